@@ -1,0 +1,141 @@
+#include "cli/cli_common.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+
+#include "common/status.h"
+
+namespace bikestream::cli {
+namespace {
+
+std::atomic<bool> stop_requested = false;
+std::atomic<int> interrupts = 0;
+
+void OnStopSignal(int signal) {
+  if (signal == SIGINT && interrupts.fetch_add(1) >= 1) _exit(130);
+  stop_requested = true;
+}
+
+std::string TableFromEnv(const char* variable, std::string fallback) {
+  const char* value = std::getenv(variable);
+  if (!value || !*value) return fallback;
+  std::string_view name(value);
+  if (auto dot = name.rfind('.'); dot != std::string_view::npos) name.remove_prefix(dot + 1);
+  return std::string(name);
+}
+
+constexpr auto kProgressInterval = std::chrono::milliseconds(250);
+
+}  // namespace
+
+void AddWarehouseOption(CLI::App* command, std::string* url) {
+  command->add_option("--warehouse", *url,
+                      "Where the tables live: sqlite:PATH. Falls back to $BIKESTREAM_WAREHOUSE.")
+      ->envname("BIKESTREAM_WAREHOUSE")
+      ->default_val(kDefaultWarehouse);
+}
+
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(const std::string& url) {
+  TableNames tables;
+  tables.raw_events = TableFromEnv("RAW_EVENT_TABLE", tables.raw_events);
+  tables.station_features = TableFromEnv("FEATURE_EVENT_TABLE", tables.station_features);
+  tables.dead_letter = TableFromEnv("DEAD_LETTER_TABLE", tables.dead_letter);
+  return OpenWarehouse(url, tables);
+}
+
+int Fail(std::string_view message) {
+  fmt::print(stderr, "bikestream: error: {}\n", message);
+  return kExitFailure;
+}
+
+int Fail(const absl::Status& status) { return Fail(MessageOf(status)); }
+
+const std::atomic<bool>& InstallStopHandlers() {
+  struct sigaction action = {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  return stop_requested;
+}
+
+void AddSimulationOptions(CLI::App* c, SimulationFlags* f) {
+  c->add_option("--mode", f->mode,
+                "sparse: a few stations, one event every 1-3 s (the original sensors script); "
+                "stream: a busy city at --rate events/s")
+      ->check(CLI::IsMember({"sparse", "stream"}))
+      ->capture_default_str();
+  c->add_option("--rate", f->options.rate, "Stream mode: events per second; 0 = as fast as possible")
+      ->capture_default_str();
+  c->add_option("--count", f->count, "Stop after N messages (duplicates and invalid ones included)");
+  c->add_option("--duration", f->duration, "Stop after this long, e.g. 30s, 5m, 1h");
+  c->add_option("--stations", f->options.stations,
+                "Number of stations (sparse default: A_101 A_205 A_310; stream default: 50)");
+  c->add_option("--seed", f->seed, "Random seed: the same seed gives the same stream");
+  c->add_option("--run-id", f->run_id,
+                "Per-run part of event ids (e-RUN-N); pin it with --seed and --start to replay "
+                "exactly. Default: random");
+  c->add_option("--start", f->start, "Event time of the first event, RFC 3339, or 'now'")
+      ->capture_default_str();
+  c->add_option("--speedup", f->options.speedup,
+                "Event-time seconds per wall second, e.g. 3600 for an hour per second")
+      ->capture_default_str();
+  c->add_option("--duplicate-rate", f->options.duplicate_rate,
+                "Share of messages that repeat an earlier event (0..1)");
+  c->add_option("--invalid-rate", f->options.invalid_rate,
+                "Share of messages that are bad input of every kind (0..1)");
+  c->add_option("--late-rate", f->options.late_rate, "Share of events with a late timestamp (0..1)");
+  c->add_option("--late-by", f->late_by, "How late those events are, at most")->capture_default_str();
+}
+
+absl::StatusOr<std::optional<double>> DurationSeconds(const std::optional<std::string>& flag) {
+  if (!flag) return std::nullopt;
+  auto micros = ParseDuration(*flag);
+  if (!micros.ok()) return absl::InvalidArgumentError(fmt::format("--duration: {}", MessageOf(micros.status())));
+  return double(*micros) / kMicrosPerSecond;
+}
+
+absl::StatusOr<SimulatorOptions> ResolveSimulation(SimulationFlags& f) {
+  SimulatorOptions options = f.options;
+  options.mode = f.mode == "stream" ? SimulationMode::kStream : SimulationMode::kSparse;
+  options.seed = f.seed ? *f.seed : std::random_device{}();
+  options.run_id = f.run_id ? *f.run_id : RandomRunId();
+  if (f.start == "now") {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    options.start = std::chrono::duration_cast<std::chrono::seconds>(now).count() * kMicrosPerSecond;
+  } else {
+    auto start = ParseRfc3339(f.start);
+    if (!start.ok()) return absl::InvalidArgumentError(fmt::format("--start: {}", MessageOf(start.status())));
+    options.start = *start;
+  }
+  auto late_by = ParseDuration(f.late_by);
+  if (!late_by.ok()) return absl::InvalidArgumentError(fmt::format("--late-by: {}", MessageOf(late_by.status())));
+  options.late_by = *late_by;
+  if (auto status = ValidateSimulatorOptions(options); !status.ok()) return status;
+  return options;
+}
+
+ProgressLine::ProgressLine()
+    : enabled_(isatty(STDERR_FILENO)), start_(std::chrono::steady_clock::now()), last_(start_) {}
+
+ProgressLine::~ProgressLine() {
+  if (printed_) fmt::print(stderr, "\n");
+}
+
+void ProgressLine::Update(const IngestStats& stats) {
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (printed_ && now - last_ < kProgressInterval) return;
+  last_ = now;
+  printed_ = true;
+  const double seconds = std::chrono::duration<double>(now - start_).count();
+  fmt::print(stderr, "\r{:.1f} s  received {}  stored {}  duplicates {}  dead-lettered {}  {:.0f}/s   ",
+             seconds, stats.received, stats.stored, stats.duplicates, stats.dead_lettered,
+             seconds > 0 ? stats.received / seconds : 0.0);
+  std::fflush(stderr);
+}
+
+}  // namespace bikestream::cli

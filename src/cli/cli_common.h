@@ -1,0 +1,69 @@
+// What the subcommands share: flags and environment for the warehouse, stop signals, progress
+// on a terminal, and how errors reach the user. Only the CLI reads flags and the environment.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "ingest/ingestor.h"
+#include "simulator/simulator.h"
+#include "warehouse/warehouse.h"
+
+namespace bikestream::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr const char* kDefaultWarehouse = "sqlite:bikestream.db";
+
+// Adds `--warehouse URL`; the value falls back to $BIKESTREAM_WAREHOUSE, then the default.
+void AddWarehouseOption(CLI::App* command, std::string* url);
+
+// Opens the warehouse named by the flag or the environment, with table names from
+// $RAW_EVENT_TABLE, $FEATURE_EVENT_TABLE and $DEAD_LETTER_TABLE (the last dotted part, so the
+// seed's `project.dataset.table` form works).
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(const std::string& url);
+
+// Prints "bikestream: error: <message>" on stderr and returns kExitFailure.
+int Fail(const absl::Status& status);
+int Fail(std::string_view message);
+
+// SIGINT and SIGTERM set the returned flag; a second SIGINT exits at once with status 130.
+const std::atomic<bool>& InstallStopHandlers();
+
+// The simulation flags shared by `simulate` and `run`.
+struct SimulationFlags {
+  std::string mode = "sparse";
+  std::string start = "now";
+  std::string late_by = "10m";
+  std::optional<std::uint64_t> seed;
+  std::optional<std::string> run_id;
+  std::optional<std::uint64_t> count;
+  std::optional<std::string> duration;
+  SimulatorOptions options;
+};
+void AddSimulationOptions(CLI::App* command, SimulationFlags* flags);
+// Resolves the flags into options (random seed and run id when not given).
+absl::StatusOr<SimulatorOptions> ResolveSimulation(SimulationFlags& flags);
+absl::StatusOr<std::optional<double>> DurationSeconds(const std::optional<std::string>& flag);
+
+// Shows a progress line on stderr when it is a terminal, at most a few times a second.
+class ProgressLine {
+ public:
+  ProgressLine();
+  ~ProgressLine();  // Ends the line, so later output starts on its own.
+  void Update(const IngestStats& stats);
+
+ private:
+  bool enabled_;
+  bool printed_ = false;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+}  // namespace bikestream::cli

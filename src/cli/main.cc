@@ -1,0 +1,31 @@
+// bikestream: sensor events landed exactly once in a warehouse. The commands live beside this
+// file, one each; the work is done by the libraries under src/.
+#include <CLI/CLI.hpp>
+
+#include "cli/cli_common.h"
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace bikestream::cli;
+  CLI::App app{
+      "bikestream: bike-station sensor events, ingested exactly once into a warehouse.\n"
+      "Start with `bikestream run` (simulate + ingest into sqlite:bikestream.db), then\n"
+      "`bikestream show raw_events`."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "bikestream 0.1.0");
+  int exit_code = kExitOk;
+  AddRunCommand(app, exit_code);
+  AddSimulateCommand(app, exit_code);
+  AddSetupCommand(app, exit_code);
+  AddIngestCommand(app, exit_code);
+  AddShowCommand(app, exit_code);
+  AddQueryCommand(app, exit_code);
+  AddDeadLetterCommand(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  return exit_code;
+}

@@ -1,0 +1,170 @@
+#include "event/timestamp.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "absl/status/status.h"
+#include <fmt/format.h>
+
+namespace bikestream {
+namespace {
+
+constexpr int kMaxFractionDigits = 9;
+constexpr int kMicroDigits = 6;
+
+// A cursor over the text that reads fixed-width decimal fields.
+class Scanner {
+ public:
+  explicit Scanner(std::string_view text) : text_(text) {}
+
+  bool ReadDigits(int width, int* value) {
+    if (pos_ + width > text_.size()) return false;
+    int result = 0;
+    for (int i = 0; i < width; ++i) {
+      char c = text_[pos_ + i];
+      if (c < '0' || c > '9') return false;
+      result = result * 10 + (c - '0');
+    }
+    pos_ += width;
+    *value = result;
+    return true;
+  }
+
+  bool ReadChar(char expected) { return ReadOneOf(expected, expected); }
+
+  bool ReadOneOf(char a, char b) {
+    if (pos_ >= text_.size() || (text_[pos_] != a && text_[pos_] != b)) return false;
+    ++pos_;
+    return true;
+  }
+
+  bool Peek(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
+  bool AtEnd() const { return pos_ == text_.size(); }
+
+  // Reads 1 to kMaxFractionDigits digits and returns them scaled to microseconds.
+  bool ReadFractionMicros(int* micros) {
+    int digits = 0;
+    int value = 0;
+    while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
+      if (++digits > kMaxFractionDigits) return false;
+      if (digits <= kMicroDigits) value = value * 10 + (text_[pos_] - '0');
+      ++pos_;
+    }
+    if (digits == 0) return false;
+    for (int d = digits; d < kMicroDigits; ++d) value *= 10;
+    *micros = value;
+    return true;
+  }
+
+ private:
+  std::string_view text_;
+  std::size_t pos_ = 0;
+};
+
+absl::Status Invalid(std::string_view text, std::string_view why) {
+  return absl::InvalidArgumentError(fmt::format("timestamp '{}': {}", text, why));
+}
+
+}  // namespace
+
+absl::StatusOr<TimestampMicros> ParseRfc3339(std::string_view text) {
+  Scanner in(text);
+  int year, month, day, hour, minute, second;
+  if (!in.ReadDigits(4, &year) || !in.ReadChar('-') || !in.ReadDigits(2, &month) ||
+      !in.ReadChar('-') || !in.ReadDigits(2, &day)) {
+    return Invalid(text, "expected a date as YYYY-MM-DD");
+  }
+  if (!in.ReadOneOf('T', 't')) return Invalid(text, "expected 'T' between date and time");
+  if (!in.ReadDigits(2, &hour) || !in.ReadChar(':') || !in.ReadDigits(2, &minute) ||
+      !in.ReadChar(':') || !in.ReadDigits(2, &second)) {
+    return Invalid(text, "expected a time as HH:MM:SS");
+  }
+  int micros = 0;
+  if (in.ReadChar('.') && !in.ReadFractionMicros(&micros)) {
+    return Invalid(text, "expected 1 to 9 digits of fraction after '.'");
+  }
+  int offset_minutes = 0;
+  if (!in.ReadOneOf('Z', 'z')) {
+    bool negative = in.Peek('-');
+    int offset_hour, offset_minute;
+    if (!in.ReadOneOf('+', '-')) return Invalid(text, "missing UTC offset (Z or +HH:MM)");
+    if (!in.ReadDigits(2, &offset_hour) || !in.ReadChar(':') ||
+        !in.ReadDigits(2, &offset_minute)) {
+      return Invalid(text, "expected the UTC offset as +HH:MM or -HH:MM");
+    }
+    if (offset_hour > 23 || offset_minute > 59) return Invalid(text, "UTC offset out of range");
+    offset_minutes = (negative ? -1 : 1) * (offset_hour * 60 + offset_minute);
+  }
+  if (!in.AtEnd()) return Invalid(text, "unexpected characters after the timestamp");
+
+  using namespace std::chrono;
+  const year_month_day date{std::chrono::year{year}, std::chrono::month{unsigned(month)},
+                            std::chrono::day{unsigned(day)}};
+  if (year < 1 || !date.ok()) return Invalid(text, "no such date");
+  if (hour > 23 || minute > 59 || second > 59) {
+    return Invalid(text, second == 60 ? "leap seconds are not supported" : "no such time of day");
+  }
+  const std::int64_t days = sys_days{date}.time_since_epoch().count();
+  const std::int64_t seconds =
+      days * 86400 + hour * 3600 + minute * 60 + second - std::int64_t{offset_minutes} * 60;
+  return seconds * kMicrosPerSecond + micros;
+}
+
+std::string FormatRfc3339(TimestampMicros micros) {
+  using namespace std::chrono;
+  std::int64_t seconds = micros / kMicrosPerSecond;
+  std::int64_t fraction = micros % kMicrosPerSecond;
+  if (fraction < 0) {
+    fraction += kMicrosPerSecond;
+    --seconds;
+  }
+  std::int64_t days = seconds / 86400;
+  std::int64_t second_of_day = seconds % 86400;
+  if (second_of_day < 0) {
+    second_of_day += 86400;
+    --days;
+  }
+  const year_month_day date{sys_days{std::chrono::days{days}}};
+  char buffer[40];
+  int length = std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02d", int(date.year()),
+                             unsigned(date.month()), unsigned(date.day()),
+                             int(second_of_day / 3600), int(second_of_day / 60 % 60),
+                             int(second_of_day % 60));
+  if (fraction != 0) {
+    length += std::snprintf(buffer + length, sizeof buffer - length, ".%06d", int(fraction));
+  }
+  buffer[length] = 'Z';
+  return std::string(buffer, length + 1);
+}
+
+absl::StatusOr<TimestampMicros> ParseDuration(std::string_view text) {
+  if (text.empty()) return absl::InvalidArgumentError("empty duration; use e.g. 30s, 15m, 2h, 7d");
+  TimestampMicros total = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::int64_t number = 0;
+    std::size_t start = pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      number = number * 10 + (text[pos++] - '0');
+      if (number > 1'000'000'000) return absl::InvalidArgumentError("duration too large");
+    }
+    if (pos == start || pos == text.size()) {
+      return absl::InvalidArgumentError(
+          fmt::format("duration '{}': expected a number then a unit (s, m, h or d)", text));
+    }
+    std::int64_t unit_seconds = 0;
+    switch (text[pos++]) {
+      case 's': unit_seconds = 1; break;
+      case 'm': unit_seconds = 60; break;
+      case 'h': unit_seconds = 3600; break;
+      case 'd': unit_seconds = 86400; break;
+      default:
+        return absl::InvalidArgumentError(
+            fmt::format("duration '{}': unknown unit; use s, m, h or d", text));
+    }
+    total += number * unit_seconds * kMicrosPerSecond;
+  }
+  return total;
+}
+
+}  // namespace bikestream

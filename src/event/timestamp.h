@@ -1,0 +1,31 @@
+// RFC 3339 timestamps, as events carry them in `ts_iso`.
+//
+// Instants are held as microseconds since the Unix epoch in UTC: exact, cheap to compare
+// and to window, and what the warehouse stores. Thread-safe: these are pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace bikestream {
+
+using TimestampMicros = std::int64_t;
+
+inline constexpr TimestampMicros kMicrosPerSecond = 1'000'000;
+
+// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)` and returns the instant in UTC.
+// The `T` and `Z` may be lower case. Fractions of 1 to 9 digits are accepted and truncated
+// to microseconds. Impossible dates and times (Feb 30, month 13, 24:00:01, a leap second) and
+// a missing offset are kInvalidArgument with a message saying which part is wrong.
+absl::StatusOr<TimestampMicros> ParseRfc3339(std::string_view text);
+
+// Formats as `YYYY-MM-DDTHH:MM:SSZ`, with `.ffffff` when the microseconds are not zero.
+std::string FormatRfc3339(TimestampMicros micros);
+
+// Parses a duration such as `90s`, `15m`, `2h`, `7d`, or a sum of them (`1h30m`).
+absl::StatusOr<TimestampMicros> ParseDuration(std::string_view text);
+
+}  // namespace bikestream

@@ -1,0 +1,39 @@
+#include "ingest/dead_letter_replay.h"
+
+namespace bikestream {
+namespace {
+constexpr std::size_t kReplayPageSize = 10'000;
+}  // namespace
+
+absl::StatusOr<ReplayResult> ReplayDeadLetters(Warehouse& warehouse,
+                                               const std::optional<std::string>& reason,
+                                               const ValidationRules& rules) {
+  EventParser parser(rules);
+  ReplayResult result;
+  DeadLetterFilter filter{.reason = reason, .after_id = 0, .limit = kReplayPageSize};
+  while (true) {
+    auto page = warehouse.ListDeadLetters(filter);
+    if (!page.ok()) return page.status();
+    if (page->empty()) return result;
+    std::vector<Event> events;
+    std::vector<std::int64_t> resolved;
+    for (DeadLetter& letter : *page) {
+      ++result.examined;
+      ParseResult parsed = parser.Parse(letter.payload);
+      if (auto* event = std::get_if<Event>(&parsed)) {
+        events.push_back(std::move(*event));
+        resolved.push_back(letter.id);
+      } else {
+        ++result.still_invalid;
+      }
+    }
+    filter.after_id = page->back().id;
+    if (resolved.empty()) continue;
+    auto committed = warehouse.ResolveDeadLetters(events, resolved);
+    if (!committed.ok()) return committed.status();
+    result.stored += committed->stored;
+    result.duplicates += committed->duplicates;
+  }
+}
+
+}  // namespace bikestream

@@ -1,0 +1,73 @@
+#include "ingest/ingestor.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+namespace bikestream {
+namespace {
+
+TimestampMicros SystemNow() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Ingestor::Ingestor(Warehouse& warehouse, IngestOptions options)
+    : warehouse_(warehouse), options_(std::move(options)), parser_(options_.rules) {
+  if (!options_.now) options_.now = SystemNow;
+  if (options_.batch_size == 0) options_.batch_size = 1;
+  batch_.events.reserve(options_.batch_size);
+}
+
+absl::Status Ingestor::Add(const IngestMessage& message) {
+  ++stats_.received;
+  ParseResult result = message.truncated
+                           ? ParseResult(Rejection{Reason::kTooLong,
+                                                   fmt::format("message exceeds the limit of {} "
+                                                               "bytes; payload kept truncated",
+                                                               message.payload.size())})
+                           : parser_.Parse(message.payload);
+  if (auto* event = std::get_if<Event>(&result)) {
+    batch_.events.push_back(std::move(*event));
+  } else {
+    auto& rejection = std::get<Rejection>(result);
+    batch_.dead_letters.push_back(DeadLetter{.first_seen = options_.now(),
+                                             .source = options_.source,
+                                             .message_id = message.message_id.empty()
+                                                               ? PositionalMessageId(
+                                                                     message.position,
+                                                                     message.payload)
+                                                               : std::string(message.message_id),
+                                             .payload = std::string(message.payload),
+                                             .reason = std::string(ReasonCode(rejection.reason)),
+                                             .error = std::move(rejection.message)});
+  }
+  if (batch_.size() >= options_.batch_size) return Flush();
+  return absl::OkStatus();
+}
+
+absl::Status Ingestor::Flush() {
+  if (batch_.empty()) return absl::OkStatus();
+  absl::StatusOr<CommitResult> committed = warehouse_.Commit(batch_);
+  if (!committed.ok()) return committed.status();
+  stats_.stored += committed->stored;
+  stats_.duplicates += committed->duplicates;
+  stats_.dead_lettered += committed->dead_lettered;
+  ++stats_.commits;
+  batch_.clear();
+  return absl::OkStatus();
+}
+
+std::string PositionalMessageId(std::uint64_t position, std::string_view payload) {
+  // FNV-1a: stable across builds and platforms, unlike std::hash.
+  std::uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : payload) {
+    hash = (hash ^ c) * 1099511628211ull;
+  }
+  return fmt::format("{}#{:016x}", position, hash);
+}
+
+}  // namespace bikestream

@@ -1,0 +1,72 @@
+// The ingest core: validates messages and commits them to the warehouse in batches.
+//
+// Delivery contract: a message handed to Add() is durable once a later Add() or Flush() that
+// commits its batch has returned OK; nothing is durable before that, so a source may only
+// acknowledge messages after such a call. If a commit fails, the batch stays staged and the
+// next Flush() retries it. Valid events are stored once per event_id; invalid messages become
+// dead letters with the reason. Not thread-safe: one thread drives an Ingestor.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "event/event.h"
+#include "warehouse/warehouse.h"
+
+namespace bikestream {
+
+struct IngestMessage {
+  std::string_view payload = {};
+  // Identity within the source; keys its dead letter. When empty, the dead letter is keyed by
+  // PositionalMessageId(position, payload).
+  std::string_view message_id = {};
+  std::uint64_t position = 0;  // Order within the source, e.g. the line number.
+  bool truncated = false;      // The payload was cut at the source's size limit.
+};
+
+struct IngestStats {
+  std::uint64_t received = 0;
+  std::uint64_t stored = 0;
+  std::uint64_t duplicates = 0;
+  std::uint64_t dead_lettered = 0;
+  std::uint64_t commits = 0;
+};
+
+struct IngestOptions {
+  std::string source;                  // Names the input in dead letters. Default: "".
+  std::size_t batch_size = 50'000;     // Messages per transaction. Default: 50,000.
+  ValidationRules rules;               // Default: the contract in DESIGN.md.
+  std::function<TimestampMicros()> now;  // Clock for first_seen. Default: the system clock.
+};
+
+class Ingestor {
+ public:
+  // `warehouse` must outlive the Ingestor.
+  Ingestor(Warehouse& warehouse, IngestOptions options);
+
+  // Validates and stages one message; commits the batch once it is full.
+  absl::Status Add(const IngestMessage& message);
+
+  // Commits whatever is staged. OK when nothing is.
+  absl::Status Flush();
+
+  // Messages staged and not yet committed.
+  std::size_t pending() const { return batch_.size(); }
+  const IngestStats& stats() const { return stats_; }
+
+ private:
+  Warehouse& warehouse_;
+  IngestOptions options_;
+  EventParser parser_;
+  Batch batch_;
+  IngestStats stats_;
+};
+
+// A dead letter's id for a message without one of its own: its position and a hash of its
+// bytes, so a re-read of the same input is recognised and different input is not.
+std::string PositionalMessageId(std::uint64_t position, std::string_view payload);
+
+}  // namespace bikestream

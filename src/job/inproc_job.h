@@ -1,0 +1,39 @@
+// `bikestream run`: simulate → in-process broker → ingest, in one process.
+//
+// A producer thread paces the simulator into a bounded queue; the calling thread ingests from
+// it. Memory stays flat whatever the count. A stop request ends production; what was produced
+// is still ingested and committed before Run returns.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+
+#include "ingest/ingest_lines.h"
+#include "ingest/ingestor.h"
+#include "simulator/simulator.h"
+#include "warehouse/warehouse.h"
+
+namespace bikestream {
+
+struct InprocJobOptions {
+  std::optional<std::uint64_t> count;  // Stop after this many messages. Default: no limit.
+  std::optional<double> duration_seconds;  // Stop after this wall time. Default: no limit.
+  std::size_t queue_capacity = 16'384;     // Messages in flight. Default: 16,384.
+  std::size_t batch_size = 50'000;         // Messages per commit. Default: 50,000.
+};
+
+struct InprocJobResult {
+  IngestStats stats;
+  SimulatorStats simulated;
+  double seconds = 0;
+};
+
+// Runs until the count or duration is reached or `stop` becomes true. `simulator` and
+// `warehouse` must outlive the call. A commit error ends the job and is returned.
+absl::StatusOr<InprocJobResult> RunInprocJob(Simulator& simulator, Warehouse& warehouse,
+                                             const InprocJobOptions& options,
+                                             const std::atomic<bool>& stop,
+                                             const ProgressCallback& progress = nullptr);
+
+}  // namespace bikestream

@@ -1,0 +1,285 @@
+#include "warehouse/sqlite_warehouse.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "absl/status/status.h"
+#include "common/status.h"
+#include "warehouse/sqlite_handle.h"
+
+namespace bikestream {
+namespace {
+
+using sqlite::QuoteIdentifier;
+using sqlite::Statement;
+
+// Bounded so memory stays flat however large the table grows.
+constexpr int kCacheKibibytes = 32 * 1024;
+constexpr int kBusyTimeoutMillis = 10'000;
+
+// Timestamps are INTEGER microseconds since the epoch (UTC) in columns declared TIMESTAMP,
+// which Query() prints as ISO 8601. Why this schema: docs/adr/0002-sqlite-schema.md.
+std::string SchemaSql(const TableNames& t) {
+  const std::string raw = QuoteIdentifier(t.raw_events);
+  const std::string features = QuoteIdentifier(t.station_features);
+  const std::string dead = QuoteIdentifier(t.dead_letter);
+  return fmt::format(R"sql(
+    CREATE TABLE IF NOT EXISTS {raw} (
+      event_id   TEXT      NOT NULL PRIMARY KEY,
+      station_id TEXT      NOT NULL,
+      ts_iso     TIMESTAMP NOT NULL,
+      kind       TEXT      NOT NULL,
+      delta      INTEGER   NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS {raw_index} ON {raw} (station_id, ts_iso);
+    CREATE TABLE IF NOT EXISTS {features} (
+      station_id   TEXT      NOT NULL,
+      feature_name TEXT      NOT NULL,
+      window_len   TEXT      NOT NULL,
+      value        REAL,
+      as_of        TIMESTAMP NOT NULL,
+      PRIMARY KEY (station_id, feature_name, window_len, as_of)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS {dead} (
+      id         INTEGER   PRIMARY KEY,
+      first_seen TIMESTAMP NOT NULL,
+      source     TEXT      NOT NULL,
+      message_id TEXT      NOT NULL,
+      payload    TEXT      NOT NULL,
+      reason     TEXT      NOT NULL,
+      error      TEXT      NOT NULL,
+      UNIQUE (source, message_id)
+    );
+    CREATE INDEX IF NOT EXISTS {dead_index} ON {dead} (reason);
+  )sql",
+                     fmt::arg("raw", raw), fmt::arg("features", features), fmt::arg("dead", dead),
+                     fmt::arg("raw_index", QuoteIdentifier(t.raw_events + "_by_station_time")),
+                     fmt::arg("dead_index", QuoteIdentifier(t.dead_letter + "_by_reason")));
+}
+
+// Commits on destruction unless Commit() ran; rolls back if it is destroyed without Commit().
+class Transaction {
+ public:
+  static absl::StatusOr<Transaction> Begin(sqlite3* db) {
+    if (auto status = sqlite::Exec(db, "BEGIN IMMEDIATE"); !status.ok()) return status;
+    return Transaction(db);
+  }
+  Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction() {
+    if (db_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  absl::Status Commit() {
+    absl::Status status = sqlite::Exec(std::exchange(db_, nullptr), "COMMIT");
+    return status;
+  }
+
+ private:
+  explicit Transaction(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+QueryResult::Cell CellOf(sqlite3_stmt* stmt, int column) {
+  QueryResult::Cell cell;
+  switch (sqlite3_column_type(stmt, column)) {
+    case SQLITE_NULL:
+      cell.is_null = true;
+      cell.text = "NULL";
+      break;
+    case SQLITE_INTEGER: {
+      const char* declared = sqlite3_column_decltype(stmt, column);
+      const std::int64_t value = sqlite3_column_int64(stmt, column);
+      if (declared && std::string_view(declared) == "TIMESTAMP") {
+        cell.text = FormatRfc3339(value);
+      } else {
+        cell.text = std::to_string(value);
+        cell.is_number = true;
+      }
+      break;
+    }
+    case SQLITE_FLOAT:
+      cell.text = fmt::format("{}", sqlite3_column_double(stmt, column));
+      cell.is_number = true;
+      break;
+    default:
+      cell.text.assign(reinterpret_cast<const char*>(sqlite3_column_text(stmt, column)),
+                       sqlite3_column_bytes(stmt, column));
+  }
+  return cell;
+}
+
+class SqliteWarehouse final : public Warehouse {
+ public:
+  SqliteWarehouse(sqlite::Connection db, TableNames tables)
+      : db_(std::move(db)), tables_(std::move(tables)) {}
+
+  absl::Status Setup() override {
+    auto transaction = Transaction::Begin(db_.get());
+    if (!transaction.ok()) return transaction.status();
+    if (auto status = sqlite::Exec(db_.get(), SchemaSql(tables_)); !status.ok()) return status;
+    return transaction->Commit();
+  }
+
+  absl::StatusOr<CommitResult> Commit(const Batch& batch) override {
+    if (auto status = PrepareWrites(); !status.ok()) return status;
+    auto transaction = Transaction::Begin(db_.get());
+    if (!transaction.ok()) return transaction.status();
+    CommitResult result;
+    if (auto status = InsertEvents(batch.events, &result); !status.ok()) return status;
+    for (const DeadLetter& letter : batch.dead_letters) {
+      insert_dead_letter_.Bind(1, letter.first_seen);
+      insert_dead_letter_.Bind(2, letter.source);
+      insert_dead_letter_.Bind(3, letter.message_id);
+      insert_dead_letter_.Bind(4, letter.payload);
+      insert_dead_letter_.Bind(5, letter.reason);
+      insert_dead_letter_.Bind(6, letter.error);
+      if (auto changes = insert_dead_letter_.Run(); !changes.ok()) return changes.status();
+      ++result.dead_lettered;
+    }
+    if (auto status = transaction->Commit(); !status.ok()) return status;
+    return result;
+  }
+
+  absl::StatusOr<QueryResult> Query(std::string_view sql) override {
+    sqlite3_stmt* raw = nullptr;
+    const char* tail = nullptr;
+    if (sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &raw, &tail) !=
+        SQLITE_OK) {
+      return WithSetupHint(sqlite::Error(db_.get(), "query failed"));
+    }
+    std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(raw, &sqlite3_finalize);
+    if (std::string_view(tail, sql.data() + sql.size() - tail).find_first_not_of(" \t\r\n;") !=
+        std::string_view::npos) {
+      return absl::InvalidArgumentError("query: give one SQL statement at a time");
+    }
+    QueryResult result;
+    if (!stmt) return result;  // Only whitespace or a comment.
+    const int columns = sqlite3_column_count(stmt.get());
+    for (int c = 0; c < columns; ++c) result.columns.emplace_back(sqlite3_column_name(stmt.get(), c));
+    int rc;
+    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+      auto& row = result.rows.emplace_back();
+      for (int c = 0; c < columns; ++c) row.push_back(CellOf(stmt.get(), c));
+    }
+    if (rc != SQLITE_DONE) return sqlite::Error(db_.get(), "query failed");
+    return result;
+  }
+
+  absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(const DeadLetterFilter& filter) override {
+    auto stmt = Statement::Prepare(
+        db_.get(), fmt::format("SELECT id, first_seen, source, message_id, payload, reason, error "
+                               "FROM {} WHERE id > ?1 AND (?2 IS NULL OR reason = ?2) "
+                               "ORDER BY id LIMIT ?3",
+                               QuoteIdentifier(tables_.dead_letter)));
+    if (!stmt.ok()) return WithSetupHint(stmt.status());
+    stmt->Bind(1, filter.after_id);
+    if (filter.reason) stmt->Bind(2, *filter.reason);
+    stmt->Bind(3, static_cast<std::int64_t>(filter.limit));
+    std::vector<DeadLetter> letters;
+    int rc;
+    while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+      auto text = [&](int column) {
+        return std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt->get(), column)),
+                           sqlite3_column_bytes(stmt->get(), column));
+      };
+      letters.push_back(DeadLetter{sqlite3_column_int64(stmt->get(), 0),
+                                   sqlite3_column_int64(stmt->get(), 1), text(2), text(3), text(4),
+                                   text(5), text(6)});
+    }
+    if (rc != SQLITE_DONE) return sqlite::Error(db_.get(), "listing dead letters failed");
+    return letters;
+  }
+
+  absl::StatusOr<CommitResult> ResolveDeadLetters(
+      const std::vector<Event>& events, const std::vector<std::int64_t>& resolved_ids) override {
+    if (auto status = PrepareWrites(); !status.ok()) return status;
+    auto transaction = Transaction::Begin(db_.get());
+    if (!transaction.ok()) return transaction.status();
+    CommitResult result;
+    if (auto status = InsertEvents(events, &result); !status.ok()) return status;
+    for (std::int64_t id : resolved_ids) {
+      delete_dead_letter_.Bind(1, id);
+      if (auto changes = delete_dead_letter_.Run(); !changes.ok()) return changes.status();
+    }
+    if (auto status = transaction->Commit(); !status.ok()) return status;
+    return result;
+  }
+
+ private:
+  // Prepared once, on first write, so read-only commands work before Setup().
+  absl::Status PrepareWrites() {
+    if (insert_event_.get()) return absl::OkStatus();
+    const std::string raw = QuoteIdentifier(tables_.raw_events);
+    const std::string dead = QuoteIdentifier(tables_.dead_letter);
+    for (auto [statement, sql] : {
+             std::pair{&insert_event_,
+                       fmt::format("INSERT OR IGNORE INTO {} (event_id, station_id, ts_iso, kind, "
+                                   "delta) VALUES (?, ?, ?, ?, ?)", raw)},
+             std::pair{&insert_dead_letter_,
+                       fmt::format("INSERT OR IGNORE INTO {} (first_seen, source, message_id, "
+                                   "payload, reason, error) VALUES (?, ?, ?, ?, ?, ?)", dead)},
+             std::pair{&delete_dead_letter_, fmt::format("DELETE FROM {} WHERE id = ?", dead)},
+         }) {
+      auto prepared = Statement::Prepare(db_.get(), sql);
+      if (!prepared.ok()) return WithSetupHint(prepared.status());
+      *statement = std::move(*prepared);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status InsertEvents(const std::vector<Event>& events, CommitResult* result) {
+    for (const Event& event : events) {
+      insert_event_.Bind(1, event.event_id);
+      insert_event_.Bind(2, event.station_id);
+      insert_event_.Bind(3, event.ts);
+      insert_event_.Bind(4, KindName(event.kind));
+      insert_event_.Bind(5, std::int64_t{event.delta});
+      auto changes = insert_event_.Run();
+      if (!changes.ok()) return changes.status();
+      ++(*changes == 1 ? result->stored : result->duplicates);
+    }
+    return absl::OkStatus();
+  }
+
+  static absl::Status WithSetupHint(absl::Status status) {
+    if (MessageOf(status).find("no such table") == std::string_view::npos) return status;
+    return absl::FailedPreconditionError(
+        fmt::format("{} (run `bikestream setup` to create the tables)", MessageOf(status)));
+  }
+
+  sqlite::Connection db_;
+  TableNames tables_;
+  Statement insert_event_;
+  Statement insert_dead_letter_;
+  Statement delete_dead_letter_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenSqliteWarehouse(std::string_view path,
+                                                               const TableNames& tables) {
+  sqlite3* raw = nullptr;
+  const std::string file(path);
+  const int rc = sqlite3_open_v2(file.c_str(), &raw,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  sqlite::Connection db(raw);
+  if (rc != SQLITE_OK) {
+    return absl::UnavailableError(fmt::format(
+        "cannot open SQLite warehouse '{}': {} (check that the directory exists and is writable)",
+        file, db ? sqlite3_errmsg(db.get()) : "out of memory"));
+  }
+  sqlite3_extended_result_codes(db.get(), 1);
+  const bool in_memory = file == ":memory:";
+  const std::string pragmas = fmt::format(
+      "PRAGMA busy_timeout = {}; PRAGMA cache_size = -{}; {}", kBusyTimeoutMillis,
+      kCacheKibibytes, in_memory ? "" : "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+  if (auto status = sqlite::Exec(db.get(), pragmas); !status.ok()) {
+    return absl::UnavailableError(
+        fmt::format("cannot use SQLite warehouse '{}': {}", file, MessageOf(status)));
+  }
+  return std::make_unique<SqliteWarehouse>(std::move(db), tables);
+}
+
+}  // namespace bikestream

@@ -1,0 +1,105 @@
+// The warehouse: where events land exactly once, bad input is kept, and features are stored.
+//
+// A `Warehouse` is opened from a URL by `OpenWarehouse` (`sqlite:PATH` now; other engines are
+// new files behind this interface). Every write is one atomic, durable transaction: when
+// `Commit` returns OK, each event of the batch is stored exactly once (the row itself is the
+// dedup mark, keyed by event_id) and each dead letter once (keyed by source and message_id).
+// A failed commit stores nothing, so the caller may retry the same batch or redeliver it.
+// A Warehouse is used from one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "event/event.h"
+
+namespace bikestream {
+
+// Input that is not a valid event, kept verbatim with why.
+struct DeadLetter {
+  std::int64_t id = 0;                // Assigned by the warehouse; 0 before it is stored.
+  TimestampMicros first_seen = 0;
+  std::string source;                 // Where it came from, e.g. "file:/data/in.jsonl".
+  std::string message_id;             // Its identity within the source.
+  std::string payload;                // The input as received.
+  std::string reason;                 // A stable code from ReasonCode().
+  std::string error;                  // The human message.
+};
+
+// What one commit writes.
+struct Batch {
+  std::vector<Event> events;
+  std::vector<DeadLetter> dead_letters;
+
+  bool empty() const { return events.empty() && dead_letters.empty(); }
+  std::size_t size() const { return events.size() + dead_letters.size(); }
+  void clear() {
+    events.clear();
+    dead_letters.clear();
+  }
+};
+
+struct CommitResult {
+  std::size_t stored = 0;         // Events new to the table.
+  std::size_t duplicates = 0;     // Events whose event_id was already stored.
+  std::size_t dead_lettered = 0;  // Dead letters written (a redelivered one counts once more).
+};
+
+// A query's result as text, ready to print. Timestamps are already ISO 8601.
+struct QueryResult {
+  struct Cell {
+    std::string text;
+    bool is_null = false;
+    bool is_number = false;
+  };
+  std::vector<std::string> columns;
+  std::vector<std::vector<Cell>> rows;
+};
+
+struct DeadLetterFilter {
+  std::optional<std::string> reason;  // Only this reason code. Default: all.
+  std::int64_t after_id = 0;          // Only ids greater than this, for paging. Default: 0.
+  std::size_t limit = 1000;           // At most this many, in id order. Default: 1000.
+};
+
+// The table names; defaults as in DESIGN.md, overridable from the environment by the CLI.
+struct TableNames {
+  std::string raw_events = "raw_events";              // Default: raw_events.
+  std::string station_features = "station_features";  // Default: station_features.
+  std::string dead_letter = "dead_letter";             // Default: dead_letter.
+};
+
+class Warehouse {
+ public:
+  virtual ~Warehouse() = default;
+
+  // Creates the tables and indexes if they are missing. Idempotent.
+  virtual absl::Status Setup() = 0;
+
+  // Writes the batch in one durable transaction; see the file comment for the guarantees.
+  virtual absl::StatusOr<CommitResult> Commit(const Batch& batch) = 0;
+
+  // Runs one SQL statement and returns its rows.
+  virtual absl::StatusOr<QueryResult> Query(std::string_view sql) = 0;
+
+  virtual absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(
+      const DeadLetterFilter& filter) = 0;
+
+  // In one transaction: stores `events` (dedup as in Commit) and deletes the dead letters
+  // with `resolved_ids`, whose payloads they are.
+  virtual absl::StatusOr<CommitResult> ResolveDeadLetters(
+      const std::vector<Event>& events, const std::vector<std::int64_t>& resolved_ids) = 0;
+};
+
+// Opens the warehouse at `url`: `sqlite:PATH` (`sqlite::memory:` for a private in-memory one).
+// kInvalidArgument names the accepted forms for a URL it does not know; kUnavailable says why
+// the store could not be opened.
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouse(std::string_view url,
+                                                         const TableNames& tables = {});
+
+}  // namespace bikestream
