@@ -30,6 +30,7 @@ int RunRun(RunFlags& flags) {
   InprocJobOptions job;
   job.count = flags.simulation.count;
   job.duration_seconds = *duration;
+  job.source = fmt::format("inproc:{}", options->run_id);
   // Without a limit a sparse demo would run forever; a stream user asked for one explicitly.
   if (!job.count && !job.duration_seconds && options->mode == SimulationMode::kSparse) {
     job.count = kDemoCount;

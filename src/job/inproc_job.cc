@@ -42,7 +42,7 @@ absl::StatusOr<InprocJobResult> RunInprocJob(Simulator& simulator, Warehouse& wa
     queue.Close();
   });
 
-  Ingestor ingestor(warehouse, IngestOptions{.source = "inproc", .batch_size = options.batch_size});
+  Ingestor ingestor(warehouse, IngestOptions{.source = options.source, .batch_size = options.batch_size});
   std::vector<QueuedMessage> popped;
   std::uint64_t commits_reported = 0;
   auto last_commit = std::chrono::steady_clock::now();

@@ -1,0 +1,96 @@
+// Runs the real `bikestream` binary for end-to-end tests.
+#pragma once
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace bikestream::e2e {
+
+// A fresh directory under /tmp, removed at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "bikestream-test-XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A child process running bikestream with stdout (and stderr) to files.
+class Child {
+ public:
+  Child(const std::vector<std::string>& args, const std::string& stdout_path,
+        const std::string& stdin_path = "/dev/null") {
+    std::vector<std::string> argv = {BIKESTREAM_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> raw;
+    for (auto& a : argv) raw.push_back(a.data());
+    raw.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, stdin_path.c_str(), O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdout_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const std::string stderr_path = stdout_path + ".err";
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (posix_spawn(&pid_, raw[0], &actions, nullptr, raw.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Child() {
+    if (pid_ > 0 && !reaped_) {
+      kill(pid_, SIGKILL);
+      Wait();
+    }
+  }
+  void Kill9() { kill(pid_, SIGKILL); }
+  // Returns the exit code, or 128 + signal.
+  int Wait() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    reaped_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  bool started() const { return pid_ > 0; }
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+};
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Runs bikestream to completion; returns its exit code and fills `out` with its stdout.
+inline int RunBikestream(const std::vector<std::string>& args, std::string* out = nullptr,
+               const std::string& stdin_path = "/dev/null") {
+  const std::string path = std::filesystem::temp_directory_path() /
+                           ("bikestream-out-" + std::to_string(getpid()));
+  Child child(args, path, stdin_path);
+  const int code = child.Wait();
+  if (out) *out = ReadFile(path);
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + ".err");
+  return code;
+}
+
+}  // namespace bikestream::e2e

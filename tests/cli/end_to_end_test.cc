@@ -1,0 +1,190 @@
+// End to end through the real binary: run, ingest, kill -9 and re-run, with exact counts.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+#include <thread>
+
+#include "cli/cli_test_util.h"
+#include "event/event.h"
+#include "simulator/simulator.h"
+#include "warehouse/warehouse.h"
+
+namespace bikestream {
+namespace {
+
+using e2e::Child;
+using e2e::RunBikestream;
+using e2e::TempDir;
+
+constexpr std::uint64_t kMessages = 200'000;
+constexpr const char* kStart = "2025-10-18T00:00:00Z";
+
+// What the simulator promises for these flags, computed in this process.
+SimulatorStats Expected(std::uint64_t seed, const std::string& run_id, std::uint64_t count) {
+  Simulator simulator(SimulatorOptions{.mode = SimulationMode::kStream,
+                                       .seed = seed,
+                                       .run_id = run_id,
+                                       .start = *ParseRfc3339(kStart),
+                                       .duplicate_rate = 0.01,
+                                       .invalid_rate = 0.01});
+  for (std::uint64_t i = 0; i < count; ++i) simulator.Next();
+  return simulator.stats();
+}
+
+std::vector<std::string> StreamFlags(std::uint64_t seed, const std::string& run_id,
+                                     std::uint64_t count) {
+  return {"--mode", "stream", "--seed", std::to_string(seed), "--run-id", run_id,
+          "--start", kStart, "--count", std::to_string(count), "--duplicate-rate", "0.01",
+          "--invalid-rate", "0.01"};
+}
+
+std::vector<std::string> With(std::vector<std::string> base, std::vector<std::string> more) {
+  base.insert(base.begin(), more.begin(), more.end());
+  return base;
+}
+
+std::int64_t Count(const std::string& db, const std::string& sql) {
+  auto warehouse = *OpenWarehouse("sqlite:" + db);
+  auto result = warehouse->Query(sql);
+  EXPECT_TRUE(result.ok()) << result.status();
+  return std::stoll(result->rows.at(0).at(0).text);
+}
+
+// The unique valid events in a JSON-lines file, checked independently of the warehouse.
+std::set<std::string> ValidIdsIn(const std::string& path) {
+  std::set<std::string> ids;
+  EventParser parser;
+  std::istringstream lines(e2e::ReadFile(path));
+  for (std::string line; std::getline(lines, line);) {
+    ParseResult result = parser.Parse(line);
+    if (auto* event = std::get_if<Event>(&result)) ids.insert(event->event_id);
+  }
+  return ids;
+}
+
+TEST(EndToEnd, RunStoresExactlyTheUniqueValidEventsAndAddsWithoutCollisions) {
+  TempDir dir;
+  const std::string db = dir / "run.db";
+  const SimulatorStats first = Expected(1, "first", kMessages);
+  std::string out;
+  ASSERT_EQ(RunBikestream(With(StreamFlags(1, "first", kMessages), {"run", "--warehouse", "sqlite:" + db, "--json"}), &out), 0);
+  EXPECT_EQ(out, fmt::format("{{\"received\":{},\"stored\":{},\"duplicates\":{},\"dead_lettered\":{},",
+                             kMessages, first.valid, first.duplicates, first.invalid) +
+                     out.substr(out.find("\"seconds\"")));
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), std::int64_t(first.valid));
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM dead_letter"), std::int64_t(first.invalid));
+
+  // A second run of the same seed gets a new run id: all its events are new.
+  const SimulatorStats second = Expected(1, "second", kMessages);
+  ASSERT_EQ(RunBikestream(With(StreamFlags(1, "second", kMessages), {"run", "--warehouse", "sqlite:" + db, "--json"}), &out), 0);
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), std::int64_t(first.valid + second.valid));
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM dead_letter"), std::int64_t(first.invalid + second.invalid));
+}
+
+TEST(EndToEnd, IngestStoresExactlyTheUniqueValidEventsOnceAcrossRuns) {
+  TempDir dir;
+  const std::string events = dir / "events.jsonl";
+  const std::string db = dir / "ingest.db";
+  ASSERT_EQ(Child(With(StreamFlags(2, "ingest", kMessages), {"simulate"}), events).Wait(), 0);
+  const SimulatorStats expected = Expected(2, "ingest", kMessages);
+  const auto valid_ids = ValidIdsIn(events);
+  ASSERT_EQ(valid_ids.size(), expected.valid);
+
+  std::string out;
+  ASSERT_EQ(RunBikestream({"ingest", "--from", events, "--warehouse", "sqlite:" + db, "--json"}, &out), 0);
+  EXPECT_NE(out.find(fmt::format("\"stored\":{}", expected.valid)), std::string::npos) << out;
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), std::int64_t(valid_ids.size()));
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM dead_letter"), std::int64_t(expected.invalid));
+
+  // The same input again stores nothing new.
+  ASSERT_EQ(RunBikestream({"ingest", "--from", events, "--warehouse", "sqlite:" + db, "--json"}, &out), 0);
+  EXPECT_NE(out.find("\"stored\":0,"), std::string::npos) << out;
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), std::int64_t(valid_ids.size()));
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM dead_letter"), std::int64_t(expected.invalid));
+}
+
+TEST(EndToEnd, KillNineAtRandomMomentsThenRerunStoresEachEventOnce) {
+  TempDir dir;
+  const std::string events = dir / "events.jsonl";
+  const std::string db = dir / "killed.db";
+  ASSERT_EQ(Child(With(StreamFlags(3, "kill", kMessages), {"simulate"}), events).Wait(), 0);
+  const SimulatorStats expected = Expected(3, "kill", kMessages);
+  const std::vector<std::string> ingest = {"ingest", "--from", events, "--warehouse",
+                                           "sqlite:" + db, "--batch-size", "2000"};
+  std::mt19937 random(std::random_device{}());
+  int killed = 0;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    Child child(ingest, dir / "out.txt");
+    ASSERT_TRUE(child.started());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + random() % 400));
+    child.Kill9();
+    if (child.Wait() == 128 + SIGKILL) ++killed;
+  }
+  EXPECT_GT(killed, 0) << "every run finished before the kill; the test proved nothing";
+  ASSERT_EQ(RunBikestream(ingest), 0);
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), std::int64_t(expected.valid));
+  EXPECT_EQ(Count(db, "SELECT count(DISTINCT event_id) FROM raw_events"), std::int64_t(expected.valid));
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM dead_letter"), std::int64_t(expected.invalid));
+}
+
+TEST(EndToEnd, KilledRunReplayedWithTheSameSeedAndRunIdIsExact) {
+  TempDir dir;
+  const std::string db = dir / "replay.db";
+  const auto flags = With(StreamFlags(4, "replay", kMessages),
+                          {"run", "--warehouse", "sqlite:" + db, "--json"});
+  Child child(flags, dir / "out.txt");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  child.Kill9();
+  child.Wait();
+  ASSERT_EQ(RunBikestream(flags), 0);
+  const SimulatorStats expected = Expected(4, "replay", kMessages);
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), std::int64_t(expected.valid));
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM dead_letter"), std::int64_t(expected.invalid));
+}
+
+TEST(Cli, StdinIngestAndBadLinesGetDeadLettered) {
+  TempDir dir;
+  const std::string input = dir / "in.jsonl";
+  std::ofstream(input) << R"({"event_id":"e-1","station_id":"A_101","ts_iso":"2025-10-18T16:24:11Z","kind":"pickup","delta":1})"
+                       << "\n\nnot json\n"
+                       << R"({"event_id":"e-2","station_id":"A_101","ts_iso":"2025-02-30T16:24:11Z","kind":"pickup","delta":1})"
+                       << "\n";
+  const std::string db = dir / "cli.db";
+  std::string out;
+  ASSERT_EQ(RunBikestream({"ingest", "--from", "-", "--warehouse", "sqlite:" + db, "--json"}, &out, input), 0);
+  EXPECT_NE(out.find(R"("received":3,"stored":1,"duplicates":0,"dead_lettered":2)"), std::string::npos) << out;
+  ASSERT_EQ(RunBikestream({"dead-letter", "list", "--reason", "bad_timestamp", "--format", "csv",
+                 "--warehouse", "sqlite:" + db}, &out), 0);
+  EXPECT_NE(out.find("bad_timestamp"), std::string::npos);
+  EXPECT_NE(out.find("no such date"), std::string::npos);
+  EXPECT_EQ(out.find("bad_json"), std::string::npos);
+}
+
+TEST(Cli, ShowPrintsABoxedTableWithIsoTimestamps) {
+  TempDir dir;
+  const std::string db = dir / "show.db";
+  ASSERT_EQ(RunBikestream(With(StreamFlags(5, "show", 100), {"run", "--warehouse", "sqlite:" + db, "--json"})), 0);
+  std::string out;
+  ASSERT_EQ(RunBikestream({"show", "raw_events", "--limit", "3", "--warehouse", "sqlite:" + db}, &out), 0);
+  EXPECT_TRUE(out.starts_with("+----")) << out;
+  EXPECT_NE(out.find("| event_id"), std::string::npos) << out;
+  EXPECT_NE(out.find("T00:"), std::string::npos) << out;  // ISO timestamps, not integers.
+  ASSERT_EQ(RunBikestream({"query", "SELECT count(*) AS n FROM raw_events", "--format", "json", "--warehouse",
+                 "sqlite:" + db}, &out), 0);
+  EXPECT_EQ(out.find("{\"n\":"), 0u) << out;
+}
+
+TEST(Cli, ErrorsNameTheFix) {
+  std::string out;
+  EXPECT_EQ(RunBikestream({"ingest", "--from", "/nonexistent/in.jsonl"}), 1);
+  EXPECT_EQ(RunBikestream({"ingest", "--from", "-", "--warehouse", "sqlite:/nonexistent-dir/x.db"}), 1);
+  EXPECT_EQ(RunBikestream({"ingest", "--from", "-", "--warehouse", "oracle://x"}), 1);
+  EXPECT_EQ(RunBikestream({"simulate", "--invalid-rate", "3"}), 1);
+  EXPECT_EQ(RunBikestream({"simulate", "--mode", "bursty"}), 2);
+  EXPECT_EQ(RunBikestream({"dead-letter", "list", "--reason", "nope"}), 1);
+}
+
+}  // namespace
+}  // namespace bikestream
