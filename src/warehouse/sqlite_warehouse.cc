@@ -32,7 +32,7 @@ std::string SchemaSql(const TableNames& t) {
       kind       TEXT      NOT NULL,
       delta      INTEGER   NOT NULL
     ) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS {raw_index} ON {raw} (station_id, ts_iso);
+    CREATE INDEX IF NOT EXISTS {raw_index} ON {raw} (ts_iso, station_id, kind, delta);
     CREATE TABLE IF NOT EXISTS {features} (
       station_id   TEXT      NOT NULL,
       feature_name TEXT      NOT NULL,

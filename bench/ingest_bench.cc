@@ -1,0 +1,240 @@
+// Ingest benchmark (issue: the embedded pipeline). Prints, for the same 1M events in one run:
+//   ingest     JSON lines in -> validated, deduplicated, durably committed rows (bikestream ingest)
+//   ref (a)    a plain SQLite loop of pre-parsed rows into the original notes' table
+//              (event_id primary key + index on station_id, ts_iso; ISO text timestamps as the
+//              events carry them), prepared statement, 10k rows a transaction, default pragmas
+//   ref (b)    the same loop into bikestream's own schema
+// and the ratios against the targets: ingest >= 2x (a) and >= 0.8x (b). Each is run
+// --repeat times, interleaved, and the median kept. Then the peak memory of `bikestream run`
+// over 10M events against the 100 MB target.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sqlite3.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "event/event.h"
+#include "ingest/ingest_lines.h"
+#include "simulator/simulator.h"
+#include "warehouse/warehouse.h"
+
+extern char** environ;
+
+namespace bikestream {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kReferenceRowsPerTransaction = 10'000;
+
+// A row as a plain loop would hold it after parsing: the event's fields as given.
+struct ParsedRow {
+  std::string event_id, station_id, ts_iso, kind;
+  int delta;
+};
+
+void Must(bool ok, const std::string& what) {
+  if (!ok) {
+    fmt::print(stderr, "bench: {}\n", what);
+    std::exit(1);
+  }
+}
+
+void Exec(sqlite3* db, const char* sql) {
+  char* error = nullptr;
+  Must(sqlite3_exec(db, sql, nullptr, nullptr, &error) == SQLITE_OK,
+       fmt::format("{}: {}", sql, error ? error : "?"));
+}
+
+void RemoveDatabase(const fs::path& path) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(path.string() + suffix);
+}
+
+double Seconds(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The plain loop of both references. `ts_as_text` binds ts_iso as the ISO string (the notes'
+// table) or as bikestream's integer microseconds.
+double PlainLoop(const fs::path& db_path, const std::vector<ParsedRow>& rows, bool ts_as_text) {
+  sqlite3* db = nullptr;
+  Must(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK, "open");
+  sqlite3_stmt* insert = nullptr;
+  Must(sqlite3_prepare_v2(db,
+                          "INSERT INTO raw_events (event_id, station_id, ts_iso, kind, delta) "
+                          "VALUES (?, ?, ?, ?, ?)",
+                          -1, &insert, nullptr) == SQLITE_OK,
+       sqlite3_errmsg(db));
+  const auto start = Clock::now();
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (i % kReferenceRowsPerTransaction == 0) Exec(db, "BEGIN");
+    const ParsedRow& row = rows[i];
+    sqlite3_bind_text(insert, 1, row.event_id.data(), int(row.event_id.size()), SQLITE_STATIC);
+    sqlite3_bind_text(insert, 2, row.station_id.data(), int(row.station_id.size()), SQLITE_STATIC);
+    if (ts_as_text) {
+      sqlite3_bind_text(insert, 3, row.ts_iso.data(), int(row.ts_iso.size()), SQLITE_STATIC);
+    } else {
+      sqlite3_bind_int64(insert, 3, *ParseRfc3339(row.ts_iso));
+    }
+    sqlite3_bind_text(insert, 4, row.kind.data(), int(row.kind.size()), SQLITE_STATIC);
+    sqlite3_bind_int(insert, 5, row.delta);
+    // Ignore, not fail, on a repeated id: the events hold no duplicates, so both behave alike.
+    sqlite3_step(insert);
+    sqlite3_reset(insert);
+    if ((i + 1) % kReferenceRowsPerTransaction == 0 || i + 1 == rows.size()) Exec(db, "COMMIT");
+  }
+  const double seconds = Seconds(start);
+  sqlite3_finalize(insert);
+  sqlite3_close(db);
+  return seconds;
+}
+
+double ReferenceNotes(const fs::path& db_path, const std::vector<ParsedRow>& rows) {
+  RemoveDatabase(db_path);
+  sqlite3* db = nullptr;
+  Must(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK, "open");
+  Exec(db,
+       "CREATE TABLE raw_events (event_id STRING PRIMARY KEY, station_id STRING, "
+       "ts_iso TIMESTAMP, kind STRING, delta INT64);"
+       "CREATE INDEX raw_events_station_ts ON raw_events (station_id, ts_iso);");
+  sqlite3_close(db);
+  return PlainLoop(db_path, rows, /*ts_as_text=*/true);
+}
+
+double ReferenceOwnSchema(const fs::path& db_path, const std::vector<ParsedRow>& rows) {
+  RemoveDatabase(db_path);
+  auto warehouse = OpenWarehouse("sqlite:" + db_path.string());
+  Must(warehouse.ok() && (*warehouse)->Setup().ok(), "setup");
+  warehouse->reset();
+  return PlainLoop(db_path, rows, /*ts_as_text=*/false);
+}
+
+double Ingest(const fs::path& db_path, const fs::path& events_path) {
+  RemoveDatabase(db_path);
+  const auto start = Clock::now();
+  auto warehouse = OpenWarehouse("sqlite:" + db_path.string());
+  Must(warehouse.ok() && (*warehouse)->Setup().ok(), "setup");
+  const int fd = ::open(events_path.c_str(), O_RDONLY);
+  Must(fd >= 0, "open events");
+  Ingestor ingestor(**warehouse, IngestOptions{.source = "bench"});
+  LineReader reader(fd, ValidationRules{}.max_message_bytes);
+  Must(IngestLines(reader, ingestor).ok(), "ingest");
+  ::close(fd);
+  const double seconds = Seconds(start);
+  Must(ingestor.stats().stored == ingestor.stats().received, "ingest stored fewer than it read");
+  return seconds;
+}
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+// Runs `bikestream run` over `count` events and returns its peak resident memory in MiB.
+double PeakMemoryMiB(const std::string& binary, const fs::path& db_path, std::uint64_t count) {
+  RemoveDatabase(db_path);
+  // posix_spawn, not fork: a forked child's peak would count the benchmark's own pages.
+  const std::string warehouse = "sqlite:" + db_path.string();
+  const std::string count_text = std::to_string(count);
+  std::vector<std::string> args = {binary, "run", "--mode", "stream", "--stations", "1000",
+                                   "--count", count_text, "--duplicate-rate", "0.01",
+                                   "--invalid-rate", "0.01", "--warehouse", warehouse, "--json"};
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  Must(posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ) == 0,
+       "cannot start bikestream");
+  posix_spawn_file_actions_destroy(&actions);
+  int status = 0;
+  rusage usage{};
+  wait4(pid, &status, 0, &usage);
+  Must(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bikestream run failed");
+  return usage.ru_maxrss / 1024.0;  // ru_maxrss is in KiB on Linux.
+}
+
+}  // namespace
+}  // namespace bikestream
+
+int main(int argc, char** argv) {
+  using namespace bikestream;
+  CLI::App app{"bikestream ingest benchmark"};
+  std::uint64_t events = 1'000'000;
+  std::uint64_t memory_events = 10'000'000;
+  int repeat = 3;
+  std::string binary = BIKESTREAM_BINARY;
+  std::string dir = fs::temp_directory_path() / "bikestream-bench";
+  app.add_option("--events", events, "Events for the rate comparison")->capture_default_str();
+  app.add_option("--memory-events", memory_events, "Events for the peak-memory run (0 = skip)")
+      ->capture_default_str();
+  app.add_option("--repeat", repeat, "Runs of each measurement; the median is kept")->capture_default_str();
+  app.add_option("--dir", dir, "Scratch directory")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // Progress shows as it happens, also in a log.
+
+  fs::create_directories(dir);
+  const fs::path events_path = fs::path(dir) / "events.jsonl";
+  const fs::path db_path = fs::path(dir) / "bench.db";
+  fmt::print("generating {} events (stream mode, 1000 stations)...\n", events);
+  std::vector<ParsedRow> rows;
+  {
+    Simulator simulator(SimulatorOptions{.mode = SimulationMode::kStream, .stations = 1000, .seed = 1,
+                                         .run_id = "bench", .start = 1760745600LL * kMicrosPerSecond});
+    std::ofstream out(events_path);
+    EventParser parser;
+    for (std::uint64_t i = 0; i < events; ++i) {
+      std::string payload = simulator.Next().payload;
+      out << payload << '\n';
+      Event event = std::get<Event>(parser.Parse(payload));
+      rows.push_back({event.event_id, event.station_id, FormatRfc3339(event.ts),
+                      std::string(KindName(event.kind)), event.delta});
+    }
+  }
+
+  std::vector<double> ingest, notes, own;
+  for (int run = 0; run < repeat; ++run) {
+    notes.push_back(ReferenceNotes(db_path, rows));
+    own.push_back(ReferenceOwnSchema(db_path, rows));
+    ingest.push_back(Ingest(db_path, events_path));
+    fmt::print("  run {}: ingest {:.2f} s, ref (a) {:.2f} s, ref (b) {:.2f} s\n", run + 1,
+               ingest.back(), notes.back(), own.back());
+  }
+  const double n = double(events);
+  const double ingest_rate = n / Median(ingest), notes_rate = n / Median(notes),
+               own_rate = n / Median(own);
+  fmt::print("\n{:<58} {:>12}\n", "measure (median of runs)", "events/s");
+  fmt::print("{:<58} {:>12.0f}\n", "ingest: JSON lines -> validated, deduped, committed", ingest_rate);
+  fmt::print("{:<58} {:>12.0f}\n", "ref (a): plain loop, original notes' table", notes_rate);
+  fmt::print("{:<58} {:>12.0f}\n", "ref (b): plain loop, bikestream's schema", own_rate);
+  const double vs_notes = ingest_rate / notes_rate, vs_own = ingest_rate / own_rate;
+  fmt::print("\ningest / ref (a) = {:.2f}x  (target >= 2.0x)  {}\n", vs_notes, vs_notes >= 2.0 ? "MET" : "NOT MET");
+  fmt::print("ingest / ref (b) = {:.2f}x  (target >= 0.8x)  {}\n", vs_own, vs_own >= 0.8 ? "MET" : "NOT MET");
+
+  rows = {};
+  rows.shrink_to_fit();
+  if (memory_events > 0) {
+    fmt::print("\nrunning `bikestream run` over {} events for peak memory...\n", memory_events);
+    const double peak = PeakMemoryMiB(binary, db_path, memory_events);
+    fmt::print("peak RSS of run over {} events = {:.1f} MiB  (target < 100 MB = 95.4 MiB)  {}\n",
+               memory_events, peak, peak < 95.4 ? "MET" : "NOT MET");
+  }
+  bikestream::RemoveDatabase(db_path);
+  fs::remove(events_path);
+  return 0;
+}
