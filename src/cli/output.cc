@@ -120,6 +120,10 @@ std::string JsonQuote(std::string_view text) {
 
 void PrintResult(std::FILE* out, const QueryResult& result, TableFormat format,
                  std::size_t max_cell_chars) {
+  if (result.columns.empty()) {
+    fmt::print(stderr, "done: {} rows changed\n", result.rows_changed);
+    return;
+  }
   switch (format) {
     case TableFormat::kTable:
       PrintBoxed(out, result, max_cell_chars);
@@ -163,9 +167,9 @@ std::string SummaryJson(const IngestStats& stats, double seconds) {
 
 std::string SummaryLine(const IngestStats& stats, double seconds) {
   const double rate = seconds > 0 ? double(stats.received) / seconds : 0;
-  return fmt::format("received {}, stored {}, duplicates {}, dead-lettered {} in {:.1f} s ({:.0f} events/s)",
+  return fmt::format("received {}, stored {}, duplicates {}, dead-lettered {} in {:.1f} s ({:.{}f} events/s)",
                      stats.received, stats.stored, stats.duplicates, stats.dead_lettered, seconds,
-                     rate);
+                     rate, rate < 100 ? 1 : 0);
 }
 
 }  // namespace bikestream

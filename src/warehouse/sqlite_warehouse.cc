@@ -163,6 +163,7 @@ class SqliteWarehouse final : public Warehouse {
       for (int c = 0; c < columns; ++c) row.push_back(CellOf(stmt.get(), c));
     }
     if (rc != SQLITE_DONE) return sqlite::Error(db_.get(), "query failed");
+    if (columns == 0) result.rows_changed = sqlite3_changes(db_.get());
     return result;
   }
 

@@ -57,8 +57,9 @@ struct QueryResult {
     bool is_null = false;
     bool is_number = false;
   };
-  std::vector<std::string> columns;
+  std::vector<std::string> columns;  // Empty for a statement that returns no rows.
   std::vector<std::vector<Cell>> rows;
+  std::int64_t rows_changed = 0;     // For INSERT, UPDATE and DELETE.
 };
 
 struct DeadLetterFilter {
