@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "common/status.h"
@@ -58,7 +58,8 @@ std::string SchemaSql(const TableNames& t) {
                      fmt::arg("dead_index", QuoteIdentifier(t.dead_letter + "_by_reason")));
 }
 
-// Commits on destruction unless Commit() ran; rolls back if it is destroyed without Commit().
+// A write transaction that rolls back unless Commit() is called, so every early error return
+// leaves the database as it was.
 class Transaction {
  public:
   static absl::StatusOr<Transaction> Begin(sqlite3* db) {
@@ -71,7 +72,8 @@ class Transaction {
     if (db_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
   absl::Status Commit() {
-    absl::Status status = sqlite::Exec(std::exchange(db_, nullptr), "COMMIT");
+    absl::Status status = sqlite::Exec(db_, "COMMIT");
+    if (status.ok()) db_ = nullptr;  // Otherwise the destructor rolls back.
     return status;
   }
 
