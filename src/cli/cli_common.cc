@@ -38,12 +38,13 @@ void AddWarehouseOption(CLI::App* command, std::string* url) {
       ->default_val(kDefaultWarehouse);
 }
 
-absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(const std::string& url) {
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(const std::string& url,
+                                                                  OpenMode mode) {
   TableNames tables;
   tables.raw_events = TableFromEnv("RAW_EVENT_TABLE", tables.raw_events);
   tables.station_features = TableFromEnv("FEATURE_EVENT_TABLE", tables.station_features);
   tables.dead_letter = TableFromEnv("DEAD_LETTER_TABLE", tables.dead_letter);
-  return OpenWarehouse(url, tables);
+  return OpenWarehouse(url, tables, mode);
 }
 
 int Fail(std::string_view message) {

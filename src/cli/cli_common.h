@@ -27,7 +27,8 @@ void AddWarehouseOption(CLI::App* command, std::string* url);
 // Opens the warehouse named by the flag or the environment, with table names from
 // $RAW_EVENT_TABLE, $FEATURE_EVENT_TABLE and $DEAD_LETTER_TABLE (the last dotted part, so the
 // seed's `project.dataset.table` form works).
-absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(const std::string& url);
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(
+    const std::string& url, OpenMode mode = OpenMode::kCreateIfMissing);
 
 // Prints "bikestream: error: <message>" on stderr and returns kExitFailure.
 int Fail(const absl::Status& status);

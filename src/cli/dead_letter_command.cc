@@ -47,7 +47,7 @@ int List(const DeadLetterFlags& flags) {
   if (auto status = CheckReason(flags.reason); !status.ok()) return Fail(status);
   auto format = ParseTableFormat(flags.format);
   if (!format.ok()) return Fail(format.status());
-  auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
+  auto warehouse = OpenWarehouseFromFlags(flags.warehouse, OpenMode::kMustExist);
   if (!warehouse.ok()) return Fail(warehouse.status());
   auto letters = (*warehouse)->ListDeadLetters({.reason = flags.reason, .limit = flags.limit});
   if (!letters.ok()) return Fail(letters.status());
@@ -57,7 +57,7 @@ int List(const DeadLetterFlags& flags) {
 
 int Replay(const DeadLetterFlags& flags) {
   if (auto status = CheckReason(flags.reason); !status.ok()) return Fail(status);
-  auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
+  auto warehouse = OpenWarehouseFromFlags(flags.warehouse, OpenMode::kMustExist);
   if (!warehouse.ok()) return Fail(warehouse.status());
   auto result = ReplayDeadLetters(**warehouse, flags.reason);
   if (!result.ok()) return Fail(result.status());

@@ -19,7 +19,7 @@ struct QueryFlags {
 int PrintQuery(const QueryFlags& flags, const std::string& sql) {
   auto format = ParseTableFormat(flags.format);
   if (!format.ok()) return Fail(format.status());
-  auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
+  auto warehouse = OpenWarehouseFromFlags(flags.warehouse, OpenMode::kMustExist);
   if (!warehouse.ok()) return Fail(warehouse.status());
   auto result = (*warehouse)->Query(sql);
   if (!result.ok()) return Fail(result.status());

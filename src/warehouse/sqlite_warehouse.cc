@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -261,9 +262,16 @@ class SqliteWarehouse final : public Warehouse {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Warehouse>> OpenSqliteWarehouse(std::string_view path,
-                                                               const TableNames& tables) {
+                                                               const TableNames& tables,
+                                                               OpenMode mode) {
   sqlite3* raw = nullptr;
   const std::string file(path);
+  const bool in_memory = file == ":memory:";
+  if (mode == OpenMode::kMustExist && !in_memory && !std::filesystem::exists(file)) {
+    return absl::NotFoundError(fmt::format(
+        "no warehouse at '{}' (create it with `bikestream setup --warehouse sqlite:{}`, or "
+        "fill it with `bikestream run` or `bikestream ingest`)", file, file));
+  }
   const int rc = sqlite3_open_v2(file.c_str(), &raw,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                  nullptr);
@@ -274,7 +282,6 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenSqliteWarehouse(std::string_view 
         file, db ? sqlite3_errmsg(db.get()) : "out of memory"));
   }
   sqlite3_extended_result_codes(db.get(), 1);
-  const bool in_memory = file == ":memory:";
   const std::string pragmas = fmt::format(
       "PRAGMA busy_timeout = {}; PRAGMA cache_size = -{}; {}", kBusyTimeoutMillis,
       kCacheKibibytes, in_memory ? "" : "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");

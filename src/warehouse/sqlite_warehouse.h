@@ -10,6 +10,7 @@ namespace bikestream {
 
 // Opens or creates the database file at `path` (":memory:" for a private in-memory one).
 absl::StatusOr<std::unique_ptr<Warehouse>> OpenSqliteWarehouse(std::string_view path,
-                                                               const TableNames& tables);
+                                                               const TableNames& tables,
+                                                               OpenMode mode);
 
 }  // namespace bikestream

@@ -97,10 +97,16 @@ class Warehouse {
       const std::vector<Event>& events, const std::vector<std::int64_t>& resolved_ids) = 0;
 };
 
+enum class OpenMode {
+  kCreateIfMissing,  // For commands that write: setup, ingest, run.
+  kMustExist,        // For commands that only look: a missing store is an error, not a new file.
+};
+
 // Opens the warehouse at `url`: `sqlite:PATH` (`sqlite::memory:` for a private in-memory one).
 // kInvalidArgument names the accepted forms for a URL it does not know; kUnavailable says why
-// the store could not be opened.
-absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouse(std::string_view url,
-                                                         const TableNames& tables = {});
+// the store could not be opened; kNotFound, under kMustExist, that there is none yet.
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouse(
+    std::string_view url, const TableNames& tables = {},
+    OpenMode mode = OpenMode::kCreateIfMissing);
 
 }  // namespace bikestream

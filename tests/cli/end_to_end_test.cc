@@ -186,5 +186,15 @@ TEST(Cli, ErrorsNameTheFix) {
   EXPECT_EQ(RunBikestream({"dead-letter", "list", "--reason", "nope"}), 1);
 }
 
+TEST(Cli, LookingAtAMissingWarehouseDoesNotCreateOne) {
+  TempDir dir;
+  const std::string db = dir / "missing.db";
+  EXPECT_EQ(RunBikestream({"show", "raw_events", "--warehouse", "sqlite:" + db}), 1);
+  EXPECT_EQ(RunBikestream({"dead-letter", "list", "--warehouse", "sqlite:" + db}), 1);
+  EXPECT_FALSE(std::filesystem::exists(db));
+  EXPECT_EQ(RunBikestream({"setup", "--warehouse", "sqlite:" + db}), 0);
+  EXPECT_EQ(RunBikestream({"show", "raw_events", "--warehouse", "sqlite:" + db}), 0);
+}
+
 }  // namespace
 }  // namespace bikestream

@@ -129,6 +129,16 @@ TEST(SqliteWarehouse, UnknownUrlsNameTheAcceptedForms) {
   EXPECT_NE(opened.status().ToString().find("sqlite:PATH"), std::string::npos);
 }
 
+TEST(SqliteWarehouse, MustExistRefusesToCreateAFile) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("bikestream-missing-" + std::to_string(getpid()) + ".db");
+  auto opened = OpenWarehouse("sqlite:" + path.string(), {}, OpenMode::kMustExist);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(opened.status().ToString().find("bikestream setup"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
 TEST(SqliteWarehouse, UnopenablePathSaysWhatToCheck) {
   auto opened = OpenWarehouse("sqlite:/nonexistent-dir/x/bikestream.db");
   ASSERT_FALSE(opened.ok());
