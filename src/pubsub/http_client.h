@@ -1,0 +1,46 @@
+// A small HTTP/1.1 client over libcurl with keep-alive. Private to pubsub/.
+//
+// Connections are reused: each request borrows a curl handle from a pool and returns it, so
+// concurrent callers each get their own connection and sequential ones reuse theirs.
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace bikestream::pubsub {
+
+struct HttpResponse {
+  long status = 0;
+  std::string body;
+};
+
+class HttpClient {
+ public:
+  explicit HttpClient(std::chrono::milliseconds timeout);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Sends one request. Transport failures (refused, reset, timed out) are kUnavailable or
+  // kDeadlineExceeded; any HTTP status is a response.
+  absl::StatusOr<HttpResponse> Send(const std::string& method, const std::string& url,
+                                    const std::string& body,
+                                    const std::vector<std::string>& headers);
+
+ private:
+  struct Handle;
+  std::unique_ptr<Handle> Borrow();
+  void Return(std::unique_ptr<Handle> handle);
+
+  std::chrono::milliseconds timeout_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Handle>> idle_;
+};
+
+}  // namespace bikestream::pubsub
