@@ -13,10 +13,35 @@ namespace {
 
 std::atomic<bool> stop_requested = false;
 std::atomic<int> interrupts = 0;
+JobControl* job_control = nullptr;
 
 void OnStopSignal(int signal) {
   if (signal == SIGINT && interrupts.fetch_add(1) >= 1) _exit(130);
   stop_requested = true;
+}
+
+void OnJobSignal(int signal) {
+  if (signal == SIGTERM) {
+    job_control->RequestDrain();
+    return;
+  }
+  if (interrupts.fetch_add(1) >= 1) _exit(130);
+  job_control->RequestCancel();
+}
+
+void Install(void (*handler)(int)) {
+  struct sigaction action = {};
+  action.sa_handler = handler;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+std::string FirstEnv(std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    if (const char* value = std::getenv(name); value && *value) return value;
+  }
+  return "";
 }
 
 std::string TableFromEnv(const char* variable, std::string fallback) {
@@ -55,12 +80,46 @@ int Fail(std::string_view message) {
 int Fail(const absl::Status& status) { return Fail(MessageOf(status)); }
 
 const std::atomic<bool>& InstallStopHandlers() {
-  struct sigaction action = {};
-  action.sa_handler = OnStopSignal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
+  Install(OnStopSignal);
   return stop_requested;
+}
+
+void InstallJobSignalHandlers(JobControl* control) {
+  job_control = control;
+  Install(OnJobSignal);
+}
+
+void AddPubsubOptions(CLI::App* command, PubsubFlags* flags, bool topic, bool subscription) {
+  command->add_option("--project", flags->project,
+                      "Google Cloud project. Falls back to $PROJECT_ID, then $GOOGLE_CLOUD_PROJECT");
+  if (topic) command->add_option("--topic", flags->topic, "Pub/Sub topic. Falls back to $PUBSUB_TOPIC");
+  if (subscription) {
+    command->add_option("--subscription", flags->subscription,
+                        "Pub/Sub subscription. Falls back to $SUBSCRIPTION");
+  }
+}
+
+absl::Status ResolvePubsubFlags(PubsubFlags* flags, bool need_topic, bool need_subscription) {
+  if (flags->project.empty()) flags->project = FirstEnv({"PROJECT_ID", "GOOGLE_CLOUD_PROJECT"});
+  if (flags->topic.empty()) flags->topic = FirstEnv({"PUBSUB_TOPIC"});
+  if (flags->subscription.empty()) flags->subscription = FirstEnv({"SUBSCRIPTION"});
+  if (flags->project.empty()) {
+    return absl::InvalidArgumentError("no Pub/Sub project: give --project or set PROJECT_ID");
+  }
+  if (need_topic && flags->topic.empty()) {
+    return absl::InvalidArgumentError("no Pub/Sub topic: give --topic or set PUBSUB_TOPIC");
+  }
+  if (need_subscription && flags->subscription.empty()) {
+    return absl::InvalidArgumentError(
+        "no Pub/Sub subscription: give --subscription or set SUBSCRIPTION");
+  }
+  return absl::OkStatus();
+}
+
+std::unique_ptr<pubsub::PubsubConnection> MakePubsubConnectionFromEnv() {
+  return pubsub::MakeRetryingConnection(pubsub::MakeRestConnection(
+      pubsub::ConnectionOptions{.emulator_host = FirstEnv({"PUBSUB_EMULATOR_HOST"}),
+                                .access_token = FirstEnv({"GOOGLE_OAUTH_ACCESS_TOKEN"})}));
 }
 
 void AddSimulationOptions(CLI::App* c, SimulationFlags* f) {
@@ -122,20 +181,28 @@ absl::StatusOr<SimulatorOptions> ResolveSimulation(SimulationFlags& f) {
 ProgressLine::ProgressLine()
     : enabled_(isatty(STDERR_FILENO)), start_(std::chrono::steady_clock::now()), last_(start_) {}
 
-ProgressLine::~ProgressLine() {
+ProgressLine::~ProgressLine() { Done(); }
+
+void ProgressLine::Done() {
   if (printed_) fmt::print(stderr, "\n");
+  printed_ = false;
+  enabled_ = false;
 }
 
 void ProgressLine::Update(const IngestStats& stats) {
+  Show(fmt::format("received {}  stored {}  duplicates {}  dead-lettered {}", stats.received,
+                   stats.stored, stats.duplicates, stats.dead_lettered),
+       stats.received);
+}
+
+void ProgressLine::Show(std::string_view what, std::uint64_t count) {
   if (!enabled_) return;
   const auto now = std::chrono::steady_clock::now();
   if (printed_ && now - last_ < kProgressInterval) return;
   last_ = now;
   printed_ = true;
   const double seconds = std::chrono::duration<double>(now - start_).count();
-  fmt::print(stderr, "\r{:.1f} s  received {}  stored {}  duplicates {}  dead-lettered {}  {:.0f}/s   ",
-             seconds, stats.received, stats.stored, stats.duplicates, stats.dead_lettered,
-             seconds > 0 ? stats.received / seconds : 0.0);
+  fmt::print(stderr, "\r{:.1f} s  {}  {:.0f}/s   ", seconds, what, seconds > 0 ? count / seconds : 0.0);
   std::fflush(stderr);
 }
 

@@ -11,6 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "ingest/ingestor.h"
+#include "job/job_control.h"
+#include "pubsub/pubsub.h"
 #include "simulator/simulator.h"
 #include "warehouse/warehouse.h"
 
@@ -19,6 +21,7 @@ namespace bikestream::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitCancelled = 130;  // As a shell reports a job ended by SIGINT.
 inline constexpr const char* kDefaultWarehouse = "sqlite:bikestream.db";
 
 // Adds `--warehouse URL`; the value falls back to $BIKESTREAM_WAREHOUSE, then the default.
@@ -36,6 +39,23 @@ int Fail(std::string_view message);
 
 // SIGINT and SIGTERM set the returned flag; a second SIGINT exits at once with status 130.
 const std::atomic<bool>& InstallStopHandlers();
+
+// For streaming jobs, as Dataflow's: SIGTERM drains `control`, SIGINT cancels it, and a second
+// SIGINT exits at once with status 130. `control` must outlive the process's signal handling.
+void InstallJobSignalHandlers(JobControl* control);
+
+// The Pub/Sub resource flags; each falls back to the environment names of DESIGN.md.
+struct PubsubFlags {
+  std::string project;       // $PROJECT_ID, then $GOOGLE_CLOUD_PROJECT.
+  std::string topic;         // $PUBSUB_TOPIC.
+  std::string subscription;  // $SUBSCRIPTION.
+};
+void AddPubsubOptions(CLI::App* command, PubsubFlags* flags, bool topic, bool subscription);
+// Fills unset flags from the environment; an error names what is still missing.
+absl::Status ResolvePubsubFlags(PubsubFlags* flags, bool need_topic, bool need_subscription);
+// A retrying connection to $PUBSUB_EMULATOR_HOST, or to Google Cloud with
+// $GOOGLE_OAUTH_ACCESS_TOKEN or the metadata server's credentials.
+std::unique_ptr<pubsub::PubsubConnection> MakePubsubConnectionFromEnv();
 
 // The simulation flags shared by `simulate` and `run`.
 struct SimulationFlags {
@@ -59,6 +79,9 @@ class ProgressLine {
   ProgressLine();
   ~ProgressLine();  // Ends the line, so later output starts on its own.
   void Update(const IngestStats& stats);
+  // Shows `what` after the elapsed time, with `count` per second.
+  void Show(std::string_view what, std::uint64_t count);
+  void Done();      // Ends the line now.
 
  private:
   bool enabled_;

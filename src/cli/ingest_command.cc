@@ -7,12 +7,14 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/status.h"
 #include "ingest/ingest_lines.h"
+#include "job/pubsub_job.h"
 
 namespace bikestream::cli {
 namespace {
@@ -21,8 +23,63 @@ struct IngestFlags {
   std::string from;
   std::string warehouse;
   bool json = false;
-  std::size_t batch_size = 50'000;
+  std::optional<std::size_t> batch_size;
+  PubsubFlags pubsub;
+  PubsubJobOptions job;
 };
+
+constexpr std::size_t kFileBatchSize = 50'000;
+
+void PrintSummary(const IngestFlags& flags, const IngestStats& stats, double seconds) {
+  if (flags.json) {
+    fmt::print("{}\n", SummaryJson(stats, seconds));
+  } else {
+    fmt::print(stderr, "{}\n", SummaryLine(stats, seconds));
+  }
+}
+
+int IngestFromPubsub(IngestFlags& flags) {
+  if (auto status = ResolvePubsubFlags(&flags.pubsub, false, true); !status.ok()) return Fail(status);
+  auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
+  if (!warehouse.ok()) return Fail(warehouse.status());
+  if (auto status = (*warehouse)->Setup(); !status.ok()) return Fail(status);
+  auto connection = MakePubsubConnectionFromEnv();
+  PubsubJobOptions options = flags.job;
+  options.project = flags.pubsub.project;
+  options.subscription = flags.pubsub.subscription;
+  if (flags.batch_size) options.batch_size = *flags.batch_size;
+  options.log = [](const std::string& line) { fmt::print(stderr, "\n{}\n", line); };
+
+  JobControl control;
+  JobMetrics metrics;
+  InstallJobSignalHandlers(&control);
+  if (!flags.json) {
+    fmt::print(stderr, "streaming from projects/{}/subscriptions/{} into {} (SIGTERM drains, "
+               "Ctrl-C cancels)\n", options.project, options.subscription, flags.warehouse);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  absl::Status status;
+  {
+    ProgressLine progress;
+    std::jthread reporter([&](std::stop_token stop) {
+      while (!stop.stop_requested()) {
+        progress.Update(IngestStats{.received = metrics.received, .stored = metrics.stored,
+                                    .duplicates = metrics.duplicates,
+                                    .dead_lettered = metrics.dead_lettered});
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      }
+    });
+    status = RunPubsubJob(*connection, **warehouse, options, control, metrics);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  PrintSummary(flags,
+               IngestStats{.received = metrics.received, .stored = metrics.stored,
+                           .duplicates = metrics.duplicates, .dead_lettered = metrics.dead_lettered},
+               seconds);
+  fmt::print(stderr, "job {}\n", JobStateName(control.state()));
+  if (!status.ok()) return Fail(status);
+  return control.state() == JobState::kCancelled ? kExitCancelled : kExitOk;
+}
 
 // Owns the input file descriptor (stdin is borrowed).
 class Input {
@@ -53,7 +110,8 @@ class Input {
   std::string source_;
 };
 
-int RunIngest(const IngestFlags& flags) {
+int RunIngest(IngestFlags& flags) {
+  if (flags.from == "pubsub") return IngestFromPubsub(flags);
   Input input(flags.from);
   if (input.fd() < 0) {
     return Fail(fmt::format("cannot read '{}': {}", flags.from, std::strerror(errno)));
@@ -64,7 +122,7 @@ int RunIngest(const IngestFlags& flags) {
 
   const auto start = std::chrono::steady_clock::now();
   Ingestor ingestor(**warehouse, IngestOptions{.source = input.source(),
-                                               .batch_size = flags.batch_size});
+                                               .batch_size = flags.batch_size.value_or(kFileBatchSize)});
   LineReader reader(input.fd(), ValidationRules{}.max_message_bytes);
   absl::Status status;
   {
@@ -77,11 +135,7 @@ int RunIngest(const IngestFlags& flags) {
     return Fail(fmt::format("{} (nothing after the last commit was stored; running the same "
                             "command again stores each event once)", MessageOf(status)));
   }
-  if (flags.json) {
-    fmt::print("{}\n", SummaryJson(ingestor.stats(), seconds));
-  } else {
-    fmt::print(stderr, "{}\n", SummaryLine(ingestor.stats(), seconds));
-  }
+  PrintSummary(flags, ingestor.stats(), seconds);
   return kExitOk;
 }
 
@@ -95,15 +149,36 @@ void AddIngestCommand(CLI::App& app, int& exit_code) {
       "Examples:\n"
       "  bikestream ingest --from events.jsonl\n"
       "  bikestream simulate --mode stream --count 1000 | bikestream ingest --from - --json\n"
-      "Re-running over the same input stores nothing twice, also after a crash or kill -9.");
-  command->add_option("--from", flags->from, "A JSON-lines file, or - for stdin")->required();
+      "  PUBSUB_EMULATOR_HOST=127.0.0.1:8085 bikestream ingest --from pubsub --project demo \\\n"
+      "      --subscription bike-ingest\n"
+      "Re-running over the same input stores nothing twice, also after a crash or kill -9.\n"
+      "The streaming job acknowledges a message only after its commit. SIGTERM drains it (stop\n"
+      "pulling, commit and ack what is in flight, exit 0: DRAINED); Ctrl-C cancels it (stop now,\n"
+      "hand back what is not committed for redelivery, exit 130: CANCELLED).");
+  command->add_option("--from", flags->from,
+                      "A JSON-lines file, - for stdin, or pubsub for the streaming job on "
+                      "--subscription")
+      ->required();
   AddWarehouseOption(command, &flags->warehouse);
   command->add_flag("--json", flags->json,
                     "Print one final JSON object: received, stored, duplicates, dead_lettered, "
                     "seconds, events_per_s");
-  command->add_option("--batch-size", flags->batch_size, "Lines per transaction")
-      ->check(CLI::Range(1, 10'000'000))
-      ->capture_default_str();
+  command->add_option("--batch-size", flags->batch_size,
+                      "Messages per transaction (default: 50000 from a file, 10000 from Pub/Sub)")
+      ->check(CLI::Range(1, 10'000'000));
+  AddPubsubOptions(command, &flags->pubsub, false, true);
+  auto* streaming = "Streaming job (--from pubsub)";
+  command->add_option("--pullers", flags->job.pullers, "Pulls in flight")
+      ->check(CLI::Range(1, 64))->capture_default_str()->group(streaming);
+  command->add_option("--max-outstanding-messages", flags->job.max_outstanding_messages,
+                      "Flow control: messages received and not yet acknowledged")
+      ->check(CLI::Range(1, 10'000'000))->capture_default_str()->group(streaming);
+  command->add_option("--max-outstanding-bytes", flags->job.max_outstanding_bytes,
+                      "Flow control: bytes received and not yet acknowledged")
+      ->check(CLI::Range(1 << 16, 1 << 30))->capture_default_str()->group(streaming);
+  command->add_option("--ack-deadline", flags->job.ack_deadline_seconds,
+                      "Seconds each lease is extended to while a message waits for its commit")
+      ->check(CLI::Range(10, 600))->capture_default_str()->group(streaming);
   command->callback([flags, &exit_code] { exit_code = RunIngest(*flags); });
 }
 

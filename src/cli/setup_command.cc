@@ -1,29 +1,72 @@
-// `bikestream setup`: creates the tables, idempotently.
+// `bikestream setup`: the tables and, when a project is given, the Pub/Sub topic and
+// subscription; every step idempotent.
 #include <fmt/format.h>
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 
 namespace bikestream::cli {
+namespace {
+
+struct SetupFlags {
+  std::string warehouse;
+  PubsubFlags pubsub;
+  int ack_deadline_seconds = 60;
+  std::string push_endpoint;
+};
+
+bool WantsPubsub(const SetupFlags& flags) {
+  return !flags.pubsub.project.empty() || !flags.pubsub.topic.empty() ||
+         !flags.pubsub.subscription.empty() || std::getenv("PUBSUB_TOPIC") ||
+         std::getenv("SUBSCRIPTION");
+}
+
+int RunSetup(SetupFlags& flags) {
+  if (WantsPubsub(flags)) {
+    if (auto status = ResolvePubsubFlags(&flags.pubsub, true, true); !status.ok()) return Fail(status);
+    auto connection = MakePubsubConnectionFromEnv();
+    const auto& p = flags.pubsub;
+    if (auto status = connection->CreateTopic(p.project, p.topic); !status.ok()) return Fail(status);
+    fmt::print("topic ready: projects/{}/topics/{}\n", p.project, p.topic);
+    if (auto status = connection->CreateSubscription({.project = p.project,
+                                                      .subscription = p.subscription,
+                                                      .topic = p.topic,
+                                                      .ack_deadline_seconds = flags.ack_deadline_seconds,
+                                                      .push_endpoint = flags.push_endpoint});
+        !status.ok()) {
+      return Fail(status);
+    }
+    fmt::print("subscription ready: projects/{}/subscriptions/{}{}\n", p.project, p.subscription,
+               flags.push_endpoint.empty() ? "" : " (push to " + flags.push_endpoint + ")");
+  }
+  auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
+  if (!warehouse.ok()) return Fail(warehouse.status());
+  if (auto status = (*warehouse)->Setup(); !status.ok()) return Fail(status);
+  fmt::print("tables ready in {}\n", flags.warehouse);
+  return kExitOk;
+}
+
+}  // namespace
 
 void AddSetupCommand(CLI::App& app, int& exit_code) {
-  auto url = std::make_shared<std::string>();
+  auto flags = std::make_shared<SetupFlags>();
   CLI::App* command = app.add_subcommand(
-      "setup", "Create raw_events, station_features and dead_letter (safe to run again)");
-  AddWarehouseOption(command, url.get());
-  command->callback([url, &exit_code] {
-    auto warehouse = OpenWarehouseFromFlags(*url);
-    if (!warehouse.ok()) {
-      exit_code = Fail(warehouse.status());
-      return;
-    }
-    if (auto status = (*warehouse)->Setup(); !status.ok()) {
-      exit_code = Fail(status);
-      return;
-    }
-    fmt::print("tables ready in {}\n", *url);
-    exit_code = kExitOk;
-  });
+      "setup", "Create the tables and, with a project, the Pub/Sub topic and subscription "
+               "(safe to run again)");
+  command->footer(
+      "Examples:\n"
+      "  bikestream setup\n"
+      "  PUBSUB_EMULATOR_HOST=127.0.0.1:8085 bikestream setup --project demo --topic bike-events \\\n"
+      "      --subscription bike-ingest");
+  AddWarehouseOption(command, &flags->warehouse);
+  AddPubsubOptions(command, &flags->pubsub, true, true);
+  command->add_option("--ack-deadline", flags->ack_deadline_seconds,
+                      "Seconds Pub/Sub waits for an ack before redelivering")
+      ->check(CLI::Range(10, 600))
+      ->capture_default_str();
+  command->add_option("--push-endpoint", flags->push_endpoint,
+                      "Make the subscription push to this URL (see `ingest --push-listen`)");
+  command->callback([flags, &exit_code] { exit_code = RunSetup(*flags); });
 }
 
 }  // namespace bikestream::cli

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace bikestream {
@@ -19,7 +20,8 @@ Ingestor::Ingestor(Warehouse& warehouse, IngestOptions options)
     : warehouse_(warehouse), options_(std::move(options)), parser_(options_.rules) {
   if (!options_.now) options_.now = SystemNow;
   if (options_.batch_size == 0) options_.batch_size = 1;
-  batch_.events.reserve(options_.batch_size);
+  constexpr std::size_t kMaxReserved = 1 << 16;
+  batch_.events.reserve(std::min(options_.batch_size, kMaxReserved));
 }
 
 absl::Status Ingestor::Add(const IngestMessage& message) {
@@ -43,7 +45,8 @@ absl::Status Ingestor::Add(const IngestMessage& message) {
                                                                : std::string(message.message_id),
                                              .payload = std::string(message.payload),
                                              .reason = std::string(ReasonCode(rejection.reason)),
-                                             .error = std::move(rejection.message)});
+                                             .error = std::move(rejection.message),
+                                             .publish_time = message.publish_time});
   }
   if (batch_.size() >= options_.batch_size) return Flush();
   return absl::OkStatus();

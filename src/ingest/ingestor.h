@@ -25,6 +25,7 @@ struct IngestMessage {
   std::string_view message_id = {};
   std::uint64_t position = 0;  // Order within the source, e.g. the line number.
   bool truncated = false;      // The payload was cut at the source's size limit.
+  TimestampMicros publish_time = 0;  // When the broker accepted it; 0 when unknown.
 };
 
 struct IngestStats {
@@ -37,7 +38,8 @@ struct IngestStats {
 
 struct IngestOptions {
   std::string source;                  // Names the input in dead letters. Default: "".
-  std::size_t batch_size = 50'000;     // Messages per transaction. Default: 50,000.
+  // Messages per transaction; SIZE_MAX leaves every commit to Flush(). Default: 50,000.
+  std::size_t batch_size = 50'000;
   ValidationRules rules;               // Default: the contract in DESIGN.md.
   std::function<TimestampMicros()> now;  // Clock for first_seen. Default: the system clock.
 };
@@ -52,6 +54,9 @@ class Ingestor {
 
   // Commits whatever is staged. OK when nothing is.
   absl::Status Flush();
+
+  // Drops what is staged, after a failed Flush() whose messages the source will redeliver.
+  void Discard() { batch_.clear(); }
 
   // Messages staged and not yet committed.
   std::size_t pending() const { return batch_.size(); }

@@ -50,6 +50,7 @@ std::string SchemaSql(const TableNames& t) {
       payload    TEXT      NOT NULL,
       reason     TEXT      NOT NULL,
       error      TEXT      NOT NULL,
+      publish_time TIMESTAMP,
       UNIQUE (source, message_id)
     );
     CREATE INDEX IF NOT EXISTS {dead_index} ON {dead} (reason);
@@ -121,6 +122,7 @@ class SqliteWarehouse final : public Warehouse {
     auto transaction = Transaction::Begin(db_.get());
     if (!transaction.ok()) return transaction.status();
     if (auto status = sqlite::Exec(db_.get(), SchemaSql(tables_)); !status.ok()) return status;
+    if (auto status = AddMissingColumns(); !status.ok()) return status;
     return transaction->Commit();
   }
 
@@ -137,6 +139,11 @@ class SqliteWarehouse final : public Warehouse {
       insert_dead_letter_.Bind(4, letter.payload);
       insert_dead_letter_.Bind(5, letter.reason);
       insert_dead_letter_.Bind(6, letter.error);
+      if (letter.publish_time != 0) {
+        insert_dead_letter_.Bind(7, letter.publish_time);
+      } else {
+        insert_dead_letter_.BindNull(7);
+      }
       if (auto changes = insert_dead_letter_.Run(); !changes.ok()) return changes.status();
       ++result.dead_lettered;
     }
@@ -172,7 +179,8 @@ class SqliteWarehouse final : public Warehouse {
 
   absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(const DeadLetterFilter& filter) override {
     auto stmt = Statement::Prepare(
-        db_.get(), fmt::format("SELECT id, first_seen, source, message_id, payload, reason, error "
+        db_.get(), fmt::format("SELECT id, first_seen, source, message_id, payload, reason, error, "
+                               "coalesce(publish_time, 0) "
                                "FROM {} WHERE id > ?1 AND (?2 IS NULL OR reason = ?2) "
                                "ORDER BY id LIMIT ?3",
                                QuoteIdentifier(tables_.dead_letter)));
@@ -189,7 +197,7 @@ class SqliteWarehouse final : public Warehouse {
       };
       letters.push_back(DeadLetter{sqlite3_column_int64(stmt->get(), 0),
                                    sqlite3_column_int64(stmt->get(), 1), text(2), text(3), text(4),
-                                   text(5), text(6)});
+                                   text(5), text(6), sqlite3_column_int64(stmt->get(), 7)});
     }
     if (rc != SQLITE_DONE) return sqlite::Error(db_.get(), "listing dead letters failed");
     return letters;
@@ -211,6 +219,17 @@ class SqliteWarehouse final : public Warehouse {
   }
 
  private:
+  // Tables made by an earlier version gain the columns added since.
+  absl::Status AddMissingColumns() {
+    auto columns = Query(fmt::format("SELECT name FROM pragma_table_info('{}')", tables_.dead_letter));
+    if (!columns.ok()) return columns.status();
+    for (const auto& row : columns->rows) {
+      if (row[0].text == "publish_time") return absl::OkStatus();
+    }
+    return sqlite::Exec(db_.get(), fmt::format("ALTER TABLE {} ADD COLUMN publish_time TIMESTAMP",
+                                               QuoteIdentifier(tables_.dead_letter)));
+  }
+
   // Prepared once, on first write, so read-only commands work before Setup().
   absl::Status PrepareWrites() {
     if (insert_event_.get()) return absl::OkStatus();
@@ -222,7 +241,8 @@ class SqliteWarehouse final : public Warehouse {
                                    "delta) VALUES (?, ?, ?, ?, ?)", raw)},
              std::pair{&insert_dead_letter_,
                        fmt::format("INSERT OR IGNORE INTO {} (first_seen, source, message_id, "
-                                   "payload, reason, error) VALUES (?, ?, ?, ?, ?, ?)", dead)},
+                                   "payload, reason, error, publish_time) "
+                                   "VALUES (?, ?, ?, ?, ?, ?, ?)", dead)},
              std::pair{&delete_dead_letter_, fmt::format("DELETE FROM {} WHERE id = ?", dead)},
          }) {
       auto prepared = Statement::Prepare(db_.get(), sql);

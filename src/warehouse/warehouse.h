@@ -29,6 +29,7 @@ struct DeadLetter {
   std::string payload;                // The input as received.
   std::string reason;                 // A stable code from ReasonCode().
   std::string error;                  // The human message.
+  TimestampMicros publish_time = 0;   // When the broker accepted it; 0 when unknown.
 };
 
 // What one commit writes.

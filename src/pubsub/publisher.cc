@@ -1,0 +1,89 @@
+#include "pubsub/publisher.h"
+
+namespace bikestream::pubsub {
+
+BatchPublisher::BatchPublisher(PubsubConnection& connection, PublisherOptions options)
+    : connection_(connection), options_(std::move(options)) {
+  for (int i = 0; i < std::max(1, options_.concurrency); ++i) workers_.emplace_back([this] { Work(); });
+  ticker_ = std::thread([this] { Ticker(); });
+}
+
+BatchPublisher::~BatchPublisher() {
+  Flush().IgnoreError();
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+  }
+  changed_.notify_all();
+  for (auto& worker : workers_) worker.join();
+  ticker_.join();
+}
+
+void BatchPublisher::Publish(std::string payload) {
+  std::unique_lock lock(mutex_);
+  // Flow control: no more than one queued batch per worker beyond those being sent.
+  changed_.wait(lock, [&] { return ready_.size() < workers_.size(); });
+  if (batch_.empty()) batch_started_ = std::chrono::steady_clock::now();
+  batch_bytes_ += payload.size();
+  batch_.push_back(std::move(payload));
+  if (batch_.size() >= options_.max_batch_messages || batch_bytes_ >= options_.max_batch_bytes) {
+    SendBatch();
+  }
+}
+
+void BatchPublisher::SendBatch() {
+  if (batch_.empty()) return;
+  ready_.push_back(std::move(batch_));
+  batch_.clear();
+  batch_bytes_ = 0;
+  changed_.notify_all();
+}
+
+absl::Status BatchPublisher::Flush() {
+  std::unique_lock lock(mutex_);
+  SendBatch();
+  changed_.wait(lock, [&] { return ready_.empty() && busy_ == 0; });
+  return first_error_;
+}
+
+PublisherStats BatchPublisher::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void BatchPublisher::Work() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    changed_.wait(lock, [&] { return closing_ || !ready_.empty(); });
+    if (ready_.empty()) return;  // Closing, and nothing left to send.
+    std::vector<std::string> batch = std::move(ready_.front());
+    ready_.pop_front();
+    ++busy_;
+    lock.unlock();
+    auto ids = connection_.Publish(options_.project, options_.topic, batch);
+    lock.lock();
+    --busy_;
+    ++stats_.requests;
+    if (ids.ok()) {
+      stats_.published += batch.size();
+    } else {
+      stats_.failed += batch.size();
+      if (first_error_.ok()) first_error_ = ids.status();
+    }
+    changed_.notify_all();
+  }
+}
+
+void BatchPublisher::Ticker() {
+  // A slow producer's partial batch still goes out within max_batch_delay.
+  std::unique_lock lock(mutex_);
+  while (!closing_) {
+    changed_.wait_for(lock, options_.max_batch_delay);
+    if (!batch_.empty() &&
+        std::chrono::steady_clock::now() - batch_started_ >= options_.max_batch_delay) {
+      SendBatch();
+    }
+  }
+}
+
+}  // namespace bikestream::pubsub

@@ -1,0 +1,71 @@
+// Publishes payloads to a topic in batches (at most 1000 messages and 10 MB a request) with
+// several requests in flight.
+//
+// Publish() blocks while `max_in_flight_batches` requests are outstanding, so memory stays
+// bounded. Failed requests are retried by the connection (wrap it with
+// MakeRetryingConnection); a batch that still fails is counted and its first error is kept.
+// Thread-compatible: one thread calls Publish/Flush.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pubsub/pubsub.h"
+
+namespace bikestream::pubsub {
+
+struct PublisherOptions {
+  std::string project;
+  std::string topic;
+  std::size_t max_batch_messages = 1000;             // Default: 1000 (the service's limit).
+  std::size_t max_batch_bytes = 9 * 1024 * 1024;     // Default: 9 MiB, under the 10 MB limit.
+  std::chrono::milliseconds max_batch_delay{50};     // Send a partial batch after this long.
+  int concurrency = 4;                               // Requests in flight. Default: 4.
+};
+
+struct PublisherStats {
+  std::uint64_t published = 0;  // Messages the service acknowledged.
+  std::uint64_t failed = 0;     // Messages whose request failed after retries.
+  std::uint64_t requests = 0;
+};
+
+class BatchPublisher {
+ public:
+  // `connection` must outlive the publisher.
+  BatchPublisher(PubsubConnection& connection, PublisherOptions options);
+  ~BatchPublisher();  // Flushes.
+
+  void Publish(std::string payload);
+
+  // Sends what is batched and waits for every request. Returns the first error, if any.
+  absl::Status Flush();
+
+  PublisherStats stats() const;
+
+ private:
+  void SendBatch();  // Hands the current batch to the workers (mutex_ held).
+  void Work();
+  void Ticker();
+
+  PubsubConnection& connection_;
+  const PublisherOptions options_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::string> batch_;
+  std::size_t batch_bytes_ = 0;
+  std::chrono::steady_clock::time_point batch_started_;
+  std::deque<std::vector<std::string>> ready_;
+  int busy_ = 0;
+  bool closing_ = false;
+  PublisherStats stats_;
+  absl::Status first_error_;
+  std::vector<std::thread> workers_;
+  std::thread ticker_;
+};
+
+}  // namespace bikestream::pubsub
