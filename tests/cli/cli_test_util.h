@@ -59,6 +59,7 @@ class Child {
     }
   }
   void Kill9() { kill(pid_, SIGKILL); }
+  void Signal(int signal) { kill(pid_, signal); }
   // Returns the exit code, or 128 + signal.
   int Wait() {
     int status = 0;

@@ -1,0 +1,214 @@
+// The streaming job through the real binary, against the real Pub/Sub emulator: exact counts
+// under duplicates, bad input, kill -9, several workers, drain and cancel.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <random>
+#include <thread>
+
+#include "cli/cli_test_util.h"
+#include "simulator/simulator.h"
+#include "support/pubsub_emulator.h"
+#include "warehouse/warehouse.h"
+
+namespace bikestream {
+namespace {
+
+using e2e::Child;
+using e2e::RunBikestream;
+using e2e::TempDir;
+using testing_support::PubsubEmulator;
+using testing_support::SharedEmulator;
+
+constexpr std::uint64_t kMessages = 50'000;
+constexpr const char* kStart = "2025-10-18T00:00:00Z";
+constexpr auto kConvergeTimeout = std::chrono::seconds(120);
+
+SimulatorStats Expected(std::uint64_t seed, const std::string& run_id) {
+  Simulator simulator(SimulatorOptions{.mode = SimulationMode::kStream,
+                                       .seed = seed,
+                                       .run_id = run_id,
+                                       .start = *ParseRfc3339(kStart),
+                                       .duplicate_rate = 0.01,
+                                       .invalid_rate = 0.01});
+  for (std::uint64_t i = 0; i < kMessages; ++i) simulator.Next();
+  return simulator.stats();
+}
+
+// One topic and subscription per test, and the flags that name them.
+class PubsubJobTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REQUIRE_PUBSUB_EMULATOR();
+    setenv("PUBSUB_EMULATOR_HOST", SharedEmulator().host().c_str(), 1);
+    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    topic_ = "topic-" + name;
+    subscription_ = "sub-" + name;
+    db_ = dir_ / "job.db";
+    // The shortest ack deadline, so a killed worker's messages come back quickly.
+    ASSERT_EQ(RunBikestream({"setup", "--project", PubsubEmulator::kProject, "--topic", topic_,
+                             "--subscription", subscription_, "--ack-deadline", "10",
+                             "--warehouse", "sqlite:" + db_}),
+              0);
+  }
+
+  std::vector<std::string> PublishFlags(std::uint64_t seed, const std::string& run_id,
+                                        std::optional<int> rate = std::nullopt) {
+    std::vector<std::string> flags = {"simulate", "--to", "pubsub", "--project", PubsubEmulator::kProject,
+                                      "--topic", topic_, "--mode", "stream", "--seed", std::to_string(seed),
+                                      "--run-id", run_id, "--start", kStart, "--count",
+                                      std::to_string(kMessages), "--duplicate-rate", "0.01",
+                                      "--invalid-rate", "0.01"};
+    if (rate) {
+      flags.push_back("--rate");
+      flags.push_back(std::to_string(*rate));
+    }
+    return flags;
+  }
+
+  std::vector<std::string> WorkerFlags() {
+    return {"ingest", "--from", "pubsub", "--project", PubsubEmulator::kProject, "--subscription",
+            subscription_, "--warehouse", "sqlite:" + db_, "--json", "--ack-deadline", "10"};
+  }
+
+  std::int64_t Count(const std::string& table) {
+    auto warehouse = OpenWarehouse("sqlite:" + db_);
+    if (!warehouse.ok()) return -1;
+    auto result = (*warehouse)->Query("SELECT count(*) FROM " + table);
+    return result.ok() ? std::stoll(result->rows.at(0).at(0).text) : -1;
+  }
+
+  // Waits until the tables hold the expected counts (or the timeout passes).
+  bool WaitForCounts(const SimulatorStats& expected) {
+    const auto deadline = std::chrono::steady_clock::now() + kConvergeTimeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (Count("raw_events") == std::int64_t(expected.valid) &&
+          Count("dead_letter") == std::int64_t(expected.invalid)) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return false;
+  }
+
+  // Drains a worker and returns its exit code.
+  static int Drain(Child& worker) {
+    worker.Signal(SIGTERM);
+    return worker.Wait();
+  }
+
+  TempDir dir_;
+  std::string topic_, subscription_, db_;
+};
+
+TEST_F(PubsubJobTest, StoresExactlyTheUniqueValidEventsAndDeadLettersTheInvalid) {
+  ASSERT_EQ(RunBikestream(PublishFlags(1, "exact")), 0);
+  const SimulatorStats expected = Expected(1, "exact");
+  Child worker(WorkerFlags(), dir_ / "worker.out");
+  ASSERT_TRUE(WaitForCounts(expected))
+      << "raw_events " << Count("raw_events") << " of " << expected.valid << ", dead_letter "
+      << Count("dead_letter") << " of " << expected.invalid;
+  EXPECT_EQ(Drain(worker), 0);
+  const std::string out = e2e::ReadFile(dir_ / "worker.out");
+  EXPECT_NE(out.find(fmt::format("\"stored\":{}", expected.valid)), std::string::npos) << out;
+  EXPECT_NE(e2e::ReadFile(dir_ / "worker.out.err").find("job DRAINED"), std::string::npos);
+  // Dead letters carry the Pub/Sub message id and publish time.
+  auto warehouse = *OpenWarehouse("sqlite:" + db_);
+  auto row = warehouse->Query(
+      "SELECT count(*) FROM dead_letter WHERE message_id != '' AND publish_time > 0");
+  EXPECT_EQ(row->rows[0][0].text, std::to_string(expected.invalid));
+}
+
+TEST_F(PubsubJobTest, KillNineFiveTimesDuringAStreamLosesAndDoublesNothing) {
+  Child publisher(PublishFlags(2, "kill", 10'000), dir_ / "publisher.out");
+  std::mt19937 random(std::random_device{}());
+  int killed = 0;
+  for (int round = 0; round < 5; ++round) {
+    Child worker(WorkerFlags(), dir_ / "worker.out");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300 + random() % 1200));
+    worker.Kill9();
+    if (worker.Wait() == 128 + SIGKILL) ++killed;
+  }
+  EXPECT_EQ(killed, 5);
+  ASSERT_EQ(publisher.Wait(), 0);
+  const SimulatorStats expected = Expected(2, "kill");
+  Child survivor(WorkerFlags(), dir_ / "survivor.out");
+  EXPECT_TRUE(WaitForCounts(expected))
+      << "raw_events " << Count("raw_events") << " of " << expected.valid;
+  EXPECT_EQ(Drain(survivor), 0);
+  EXPECT_EQ(Count("raw_events"), std::int64_t(expected.valid));
+  EXPECT_EQ(Count("dead_letter"), std::int64_t(expected.invalid));
+}
+
+TEST_F(PubsubJobTest, ThreeWorkersOnOneSubscriptionStoreEachEventOnce) {
+  Child publisher(PublishFlags(3, "three", 20'000), dir_ / "publisher.out");
+  std::vector<std::unique_ptr<Child>> workers;
+  for (int i = 0; i < 3; ++i) {
+    workers.push_back(std::make_unique<Child>(WorkerFlags(), dir_ / fmt::format("worker{}.out", i)));
+  }
+  ASSERT_EQ(publisher.Wait(), 0);
+  const SimulatorStats expected = Expected(3, "three");
+  EXPECT_TRUE(WaitForCounts(expected)) << "raw_events " << Count("raw_events") << " of " << expected.valid;
+  std::uint64_t received = 0;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Drain(*workers[i]), 0);
+    const std::string out = e2e::ReadFile(dir_ / fmt::format("worker{}.out", i));
+    received += std::stoull(out.substr(out.find("\"received\":") + 11));
+  }
+  EXPECT_GE(received, kMessages);  // Every message reached some worker.
+  EXPECT_EQ(Count("raw_events"), std::int64_t(expected.valid));
+  EXPECT_EQ(Count("dead_letter"), std::int64_t(expected.invalid));
+}
+
+TEST_F(PubsubJobTest, DrainAcknowledgesEverythingItPulled) {
+  ASSERT_EQ(RunBikestream(PublishFlags(4, "drain")), 0);
+  // A slow first worker, drained part way.
+  auto first_flags = WorkerFlags();
+  first_flags.insert(first_flags.end(), {"--max-outstanding-messages", "500", "--pullers", "1"});
+  Child first(first_flags, dir_ / "first.out");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_EQ(Drain(first), 0);
+  EXPECT_NE(e2e::ReadFile(dir_ / "first.out.err").find("job DRAINED"), std::string::npos);
+  const std::string first_out = e2e::ReadFile(dir_ / "first.out");
+  const std::uint64_t first_received = std::stoull(first_out.substr(first_out.find("\"received\":") + 11));
+  ASSERT_GT(first_received, 0u);
+  ASSERT_LT(first_received, kMessages) << "the drain came too late to test anything";
+
+  // What the first worker pulled was acknowledged: the second gets exactly the rest.
+  Child second(WorkerFlags(), dir_ / "second.out");
+  const SimulatorStats expected = Expected(4, "drain");
+  ASSERT_TRUE(WaitForCounts(expected));
+  // Give a redelivery, if there were one, time to show up.
+  std::this_thread::sleep_for(std::chrono::seconds(12));
+  ASSERT_EQ(Drain(second), 0);
+  const std::string second_out = e2e::ReadFile(dir_ / "second.out");
+  const std::uint64_t second_received = std::stoull(second_out.substr(second_out.find("\"received\":") + 11));
+  EXPECT_EQ(first_received + second_received, kMessages);
+}
+
+TEST_F(PubsubJobTest, CancelThenRestartLosesNothing) {
+  ASSERT_EQ(RunBikestream(PublishFlags(5, "cancel")), 0);
+  Child first(WorkerFlags(), dir_ / "first.out");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  first.Signal(SIGINT);
+  EXPECT_EQ(first.Wait(), 130);
+  EXPECT_NE(e2e::ReadFile(dir_ / "first.out.err").find("job CANCELLED"), std::string::npos);
+  Child second(WorkerFlags(), dir_ / "second.out");
+  const SimulatorStats expected = Expected(5, "cancel");
+  EXPECT_TRUE(WaitForCounts(expected)) << "raw_events " << Count("raw_events") << " of " << expected.valid;
+  EXPECT_EQ(Drain(second), 0);
+}
+
+TEST_F(PubsubJobTest, AMissingSubscriptionFailsTheJobWithAClearError) {
+  std::string out;
+  auto flags = WorkerFlags();
+  flags[6] = "no-such-subscription";
+  Child worker(flags, dir_ / "missing.out");
+  EXPECT_EQ(worker.Wait(), 1);
+  const std::string err = e2e::ReadFile(dir_ / "missing.out.err");
+  EXPECT_NE(err.find("job FAILED"), std::string::npos) << err;
+  EXPECT_NE(err.find("NOT_FOUND"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace bikestream
