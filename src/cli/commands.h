@@ -13,5 +13,6 @@ void AddRunCommand(CLI::App& app, int& exit_code);
 void AddShowCommand(CLI::App& app, int& exit_code);
 void AddQueryCommand(CLI::App& app, int& exit_code);
 void AddDeadLetterCommand(CLI::App& app, int& exit_code);
+void AddJobsCommand(CLI::App& app, int& exit_code);
 
 }  // namespace bikestream::cli

@@ -14,6 +14,8 @@
 #include "cli/output.h"
 #include "common/status.h"
 #include "ingest/ingest_lines.h"
+#include "job/admin_server.h"
+#include "job/job_registry.h"
 #include "job/pubsub_job.h"
 
 namespace bikestream::cli {
@@ -26,7 +28,18 @@ struct IngestFlags {
   std::optional<std::size_t> batch_size;
   PubsubFlags pubsub;
   PubsubJobOptions job;
+  std::string admin = "127.0.0.1:0";
 };
+
+std::string JobJson(const JobRecord& record, const JobControl& control, const JobMetrics& m) {
+  return fmt::format(
+      "{{\"id\":{},\"state\":\"{}\",\"pid\":{},\"source\":{},\"warehouse\":{},\"started\":\"{}\","
+      "\"admin\":\"{}\",\"received\":{},\"stored\":{},\"duplicates\":{},\"dead_lettered\":{},"
+      "\"acks\":{},\"nacks\":{},\"in_flight\":{}}}\n",
+      JsonQuote(record.id), JobStateName(control.state()), record.pid, JsonQuote(record.source),
+      JsonQuote(record.warehouse), record.started, record.admin, m.received.load(), m.stored.load(),
+      m.duplicates.load(), m.dead_lettered.load(), m.acks.load(), m.nacks.load(), m.in_flight.load());
+}
 
 constexpr std::size_t kFileBatchSize = 50'000;
 
@@ -53,10 +66,22 @@ int IngestFromPubsub(IngestFlags& flags) {
   JobControl control;
   JobMetrics metrics;
   InstallJobSignalHandlers(&control);
-  if (!flags.json) {
-    fmt::print(stderr, "streaming from projects/{}/subscriptions/{} into {} (SIGTERM drains, "
-               "Ctrl-C cancels)\n", options.project, options.subscription, flags.warehouse);
-  }
+  JobRecord record{.id = NewJobId(),
+                   .pid = getpid(),
+                   .source = fmt::format("projects/{}/subscriptions/{}", options.project,
+                                         options.subscription),
+                   .warehouse = flags.warehouse,
+                   .started = FormatRfc3339(std::chrono::duration_cast<std::chrono::seconds>(
+                                  std::chrono::system_clock::now().time_since_epoch()).count() *
+                                  kMicrosPerSecond)};
+  auto admin = AdminServer::Start(flags.admin, control, metrics,
+                                  [&] { return JobJson(record, control, metrics); });
+  if (!admin.ok()) return Fail(admin.status());
+  record.admin = (*admin)->address();
+  JobRegistry registry(DefaultStateDir());
+  if (auto status = registry.Register(record); !status.ok()) return Fail(status);
+  fmt::print(stderr, "job {} streaming from {} into {}; admin http://{} (SIGTERM drains, "
+             "Ctrl-C cancels)\n", record.id, record.source, flags.warehouse, record.admin);
   const auto start = std::chrono::steady_clock::now();
   absl::Status status;
   {
@@ -71,6 +96,7 @@ int IngestFromPubsub(IngestFlags& flags) {
     });
     status = RunPubsubJob(*connection, **warehouse, options, control, metrics);
   }
+  registry.Unregister(record.id);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   PrintSummary(flags,
                IngestStats{.received = metrics.received, .stored = metrics.stored,
@@ -179,6 +205,10 @@ void AddIngestCommand(CLI::App& app, int& exit_code) {
   command->add_option("--ack-deadline", flags->job.ack_deadline_seconds,
                       "Seconds each lease is extended to while a message waits for its commit")
       ->check(CLI::Range(10, 600))->capture_default_str()->group(streaming);
+  command->add_option("--admin", flags->admin,
+                      "Admin endpoint HOST:PORT (/healthz, /metrics, /job, POST /drain, POST "
+                      "/cancel); port 0 picks a free one")
+      ->capture_default_str()->group(streaming);
   command->callback([flags, &exit_code] { exit_code = RunIngest(*flags); });
 }
 

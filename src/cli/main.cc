@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   AddShowCommand(app, exit_code);
   AddQueryCommand(app, exit_code);
   AddDeadLetterCommand(app, exit_code);
+  AddJobsCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -2,6 +2,7 @@
 // under duplicates, bad input, kill -9, several workers, drain and cancel.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <random>
 #include <thread>
@@ -41,6 +42,7 @@ class PubsubJobTest : public ::testing::Test {
   void SetUp() override {
     REQUIRE_PUBSUB_EMULATOR();
     setenv("PUBSUB_EMULATOR_HOST", SharedEmulator().host().c_str(), 1);
+    setenv("BIKESTREAM_STATE_DIR", (dir_ / "state").c_str(), 1);  // Jobs register here.
     const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     topic_ = "topic-" + name;
     subscription_ = "sub-" + name;
@@ -208,6 +210,75 @@ TEST_F(PubsubJobTest, AMissingSubscriptionFailsTheJobWithAClearError) {
   const std::string err = e2e::ReadFile(dir_ / "missing.out.err");
   EXPECT_NE(err.find("job FAILED"), std::string::npos) << err;
   EXPECT_NE(err.find("NOT_FOUND"), std::string::npos) << err;
+}
+
+// The job id a worker printed on stderr when it started.
+std::string JobIdOf(const std::string& err_path) {
+  for (int i = 0; i < 100; ++i) {
+    const std::string err = e2e::ReadFile(err_path);
+    if (auto at = err.find("job "); at != std::string::npos && err.find(" streaming from ") != std::string::npos) {
+      return err.substr(at + 4, err.find(' ', at + 4) - at - 4);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return "";
+}
+
+TEST_F(PubsubJobTest, AdminEndpointAndJobsCommandDriveDrain) {
+  ASSERT_EQ(RunBikestream(PublishFlags(6, "admin")), 0);
+  const int port = testing_support::FreeLoopbackPort();
+  auto flags = WorkerFlags();
+  flags.insert(flags.end(), {"--admin", fmt::format("127.0.0.1:{}", port)});
+  Child worker(flags, dir_ / "admin.out");
+  const std::string id = JobIdOf(dir_ / "admin.out.err");
+  ASSERT_FALSE(id.empty()) << e2e::ReadFile(dir_ / "admin.out.err");
+
+  httplib::Client admin("127.0.0.1", port);
+  auto health = admin.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  ASSERT_TRUE(WaitForCounts(Expected(6, "admin")));
+  auto metrics = admin.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("bikestream_stored_total"), std::string::npos);
+  EXPECT_NE(metrics->body.find("bikestream_acks_total"), std::string::npos);
+  EXPECT_NE(metrics->body.find("bikestream_publish_to_commit_seconds_bucket{le=\"+Inf\"}"), std::string::npos);
+  EXPECT_NE(metrics->body.find("bikestream_job_state{state=\"RUNNING\"} 1"), std::string::npos);
+  auto job = admin.Get("/job");
+  ASSERT_TRUE(job);
+  EXPECT_NE(job->body.find("\"state\":\"RUNNING\""), std::string::npos) << job->body;
+
+  std::string out;
+  ASSERT_EQ(RunBikestream({"jobs", "list"}, &out), 0);
+  EXPECT_NE(out.find(id), std::string::npos) << out;
+  EXPECT_NE(out.find("RUNNING"), std::string::npos) << out;
+  ASSERT_EQ(RunBikestream({"jobs", "drain", id.substr(0, 22)}, &out), 0);
+  EXPECT_NE(out.find("DRAINING"), std::string::npos) << out;
+  EXPECT_EQ(worker.Wait(), 0);
+  EXPECT_NE(e2e::ReadFile(dir_ / "admin.out.err").find("job DRAINED"), std::string::npos);
+  ASSERT_EQ(RunBikestream({"jobs", "list"}, &out), 0);
+  EXPECT_EQ(out.find(id), std::string::npos) << "a finished job is still listed";
+}
+
+TEST_F(PubsubJobTest, JobsCommandAndAdminPostCancel) {
+  Child first(WorkerFlags(), dir_ / "first.out");
+  const std::string id = JobIdOf(dir_ / "first.out.err");
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(RunBikestream({"jobs", "cancel", id}), 0);
+  EXPECT_EQ(first.Wait(), 130);
+  EXPECT_NE(e2e::ReadFile(dir_ / "first.out.err").find("job CANCELLED"), std::string::npos);
+  EXPECT_EQ(RunBikestream({"jobs", "drain", id}), 1);  // Gone: a clear error, not a hang.
+
+  const int port = testing_support::FreeLoopbackPort();
+  auto flags = WorkerFlags();
+  flags.insert(flags.end(), {"--admin", fmt::format("127.0.0.1:{}", port)});
+  Child second(flags, dir_ / "second.out");
+  ASSERT_FALSE(JobIdOf(dir_ / "second.out.err").empty());
+  httplib::Client admin("127.0.0.1", port);
+  auto cancelled = admin.Post("/cancel");
+  ASSERT_TRUE(cancelled);
+  EXPECT_EQ(cancelled->status, 202);
+  EXPECT_EQ(second.Wait(), 130);
 }
 
 }  // namespace
