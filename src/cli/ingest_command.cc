@@ -17,6 +17,7 @@
 #include "job/admin_server.h"
 #include "job/job_registry.h"
 #include "job/pubsub_job.h"
+#include "job/push_job.h"
 
 namespace bikestream::cli {
 namespace {
@@ -28,6 +29,7 @@ struct IngestFlags {
   std::optional<std::size_t> batch_size;
   PubsubFlags pubsub;
   PubsubJobOptions job;
+  PushJobOptions push;
   std::string admin = "127.0.0.1:0";
 };
 
@@ -51,25 +53,16 @@ void PrintSummary(const IngestFlags& flags, const IngestStats& stats, double sec
   }
 }
 
-int IngestFromPubsub(IngestFlags& flags) {
-  if (auto status = ResolvePubsubFlags(&flags.pubsub, false, true); !status.ok()) return Fail(status);
-  auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
-  if (!warehouse.ok()) return Fail(warehouse.status());
-  if (auto status = (*warehouse)->Setup(); !status.ok()) return Fail(status);
-  auto connection = MakePubsubConnectionFromEnv();
-  PubsubJobOptions options = flags.job;
-  options.project = flags.pubsub.project;
-  options.subscription = flags.pubsub.subscription;
-  if (flags.batch_size) options.batch_size = *flags.batch_size;
-  options.log = [](const std::string& line) { fmt::print(stderr, "\n{}\n", line); };
-
+// What the pull and push jobs share: signals, the admin endpoint, the registry, progress
+// and the summary. `run` does the job's work until it ends.
+int RunStreamingJob(const IngestFlags& flags, const std::string& source,
+                    const std::function<absl::Status(JobControl&, JobMetrics&)>& run) {
   JobControl control;
   JobMetrics metrics;
   InstallJobSignalHandlers(&control);
   JobRecord record{.id = NewJobId(),
                    .pid = getpid(),
-                   .source = fmt::format("projects/{}/subscriptions/{}", options.project,
-                                         options.subscription),
+                   .source = source,
                    .warehouse = flags.warehouse,
                    .started = FormatRfc3339(std::chrono::duration_cast<std::chrono::seconds>(
                                   std::chrono::system_clock::now().time_since_epoch()).count() *
@@ -82,29 +75,67 @@ int IngestFromPubsub(IngestFlags& flags) {
   if (auto status = registry.Register(record); !status.ok()) return Fail(status);
   fmt::print(stderr, "job {} streaming from {} into {}; admin http://{} (SIGTERM drains, "
              "Ctrl-C cancels)\n", record.id, record.source, flags.warehouse, record.admin);
+
   const auto start = std::chrono::steady_clock::now();
+  auto snapshot = [&] {
+    return IngestStats{.received = metrics.received, .stored = metrics.stored,
+                       .duplicates = metrics.duplicates, .dead_lettered = metrics.dead_lettered};
+  };
   absl::Status status;
   {
     ProgressLine progress;
     std::jthread reporter([&](std::stop_token stop) {
       while (!stop.stop_requested()) {
-        progress.Update(IngestStats{.received = metrics.received, .stored = metrics.stored,
-                                    .duplicates = metrics.duplicates,
-                                    .dead_lettered = metrics.dead_lettered});
+        progress.Update(snapshot());
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
       }
     });
-    status = RunPubsubJob(*connection, **warehouse, options, control, metrics);
+    status = run(control, metrics);
   }
   registry.Unregister(record.id);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  PrintSummary(flags,
-               IngestStats{.received = metrics.received, .stored = metrics.stored,
-                           .duplicates = metrics.duplicates, .dead_lettered = metrics.dead_lettered},
-               seconds);
-  fmt::print(stderr, "job {}\n", JobStateName(control.state()));
+  PrintSummary(flags, snapshot(), seconds);
+  fmt::print(stderr, "job {}\n", JobStateName(status.ok() ? control.state() : JobState::kFailed));
   if (!status.ok()) return Fail(status);
   return control.state() == JobState::kCancelled ? kExitCancelled : kExitOk;
+}
+
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenForIngest(const IngestFlags& flags) {
+  auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
+  if (!warehouse.ok()) return warehouse.status();
+  if (auto status = (*warehouse)->Setup(); !status.ok()) return status;
+  return warehouse;
+}
+
+int IngestFromPubsub(IngestFlags& flags) {
+  if (auto status = ResolvePubsubFlags(&flags.pubsub, false, true); !status.ok()) return Fail(status);
+  auto warehouse = OpenForIngest(flags);
+  if (!warehouse.ok()) return Fail(warehouse.status());
+  auto connection = MakePubsubConnectionFromEnv();
+  PubsubJobOptions options = flags.job;
+  options.project = flags.pubsub.project;
+  options.subscription = flags.pubsub.subscription;
+  if (flags.batch_size) options.batch_size = *flags.batch_size;
+  options.log = [](const std::string& line) { fmt::print(stderr, "\n{}\n", line); };
+  return RunStreamingJob(
+      flags, fmt::format("projects/{}/subscriptions/{}", options.project, options.subscription),
+      [&](JobControl& control, JobMetrics& metrics) {
+        return RunPubsubJob(*connection, **warehouse, options, control, metrics);
+      });
+}
+
+int IngestFromPush(IngestFlags& flags) {
+  auto warehouse = OpenForIngest(flags);
+  if (!warehouse.ok()) return Fail(warehouse.status());
+  PushJobOptions options = flags.push;
+  if (flags.batch_size) options.max_batch = *flags.batch_size;
+  options.on_listening = [](const std::string& address) {
+    fmt::print(stderr, "accepting Pub/Sub push requests at http://{}/\n", address);
+  };
+  options.log = [](const std::string& line) { fmt::print(stderr, "\n{}\n", line); };
+  return RunStreamingJob(flags, "push:" + options.listen, [&](JobControl& control, JobMetrics& metrics) {
+    return RunPushJob(**warehouse, options, control, metrics);
+  });
 }
 
 // Owns the input file descriptor (stdin is borrowed).
@@ -137,6 +168,11 @@ class Input {
 };
 
 int RunIngest(IngestFlags& flags) {
+  if (!flags.push.listen.empty()) {
+    if (!flags.from.empty()) return Fail("give either --from or --push-listen, not both");
+    return IngestFromPush(flags);
+  }
+  if (flags.from.empty()) return Fail("say where events come from: --from FILE|-|pubsub, or --push-listen");
   if (flags.from == "pubsub") return IngestFromPubsub(flags);
   Input input(flags.from);
   if (input.fd() < 0) {
@@ -183,8 +219,11 @@ void AddIngestCommand(CLI::App& app, int& exit_code) {
       "hand back what is not committed for redelivery, exit 130: CANCELLED).");
   command->add_option("--from", flags->from,
                       "A JSON-lines file, - for stdin, or pubsub for the streaming job on "
-                      "--subscription")
-      ->required();
+                      "--subscription");
+  command->add_option("--push-listen", flags->push.listen,
+                      "Accept Pub/Sub push requests at HOST:PORT (a push subscription's endpoint)");
+  command->add_option("--push-token", flags->push.token,
+                      "Require ?token=THIS on push requests (401 otherwise)");
   AddWarehouseOption(command, &flags->warehouse);
   command->add_flag("--json", flags->json,
                     "Print one final JSON object: received, stored, duplicates, dead_lettered, "

@@ -25,14 +25,15 @@ constexpr std::uint64_t kMessages = 50'000;
 constexpr const char* kStart = "2025-10-18T00:00:00Z";
 constexpr auto kConvergeTimeout = std::chrono::seconds(120);
 
-SimulatorStats Expected(std::uint64_t seed, const std::string& run_id) {
+SimulatorStats Expected(std::uint64_t seed, const std::string& run_id,
+                        std::uint64_t count = kMessages) {
   Simulator simulator(SimulatorOptions{.mode = SimulationMode::kStream,
                                        .seed = seed,
                                        .run_id = run_id,
                                        .start = *ParseRfc3339(kStart),
                                        .duplicate_rate = 0.01,
                                        .invalid_rate = 0.01});
-  for (std::uint64_t i = 0; i < kMessages; ++i) simulator.Next();
+  for (std::uint64_t i = 0; i < count; ++i) simulator.Next();
   return simulator.stats();
 }
 
@@ -55,11 +56,12 @@ class PubsubJobTest : public ::testing::Test {
   }
 
   std::vector<std::string> PublishFlags(std::uint64_t seed, const std::string& run_id,
-                                        std::optional<int> rate = std::nullopt) {
+                                        std::optional<int> rate = std::nullopt,
+                                        std::uint64_t count = kMessages) {
     std::vector<std::string> flags = {"simulate", "--to", "pubsub", "--project", PubsubEmulator::kProject,
                                       "--topic", topic_, "--mode", "stream", "--seed", std::to_string(seed),
                                       "--run-id", run_id, "--start", kStart, "--count",
-                                      std::to_string(kMessages), "--duplicate-rate", "0.01",
+                                      std::to_string(count), "--duplicate-rate", "0.01",
                                       "--invalid-rate", "0.01"};
     if (rate) {
       flags.push_back("--rate");
@@ -279,6 +281,59 @@ TEST_F(PubsubJobTest, JobsCommandAndAdminPostCancel) {
   ASSERT_TRUE(cancelled);
   EXPECT_EQ(cancelled->status, 202);
   EXPECT_EQ(second.Wait(), 130);
+}
+
+TEST_F(PubsubJobTest, PushSubscriptionDeliversAStreamEndToEnd) {
+  const int port = testing_support::FreeLoopbackPort();
+  Child worker({"ingest", "--push-listen", fmt::format("127.0.0.1:{}", port), "--push-token",
+                "s3cret", "--warehouse", "sqlite:" + db_, "--json"},
+               dir_ / "push.out");
+  ASSERT_FALSE(JobIdOf(dir_ / "push.out.err").empty());
+  ASSERT_EQ(RunBikestream({"setup", "--project", PubsubEmulator::kProject, "--topic", topic_,
+                           "--subscription", subscription_ + "-push", "--push-endpoint",
+                           fmt::format("http://127.0.0.1:{}/push?token=s3cret", port),
+                           "--warehouse", "sqlite:" + db_}),
+            0);
+  // The emulator pushes a few hundred messages a second: a smaller stream.
+  constexpr std::uint64_t kPushed = 5'000;
+  ASSERT_EQ(RunBikestream(PublishFlags(7, "push", std::nullopt, kPushed)), 0);
+  // The pull subscription made by SetUp gets the same messages; only the push one is served.
+  const SimulatorStats expected = Expected(7, "push", kPushed);
+  EXPECT_TRUE(WaitForCounts(expected)) << "raw_events " << Count("raw_events") << " of " << expected.valid;
+  EXPECT_EQ(Drain(worker), 0);
+  EXPECT_NE(e2e::ReadFile(dir_ / "push.out.err").find("job DRAINED"), std::string::npos);
+  EXPECT_EQ(Count("raw_events"), std::int64_t(expected.valid));
+  EXPECT_EQ(Count("dead_letter"), std::int64_t(expected.invalid));
+}
+
+TEST_F(PubsubJobTest, PushRefusesAWrongTokenAndAnswersOnlyAfterTheCommit) {
+  const int port = testing_support::FreeLoopbackPort();
+  Child worker({"ingest", "--push-listen", fmt::format("127.0.0.1:{}", port), "--push-token",
+                "right", "--warehouse", "sqlite:" + db_},
+               dir_ / "push.out");
+  ASSERT_FALSE(JobIdOf(dir_ / "push.out.err").empty());
+  const std::string envelope =
+      R"({"message":{"data":"eyJldmVudF9pZCI6ImUtcHVzaC0xIiwic3RhdGlvbl9pZCI6IkFfMTAxIiwidHNfaXNvIjoiMjAyNS0xMC0xOFQxNjoyNDoxMVoiLCJraW5kIjoicGlja3VwIiwiZGVsdGEiOjF9","messageId":"42","publishTime":"2025-10-18T16:24:12Z"},"subscription":"projects/p/subscriptions/s"})";
+  httplib::Client client("127.0.0.1", port);
+  auto refused = client.Post("/push?token=wrong", envelope, "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  auto untokened = client.Post("/push", envelope, "application/json");
+  ASSERT_TRUE(untokened);
+  EXPECT_EQ(untokened->status, 401);
+  EXPECT_EQ(Count("raw_events"), 0);
+  auto garbage = client.Post("/push?token=right", "not an envelope", "application/json");
+  ASSERT_TRUE(garbage);
+  EXPECT_EQ(garbage->status, 400);
+  auto accepted = client.Post("/push?token=right", envelope, "application/json");
+  ASSERT_TRUE(accepted);
+  EXPECT_EQ(accepted->status, 204);
+  EXPECT_EQ(Count("raw_events"), 1);  // Already committed when the 2xx came back.
+  auto again = client.Post("/push?token=right", envelope, "application/json");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 204);
+  EXPECT_EQ(Count("raw_events"), 1);  // A redelivery is recognised.
+  EXPECT_EQ(Drain(worker), 0);
 }
 
 }  // namespace
