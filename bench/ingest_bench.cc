@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sqlite3.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,12 +24,11 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "event/event.h"
 #include "ingest/ingest_lines.h"
 #include "simulator/simulator.h"
 #include "warehouse/warehouse.h"
-
-extern char** environ;
 
 namespace bikestream {
 namespace {
@@ -146,37 +144,11 @@ double Median(std::vector<double> values) {
 // Runs `bikestream run` over `count` events and returns its peak resident memory in MiB.
 double PeakMemoryMiB(const std::string& binary, const fs::path& db_path, std::uint64_t count) {
   RemoveDatabase(db_path);
-  // posix_spawn, not fork: a forked child's peak would count the benchmark's own pages.
-  const std::string warehouse = "sqlite:" + db_path.string();
-  const std::string count_text = std::to_string(count);
-  std::vector<std::string> args = {binary, "run", "--mode", "stream", "--stations", "1000",
-                                   "--count", count_text, "--duplicate-rate", "0.01",
-                                   "--invalid-rate", "0.01", "--warehouse", warehouse, "--json"};
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  Must(posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ) == 0,
-       "cannot start bikestream");
-  posix_spawn_file_actions_destroy(&actions);
-  // VmHWM belongs to the address space made at exec, unlike ru_maxrss, which also counts the
-  // spawning process's pages. It is a high-water mark, so polling misses no peak but one in
-  // the last interval before exit.
-  const std::string status_path = fmt::format("/proc/{}/status", pid);
-  long peak_kib = 0;
-  int status = 0;
-  while (waitpid(pid, &status, WNOHANG) == 0) {
-    std::ifstream proc(status_path);
-    for (std::string line; std::getline(proc, line);) {
-      if (line.starts_with("VmHWM:")) peak_kib = std::max(peak_kib, std::stol(line.substr(6)));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  Must(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bikestream run failed");
-  return peak_kib / 1024.0;
+  bench::WatchedProcess run({binary, "run", "--mode", "stream", "--stations", "1000", "--count",
+                             std::to_string(count), "--duplicate-rate", "0.01", "--invalid-rate",
+                             "0.01", "--warehouse", "sqlite:" + db_path.string(), "--json"});
+  Must(run.started() && run.Wait() == 0, "bikestream run failed");
+  return run.PeakMiB();
 }
 
 }  // namespace

@@ -1,0 +1,124 @@
+// Starts the official Pub/Sub emulator on a free loopback port and stops it (its whole process
+// group: the gcloud wrapper leaves a java child behind otherwise). Used by tests and benchmarks.
+#pragma once
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pubsub/pubsub.h"
+
+extern char** environ;
+
+namespace bikestream::testing_support {
+
+inline int FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+inline bool InCi() {
+  const char* ci = std::getenv("CI");
+  return ci && std::string(ci) == "true";
+}
+
+class PubsubEmulator {
+ public:
+  static constexpr const char* kProject = "bikestream-test";
+
+  // Starts the emulator; `error()` says why not.
+  PubsubEmulator() {
+    const char* gcloud = "/usr/bin/gcloud";
+    if (!std::filesystem::exists(gcloud)) {
+      error_ = "the Pub/Sub emulator is not installed (no /usr/bin/gcloud)";
+      return;
+    }
+    port_ = FreeLoopbackPort();
+    data_dir_ = std::filesystem::temp_directory_path() / fmt::format("pubsub-emulator-{}", port_);
+    std::filesystem::create_directories(data_dir_);
+    std::vector<std::string> args = {gcloud, "beta", "emulators", "pubsub", "start",
+                                     fmt::format("--host-port=127.0.0.1:{}", port_),
+                                     fmt::format("--project={}", kProject),
+                                     fmt::format("--data-dir={}", data_dir_.string()), "--quiet"};
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attributes, 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    const std::string log = (data_dir_ / "emulator.log").string();
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+    if (posix_spawn(&pid_, gcloud, &actions, &attributes, argv.data(), environ) != 0) {
+      error_ = "could not start gcloud";
+      pid_ = -1;
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    if (pid_ > 0) WaitUntilReady();
+  }
+
+  ~PubsubEmulator() {
+    if (pid_ <= 0) return;
+    kill(-pid_, SIGTERM);
+    for (int i = 0; i < 50 && waitpid(pid_, nullptr, WNOHANG) == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    kill(-pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    std::filesystem::remove_all(data_dir_);
+  }
+
+  bool ready() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  std::string host() const { return fmt::format("127.0.0.1:{}", port_); }
+
+  std::unique_ptr<pubsub::PubsubConnection> Connect() const {
+    return pubsub::MakeRetryingConnection(
+        pubsub::MakeRestConnection(pubsub::ConnectionOptions{.emulator_host = host()}));
+  }
+
+ private:
+  void WaitUntilReady() {
+    auto client = pubsub::MakeRestConnection(
+        pubsub::ConnectionOptions{.emulator_host = host(), .timeout = std::chrono::seconds(2)});
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+    while (std::chrono::steady_clock::now() < deadline) {
+      // Any answer from the service, even "not found", means it is up.
+      auto status = client->GetTopic(kProject, "readiness-probe");
+      if (status.code() == absl::StatusCode::kNotFound || status.ok()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    error_ = "the Pub/Sub emulator did not start within 90 s (see " +
+             (data_dir_ / "emulator.log").string() + ")";
+  }
+
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::filesystem::path data_dir_;
+  std::string error_;
+};
+
+}  // namespace bikestream::testing_support
