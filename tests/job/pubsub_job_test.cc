@@ -95,6 +95,9 @@ class PubsubJobTest : public ::testing::Test {
     return false;
   }
 
+  // Starts `count` workers on one subscription during a stream; checks exact counts.
+  void RunWorkers(int count);
+
   // Drains a worker and returns its exit code.
   static int Drain(Child& worker) {
     worker.Signal(SIGTERM);
@@ -144,17 +147,20 @@ TEST_F(PubsubJobTest, KillNineFiveTimesDuringAStreamLosesAndDoublesNothing) {
   EXPECT_EQ(Count("dead_letter"), std::int64_t(expected.invalid));
 }
 
-TEST_F(PubsubJobTest, ThreeWorkersOnOneSubscriptionStoreEachEventOnce) {
-  Child publisher(PublishFlags(3, "three", 20'000), dir_ / "publisher.out");
+TEST_F(PubsubJobTest, TwoWorkersOnOneSubscriptionStoreEachEventOnce) { RunWorkers(2); }
+TEST_F(PubsubJobTest, ThreeWorkersOnOneSubscriptionStoreEachEventOnce) { RunWorkers(3); }
+
+void PubsubJobTest::RunWorkers(int count) {
+  Child publisher(PublishFlags(3, "workers", 20'000), dir_ / "publisher.out");
   std::vector<std::unique_ptr<Child>> workers;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < count; ++i) {
     workers.push_back(std::make_unique<Child>(WorkerFlags(), dir_ / fmt::format("worker{}.out", i)));
   }
   ASSERT_EQ(publisher.Wait(), 0);
-  const SimulatorStats expected = Expected(3, "three");
+  const SimulatorStats expected = Expected(3, "workers");
   EXPECT_TRUE(WaitForCounts(expected)) << "raw_events " << Count("raw_events") << " of " << expected.valid;
   std::uint64_t received = 0;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < count; ++i) {
     EXPECT_EQ(Drain(*workers[i]), 0);
     const std::string out = e2e::ReadFile(dir_ / fmt::format("worker{}.out", i));
     received += std::stoull(out.substr(out.find("\"received\":") + 11));
@@ -281,6 +287,34 @@ TEST_F(PubsubJobTest, JobsCommandAndAdminPostCancel) {
   ASSERT_TRUE(cancelled);
   EXPECT_EQ(cancelled->status, 202);
   EXPECT_EQ(second.Wait(), 130);
+}
+
+TEST_F(PubsubJobTest, AWarehouseOutageMidStreamLosesNothingAndTheJobKeepsRunning) {
+  const int port = testing_support::FreeLoopbackPort();
+  auto flags = WorkerFlags();
+  flags.insert(flags.end(), {"--admin", fmt::format("127.0.0.1:{}", port)});
+  Child worker(flags, dir_ / "worker.out");
+  Child publisher(PublishFlags(8, "outage", 10'000), dir_ / "publisher.out");
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  {
+    // Another writer holds the database for 15 s: every commit in that time fails.
+    auto blocker = *OpenWarehouse("sqlite:" + db_);
+    ASSERT_TRUE(blocker->Query("BEGIN EXCLUSIVE").ok());
+    std::this_thread::sleep_for(std::chrono::seconds(15));
+    ASSERT_TRUE(blocker->Query("COMMIT").ok());
+  }
+  ASSERT_EQ(publisher.Wait(), 0);
+  const SimulatorStats expected = Expected(8, "outage");
+  EXPECT_TRUE(WaitForCounts(expected)) << "raw_events " << Count("raw_events") << " of " << expected.valid;
+  httplib::Client admin("127.0.0.1", port);
+  auto metrics = admin.Get("/metrics");
+  ASSERT_TRUE(metrics) << "the job is gone";
+  EXPECT_EQ(metrics->body.find("bikestream_commit_failures_total 0\n"), std::string::npos)
+      << "no commit failed: the outage tested nothing";
+  EXPECT_EQ(metrics->body.find("bikestream_nacks_total 0\n"), std::string::npos);
+  EXPECT_EQ(Drain(worker), 0);
+  EXPECT_EQ(Count("raw_events"), std::int64_t(expected.valid));
+  EXPECT_EQ(Count("dead_letter"), std::int64_t(expected.invalid));
 }
 
 TEST_F(PubsubJobTest, PushSubscriptionDeliversAStreamEndToEnd) {
