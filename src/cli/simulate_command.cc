@@ -131,11 +131,11 @@ int RunSimulate(SimulateFlags& flags) {
   progress.Done();
   const SimulatorStats& s = simulator.stats();
   const double seconds = pacer.ElapsedSeconds();
+  const double rate = seconds > 0 ? s.messages / seconds : 0.0;
   fmt::print(stderr,
              "simulated {} messages ({} valid, {} duplicates, {} invalid, {} late) in {:.1f} s "
-             "({:.0f}/s)\n",
-             s.messages, s.valid, s.duplicates, s.invalid, s.late, seconds,
-             seconds > 0 ? s.messages / seconds : 0.0);
+             "({:.{}f}/s)\n",
+             s.messages, s.valid, s.duplicates, s.invalid, s.late, seconds, rate, rate < 100 ? 1 : 0);
   return finished.ok() ? kExitOk : Fail(finished);
 }
 
