@@ -1,0 +1,57 @@
+#include "job/job_control.h"
+
+#include <gtest/gtest.h>
+
+#include "pubsub/base64.h"
+
+namespace bikestream {
+namespace {
+
+TEST(JobControl, DrainOnlyFromRunning) {
+  JobControl control;
+  EXPECT_TRUE(control.running());
+  EXPECT_TRUE(control.RequestDrain());
+  EXPECT_EQ(control.state(), JobState::kDraining);
+  EXPECT_FALSE(control.RequestDrain());
+  control.Finish(JobState::kDrained);
+  EXPECT_FALSE(control.RequestCancel());  // Ended jobs stay ended.
+  EXPECT_EQ(control.state(), JobState::kDrained);
+}
+
+TEST(JobControl, CancelWinsOverADrainInProgress) {
+  JobControl control;
+  ASSERT_TRUE(control.RequestDrain());
+  EXPECT_TRUE(control.RequestCancel());
+  EXPECT_EQ(control.state(), JobState::kCancelled);
+}
+
+TEST(JobMetrics, PrometheusTextHasCountersStateAndCumulativeHistogram) {
+  JobMetrics metrics;
+  metrics.stored = 7;
+  metrics.ObserveLatency(0.02);
+  metrics.ObserveLatency(0.3);
+  metrics.ObserveLatency(100);
+  const std::string text = PrometheusText(metrics, JobState::kDraining);
+  EXPECT_NE(text.find("bikestream_stored_total 7\n"), std::string::npos);
+  EXPECT_NE(text.find("bikestream_job_state{state=\"DRAINING\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("bikestream_job_state{state=\"RUNNING\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_bucket{le=\"0.01\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_bucket{le=\"0.05\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_bucket{le=\"0.5\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_bucket{le=\"+Inf\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_count 3\n"), std::string::npos);
+}
+
+TEST(Base64, RoundTripsEveryLengthAndRejectsGarbage) {
+  for (const std::string& data : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
+    auto decoded = pubsub::Base64Decode(pubsub::Base64Encode(data));
+    ASSERT_TRUE(decoded.ok());
+    EXPECT_EQ(*decoded, data);
+  }
+  EXPECT_EQ(pubsub::Base64Encode("hello"), "aGVsbG8=");
+  EXPECT_FALSE(pubsub::Base64Decode("abc").ok());
+  EXPECT_FALSE(pubsub::Base64Decode("a!c=").ok());
+}
+
+}  // namespace
+}  // namespace bikestream
