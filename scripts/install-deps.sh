@@ -8,7 +8,7 @@ packages=(
   libsqlite3-dev sqlite3 libsimdjson-dev libcli11-dev libfmt-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
-  libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcpp-httplib-dev
+  libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcpp-httplib-dev libtomlplusplus-dev
 )
 
 missing=()

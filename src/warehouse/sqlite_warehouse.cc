@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "common/status.h"
+#include "features/feature_sql.h"
 #include "warehouse/sqlite_handle.h"
 
 namespace bikestream {
@@ -42,6 +43,7 @@ std::string SchemaSql(const TableNames& t) {
       as_of        TIMESTAMP NOT NULL,
       PRIMARY KEY (station_id, feature_name, window_len, as_of)
     ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS {features_index} ON {features} (station_id, as_of);
     CREATE TABLE IF NOT EXISTS {dead} (
       id         INTEGER   PRIMARY KEY,
       first_seen TIMESTAMP NOT NULL,
@@ -57,7 +59,8 @@ std::string SchemaSql(const TableNames& t) {
   )sql",
                      fmt::arg("raw", raw), fmt::arg("features", features), fmt::arg("dead", dead),
                      fmt::arg("raw_index", QuoteIdentifier(t.raw_events + "_by_station_time")),
-                     fmt::arg("dead_index", QuoteIdentifier(t.dead_letter + "_by_reason")));
+                     fmt::arg("dead_index", QuoteIdentifier(t.dead_letter + "_by_reason")),
+                     fmt::arg("features_index", QuoteIdentifier(t.station_features + "_by_station_time")));
 }
 
 // A write transaction that rolls back unless Commit() is called, so every early error return
@@ -163,17 +166,9 @@ class SqliteWarehouse final : public Warehouse {
         std::string_view::npos) {
       return absl::InvalidArgumentError("query: give one SQL statement at a time");
     }
-    QueryResult result;
-    if (!stmt) return result;  // Only whitespace or a comment.
-    const int columns = sqlite3_column_count(stmt.get());
-    for (int c = 0; c < columns; ++c) result.columns.emplace_back(sqlite3_column_name(stmt.get(), c));
-    int rc;
-    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
-      auto& row = result.rows.emplace_back();
-      for (int c = 0; c < columns; ++c) row.push_back(CellOf(stmt.get(), c));
-    }
-    if (rc != SQLITE_DONE) return sqlite::Error(db_.get(), "query failed");
-    if (columns == 0) result.rows_changed = sqlite3_changes(db_.get());
+    if (!stmt) return QueryResult{};  // Only whitespace or a comment.
+    auto result = Rows(stmt.get());
+    if (result.ok() && result->columns.empty()) result->rows_changed = sqlite3_changes(db_.get());
     return result;
   }
 
@@ -218,7 +213,166 @@ class SqliteWarehouse final : public Warehouse {
     return result;
   }
 
+  absl::StatusOr<std::vector<FeatureRow>> ComputeFeatures(const std::vector<FeatureSpec>& features,
+                                                          TimestampMicros as_of) override {
+    auto stmt = Statement::Prepare(db_.get(), SqliteFeatureQuery(features, QuoteIdentifier(tables_.raw_events)));
+    if (!stmt.ok()) return WithSetupHint(stmt.status());
+    stmt->Bind(1, as_of);
+    std::vector<FeatureRow> rows;
+    int rc;
+    while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+      rows.push_back(FeatureRow{ColumnText(stmt->get(), 0), ColumnText(stmt->get(), 1),
+                                ColumnText(stmt->get(), 2), sqlite3_column_double(stmt->get(), 3),
+                                as_of});
+    }
+    if (rc != SQLITE_DONE) return sqlite::Error(db_.get(), "computing features failed");
+    return rows;
+  }
+
+  absl::StatusOr<std::size_t> RefreshFeatures(const std::vector<FeatureSpec>& features,
+                                              TimestampMicros as_of) override {
+    std::string names;
+    for (const FeatureSpec& f : features) names += fmt::format("{}'{}'", names.empty() ? "" : ", ", f.name);
+    const std::string table = QuoteIdentifier(tables_.station_features);
+    auto transaction = Transaction::Begin(db_.get());
+    if (!transaction.ok()) return transaction.status();
+    auto remove = Statement::Prepare(
+        db_.get(), fmt::format("DELETE FROM {} WHERE as_of = ?1 AND feature_name IN ({})", table, names));
+    if (!remove.ok()) return WithSetupHint(remove.status());
+    remove->Bind(1, as_of);
+    if (auto done = remove->Run(); !done.ok()) return done.status();
+    auto insert = Statement::Prepare(
+        db_.get(), fmt::format("INSERT INTO {} (station_id, feature_name, window_len, value, as_of) "
+                               "SELECT station_id, feature_name, window_len, value, ?1 FROM ({})",
+                               table, SqliteFeatureQuery(features, QuoteIdentifier(tables_.raw_events))));
+    if (!insert.ok()) return WithSetupHint(insert.status());
+    insert->Bind(1, as_of);
+    auto written = insert->Run();
+    if (!written.ok()) return written.status();
+    if (auto status = transaction->Commit(); !status.ok()) return status;
+    return static_cast<std::size_t>(*written);
+  }
+
+  absl::StatusOr<std::vector<FeatureRow>> StoredFeatures(TimestampMicros as_of) override {
+    auto stmt = Statement::Prepare(
+        db_.get(), fmt::format("SELECT station_id, feature_name, window_len, value FROM {} WHERE "
+                               "as_of = ?1 ORDER BY station_id, feature_name, window_len",
+                               QuoteIdentifier(tables_.station_features)));
+    if (!stmt.ok()) return WithSetupHint(stmt.status());
+    stmt->Bind(1, as_of);
+    std::vector<FeatureRow> rows;
+    int rc;
+    while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+      rows.push_back(FeatureRow{ColumnText(stmt->get(), 0), ColumnText(stmt->get(), 1),
+                                ColumnText(stmt->get(), 2), sqlite3_column_double(stmt->get(), 3),
+                                as_of});
+    }
+    if (rc != SQLITE_DONE) return sqlite::Error(db_.get(), "reading features failed");
+    return rows;
+  }
+
+  absl::StatusOr<std::optional<TimestampMicros>> LatestFeatureTime() override {
+    auto result = Query(fmt::format("SELECT CAST(max(as_of) AS INTEGER) FROM {}",
+                                    QuoteIdentifier(tables_.station_features)));
+    if (!result.ok()) return result.status();
+    const auto& cell = result->rows.at(0).at(0);
+    if (cell.is_null) return std::optional<TimestampMicros>();
+    return std::optional<TimestampMicros>(std::stoll(cell.text));
+  }
+
+  absl::StatusOr<QueryResult> TrainingSet(const TrainingSetRequest& request) override {
+    const std::string table = QuoteIdentifier(tables_.station_features);
+    std::string pivots;
+    for (const std::string& name : request.features) {
+      pivots += fmt::format(", max(CASE WHEN f.feature_name = '{}' THEN f.value END) AS {}", name,
+                            QuoteIdentifier(name));
+    }
+    if (request.labels) return LabeledTrainingSet(*request.labels, pivots);
+    std::string sql;
+    if (request.range) {
+      sql = fmt::format("SELECT f.station_id, f.as_of{} FROM {} f WHERE f.as_of BETWEEN ?1 AND ?2 "
+                        "GROUP BY f.station_id, f.as_of ORDER BY f.as_of, f.station_id",
+                        pivots, table);
+    } else {
+      sql = fmt::format("SELECT f.station_id, f.as_of{} FROM {} f WHERE f.as_of = ?1 "
+                        "GROUP BY f.station_id, f.as_of ORDER BY f.station_id",
+                        pivots, table);
+    }
+    auto stmt = Statement::Prepare(db_.get(), sql);
+    if (!stmt.ok()) return WithSetupHint(stmt.status());
+    if (request.range) {
+      stmt->Bind(1, request.range->first);
+      stmt->Bind(2, request.range->second);
+    } else {
+      stmt->Bind(1, request.as_of.value_or(0));
+    }
+    return Rows(stmt->get());
+  }
+
  private:
+  absl::StatusOr<QueryResult> LabeledTrainingSet(const TrainingSetRequest::Labels& labels,
+                                                 const std::string& pivots) {
+    // The entity rows go into a temporary table, so the point-in-time join runs in SQL.
+    std::string columns, label_select;
+    for (std::size_t i = 0; i < labels.columns.size(); ++i) {
+      columns += fmt::format(", label{} TEXT", i);
+      label_select += fmt::format(", l.label{} AS {}", i, QuoteIdentifier(labels.columns[i]));
+    }
+    if (auto status = sqlite::Exec(db_.get(), fmt::format("DROP TABLE IF EXISTS temp.bikestream_labels; "
+                                                          "CREATE TEMP TABLE bikestream_labels (row INTEGER PRIMARY KEY, "
+                                                          "station_id TEXT, ts TIMESTAMP{})", columns));
+        !status.ok()) {
+      return status;
+    }
+    std::string placeholders;
+    for (std::size_t i = 0; i < labels.columns.size(); ++i) placeholders += fmt::format(", ?{}", i + 4);
+    auto insert = Statement::Prepare(
+        db_.get(), fmt::format("INSERT INTO temp.bikestream_labels VALUES (?1, ?2, ?3{})", placeholders));
+    if (!insert.ok()) return insert.status();
+    for (std::size_t r = 0; r < labels.rows.size(); ++r) {
+      const auto& row = labels.rows[r];
+      insert->Bind(1, std::int64_t(r));
+      insert->Bind(2, row.station_id);
+      insert->Bind(3, row.ts);
+      for (std::size_t i = 0; i < labels.columns.size(); ++i) {
+        if (i < row.labels.size()) {
+          insert->Bind(int(i + 4), row.labels[i]);
+        } else {
+          insert->BindNull(int(i + 4));
+        }
+      }
+      if (auto done = insert->Run(); !done.ok()) return done.status();
+    }
+    const std::string table = QuoteIdentifier(tables_.station_features);
+    auto stmt = Statement::Prepare(
+        db_.get(),
+        fmt::format("SELECT l.station_id, l.ts, f.as_of{0}{1} FROM temp.bikestream_labels l "
+                    "LEFT JOIN {2} f ON f.station_id = l.station_id AND f.as_of = "
+                    "(SELECT max(g.as_of) FROM {2} g WHERE g.station_id = l.station_id AND "
+                    "g.as_of <= l.ts) GROUP BY l.row ORDER BY l.row",
+                    label_select, pivots, table));
+    if (!stmt.ok()) return WithSetupHint(stmt.status());
+    return Rows(stmt->get());
+  }
+
+  absl::StatusOr<QueryResult> Rows(sqlite3_stmt* stmt) {
+    QueryResult result;
+    const int columns = sqlite3_column_count(stmt);
+    for (int c = 0; c < columns; ++c) result.columns.emplace_back(sqlite3_column_name(stmt, c));
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      auto& row = result.rows.emplace_back();
+      for (int c = 0; c < columns; ++c) row.push_back(CellOf(stmt, c));
+    }
+    if (rc != SQLITE_DONE) return sqlite::Error(db_.get(), "query failed");
+    return result;
+  }
+
+  static std::string ColumnText(sqlite3_stmt* stmt, int column) {
+    return std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, column)),
+                       sqlite3_column_bytes(stmt, column));
+  }
+
   // Tables made by an earlier version gain the columns added since.
   absl::Status AddMissingColumns() {
     auto columns = Query(fmt::format("SELECT name FROM pragma_table_info('{}')", tables_.dead_letter));

@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "event/event.h"
+#include "features/feature_spec.h"
 
 namespace bikestream {
 
@@ -69,6 +70,37 @@ struct DeadLetterFilter {
   std::size_t limit = 1000;           // At most this many, in id order. Default: 1000.
 };
 
+// One row of the tall station_features table.
+struct FeatureRow {
+  std::string station_id;
+  std::string feature_name;
+  std::string window_len;
+  double value = 0;
+  TimestampMicros as_of = 0;
+
+  friend bool operator==(const FeatureRow&, const FeatureRow&) = default;
+};
+
+// A training set: one row per station and as_of, one column per feature (the PIVOT).
+struct TrainingSetRequest {
+  std::vector<std::string> features;  // Column order.
+  // Exactly one of:
+  std::optional<TimestampMicros> as_of;  // The rows at this as_of.
+  std::optional<std::pair<TimestampMicros, TimestampMicros>> range;  // Every as_of in [from, to].
+  // Rows of an entity file: each gets the features at the latest as_of <= ts (point in
+  // time: never a value computed after ts), its label columns kept as given.
+  struct LabelRow {
+    std::string station_id;
+    TimestampMicros ts = 0;
+    std::vector<std::string> labels;
+  };
+  struct Labels {
+    std::vector<std::string> columns;  // Names of the label columns.
+    std::vector<LabelRow> rows;
+  };
+  std::optional<Labels> labels;
+};
+
 // The table names; defaults as in DESIGN.md, overridable from the environment by the CLI.
 struct TableNames {
   std::string raw_events = "raw_events";              // Default: raw_events.
@@ -96,6 +128,26 @@ class Warehouse {
   // with `resolved_ids`, whose payloads they are.
   virtual absl::StatusOr<CommitResult> ResolveDeadLetters(
       const std::vector<Event>& events, const std::vector<std::int64_t>& resolved_ids) = 0;
+
+  // Computes `features` for every station at `as_of` inside the warehouse (set-based SQL; the
+  // events are never read into the process), without storing them.
+  virtual absl::StatusOr<std::vector<FeatureRow>> ComputeFeatures(
+      const std::vector<FeatureSpec>& features, TimestampMicros as_of) = 0;
+
+  // Computes them as ComputeFeatures does and, in one transaction, replaces the stored rows of
+  // these features at `as_of` with them. Returns the rows written.
+  virtual absl::StatusOr<std::size_t> RefreshFeatures(const std::vector<FeatureSpec>& features,
+                                                      TimestampMicros as_of) = 0;
+
+  // The stored rows at `as_of`, ordered by station, feature and window.
+  virtual absl::StatusOr<std::vector<FeatureRow>> StoredFeatures(TimestampMicros as_of) = 0;
+
+  // The latest as_of stored, if any.
+  virtual absl::StatusOr<std::optional<TimestampMicros>> LatestFeatureTime() = 0;
+
+  // Pivots station_features into a training set; columns: station_id, as_of (and ts and the
+  // labels, for a labels request), then one per feature.
+  virtual absl::StatusOr<QueryResult> TrainingSet(const TrainingSetRequest& request) = 0;
 };
 
 enum class OpenMode {

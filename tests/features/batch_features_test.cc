@@ -1,0 +1,202 @@
+// Batch features against hand-computed expectations on small fixtures, window edges included.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "features/feature_sql.h"
+#include "features/feature_spec.h"
+#include "warehouse/warehouse.h"
+
+namespace bikestream {
+namespace {
+
+constexpr TimestampMicros kHour = 3600 * kMicrosPerSecond;
+const TimestampMicros kAsOf = *ParseRfc3339("2025-11-16T02:15:00Z");
+
+class BatchFeaturesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    warehouse_ = std::move(*OpenWarehouse("sqlite::memory:"));
+    ASSERT_TRUE(warehouse_->Setup().ok());
+  }
+
+  void Add(const std::string& station, TimestampMicros ts, Kind kind, int delta = 1) {
+    Batch batch;
+    batch.events.push_back(Event{"e-" + std::to_string(next_id_++), station, ts, kind, delta});
+    ASSERT_TRUE(warehouse_->Commit(batch).ok());
+  }
+
+  // feature name → station → value, at kAsOf.
+  std::map<std::string, std::map<std::string, double>> Compute(
+      const std::vector<FeatureSpec>& features = DefaultFeatures(), TimestampMicros as_of = kAsOf) {
+    auto rows = warehouse_->ComputeFeatures(features, as_of);
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    std::map<std::string, std::map<std::string, double>> values;
+    for (const auto& row : *rows) {
+      EXPECT_TRUE(values[row.feature_name].emplace(row.station_id, row.value).second)
+          << "two rows for " << row.station_id << " " << row.feature_name;
+    }
+    return values;
+  }
+
+  std::unique_ptr<Warehouse> warehouse_;
+  int next_id_ = 1;
+};
+
+TEST_F(BatchFeaturesTest, WindowHoldsEventsAfterItsStartUpToAndIncludingAsOf) {
+  Add("A_101", kAsOf - 2 * kHour, Kind::kPickup);      // Exactly as_of − W: out.
+  Add("A_101", kAsOf - 2 * kHour + 1, Kind::kPickup);  // Just inside.
+  Add("A_101", kAsOf, Kind::kPickup);                  // Exactly as_of: in.
+  Add("A_101", kAsOf + 1, Kind::kPickup);              // After as_of: out.
+  Add("A_101", kAsOf - kHour, Kind::kDropoff);
+  auto v = Compute();
+  EXPECT_EQ(v["pickup_count"]["A_101"], 2);
+  EXPECT_EQ(v["dropoff_count"]["A_101"], 1);
+}
+
+TEST_F(BatchFeaturesTest, CountsGiveZeroRowsForEveryKnownStationAndNoneForUnknown) {
+  Add("A_101", kAsOf - 30 * kHour, Kind::kDropoff);  // Known, nothing recent.
+  Add("B_7", kAsOf + kHour, Kind::kPickup);          // Not yet known at as_of.
+  auto v = Compute();
+  ASSERT_TRUE(v["pickup_count"].contains("A_101"));
+  EXPECT_EQ(v["pickup_count"]["A_101"], 0);
+  EXPECT_EQ(v["dropoff_count"]["A_101"], 0);
+  EXPECT_FALSE(v["pickup_count"].contains("B_7"));
+  EXPECT_FALSE(v["avg_delta_pickup"].contains("A_101"));  // No row for an average over nothing.
+  EXPECT_EQ(v["is_peak_station"]["A_101"], 0.0);          // No pickups: never peak.
+}
+
+TEST_F(BatchFeaturesTest, AverageDeltaOfPickupsOverTwentyFourHours) {
+  Add("A_101", kAsOf - 23 * kHour, Kind::kPickup, 1);
+  Add("A_101", kAsOf - 3 * kHour, Kind::kPickup, 2);
+  Add("A_101", kAsOf, Kind::kPickup, 6);
+  Add("A_101", kAsOf - 24 * kHour, Kind::kPickup, 100);  // At the window's start: out.
+  Add("A_101", kAsOf - kHour, Kind::kDropoff, 50);       // Not a pickup.
+  auto v = Compute();
+  EXPECT_DOUBLE_EQ(v["avg_delta_pickup"]["A_101"], 3.0);
+}
+
+TEST_F(BatchFeaturesTest, PeakStationIsTheTopTenPercentByPickupsUpToAsOf) {
+  // 3 stations: k = ceil(0.3) = 1; the two tied at the top are both peak.
+  for (int i = 0; i < 5; ++i) Add("A_101", kAsOf - 100 * kHour - i, Kind::kPickup);
+  for (int i = 0; i < 5; ++i) Add("A_205", kAsOf - i, Kind::kPickup);
+  for (int i = 0; i < 4; ++i) Add("A_310", kAsOf - i, Kind::kPickup);
+  for (int i = 0; i < 9; ++i) Add("A_310", kAsOf + 1 + i, Kind::kPickup);  // After as_of.
+  auto v = Compute();
+  EXPECT_EQ(v["is_peak_station"]["A_101"], 1.0);
+  EXPECT_EQ(v["is_peak_station"]["A_205"], 1.0);
+  EXPECT_EQ(v["is_peak_station"]["A_310"], 0.0);
+}
+
+TEST_F(BatchFeaturesTest, PeakRankUsesTheCeilingExactlyAtThirtyStations) {
+  // 0.1 × 30 is 3.0000000000000004 in binary; k must still be 3.
+  for (int s = 0; s < 30; ++s) {
+    for (int i = 0; i <= s; ++i) Add("S_" + std::to_string(s), kAsOf - i - 1, Kind::kPickup);
+  }
+  auto v = Compute();
+  int peaks = 0;
+  for (auto& [station, value] : v["is_peak_station"]) peaks += value == 1.0;
+  EXPECT_EQ(peaks, 3);
+  EXPECT_EQ(v["is_peak_station"]["S_29"], 1.0);
+  EXPECT_EQ(v["is_peak_station"]["S_27"], 1.0);
+  EXPECT_EQ(v["is_peak_station"]["S_26"], 0.0);
+  EXPECT_EQ(TopShareRank(0.1, 30), 3u);
+  EXPECT_EQ(TopShareRank(0.1, 31), 4u);
+  EXPECT_EQ(TopShareRank(0.1, 1), 1u);
+}
+
+TEST_F(BatchFeaturesTest, OneStationAloneIsPeakOnlyWithPickups) {
+  Add("A_101", kAsOf - 1, Kind::kDropoff);
+  EXPECT_EQ(Compute()["is_peak_station"]["A_101"], 0.0);
+  Add("A_101", kAsOf - 2, Kind::kPickup);
+  EXPECT_EQ(Compute()["is_peak_station"]["A_101"], 1.0);
+}
+
+TEST_F(BatchFeaturesTest, RefreshReplacesTheRowsOfItsAsOfAndNeverDuplicates) {
+  Add("A_101", kAsOf - 1, Kind::kPickup, 4);
+  auto first = warehouse_->RefreshFeatures(DefaultFeatures(), kAsOf);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, 4u);
+  ASSERT_TRUE(warehouse_->RefreshFeatures(DefaultFeatures(), kAsOf).ok());
+  EXPECT_EQ(warehouse_->StoredFeatures(kAsOf)->size(), 4u);
+  // A late event changes the values; the refresh replaces them.
+  Add("A_101", kAsOf - 2, Kind::kPickup, 2);
+  ASSERT_TRUE(warehouse_->RefreshFeatures(DefaultFeatures(), kAsOf).ok());
+  auto stored = *warehouse_->StoredFeatures(kAsOf);
+  ASSERT_EQ(stored.size(), 4u);
+  std::map<std::string, double> by_name;
+  for (auto& row : stored) by_name[row.feature_name] = row.value;
+  EXPECT_EQ(by_name["pickup_count"], 2);
+  EXPECT_DOUBLE_EQ(by_name["avg_delta_pickup"], 3.0);
+  EXPECT_EQ(*warehouse_->LatestFeatureTime(), kAsOf);
+}
+
+TEST_F(BatchFeaturesTest, AFeatureFileAddsFeaturesWithoutCode) {
+  auto features = ParseFeatureFile(R"(
+[[feature]]
+name = "dropoff_bikes_7d"
+window = "7d"
+aggregate = "sum"
+kind = "dropoff"
+
+[[feature]]
+name = "max_group_all_time"
+window = "all_time"
+aggregate = "max"
+
+[[feature]]
+name = "min_pickup_30m"
+window = "30m"
+aggregate = "min"
+kind = "pickup"
+)", "test.toml");
+  ASSERT_TRUE(features.ok()) << features.status();
+  Add("A_101", kAsOf - 6 * 24 * kHour, Kind::kDropoff, 3);
+  Add("A_101", kAsOf - 8 * 24 * kHour, Kind::kDropoff, 40);  // Outside 7d.
+  Add("A_101", kAsOf - 10 * 60 * kMicrosPerSecond, Kind::kPickup, 5);
+  Add("A_101", kAsOf - 20 * 60 * kMicrosPerSecond, Kind::kPickup, 2);
+  auto v = Compute(*features);
+  EXPECT_EQ(v["dropoff_bikes_7d"]["A_101"], 3);
+  EXPECT_EQ(v["max_group_all_time"]["A_101"], 40);
+  EXPECT_EQ(v["min_pickup_30m"]["A_101"], 2);
+}
+
+struct BadFile {
+  const char* toml;
+  const char* expected;  // In the error message.
+};
+
+TEST(FeatureFile, ErrorsNameTheLineAndTheField) {
+  const BadFile cases[] = {
+      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"median\"\n", "f.toml:4: feature 'x': field 'aggregate'"},
+      {"[[feature]]\nname = \"x\"\nwindow = \"2 hours\"\naggregate = \"count\"\n", "f.toml:3: feature 'x': field 'window'"},
+      {"[[feature]]\nname = \"Bad Name\"\nwindow = \"2h\"\naggregate = \"count\"\n", "f.toml:2: field 'name'"},
+      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\nkind = \"repair\"\n", "f.toml:5: feature 'x': field 'kind'"},
+      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\ncolour = 1\n", "f.toml:5: unknown field 'colour'"},
+      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\nshare = 0.2\n", "f.toml:5: feature 'x': field 'share'"},
+      {"[[feature]]\nname = \"x\"\naggregate = \"count\"\n", "missing field 'window'"},
+      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\n[[feature]]\nname = \"x\"\nwindow = \"1h\"\naggregate = \"count\"\n", "declared twice"},
+      {"name = \"x\"\n", "no features"},
+      {"[[feature]\nname = 1\n", "f.toml:1:"},
+  };
+  for (const auto& c : cases) {
+    auto parsed = ParseFeatureFile(c.toml, "f.toml");
+    ASSERT_FALSE(parsed.ok()) << c.toml;
+    EXPECT_NE(std::string(parsed.status().message()).find(c.expected), std::string::npos)
+        << parsed.status().message() << "\nexpected: " << c.expected;
+  }
+}
+
+TEST(FeatureFile, TheDefaultIsDesignsTable) {
+  auto defaults = DefaultFeatures();
+  ASSERT_EQ(defaults.size(), 4u);
+  EXPECT_EQ(defaults[0].name, "pickup_count");
+  EXPECT_EQ(defaults[0].window_len, "2h");
+  EXPECT_EQ(defaults[2].name, "avg_delta_pickup");
+  EXPECT_EQ(defaults[2].window_len, "24h");
+  EXPECT_EQ(defaults[3].name, "is_peak_station");
+  EXPECT_EQ(defaults[3].window_len, "all_time");
+}
+
+}  // namespace
+}  // namespace bikestream
