@@ -122,6 +122,16 @@ std::unique_ptr<pubsub::PubsubConnection> MakePubsubConnectionFromEnv() {
                                 .access_token = FirstEnv({"GOOGLE_OAUTH_ACCESS_TOKEN"})}));
 }
 
+void AddFeatureFileOption(CLI::App* command, std::string* path) {
+  command->add_option("--feature-file", *path,
+                      "TOML file of [[feature]] tables that replaces the default features");
+}
+
+absl::StatusOr<std::vector<FeatureSpec>> FeaturesFromFlag(const std::string& path) {
+  if (path.empty()) return DefaultFeatures();
+  return LoadFeatureFile(path);
+}
+
 void AddSimulationOptions(CLI::App* c, SimulationFlags* f) {
   c->add_option("--mode", f->mode,
                 "sparse: a few stations, one event every 1-3 s (the original sensors script); "

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "features/feature_spec.h"
 #include "ingest/ingestor.h"
 #include "job/job_control.h"
 #include "pubsub/pubsub.h"
@@ -56,6 +57,10 @@ absl::Status ResolvePubsubFlags(PubsubFlags* flags, bool need_topic, bool need_s
 // A retrying connection to $PUBSUB_EMULATOR_HOST, or to Google Cloud with
 // $GOOGLE_OAUTH_ACCESS_TOKEN or the metadata server's credentials.
 std::unique_ptr<pubsub::PubsubConnection> MakePubsubConnectionFromEnv();
+
+// Adds `--feature-file FILE` (TOML; see docs/features.md). Empty means DESIGN.md's defaults.
+void AddFeatureFileOption(CLI::App* command, std::string* path);
+absl::StatusOr<std::vector<FeatureSpec>> FeaturesFromFlag(const std::string& path);
 
 // The simulation flags shared by `simulate` and `run`.
 struct SimulationFlags {

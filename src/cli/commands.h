@@ -14,5 +14,7 @@ void AddShowCommand(CLI::App& app, int& exit_code);
 void AddQueryCommand(CLI::App& app, int& exit_code);
 void AddDeadLetterCommand(CLI::App& app, int& exit_code);
 void AddJobsCommand(CLI::App& app, int& exit_code);
+void AddFeaturesCommand(CLI::App& app, int& exit_code);
+void AddTrainingSetCommand(CLI::App& app, int& exit_code);
 
 }  // namespace bikestream::cli

@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   AddQueryCommand(app, exit_code);
   AddDeadLetterCommand(app, exit_code);
   AddJobsCommand(app, exit_code);
+  AddFeaturesCommand(app, exit_code);
+  AddTrainingSetCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -19,7 +19,7 @@ void StateReply(httplib::Response& response, bool changed, JobState state) {
 
 absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
     const std::string& address, JobControl& control, JobMetrics& metrics,
-    std::function<std::string()> job_json) {
+    std::function<std::string()> job_json, std::function<void()> on_run) {
   std::string host = kDefaultHost;
   std::string port_text = address;
   if (auto colon = address.rfind(':'); colon != std::string::npos) {
@@ -58,6 +58,14 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
     const bool changed = control.RequestCancel();
     StateReply(response, changed, control.state());
   });
+
+  if (on_run) {
+    server.Post("/run", [on_run](const httplib::Request&, httplib::Response& response) {
+      on_run();
+      response.status = 202;
+      response.set_content("{\"run\":\"requested\"}\n", "application/json");
+    });
+  }
 
   const int bound = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
   if (bound < 0) {

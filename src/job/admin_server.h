@@ -4,6 +4,7 @@
 //   GET /job      the job as JSON
 //   POST /drain   RUNNING → DRAINING (409 when not running)
 //   POST /cancel  → CANCELLED (409 when already ended)
+//   POST /run     runs `on_run` now, where the job has one (the feature scheduler's trigger)
 // Serves on its own threads until destroyed. Thread-safe.
 #pragma once
 
@@ -29,7 +30,8 @@ class AdminServer {
   static absl::StatusOr<std::unique_ptr<AdminServer>> Start(const std::string& address,
                                                             JobControl& control,
                                                             JobMetrics& metrics,
-                                                            std::function<std::string()> job_json);
+                                                            std::function<std::string()> job_json,
+                                                            std::function<void()> on_run = nullptr);
   ~AdminServer();
 
   // "HOST:PORT" actually bound.

@@ -1,0 +1,194 @@
+// `bikestream features`: compute station features in the warehouse, once, on a schedule, or
+// over a range of ticks; `bikestream features verify` checks stored rows against raw_events.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "cli/cli_common.h"
+#include "cli/commands.h"
+#include "common/status.h"
+#include "features/scheduler.h"
+#include "job/admin_server.h"
+
+namespace bikestream::cli {
+namespace {
+
+struct FeaturesFlags {
+  std::string warehouse;
+  std::string feature_file;
+  std::optional<std::string> as_of;
+  std::optional<std::string> every;
+  std::optional<std::string> backfill;
+  std::optional<std::string> admin;
+};
+
+constexpr const char* kDefaultEvery = "15m";
+constexpr double kValueTolerance = 1e-9;
+
+struct Setup {
+  std::unique_ptr<Warehouse> warehouse;
+  std::vector<FeatureSpec> features;
+  TimestampMicros every;
+};
+
+absl::StatusOr<Setup> Prepare(const FeaturesFlags& flags, OpenMode mode) {
+  auto features = FeaturesFromFlag(flags.feature_file);
+  if (!features.ok()) return features.status();
+  auto every = ParseDuration(flags.every.value_or(kDefaultEvery));
+  if (!every.ok()) return absl::InvalidArgumentError(fmt::format("--every: {}", MessageOf(every.status())));
+  auto warehouse = OpenWarehouseFromFlags(flags.warehouse, mode);
+  if (!warehouse.ok()) return warehouse.status();
+  return Setup{std::move(*warehouse), std::move(*features), *every};
+}
+
+// --as-of, or now floored to the schedule's tick.
+absl::StatusOr<TimestampMicros> AsOf(const std::optional<std::string>& flag, TimestampMicros every) {
+  if (!flag) return FloorToTick(SystemClock().Now(), every);
+  auto as_of = ParseRfc3339(*flag);
+  if (!as_of.ok()) return absl::InvalidArgumentError(fmt::format("--as-of: {}", MessageOf(as_of.status())));
+  return *as_of;
+}
+
+absl::Status ComputeOnce(Setup& setup, TimestampMicros as_of) {
+  const auto start = std::chrono::steady_clock::now();
+  auto rows = setup.warehouse->RefreshFeatures(setup.features, as_of);
+  if (!rows.ok()) return rows.status();
+  fmt::print(stderr, "features at {}: {} rows in {:.2f} s\n", FormatRfc3339(as_of), *rows,
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return absl::OkStatus();
+}
+
+int Backfill(Setup& setup, const std::string& range) {
+  const auto dots = range.find("..");
+  if (dots == std::string::npos) return Fail("--backfill FROM..TO, e.g. 2025-11-16T00:00:00Z..2025-11-17T00:00:00Z");
+  auto from = ParseRfc3339(range.substr(0, dots));
+  auto to = ParseRfc3339(range.substr(dots + 2));
+  if (!from.ok()) return Fail(fmt::format("--backfill FROM: {}", MessageOf(from.status())));
+  if (!to.ok()) return Fail(fmt::format("--backfill TO: {}", MessageOf(to.status())));
+  if (*to < *from) return Fail("--backfill: TO is before FROM");
+  const auto ticks = TicksBetween(*from, *to, setup.every);
+  fmt::print(stderr, "backfilling {} ticks every {} s\n", ticks.size(), setup.every / kMicrosPerSecond);
+  for (TimestampMicros tick : ticks) {
+    if (auto status = ComputeOnce(setup, tick); !status.ok()) return Fail(status);
+  }
+  return kExitOk;
+}
+
+int Schedule(Setup& setup, const FeaturesFlags& flags) {
+  JobControl control;
+  JobMetrics metrics;
+  InstallJobSignalHandlers(&control);
+  std::atomic<bool> stop = false, run_now = false;
+  std::unique_ptr<AdminServer> admin;
+  if (flags.admin) {
+    auto started = AdminServer::Start(
+        *flags.admin, control, metrics,
+        [&] { return fmt::format("{{\"state\":\"{}\",\"every_s\":{}}}\n", JobStateName(control.state()),
+                                 setup.every / kMicrosPerSecond); },
+        [&] { run_now = true; });
+    if (!started.ok()) return Fail(started.status());
+    admin = std::move(*started);
+    fmt::print(stderr, "admin http://{} (POST /run computes now)\n", admin->address());
+  }
+  fmt::print(stderr, "computing features every {} s, aligned to the clock; SIGTERM or Ctrl-C stops\n",
+             setup.every / kMicrosPerSecond);
+  std::jthread watcher([&](std::stop_token token) {
+    while (!token.stop_requested() && control.running()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    stop = true;
+  });
+  Scheduler scheduler(SystemClock(), {.every = setup.every},
+                      [&](TimestampMicros as_of) { return ComputeOnce(setup, as_of); },
+                      [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
+  scheduler.Run(stop, run_now);
+  watcher.request_stop();
+  fmt::print(stderr, "scheduler stopped\n");
+  return kExitOk;
+}
+
+int RunFeatures(const FeaturesFlags& flags) {
+  auto setup = Prepare(flags, OpenMode::kMustExist);
+  if (!setup.ok()) return Fail(setup.status());
+  if (flags.backfill) return Backfill(*setup, *flags.backfill);
+  if (flags.every && !flags.as_of) return Schedule(*setup, flags);
+  auto as_of = AsOf(flags.as_of, setup->every);
+  if (!as_of.ok()) return Fail(as_of.status());
+  if (auto status = ComputeOnce(*setup, *as_of); !status.ok()) return Fail(status);
+  return kExitOk;
+}
+
+using Key = std::tuple<std::string, std::string, std::string>;
+
+std::map<Key, double> ByKey(const std::vector<FeatureRow>& rows) {
+  std::map<Key, double> map;
+  for (const auto& r : rows) map[{r.station_id, r.feature_name, r.window_len}] = r.value;
+  return map;
+}
+
+int Verify(const FeaturesFlags& flags) {
+  auto setup = Prepare(flags, OpenMode::kMustExist);
+  if (!setup.ok()) return Fail(setup.status());
+  if (!flags.as_of) return Fail("verify needs --as-of TS: the as_of whose stored rows to check");
+  auto as_of = AsOf(flags.as_of, setup->every);
+  if (!as_of.ok()) return Fail(as_of.status());
+  auto expected = setup->warehouse->ComputeFeatures(setup->features, *as_of);
+  if (!expected.ok()) return Fail(expected.status());
+  auto stored = setup->warehouse->StoredFeatures(*as_of);
+  if (!stored.ok()) return Fail(stored.status());
+  std::set<std::string> names;
+  for (const auto& f : setup->features) names.insert(f.name);
+  std::erase_if(*stored, [&](const FeatureRow& r) { return !names.contains(r.feature_name); });
+  const auto want = ByKey(*expected), have = ByKey(*stored);
+  int differences = 0;
+  auto report = [&](const Key& key, std::string what) {
+    ++differences;
+    fmt::print("{} {} {}: {}\n", std::get<0>(key), std::get<1>(key), std::get<2>(key), what);
+  };
+  for (const auto& [key, value] : want) {
+    auto found = have.find(key);
+    if (found == have.end()) {
+      report(key, fmt::format("missing (expected {})", value));
+    } else if (std::abs(found->second - value) > kValueTolerance * std::max(1.0, std::abs(value))) {
+      report(key, fmt::format("stored {}, expected {}", found->second, value));
+    }
+  }
+  for (const auto& [key, value] : have) {
+    if (!want.contains(key)) report(key, fmt::format("stored {}, expected no row", value));
+  }
+  fmt::print(stderr, "verify {}: {} rows expected, {} stored, {} differences\n", FormatRfc3339(*as_of),
+             want.size(), have.size(), differences);
+  return differences == 0 ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+void AddFeaturesCommand(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<FeaturesFlags>();
+  CLI::App* command = app.add_subcommand(
+      "features", "Compute per-station features into station_features (once, --every, --backfill)");
+  command->footer(
+      "Examples:\n"
+      "  bikestream features --as-of 2025-11-16T02:15:00Z\n"
+      "  bikestream features --every 15m --admin 127.0.0.1:8082   # as Cloud Scheduler's */15\n"
+      "  bikestream features --backfill 2025-11-16T00:00:00Z..2025-11-17T00:00:00Z\n"
+      "  bikestream features verify --as-of 2025-11-16T02:15:00Z\n"
+      "Re-running an as_of replaces its rows. Windows hold as_of - W < ts <= as_of (event time).");
+  AddWarehouseOption(command, &flags->warehouse);
+  AddFeatureFileOption(command, &flags->feature_file);
+  command->add_option("--as-of", flags->as_of, "RFC 3339 instant. Default: now, floored to the tick of --every");
+  command->add_option("--every", flags->every, "Keep running and compute at each tick aligned to the clock (default tick: 15m)");
+  command->add_option("--backfill", flags->backfill, "Compute every tick in FROM..TO (RFC 3339)");
+  command->add_option("--admin", flags->admin, "With --every: admin endpoint HOST:PORT; POST /run computes now");
+  CLI::App* verify = command->add_subcommand(
+      "verify", "Recompute from raw_events and diff against the stored rows of --as-of; non-zero if any differ");
+  verify->fallthrough();  // `features verify --as-of TS` takes the parent's flags.
+  verify->callback([flags, &exit_code] { exit_code = Verify(*flags); });
+  command->callback([flags, command, verify, &exit_code] {
+    if (!command->got_subcommand(verify)) exit_code = RunFeatures(*flags);
+  });
+}
+
+}  // namespace bikestream::cli

@@ -1,0 +1,121 @@
+// features, features verify and training-set through the real binary.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <thread>
+
+#include "cli/cli_test_util.h"
+#include "support/pubsub_emulator_process.h"
+
+namespace bikestream {
+namespace {
+
+using e2e::Child;
+using e2e::RunBikestream;
+using e2e::TempDir;
+
+class FeaturesCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = "sqlite:" + (dir_ / "f.db");
+    // 100 stations, ~100 s of event time from 00:00 (rate 0 runs event time at 1000/s × 0.5).
+    ASSERT_EQ(RunBikestream({"run", "--mode", "stream", "--count", "50000", "--stations", "100",
+                             "--start", "2025-11-16T00:00:00Z", "--speedup", "0.5", "--seed", "3",
+                             "--run-id", "fx", "--warehouse", db_, "--json"}),
+              0);
+  }
+  TempDir dir_;
+  std::string db_;
+};
+
+TEST_F(FeaturesCliTest, ComputeVerifyAndCatchATamperedRow) {
+  ASSERT_EQ(RunBikestream({"features", "--as-of", "2025-11-16T00:15:00Z", "--warehouse", db_}), 0);
+  std::string out;
+  EXPECT_EQ(RunBikestream({"features", "verify", "--as-of", "2025-11-16T00:15:00Z", "--warehouse", db_}, &out), 0) << out;
+  EXPECT_EQ(out, "");
+  ASSERT_EQ(RunBikestream({"query", "UPDATE station_features SET value = value + 1 WHERE station_id = 'A_105' "
+                           "AND feature_name = 'pickup_count'", "--warehouse", db_}),
+            0);
+  EXPECT_EQ(RunBikestream({"features", "verify", "--as-of", "2025-11-16T00:15:00Z", "--warehouse", db_}, &out), 1);
+  EXPECT_NE(out.find("A_105 pickup_count 2h: stored"), std::string::npos) << out;
+  // Re-running the as_of replaces the rows: verify is clean again.
+  ASSERT_EQ(RunBikestream({"features", "--as-of", "2025-11-16T00:15:00Z", "--warehouse", db_}), 0);
+  EXPECT_EQ(RunBikestream({"features", "verify", "--as-of", "2025-11-16T00:15:00Z", "--warehouse", db_}), 0);
+}
+
+TEST_F(FeaturesCliTest, BackfillThenExportAGridAndPointInTimeLabels) {
+  ASSERT_EQ(RunBikestream({"features", "--backfill", "2025-11-16T00:00:00Z..2025-11-16T01:00:00Z",
+                           "--warehouse", db_}),
+            0);
+  std::string out;
+  // 00:00 has no events yet; 00:15 to 01:00 have all 100 stations: 4 ticks × 100 rows.
+  ASSERT_EQ(RunBikestream({"training-set", "--from", "2025-11-16T00:00:00Z", "--to",
+                           "2025-11-16T01:00:00Z", "--warehouse", db_}, &out), 0);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1 + 400);
+  EXPECT_TRUE(out.starts_with("station_id,as_of,pickup_count,dropoff_count,avg_delta_pickup,is_peak_station\n")) << out.substr(0, 200);
+
+  const std::string labels = dir_ / "labels.csv";
+  std::ofstream(labels) << "station_id,ts,will_run_out\n"
+                        << "A_101,2025-11-16T00:29:59Z,1\n"   // Latest as_of <= ts: 00:15.
+                        << "A_101,2025-11-16T00:30:00Z,0\n"   // Exactly a tick: that tick.
+                        << "A_102,2025-11-16T00:05:00Z,1\n";  // Before any features: empty.
+  ASSERT_EQ(RunBikestream({"training-set", "--labels", labels, "--warehouse", db_}, &out), 0);
+  std::istringstream lines(out);
+  std::string header, first, second, third;
+  std::getline(lines, header);
+  std::getline(lines, first);
+  std::getline(lines, second);
+  std::getline(lines, third);
+  EXPECT_EQ(header, "station_id,ts,as_of,will_run_out,pickup_count,dropoff_count,avg_delta_pickup,is_peak_station");
+  EXPECT_TRUE(first.starts_with("A_101,2025-11-16T00:29:59Z,2025-11-16T00:15:00Z,1,")) << first;
+  EXPECT_TRUE(second.starts_with("A_101,2025-11-16T00:30:00Z,2025-11-16T00:30:00Z,0,")) << second;
+  EXPECT_EQ(third, "A_102,2025-11-16T00:05:00Z,,1,,,,");
+}
+
+TEST_F(FeaturesCliTest, AFeatureFileDrivesComputeAndExportAndBadFilesNameTheLine) {
+  const std::string file = dir_ / "features.toml";
+  std::ofstream(file) << "[[feature]]\nname = \"bikes_out_30m\"\nwindow = \"30m\"\naggregate = \"sum\"\nkind = \"pickup\"\n"
+                      << "[[feature]]\nname = \"busiest\"\nwindow = \"all_time\"\naggregate = \"top_share\"\nshare = 0.05\n";
+  ASSERT_EQ(RunBikestream({"features", "--as-of", "2025-11-16T00:15:00Z", "--feature-file", file, "--warehouse", db_}), 0);
+  std::string out;
+  ASSERT_EQ(RunBikestream({"training-set", "--feature-file", file, "--warehouse", db_}, &out), 0);
+  EXPECT_TRUE(out.starts_with("station_id,as_of,bikes_out_30m,busiest\n")) << out.substr(0, 100);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 101);
+
+  std::ofstream(file) << "[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"median\"\n";
+  Child bad({"features", "--feature-file", file, "--warehouse", db_}, dir_ / "bad.out");
+  EXPECT_EQ(bad.Wait(), 1);
+  EXPECT_NE(e2e::ReadFile(dir_ / "bad.out.err").find("features.toml:4: feature 'x': field 'aggregate'"), std::string::npos)
+      << e2e::ReadFile(dir_ / "bad.out.err");
+}
+
+TEST_F(FeaturesCliTest, SchedulerRunsOnTriggerAndStopsOnSigterm) {
+  const int port = testing_support::FreeLoopbackPort();
+  Child scheduler({"features", "--every", "15m", "--admin", fmt::format("127.0.0.1:{}", port),
+                   "--warehouse", db_},
+                  dir_ / "scheduler.out");
+  httplib::Client admin("127.0.0.1", port);
+  int status = 0;
+  for (int i = 0; i < 50 && status == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (auto triggered = admin.Post("/run")) status = triggered->status;
+  }
+  EXPECT_EQ(status, 202);
+  std::string err;
+  for (int i = 0; i < 50; ++i) {
+    err = e2e::ReadFile(dir_ / "scheduler.out.err");
+    std::size_t computed = 0;
+    for (auto at = err.find("features at "); at != std::string::npos; at = err.find("features at ", at + 1)) ++computed;
+    if (computed >= 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  scheduler.Signal(SIGTERM);
+  EXPECT_EQ(scheduler.Wait(), 0);
+  err = e2e::ReadFile(dir_ / "scheduler.out.err");
+  EXPECT_NE(err.find("features at "), err.rfind("features at ")) << "expected a tick and a triggered run: " << err;
+  EXPECT_NE(err.find("scheduler stopped"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bikestream
