@@ -1,0 +1,200 @@
+#include "features/streaming_features.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "absl/status/status.h"
+#include "features/feature_sql.h"
+
+namespace bikestream {
+namespace {
+
+int KindIndex(Kind kind) { return kind == Kind::kPickup ? 0 : 1; }
+
+std::int64_t FloorDiv(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+}  // namespace
+
+void KindTotals::Add(std::int32_t delta) {
+  min = count == 0 ? delta : std::min(min, delta);
+  max = count == 0 ? delta : std::max(max, delta);
+  ++count;
+  sum += delta;
+}
+
+void KindTotals::Merge(const KindTotals& other) {
+  if (other.count == 0) return;
+  min = count == 0 ? other.min : std::min(min, other.min);
+  max = count == 0 ? other.max : std::max(max, other.max);
+  count += other.count;
+  sum += other.sum;
+}
+
+absl::StatusOr<StreamingFeatures> StreamingFeatures::Create(std::vector<FeatureSpec> features,
+                                                            TimestampMicros every,
+                                                            TimestampMicros allowed_lateness) {
+  if (every <= 0 || every % kMicrosPerSecond != 0) {
+    return absl::InvalidArgumentError("the tick interval must be a whole number of seconds");
+  }
+  if (allowed_lateness < 0) return absl::InvalidArgumentError("--allowed-lateness must not be negative");
+  StreamingFeatures engine;
+  engine.granularity_ = every;
+  TimestampMicros longest = 0;
+  for (const FeatureSpec& f : features) {
+    if (!f.window) continue;
+    if (*f.window % kMicrosPerSecond != 0) {
+      return absl::InvalidArgumentError(fmt::format("feature '{}': the window must be whole seconds", f.name));
+    }
+    engine.granularity_ = std::gcd(engine.granularity_, *f.window);
+    longest = std::max(longest, *f.window);
+  }
+  engine.features_ = std::move(features);
+  engine.every_ = every;
+  engine.lateness_ = allowed_lateness;
+  engine.retention_ = longest + allowed_lateness + every;
+  return engine;
+}
+
+void StreamingFeatures::ResumeAfter(TimestampMicros last_emitted) {
+  last_emitted_ = last_emitted;
+  watermark_ = std::max(watermark_, last_emitted);
+  // What was written last may miss events committed after it and before a crash.
+  for (TimestampMicros t = last_emitted; t >= last_emitted - lateness_; t -= every_) to_rewrite_.insert(t);
+}
+
+std::int64_t StreamingFeatures::BucketOf(TimestampMicros ts) const {
+  // Bucket b holds ((b − 1)·g, b·g], matching windows that exclude their start.
+  return FloorDiv(ts - 1, granularity_) + 1;
+}
+
+void StreamingFeatures::Add(const Event& event) {
+  Station& station = stations_[event.station_id];
+  if (!station.known || event.ts < station.first_ts) {
+    station.first_ts = event.ts;
+    station.known = true;
+  }
+  const std::int64_t bucket = BucketOf(event.ts);
+  const int kind = KindIndex(event.kind);
+  if (bucket <= folded_through_) {
+    station.folded[kind].Add(event.delta);
+  } else {
+    station.buckets[bucket][kind].Add(event.delta);
+  }
+  if (last_emitted_ && event.ts <= *last_emitted_) {
+    if (event.ts >= watermark_ - lateness_) {
+      // Every emitted tick from the event's own on holds it (all-time features at least).
+      const TimestampMicros first = BucketOf(event.ts) * granularity_;
+      for (TimestampMicros t = *last_emitted_; t >= first; t -= every_) to_rewrite_.insert(t);
+    } else {
+      ++too_late_;
+    }
+  }
+  watermark_ = std::max(watermark_, event.ts);
+}
+
+void StreamingFeatures::AddHistory(const std::string& station_id, Kind kind,
+                                   const KindTotals& totals, TimestampMicros first_ts) {
+  Station& station = stations_[station_id];
+  if (!station.known || first_ts < station.first_ts) {
+    station.first_ts = first_ts;
+    station.known = true;
+  }
+  station.folded[KindIndex(kind)].Merge(totals);
+}
+
+void StreamingFeatures::AdvanceWatermark(TimestampMicros t) { watermark_ = std::max(watermark_, t); }
+
+KindTotals StreamingFeatures::Totals(const Station& station, Kind kind,
+                                     std::optional<TimestampMicros> window, TimestampMicros as_of) const {
+  const int k = KindIndex(kind);
+  KindTotals totals;
+  const std::int64_t last = BucketOf(as_of);
+  std::int64_t first = std::numeric_limits<std::int64_t>::min();
+  if (window) {
+    first = BucketOf(as_of - *window) + 1;
+  } else {
+    totals.Merge(station.folded[k]);
+  }
+  for (auto it = station.buckets.lower_bound(first); it != station.buckets.end() && it->first <= last; ++it) {
+    totals.Merge(it->second[k]);
+  }
+  return totals;
+}
+
+std::vector<StreamingFeatureRow> StreamingFeatures::Compute(TimestampMicros as_of) const {
+  std::vector<StreamingFeatureRow> rows;
+  for (const FeatureSpec& f : features_) {
+    const std::vector<Kind> kinds = f.kind ? std::vector<Kind>{*f.kind} : std::vector<Kind>{Kind::kPickup, Kind::kDropoff};
+    std::vector<std::pair<const std::string*, KindTotals>> per_station;
+    for (const auto& [id, station] : stations_) {
+      if (!station.known || station.first_ts > as_of) continue;
+      KindTotals totals;
+      for (Kind kind : kinds) totals.Merge(Totals(station, kind, f.window, as_of));
+      per_station.emplace_back(&id, totals);
+    }
+    std::int64_t kth = 0;
+    if (f.aggregate == Aggregate::kTopShare && !per_station.empty()) {
+      std::vector<std::int64_t> counts;
+      for (auto& [id, t] : per_station) counts.push_back(t.count);
+      const std::size_t k = std::max<std::size_t>(1, TopShareRank(f.share, counts.size()));
+      std::nth_element(counts.begin(), counts.begin() + (k - 1), counts.end(), std::greater<>());
+      kth = counts[k - 1];
+    }
+    for (auto& [id, t] : per_station) {
+      double value = 0;
+      switch (f.aggregate) {
+        case Aggregate::kCount: value = double(t.count); break;
+        case Aggregate::kSum: value = double(t.sum); break;
+        case Aggregate::kTopShare: value = t.count > 0 && t.count >= kth ? 1.0 : 0.0; break;
+        case Aggregate::kAvg:
+        case Aggregate::kMin:
+        case Aggregate::kMax:
+          if (t.count == 0) continue;  // No row over nothing.
+          value = f.aggregate == Aggregate::kAvg ? double(t.sum) / double(t.count)
+                  : f.aggregate == Aggregate::kMin ? double(t.min) : double(t.max);
+          break;
+      }
+      rows.push_back({*id, f.name, f.window_len, value});
+    }
+  }
+  return rows;
+}
+
+void StreamingFeatures::Fold(TimestampMicros up_to) {
+  const std::int64_t through = BucketOf(up_to);
+  if (through <= folded_through_) return;
+  for (auto& [id, station] : stations_) {
+    auto end = station.buckets.upper_bound(through);
+    for (auto it = station.buckets.begin(); it != end; ++it) {
+      station.folded[0].Merge(it->second[0]);
+      station.folded[1].Merge(it->second[1]);
+    }
+    station.buckets.erase(station.buckets.begin(), end);
+  }
+  folded_through_ = through;
+}
+
+std::vector<TickRows> StreamingFeatures::TakeDueTicks() {
+  std::set<TimestampMicros> ticks = std::move(to_rewrite_);
+  to_rewrite_.clear();
+  std::optional<TimestampMicros> next;
+  if (last_emitted_) {
+    next = *last_emitted_ + every_;
+  } else if (!stations_.empty()) {
+    TimestampMicros earliest = std::numeric_limits<TimestampMicros>::max();
+    for (const auto& [id, station] : stations_) earliest = std::min(earliest, station.first_ts);
+    next = FloorDiv(earliest - 1, every_) * every_ + every_;  // The first tick at or after it.
+  }
+  for (; next && *next <= watermark_; *next += every_) {
+    ticks.insert(*next);
+    last_emitted_ = *next;
+  }
+  std::vector<TickRows> due;
+  for (TimestampMicros tick : ticks) due.push_back({tick, Compute(tick)});
+  if (watermark_ > std::numeric_limits<TimestampMicros>::min() + retention_) Fold(watermark_ - retention_);
+  return due;
+}
+
+}  // namespace bikestream
