@@ -132,6 +132,42 @@ absl::StatusOr<std::vector<FeatureSpec>> FeaturesFromFlag(const std::string& pat
   return LoadFeatureFile(path);
 }
 
+void AddStreamingFeatureOptions(CLI::App* command, StreamingFeatureFlags* flags) {
+  const char* group = "Streaming features";
+  command->add_option("--features", flags->mode,
+                      "streaming: keep station_features fresh at each tick of event time, as the "
+                      "batch job would write them")
+      ->check(CLI::IsMember({"off", "streaming"}))
+      ->capture_default_str()
+      ->group(group);
+  AddFeatureFileOption(command, &flags->feature_file);
+  command->add_option("--every", flags->every, "Tick interval of the streaming features")
+      ->capture_default_str()
+      ->group(group);
+  command->add_option("--allowed-lateness", flags->allowed_lateness,
+                      "Late events this far behind the latest event time rewrite the ticks they "
+                      "belong to; later ones count only in ticks still to come")
+      ->capture_default_str()
+      ->group(group);
+}
+
+absl::StatusOr<std::unique_ptr<StreamingFeatureSink>> MakeFeatureSink(const StreamingFeatureFlags& flags,
+                                                                      Warehouse& warehouse) {
+  if (flags.mode != "streaming") return std::unique_ptr<StreamingFeatureSink>();
+  auto features = FeaturesFromFlag(flags.feature_file);
+  if (!features.ok()) return features.status();
+  auto every = ParseDuration(flags.every);
+  if (!every.ok()) return absl::InvalidArgumentError(fmt::format("--every: {}", MessageOf(every.status())));
+  auto lateness = ParseDuration(flags.allowed_lateness);
+  if (!lateness.ok()) {
+    return absl::InvalidArgumentError(fmt::format("--allowed-lateness: {}", MessageOf(lateness.status())));
+  }
+  return StreamingFeatureSink::Create(
+      warehouse, StreamingFeatureOptions{.features = std::move(*features), .every = *every,
+                                         .allowed_lateness = *lateness,
+                                         .log = [](const std::string& line) { fmt::print(stderr, "\n{}\n", line); }});
+}
+
 void AddSimulationOptions(CLI::App* c, SimulationFlags* f) {
   c->add_option("--mode", f->mode,
                 "sparse: a few stations, one event every 1-3 s (the original sensors script); "

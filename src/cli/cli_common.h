@@ -13,6 +13,7 @@
 #include "features/feature_spec.h"
 #include "ingest/ingestor.h"
 #include "job/job_control.h"
+#include "job/streaming_feature_sink.h"
 #include "pubsub/pubsub.h"
 #include "simulator/simulator.h"
 #include "warehouse/warehouse.h"
@@ -61,6 +62,18 @@ std::unique_ptr<pubsub::PubsubConnection> MakePubsubConnectionFromEnv();
 // Adds `--feature-file FILE` (TOML; see docs/features.md). Empty means DESIGN.md's defaults.
 void AddFeatureFileOption(CLI::App* command, std::string* path);
 absl::StatusOr<std::vector<FeatureSpec>> FeaturesFromFlag(const std::string& path);
+
+// `--features streaming` and its settings, on `run` and `ingest`.
+struct StreamingFeatureFlags {
+  std::string mode = "off";
+  std::string feature_file;
+  std::string every = "15m";
+  std::string allowed_lateness = "10m";
+};
+void AddStreamingFeatureOptions(CLI::App* command, StreamingFeatureFlags* flags);
+// The sink, or nullptr when streaming features are off.
+absl::StatusOr<std::unique_ptr<StreamingFeatureSink>> MakeFeatureSink(const StreamingFeatureFlags& flags,
+                                                                      Warehouse& warehouse);
 
 // The simulation flags shared by `simulate` and `run`.
 struct SimulationFlags {

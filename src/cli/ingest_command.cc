@@ -31,6 +31,7 @@ struct IngestFlags {
   PubsubJobOptions job;
   PushJobOptions push;
   std::string admin = "127.0.0.1:0";
+  StreamingFeatureFlags features;
 };
 
 std::string JobJson(const JobRecord& record, const JobControl& control, const JobMetrics& m) {
@@ -100,19 +101,34 @@ int RunStreamingJob(const IngestFlags& flags, const std::string& source,
   return control.state() == JobState::kCancelled ? kExitCancelled : kExitOk;
 }
 
-absl::StatusOr<std::unique_ptr<Warehouse>> OpenForIngest(const IngestFlags& flags) {
+// The warehouse, set up, and the streaming-feature sink when asked for (else null).
+struct IngestTarget {
+  std::unique_ptr<Warehouse> warehouse;
+  std::unique_ptr<StreamingFeatureSink> features;
+
+  void Report() const {
+    if (!features) return;
+    fmt::print(stderr, "streaming features: {} ticks written, {} events too late to rewrite theirs\n",
+               features->ticks_written(), features->too_late());
+  }
+};
+
+absl::StatusOr<IngestTarget> OpenForIngest(const IngestFlags& flags) {
   auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
   if (!warehouse.ok()) return warehouse.status();
   if (auto status = (*warehouse)->Setup(); !status.ok()) return status;
-  return warehouse;
+  auto sink = MakeFeatureSink(flags.features, **warehouse);
+  if (!sink.ok()) return sink.status();
+  return IngestTarget{std::move(*warehouse), std::move(*sink)};
 }
 
 int IngestFromPubsub(IngestFlags& flags) {
   if (auto status = ResolvePubsubFlags(&flags.pubsub, false, true); !status.ok()) return Fail(status);
-  auto warehouse = OpenForIngest(flags);
-  if (!warehouse.ok()) return Fail(warehouse.status());
+  auto target = OpenForIngest(flags);
+  if (!target.ok()) return Fail(target.status());
   auto connection = MakePubsubConnectionFromEnv();
   PubsubJobOptions options = flags.job;
+  options.observer = target->features.get();
   options.project = flags.pubsub.project;
   options.subscription = flags.pubsub.subscription;
   if (flags.batch_size) options.batch_size = *flags.batch_size;
@@ -120,21 +136,26 @@ int IngestFromPubsub(IngestFlags& flags) {
   return RunStreamingJob(
       flags, fmt::format("projects/{}/subscriptions/{}", options.project, options.subscription),
       [&](JobControl& control, JobMetrics& metrics) {
-        return RunPubsubJob(*connection, **warehouse, options, control, metrics);
+        absl::Status status = RunPubsubJob(*connection, *target->warehouse, options, control, metrics);
+        target->Report();
+        return status;
       });
 }
 
 int IngestFromPush(IngestFlags& flags) {
-  auto warehouse = OpenForIngest(flags);
-  if (!warehouse.ok()) return Fail(warehouse.status());
+  auto target = OpenForIngest(flags);
+  if (!target.ok()) return Fail(target.status());
   PushJobOptions options = flags.push;
+  options.observer = target->features.get();
   if (flags.batch_size) options.max_batch = *flags.batch_size;
   options.on_listening = [](const std::string& address) {
     fmt::print(stderr, "accepting Pub/Sub push requests at http://{}/\n", address);
   };
   options.log = [](const std::string& line) { fmt::print(stderr, "\n{}\n", line); };
   return RunStreamingJob(flags, "push:" + options.listen, [&](JobControl& control, JobMetrics& metrics) {
-    return RunPushJob(**warehouse, options, control, metrics);
+    absl::Status status = RunPushJob(*target->warehouse, options, control, metrics);
+    target->Report();
+    return status;
   });
 }
 
@@ -178,13 +199,13 @@ int RunIngest(IngestFlags& flags) {
   if (input.fd() < 0) {
     return Fail(fmt::format("cannot read '{}': {}", flags.from, std::strerror(errno)));
   }
-  auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
-  if (!warehouse.ok()) return Fail(warehouse.status());
-  if (auto status = (*warehouse)->Setup(); !status.ok()) return Fail(status);
+  auto target = OpenForIngest(flags);
+  if (!target.ok()) return Fail(target.status());
 
   const auto start = std::chrono::steady_clock::now();
-  Ingestor ingestor(**warehouse, IngestOptions{.source = input.source(),
-                                               .batch_size = flags.batch_size.value_or(kFileBatchSize)});
+  Ingestor ingestor(*target->warehouse, IngestOptions{.source = input.source(),
+                                                      .batch_size = flags.batch_size.value_or(kFileBatchSize),
+                                                      .observer = target->features.get()});
   LineReader reader(input.fd(), ValidationRules{}.max_message_bytes);
   absl::Status status;
   {
@@ -197,6 +218,7 @@ int RunIngest(IngestFlags& flags) {
     return Fail(fmt::format("{} (nothing after the last commit was stored; running the same "
                             "command again stores each event once)", MessageOf(status)));
   }
+  target->Report();
   PrintSummary(flags, ingestor.stats(), seconds);
   return kExitOk;
 }
@@ -248,6 +270,7 @@ void AddIngestCommand(CLI::App& app, int& exit_code) {
                       "Admin endpoint HOST:PORT (/healthz, /metrics, /job, POST /drain, POST "
                       "/cancel); port 0 picks a free one")
       ->capture_default_str()->group(streaming);
+  AddStreamingFeatureOptions(command, &flags->features);
   command->callback([flags, &exit_code] { exit_code = RunIngest(*flags); });
 }
 

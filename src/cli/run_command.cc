@@ -14,6 +14,7 @@ struct RunFlags {
   std::string warehouse;
   bool json = false;
   std::size_t show_rows = 5;
+  StreamingFeatureFlags features;
 };
 
 constexpr std::uint64_t kDemoCount = 20;
@@ -26,8 +27,11 @@ int RunRun(RunFlags& flags) {
   auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
   if (!warehouse.ok()) return Fail(warehouse.status());
   if (auto status = (*warehouse)->Setup(); !status.ok()) return Fail(status);
+  auto sink = MakeFeatureSink(flags.features, **warehouse);
+  if (!sink.ok()) return Fail(sink.status());
 
   InprocJobOptions job;
+  job.observer = sink->get();
   job.count = flags.simulation.count;
   job.duration_seconds = *duration;
   job.source = fmt::format("inproc:{}", options->run_id);
@@ -49,6 +53,10 @@ int RunRun(RunFlags& flags) {
                           [&](const IngestStats& s) { progress.Update(s); });
   }
   if (!result.ok()) return Fail(result.status());
+  if (*sink) {
+    fmt::print(stderr, "streaming features: {} ticks written, {} events too late to rewrite theirs\n",
+               (*sink)->ticks_written(), (*sink)->too_late());
+  }
   if (flags.json) {
     fmt::print("{}\n", SummaryJson(result->stats, result->seconds));
     return kExitOk;
@@ -84,6 +92,7 @@ void AddRunCommand(CLI::App& app, int& exit_code) {
                     "seconds, events_per_s");
   command->add_option("--show", flags->show_rows, "Rows of raw_events to show at the end")
       ->capture_default_str();
+  AddStreamingFeatureOptions(command, &flags->features);
   command->callback([flags, &exit_code] { exit_code = RunRun(*flags); });
 }
 

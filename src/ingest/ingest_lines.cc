@@ -13,7 +13,11 @@ absl::Status IngestLines(LineReader& reader, Ingestor& ingestor, const ProgressC
   std::uint64_t commits_reported = 0;
   // A slow pipe still commits promptly: staged lines wait at most this long.
   constexpr int kMaxCommitDelayMillis = 200;
-  reader.SetIdleHook(kMaxCommitDelayMillis, [&] { return ingestor.Flush(); });
+  reader.SetIdleHook(kMaxCommitDelayMillis, [&] {
+    absl::Status status = ingestor.Flush();
+    if (status.ok()) ingestor.NotifyIdle();
+    return status;
+  });
   while (true) {
     absl::StatusOr<std::optional<Line>> line = reader.Next();
     if (!line.ok()) return line.status();

@@ -60,6 +60,7 @@ absl::Status Ingestor::Flush() {
   stats_.duplicates += committed->duplicates;
   stats_.dead_lettered += committed->dead_lettered;
   ++stats_.commits;
+  if (options_.observer) options_.observer->OnCommit(batch_.events, committed->newly_stored);
   batch_.clear();
   return absl::OkStatus();
 }

@@ -28,6 +28,18 @@ struct IngestMessage {
   TimestampMicros publish_time = 0;  // When the broker accepted it; 0 when unknown.
 };
 
+// Told about each commit, e.g. to keep streaming features up to date. Called on the thread
+// that drives the Ingestor.
+class CommitObserver {
+ public:
+  virtual ~CommitObserver() = default;
+  // After each successful commit: the batch's events and which of them were new to the
+  // warehouse (a redelivered event is not).
+  virtual void OnCommit(const std::vector<Event>& events, const std::vector<bool>& newly_stored) = 0;
+  // The source has had nothing for a while.
+  virtual void OnIdle() {}
+};
+
 struct IngestStats {
   std::uint64_t received = 0;
   std::uint64_t stored = 0;
@@ -42,6 +54,7 @@ struct IngestOptions {
   std::size_t batch_size = 50'000;
   ValidationRules rules;               // Default: the contract in DESIGN.md.
   std::function<TimestampMicros()> now;  // Clock for first_seen. Default: the system clock.
+  CommitObserver* observer = nullptr;     // Told of each commit. Default: none.
 };
 
 class Ingestor {
@@ -57,6 +70,11 @@ class Ingestor {
 
   // Drops what is staged, after a failed Flush() whose messages the source will redeliver.
   void Discard() { batch_.clear(); }
+
+  // Tells the observer, if any, that the source has had nothing for a while.
+  void NotifyIdle() {
+    if (options_.observer) options_.observer->OnIdle();
+  }
 
   // Messages staged and not yet committed.
   std::size_t pending() const { return batch_.size(); }

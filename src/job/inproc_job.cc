@@ -42,7 +42,8 @@ absl::StatusOr<InprocJobResult> RunInprocJob(Simulator& simulator, Warehouse& wa
     queue.Close();
   });
 
-  Ingestor ingestor(warehouse, IngestOptions{.source = options.source, .batch_size = options.batch_size});
+  Ingestor ingestor(warehouse, IngestOptions{.source = options.source, .batch_size = options.batch_size,
+                                                  .observer = options.observer});
   std::vector<QueuedMessage> popped;
   std::uint64_t commits_reported = 0;
   auto last_commit = std::chrono::steady_clock::now();
@@ -57,6 +58,7 @@ absl::StatusOr<InprocJobResult> RunInprocJob(Simulator& simulator, Warehouse& wa
       status = ingestor.Flush();
     }
     if (ingestor.pending() == 0) last_commit = std::chrono::steady_clock::now();
+    if (status.ok() && popped.empty()) ingestor.NotifyIdle();
     if (progress && ingestor.stats().commits != commits_reported) {
       commits_reported = ingestor.stats().commits;
       progress(ingestor.stats());

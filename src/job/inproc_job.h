@@ -23,6 +23,7 @@ struct InprocJobOptions {
   std::size_t batch_size = 50'000;         // Messages per commit. Default: 50,000.
   // Names the run in dead letters; a replay of the same run must give the same name.
   std::string source = "inproc";           // Default: inproc.
+  CommitObserver* observer = nullptr;      // Told of each commit, e.g. streaming features.
 };
 
 struct InprocJobResult {

@@ -61,7 +61,8 @@ class PubsubJob {
         ingestor_(warehouse,
                   IngestOptions{.source = fmt::format("pubsub:projects/{}/subscriptions/{}",
                                                       options.project, options.subscription),
-                                .batch_size = std::numeric_limits<std::size_t>::max()}) {}
+                                .batch_size = std::numeric_limits<std::size_t>::max(),
+                                .observer = options.observer}) {}
 
   absl::Status Run() {
     std::vector<std::jthread> pullers;
@@ -150,6 +151,7 @@ class PubsubJob {
     auto first_staged = Clock::now();
     while (queue_.PopBatch(popped, kMaxAckIdsPerRequest, options_.max_commit_delay)) {
       if (control_.state() == JobState::kCancelled || failed_) return;
+      if (popped.empty() && staged.empty()) ingestor_.NotifyIdle();
       for (auto& m : popped) {
         if (staged.empty()) first_staged = Clock::now();
         ingestor_.Add(IngestMessage{.payload = m.message.data,

@@ -33,6 +33,7 @@ struct PubsubJobOptions {
   int ack_deadline_seconds = 60;                // Leases are renewed to this. Default: 60.
   std::chrono::milliseconds idle_pull_delay{100};    // After an empty pull. Default: 100 ms.
   std::chrono::milliseconds max_nack_delay{60'000};  // Cap of the nack backoff. Default: 60 s.
+  CommitObserver* observer = nullptr;  // Told of each commit, e.g. streaming features.
   // Called with a line for the log (commit failures, retries). Default: none.
   std::function<void(const std::string&)> log;
 };

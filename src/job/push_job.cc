@@ -123,7 +123,8 @@ class GroupCommitter {
       if (!ingestor) {
         ingestor = std::make_unique<Ingestor>(
             warehouse_, IngestOptions{.source = m->source,
-                                      .batch_size = std::numeric_limits<std::size_t>::max()});
+                                      .batch_size = std::numeric_limits<std::size_t>::max(),
+                                      .observer = options_.observer});
       }
       ingestor->Add(IngestMessage{.payload = m->payload, .message_id = m->message_id,
                                   .publish_time = m->publish_time})

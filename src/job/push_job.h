@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "ingest/ingestor.h"
 #include "job/job_control.h"
 #include "warehouse/warehouse.h"
 
@@ -27,6 +28,7 @@ struct PushJobOptions {
   // Called once with HOST:PORT when the endpoint listens. Default: none.
   std::function<void(const std::string&)> on_listening;
   std::function<void(const std::string&)> log;  // Commit failures. Default: none.
+  CommitObserver* observer = nullptr;  // Told of each commit, e.g. streaming features.
 };
 
 // Runs until drained or cancelled. `warehouse` must outlive the call.

@@ -271,15 +271,88 @@ class SqliteWarehouse final : public Warehouse {
     return rows;
   }
 
+  absl::Status WriteFeatureRows(const std::vector<std::string>& feature_names, TimestampMicros as_of,
+                                const std::vector<FeatureRow>& rows) override {
+    std::string names;
+    for (const auto& name : feature_names) names += fmt::format("{}'{}'", names.empty() ? "" : ", ", name);
+    const std::string table = QuoteIdentifier(tables_.station_features);
+    auto transaction = Transaction::Begin(db_.get());
+    if (!transaction.ok()) return transaction.status();
+    auto remove = Statement::Prepare(
+        db_.get(), fmt::format("DELETE FROM {} WHERE as_of = ?1 AND feature_name IN ({})", table, names));
+    if (!remove.ok()) return WithSetupHint(remove.status());
+    remove->Bind(1, as_of);
+    if (auto done = remove->Run(); !done.ok()) return done.status();
+    auto insert = Statement::Prepare(
+        db_.get(), fmt::format("INSERT INTO {} (station_id, feature_name, window_len, value, as_of) "
+                               "VALUES (?1, ?2, ?3, ?4, ?5)", table));
+    if (!insert.ok()) return insert.status();
+    for (const FeatureRow& row : rows) {
+      insert->Bind(1, row.station_id);
+      insert->Bind(2, row.feature_name);
+      insert->Bind(3, row.window_len);
+      sqlite3_bind_double(insert->get(), 4, row.value);
+      insert->Bind(5, as_of);
+      if (auto done = insert->Run(); !done.ok()) return done.status();
+    }
+    return transaction->Commit();
+  }
+
+  absl::Status ScanEvents(TimestampMicros after, const std::function<void(const Event&)>& visit) override {
+    auto stmt = Statement::Prepare(
+        db_.get(), fmt::format("SELECT event_id, station_id, ts_iso, kind, delta FROM {} "
+                               "WHERE ts_iso > ?1 ORDER BY ts_iso",
+                               QuoteIdentifier(tables_.raw_events)));
+    if (!stmt.ok()) return WithSetupHint(stmt.status());
+    stmt->Bind(1, after);
+    int rc;
+    while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+      visit(Event{ColumnText(stmt->get(), 0), ColumnText(stmt->get(), 1), sqlite3_column_int64(stmt->get(), 2),
+                  ColumnText(stmt->get(), 3) == "pickup" ? Kind::kPickup : Kind::kDropoff,
+                  sqlite3_column_int(stmt->get(), 4)});
+    }
+    if (rc != SQLITE_DONE) return sqlite::Error(db_.get(), "reading events failed");
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<StationKindTotals>> EventTotals(TimestampMicros through) override {
+    auto stmt = Statement::Prepare(
+        db_.get(), fmt::format("SELECT station_id, kind, count(*), sum(delta), min(delta), max(delta), "
+                               "min(ts_iso) FROM {} WHERE ts_iso <= ?1 GROUP BY station_id, kind",
+                               QuoteIdentifier(tables_.raw_events)));
+    if (!stmt.ok()) return WithSetupHint(stmt.status());
+    stmt->Bind(1, through);
+    std::vector<StationKindTotals> totals;
+    int rc;
+    while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+      totals.push_back({ColumnText(stmt->get(), 0),
+                        ColumnText(stmt->get(), 1) == "pickup" ? Kind::kPickup : Kind::kDropoff,
+                        sqlite3_column_int64(stmt->get(), 2), sqlite3_column_int64(stmt->get(), 3),
+                        sqlite3_column_int(stmt->get(), 4), sqlite3_column_int(stmt->get(), 5),
+                        sqlite3_column_int64(stmt->get(), 6)});
+    }
+    if (rc != SQLITE_DONE) return sqlite::Error(db_.get(), "reading event totals failed");
+    return totals;
+  }
+
   absl::StatusOr<std::optional<TimestampMicros>> LatestFeatureTime() override {
-    auto result = Query(fmt::format("SELECT CAST(max(as_of) AS INTEGER) FROM {}",
-                                    QuoteIdentifier(tables_.station_features)));
+    return MaxOf("as_of", tables_.station_features);
+  }
+
+  absl::StatusOr<std::optional<TimestampMicros>> LatestEventTime() override {
+    return MaxOf("ts_iso", tables_.raw_events);
+  }
+
+ private:
+  absl::StatusOr<std::optional<TimestampMicros>> MaxOf(const char* column, const std::string& table) {
+    auto result = Query(fmt::format("SELECT CAST(max({}) AS INTEGER) FROM {}", column, QuoteIdentifier(table)));
     if (!result.ok()) return result.status();
     const auto& cell = result->rows.at(0).at(0);
     if (cell.is_null) return std::optional<TimestampMicros>();
     return std::optional<TimestampMicros>(std::stoll(cell.text));
   }
 
+ public:
   absl::StatusOr<QueryResult> TrainingSet(const TrainingSetRequest& request) override {
     const std::string table = QuoteIdentifier(tables_.station_features);
     std::string pivots;
@@ -416,6 +489,7 @@ class SqliteWarehouse final : public Warehouse {
       auto changes = insert_event_.Run();
       if (!changes.ok()) return changes.status();
       ++(*changes == 1 ? result->stored : result->duplicates);
+      result->newly_stored.push_back(*changes == 1);
     }
     return absl::OkStatus();
   }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +51,18 @@ struct CommitResult {
   std::size_t stored = 0;         // Events new to the table.
   std::size_t duplicates = 0;     // Events whose event_id was already stored.
   std::size_t dead_lettered = 0;  // Dead letters written (a redelivered one counts once more).
+  std::vector<bool> newly_stored; // Per event of the batch, in order: new to the table.
+};
+
+// Totals of one station's events of one kind up to some instant (streaming state rebuilds).
+struct StationKindTotals {
+  std::string station_id;
+  Kind kind = Kind::kPickup;
+  std::int64_t count = 0;
+  std::int64_t sum = 0;
+  std::int32_t min = 0;
+  std::int32_t max = 0;
+  TimestampMicros first_ts = 0;
 };
 
 // A query's result as text, ready to print. Timestamps are already ISO 8601.
@@ -141,6 +154,21 @@ class Warehouse {
 
   // The stored rows at `as_of`, ordered by station, feature and window.
   virtual absl::StatusOr<std::vector<FeatureRow>> StoredFeatures(TimestampMicros as_of) = 0;
+
+  // Replaces the stored rows of `feature_names` at `as_of` with `rows`, in one transaction
+  // (rows computed outside the warehouse, by the streaming job).
+  virtual absl::Status WriteFeatureRows(const std::vector<std::string>& feature_names,
+                                        TimestampMicros as_of, const std::vector<FeatureRow>& rows) = 0;
+
+  // Calls `visit` with every event whose ts is after `after`, in ts order.
+  virtual absl::Status ScanEvents(TimestampMicros after,
+                                  const std::function<void(const Event&)>& visit) = 0;
+
+  // The latest event time stored, if any.
+  virtual absl::StatusOr<std::optional<TimestampMicros>> LatestEventTime() = 0;
+
+  // Per station and kind, the totals of the events with ts at or before `through`.
+  virtual absl::StatusOr<std::vector<StationKindTotals>> EventTotals(TimestampMicros through) = 0;
 
   // The latest as_of stored, if any.
   virtual absl::StatusOr<std::optional<TimestampMicros>> LatestFeatureTime() = 0;

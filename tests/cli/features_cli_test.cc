@@ -119,3 +119,78 @@ TEST_F(FeaturesCliTest, SchedulerRunsOnTriggerAndStopsOnSigterm) {
 
 }  // namespace
 }  // namespace bikestream
+
+namespace bikestream {
+namespace {
+
+// Every as_of the streaming job wrote must verify against the batch SQL.
+void ExpectEveryTickVerifies(const std::string& db) {
+  std::string ticks;
+  ASSERT_EQ(RunBikestream({"query", "SELECT DISTINCT as_of FROM station_features ORDER BY 1", "--format",
+                           "csv", "--warehouse", db}, &ticks), 0);
+  std::istringstream lines(ticks);
+  std::string tick;
+  std::getline(lines, tick);  // Header.
+  int verified = 0;
+  while (std::getline(lines, tick)) {
+    std::string out;
+    EXPECT_EQ(RunBikestream({"features", "verify", "--as-of", tick, "--warehouse", db}, &out), 0)
+        << tick << ":\n" << out.substr(0, 2000);
+    ++verified;
+  }
+  EXPECT_GT(verified, 10);
+}
+
+class StreamingFeaturesCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // About seven hours of event time, late and duplicate events included.
+    ASSERT_EQ(Child({"simulate", "--mode", "stream", "--count", "60000", "--stations", "80", "--start",
+                     "2025-11-16T00:00:00Z", "--speedup", "400", "--seed", "8", "--run-id", "sf",
+                     "--late-rate", "0.05", "--late-by", "5m", "--duplicate-rate", "0.02"},
+                    events_)
+                  .Wait(),
+              0);
+  }
+  std::vector<std::string> Ingest(const std::string& file, const std::string& db) {
+    return {"ingest", "--from", file, "--warehouse", db, "--features", "streaming",
+            "--allowed-lateness", "10m", "--batch-size", "3000", "--json"};
+  }
+  TempDir dir_;
+  std::string events_ = dir_ / "events.jsonl";
+};
+
+TEST_F(StreamingFeaturesCliTest, RowsEqualTheBatchJobsAtEveryTickAcrossARestart) {
+  // Two processes, one after the other: the second rebuilds its state from the warehouse.
+  const std::string all = e2e::ReadFile(events_);
+  const auto middle = all.find('\n', all.size() / 2) + 1;
+  std::ofstream(dir_ / "first.jsonl") << all.substr(0, middle);
+  std::ofstream(dir_ / "second.jsonl") << all.substr(middle);
+  const std::string db = "sqlite:" + (dir_ / "restart.db");
+  ASSERT_EQ(RunBikestream(Ingest(dir_ / "first.jsonl", db)), 0);
+  ASSERT_EQ(RunBikestream(Ingest(dir_ / "second.jsonl", db)), 0);
+  ExpectEveryTickVerifies(db);
+}
+
+TEST_F(StreamingFeaturesCliTest, KillNineThenRerunStillMatchesTheBatchJob) {
+  const std::string db = "sqlite:" + (dir_ / "killed.db");
+  Child first(Ingest(events_, db), dir_ / "first.out");
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  first.Kill9();
+  first.Wait();
+  ASSERT_EQ(RunBikestream(Ingest(events_, db)), 0);
+  ExpectEveryTickVerifies(db);
+}
+
+TEST_F(StreamingFeaturesCliTest, RunWithStreamingFeaturesMatchesTheBatchJob) {
+  const std::string db = "sqlite:" + (dir_ / "run.db");
+  ASSERT_EQ(RunBikestream({"run", "--mode", "stream", "--count", "60000", "--stations", "80", "--start",
+                           "2025-11-16T00:00:00Z", "--speedup", "400", "--seed", "9", "--late-rate",
+                           "0.05", "--late-by", "5m", "--warehouse", db, "--features", "streaming",
+                           "--json"}),
+            0);
+  ExpectEveryTickVerifies(db);
+}
+
+}  // namespace
+}  // namespace bikestream

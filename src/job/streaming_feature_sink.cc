@@ -1,0 +1,82 @@
+#include "job/streaming_feature_sink.h"
+
+#include <fmt/format.h>
+
+#include "common/status.h"
+
+namespace bikestream {
+namespace {
+// The clock moves an idle job's watermark only while its event time is this close to now, so
+// a replay of old data never fills the years between it and today with ticks.
+constexpr TimestampMicros kLiveHorizon = 24 * 3600 * kMicrosPerSecond;
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<StreamingFeatureSink>> StreamingFeatureSink::Create(
+    Warehouse& warehouse, StreamingFeatureOptions options) {
+  if (!options.clock) options.clock = &SystemClock();
+  auto engine = StreamingFeatures::Create(options.features, options.every, options.allowed_lateness);
+  if (!engine.ok()) return engine.status();
+  std::unique_ptr<StreamingFeatureSink> sink(
+      new StreamingFeatureSink(warehouse, std::move(options), std::move(*engine)));
+  for (const FeatureSpec& f : sink->options_.features) sink->names_.push_back(f.name);
+  if (auto status = sink->Rebuild(); !status.ok()) return status;
+  return sink;
+}
+
+absl::Status StreamingFeatureSink::Rebuild() {
+  auto latest = warehouse_.LatestFeatureTime();
+  if (!latest.ok()) return latest.status();
+  if (!*latest) {
+    // A first start over events already stored: ticks start at the latest of them (a batch
+    // backfill covers the past); an empty warehouse needs no rebuild.
+    auto last_event = warehouse_.LatestEventTime();
+    if (!last_event.ok()) return last_event.status();
+    if (!*last_event) return absl::OkStatus();
+    *latest = FloorToTick(**last_event, options_.every) - options_.every;
+  }
+  // All-time totals up to the horizon the state keeps, then every event after it.
+  const TimestampMicros horizon = **latest - engine_.retention();
+  auto totals = warehouse_.EventTotals(horizon);
+  if (!totals.ok()) return totals.status();
+  for (const auto& t : *totals) {
+    engine_.AddHistory(t.station_id, t.kind, KindTotals{t.count, t.sum, t.min, t.max}, t.first_ts);
+  }
+  absl::Status scanned = warehouse_.ScanEvents(horizon, [&](const Event& e) { engine_.Add(e); });
+  if (!scanned.ok()) return scanned;
+  engine_.ResumeAfter(**latest);
+  return absl::OkStatus();
+}
+
+void StreamingFeatureSink::OnCommit(const std::vector<Event>& events, const std::vector<bool>& newly_stored) {
+  for (std::size_t i = 0; i < events.size() && i < newly_stored.size(); ++i) {
+    if (newly_stored[i]) engine_.Add(events[i]);
+  }
+  WriteDue();
+}
+
+void StreamingFeatureSink::OnIdle() {
+  const TimestampMicros now = options_.clock->Now();
+  if (now - engine_.watermark() <= kLiveHorizon) engine_.AdvanceWatermark(now);
+  WriteDue();
+}
+
+void StreamingFeatureSink::WriteDue() {
+  for (TickRows& tick : engine_.TakeDueTicks()) unwritten_.push_back(std::move(tick));
+  while (!unwritten_.empty()) {
+    const TickRows& tick = unwritten_.front();
+    std::vector<FeatureRow> rows;
+    rows.reserve(tick.rows.size());
+    for (const auto& r : tick.rows) rows.push_back({r.station_id, r.feature_name, r.window_len, r.value, tick.as_of});
+    if (absl::Status status = warehouse_.WriteFeatureRows(names_, tick.as_of, rows); !status.ok()) {
+      if (options_.log) {
+        options_.log(fmt::format("writing features at {} failed, retrying after the next commit: {}",
+                                 FormatRfc3339(tick.as_of), MessageOf(status)));
+      }
+      return;
+    }
+    ++ticks_written_;
+    unwritten_.erase(unwritten_.begin());
+  }
+}
+
+}  // namespace bikestream
