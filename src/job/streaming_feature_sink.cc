@@ -61,22 +61,24 @@ void StreamingFeatureSink::OnIdle() {
 }
 
 void StreamingFeatureSink::WriteDue() {
-  for (TickRows& tick : engine_.TakeDueTicks()) unwritten_.push_back(std::move(tick));
-  while (!unwritten_.empty()) {
-    const TickRows& tick = unwritten_.front();
-    std::vector<FeatureRow> rows;
-    rows.reserve(tick.rows.size());
-    for (const auto& r : tick.rows) rows.push_back({r.station_id, r.feature_name, r.window_len, r.value, tick.as_of});
-    if (absl::Status status = warehouse_.WriteFeatureRows(names_, tick.as_of, rows); !status.ok()) {
-      if (options_.log) {
-        options_.log(fmt::format("writing features at {} failed, retrying after the next commit: {}",
-                                 FormatRfc3339(tick.as_of), MessageOf(status)));
-      }
-      return;
+  for (TickRows& tick : engine_.TakeDueTicks()) {
+    Warehouse::FeatureTick& out = unwritten_.emplace_back(Warehouse::FeatureTick{tick.as_of, {}});
+    out.rows.reserve(tick.rows.size());
+    for (auto& r : tick.rows) {
+      out.rows.push_back({std::move(r.station_id), std::move(r.feature_name), std::move(r.window_len), r.value, tick.as_of});
     }
-    ++ticks_written_;
-    unwritten_.erase(unwritten_.begin());
   }
+  if (unwritten_.empty()) return;
+  // All due ticks in one transaction: one sync, however many ticks a batch of events closed.
+  if (absl::Status status = warehouse_.WriteFeatureTicks(names_, unwritten_); !status.ok()) {
+    if (options_.log) {
+      options_.log(fmt::format("writing features for {} ticks failed, retrying after the next commit: {}",
+                               unwritten_.size(), MessageOf(status)));
+    }
+    return;
+  }
+  ticks_written_ += unwritten_.size();
+  unwritten_.clear();
 }
 
 }  // namespace bikestream

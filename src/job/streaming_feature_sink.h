@@ -51,7 +51,7 @@ class StreamingFeatureSink final : public CommitObserver {
   StreamingFeatureOptions options_;
   StreamingFeatures engine_;
   std::vector<std::string> names_;
-  std::vector<TickRows> unwritten_;
+  std::vector<Warehouse::FeatureTick> unwritten_;
   std::uint64_t ticks_written_ = 0;
 };
 

@@ -44,6 +44,7 @@ std::string SchemaSql(const TableNames& t) {
       PRIMARY KEY (station_id, feature_name, window_len, as_of)
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS {features_index} ON {features} (station_id, as_of);
+    CREATE INDEX IF NOT EXISTS {features_time_index} ON {features} (as_of);
     CREATE TABLE IF NOT EXISTS {dead} (
       id         INTEGER   PRIMARY KEY,
       first_seen TIMESTAMP NOT NULL,
@@ -60,7 +61,8 @@ std::string SchemaSql(const TableNames& t) {
                      fmt::arg("raw", raw), fmt::arg("features", features), fmt::arg("dead", dead),
                      fmt::arg("raw_index", QuoteIdentifier(t.raw_events + "_by_station_time")),
                      fmt::arg("dead_index", QuoteIdentifier(t.dead_letter + "_by_reason")),
-                     fmt::arg("features_index", QuoteIdentifier(t.station_features + "_by_station_time")));
+                     fmt::arg("features_index", QuoteIdentifier(t.station_features + "_by_station_time")),
+                     fmt::arg("features_time_index", QuoteIdentifier(t.station_features + "_by_time")));
 }
 
 // A write transaction that rolls back unless Commit() is called, so every early error return
@@ -271,8 +273,8 @@ class SqliteWarehouse final : public Warehouse {
     return rows;
   }
 
-  absl::Status WriteFeatureRows(const std::vector<std::string>& feature_names, TimestampMicros as_of,
-                                const std::vector<FeatureRow>& rows) override {
+  absl::Status WriteFeatureTicks(const std::vector<std::string>& feature_names,
+                                 const std::vector<FeatureTick>& ticks) override {
     std::string names;
     for (const auto& name : feature_names) names += fmt::format("{}'{}'", names.empty() ? "" : ", ", name);
     const std::string table = QuoteIdentifier(tables_.station_features);
@@ -281,19 +283,21 @@ class SqliteWarehouse final : public Warehouse {
     auto remove = Statement::Prepare(
         db_.get(), fmt::format("DELETE FROM {} WHERE as_of = ?1 AND feature_name IN ({})", table, names));
     if (!remove.ok()) return WithSetupHint(remove.status());
-    remove->Bind(1, as_of);
-    if (auto done = remove->Run(); !done.ok()) return done.status();
     auto insert = Statement::Prepare(
         db_.get(), fmt::format("INSERT INTO {} (station_id, feature_name, window_len, value, as_of) "
                                "VALUES (?1, ?2, ?3, ?4, ?5)", table));
     if (!insert.ok()) return insert.status();
-    for (const FeatureRow& row : rows) {
-      insert->Bind(1, row.station_id);
-      insert->Bind(2, row.feature_name);
-      insert->Bind(3, row.window_len);
-      sqlite3_bind_double(insert->get(), 4, row.value);
-      insert->Bind(5, as_of);
-      if (auto done = insert->Run(); !done.ok()) return done.status();
+    for (const FeatureTick& tick : ticks) {
+      remove->Bind(1, tick.as_of);
+      if (auto done = remove->Run(); !done.ok()) return done.status();
+      for (const FeatureRow& row : tick.rows) {
+        insert->Bind(1, row.station_id);
+        insert->Bind(2, row.feature_name);
+        insert->Bind(3, row.window_len);
+        sqlite3_bind_double(insert->get(), 4, row.value);
+        insert->Bind(5, tick.as_of);
+        if (auto done = insert->Run(); !done.ok()) return done.status();
+      }
     }
     return transaction->Commit();
   }

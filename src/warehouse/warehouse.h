@@ -155,10 +155,15 @@ class Warehouse {
   // The stored rows at `as_of`, ordered by station, feature and window.
   virtual absl::StatusOr<std::vector<FeatureRow>> StoredFeatures(TimestampMicros as_of) = 0;
 
-  // Replaces the stored rows of `feature_names` at `as_of` with `rows`, in one transaction
-  // (rows computed outside the warehouse, by the streaming job).
-  virtual absl::Status WriteFeatureRows(const std::vector<std::string>& feature_names,
-                                        TimestampMicros as_of, const std::vector<FeatureRow>& rows) = 0;
+  // For each tick, replaces the stored rows of `feature_names` at the tick's as_of with its
+  // rows; all ticks in one transaction (rows computed outside the warehouse, by the streaming
+  // job). Every row of a tick carries that tick's as_of.
+  struct FeatureTick {
+    TimestampMicros as_of;
+    std::vector<FeatureRow> rows;
+  };
+  virtual absl::Status WriteFeatureTicks(const std::vector<std::string>& feature_names,
+                                         const std::vector<FeatureTick>& ticks) = 0;
 
   // Calls `visit` with every event whose ts is after `after`, in ts order.
   virtual absl::Status ScanEvents(TimestampMicros after,
