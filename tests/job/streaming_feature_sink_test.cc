@@ -1,0 +1,77 @@
+// The streaming-feature sink: the clock drives ticks for an idle live stream, never for old data.
+#include "job/streaming_feature_sink.h"
+
+#include <gtest/gtest.h>
+
+namespace bikestream {
+namespace {
+
+constexpr TimestampMicros kMinute = 60 * kMicrosPerSecond;
+const TimestampMicros kT0 = *ParseRfc3339("2025-11-16T10:05:00Z");
+
+class FixedClock final : public Clock {
+ public:
+  TimestampMicros now = 0;
+  TimestampMicros Now() override { return now; }
+  void SleepUntil(TimestampMicros, const std::function<bool()>&) override {}
+};
+
+class StreamingFeatureSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    warehouse_ = std::move(*OpenWarehouse("sqlite::memory:"));
+    ASSERT_TRUE(warehouse_->Setup().ok());
+  }
+  // Commits one event and tells the sink, as an Ingestor would.
+  void Commit(StreamingFeatureSink& sink, Event event) {
+    Batch batch;
+    batch.events = {std::move(event)};
+    auto result = warehouse_->Commit(batch);
+    ASSERT_TRUE(result.ok());
+    sink.OnCommit(batch.events, result->newly_stored);
+  }
+  std::int64_t Ticks() {
+    return std::stoll(warehouse_->Query("SELECT count(DISTINCT as_of) FROM station_features")->rows[0][0].text);
+  }
+  std::unique_ptr<Warehouse> warehouse_;
+  FixedClock clock_;
+};
+
+TEST_F(StreamingFeatureSinkTest, AnIdleLiveStreamStillGetsARowAtEveryTick) {
+  clock_.now = kT0;
+  auto sink = *StreamingFeatureSink::Create(*warehouse_, {.clock = &clock_});
+  Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
+  EXPECT_EQ(Ticks(), 0);  // 10:15 has not come yet.
+  clock_.now = kT0 + 61 * kMinute;  // 11:06, and no event since 10:05.
+  sink->OnIdle();
+  EXPECT_EQ(Ticks(), 4);  // 10:15, 10:30, 10:45, 11:00.
+  auto rows = *warehouse_->StoredFeatures(*ParseRfc3339("2025-11-16T11:00:00Z"));
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows[0].station_id, "A_101");
+}
+
+TEST_F(StreamingFeatureSinkTest, TheClockNeverFillsTheGapAfterOldData) {
+  clock_.now = kT0 + 30 * 24 * 60 * kMinute;  // A month after the events: a replay.
+  auto sink = *StreamingFeatureSink::Create(*warehouse_, {.clock = &clock_});
+  Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
+  sink->OnIdle();
+  EXPECT_EQ(Ticks(), 0);
+}
+
+TEST_F(StreamingFeatureSinkTest, ARedeliveredEventIsNotCountedAgain) {
+  clock_.now = kT0;
+  auto sink = *StreamingFeatureSink::Create(*warehouse_, {.clock = &clock_});
+  Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
+  Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});  // Redelivered.
+  Commit(*sink, Event{"e-2", "A_101", kT0 + 20 * kMinute, Kind::kDropoff, 1});
+  auto rows = *warehouse_->StoredFeatures(*ParseRfc3339("2025-11-16T10:15:00Z"));
+  for (const auto& row : rows) {
+    if (row.feature_name == "pickup_count") {
+      EXPECT_EQ(row.value, 1);
+    }
+  }
+  EXPECT_FALSE(rows.empty());
+}
+
+}  // namespace
+}  // namespace bikestream
