@@ -219,22 +219,14 @@ class SqliteWarehouse final : public Warehouse {
                                                           TimestampMicros as_of) override {
     auto stmt = Statement::Prepare(db_.get(), SqliteFeatureQuery(features, QuoteIdentifier(tables_.raw_events)));
     if (!stmt.ok()) return WithSetupHint(stmt.status());
-    stmt->Bind(1, as_of);
-    std::vector<FeatureRow> rows;
-    int rc;
-    while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
-      rows.push_back(FeatureRow{ColumnText(stmt->get(), 0), ColumnText(stmt->get(), 1),
-                                ColumnText(stmt->get(), 2), sqlite3_column_double(stmt->get(), 3),
-                                as_of});
-    }
-    if (rc != SQLITE_DONE) return sqlite::Error(db_.get(), "computing features failed");
-    return rows;
+    return ReadFeatureRows(*stmt, as_of, "computing features failed");
   }
 
   absl::StatusOr<std::size_t> RefreshFeatures(const std::vector<FeatureSpec>& features,
                                               TimestampMicros as_of) override {
-    std::string names;
-    for (const FeatureSpec& f : features) names += fmt::format("{}'{}'", names.empty() ? "" : ", ", f.name);
+    std::vector<std::string> feature_names;
+    for (const FeatureSpec& f : features) feature_names.push_back(f.name);
+    const std::string names = QuotedList(feature_names);
     const std::string table = QuoteIdentifier(tables_.station_features);
     auto transaction = Transaction::Begin(db_.get());
     if (!transaction.ok()) return transaction.status();
@@ -261,22 +253,12 @@ class SqliteWarehouse final : public Warehouse {
                                "as_of = ?1 ORDER BY station_id, feature_name, window_len",
                                QuoteIdentifier(tables_.station_features)));
     if (!stmt.ok()) return WithSetupHint(stmt.status());
-    stmt->Bind(1, as_of);
-    std::vector<FeatureRow> rows;
-    int rc;
-    while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
-      rows.push_back(FeatureRow{ColumnText(stmt->get(), 0), ColumnText(stmt->get(), 1),
-                                ColumnText(stmt->get(), 2), sqlite3_column_double(stmt->get(), 3),
-                                as_of});
-    }
-    if (rc != SQLITE_DONE) return sqlite::Error(db_.get(), "reading features failed");
-    return rows;
+    return ReadFeatureRows(*stmt, as_of, "reading features failed");
   }
 
   absl::Status WriteFeatureTicks(const std::vector<std::string>& feature_names,
                                  const std::vector<FeatureTick>& ticks) override {
-    std::string names;
-    for (const auto& name : feature_names) names += fmt::format("{}'{}'", names.empty() ? "" : ", ", name);
+    const std::string names = QuotedList(feature_names);
     const std::string table = QuoteIdentifier(tables_.station_features);
     auto transaction = Transaction::Begin(db_.get());
     if (!transaction.ok()) return transaction.status();
@@ -443,6 +425,28 @@ class SqliteWarehouse final : public Warehouse {
     }
     if (rc != SQLITE_DONE) return sqlite::Error(db_.get(), "query failed");
     return result;
+  }
+
+  // Rows of (station_id, feature_name, window_len, value) for `as_of`, bound as ?1.
+  absl::StatusOr<std::vector<FeatureRow>> ReadFeatureRows(Statement& stmt, TimestampMicros as_of,
+                                                          std::string_view failure) {
+    stmt.Bind(1, as_of);
+    std::vector<FeatureRow> rows;
+    int rc;
+    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+      rows.push_back(FeatureRow{ColumnText(stmt.get(), 0), ColumnText(stmt.get(), 1),
+                                ColumnText(stmt.get(), 2), sqlite3_column_double(stmt.get(), 3),
+                                as_of});
+    }
+    if (rc != SQLITE_DONE) return sqlite::Error(db_.get(), failure);
+    return rows;
+  }
+
+  // 'a', 'b' for an IN list; feature names are [a-z0-9_], checked when their file is parsed.
+  static std::string QuotedList(const std::vector<std::string>& names) {
+    std::string list;
+    for (const auto& name : names) list += fmt::format("{}'{}'", list.empty() ? "" : ", ", name);
+    return list;
   }
 
   static std::string ColumnText(sqlite3_stmt* stmt, int column) {
