@@ -136,6 +136,7 @@ int IngestFromPubsub(IngestFlags& flags) {
   return RunStreamingJob(
       flags, fmt::format("projects/{}/subscriptions/{}", options.project, options.subscription),
       [&](JobControl& control, JobMetrics& metrics) {
+        if (target->features) target->features->AttachMetrics(&metrics);
         absl::Status status = RunPubsubJob(*connection, *target->warehouse, options, control, metrics);
         target->Report();
         return status;
@@ -153,6 +154,7 @@ int IngestFromPush(IngestFlags& flags) {
   };
   options.log = [](const std::string& line) { fmt::print(stderr, "\n{}\n", line); };
   return RunStreamingJob(flags, "push:" + options.listen, [&](JobControl& control, JobMetrics& metrics) {
+    if (target->features) target->features->AttachMetrics(&metrics);
     absl::Status status = RunPushJob(*target->warehouse, options, control, metrics);
     target->Report();
     return status;

@@ -38,6 +38,11 @@ std::string PrometheusText(const JobMetrics& m, JobState state) {
   counter("acks_total", "Messages acknowledged after their commit.", m.acks);
   counter("nacks_total", "Messages handed back for redelivery.", m.nacks);
   counter("commit_failures_total", "Warehouse commits that failed and were retried.", m.commit_failures);
+  counter("feature_ticks_written_total", "Ticks of streaming features written (rewrites included).",
+          m.feature_ticks_written);
+  counter("features_too_late_total",
+          "Events older than the allowed lateness: counted only in ticks still to come.",
+          m.features_too_late);
   text += fmt::format("# HELP bikestream_in_flight Messages received and not yet acknowledged.\n"
                       "# TYPE bikestream_in_flight gauge\nbikestream_in_flight {}\n",
                       m.in_flight.load());

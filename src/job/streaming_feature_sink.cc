@@ -68,6 +68,7 @@ void StreamingFeatureSink::WriteDue() {
       out.rows.push_back({std::move(r.station_id), std::move(r.feature_name), std::move(r.window_len), r.value, tick.as_of});
     }
   }
+  if (metrics_) metrics_->features_too_late = engine_.too_late();
   if (unwritten_.empty()) return;
   // All due ticks in one transaction: one sync, however many ticks a batch of events closed.
   if (absl::Status status = warehouse_.WriteFeatureTicks(names_, unwritten_); !status.ok()) {
@@ -79,6 +80,7 @@ void StreamingFeatureSink::WriteDue() {
   }
   ticks_written_ += unwritten_.size();
   unwritten_.clear();
+  if (metrics_) metrics_->feature_ticks_written = ticks_written_;
 }
 
 }  // namespace bikestream

@@ -17,6 +17,7 @@
 #include "features/scheduler.h"
 #include "features/streaming_features.h"
 #include "ingest/ingestor.h"
+#include "job/job_control.h"
 #include "warehouse/warehouse.h"
 
 namespace bikestream {
@@ -38,6 +39,10 @@ class StreamingFeatureSink final : public CommitObserver {
   void OnCommit(const std::vector<Event>& events, const std::vector<bool>& newly_stored) override;
   void OnIdle() override;
 
+  // Keeps `metrics` (feature_ticks_written, features_too_late) current from now on; it must
+  // outlive the sink's use.
+  void AttachMetrics(JobMetrics* metrics) { metrics_ = metrics; }
+
   std::uint64_t ticks_written() const { return ticks_written_; }
   std::uint64_t too_late() const { return engine_.too_late(); }
 
@@ -53,6 +58,7 @@ class StreamingFeatureSink final : public CommitObserver {
   std::vector<std::string> names_;
   std::vector<Warehouse::FeatureTick> unwritten_;
   std::uint64_t ticks_written_ = 0;
+  JobMetrics* metrics_ = nullptr;
 };
 
 }  // namespace bikestream

@@ -50,6 +50,20 @@ TEST_F(StreamingFeatureSinkTest, AnIdleLiveStreamStillGetsARowAtEveryTick) {
   EXPECT_EQ(rows[0].station_id, "A_101");
 }
 
+TEST_F(StreamingFeatureSinkTest, ReportsTicksAndTooLateEventsInTheJobMetrics) {
+  clock_.now = kT0;
+  auto sink = *StreamingFeatureSink::Create(*warehouse_, {.allowed_lateness = 5 * kMinute, .clock = &clock_});
+  JobMetrics metrics;
+  sink->AttachMetrics(&metrics);
+  Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
+  Commit(*sink, Event{"e-2", "A_101", kT0 + 40 * kMinute, Kind::kPickup, 1});  // 10:15, 10:30, 10:45.
+  Commit(*sink, Event{"e-3", "A_101", kT0 + 5 * kMinute, Kind::kPickup, 1});   // 35 min late.
+  EXPECT_EQ(metrics.feature_ticks_written.load(), 3u);
+  EXPECT_EQ(metrics.features_too_late.load(), 1u);
+  EXPECT_NE(PrometheusText(metrics, JobState::kRunning).find("bikestream_features_too_late_total 1\n"),
+            std::string::npos);
+}
+
 TEST_F(StreamingFeatureSinkTest, TheClockNeverFillsTheGapAfterOldData) {
   clock_.now = kT0 + 30 * 24 * 60 * kMinute;  // A month after the events: a replay.
   auto sink = *StreamingFeatureSink::Create(*warehouse_, {.clock = &clock_});
