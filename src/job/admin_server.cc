@@ -4,11 +4,10 @@
 #include <httplib.h>
 
 #include "absl/status/status.h"
+#include "job/listen_address.h"
 
 namespace bikestream {
 namespace {
-
-constexpr const char* kDefaultHost = "127.0.0.1";
 
 void StateReply(httplib::Response& response, bool changed, JobState state) {
   response.status = changed ? 202 : 409;
@@ -20,21 +19,8 @@ void StateReply(httplib::Response& response, bool changed, JobState state) {
 absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
     const std::string& address, JobControl& control, JobMetrics& metrics,
     std::function<std::string()> job_json, std::function<void()> on_run) {
-  std::string host = kDefaultHost;
-  std::string port_text = address;
-  if (auto colon = address.rfind(':'); colon != std::string::npos) {
-    host = address.substr(0, colon);
-    port_text = address.substr(colon + 1);
-  }
-  int port = -1;
-  try {
-    port = std::stoi(port_text);
-  } catch (const std::exception&) {
-  }
-  if (port < 0 || port > 65535 || host.empty()) {
-    return absl::InvalidArgumentError(fmt::format(
-        "--admin {}: expected HOST:PORT or PORT, e.g. 127.0.0.1:8081 (port 0 picks one)", address));
-  }
+  auto listen = ParseListenAddress(address, /*port_alone_ok=*/true, "--admin", "127.0.0.1:8081");
+  if (!listen.ok()) return listen.status();
 
   std::unique_ptr<AdminServer> admin(new AdminServer());
   admin->server_ = std::make_unique<httplib::Server>();
@@ -67,12 +53,9 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
     });
   }
 
-  const int bound = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
-  if (bound < 0) {
-    return absl::UnavailableError(fmt::format(
-        "--admin {}:{}: cannot listen there (is the port in use? port 0 picks a free one)", host, port));
-  }
-  admin->address_ = fmt::format("{}:{}", host, bound);
+  auto bound = Bind(server, *listen, "--admin");
+  if (!bound.ok()) return bound.status();
+  admin->address_ = *bound;
   admin->thread_ = std::thread([&server] { server.listen_after_bind(); });
   return admin;
 }

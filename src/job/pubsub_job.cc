@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <condition_variable>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <thread>
@@ -45,6 +46,21 @@ struct Staged {
   std::size_t bytes;
   TimestampMicros publish_time;
 };
+
+std::vector<std::string> AckIdsOf(const std::vector<Staged>& staged) {
+  std::vector<std::string> ids;
+  ids.reserve(staged.size());
+  for (const Staged& s : staged) ids.push_back(s.ack_id);
+  return ids;
+}
+
+// Calls `send` with `ids` in requests of at most kMaxAckIdsPerRequest, the service's limit.
+void InRequests(const std::vector<std::string>& ids,
+                const std::function<void(const std::vector<std::string>&)>& send) {
+  for (std::size_t i = 0; i < ids.size(); i += kMaxAckIdsPerRequest) {
+    send({ids.begin() + i, ids.begin() + std::min(ids.size(), i + kMaxAckIdsPerRequest)});
+  }
+}
 
 class PubsubJob {
  public:
@@ -181,14 +197,10 @@ class PubsubJob {
     metrics_.duplicates = stats.duplicates;
     metrics_.dead_lettered = stats.dead_lettered;
     const TimestampMicros now = WallNow();
-    std::vector<std::string> ack_ids;
     for (const Staged& s : staged) {
       if (s.publish_time > 0) metrics_.ObserveLatency(double(now - s.publish_time) / kMicrosPerSecond);
-      ack_ids.push_back(s.ack_id);
     }
-    for (std::size_t i = 0; i < ack_ids.size(); i += kMaxAckIdsPerRequest) {
-      std::vector<std::string> chunk(ack_ids.begin() + i,
-                                     ack_ids.begin() + std::min(ack_ids.size(), i + kMaxAckIdsPerRequest));
+    InRequests(AckIdsOf(staged), [&](const std::vector<std::string>& chunk) {
       // A lost ack only means a redelivery, which the warehouse recognises.
       if (auto status = connection_.Acknowledge(options_.project, options_.subscription, chunk);
           !status.ok()) {
@@ -197,7 +209,7 @@ class PubsubJob {
       } else {
         metrics_.acks += chunk.size();
       }
-    }
+    });
     Release(staged);
   }
 
@@ -211,15 +223,11 @@ class PubsubJob {
         options_.max_nack_delay);
     Log(fmt::format("commit failed, {} messages handed back for {} s: {}", staged.size(),
                     nack_delay_.count() / 1000.0, MessageOf(error)));
-    std::vector<std::string> ack_ids;
-    for (const Staged& s : staged) ack_ids.push_back(s.ack_id);
     const int delay_seconds = int(std::chrono::ceil<std::chrono::seconds>(nack_delay_).count());
-    for (std::size_t i = 0; i < ack_ids.size(); i += kMaxAckIdsPerRequest) {
-      std::vector<std::string> chunk(ack_ids.begin() + i,
-                                     ack_ids.begin() + std::min(ack_ids.size(), i + kMaxAckIdsPerRequest));
+    InRequests(AckIdsOf(staged), [&](const std::vector<std::string>& chunk) {
       connection_.ModifyAckDeadline(options_.project, options_.subscription, chunk, delay_seconds)
           .IgnoreError();  // Unacked messages come back after their deadline anyway.
-    }
+    });
     metrics_.nacks += staged.size();
     {
       std::lock_guard lock(mutex_);
@@ -260,27 +268,21 @@ class PubsubJob {
         sleeper.wait_for(lock, stop, interval, [] { return false; });
       }
       if (stop.stop_requested()) return;
-      const auto ids = LeasedIds();
-      for (std::size_t i = 0; i < ids.size(); i += kMaxAckIdsPerRequest) {
-        std::vector<std::string> chunk(ids.begin() + i,
-                                       ids.begin() + std::min(ids.size(), i + kMaxAckIdsPerRequest));
+      InRequests(LeasedIds(), [&](const std::vector<std::string>& chunk) {
         connection_.ModifyAckDeadline(options_.project, options_.subscription, chunk,
                                       options_.ack_deadline_seconds)
             .IgnoreError();  // A lapsed lease means a redelivery, not a loss.
-      }
+      });
     }
   }
 
   // On cancel or failure: what was received and not committed goes back for redelivery now.
   void NackAllLeased() {
-    const auto ids = LeasedIds();
-    for (std::size_t i = 0; i < ids.size(); i += kMaxAckIdsPerRequest) {
-      std::vector<std::string> chunk(ids.begin() + i,
-                                     ids.begin() + std::min(ids.size(), i + kMaxAckIdsPerRequest));
+    InRequests(LeasedIds(), [&](const std::vector<std::string>& chunk) {
       if (connection_.ModifyAckDeadline(options_.project, options_.subscription, chunk, 0).ok()) {
         metrics_.nacks += chunk.size();
       }
-    }
+    });
   }
 
   pubsub::PubsubConnection& connection_;

@@ -13,6 +13,7 @@
 
 #include "common/status.h"
 #include "ingest/ingestor.h"
+#include "job/listen_address.h"
 #include "pubsub/base64.h"
 
 namespace bikestream {
@@ -172,19 +173,9 @@ class GroupCommitter {
 
 absl::Status RunPushJob(Warehouse& warehouse, const PushJobOptions& options, JobControl& control,
                         JobMetrics& metrics) {
-  std::string host = "127.0.0.1";
-  int port = -1;
-  if (auto colon = options.listen.rfind(':'); colon != std::string::npos) {
-    host = options.listen.substr(0, colon);
-    try {
-      port = std::stoi(options.listen.substr(colon + 1));
-    } catch (const std::exception&) {
-    }
-  }
-  if (port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(
-        fmt::format("--push-listen {}: expected HOST:PORT, e.g. 127.0.0.1:8080", options.listen));
-  }
+  auto listen = ParseListenAddress(options.listen, /*port_alone_ok=*/false, "--push-listen",
+                                   "127.0.0.1:8080");
+  if (!listen.ok()) return listen.status();
 
   GroupCommitter committer(warehouse, options, metrics);
   httplib::Server server;
@@ -211,12 +202,9 @@ absl::Status RunPushJob(Warehouse& warehouse, const PushJobOptions& options, Job
     response.status = status.ok() ? 204 : 503;
     if (!status.ok()) response.set_content(std::string(MessageOf(status)) + "\n", "text/plain");
   });
-  const int bound = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
-  if (bound < 0) {
-    return absl::UnavailableError(
-        fmt::format("--push-listen {}: cannot listen there (is the port in use?)", options.listen));
-  }
-  if (options.on_listening) options.on_listening(fmt::format("{}:{}", host, bound));
+  auto bound = Bind(server, *listen, "--push-listen");
+  if (!bound.ok()) return bound.status();
+  if (options.on_listening) options.on_listening(*bound);
 
   std::thread commit_thread([&] { committer.Run(); });
   std::thread listen_thread([&] { server.listen_after_bind(); });

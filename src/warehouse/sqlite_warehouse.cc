@@ -226,13 +226,11 @@ class SqliteWarehouse final : public Warehouse {
                                               TimestampMicros as_of) override {
     std::vector<std::string> feature_names;
     for (const FeatureSpec& f : features) feature_names.push_back(f.name);
-    const std::string names = QuotedList(feature_names);
     const std::string table = QuoteIdentifier(tables_.station_features);
     auto transaction = Transaction::Begin(db_.get());
     if (!transaction.ok()) return transaction.status();
-    auto remove = Statement::Prepare(
-        db_.get(), fmt::format("DELETE FROM {} WHERE as_of = ?1 AND feature_name IN ({})", table, names));
-    if (!remove.ok()) return WithSetupHint(remove.status());
+    auto remove = PrepareTickDelete(feature_names);
+    if (!remove.ok()) return remove.status();
     remove->Bind(1, as_of);
     if (auto done = remove->Run(); !done.ok()) return done.status();
     auto insert = Statement::Prepare(
@@ -258,13 +256,11 @@ class SqliteWarehouse final : public Warehouse {
 
   absl::Status WriteFeatureTicks(const std::vector<std::string>& feature_names,
                                  const std::vector<FeatureTick>& ticks) override {
-    const std::string names = QuotedList(feature_names);
     const std::string table = QuoteIdentifier(tables_.station_features);
     auto transaction = Transaction::Begin(db_.get());
     if (!transaction.ok()) return transaction.status();
-    auto remove = Statement::Prepare(
-        db_.get(), fmt::format("DELETE FROM {} WHERE as_of = ?1 AND feature_name IN ({})", table, names));
-    if (!remove.ok()) return WithSetupHint(remove.status());
+    auto remove = PrepareTickDelete(feature_names);
+    if (!remove.ok()) return remove.status();
     auto insert = Statement::Prepare(
         db_.get(), fmt::format("INSERT INTO {} (station_id, feature_name, window_len, value, as_of) "
                                "VALUES (?1, ?2, ?3, ?4, ?5)", table));
@@ -442,11 +438,16 @@ class SqliteWarehouse final : public Warehouse {
     return rows;
   }
 
-  // 'a', 'b' for an IN list; feature names are [a-z0-9_], checked when their file is parsed.
-  static std::string QuotedList(const std::vector<std::string>& names) {
-    std::string list;
-    for (const auto& name : names) list += fmt::format("{}'{}'", list.empty() ? "" : ", ", name);
-    return list;
+  // Deletes the rows of these features at ?1, the as_of that a refresh replaces. Feature
+  // names are [a-z0-9_], checked when their file is parsed, so they quote as they are.
+  absl::StatusOr<Statement> PrepareTickDelete(const std::vector<std::string>& feature_names) {
+    std::string names;
+    for (const auto& name : feature_names) names += fmt::format("{}'{}'", names.empty() ? "" : ", ", name);
+    auto remove = Statement::Prepare(
+        db_.get(), fmt::format("DELETE FROM {} WHERE as_of = ?1 AND feature_name IN ({})",
+                               QuoteIdentifier(tables_.station_features), names));
+    if (!remove.ok()) return WithSetupHint(remove.status());
+    return remove;
   }
 
   static std::string ColumnText(sqlite3_stmt* stmt, int column) {

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/cli_test_util.h"
+#include "support/faulty_stream.h"
 #include "event/event.h"
 #include "simulator/simulator.h"
 #include "warehouse/warehouse.h"
@@ -19,26 +20,8 @@ using e2e::RunBikestream;
 using e2e::TempDir;
 
 constexpr std::uint64_t kMessages = 200'000;
-constexpr const char* kStart = "2025-10-18T00:00:00Z";
-
-// What the simulator promises for these flags, computed in this process.
-SimulatorStats Expected(std::uint64_t seed, const std::string& run_id, std::uint64_t count) {
-  Simulator simulator(SimulatorOptions{.mode = SimulationMode::kStream,
-                                       .seed = seed,
-                                       .run_id = run_id,
-                                       .start = *ParseRfc3339(kStart),
-                                       .duplicate_rate = 0.01,
-                                       .invalid_rate = 0.01});
-  for (std::uint64_t i = 0; i < count; ++i) simulator.Next();
-  return simulator.stats();
-}
-
-std::vector<std::string> StreamFlags(std::uint64_t seed, const std::string& run_id,
-                                     std::uint64_t count) {
-  return {"--mode", "stream", "--seed", std::to_string(seed), "--run-id", run_id,
-          "--start", kStart, "--count", std::to_string(count), "--duplicate-rate", "0.01",
-          "--invalid-rate", "0.01"};
-}
+using e2e::ExpectedFaultyStream;
+using e2e::FaultyStreamFlags;
 
 std::vector<std::string> With(std::vector<std::string> base, std::vector<std::string> more) {
   base.insert(base.begin(), more.begin(), more.end());
@@ -67,9 +50,9 @@ std::set<std::string> ValidIdsIn(const std::string& path) {
 TEST(EndToEnd, RunStoresExactlyTheUniqueValidEventsAndAddsWithoutCollisions) {
   TempDir dir;
   const std::string db = dir / "run.db";
-  const SimulatorStats first = Expected(1, "first", kMessages);
+  const SimulatorStats first = ExpectedFaultyStream(1, "first", kMessages);
   std::string out;
-  ASSERT_EQ(RunBikestream(With(StreamFlags(1, "first", kMessages), {"run", "--warehouse", "sqlite:" + db, "--json"}), &out), 0);
+  ASSERT_EQ(RunBikestream(With(FaultyStreamFlags(1, "first", kMessages), {"run", "--warehouse", "sqlite:" + db, "--json"}), &out), 0);
   EXPECT_EQ(out, fmt::format("{{\"received\":{},\"stored\":{},\"duplicates\":{},\"dead_lettered\":{},",
                              kMessages, first.valid, first.duplicates, first.invalid) +
                      out.substr(out.find("\"seconds\"")));
@@ -77,8 +60,8 @@ TEST(EndToEnd, RunStoresExactlyTheUniqueValidEventsAndAddsWithoutCollisions) {
   EXPECT_EQ(Count(db, "SELECT count(*) FROM dead_letter"), std::int64_t(first.invalid));
 
   // A second run of the same seed gets a new run id: all its events are new.
-  const SimulatorStats second = Expected(1, "second", kMessages);
-  ASSERT_EQ(RunBikestream(With(StreamFlags(1, "second", kMessages), {"run", "--warehouse", "sqlite:" + db, "--json"}), &out), 0);
+  const SimulatorStats second = ExpectedFaultyStream(1, "second", kMessages);
+  ASSERT_EQ(RunBikestream(With(FaultyStreamFlags(1, "second", kMessages), {"run", "--warehouse", "sqlite:" + db, "--json"}), &out), 0);
   EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), std::int64_t(first.valid + second.valid));
   EXPECT_EQ(Count(db, "SELECT count(*) FROM dead_letter"), std::int64_t(first.invalid + second.invalid));
 }
@@ -87,8 +70,8 @@ TEST(EndToEnd, IngestStoresExactlyTheUniqueValidEventsOnceAcrossRuns) {
   TempDir dir;
   const std::string events = dir / "events.jsonl";
   const std::string db = dir / "ingest.db";
-  ASSERT_EQ(Child(With(StreamFlags(2, "ingest", kMessages), {"simulate"}), events).Wait(), 0);
-  const SimulatorStats expected = Expected(2, "ingest", kMessages);
+  ASSERT_EQ(Child(With(FaultyStreamFlags(2, "ingest", kMessages), {"simulate"}), events).Wait(), 0);
+  const SimulatorStats expected = ExpectedFaultyStream(2, "ingest", kMessages);
   const auto valid_ids = ValidIdsIn(events);
   ASSERT_EQ(valid_ids.size(), expected.valid);
 
@@ -109,8 +92,8 @@ TEST(EndToEnd, KillNineAtRandomMomentsThenRerunStoresEachEventOnce) {
   TempDir dir;
   const std::string events = dir / "events.jsonl";
   const std::string db = dir / "killed.db";
-  ASSERT_EQ(Child(With(StreamFlags(3, "kill", kMessages), {"simulate"}), events).Wait(), 0);
-  const SimulatorStats expected = Expected(3, "kill", kMessages);
+  ASSERT_EQ(Child(With(FaultyStreamFlags(3, "kill", kMessages), {"simulate"}), events).Wait(), 0);
+  const SimulatorStats expected = ExpectedFaultyStream(3, "kill", kMessages);
   const std::vector<std::string> ingest = {"ingest", "--from", events, "--warehouse",
                                            "sqlite:" + db, "--batch-size", "2000"};
   std::mt19937 random(std::random_device{}());
@@ -132,14 +115,14 @@ TEST(EndToEnd, KillNineAtRandomMomentsThenRerunStoresEachEventOnce) {
 TEST(EndToEnd, KilledRunReplayedWithTheSameSeedAndRunIdIsExact) {
   TempDir dir;
   const std::string db = dir / "replay.db";
-  const auto flags = With(StreamFlags(4, "replay", kMessages),
+  const auto flags = With(FaultyStreamFlags(4, "replay", kMessages),
                           {"run", "--warehouse", "sqlite:" + db, "--json"});
   Child child(flags, dir / "out.txt");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   child.Kill9();
   child.Wait();
   ASSERT_EQ(RunBikestream(flags), 0);
-  const SimulatorStats expected = Expected(4, "replay", kMessages);
+  const SimulatorStats expected = ExpectedFaultyStream(4, "replay", kMessages);
   EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), std::int64_t(expected.valid));
   EXPECT_EQ(Count(db, "SELECT count(*) FROM dead_letter"), std::int64_t(expected.invalid));
 }
@@ -165,7 +148,7 @@ TEST(Cli, StdinIngestAndBadLinesGetDeadLettered) {
 TEST(Cli, ShowPrintsABoxedTableWithIsoTimestamps) {
   TempDir dir;
   const std::string db = dir / "show.db";
-  ASSERT_EQ(RunBikestream(With(StreamFlags(5, "show", 100), {"run", "--warehouse", "sqlite:" + db, "--json"})), 0);
+  ASSERT_EQ(RunBikestream(With(FaultyStreamFlags(5, "show", 100), {"run", "--warehouse", "sqlite:" + db, "--json"})), 0);
   std::string out;
   ASSERT_EQ(RunBikestream({"show", "raw_events", "--limit", "3", "--warehouse", "sqlite:" + db}, &out), 0);
   EXPECT_TRUE(out.starts_with("+----")) << out;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/cli_test_util.h"
+#include "support/faulty_stream.h"
 #include "simulator/simulator.h"
 #include "support/pubsub_emulator.h"
 #include "warehouse/warehouse.h"
@@ -22,19 +23,11 @@ using testing_support::PubsubEmulator;
 using testing_support::SharedEmulator;
 
 constexpr std::uint64_t kMessages = 50'000;
-constexpr const char* kStart = "2025-10-18T00:00:00Z";
 constexpr auto kConvergeTimeout = std::chrono::seconds(120);
 
 SimulatorStats Expected(std::uint64_t seed, const std::string& run_id,
                         std::uint64_t count = kMessages) {
-  Simulator simulator(SimulatorOptions{.mode = SimulationMode::kStream,
-                                       .seed = seed,
-                                       .run_id = run_id,
-                                       .start = *ParseRfc3339(kStart),
-                                       .duplicate_rate = 0.01,
-                                       .invalid_rate = 0.01});
-  for (std::uint64_t i = 0; i < count; ++i) simulator.Next();
-  return simulator.stats();
+  return e2e::ExpectedFaultyStream(seed, run_id, count);
 }
 
 // One topic and subscription per test, and the flags that name them.
@@ -58,11 +51,10 @@ class PubsubJobTest : public ::testing::Test {
   std::vector<std::string> PublishFlags(std::uint64_t seed, const std::string& run_id,
                                         std::optional<int> rate = std::nullopt,
                                         std::uint64_t count = kMessages) {
-    std::vector<std::string> flags = {"simulate", "--to", "pubsub", "--project", PubsubEmulator::kProject,
-                                      "--topic", topic_, "--mode", "stream", "--seed", std::to_string(seed),
-                                      "--run-id", run_id, "--start", kStart, "--count",
-                                      std::to_string(count), "--duplicate-rate", "0.01",
-                                      "--invalid-rate", "0.01"};
+    std::vector<std::string> flags = {"simulate", "--to", "pubsub", "--project",
+                                      PubsubEmulator::kProject, "--topic", topic_};
+    const auto stream = e2e::FaultyStreamFlags(seed, run_id, count);
+    flags.insert(flags.end(), stream.begin(), stream.end());
     if (rate) {
       flags.push_back("--rate");
       flags.push_back(std::to_string(*rate));

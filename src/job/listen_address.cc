@@ -1,0 +1,50 @@
+#include "job/listen_address.h"
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include "absl/status/status.h"
+
+namespace bikestream {
+namespace {
+constexpr const char* kLoopback = "127.0.0.1";
+constexpr int kMaxPort = 65535;
+}  // namespace
+
+absl::StatusOr<ListenAddress> ParseListenAddress(const std::string& text, bool port_alone_ok,
+                                                 std::string_view flag, std::string_view example) {
+  ListenAddress address{kLoopback, -1};
+  std::string port_text;
+  if (auto colon = text.rfind(':'); colon != std::string::npos) {
+    address.host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+  } else if (port_alone_ok) {
+    port_text = text;
+  }
+  try {
+    address.port = std::stoi(port_text);
+  } catch (const std::exception&) {
+    address.port = -1;
+  }
+  if (address.port < 0 || address.port > kMaxPort || address.host.empty()) {
+    return absl::InvalidArgumentError(fmt::format("{} {}: expected {}, e.g. {} (port 0 picks one)",
+                                                  flag, text, port_alone_ok ? "HOST:PORT or PORT" : "HOST:PORT",
+                                                  example));
+  }
+  return address;
+}
+
+absl::StatusOr<std::string> Bind(httplib::Server& server, const ListenAddress& address,
+                                 std::string_view flag) {
+  const int bound = address.port == 0
+                        ? server.bind_to_any_port(address.host)
+                        : (server.bind_to_port(address.host, address.port) ? address.port : -1);
+  if (bound < 0) {
+    return absl::UnavailableError(fmt::format(
+        "{} {}:{}: cannot listen there (is the port in use? port 0 picks a free one)", flag,
+        address.host, address.port));
+  }
+  return fmt::format("{}:{}", address.host, bound);
+}
+
+}  // namespace bikestream

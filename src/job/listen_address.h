@@ -1,0 +1,30 @@
+// Where a job's HTTP endpoint listens (the admin endpoint, the push endpoint), parsed from a
+// flag and bound in one place. Private to job/.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace bikestream {
+
+struct ListenAddress {
+  std::string host;
+  int port = 0;  // 0 picks a free port.
+};
+
+// Parses HOST:PORT, or with `port_alone_ok` also PORT (on 127.0.0.1). The error names `flag`
+// and shows `example`.
+absl::StatusOr<ListenAddress> ParseListenAddress(const std::string& text, bool port_alone_ok,
+                                                 std::string_view flag, std::string_view example);
+
+// Binds `server` to `address`; returns "HOST:PORT" as bound (the chosen port for port 0).
+absl::StatusOr<std::string> Bind(httplib::Server& server, const ListenAddress& address,
+                                 std::string_view flag);
+
+}  // namespace bikestream
