@@ -56,14 +56,4 @@ absl::StatusOr<int> Statement::Run() {
   return sqlite3_changes(db);
 }
 
-std::string QuoteIdentifier(std::string_view name) {
-  std::string quoted = "\"";
-  for (char c : name) {
-    if (c == '"') quoted.push_back('"');
-    quoted.push_back(c);
-  }
-  quoted.push_back('"');
-  return quoted;
-}
-
 }  // namespace bikestream::sqlite

@@ -49,7 +49,4 @@ class Statement {
   std::unique_ptr<sqlite3_stmt, Finalizer> stmt_;
 };
 
-// Quotes an identifier for SQL ("name" with inner quotes doubled).
-std::string QuoteIdentifier(std::string_view name);
-
 }  // namespace bikestream::sqlite

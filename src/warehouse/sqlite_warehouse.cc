@@ -8,12 +8,12 @@
 #include "absl/status/status.h"
 #include "common/status.h"
 #include "features/feature_sql.h"
+#include "warehouse/sql_text.h"
 #include "warehouse/sqlite_handle.h"
 
 namespace bikestream {
 namespace {
 
-using sqlite::QuoteIdentifier;
 using sqlite::Statement;
 
 // Bounded so memory stays flat however large the table grows.
@@ -337,11 +337,7 @@ class SqliteWarehouse final : public Warehouse {
  public:
   absl::StatusOr<QueryResult> TrainingSet(const TrainingSetRequest& request) override {
     const std::string table = QuoteIdentifier(tables_.station_features);
-    std::string pivots;
-    for (const std::string& name : request.features) {
-      pivots += fmt::format(", max(CASE WHEN f.feature_name = '{}' THEN f.value END) AS {}", name,
-                            QuoteIdentifier(name));
-    }
+    const std::string pivots = FeatureColumns(request.features);
     if (request.labels) return LabeledTrainingSet(*request.labels, pivots);
     std::string sql;
     if (request.range) {
@@ -438,14 +434,12 @@ class SqliteWarehouse final : public Warehouse {
     return rows;
   }
 
-  // Deletes the rows of these features at ?1, the as_of that a refresh replaces. Feature
-  // names are [a-z0-9_], checked when their file is parsed, so they quote as they are.
+  // Deletes the rows of these features at ?1, the as_of that a refresh replaces.
   absl::StatusOr<Statement> PrepareTickDelete(const std::vector<std::string>& feature_names) {
-    std::string names;
-    for (const auto& name : feature_names) names += fmt::format("{}'{}'", names.empty() ? "" : ", ", name);
     auto remove = Statement::Prepare(
         db_.get(), fmt::format("DELETE FROM {} WHERE as_of = ?1 AND feature_name IN ({})",
-                               QuoteIdentifier(tables_.station_features), names));
+                               QuoteIdentifier(tables_.station_features),
+                               FeatureNameList(feature_names)));
     if (!remove.ok()) return WithSetupHint(remove.status());
     return remove;
   }

@@ -1,7 +1,7 @@
 // The warehouse: where events land exactly once, bad input is kept, and features are stored.
 //
-// A `Warehouse` is opened from a URL by `OpenWarehouse` (`sqlite:PATH` now; other engines are
-// new files behind this interface). Every write is one atomic, durable transaction: when
+// A `Warehouse` is opened from a URL by `OpenWarehouse` (`sqlite:PATH`, `postgresql://…`; other
+// engines are new files behind this interface). Every write is one atomic, durable transaction: when
 // `Commit` returns OK, each event of the batch is stored exactly once (the row itself is the
 // dedup mark, keyed by event_id) and each dead letter once (keyed by source and message_id).
 // A failed commit stores nothing, so the caller may retry the same batch or redeliver it.
@@ -188,9 +188,12 @@ enum class OpenMode {
   kMustExist,        // For commands that only look: a missing store is an error, not a new file.
 };
 
-// Opens the warehouse at `url`: `sqlite:PATH` (`sqlite::memory:` for a private in-memory one).
+// Opens the warehouse at `url`: `sqlite:PATH` (`sqlite::memory:` for a private in-memory one)
+// or `postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (libpq's PG* environment fills in what
+// it leaves out; the database must exist).
 // kInvalidArgument names the accepted forms for a URL it does not know; kUnavailable says why
-// the store could not be opened; kNotFound, under kMustExist, that there is none yet.
+// the store could not be opened; kNotFound, under kMustExist, that there is none yet (and, for
+// PostgreSQL, that the database is missing); kUnauthenticated that the server refused the login.
 absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouse(
     std::string_view url, const TableNames& tables = {},
     OpenMode mode = OpenMode::kCreateIfMissing);

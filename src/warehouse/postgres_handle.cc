@@ -1,0 +1,200 @@
+#include "warehouse/postgres_handle.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace bikestream::postgres {
+namespace {
+
+// Settings a URL may override: a bounded wait for an unreachable server, and a name that
+// shows in pg_stat_activity.
+constexpr const char* kDefaultKeywords[] = {"connect_timeout", "application_name", "dbname",
+                                            nullptr};
+constexpr const char* kDefaultConnectTimeoutSeconds = "10";
+
+// libpq's messages end with a newline and indent their hints with tabs: one line reads better.
+std::string OneLine(std::string_view message) {
+  std::string line;
+  bool space = false;
+  for (char c : message) {
+    if (c == '\n' || c == '\t' || c == ' ') {
+      space = !line.empty();
+      continue;
+    }
+    if (space) line.push_back(' ');
+    space = false;
+    line.push_back(c);
+  }
+  return line;
+}
+
+bool Contains(std::string_view text, std::string_view part) {
+  return text.find(part) != std::string_view::npos;
+}
+
+// Where the connection went, without the password a URL may carry.
+std::string Target(PGconn* connection) {
+  const char* host = PQhost(connection);
+  const char* port = PQport(connection);
+  const char* db = PQdb(connection);
+  return fmt::format("{}:{}/{}", host ? host : "?", port ? port : "?", db ? db : "?");
+}
+
+}  // namespace
+
+absl::StatusOr<Connection> Connect(const std::string& url) {
+  char* parse_error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &parse_error);
+  if (parsed == nullptr) {
+    std::string why = parse_error ? OneLine(parse_error) : "out of memory";
+    PQfreemem(parse_error);
+    return absl::InvalidArgumentError(fmt::format(
+        "bad PostgreSQL URL: {} (use postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE)", why));
+  }
+  PQconninfoFree(parsed);
+  const char* values[] = {kDefaultConnectTimeoutSeconds, "bikestream", url.c_str(), nullptr};
+  Connection connection(PQconnectdbParams(kDefaultKeywords, values, /*expand_dbname=*/1));
+  if (!connection) return absl::ResourceExhaustedError("out of memory connecting to PostgreSQL");
+  if (PQstatus(connection.get()) == CONNECTION_OK) return connection;
+
+  const std::string why = OneLine(PQerrorMessage(connection.get()));
+  const std::string target = Target(connection.get());
+  if (Contains(why, "password authentication failed") || Contains(why, "no password supplied") ||
+      (Contains(why, "role") && Contains(why, "does not exist"))) {
+    return absl::UnauthenticatedError(fmt::format(
+        "PostgreSQL at {} refused the login: {} (check the user and password in the URL, or "
+        "PGUSER, PGPASSWORD or ~/.pgpass)", target, why));
+  }
+  if (Contains(why, "database") && Contains(why, "does not exist")) {
+    const char* db = PQdb(connection.get());
+    return absl::NotFoundError(fmt::format(
+        "{} (create it with `createdb {}` or CREATE DATABASE, then run `bikestream setup`)", why,
+        db ? db : "NAME"));
+  }
+  return absl::UnavailableError(fmt::format(
+      "cannot connect to PostgreSQL at {}: {} (is the server running there and accepting TCP "
+      "connections?)", target, why));
+}
+
+absl::StatusOr<Result> Exec(PGconn* connection, std::string_view sql, std::span<const Param> params) {
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+  for (const Param& param : params) {
+    values.push_back(param.null ? nullptr : param.value.data());
+    lengths.push_back(static_cast<int>(param.value.size()));
+    formats.push_back(param.bytes ? 1 : 0);
+  }
+  // Text parameters must end with NUL; a string_view need not, so those are copied.
+  std::vector<std::string> text_copies;
+  text_copies.reserve(params.size());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    if (!params[i].bytes && !params[i].null) values[i] = text_copies.emplace_back(params[i].value).c_str();
+  }
+  Result result(PQexecParams(connection, std::string(sql).c_str(), static_cast<int>(params.size()),
+                             nullptr, values.data(), lengths.data(), formats.data(), 0));
+  const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
+  return ErrorOf(connection, result.get(), "statement failed");
+}
+
+absl::Status ExecScript(PGconn* connection, std::string_view sql) {
+  Result result(PQexec(connection, std::string(sql).c_str()));
+  if (result && PQresultStatus(result.get()) == PGRES_COMMAND_OK) return absl::OkStatus();
+  return ErrorOf(connection, result.get(), "statement failed");
+}
+
+absl::Status ErrorOf(PGconn* connection, const PGresult* result, std::string_view doing) {
+  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const std::string sqlstate = state ? state : "";
+  const std::string message =
+      OneLine(result && *PQresultErrorMessage(result) ? PQresultErrorMessage(result)
+                                                      : PQerrorMessage(connection));
+  if (PQstatus(connection) == CONNECTION_BAD || sqlstate.starts_with("08") ||
+      sqlstate.starts_with("57P")) {
+    return absl::UnavailableError(
+        fmt::format("{}: lost the connection to PostgreSQL: {}", doing, message));
+  }
+  if (sqlstate == "40001" || sqlstate == "40P01") {
+    return absl::AbortedError(fmt::format("{}: {}", doing, message));
+  }
+  if (sqlstate == "42P01") {
+    return absl::FailedPreconditionError(
+        fmt::format("{}: {} (run `bikestream setup` to create the tables)", doing, message));
+  }
+  return absl::InvalidArgumentError(fmt::format("{}: {}", doing, message));
+}
+
+absl::Status CopyIn(PGconn* connection, std::string_view copy_sql, std::string_view data) {
+  Result started(PQexec(connection, std::string(copy_sql).c_str()));
+  if (!started || PQresultStatus(started.get()) != PGRES_COPY_IN) {
+    return ErrorOf(connection, started.get(), "starting COPY failed");
+  }
+  // libpq takes int lengths; large batches go in slices.
+  constexpr std::size_t kSlice = 1 << 20;
+  for (std::size_t offset = 0; offset < data.size(); offset += kSlice) {
+    const std::string_view slice = data.substr(offset, kSlice);
+    if (PQputCopyData(connection, slice.data(), static_cast<int>(slice.size())) != 1) {
+      return ErrorOf(connection, nullptr, "sending COPY data failed");
+    }
+  }
+  if (PQputCopyEnd(connection, nullptr) != 1) return ErrorOf(connection, nullptr, "ending COPY failed");
+  absl::Status status = absl::OkStatus();
+  while (Result finished{PQgetResult(connection)}) {
+    if (status.ok() && PQresultStatus(finished.get()) != PGRES_COMMAND_OK) {
+      status = ErrorOf(connection, finished.get(), "COPY failed");
+    }
+  }
+  return status;
+}
+
+void AppendCopyField(std::string& out, std::string_view value) {
+  for (char c : value) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out.push_back(c);
+    }
+  }
+}
+
+std::string ValidUtf8(std::string_view text) {
+  if (text.find('\0') == std::string_view::npos &&
+      simdjson::validate_utf8(text.data(), text.size())) {
+    return std::string(text);
+  }
+  constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+  std::string valid;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const std::size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3
+                             : (lead >> 3) == 0x1E ? 4 : 0;
+    if (lead != 0 && length > 0 && i + length <= text.size() &&
+        simdjson::validate_utf8(text.data() + i, length)) {
+      valid.append(text.substr(i, length));
+      i += length;
+    } else {
+      valid.append(kReplacement);
+      ++i;
+    }
+  }
+  return valid;
+}
+
+std::string UnescapeBytes(const char* text) {
+  std::size_t length = 0;
+  unsigned char* bytes = PQunescapeBytea(reinterpret_cast<const unsigned char*>(text), &length);
+  if (bytes == nullptr) return {};
+  std::string result(reinterpret_cast<const char*>(bytes), length);
+  PQfreemem(bytes);
+  return result;
+}
+
+}  // namespace bikestream::postgres

@@ -1,0 +1,28 @@
+// The scale-out warehouse: a PostgreSQL server shared by any number of workers. raw_events is
+// partitioned by month of event time, and a ledger of event ids keeps dedup global across the
+// partitions (docs/adr/0005-postgres-partitions-and-dedup.md). Batches go in with COPY into a
+// session-private staging table, then insert-if-absent, one transaction per batch. A lost
+// connection is re-opened with backoff and the operation retried, for as long as `retry_for`.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "warehouse/warehouse.h"
+
+namespace bikestream {
+
+struct PostgresOptions {
+  // How long an operation keeps retrying through a lost connection or a server restart before
+  // it returns kUnavailable. Default: 60 s.
+  std::chrono::milliseconds retry_for = std::chrono::seconds(60);
+};
+
+// Connects to the server at `url` (postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE, with
+// libpq's environment filling in what it leaves out). The database must exist, whatever `mode`.
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenPostgresWarehouse(const std::string& url,
+                                                                 const TableNames& tables,
+                                                                 PostgresOptions options = {});
+
+}  // namespace bikestream
