@@ -1,10 +1,12 @@
-// Batch features against hand-computed expectations on small fixtures, window edges included.
+// Batch features against hand-computed expectations on small fixtures, window edges included,
+// on each engine the test binary is built for (support/warehouse_backends.h).
 #include <gtest/gtest.h>
 
 #include <map>
 
 #include "features/feature_sql.h"
 #include "features/feature_spec.h"
+#include "support/warehouse_backends.h"
 #include "warehouse/warehouse.h"
 
 namespace bikestream {
@@ -13,10 +15,12 @@ namespace {
 constexpr TimestampMicros kHour = 3600 * kMicrosPerSecond;
 const TimestampMicros kAsOf = *ParseRfc3339("2025-11-16T02:15:00Z");
 
-class BatchFeaturesTest : public ::testing::Test {
+class BatchFeaturesTest : public ::testing::TestWithParam<testing_support::WarehouseBackend> {
  protected:
   void SetUp() override {
-    warehouse_ = std::move(*OpenWarehouse("sqlite::memory:"));
+    REQUIRE_BACKEND(GetParam());
+    warehouse_ = GetParam().open();
+    ASSERT_TRUE(warehouse_);
     ASSERT_TRUE(warehouse_->Setup().ok());
   }
 
@@ -43,7 +47,7 @@ class BatchFeaturesTest : public ::testing::Test {
   int next_id_ = 1;
 };
 
-TEST_F(BatchFeaturesTest, WindowHoldsEventsAfterItsStartUpToAndIncludingAsOf) {
+TEST_P(BatchFeaturesTest, WindowHoldsEventsAfterItsStartUpToAndIncludingAsOf) {
   Add("A_101", kAsOf - 2 * kHour, Kind::kPickup);      // Exactly as_of − W: out.
   Add("A_101", kAsOf - 2 * kHour + 1, Kind::kPickup);  // Just inside.
   Add("A_101", kAsOf, Kind::kPickup);                  // Exactly as_of: in.
@@ -54,7 +58,7 @@ TEST_F(BatchFeaturesTest, WindowHoldsEventsAfterItsStartUpToAndIncludingAsOf) {
   EXPECT_EQ(v["dropoff_count"]["A_101"], 1);
 }
 
-TEST_F(BatchFeaturesTest, CountsGiveZeroRowsForEveryKnownStationAndNoneForUnknown) {
+TEST_P(BatchFeaturesTest, CountsGiveZeroRowsForEveryKnownStationAndNoneForUnknown) {
   Add("A_101", kAsOf - 30 * kHour, Kind::kDropoff);  // Known, nothing recent.
   Add("B_7", kAsOf + kHour, Kind::kPickup);          // Not yet known at as_of.
   auto v = Compute();
@@ -66,7 +70,7 @@ TEST_F(BatchFeaturesTest, CountsGiveZeroRowsForEveryKnownStationAndNoneForUnknow
   EXPECT_EQ(v["is_peak_station"]["A_101"], 0.0);          // No pickups: never peak.
 }
 
-TEST_F(BatchFeaturesTest, AverageDeltaOfPickupsOverTwentyFourHours) {
+TEST_P(BatchFeaturesTest, AverageDeltaOfPickupsOverTwentyFourHours) {
   Add("A_101", kAsOf - 23 * kHour, Kind::kPickup, 1);
   Add("A_101", kAsOf - 3 * kHour, Kind::kPickup, 2);
   Add("A_101", kAsOf, Kind::kPickup, 6);
@@ -76,7 +80,7 @@ TEST_F(BatchFeaturesTest, AverageDeltaOfPickupsOverTwentyFourHours) {
   EXPECT_DOUBLE_EQ(v["avg_delta_pickup"]["A_101"], 3.0);
 }
 
-TEST_F(BatchFeaturesTest, PeakStationIsTheTopTenPercentByPickupsUpToAsOf) {
+TEST_P(BatchFeaturesTest, PeakStationIsTheTopTenPercentByPickupsUpToAsOf) {
   // 3 stations: k = ceil(0.3) = 1; the two tied at the top are both peak.
   for (int i = 0; i < 5; ++i) Add("A_101", kAsOf - 100 * kHour - i, Kind::kPickup);
   for (int i = 0; i < 5; ++i) Add("A_205", kAsOf - i, Kind::kPickup);
@@ -88,7 +92,7 @@ TEST_F(BatchFeaturesTest, PeakStationIsTheTopTenPercentByPickupsUpToAsOf) {
   EXPECT_EQ(v["is_peak_station"]["A_310"], 0.0);
 }
 
-TEST_F(BatchFeaturesTest, PeakRankUsesTheCeilingExactlyAtThirtyStations) {
+TEST_P(BatchFeaturesTest, PeakRankUsesTheCeilingExactlyAtThirtyStations) {
   // 0.1 × 30 is 3.0000000000000004 in binary; k must still be 3.
   for (int s = 0; s < 30; ++s) {
     for (int i = 0; i <= s; ++i) Add("S_" + std::to_string(s), kAsOf - i - 1, Kind::kPickup);
@@ -105,14 +109,14 @@ TEST_F(BatchFeaturesTest, PeakRankUsesTheCeilingExactlyAtThirtyStations) {
   EXPECT_EQ(TopShareRank(0.1, 1), 1u);
 }
 
-TEST_F(BatchFeaturesTest, OneStationAloneIsPeakOnlyWithPickups) {
+TEST_P(BatchFeaturesTest, OneStationAloneIsPeakOnlyWithPickups) {
   Add("A_101", kAsOf - 1, Kind::kDropoff);
   EXPECT_EQ(Compute()["is_peak_station"]["A_101"], 0.0);
   Add("A_101", kAsOf - 2, Kind::kPickup);
   EXPECT_EQ(Compute()["is_peak_station"]["A_101"], 1.0);
 }
 
-TEST_F(BatchFeaturesTest, RefreshReplacesTheRowsOfItsAsOfAndNeverDuplicates) {
+TEST_P(BatchFeaturesTest, RefreshReplacesTheRowsOfItsAsOfAndNeverDuplicates) {
   Add("A_101", kAsOf - 1, Kind::kPickup, 4);
   auto first = warehouse_->RefreshFeatures(DefaultFeatures(), kAsOf);
   ASSERT_TRUE(first.ok()) << first.status();
@@ -131,7 +135,7 @@ TEST_F(BatchFeaturesTest, RefreshReplacesTheRowsOfItsAsOfAndNeverDuplicates) {
   EXPECT_EQ(*warehouse_->LatestFeatureTime(), kAsOf);
 }
 
-TEST_F(BatchFeaturesTest, AFeatureFileAddsFeaturesWithoutCode) {
+TEST_P(BatchFeaturesTest, AFeatureFileAddsFeaturesWithoutCode) {
   auto features = ParseFeatureFile(R"(
 [[feature]]
 name = "dropoff_bikes_7d"
@@ -161,42 +165,8 @@ kind = "pickup"
   EXPECT_EQ(v["min_pickup_30m"]["A_101"], 2);
 }
 
-struct BadFile {
-  const char* toml;
-  const char* expected;  // In the error message.
-};
-
-TEST(FeatureFile, ErrorsNameTheLineAndTheField) {
-  const BadFile cases[] = {
-      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"median\"\n", "f.toml:4: feature 'x': field 'aggregate'"},
-      {"[[feature]]\nname = \"x\"\nwindow = \"2 hours\"\naggregate = \"count\"\n", "f.toml:3: feature 'x': field 'window'"},
-      {"[[feature]]\nname = \"Bad Name\"\nwindow = \"2h\"\naggregate = \"count\"\n", "f.toml:2: field 'name'"},
-      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\nkind = \"repair\"\n", "f.toml:5: feature 'x': field 'kind'"},
-      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\ncolour = 1\n", "f.toml:5: unknown field 'colour'"},
-      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\nshare = 0.2\n", "f.toml:5: feature 'x': field 'share'"},
-      {"[[feature]]\nname = \"x\"\naggregate = \"count\"\n", "missing field 'window'"},
-      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\n[[feature]]\nname = \"x\"\nwindow = \"1h\"\naggregate = \"count\"\n", "declared twice"},
-      {"name = \"x\"\n", "no features"},
-      {"[[feature]\nname = 1\n", "f.toml:1:"},
-  };
-  for (const auto& c : cases) {
-    auto parsed = ParseFeatureFile(c.toml, "f.toml");
-    ASSERT_FALSE(parsed.ok()) << c.toml;
-    EXPECT_NE(std::string(parsed.status().message()).find(c.expected), std::string::npos)
-        << parsed.status().message() << "\nexpected: " << c.expected;
-  }
-}
-
-TEST(FeatureFile, TheDefaultIsDesignsTable) {
-  auto defaults = DefaultFeatures();
-  ASSERT_EQ(defaults.size(), 4u);
-  EXPECT_EQ(defaults[0].name, "pickup_count");
-  EXPECT_EQ(defaults[0].window_len, "2h");
-  EXPECT_EQ(defaults[2].name, "avg_delta_pickup");
-  EXPECT_EQ(defaults[2].window_len, "24h");
-  EXPECT_EQ(defaults[3].name, "is_peak_station");
-  EXPECT_EQ(defaults[3].window_len, "all_time");
-}
+INSTANTIATE_TEST_SUITE_P(, BatchFeaturesTest, ::testing::ValuesIn(testing_support::BackendsUnderTest()),
+                         testing_support::BackendName);
 
 }  // namespace
 }  // namespace bikestream

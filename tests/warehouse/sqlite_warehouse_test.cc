@@ -1,3 +1,4 @@
+// What is particular to the SQLite engine: its URLs, its file, its locking.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -8,119 +9,7 @@
 namespace bikestream {
 namespace {
 
-Event MakeEvent(std::string id, std::string station = "A_101", TimestampMicros ts = 1760804651000000) {
-  return Event{std::move(id), std::move(station), ts, Kind::kPickup, 1};
-}
-
-DeadLetter MakeDeadLetter(std::string message_id, std::string reason = "bad_json") {
-  return DeadLetter{.first_seen = 1,
-                    .source = "test",
-                    .message_id = std::move(message_id),
-                    .payload = "{oops",
-                    .reason = std::move(reason),
-                    .error = "not valid JSON"};
-}
-
-class SqliteWarehouseTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto opened = OpenWarehouse("sqlite::memory:");
-    ASSERT_TRUE(opened.ok()) << opened.status();
-    warehouse_ = std::move(*opened);
-    ASSERT_TRUE(warehouse_->Setup().ok());
-  }
-
-  std::int64_t Count(const std::string& table) {
-    auto result = warehouse_->Query("SELECT count(*) FROM " + table);
-    EXPECT_TRUE(result.ok()) << result.status();
-    return std::stoll(result->rows.at(0).at(0).text);
-  }
-
-  std::unique_ptr<Warehouse> warehouse_;
-};
-
-TEST_F(SqliteWarehouseTest, SetupIsIdempotent) {
-  EXPECT_TRUE(warehouse_->Setup().ok());
-  EXPECT_TRUE(warehouse_->Setup().ok());
-}
-
-TEST_F(SqliteWarehouseTest, StoresEachEventIdOnce) {
-  Batch batch;
-  batch.events = {MakeEvent("e-1"), MakeEvent("e-2"), MakeEvent("e-1")};
-  auto first = warehouse_->Commit(batch);
-  ASSERT_TRUE(first.ok());
-  EXPECT_EQ(first->stored, 2u);
-  EXPECT_EQ(first->duplicates, 1u);
-  auto again = warehouse_->Commit(batch);  // A redelivery of the whole batch.
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->stored, 0u);
-  EXPECT_EQ(again->duplicates, 3u);
-  EXPECT_EQ(Count("raw_events"), 2);
-}
-
-TEST_F(SqliteWarehouseTest, KeepsDeadLettersOncePerSourceAndMessageId) {
-  Batch batch;
-  batch.dead_letters = {MakeDeadLetter("m1"), MakeDeadLetter("m2")};
-  ASSERT_TRUE(warehouse_->Commit(batch).ok());
-  ASSERT_TRUE(warehouse_->Commit(batch).ok());
-  EXPECT_EQ(Count("dead_letter"), 2);
-  auto listed = warehouse_->ListDeadLetters({});
-  ASSERT_TRUE(listed.ok());
-  ASSERT_EQ(listed->size(), 2u);
-  EXPECT_EQ((*listed)[0].payload, "{oops");
-  EXPECT_EQ((*listed)[0].reason, "bad_json");
-}
-
-TEST_F(SqliteWarehouseTest, ListsDeadLettersByReasonAndPage) {
-  Batch batch;
-  batch.dead_letters = {MakeDeadLetter("a", "bad_json"), MakeDeadLetter("b", "bad_kind"),
-                        MakeDeadLetter("c", "bad_json")};
-  ASSERT_TRUE(warehouse_->Commit(batch).ok());
-  auto json = warehouse_->ListDeadLetters({.reason = "bad_json"});
-  ASSERT_EQ(json->size(), 2u);
-  auto page = warehouse_->ListDeadLetters({.after_id = (*json)[0].id, .limit = 1});
-  ASSERT_EQ(page->size(), 1u);
-  EXPECT_EQ((*page)[0].message_id, "b");
-}
-
-TEST_F(SqliteWarehouseTest, ResolvingDeadLettersMovesThemAtomically) {
-  Batch batch;
-  batch.dead_letters = {MakeDeadLetter("a"), MakeDeadLetter("b")};
-  ASSERT_TRUE(warehouse_->Commit(batch).ok());
-  auto letters = *warehouse_->ListDeadLetters({});
-  auto resolved = warehouse_->ResolveDeadLetters({MakeEvent("e-fixed")}, {letters[0].id});
-  ASSERT_TRUE(resolved.ok());
-  EXPECT_EQ(resolved->stored, 1u);
-  EXPECT_EQ(Count("raw_events"), 1);
-  EXPECT_EQ(Count("dead_letter"), 1);
-}
-
-TEST_F(SqliteWarehouseTest, QueryPrintsTimestampsAsIso) {
-  Batch batch;
-  batch.events = {MakeEvent("e-1")};
-  ASSERT_TRUE(warehouse_->Commit(batch).ok());
-  auto result = warehouse_->Query("SELECT event_id, ts_iso, delta FROM raw_events");
-  ASSERT_TRUE(result.ok());
-  EXPECT_EQ(result->columns, (std::vector<std::string>{"event_id", "ts_iso", "delta"}));
-  EXPECT_EQ(result->rows[0][1].text, "2025-10-18T16:24:11Z");
-  EXPECT_TRUE(result->rows[0][2].is_number);
-}
-
-TEST_F(SqliteWarehouseTest, QueryErrorsAreClear) {
-  auto bad = warehouse_->Query("SELEC nonsense");
-  EXPECT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().ToString().find("syntax error"), std::string::npos);
-  auto two = warehouse_->Query("SELECT 1; SELECT 2");
-  EXPECT_FALSE(two.ok());
-  EXPECT_NE(two.status().ToString().find("one SQL statement"), std::string::npos);
-}
-
-TEST(SqliteWarehouse, MissingTablesPointToSetup) {
-  auto warehouse = *OpenWarehouse("sqlite::memory:");
-  auto result = warehouse->Query("SELECT * FROM raw_events");
-  ASSERT_FALSE(result.ok());
-  EXPECT_NE(result.status().ToString().find("bikestream setup"), std::string::npos);
-}
+Event MakeEvent(std::string id) { return Event{std::move(id), "A_101", 1760804651000000, Kind::kPickup, 1}; }
 
 TEST(SqliteWarehouse, UnknownUrlsNameTheAcceptedForms) {
   auto opened = OpenWarehouse("mysql://localhost/db");

@@ -1,0 +1,47 @@
+// Feature files: the defaults, and errors that name the line and the field.
+#include <gtest/gtest.h>
+
+#include "features/feature_spec.h"
+
+namespace bikestream {
+namespace {
+
+struct BadFile {
+  const char* toml;
+  const char* expected;  // In the error message.
+};
+
+TEST(FeatureFile, ErrorsNameTheLineAndTheField) {
+  const BadFile cases[] = {
+      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"median\"\n", "f.toml:4: feature 'x': field 'aggregate'"},
+      {"[[feature]]\nname = \"x\"\nwindow = \"2 hours\"\naggregate = \"count\"\n", "f.toml:3: feature 'x': field 'window'"},
+      {"[[feature]]\nname = \"Bad Name\"\nwindow = \"2h\"\naggregate = \"count\"\n", "f.toml:2: field 'name'"},
+      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\nkind = \"repair\"\n", "f.toml:5: feature 'x': field 'kind'"},
+      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\ncolour = 1\n", "f.toml:5: unknown field 'colour'"},
+      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\nshare = 0.2\n", "f.toml:5: feature 'x': field 'share'"},
+      {"[[feature]]\nname = \"x\"\naggregate = \"count\"\n", "missing field 'window'"},
+      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\n[[feature]]\nname = \"x\"\nwindow = \"1h\"\naggregate = \"count\"\n", "declared twice"},
+      {"name = \"x\"\n", "no features"},
+      {"[[feature]\nname = 1\n", "f.toml:1:"},
+  };
+  for (const auto& c : cases) {
+    auto parsed = ParseFeatureFile(c.toml, "f.toml");
+    ASSERT_FALSE(parsed.ok()) << c.toml;
+    EXPECT_NE(std::string(parsed.status().message()).find(c.expected), std::string::npos)
+        << parsed.status().message() << "\nexpected: " << c.expected;
+  }
+}
+
+TEST(FeatureFile, TheDefaultIsDesignsTable) {
+  auto defaults = DefaultFeatures();
+  ASSERT_EQ(defaults.size(), 4u);
+  EXPECT_EQ(defaults[0].name, "pickup_count");
+  EXPECT_EQ(defaults[0].window_len, "2h");
+  EXPECT_EQ(defaults[2].name, "avg_delta_pickup");
+  EXPECT_EQ(defaults[2].window_len, "24h");
+  EXPECT_EQ(defaults[3].name, "is_peak_station");
+  EXPECT_EQ(defaults[3].window_len, "all_time");
+}
+
+}  // namespace
+}  // namespace bikestream
