@@ -68,6 +68,14 @@ class Child {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   bool started() const { return pid_ > 0; }
+  // Whether it is still running (not exited, not killed).
+  bool Running() {
+    if (reaped_) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == 0) return true;
+    reaped_ = true;
+    return false;
+  }
 
  private:
   pid_t pid_ = -1;
