@@ -122,6 +122,9 @@ absl::Status ErrorOf(PGconn* connection, const PGresult* result, std::string_vie
   if (sqlstate == "40001" || sqlstate == "40P01") {
     return absl::AbortedError(fmt::format("{}: {}", doing, message));
   }
+  if (sqlstate == "23505") {
+    return absl::AlreadyExistsError(fmt::format("{}: {}", doing, message));
+  }
   if (sqlstate == "42P01") {
     return absl::FailedPreconditionError(
         fmt::format("{}: {} (run `bikestream setup` to create the tables)", doing, message));

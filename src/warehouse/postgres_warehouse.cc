@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <set>
@@ -51,15 +52,16 @@ std::string MonthStart(int index) {
   return fmt::format("{:04d}-{:02d}-01 00:00:00+00", index / 12, index % 12 + 1);
 }
 
-// The tables, as DESIGN.md says, and the ledger of event ids that makes dedup global: a unique
+// The tables, as DESIGN.md says (text keys in byte order, COLLATE "C": as SQLite sorts them,
+// and cheaper to compare than a locale's order), and the ledger of event ids that makes dedup global: a unique
 // index on the partitioned table would have to include the partition key (ts_iso), and an
 // event redelivered with another ts would then be stored twice. Why this layout:
 // docs/adr/0005-postgres-partitions-and-dedup.md.
 std::string SchemaSql(const TableNames& t) {
   return fmt::format(R"sql(
     CREATE TABLE IF NOT EXISTS {raw} (
-      event_id   text        NOT NULL,
-      station_id text        NOT NULL,
+      event_id   text        COLLATE "C" NOT NULL,
+      station_id text        COLLATE "C" NOT NULL,
       ts_iso     timestamptz NOT NULL,
       kind       text        NOT NULL,
       delta      bigint      NOT NULL
@@ -67,13 +69,13 @@ std::string SchemaSql(const TableNames& t) {
     CREATE INDEX IF NOT EXISTS {raw_by_station} ON {raw} (station_id, ts_iso);
     CREATE INDEX IF NOT EXISTS {raw_by_time} ON {raw} USING brin (ts_iso);
     CREATE TABLE IF NOT EXISTS {ids} (
-      event_id text        NOT NULL PRIMARY KEY,
+      event_id text        COLLATE "C" NOT NULL PRIMARY KEY,
       ts_iso   timestamptz NOT NULL
     );
     CREATE TABLE IF NOT EXISTS {features} (
-      station_id   text             NOT NULL,
-      feature_name text             NOT NULL,
-      window_len   text             NOT NULL,
+      station_id   text             COLLATE "C" NOT NULL,
+      feature_name text             COLLATE "C" NOT NULL,
+      window_len   text             COLLATE "C" NOT NULL,
       value        double precision,
       as_of        timestamptz      NOT NULL,
       PRIMARY KEY (station_id, feature_name, window_len, as_of)
@@ -102,22 +104,34 @@ std::string SchemaSql(const TableNames& t) {
                      fmt::arg("dead_by_reason", QuoteIdentifier(t.dead_letter + "_by_reason")));
 }
 
-// Claims the staged events' ids in the ledger, in event_id order (so that concurrent workers
-// lock ids in the same order and cannot deadlock), stores the events whose claim is new, and
-// returns their positions in the batch. A batch may carry the same event twice: the first wins.
+// Stores the staged events whose ids the ledger does not hold yet, claims those ids, and
+// returns their positions in the batch. The staged rows come sorted by event_id and without
+// repeats: ids are claimed in the same order by every worker, so concurrent batches wait on
+// each other without deadlock, and one that loses a race on an id fails with a unique
+// violation and is retried (a plain insert costs half of ON CONFLICT DO NOTHING).
 std::string InsertIfAbsentSql(const TableNames& t) {
   return fmt::format(
-      "WITH firsts AS (SELECT DISTINCT ON (event_id) seq, event_id, station_id, "
+      "WITH fresh AS MATERIALIZED (SELECT seq, event_id, station_id, "
       "timestamptz 'epoch' + ts_us * interval '1 microsecond' AS ts_iso, kind, delta "
-      "FROM {staging} ORDER BY event_id, seq), "
-      "claimed AS (INSERT INTO {ids} (event_id, ts_iso) SELECT event_id, ts_iso FROM firsts "
-      "ON CONFLICT DO NOTHING RETURNING event_id), "
+      "FROM {staging} s WHERE NOT EXISTS (SELECT 1 FROM {ids} i WHERE i.event_id = s.event_id)), "
+      "claimed AS (INSERT INTO {ids} (event_id, ts_iso) SELECT event_id, ts_iso FROM fresh), "
       "stored AS (INSERT INTO {raw} (event_id, station_id, ts_iso, kind, delta) "
-      "SELECT f.event_id, f.station_id, f.ts_iso, f.kind, f.delta FROM firsts f "
-      "JOIN claimed USING (event_id)) "
-      "SELECT f.seq FROM firsts f JOIN claimed USING (event_id)",
+      "SELECT event_id, station_id, ts_iso, kind, delta FROM fresh) "
+      "SELECT seq FROM fresh",
       fmt::arg("staging", kStaging), fmt::arg("ids", QuoteIdentifier(t.raw_events + "_ids")),
       fmt::arg("raw", QuoteIdentifier(t.raw_events)));
+}
+
+// The batch's positions in event_id order, the first of each repeated id only.
+std::vector<std::size_t> FirstOfEachIdSorted(const std::vector<Event>& events) {
+  std::vector<std::size_t> order(events.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return events[a].event_id < events[b].event_id; });
+  order.erase(std::unique(order.begin(), order.end(),
+                          [&](std::size_t a, std::size_t b) { return events[a].event_id == events[b].event_id; }),
+              order.end());
+  return order;
 }
 
 std::string_view Text(const PGresult* result, int row, int column) {
@@ -519,6 +533,7 @@ class PostgresWarehouse final : public Warehouse {
                                      const std::vector<DeadLetter>& letters,
                                      const std::vector<std::int64_t>& resolved_ids) {
     if (auto status = EnsurePartitions(c, events); !status.ok()) return status;
+    if (auto status = EnsureStaging(c); !status.ok()) return status;
     auto transaction = Transaction::Begin(c);
     if (!transaction.ok()) return transaction.status();
     CommitResult result;
@@ -540,10 +555,9 @@ class PostgresWarehouse final : public Warehouse {
     result->newly_stored.assign(events.size(), false);
     result->duplicates = events.size();
     if (events.empty()) return absl::OkStatus();
-    if (auto status = EnsureStaging(c); !status.ok()) return status;
     std::string data;
     data.reserve(events.size() * 64);
-    for (std::size_t i = 0; i < events.size(); ++i) {
+    for (std::size_t i : FirstOfEachIdSorted(events)) {
       const Event& e = events[i];
       fmt::format_to(std::back_inserter(data), "{}\t", i);
       postgres::AppendCopyField(data, e.event_id);
@@ -558,6 +572,9 @@ class PostgresWarehouse final : public Warehouse {
     }
     auto stored = Exec(c, insert_if_absent_);
     if (!stored.ok()) {
+      if (stored.status().code() == absl::StatusCode::kAlreadyExists) {
+        return absl::AbortedError("another worker stored some of these events at the same moment");
+      }
       if (MessageOf(stored.status()).find("no partition") == std::string_view::npos) return stored.status();
       // Someone dropped a partition this process had made: make it again, and retry.
       months_.clear();
@@ -623,7 +640,8 @@ class PostgresWarehouse final : public Warehouse {
     return absl::OkStatus();
   }
 
-  // The staging table lives as long as the session; its rows as long as a transaction.
+  // The staging table lives as long as the session; its rows as long as a transaction. Made
+  // outside the batch's transaction, which a rollback would take it away with.
   absl::Status EnsureStaging(PGconn* c) {
     if (staging_ready_) return absl::OkStatus();
     auto status = postgres::ExecScript(

@@ -122,7 +122,17 @@ class PostgresServer {
     pid_ = -1;
   }
 
- private:
+  // The server's version, e.g. "15.18 (Debian 15.18-0+deb12u1)".
+  std::string Version() const {
+    PGconn* connection = PQconnectdb(Url().c_str());
+    PGresult* result = PQexec(connection, "SHOW server_version");
+    std::string version = PQresultStatus(result) == PGRES_TUPLES_OK ? PQgetvalue(result, 0, 0) : "?";
+    PQclear(result);
+    PQfinish(connection);
+    return version;
+  }
+
+  // Where the newest installed PostgreSQL's programs are; $BIKESTREAM_PG_BINDIR overrides.
   static std::filesystem::path BinDirectory() {
     if (const char* configured = std::getenv("BIKESTREAM_PG_BINDIR")) return configured;
     std::filesystem::path newest;
@@ -135,6 +145,7 @@ class PostgresServer {
     return newest.empty() ? newest : newest / "bin";
   }
 
+ private:
   bool ChooseUser() {
     if (geteuid() != 0) return true;
     for (const char* name : {"postgres", "nobody"}) {
