@@ -58,7 +58,9 @@ constexpr auto kProgressInterval = std::chrono::milliseconds(250);
 
 void AddWarehouseOption(CLI::App* command, std::string* url) {
   command->add_option("--warehouse", *url,
-                      "Where the tables live: sqlite:PATH. Falls back to $BIKESTREAM_WAREHOUSE.")
+                      "Where the tables live: sqlite:PATH, or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB "
+                      "(what the URL leaves out comes from PGHOST, PGPORT, PGUSER, PGPASSWORD, "
+                      "~/.pgpass). Falls back to $BIKESTREAM_WAREHOUSE.")
       ->envname("BIKESTREAM_WAREHOUSE")
       ->default_val(kDefaultWarehouse);
 }

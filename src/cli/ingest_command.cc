@@ -27,6 +27,7 @@ struct IngestFlags {
   std::string warehouse;
   bool json = false;
   std::optional<std::size_t> batch_size;
+  std::optional<int> writers;
   PubsubFlags pubsub;
   PubsubJobOptions job;
   PushJobOptions push;
@@ -204,10 +205,21 @@ int RunIngest(IngestFlags& flags) {
   auto target = OpenForIngest(flags);
   if (!target.ok()) return Fail(target.status());
 
+  // More connections to commit on, where the engine takes several writers at once.
+  std::vector<std::unique_ptr<Warehouse>> writers;
+  std::vector<Warehouse*> concurrent_writers;
+  const int writer_count = flags.writers.value_or(target->warehouse->ConcurrentWriters());
+  for (int i = 1; i < writer_count; ++i) {
+    auto writer = OpenWarehouseFromFlags(flags.warehouse);
+    if (!writer.ok()) return Fail(writer.status());
+    concurrent_writers.push_back(writers.emplace_back(std::move(*writer)).get());
+  }
+
   const auto start = std::chrono::steady_clock::now();
   Ingestor ingestor(*target->warehouse, IngestOptions{.source = input.source(),
                                                       .batch_size = flags.batch_size.value_or(kFileBatchSize),
-                                                      .observer = target->features.get()});
+                                                      .observer = target->features.get(),
+                                                      .concurrent_writers = concurrent_writers});
   LineReader reader(input.fd(), ValidationRules{}.max_message_bytes);
   absl::Status status;
   {
@@ -255,6 +267,10 @@ void AddIngestCommand(CLI::App& app, int& exit_code) {
   command->add_option("--batch-size", flags->batch_size,
                       "Messages per transaction (default: 50000 from a file, 10000 from Pub/Sub)")
       ->check(CLI::Range(1, 10'000'000));
+  command->add_option("--writers", flags->writers,
+                      "From a file or stdin: connections committing batches at once (default: 2 "
+                      "for PostgreSQL, 1 for SQLite, which takes one writer at a time)")
+      ->check(CLI::Range(1, 16));
   AddPubsubOptions(command, &flags->pubsub, false, true);
   auto* streaming = "Streaming job (--from pubsub)";
   command->add_option("--pullers", flags->job.pullers, "Pulls in flight")

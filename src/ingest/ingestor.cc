@@ -48,20 +48,71 @@ absl::Status Ingestor::Add(const IngestMessage& message) {
                                              .error = std::move(rejection.message),
                                              .publish_time = message.publish_time});
   }
-  if (batch_.size() >= options_.batch_size) return Flush();
-  return absl::OkStatus();
+  if (batch_.size() < options_.batch_size) return absl::OkStatus();
+  return options_.concurrent_writers.empty() ? Flush() : Launch();
 }
 
 absl::Status Ingestor::Flush() {
+  absl::Status status = absl::OkStatus();
+  while (!in_flight_.empty()) status.Update(CollectOldest());
+  if (!status.ok()) return status;
+  // Retried where they failed, before anything staged after them.
+  while (!failed_.empty()) {
+    std::unique_ptr<Batch> retry = std::move(failed_.front());
+    failed_.erase(failed_.begin());
+    if (auto retried = CommitNow(std::move(retry)); !retried.ok()) return retried;
+  }
   if (batch_.empty()) return absl::OkStatus();
-  absl::StatusOr<CommitResult> committed = warehouse_.Commit(batch_);
-  if (!committed.ok()) return committed.status();
+  auto staged = std::make_unique<Batch>(std::move(batch_));
+  batch_ = Batch();
+  return CommitNow(std::move(staged));
+}
+
+absl::Status Ingestor::CommitNow(std::unique_ptr<Batch> batch) {
+  absl::StatusOr<CommitResult> committed = warehouse_.Commit(*batch);
+  if (!committed.ok()) {
+    // Back where it was, in front of anything staged since.
+    failed_.insert(failed_.begin(), std::move(batch));
+    return committed.status();
+  }
+  return Account(std::move(batch), std::move(committed));
+}
+
+absl::Status Ingestor::Launch() {
+  if (idle_writers_.empty() && in_flight_.empty()) {
+    idle_writers_.push_back(&warehouse_);
+    idle_writers_.insert(idle_writers_.end(), options_.concurrent_writers.begin(),
+                         options_.concurrent_writers.end());
+  }
+  absl::Status status = absl::OkStatus();
+  if (idle_writers_.empty()) status = CollectOldest();
+  Warehouse* writer = idle_writers_.back();
+  idle_writers_.pop_back();
+  auto batch = std::make_unique<Batch>(std::move(batch_));
+  batch_ = Batch();
+  auto result = std::async(std::launch::async, [writer, staged = batch.get()] { return writer->Commit(*staged); });
+  in_flight_.push_back(InFlight{std::move(batch), writer, std::move(result)});
+  return status;
+}
+
+absl::Status Ingestor::CollectOldest() {
+  InFlight oldest = std::move(in_flight_.front());
+  in_flight_.pop_front();
+  absl::StatusOr<CommitResult> committed = oldest.result.get();
+  idle_writers_.push_back(oldest.writer);
+  return Account(std::move(oldest.batch), std::move(committed));
+}
+
+absl::Status Ingestor::Account(std::unique_ptr<Batch> batch, absl::StatusOr<CommitResult> committed) {
+  if (!committed.ok()) {
+    failed_.push_back(std::move(batch));
+    return committed.status();
+  }
   stats_.stored += committed->stored;
   stats_.duplicates += committed->duplicates;
   stats_.dead_lettered += committed->dead_lettered;
   ++stats_.commits;
-  if (options_.observer) options_.observer->OnCommit(batch_.events, committed->newly_stored);
-  batch_.clear();
+  if (options_.observer) options_.observer->OnCommit(batch->events, committed->newly_stored);
   return absl::OkStatus();
 }
 

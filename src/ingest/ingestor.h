@@ -2,15 +2,21 @@
 //
 // Delivery contract: a message handed to Add() is durable once a later Add() or Flush() that
 // commits its batch has returned OK; nothing is durable before that, so a source may only
-// acknowledge messages after such a call. If a commit fails, the batch stays staged and the
-// next Flush() retries it. Valid events are stored once per event_id; invalid messages become
-// dead letters with the reason. Not thread-safe: one thread drives an Ingestor.
+// acknowledge messages after such a call. (With concurrent writers, Add() hands a full batch
+// over without waiting for its commit: then only Flush() says so.) If a commit fails, the batch
+// stays staged and the next Flush() retries it. Valid events are stored once per event_id;
+// invalid messages become dead letters with the reason. Not thread-safe: one thread drives an
+// Ingestor.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <future>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "event/event.h"
@@ -55,6 +61,11 @@ struct IngestOptions {
   ValidationRules rules;               // Default: the contract in DESIGN.md.
   std::function<TimestampMicros()> now;  // Clock for first_seen. Default: the system clock.
   CommitObserver* observer = nullptr;     // Told of each commit. Default: none.
+  // More connections to the same warehouse: while one commits a batch, the next fills and goes
+  // to another, so the engine works on several at once. Commits may then finish out of order,
+  // which dedup by event_id makes harmless; the observer still hears of them in order.
+  // Default: none (each commit waits).
+  std::vector<Warehouse*> concurrent_writers;
 };
 
 class Ingestor {
@@ -65,27 +76,52 @@ class Ingestor {
   // Validates and stages one message; commits the batch once it is full.
   absl::Status Add(const IngestMessage& message);
 
-  // Commits whatever is staged. OK when nothing is.
+  // Commits whatever is staged and waits for every commit in flight. OK when nothing is.
   absl::Status Flush();
 
   // Drops what is staged, after a failed Flush() whose messages the source will redeliver.
-  void Discard() { batch_.clear(); }
+  void Discard() {
+    batch_.clear();
+    failed_.clear();
+  }
 
   // Tells the observer, if any, that the source has had nothing for a while.
   void NotifyIdle() {
     if (options_.observer) options_.observer->OnIdle();
   }
 
-  // Messages staged and not yet committed.
-  std::size_t pending() const { return batch_.size(); }
+  // Messages staged, in flight or failed: not yet known to be committed.
+  std::size_t pending() const {
+    std::size_t count = batch_.size();
+    for (const auto& batch : failed_) count += batch->size();
+    for (const auto& commit : in_flight_) count += commit.batch->size();
+    return count;
+  }
   const IngestStats& stats() const { return stats_; }
 
  private:
+  struct InFlight {
+    std::unique_ptr<Batch> batch;
+    Warehouse* writer;
+    std::future<absl::StatusOr<CommitResult>> result;
+  };
+
+  // Hands the staged batch to an idle writer, waiting for the oldest commit if none is.
+  absl::Status Launch();
+  // Waits for the oldest commit in flight and counts it.
+  absl::Status CollectOldest();
+  // Counts a finished commit of `batch`, or keeps the batch for the next Flush() to retry.
+  absl::Status Account(std::unique_ptr<Batch> batch, absl::StatusOr<CommitResult> committed);
+  absl::Status CommitNow(std::unique_ptr<Batch> batch);
+
   Warehouse& warehouse_;
   IngestOptions options_;
   EventParser parser_;
   Batch batch_;
   IngestStats stats_;
+  std::vector<Warehouse*> idle_writers_;      // With concurrent writers only.
+  std::deque<InFlight> in_flight_;            // Oldest first.
+  std::vector<std::unique_ptr<Batch>> failed_;  // Commits to retry on the next Flush().
 };
 
 // A dead letter's id for a message without one of its own: its position and a hash of its

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -164,6 +165,48 @@ void AppendCopyField(std::string& out, std::string_view value) {
       case '\r': out += "\\r"; break;
       default: out.push_back(c);
     }
+  }
+}
+
+BinaryCopy::BinaryCopy() : data_("PGCOPY\n\377\r\n\0", 11) {
+  AddBigEndian(std::int32_t{0});  // Flags.
+  AddBigEndian(std::int32_t{0});  // Header extension length.
+}
+
+void BinaryCopy::BeginRow(std::int16_t fields) { AddBigEndian(fields); }
+
+void BinaryCopy::AddText(std::string_view text) {
+  AddBigEndian(static_cast<std::int32_t>(text.size()));
+  data_.append(text);
+}
+
+void BinaryCopy::AddInt4(std::int32_t value) {
+  AddBigEndian(std::int32_t{4});
+  AddBigEndian(value);
+}
+
+void BinaryCopy::AddInt8(std::int64_t value) {
+  AddBigEndian(std::int32_t{8});
+  AddBigEndian(value);
+}
+
+void BinaryCopy::AddTimestampTz(std::int64_t micros_since_unix_epoch) {
+  // PostgreSQL counts microseconds from 2000-01-01T00:00:00Z.
+  constexpr std::int64_t kPostgresEpochMicros = 946'684'800'000'000;
+  AddInt8(micros_since_unix_epoch - kPostgresEpochMicros);
+}
+
+std::string BinaryCopy::Finish() {
+  AddBigEndian(std::int16_t{-1});
+  return std::move(data_);
+}
+
+template <typename Int>
+void BinaryCopy::AddBigEndian(Int value) {
+  using Unsigned = std::make_unsigned_t<Int>;
+  const auto bits = static_cast<Unsigned>(value);
+  for (int shift = 8 * (sizeof(Int) - 1); shift >= 0; shift -= 8) {
+    data_.push_back(static_cast<char>((bits >> shift) & 0xFF));
   }
 }
 

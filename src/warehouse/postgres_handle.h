@@ -5,6 +5,7 @@
 
 #include <libpq-fe.h>
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -56,6 +57,25 @@ absl::Status CopyIn(PGconn* connection, std::string_view copy_sql, std::string_v
 
 // Appends `value` to `out` escaped for a field of COPY's text format.
 void AppendCopyField(std::string& out, std::string_view value);
+
+// Rows in COPY's binary format (COPY … FROM STDIN WITH (FORMAT binary)): the server reads
+// integers and instants as they are, without parsing text.
+class BinaryCopy {
+ public:
+  BinaryCopy();
+  void BeginRow(std::int16_t fields);
+  void AddText(std::string_view text);
+  void AddInt4(std::int32_t value);
+  void AddInt8(std::int64_t value);
+  void AddTimestampTz(std::int64_t micros_since_unix_epoch);
+  // The data to send, trailer included. The object is spent.
+  std::string Finish();
+
+ private:
+  template <typename Int>
+  void AddBigEndian(Int value);
+  std::string data_;
+};
 
 // `text` with NUL and every byte that is not part of valid UTF-8 replaced by U+FFFD: text
 // columns of a UTF-8 database accept nothing else.

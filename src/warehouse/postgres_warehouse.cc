@@ -28,6 +28,8 @@ constexpr auto kMaxRetryDelay = std::chrono::seconds(5);
 constexpr std::int64_t kDdlLock = 0x62696b6573747265;  // "bikestre"
 constexpr const char* kStaging = "bikestream_staging";
 constexpr const char* kLabels = "bikestream_labels";
+// Batches in a row without a stored id before writing goes back to plain COPY.
+constexpr int kCleanBatchesToCopy = 4;
 
 // Type OIDs of pg_type, for printing query results.
 constexpr Oid kBytea = 17, kInt8 = 20, kInt2 = 21, kInt4 = 23, kFloat4 = 700, kFloat8 = 701,
@@ -69,8 +71,7 @@ std::string SchemaSql(const TableNames& t) {
     CREATE INDEX IF NOT EXISTS {raw_by_station} ON {raw} (station_id, ts_iso);
     CREATE INDEX IF NOT EXISTS {raw_by_time} ON {raw} USING brin (ts_iso);
     CREATE TABLE IF NOT EXISTS {ids} (
-      event_id text        COLLATE "C" NOT NULL PRIMARY KEY,
-      ts_iso   timestamptz NOT NULL
+      event_id text COLLATE "C" NOT NULL PRIMARY KEY
     );
     CREATE TABLE IF NOT EXISTS {features} (
       station_id   text             COLLATE "C" NOT NULL,
@@ -104,20 +105,17 @@ std::string SchemaSql(const TableNames& t) {
                      fmt::arg("dead_by_reason", QuoteIdentifier(t.dead_letter + "_by_reason")));
 }
 
-// Stores the staged events whose ids the ledger does not hold yet, claims those ids, and
-// returns their positions in the batch. The staged rows come sorted by event_id and without
-// repeats: ids are claimed in the same order by every worker, so concurrent batches wait on
-// each other without deadlock, and one that loses a race on an id fails with a unique
-// violation and is retried (a plain insert costs half of ON CONFLICT DO NOTHING).
+// The path for batches that hold events already stored: claims the staged ids that are new,
+// in event_id order (so that concurrent workers take the same ids in the same order and cannot
+// deadlock), stores their events, and returns their positions in the batch.
 std::string InsertIfAbsentSql(const TableNames& t) {
   return fmt::format(
-      "WITH fresh AS MATERIALIZED (SELECT seq, event_id, station_id, "
-      "timestamptz 'epoch' + ts_us * interval '1 microsecond' AS ts_iso, kind, delta "
-      "FROM {staging} s WHERE NOT EXISTS (SELECT 1 FROM {ids} i WHERE i.event_id = s.event_id)), "
-      "claimed AS (INSERT INTO {ids} (event_id, ts_iso) SELECT event_id, ts_iso FROM fresh), "
+      "WITH claimed AS (INSERT INTO {ids} (event_id) SELECT event_id FROM {staging} "
+      "ORDER BY event_id ON CONFLICT DO NOTHING RETURNING event_id), "
       "stored AS (INSERT INTO {raw} (event_id, station_id, ts_iso, kind, delta) "
-      "SELECT event_id, station_id, ts_iso, kind, delta FROM fresh) "
-      "SELECT seq FROM fresh",
+      "SELECT s.event_id, s.station_id, s.ts_iso, s.kind, s.delta FROM {staging} s "
+      "JOIN claimed USING (event_id)) "
+      "SELECT s.seq FROM {staging} s JOIN claimed USING (event_id)",
       fmt::arg("staging", kStaging), fmt::arg("ids", QuoteIdentifier(t.raw_events + "_ids")),
       fmt::arg("raw", QuoteIdentifier(t.raw_events)));
 }
@@ -268,7 +266,13 @@ class PostgresWarehouse final : public Warehouse {
         raw_(QuoteIdentifier(tables_.raw_events)),
         features_(QuoteIdentifier(tables_.station_features)),
         dead_(QuoteIdentifier(tables_.dead_letter)),
-        insert_if_absent_(InsertIfAbsentSql(tables_)) {}
+        insert_if_absent_(InsertIfAbsentSql(tables_)),
+        copy_ids_(fmt::format("COPY {} (event_id) FROM STDIN WITH (FORMAT binary)",
+                              QuoteIdentifier(tables_.raw_events + "_ids"))),
+        copy_events_(fmt::format("COPY {} (event_id, station_id, ts_iso, kind, delta) FROM STDIN "
+                                 "WITH (FORMAT binary)", raw_)),
+        copy_staging_(fmt::format("COPY {} (seq, event_id, station_id, ts_iso, kind, delta) FROM STDIN "
+                                  "WITH (FORMAT binary)", kStaging)) {}
 
   absl::Status Setup() override {
     return Retrying([&](PGconn* c) -> absl::Status {
@@ -281,6 +285,9 @@ class PostgresWarehouse final : public Warehouse {
       return transaction->Commit();
     });
   }
+
+  // One commits while the next batch is sent: a batch keeps one server core busy.
+  int ConcurrentWriters() const override { return 2; }
 
   absl::StatusOr<CommitResult> Commit(const Batch& batch) override {
     return Retrying([&](PGconn* c) { return Write(c, batch.events, batch.dead_letters, {}); });
@@ -537,7 +544,12 @@ class PostgresWarehouse final : public Warehouse {
     auto transaction = Transaction::Begin(c);
     if (!transaction.ok()) return transaction.status();
     CommitResult result;
-    if (auto status = InsertEvents(c, events, &result); !status.ok()) return status;
+    if (auto status = InsertEvents(c, events, &result); !status.ok()) {
+      if (MessageOf(status).find("no partition") == std::string_view::npos) return status;
+      // Someone dropped a partition this process had made: make it again, and retry.
+      months_.clear();
+      return Prefixed("a partition was dropped", absl::AbortedError(std::string(MessageOf(status))));
+    }
     if (auto status = InsertDeadLetters(c, letters, &result); !status.ok()) return status;
     if (!resolved_ids.empty()) {
       std::string ids = "{";
@@ -551,41 +563,85 @@ class PostgresWarehouse final : public Warehouse {
     return result;
   }
 
+  // Stores the batch's new events. Most batches hold none that are stored already: their ids
+  // and rows go by COPY straight into the ledger and raw_events (a COPY inserts a page of rows
+  // at a time; INSERT … SELECT one). When the ledger refuses an id, the batch goes again by
+  // the staging table, which skips the ids stored already, and so do the batches after it
+  // until kCleanBatchesToCopy in a row bring nothing stored before.
   absl::Status InsertEvents(PGconn* c, const std::vector<Event>& events, CommitResult* result) {
+    const std::vector<std::size_t> firsts = FirstOfEachIdSorted(events);
     result->newly_stored.assign(events.size(), false);
+    result->stored = 0;
     result->duplicates = events.size();
     if (events.empty()) return absl::OkStatus();
-    std::string data;
-    data.reserve(events.size() * 64);
-    for (std::size_t i : FirstOfEachIdSorted(events)) {
-      const Event& e = events[i];
-      fmt::format_to(std::back_inserter(data), "{}\t", i);
-      postgres::AppendCopyField(data, e.event_id);
-      data += '\t';
-      postgres::AppendCopyField(data, e.station_id);
-      fmt::format_to(std::back_inserter(data), "\t{}\t{}\t{}\n", e.ts, KindName(e.kind), e.delta);
-    }
-    if (auto status = postgres::CopyIn(
-            c, fmt::format("COPY {} (seq, event_id, station_id, ts_us, kind, delta) FROM STDIN", kStaging), data);
-        !status.ok()) {
-      return status;
-    }
-    auto stored = Exec(c, insert_if_absent_);
-    if (!stored.ok()) {
-      if (stored.status().code() == absl::StatusCode::kAlreadyExists) {
-        return absl::AbortedError("another worker stored some of these events at the same moment");
+    if (!expect_stored_ids_) {
+      absl::Status copied = CopyNewEvents(c, events, firsts);
+      if (copied.ok()) {
+        for (std::size_t i : firsts) result->newly_stored[i] = true;
+        result->stored = firsts.size();
+        result->duplicates = events.size() - firsts.size();
+        return absl::OkStatus();
       }
-      if (MessageOf(stored.status()).find("no partition") == std::string_view::npos) return stored.status();
-      // Someone dropped a partition this process had made: make it again, and retry.
-      months_.clear();
-      return Prefixed("a partition was dropped", absl::AbortedError(std::string(MessageOf(stored.status()))));
+      if (copied.code() != absl::StatusCode::kAlreadyExists) return copied;
+      expect_stored_ids_ = true;
+      clean_batches_ = 0;
+      return absl::AbortedError("the batch holds events stored before: writing it again, skipping those");
     }
+    if (auto status = InsertIfAbsent(c, events, firsts, result); !status.ok()) return status;
+    const bool clean = result->stored == firsts.size();
+    clean_batches_ = clean ? clean_batches_ + 1 : 0;
+    if (clean_batches_ >= kCleanBatchesToCopy) expect_stored_ids_ = false;
+    return absl::OkStatus();
+  }
+
+  // COPY of the ids into the ledger (it fails with kAlreadyExists if one is there) and of the
+  // events into raw_events, in station and time order, which is the order of its index.
+  absl::Status CopyNewEvents(PGconn* c, const std::vector<Event>& events, const std::vector<std::size_t>& firsts) {
+    postgres::BinaryCopy ids;
+    for (std::size_t i : firsts) {
+      ids.BeginRow(1);
+      ids.AddText(events[i].event_id);
+    }
+    if (auto status = postgres::CopyIn(c, copy_ids_, ids.Finish()); !status.ok()) return status;
+    std::vector<std::size_t> by_station = firsts;
+    std::sort(by_station.begin(), by_station.end(), [&](std::size_t a, std::size_t b) {
+      return std::tie(events[a].station_id, events[a].ts) < std::tie(events[b].station_id, events[b].ts);
+    });
+    postgres::BinaryCopy rows;
+    for (std::size_t i : by_station) AddEventRow(rows, events[i]);
+    return postgres::CopyIn(c, copy_events_, rows.Finish());
+  }
+
+  absl::Status InsertIfAbsent(PGconn* c, const std::vector<Event>& events, const std::vector<std::size_t>& firsts,
+                              CommitResult* result) {
+    postgres::BinaryCopy rows;
+    for (std::size_t i : firsts) {
+      rows.BeginRow(6);
+      rows.AddInt4(static_cast<std::int32_t>(i));
+      AddEventFields(rows, events[i]);
+    }
+    if (auto status = postgres::CopyIn(c, copy_staging_, rows.Finish()); !status.ok()) return status;
+    auto stored = Exec(c, insert_if_absent_);
+    if (!stored.ok()) return stored.status();
     for (int r = 0; r < PQntuples(stored->get()); ++r) {
       result->newly_stored[Integer(stored->get(), r, 0)] = true;
     }
     result->stored = PQntuples(stored->get());
     result->duplicates = events.size() - result->stored;
     return absl::OkStatus();
+  }
+
+  static void AddEventRow(postgres::BinaryCopy& rows, const Event& e) {
+    rows.BeginRow(5);
+    AddEventFields(rows, e);
+  }
+
+  static void AddEventFields(postgres::BinaryCopy& rows, const Event& e) {
+    rows.AddText(e.event_id);
+    rows.AddText(e.station_id);
+    rows.AddTimestampTz(e.ts);
+    rows.AddText(KindName(e.kind));
+    rows.AddInt8(e.delta);
   }
 
   // Dead letters are rare: one statement each. Their text columns must be valid UTF-8, so the
@@ -645,8 +701,8 @@ class PostgresWarehouse final : public Warehouse {
   absl::Status EnsureStaging(PGconn* c) {
     if (staging_ready_) return absl::OkStatus();
     auto status = postgres::ExecScript(
-        c, fmt::format("CREATE TEMP TABLE IF NOT EXISTS {} (seq integer, event_id text, "
-                       "station_id text, ts_us bigint, kind text, delta bigint) ON COMMIT DELETE ROWS",
+        c, fmt::format("CREATE TEMP TABLE IF NOT EXISTS {} (seq integer, event_id text COLLATE \"C\", "
+                       "station_id text, ts_iso timestamptz, kind text, delta bigint) ON COMMIT DELETE ROWS",
                        kStaging));
     staging_ready_ = status.ok();
     return status;
@@ -721,8 +777,13 @@ class PostgresWarehouse final : public Warehouse {
   const std::string features_;
   const std::string dead_;
   const std::string insert_if_absent_;
+  const std::string copy_ids_;
+  const std::string copy_events_;
+  const std::string copy_staging_;
   std::set<int> months_;  // Partitions known to exist.
   bool staging_ready_ = false;
+  bool expect_stored_ids_ = false;  // Batches go by the staging table (see InsertEvents).
+  int clean_batches_ = 0;           // Batches in a row without an id stored before.
 };
 
 }  // namespace

@@ -128,6 +128,10 @@ class Warehouse {
   // Creates the tables and indexes if they are missing. Idempotent.
   virtual absl::Status Setup() = 0;
 
+  // How many connections to this store may usefully commit at once (see
+  // IngestOptions::concurrent_writers); 1 where the engine takes one writer at a time.
+  virtual int ConcurrentWriters() const { return 1; }
+
   // Writes the batch in one durable transaction; see the file comment for the guarantees.
   virtual absl::StatusOr<CommitResult> Commit(const Batch& batch) = 0;
 

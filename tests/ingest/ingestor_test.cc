@@ -1,6 +1,10 @@
 #include "ingest/ingestor.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "ingest/dead_letter_replay.h"
 
@@ -132,6 +136,83 @@ TEST_F(IngestorTest, ReplayUnderRelaxedRules) {
   ASSERT_TRUE(replayed.ok());
   EXPECT_EQ(replayed->stored, 1u);
   EXPECT_EQ(Count("dead_letter"), 0);
+}
+
+// Records what each commit reported, in the order the observer hears it.
+class RecordingObserver : public CommitObserver {
+ public:
+  void OnCommit(const std::vector<Event>& events, const std::vector<bool>& newly_stored) override {
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      ids.push_back(events[i].event_id);
+      if (newly_stored[i]) ++newly;
+    }
+  }
+  std::vector<std::string> ids;
+  std::size_t newly = 0;
+};
+
+std::string EventWithId(int id) {
+  return fmt::format(R"({{"event_id":"e-{}","station_id":"A_101","ts_iso":"2025-10-18T16:24:11Z","kind":"pickup","delta":1}})", id);
+}
+
+// Several connections to one SQLite file: the engine serializes them, which is enough to check
+// the bookkeeping (PostgreSQL, where they do run at once, is checked in postgres_test).
+class ConcurrentWritersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = std::filesystem::temp_directory_path() / fmt::format("bikestream-writers-{}.db", getpid());
+    std::filesystem::remove(path_);
+    for (int i = 0; i < 3; ++i) writers_.push_back(std::move(*OpenWarehouse("sqlite:" + path_.string())));
+    ASSERT_TRUE(writers_[0]->Setup().ok());
+  }
+  void TearDown() override {
+    writers_.clear();
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
+  }
+  IngestOptions Options(CommitObserver* observer) {
+    return IngestOptions{.source = "test", .batch_size = 250, .observer = observer,
+                         .concurrent_writers = {writers_[1].get(), writers_[2].get()}};
+  }
+  std::int64_t Count() { return std::stoll(writers_[0]->Query("SELECT count(*) FROM raw_events")->rows[0][0].text); }
+
+  std::filesystem::path path_;
+  std::vector<std::unique_ptr<Warehouse>> writers_;
+};
+
+TEST_F(ConcurrentWritersTest, StoreEachEventOnceAndReportCommitsInOrder) {
+  RecordingObserver observer;
+  Ingestor ingestor(*writers_[0], Options(&observer));
+  std::vector<std::string> sent;
+  for (int i = 0; i < 5000; ++i) {
+    const int id = i % 3000;  // The last 2000 repeat earlier batches' events.
+    sent.push_back(fmt::format("e-{}", id));
+    ASSERT_TRUE(ingestor.Add({.payload = EventWithId(id), .position = std::uint64_t(i)}).ok());
+  }
+  ASSERT_TRUE(ingestor.Flush().ok());
+  EXPECT_EQ(ingestor.pending(), 0u);
+  EXPECT_EQ(ingestor.stats().stored, 3000u);
+  EXPECT_EQ(ingestor.stats().duplicates, 2000u);
+  EXPECT_EQ(ingestor.stats().commits, 20u);
+  EXPECT_EQ(observer.ids, sent);
+  EXPECT_EQ(observer.newly, 3000u);
+  EXPECT_EQ(Count(), 3000);
+}
+
+TEST_F(ConcurrentWritersTest, AFailedCommitStaysForTheNextFlush) {
+  for (auto& writer : writers_) ASSERT_TRUE(writer->Query("PRAGMA busy_timeout = 20").ok());
+  auto blocker = std::move(*OpenWarehouse("sqlite:" + path_.string()));
+  ASSERT_TRUE(blocker->Query("BEGIN EXCLUSIVE").ok());  // Every commit fails while it holds.
+  Ingestor ingestor(*writers_[0], Options(nullptr));
+  for (int i = 0; i < 1000; ++i) {
+    (void)ingestor.Add({.payload = EventWithId(i), .position = std::uint64_t(i)});  // Errors come back later.
+  }
+  EXPECT_FALSE(ingestor.Flush().ok());
+  EXPECT_EQ(ingestor.pending(), 1000u);
+  ASSERT_TRUE(blocker->Query("COMMIT").ok());
+  ASSERT_TRUE(ingestor.Flush().ok());
+  EXPECT_EQ(ingestor.pending(), 0u);
+  EXPECT_EQ(ingestor.stats().stored, 1000u);
+  EXPECT_EQ(Count(), 1000);
 }
 
 }  // namespace

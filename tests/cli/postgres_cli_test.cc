@@ -1,0 +1,108 @@
+// Every command of the binary against a real PostgreSQL server: setup, ingest, run, show,
+// query, dead-letter, features, training-set; the URL from the flag, from
+// $BIKESTREAM_WAREHOUSE, or completed by libpq's PG* environment.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "cli/cli_test_util.h"
+#include "support/faulty_stream.h"
+#include "support/postgres_server.h"
+
+namespace bikestream {
+namespace {
+
+using e2e::RunBikestream;
+using testing_support::PostgresServer;
+using testing_support::SharedPostgres;
+
+class PostgresCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REQUIRE_POSTGRES();
+    url_ = SharedPostgres().CreateDatabase(
+        "cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()).substr(0, 40));
+  }
+
+  // Runs bikestream; returns stdout, and the exit code in `code`.
+  std::string Run(const std::vector<std::string>& args, int* code = nullptr) {
+    std::string out;
+    const int exit_code = RunBikestream(args, &out);
+    if (code) *code = exit_code;
+    return out;
+  }
+
+  e2e::TempDir dir_;
+  std::string url_;
+};
+
+TEST_F(PostgresCliTest, IngestStoresEachEventOnceAndEveryCommandReadsIt) {
+  const std::string events = dir_ / "events.jsonl";
+  ASSERT_EQ(RunBikestream({"setup", "--warehouse", url_}), 0);
+  auto simulate = e2e::FaultyStreamFlags(5, "pgcli", 20'000);
+  simulate.insert(simulate.begin(), "simulate");
+  std::string jsonl;
+  ASSERT_EQ(RunBikestream(simulate, &jsonl), 0);
+  std::ofstream(events) << jsonl;
+  const SimulatorStats expected = e2e::ExpectedFaultyStream(5, "pgcli", 20'000);
+
+  int code = -1;
+  std::string summary = Run({"ingest", "--from", events, "--warehouse", url_, "--json", "--batch-size", "1000"}, &code);
+  ASSERT_EQ(code, 0) << summary;
+  EXPECT_NE(summary.find(fmt::format("\"stored\":{}", expected.valid)), std::string::npos) << summary;
+  EXPECT_NE(summary.find(fmt::format("\"dead_lettered\":{}", expected.invalid)), std::string::npos) << summary;
+  // Again, on one writer: nothing new.
+  summary = Run({"ingest", "--from", events, "--warehouse", url_, "--json", "--writers", "1"}, &code);
+  ASSERT_EQ(code, 0);
+  EXPECT_NE(summary.find("\"stored\":0"), std::string::npos) << summary;
+
+  std::string out = Run({"query", "--warehouse", url_, "--format", "csv",
+                         "SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM raw_events"});
+  EXPECT_NE(out.find(fmt::format("{},{}", expected.valid, expected.valid)), std::string::npos) << out;
+  out = Run({"show", "raw_events", "--limit", "3", "--warehouse", url_, "--format", "csv"}, &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_NE(out.find("2025-10-18T"), std::string::npos) << out;  // Timestamps print as RFC 3339.
+  out = Run({"dead-letter", "list", "--warehouse", url_, "--format", "csv"}, &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_NE(out.find("bad_json"), std::string::npos) << out;
+
+  const std::string as_of = "2025-10-18T01:00:00Z";
+  ASSERT_EQ(RunBikestream({"features", "--as-of", as_of, "--warehouse", url_}), 0);
+  EXPECT_EQ(RunBikestream({"features", "verify", "--as-of", as_of, "--warehouse", url_}), 0);
+  out = Run({"training-set", "--as-of", as_of, "--warehouse", url_}, &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(out.rfind("station_id,as_of,pickup_count,dropoff_count,avg_delta_pickup,is_peak_station", 0), 0u) << out;
+  EXPECT_GT(std::count(out.begin(), out.end(), '\n'), 10);
+}
+
+TEST_F(PostgresCliTest, RunFillsTheWarehouseNamedByTheEnvironment) {
+  setenv("BIKESTREAM_WAREHOUSE", url_.c_str(), 1);
+  int code = -1;
+  const std::string out = Run({"run", "--mode", "stream", "--count", "5000", "--seed", "3", "--json"}, &code);
+  unsetenv("BIKESTREAM_WAREHOUSE");
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("\"received\":5000"), std::string::npos) << out;
+  EXPECT_NE(Run({"query", "--warehouse", url_, "SELECT count(*) FROM raw_events"}).find("5000"), std::string::npos);
+}
+
+TEST_F(PostgresCliTest, LibpqEnvironmentFillsInTheUrl) {
+  setenv("PGHOST", "127.0.0.1", 1);
+  setenv("PGPORT", std::to_string(SharedPostgres().port()).c_str(), 1);
+  setenv("PGUSER", PostgresServer::kUser, 1);
+  setenv("PGPASSWORD", PostgresServer::kPassword, 1);
+  const std::string database = url_.substr(url_.rfind('/') + 1);
+  int code = -1;
+  const std::string out = Run({"setup", "--warehouse", "postgresql:///" + database}, &code);
+  EXPECT_EQ(code, 0) << out;
+  setenv("PGPASSWORD", "wrong", 1);
+  const std::string refused = dir_ / "refused.out";
+  e2e::Child query({"query", "--warehouse", "postgresql:///" + database, "SELECT 1"}, refused);
+  EXPECT_NE(query.Wait(), 0);
+  EXPECT_NE(e2e::ReadFile(refused + ".err").find("PGPASSWORD"), std::string::npos) << e2e::ReadFile(refused + ".err");
+  for (const char* name : {"PGHOST", "PGPORT", "PGUSER", "PGPASSWORD"}) unsetenv(name);
+}
+
+}  // namespace
+}  // namespace bikestream
