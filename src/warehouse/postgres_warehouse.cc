@@ -314,7 +314,8 @@ class PostgresWarehouse final : public Warehouse {
         Micros("first_seen"), Micros("publish_time"), dead_);
     const std::string after = std::to_string(filter.after_id);
     const std::string limit = std::to_string(filter.limit);
-    const Param params[] = {{after}, {filter.reason.value_or(""), false, !filter.reason}, {limit}};
+    const std::string reason = filter.reason.value_or("");
+    const Param params[] = {{after}, {reason, false, !filter.reason}, {limit}};
     return Retrying([&](PGconn* c) -> absl::StatusOr<std::vector<DeadLetter>> {
       auto result = Exec(c, sql, params);
       if (!result.ok()) return result.status();
