@@ -71,14 +71,17 @@ absl::StatusOr<Connection> Connect(const std::string& url) {
         "PGUSER, PGPASSWORD or ~/.pgpass)", target, why));
   }
   if (Contains(why, "database") && Contains(why, "does not exist")) {
+    const char* host = PQhost(connection.get());
+    const char* port = PQport(connection.get());
     const char* db = PQdb(connection.get());
     return absl::NotFoundError(fmt::format(
-        "{} (create it with `createdb {}` or CREATE DATABASE, then run `bikestream setup`)", why,
-        db ? db : "NAME"));
+        "{} (create it with `createdb -h {} -p {} {}` or CREATE DATABASE, then run `bikestream "
+        "setup`)", why, host ? host : "HOST", port ? port : "PORT", db ? db : "NAME"));
   }
+  // libpq's own hint, when it gives one, says what to check.
   return absl::UnavailableError(fmt::format(
-      "cannot connect to PostgreSQL at {}: {} (is the server running there and accepting TCP "
-      "connections?)", target, why));
+      "cannot connect to PostgreSQL at {}: {}{}", target, why,
+      Contains(why, "Is the server running") ? "" : " (is the server running there and accepting TCP connections?)"));
 }
 
 absl::StatusOr<Result> Exec(PGconn* connection, std::string_view sql, std::span<const Param> params) {
