@@ -15,15 +15,8 @@ namespace {
 constexpr TimestampMicros kHour = 3600 * kMicrosPerSecond;
 const TimestampMicros kAsOf = *ParseRfc3339("2025-11-16T02:15:00Z");
 
-class BatchFeaturesTest : public ::testing::TestWithParam<testing_support::WarehouseBackend> {
+class BatchFeaturesTest : public testing_support::BackendTest {
  protected:
-  void SetUp() override {
-    REQUIRE_BACKEND(GetParam());
-    warehouse_ = GetParam().open();
-    ASSERT_TRUE(warehouse_);
-    ASSERT_TRUE(warehouse_->Setup().ok());
-  }
-
   void Add(const std::string& station, TimestampMicros ts, Kind kind, int delta = 1) {
     Batch batch;
     batch.events.push_back(Event{"e-" + std::to_string(next_id_++), station, ts, kind, delta});
@@ -43,7 +36,6 @@ class BatchFeaturesTest : public ::testing::TestWithParam<testing_support::Wareh
     return values;
   }
 
-  std::unique_ptr<Warehouse> warehouse_;
   int next_id_ = 1;
 };
 

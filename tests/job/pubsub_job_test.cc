@@ -76,15 +76,10 @@ class PubsubJobTest : public ::testing::Test {
 
   // Waits until the tables hold the expected counts (or the timeout passes).
   bool WaitForCounts(const SimulatorStats& expected) {
-    const auto deadline = std::chrono::steady_clock::now() + kConvergeTimeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (Count("raw_events") == std::int64_t(expected.valid) &&
-          Count("dead_letter") == std::int64_t(expected.invalid)) {
-        return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    return false;
+    return e2e::WaitUntil([&] {
+      return Count("raw_events") == std::int64_t(expected.valid) &&
+             Count("dead_letter") == std::int64_t(expected.invalid);
+    }, kConvergeTimeout);
   }
 
   // Starts `count` workers on one subscription during a stream; checks exact counts.

@@ -69,15 +69,10 @@ class ScaleOutTest : public ::testing::Test {
   }
 
   bool WaitForCounts(const SimulatorStats& expected) {
-    const auto deadline = std::chrono::steady_clock::now() + kConvergeTimeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (Count("SELECT count(*) FROM raw_events") == std::int64_t(expected.valid) &&
-          Count("SELECT count(*) FROM dead_letter") == std::int64_t(expected.invalid)) {
-        return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
-    return false;
+    return e2e::WaitUntil([&] {
+      return Count("SELECT count(*) FROM raw_events") == std::int64_t(expected.valid) &&
+             Count("SELECT count(*) FROM dead_letter") == std::int64_t(expected.invalid);
+    }, kConvergeTimeout);
   }
 
   void ExpectExactlyOnce(const SimulatorStats& expected) {

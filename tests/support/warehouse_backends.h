@@ -40,4 +40,17 @@ inline std::string BackendName(const ::testing::TestParamInfo<WarehouseBackend>&
     }                                                                                      \
   } while (0)
 
+// A suite run on each backend: every test starts with a fresh warehouse, tables made.
+class BackendTest : public ::testing::TestWithParam<WarehouseBackend> {
+ protected:
+  void SetUp() override {
+    REQUIRE_BACKEND(GetParam());
+    warehouse_ = GetParam().open();
+    ASSERT_TRUE(warehouse_);
+    ASSERT_TRUE(warehouse_->Setup().ok());
+  }
+
+  std::unique_ptr<Warehouse> warehouse_;
+};
+
 }  // namespace bikestream::testing_support

@@ -21,22 +21,13 @@ DeadLetter MakeDeadLetter(std::string message_id, std::string reason = "bad_json
                     .error = "not valid JSON"};
 }
 
-class WarehouseContractTest : public ::testing::TestWithParam<testing_support::WarehouseBackend> {
+class WarehouseContractTest : public testing_support::BackendTest {
  protected:
-  void SetUp() override {
-    REQUIRE_BACKEND(GetParam());
-    warehouse_ = GetParam().open();
-    ASSERT_TRUE(warehouse_);
-    ASSERT_TRUE(warehouse_->Setup().ok());
-  }
-
   std::int64_t Count(const std::string& table) {
     auto result = warehouse_->Query("SELECT count(*) FROM " + table);
     EXPECT_TRUE(result.ok()) << result.status();
     return std::stoll(result->rows.at(0).at(0).text);
   }
-
-  std::unique_ptr<Warehouse> warehouse_;
 };
 
 TEST_P(WarehouseContractTest, SetupIsIdempotent) {
