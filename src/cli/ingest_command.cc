@@ -205,11 +205,12 @@ int RunIngest(IngestFlags& flags) {
   auto target = OpenForIngest(flags);
   if (!target.ok()) return Fail(target.status());
 
-  // More connections to commit on, where the engine takes several writers at once.
+  // Connections that commit at once, where the engine takes several writers; the first stays
+  // with this thread, for the streaming features.
   std::vector<std::unique_ptr<Warehouse>> writers;
   std::vector<Warehouse*> concurrent_writers;
   const int writer_count = flags.writers.value_or(target->warehouse->ConcurrentWriters());
-  for (int i = 1; i < writer_count; ++i) {
+  for (int i = 0; writer_count > 1 && i < writer_count; ++i) {
     auto writer = OpenWarehouseFromFlags(flags.warehouse);
     if (!writer.ok()) return Fail(writer.status());
     concurrent_writers.push_back(writers.emplace_back(std::move(*writer)).get());

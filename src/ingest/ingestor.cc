@@ -79,11 +79,7 @@ absl::Status Ingestor::CommitNow(std::unique_ptr<Batch> batch) {
 }
 
 absl::Status Ingestor::Launch() {
-  if (idle_writers_.empty() && in_flight_.empty()) {
-    idle_writers_.push_back(&warehouse_);
-    idle_writers_.insert(idle_writers_.end(), options_.concurrent_writers.begin(),
-                         options_.concurrent_writers.end());
-  }
+  if (idle_writers_.empty() && in_flight_.empty()) idle_writers_ = options_.concurrent_writers;
   absl::Status status = absl::OkStatus();
   if (idle_writers_.empty()) status = CollectOldest();
   Warehouse* writer = idle_writers_.back();

@@ -61,10 +61,12 @@ struct IngestOptions {
   ValidationRules rules;               // Default: the contract in DESIGN.md.
   std::function<TimestampMicros()> now;  // Clock for first_seen. Default: the system clock.
   CommitObserver* observer = nullptr;     // Told of each commit. Default: none.
-  // More connections to the same warehouse: while one commits a batch, the next fills and goes
-  // to another, so the engine works on several at once. Commits may then finish out of order,
-  // which dedup by event_id makes harmless; the observer still hears of them in order.
-  // Default: none (each commit waits).
+  // Connections to the same warehouse that commit full batches, each on a thread of its own:
+  // while one commits a batch, the next fills and goes to another, so the engine works on
+  // several at once. Commits may then finish out of order, which dedup by event_id makes
+  // harmless; the observer still hears of them in order, on the driving thread. The
+  // Ingestor's own warehouse stays with the driving thread (the observer may write to it).
+  // Default: none (each commit waits, on the Ingestor's warehouse).
   std::vector<Warehouse*> concurrent_writers;
 };
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <sstream>
 
 #include "cli/cli_test_util.h"
 #include "support/faulty_stream.h"
@@ -102,6 +103,29 @@ TEST_F(PostgresCliTest, LibpqEnvironmentFillsInTheUrl) {
   EXPECT_NE(query.Wait(), 0);
   EXPECT_NE(e2e::ReadFile(refused + ".err").find("PGPASSWORD"), std::string::npos) << e2e::ReadFile(refused + ".err");
   for (const char* name : {"PGHOST", "PGPORT", "PGUSER", "PGPASSWORD"}) unsetenv(name);
+}
+
+TEST_F(PostgresCliTest, StreamingFeaturesWhileTwoConnectionsCommitMatchTheBatchJob) {
+  const std::string events = dir_ / "events.jsonl";
+  std::string jsonl;
+  ASSERT_EQ(RunBikestream({"simulate", "--mode", "stream", "--count", "30000", "--seed", "9", "--start",
+                           "2025-10-18T00:00:00Z", "--speedup", "3600", "--late-rate", "0.05"}, &jsonl), 0);
+  std::ofstream(events) << jsonl;
+  int code = -1;
+  const std::string out = Run({"ingest", "--from", events, "--warehouse", url_, "--features", "streaming",
+                               "--every", "15m", "--batch-size", "2000", "--writers", "2", "--json"}, &code);
+  ASSERT_EQ(code, 0) << out;
+  const std::string ticks = Run({"query", "--warehouse", url_, "--format", "csv",
+                                 "SELECT as_of FROM station_features GROUP BY as_of ORDER BY as_of"});
+  std::istringstream lines(ticks);
+  std::string tick;
+  std::getline(lines, tick);  // The header.
+  int verified = 0;
+  while (std::getline(lines, tick) && verified < 130) {
+    if (++verified % 16 != 0) continue;  // Every fourth hour.
+    EXPECT_EQ(RunBikestream({"features", "verify", "--as-of", tick, "--warehouse", url_}), 0) << tick;
+  }
+  EXPECT_GT(verified, 100);
 }
 
 }  // namespace

@@ -156,7 +156,8 @@ std::string EventWithId(int id) {
 }
 
 // Several connections to one SQLite file: the engine serializes them, which is enough to check
-// the bookkeeping (PostgreSQL, where they do run at once, is checked in postgres_test).
+// the bookkeeping (PostgreSQL, where they do run at once, is checked in postgres_test). The
+// first is the Ingestor's own, the other two commit.
 class ConcurrentWritersTest : public ::testing::Test {
  protected:
   void SetUp() override {
