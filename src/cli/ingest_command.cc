@@ -65,7 +65,7 @@ int RunStreamingJob(const IngestFlags& flags, const std::string& source,
   JobRecord record{.id = NewJobId(),
                    .pid = getpid(),
                    .source = source,
-                   .warehouse = flags.warehouse,
+                   .warehouse = RedactPassword(flags.warehouse),
                    .started = FormatRfc3339(std::chrono::duration_cast<std::chrono::seconds>(
                                   std::chrono::system_clock::now().time_since_epoch()).count() *
                                   kMicrosPerSecond)};
@@ -76,7 +76,7 @@ int RunStreamingJob(const IngestFlags& flags, const std::string& source,
   JobRegistry registry(DefaultStateDir());
   if (auto status = registry.Register(record); !status.ok()) return Fail(status);
   fmt::print(stderr, "job {} streaming from {} into {}; admin http://{} (SIGTERM drains, "
-             "Ctrl-C cancels)\n", record.id, record.source, flags.warehouse, record.admin);
+             "Ctrl-C cancels)\n", record.id, record.source, record.warehouse, record.admin);
 
   const auto start = std::chrono::steady_clock::now();
   auto snapshot = [&] {

@@ -41,7 +41,7 @@ int RunRun(RunFlags& flags) {
   }
   if (!flags.json) {
     fmt::print(stderr, "run: {} mode, seed {}, run id {}, into {}{}\n", flags.simulation.mode,
-               options->seed, options->run_id, flags.warehouse,
+               options->seed, options->run_id, RedactPassword(flags.warehouse),
                job.count ? fmt::format(", {} messages", *job.count) : "");
   }
   Simulator simulator(*options);

@@ -42,7 +42,7 @@ int RunSetup(SetupFlags& flags) {
   auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
   if (!warehouse.ok()) return Fail(warehouse.status());
   if (auto status = (*warehouse)->Setup(); !status.ok()) return Fail(status);
-  fmt::print("tables ready in {}\n", flags.warehouse);
+  fmt::print("tables ready in {}\n", RedactPassword(flags.warehouse));
   return kExitOk;
 }
 

@@ -41,7 +41,11 @@ class PostgresCliTest : public ::testing::Test {
 
 TEST_F(PostgresCliTest, IngestStoresEachEventOnceAndEveryCommandReadsIt) {
   const std::string events = dir_ / "events.jsonl";
-  ASSERT_EQ(RunBikestream({"setup", "--warehouse", url_}), 0);
+  int code = -1;
+  std::string out = Run({"setup", "--warehouse", url_}, &code);
+  ASSERT_EQ(code, 0);
+  EXPECT_NE(out.find(":***@127.0.0.1"), std::string::npos) << out;  // The password never prints.
+  EXPECT_EQ(out.find(PostgresServer::kPassword), std::string::npos) << out;
   auto simulate = e2e::FaultyStreamFlags(5, "pgcli", 20'000);
   simulate.insert(simulate.begin(), "simulate");
   std::string jsonl;
@@ -49,7 +53,6 @@ TEST_F(PostgresCliTest, IngestStoresEachEventOnceAndEveryCommandReadsIt) {
   std::ofstream(events) << jsonl;
   const SimulatorStats expected = e2e::ExpectedFaultyStream(5, "pgcli", 20'000);
 
-  int code = -1;
   std::string summary = Run({"ingest", "--from", events, "--warehouse", url_, "--json", "--batch-size", "1000"}, &code);
   ASSERT_EQ(code, 0) << summary;
   EXPECT_NE(summary.find(fmt::format("\"stored\":{}", expected.valid)), std::string::npos) << summary;
@@ -59,8 +62,8 @@ TEST_F(PostgresCliTest, IngestStoresEachEventOnceAndEveryCommandReadsIt) {
   ASSERT_EQ(code, 0);
   EXPECT_NE(summary.find("\"stored\":0"), std::string::npos) << summary;
 
-  std::string out = Run({"query", "--warehouse", url_, "--format", "csv",
-                         "SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM raw_events"});
+  out = Run({"query", "--warehouse", url_, "--format", "csv",
+             "SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM raw_events"});
   EXPECT_NE(out.find(fmt::format("{},{}", expected.valid, expected.valid)), std::string::npos) << out;
   out = Run({"show", "raw_events", "--limit", "3", "--warehouse", url_, "--format", "csv"}, &code);
   EXPECT_EQ(code, 0);

@@ -50,6 +50,17 @@ TEST(PostgresWarehouse, MalformedUrlsNameTheForm) {
   EXPECT_NE(opened.status().ToString().find("postgresql://USER"), std::string::npos) << opened.status();
 }
 
+TEST(PostgresWarehouse, PasswordsAreRedactedWhereverTheUrlPrints) {
+  EXPECT_EQ(RedactPassword("postgresql://bike:s3cret@db:5432/bikes"), "postgresql://bike:***@db:5432/bikes");
+  EXPECT_EQ(RedactPassword("postgresql://bike:p@ss@db/bikes?sslmode=require"),
+            "postgresql://bike:***@db/bikes?sslmode=require");
+  EXPECT_EQ(RedactPassword("postgresql://bike@db/bikes?password=s3cret&sslmode=require"),
+            "postgresql://bike@db/bikes?password=***&sslmode=require");
+  EXPECT_EQ(RedactPassword("host=db password=s3cret dbname=bikes"), "host=db password=*** dbname=bikes");
+  EXPECT_EQ(RedactPassword("postgresql://bike@db:5432/bikes"), "postgresql://bike@db:5432/bikes");
+  EXPECT_EQ(RedactPassword("sqlite:bike:s@x.db"), "sqlite:bike:s@x.db");
+}
+
 TEST(PostgresWarehouse, AWrongPasswordIsRefusedWithoutEchoingIt) {
   REQUIRE_POSTGRES();
   const std::string url = fmt::format("postgresql://{}:not-the-password@127.0.0.1:{}/postgres",
