@@ -286,7 +286,7 @@ class PostgresWarehouse final : public Warehouse {
     });
   }
 
-  // One commits while the next batch is sent: a batch keeps one server core busy.
+  // Two batches committing at once: each keeps one server core busy (docs/adr/0005).
   int ConcurrentWriters() const override { return 2; }
 
   absl::StatusOr<CommitResult> Commit(const Batch& batch) override {
