@@ -504,6 +504,7 @@ class PostgresWarehouse final : public Warehouse {
   auto Retrying(Operation operation) -> std::invoke_result_t<Operation, PGconn*> {
     const auto deadline = Clock::now() + options_.retry_for;
     auto delay = std::chrono::duration_cast<Clock::duration>(kFirstRetryDelay);
+    bool retried = false;
     while (true) {
       absl::Status status = EnsureConnected();
       if (status.ok()) {
@@ -517,8 +518,12 @@ class PostgresWarehouse final : public Warehouse {
                                     std::chrono::duration_cast<std::chrono::seconds>(options_.retry_for).count()),
                         status);
       }
-      std::this_thread::sleep_for(delay);
-      delay = std::min<Clock::duration>(delay * 2, kMaxRetryDelay);
+      // A lost race is retried at once, the first time; a server away, after a pause.
+      if (retried || status.code() == absl::StatusCode::kUnavailable) {
+        std::this_thread::sleep_for(delay);
+        delay = std::min<Clock::duration>(delay * 2, kMaxRetryDelay);
+      }
+      retried = true;
     }
   }
 
