@@ -9,7 +9,6 @@
 #include <libpq-fe.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -168,7 +167,6 @@ class PostgresServer {
     for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);
     const std::string log = (dir_ / "server.log").string();
-    const pid_t parent = getpid();
     const pid_t pid = fork();
     if (pid == 0) {
       // Only async-signal-safe calls between fork and exec.
@@ -179,10 +177,6 @@ class PostgresServer {
         dup2(fd, STDERR_FILENO);
       }
       if (switch_user_ && (setgid(gid_) != 0 || setuid(uid_) != 0)) _exit(127);
-      // The server stops (fast shutdown) when the test process dies, however it dies; set
-      // after setuid, which clears it.
-      prctl(PR_SET_PDEATHSIG, SIGINT);
-      if (getppid() != parent) _exit(127);
       execv(argv[0], argv.data());
       _exit(127);
     }
