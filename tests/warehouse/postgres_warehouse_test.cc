@@ -92,6 +92,7 @@ TEST(PostgresWarehouse, NoServerIsUnavailableAndSaysWhatToCheck) {
 TEST(PostgresWarehouse, ACommitRidesOutAServerRestartAndStoresOnce) {
   REQUIRE_POSTGRES();
   auto warehouse = FreshWarehouse("restart");
+  ASSERT_TRUE(warehouse);
   ASSERT_TRUE(warehouse->Commit(EventsBatch({"e-1", "e-2"})).ok());
   SharedPostgres().Stop();
   std::thread restart([] {
@@ -110,6 +111,7 @@ TEST(PostgresWarehouse, ACommitRidesOutAServerRestartAndStoresOnce) {
 TEST(PostgresWarehouse, GivesUpAfterItsRetryWindowThenRecovers) {
   REQUIRE_POSTGRES();
   auto warehouse = FreshWarehouse("give_up", PostgresOptions{.retry_for = std::chrono::seconds(1)});
+  ASSERT_TRUE(warehouse);
   SharedPostgres().Stop();
   auto failed = warehouse->Commit(EventsBatch({"e-1"}));
   SharedPostgres().Start();
@@ -124,6 +126,7 @@ TEST(PostgresWarehouse, ConcurrentWritersStoreEachEventOnce) {
   REQUIRE_POSTGRES();
   constexpr int kWriters = 4, kBatches = 20, kBatchSize = 500, kDistinct = 3000;
   auto setup = FreshWarehouse("concurrent");
+  ASSERT_TRUE(setup);
   const std::string url = SharedPostgres().Url("concurrent");
   std::atomic<std::size_t> stored{0};
   std::atomic<int> failures{0};
@@ -157,6 +160,7 @@ TEST(PostgresWarehouse, ConcurrentWritersStoreEachEventOnce) {
 TEST(PostgresWarehouse, MonthPartitionsDropWholeWhileDedupStaysGlobal) {
   REQUIRE_POSTGRES();
   auto warehouse = FreshWarehouse("partitions");
+  ASSERT_TRUE(warehouse);
   const TimestampMicros october = *ParseRfc3339("2025-10-31T23:59:59.999999Z");
   const TimestampMicros november = *ParseRfc3339("2025-11-01T00:00:00Z");
   const TimestampMicros december = *ParseRfc3339("2025-12-15T00:00:00Z");
@@ -191,6 +195,7 @@ TEST(PostgresWarehouse, MonthPartitionsDropWholeWhileDedupStaysGlobal) {
 TEST(PostgresWarehouse, DeadLettersKeepBytesThatAreNotText) {
   REQUIRE_POSTGRES();
   auto warehouse = FreshWarehouse("bytes");
+  ASSERT_TRUE(warehouse);
   Batch batch;
   const std::string payload("\xff\xfe{\"event_id\":\0\"x\"}", 18);
   batch.dead_letters = {DeadLetter{.first_seen = kStart, .source = "file:\xc3(bad", .message_id = "1",
@@ -257,6 +262,7 @@ std::vector<std::vector<std::string>> Texts(const QueryResult& result) {
 TEST(PostgresWarehouse, FeaturesAreIdenticalToSqlitesOnTheSameEvents) {
   REQUIRE_POSTGRES();
   auto postgres = FreshWarehouse("parity");
+  ASSERT_TRUE(postgres);
   auto sqlite = std::move(*OpenWarehouse("sqlite::memory:"));
   ASSERT_TRUE(sqlite->Setup().ok());
   std::mt19937_64 random(42);
