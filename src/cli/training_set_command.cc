@@ -83,7 +83,7 @@ int Export(const TrainingSetFlags& flags) {
   auto warehouse = OpenWarehouseFromFlags(flags.warehouse, OpenMode::kMustExist);
   if (!warehouse.ok()) return Fail(warehouse.status());
   TrainingSetRequest request;
-  for (const auto& f : *features) request.features.push_back(f.name);
+  request.features = FeatureNames(*features);
   if (flags.labels) {
     if (flags.as_of || flags.from || flags.to) return Fail("--labels picks each row's as_of itself: drop --as-of, --from and --to");
     auto labels = ReadLabels(*flags.labels);

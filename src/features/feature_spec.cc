@@ -108,6 +108,13 @@ std::string_view AggregateName(Aggregate aggregate) {
   return "?";
 }
 
+std::vector<std::string> FeatureNames(const std::vector<FeatureSpec>& features) {
+  std::vector<std::string> names;
+  names.reserve(features.size());
+  for (const FeatureSpec& f : features) names.push_back(f.name);
+  return names;
+}
+
 std::vector<FeatureSpec> DefaultFeatures() {
   constexpr TimestampMicros kHour = 3600 * kMicrosPerSecond;
   return {

@@ -41,6 +41,9 @@ struct FeatureSpec {
 // is_peak_station all_time (top 10% by pickups).
 std::vector<FeatureSpec> DefaultFeatures();
 
+// The features' names, in order.
+std::vector<std::string> FeatureNames(const std::vector<FeatureSpec>& features);
+
 // Parses a TOML feature file:
 //   [[feature]]
 //   name = "pickup_count"      # [a-z0-9_]+, unique

@@ -18,7 +18,7 @@ absl::StatusOr<std::unique_ptr<StreamingFeatureSink>> StreamingFeatureSink::Crea
   if (!engine.ok()) return engine.status();
   std::unique_ptr<StreamingFeatureSink> sink(
       new StreamingFeatureSink(warehouse, std::move(options), std::move(*engine)));
-  for (const FeatureSpec& f : sink->options_.features) sink->names_.push_back(f.name);
+  sink->names_ = FeatureNames(sink->options_.features);
   if (auto status = sink->Rebuild(); !status.ok()) return status;
   return sink;
 }

@@ -267,8 +267,7 @@ class PostgresWarehouse final : public Warehouse {
 
   absl::StatusOr<std::size_t> RefreshFeatures(const std::vector<FeatureSpec>& features,
                                               TimestampMicros as_of) override {
-    std::vector<std::string> names;
-    for (const FeatureSpec& f : features) names.push_back(f.name);
+    const std::vector<std::string> names = FeatureNames(features);
     const std::string as_of_text = FormatRfc3339(as_of);
     const Param params[] = {{as_of_text}};
     const std::string insert = fmt::format(

@@ -224,8 +224,7 @@ class SqliteWarehouse final : public Warehouse {
 
   absl::StatusOr<std::size_t> RefreshFeatures(const std::vector<FeatureSpec>& features,
                                               TimestampMicros as_of) override {
-    std::vector<std::string> feature_names;
-    for (const FeatureSpec& f : features) feature_names.push_back(f.name);
+    const std::vector<std::string> feature_names = FeatureNames(features);
     const std::string table = QuoteIdentifier(tables_.station_features);
     auto transaction = Transaction::Begin(db_.get());
     if (!transaction.ok()) return transaction.status();
