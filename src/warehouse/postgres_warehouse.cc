@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <set>
+#include <span>
 #include <thread>
 #include <utility>
 
@@ -55,11 +56,14 @@ std::string MonthStart(int index) {
   return fmt::format("{:04d}-{:02d}-01 00:00:00+00", index / 12, index % 12 + 1);
 }
 
+// The ledger of claimed event ids beside raw_events (docs/adr/0005).
+std::string LedgerTable(const TableNames& t) { return t.raw_events + "_ids"; }
+
 // The tables, as DESIGN.md says (text keys in byte order, COLLATE "C": as SQLite sorts them,
-// and cheaper to compare than a locale's order), and the ledger of event ids that makes dedup global: a unique
-// index on the partitioned table would have to include the partition key (ts_iso), and an
-// event redelivered with another ts would then be stored twice. Why this layout:
-// docs/adr/0005-postgres-partitions-and-dedup.md.
+// and cheaper to compare than a locale's order), and the ledger of event ids that makes dedup
+// global: a unique index on the partitioned table would have to include the partition key
+// (ts_iso), and an event redelivered with another ts would then be stored twice. Why this
+// layout: docs/adr/0005-postgres-partitions-and-dedup.md.
 std::string SchemaSql(const TableNames& t) {
   return fmt::format(R"sql(
     CREATE TABLE IF NOT EXISTS {raw} (
@@ -97,7 +101,7 @@ std::string SchemaSql(const TableNames& t) {
     CREATE INDEX IF NOT EXISTS {dead_by_reason} ON {dead} (reason);
   )sql",
                      fmt::arg("raw", QuoteIdentifier(t.raw_events)),
-                     fmt::arg("ids", QuoteIdentifier(t.raw_events + "_ids")),
+                     fmt::arg("ids", QuoteIdentifier(LedgerTable(t))),
                      fmt::arg("features", QuoteIdentifier(t.station_features)),
                      fmt::arg("dead", QuoteIdentifier(t.dead_letter)),
                      fmt::arg("raw_by_station", QuoteIdentifier(t.raw_events + "_by_station_time")),
@@ -117,7 +121,7 @@ std::string InsertIfAbsentSql(const TableNames& t) {
       "SELECT s.event_id, s.station_id, s.ts_iso, s.kind, s.delta FROM {staging} s "
       "JOIN claimed USING (event_id)) "
       "SELECT s.seq FROM {staging} s JOIN claimed USING (event_id)",
-      fmt::arg("staging", kStaging), fmt::arg("ids", QuoteIdentifier(t.raw_events + "_ids")),
+      fmt::arg("staging", kStaging), fmt::arg("ids", QuoteIdentifier(LedgerTable(t))),
       fmt::arg("raw", QuoteIdentifier(t.raw_events)));
 }
 
@@ -163,6 +167,18 @@ absl::Status SessionSetup(PGconn* c) {
       c, "SET TimeZone TO 'UTC'; SET DateStyle TO ISO; SET client_min_messages TO warning");
 }
 
+// Runs `ddl` in a transaction of its own, under the advisory lock that serializes DDL between
+// workers.
+absl::Status RunDdl(PGconn* c, const std::string& ddl) {
+  auto transaction = Transaction::Begin(c);
+  if (!transaction.ok()) return transaction.status();
+  if (auto locked = Exec(c, fmt::format("SELECT pg_advisory_xact_lock({})", kDdlLock)); !locked.ok()) {
+    return locked.status();
+  }
+  if (auto status = postgres::ExecScript(c, ddl); !status.ok()) return status;
+  return transaction->Commit();
+}
+
 const absl::Status& StatusOf(const absl::Status& status) { return status; }
 template <typename T>
 const absl::Status& StatusOf(const absl::StatusOr<T>& status_or) { return status_or.status(); }
@@ -185,22 +201,14 @@ class PostgresWarehouse final : public Warehouse {
         dead_(QuoteIdentifier(tables_.dead_letter)),
         insert_if_absent_(InsertIfAbsentSql(tables_)),
         copy_ids_(fmt::format("COPY {} (event_id) FROM STDIN WITH (FORMAT binary)",
-                              QuoteIdentifier(tables_.raw_events + "_ids"))),
+                              QuoteIdentifier(LedgerTable(tables_)))),
         copy_events_(fmt::format("COPY {} (event_id, station_id, ts_iso, kind, delta) FROM STDIN "
                                  "WITH (FORMAT binary)", raw_)),
         copy_staging_(fmt::format("COPY {} (seq, event_id, station_id, ts_iso, kind, delta) FROM STDIN "
                                   "WITH (FORMAT binary)", kStaging)) {}
 
   absl::Status Setup() override {
-    return Retrying([&](PGconn* c) -> absl::Status {
-      auto transaction = Transaction::Begin(c);
-      if (!transaction.ok()) return transaction.status();
-      if (auto locked = Exec(c, fmt::format("SELECT pg_advisory_xact_lock({})", kDdlLock)); !locked.ok()) {
-        return locked.status();
-      }
-      if (auto status = postgres::ExecScript(c, SchemaSql(tables_)); !status.ok()) return status;
-      return transaction->Commit();
-    });
+    return Retrying([&](PGconn* c) { return RunDdl(c, SchemaSql(tables_)); });
   }
 
   // Two batches committing at once: each keeps one server core busy (docs/adr/0005).
@@ -233,10 +241,7 @@ class PostgresWarehouse final : public Warehouse {
     const std::string limit = std::to_string(filter.limit);
     const std::string reason = filter.reason.value_or("");
     const Param params[] = {{after}, {reason, false, !filter.reason}, {limit}};
-    return Retrying([&](PGconn* c) -> absl::StatusOr<std::vector<DeadLetter>> {
-      auto result = Exec(c, sql, params);
-      if (!result.ok()) return result.status();
-      const PGresult* rows = result->get();
+    return Read(sql, params, [](const PGresult* rows) {
       std::vector<DeadLetter> letters;
       for (int r = 0; r < PQntuples(rows); ++r) {
         letters.push_back(DeadLetter{Integer(rows, r, 0), Integer(rows, r, 1),
@@ -258,11 +263,8 @@ class PostgresWarehouse final : public Warehouse {
                                                           TimestampMicros as_of) override {
     const std::string as_of_text = FormatRfc3339(as_of);
     const Param params[] = {{as_of_text}};
-    return Retrying([&](PGconn* c) -> absl::StatusOr<std::vector<FeatureRow>> {
-      auto result = Exec(c, PostgresFeatureQuery(features, raw_), params);
-      if (!result.ok()) return result.status();
-      return FeatureRowsOf(result->get(), as_of);
-    });
+    return Read(PostgresFeatureQuery(features, raw_), params,
+                [as_of](const PGresult* rows) { return FeatureRowsOf(rows, as_of); });
   }
 
   absl::StatusOr<std::size_t> RefreshFeatures(const std::vector<FeatureSpec>& features,
@@ -293,11 +295,7 @@ class PostgresWarehouse final : public Warehouse {
         features_, Instant(1));
     const std::string as_of_text = FormatRfc3339(as_of);
     const Param params[] = {{as_of_text}};
-    return Retrying([&](PGconn* c) -> absl::StatusOr<std::vector<FeatureRow>> {
-      auto result = Exec(c, sql, params);
-      if (!result.ok()) return result.status();
-      return FeatureRowsOf(result->get(), as_of);
-    });
+    return Read(sql, params, [as_of](const PGresult* rows) { return FeatureRowsOf(rows, as_of); });
   }
 
   absl::Status WriteFeatureTicks(const std::vector<std::string>& feature_names,
@@ -367,10 +365,7 @@ class PostgresWarehouse final : public Warehouse {
         Micros("min(ts_iso)"), raw_, Instant(1));
     const std::string through_text = FormatRfc3339(through);
     const Param params[] = {{through_text}};
-    return Retrying([&](PGconn* c) -> absl::StatusOr<std::vector<StationKindTotals>> {
-      auto result = Exec(c, sql, params);
-      if (!result.ok()) return result.status();
-      const PGresult* rows = result->get();
+    return Read(sql, params, [](const PGresult* rows) {
       std::vector<StationKindTotals> totals;
       for (int r = 0; r < PQntuples(rows); ++r) {
         totals.push_back({std::string(Text(rows, r, 0)), KindOf(Text(rows, r, 1)), Integer(rows, r, 2),
@@ -405,11 +400,7 @@ class PostgresWarehouse final : public Warehouse {
     }
     std::vector<Param> params;
     for (const std::string& instant : instants) params.push_back({instant});
-    return Retrying([&](PGconn* c) -> absl::StatusOr<QueryResult> {
-      auto result = Exec(c, sql, params);
-      if (!result.ok()) return result.status();
-      return ResultOf(result->get());
-    });
+    return Read(sql, params, ResultOf);
   }
 
  private:
@@ -441,6 +432,18 @@ class PostgresWarehouse final : public Warehouse {
       }
       retried = true;
     }
+  }
+
+  // A read: `sql` with `params`, retried as Retrying says, its rows turned into a value by
+  // `convert`.
+  template <typename Convert>
+  auto Read(const std::string& sql, std::span<const Param> params, Convert convert)
+      -> absl::StatusOr<std::invoke_result_t<Convert, const PGresult*>> {
+    return Retrying([&](PGconn* c) -> absl::StatusOr<std::invoke_result_t<Convert, const PGresult*>> {
+      auto result = Exec(c, sql, params);
+      if (!result.ok()) return result.status();
+      return convert(result->get());
+    });
   }
 
   absl::Status EnsureConnected() {
@@ -599,20 +602,14 @@ class PostgresWarehouse final : public Warehouse {
       if (!months_.contains(month)) missing.insert(month);
     }
     for (int month : missing) {
-      auto transaction = Transaction::Begin(c);
-      if (!transaction.ok()) return transaction.status();
-      if (auto locked = Exec(c, fmt::format("SELECT pg_advisory_xact_lock({})", kDdlLock)); !locked.ok()) {
-        return locked.status();
-      }
       const std::string partition = QuoteIdentifier(
           fmt::format("{}_p{:04d}{:02d}", tables_.raw_events, month / 12, month % 12 + 1));
-      if (auto status = postgres::ExecScript(
+      if (auto status = RunDdl(
               c, fmt::format("CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM ('{}') TO ('{}')",
                              partition, raw_, MonthStart(month), MonthStart(month + 1)));
           !status.ok()) {
         return status;
       }
-      if (auto status = transaction->Commit(); !status.ok()) return status;
       months_.insert(month);
     }
     return absl::OkStatus();
@@ -637,11 +634,9 @@ class PostgresWarehouse final : public Warehouse {
 
   absl::StatusOr<std::optional<TimestampMicros>> MaxInstant(std::string_view column, const std::string& table) {
     const std::string sql = fmt::format("SELECT {} FROM {}", Micros(fmt::format("max({})", column)), table);
-    return Retrying([&](PGconn* c) -> absl::StatusOr<std::optional<TimestampMicros>> {
-      auto result = Exec(c, sql);
-      if (!result.ok()) return result.status();
-      if (PQgetisnull(result->get(), 0, 0)) return std::optional<TimestampMicros>();
-      return std::optional<TimestampMicros>(Integer(result->get(), 0, 0));
+    return Read(sql, {}, [](const PGresult* rows) {
+      return PQgetisnull(rows, 0, 0) ? std::optional<TimestampMicros>()
+                                     : std::optional<TimestampMicros>(Integer(rows, 0, 0));
     });
   }
 
