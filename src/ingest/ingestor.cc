@@ -17,9 +17,16 @@ TimestampMicros SystemNow() {
 }  // namespace
 
 Ingestor::Ingestor(Warehouse& warehouse, IngestOptions options)
-    : warehouse_(warehouse), options_(std::move(options)), parser_(options_.rules) {
+    : warehouse_(warehouse),
+      options_(std::move(options)),
+      parser_(options_.rules),
+      idle_writers_(options_.concurrent_writers) {
   if (!options_.now) options_.now = SystemNow;
   if (options_.batch_size == 0) options_.batch_size = 1;
+  ReserveBatch();
+}
+
+void Ingestor::ReserveBatch() {
   constexpr std::size_t kMaxReserved = 1 << 16;
   batch_.events.reserve(std::min(options_.batch_size, kMaxReserved));
 }
@@ -56,36 +63,29 @@ absl::Status Ingestor::Flush() {
   absl::Status status = absl::OkStatus();
   while (!in_flight_.empty()) status.Update(CollectOldest());
   if (!status.ok()) return status;
-  // Retried where they failed, before anything staged after them.
-  while (!failed_.empty()) {
-    std::unique_ptr<Batch> retry = std::move(failed_.front());
-    failed_.erase(failed_.begin());
-    if (auto retried = CommitNow(std::move(retry)); !retried.ok()) return retried;
+  // In order; a failure leaves it and those after it waiting.
+  while (!waiting_.empty()) {
+    absl::StatusOr<CommitResult> committed = warehouse_.Commit(*waiting_.front());
+    if (!committed.ok()) return committed.status();
+    Count(*waiting_.front(), *committed);
+    waiting_.pop_front();
   }
   if (batch_.empty()) return absl::OkStatus();
-  auto staged = std::make_unique<Batch>(std::move(batch_));
-  batch_ = Batch();
-  return CommitNow(std::move(staged));
-}
-
-absl::Status Ingestor::CommitNow(std::unique_ptr<Batch> batch) {
-  absl::StatusOr<CommitResult> committed = warehouse_.Commit(*batch);
-  if (!committed.ok()) {
-    // Back where it was, in front of anything staged since.
-    failed_.insert(failed_.begin(), std::move(batch));
-    return committed.status();
-  }
-  return Account(std::move(batch), std::move(committed));
+  absl::StatusOr<CommitResult> committed = warehouse_.Commit(batch_);
+  if (!committed.ok()) return committed.status();  // Stays staged.
+  Count(batch_, *committed);
+  batch_.clear();  // Keeps its room for the next batch.
+  return absl::OkStatus();
 }
 
 absl::Status Ingestor::Launch() {
-  if (idle_writers_.empty() && in_flight_.empty()) idle_writers_ = options_.concurrent_writers;
   absl::Status status = absl::OkStatus();
   if (idle_writers_.empty()) status = CollectOldest();
   Warehouse* writer = idle_writers_.back();
   idle_writers_.pop_back();
   auto batch = std::make_unique<Batch>(std::move(batch_));
   batch_ = Batch();
+  ReserveBatch();
   auto result = std::async(std::launch::async, [writer, staged = batch.get()] { return writer->Commit(*staged); });
   in_flight_.push_back(InFlight{std::move(batch), writer, std::move(result)});
   return status;
@@ -96,20 +96,20 @@ absl::Status Ingestor::CollectOldest() {
   in_flight_.pop_front();
   absl::StatusOr<CommitResult> committed = oldest.result.get();
   idle_writers_.push_back(oldest.writer);
-  return Account(std::move(oldest.batch), std::move(committed));
-}
-
-absl::Status Ingestor::Account(std::unique_ptr<Batch> batch, absl::StatusOr<CommitResult> committed) {
   if (!committed.ok()) {
-    failed_.push_back(std::move(batch));
+    waiting_.push_back(std::move(oldest.batch));
     return committed.status();
   }
-  stats_.stored += committed->stored;
-  stats_.duplicates += committed->duplicates;
-  stats_.dead_lettered += committed->dead_lettered;
-  ++stats_.commits;
-  if (options_.observer) options_.observer->OnCommit(batch->events, committed->newly_stored);
+  Count(*oldest.batch, *committed);
   return absl::OkStatus();
+}
+
+void Ingestor::Count(const Batch& batch, const CommitResult& committed) {
+  stats_.stored += committed.stored;
+  stats_.duplicates += committed.duplicates;
+  stats_.dead_lettered += committed.dead_lettered;
+  ++stats_.commits;
+  if (options_.observer) options_.observer->OnCommit(batch.events, committed.newly_stored);
 }
 
 std::string PositionalMessageId(std::uint64_t position, std::string_view payload) {

@@ -84,7 +84,7 @@ class Ingestor {
   // Drops what is staged, after a failed Flush() whose messages the source will redeliver.
   void Discard() {
     batch_.clear();
-    failed_.clear();
+    waiting_.clear();
   }
 
   // Tells the observer, if any, that the source has had nothing for a while.
@@ -95,7 +95,7 @@ class Ingestor {
   // Messages staged, in flight or failed: not yet known to be committed.
   std::size_t pending() const {
     std::size_t count = batch_.size();
-    for (const auto& batch : failed_) count += batch->size();
+    for (const auto& batch : waiting_) count += batch->size();
     for (const auto& commit : in_flight_) count += commit.batch->size();
     return count;
   }
@@ -110,20 +110,21 @@ class Ingestor {
 
   // Hands the staged batch to an idle writer, waiting for the oldest commit if none is.
   absl::Status Launch();
-  // Waits for the oldest commit in flight and counts it.
+  // Waits for the oldest commit in flight and counts it, or keeps its batch waiting if it failed.
   absl::Status CollectOldest();
-  // Counts a finished commit of `batch`, or keeps the batch for the next Flush() to retry.
-  absl::Status Account(std::unique_ptr<Batch> batch, absl::StatusOr<CommitResult> committed);
-  absl::Status CommitNow(std::unique_ptr<Batch> batch);
+  void ReserveBatch();
+  // Adds a commit to the stats and tells the observer.
+  void Count(const Batch& batch, const CommitResult& committed);
 
   Warehouse& warehouse_;
   IngestOptions options_;
   EventParser parser_;
   Batch batch_;
   IngestStats stats_;
-  std::vector<Warehouse*> idle_writers_;      // With concurrent writers only.
-  std::deque<InFlight> in_flight_;            // Oldest first.
-  std::vector<std::unique_ptr<Batch>> failed_;  // Commits to retry on the next Flush().
+  std::vector<Warehouse*> idle_writers_;  // Concurrent writers not committing now.
+  std::deque<InFlight> in_flight_;       // Oldest first.
+  // What the next Flush() commits first, in order: batches whose concurrent commit failed.
+  std::deque<std::unique_ptr<Batch>> waiting_;
 };
 
 // A dead letter's id for a message without one of its own: its position and a hash of its
