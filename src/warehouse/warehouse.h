@@ -2,8 +2,8 @@
 //
 // A `Warehouse` is opened from a URL by `OpenWarehouse` (`sqlite:PATH`, `postgresql://…`; other
 // engines are new files behind this interface). Every write is one atomic, durable transaction: when
-// `Commit` returns OK, each event of the batch is stored exactly once (the row itself is the
-// dedup mark, keyed by event_id) and each dead letter once (keyed by source and message_id).
+// `Commit` returns OK, each event of the batch is stored exactly once (keyed by event_id, in
+// the same transaction as its row) and each dead letter once (keyed by source and message_id).
 // A failed commit stores nothing, so the caller may retry the same batch or redeliver it.
 // A Warehouse is used from one thread at a time.
 #pragma once
