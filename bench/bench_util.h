@@ -1,4 +1,5 @@
-// Shared by the benchmarks: a child process whose peak memory is watched while it runs.
+// Shared by the benchmarks: failing loudly, timing, medians, and a child process whose peak
+// memory is watched while it runs.
 #pragma once
 
 #include <fcntl.h>
@@ -7,9 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -18,6 +22,23 @@
 extern char** environ;
 
 namespace bikestream::bench {
+
+// Stops the benchmark with `what` unless `ok`: a figure from a failed step means nothing.
+inline void Must(bool ok, const std::string& what) {
+  if (!ok) {
+    fmt::print(stderr, "bench: {}\n", what);
+    std::exit(1);
+  }
+}
+
+inline double Seconds(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+inline double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
 
 // Runs `args` (args[0] is the program) with stdout to `stdout_path`, sampling VmHWM every
 // 20 ms. VmHWM belongs to the address space made at exec, unlike ru_maxrss, which also counts

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "bench/bench_util.h"
 #include "features/scheduler.h"
 #include "features/streaming_features.h"
 #include "ingest/ingest_lines.h"
@@ -26,21 +27,15 @@
 namespace bikestream {
 namespace {
 
+using bench::Must;
+using bench::Seconds;
+
 namespace fs = std::filesystem;
 using Steady = std::chrono::steady_clock;
 
 constexpr int kStations = 1000;
 constexpr TimestampMicros kEvery = 15 * 60 * kMicrosPerSecond;
 const TimestampMicros kStart = 1760745600LL * kMicrosPerSecond;  // 2025-10-18T00:00:00Z
-
-void Must(bool ok, const std::string& what) {
-  if (!ok) {
-    fmt::print(stderr, "bench: {}\n", what);
-    std::exit(1);
-  }
-}
-
-double Seconds(Steady::time_point start) { return std::chrono::duration<double>(Steady::now() - start).count(); }
 
 void RemoveDatabase(const fs::path& path) {
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path.string() + suffix);

@@ -33,6 +33,10 @@
 namespace bikestream {
 namespace {
 
+using bench::Must;
+using bench::Seconds;
+using bench::Median;
+
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
@@ -44,13 +48,6 @@ struct ParsedRow {
   int delta;
 };
 
-void Must(bool ok, const std::string& what) {
-  if (!ok) {
-    fmt::print(stderr, "bench: {}\n", what);
-    std::exit(1);
-  }
-}
-
 void Exec(sqlite3* db, const char* sql) {
   char* error = nullptr;
   Must(sqlite3_exec(db, sql, nullptr, nullptr, &error) == SQLITE_OK,
@@ -59,10 +56,6 @@ void Exec(sqlite3* db, const char* sql) {
 
 void RemoveDatabase(const fs::path& path) {
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(path.string() + suffix);
-}
-
-double Seconds(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 // The plain loop of both references. `ts_as_text` binds ts_iso as the ISO string (the notes'
@@ -134,11 +127,6 @@ double Ingest(const fs::path& db_path, const fs::path& events_path) {
   const double seconds = Seconds(start);
   Must(ingestor.stats().stored == ingestor.stats().received, "ingest stored fewer than it read");
   return seconds;
-}
-
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
 }
 
 // Runs `bikestream run` over `count` events and returns its peak resident memory in MiB.

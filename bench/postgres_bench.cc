@@ -27,27 +27,15 @@
 namespace bikestream {
 namespace {
 
+using bench::Must;
+using bench::Seconds;
+using bench::Median;
+
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using testing_support::PostgresServer;
 
 constexpr double kTarget = 0.7;
-
-void Must(bool ok, const std::string& what) {
-  if (!ok) {
-    fmt::print(stderr, "bench: {}\n", what);
-    std::exit(1);
-  }
-}
-
-double Seconds(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
 
 int RunToEnd(const std::vector<std::string>& args) {
   bench::WatchedProcess process(args);

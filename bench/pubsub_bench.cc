@@ -23,21 +23,15 @@
 namespace bikestream {
 namespace {
 
+using bench::Must;
+using bench::Seconds;
+
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using testing_support::PubsubEmulator;
 
 constexpr const char* kProject = PubsubEmulator::kProject;
 constexpr int kBatch = 1000;
-
-void Must(bool ok, const std::string& what) {
-  if (!ok) {
-    fmt::print(stderr, "bench: {}\n", what);
-    std::exit(1);
-  }
-}
-
-double Seconds(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 std::vector<std::string> Payloads(std::uint64_t count, const std::string& run_id) {
   Simulator simulator(SimulatorOptions{.mode = SimulationMode::kStream, .seed = 1, .run_id = run_id,
