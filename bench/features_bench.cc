@@ -82,9 +82,7 @@ RefreshTimes MeasureRefresh(Warehouse& warehouse, StreamingFeatures& engine, Tim
   Must(rows.ok(), "batch refresh");
   const double batch = Seconds(start);
   start = Steady::now();
-  const auto computed = engine.Compute(as_of);
-  std::vector<FeatureRow> out;
-  for (const auto& r : computed) out.push_back({r.station_id, r.feature_name, r.window_len, r.value, as_of});
+  const std::vector<FeatureRow> out = engine.Compute(as_of);
   Must(warehouse.WriteFeatureTicks(names, {{as_of, out}}).ok(), "streaming write");
   const double streaming = Seconds(start);
   Must(out.size() == *rows, fmt::format("streaming wrote {} rows, batch {}", out.size(), *rows));
@@ -98,7 +96,7 @@ double IngestFile(const fs::path& db, const fs::path& events, bool streaming) {
   const auto start = Steady::now();
   std::unique_ptr<StreamingFeatureSink> sink;
   if (streaming) {
-    auto made = StreamingFeatureSink::Create(*warehouse, {});
+    auto made = StreamingFeatureSink::Create(*warehouse, *warehouse, {});
     Must(made.ok(), "sink");
     sink = std::move(*made);
   }
@@ -158,10 +156,9 @@ int main(int argc, char** argv) {
   // events would take minutes); MeasureRefresh checked that both give the same row count.
   std::vector<std::string> names;
   for (const auto& f : DefaultFeatures()) names.push_back(f.name);
-  std::vector<Warehouse::FeatureTick> day;
+  std::vector<FeatureTick> day;
   for (TimestampMicros t : TicksBetween(day_start, day_end, kEvery)) {
-    Warehouse::FeatureTick& tick = day.emplace_back(Warehouse::FeatureTick{t, {}});
-    for (const auto& r : engine.Compute(t)) tick.rows.push_back({r.station_id, r.feature_name, r.window_len, r.value, t});
+    day.push_back(FeatureTick{t, engine.Compute(t)});
   }
   Must(warehouse->WriteFeatureTicks(names, day).ok(), "writing a day of ticks");
   auto start = Steady::now();

@@ -38,7 +38,7 @@ using bench::Seconds;
 using bench::Median;
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 constexpr int kReferenceRowsPerTransaction = 10'000;
 
@@ -69,7 +69,7 @@ double PlainLoop(const fs::path& db_path, const std::vector<ParsedRow>& rows, bo
                           "VALUES (?, ?, ?, ?, ?)",
                           -1, &insert, nullptr) == SQLITE_OK,
        sqlite3_errmsg(db));
-  const auto start = Clock::now();
+  const auto start = Steady::now();
   for (std::size_t i = 0; i < rows.size(); ++i) {
     if (i % kReferenceRowsPerTransaction == 0) Exec(db, "BEGIN");
     const ParsedRow& row = rows[i];
@@ -115,7 +115,7 @@ double ReferenceOwnSchema(const fs::path& db_path, const std::vector<ParsedRow>&
 
 double Ingest(const fs::path& db_path, const fs::path& events_path) {
   RemoveDatabase(db_path);
-  const auto start = Clock::now();
+  const auto start = Steady::now();
   auto warehouse = OpenWarehouse("sqlite:" + db_path.string());
   Must(warehouse.ok() && (*warehouse)->Setup().ok(), "setup");
   const int fd = ::open(events_path.c_str(), O_RDONLY);

@@ -32,7 +32,7 @@ using bench::Seconds;
 using bench::Median;
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 using testing_support::PostgresServer;
 
 constexpr double kTarget = 0.7;
@@ -72,7 +72,7 @@ double Reference(const PostgresServer& server, const std::string& psql, const fs
                  "ts_iso timestamptz, kind text, delta bigint)"}) == 0,
        "psql: create table");
   Checkpoint(server, psql);
-  const auto start = Clock::now();
+  const auto start = Steady::now();
   Must(RunToEnd({psql, "-q", url, "-c",
                  fmt::format("\\copy raw_events FROM '{}' WITH (FORMAT csv)", (dir / "events.csv").string())}) == 0,
        "psql \\copy");
@@ -84,7 +84,7 @@ double Ingest(const PostgresServer& server, const std::string& psql, const std::
   const std::string url = server.CreateDatabase(fmt::format("ingest{}_{}{}", files.size(), run, writers));
   Must(RunToEnd({binary, "setup", "--warehouse", url}) == 0, "bikestream setup");
   Checkpoint(server, psql);
-  const auto start = Clock::now();
+  const auto start = Steady::now();
   std::vector<std::unique_ptr<bench::WatchedProcess>> workers;
   for (const fs::path& file : files) {
     std::vector<std::string> args = {binary, "ingest", "--from", file.string(), "--warehouse", url, "--json"};

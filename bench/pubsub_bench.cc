@@ -27,7 +27,7 @@ using bench::Must;
 using bench::Seconds;
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 using testing_support::PubsubEmulator;
 
 constexpr const char* kProject = PubsubEmulator::kProject;
@@ -53,7 +53,7 @@ void MakeTopic(pubsub::PubsubConnection& c, const std::string& topic,
 
 double BarePublish(pubsub::PubsubConnection& c, const std::string& topic,
                    const std::vector<std::string>& payloads) {
-  const auto start = Clock::now();
+  const auto start = Steady::now();
   for (std::size_t i = 0; i < payloads.size(); i += kBatch) {
     std::vector<std::string> batch(payloads.begin() + i,
                                    payloads.begin() + std::min(payloads.size(), i + kBatch));
@@ -63,7 +63,7 @@ double BarePublish(pubsub::PubsubConnection& c, const std::string& topic,
 }
 
 double BarePullAck(pubsub::PubsubConnection& c, const std::string& subscription, std::uint64_t count) {
-  const auto start = Clock::now();
+  const auto start = Steady::now();
   std::uint64_t received = 0;
   while (received < count) {
     auto pulled = c.Pull(kProject, subscription, kBatch);
@@ -96,7 +96,7 @@ IngestRun Ingest(const std::string& binary, const std::string& subscription, std
     auto warehouse = *OpenWarehouse(url);
     Must(warehouse->Setup().ok(), "setup");
   }
-  const auto start = Clock::now();
+  const auto start = Steady::now();
   bench::WatchedProcess job({binary, "ingest", "--from", "pubsub", "--project", kProject,
                              "--subscription", subscription, "--warehouse", url, "--json"});
   auto warehouse = *OpenWarehouse(url);
@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
   MakeTopic(*connection, "bare-publish", {});
   MakeTopic(*connection, "product-publish", {});
   const double bare_publish = BarePublish(*connection, "bare-publish", payloads);
-  const auto start = Clock::now();
+  const auto start = Steady::now();
   bench::WatchedProcess simulate(SimulateFlags(binary, "product-publish", events));
   Must(simulate.Wait() == 0, "simulate --to pubsub failed");
   const double product_publish = Seconds(start);

@@ -119,9 +119,12 @@ absl::Status ResolvePubsubFlags(PubsubFlags* flags, bool need_topic, bool need_s
 }
 
 std::unique_ptr<pubsub::PubsubConnection> MakePubsubConnectionFromEnv() {
-  return pubsub::MakeRetryingConnection(pubsub::MakeRestConnection(
-      pubsub::ConnectionOptions{.emulator_host = FirstEnv({"PUBSUB_EMULATOR_HOST"}),
-                                .access_token = FirstEnv({"GOOGLE_OAUTH_ACCESS_TOKEN"})}));
+  std::shared_ptr<gcp::Credentials> credentials;
+  if (std::string token = FirstEnv({"GOOGLE_OAUTH_ACCESS_TOKEN"}); !token.empty()) {
+    credentials = gcp::MakeAccessTokenCredentials(std::move(token));
+  }
+  return pubsub::MakeRetryingConnection(pubsub::MakeRestConnection(pubsub::ConnectionOptions{
+      .emulator_host = FirstEnv({"PUBSUB_EMULATOR_HOST"}), .credentials = std::move(credentials)}));
 }
 
 void AddFeatureFileOption(CLI::App* command, std::string* path) {
@@ -165,7 +168,7 @@ absl::StatusOr<std::unique_ptr<StreamingFeatureSink>> MakeFeatureSink(const Stre
     return absl::InvalidArgumentError(fmt::format("--allowed-lateness: {}", MessageOf(lateness.status())));
   }
   return StreamingFeatureSink::Create(
-      warehouse, StreamingFeatureOptions{.features = std::move(*features), .every = *every,
+      warehouse, warehouse, StreamingFeatureOptions{.features = std::move(*features), .every = *every,
                                          .allowed_lateness = *lateness,
                                          .log = [](const std::string& line) { fmt::print(stderr, "\n{}\n", line); }});
 }

@@ -208,7 +208,7 @@ int RunIngest(IngestFlags& flags) {
   // Connections that commit at once, where the engine takes several writers; the first stays
   // with this thread, for the streaming features.
   std::vector<std::unique_ptr<Warehouse>> writers;
-  std::vector<Warehouse*> concurrent_writers;
+  std::vector<EventSink*> concurrent_writers;
   const int writer_count = flags.writers.value_or(target->warehouse->ConcurrentWriters());
   for (int i = 0; writer_count > 1 && i < writer_count; ++i) {
     auto writer = OpenWarehouseFromFlags(flags.warehouse);

@@ -9,12 +9,9 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "common/time.h"
 
 namespace bikestream {
-
-using TimestampMicros = std::int64_t;
-
-inline constexpr TimestampMicros kMicrosPerSecond = 1'000'000;
 
 // Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)` and returns the instant in UTC.
 // The `T` and `Z` may be lower case. Fractions of 1 to 9 digits are accepted and truncated

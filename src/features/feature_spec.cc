@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -160,6 +161,10 @@ absl::StatusOr<std::vector<FeatureSpec>> LoadFeatureFile(const std::string& path
   std::stringstream text;
   text << in.rdbuf();
   return ParseFeatureFile(text.str(), path);
+}
+
+std::size_t TopShareRank(double share, std::size_t stations) {
+  return static_cast<std::size_t>(std::ceil(share * double(stations) - kTopShareRankTolerance));
 }
 
 }  // namespace bikestream

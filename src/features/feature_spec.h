@@ -37,6 +37,12 @@ struct FeatureSpec {
   }
 };
 
+// k = ceil(share × stations): the rank a top_share count must reach. A small tolerance keeps
+// 0.1 × 30 at 3, not 4 (0.1 × 30 is 3.0000000000000004 in binary); every engine, SQL or
+// streaming, computes k this way.
+inline constexpr double kTopShareRankTolerance = 1e-9;
+std::size_t TopShareRank(double share, std::size_t stations);
+
 // DESIGN.md's four: pickup_count 2h, dropoff_count 2h, avg_delta_pickup 24h,
 // is_peak_station all_time (top 10% by pickups).
 std::vector<FeatureSpec> DefaultFeatures();

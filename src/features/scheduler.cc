@@ -3,38 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
-#include <thread>
 
 #include "common/status.h"
 
 namespace bikestream {
-namespace {
-
-constexpr auto kSleepSlice = std::chrono::milliseconds(100);
-
-class RealClock final : public Clock {
- public:
-  TimestampMicros Now() override {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
-  void SleepUntil(TimestampMicros deadline, const std::function<bool()>& wake) override {
-    while (!wake()) {
-      const TimestampMicros left = deadline - Now();
-      if (left <= 0) return;
-      std::this_thread::sleep_for(std::min<std::chrono::microseconds>(std::chrono::microseconds(left), kSleepSlice));
-    }
-  }
-};
-
-}  // namespace
-
-Clock& SystemClock() {
-  static RealClock clock;
-  return clock;
-}
 
 TimestampMicros FloorToTick(TimestampMicros t, TimestampMicros every) {
   TimestampMicros floored = t - t % every;

@@ -11,20 +11,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/clock.h"
 #include "event/timestamp.h"
 
 namespace bikestream {
-
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual TimestampMicros Now() = 0;
-  // Returns at `deadline`, or earlier once `wake()` is true.
-  virtual void SleepUntil(TimestampMicros deadline, const std::function<bool()>& wake) = 0;
-};
-
-// The system clock, sleeping in short slices so that `wake` is seen promptly.
-Clock& SystemClock();
 
 // The latest tick at or before `t`.
 TimestampMicros FloorToTick(TimestampMicros t, TimestampMicros every);

@@ -6,7 +6,6 @@
 #include <numeric>
 
 #include "absl/status/status.h"
-#include "features/feature_sql.h"
 
 namespace bikestream {
 namespace {
@@ -16,21 +15,6 @@ int KindIndex(Kind kind) { return kind == Kind::kPickup ? 0 : 1; }
 std::int64_t FloorDiv(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 }  // namespace
-
-void KindTotals::Add(std::int32_t delta) {
-  min = count == 0 ? delta : std::min(min, delta);
-  max = count == 0 ? delta : std::max(max, delta);
-  ++count;
-  sum += delta;
-}
-
-void KindTotals::Merge(const KindTotals& other) {
-  if (other.count == 0) return;
-  min = count == 0 ? other.min : std::min(min, other.min);
-  max = count == 0 ? other.max : std::max(max, other.max);
-  count += other.count;
-  sum += other.sum;
-}
 
 absl::StatusOr<StreamingFeatures> StreamingFeatures::Create(std::vector<FeatureSpec> features,
                                                             TimestampMicros every,
@@ -94,14 +78,13 @@ void StreamingFeatures::Add(const Event& event) {
   watermark_ = std::max(watermark_, event.ts);
 }
 
-void StreamingFeatures::AddHistory(const std::string& station_id, Kind kind,
-                                   const KindTotals& totals, TimestampMicros first_ts) {
-  Station& station = stations_[station_id];
-  if (!station.known || first_ts < station.first_ts) {
-    station.first_ts = first_ts;
+void StreamingFeatures::AddHistory(const StationTotals& history) {
+  Station& station = stations_[history.station_id];
+  if (!station.known || history.first_ts < station.first_ts) {
+    station.first_ts = history.first_ts;
     station.known = true;
   }
-  station.folded[KindIndex(kind)].Merge(totals);
+  station.folded[KindIndex(history.kind)].Merge(history.totals);
 }
 
 void StreamingFeatures::AdvanceWatermark(TimestampMicros t) { watermark_ = std::max(watermark_, t); }
@@ -123,8 +106,8 @@ KindTotals StreamingFeatures::Totals(const Station& station, Kind kind,
   return totals;
 }
 
-std::vector<StreamingFeatureRow> StreamingFeatures::Compute(TimestampMicros as_of) const {
-  std::vector<StreamingFeatureRow> rows;
+std::vector<FeatureRow> StreamingFeatures::Compute(TimestampMicros as_of) const {
+  std::vector<FeatureRow> rows;
   for (const FeatureSpec& f : features_) {
     const std::vector<Kind> kinds = f.kind ? std::vector<Kind>{*f.kind} : std::vector<Kind>{Kind::kPickup, Kind::kDropoff};
     std::vector<std::pair<const std::string*, KindTotals>> per_station;
@@ -156,7 +139,7 @@ std::vector<StreamingFeatureRow> StreamingFeatures::Compute(TimestampMicros as_o
                   : f.aggregate == Aggregate::kMin ? double(t.min) : double(t.max);
           break;
       }
-      rows.push_back({*id, f.name, f.window_len, value});
+      rows.push_back({*id, f.name, f.window_len, value, as_of});
     }
   }
   return rows;
@@ -176,7 +159,7 @@ void StreamingFeatures::Fold(TimestampMicros up_to) {
   folded_through_ = through;
 }
 
-std::vector<TickRows> StreamingFeatures::TakeDueTicks() {
+std::vector<FeatureTick> StreamingFeatures::TakeDueTicks() {
   std::set<TimestampMicros> ticks = std::move(to_rewrite_);
   to_rewrite_.clear();
   std::optional<TimestampMicros> next;
@@ -191,7 +174,7 @@ std::vector<TickRows> StreamingFeatures::TakeDueTicks() {
     ticks.insert(*next);
     last_emitted_ = *next;
   }
-  std::vector<TickRows> due;
+  std::vector<FeatureTick> due;
   for (TimestampMicros tick : ticks) due.push_back({tick, Compute(tick)});
   if (watermark_ > std::numeric_limits<TimestampMicros>::min() + retention_) Fold(watermark_ - retention_);
   return due;

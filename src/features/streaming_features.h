@@ -20,31 +20,10 @@
 
 #include "absl/status/statusor.h"
 #include "event/event.h"
+#include "features/feature_rows.h"
 #include "features/feature_spec.h"
 
 namespace bikestream {
-
-struct StreamingFeatureRow {
-  std::string station_id;
-  std::string feature_name;
-  std::string window_len;
-  double value;
-};
-
-struct TickRows {
-  TimestampMicros as_of;
-  std::vector<StreamingFeatureRow> rows;
-};
-
-// Per station and kind, the totals of events up to some instant.
-struct KindTotals {
-  std::int64_t count = 0;
-  std::int64_t sum = 0;
-  std::int32_t min = 0;
-  std::int32_t max = 0;
-  void Add(std::int32_t delta);
-  void Merge(const KindTotals& other);
-};
 
 class StreamingFeatures {
  public:
@@ -59,19 +38,18 @@ class StreamingFeatures {
   // Counts one event (each event once).
   void Add(const Event& event);
 
-  // Folds totals of events at or before `cutoff` (from the warehouse, on restart) into the
-  // all-time state of `station`.
-  void AddHistory(const std::string& station, Kind kind, const KindTotals& totals,
-                  TimestampMicros first_ts);
+  // Folds a station's totals of events at or before the retained horizon (from the
+  // warehouse, on restart) into its all-time state.
+  void AddHistory(const StationTotals& history);
 
   // Moves the watermark to `t` if that is later (the clock, when the source is idle).
   void AdvanceWatermark(TimestampMicros t);
 
   // The ticks due or to rewrite, each with every row, in time order. Marks them emitted.
-  std::vector<TickRows> TakeDueTicks();
+  std::vector<FeatureTick> TakeDueTicks();
 
   // The rows for any tick within the retained state (for tests and rewrites).
-  std::vector<StreamingFeatureRow> Compute(TimestampMicros as_of) const;
+  std::vector<FeatureRow> Compute(TimestampMicros as_of) const;
 
   std::uint64_t too_late() const { return too_late_; }
   TimestampMicros watermark() const { return watermark_; }

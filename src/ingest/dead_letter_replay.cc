@@ -5,14 +5,14 @@ namespace {
 constexpr std::size_t kReplayPageSize = 10'000;
 }  // namespace
 
-absl::StatusOr<ReplayResult> ReplayDeadLetters(Warehouse& warehouse,
+absl::StatusOr<ReplayResult> ReplayDeadLetters(DeadLetterStore& store,
                                                const std::optional<std::string>& reason,
                                                const ValidationRules& rules) {
   EventParser parser(rules);
   ReplayResult result;
   DeadLetterFilter filter{.reason = reason, .after_id = 0, .limit = kReplayPageSize};
   while (true) {
-    auto page = warehouse.ListDeadLetters(filter);
+    auto page = store.ListDeadLetters(filter);
     if (!page.ok()) return page.status();
     if (page->empty()) return result;
     std::vector<Event> events;
@@ -29,7 +29,7 @@ absl::StatusOr<ReplayResult> ReplayDeadLetters(Warehouse& warehouse,
     }
     filter.after_id = page->back().id;
     if (resolved.empty()) continue;
-    auto committed = warehouse.ResolveDeadLetters(events, resolved);
+    auto committed = store.ResolveDeadLetters(events, resolved);
     if (!committed.ok()) return committed.status();
     result.stored += committed->stored;
     result.duplicates += committed->duplicates;

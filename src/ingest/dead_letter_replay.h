@@ -6,7 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "event/event.h"
-#include "warehouse/warehouse.h"
+#include "warehouse/roles.h"
 
 namespace bikestream {
 
@@ -19,7 +19,7 @@ struct ReplayResult {
 
 // Replays every dead letter (with `reason`, when given) under `rules`. Each page of valid ones
 // is stored and its dead letters deleted in one transaction; invalid ones stay as they are.
-absl::StatusOr<ReplayResult> ReplayDeadLetters(Warehouse& warehouse,
+absl::StatusOr<ReplayResult> ReplayDeadLetters(DeadLetterStore& store,
                                                const std::optional<std::string>& reason,
                                                const ValidationRules& rules = {});
 

@@ -16,8 +16,8 @@ TimestampMicros SystemNow() {
 
 }  // namespace
 
-Ingestor::Ingestor(Warehouse& warehouse, IngestOptions options)
-    : warehouse_(warehouse),
+Ingestor::Ingestor(EventSink& sink, IngestOptions options)
+    : sink_(sink),
       options_(std::move(options)),
       parser_(options_.rules),
       idle_writers_(options_.concurrent_writers) {
@@ -65,13 +65,13 @@ absl::Status Ingestor::Flush() {
   if (!status.ok()) return status;
   // In order; a failure leaves it and those after it waiting.
   while (!waiting_.empty()) {
-    absl::StatusOr<CommitResult> committed = warehouse_.Commit(*waiting_.front());
+    absl::StatusOr<CommitResult> committed = sink_.Commit(*waiting_.front());
     if (!committed.ok()) return committed.status();
     Count(*waiting_.front(), *committed);
     waiting_.pop_front();
   }
   if (batch_.empty()) return absl::OkStatus();
-  absl::StatusOr<CommitResult> committed = warehouse_.Commit(batch_);
+  absl::StatusOr<CommitResult> committed = sink_.Commit(batch_);
   if (!committed.ok()) return committed.status();  // Stays staged.
   Count(batch_, *committed);
   batch_.clear();  // Keeps its room for the next batch.
@@ -81,7 +81,7 @@ absl::Status Ingestor::Flush() {
 absl::Status Ingestor::Launch() {
   absl::Status status = absl::OkStatus();
   if (idle_writers_.empty()) status = CollectOldest();
-  Warehouse* writer = idle_writers_.back();
+  EventSink* writer = idle_writers_.back();
   idle_writers_.pop_back();
   auto batch = std::make_unique<Batch>(std::move(batch_));
   batch_ = Batch();

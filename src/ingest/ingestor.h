@@ -20,7 +20,7 @@
 
 #include "absl/status/status.h"
 #include "event/event.h"
-#include "warehouse/warehouse.h"
+#include "warehouse/roles.h"
 
 namespace bikestream {
 
@@ -65,15 +65,15 @@ struct IngestOptions {
   // while one commits a batch, the next fills and goes to another, so the engine works on
   // several at once. Commits may then finish out of order, which dedup by event_id makes
   // harmless; the observer still hears of them in order, on the driving thread. The
-  // Ingestor's own warehouse stays with the driving thread (the observer may write to it).
-  // Default: none (each commit waits, on the Ingestor's warehouse).
-  std::vector<Warehouse*> concurrent_writers;
+  // Ingestor's own sink stays with the driving thread (the observer may write to its store).
+  // Default: none (each commit waits, on the Ingestor's sink).
+  std::vector<EventSink*> concurrent_writers;
 };
 
 class Ingestor {
  public:
-  // `warehouse` must outlive the Ingestor.
-  Ingestor(Warehouse& warehouse, IngestOptions options);
+  // `sink` must outlive the Ingestor.
+  Ingestor(EventSink& sink, IngestOptions options);
 
   // Validates and stages one message; commits the batch once it is full.
   absl::Status Add(const IngestMessage& message);
@@ -104,7 +104,7 @@ class Ingestor {
  private:
   struct InFlight {
     std::unique_ptr<Batch> batch;
-    Warehouse* writer;
+    EventSink* writer;
     std::future<absl::StatusOr<CommitResult>> result;
   };
 
@@ -116,12 +116,12 @@ class Ingestor {
   // Adds a commit to the stats and tells the observer.
   void Count(const Batch& batch, const CommitResult& committed);
 
-  Warehouse& warehouse_;
+  EventSink& sink_;
   IngestOptions options_;
   EventParser parser_;
   Batch batch_;
   IngestStats stats_;
-  std::vector<Warehouse*> idle_writers_;  // Concurrent writers not committing now.
+  std::vector<EventSink*> idle_writers_;  // Concurrent writers not committing now.
   std::deque<InFlight> in_flight_;       // Oldest first.
   // What the next Flush() commits first, in order: batches whose concurrent commit failed.
   std::deque<std::unique_ptr<Batch>> waiting_;

@@ -21,7 +21,7 @@ constexpr auto kMaxCommitDelay = std::chrono::milliseconds(200);
 
 }  // namespace
 
-absl::StatusOr<InprocJobResult> RunInprocJob(Simulator& simulator, Warehouse& warehouse,
+absl::StatusOr<InprocJobResult> RunInprocJob(Simulator& simulator, EventSink& sink,
                                              const InprocJobOptions& options,
                                              const std::atomic<bool>& stop,
                                              const ProgressCallback& progress) {
@@ -42,7 +42,7 @@ absl::StatusOr<InprocJobResult> RunInprocJob(Simulator& simulator, Warehouse& wa
     queue.Close();
   });
 
-  Ingestor ingestor(warehouse, IngestOptions{.source = options.source, .batch_size = options.batch_size,
+  Ingestor ingestor(sink, IngestOptions{.source = options.source, .batch_size = options.batch_size,
                                                   .observer = options.observer});
   std::vector<QueuedMessage> popped;
   std::uint64_t commits_reported = 0;

@@ -12,7 +12,7 @@
 #include "ingest/ingest_lines.h"
 #include "ingest/ingestor.h"
 #include "simulator/simulator.h"
-#include "warehouse/warehouse.h"
+#include "warehouse/roles.h"
 
 namespace bikestream {
 
@@ -33,8 +33,8 @@ struct InprocJobResult {
 };
 
 // Runs until the count or duration is reached or `stop` becomes true. `simulator` and
-// `warehouse` must outlive the call. A commit error ends the job and is returned.
-absl::StatusOr<InprocJobResult> RunInprocJob(Simulator& simulator, Warehouse& warehouse,
+// `sink` must outlive the call. A commit error ends the job and is returned.
+absl::StatusOr<InprocJobResult> RunInprocJob(Simulator& simulator, EventSink& sink,
                                              const InprocJobOptions& options,
                                              const std::atomic<bool>& stop,
                                              const ProgressCallback& progress = nullptr);

@@ -64,7 +64,7 @@ void InRequests(const std::vector<std::string>& ids,
 
 class PubsubJob {
  public:
-  PubsubJob(pubsub::PubsubConnection& connection, Warehouse& warehouse,
+  PubsubJob(pubsub::PubsubConnection& connection, EventSink& sink,
             const PubsubJobOptions& options, JobControl& control, JobMetrics& metrics)
       : connection_(connection),
         options_(options),
@@ -74,7 +74,7 @@ class PubsubJob {
         // never blocks on the queue.
         queue_(options.max_outstanding_messages +
                std::size_t(std::max(1, options.pullers)) * options.max_messages_per_pull),
-        ingestor_(warehouse,
+        ingestor_(sink,
                   IngestOptions{.source = fmt::format("pubsub:projects/{}/subscriptions/{}",
                                                       options.project, options.subscription),
                                 .batch_size = std::numeric_limits<std::size_t>::max(),
@@ -305,10 +305,10 @@ class PubsubJob {
 
 }  // namespace
 
-absl::Status RunPubsubJob(pubsub::PubsubConnection& connection, Warehouse& warehouse,
+absl::Status RunPubsubJob(pubsub::PubsubConnection& connection, EventSink& sink,
                           const PubsubJobOptions& options, JobControl& control,
                           JobMetrics& metrics) {
-  return PubsubJob(connection, warehouse, options, control, metrics).Run();
+  return PubsubJob(connection, sink, options, control, metrics).Run();
 }
 
 }  // namespace bikestream

@@ -17,7 +17,7 @@
 #include "ingest/ingestor.h"
 #include "job/job_control.h"
 #include "pubsub/pubsub.h"
-#include "warehouse/warehouse.h"
+#include "warehouse/roles.h"
 
 namespace bikestream {
 
@@ -39,8 +39,8 @@ struct PubsubJobOptions {
 };
 
 // Runs until drained, cancelled or failed; returns the error that failed it, else OK. The final
-// state is in `control`. `connection` and `warehouse` must outlive the call.
-absl::Status RunPubsubJob(pubsub::PubsubConnection& connection, Warehouse& warehouse,
+// state is in `control`. `connection` and `sink` must outlive the call.
+absl::Status RunPubsubJob(pubsub::PubsubConnection& connection, EventSink& sink,
                           const PubsubJobOptions& options, JobControl& control,
                           JobMetrics& metrics);
 

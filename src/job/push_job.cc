@@ -14,7 +14,7 @@
 #include "common/status.h"
 #include "ingest/ingestor.h"
 #include "job/listen_address.h"
-#include "pubsub/base64.h"
+#include "pubsub/wire.h"
 
 namespace bikestream {
 namespace {
@@ -31,31 +31,15 @@ struct PushedMessage {
   std::promise<absl::Status> committed;
 };
 
-// Parses the push envelope; the error is the 400 reply's text.
+// The push envelope as a message to commit; the error is the 400 reply's text.
 absl::StatusOr<std::unique_ptr<PushedMessage>> ParseEnvelope(const std::string& body) {
-  const json envelope = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!envelope.is_object() || !envelope.contains("message") || !envelope["message"].is_object()) {
-    return absl::InvalidArgumentError("expected a Pub/Sub push envelope: {\"message\":{...},\"subscription\":...}");
-  }
-  const json& message = envelope["message"];
-  auto text = [](const json& object, const char* key) {
-    auto found = object.find(key);
-    return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
-  };
+  auto parsed = pubsub::ParsePushEnvelope(body);
+  if (!parsed.ok()) return parsed.status();
   auto pushed = std::make_unique<PushedMessage>();
-  pushed->message_id = text(message, "messageId");
-  if (pushed->message_id.empty()) pushed->message_id = text(message, "message_id");
-  if (pushed->message_id.empty()) return absl::InvalidArgumentError("the push message has no messageId");
-  const std::string data = text(message, "data");
-  auto decoded = pubsub::Base64Decode(data);
-  // Undecodable data is still kept: verbatim, it fails validation and is dead-lettered.
-  pushed->payload = decoded.ok() ? std::move(*decoded) : data;
-  std::string published = text(message, "publishTime");
-  if (published.empty()) published = text(message, "publish_time");
-  auto publish_time = ParseRfc3339(published);
-  pushed->publish_time = publish_time.ok() ? *publish_time : 0;
-  const std::string subscription = text(envelope, "subscription");
-  pushed->source = "pubsub:" + (subscription.empty() ? std::string("push") : subscription);
+  pushed->payload = std::move(parsed->payload);
+  pushed->message_id = std::move(parsed->message_id);
+  pushed->publish_time = parsed->publish_time;
+  pushed->source = "pubsub:" + (parsed->subscription.empty() ? std::string("push") : parsed->subscription);
   return pushed;
 }
 
@@ -63,8 +47,8 @@ absl::StatusOr<std::unique_ptr<PushedMessage>> ParseEnvelope(const std::string& 
 // the next one.
 class GroupCommitter {
  public:
-  GroupCommitter(Warehouse& warehouse, const PushJobOptions& options, JobMetrics& metrics)
-      : warehouse_(warehouse), options_(options), metrics_(metrics) {}
+  GroupCommitter(EventSink& sink, const PushJobOptions& options, JobMetrics& metrics)
+      : sink_(sink), options_(options), metrics_(metrics) {}
 
   // Queues the message; its future says whether its commit succeeded.
   std::future<absl::Status> Submit(std::unique_ptr<PushedMessage> message) {
@@ -123,7 +107,7 @@ class GroupCommitter {
       auto& ingestor = ingestors[m->source];
       if (!ingestor) {
         ingestor = std::make_unique<Ingestor>(
-            warehouse_, IngestOptions{.source = m->source,
+            sink_, IngestOptions{.source = m->source,
                                       .batch_size = std::numeric_limits<std::size_t>::max(),
                                       .observer = options_.observer});
       }
@@ -159,7 +143,7 @@ class GroupCommitter {
     }
   }
 
-  Warehouse& warehouse_;
+  EventSink& sink_;
   const PushJobOptions& options_;
   JobMetrics& metrics_;
   std::mutex mutex_;
@@ -171,13 +155,13 @@ class GroupCommitter {
 
 }  // namespace
 
-absl::Status RunPushJob(Warehouse& warehouse, const PushJobOptions& options, JobControl& control,
+absl::Status RunPushJob(EventSink& sink, const PushJobOptions& options, JobControl& control,
                         JobMetrics& metrics) {
   auto listen = ParseListenAddress(options.listen, /*port_alone_ok=*/false, "--push-listen",
                                    "127.0.0.1:8080");
   if (!listen.ok()) return listen.status();
 
-  GroupCommitter committer(warehouse, options, metrics);
+  GroupCommitter committer(sink, options, metrics);
   httplib::Server server;
   server.set_payload_max_length(options.max_body_bytes);
   server.set_read_timeout(options.request_timeout);

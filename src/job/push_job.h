@@ -15,7 +15,7 @@
 #include "absl/status/status.h"
 #include "ingest/ingestor.h"
 #include "job/job_control.h"
-#include "warehouse/warehouse.h"
+#include "warehouse/roles.h"
 
 namespace bikestream {
 
@@ -31,8 +31,8 @@ struct PushJobOptions {
   CommitObserver* observer = nullptr;  // Told of each commit, e.g. streaming features.
 };
 
-// Runs until drained or cancelled. `warehouse` must outlive the call.
-absl::Status RunPushJob(Warehouse& warehouse, const PushJobOptions& options, JobControl& control,
+// Runs until drained or cancelled. `sink` must outlive the call.
+absl::Status RunPushJob(EventSink& sink, const PushJobOptions& options, JobControl& control,
                         JobMetrics& metrics);
 
 }  // namespace bikestream

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/status.h"
+#include "features/scheduler.h"
 
 namespace bikestream {
 namespace {
@@ -12,36 +13,34 @@ constexpr TimestampMicros kLiveHorizon = 24 * 3600 * kMicrosPerSecond;
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StreamingFeatureSink>> StreamingFeatureSink::Create(
-    Warehouse& warehouse, StreamingFeatureOptions options) {
+    FeatureStore& store, EventHistory& history, StreamingFeatureOptions options) {
   if (!options.clock) options.clock = &SystemClock();
   auto engine = StreamingFeatures::Create(options.features, options.every, options.allowed_lateness);
   if (!engine.ok()) return engine.status();
   std::unique_ptr<StreamingFeatureSink> sink(
-      new StreamingFeatureSink(warehouse, std::move(options), std::move(*engine)));
+      new StreamingFeatureSink(store, history, std::move(options), std::move(*engine)));
   sink->names_ = FeatureNames(sink->options_.features);
   if (auto status = sink->Rebuild(); !status.ok()) return status;
   return sink;
 }
 
 absl::Status StreamingFeatureSink::Rebuild() {
-  auto latest = warehouse_.LatestFeatureTime();
+  auto latest = store_.LatestFeatureTime();
   if (!latest.ok()) return latest.status();
   if (!*latest) {
     // A first start over events already stored: ticks start at the latest of them (a batch
     // backfill covers the past); an empty warehouse needs no rebuild.
-    auto last_event = warehouse_.LatestEventTime();
+    auto last_event = history_.LatestEventTime();
     if (!last_event.ok()) return last_event.status();
     if (!*last_event) return absl::OkStatus();
     *latest = FloorToTick(**last_event, options_.every) - options_.every;
   }
   // All-time totals up to the horizon the state keeps, then every event after it.
   const TimestampMicros horizon = **latest - engine_.retention();
-  auto totals = warehouse_.EventTotals(horizon);
+  auto totals = history_.EventTotals(horizon);
   if (!totals.ok()) return totals.status();
-  for (const auto& t : *totals) {
-    engine_.AddHistory(t.station_id, t.kind, KindTotals{t.count, t.sum, t.min, t.max}, t.first_ts);
-  }
-  absl::Status scanned = warehouse_.ScanEvents(horizon, [&](const Event& e) { engine_.Add(e); });
+  for (const StationTotals& station : *totals) engine_.AddHistory(station);
+  absl::Status scanned = history_.ScanEvents(horizon, [&](const Event& e) { engine_.Add(e); });
   if (!scanned.ok()) return scanned;
   engine_.ResumeAfter(**latest);
   return absl::OkStatus();
@@ -61,17 +60,11 @@ void StreamingFeatureSink::OnIdle() {
 }
 
 void StreamingFeatureSink::WriteDue() {
-  for (TickRows& tick : engine_.TakeDueTicks()) {
-    Warehouse::FeatureTick& out = unwritten_.emplace_back(Warehouse::FeatureTick{tick.as_of, {}});
-    out.rows.reserve(tick.rows.size());
-    for (auto& r : tick.rows) {
-      out.rows.push_back({std::move(r.station_id), std::move(r.feature_name), std::move(r.window_len), r.value, tick.as_of});
-    }
-  }
+  for (FeatureTick& tick : engine_.TakeDueTicks()) unwritten_.push_back(std::move(tick));
   if (metrics_) metrics_->features_too_late = engine_.too_late();
   if (unwritten_.empty()) return;
   // All due ticks in one transaction: one sync, however many ticks a batch of events closed.
-  if (absl::Status status = warehouse_.WriteFeatureTicks(names_, unwritten_); !status.ok()) {
+  if (absl::Status status = store_.WriteFeatureTicks(names_, unwritten_); !status.ok()) {
     if (options_.log) {
       options_.log(fmt::format("writing features for {} ticks failed, retrying after the next commit: {}",
                                unwritten_.size(), MessageOf(status)));

@@ -14,11 +14,11 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "features/scheduler.h"
+#include "common/clock.h"
 #include "features/streaming_features.h"
 #include "ingest/ingestor.h"
 #include "job/job_control.h"
-#include "warehouse/warehouse.h"
+#include "warehouse/roles.h"
 
 namespace bikestream {
 
@@ -32,8 +32,9 @@ struct StreamingFeatureOptions {
 
 class StreamingFeatureSink final : public CommitObserver {
  public:
-  // Rebuilds the state from `warehouse`, which must outlive the sink.
-  static absl::StatusOr<std::unique_ptr<StreamingFeatureSink>> Create(Warehouse& warehouse,
+  // Rebuilds the state from `history` and the ticks stored in `store`, where it then writes;
+  // both must outlive the sink.
+  static absl::StatusOr<std::unique_ptr<StreamingFeatureSink>> Create(FeatureStore& store, EventHistory& history,
                                                                       StreamingFeatureOptions options);
 
   void OnCommit(const std::vector<Event>& events, const std::vector<bool>& newly_stored) override;
@@ -47,16 +48,18 @@ class StreamingFeatureSink final : public CommitObserver {
   std::uint64_t too_late() const { return engine_.too_late(); }
 
  private:
-  StreamingFeatureSink(Warehouse& warehouse, StreamingFeatureOptions options, StreamingFeatures engine)
-      : warehouse_(warehouse), options_(std::move(options)), engine_(std::move(engine)) {}
+  StreamingFeatureSink(FeatureStore& store, EventHistory& history, StreamingFeatureOptions options,
+                       StreamingFeatures engine)
+      : store_(store), history_(history), options_(std::move(options)), engine_(std::move(engine)) {}
   absl::Status Rebuild();
   void WriteDue();
 
-  Warehouse& warehouse_;
+  FeatureStore& store_;
+  EventHistory& history_;
   StreamingFeatureOptions options_;
   StreamingFeatures engine_;
   std::vector<std::string> names_;
-  std::vector<Warehouse::FeatureTick> unwritten_;
+  std::vector<FeatureTick> unwritten_;
   std::uint64_t ticks_written_ = 0;
   JobMetrics* metrics_ = nullptr;
 };

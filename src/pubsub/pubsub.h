@@ -13,7 +13,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "common/retry.h"
 #include "event/timestamp.h"
+#include "gcp/credentials.h"
+#include "gcp/google_api.h"
 
 namespace bikestream::pubsub {
 
@@ -22,9 +26,9 @@ struct ConnectionOptions {
   // "host:port" of an emulator (plain HTTP, no credentials), as in $PUBSUB_EMULATOR_HOST.
   // Empty: https://pubsub.googleapis.com with an OAuth2 token. Default: empty.
   std::string emulator_host;
-  // An OAuth2 access token ($GOOGLE_OAUTH_ACCESS_TOKEN). Empty: asked of the GCE/Cloud Run
-  // metadata server when needed. Default: empty.
-  std::string access_token;
+  // Where OAuth 2.0 access tokens come from, when not talking to an emulator. Default: none,
+  // meaning the GCE/Cloud Run metadata server's.
+  std::shared_ptr<gcp::Credentials> credentials;
   std::chrono::milliseconds timeout{30'000};  // Per request. Default: 30 s.
 };
 
@@ -85,15 +89,11 @@ class PubsubConnection {
 // The REST implementation.
 std::unique_ptr<PubsubConnection> MakeRestConnection(ConnectionOptions options);
 
-struct RetryPolicy {
-  int max_attempts = 6;                                // Default: 6.
-  std::chrono::milliseconds initial_backoff{100};      // Default: 100 ms, doubling...
-  std::chrono::milliseconds max_backoff{10'000};       // ...up to 10 s, with full jitter.
-};
-
-// Retries kUnavailable, kResourceExhausted, kDeadlineExceeded and kAborted with backoff and
-// jitter; other errors return at once. Takes ownership of `child`.
+// Retries what gcp::IsRetryable says (kUnavailable, kResourceExhausted, kDeadlineExceeded,
+// kAborted) with backoff and jitter, waiting on `clock`; other errors return at once. Takes
+// ownership of `child`; `clock` must outlive the connection.
 std::unique_ptr<PubsubConnection> MakeRetryingConnection(std::unique_ptr<PubsubConnection> child,
-                                                         RetryPolicy policy = {});
+                                                         RetryPolicy policy = gcp::DefaultRetryPolicy(),
+                                                         Clock& clock = SystemClock());
 
 }  // namespace bikestream::pubsub

@@ -1,14 +1,15 @@
 // Pub/Sub REST v1 (https://cloud.google.com/pubsub/docs/reference/rest) over HttpClient.
 #include <fmt/format.h>
 
-#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "common/status.h"
-#include "pubsub/base64.h"
-#include "pubsub/http_client.h"
+#include "gcp/credentials.h"
+#include "gcp/google_api.h"
+#include "gcp/http_client.h"
 #include "pubsub/pubsub.h"
+#include "pubsub/wire.h"
 
 namespace bikestream::pubsub {
 namespace {
@@ -16,24 +17,6 @@ namespace {
 using json = nlohmann::json;
 
 constexpr const char* kCloudEndpoint = "https://pubsub.googleapis.com";
-constexpr const char* kMetadataTokenUrl =
-    "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token";
-// Refresh a metadata-server token this long before it expires.
-constexpr auto kTokenRefreshMargin = std::chrono::seconds(60);
-
-absl::StatusCode CodeForHttp(long status) {
-  switch (status) {
-    case 400: return absl::StatusCode::kInvalidArgument;
-    case 401: return absl::StatusCode::kUnauthenticated;
-    case 403: return absl::StatusCode::kPermissionDenied;
-    case 404: return absl::StatusCode::kNotFound;
-    case 409: return absl::StatusCode::kAlreadyExists;
-    case 429: return absl::StatusCode::kResourceExhausted;
-    case 499: return absl::StatusCode::kCancelled;
-    case 504: return absl::StatusCode::kDeadlineExceeded;
-    default: return status >= 500 ? absl::StatusCode::kUnavailable : absl::StatusCode::kUnknown;
-  }
-}
 
 std::string HintFor(absl::StatusCode code) {
   switch (code) {
@@ -50,30 +33,17 @@ std::string HintFor(absl::StatusCode code) {
   }
 }
 
-// "HTTP 404 NOT_FOUND: Topic not found (check ...)" from the service's error body.
-absl::Status ErrorFrom(const std::string& operation, const HttpResponse& response) {
-  const absl::StatusCode code = CodeForHttp(response.status);
-  std::string status_name, message;
-  const json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
-    const json& error = body["error"];
-    if (error.contains("status") && error["status"].is_string()) status_name = error["status"];
-    if (error.contains("message") && error["message"].is_string()) message = error["message"];
-  }
-  if (message.empty()) message = response.body.substr(0, 200);
-  const std::string hint = HintFor(code);
-  return absl::Status(code, fmt::format("Pub/Sub {}: HTTP {} {}: {}{}", operation, response.status,
-                                        status_name, message,
-                                        hint.empty() ? "" : fmt::format(" ({})", hint)));
-}
-
 class RestConnection final : public PubsubConnection {
  public:
   explicit RestConnection(ConnectionOptions options)
       : options_(std::move(options)),
         http_(options_.timeout),
         endpoint_(options_.emulator_host.empty() ? kCloudEndpoint
-                                                  : "http://" + options_.emulator_host) {}
+                                                  : "http://" + options_.emulator_host) {
+    if (options_.emulator_host.empty() && !options_.credentials) {
+      options_.credentials = gcp::MakeMetadataServerCredentials(http_, SystemClock());
+    }
+  }
 
   absl::Status CreateTopic(const std::string& project, const std::string& topic) override {
     return IgnoreExists(Call("PUT", TopicPath(project, topic), "{}", "create topic").status());
@@ -105,7 +75,7 @@ class RestConnection final : public PubsubConnection {
                                                    const std::string& topic,
                                                    const std::vector<std::string>& payloads) override {
     json messages = json::array();
-    for (const auto& payload : payloads) messages.push_back({{"data", Base64Encode(payload)}});
+    for (const auto& payload : payloads) messages.push_back({{"data", EncodeMessageData(payload)}});
     auto reply = Call("POST", TopicPath(project, topic) + ":publish",
                       json{{"messages", std::move(messages)}}.dump(), "publish");
     if (!reply.ok()) return reply.status();
@@ -148,7 +118,7 @@ class RestConnection final : public PubsubConnection {
       message.ack_id = item.value("ackId", "");
       message.delivery_attempt = item.value("deliveryAttempt", 0);
       const json body = item.value("message", json::object());
-      auto data = Base64Decode(body.value("data", ""));
+      auto data = DecodeMessageData(body.value("data", ""));
       // Undecodable data is kept raw: the ingest job dead-letters it rather than losing it.
       message.message.data = data.ok() ? std::move(*data) : body.value("data", "");
       message.message.message_id = body.value("messageId", "");
@@ -192,7 +162,7 @@ class RestConnection final : public PubsubConnection {
                             const std::string& body, const std::string& operation) {
     std::vector<std::string> headers = {"Content-Type: application/json"};
     if (options_.emulator_host.empty()) {
-      auto token = AccessToken();
+      auto token = options_.credentials->AccessToken();
       if (!token.ok()) return token.status();
       headers.push_back("Authorization: Bearer " + *token);
     }
@@ -203,7 +173,7 @@ class RestConnection final : public PubsubConnection {
                           fmt::format("Pub/Sub {}: {} ({})", what, MessageOf(response.status()),
                                       HintFor(absl::StatusCode::kUnavailable)));
     }
-    if (response->status < 200 || response->status >= 300) return ErrorFrom(what, *response);
+    if (response->status < 200 || response->status >= 300) return gcp::ErrorFromReply("Pub/Sub", what, *response, HintFor);
     json reply = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
     if (reply.is_discarded() || !reply.is_object()) {
       return absl::UnavailableError(fmt::format("Pub/Sub {}: the reply is not JSON", what));
@@ -211,38 +181,9 @@ class RestConnection final : public PubsubConnection {
     return reply;
   }
 
-  absl::StatusOr<std::string> AccessToken() {
-    if (!options_.access_token.empty()) return options_.access_token;
-    std::lock_guard lock(token_mutex_);
-    if (!token_.empty() && std::chrono::steady_clock::now() < token_expiry_) return token_;
-    auto response = http_.Send("GET", kMetadataTokenUrl, "", {"Metadata-Flavor: Google"});
-    if (!response.ok() || response->status != 200) {
-      return absl::UnauthenticatedError(
-          "no credentials for Pub/Sub: set GOOGLE_OAUTH_ACCESS_TOKEN (e.g. $(gcloud auth "
-          "print-access-token)), run on GCP, or set PUBSUB_EMULATOR_HOST for the emulator");
-    }
-    json reply = json::parse(response->body, nullptr, false);
-    if (!reply.is_object() || !reply.contains("access_token")) {
-      return absl::UnauthenticatedError("the metadata server gave no access token");
-    }
-    if (!reply["access_token"].is_string()) {
-      return absl::UnauthenticatedError("the metadata server gave no access token");
-    }
-    token_ = reply["access_token"].get<std::string>();
-    const int expires_in = reply.contains("expires_in") && reply["expires_in"].is_number_integer()
-                               ? reply["expires_in"].get<int>()
-                               : 300;
-    token_expiry_ = std::chrono::steady_clock::now() + std::chrono::seconds(expires_in) -
-                    kTokenRefreshMargin;
-    return token_;
-  }
-
   ConnectionOptions options_;
-  HttpClient http_;
+  gcp::HttpClient http_;
   std::string endpoint_;
-  std::mutex token_mutex_;
-  std::string token_;
-  std::chrono::steady_clock::time_point token_expiry_;
 };
 
 }  // namespace

@@ -3,24 +3,40 @@
 #include <fmt/format.h>
 
 #include "absl/status/status.h"
-#include "warehouse/postgres_warehouse.h"
-#include "warehouse/sqlite_warehouse.h"
+#include "warehouse/postgres/postgres_warehouse.h"
+#include "warehouse/sqlite/sqlite_warehouse.h"
 
 namespace bikestream {
+namespace {
+
+using Opener = absl::StatusOr<std::unique_ptr<Warehouse>> (*)(std::string_view url, const TableNames& tables,
+                                                              OpenMode mode);
+
+struct Engine {
+  std::string_view scheme;  // The start of the URLs it opens.
+  std::string_view form;    // How the URL is written, for the error on an unknown one.
+  Opener open;
+};
+
+// The engines, one line each.
+constexpr Engine kEngines[] = {
+    {"sqlite:", "sqlite:PATH (e.g. sqlite:bikestream.db)", OpenSqliteWarehouse},
+    {"postgresql://", "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE", OpenPostgresWarehouse},
+    {"postgres://", "", OpenPostgresWarehouse},
+};
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouse(std::string_view url,
                                                          const TableNames& tables, OpenMode mode) {
-  constexpr std::string_view kSqlite = "sqlite:";
-  if (url.starts_with(kSqlite) && url.size() > kSqlite.size()) {
-    return OpenSqliteWarehouse(url.substr(kSqlite.size()), tables, mode);
+  std::string forms;
+  for (const Engine& engine : kEngines) {
+    if (url.starts_with(engine.scheme) && url.size() > engine.scheme.size()) {
+      return engine.open(url, tables, mode);
+    }
+    if (!engine.form.empty()) forms += fmt::format("{}{}", forms.empty() ? "" : " or ", engine.form);
   }
-  // libpq reads both schemes; the database must exist whatever the mode.
-  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
-    return OpenPostgresWarehouse(std::string(url), tables);
-  }
-  return absl::InvalidArgumentError(fmt::format(
-      "unknown warehouse URL '{}': use sqlite:PATH (e.g. sqlite:bikestream.db) or "
-      "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE", url));
+  return absl::InvalidArgumentError(fmt::format("unknown warehouse URL '{}': use {}", url, forms));
 }
 
 std::string RedactPassword(std::string_view url) {

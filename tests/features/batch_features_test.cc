@@ -4,7 +4,6 @@
 
 #include <map>
 
-#include "features/feature_sql.h"
 #include "features/feature_spec.h"
 #include "support/warehouse_backends.h"
 #include "warehouse/warehouse.h"

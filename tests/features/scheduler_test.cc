@@ -3,26 +3,19 @@
 
 #include <gtest/gtest.h>
 
+#include "support/fake_clock.h"
+
 namespace bikestream {
 namespace {
 
 constexpr TimestampMicros kMinute = 60 * kMicrosPerSecond;
 
-// Sleeping jumps straight to the deadline.
-class FakeClock final : public Clock {
- public:
-  explicit FakeClock(TimestampMicros now) : now_(now) {}
-  TimestampMicros Now() override { return now_; }
-  void SleepUntil(TimestampMicros deadline, const std::function<bool()>& wake) override {
-    if (!wake()) now_ = std::max(now_, deadline);
-  }
-  TimestampMicros now_;
-};
+using testing_support::FakeClock;
 
 TimestampMicros At(const char* text) { return *ParseRfc3339(text); }
 
 TEST(Scheduler, ComputesTheCurrentTickThenEachAlignedTick) {
-  FakeClock clock(At("2025-11-16T10:07:30Z"));
+  FakeClock clock(At("2025-11-16T10:07:30Z"), FakeClock::Mode::kJumping);
   std::vector<TimestampMicros> computed;
   std::atomic<bool> stop = false, run_now = false;
   Scheduler scheduler(clock, {.every = 15 * kMinute}, [&](TimestampMicros as_of) {
@@ -36,7 +29,7 @@ TEST(Scheduler, ComputesTheCurrentTickThenEachAlignedTick) {
 }
 
 TEST(Scheduler, AFailedTickIsLoggedAndRetriedWithBackoffNeverKillingIt) {
-  FakeClock clock(At("2025-11-16T10:00:00Z"));
+  FakeClock clock(At("2025-11-16T10:00:00Z"), FakeClock::Mode::kJumping);
   std::vector<std::pair<TimestampMicros, TimestampMicros>> attempts;  // (as_of, when)
   std::vector<std::string> logged;
   std::atomic<bool> stop = false, run_now = false;
@@ -63,7 +56,7 @@ TEST(Scheduler, AFailedTickIsLoggedAndRetriedWithBackoffNeverKillingIt) {
 }
 
 TEST(Scheduler, RunNowComputesTheCurrentTickAtOnce) {
-  FakeClock clock(At("2025-11-16T10:07:30Z"));
+  FakeClock clock(At("2025-11-16T10:07:30Z"), FakeClock::Mode::kJumping);
   std::vector<TimestampMicros> computed;
   std::atomic<bool> stop = false, run_now = true;
   Scheduler scheduler(clock, {.every = 15 * kMinute}, [&](TimestampMicros as_of) {

@@ -19,12 +19,6 @@ const TimestampMicros kStart = *ParseRfc3339("2025-11-16T00:00:00Z");
 
 using RowKey = std::tuple<std::string, std::string, std::string>;
 
-std::map<RowKey, double> Keyed(const std::vector<StreamingFeatureRow>& rows) {
-  std::map<RowKey, double> keyed;
-  for (const auto& r : rows) keyed[{r.station_id, r.feature_name, r.window_len}] = r.value;
-  return keyed;
-}
-
 std::map<RowKey, double> Keyed(const std::vector<FeatureRow>& rows) {
   std::map<RowKey, double> keyed;
   for (const auto& r : rows) keyed[{r.station_id, r.feature_name, r.window_len}] = r.value;

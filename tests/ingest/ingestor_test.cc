@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "ingest/dead_letter_replay.h"
+#include "warehouse/warehouse.h"
 
 namespace bikestream {
 namespace {

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "pubsub/base64.h"
 
 namespace bikestream {
 namespace {
@@ -40,17 +39,6 @@ TEST(JobMetrics, PrometheusTextHasCountersStateAndCumulativeHistogram) {
   EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_bucket{le=\"0.5\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_bucket{le=\"+Inf\"} 3\n"), std::string::npos);
   EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_count 3\n"), std::string::npos);
-}
-
-TEST(Base64, RoundTripsEveryLengthAndRejectsGarbage) {
-  for (const std::string& data : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
-    auto decoded = pubsub::Base64Decode(pubsub::Base64Encode(data));
-    ASSERT_TRUE(decoded.ok());
-    EXPECT_EQ(*decoded, data);
-  }
-  EXPECT_EQ(pubsub::Base64Encode("hello"), "aGVsbG8=");
-  EXPECT_FALSE(pubsub::Base64Decode("abc").ok());
-  EXPECT_FALSE(pubsub::Base64Decode("a!c=").ok());
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "warehouse/warehouse.h"
+
 namespace bikestream {
 namespace {
 
@@ -39,7 +41,7 @@ class StreamingFeatureSinkTest : public ::testing::Test {
 
 TEST_F(StreamingFeatureSinkTest, AnIdleLiveStreamStillGetsARowAtEveryTick) {
   clock_.now = kT0;
-  auto sink = *StreamingFeatureSink::Create(*warehouse_, {.clock = &clock_});
+  auto sink = *StreamingFeatureSink::Create(*warehouse_, *warehouse_, {.clock = &clock_});
   Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
   EXPECT_EQ(Ticks(), 0);  // 10:15 has not come yet.
   clock_.now = kT0 + 61 * kMinute;  // 11:06, and no event since 10:05.
@@ -52,7 +54,7 @@ TEST_F(StreamingFeatureSinkTest, AnIdleLiveStreamStillGetsARowAtEveryTick) {
 
 TEST_F(StreamingFeatureSinkTest, ReportsTicksAndTooLateEventsInTheJobMetrics) {
   clock_.now = kT0;
-  auto sink = *StreamingFeatureSink::Create(*warehouse_, {.allowed_lateness = 5 * kMinute, .clock = &clock_});
+  auto sink = *StreamingFeatureSink::Create(*warehouse_, *warehouse_, {.allowed_lateness = 5 * kMinute, .clock = &clock_});
   JobMetrics metrics;
   sink->AttachMetrics(&metrics);
   Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
@@ -66,7 +68,7 @@ TEST_F(StreamingFeatureSinkTest, ReportsTicksAndTooLateEventsInTheJobMetrics) {
 
 TEST_F(StreamingFeatureSinkTest, TheClockNeverFillsTheGapAfterOldData) {
   clock_.now = kT0 + 30 * 24 * 60 * kMinute;  // A month after the events: a replay.
-  auto sink = *StreamingFeatureSink::Create(*warehouse_, {.clock = &clock_});
+  auto sink = *StreamingFeatureSink::Create(*warehouse_, *warehouse_, {.clock = &clock_});
   Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
   sink->OnIdle();
   EXPECT_EQ(Ticks(), 0);
@@ -74,7 +76,7 @@ TEST_F(StreamingFeatureSinkTest, TheClockNeverFillsTheGapAfterOldData) {
 
 TEST_F(StreamingFeatureSinkTest, ARedeliveredEventIsNotCountedAgain) {
   clock_.now = kT0;
-  auto sink = *StreamingFeatureSink::Create(*warehouse_, {.clock = &clock_});
+  auto sink = *StreamingFeatureSink::Create(*warehouse_, *warehouse_, {.clock = &clock_});
   Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
   Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});  // Redelivered.
   Commit(*sink, Event{"e-2", "A_101", kT0 + 20 * kMinute, Kind::kDropoff, 1});

@@ -87,7 +87,7 @@ TEST(PubsubRest, ErrorsAreOneClearLine) {
 TEST(PubsubRest, UnreachableServiceIsUnavailableAfterRetries) {
   auto client = MakeRetryingConnection(
       MakeRestConnection({.emulator_host = fmt::format("127.0.0.1:{}", testing_support::FreeLoopbackPort())}),
-      RetryPolicy{.max_attempts = 3, .initial_backoff = std::chrono::milliseconds(1)});
+      RetryPolicy{.initial_backoff = kMicrosPerMilli, .max_attempts = 3});
   auto status = client->GetTopic(kProject, "topic");
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(std::string(status.message()).find("PUBSUB_EMULATOR_HOST"), std::string::npos);

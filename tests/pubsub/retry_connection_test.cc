@@ -45,8 +45,8 @@ class ScriptedConnection final : public PubsubConnection {
   std::deque<absl::Status> script_;
 };
 
-constexpr RetryPolicy kFast{.max_attempts = 4, .initial_backoff = std::chrono::milliseconds(1),
-                            .max_backoff = std::chrono::milliseconds(2)};
+constexpr RetryPolicy kFast{.initial_backoff = kMicrosPerMilli, .max_backoff = 2 * kMicrosPerMilli,
+                            .max_attempts = 4};
 
 TEST(RetryingConnection, RetriesTransientErrorsUntilSuccess) {
   auto scripted = std::make_unique<ScriptedConnection>(std::deque<absl::Status>{

@@ -11,7 +11,7 @@
 
 #include "features/feature_spec.h"
 #include "support/postgres_server.h"
-#include "warehouse/postgres_warehouse.h"
+#include "warehouse/postgres/postgres_warehouse.h"
 #include "warehouse/warehouse.h"
 
 namespace bikestream {
@@ -110,7 +110,7 @@ TEST(PostgresWarehouse, ACommitRidesOutAServerRestartAndStoresOnce) {
 
 TEST(PostgresWarehouse, GivesUpAfterItsRetryWindowThenRecovers) {
   REQUIRE_POSTGRES();
-  auto warehouse = FreshWarehouse("give_up", PostgresOptions{.retry_for = std::chrono::seconds(1)});
+  auto warehouse = FreshWarehouse("give_up", PostgresOptions{.retry_for = kMicrosPerSecond});
   ASSERT_TRUE(warehouse);
   SharedPostgres().Stop();
   auto failed = warehouse->Commit(EventsBatch({"e-1"}));
@@ -304,7 +304,7 @@ TEST(PostgresWarehouse, FeaturesAreIdenticalToSqlitesOnTheSameEvents) {
   auto totals = [](Warehouse& w) {
     auto t = *w.EventTotals(kStart + 50 * kHour);
     std::vector<std::tuple<std::string, Kind, std::int64_t, std::int64_t, std::int32_t, std::int32_t, TimestampMicros>> rows;
-    for (const auto& s : t) rows.emplace_back(s.station_id, s.kind, s.count, s.sum, s.min, s.max, s.first_ts);
+    for (const auto& s : t) rows.emplace_back(s.station_id, s.kind, s.totals.count, s.totals.sum, s.totals.min, s.totals.max, s.first_ts);
     std::sort(rows.begin(), rows.end());
     return rows;
   };

@@ -1,5 +1,5 @@
 // RAII owners for SQLite handles, and a prepared statement with typed binds.
-// Private to the warehouse folder. Not thread-safe, like the connection they belong to.
+// Private to the SQLite backend. Not thread-safe, like the connection they belong to.
 #pragma once
 
 #include <sqlite3.h>

@@ -1,10 +1,10 @@
-#include "warehouse/postgres_rows.h"
+#include "warehouse/postgres/postgres_rows.h"
 
 #include <charconv>
 #include <cstdlib>
 #include <string>
 
-#include "warehouse/postgres_handle.h"
+#include "warehouse/postgres/postgres_handle.h"
 
 namespace bikestream::postgres {
 namespace {

@@ -1,4 +1,4 @@
-#include "warehouse/sqlite_handle.h"
+#include "warehouse/sqlite/sqlite_handle.h"
 
 #include <fmt/format.h>
 

@@ -1,5 +1,5 @@
-// Reading PostgreSQL results (text format) into bikestream's types. Private to the warehouse
-// folder.
+// Reading PostgreSQL results (text format) into bikestream's types. Private to the PostgreSQL
+// backend.
 #pragma once
 
 #include <libpq-fe.h>
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "event/event.h"
-#include "warehouse/warehouse.h"
+#include "warehouse/roles.h"
 
 namespace bikestream::postgres {
 

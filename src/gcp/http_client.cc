@@ -1,9 +1,9 @@
-#include "pubsub/http_client.h"
+#include "gcp/http_client.h"
 
 #include <curl/curl.h>
 #include <fmt/format.h>
 
-namespace bikestream::pubsub {
+namespace bikestream::gcp {
 namespace {
 
 // curl_global_init is not thread-safe; do it once, before any handle exists.
@@ -84,4 +84,4 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const s
   return response;
 }
 
-}  // namespace bikestream::pubsub
+}  // namespace bikestream::gcp

@@ -1,4 +1,5 @@
-// A small HTTP/1.1 client over libcurl with keep-alive. Private to pubsub/.
+// A small HTTP/1.1 client over libcurl with keep-alive, for the Google Cloud clients. TLS
+// peers are always verified (libcurl's default, never turned off).
 //
 // Connections are reused: each request borrows a curl handle from a pool and returns it, so
 // concurrent callers each get their own connection and sequential ones reuse theirs.
@@ -13,7 +14,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace bikestream::pubsub {
+namespace bikestream::gcp {
 
 struct HttpResponse {
   long status = 0;
@@ -43,4 +44,4 @@ class HttpClient {
   std::vector<std::unique_ptr<Handle>> idle_;
 };
 
-}  // namespace bikestream::pubsub
+}  // namespace bikestream::gcp

@@ -1,6 +1,6 @@
 // RAII owners for libpq handles, statements with parameters, COPY, and the mapping of
-// PostgreSQL's errors to Status codes that say whether waiting helps. Private to the warehouse
-// folder. Not thread-safe, like the connection they belong to.
+// PostgreSQL's errors to Status codes that say whether waiting helps. Private to the PostgreSQL
+// backend. Not thread-safe, like the connection they belong to.
 #pragma once
 
 #include <libpq-fe.h>

@@ -1,4 +1,4 @@
-#include "warehouse/postgres_handle.h"
+#include "warehouse/postgres/postgres_handle.h"
 
 #include <fmt/format.h>
 #include <simdjson.h>

@@ -1,0 +1,14 @@
+// Instants as the whole code base holds them: microseconds since the Unix epoch, UTC. Exact,
+// cheap to compare and to window, and what the warehouses store.
+#pragma once
+
+#include <cstdint>
+
+namespace bikestream {
+
+using TimestampMicros = std::int64_t;
+
+inline constexpr TimestampMicros kMicrosPerMilli = 1'000;
+inline constexpr TimestampMicros kMicrosPerSecond = 1'000'000;
+
+}  // namespace bikestream

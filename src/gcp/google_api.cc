@@ -1,0 +1,61 @@
+#include "gcp/google_api.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace bikestream::gcp {
+namespace {
+using json = nlohmann::json;
+constexpr int kMaxAttempts = 6;
+constexpr std::size_t kMaxBodyInError = 200;
+}  // namespace
+
+absl::StatusCode CodeForHttp(long status) {
+  switch (status) {
+    case 400: return absl::StatusCode::kInvalidArgument;
+    case 401: return absl::StatusCode::kUnauthenticated;
+    case 403: return absl::StatusCode::kPermissionDenied;
+    case 404: return absl::StatusCode::kNotFound;
+    case 409: return absl::StatusCode::kAlreadyExists;
+    case 429: return absl::StatusCode::kResourceExhausted;
+    case 499: return absl::StatusCode::kCancelled;
+    case 504: return absl::StatusCode::kDeadlineExceeded;
+    default: return status >= 500 ? absl::StatusCode::kUnavailable : absl::StatusCode::kUnknown;
+  }
+}
+
+bool IsRetryable(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kAborted:
+      return true;
+    default:
+      return false;
+  }
+}
+
+RetryPolicy DefaultRetryPolicy() {
+  return RetryPolicy{.initial_backoff = 100 * kMicrosPerMilli, .max_backoff = 10 * kMicrosPerSecond,
+                     .jitter = true, .max_attempts = kMaxAttempts};
+}
+
+absl::Status ErrorFromReply(std::string_view service, std::string_view operation, const HttpResponse& response,
+                            const std::function<std::string(absl::StatusCode)>& hint_for) {
+  const absl::StatusCode code = CodeForHttp(response.status);
+  std::string status_name, message;
+  const json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+    const json& error = body["error"];
+    if (error.contains("status") && error["status"].is_string()) status_name = error["status"];
+    if (error.contains("message") && error["message"].is_string()) message = error["message"];
+  }
+  if (message.empty()) message = response.body.substr(0, kMaxBodyInError);
+  const std::string hint = hint_for ? hint_for(code) : "";
+  return absl::Status(code, fmt::format("{} {}: HTTP {} {}: {}{}", service, operation, response.status,
+                                        status_name, message, hint.empty() ? "" : fmt::format(" ({})", hint)));
+}
+
+}  // namespace bikestream::gcp

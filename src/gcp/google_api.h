@@ -1,0 +1,30 @@
+// What every Google Cloud REST API shares: how its HTTP statuses and JSON error bodies map to
+// Status codes, which of those are worth retrying, and how long to back off.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "common/retry.h"
+#include "gcp/http_client.h"
+
+namespace bikestream::gcp {
+
+// The canonical code of an HTTP status, as Google's APIs use them.
+absl::StatusCode CodeForHttp(long status);
+
+// Worth retrying with backoff: kUnavailable, kResourceExhausted, kDeadlineExceeded, kAborted.
+bool IsRetryable(const absl::Status& status);
+
+// Backoff for Google's APIs: 100 ms doubling to 10 s with full jitter, 6 attempts.
+RetryPolicy DefaultRetryPolicy();
+
+// "SERVICE OPERATION: HTTP 404 NOT_FOUND: Topic not found (HINT)" from a reply that is not
+// 2xx, with the service's own status and message from its error body when it has one.
+// `hint_for` says what to check for a code ("" for nothing).
+absl::Status ErrorFromReply(std::string_view service, std::string_view operation, const HttpResponse& response,
+                            const std::function<std::string(absl::StatusCode)>& hint_for);
+
+}  // namespace bikestream::gcp

@@ -1,0 +1,31 @@
+// Pub/Sub's wire formats that bikestream reads and writes outside the REST client: message
+// data (standard Base64, padded) and the JSON envelope of a push subscription's request.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "event/timestamp.h"
+
+namespace bikestream::pubsub {
+
+std::string EncodeMessageData(std::string_view data);
+// kInvalidArgument when `text` is not padded standard Base64.
+absl::StatusOr<std::string> DecodeMessageData(std::string_view text);
+
+// One message of a push request:
+//   {"message":{"data":"…","messageId":"…","publishTime":"…"},"subscription":"projects/…"}
+struct PushedMessage {
+  std::string payload;            // The data, decoded; as sent when it is not Base64 (the
+                                  // ingest job then dead-letters it rather than losing it).
+  std::string message_id;
+  std::string subscription;       // Empty when the envelope does not say.
+  TimestampMicros publish_time = 0;  // 0 when missing or unreadable.
+};
+
+// kInvalidArgument, with the text for a 400 reply, when `body` is not a push envelope.
+absl::StatusOr<PushedMessage> ParsePushEnvelope(std::string_view body);
+
+}  // namespace bikestream::pubsub

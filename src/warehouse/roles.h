@@ -1,0 +1,181 @@
+// The roles a warehouse plays, each a narrow interface that its callers depend on alone:
+//   EventSink        commits batches of events and dead letters, exactly once (the Ingestor)
+//   DeadLetterStore  lists dead letters and resolves replayed ones (dead-letter replay)
+//   FeatureStore     computes, stores and reads station features; training sets (features)
+//   EventHistory     reads raw_events back: totals, latest time, a scan (streaming rebuilds)
+//   SqlConsole       runs one SQL statement for a person (query, show)
+// A backend implements them all as a `Warehouse` (warehouse.h). Unless a role says otherwise,
+// an object is used from one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "event/event.h"
+#include "features/feature_rows.h"
+#include "features/feature_spec.h"
+
+namespace bikestream {
+
+// Input that is not a valid event, kept verbatim with why.
+struct DeadLetter {
+  std::int64_t id = 0;                // Assigned by the warehouse; 0 before it is stored.
+  TimestampMicros first_seen = 0;
+  std::string source;                 // Where it came from, e.g. "file:/data/in.jsonl".
+  std::string message_id;             // Its identity within the source.
+  std::string payload;                // The input as received.
+  std::string reason;                 // A stable code from ReasonCode().
+  std::string error;                  // The human message.
+  TimestampMicros publish_time = 0;   // When the broker accepted it; 0 when unknown.
+};
+
+// What one commit writes.
+struct Batch {
+  std::vector<Event> events;
+  std::vector<DeadLetter> dead_letters;
+
+  bool empty() const { return events.empty() && dead_letters.empty(); }
+  std::size_t size() const { return events.size() + dead_letters.size(); }
+  void clear() {
+    events.clear();
+    dead_letters.clear();
+  }
+};
+
+struct CommitResult {
+  std::size_t stored = 0;         // Events new to the table.
+  std::size_t duplicates = 0;     // Events whose event_id was already stored.
+  std::size_t dead_lettered = 0;  // Dead letters written (a redelivered one counts once more).
+  std::vector<bool> newly_stored; // Per event of the batch, in order: new to the table.
+};
+
+// Where events land. Every commit is one atomic, durable transaction: when `Commit` returns
+// OK, each event of the batch is stored exactly once (keyed by event_id, in the same
+// transaction as its row) and each dead letter once (keyed by source and message_id). A failed
+// commit stores nothing, so the caller may retry the same batch or have it redelivered.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+
+  // Writes the batch in one durable transaction; see the class comment for the guarantees.
+  virtual absl::StatusOr<CommitResult> Commit(const Batch& batch) = 0;
+
+  // How many sinks on the same store may usefully commit at once (see
+  // IngestOptions::concurrent_writers); 1 where the engine takes one writer at a time.
+  virtual int ConcurrentWriters() const { return 1; }
+};
+
+struct DeadLetterFilter {
+  std::optional<std::string> reason;  // Only this reason code. Default: all.
+  std::int64_t after_id = 0;          // Only ids greater than this, for paging. Default: 0.
+  std::size_t limit = 1000;           // At most this many, in id order. Default: 1000.
+};
+
+class DeadLetterStore {
+ public:
+  virtual ~DeadLetterStore() = default;
+
+  virtual absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(const DeadLetterFilter& filter) = 0;
+
+  // In one transaction: stores `events` (dedup as in EventSink::Commit) and deletes the dead
+  // letters with `resolved_ids`, whose payloads they are.
+  virtual absl::StatusOr<CommitResult> ResolveDeadLetters(
+      const std::vector<Event>& events, const std::vector<std::int64_t>& resolved_ids) = 0;
+};
+
+// A query's result as text, ready to print. Timestamps are already ISO 8601.
+struct QueryResult {
+  struct Cell {
+    std::string text;
+    bool is_null = false;
+    bool is_number = false;
+  };
+  std::vector<std::string> columns;  // Empty for a statement that returns no rows.
+  std::vector<std::vector<Cell>> rows;
+  std::int64_t rows_changed = 0;     // For INSERT, UPDATE and DELETE.
+};
+
+// A training set: one row per station and as_of, one column per feature (the PIVOT).
+struct TrainingSetRequest {
+  std::vector<std::string> features;  // Column order.
+  // Exactly one of:
+  std::optional<TimestampMicros> as_of;  // The rows at this as_of.
+  std::optional<std::pair<TimestampMicros, TimestampMicros>> range;  // Every as_of in [from, to].
+  // Rows of an entity file: each gets the features at the latest as_of <= ts (point in
+  // time: never a value computed after ts), its label columns kept as given.
+  struct LabelRow {
+    std::string station_id;
+    TimestampMicros ts = 0;
+    std::vector<std::string> labels;
+  };
+  struct Labels {
+    std::vector<std::string> columns;  // Names of the label columns.
+    std::vector<LabelRow> rows;
+  };
+  std::optional<Labels> labels;
+};
+
+// The station_features table: computed inside the warehouse from raw_events (set-based SQL;
+// the events are never read into the process), or written as computed elsewhere.
+class FeatureStore {
+ public:
+  virtual ~FeatureStore() = default;
+
+  // Computes `features` for every station at `as_of`, without storing them.
+  virtual absl::StatusOr<std::vector<FeatureRow>> ComputeFeatures(
+      const std::vector<FeatureSpec>& features, TimestampMicros as_of) = 0;
+
+  // Computes them as ComputeFeatures does and, in one transaction, replaces the stored rows of
+  // these features at `as_of` with them. Returns the rows written.
+  virtual absl::StatusOr<std::size_t> RefreshFeatures(const std::vector<FeatureSpec>& features,
+                                                      TimestampMicros as_of) = 0;
+
+  // The stored rows at `as_of`, ordered by station, feature and window.
+  virtual absl::StatusOr<std::vector<FeatureRow>> StoredFeatures(TimestampMicros as_of) = 0;
+
+  // For each tick, replaces the stored rows of `feature_names` at the tick's as_of with its
+  // rows; all ticks in one transaction (rows computed outside the warehouse, by the streaming
+  // job). Every row of a tick carries that tick's as_of.
+  virtual absl::Status WriteFeatureTicks(const std::vector<std::string>& feature_names,
+                                         const std::vector<FeatureTick>& ticks) = 0;
+
+  // The latest as_of stored, if any.
+  virtual absl::StatusOr<std::optional<TimestampMicros>> LatestFeatureTime() = 0;
+
+  // Pivots station_features into a training set; columns: station_id, as_of (and ts and the
+  // labels, for a labels request), then one per feature.
+  virtual absl::StatusOr<QueryResult> TrainingSet(const TrainingSetRequest& request) = 0;
+};
+
+// raw_events read back, for engines that keep state outside the warehouse.
+class EventHistory {
+ public:
+  virtual ~EventHistory() = default;
+
+  // Calls `visit` with every event whose ts is after `after`, in ts order.
+  virtual absl::Status ScanEvents(TimestampMicros after,
+                                  const std::function<void(const Event&)>& visit) = 0;
+
+  // The latest event time stored, if any.
+  virtual absl::StatusOr<std::optional<TimestampMicros>> LatestEventTime() = 0;
+
+  // Per station and kind, the totals of the events with ts at or before `through`.
+  virtual absl::StatusOr<std::vector<StationTotals>> EventTotals(TimestampMicros through) = 0;
+};
+
+class SqlConsole {
+ public:
+  virtual ~SqlConsole() = default;
+
+  // Runs one SQL statement (kInvalidArgument for several) and returns its rows. Not retried:
+  // the statement may not be idempotent.
+  virtual absl::StatusOr<QueryResult> Query(std::string_view sql) = 0;
+};
+
+}  // namespace bikestream

@@ -1,0 +1,121 @@
+// Opening the SQLite warehouse and making its tables.
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "absl/status/status.h"
+#include "common/status.h"
+#include "warehouse/sql/sql_text.h"
+#include "warehouse/sqlite/sqlite_backend.h"
+#include "warehouse/sqlite/sqlite_warehouse.h"
+
+namespace bikestream {
+namespace sqlite {
+namespace {
+
+// Bounded so memory stays flat however large the table grows.
+constexpr int kCacheKibibytes = 32 * 1024;
+constexpr int kBusyTimeoutMillis = 10'000;
+
+// Timestamps are INTEGER microseconds since the epoch (UTC) in columns declared TIMESTAMP,
+// which Query() prints as ISO 8601. Why this schema: docs/adr/0003-sqlite-schema.md.
+std::string SchemaSql(const TableNames& t) {
+  const std::string raw = QuoteIdentifier(t.raw_events);
+  const std::string features = QuoteIdentifier(t.station_features);
+  const std::string dead = QuoteIdentifier(t.dead_letter);
+  return fmt::format(R"sql(
+    CREATE TABLE IF NOT EXISTS {raw} (
+      event_id   TEXT      NOT NULL PRIMARY KEY,
+      station_id TEXT      NOT NULL,
+      ts_iso     TIMESTAMP NOT NULL,
+      kind       TEXT      NOT NULL,
+      delta      INTEGER   NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS {raw_index} ON {raw} (ts_iso, station_id, kind, delta);
+    CREATE TABLE IF NOT EXISTS {features} (
+      station_id   TEXT      NOT NULL,
+      feature_name TEXT      NOT NULL,
+      window_len   TEXT      NOT NULL,
+      value        REAL,
+      as_of        TIMESTAMP NOT NULL,
+      PRIMARY KEY (station_id, feature_name, window_len, as_of)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS {features_index} ON {features} (station_id, as_of);
+    CREATE INDEX IF NOT EXISTS {features_time_index} ON {features} (as_of);
+    CREATE TABLE IF NOT EXISTS {dead} (
+      id         INTEGER   PRIMARY KEY,
+      first_seen TIMESTAMP NOT NULL,
+      source     TEXT      NOT NULL,
+      message_id TEXT      NOT NULL,
+      payload    TEXT      NOT NULL,
+      reason     TEXT      NOT NULL,
+      error      TEXT      NOT NULL,
+      publish_time TIMESTAMP,
+      UNIQUE (source, message_id)
+    );
+    CREATE INDEX IF NOT EXISTS {dead_index} ON {dead} (reason);
+  )sql",
+                     fmt::arg("raw", raw), fmt::arg("features", features), fmt::arg("dead", dead),
+                     fmt::arg("raw_index", QuoteIdentifier(t.raw_events + "_by_station_time")),
+                     fmt::arg("dead_index", QuoteIdentifier(t.dead_letter + "_by_reason")),
+                     fmt::arg("features_index", QuoteIdentifier(t.station_features + "_by_station_time")),
+                     fmt::arg("features_time_index", QuoteIdentifier(t.station_features + "_by_time")));
+}
+
+}  // namespace
+
+absl::Status SqliteWarehouse::Setup() {
+  auto transaction = Transaction::Begin(db_.get());
+  if (!transaction.ok()) return transaction.status();
+  if (auto status = Exec(db_.get(), SchemaSql(tables_)); !status.ok()) return status;
+  if (auto status = AddMissingColumns(); !status.ok()) return status;
+  return transaction->Commit();
+}
+
+// Tables made by an earlier version gain the columns added since.
+absl::Status SqliteWarehouse::AddMissingColumns() {
+  auto columns = Query(fmt::format("SELECT name FROM pragma_table_info('{}')", tables_.dead_letter));
+  if (!columns.ok()) return columns.status();
+  for (const auto& row : columns->rows) {
+    if (row[0].text == "publish_time") return absl::OkStatus();
+  }
+  return Exec(db_.get(), fmt::format("ALTER TABLE {} ADD COLUMN publish_time TIMESTAMP",
+                                     QuoteIdentifier(tables_.dead_letter)));
+}
+
+}  // namespace sqlite
+
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenSqliteWarehouse(std::string_view url,
+                                                               const TableNames& tables,
+                                                               OpenMode mode) {
+  constexpr std::string_view kScheme = "sqlite:";
+  if (url.starts_with(kScheme)) url.remove_prefix(kScheme.size());
+  sqlite3* raw = nullptr;
+  const std::string file(url);
+  const bool in_memory = file == ":memory:";
+  if (mode == OpenMode::kMustExist && !in_memory && !std::filesystem::exists(file)) {
+    return absl::NotFoundError(fmt::format(
+        "no warehouse at '{}' (create it with `bikestream setup --warehouse sqlite:{}`, or "
+        "fill it with `bikestream run` or `bikestream ingest`)", file, file));
+  }
+  const int rc = sqlite3_open_v2(file.c_str(), &raw,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  sqlite::Connection db(raw);
+  if (rc != SQLITE_OK) {
+    return absl::UnavailableError(fmt::format(
+        "cannot open SQLite warehouse '{}': {} (check that the directory exists and is writable)",
+        file, db ? sqlite3_errmsg(db.get()) : "out of memory"));
+  }
+  sqlite3_extended_result_codes(db.get(), 1);
+  const std::string pragmas = fmt::format(
+      "PRAGMA busy_timeout = {}; PRAGMA cache_size = -{}; {}", sqlite::kBusyTimeoutMillis,
+      sqlite::kCacheKibibytes, in_memory ? "" : "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+  if (auto status = sqlite::Exec(db.get(), pragmas); !status.ok()) {
+    return absl::UnavailableError(
+        fmt::format("cannot use SQLite warehouse '{}': {}", file, MessageOf(status)));
+  }
+  return std::make_unique<sqlite::SqliteWarehouse>(std::move(db), tables);
+}
+
+}  // namespace bikestream

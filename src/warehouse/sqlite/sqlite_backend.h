@@ -1,0 +1,83 @@
+// The SQLite warehouse's class, private to this folder. Its methods are defined by
+// responsibility: schema.cc (opening, tables), writes.cc (events and dead letters),
+// feature_sql.cc (the feature store and its SQL), reads.cc (queries, dead letters, events).
+#pragma once
+
+#include <string>
+
+#include "warehouse/sqlite/sqlite_handle.h"
+#include "warehouse/warehouse.h"
+
+namespace bikestream::sqlite {
+
+class SqliteWarehouse final : public Warehouse {
+ public:
+  SqliteWarehouse(Connection db, TableNames tables) : db_(std::move(db)), tables_(std::move(tables)) {}
+
+  absl::Status Setup() override;
+
+  absl::StatusOr<CommitResult> Commit(const Batch& batch) override;
+  absl::StatusOr<CommitResult> ResolveDeadLetters(const std::vector<Event>& events,
+                                                  const std::vector<std::int64_t>& resolved_ids) override;
+
+  absl::StatusOr<std::vector<FeatureRow>> ComputeFeatures(const std::vector<FeatureSpec>& features,
+                                                          TimestampMicros as_of) override;
+  absl::StatusOr<std::size_t> RefreshFeatures(const std::vector<FeatureSpec>& features,
+                                              TimestampMicros as_of) override;
+  absl::StatusOr<std::vector<FeatureRow>> StoredFeatures(TimestampMicros as_of) override;
+  absl::Status WriteFeatureTicks(const std::vector<std::string>& feature_names,
+                                 const std::vector<FeatureTick>& ticks) override;
+  absl::StatusOr<std::optional<TimestampMicros>> LatestFeatureTime() override;
+  absl::StatusOr<QueryResult> TrainingSet(const TrainingSetRequest& request) override;
+
+  absl::StatusOr<QueryResult> Query(std::string_view sql) override;
+  absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(const DeadLetterFilter& filter) override;
+  absl::Status ScanEvents(TimestampMicros after, const std::function<void(const Event&)>& visit) override;
+  absl::StatusOr<std::optional<TimestampMicros>> LatestEventTime() override;
+  absl::StatusOr<std::vector<StationTotals>> EventTotals(TimestampMicros through) override;
+
+ private:
+  // schema.cc
+  absl::Status AddMissingColumns();
+  // writes.cc
+  absl::Status PrepareWrites();
+  absl::Status InsertEvents(const std::vector<Event>& events, CommitResult* result);
+  // feature_sql.cc
+  absl::StatusOr<QueryResult> LabeledTrainingSet(const TrainingSetRequest::Labels& labels,
+                                                 const std::string& pivots);
+  absl::StatusOr<std::vector<FeatureRow>> ReadFeatureRows(Statement& stmt, TimestampMicros as_of,
+                                                          std::string_view failure);
+  absl::StatusOr<Statement> PrepareTickDelete(const std::vector<std::string>& feature_names);
+  // reads.cc
+  absl::StatusOr<QueryResult> Rows(sqlite3_stmt* stmt);
+  absl::StatusOr<std::optional<TimestampMicros>> MaxOf(const char* column, const std::string& table);
+
+  Connection db_;
+  TableNames tables_;
+  Statement insert_event_;
+  Statement insert_dead_letter_;
+  Statement delete_dead_letter_;
+};
+
+// `status` with a hint to run `bikestream setup` when a table is missing.
+absl::Status WithSetupHint(absl::Status status);
+
+// A column of the current row as text.
+std::string ColumnText(sqlite3_stmt* stmt, int column);
+
+// A write transaction that rolls back unless Commit() is called, so every early error return
+// leaves the database as it was.
+class Transaction {
+ public:
+  static absl::StatusOr<Transaction> Begin(sqlite3* db);
+  Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction();
+  absl::Status Commit();
+
+ private:
+  explicit Transaction(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+}  // namespace bikestream::sqlite
