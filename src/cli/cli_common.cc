@@ -11,32 +11,6 @@
 namespace bikestream::cli {
 namespace {
 
-std::atomic<bool> stop_requested = false;
-std::atomic<int> interrupts = 0;
-JobControl* job_control = nullptr;
-
-void OnStopSignal(int signal) {
-  if (signal == SIGINT && interrupts.fetch_add(1) >= 1) _exit(130);
-  stop_requested = true;
-}
-
-void OnJobSignal(int signal) {
-  if (signal == SIGTERM) {
-    job_control->RequestDrain();
-    return;
-  }
-  if (interrupts.fetch_add(1) >= 1) _exit(130);
-  job_control->RequestCancel();
-}
-
-void Install(void (*handler)(int)) {
-  struct sigaction action = {};
-  action.sa_handler = handler;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-}
-
 std::string FirstEnv(std::initializer_list<const char*> names) {
   for (const char* name : names) {
     if (const char* value = std::getenv(name); value && *value) return value;
@@ -80,16 +54,6 @@ int Fail(std::string_view message) {
 }
 
 int Fail(const absl::Status& status) { return Fail(MessageOf(status)); }
-
-const std::atomic<bool>& InstallStopHandlers() {
-  Install(OnStopSignal);
-  return stop_requested;
-}
-
-void InstallJobSignalHandlers(JobControl* control) {
-  job_control = control;
-  Install(OnJobSignal);
-}
 
 void AddPubsubOptions(CLI::App* command, PubsubFlags* flags, bool topic, bool subscription) {
   command->add_option("--project", flags->project,

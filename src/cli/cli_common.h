@@ -39,13 +39,6 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(
 int Fail(const absl::Status& status);
 int Fail(std::string_view message);
 
-// SIGINT and SIGTERM set the returned flag; a second SIGINT exits at once with status 130.
-const std::atomic<bool>& InstallStopHandlers();
-
-// For streaming jobs, as Dataflow's: SIGTERM drains `control`, SIGINT cancels it, and a second
-// SIGINT exits at once with status 130. `control` must outlive the process's signal handling.
-void InstallJobSignalHandlers(JobControl* control);
-
 // The Pub/Sub resource flags; each falls back to the environment names of DESIGN.md.
 struct PubsubFlags {
   std::string project;       // $PROJECT_ID, then $GOOGLE_CLOUD_PROJECT.

@@ -10,6 +10,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "job/signals.h"
 #include "common/status.h"
 #include "features/scheduler.h"
 #include "job/admin_server.h"

@@ -14,10 +14,10 @@
 #include "cli/output.h"
 #include "common/status.h"
 #include "ingest/ingest_lines.h"
-#include "job/admin_server.h"
 #include "job/job_registry.h"
-#include "job/pubsub_job.h"
-#include "job/push_job.h"
+#include "job/streaming_job.h"
+#include "pubsub/pull_source.h"
+#include "pubsub/push_source.h"
 
 namespace bikestream::cli {
 namespace {
@@ -29,23 +29,17 @@ struct IngestFlags {
   std::optional<std::size_t> batch_size;
   std::optional<int> writers;
   PubsubFlags pubsub;
-  PubsubJobOptions job;
-  PushJobOptions push;
+  int pullers = 2;
+  std::size_t max_outstanding_messages = 20'000;
+  std::size_t max_outstanding_bytes = 64 << 20;
+  int ack_deadline_seconds = 60;
+  pubsub::PushSourceOptions push;
   std::string admin = "127.0.0.1:0";
   StreamingFeatureFlags features;
 };
 
-std::string JobJson(const JobRecord& record, const JobControl& control, const JobMetrics& m) {
-  return fmt::format(
-      "{{\"id\":{},\"state\":\"{}\",\"pid\":{},\"source\":{},\"warehouse\":{},\"started\":\"{}\","
-      "\"admin\":\"{}\",\"received\":{},\"stored\":{},\"duplicates\":{},\"dead_lettered\":{},"
-      "\"acks\":{},\"nacks\":{},\"in_flight\":{}}}\n",
-      JsonQuote(record.id), JobStateName(control.state()), record.pid, JsonQuote(record.source),
-      JsonQuote(record.warehouse), record.started, record.admin, m.received.load(), m.stored.load(),
-      m.duplicates.load(), m.dead_lettered.load(), m.acks.load(), m.nacks.load(), m.in_flight.load());
-}
-
 constexpr std::size_t kFileBatchSize = 50'000;
+constexpr std::size_t kStreamBatchSize = 10'000;
 
 void PrintSummary(const IngestFlags& flags, const IngestStats& stats, double seconds) {
   if (flags.json) {
@@ -53,53 +47,6 @@ void PrintSummary(const IngestFlags& flags, const IngestStats& stats, double sec
   } else {
     fmt::print(stderr, "{}\n", SummaryLine(stats, seconds));
   }
-}
-
-// What the pull and push jobs share: signals, the admin endpoint, the registry, progress
-// and the summary. `run` does the job's work until it ends.
-int RunStreamingJob(const IngestFlags& flags, const std::string& source,
-                    const std::function<absl::Status(JobControl&, JobMetrics&)>& run) {
-  JobControl control;
-  JobMetrics metrics;
-  InstallJobSignalHandlers(&control);
-  JobRecord record{.id = NewJobId(),
-                   .pid = getpid(),
-                   .source = source,
-                   .warehouse = RedactPassword(flags.warehouse),
-                   .started = FormatRfc3339(std::chrono::duration_cast<std::chrono::seconds>(
-                                  std::chrono::system_clock::now().time_since_epoch()).count() *
-                                  kMicrosPerSecond)};
-  auto admin = AdminServer::Start(flags.admin, control, metrics,
-                                  [&] { return JobJson(record, control, metrics); });
-  if (!admin.ok()) return Fail(admin.status());
-  record.admin = (*admin)->address();
-  JobRegistry registry(DefaultStateDir());
-  if (auto status = registry.Register(record); !status.ok()) return Fail(status);
-  fmt::print(stderr, "job {} streaming from {} into {}; admin http://{} (SIGTERM drains, "
-             "Ctrl-C cancels)\n", record.id, record.source, record.warehouse, record.admin);
-
-  const auto start = std::chrono::steady_clock::now();
-  auto snapshot = [&] {
-    return IngestStats{.received = metrics.received, .stored = metrics.stored,
-                       .duplicates = metrics.duplicates, .dead_lettered = metrics.dead_lettered};
-  };
-  absl::Status status;
-  {
-    ProgressLine progress;
-    std::jthread reporter([&](std::stop_token stop) {
-      while (!stop.stop_requested()) {
-        progress.Update(snapshot());
-        std::this_thread::sleep_for(std::chrono::milliseconds(250));
-      }
-    });
-    status = run(control, metrics);
-  }
-  registry.Unregister(record.id);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  PrintSummary(flags, snapshot(), seconds);
-  fmt::print(stderr, "job {}\n", JobStateName(status.ok() ? control.state() : JobState::kFailed));
-  if (!status.ok()) return Fail(status);
-  return control.state() == JobState::kCancelled ? kExitCancelled : kExitOk;
 }
 
 // The warehouse, set up, and the streaming-feature sink when asked for (else null).
@@ -123,43 +70,57 @@ absl::StatusOr<IngestTarget> OpenForIngest(const IngestFlags& flags) {
   return IngestTarget{std::move(*warehouse), std::move(*sink)};
 }
 
+// Runs the streaming job on `source` and reports how it ended.
+int RunJob(const IngestFlags& flags, IngestTarget& target, EventSource& source, StreamingOptions options) {
+  options.observer = target.features.get();
+  options.log = [](const std::string& line) { fmt::print(stderr, "\n{}\n", line); };
+  absl::StatusOr<StreamingJobResult> result;
+  {
+    ProgressLine progress;
+    result = RunStreamingJob(
+        source, *target.warehouse, options,
+        StreamingJobOptions{.admin = flags.admin,
+                            .warehouse = RedactPassword(flags.warehouse),
+                            .state_dir = DefaultStateDir(),
+                            .progress = [&](const IngestStats& s) { progress.Update(s); },
+                            .announce = [](const std::string& line) { fmt::print(stderr, "{}\n", line); },
+                            .attach_metrics = [&](JobMetrics& metrics) {
+                              if (target.features) target.features->AttachMetrics(&metrics);
+                            }});
+  }
+  if (!result.ok()) return Fail(result.status());
+  target.Report();
+  PrintSummary(flags, result->stats, result->seconds);
+  fmt::print(stderr, "job {}\n", JobStateName(result->state));
+  if (!result->error.ok()) return Fail(result->error);
+  return result->state == JobState::kCancelled ? kExitCancelled : kExitOk;
+}
+
 int IngestFromPubsub(IngestFlags& flags) {
   if (auto status = ResolvePubsubFlags(&flags.pubsub, false, true); !status.ok()) return Fail(status);
   auto target = OpenForIngest(flags);
   if (!target.ok()) return Fail(target.status());
   auto connection = MakePubsubConnectionFromEnv();
-  PubsubJobOptions options = flags.job;
-  options.observer = target->features.get();
-  options.project = flags.pubsub.project;
-  options.subscription = flags.pubsub.subscription;
-  if (flags.batch_size) options.batch_size = *flags.batch_size;
-  options.log = [](const std::string& line) { fmt::print(stderr, "\n{}\n", line); };
-  return RunStreamingJob(
-      flags, fmt::format("projects/{}/subscriptions/{}", options.project, options.subscription),
-      [&](JobControl& control, JobMetrics& metrics) {
-        if (target->features) target->features->AttachMetrics(&metrics);
-        absl::Status status = RunPubsubJob(*connection, *target->warehouse, options, control, metrics);
-        target->Report();
-        return status;
-      });
+  pubsub::PullSource source(*connection, {.project = flags.pubsub.project, .subscription = flags.pubsub.subscription});
+  return RunJob(flags, *target, source,
+                StreamingOptions{.receivers = flags.pullers,
+                                 .max_outstanding_messages = flags.max_outstanding_messages,
+                                 .max_outstanding_bytes = flags.max_outstanding_bytes,
+                                 .batch_size = flags.batch_size.value_or(kStreamBatchSize),
+                                 .lease = flags.ack_deadline_seconds * kMicrosPerSecond});
 }
 
 int IngestFromPush(IngestFlags& flags) {
   auto target = OpenForIngest(flags);
   if (!target.ok()) return Fail(target.status());
-  PushJobOptions options = flags.push;
-  options.observer = target->features.get();
-  if (flags.batch_size) options.max_batch = *flags.batch_size;
-  options.on_listening = [](const std::string& address) {
-    fmt::print(stderr, "accepting Pub/Sub push requests at http://{}/\n", address);
-  };
-  options.log = [](const std::string& line) { fmt::print(stderr, "\n{}\n", line); };
-  return RunStreamingJob(flags, "push:" + options.listen, [&](JobControl& control, JobMetrics& metrics) {
-    if (target->features) target->features->AttachMetrics(&metrics);
-    absl::Status status = RunPushJob(*target->warehouse, options, control, metrics);
-    target->Report();
-    return status;
-  });
+  auto source = pubsub::PushSource::Start(flags.push);
+  if (!source.ok()) return Fail(source.status());
+  fmt::print(stderr, "accepting Pub/Sub push requests at http://{}/\n", (*source)->address());
+  // Whatever arrived while the last commit ran goes into the next one.
+  return RunJob(flags, *target, **source,
+                StreamingOptions{.receivers = 1,
+                                 .batch_size = flags.batch_size.value_or(kStreamBatchSize),
+                                 .max_commit_delay = 0});
 }
 
 // Owns the input file descriptor (stdin is borrowed).
@@ -274,15 +235,15 @@ void AddIngestCommand(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 16));
   AddPubsubOptions(command, &flags->pubsub, false, true);
   auto* streaming = "Streaming job (--from pubsub)";
-  command->add_option("--pullers", flags->job.pullers, "Pulls in flight")
+  command->add_option("--pullers", flags->pullers, "Pulls in flight")
       ->check(CLI::Range(1, 64))->capture_default_str()->group(streaming);
-  command->add_option("--max-outstanding-messages", flags->job.max_outstanding_messages,
+  command->add_option("--max-outstanding-messages", flags->max_outstanding_messages,
                       "Flow control: messages received and not yet acknowledged")
       ->check(CLI::Range(1, 10'000'000))->capture_default_str()->group(streaming);
-  command->add_option("--max-outstanding-bytes", flags->job.max_outstanding_bytes,
+  command->add_option("--max-outstanding-bytes", flags->max_outstanding_bytes,
                       "Flow control: bytes received and not yet acknowledged")
       ->check(CLI::Range(1 << 16, 1 << 30))->capture_default_str()->group(streaming);
-  command->add_option("--ack-deadline", flags->job.ack_deadline_seconds,
+  command->add_option("--ack-deadline", flags->ack_deadline_seconds,
                       "Seconds each lease is extended to while a message waits for its commit")
       ->check(CLI::Range(10, 600))->capture_default_str()->group(streaming);
   command->add_option("--admin", flags->admin,

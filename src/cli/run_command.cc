@@ -3,6 +3,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "job/signals.h"
 #include "cli/output.h"
 #include "job/inproc_job.h"
 

@@ -3,6 +3,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "job/signals.h"
 #include "pubsub/publisher.h"
 #include "simulator/pacer.h"
 

@@ -44,7 +44,9 @@ absl::Status Ingestor::Add(const IngestMessage& message) {
   } else {
     auto& rejection = std::get<Rejection>(result);
     batch_.dead_letters.push_back(DeadLetter{.first_seen = options_.now(),
-                                             .source = options_.source,
+                                             .source = message.source.empty()
+                                                           ? options_.source
+                                                           : std::string(message.source),
                                              .message_id = message.message_id.empty()
                                                                ? PositionalMessageId(
                                                                      message.position,

@@ -32,6 +32,9 @@ struct IngestMessage {
   std::uint64_t position = 0;  // Order within the source, e.g. the line number.
   bool truncated = false;      // The payload was cut at the source's size limit.
   TimestampMicros publish_time = 0;  // When the broker accepted it; 0 when unknown.
+  // Names the input in its dead letter where it differs from IngestOptions::source (a push
+  // endpoint serving several subscriptions). Empty: IngestOptions::source.
+  std::string_view source = {};
 };
 
 // Told about each commit, e.g. to keep streaming features up to date. Called on the thread

@@ -4,7 +4,7 @@
 #include <httplib.h>
 
 #include "absl/status/status.h"
-#include "job/listen_address.h"
+#include "http/listen_address.h"
 
 namespace bikestream {
 namespace {

@@ -1,13 +1,16 @@
-// `bikestream run`: simulate → in-process broker → ingest, in one process.
+// `bikestream run`: simulate → in-process broker → the streaming runner, in one process.
 //
-// A producer thread paces the simulator into a bounded queue; the calling thread ingests from
-// it. Memory stays flat whatever the count. A stop request ends production; what was produced
-// is still ingested and committed before Run returns.
+// A producer thread paces the simulator into the in-process broker (source/inproc_source.h);
+// the calling thread runs the streaming runner on it. Memory stays flat whatever the count. A
+// stop request ends production; what was produced is still ingested and committed before Run
+// returns.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <string>
 
 #include "ingest/ingest_lines.h"
 #include "ingest/ingestor.h"
@@ -32,8 +35,9 @@ struct InprocJobResult {
   double seconds = 0;
 };
 
-// Runs until the count or duration is reached or `stop` becomes true. `simulator` and
-// `sink` must outlive the call. A commit error ends the job and is returned.
+// Runs until the count or duration is reached or `stop` becomes true; `progress` hears of it a
+// few times a second and once at the end, from one thread. `simulator` and `sink`
+// must outlive the call. A commit error ends the job and is returned.
 absl::StatusOr<InprocJobResult> RunInprocJob(Simulator& simulator, EventSink& sink,
                                              const InprocJobOptions& options,
                                              const std::atomic<bool>& stop,

@@ -50,6 +50,7 @@ struct JobMetrics {
   std::atomic<std::uint64_t> acks{0};
   std::atomic<std::uint64_t> nacks{0};
   std::atomic<std::uint64_t> in_flight{0};
+  std::atomic<std::uint64_t> commits{0};
   std::atomic<std::uint64_t> commit_failures{0};
   std::atomic<std::uint64_t> feature_ticks_written{0};  // --features streaming.
   std::atomic<std::uint64_t> features_too_late{0};      // Events too late to rewrite their ticks.

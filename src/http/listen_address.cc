@@ -1,4 +1,4 @@
-#include "job/listen_address.h"
+#include "http/listen_address.h"
 
 #include <fmt/format.h>
 #include <httplib.h>

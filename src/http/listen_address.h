@@ -1,5 +1,5 @@
 // Where a job's HTTP endpoint listens (the admin endpoint, the push endpoint), parsed from a
-// flag and bound in one place. Private to job/.
+// flag and bound in one place.
 #pragma once
 
 #include <string>
