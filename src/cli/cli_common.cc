@@ -125,12 +125,10 @@ absl::StatusOr<std::unique_ptr<StreamingFeatureSink>> MakeFeatureSink(const Stre
   if (flags.mode != "streaming") return std::unique_ptr<StreamingFeatureSink>();
   auto features = FeaturesFromFlag(flags.feature_file);
   if (!features.ok()) return features.status();
-  auto every = ParseDuration(flags.every);
-  if (!every.ok()) return absl::InvalidArgumentError(fmt::format("--every: {}", MessageOf(every.status())));
-  auto lateness = ParseDuration(flags.allowed_lateness);
-  if (!lateness.ok()) {
-    return absl::InvalidArgumentError(fmt::format("--allowed-lateness: {}", MessageOf(lateness.status())));
-  }
+  auto every = DurationFlag("--every", flags.every, kSecond, kMaxFlagDuration);
+  if (!every.ok()) return every.status();
+  auto lateness = DurationFlag("--allowed-lateness", flags.allowed_lateness, 0, kMaxFlagDuration);
+  if (!lateness.ok()) return lateness.status();
   return StreamingFeatureSink::Create(
       warehouse, warehouse, StreamingFeatureOptions{.features = std::move(*features), .every = *every,
                                          .allowed_lateness = *lateness,
@@ -144,8 +142,10 @@ void AddSimulationOptions(CLI::App* c, SimulationFlags* f) {
       ->check(CLI::IsMember({"sparse", "stream"}))
       ->capture_default_str();
   c->add_option("--rate", f->options.rate, "Stream mode: events per second; 0 = as fast as possible")
+      ->check(CLI::Range(0.0, kMaxSimulatedRate))
       ->capture_default_str();
-  c->add_option("--count", f->count, "Stop after N messages (duplicates and invalid ones included)");
+  c->add_option("--count", f->count, "Stop after N messages (duplicates and invalid ones included)")
+      ->check(CLI::Range(std::uint64_t{1}, kMaxCount));
   c->add_option("--duration", f->duration, "Stop after this long, e.g. 30s, 5m, 1h");
   c->add_option("--stations", f->options.stations,
                 "Number of stations (sparse default: A_101 A_205 A_310; stream default: 50)");
@@ -157,6 +157,7 @@ void AddSimulationOptions(CLI::App* c, SimulationFlags* f) {
       ->capture_default_str();
   c->add_option("--speedup", f->options.speedup,
                 "Event-time seconds per wall second, e.g. 3600 for an hour per second")
+      ->check(CLI::Range(kMinSpeedup, kMaxSpeedup))
       ->capture_default_str();
   c->add_option("--duplicate-rate", f->options.duplicate_rate,
                 "Share of messages that repeat an earlier event (0..1)");
@@ -168,9 +169,21 @@ void AddSimulationOptions(CLI::App* c, SimulationFlags* f) {
 
 absl::StatusOr<std::optional<double>> DurationSeconds(const std::optional<std::string>& flag) {
   if (!flag) return std::nullopt;
-  auto micros = ParseDuration(*flag);
-  if (!micros.ok()) return absl::InvalidArgumentError(fmt::format("--duration: {}", MessageOf(micros.status())));
+  // Up to ten years: a run that is meant to go on without end needs no --duration.
+  auto micros = DurationFlag("--duration", *flag, kSecond, 3660 * kDay);
+  if (!micros.ok()) return micros.status();
   return double(*micros) / kMicrosPerSecond;
+}
+
+absl::StatusOr<TimestampMicros> DurationFlag(std::string_view flag, std::string_view text, TimestampMicros min,
+                                             TimestampMicros max) {
+  auto micros = ParseDuration(text);
+  if (!micros.ok()) return absl::InvalidArgumentError(fmt::format("{}: {}", flag, MessageOf(micros.status())));
+  if (*micros < min || *micros > max) {
+    return absl::InvalidArgumentError(fmt::format("{} {}: must be from {}s to {}d", flag, text, min / kSecond,
+                                                  max / kDay));
+  }
+  return *micros;
 }
 
 absl::StatusOr<SimulatorOptions> ResolveSimulation(SimulationFlags& f) {
@@ -186,8 +199,8 @@ absl::StatusOr<SimulatorOptions> ResolveSimulation(SimulationFlags& f) {
     if (!start.ok()) return absl::InvalidArgumentError(fmt::format("--start: {}", MessageOf(start.status())));
     options.start = *start;
   }
-  auto late_by = ParseDuration(f.late_by);
-  if (!late_by.ok()) return absl::InvalidArgumentError(fmt::format("--late-by: {}", MessageOf(late_by.status())));
+  auto late_by = DurationFlag("--late-by", f.late_by, kSecond, kMaxFlagDuration);
+  if (!late_by.ok()) return late_by.status();
   options.late_by = *late_by;
   if (auto status = ValidateSimulatorOptions(options); !status.ok()) return status;
   return options;

@@ -26,6 +26,13 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitCancelled = 130;  // As a shell reports a job ended by SIGINT.
 inline constexpr const char* kDefaultWarehouse = "sqlite:bikestream.db";
 
+// The bounds of count, rate and size flags: past them a value is a typo, not a plan.
+inline constexpr std::uint64_t kMaxCount = 1'000'000'000'000;  // Messages.
+inline constexpr double kMaxSimulatedRate = 10'000'000;          // Events per second.
+inline constexpr double kMinSpeedup = 1e-6;
+inline constexpr double kMaxSpeedup = 1e9;
+inline constexpr std::size_t kMaxRows = 10'000'000;              // Rows to print.
+
 // Adds `--warehouse URL`; the value falls back to $BIKESTREAM_WAREHOUSE, then the default.
 void AddWarehouseOption(CLI::App* command, std::string* url);
 
@@ -83,6 +90,14 @@ void AddSimulationOptions(CLI::App* command, SimulationFlags* flags);
 // Resolves the flags into options (random seed and run id when not given).
 absl::StatusOr<SimulatorOptions> ResolveSimulation(SimulationFlags& flags);
 absl::StatusOr<std::optional<double>> DurationSeconds(const std::optional<std::string>& flag);
+
+// A duration flag's value within [min, max]; the error names the flag and the range.
+absl::StatusOr<TimestampMicros> DurationFlag(std::string_view flag, std::string_view text, TimestampMicros min,
+                                             TimestampMicros max);
+inline constexpr TimestampMicros kSecond = kMicrosPerSecond;
+inline constexpr TimestampMicros kDay = 24 * 3600 * kSecond;
+// The longest tick, window or lateness a flag takes: a year.
+inline constexpr TimestampMicros kMaxFlagDuration = 366 * kDay;
 
 // Shows a progress line on stderr when it is a terminal, at most a few times a second.
 class ProgressLine {

@@ -84,7 +84,9 @@ void AddDeadLetterCommand(CLI::App& app, int& exit_code) {
     sub->add_option("--reason", flags->reason, "Only this reason code, e.g. bad_timestamp");
     AddWarehouseOption(sub, &flags->warehouse);
   }
-  list->add_option("--limit", flags->limit, "Rows to print")->capture_default_str();
+  list->add_option("--limit", flags->limit, "Rows to print")
+      ->check(CLI::Range(std::size_t{1}, kMaxRows))
+      ->capture_default_str();
   list->add_option("--format", flags->format, "table, csv or json (full payloads)")
       ->check(CLI::IsMember({"table", "csv", "json"}))
       ->capture_default_str();

@@ -39,8 +39,8 @@ struct Setup {
 absl::StatusOr<Setup> Prepare(const FeaturesFlags& flags, OpenMode mode) {
   auto features = FeaturesFromFlag(flags.feature_file);
   if (!features.ok()) return features.status();
-  auto every = ParseDuration(flags.every.value_or(kDefaultEvery));
-  if (!every.ok()) return absl::InvalidArgumentError(fmt::format("--every: {}", MessageOf(every.status())));
+  auto every = DurationFlag("--every", flags.every.value_or(kDefaultEvery), kSecond, kMaxFlagDuration);
+  if (!every.ok()) return every.status();
   auto warehouse = OpenWarehouseFromFlags(flags.warehouse, mode);
   if (!warehouse.ok()) return warehouse.status();
   return Setup{std::move(*warehouse), std::move(*features), *every};

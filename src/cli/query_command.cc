@@ -40,7 +40,9 @@ void AddShowCommand(CLI::App& app, int& exit_code) {
   CLI::App* command = app.add_subcommand("show", "Print the first rows of a table");
   command->footer("Example:\n  bikestream show raw_events --limit 5");
   command->add_option("table", flags->table, "raw_events, station_features or dead_letter")->required();
-  command->add_option("--limit", flags->limit, "Rows to print")->capture_default_str();
+  command->add_option("--limit", flags->limit, "Rows to print")
+      ->check(CLI::Range(std::size_t{1}, kMaxRows))
+      ->capture_default_str();
   AddFormatOption(command, flags.get());
   AddWarehouseOption(command, &flags->warehouse);
   command->callback([flags, &exit_code] {

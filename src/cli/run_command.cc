@@ -92,6 +92,7 @@ void AddRunCommand(CLI::App& app, int& exit_code) {
                     "Print one final JSON object: received, stored, duplicates, dead_lettered, "
                     "seconds, events_per_s");
   command->add_option("--show", flags->show_rows, "Rows of raw_events to show at the end")
+      ->check(CLI::Range(std::size_t{0}, kMaxRows))
       ->capture_default_str();
   AddStreamingFeatureOptions(command, &flags->features);
   command->callback([flags, &exit_code] { exit_code = RunRun(*flags); });

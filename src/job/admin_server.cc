@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "http/listen_address.h"
+#include "http/post.h"
 
 namespace bikestream {
 namespace {
@@ -36,17 +37,17 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
   server.Get("/job", [job_json](const httplib::Request&, httplib::Response& response) {
     response.set_content(job_json(), "application/json");
   });
-  server.Post("/drain", [&control](const httplib::Request&, httplib::Response& response) {
+  HandlePost(server, "/drain", [&control](const httplib::Request&, const std::string&, httplib::Response& response) {
     const bool changed = control.RequestDrain();
     StateReply(response, changed, control.state());
   });
-  server.Post("/cancel", [&control](const httplib::Request&, httplib::Response& response) {
+  HandlePost(server, "/cancel", [&control](const httplib::Request&, const std::string&, httplib::Response& response) {
     const bool changed = control.RequestCancel();
     StateReply(response, changed, control.state());
   });
 
   if (on_run) {
-    server.Post("/run", [on_run](const httplib::Request&, httplib::Response& response) {
+    HandlePost(server, "/run", [on_run](const httplib::Request&, const std::string&, httplib::Response& response) {
       on_run();
       response.status = 202;
       response.set_content("{\"run\":\"requested\"}\n", "application/json");

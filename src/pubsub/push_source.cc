@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/status.h"
 #include "http/listen_address.h"
+#include "http/post.h"
 #include "pubsub/wire.h"
 
 namespace bikestream::pubsub {
@@ -40,9 +41,8 @@ class HttpPushSource final : public PushSource {
     server_.set_payload_max_length(options_.max_body_bytes);
     server_.set_read_timeout(timeout);
     server_.set_write_timeout(timeout);
-    server_.Post(R"(/.*)", [this](const httplib::Request& request, httplib::Response& response) {
-      Serve(request, response);
-    });
+    HandlePost(server_, R"(/.*)", [this](const httplib::Request& request, const std::string& body,
+                                         httplib::Response& response) { Serve(request, body, response); });
     auto bound = Bind(server_, *listen, "--push-listen");
     if (!bound.ok()) return bound.status();
     address_ = *bound;
@@ -106,13 +106,13 @@ class HttpPushSource final : public PushSource {
   }
 
  private:
-  void Serve(const httplib::Request& request, httplib::Response& response) {
+  void Serve(const httplib::Request& request, const std::string& body, httplib::Response& response) {
     if (!options_.token.empty() && request.get_param_value("token") != options_.token) {
       response.status = 401;
       response.set_content("missing or wrong ?token=\n", "text/plain");
       return;
     }
-    auto message = ParsePushEnvelope(request.body);
+    auto message = ParsePushEnvelope(body);
     if (!message.ok()) {
       response.status = 400;
       response.set_content(std::string(MessageOf(message.status())) + "\n", "text/plain");

@@ -45,8 +45,10 @@ absl::Status ValidateSimulatorOptions(const SimulatorOptions& o) {
   if (o.duplicate_rate + o.invalid_rate > 1) {
     return absl::InvalidArgumentError("--duplicate-rate plus --invalid-rate must not exceed 1");
   }
-  if (o.rate < 0) return absl::InvalidArgumentError("--rate must be >= 0 (0 = as fast as possible)");
-  if (!(o.speedup > 0)) return absl::InvalidArgumentError("--speedup must be > 0");
+  if (!(o.rate >= 0) || std::isinf(o.rate)) {
+    return absl::InvalidArgumentError("--rate must be a number >= 0 (0 = as fast as possible)");
+  }
+  if (!(o.speedup > 0) || std::isinf(o.speedup)) return absl::InvalidArgumentError("--speedup must be a number > 0");
   if (o.stations < 0 || o.stations > 26 * kStationsPerLetter) {
     return absl::InvalidArgumentError(
         fmt::format("--stations must be in 1..{}", 26 * kStationsPerLetter));

@@ -102,14 +102,16 @@ inline std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
-// Runs bikestream to completion; returns its exit code and fills `out` with its stdout.
+// Runs bikestream to completion; returns its exit code and fills `out` with its stdout and
+// `err` with its stderr.
 inline int RunBikestream(const std::vector<std::string>& args, std::string* out = nullptr,
-               const std::string& stdin_path = "/dev/null") {
+                         const std::string& stdin_path = "/dev/null", std::string* err = nullptr) {
   const std::string path = std::filesystem::temp_directory_path() /
                            ("bikestream-out-" + std::to_string(getpid()));
   Child child(args, path, stdin_path);
   const int code = child.Wait();
   if (out) *out = ReadFile(path);
+  if (err) *err = ReadFile(path + ".err");
   std::filesystem::remove(path);
   std::filesystem::remove(path + ".err");
   return code;

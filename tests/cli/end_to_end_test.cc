@@ -1,5 +1,6 @@
 // End to end through the real binary: run, ingest, kill -9 and re-run, with exact counts.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include <random>
@@ -167,6 +168,33 @@ TEST(Cli, ErrorsNameTheFix) {
   EXPECT_EQ(RunBikestream({"simulate", "--invalid-rate", "3"}), 1);
   EXPECT_EQ(RunBikestream({"simulate", "--mode", "bursty"}), 2);
   EXPECT_EQ(RunBikestream({"dead-letter", "list", "--reason", "nope"}), 1);
+}
+
+TEST(Cli, CountSizeRateAndDurationFlagsRefuseNegativeAndAbsurdValuesNamingTheFlag) {
+  const std::vector<std::vector<std::string>> refused = {
+      {"run", "--count", "-5"},           {"run", "--count", "0"},
+      {"run", "--rate", "-1"},            {"run", "--rate", "nan"},
+      {"run", "--rate", "1e300"},         {"run", "--speedup", "0"},
+      {"run", "--speedup", "nan"},        {"run", "--duration", "0s"},
+      {"run", "--duration", "-5s"},       {"run", "--show", "-1"},
+      {"run", "--late-by", "0s"},         {"run", "--features", "streaming", "--every", "0s"},
+      {"run", "--features", "streaming", "--allowed-lateness", "400d"},
+      {"simulate", "--count", "-1"},      {"features", "--every", "0s"},
+      {"features", "--every", "1000d"},   {"dead-letter", "list", "--limit", "-1"},
+      {"show", "raw_events", "--limit", "-3"}, {"ingest", "--from", "-", "--batch-size", "-1"},
+      {"ingest", "--from", "pubsub", "--max-outstanding-messages", "-1"},
+  };
+  TempDir dir;
+  const std::string warehouse = "sqlite:" + (dir / "w.db");
+  ASSERT_EQ(RunBikestream({"setup", "--warehouse", warehouse}), 0);
+  for (std::vector<std::string> args : refused) {
+    // The flag under test is the one before the last argument.
+    const std::string flag = args[args.size() - 2];
+    args.insert(args.end(), {"--warehouse", warehouse});
+    std::string err;
+    EXPECT_NE(RunBikestream(args, nullptr, "/dev/null", &err), 0) << fmt::format("{}", fmt::join(args, " "));
+    EXPECT_NE(err.find(flag), std::string::npos) << fmt::format("{}", fmt::join(args, " ")) << ": " << err;
+  }
 }
 
 TEST(Cli, LookingAtAMissingWarehouseDoesNotCreateOne) {
