@@ -26,7 +26,7 @@ std::string TableFromEnv(const char* variable, std::string fallback) {
   return std::string(name);
 }
 
-constexpr auto kProgressInterval = std::chrono::milliseconds(250);
+constexpr TimestampMicros kProgressInterval = 250 * kMicrosPerMilli;
 
 }  // namespace
 
@@ -192,8 +192,7 @@ absl::StatusOr<SimulatorOptions> ResolveSimulation(SimulationFlags& f) {
   options.seed = f.seed ? *f.seed : std::random_device{}();
   options.run_id = f.run_id ? *f.run_id : RandomRunId();
   if (f.start == "now") {
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    options.start = std::chrono::duration_cast<std::chrono::seconds>(now).count() * kMicrosPerSecond;
+    options.start = SystemClock().Now() / kMicrosPerSecond * kMicrosPerSecond;
   } else {
     auto start = ParseRfc3339(f.start);
     if (!start.ok()) return absl::InvalidArgumentError(fmt::format("--start: {}", MessageOf(start.status())));
@@ -207,7 +206,7 @@ absl::StatusOr<SimulatorOptions> ResolveSimulation(SimulationFlags& f) {
 }
 
 ProgressLine::ProgressLine()
-    : enabled_(isatty(STDERR_FILENO)), start_(std::chrono::steady_clock::now()), last_(start_) {}
+    : enabled_(isatty(STDERR_FILENO)), start_(SystemClock().Now()), last_(start_) {}
 
 ProgressLine::~ProgressLine() { Done(); }
 
@@ -225,11 +224,11 @@ void ProgressLine::Update(const IngestStats& stats) {
 
 void ProgressLine::Show(std::string_view what, std::uint64_t count) {
   if (!enabled_) return;
-  const auto now = std::chrono::steady_clock::now();
+  const TimestampMicros now = SystemClock().Now();
   if (printed_ && now - last_ < kProgressInterval) return;
   last_ = now;
   printed_ = true;
-  const double seconds = std::chrono::duration<double>(now - start_).count();
+  const double seconds = double(now - start_) / kMicrosPerSecond;
   fmt::print(stderr, "\r{:.1f} s  {}  {:.0f}/s   ", seconds, what, seconds > 0 ? count / seconds : 0.0);
   std::fflush(stderr);
 }

@@ -112,8 +112,8 @@ class ProgressLine {
  private:
   bool enabled_;
   bool printed_ = false;
-  std::chrono::steady_clock::time_point start_;
-  std::chrono::steady_clock::time_point last_;
+  TimestampMicros start_;
+  TimestampMicros last_;
 };
 
 }  // namespace bikestream::cli

@@ -2,18 +2,15 @@
 // over a range of ticks; `bikestream features verify` checks stored rows against raw_events.
 #include <fmt/format.h>
 
-#include <chrono>
 #include <cmath>
 #include <map>
 #include <set>
-#include <thread>
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
-#include "job/signals.h"
 #include "common/status.h"
 #include "features/scheduler.h"
-#include "job/admin_server.h"
+#include "job/feature_job.h"
 
 namespace bikestream::cli {
 namespace {
@@ -54,13 +51,10 @@ absl::StatusOr<TimestampMicros> AsOf(const std::optional<std::string>& flag, Tim
   return *as_of;
 }
 
-absl::Status ComputeOnce(Setup& setup, TimestampMicros as_of) {
-  const auto start = std::chrono::steady_clock::now();
-  auto rows = setup.warehouse->RefreshFeatures(setup.features, as_of);
-  if (!rows.ok()) return rows.status();
-  fmt::print(stderr, "features at {}: {} rows in {:.2f} s\n", FormatRfc3339(as_of), *rows,
-             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  return absl::OkStatus();
+FeatureJobOptions JobOptions(const Setup& setup) {
+  return FeatureJobOptions{.features = setup.features,
+                           .every = setup.every,
+                           .log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); }};
 }
 
 int Backfill(Setup& setup, const std::string& range) {
@@ -74,39 +68,15 @@ int Backfill(Setup& setup, const std::string& range) {
   const auto ticks = TicksBetween(*from, *to, setup.every);
   fmt::print(stderr, "backfilling {} ticks every {} s\n", ticks.size(), setup.every / kMicrosPerSecond);
   for (TimestampMicros tick : ticks) {
-    if (auto status = ComputeOnce(setup, tick); !status.ok()) return Fail(status);
+    if (auto status = RefreshFeaturesAt(*setup.warehouse, JobOptions(setup), tick); !status.ok()) return Fail(status);
   }
   return kExitOk;
 }
 
 int Schedule(Setup& setup, const FeaturesFlags& flags) {
-  JobControl control;
-  JobMetrics metrics;
-  InstallJobSignalHandlers(&control);
-  std::atomic<bool> stop = false, run_now = false;
-  std::unique_ptr<AdminServer> admin;
-  if (flags.admin) {
-    auto started = AdminServer::Start(
-        *flags.admin, control, metrics,
-        [&] { return fmt::format("{{\"state\":\"{}\",\"every_s\":{}}}\n", JobStateName(control.state()),
-                                 setup.every / kMicrosPerSecond); },
-        [&] { run_now = true; });
-    if (!started.ok()) return Fail(started.status());
-    admin = std::move(*started);
-    fmt::print(stderr, "admin http://{} (POST /run computes now)\n", admin->address());
-  }
-  fmt::print(stderr, "computing features every {} s, aligned to the clock; SIGTERM or Ctrl-C stops\n",
-             setup.every / kMicrosPerSecond);
-  std::jthread watcher([&](std::stop_token token) {
-    while (!token.stop_requested() && control.running()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    stop = true;
-  });
-  Scheduler scheduler(SystemClock(), {.every = setup.every},
-                      [&](TimestampMicros as_of) { return ComputeOnce(setup, as_of); },
-                      [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
-  scheduler.Run(stop, run_now);
-  watcher.request_stop();
-  fmt::print(stderr, "scheduler stopped\n");
+  FeatureJobOptions options = JobOptions(setup);
+  options.admin = flags.admin;
+  if (auto status = RunFeatureSchedule(*setup.warehouse, options); !status.ok()) return Fail(status);
   return kExitOk;
 }
 
@@ -117,7 +87,9 @@ int RunFeatures(const FeaturesFlags& flags) {
   if (flags.every && !flags.as_of) return Schedule(*setup, flags);
   auto as_of = AsOf(flags.as_of, setup->every);
   if (!as_of.ok()) return Fail(as_of.status());
-  if (auto status = ComputeOnce(*setup, *as_of); !status.ok()) return Fail(status);
+  if (auto status = RefreshFeaturesAt(*setup->warehouse, JobOptions(*setup), *as_of); !status.ok()) {
+    return Fail(status);
+  }
   return kExitOk;
 }
 

@@ -177,7 +177,7 @@ int RunIngest(IngestFlags& flags) {
     concurrent_writers.push_back(writers.emplace_back(std::move(*writer)).get());
   }
 
-  const auto start = std::chrono::steady_clock::now();
+  const TimestampMicros start = SystemClock().Now();
   Ingestor ingestor(*target->warehouse, IngestOptions{.source = input.source(),
                                                       .batch_size = flags.batch_size.value_or(kFileBatchSize),
                                                       .observer = target->features.get(),
@@ -188,7 +188,7 @@ int RunIngest(IngestFlags& flags) {
     ProgressLine progress;
     status = IngestLines(reader, ingestor, [&](const IngestStats& s) { progress.Update(s); });
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = double(SystemClock().Now() - start) / kMicrosPerSecond;
   if (!status.ok()) {
     fmt::print(stderr, "committed before the error: {}\n", SummaryLine(ingestor.stats(), seconds));
     return Fail(fmt::format("{} (nothing after the last commit was stored; running the same "

@@ -3,25 +3,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
+
+#include "common/clock.h"
 
 namespace bikestream {
-namespace {
-
-TimestampMicros SystemNow() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 Ingestor::Ingestor(EventSink& sink, IngestOptions options)
     : sink_(sink),
       options_(std::move(options)),
       parser_(options_.rules),
       idle_writers_(options_.concurrent_writers) {
-  if (!options_.now) options_.now = SystemNow;
+  if (!options_.now) options_.now = [] { return SystemClock().Now(); };
   if (options_.batch_size == 0) options_.batch_size = 1;
   ReserveBatch();
 }

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "absl/status/status.h"
+#include "common/clock.h"
 
 namespace bikestream {
 namespace {
@@ -33,7 +34,7 @@ std::filesystem::path DefaultStateDir() {
 }
 
 std::string NewJobId() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  const std::time_t now = SystemClock().Now() / kMicrosPerSecond;
   std::tm utc{};
   gmtime_r(&now, &utc);
   char stamp[32];

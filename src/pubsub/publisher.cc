@@ -3,7 +3,7 @@
 namespace bikestream::pubsub {
 
 BatchPublisher::BatchPublisher(PubsubConnection& connection, PublisherOptions options)
-    : connection_(connection), options_(std::move(options)) {
+    : connection_(connection), options_(std::move(options)), clock_(options_.clock ? *options_.clock : SystemClock()) {
   for (int i = 0; i < std::max(1, options_.concurrency); ++i) workers_.emplace_back([this] { Work(); });
   ticker_ = std::thread([this] { Ticker(); });
 }
@@ -23,7 +23,7 @@ void BatchPublisher::Publish(std::string payload) {
   std::unique_lock lock(mutex_);
   // Flow control: no more than one queued batch per worker beyond those being sent.
   changed_.wait(lock, [&] { return ready_.size() < workers_.size(); });
-  if (batch_.empty()) batch_started_ = std::chrono::steady_clock::now();
+  if (batch_.empty()) batch_started_ = clock_.Now();
   batch_bytes_ += payload.size();
   batch_.push_back(std::move(payload));
   if (batch_.size() >= options_.max_batch_messages || batch_bytes_ >= options_.max_batch_bytes) {
@@ -80,7 +80,7 @@ void BatchPublisher::Ticker() {
   while (!closing_) {
     changed_.wait_for(lock, options_.max_batch_delay);
     if (!batch_.empty() &&
-        std::chrono::steady_clock::now() - batch_started_ >= options_.max_batch_delay) {
+        clock_.Now() - batch_started_ >= TimestampMicros(options_.max_batch_delay.count()) * kMicrosPerMilli) {
       SendBatch();
     }
   }

@@ -25,6 +25,7 @@ struct PublisherOptions {
   std::size_t max_batch_messages = 1000;             // Default: 1000 (the service's limit).
   std::size_t max_batch_bytes = 9 * 1024 * 1024;     // Default: 9 MiB, under the 10 MB limit.
   std::chrono::milliseconds max_batch_delay{50};     // Send a partial batch after this long.
+  Clock* clock = nullptr;                            // Default: the system clock.
   int concurrency = 4;                               // Requests in flight. Default: 4.
 };
 
@@ -58,7 +59,8 @@ class BatchPublisher {
   std::condition_variable changed_;
   std::vector<std::string> batch_;
   std::size_t batch_bytes_ = 0;
-  std::chrono::steady_clock::time_point batch_started_;
+  Clock& clock_;
+  TimestampMicros batch_started_ = 0;
   std::deque<std::vector<std::string>> ready_;
   int busy_ = 0;
   bool closing_ = false;

@@ -2,7 +2,7 @@
 //
 // The same options (seed, run id, start) give the same messages, byte for byte. The simulator
 // never sleeps: each message carries the wall-clock offset at which it is due, and the caller
-// paces (see Pacer in cli/). Not thread-safe.
+// paces (see pacer.h). Not thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,36 @@
+// The batch feature job (`bikestream features`): refresh station_features in the warehouse at
+// one as_of, or at every tick of a schedule aligned to the clock, as Cloud Scheduler's
+// `*/15 * * * *` ran the original notebook. On a schedule it is steered like a streaming job:
+// SIGTERM or Ctrl-C stops it, and an optional admin endpoint's POST /run computes now.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/clock.h"
+#include "features/feature_spec.h"
+#include "warehouse/roles.h"
+
+namespace bikestream {
+
+struct FeatureJobOptions {
+  std::vector<FeatureSpec> features = DefaultFeatures();  // Default: DESIGN.md's.
+  TimestampMicros every = 15 * 60 * kMicrosPerSecond;     // The schedule's tick. Default: 15m.
+  std::optional<std::string> admin;  // Admin endpoint HOST:PORT while scheduled. Default: none.
+  Clock* clock = nullptr;            // Default: the system clock.
+  // Lines for a person: each tick's rows and time, failures, where the admin endpoint is.
+  std::function<void(const std::string&)> log;  // Default: none.
+};
+
+// Refreshes the features at `as_of` and logs how many rows it wrote in how long.
+absl::Status RefreshFeaturesAt(FeatureStore& store, const FeatureJobOptions& options, TimestampMicros as_of);
+
+// Refreshes the current tick at once, then each tick as it comes (a failed tick is retried
+// with backoff while later ones queue), until SIGTERM or SIGINT. Returns an error only when it
+// cannot start (a busy admin address).
+absl::Status RunFeatureSchedule(FeatureStore& store, const FeatureJobOptions& options);
+
+}  // namespace bikestream
