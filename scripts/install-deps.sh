@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcpp-httplib-dev libtomlplusplus-dev
+  prometheus-cpp-dev
   # The PostgreSQL warehouse: libpq to build; the server and psql for its tests and benchmark.
   libpq-dev postgresql-15 postgresql-client-15
 )
