@@ -7,6 +7,8 @@
 #include <set>
 
 #include "cli/cli_common.h"
+#include "cli/warehouse_flags.h"
+#include "cli/feature_flags.h"
 #include "cli/commands.h"
 #include "common/status.h"
 #include "features/scheduler.h"

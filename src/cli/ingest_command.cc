@@ -10,6 +10,10 @@
 #include <thread>
 
 #include "cli/cli_common.h"
+#include "cli/warehouse_flags.h"
+#include "cli/pubsub_flags.h"
+#include "cli/feature_flags.h"
+#include "cli/progress_line.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/status.h"

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli_common.h"
+#include "cli/warehouse_flags.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 

@@ -2,6 +2,10 @@
 #include <fmt/format.h>
 
 #include "cli/cli_common.h"
+#include "cli/warehouse_flags.h"
+#include "cli/feature_flags.h"
+#include "cli/simulation_flags.h"
+#include "cli/progress_line.h"
 #include "cli/commands.h"
 #include "job/signals.h"
 #include "cli/output.h"

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "cli/cli_common.h"
+#include "cli/warehouse_flags.h"
+#include "cli/pubsub_flags.h"
 #include "cli/commands.h"
 
 namespace bikestream::cli {

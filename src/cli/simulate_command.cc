@@ -2,6 +2,9 @@
 #include <fmt/format.h>
 
 #include "cli/cli_common.h"
+#include "cli/pubsub_flags.h"
+#include "cli/simulation_flags.h"
+#include "cli/progress_line.h"
 #include "cli/commands.h"
 #include "job/signals.h"
 #include "pubsub/publisher.h"

@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "cli/cli_common.h"
+#include "cli/warehouse_flags.h"
+#include "cli/feature_flags.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/status.h"

@@ -1,0 +1,44 @@
+#include "cli/pubsub_flags.h"
+
+#include "cli/cli_common.h"
+#include "gcp/credentials.h"
+
+namespace bikestream::cli {
+
+void AddPubsubOptions(CLI::App* command, PubsubFlags* flags, bool topic, bool subscription) {
+  command->add_option("--project", flags->project,
+                      "Google Cloud project. Falls back to $PROJECT_ID, then $GOOGLE_CLOUD_PROJECT");
+  if (topic) command->add_option("--topic", flags->topic, "Pub/Sub topic. Falls back to $PUBSUB_TOPIC");
+  if (subscription) {
+    command->add_option("--subscription", flags->subscription,
+                        "Pub/Sub subscription. Falls back to $SUBSCRIPTION");
+  }
+}
+
+absl::Status ResolvePubsubFlags(PubsubFlags* flags, bool need_topic, bool need_subscription) {
+  if (flags->project.empty()) flags->project = FirstEnv({"PROJECT_ID", "GOOGLE_CLOUD_PROJECT"});
+  if (flags->topic.empty()) flags->topic = FirstEnv({"PUBSUB_TOPIC"});
+  if (flags->subscription.empty()) flags->subscription = FirstEnv({"SUBSCRIPTION"});
+  if (flags->project.empty()) {
+    return absl::InvalidArgumentError("no Pub/Sub project: give --project or set PROJECT_ID");
+  }
+  if (need_topic && flags->topic.empty()) {
+    return absl::InvalidArgumentError("no Pub/Sub topic: give --topic or set PUBSUB_TOPIC");
+  }
+  if (need_subscription && flags->subscription.empty()) {
+    return absl::InvalidArgumentError(
+        "no Pub/Sub subscription: give --subscription or set SUBSCRIPTION");
+  }
+  return absl::OkStatus();
+}
+
+std::unique_ptr<pubsub::PubsubConnection> MakePubsubConnectionFromEnv() {
+  std::shared_ptr<gcp::Credentials> credentials;
+  if (std::string token = FirstEnv({"GOOGLE_OAUTH_ACCESS_TOKEN"}); !token.empty()) {
+    credentials = gcp::MakeAccessTokenCredentials(std::move(token));
+  }
+  return pubsub::MakeRetryingConnection(pubsub::MakeRestConnection(pubsub::ConnectionOptions{
+      .emulator_host = FirstEnv({"PUBSUB_EMULATOR_HOST"}), .credentials = std::move(credentials)}));
+}
+
+}  // namespace bikestream::cli

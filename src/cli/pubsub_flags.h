@@ -1,0 +1,27 @@
+// The Pub/Sub flags and environment: project, topic, subscription, and the connection.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "pubsub/pubsub.h"
+
+namespace bikestream::cli {
+
+// The Pub/Sub resource flags; each falls back to the environment names of DESIGN.md.
+struct PubsubFlags {
+  std::string project;       // $PROJECT_ID, then $GOOGLE_CLOUD_PROJECT.
+  std::string topic;         // $PUBSUB_TOPIC.
+  std::string subscription;  // $SUBSCRIPTION.
+};
+void AddPubsubOptions(CLI::App* command, PubsubFlags* flags, bool topic, bool subscription);
+// Fills unset flags from the environment; an error names what is still missing.
+absl::Status ResolvePubsubFlags(PubsubFlags* flags, bool need_topic, bool need_subscription);
+// A retrying connection to $PUBSUB_EMULATOR_HOST, or to Google Cloud with
+// $GOOGLE_OAUTH_ACCESS_TOKEN or the metadata server's credentials.
+std::unique_ptr<pubsub::PubsubConnection> MakePubsubConnectionFromEnv();
+
+}  // namespace bikestream::cli
