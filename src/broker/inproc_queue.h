@@ -5,11 +5,15 @@
 // lets the consumer drain what is left and then see the end. Thread-safe.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
-#include <mutex>
 #include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/mutex.h"
 
 namespace bikestream {
 
@@ -20,11 +24,11 @@ class InprocQueue {
 
   // Returns false, without enqueuing, once the queue is closed.
   bool Push(T item) {
-    std::unique_lock lock(mutex_);
-    not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
+    MutexLock lock(&mutex_);
+    while (!closed_ && items_.size() >= capacity_) Wait(not_full_, &mutex_);
     if (closed_) return false;
     items_.push_back(std::move(item));
-    not_empty_.notify_one();
+    not_empty_.Signal();
     return true;
   }
 
@@ -34,31 +38,34 @@ class InprocQueue {
   template <typename Duration>
   bool PopBatch(std::vector<T>& out, std::size_t max_items, Duration timeout) {
     out.clear();
-    std::unique_lock lock(mutex_);
-    not_empty_.wait_for(lock, timeout, [&] { return closed_ || !items_.empty(); });
+    const absl::Time deadline = absl::Now() + absl::FromChrono(timeout);
+    MutexLock lock(&mutex_);
+    while (!closed_ && items_.empty()) {
+      if (WaitWithDeadline(not_empty_, &mutex_, deadline)) break;
+    }
     if (closed_ && items_.empty()) return false;
     while (!items_.empty() && out.size() < max_items) {
       out.push_back(std::move(items_.front()));
       items_.pop_front();
     }
-    not_full_.notify_all();
+    not_full_.SignalAll();
     return true;
   }
 
   void Close() {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(&mutex_);
     closed_ = true;
-    not_empty_.notify_all();
-    not_full_.notify_all();
+    not_empty_.SignalAll();
+    not_full_.SignalAll();
   }
 
  private:
   const std::size_t capacity_;
-  std::mutex mutex_;
-  std::condition_variable not_full_;
-  std::condition_variable not_empty_;
-  std::deque<T> items_;
-  bool closed_ = false;
+  absl::Mutex mutex_;
+  absl::CondVar not_full_;
+  absl::CondVar not_empty_;
+  std::deque<T> items_ ABSL_GUARDED_BY(mutex_);
+  bool closed_ ABSL_GUARDED_BY(mutex_) = false;
 };
 
 }  // namespace bikestream

@@ -1,15 +1,21 @@
 #include "common/retry.h"
 
-#include <mutex>
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 
 namespace bikestream {
 namespace {
 
 TimestampMicros UniformUpTo(TimestampMicros bound) {
-  static std::mutex mutex;
-  static std::mt19937_64 random{std::random_device{}()};
-  std::lock_guard lock(mutex);
-  return std::uniform_int_distribution<TimestampMicros>(0, bound)(random);
+  // One engine for every thread's backoffs.
+  struct Shared {
+    absl::Mutex mutex;
+    std::mt19937_64 random ABSL_GUARDED_BY(mutex){std::random_device{}()};
+  };
+  static Shared shared;
+  MutexLock lock(&shared.mutex);
+  return std::uniform_int_distribution<TimestampMicros>(0, bound)(shared.random);
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 #include "gcp/credentials.h"
 
-#include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 
 namespace bikestream::gcp {
 namespace {
@@ -31,7 +33,8 @@ class MetadataServerCredentials final : public Credentials {
   MetadataServerCredentials(HttpClient& http, Clock& clock) : http_(http), clock_(clock) {}
 
   absl::StatusOr<std::string> AccessToken() override {
-    std::lock_guard lock(mutex_);
+    // Held across the request, so that concurrent callers wait for one refresh.
+    MutexLock lock(&mutex_);
     if (!token_.empty() && clock_.Now() < refresh_at_) return token_;
     auto response = http_.Send("GET", kMetadataTokenUrl, "", {"Metadata-Flavor: Google"});
     if (!response.ok() || response->status != 200) {
@@ -54,9 +57,9 @@ class MetadataServerCredentials final : public Credentials {
  private:
   HttpClient& http_;
   Clock& clock_;
-  std::mutex mutex_;
-  std::string token_;
-  TimestampMicros refresh_at_ = 0;
+  absl::Mutex mutex_;
+  std::string token_ ABSL_GUARDED_BY(mutex_);
+  TimestampMicros refresh_at_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace

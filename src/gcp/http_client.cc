@@ -3,6 +3,8 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include "common/mutex.h"
+
 namespace bikestream::gcp {
 namespace {
 
@@ -35,7 +37,7 @@ HttpClient::HttpClient(std::chrono::milliseconds timeout) : timeout_(timeout) { 
 HttpClient::~HttpClient() = default;
 
 std::unique_ptr<HttpClient::Handle> HttpClient::Borrow() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(&mutex_);
   if (idle_.empty()) return std::make_unique<Handle>();
   auto handle = std::move(idle_.back());
   idle_.pop_back();
@@ -43,7 +45,7 @@ std::unique_ptr<HttpClient::Handle> HttpClient::Borrow() {
 }
 
 void HttpClient::Return(std::unique_ptr<Handle> handle) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(&mutex_);
   idle_.push_back(std::move(handle));
 }
 

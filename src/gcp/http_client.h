@@ -8,11 +8,12 @@
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 
 namespace bikestream::gcp {
 
@@ -40,8 +41,8 @@ class HttpClient {
   void Return(std::unique_ptr<Handle> handle);
 
   std::chrono::milliseconds timeout_;
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<Handle>> idle_;
+  absl::Mutex mutex_;
+  std::vector<std::unique_ptr<Handle>> idle_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace bikestream::gcp

@@ -9,6 +9,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/inproc_queue.h"
+#include "common/mutex.h"
 #include "common/status.h"
 
 namespace bikestream {
@@ -86,7 +87,7 @@ class StreamingRunner {
     source_.Close();
     if (failed_) {
       control_.Finish(JobState::kFailed);
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       return fatal_;
     }
     if (!Cancelled()) control_.Finish(JobState::kDrained);
@@ -98,7 +99,7 @@ class StreamingRunner {
   bool Stopping() const { return Cancelled() || failed_; }
 
   void Fail(absl::Status status) {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     if (fatal_.ok()) fatal_ = std::move(status);
     failed_ = true;
   }
@@ -112,7 +113,7 @@ class StreamingRunner {
   std::size_t Reserve() {
     while (!Stopping()) {
       NoteDrain();
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       const std::size_t held = outstanding_messages_ + reserved_;
       if (clock_.Now() >= pause_until_ && held < options_.max_outstanding_messages &&
           outstanding_bytes_ < options_.max_outstanding_bytes) {
@@ -121,7 +122,7 @@ class StreamingRunner {
         reserved_ += room;
         return room;
       }
-      room_.WaitWithTimeout(&mutex_, kPoll);
+      WaitWithTimeout(room_, &mutex_, kPoll);
     }
     return 0;
   }
@@ -133,7 +134,7 @@ class StreamingRunner {
 
   // Turns a reservation into the messages received.
   void Admit(std::size_t reserved, const std::vector<SourceMessage>& messages) {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     reserved_ -= reserved;
     for (const SourceMessage& m : messages) {
       if (options_.lease > 0) leased_.insert(m.ack_id);
@@ -168,7 +169,7 @@ class StreamingRunner {
 
   // A message received after the committer stopped: handed back at the end.
   void Orphan(std::string ack_id) {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     orphans_.push_back(std::move(ack_id));
   }
 
@@ -238,7 +239,7 @@ class StreamingRunner {
     source_.Nack(AckIdsOf(staged_), nack_delay_).IgnoreError();
     metrics_.nacks += staged_.size();
     {
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       pause_until_ = clock_.Now() + nack_delay_;
     }
     Release();
@@ -248,7 +249,7 @@ class StreamingRunner {
   void Release() {
     std::size_t bytes = 0;
     {
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       for (const Staged& s : staged_) {
         leased_.erase(s.ack_id);
         bytes += s.bytes;
@@ -262,7 +263,7 @@ class StreamingRunner {
   }
 
   std::vector<std::string> LeasedIds() {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     return {leased_.begin(), leased_.end()};
   }
 
@@ -284,7 +285,7 @@ class StreamingRunner {
       for (SourceMessage& m : queued) ids.push_back(std::move(m.ack_id));
     }
     {
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       ids.insert(ids.end(), orphans_.begin(), orphans_.end());
     }
     if (ids.empty()) return;

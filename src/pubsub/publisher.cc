@@ -1,5 +1,7 @@
 #include "pubsub/publisher.h"
 
+#include "common/mutex.h"
+
 namespace bikestream::pubsub {
 
 BatchPublisher::BatchPublisher(PubsubConnection& connection, PublisherOptions options)
@@ -11,18 +13,18 @@ BatchPublisher::BatchPublisher(PubsubConnection& connection, PublisherOptions op
 BatchPublisher::~BatchPublisher() {
   Flush().IgnoreError();
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(&mutex_);
     closing_ = true;
   }
-  changed_.notify_all();
+  changed_.SignalAll();
   for (auto& worker : workers_) worker.join();
   ticker_.join();
 }
 
 void BatchPublisher::Publish(std::string payload) {
-  std::unique_lock lock(mutex_);
+  MutexLock lock(&mutex_);
   // Flow control: no more than one queued batch per worker beyond those being sent.
-  changed_.wait(lock, [&] { return ready_.size() < workers_.size(); });
+  while (ready_.size() >= workers_.size()) Wait(changed_, &mutex_);
   if (batch_.empty()) batch_started_ = clock_.Now();
   batch_bytes_ += payload.size();
   batch_.push_back(std::move(payload));
@@ -36,32 +38,34 @@ void BatchPublisher::SendBatch() {
   ready_.push_back(std::move(batch_));
   batch_.clear();
   batch_bytes_ = 0;
-  changed_.notify_all();
+  changed_.SignalAll();
 }
 
 absl::Status BatchPublisher::Flush() {
-  std::unique_lock lock(mutex_);
+  MutexLock lock(&mutex_);
   SendBatch();
-  changed_.wait(lock, [&] { return ready_.empty() && busy_ == 0; });
+  while (!ready_.empty() || busy_ != 0) Wait(changed_, &mutex_);
   return first_error_;
 }
 
 PublisherStats BatchPublisher::stats() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(&mutex_);
   return stats_;
 }
 
 void BatchPublisher::Work() {
-  std::unique_lock lock(mutex_);
   while (true) {
-    changed_.wait(lock, [&] { return closing_ || !ready_.empty(); });
-    if (ready_.empty()) return;  // Closing, and nothing left to send.
-    std::vector<std::string> batch = std::move(ready_.front());
-    ready_.pop_front();
-    ++busy_;
-    lock.unlock();
+    std::vector<std::string> batch;
+    {
+      MutexLock lock(&mutex_);
+      while (!closing_ && ready_.empty()) Wait(changed_, &mutex_);
+      if (ready_.empty()) return;  // Closing, and nothing left to send.
+      batch = std::move(ready_.front());
+      ready_.pop_front();
+      ++busy_;
+    }
     auto ids = connection_.Publish(options_.project, options_.topic, batch);
-    lock.lock();
+    MutexLock lock(&mutex_);
     --busy_;
     ++stats_.requests;
     if (ids.ok()) {
@@ -70,15 +74,15 @@ void BatchPublisher::Work() {
       stats_.failed += batch.size();
       if (first_error_.ok()) first_error_ = ids.status();
     }
-    changed_.notify_all();
+    changed_.SignalAll();
   }
 }
 
 void BatchPublisher::Ticker() {
   // A slow producer's partial batch still goes out within max_batch_delay.
-  std::unique_lock lock(mutex_);
+  MutexLock lock(&mutex_);
   while (!closing_) {
-    changed_.wait_for(lock, options_.max_batch_delay);
+    WaitWithTimeout(changed_, &mutex_, absl::FromChrono(options_.max_batch_delay));
     if (!batch_.empty() &&
         clock_.Now() - batch_started_ >= TimestampMicros(options_.max_batch_delay.count()) * kMicrosPerMilli) {
       SendBatch();

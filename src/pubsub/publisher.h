@@ -7,14 +7,13 @@
 // Thread-compatible: one thread calls Publish/Flush.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "pubsub/pubsub.h"
 
 namespace bikestream::pubsub {
@@ -49,23 +48,24 @@ class BatchPublisher {
   PublisherStats stats() const;
 
  private:
-  void SendBatch();  // Hands the current batch to the workers (mutex_ held).
+  void SendBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);  // Hands the current batch to the workers.
   void Work();
   void Ticker();
 
   PubsubConnection& connection_;
   const PublisherOptions options_;
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<std::string> batch_;
-  std::size_t batch_bytes_ = 0;
   Clock& clock_;
-  TimestampMicros batch_started_ = 0;
-  std::deque<std::vector<std::string>> ready_;
-  int busy_ = 0;
-  bool closing_ = false;
-  PublisherStats stats_;
-  absl::Status first_error_;
+  mutable absl::Mutex mutex_;
+  absl::CondVar changed_;
+  std::vector<std::string> batch_ ABSL_GUARDED_BY(mutex_);
+  std::size_t batch_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
+  TimestampMicros batch_started_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::deque<std::vector<std::string>> ready_ ABSL_GUARDED_BY(mutex_);
+  int busy_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool closing_ ABSL_GUARDED_BY(mutex_) = false;
+  PublisherStats stats_ ABSL_GUARDED_BY(mutex_);
+  absl::Status first_error_ ABSL_GUARDED_BY(mutex_);
+  // Set in the constructor, read only after: not guarded.
   std::vector<std::thread> workers_;
   std::thread ticker_;
 };

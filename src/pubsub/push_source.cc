@@ -11,6 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "http/listen_address.h"
 #include "http/post.h"
@@ -55,8 +56,8 @@ class HttpPushSource final : public PushSource {
 
   absl::StatusOr<Received> Receive(std::size_t max_messages) override {
     Received received;
-    absl::MutexLock lock(&mutex_);
-    if (waiting_.empty() && !stopped_) arrived_.WaitWithTimeout(&mutex_, kReceiveWait);
+    MutexLock lock(&mutex_);
+    if (waiting_.empty() && !stopped_) WaitWithTimeout(arrived_, &mutex_, kReceiveWait);
     while (!waiting_.empty() && received.messages.size() < max_messages) {
       Pending pending = std::move(waiting_.front());
       waiting_.pop_front();
@@ -84,7 +85,7 @@ class HttpPushSource final : public PushSource {
   }
 
   void StopReceiving() override {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     if (stopped_) return;
     stopped_ = true;
     // Not here: stopping the server waits for the requests in flight, whose answers come from
@@ -94,14 +95,16 @@ class HttpPushSource final : public PushSource {
 
   void Close() override {
     StopReceiving();
+    std::thread stopper;
     {
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       for (Pending& pending : waiting_) pending.answer.set_value(absl::UnavailableError("the job is stopping"));
       waiting_.clear();
       for (auto& [id, answer] : received_) answer.set_value(absl::UnavailableError("cancelled before its commit"));
       received_.clear();
+      stopper = std::move(stopper_);
     }
-    if (stopper_.joinable()) stopper_.join();
+    if (stopper.joinable()) stopper.join();
     if (listener_.joinable()) listener_.join();
   }
 
@@ -130,7 +133,7 @@ class HttpPushSource final : public PushSource {
   std::future<absl::Status> Submit(PushedMessage message) {
     Pending pending{std::move(message), {}};
     std::future<absl::Status> answer = pending.answer.get_future();
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     if (stopped_) {
       pending.answer.set_value(absl::UnavailableError("the job is stopping"));
     } else {
@@ -141,7 +144,7 @@ class HttpPushSource final : public PushSource {
   }
 
   void Answer(const std::vector<std::string>& ack_ids, const absl::Status& status) {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     for (const std::string& id : ack_ids) {
       if (auto found = received_.find(id); found != received_.end()) {
         found->second.set_value(status);
@@ -154,11 +157,11 @@ class HttpPushSource final : public PushSource {
   httplib::Server server_;
   std::string address_;
   std::thread listener_;
-  std::thread stopper_;
 
   absl::Mutex mutex_;
   absl::CondVar arrived_;
   bool stopped_ ABSL_GUARDED_BY(mutex_) = false;
+  std::thread stopper_ ABSL_GUARDED_BY(mutex_);  // Started by the first StopReceiving().
   std::deque<Pending> waiting_ ABSL_GUARDED_BY(mutex_);  // Taken in, not yet received.
   std::map<std::string, std::promise<absl::Status>> received_ ABSL_GUARDED_BY(mutex_);
   std::uint64_t last_ack_id_ ABSL_GUARDED_BY(mutex_) = 0;
