@@ -235,13 +235,15 @@ class StreamingRunner {
     nack_delay_ = std::min(std::max(nack_delay_ * 2, kInitialNackDelay), options_.max_nack_delay);
     Log(fmt::format("commit failed, {} messages handed back for {} s: {}", staged_.size(),
                     double(nack_delay_) / kMicrosPerSecond, MessageOf(error)));
-    // Unacknowledged messages come back after their lease anyway.
-    source_.Nack(AckIdsOf(staged_), nack_delay_).IgnoreError();
-    metrics_.nacks += staged_.size();
+    // Paused before the hand-back, so that no receive can come between them: whoever sees
+    // the messages handed back sees receiving paused, from that moment on.
     {
       MutexLock lock(&mutex_);
       pause_until_ = clock_.Now() + nack_delay_;
     }
+    // Unacknowledged messages come back after their lease anyway.
+    source_.Nack(AckIdsOf(staged_), nack_delay_).IgnoreError();
+    metrics_.nacks += staged_.size();
     Release();
   }
 

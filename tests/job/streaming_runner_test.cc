@@ -327,7 +327,9 @@ TEST_F(StreamingRunnerTest, ATransientReceiveErrorIsRetriedAfterADelay) {
     std::lock_guard lock(log_mutex);
     log.push_back(line);
   }});
-  ASSERT_TRUE(Eventually([&] { return clock_.sleepers() > 0; }));
+  // Both receivers (the default) failed and wait: one still to fail would wait from after the
+  // Advance below, for ever on this clock.
+  ASSERT_TRUE(Eventually([&] { return clock_.sleepers() == 2; }));
   source_->FailReceives(absl::OkStatus());
   clock_.Advance(100 * kMicrosPerMilli);
   source_->Finish();
