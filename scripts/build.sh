@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Installs missing dependencies and builds bikestream into build/ (or $BUILD_DIR).
-# Extra arguments go to cmake's configure step, e.g. -DBIKESTREAM_SANITIZE=ON.
+# Extra arguments go to cmake's configure step, e.g. -DBIKESTREAM_SANITIZE=ON. CC and CXX pick
+# the compiler when the build directory is first configured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 build_dir=${BUILD_DIR:-build}
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+# CI treats warnings as errors. A developer's build does not (a newer compiler's new warning
+# must not stop a newcomer); pass -DBIKESTREAM_WERROR=ON to have it too.
+werror=()
+if [[ ${CI:-} == true ]]; then werror=(-DBIKESTREAM_WERROR=ON); fi
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${werror[@]}" "$@" >/dev/null
 cmake --build "$build_dir"

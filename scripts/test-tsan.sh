@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds with clang and ThreadSanitizer into build-tsan, and runs under it the tests whose code
+# runs threads (ctest label "threads": the streaming runner, the ingestor's concurrent writers,
+# the broker queue, the HTTP endpoints, and the Pub/Sub push and pull jobs end to end). Any
+# report fails the run. The build also checks the lock annotations (clang's -Wthread-safety).
+# Extra arguments go to ctest, e.g. -LE pubsub to leave out the emulator's test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# halt_on_error: the first report fails the test. The suppressions are for third-party code
+# only, each with the reason.
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan-suppressions.txt}
+CC=clang-14 CXX=clang++-14 BUILD_DIR=build-tsan scripts/build.sh -DBIKESTREAM_TSAN=ON
+ctest --test-dir build-tsan --output-on-failure -j2 -L threads "$@"
