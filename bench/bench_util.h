@@ -3,7 +3,6 @@
 #pragma once
 
 #include <fcntl.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,13 +12,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-extern char** environ;
 
 namespace bikestream::bench {
 
@@ -46,8 +44,9 @@ inline double Median(std::vector<double> values) {
 // last interval before exit.
 class WatchedProcess {
  public:
-  WatchedProcess(std::vector<std::string> args, const std::string& stdout_path = "/dev/null") {
+  explicit WatchedProcess(std::vector<std::string> args, const std::string& stdout_path = "/dev/null") {
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <system_error>
 #include <thread>
 
 #include "cli/cli_common.h"
@@ -165,7 +166,8 @@ int RunIngest(IngestFlags& flags) {
   if (flags.from == "pubsub") return IngestFromPubsub(flags);
   Input input(flags.from);
   if (input.fd() < 0) {
-    return Fail(fmt::format("cannot read '{}': {}", flags.from, std::strerror(errno)));
+    // Not std::strerror: its buffer is shared by every thread.
+    return Fail(fmt::format("cannot read '{}': {}", flags.from, std::generic_category().message(errno)));
   }
   auto target = OpenForIngest(flags);
   if (!target.ok()) return Fail(target.status());
@@ -238,7 +240,7 @@ void AddIngestCommand(CLI::App& app, int& exit_code) {
                       "for PostgreSQL, 1 for SQLite, which takes one writer at a time)")
       ->check(CLI::Range(1, 16));
   AddPubsubOptions(command, &flags->pubsub, false, true);
-  auto* streaming = "Streaming job (--from pubsub)";
+  const auto* streaming = "Streaming job (--from pubsub)";
   command->add_option("--pullers", flags->pullers, "Pulls in flight")
       ->check(CLI::Range(1, 64))->capture_default_str()->group(streaming);
   command->add_option("--max-outstanding-messages", flags->max_outstanding_messages,

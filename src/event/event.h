@@ -49,7 +49,7 @@ std::string_view ReasonCode(Reason reason);
 bool IsReasonCode(std::string_view code);
 
 struct Rejection {
-  Reason reason;
+  Reason reason{};
   std::string message;  // For people: names the field and what was wrong.
 };
 

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -33,7 +34,8 @@ absl::Status LineReader::Fill() {
     }
     ssize_t n = ::read(fd_, buffer_.data() + end_, buffer_.size() - end_);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return absl::UnavailableError(fmt::format("read failed: {}", std::strerror(errno)));
+    // Not std::strerror: its buffer is shared by every thread.
+    if (n < 0) return absl::UnavailableError(fmt::format("read failed: {}", std::generic_category().message(errno)));
     if (n == 0) eof_ = true;
     end_ += static_cast<std::size_t>(n);
     break;

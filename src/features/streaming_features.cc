@@ -120,6 +120,7 @@ std::vector<FeatureRow> StreamingFeatures::Compute(TimestampMicros as_of) const 
     std::int64_t kth = 0;
     if (f.aggregate == Aggregate::kTopShare && !per_station.empty()) {
       std::vector<std::int64_t> counts;
+      counts.reserve(per_station.size());
       for (auto& [id, t] : per_station) counts.push_back(t.count);
       const std::size_t k = std::max<std::size_t>(1, TopShareRank(f.share, counts.size()));
       std::nth_element(counts.begin(), counts.begin() + (k - 1), counts.end(), std::greater<>());
@@ -175,6 +176,7 @@ std::vector<FeatureTick> StreamingFeatures::TakeDueTicks() {
     last_emitted_ = *next;
   }
   std::vector<FeatureTick> due;
+  due.reserve(ticks.size());
   for (TimestampMicros tick : ticks) due.push_back({tick, Compute(tick)});
   if (watermark_ > std::numeric_limits<TimestampMicros>::min() + retention_) Fold(watermark_ - retention_);
   return due;

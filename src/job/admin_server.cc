@@ -34,7 +34,7 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
   server.Get("/metrics", [&control, &metrics](const httplib::Request&, httplib::Response& response) {
     response.set_content(PrometheusText(metrics, control.state()), "text/plain; version=0.0.4");
   });
-  server.Get("/job", [job_json](const httplib::Request&, httplib::Response& response) {
+  server.Get("/job", [job_json = std::move(job_json)](const httplib::Request&, httplib::Response& response) {
     response.set_content(job_json(), "application/json");
   });
   HandlePost(server, "/drain", [&control](const httplib::Request&, const std::string&, httplib::Response& response) {
@@ -47,7 +47,8 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
   });
 
   if (on_run) {
-    HandlePost(server, "/run", [on_run](const httplib::Request&, const std::string&, httplib::Response& response) {
+    HandlePost(server, "/run", [on_run = std::move(on_run)](const httplib::Request&, const std::string&,
+                                                            httplib::Response& response) {
       on_run();
       response.status = 202;
       response.set_content("{\"run\":\"requested\"}\n", "application/json");

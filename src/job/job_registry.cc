@@ -1,7 +1,7 @@
 #include "job/job_registry.h"
 
 #include <fmt/format.h>
-#include <signal.h>
+#include <csignal>
 
 #include <chrono>
 #include <cstdlib>

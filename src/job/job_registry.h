@@ -27,7 +27,7 @@ std::string NewJobId();
 
 class JobRegistry {
  public:
-  explicit JobRegistry(std::filesystem::path state_dir) : dir_(std::move(state_dir) / "jobs") {}
+  explicit JobRegistry(const std::filesystem::path& state_dir) : dir_(state_dir / "jobs") {}
 
   absl::Status Register(const JobRecord& record);
   void Unregister(const std::string& id);

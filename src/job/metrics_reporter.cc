@@ -13,7 +13,7 @@ IngestStats Snapshot(const JobMetrics& m) {
 MetricsReporter::MetricsReporter(const JobMetrics& metrics, Report report, std::chrono::milliseconds interval)
     : metrics_(metrics), report_(std::move(report)) {
   if (!report_) return;
-  thread_ = std::jthread([this, interval](std::stop_token stop) {
+  thread_ = std::jthread([this, interval](const std::stop_token& stop) {
     std::mutex mutex;
     std::condition_variable_any sleeper;
     std::unique_lock lock(mutex);

@@ -70,7 +70,7 @@ class StreamingRunner {
     std::vector<std::jthread> receivers;
     for (int i = 0; i < std::max(1, options_.receivers); ++i) receivers.emplace_back([this] { ReceiveLoop(); });
     std::jthread lease_extender;
-    if (options_.lease > 0) lease_extender = std::jthread([this](std::stop_token stop) { ExtendLeases(stop); });
+    if (options_.lease > 0) lease_extender = std::jthread([this](const std::stop_token& stop) { ExtendLeases(stop); });
     std::jthread closer([this, &receivers] {
       for (auto& receiver : receivers) receiver.join();
       queue_.Close();
@@ -269,7 +269,7 @@ class StreamingRunner {
     return {leased_.begin(), leased_.end()};
   }
 
-  void ExtendLeases(std::stop_token stop) {
+  void ExtendLeases(const std::stop_token& stop) {
     while (true) {
       clock_.SleepFor(options_.lease / 3, [&] { return stop.stop_requested(); });
       if (stop.stop_requested()) return;

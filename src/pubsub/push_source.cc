@@ -31,7 +31,7 @@ struct Pending {
 
 class HttpPushSource final : public PushSource {
  public:
-  explicit HttpPushSource(const PushSourceOptions& options) : options_(options) {}
+  explicit HttpPushSource(PushSourceOptions options) : options_(std::move(options)) {}
 
   ~HttpPushSource() override { Close(); }
 

@@ -154,7 +154,7 @@ class RestConnection final : public PubsubConnection {
   static std::string SubscriptionPath(const std::string& project, const std::string& subscription) {
     return fmt::format("projects/{}/subscriptions/{}", project, subscription);
   }
-  static absl::Status IgnoreExists(absl::Status status) {
+  static absl::Status IgnoreExists(const absl::Status& status) {
     return status.code() == absl::StatusCode::kAlreadyExists ? absl::OkStatus() : status;
   }
 

@@ -47,7 +47,12 @@ absl::StatusOr<PushedMessage> ParsePushEnvelope(std::string_view body) {
   if (pushed.message_id.empty()) return absl::InvalidArgumentError("the push message has no messageId");
   const std::string data = TextAt(message, "data");
   auto decoded = DecodeMessageData(data);
-  pushed.payload = decoded.ok() ? std::move(*decoded) : data;
+  // Not a conditional expression: its result would be a copy of the decoded data, not a move.
+  if (decoded.ok()) {
+    pushed.payload = std::move(*decoded);
+  } else {
+    pushed.payload = data;
+  }
   auto publish_time = ParseRfc3339(EitherOf(message, "publishTime", "publish_time"));
   pushed.publish_time = publish_time.ok() ? *publish_time : 0;
   pushed.subscription = TextAt(envelope, "subscription");

@@ -56,7 +56,7 @@ class PubsubJobTest : public ::testing::Test {
     const auto stream = e2e::FaultyStreamFlags(seed, run_id, count);
     flags.insert(flags.end(), stream.begin(), stream.end());
     if (rate) {
-      flags.push_back("--rate");
+      flags.emplace_back("--rate");
       flags.push_back(std::to_string(*rate));
     }
     return flags;

@@ -90,7 +90,7 @@ class FakeSource final : public EventSource {
 
   absl::Status ExtendLeases(const std::vector<std::string>& ids, TimestampMicros lease) override {
     std::lock_guard lock(mutex_);
-    extensions_.push_back({std::set<std::string>(ids.begin(), ids.end()), lease});
+    extensions_.emplace_back(std::set<std::string>(ids.begin(), ids.end()), lease);
     return absl::OkStatus();
   }
 

@@ -68,7 +68,7 @@ TEST(RetryingConnection, GivesUpAfterMaxAttempts) {
 }
 
 TEST(RetryingConnection, DoesNotRetryPermanentErrors) {
-  for (auto status : {absl::NotFoundError("404"), absl::PermissionDeniedError("403"),
+  for (const auto& status : {absl::NotFoundError("404"), absl::PermissionDeniedError("403"),
                       absl::InvalidArgumentError("400"), absl::AlreadyExistsError("409")}) {
     auto scripted = std::make_unique<ScriptedConnection>(std::deque<absl::Status>{status});
     auto* raw = scripted.get();

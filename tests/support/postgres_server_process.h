@@ -8,11 +8,11 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 #include <pwd.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -164,6 +164,7 @@ class PostgresServer {
   // the exit code when `wait`, else the pid.
   int Run(const std::vector<std::string>& args, bool wait) {
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);
     const std::string log = (dir_ / "server.log").string();

@@ -5,13 +5,14 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -20,8 +21,6 @@
 
 #include "pubsub/pubsub.h"
 
-extern char** environ;
-
 namespace bikestream::testing_support {
 
 inline int FreeLoopbackPort() {
@@ -29,10 +28,15 @@ inline int FreeLoopbackPort() {
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
   socklen_t length = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  const bool bound = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+                     getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
   close(fd);
+  // Port 0 would start the emulator on a port nobody knows: stop here, saying why.
+  if (!bound) {
+    std::perror("no free loopback port");
+    std::abort();
+  }
   return ntohs(address.sin_port);
 }
 
@@ -60,6 +64,7 @@ class PubsubEmulator {
                                      fmt::format("--project={}", kProject),
                                      fmt::format("--data-dir={}", data_dir_.string()), "--quiet"};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
     posix_spawnattr_t attributes;

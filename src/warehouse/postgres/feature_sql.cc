@@ -117,6 +117,7 @@ absl::StatusOr<QueryResult> PostgresWarehouse::TrainingSet(const TrainingSetRequ
     instants = {FormatRfc3339(request.as_of.value_or(0))};
   }
   std::vector<Param> params;
+  params.reserve(instants.size());
   for (const std::string& instant : instants) params.push_back({instant});
   return Read(sql, params, ResultOf);
 }

@@ -32,6 +32,7 @@ absl::StatusOr<std::vector<DeadLetter>> PostgresWarehouse::ListDeadLetters(const
   const Param params[] = {{after}, {reason, false, !filter.reason}, {limit}};
   return Read(sql, params, [](const PGresult* rows) {
     std::vector<DeadLetter> letters;
+    letters.reserve(PQntuples(rows));
     for (int r = 0; r < PQntuples(rows); ++r) {
       letters.push_back(DeadLetter{Integer(rows, r, 0), Integer(rows, r, 1),
                                    std::string(Text(rows, r, 2)), std::string(Text(rows, r, 3)),
@@ -84,6 +85,7 @@ absl::StatusOr<std::vector<StationTotals>> PostgresWarehouse::EventTotals(Timest
   const Param params[] = {{through_text}};
   return Read(sql, params, [](const PGresult* rows) {
     std::vector<StationTotals> totals;
+    totals.reserve(PQntuples(rows));
     for (int r = 0; r < PQntuples(rows); ++r) {
       totals.push_back({std::string(Text(rows, r, 0)), KindOf(Text(rows, r, 1)),
                         KindTotals{Integer(rows, r, 2), Integer(rows, r, 3),
