@@ -8,6 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # halt_on_error: the first report fails the test. The suppressions are for third-party code
 # only, each with the reason.
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan-suppressions.txt}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan-suppressions.txt:external_symbolizer_path=/usr/bin/llvm-symbolizer-14}
 CC=clang-14 CXX=clang++-14 BUILD_DIR=build-tsan scripts/build.sh -DBIKESTREAM_TSAN=ON
 ctest --test-dir build-tsan --output-on-failure -j2 -L threads "$@"
