@@ -101,31 +101,59 @@ int RunJob(const IngestFlags& flags, IngestTarget& target, EventSource& source, 
   return result->state == JobState::kCancelled ? kExitCancelled : kExitOk;
 }
 
-int IngestFromPubsub(IngestFlags& flags) {
-  if (auto status = ResolvePubsubFlags(&flags.pubsub, false, true); !status.ok()) return Fail(status);
-  auto target = OpenForIngest(flags);
-  if (!target.ok()) return Fail(target.status());
-  auto connection = MakePubsubConnectionFromEnv();
-  pubsub::PullSource source(*connection, {.project = flags.pubsub.project, .subscription = flags.pubsub.subscription});
-  return RunJob(flags, *target, source,
-                StreamingOptions{.receivers = flags.pullers,
-                                 .max_outstanding_messages = flags.max_outstanding_messages,
-                                 .max_outstanding_bytes = flags.max_outstanding_bytes,
-                                 .batch_size = flags.batch_size.value_or(kStreamBatchSize),
-                                 .lease = flags.ack_deadline_seconds * kMicrosPerSecond});
+// A streaming source opened from the flags, and the runner settings that suit it.
+struct OpenedSource {
+  std::unique_ptr<EventSource> source;
+  StreamingOptions options;
+};
+using SourceOpener = absl::StatusOr<OpenedSource> (*)(IngestFlags& flags);
+
+absl::StatusOr<OpenedSource> OpenPubsubPull(IngestFlags& flags) {
+  if (auto status = ResolvePubsubFlags(&flags.pubsub, false, true); !status.ok()) return status;
+  return OpenedSource{std::make_unique<pubsub::PullSource>(
+                          MakePubsubConnectionFromEnv(),
+                          pubsub::PullSourceOptions{.project = flags.pubsub.project,
+                                                    .subscription = flags.pubsub.subscription}),
+                      StreamingOptions{.receivers = flags.pullers,
+                                       .max_outstanding_messages = flags.max_outstanding_messages,
+                                       .max_outstanding_bytes = flags.max_outstanding_bytes,
+                                       .batch_size = flags.batch_size.value_or(kStreamBatchSize),
+                                       .lease = flags.ack_deadline_seconds * kMicrosPerSecond}};
 }
 
-int IngestFromPush(IngestFlags& flags) {
-  auto target = OpenForIngest(flags);
-  if (!target.ok()) return Fail(target.status());
+absl::StatusOr<OpenedSource> OpenPubsubPush(IngestFlags& flags) {
   auto source = pubsub::PushSource::Start(flags.push);
-  if (!source.ok()) return Fail(source.status());
+  if (!source.ok()) return source.status();
   fmt::print(stderr, "accepting Pub/Sub push requests at http://{}/\n", (*source)->address());
   // Whatever arrived while the last commit ran goes into the next one.
-  return RunJob(flags, *target, **source,
-                StreamingOptions{.receivers = 1,
-                                 .batch_size = flags.batch_size.value_or(kStreamBatchSize),
-                                 .max_commit_delay = 0});
+  return OpenedSource{std::move(*source), StreamingOptions{.receivers = 1,
+                                                           .batch_size = flags.batch_size.value_or(kStreamBatchSize),
+                                                           .max_commit_delay = 0}};
+}
+
+// The streaming sources `--from` names, one line each: a name, or the start of a URL
+// (ending in ://). Anything else `--from` names is a file, or - for stdin.
+struct StreamingSourceKind {
+  std::string_view from;
+  SourceOpener open;
+};
+constexpr StreamingSourceKind kStreamingSources[] = {
+    {"pubsub", OpenPubsubPull},
+};
+
+SourceOpener StreamingSourceFor(const std::string& from) {
+  for (const StreamingSourceKind& kind : kStreamingSources) {
+    if (from == kind.from || (kind.from.ends_with("://") && from.starts_with(kind.from))) return kind.open;
+  }
+  return nullptr;
+}
+
+int IngestStreaming(IngestFlags& flags, SourceOpener open) {
+  auto opened = open(flags);
+  if (!opened.ok()) return Fail(opened.status());
+  auto target = OpenForIngest(flags);
+  if (!target.ok()) return Fail(target.status());
+  return RunJob(flags, *target, *opened->source, opened->options);
 }
 
 // Owns the input file descriptor (stdin is borrowed).
@@ -160,10 +188,10 @@ class Input {
 int RunIngest(IngestFlags& flags) {
   if (!flags.push.listen.empty()) {
     if (!flags.from.empty()) return Fail("give either --from or --push-listen, not both");
-    return IngestFromPush(flags);
+    return IngestStreaming(flags, OpenPubsubPush);
   }
   if (flags.from.empty()) return Fail("say where events come from: --from FILE|-|pubsub, or --push-listen");
-  if (flags.from == "pubsub") return IngestFromPubsub(flags);
+  if (SourceOpener open = StreamingSourceFor(flags.from)) return IngestStreaming(flags, open);
   Input input(flags.from);
   if (input.fd() < 0) {
     // Not std::strerror: its buffer is shared by every thread.

@@ -25,8 +25,8 @@ int CeilSeconds(TimestampMicros micros) { return int((micros + kMicrosPerSecond 
 
 }  // namespace
 
-PullSource::PullSource(PubsubConnection& connection, PullSourceOptions options)
-    : connection_(connection), options_(std::move(options)), clock_(options_.clock ? *options_.clock : SystemClock()) {}
+PullSource::PullSource(std::unique_ptr<PubsubConnection> connection, PullSourceOptions options)
+    : connection_(std::move(connection)), options_(std::move(options)), clock_(options_.clock ? *options_.clock : SystemClock()) {}
 
 std::string PullSource::Name() const {
   return fmt::format("pubsub:projects/{}/subscriptions/{}", options_.project, options_.subscription);
@@ -38,7 +38,7 @@ absl::StatusOr<Received> PullSource::Receive(std::size_t max_messages) {
     received.exhausted = true;
     return received;
   }
-  auto pulled = connection_.Pull(options_.project, options_.subscription,
+  auto pulled = connection_->Pull(options_.project, options_.subscription,
                                  int(std::min(max_messages, kMaxPerPull)));
   if (!pulled.ok()) return pulled.status();
   if (pulled->empty()) {
@@ -57,7 +57,7 @@ absl::StatusOr<Received> PullSource::Receive(std::size_t max_messages) {
 
 absl::Status PullSource::Ack(const std::vector<std::string>& ack_ids) {
   return InRequests(ack_ids, [this](const std::vector<std::string>& chunk) {
-    return connection_.Acknowledge(options_.project, options_.subscription, chunk);
+    return connection_->Acknowledge(options_.project, options_.subscription, chunk);
   });
 }
 
@@ -72,7 +72,7 @@ absl::Status PullSource::ExtendLeases(const std::vector<std::string>& ack_ids, T
 // A deadline of 0 hands the messages back at once; any other is rounded up to whole seconds.
 absl::Status PullSource::ModifyAckDeadline(const std::vector<std::string>& ack_ids, TimestampMicros deadline) {
   return InRequests(ack_ids, [&](const std::vector<std::string>& chunk) {
-    return connection_.ModifyAckDeadline(options_.project, options_.subscription, chunk, CeilSeconds(deadline));
+    return connection_->ModifyAckDeadline(options_.project, options_.subscription, chunk, CeilSeconds(deadline));
   });
 }
 

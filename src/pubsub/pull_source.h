@@ -21,8 +21,7 @@ struct PullSourceOptions {
 
 class PullSource final : public EventSource {
  public:
-  // `connection` must outlive the source.
-  PullSource(PubsubConnection& connection, PullSourceOptions options);
+  PullSource(std::unique_ptr<PubsubConnection> connection, PullSourceOptions options);
 
   std::string Name() const override;
   absl::StatusOr<Received> Receive(std::size_t max_messages) override;
@@ -34,7 +33,7 @@ class PullSource final : public EventSource {
  private:
   absl::Status ModifyAckDeadline(const std::vector<std::string>& ack_ids, TimestampMicros deadline);
 
-  PubsubConnection& connection_;
+  std::unique_ptr<PubsubConnection> connection_;
   const PullSourceOptions options_;
   Clock& clock_;
   std::atomic<bool> stopped_ = false;
