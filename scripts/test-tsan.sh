@@ -9,5 +9,6 @@ cd "$(dirname "$0")/.."
 # halt_on_error: the first report fails the test. The suppressions are for third-party code
 # only, each with the reason.
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan-suppressions.txt:external_symbolizer_path=/usr/bin/llvm-symbolizer-14}
-CC=clang-14 CXX=clang++-14 BUILD_DIR=build-tsan scripts/build.sh -DBIKESTREAM_TSAN=ON
+# The benchmarks are not run here: not built either.
+CC=clang-14 CXX=clang++-14 BUILD_DIR=build-tsan scripts/build.sh -DBIKESTREAM_TSAN=ON -DBIKESTREAM_BENCH=OFF
 ctest --test-dir build-tsan --output-on-failure -j2 -L threads "$@"
