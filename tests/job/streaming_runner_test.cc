@@ -224,6 +224,9 @@ TEST_F(StreamingRunnerTest, ExtendsTheLeasesOfMessagesWaitingForTheirCommit) {
   Start({.batch_size = 3, .lease = 60 * kSecond});
   ASSERT_TRUE(Eventually([&] { return sink_.commits_started() == 1; }));
   EXPECT_TRUE(source_->Read(&FakeSource::extensions_).empty());
+  // The lease extender, the one thread here asleep on the clock, must have set its deadline
+  // before the clock moves: one set after would wait a third of the lease beyond, for ever.
+  ASSERT_TRUE(Eventually([&] { return clock_.sleepers() == 1; }));
   clock_.Advance(20 * kSecond);  // A third of the lease.
   ASSERT_TRUE(Eventually([&] { return !source_->Read(&FakeSource::extensions_).empty(); }));
   const auto extension = source_->Read(&FakeSource::extensions_).front();
