@@ -22,8 +22,9 @@ class InprocQueue {
  public:
   explicit InprocQueue(std::size_t capacity) : capacity_(capacity > 0 ? capacity : 1) {}
 
-  // Returns false, without enqueuing, once the queue is closed.
-  bool Push(T item) {
+  // Returns false once the queue is closed, leaving `item` as it was (the caller still owns
+  // it, e.g. to hand it back).
+  bool Push(T&& item) {
     MutexLock lock(&mutex_);
     while (!closed_ && items_.size() >= capacity_) Wait(not_full_, &mutex_);
     if (closed_) return false;

@@ -69,8 +69,9 @@ int Backfill(Setup& setup, const std::string& range) {
   if (*to < *from) return Fail("--backfill: TO is before FROM");
   const auto ticks = TicksBetween(*from, *to, setup.every);
   fmt::print(stderr, "backfilling {} ticks every {} s\n", ticks.size(), setup.every / kMicrosPerSecond);
+  const FeatureJobOptions options = JobOptions(setup);
   for (TimestampMicros tick : ticks) {
-    if (auto status = RefreshFeaturesAt(*setup.warehouse, JobOptions(setup), tick); !status.ok()) return Fail(status);
+    if (auto status = RefreshFeaturesAt(*setup.warehouse, options, tick); !status.ok()) return Fail(status);
   }
   return kExitOk;
 }

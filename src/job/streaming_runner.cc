@@ -160,8 +160,8 @@ class StreamingRunner {
       metrics_.received += received->messages.size();
       metrics_.in_flight += received->messages.size();
       for (auto& message : received->messages) {
-        std::string ack_id = message.ack_id;
-        if (!queue_.Push(std::move(message))) Orphan(std::move(ack_id));
+        // A refused Push leaves the message as it was (inproc_queue.h).
+        if (!queue_.Push(std::move(message))) Orphan(std::move(message.ack_id));  // NOLINT(bugprone-use-after-move)
       }
       if (received->exhausted) return;
     }

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/fake_clock.h"
 #include "warehouse/warehouse.h"
 
 namespace bikestream {
@@ -10,13 +11,6 @@ namespace {
 
 constexpr TimestampMicros kMinute = 60 * kMicrosPerSecond;
 const TimestampMicros kT0 = *ParseRfc3339("2025-11-16T10:05:00Z");
-
-class FixedClock final : public Clock {
- public:
-  TimestampMicros now = 0;
-  TimestampMicros Now() override { return now; }
-  void SleepUntil(TimestampMicros, const std::function<bool()>&) override {}
-};
 
 class StreamingFeatureSinkTest : public ::testing::Test {
  protected:
@@ -36,15 +30,15 @@ class StreamingFeatureSinkTest : public ::testing::Test {
     return std::stoll(warehouse_->Query("SELECT count(DISTINCT as_of) FROM station_features")->rows[0][0].text);
   }
   std::unique_ptr<Warehouse> warehouse_;
-  FixedClock clock_;
+  testing_support::FakeClock clock_;
 };
 
 TEST_F(StreamingFeatureSinkTest, AnIdleLiveStreamStillGetsARowAtEveryTick) {
-  clock_.now = kT0;
+  clock_.Set(kT0);
   auto sink = *StreamingFeatureSink::Create(*warehouse_, *warehouse_, {.clock = &clock_});
   Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
   EXPECT_EQ(Ticks(), 0);  // 10:15 has not come yet.
-  clock_.now = kT0 + 61 * kMinute;  // 11:06, and no event since 10:05.
+  clock_.Set(kT0 + 61 * kMinute);  // 11:06, and no event since 10:05.
   sink->OnIdle();
   EXPECT_EQ(Ticks(), 4);  // 10:15, 10:30, 10:45, 11:00.
   auto rows = *warehouse_->StoredFeatures(*ParseRfc3339("2025-11-16T11:00:00Z"));
@@ -53,7 +47,7 @@ TEST_F(StreamingFeatureSinkTest, AnIdleLiveStreamStillGetsARowAtEveryTick) {
 }
 
 TEST_F(StreamingFeatureSinkTest, ReportsTicksAndTooLateEventsInTheJobMetrics) {
-  clock_.now = kT0;
+  clock_.Set(kT0);
   auto sink = *StreamingFeatureSink::Create(*warehouse_, *warehouse_, {.allowed_lateness = 5 * kMinute, .clock = &clock_});
   JobMetrics metrics;
   sink->AttachMetrics(&metrics);
@@ -67,7 +61,7 @@ TEST_F(StreamingFeatureSinkTest, ReportsTicksAndTooLateEventsInTheJobMetrics) {
 }
 
 TEST_F(StreamingFeatureSinkTest, TheClockNeverFillsTheGapAfterOldData) {
-  clock_.now = kT0 + 30 * 24 * 60 * kMinute;  // A month after the events: a replay.
+  clock_.Set(kT0 + 30 * 24 * 60 * kMinute);  // A month after the events: a replay.
   auto sink = *StreamingFeatureSink::Create(*warehouse_, *warehouse_, {.clock = &clock_});
   Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
   sink->OnIdle();
@@ -75,7 +69,7 @@ TEST_F(StreamingFeatureSinkTest, TheClockNeverFillsTheGapAfterOldData) {
 }
 
 TEST_F(StreamingFeatureSinkTest, ARedeliveredEventIsNotCountedAgain) {
-  clock_.now = kT0;
+  clock_.Set(kT0);
   auto sink = *StreamingFeatureSink::Create(*warehouse_, *warehouse_, {.clock = &clock_});
   Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
   Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});  // Redelivered.

@@ -47,6 +47,15 @@ class FakeClock final : public Clock {
     --sleepers_;
   }
 
+  // Sets the time, forward or back (a test that stages instants of its own), and wakes sleepers.
+  void Set(TimestampMicros now) {
+    {
+      std::lock_guard lock(mutex_);
+      now_ = now;
+    }
+    moved_.notify_all();
+  }
+
   void Advance(TimestampMicros duration) {
     {
       std::lock_guard lock(mutex_);
