@@ -22,6 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Check(!event->event_id.empty() && event->event_id.size() <= 128);
     Check(!event->station_id.empty() && event->station_id.size() <= 64);
     Check(event->delta >= 1 && event->delta <= 1000);
+    Check(bikestream::InTimestampRange(event->ts));  // What every warehouse can store.
     // What was accepted survives a round trip through the wire format.
     bikestream::ParseResult again = parser.Parse(bikestream::ToJson(*event));
     Check(std::holds_alternative<bikestream::Event>(again) &&

@@ -1,16 +1,19 @@
 #include "event/event.h"
 
-#include <array>
-
 #include <fmt/format.h>
+
+#include <array>
+#include <optional>
+
 #include "simdjson.h"
 
 namespace bikestream {
 namespace {
 
-constexpr std::array<std::string_view, 10> kReasonCodes = {
-    "bad_json",       "not_object",    "missing_field", "wrong_type", "bad_event_id",
-    "bad_station_id", "bad_timestamp", "bad_kind",      "bad_delta",  "too_long"};
+constexpr std::array<std::string_view, 13> kReasonCodes = {
+    "bad_json",      "not_object",   "missing_field",       "wrong_type", "bad_event_id",
+    "bad_station_id", "bad_timestamp", "bad_kind",           "bad_delta",  "too_long",
+    "duplicate_key", "bad_encoding", "refused_by_warehouse"};
 
 bool IsPrintableAscii(std::string_view text) {
   for (unsigned char c : text) {
@@ -32,6 +35,22 @@ bool IsStationId(std::string_view text) {
 }
 
 Rejection Reject(Reason reason, std::string message) { return Rejection{reason, std::move(message)}; }
+
+// The name of an event field that appears more than once, if one does. JSON leaves a repeated
+// key's meaning open and parsers disagree on which value wins (the first here, the last in
+// Python), so bikestream does not guess.
+std::optional<std::string_view> RepeatedField(simdjson::dom::object object) {
+  constexpr std::array<std::string_view, 5> kFields = {"event_id", "station_id", "ts_iso", "kind", "delta"};
+  std::array<bool, kFields.size()> seen{};
+  for (simdjson::dom::key_value_pair field : object) {
+    for (std::size_t i = 0; i < kFields.size(); ++i) {
+      if (field.key != kFields[i]) continue;
+      if (seen[i]) return kFields[i];
+      seen[i] = true;
+    }
+  }
+  return std::nullopt;
+}
 
 // Looks up a required string field; on failure fills `rejection`.
 bool GetString(simdjson::dom::object object, std::string_view field, std::string_view* out,
@@ -93,6 +112,9 @@ ParseResult EventParser::Impl::Parse(std::string_view json) {
 }
 
 ParseResult EventParser::Impl::Validate(simdjson::dom::object object) {
+  if (auto repeated = RepeatedField(object)) {
+    return Reject(Reason::kDuplicateKey, fmt::format("field '{}' appears more than once", *repeated));
+  }
   Rejection rejection;
   std::string_view event_id, station_id, ts_iso, kind;
   if (!GetString(object, "event_id", &event_id, &rejection) ||

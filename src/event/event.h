@@ -41,6 +41,9 @@ enum class Reason : std::uint8_t {
   kBadKind,       // kind is neither pickup nor dropoff.
   kBadDelta,      // delta not an integer in the allowed range.
   kTooLong,       // A field or the whole message exceeds its size limit.
+  kDuplicateKey,  // One of the event's fields appears twice: which value was meant is unclear.
+  kBadEncoding,   // The source could not decode the message (e.g. Pub/Sub data not base64).
+  kRefusedByWarehouse,  // A valid event the warehouse would not store; its error says why.
 };
 
 // The stable code of `reason`, e.g. "bad_json".

@@ -107,7 +107,12 @@ absl::StatusOr<TimestampMicros> ParseRfc3339(std::string_view text) {
   const std::int64_t days = sys_days{date}.time_since_epoch().count();
   const std::int64_t seconds =
       days * 86400 + hour * 3600 + minute * 60 + second - std::int64_t{offset_minutes} * 60;
-  return seconds * kMicrosPerSecond + micros;
+  const TimestampMicros instant = seconds * kMicrosPerSecond + micros;
+  if (!InTimestampRange(instant)) {
+    return Invalid(text, "outside the supported range 0001-01-01T00:00:00Z to "
+                         "9999-12-31T23:59:59.999999Z (in UTC)");
+  }
+  return instant;
 }
 
 std::string FormatRfc3339(TimestampMicros micros) {

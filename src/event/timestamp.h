@@ -13,11 +13,24 @@
 
 namespace bikestream {
 
+// The instants bikestream accepts, in UTC: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z.
+// One rule for every warehouse: it is BigQuery's TIMESTAMP range, PostgreSQL and SQLite store
+// it whole, and its years print in four digits. An offset can move a written date outside
+// it (`0001-01-01T00:00:00+01:00` is year 0 in UTC): the instant decides, not the text.
+inline constexpr TimestampMicros kMinTimestamp = -62135596800LL * kMicrosPerSecond;
+inline constexpr TimestampMicros kMaxTimestamp = 253402300800LL * kMicrosPerSecond - 1;
+
 // Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)` and returns the instant in UTC.
 // The `T` and `Z` may be lower case. Fractions of 1 to 9 digits are accepted and truncated
-// to microseconds. Impossible dates and times (Feb 30, month 13, 24:00:01, a leap second) and
-// a missing offset are kInvalidArgument with a message saying which part is wrong.
+// to microseconds. Impossible dates and times (Feb 30, month 13, 24:00:01, a leap second), a
+// missing offset and an instant outside [kMinTimestamp, kMaxTimestamp] are kInvalidArgument
+// with a message saying which part is wrong.
 absl::StatusOr<TimestampMicros> ParseRfc3339(std::string_view text);
+
+// Whether `micros` is inside [kMinTimestamp, kMaxTimestamp].
+inline bool InTimestampRange(TimestampMicros micros) {
+  return micros >= kMinTimestamp && micros <= kMaxTimestamp;
+}
 
 // Formats as `YYYY-MM-DDTHH:MM:SSZ`, with `.ffffff` when the microseconds are not zero.
 std::string FormatRfc3339(TimestampMicros micros);

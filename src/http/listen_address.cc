@@ -34,14 +34,26 @@ absl::StatusOr<ListenAddress> ParseListenAddress(const std::string& text, bool p
   return address;
 }
 
+bool IsLoopback(std::string_view host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
+}
+
 absl::StatusOr<std::string> Bind(httplib::Server& server, const ListenAddress& address,
                                  std::string_view flag) {
+  // cpp-httplib sets SO_REUSEPORT, with which a second job binds the same port and the kernel
+  // splits the traffic between the two. SO_REUSEADDR alone still allows a restart while the
+  // old connections linger in TIME_WAIT, and refuses a port another socket listens on.
+  server.set_socket_options([](socket_t socket) {
+    const int yes = 1;
+    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   const int bound = address.port == 0
                         ? server.bind_to_any_port(address.host)
                         : (server.bind_to_port(address.host, address.port) ? address.port : -1);
   if (bound < 0) {
     return absl::UnavailableError(fmt::format(
-        "{} {}:{}: cannot listen there (is the port in use? port 0 picks a free one)", flag,
+        "{} {}:{}: cannot listen there: the port is in use (another job? `bikestream jobs list` shows "
+        "them) or the address is not this machine's; port 0 picks a free one", flag,
         address.host, address.port));
   }
   return fmt::format("{}:{}", address.host, bound);

@@ -23,7 +23,11 @@ struct ListenAddress {
 absl::StatusOr<ListenAddress> ParseListenAddress(const std::string& text, bool port_alone_ok,
                                                  std::string_view flag, std::string_view example);
 
-// Binds `server` to `address`; returns "HOST:PORT" as bound (the chosen port for port 0).
+// Whether `host` names this machine's loopback interface only.
+bool IsLoopback(std::string_view host);
+
+// Binds `server` to `address`; returns "HOST:PORT" as bound (the chosen port for port 0). A
+// port another socket listens on is refused (kUnavailable), never shared.
 absl::StatusOr<std::string> Bind(httplib::Server& server, const ListenAddress& address,
                                  std::string_view flag);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/clock.h"
+#include "common/status.h"
 
 namespace bikestream {
 
@@ -25,16 +26,21 @@ void Ingestor::ReserveBatch() {
 
 absl::Status Ingestor::Add(const IngestMessage& message) {
   ++stats_.received;
-  ParseResult result = message.truncated
-                           ? ParseResult(Rejection{Reason::kTooLong,
-                                                   fmt::format("message exceeds the limit of {} "
-                                                               "bytes; payload kept truncated",
-                                                               message.payload.size())})
-                           : parser_.Parse(message.payload);
+  ParseResult result = Rejection{Reason::kTooLong, fmt::format("message exceeds the limit of {} bytes; payload "
+                                                               "kept truncated",
+                                                               message.payload.size())};
+  if (!message.decode_error.empty()) {
+    result = Rejection{Reason::kBadEncoding, std::string(message.decode_error)};
+  } else if (!message.truncated) {
+    result = parser_.Parse(message.payload);
+  }
   if (auto* event = std::get_if<Event>(&result)) {
     batch_.events.push_back(std::move(*event));
   } else {
     auto& rejection = std::get<Rejection>(result);
+    // A long message is kept up to the limit that made it too long, as docs/events.md says.
+    std::string_view payload = message.payload;
+    if (rejection.reason == Reason::kTooLong) payload = payload.substr(0, options_.rules.max_message_bytes);
     batch_.dead_letters.push_back(DeadLetter{.first_seen = options_.now(),
                                              .source = message.source.empty()
                                                            ? options_.source
@@ -44,7 +50,7 @@ absl::Status Ingestor::Add(const IngestMessage& message) {
                                                                      message.position,
                                                                      message.payload)
                                                                : std::string(message.message_id),
-                                             .payload = std::string(message.payload),
+                                             .payload = std::string(payload),
                                              .reason = std::string(ReasonCode(rejection.reason)),
                                              .error = std::move(rejection.message),
                                              .publish_time = message.publish_time});
@@ -59,17 +65,50 @@ absl::Status Ingestor::Flush() {
   if (!status.ok()) return status;
   // In order; a failure leaves it and those after it waiting.
   while (!waiting_.empty()) {
-    absl::StatusOr<CommitResult> committed = sink_.Commit(*waiting_.front());
-    if (!committed.ok()) return committed.status();
-    Count(*waiting_.front(), *committed);
+    if (auto committed = CommitSettlingRefusals(*waiting_.front()); !committed.ok()) return committed;
     waiting_.pop_front();
   }
   if (batch_.empty()) return absl::OkStatus();
-  absl::StatusOr<CommitResult> committed = sink_.Commit(batch_);
-  if (!committed.ok()) return committed.status();  // Stays staged.
-  Count(batch_, *committed);
+  if (auto committed = CommitSettlingRefusals(batch_); !committed.ok()) return committed;  // Stays staged.
   batch_.clear();  // Keeps its room for the next batch.
   return absl::OkStatus();
+}
+
+absl::Status Ingestor::CommitSettlingRefusals(const Batch& batch) {
+  absl::StatusOr<CommitResult> committed = sink_.Commit(batch);
+  if (committed.ok()) {
+    Count(batch, *committed);
+    return absl::OkStatus();
+  }
+  // A refused dead letter cannot be set aside in turn: the error stands, and the job says so.
+  if (!IsRowRefused(committed.status()) || batch.events.empty()) return committed.status();
+  if (batch.events.size() == 1) {
+    Batch set_aside;
+    set_aside.dead_letters = batch.dead_letters;
+    set_aside.dead_letters.push_back(RefusedLetter(batch.events[0], MessageOf(committed.status())));
+    committed = sink_.Commit(set_aside);
+    if (!committed.ok()) return committed.status();
+    Count(set_aside, *committed);
+    return absl::OkStatus();
+  }
+  // Halves, the dead letters with the first. A part that commits stays committed if a later
+  // part fails: the retry of the whole batch finds its rows stored (duplicates, not new rows).
+  const auto middle = batch.events.begin() + std::ptrdiff_t(batch.events.size() / 2);
+  Batch first{{batch.events.begin(), middle}, batch.dead_letters};
+  Batch second{{middle, batch.events.end()}, {}};
+  if (auto status = CommitSettlingRefusals(first); !status.ok()) return status;
+  return CommitSettlingRefusals(second);
+}
+
+DeadLetter Ingestor::RefusedLetter(const Event& event, std::string_view why) {
+  return DeadLetter{.first_seen = options_.now(),
+                    .source = options_.source,
+                    // Keyed by the event: the same event refused again is the same dead letter.
+                    .message_id = "event:" + event.event_id,
+                    .payload = ToJson(event),
+                    .reason = std::string(ReasonCode(Reason::kRefusedByWarehouse)),
+                    .error = fmt::format("the warehouse refused the event: {}", why),
+                    .publish_time = 0};
 }
 
 absl::Status Ingestor::Launch() {
@@ -92,7 +131,7 @@ absl::Status Ingestor::CollectOldest() {
   idle_writers_.push_back(oldest.writer);
   if (!committed.ok()) {
     waiting_.push_back(std::move(oldest.batch));
-    return committed.status();
+    return IsRowRefused(committed.status()) ? absl::OkStatus() : committed.status();
   }
   Count(*oldest.batch, *committed);
   return absl::OkStatus();

@@ -5,8 +5,9 @@
 // acknowledge messages after such a call. (With concurrent writers, Add() hands a full batch
 // over without waiting for its commit: then only Flush() says so.) If a commit fails, the batch
 // stays staged and the next Flush() retries it. Valid events are stored once per event_id;
-// invalid messages become dead letters with the reason. Not thread-safe: one thread drives an
-// Ingestor.
+// invalid messages become dead letters with the reason, and so does a valid event the
+// warehouse refuses (RowRefused): the rest of its batch is stored. Not thread-safe: one thread
+// drives an Ingestor.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +36,9 @@ struct IngestMessage {
   // Names the input in its dead letter where it differs from IngestOptions::source (a push
   // endpoint serving several subscriptions). Empty: IngestOptions::source.
   std::string_view source = {};
+  // Non-empty: the source could not decode the message (e.g. Pub/Sub data that is not
+  // base64), which then becomes a bad_encoding dead letter with this message.
+  std::string_view decode_error = {};
 };
 
 // Told about each commit, e.g. to keep streaming features up to date. Called on the thread
@@ -67,7 +71,8 @@ struct IngestOptions {
   // Connections to the same warehouse that commit full batches, each on a thread of its own:
   // while one commits a batch, the next fills and goes to another, so the engine works on
   // several at once. Commits may then finish out of order, which dedup by event_id makes
-  // harmless; the observer still hears of them in order, on the driving thread. The
+  // harmless; the observer still hears of them in order (a batch with a refused row: once
+  // Flush() has set the row aside), on the driving thread. The
   // Ingestor's own sink stays with the driving thread (the observer may write to its store).
   // Default: none (each commit waits, on the Ingestor's sink).
   std::vector<EventSink*> concurrent_writers;
@@ -113,8 +118,14 @@ class Ingestor {
 
   // Hands the staged batch to an idle writer, waiting for the oldest commit if none is.
   absl::Status Launch();
-  // Waits for the oldest commit in flight and counts it, or keeps its batch waiting if it failed.
+  // Waits for the oldest commit in flight and counts it, or keeps its batch waiting if it failed
+  // (OK when only rows were refused: Flush() sets them aside).
   absl::Status CollectOldest();
+  // Commits `batch` on the Ingestor's sink and counts it. When the warehouse refuses rows, the
+  // batch is halved until each refused event stands alone; it becomes a dead letter with the
+  // warehouse's reason, and the rest is stored (each part counted as it commits).
+  absl::Status CommitSettlingRefusals(const Batch& batch);
+  DeadLetter RefusedLetter(const Event& event, std::string_view why);
   void ReserveBatch();
   // Adds a commit to the stats and tells the observer.
   void Count(const Batch& batch, const CommitResult& committed);

@@ -26,10 +26,10 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
   std::unique_ptr<AdminServer> admin(new AdminServer());
   admin->server_ = std::make_unique<httplib::Server>();
   httplib::Server& server = *admin->server_;
-  server.Get("/healthz", [&control](const httplib::Request&, httplib::Response& response) {
-    const bool failed = control.state() == JobState::kFailed;
-    response.status = failed ? 503 : 200;
-    response.set_content(failed ? "failed\n" : "ok\n", "text/plain");
+  server.Get("/healthz", [&control, &metrics](const httplib::Request&, httplib::Response& response) {
+    const std::string unhealthy = Unhealthy(metrics, control.state());
+    response.status = unhealthy.empty() ? 200 : 503;
+    response.set_content(unhealthy.empty() ? "ok\n" : unhealthy + "\n", "text/plain");
   });
   server.Get("/metrics", [&control, &metrics](const httplib::Request&, httplib::Response& response) {
     response.set_content(PrometheusText(metrics, control.state()), "text/plain; version=0.0.4");

@@ -1,5 +1,6 @@
 // The job's admin HTTP endpoint (loopback by default):
-//   GET /healthz  200 "ok" while the job is alive (503 once it failed)
+//   GET /healthz  200 "ok" while the job is alive and storing; 503 with why once it failed or
+//                 while its commits keep failing
 //   GET /metrics  Prometheus text: counters, in flight, state, publish-to-commit histogram
 //   GET /job      the job as JSON
 //   POST /drain   RUNNING → DRAINING (409 when not running)

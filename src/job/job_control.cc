@@ -1,5 +1,6 @@
 #include "job/job_control.h"
 
+#include <fmt/format.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -29,6 +30,14 @@ void JobMetrics::ObserveLatency(double seconds) {
   }
 }
 
+std::string Unhealthy(const JobMetrics& metrics, JobState state) {
+  if (state == JobState::kFailed) return "failed";
+  if (const std::uint64_t failing = metrics.commit_failures_in_a_row; failing > 0) {
+    return fmt::format("commits failing: the last {} in a row (the job's log says why)", failing);
+  }
+  return "";
+}
+
 std::string PrometheusText(const JobMetrics& m, JobState state) {
   // A registry of the values now: the metrics stay plain atomics on the hot path, and
   // prometheus-cpp writes the exposition format.
@@ -48,6 +57,12 @@ std::string PrometheusText(const JobMetrics& m, JobState state) {
           m.feature_ticks_written);
   counter("features_too_late_total", "Events older than the allowed lateness: counted only in ticks still to come.",
           m.features_too_late);
+  prometheus::BuildGauge()
+      .Name("bikestream_commit_failures_in_a_row")
+      .Help("Warehouse commits failed since the last that succeeded; /healthz is 503 while above 0.")
+      .Register(registry)
+      .Add({})
+      .Set(double(m.commit_failures_in_a_row.load()));
   prometheus::BuildGauge()
       .Name("bikestream_in_flight")
       .Help("Messages received and not yet acknowledged.")

@@ -52,6 +52,7 @@ struct JobMetrics {
   std::atomic<std::uint64_t> in_flight{0};
   std::atomic<std::uint64_t> commits{0};
   std::atomic<std::uint64_t> commit_failures{0};
+  std::atomic<std::uint64_t> commit_failures_in_a_row{0};  // Back to 0 when a commit succeeds.
   std::atomic<std::uint64_t> feature_ticks_written{0};  // --features streaming.
   std::atomic<std::uint64_t> features_too_late{0};      // Events too late to rewrite their ticks.
   std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> latency_buckets{};
@@ -60,6 +61,10 @@ struct JobMetrics {
 
   void ObserveLatency(double seconds);
 };
+
+// Why the job is unhealthy, for /healthz: it failed, or its latest commits failed (the
+// warehouse is away: nothing is being stored, though the job runs). Empty: healthy.
+std::string Unhealthy(const JobMetrics& metrics, JobState state);
 
 // The metrics and state in Prometheus text format.
 std::string PrometheusText(const JobMetrics& metrics, JobState state);

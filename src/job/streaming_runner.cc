@@ -186,7 +186,8 @@ class StreamingRunner {
       for (SourceMessage& m : popped) {
         if (staged_.empty()) first_staged = clock_.Now();
         ingestor_.Add(IngestMessage{.payload = m.payload, .message_id = m.message_id, .position = m.position,
-                                    .publish_time = m.publish_time, .source = m.origin})
+                                    .publish_time = m.publish_time, .source = m.origin,
+                                    .decode_error = m.decode_error})
             .IgnoreError();  // Add commits nothing here: batch_size is unbounded.
         staged_.push_back({std::move(m.ack_id), m.payload.size(), m.publish_time});
       }
@@ -202,6 +203,7 @@ class StreamingRunner {
     if (absl::Status status = ingestor_.Flush(); !status.ok()) {
       ingestor_.Discard();
       ++metrics_.commit_failures;
+      ++metrics_.commit_failures_in_a_row;
       if (options_.fail_on_commit_error) {
         Fail(status);  // The staged messages are handed back at the end.
         return;
@@ -210,6 +212,7 @@ class StreamingRunner {
       return;
     }
     nack_delay_ = 0;
+    metrics_.commit_failures_in_a_row = 0;
     const IngestStats& stats = ingestor_.stats();
     metrics_.stored = stats.stored;
     metrics_.duplicates = stats.duplicates;

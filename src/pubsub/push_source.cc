@@ -66,7 +66,7 @@ class HttpPushSource final : public PushSource {
       received.messages.push_back(SourceMessage{
           .ack_id = ack_id, .payload = std::move(m.payload), .message_id = std::move(m.message_id),
           .origin = "pubsub:" + (m.subscription.empty() ? std::string("push") : m.subscription),
-          .publish_time = m.publish_time});
+          .publish_time = m.publish_time, .decode_error = std::move(m.decode_error)});
       received_.emplace(ack_id, std::move(pending.answer));
     }
     received.exhausted = stopped_ && waiting_.empty();

@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
+#include "common/status.h"
 
 namespace bikestream::pubsub {
 namespace {
@@ -31,7 +32,7 @@ std::string EncodeMessageData(std::string_view data) { return absl::Base64Escape
 absl::StatusOr<std::string> DecodeMessageData(std::string_view text) {
   std::string decoded;
   if (text.size() % 4 != 0 || !absl::Base64Unescape(AbslView(text), &decoded)) {
-    return absl::InvalidArgumentError("message data is not base64");
+    return absl::InvalidArgumentError("the Pub/Sub message data is not base64");
   }
   return decoded;
 }
@@ -52,6 +53,7 @@ absl::StatusOr<PushedMessage> ParsePushEnvelope(std::string_view body) {
     pushed.payload = std::move(*decoded);
   } else {
     pushed.payload = data;
+    pushed.decode_error = std::string(MessageOf(decoded.status()));
   }
   auto publish_time = ParseRfc3339(EitherOf(message, "publishTime", "publish_time"));
   pushed.publish_time = publish_time.ok() ? *publish_time : 0;

@@ -26,6 +26,9 @@ struct SourceMessage {
   std::string origin;      // Names the origin in dead letters where it varies by message (a push
                            // endpoint serving several subscriptions). Empty: the source's Name().
   TimestampMicros publish_time = 0;  // When the broker accepted it; 0 when unknown.
+  // Why the source could not decode the message (payload then holds the bytes as received):
+  // the message becomes a bad_encoding dead letter. Empty: decoded.
+  std::string decode_error;
 };
 
 struct Received {

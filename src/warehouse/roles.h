@@ -17,11 +17,15 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
 #include "event/event.h"
 #include "features/feature_rows.h"
 #include "features/feature_spec.h"
 
 namespace bikestream {
+
+// Marks a status as RowRefused() (an absl::Status payload's type URL).
+inline constexpr char kRowRefusedPayload[] = "type.bikestream.dev/row-refused";
 
 // Input that is not a valid event, kept verbatim with why.
 struct DeadLetter {
@@ -58,7 +62,10 @@ struct CommitResult {
 // Where events land. Every commit is one atomic, durable transaction: when `Commit` returns
 // OK, each event of the batch is stored exactly once (keyed by event_id, in the same
 // transaction as its row) and each dead letter once (keyed by source and message_id). A failed
-// commit stores nothing, so the caller may retry the same batch or have it redelivered.
+// commit stores nothing, so the caller may retry the same batch or have it redelivered. A
+// commit that failed because the engine refused the data of a row (a value it cannot hold, a
+// constraint the table's owner added), which the batch without that row would not, fails
+// with RowRefused(): the Ingestor then sets that row aside as a dead letter.
 class EventSink {
  public:
   virtual ~EventSink() = default;
@@ -70,6 +77,17 @@ class EventSink {
   // IngestOptions::concurrent_writers); 1 where the engine takes one writer at a time.
   virtual int ConcurrentWriters() const { return 1; }
 };
+
+// The status of a commit refused for a row's data, with the engine's reason as `message`.
+inline absl::Status RowRefused(std::string_view message) {
+  absl::Status status = absl::InvalidArgumentError(absl::string_view(message.data(), message.size()));
+  status.SetPayload(kRowRefusedPayload, absl::Cord("refused"));
+  return status;
+}
+
+inline bool IsRowRefused(const absl::Status& status) {
+  return status.GetPayload(kRowRefusedPayload).has_value();
+}
 
 struct DeadLetterFilter {
   std::optional<std::string> reason;  // Only this reason code. Default: all.

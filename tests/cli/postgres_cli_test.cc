@@ -81,6 +81,73 @@ TEST_F(PostgresCliTest, IngestStoresEachEventOnceAndEveryCommandReadsIt) {
   EXPECT_GT(std::count(out.begin(), out.end(), '\n'), 10);
 }
 
+// Issue 13's reproduction: year 0 in UTC once its offset applies, which PostgreSQL cannot
+// partition, stalled every batch it was in; and a row the table's owner has the engine refuse
+// (a CHECK constraint) must not hold back the rest of its batch either.
+TEST_F(PostgresCliTest, ABadTimestampAndARefusedRowAreDeadLetteredAndTheRestStored) {
+  ASSERT_EQ(RunBikestream({"setup", "--warehouse", url_}), 0);
+  ASSERT_EQ(RunBikestream({"query", "--warehouse", url_,
+                           "ALTER TABLE raw_events ADD CONSTRAINT modest_delta CHECK (delta < 500)"}),
+            0);
+  const std::string events = dir_ / "events.jsonl";
+  std::ofstream(events)
+      << R"({"event_id":"a","station_id":"A_1","ts_iso":"2025-10-18T16:24:11Z","kind":"pickup","delta":1})" "\n"
+      << R"({"event_id":"p","station_id":"A_1","ts_iso":"0001-01-01T00:00:00+23:59","kind":"pickup","delta":1})" "\n"
+      << R"({"event_id":"b","station_id":"A_1","ts_iso":"2025-11-18T16:24:11Z","kind":"dropoff","delta":900})" "\n"
+      << R"({"event_id":"c","station_id":"A_1","ts_iso":"0001-01-01T00:00:00-23:59","kind":"dropoff","delta":2})" "\n"
+      << R"({"event_id":"d","station_id":"A_1","ts_iso":"9999-12-31T23:59:59.999999Z","kind":"pickup","delta":3})" "\n";
+  for (int run = 0; run < 2; ++run) {
+    int code = -1;
+    const std::string summary = Run({"ingest", "--from", events, "--warehouse", url_, "--json"}, &code);
+    ASSERT_EQ(code, 0) << summary;
+    if (run == 0) {
+      EXPECT_NE(summary.find("\"stored\":3"), std::string::npos) << summary;
+      EXPECT_NE(summary.find("\"dead_lettered\":2"), std::string::npos) << summary;
+    }
+  }
+  const std::string out = Run({"query", "--warehouse", url_, "--format", "csv",
+                               "SELECT string_agg(event_id, ' ' ORDER BY event_id) FROM raw_events"});
+  EXPECT_NE(out.find("a c d"), std::string::npos) << out;
+  const std::string letters = Run({"query", "--warehouse", url_, "--format", "csv",
+                                   "SELECT reason, message_id, error FROM dead_letter ORDER BY reason"});
+  EXPECT_NE(letters.find("bad_timestamp,2#"), std::string::npos) << letters;
+  EXPECT_NE(letters.find("refused_by_warehouse,event:b,"), std::string::npos) << letters;
+  EXPECT_NE(letters.find("modest_delta"), std::string::npos) << letters;  // The engine's reason.
+  EXPECT_EQ(std::count(letters.begin(), letters.end(), '\n'), 3) << letters;
+}
+
+// PostgreSQL cuts names at 63 bytes: a long RAW_EVENT_TABLE made every month's partition the
+// same name. Too long is refused at start; the longest allowed keeps its months apart.
+TEST_F(PostgresCliTest, TableNamesAreCheckedAndTheLongestKeepsItsPartitionsApart) {
+  const std::string too_long(60, 'r');
+  setenv("RAW_EVENT_TABLE", ("proj.dataset." + too_long).c_str(), 1);
+  std::string err;
+  EXPECT_EQ(RunBikestream({"setup", "--warehouse", url_}, nullptr, "/dev/null", &err), 1) << err;
+  EXPECT_NE(err.find("RAW_EVENT_TABLE"), std::string::npos) << err;
+  EXPECT_NE(err.find("at most 47"), std::string::npos) << err;
+  setenv("RAW_EVENT_TABLE", "raw events; drop table x", 1);
+  EXPECT_EQ(RunBikestream({"setup", "--warehouse", url_}, nullptr, "/dev/null", &err), 1) << err;
+  EXPECT_NE(err.find("letters, digits and '_'"), std::string::npos) << err;
+
+  const std::string longest(47, 'r');
+  setenv("RAW_EVENT_TABLE", longest.c_str(), 1);
+  ASSERT_EQ(RunBikestream({"setup", "--warehouse", url_}, nullptr, "/dev/null", &err), 0) << err;
+  const std::string events = dir_ / "events.jsonl";
+  std::ofstream(events)
+      << R"({"event_id":"a","station_id":"A_1","ts_iso":"2025-10-18T16:24:11Z","kind":"pickup","delta":1})" "\n"
+      << R"({"event_id":"b","station_id":"A_1","ts_iso":"2025-11-18T16:24:11Z","kind":"pickup","delta":1})" "\n"
+      << R"({"event_id":"c","station_id":"A_1","ts_iso":"2025-12-18T16:24:11Z","kind":"pickup","delta":1})" "\n";
+  int code = -1;
+  const std::string summary = Run({"ingest", "--from", events, "--warehouse", url_, "--json"}, &code);
+  EXPECT_EQ(code, 0) << summary;
+  EXPECT_NE(summary.find("\"stored\":3"), std::string::npos) << summary;
+  unsetenv("RAW_EVENT_TABLE");
+  const std::string partitions =
+      Run({"query", "--warehouse", url_, "--format", "csv",
+           fmt::format("SELECT count(*) FROM pg_inherits WHERE inhparent = '{}'::regclass", longest)});
+  EXPECT_NE(partitions.find("\n3"), std::string::npos) << partitions;
+}
+
 TEST_F(PostgresCliTest, RunFillsTheWarehouseNamedByTheEnvironment) {
   setenv("BIKESTREAM_WAREHOUSE", url_.c_str(), 1);
   int code = -1;

@@ -28,6 +28,11 @@ TEST(ParseRfc3339, AcceptsOffsetsAndFractions) {
       {"2000-02-29T12:00:00Z", "2000-02-29T12:00:00Z"},
       {"1969-12-31T23:59:59.999999Z", "1969-12-31T23:59:59.999999Z"},
       {"9999-12-31T23:59:59Z", "9999-12-31T23:59:59Z"},
+      // The edges of the range, also reached through an offset.
+      {"0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z"},
+      {"0001-01-01T00:00:00-23:59", "0001-01-01T23:59:00Z"},
+      {"9999-12-31T23:59:59.999999Z", "9999-12-31T23:59:59.999999Z"},
+      {"9999-12-31T23:59:59+23:59", "9999-12-31T00:00:59Z"},
   };
   for (const auto& c : cases) {
     auto parsed = ParseRfc3339(c.text);
@@ -61,6 +66,25 @@ TEST(ParseRfc3339, RejectsImpossibleAndMalformedTimes) {
       EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
     }
   }
+}
+
+// Year 0 or 10000 once the offset is applied: outside the one range every warehouse stores
+// (PostgreSQL refused year 0 and stalled its whole batch).
+TEST(ParseRfc3339, RejectsInstantsOutsideTheRangeInUtc) {
+  for (const char* text : {"0001-01-01T00:00:00+23:59", "0001-01-01T00:00:00+00:01",
+                           "0001-01-01T00:00:00.999999+00:01", "9999-12-31T23:59:59-00:01",
+                           "9999-12-31T23:30:00-23:59"}) {
+    auto parsed = ParseRfc3339(text);
+    ASSERT_FALSE(parsed.ok()) << "accepted '" << text << "' as " << FormatRfc3339(*parsed);
+    EXPECT_NE(parsed.status().message().find("outside the supported range"), std::string::npos)
+        << parsed.status();
+  }
+  EXPECT_TRUE(InTimestampRange(kMinTimestamp));
+  EXPECT_TRUE(InTimestampRange(kMaxTimestamp));
+  EXPECT_FALSE(InTimestampRange(kMinTimestamp - 1));
+  EXPECT_FALSE(InTimestampRange(kMaxTimestamp + 1));
+  EXPECT_EQ(FormatRfc3339(kMinTimestamp), "0001-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(kMaxTimestamp), "9999-12-31T23:59:59.999999Z");
 }
 
 TEST(ParseRfc3339, SaysWhichPartIsWrong) {

@@ -95,6 +95,74 @@ TEST_F(IngestorTest, ReReadingTheSameInputAddsNothing) {
   EXPECT_EQ(Count("dead_letter"), 1);
 }
 
+TEST_F(IngestorTest, AnOverlongMessageIsKeptUpToTheLimit) {
+  // A 3 MiB message whose start is an event: the dead letter keeps the first 1 MiB, as
+  // docs/events.md says, not the whole message.
+  const std::string huge = std::string(kValid).substr(0, 20) + std::string(3 << 20, 'x');
+  Ingestor ingestor(*warehouse_, Options());
+  ASSERT_TRUE(ingestor.Add({.payload = huge, .message_id = "m"}).ok());
+  ASSERT_TRUE(ingestor.Flush().ok());
+  auto letters = *warehouse_->ListDeadLetters({});
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].reason, "too_long");
+  EXPECT_EQ(letters[0].payload.size(), std::size_t{1} << 20);
+  EXPECT_EQ(letters[0].payload, huge.substr(0, std::size_t{1} << 20));
+}
+
+TEST_F(IngestorTest, AMessageTheSourceCouldNotDecodeIsBadEncoding) {
+  Ingestor ingestor(*warehouse_, Options());
+  ASSERT_TRUE(ingestor.Add({.payload = kValid, .message_id = "m", .decode_error = "data is not base64"}).ok());
+  ASSERT_TRUE(ingestor.Flush().ok());
+  auto letters = *warehouse_->ListDeadLetters({});
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].reason, "bad_encoding");
+  EXPECT_EQ(letters[0].error, "data is not base64");
+  EXPECT_EQ(letters[0].payload, kValid);
+  EXPECT_EQ(Count("raw_events"), 0);
+}
+
+std::string EventAt(int id, const char* station) {
+  return fmt::format(R"({{"event_id":"e-{}","station_id":"{}","ts_iso":"2025-10-18T16:24:11Z","kind":"pickup","delta":1}})",
+                     id, station);
+}
+
+// The table's owner made the engine refuse a row (a trigger here; a CHECK constraint on
+// PostgreSQL): before, the whole batch failed on every retry and nothing more was stored.
+TEST_F(IngestorTest, ARowTheWarehouseRefusesIsDeadLetteredAndTheRestOfItsBatchStored) {
+  ASSERT_TRUE(warehouse_->Query("CREATE TRIGGER closed BEFORE INSERT ON raw_events WHEN NEW.station_id = 'SHUT' "
+                                "BEGIN SELECT RAISE(ABORT, 'station SHUT is closed'); END").ok());
+  for (int run = 0; run < 2; ++run) {  // The second run finds everything in place.
+    Ingestor ingestor(*warehouse_, Options());
+    for (int i = 0; i < 40; ++i) {
+      ASSERT_TRUE(ingestor.Add({.payload = EventAt(i, i == 7 || i == 30 ? "SHUT" : "A_1"), .position = std::uint64_t(i)}).ok());
+    }
+    ASSERT_TRUE(ingestor.Add({.payload = kBadDelta, .position = 99}).ok());
+    ASSERT_TRUE(ingestor.Flush().ok());
+    EXPECT_EQ(ingestor.pending(), 0u);
+    if (run == 0) {
+      EXPECT_EQ(ingestor.stats().stored, 38u);
+      EXPECT_EQ(ingestor.stats().dead_lettered, 3u);
+    }
+  }
+  EXPECT_EQ(Count("raw_events"), 38);
+  auto refused = *warehouse_->ListDeadLetters({.reason = "refused_by_warehouse"});
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_EQ(refused[0].message_id, "event:e-7");
+  EXPECT_EQ(refused[1].message_id, "event:e-30");
+  EXPECT_NE(refused[0].error.find("station SHUT is closed"), std::string::npos) << refused[0].error;
+  EXPECT_EQ(refused[0].payload, EventAt(7, "SHUT"));
+  EXPECT_EQ(Count("dead_letter"), 3);
+}
+
+TEST_F(IngestorTest, AnErrorThatIsNotARowsStillFailsTheBatch) {
+  ASSERT_TRUE(warehouse_->Query("DROP TABLE raw_events").ok());
+  Ingestor ingestor(*warehouse_, Options());
+  ASSERT_TRUE(ingestor.Add({.payload = kValid, .position = 1}).ok());
+  EXPECT_FALSE(ingestor.Flush().ok());
+  EXPECT_EQ(ingestor.pending(), 1u);
+  EXPECT_EQ(Count("dead_letter"), 0);
+}
+
 TEST(PositionalMessageId, DependsOnPositionAndBytes) {
   EXPECT_EQ(PositionalMessageId(1, "a"), PositionalMessageId(1, "a"));
   EXPECT_NE(PositionalMessageId(1, "a"), PositionalMessageId(2, "a"));
@@ -215,6 +283,23 @@ TEST_F(ConcurrentWritersTest, AFailedCommitStaysForTheNextFlush) {
   EXPECT_EQ(ingestor.pending(), 0u);
   EXPECT_EQ(ingestor.stats().stored, 1000u);
   EXPECT_EQ(Count(), 1000);
+}
+
+TEST_F(ConcurrentWritersTest, ARefusedRowIsSetAsideAndTheRestStoredInOrder) {
+  ASSERT_TRUE(writers_[0]->Query("CREATE TRIGGER closed BEFORE INSERT ON raw_events WHEN NEW.event_id = 'e-777' "
+                                 "BEGIN SELECT RAISE(ABORT, 'refused'); END").ok());
+  RecordingObserver observer;
+  Ingestor ingestor(*writers_[0], Options(&observer));
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(ingestor.Add({.payload = EventWithId(i), .position = std::uint64_t(i)}).ok());
+  ASSERT_TRUE(ingestor.Flush().ok());
+  EXPECT_EQ(ingestor.pending(), 0u);
+  EXPECT_EQ(ingestor.stats().stored, 999u);
+  EXPECT_EQ(ingestor.stats().dead_lettered, 1u);
+  EXPECT_EQ(observer.newly, 999u);
+  EXPECT_EQ(Count(), 999);
+  auto refused = *writers_[0]->ListDeadLetters({.reason = "refused_by_warehouse"});
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].message_id, "event:e-777");
 }
 
 }  // namespace

@@ -41,5 +41,18 @@ TEST(JobMetrics, PrometheusTextHasCountersStateAndCumulativeHistogram) {
   EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_count 3\n"), std::string::npos);
 }
 
+// /healthz said ok while the job stored nothing because every commit failed.
+TEST(JobMetrics, UnhealthyWhenFailedOrWhileCommitsKeepFailing) {
+  JobMetrics metrics;
+  EXPECT_EQ(Unhealthy(metrics, JobState::kRunning), "");
+  EXPECT_EQ(Unhealthy(metrics, JobState::kFailed), "failed");
+  metrics.commit_failures_in_a_row = 3;
+  EXPECT_NE(Unhealthy(metrics, JobState::kRunning).find("the last 3 in a row"), std::string::npos);
+  EXPECT_NE(PrometheusText(metrics, JobState::kRunning).find("bikestream_commit_failures_in_a_row 3\n"),
+            std::string::npos);
+  metrics.commit_failures_in_a_row = 0;
+  EXPECT_EQ(Unhealthy(metrics, JobState::kRunning), "");
+}
+
 }  // namespace
 }  // namespace bikestream

@@ -256,10 +256,15 @@ TEST_F(StreamingRunnerTest, HandsBackAFailedBatchWithAGrowingDelayAndPausesRecei
   clock_.Advance(1 * kSecond);
   ASSERT_TRUE(Eventually([&] { return source_->Read(&FakeSource::nack_delays_).size() == 2; }));
   EXPECT_EQ(source_->Read(&FakeSource::nack_delays_), (std::vector<TimestampMicros>{1 * kSecond, 2 * kSecond}));
+  // Unhealthy while nothing is being stored.
+  EXPECT_EQ(metrics_.commit_failures_in_a_row, 2u);
+  EXPECT_NE(Unhealthy(metrics_, control_.state()), "");
   clock_.Advance(2 * kSecond);
   ASSERT_TRUE(Eventually([&] { return source_->Read(&FakeSource::acked_).size() == 4; }));
   EXPECT_EQ(sink_.stored(), 4u);
   EXPECT_EQ(metrics_.commit_failures, 2u);
+  EXPECT_EQ(metrics_.commit_failures_in_a_row, 0u);
+  EXPECT_EQ(Unhealthy(metrics_, control_.state()), "");
   EXPECT_EQ(metrics_.nacks, 8u);
   control_.RequestDrain();
   EXPECT_TRUE(Finish().ok());

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "warehouse/warehouse.h"
@@ -32,6 +33,55 @@ TEST(SqliteWarehouse, UnopenablePathSaysWhatToCheck) {
   auto opened = OpenWarehouse("sqlite:/nonexistent-dir/x/bikestream.db");
   ASSERT_FALSE(opened.ok());
   EXPECT_NE(opened.status().ToString().find("directory exists"), std::string::npos);
+}
+
+TEST(SqliteWarehouse, ADirectoryForAPathSaysToNameAFileInIt) {
+  const auto dir = std::filesystem::temp_directory_path() / ("bikestream-dir-" + std::to_string(getpid()) + ".db");
+  std::filesystem::create_directories(dir);
+  auto opened = OpenWarehouse("sqlite:" + dir.string());
+  std::filesystem::remove(dir);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(opened.status().ToString().find("is a directory"), std::string::npos) << opened.status();
+  EXPECT_NE(opened.status().ToString().find(dir.string() + "/bikestream.db"), std::string::npos) << opened.status();
+}
+
+// Before, `setup` said "tables ready" on a file it could not write, and ingest failed with
+// only "attempt to write a readonly database".
+TEST(SqliteWarehouse, AReadOnlyFileIsRefusedForWritingAndStillRead) {
+  const auto path = std::filesystem::temp_directory_path() / ("bikestream-ro-" + std::to_string(getpid()) + ".db");
+  std::filesystem::remove(path);
+  ASSERT_TRUE((*OpenWarehouse("sqlite:" + path.string()))->Setup().ok());
+  // As root, permissions do not stop a write; the immutable flag does.
+  const bool immutable = getuid() == 0 && std::system(("chattr +i '" + path.string() + "' 2>/dev/null").c_str()) == 0;
+  if (!immutable) std::filesystem::permissions(path, std::filesystem::perms::owner_read);
+  auto for_writing = OpenWarehouse("sqlite:" + path.string());
+  auto for_reading = OpenWarehouse("sqlite:" + path.string(), {}, OpenMode::kMustExist);
+  const bool read_ok = for_reading.ok();
+  for_reading = absl::UnknownError("closed");
+  if (immutable) {
+    ASSERT_EQ(std::system(("chattr -i '" + path.string() + "'").c_str()), 0);
+  }
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
+  if (getuid() == 0 && !immutable) GTEST_SKIP() << "root without chattr: the file cannot be made read-only here";
+  ASSERT_FALSE(for_writing.ok());
+  EXPECT_EQ(for_writing.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(for_writing.status().ToString().find("read-only"), std::string::npos) << for_writing.status();
+  EXPECT_NE(for_writing.status().ToString().find("chmod u+w"), std::string::npos) << for_writing.status();
+  EXPECT_TRUE(read_ok);
+}
+
+TEST(SqliteWarehouse, TableNamesAreCheckedBeforeUse) {
+  for (const TableNames& names : {TableNames{.raw_events = "raw events"}, TableNames{.raw_events = "1raw"},
+                                  TableNames{.dead_letter = "x\"; DROP TABLE y; --"},
+                                  TableNames{.raw_events = std::string(129, 'r')},
+                                  TableNames{.station_features = "raw_events"}}) {
+    auto opened = OpenWarehouse("sqlite::memory:", names);
+    ASSERT_FALSE(opened.ok()) << names.raw_events;
+    EXPECT_EQ(opened.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_TRUE(OpenWarehouse("sqlite::memory:", {.raw_events = "Raw_2025", .station_features = "_f"}).ok());
 }
 
 TEST(SqliteWarehouse, FailedCommitStoresNothingAndCanBeRetried) {

@@ -149,6 +149,10 @@ class PostgresWarehouse final : public Warehouse {
   int clean_batches_ = 0;           // Batches in a row without an id stored before.
 };
 
+// The longest table name accepted: 63 bytes (PostgreSQL's identifier limit) less the longest
+// suffix of a derived name (schema.cc), so partition and index names are never cut.
+inline constexpr std::size_t kMaxTableNameBytes = 47;
+
 // Names private to the connection's session.
 inline constexpr const char* kStaging = "bikestream_staging";
 inline constexpr const char* kLabels = "bikestream_labels";

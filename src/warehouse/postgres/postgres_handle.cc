@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "warehouse/roles.h"
 
 namespace bikestream::postgres {
 namespace {
@@ -128,6 +129,11 @@ absl::Status ErrorOf(PGconn* connection, const PGresult* result, std::string_vie
   }
   if (sqlstate == "23505") {
     return absl::AlreadyExistsError(fmt::format("{}: {}", doing, message));
+  }
+  // Data exceptions (22…), integrity constraints (23…, e.g. a CHECK the table's owner added)
+  // and an oversized row (54000) belong to a row, not to the connection or the batch.
+  if (sqlstate.starts_with("22") || sqlstate.starts_with("23") || sqlstate == "54000") {
+    return RowRefused(fmt::format("{}: {}", doing, message));
   }
   if (sqlstate == "42P01") {
     return absl::FailedPreconditionError(

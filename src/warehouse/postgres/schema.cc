@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "warehouse/postgres/postgres_backend.h"
 #include "warehouse/sql/sql_text.h"
+#include "warehouse/sql/table_names.h"
 
 namespace bikestream {
 namespace postgres {
@@ -15,6 +16,12 @@ constexpr TimestampMicros kFirstRetryDelay = 100 * kMicrosPerMilli;
 constexpr TimestampMicros kMaxRetryDelay = 5 * kMicrosPerSecond;
 // Serializes DDL between workers (CREATE … IF NOT EXISTS races otherwise); any fixed number.
 constexpr std::int64_t kDdlLock = 0x62696b6573747265;  // "bikestre"
+
+// The longest suffix added to a table's name for a name of its own; PostgreSQL cuts
+// identifiers at 63 bytes, so table names are kept short enough for every derived name
+// (kMaxTableNameBytes) and none is cut or collides with another.
+constexpr std::string_view kLongestSuffix = "_by_station_time";
+static_assert(kMaxTableNameBytes + kLongestSuffix.size() == 63);
 
 // raw_events' partitions are months of event time (UTC); the index of a month counts from
 // year 0.
@@ -73,7 +80,7 @@ std::string SchemaSql(const TableNames& t) {
                      fmt::arg("ids", QuoteIdentifier(LedgerTable(t))),
                      fmt::arg("features", QuoteIdentifier(t.station_features)),
                      fmt::arg("dead", QuoteIdentifier(t.dead_letter)),
-                     fmt::arg("raw_by_station", QuoteIdentifier(t.raw_events + "_by_station_time")),
+                     fmt::arg("raw_by_station", QuoteIdentifier(t.raw_events + std::string(kLongestSuffix))),
                      fmt::arg("raw_by_time", QuoteIdentifier(t.raw_events + "_by_time")),
                      fmt::arg("features_by_time", QuoteIdentifier(t.station_features + "_by_time")),
                      fmt::arg("dead_by_reason", QuoteIdentifier(t.dead_letter + "_by_reason")));
@@ -220,6 +227,7 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenPostgresWarehouse(std::string_vie
 absl::StatusOr<std::unique_ptr<Warehouse>> OpenPostgresWarehouse(const std::string& url, const TableNames& tables,
                                                                  PostgresOptions options) {
   if (!options.clock) options.clock = &SystemClock();
+  if (auto status = CheckTableNames(tables, postgres::kMaxTableNameBytes, "PostgreSQL"); !status.ok()) return status;
   auto connection = postgres::Connect(url);
   if (!connection.ok()) return connection.status();
   if (auto status = postgres::SessionSetup(connection->get()); !status.ok()) return status;

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "common/status.h"
 #include "warehouse/sql/sql_text.h"
+#include "warehouse/sql/table_names.h"
 #include "warehouse/sqlite/sqlite_backend.h"
 #include "warehouse/sqlite/sqlite_warehouse.h"
 
@@ -16,6 +17,8 @@ namespace {
 // Bounded so memory stays flat however large the table grows.
 constexpr int kCacheKibibytes = 32 * 1024;
 constexpr int kBusyTimeoutMillis = 10'000;
+// SQLite sets no limit on names; this one keeps them printable in a table of results.
+constexpr std::size_t kMaxTableNameBytes = 128;
 
 // Timestamps are INTEGER microseconds since the epoch (UTC) in columns declared TIMESTAMP,
 // which Query() prints as ISO 8601. Why this schema: docs/adr/0003-sqlite-schema.md.
@@ -90,6 +93,7 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenSqliteWarehouse(std::string_view 
                                                                OpenMode mode) {
   constexpr std::string_view kScheme = "sqlite:";
   if (url.starts_with(kScheme)) url.remove_prefix(kScheme.size());
+  if (auto status = CheckTableNames(tables, sqlite::kMaxTableNameBytes, "SQLite"); !status.ok()) return status;
   sqlite3* raw = nullptr;
   const std::string file(url);
   const bool in_memory = file == ":memory:";
@@ -97,6 +101,12 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenSqliteWarehouse(std::string_view 
     return absl::NotFoundError(fmt::format(
         "no warehouse at '{}' (create it with `bikestream setup --warehouse sqlite:{}`, or "
         "fill it with `bikestream run` or `bikestream ingest`)", file, file));
+  }
+  std::error_code ignored;
+  if (!in_memory && std::filesystem::is_directory(file, ignored)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "'{}' is a directory: give the warehouse a file in it, e.g. --warehouse sqlite:{}", file,
+        (std::filesystem::path(file) / "bikestream.db").string()));
   }
   const int rc = sqlite3_open_v2(file.c_str(), &raw,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -108,6 +118,14 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenSqliteWarehouse(std::string_view 
         file, db ? sqlite3_errmsg(db.get()) : "out of memory"));
   }
   sqlite3_extended_result_codes(db.get(), 1);
+  // SQLite opens a file it may not write read-only without a word; a command that writes
+  // would then fail on its first write with only "attempt to write a readonly database".
+  if (mode == OpenMode::kCreateIfMissing && sqlite3_db_readonly(db.get(), "main") == 1) {
+    return absl::PermissionDeniedError(fmt::format(
+        "SQLite warehouse '{}' is read-only for this user: make the file and its directory writable "
+        "(e.g. chmod u+w '{}'; lsattr shows an immutable flag), or point --warehouse at another file",
+        file, file));
+  }
   const std::string pragmas = fmt::format(
       "PRAGMA busy_timeout = {}; PRAGMA cache_size = -{}; {}", sqlite::kBusyTimeoutMillis,
       sqlite::kCacheKibibytes, in_memory ? "" : "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");

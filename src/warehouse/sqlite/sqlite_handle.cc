@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "absl/status/status.h"
+#include "warehouse/roles.h"
 
 namespace bikestream::sqlite {
 
@@ -21,6 +22,10 @@ absl::Status Error(sqlite3* db, std::string_view doing) {
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT:
       return absl::FailedPreconditionError(message);
+    case SQLITE_CONSTRAINT:  // Of a constraint or trigger the table's owner added.
+    case SQLITE_TOOBIG:
+    case SQLITE_MISMATCH:
+      return RowRefused(message);
     default:
       return absl::InvalidArgumentError(message);
   }
