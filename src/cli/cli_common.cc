@@ -2,19 +2,29 @@
 
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
+
 #include <cstdlib>
 
+#include "common/print.h"
 #include "common/status.h"
 #include "event/timestamp.h"
 
 namespace bikestream::cli {
 
 int Fail(std::string_view message) {
-  fmt::print(stderr, "bikestream: error: {}\n", message);
+  Print(stderr, "bikestream: error: {}\n", message);
   return kExitFailure;
 }
 
 int Fail(const absl::Status& status) { return Fail(MessageOf(status)); }
+
+void AddAdminTokenOption(CLI::App* command, std::string* token) {
+  command->add_option("--admin-token", *token,
+                      "Secret the admin endpoint requires (Authorization: Bearer TOKEN); needed to "
+                      "listen off loopback. Falls back to $BIKESTREAM_ADMIN_TOKEN")
+      ->envname("BIKESTREAM_ADMIN_TOKEN");
+}
 
 std::string FirstEnv(std::initializer_list<const char*> names) {
   for (const char* name : names) {

@@ -10,6 +10,10 @@
 #include "absl/status/statusor.h"
 #include "common/time.h"
 
+namespace CLI {
+class App;
+}
+
 namespace bikestream::cli {
 
 inline constexpr int kExitOk = 0;
@@ -38,5 +42,9 @@ inline constexpr TimestampMicros kMaxFlagDuration = 366 * kDay;
 
 // The first of the environment variables `names` that is set and not empty, else "".
 std::string FirstEnv(std::initializer_list<const char*> names);
+
+// --admin-token (or $BIKESTREAM_ADMIN_TOKEN): the secret a job's admin endpoint requires of
+// each request, and that `bikestream jobs` sends.
+void AddAdminTokenOption(CLI::App* command, std::string* token);
 
 }  // namespace bikestream::cli

@@ -5,6 +5,7 @@
 #include "cli/warehouse_flags.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "common/print.h"
 #include "ingest/dead_letter_replay.h"
 
 namespace bikestream::cli {
@@ -62,7 +63,7 @@ int Replay(const DeadLetterFlags& flags) {
   if (!warehouse.ok()) return Fail(warehouse.status());
   auto result = ReplayDeadLetters(**warehouse, flags.reason);
   if (!result.ok()) return Fail(result.status());
-  fmt::print("replayed {} dead letters: {} stored, {} already stored, {} still invalid (kept)\n",
+  Print("replayed {} dead letters: {} stored, {} already stored, {} still invalid (kept)\n",
              result->examined, result->stored, result->duplicates, result->still_invalid);
   return kExitOk;
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli_common.h"
+#include "common/print.h"
 
 namespace bikestream::cli {
 
@@ -47,7 +48,7 @@ absl::StatusOr<std::unique_ptr<StreamingFeatureSink>> MakeFeatureSink(const Stre
   return StreamingFeatureSink::Create(
       warehouse, warehouse, StreamingFeatureOptions{.features = std::move(*features), .every = *every,
                                          .allowed_lateness = *lateness,
-                                         .log = [](const std::string& line) { fmt::print(stderr, "\n{}\n", line); }});
+                                         .log = [](const std::string& line) { Print(stderr, "\n{}\n", line); }});
 }
 
 }  // namespace bikestream::cli

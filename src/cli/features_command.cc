@@ -10,6 +10,7 @@
 #include "cli/warehouse_flags.h"
 #include "cli/feature_flags.h"
 #include "cli/commands.h"
+#include "common/print.h"
 #include "common/status.h"
 #include "features/scheduler.h"
 #include "job/feature_job.h"
@@ -24,6 +25,7 @@ struct FeaturesFlags {
   std::optional<std::string> every;
   std::optional<std::string> backfill;
   std::optional<std::string> admin;
+  std::string admin_token;
 };
 
 constexpr const char* kDefaultEvery = "15m";
@@ -56,7 +58,7 @@ absl::StatusOr<TimestampMicros> AsOf(const std::optional<std::string>& flag, Tim
 FeatureJobOptions JobOptions(const Setup& setup) {
   return FeatureJobOptions{.features = setup.features,
                            .every = setup.every,
-                           .log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); }};
+                           .log = [](const std::string& line) { Print(stderr, "{}\n", line); }};
 }
 
 int Backfill(Setup& setup, const std::string& range) {
@@ -68,7 +70,7 @@ int Backfill(Setup& setup, const std::string& range) {
   if (!to.ok()) return Fail(fmt::format("--backfill TO: {}", MessageOf(to.status())));
   if (*to < *from) return Fail("--backfill: TO is before FROM");
   const auto ticks = TicksBetween(*from, *to, setup.every);
-  fmt::print(stderr, "backfilling {} ticks every {} s\n", ticks.size(), setup.every / kMicrosPerSecond);
+  Print(stderr, "backfilling {} ticks every {} s\n", ticks.size(), setup.every / kMicrosPerSecond);
   const FeatureJobOptions options = JobOptions(setup);
   for (TimestampMicros tick : ticks) {
     if (auto status = RefreshFeaturesAt(*setup.warehouse, options, tick); !status.ok()) return Fail(status);
@@ -79,6 +81,7 @@ int Backfill(Setup& setup, const std::string& range) {
 int Schedule(Setup& setup, const FeaturesFlags& flags) {
   FeatureJobOptions options = JobOptions(setup);
   options.admin = flags.admin;
+  options.admin_token = flags.admin_token;
   if (auto status = RunFeatureSchedule(*setup.warehouse, options); !status.ok()) return Fail(status);
   return kExitOk;
 }
@@ -121,7 +124,7 @@ int Verify(const FeaturesFlags& flags) {
   int differences = 0;
   auto report = [&](const Key& key, std::string what) {
     ++differences;
-    fmt::print("{} {} {}: {}\n", std::get<0>(key), std::get<1>(key), std::get<2>(key), what);
+    Print("{} {} {}: {}\n", std::get<0>(key), std::get<1>(key), std::get<2>(key), what);
   };
   for (const auto& [key, value] : want) {
     auto found = have.find(key);
@@ -134,7 +137,7 @@ int Verify(const FeaturesFlags& flags) {
   for (const auto& [key, value] : have) {
     if (!want.contains(key)) report(key, fmt::format("stored {}, expected no row", value));
   }
-  fmt::print(stderr, "verify {}: {} rows expected, {} stored, {} differences\n", FormatRfc3339(*as_of),
+  Print(stderr, "verify {}: {} rows expected, {} stored, {} differences\n", FormatRfc3339(*as_of),
              want.size(), have.size(), differences);
   return differences == 0 ? kExitOk : kExitFailure;
 }
@@ -158,6 +161,7 @@ void AddFeaturesCommand(CLI::App& app, int& exit_code) {
   command->add_option("--every", flags->every, "Keep running and compute at each tick aligned to the clock (default tick: 15m)");
   command->add_option("--backfill", flags->backfill, "Compute every tick in FROM..TO (RFC 3339)");
   command->add_option("--admin", flags->admin, "With --every: admin endpoint HOST:PORT; POST /run computes now");
+  AddAdminTokenOption(command, &flags->admin_token);
   CLI::App* verify = command->add_subcommand(
       "verify", "Recompute from raw_events and diff against the stored rows of --as-of; non-zero if any differ");
   verify->fallthrough();  // `features verify --as-of TS` takes the parent's flags.

@@ -17,6 +17,7 @@
 #include "cli/progress_line.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "common/print.h"
 #include "common/status.h"
 #include "ingest/ingest_lines.h"
 #include "job/job_registry.h"
@@ -40,6 +41,7 @@ struct IngestFlags {
   int ack_deadline_seconds = 60;
   pubsub::PushSourceOptions push;
   std::string admin = "127.0.0.1:0";
+  std::string admin_token;
   StreamingFeatureFlags features;
 };
 
@@ -48,9 +50,9 @@ constexpr std::size_t kStreamBatchSize = 10'000;
 
 void PrintSummary(const IngestFlags& flags, const IngestStats& stats, double seconds) {
   if (flags.json) {
-    fmt::print("{}\n", SummaryJson(stats, seconds));
+    Print("{}\n", SummaryJson(stats, seconds));
   } else {
-    fmt::print(stderr, "{}\n", SummaryLine(stats, seconds));
+    Print(stderr, "{}\n", SummaryLine(stats, seconds));
   }
 }
 
@@ -61,7 +63,7 @@ struct IngestTarget {
 
   void Report() const {
     if (!features) return;
-    fmt::print(stderr, "streaming features: {} ticks written, {} events too late to rewrite theirs\n",
+    Print(stderr, "streaming features: {} ticks written, {} events too late to rewrite theirs\n",
                features->ticks_written(), features->too_late());
   }
 };
@@ -78,17 +80,18 @@ absl::StatusOr<IngestTarget> OpenForIngest(const IngestFlags& flags) {
 // Runs the streaming job on `source` and reports how it ended.
 int RunJob(const IngestFlags& flags, IngestTarget& target, EventSource& source, StreamingOptions options) {
   options.observer = target.features.get();
-  options.log = [](const std::string& line) { fmt::print(stderr, "\n{}\n", line); };
+  options.log = [](const std::string& line) { Print(stderr, "\n{}\n", line); };
   absl::StatusOr<StreamingJobResult> result;
   {
     ProgressLine progress;
     result = RunStreamingJob(
         source, *target.warehouse, options,
         StreamingJobOptions{.admin = flags.admin,
+                            .admin_token = flags.admin_token,
                             .warehouse = RedactPassword(flags.warehouse),
                             .state_dir = DefaultStateDir(),
                             .progress = [&](const IngestStats& s) { progress.Update(s); },
-                            .announce = [](const std::string& line) { fmt::print(stderr, "{}\n", line); },
+                            .announce = [](const std::string& line) { Print(stderr, "{}\n", line); },
                             .attach_metrics = [&](JobMetrics& metrics) {
                               if (target.features) target.features->AttachMetrics(&metrics);
                             }});
@@ -96,7 +99,7 @@ int RunJob(const IngestFlags& flags, IngestTarget& target, EventSource& source, 
   if (!result.ok()) return Fail(result.status());
   target.Report();
   PrintSummary(flags, result->stats, result->seconds);
-  fmt::print(stderr, "job {}\n", JobStateName(result->state));
+  Print(stderr, "job {}\n", JobStateName(result->state));
   if (!result->error.ok()) return Fail(result->error);
   return result->state == JobState::kCancelled ? kExitCancelled : kExitOk;
 }
@@ -124,7 +127,7 @@ absl::StatusOr<OpenedSource> OpenPubsubPull(IngestFlags& flags) {
 absl::StatusOr<OpenedSource> OpenPubsubPush(IngestFlags& flags) {
   auto source = pubsub::PushSource::Start(flags.push);
   if (!source.ok()) return source.status();
-  fmt::print(stderr, "accepting Pub/Sub push requests at http://{}/\n", (*source)->address());
+  Print(stderr, "accepting Pub/Sub push requests at http://{}/\n", (*source)->address());
   // Whatever arrived while the last commit ran goes into the next one.
   return OpenedSource{std::move(*source), StreamingOptions{.receivers = 1,
                                                            .batch_size = flags.batch_size.value_or(kStreamBatchSize),
@@ -224,7 +227,7 @@ int RunIngest(IngestFlags& flags) {
   }
   const double seconds = double(SystemClock().Now() - start) / kMicrosPerSecond;
   if (!status.ok()) {
-    fmt::print(stderr, "committed before the error: {}\n", SummaryLine(ingestor.stats(), seconds));
+    Print(stderr, "committed before the error: {}\n", SummaryLine(ingestor.stats(), seconds));
     return Fail(fmt::format("{} (nothing after the last commit was stored; running the same "
                             "command again stores each event once)", MessageOf(status)));
   }
@@ -284,6 +287,7 @@ void AddIngestCommand(CLI::App& app, int& exit_code) {
                       "Admin endpoint HOST:PORT (/healthz, /metrics, /job, POST /drain, POST "
                       "/cancel); port 0 picks a free one")
       ->capture_default_str()->group(streaming);
+  AddAdminTokenOption(command, &flags->admin_token);
   AddStreamingFeatureOptions(command, &flags->features);
   command->callback([flags, &exit_code] { exit_code = RunIngest(*flags); });
 }

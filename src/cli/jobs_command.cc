@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <cctype>
+
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "common/print.h"
 #include "job/job_registry.h"
 
 namespace bikestream::cli {
@@ -13,22 +16,46 @@ namespace {
 
 constexpr int kAdminTimeoutSeconds = 5;
 
-// Sends one request to a job's admin endpoint.
-absl::StatusOr<httplib::Result> AskJob(const JobRecord& job, const std::string& method,
-                                       const std::string& path) {
+std::string Trimmed(std::string text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  return text;
+}
+
+// Why a request got no answer, for a person (httplib's own names are single words).
+std::string WhyNoAnswer(httplib::Error error) {
+  switch (error) {
+    case httplib::Error::Connection:
+      return "nothing listens there (the job may have just ended)";
+    case httplib::Error::ConnectionTimeout:
+    case httplib::Error::Read:
+      return fmt::format("no answer within {} s (the job may be stuck: kill -TERM its pid)", kAdminTimeoutSeconds);
+    default:
+      return "the request failed";
+  }
+}
+
+// Sends one request to a job's admin endpoint, naming the job so that an endpoint serving
+// another job refuses it.
+absl::StatusOr<httplib::Result> AskJob(const JobRecord& job, const std::string& method, const std::string& path,
+                                       const std::string& token) {
   httplib::Client client("http://" + job.admin);
   client.set_connection_timeout(kAdminTimeoutSeconds);
   client.set_read_timeout(kAdminTimeoutSeconds);
-  httplib::Result result = method == "POST" ? client.Post(path) : client.Get(path);
+  if (!token.empty()) client.set_bearer_token_auth(token.c_str());
+  const std::string target = path + "?job=" + job.id;
+  httplib::Result result = method == "POST" ? client.Post(target.c_str()) : client.Get(target.c_str());
   if (!result) {
-    return absl::UnavailableError(fmt::format("job {} does not answer at {}: {}", job.id, job.admin,
-                                              httplib::to_string(result.error())));
+    return absl::UnavailableError(
+        fmt::format("job {} does not answer at {}: {}", job.id, job.admin, WhyNoAnswer(result.error())));
+  }
+  if (result->status == 404 || result->status == 401) {
+    return absl::FailedPreconditionError(fmt::format("job {} at {}: {}", job.id, job.admin, Trimmed(result->body)));
   }
   return result;
 }
 
-std::string StateOf(const JobRecord& job) {
-  auto reply = AskJob(job, "GET", "/job");
+std::string StateOf(const JobRecord& job, const std::string& token) {
+  auto reply = AskJob(job, "GET", "/job", token);
   if (!reply.ok()) return "UNKNOWN";
   const std::string& body = (*reply)->body;
   const auto key = body.find("\"state\":\"");
@@ -37,30 +64,30 @@ std::string StateOf(const JobRecord& job) {
   return body.substr(start, body.find('"', start) - start);
 }
 
-int List() {
+int List(const std::string& token) {
   QueryResult table;
   table.columns = {"JOB_ID", "STATE", "SOURCE", "WAREHOUSE", "STARTED", "ADMIN"};
   for (const JobRecord& job : JobRegistry(DefaultStateDir()).List()) {
-    table.rows.push_back({{job.id}, {StateOf(job)}, {job.source}, {job.warehouse}, {job.started},
+    table.rows.push_back({{job.id}, {StateOf(job, token)}, {job.source}, {job.warehouse}, {job.started},
                           {job.admin}});
   }
   if (table.rows.empty()) {
-    fmt::print(stderr, "no streaming jobs running on this machine\n");
+    Print(stderr, "no streaming jobs running on this machine\n");
     return kExitOk;
   }
   PrintResult(stdout, table, TableFormat::kTable);
   return kExitOk;
 }
 
-int Act(const std::string& id, const std::string& method, const std::string& path) {
+int Act(const std::string& id, const std::string& method, const std::string& path, const std::string& token) {
   auto job = JobRegistry(DefaultStateDir()).Find(id);
   if (!job.ok()) return Fail(job.status());
-  auto reply = AskJob(*job, method, path);
+  auto reply = AskJob(*job, method, path, token);
   if (!reply.ok()) return Fail(reply.status());
   if ((*reply)->status == 409) {
-    return Fail(fmt::format("job {} cannot do that now: {}", job->id, (*reply)->body));
+    return Fail(fmt::format("job {} cannot do that now: {}", job->id, Trimmed((*reply)->body)));
   }
-  fmt::print("{}", (*reply)->body);
+  Print("{}", (*reply)->body);
   return kExitOk;
 }
 
@@ -68,23 +95,26 @@ int Act(const std::string& id, const std::string& method, const std::string& pat
 
 void AddJobsCommand(CLI::App& app, int& exit_code) {
   auto id = std::make_shared<std::string>();
+  auto token = std::make_shared<std::string>();
   CLI::App* command = app.add_subcommand("jobs", "List, describe, drain or cancel the streaming jobs on this machine");
   command->require_subcommand(1);
   command->footer(
       "Jobs register in $BIKESTREAM_STATE_DIR (default ~/.local/state/bikestream) while they run.\n"
       "drain: stop pulling, commit and ack what is in flight, exit DRAINED.\n"
       "cancel: stop now; what is not committed is redelivered later. Exit CANCELLED.");
-  command->add_subcommand("list", "The running jobs and their state")->callback([&exit_code] {
-    exit_code = List();
-  });
+  AddAdminTokenOption(command, token.get());
+  CLI::App* list = command->add_subcommand("list", "The running jobs and their state");
+  list->fallthrough();  // `jobs list --admin-token T` takes the parent's flag.
+  list->callback([token, &exit_code] { exit_code = List(*token); });
   for (auto [name, help, method, path] :
        {std::tuple{"describe", "The job as JSON: state, counters, where it reads and writes", "GET", "/job"},
         std::tuple{"drain", "Drain the job (as SIGTERM)", "POST", "/drain"},
         std::tuple{"cancel", "Cancel the job (as SIGINT)", "POST", "/cancel"}}) {
     CLI::App* sub = command->add_subcommand(name, help);
+    sub->fallthrough();
     sub->add_option("job", *id, "Job id, or a unique prefix of it")->required();
-    sub->callback([id, method = std::string(method), path = std::string(path), &exit_code] {
-      exit_code = Act(*id, method, path);
+    sub->callback([id, token, method = std::string(method), path = std::string(path), &exit_code] {
+      exit_code = Act(*id, method, path, *token);
     });
   }
 }

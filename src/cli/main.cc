@@ -2,6 +2,8 @@
 // file, one each; the work is done by the libraries under src/.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
+
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 
@@ -9,6 +11,9 @@
 // running out of memory: terminating with the exception's message is the right end for both.
 int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   using namespace bikestream::cli;
+  // A reader that goes away (`| head`) must not kill a job mid-commit: a failed write is an
+  // error to handle (common/print.h), not a signal.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "bikestream: bike-station sensor events, ingested exactly once into a warehouse.\n"
       "Start with `bikestream run` (simulate + ingest into sqlite:bikestream.db), then\n"

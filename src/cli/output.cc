@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/print.h"
 
 namespace bikestream {
 namespace {
@@ -60,9 +61,9 @@ void PrintBoxed(std::FILE* out, const QueryResult& result, std::size_t max_cell_
       line += right_aligned(c) ? " " + std::string(pad, ' ') + texts[c] + " |"
                                : " " + texts[c] + std::string(pad, ' ') + " |";
     }
-    fmt::print(out, "{}\n", line);
+    Print(out, "{}\n", line);
   };
-  fmt::print(out, "{}\n", rule);
+  Print(out, "{}\n", rule);
   // Headers are centred, as bq prints them.
   std::string header = "|";
   for (std::size_t c = 0; c < columns; ++c) {
@@ -70,11 +71,11 @@ void PrintBoxed(std::FILE* out, const QueryResult& result, std::size_t max_cell_
     header += " " + std::string(pad / 2, ' ') + result.columns[c] +
               std::string(pad - pad / 2, ' ') + " |";
   }
-  fmt::print(out, "{}\n{}\n", header, rule);
+  Print(out, "{}\n{}\n", header, rule);
   for (std::size_t r = 0; r < cells.size(); ++r) {
     print_row(cells[r], [&](std::size_t c) { return result.rows[r][c].is_number; });
   }
-  if (!cells.empty()) fmt::print(out, "{}\n", rule);
+  if (!cells.empty()) Print(out, "{}\n", rule);
 }
 
 std::string CsvField(const QueryResult::Cell& cell) {
@@ -121,7 +122,7 @@ std::string JsonQuote(std::string_view text) {
 void PrintResult(std::FILE* out, const QueryResult& result, TableFormat format,
                  std::size_t max_cell_chars) {
   if (result.columns.empty()) {
-    fmt::print(stderr, "done: {} rows changed\n", result.rows_changed);
+    Print(stderr, "done: {} rows changed\n", result.rows_changed);
     return;
   }
   switch (format) {
@@ -132,12 +133,12 @@ void PrintResult(std::FILE* out, const QueryResult& result, TableFormat format,
       QueryResult::Cell header;
       for (std::size_t c = 0; c < result.columns.size(); ++c) {
         header.text = result.columns[c];
-        fmt::print(out, "{}{}", c ? "," : "", CsvField(header));
+        Print(out, "{}{}", c ? "," : "", CsvField(header));
       }
-      fmt::print(out, "\n");
+      Print(out, "\n");
       for (const auto& row : result.rows) {
-        for (std::size_t c = 0; c < row.size(); ++c) fmt::print(out, "{}{}", c ? "," : "", CsvField(row[c]));
-        fmt::print(out, "\n");
+        for (std::size_t c = 0; c < row.size(); ++c) Print(out, "{}{}", c ? "," : "", CsvField(row[c]));
+        Print(out, "\n");
       }
       return;
     }
@@ -152,7 +153,7 @@ void PrintResult(std::FILE* out, const QueryResult& result, TableFormat format,
                               : cell.is_number ? cell.text
                                                : JsonQuote(cell.text));
         }
-        fmt::print(out, "{}}}\n", line);
+        Print(out, "{}}}\n", line);
       }
       return;
   }

@@ -7,6 +7,7 @@
 
 #include "cli/output.h"
 #include "common/clock.h"
+#include "common/print.h"
 
 namespace bikestream::cli {
 namespace {
@@ -21,7 +22,7 @@ ProgressLine::ProgressLine()
 ProgressLine::~ProgressLine() { Done(); }
 
 void ProgressLine::Done() {
-  if (printed_) fmt::print(stderr, "\n");
+  if (printed_) Print(stderr, "\n");
   printed_ = false;
   enabled_ = false;
 }
@@ -39,7 +40,7 @@ void ProgressLine::Show(std::string_view what, std::uint64_t count) {
   last_ = now;
   printed_ = true;
   const double seconds = double(now - start_) / kMicrosPerSecond;
-  fmt::print(stderr, "\r{:.1f} s  {}  {:.0f}/s   ", seconds, what, seconds > 0 ? count / seconds : 0.0);
+  Print(stderr, "\r{:.1f} s  {}  {:.0f}/s   ", seconds, what, seconds > 0 ? count / seconds : 0.0);
   std::fflush(stderr);
 }
 

@@ -2,6 +2,7 @@
 
 #include "cli/cli_common.h"
 #include "gcp/credentials.h"
+#include "pubsub/wire.h"
 
 namespace bikestream::cli {
 
@@ -29,7 +30,7 @@ absl::Status ResolvePubsubFlags(PubsubFlags* flags, bool need_topic, bool need_s
     return absl::InvalidArgumentError(
         "no Pub/Sub subscription: give --subscription or set SUBSCRIPTION");
   }
-  return absl::OkStatus();
+  return pubsub::ValidateResourceNames(flags->project, flags->topic, flags->subscription);
 }
 
 std::unique_ptr<pubsub::PubsubConnection> MakePubsubConnectionFromEnv() {

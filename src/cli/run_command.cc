@@ -7,6 +7,7 @@
 #include "cli/simulation_flags.h"
 #include "cli/progress_line.h"
 #include "cli/commands.h"
+#include "common/print.h"
 #include "job/signals.h"
 #include "cli/output.h"
 #include "job/inproc_job.h"
@@ -45,7 +46,7 @@ int RunRun(RunFlags& flags) {
     job.count = kDemoCount;
   }
   if (!flags.json) {
-    fmt::print(stderr, "run: {} mode, seed {}, run id {}, into {}{}\n", flags.simulation.mode,
+    Print(stderr, "run: {} mode, seed {}, run id {}, into {}{}\n", flags.simulation.mode,
                options->seed, options->run_id, RedactPassword(flags.warehouse),
                job.count ? fmt::format(", {} messages", *job.count) : "");
   }
@@ -59,20 +60,20 @@ int RunRun(RunFlags& flags) {
   }
   if (!result.ok()) return Fail(result.status());
   if (*sink) {
-    fmt::print(stderr, "streaming features: {} ticks written, {} events too late to rewrite theirs\n",
+    Print(stderr, "streaming features: {} ticks written, {} events too late to rewrite theirs\n",
                (*sink)->ticks_written(), (*sink)->too_late());
   }
   if (flags.json) {
-    fmt::print("{}\n", SummaryJson(result->stats, result->seconds));
+    Print("{}\n", SummaryJson(result->stats, result->seconds));
     return kExitOk;
   }
-  fmt::print(stderr, "{}\n", SummaryLine(result->stats, result->seconds));
+  Print(stderr, "{}\n", SummaryLine(result->stats, result->seconds));
   if (flags.show_rows > 0) {
     auto rows = (*warehouse)->Query(fmt::format(
         "SELECT * FROM raw_events WHERE event_id LIKE 'e-{}-%' ORDER BY ts_iso LIMIT {}",
         options->run_id, flags.show_rows));
     if (!rows.ok()) return Fail(rows.status());
-    fmt::print("\nFirst rows of this run in raw_events:\n");
+    Print("\nFirst rows of this run in raw_events:\n");
     PrintResult(stdout, *rows, TableFormat::kTable);
   }
   return kExitOk;

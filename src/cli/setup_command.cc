@@ -6,6 +6,7 @@
 #include "cli/warehouse_flags.h"
 #include "cli/pubsub_flags.h"
 #include "cli/commands.h"
+#include "common/print.h"
 
 namespace bikestream::cli {
 namespace {
@@ -29,7 +30,7 @@ int RunSetup(SetupFlags& flags) {
     auto connection = MakePubsubConnectionFromEnv();
     const auto& p = flags.pubsub;
     if (auto status = connection->CreateTopic(p.project, p.topic); !status.ok()) return Fail(status);
-    fmt::print("topic ready: projects/{}/topics/{}\n", p.project, p.topic);
+    Print("topic ready: projects/{}/topics/{}\n", p.project, p.topic);
     if (auto status = connection->CreateSubscription({.project = p.project,
                                                       .subscription = p.subscription,
                                                       .topic = p.topic,
@@ -38,13 +39,13 @@ int RunSetup(SetupFlags& flags) {
         !status.ok()) {
       return Fail(status);
     }
-    fmt::print("subscription ready: projects/{}/subscriptions/{}{}\n", p.project, p.subscription,
+    Print("subscription ready: projects/{}/subscriptions/{}{}\n", p.project, p.subscription,
                flags.push_endpoint.empty() ? "" : " (push to " + flags.push_endpoint + ")");
   }
   auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
   if (!warehouse.ok()) return Fail(warehouse.status());
   if (auto status = (*warehouse)->Setup(); !status.ok()) return Fail(status);
-  fmt::print("tables ready in {}\n", RedactPassword(flags.warehouse));
+  Print("tables ready in {}\n", RedactPassword(flags.warehouse));
   return kExitOk;
 }
 

@@ -1,11 +1,15 @@
 // `bikestream simulate`: sensor events to stdout.
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "cli/cli_common.h"
 #include "cli/pubsub_flags.h"
 #include "cli/simulation_flags.h"
 #include "cli/progress_line.h"
 #include "cli/commands.h"
+#include "common/print.h"
 #include "job/signals.h"
 #include "pubsub/publisher.h"
 #include "simulator/pacer.h"
@@ -34,19 +38,23 @@ class StdoutSink final : public Sink {
   explicit StdoutSink(bool published) : published_(published) {}
   absl::Status Send(const std::string& payload) override {
     if (published_) {
-      fmt::print("Published: {}\n", payload);
+      Print("Published: {}\n", payload);
       std::fflush(stdout);
     } else {
-      fmt::print("{}\n", payload);
+      Print("{}\n", payload);
     }
-    return absl::OkStatus();
+    // The events are the command's work: once nobody reads them (`| head`), stop.
+    return std::ferror(stdout) ? Closed() : absl::OkStatus();
   }
   absl::Status Finish() override {
     std::fflush(stdout);
-    return std::ferror(stdout) ? absl::UnavailableError("could not write to stdout") : absl::OkStatus();
+    return std::ferror(stdout) ? Closed() : absl::OkStatus();
   }
 
  private:
+  static absl::Status Closed() {
+    return absl::UnavailableError(fmt::format("could not write to stdout: {}", std::strerror(errno)));
+  }
   bool published_;
 };
 
@@ -63,7 +71,7 @@ class PubsubSink final : public Sink {
     if (!confirm_each_) return absl::OkStatus();
     // Sparse mode, as the original script: wait for the service, then say so.
     if (auto status = publisher_.Flush(); !status.ok()) return status;
-    fmt::print("Published: {}\n", payload);
+    Print("Published: {}\n", payload);
     std::fflush(stdout);
     return absl::OkStatus();
   }
@@ -71,7 +79,7 @@ class PubsubSink final : public Sink {
     absl::Status status = publisher_.Flush();
     const auto stats = publisher_.stats();
     if (!confirm_each_) {
-      fmt::print(stderr, "published {} messages in {} requests{}\n", stats.published, stats.requests,
+      Print(stderr, "published {} messages in {} requests{}\n", stats.published, stats.requests,
                  stats.failed ? fmt::format(", {} FAILED", stats.failed) : "");
     }
     return status;
@@ -117,7 +125,7 @@ int RunSimulate(SimulateFlags& flags) {
   Simulator simulator(*options);
   const Pacer pacer;
   auto should_stop = [&] { return stop.load(); };
-  fmt::print(stderr, "simulating {} mode: seed {}, run id {}, {} stations\n",
+  Print(stderr, "simulating {} mode: seed {}, run id {}, {} stations\n",
              flags.simulation.mode, options->seed, options->run_id,
              simulator.station_names().size());
   ProgressLine progress;
@@ -136,7 +144,7 @@ int RunSimulate(SimulateFlags& flags) {
   const SimulatorStats& s = simulator.stats();
   const double seconds = pacer.ElapsedSeconds();
   const double rate = seconds > 0 ? s.messages / seconds : 0.0;
-  fmt::print(stderr,
+  Print(stderr,
              "simulated {} messages ({} valid, {} duplicates, {} invalid, {} late) in {:.1f} s "
              "({:.{}f}/s)\n",
              s.messages, s.valid, s.duplicates, s.invalid, s.late, seconds, rate, rate < 100 ? 1 : 0);

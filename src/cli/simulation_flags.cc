@@ -16,14 +16,17 @@ void AddSimulationOptions(CLI::App* c, SimulationFlags* f) {
                 "stream: a busy city at --rate events/s")
       ->check(CLI::IsMember({"sparse", "stream"}))
       ->capture_default_str();
-  c->add_option("--rate", f->options.rate, "Stream mode: events per second; 0 = as fast as possible")
+  c->add_option("--rate", f->options.rate,
+                fmt::format("Stream mode: events per second, {}..{}; 0 = as fast as possible", kMinSimulatedRate,
+                            kMaxSimulatedRate))
       ->check(CLI::Range(0.0, kMaxSimulatedRate))
       ->capture_default_str();
   c->add_option("--count", f->count, "Stop after N messages (duplicates and invalid ones included)")
       ->check(CLI::Range(std::uint64_t{1}, kMaxCount));
   c->add_option("--duration", f->duration, "Stop after this long, e.g. 30s, 5m, 1h");
-  c->add_option("--stations", f->options.stations,
-                "Number of stations (sparse default: A_101 A_205 A_310; stream default: 50)");
+  c->add_option("--stations", f->stations,
+                "Number of stations (sparse default: A_101 A_205 A_310; stream default: 50)")
+      ->check(CLI::Range(1, kMaxStations));
   c->add_option("--seed", f->seed, "Random seed: the same seed gives the same stream");
   c->add_option("--run-id", f->run_id,
                 "Per-run part of event ids (e-RUN-N); pin it with --seed and --start to replay "
@@ -53,6 +56,7 @@ absl::StatusOr<std::optional<double>> DurationSeconds(const std::optional<std::s
 absl::StatusOr<SimulatorOptions> ResolveSimulation(SimulationFlags& f) {
   SimulatorOptions options = f.options;
   options.mode = f.mode == "stream" ? SimulationMode::kStream : SimulationMode::kSparse;
+  if (f.stations) options.stations = *f.stations;
   options.seed = f.seed ? *f.seed : std::random_device{}();
   options.run_id = f.run_id ? *f.run_id : RandomRunId();
   if (f.start == "now") {

@@ -21,6 +21,7 @@ struct SimulationFlags {
   std::optional<std::string> run_id;
   std::optional<std::uint64_t> count;
   std::optional<std::string> duration;
+  std::optional<int> stations;  // Unset: the mode's default.
   SimulatorOptions options;
 };
 void AddSimulationOptions(CLI::App* command, SimulationFlags* flags);

@@ -10,6 +10,7 @@
 #include "cli/feature_flags.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "common/print.h"
 #include "common/status.h"
 
 namespace bikestream::cli {
@@ -119,7 +120,7 @@ int Export(const TrainingSetFlags& flags) {
   const bool failed = std::ferror(out);
   if (out != stdout) std::fclose(out);
   if (failed) return Fail("could not write the training set");
-  fmt::print(stderr, "{} rows, {} features\n", result->rows.size(), request.features.size());
+  Print(stderr, "{} rows, {} features\n", result->rows.size(), request.features.size());
   return kExitOk;
 }
 

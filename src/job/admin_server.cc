@@ -4,11 +4,28 @@
 #include <httplib.h>
 
 #include "absl/status/status.h"
+#include "http/http_server.h"
 #include "http/listen_address.h"
 #include "http/post.h"
 
 namespace bikestream {
 namespace {
+
+// Compares in time that does not depend on where the strings differ, so the token cannot be
+// guessed a byte at a time.
+bool SameSecret(std::string_view given, std::string_view secret) {
+  if (given.size() != secret.size()) return false;  // Its length is not the secret.
+  unsigned char differ = 0;
+  for (std::size_t i = 0; i < given.size(); ++i) differ |= static_cast<unsigned char>(given[i] ^ secret[i]);
+  return differ == 0;
+}
+
+// Answers a request that is not for this endpoint: one for another job, or without the token.
+httplib::Server::HandlerResponse Refuse(httplib::Response& response, int status, const std::string& why) {
+  response.status = status;
+  response.set_content(why + "\n", "text/plain");
+  return httplib::Server::HandlerResponse::Handled;
+}
 
 void StateReply(httplib::Response& response, bool changed, JobState state) {
   response.status = changed ? 202 : 409;
@@ -18,14 +35,34 @@ void StateReply(httplib::Response& response, bool changed, JobState state) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
-    const std::string& address, JobControl& control, JobMetrics& metrics,
+    const AdminOptions& options, JobControl& control, JobMetrics& metrics,
     std::function<std::string()> job_json, std::function<void()> on_run) {
-  auto listen = ParseListenAddress(address, /*port_alone_ok=*/true, "--admin", "127.0.0.1:8081");
+  auto listen = ParseListenAddress(options.address, /*port_alone_ok=*/true, "--admin", "127.0.0.1:8081");
   if (!listen.ok()) return listen.status();
+  if (!IsLoopback(listen->host) && options.token.empty()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "--admin {}: drain and cancel would be open to the network; set --admin-token (or "
+        "$BIKESTREAM_ADMIN_TOKEN) to require it of every request, or listen on 127.0.0.1",
+        options.address));
+  }
 
   std::unique_ptr<AdminServer> admin(new AdminServer());
-  admin->server_ = std::make_unique<httplib::Server>();
-  httplib::Server& server = *admin->server_;
+  // Slow clients get 10 s to send a request: drain and cancel must stay reachable.
+  admin->server_ = std::make_unique<HttpServer>(ServerLimits{.request_deadline = 10 * kMicrosPerSecond});
+  HttpServer& server = *admin->server_;
+  server.set_pre_routing_handler([job_id = options.job_id, token = options.token](const httplib::Request& request,
+                                                                                   httplib::Response& response) {
+    if (request.has_param("job") && request.get_param_value("job") != job_id) {
+      return Refuse(response, 404,
+                    fmt::format("this endpoint serves job {}, not {}", job_id.empty() ? "(none)" : job_id,
+                                request.get_param_value("job")));
+    }
+    if (!token.empty() && request.path != "/healthz" &&
+        !SameSecret(request.get_header_value("Authorization"), "Bearer " + token)) {
+      return Refuse(response, 401, "this endpoint needs its token: Authorization: Bearer TOKEN");
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   server.Get("/healthz", [&control, &metrics](const httplib::Request&, httplib::Response& response) {
     const std::string unhealthy = Unhealthy(metrics, control.state());
     response.status = unhealthy.empty() ? 200 : 503;
@@ -55,16 +92,12 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
     });
   }
 
-  auto bound = Bind(server, *listen, "--admin");
+  auto bound = server.Start(*listen, "--admin");
   if (!bound.ok()) return bound.status();
   admin->address_ = *bound;
-  admin->thread_ = std::thread([&server] { server.listen_after_bind(); });
   return admin;
 }
 
-AdminServer::~AdminServer() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
-}
+AdminServer::~AdminServer() = default;
 
 }  // namespace bikestream

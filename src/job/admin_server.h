@@ -6,29 +6,35 @@
 //   POST /drain   RUNNING → DRAINING (409 when not running)
 //   POST /cancel  → CANCELLED (409 when already ended)
 //   POST /run     runs `on_run` now, where the job has one (the feature scheduler's trigger)
-// Serves on its own threads until destroyed. Thread-safe.
+// A request that names another job (`?job=ID`, as `bikestream jobs` sends) is refused with 404,
+// so a command never reaches a job it was not meant for. With a token, every request but
+// /healthz must carry `Authorization: Bearer TOKEN` (401 otherwise); an address other than
+// loopback requires one. Serves on its own threads until destroyed. Thread-safe.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "job/job_control.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace bikestream {
+
+class HttpServer;
+
+struct AdminOptions {
+  // "HOST:PORT" or "PORT" (host 127.0.0.1); port 0 picks a free one. Default: that.
+  std::string address = "127.0.0.1:0";
+  std::string job_id;  // The job served. Default: none (any ?job= is refused).
+  std::string token;   // Required of requests when set; needed off loopback. Default: none.
+};
 
 class AdminServer {
  public:
-  // Listens on `address` ("HOST:PORT" or "PORT", host defaulting to 127.0.0.1; port 0 picks a
-  // free one). `job_json` describes the job for GET /job. The references must outlive the
-  // server.
-  static absl::StatusOr<std::unique_ptr<AdminServer>> Start(const std::string& address,
+  // Listens as `options` say; `job_json` describes the job for GET /job. The references must
+  // outlive the server.
+  static absl::StatusOr<std::unique_ptr<AdminServer>> Start(const AdminOptions& options,
                                                             JobControl& control,
                                                             JobMetrics& metrics,
                                                             std::function<std::string()> job_json,
@@ -40,8 +46,7 @@ class AdminServer {
 
  private:
   AdminServer() = default;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<HttpServer> server_;
   std::string address_;
 };
 

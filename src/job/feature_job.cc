@@ -41,7 +41,7 @@ absl::Status RunFeatureSchedule(FeatureStore& store, const FeatureJobOptions& op
   std::unique_ptr<AdminServer> admin;
   if (options.admin) {
     auto started = AdminServer::Start(
-        *options.admin, control, metrics,
+        {.address = *options.admin, .token = options.admin_token}, control, metrics,
         [&] {
           return fmt::format("{{\"state\":\"{}\",\"every_s\":{}}}\n", JobStateName(control.state()),
                              options.every / kMicrosPerSecond);

@@ -20,6 +20,7 @@ struct FeatureJobOptions {
   std::vector<FeatureSpec> features = DefaultFeatures();  // Default: DESIGN.md's.
   TimestampMicros every = 15 * 60 * kMicrosPerSecond;     // The schedule's tick. Default: 15m.
   std::optional<std::string> admin;  // Admin endpoint HOST:PORT while scheduled. Default: none.
+  std::string admin_token;           // Required by the admin endpoint when set. Default: none.
   Clock* clock = nullptr;            // Default: the system clock.
   // Lines for a person: each tick's rows and time, failures, where the admin endpoint is.
   std::function<void(const std::string&)> log;  // Default: none.

@@ -12,6 +12,8 @@
 
 #include "absl/status/status.h"
 #include "common/clock.h"
+#include "common/print.h"
+#include "common/status.h"
 
 namespace bikestream {
 namespace {
@@ -23,9 +25,54 @@ std::string EnvOr(const char* name, const std::string& fallback) {
   return value && *value ? value : fallback;
 }
 
-bool IsAlive(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+// Field 22 of /proc/PID/stat, after the command name in parentheses (which may hold spaces
+// and parentheses itself); 0 when the process is gone.
+std::uint64_t ProcessStartTime(int pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat;
+  if (!std::getline(in, stat)) return 0;
+  const auto after_name = stat.rfind(')');
+  if (after_name == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(after_name + 1));
+  std::string field;
+  for (int i = 3; i <= 22; ++i) {  // Fields 3.. follow the name.
+    if (!(fields >> field)) return 0;
+  }
+  return std::strtoull(field.c_str(), nullptr, 10);
+}
+
+// The process the record names is running: its pid is alive and, where the record knows it,
+// started when the job's did.
+bool IsAlive(const JobRecord& record) {
+  if (record.pid <= 0 || (kill(record.pid, 0) != 0 && errno != EPERM)) return false;
+  return record.pid_start == 0 || ProcessStartTime(record.pid) == record.pid_start;
+}
+
+// A field that is not there or not a string reads as empty: a record is written by bikestream
+// but may be edited by anyone.
+std::string TextAt(const json& record, const char* key) {
+  const auto field = record.find(key);
+  return field != record.end() && field->is_string() ? field->get<std::string>() : "";
+}
+
+// The entry's text; an error for what is not a readable regular file (a directory named
+// *.json, a file without read permission).
+absl::StatusOr<std::string> ReadEntry(const std::filesystem::directory_entry& entry) {
+  std::error_code error;
+  if (!entry.is_regular_file(error)) return absl::FailedPreconditionError("not a regular file");
+  std::ifstream in(entry.path(), std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in || in.bad()) return absl::UnavailableError("cannot be read");
+  return text.str();
+}
 
 }  // namespace
+
+JobRegistry::JobRegistry(const std::filesystem::path& state_dir, Warn warn)
+    : dir_(state_dir / "jobs"), warn_(std::move(warn)) {
+  if (!warn_) warn_ = [](const std::string& line) { Print(stderr, "bikestream: warning: {}\n", line); };
+}
 
 std::filesystem::path DefaultStateDir() {
   if (auto dir = EnvOr("BIKESTREAM_STATE_DIR", ""); !dir.empty()) return dir;
@@ -45,8 +92,13 @@ std::string NewJobId() {
 absl::Status JobRegistry::Register(const JobRecord& r) {
   std::error_code error;
   std::filesystem::create_directories(dir_, error);
-  const json record = {{"id", r.id},         {"pid", r.pid},           {"admin", r.admin},
-                       {"source", r.source}, {"warehouse", r.warehouse}, {"started", r.started}};
+  const json record = {{"id", r.id},
+                       {"pid", r.pid},
+                       {"pid_start", r.pid_start != 0 ? r.pid_start : ProcessStartTime(r.pid)},
+                       {"admin", r.admin},
+                       {"source", r.source},
+                       {"warehouse", r.warehouse},
+                       {"started", r.started}};
   const auto path = dir_ / (r.id + ".json");
   const auto temporary = dir_ / (r.id + ".json.tmp");
   {
@@ -72,13 +124,24 @@ std::vector<JobRecord> JobRegistry::List() {
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(dir_, error)) {
     if (entry.path().extension() != ".json") continue;
-    std::ifstream in(entry.path());
-    const json record = json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (!record.is_object()) continue;
-    JobRecord r{record.value("id", ""), record.value("pid", 0), record.value("admin", ""),
-                record.value("source", ""), record.value("warehouse", ""), record.value("started", "")};
-    if (!IsAlive(r.pid)) {
-      // Killed without a chance to unregister (kill -9): forget it.
+    auto text = ReadEntry(entry);
+    const json record = text.ok() ? json::parse(*text, nullptr, /*allow_exceptions=*/false) : json();
+    if (!record.is_object() || !record.value("pid", json()).is_number_integer()) {
+      warn_(fmt::format("skipping {} in the job registry: {}", entry.path().string(),
+                        text.ok() ? "not a job record" : MessageOf(text.status())));
+      continue;
+    }
+    JobRecord r{.id = TextAt(record, "id"),
+                .pid = record["pid"].get<int>(),
+                .pid_start = record.contains("pid_start") && record["pid_start"].is_number_unsigned()
+                                 ? record["pid_start"].get<std::uint64_t>()
+                                 : 0,
+                .admin = TextAt(record, "admin"),
+                .source = TextAt(record, "source"),
+                .warehouse = TextAt(record, "warehouse"),
+                .started = TextAt(record, "started")};
+    if (!IsAlive(r)) {
+      // Killed without a chance to unregister (kill -9), or its pid since reused: forget it.
       std::filesystem::remove(entry.path(), error);
       continue;
     }

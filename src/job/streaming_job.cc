@@ -38,7 +38,8 @@ absl::StatusOr<StreamingJobResult> RunStreamingJob(EventSource& source, EventSin
                    .source = source.Name(),
                    .warehouse = job.warehouse,
                    .started = FormatRfc3339(clock.Now() / kMicrosPerSecond * kMicrosPerSecond)};
-  auto admin = AdminServer::Start(job.admin, control, metrics, [&] { return JobJson(record, control, metrics); });
+  auto admin = AdminServer::Start({.address = job.admin, .job_id = record.id, .token = job.admin_token}, control,
+                                  metrics, [&] { return JobJson(record, control, metrics); });
   if (!admin.ok()) return admin.status();
   record.admin = (*admin)->address();
   JobRegistry registry(job.state_dir);

@@ -17,6 +17,7 @@ namespace bikestream {
 
 struct StreamingJobOptions {
   std::string admin = "127.0.0.1:0";  // Admin endpoint HOST:PORT; port 0 picks one. Default: that.
+  std::string admin_token;            // Required by the admin endpoint when set. Default: none.
   std::string warehouse;              // Names the warehouse in the registry, password redacted.
   std::filesystem::path state_dir;    // The job registry's directory. Required.
   ProgressCallback progress;          // A few times a second and at the end. Default: none.

@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/mutex.h"
 #include "common/status.h"
+#include "http/http_server.h"
 #include "http/listen_address.h"
 #include "http/post.h"
 #include "pubsub/wire.h"
@@ -31,7 +32,10 @@ struct Pending {
 
 class HttpPushSource final : public PushSource {
  public:
-  explicit HttpPushSource(PushSourceOptions options) : options_(std::move(options)) {}
+  // A push request must arrive whole within the request timeout, and one client cannot take
+  // the endpoint's threads (http/http_server.h).
+  explicit HttpPushSource(PushSourceOptions options)
+      : options_(std::move(options)), server_(ServerLimits{.request_deadline = options_.request_timeout}) {}
 
   ~HttpPushSource() override { Close(); }
 
@@ -44,10 +48,9 @@ class HttpPushSource final : public PushSource {
     server_.set_write_timeout(timeout);
     HandlePost(server_, R"(/.*)", [this](const httplib::Request& request, const std::string& body,
                                          httplib::Response& response) { Serve(request, body, response); });
-    auto bound = Bind(server_, *listen, "--push-listen");
+    auto bound = server_.Start(*listen, "--push-listen");
     if (!bound.ok()) return bound.status();
     address_ = *bound;
-    listener_ = std::thread([this] { server_.listen_after_bind(); });
     return absl::OkStatus();
   }
 
@@ -90,7 +93,7 @@ class HttpPushSource final : public PushSource {
     stopped_ = true;
     // Not here: stopping the server waits for the requests in flight, whose answers come from
     // the runner that is calling this.
-    stopper_ = std::thread([this] { server_.stop(); });
+    stopper_ = std::thread([this] { server_.Stop(); });
   }
 
   void Close() override {
@@ -105,7 +108,6 @@ class HttpPushSource final : public PushSource {
       stopper = std::move(stopper_);
     }
     if (stopper.joinable()) stopper.join();
-    if (listener_.joinable()) listener_.join();
   }
 
  private:
@@ -154,9 +156,8 @@ class HttpPushSource final : public PushSource {
   }
 
   const PushSourceOptions options_;
-  httplib::Server server_;
+  HttpServer server_;
   std::string address_;
-  std::thread listener_;
 
   absl::Mutex mutex_;
   absl::CondVar arrived_;

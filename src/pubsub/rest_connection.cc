@@ -59,9 +59,10 @@ class RestConnection final : public PubsubConnection {
     json body = {{"topic", TopicPath(config.project, config.topic)},
                  {"ackDeadlineSeconds", config.ack_deadline_seconds}};
     if (!config.push_endpoint.empty()) body["pushConfig"] = {{"pushEndpoint", config.push_endpoint}};
-    return IgnoreExists(Call("PUT", SubscriptionPath(config.project, config.subscription),
-                             body.dump(), "create subscription")
-                            .status());
+    const std::string path = SubscriptionPath(config.project, config.subscription);
+    auto created = Call("PUT", path, body.dump(), "create subscription");
+    if (created.status().code() != absl::StatusCode::kAlreadyExists) return created.status();
+    return AttachedTo(path, TopicPath(config.project, config.topic));
   }
   absl::Status GetSubscription(const std::string& project, const std::string& subscription) override {
     return Call("GET", SubscriptionPath(project, subscription), "", "get subscription").status();
@@ -153,6 +154,19 @@ class RestConnection final : public PubsubConnection {
   }
   static std::string SubscriptionPath(const std::string& project, const std::string& subscription) {
     return fmt::format("projects/{}/subscriptions/{}", project, subscription);
+  }
+  // An existing subscription is fine when it reads the topic asked for: one attached to
+  // another would never see the events published to this one.
+  absl::Status AttachedTo(const std::string& subscription_path, const std::string& topic_path) {
+    auto existing = Call("GET", subscription_path, "", "get subscription");
+    if (!existing.ok()) return existing.status();
+    const std::string topic = existing->is_object() ? existing->value("topic", "") : "";
+    if (topic == topic_path) return absl::OkStatus();
+    return absl::FailedPreconditionError(fmt::format(
+        "{} exists but is attached to {}, not {}: it would never see these events. Delete it "
+        "(gcloud pubsub subscriptions delete {}) or choose another --subscription",
+        subscription_path, topic.empty() ? "a deleted topic" : topic, topic_path,
+        subscription_path.substr(subscription_path.rfind('/') + 1)));
   }
   static absl::Status IgnoreExists(const absl::Status& status) {
     return status.code() == absl::StatusCode::kAlreadyExists ? absl::OkStatus() : status;

@@ -1,6 +1,9 @@
 #include "pubsub/wire.h"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
@@ -25,7 +28,48 @@ std::string EitherOf(const json& object, const char* camel, const char* snake) {
   return value.empty() ? TextAt(object, snake) : value;
 }
 
+bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool IsProjectId(std::string_view id) {
+  constexpr std::size_t kMaxLength = 100;  // Domain-scoped ids ("example.com:p") are long.
+  if (id.empty() || id.size() > kMaxLength || !(id[0] >= 'a' && id[0] <= 'z') || id.back() == '-') return false;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || IsDigit(c) || c == '-' || c == '.' || c == ':')) return false;
+  }
+  return true;
+}
+
+bool IsResourceName(std::string_view name) {
+  constexpr std::size_t kMinLength = 3;
+  constexpr std::size_t kMaxLength = 255;
+  if (name.size() < kMinLength || name.size() > kMaxLength || !IsLetter(name[0]) || name.starts_with("goog")) {
+    return false;
+  }
+  for (char c : name) {
+    if (!(IsLetter(c) || IsDigit(c) || std::string_view("-_.~+%").find(c) != std::string_view::npos)) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+absl::Status ValidateResourceNames(std::string_view project, std::string_view topic,
+                                   std::string_view subscription) {
+  if (!project.empty() && !IsProjectId(project)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "--project '{}' is not a project id: lower-case letters, digits and hyphens, starting with a "
+        "letter (the id, not the project's display name)", project));
+  }
+  for (auto [flag, name] : {std::pair{"--topic", topic}, std::pair{"--subscription", subscription}}) {
+    if (!name.empty() && !IsResourceName(name)) {
+      return absl::InvalidArgumentError(fmt::format(
+          "{} '{}' is not a Pub/Sub name: 3 to 255 letters, digits and - _ . ~ + %, starting with a "
+          "letter and not with 'goog'", flag, name));
+    }
+  }
+  return absl::OkStatus();
+}
 
 std::string EncodeMessageData(std::string_view data) { return absl::Base64Escape(AbslView(data)); }
 

@@ -1,5 +1,6 @@
-// Pub/Sub's wire formats that bikestream reads and writes outside the REST client: message
-// data (standard Base64, padded) and the JSON envelope of a push subscription's request.
+// Pub/Sub's wire formats that bikestream reads and writes outside the REST client: resource
+// names, message data (standard Base64, padded) and the JSON envelope of a push
+// subscription's request.
 // Pure functions; thread-safe.
 #pragma once
 
@@ -10,6 +11,14 @@
 #include "event/timestamp.h"
 
 namespace bikestream::pubsub {
+
+// kInvalidArgument, naming the flag and the rule, unless `project` is a project id (lower-case
+// letters, digits, hyphens, '.' and ':' of a domain-scoped id; starting with a letter) and
+// `topic` and `subscription` are resource names (3 to 255 letters, digits and `-_.~+%`,
+// starting with a letter, not with "goog"). Empty names are not checked. Names outside these
+// rules would make request paths that the service refuses, or that mean something else.
+absl::Status ValidateResourceNames(std::string_view project, std::string_view topic,
+                                   std::string_view subscription);
 
 std::string EncodeMessageData(std::string_view data);
 // kInvalidArgument when `text` is not padded standard Base64.

@@ -8,6 +8,7 @@
 #include <numbers>
 
 #include "absl/status/status.h"
+#include "event/timestamp.h"
 
 namespace bikestream {
 namespace {
@@ -15,6 +16,7 @@ namespace {
 constexpr std::array<const char*, 3> kSparseStations = {"A_101", "A_205", "A_310"};
 constexpr int kDefaultStreamStations = 50;
 constexpr int kStationsPerLetter = 899;  // Numbers 101..999.
+static_assert(kMaxStations == 26 * kStationsPerLetter);
 constexpr double kZipfExponent = 1.1;
 // With --rate 0 there is no wall clock to follow; event time advances as at this rate.
 constexpr double kUnpacedEventsPerSecond = 1000;
@@ -45,15 +47,21 @@ absl::Status ValidateSimulatorOptions(const SimulatorOptions& o) {
   if (o.duplicate_rate + o.invalid_rate > 1) {
     return absl::InvalidArgumentError("--duplicate-rate plus --invalid-rate must not exceed 1");
   }
-  if (!(o.rate >= 0) || std::isinf(o.rate)) {
-    return absl::InvalidArgumentError("--rate must be a number >= 0 (0 = as fast as possible)");
+  if (!(o.rate == 0 || o.rate >= kMinSimulatedRate) || std::isinf(o.rate)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "--rate must be 0 (as fast as possible) or at least {} events/s", kMinSimulatedRate));
   }
   if (!(o.speedup > 0) || std::isinf(o.speedup)) return absl::InvalidArgumentError("--speedup must be a number > 0");
-  if (o.stations < 0 || o.stations > 26 * kStationsPerLetter) {
-    return absl::InvalidArgumentError(
-        fmt::format("--stations must be in 1..{}", 26 * kStationsPerLetter));
+  if (o.stations < 0 || o.stations > kMaxStations) {
+    return absl::InvalidArgumentError(fmt::format("--stations must be in 1..{}", kMaxStations));
   }
   if (o.late_by <= 0) return absl::InvalidArgumentError("--late-by must be a positive duration");
+  if (!InTimestampRange(o.start) || o.start - o.late_by < kMinTimestamp) {
+    return absl::InvalidArgumentError(fmt::format(
+        "--start must be in {}..{} and at least --late-by after the first: late events would be "
+        "older than the oldest timestamp an event may carry",
+        FormatRfc3339(kMinTimestamp), FormatRfc3339(kMaxTimestamp)));
+  }
   if (o.run_id.empty() || o.run_id.size() > 32 ||
       o.run_id.find_first_not_of("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_") !=
           std::string::npos) {
@@ -95,6 +103,12 @@ Simulator::Simulator(SimulatorOptions options)
   diurnal_mean_ = sum / kSamples;
 }
 
+void Simulator::Advance(double seconds) {
+  // In floating point: a gap of 1e300 s must not overflow on its way to the end of the range.
+  const double next = double(clock_) + seconds * kMicrosPerSecond;
+  clock_ = next >= double(kMaxTimestamp) ? kMaxTimestamp : TimestampMicros(next);
+}
+
 double Simulator::Uniform() { return double(random_() >> 11) * 0x1.0p-53; }
 
 double Simulator::Exponential(double mean) { return -mean * std::log1p(-Uniform()); }
@@ -120,7 +134,7 @@ Event Simulator::NextEvent() {
   if (options_.mode == SimulationMode::kSparse) {
     const double gap =
         kSparseMinGapSeconds + Uniform() * (kSparseMaxGapSeconds - kSparseMinGapSeconds);
-    clock_ += TimestampMicros(gap * kMicrosPerSecond);
+    Advance(gap);
     due_seconds_ = double(clock_ - options_.start) / kMicrosPerSecond / options_.speedup;
     // The original script sent whole seconds and single bikes.
     event.ts = clock_ / kMicrosPerSecond * kMicrosPerSecond;
@@ -128,7 +142,7 @@ Event Simulator::NextEvent() {
   } else {
     const double rate = options_.rate > 0 ? options_.rate : kUnpacedEventsPerSecond;
     const double mean_gap = options_.speedup / rate / DiurnalIntensity(clock_);
-    clock_ += TimestampMicros(Exponential(mean_gap) * kMicrosPerSecond);
+    Advance(Exponential(mean_gap));
     event.ts = clock_;
     event.delta = 1;
     if (Uniform() >= kSingleBikeShare) {

@@ -21,6 +21,11 @@ enum class SimulationMode {
   kStream,  // A busy city: skewed stations, daily peaks, --rate events per second.
 };
 
+// The slowest paced stream: slower, and an event's gap in event time would leave the range of
+// timestamps (event/timestamp.h) within a few events.
+inline constexpr double kMinSimulatedRate = 0.001;  // Events per second.
+inline constexpr int kMaxStations = 26 * 899;       // A_101 … Z_999.
+
 struct SimulatorOptions {
   SimulationMode mode = SimulationMode::kSparse;  // Default: sparse.
   // Number of stations; 0 picks the mode's default (sparse: A_101, A_205, A_310; stream: 50).
@@ -36,7 +41,9 @@ struct SimulatorOptions {
   TimestampMicros late_by = 10 * 60 * kMicrosPerSecond;  // ...by up to this. Default: 10m.
 };
 
-// Checks ranges and returns a message naming the flag to fix.
+// Checks ranges and returns a message naming the flag to fix. Every timestamp a valid
+// configuration emits is inside [kMinTimestamp, kMaxTimestamp]: event time stops at the end
+// of the range rather than leave it.
 absl::Status ValidateSimulatorOptions(const SimulatorOptions& options);
 
 enum class MessageKind : std::uint8_t { kValid, kDuplicate, kInvalid };
@@ -73,6 +80,7 @@ class Simulator {
  private:
   double Uniform();  // In [0, 1).
   double Exponential(double mean);
+  void Advance(double seconds);  // Moves event time on, stopping at kMaxTimestamp.
   Event NextEvent();
   std::string NextInvalid();
   int PickStation();

@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <random>
 #include <set>
 #include <thread>
@@ -183,6 +184,12 @@ TEST(Cli, CountSizeRateAndDurationFlagsRefuseNegativeAndAbsurdValuesNamingTheFla
       {"features", "--every", "1000d"},   {"dead-letter", "list", "--limit", "-1"},
       {"show", "raw_events", "--limit", "-3"}, {"ingest", "--from", "-", "--batch-size", "-1"},
       {"ingest", "--from", "pubsub", "--max-outstanding-messages", "-1"},
+      {"run", "--mode", "stream", "--rate", "1e-300"}, {"simulate", "--stations", "0"},
+      {"run", "--stations", "-3"},        {"run", "--start", "0001-01-01T00:00:00Z"},
+      {"run", "--start", "10000-01-01T00:00:00Z"},
+      {"ingest", "--from", "pubsub", "--subscription", "bike-sub", "--project", "de mo/../x"},
+      {"ingest", "--from", "pubsub", "--project", "demo", "--subscription", "a/../b"},
+      {"setup", "--project", "demo", "--subscription", "bike-sub", "--topic", "goog-topic"},
   };
   TempDir dir;
   const std::string warehouse = "sqlite:" + (dir / "w.db");
@@ -195,6 +202,33 @@ TEST(Cli, CountSizeRateAndDurationFlagsRefuseNegativeAndAbsurdValuesNamingTheFla
     EXPECT_NE(RunBikestream(args, nullptr, "/dev/null", &err), 0) << fmt::format("{}", fmt::join(args, " "));
     EXPECT_NE(err.find(flag), std::string::npos) << fmt::format("{}", fmt::join(args, " ")) << ": " << err;
   }
+}
+
+// Runs `command` under bash, with $BIKESTREAM set to the binary; returns bash's exit code.
+int Shell(const std::string& command) {
+  const std::string line = fmt::format("BIKESTREAM='{}' bash -c '{}'", BIKESTREAM_BINARY, command);
+  const int status = std::system(line.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(Cli, AReaderThatGoesAwayEndsNoJobHalfway) {
+  TempDir dir;
+  const std::string db = dir / "w.db";
+  // Its words go nowhere once `head` has left; its work must still be done, exit 0.
+  EXPECT_EQ(Shell(fmt::format("\"$BIKESTREAM\" run --mode stream --count 20000 --warehouse sqlite:{} 2>&1 "
+                              "| head -c 10 >/dev/null; exit ${{PIPESTATUS[0]}}", db)),
+            0);
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), 20000);
+}
+
+TEST(Cli, SimulateStopsWithAMessageOnceNobodyReadsItsEvents) {
+  TempDir dir;
+  const std::string err = dir / "err";
+  // Not killed by SIGPIPE (141), not aborted (134): an error that says what happened.
+  EXPECT_EQ(Shell(fmt::format("\"$BIKESTREAM\" simulate --mode stream --count 100000000 2>{} | head -c 100 "
+                              ">/dev/null; exit ${{PIPESTATUS[0]}}", err)),
+            1);
+  EXPECT_NE(e2e::ReadFile(err).find("could not write to stdout"), std::string::npos) << e2e::ReadFile(err);
 }
 
 TEST(Cli, LookingAtAMissingWarehouseDoesNotCreateOne) {

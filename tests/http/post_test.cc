@@ -53,7 +53,7 @@ TEST(AdminServer, DrainsCancelsAndRunsOnAPostWithoutABody) {
   JobControl control;
   JobMetrics metrics;
   int runs = 0;
-  auto admin = AdminServer::Start("127.0.0.1:0", control, metrics, [] { return "{}"; }, [&] { ++runs; });
+  auto admin = AdminServer::Start({.address = "127.0.0.1:0"}, control, metrics, [] { return "{}"; }, [&] { ++runs; });
   ASSERT_TRUE(admin.ok()) << admin.status();
   const int port = std::stoi((*admin)->address().substr((*admin)->address().rfind(':') + 1));
   EXPECT_EQ(RawHttpStatus(port, "POST /run HTTP/1.1\r\nHost: test\r\n\r\n"), 202);

@@ -27,6 +27,20 @@ TEST(PubsubRest, CreatesTopicsAndSubscriptionsIdempotently) {
   EXPECT_TRUE(client->DeleteTopic(kProject, "topic-idem").ok());
 }
 
+TEST(PubsubRest, AnExistingSubscriptionOnAnotherTopicIsAnErrorThatNamesTheFix) {
+  REQUIRE_PUBSUB_EMULATOR();
+  auto client = SharedEmulator().Connect();
+  ASSERT_TRUE(client->CreateTopic(kProject, "topic-mine").ok());
+  ASSERT_TRUE(client->CreateTopic(kProject, "topic-other").ok());
+  ASSERT_TRUE(client->CreateSubscription({.project = kProject, .subscription = "sub-taken", .topic = "topic-other"}).ok());
+  auto status = client->CreateSubscription({.project = kProject, .subscription = "sub-taken", .topic = "topic-mine"});
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_NE(status.message().find("attached to projects/" + std::string(kProject) + "/topics/topic-other"),
+            std::string::npos) << status;
+  EXPECT_NE(status.message().find("gcloud pubsub subscriptions delete sub-taken"), std::string::npos) << status;
+  EXPECT_TRUE(client->DeleteSubscription(kProject, "sub-taken").ok());
+}
+
 TEST(PubsubRest, PublishPullAckRoundTripKeepsBytes) {
   REQUIRE_PUBSUB_EMULATOR();
   auto client = SharedEmulator().Connect();

@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 #include <set>
 
 #include "event/event.h"
+#include "event/timestamp.h"
 
 namespace bikestream {
 namespace {
@@ -205,6 +207,49 @@ TEST(SimulatorOptions, RejectsOutOfRangeFlagsByName) {
   EXPECT_NE(status.ToString().find("--invalid-rate"), std::string::npos);
   options = Stream(1, "bad id!");
   EXPECT_FALSE(ValidateSimulatorOptions(options).ok());
+}
+
+TEST(SimulatorOptions, RefusesRatesAndStartsThatWouldLeaveTheTimestampRange) {
+  auto refused = [](SimulatorOptions options, const std::string& flag) {
+    auto status = ValidateSimulatorOptions(options);
+    EXPECT_FALSE(status.ok()) << flag;
+    EXPECT_NE(status.message().find(flag), std::string::npos) << status;
+  };
+  auto options = Stream(1, "x");
+  options.rate = 1e-300;
+  refused(options, "--rate");
+  options.rate = std::nan("");
+  refused(options, "--rate");
+  options = Stream(1, "x");
+  options.start = kMinTimestamp;  // Its late events would be in year 0.
+  refused(options, "--start");
+  options.start = kMaxTimestamp + 1;
+  refused(options, "--start");
+  options.start = kMinTimestamp + options.late_by;
+  EXPECT_TRUE(ValidateSimulatorOptions(options).ok());
+}
+
+// Every payload of a valid configuration is an event the parser accepts: none is outside the
+// timestamp range, however extreme the configuration.
+TEST(Simulator, EventTimeNeverLeavesTheTimestampRange) {
+  auto at_the_end = Stream(3, "end");
+  at_the_end.start = kMaxTimestamp - kMicrosPerSecond;
+  at_the_end.rate = kMinSimulatedRate;
+  at_the_end.speedup = 1e9;  // Gaps of about 1e12 s of event time.
+  auto at_the_start = Stream(4, "start");
+  at_the_start.start = kMinTimestamp + at_the_start.late_by;
+  at_the_start.late_rate = 1;
+  for (const SimulatorOptions& options : {at_the_end, at_the_start}) {
+    ASSERT_TRUE(ValidateSimulatorOptions(options).ok());
+    Simulator simulator(options);
+    EventParser parser;
+    for (const std::string& payload : Take(simulator, 200)) {
+      ParseResult result = parser.Parse(payload);
+      const auto* event = std::get_if<Event>(&result);
+      ASSERT_NE(event, nullptr) << payload;
+      EXPECT_TRUE(InTimestampRange(event->ts)) << payload;
+    }
+  }
 }
 
 }  // namespace
