@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <cstdint>
 #include <optional>
 
 #include "simdjson.h"
@@ -36,32 +37,44 @@ bool IsStationId(std::string_view text) {
 
 Rejection Reject(Reason reason, std::string message) { return Rejection{reason, std::move(message)}; }
 
-// The name of an event field that appears more than once, if one does. JSON leaves a repeated
-// key's meaning open and parsers disagree on which value wins (the first here, the last in
-// Python), so bikestream does not guess.
-std::optional<std::string_view> RepeatedField(simdjson::dom::object object) {
-  constexpr std::array<std::string_view, 5> kFields = {"event_id", "station_id", "ts_iso", "kind", "delta"};
-  std::array<bool, kFields.size()> seen{};
-  for (simdjson::dom::key_value_pair field : object) {
+// The fields of an event, in the order of Field.
+constexpr std::array<std::string_view, 5> kFields = {"event_id", "station_id", "ts_iso", "kind", "delta"};
+enum Field : std::uint8_t { kEventId, kStationId, kTsIso, kKind, kDelta };
+
+// The event's fields, found in one pass over the object; that pass also finds a field given
+// twice. JSON leaves a repeated key's meaning open and parsers disagree on which value wins
+// (the first here, the last in Python), so bikestream does not guess.
+struct Fields {
+  std::array<simdjson::dom::element, kFields.size()> values;
+  std::array<bool, kFields.size()> found{};
+  std::optional<std::string_view> repeated;
+};
+
+Fields FindFields(simdjson::dom::object object) {
+  Fields fields;
+  for (simdjson::dom::key_value_pair pair : object) {
     for (std::size_t i = 0; i < kFields.size(); ++i) {
-      if (field.key != kFields[i]) continue;
-      if (seen[i]) return kFields[i];
-      seen[i] = true;
+      if (pair.key != kFields[i]) continue;
+      if (fields.found[i]) {
+        fields.repeated = kFields[i];
+        return fields;
+      }
+      fields.found[i] = true;
+      fields.values[i] = pair.value;
+      break;
     }
   }
-  return std::nullopt;
+  return fields;
 }
 
-// Looks up a required string field; on failure fills `rejection`.
-bool GetString(simdjson::dom::object object, std::string_view field, std::string_view* out,
-               Rejection* rejection) {
-  simdjson::dom::element element;
-  if (object[field].get(element) != simdjson::SUCCESS) {
-    *rejection = Reject(Reason::kMissingField, fmt::format("missing field '{}'", field));
+// A required string field; on failure fills `rejection`.
+bool GetString(const Fields& fields, Field field, std::string_view* out, Rejection* rejection) {
+  if (!fields.found[field]) {
+    *rejection = Reject(Reason::kMissingField, fmt::format("missing field '{}'", kFields[field]));
     return false;
   }
-  if (element.get_string().get(*out) != simdjson::SUCCESS) {
-    *rejection = Reject(Reason::kWrongType, fmt::format("field '{}' must be a string", field));
+  if (fields.values[field].get_string().get(*out) != simdjson::SUCCESS) {
+    *rejection = Reject(Reason::kWrongType, fmt::format("field '{}' must be a string", kFields[field]));
     return false;
   }
   return true;
@@ -112,21 +125,18 @@ ParseResult EventParser::Impl::Parse(std::string_view json) {
 }
 
 ParseResult EventParser::Impl::Validate(simdjson::dom::object object) {
-  if (auto repeated = RepeatedField(object)) {
-    return Reject(Reason::kDuplicateKey, fmt::format("field '{}' appears more than once", *repeated));
+  const Fields fields = FindFields(object);
+  if (fields.repeated) {
+    return Reject(Reason::kDuplicateKey, fmt::format("field '{}' appears more than once", *fields.repeated));
   }
   Rejection rejection;
   std::string_view event_id, station_id, ts_iso, kind;
-  if (!GetString(object, "event_id", &event_id, &rejection) ||
-      !GetString(object, "station_id", &station_id, &rejection) ||
-      !GetString(object, "ts_iso", &ts_iso, &rejection) ||
-      !GetString(object, "kind", &kind, &rejection)) {
+  if (!GetString(fields, kEventId, &event_id, &rejection) || !GetString(fields, kStationId, &station_id, &rejection) ||
+      !GetString(fields, kTsIso, &ts_iso, &rejection) || !GetString(fields, kKind, &kind, &rejection)) {
     return rejection;
   }
-  simdjson::dom::element delta_element;
-  if (object["delta"].get(delta_element) != simdjson::SUCCESS) {
-    return Reject(Reason::kMissingField, "missing field 'delta'");
-  }
+  if (!fields.found[kDelta]) return Reject(Reason::kMissingField, "missing field 'delta'");
+  const simdjson::dom::element delta_element = fields.values[kDelta];
 
   if (event_id.size() > rules.max_event_id_bytes) {
     return Reject(Reason::kTooLong, fmt::format("event_id is {} bytes; the limit is {}",

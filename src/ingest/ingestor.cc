@@ -24,16 +24,18 @@ void Ingestor::ReserveBatch() {
   batch_.events.reserve(std::min(options_.batch_size, kMaxReserved));
 }
 
+ParseResult Ingestor::Classify(const IngestMessage& message) {
+  if (!message.decode_error.empty()) return Rejection{Reason::kBadEncoding, std::string(message.decode_error)};
+  if (message.truncated) {
+    return Rejection{Reason::kTooLong, fmt::format("message exceeds the limit of {} bytes; payload kept truncated",
+                                                   message.payload.size())};
+  }
+  return parser_.Parse(message.payload);
+}
+
 absl::Status Ingestor::Add(const IngestMessage& message) {
   ++stats_.received;
-  ParseResult result = Rejection{Reason::kTooLong, fmt::format("message exceeds the limit of {} bytes; payload "
-                                                               "kept truncated",
-                                                               message.payload.size())};
-  if (!message.decode_error.empty()) {
-    result = Rejection{Reason::kBadEncoding, std::string(message.decode_error)};
-  } else if (!message.truncated) {
-    result = parser_.Parse(message.payload);
-  }
+  ParseResult result = Classify(message);
   if (auto* event = std::get_if<Event>(&result)) {
     batch_.events.push_back(std::move(*event));
   } else {

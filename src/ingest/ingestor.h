@@ -116,6 +116,9 @@ class Ingestor {
     std::future<absl::StatusOr<CommitResult>> result;
   };
 
+  // The event in `message`, or why it is none. Allocates nothing for a good message beyond
+  // the event itself: this runs once per message.
+  ParseResult Classify(const IngestMessage& message);
   // Hands the staged batch to an idle writer, waiting for the oldest commit if none is.
   absl::Status Launch();
   // Waits for the oldest commit in flight and counts it, or keeps its batch waiting if it failed
