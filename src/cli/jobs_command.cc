@@ -41,9 +41,9 @@ absl::StatusOr<httplib::Result> AskJob(const JobRecord& job, const std::string& 
   httplib::Client client("http://" + job.admin);
   client.set_connection_timeout(kAdminTimeoutSeconds);
   client.set_read_timeout(kAdminTimeoutSeconds);
-  if (!token.empty()) client.set_bearer_token_auth(token.c_str());
+  if (!token.empty()) client.set_bearer_token_auth(token);
   const std::string target = path + "?job=" + job.id;
-  httplib::Result result = method == "POST" ? client.Post(target.c_str()) : client.Get(target.c_str());
+  httplib::Result result = method == "POST" ? client.Post(target) : client.Get(target);
   if (!result) {
     return absl::UnavailableError(
         fmt::format("job {} does not answer at {}: {}", job.id, job.admin, WhyNoAnswer(result.error())));

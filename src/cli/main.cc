@@ -2,13 +2,34 @@
 // file, one each; the work is done by the libraries under src/.
 #include <CLI/CLI.hpp>
 
+#include <fmt/format.h>
+
+#include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <system_error>
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "common/print.h"
 
 // What may still throw here is a bug in a command's flag definitions (CLI11 throws on them) or
 // running out of memory: terminating with the exception's message is the right end for both.
+namespace {
+
+// The command's exit code, or a failure when its output could not be written for any reason
+// but a reader that went away (`| head`: the person has what they wanted).
+int FinishOutput(int exit_code) {
+  using namespace bikestream;
+  if (std::fflush(stdout) != 0 && StdoutWriteError() == 0) StdoutWriteError() = errno;
+  const int error = StdoutWriteError();
+  if (error == 0 || error == EPIPE || exit_code != cli::kExitOk) return exit_code;
+  return cli::Fail(fmt::format("could not write the output: {} (is the disk full?)",
+                               std::generic_category().message(error)));
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   using namespace bikestream::cli;
   // A reader that goes away (`| head`) must not kill a job mid-commit: a failed write is an
@@ -37,5 +58,5 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     const int code = app.exit(error);
     return code == 0 ? kExitOk : kExitUsage;
   }
-  return exit_code;
+  return FinishOutput(exit_code);
 }

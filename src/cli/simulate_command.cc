@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 #include "cli/cli_common.h"
 #include "cli/pubsub_flags.h"
@@ -44,16 +44,17 @@ class StdoutSink final : public Sink {
       Print("{}\n", payload);
     }
     // The events are the command's work: once nobody reads them (`| head`), stop.
-    return std::ferror(stdout) ? Closed() : absl::OkStatus();
+    return StdoutWriteError() != 0 ? Closed() : absl::OkStatus();
   }
   absl::Status Finish() override {
-    std::fflush(stdout);
-    return std::ferror(stdout) ? Closed() : absl::OkStatus();
+    if (std::fflush(stdout) != 0 && StdoutWriteError() == 0) StdoutWriteError() = errno;
+    return StdoutWriteError() != 0 ? Closed() : absl::OkStatus();
   }
 
  private:
   static absl::Status Closed() {
-    return absl::UnavailableError(fmt::format("could not write to stdout: {}", std::strerror(errno)));
+    return absl::UnavailableError(
+        fmt::format("could not write to stdout: {}", std::generic_category().message(StdoutWriteError())));
   }
   bool published_;
 };

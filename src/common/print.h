@@ -2,24 +2,35 @@
 //
 // fmt::print throws when a write fails, e.g. with EPIPE once the reader of a pipe has gone
 // (`bikestream ingest … 2>&1 | head`); on a job's thread that would end the process with its
-// work half done. Print drops the words instead and lets the work go on; a command whose
-// output *is* its work (simulate to stdout) checks std::ferror to stop.
+// work half done. Print drops the words instead and lets the work go on, remembering why a
+// write to stdout failed: a command whose output *is* its work (simulate to stdout) stops at
+// once, and main() tells a reader that went away (EPIPE: fine) from a full disk (an error).
 #pragma once
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cstdio>
 #include <system_error>
 #include <utility>
 
 namespace bikestream {
 
+// The errno of the first failed write to stdout through Print; 0 while none failed. (Process
+// state, as stdout itself is.)
+inline std::atomic<int>& StdoutWriteError() {
+  static std::atomic<int> error{0};
+  return error;
+}
+
 template <typename... Args>
 void Print(std::FILE* out, fmt::format_string<Args...> format, Args&&... args) {
   try {
     fmt::print(out, format, std::forward<Args>(args)...);
-  } catch (const std::system_error&) {
-    // Nobody is reading: the error flag of `out` stays set for whoever must know.
+  } catch (const std::system_error& error) {
+    if (out != stdout) return;  // Progress and logs: losing them loses no work.
+    int none = 0;
+    StdoutWriteError().compare_exchange_strong(none, error.code().value());
   }
 }
 

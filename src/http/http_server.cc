@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -69,9 +70,11 @@ class DeadlineStream final : public httplib::Stream {
   bool AwaitRequest(std::chrono::milliseconds idle, const std::function<bool()>& stopping) {
     if (buffered() > 0) return true;
     constexpr std::chrono::milliseconds kSlice{100};
-    for (auto waited = std::chrono::milliseconds(0); waited < idle && !stopping(); waited += kSlice) {
-      if (Poll(sock_, POLLIN, std::min(kSlice, idle - waited))) return true;
-    }
+    auto waited = std::chrono::milliseconds(0);
+    do {  // At least once: a keep-alive timeout of 0 still serves the connection's first request.
+      if (Poll(sock_, POLLIN, std::min(kSlice, std::max(idle - waited, std::chrono::milliseconds(0))))) return true;
+      waited += kSlice;
+    } while (waited < idle && !stopping());
     return false;
   }
   void SetReadDeadline(SteadyTime deadline) { read_deadline_ = deadline; }
@@ -147,15 +150,24 @@ HttpServer::~HttpServer() { Stop(); }
 absl::StatusOr<std::string> HttpServer::Start(const ListenAddress& address, std::string_view flag) {
   auto bound = Bind(*this, address, flag);
   if (!bound.ok()) return bound;
-  listener_ = std::thread([this] { listen_after_bind(); });
+  listener_ = std::thread([this] {
+    listen_after_bind();
+    listener_done_ = true;
+  });
   // stop() before the listener has begun would be lost, and the listener would run for ever.
-  while (!is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (!is_running() && !listener_done_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (listener_done_) {
+    listener_.join();
+    return absl::UnavailableError(fmt::format("{} {}: the server stopped as it started", flag, *bound));
+  }
   return bound;
 }
 
 void HttpServer::Stop() {
   if (!listener_.joinable()) return;
-  stop();
+  // A listener that failed by itself has closed its socket already; stop() would close that
+  // number again, by then perhaps another file's.
+  if (!listener_done_) stop();
   listener_.join();
 }
 
@@ -188,7 +200,13 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
     static constexpr std::string_view kBusy =
         "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n";
     send(sock, kBusy.data(), kBusy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    CloseSocket(sock);
+    // Closing with the request unread would reset the connection, and the reset can overtake
+    // the answer: end the sending side, take what is readable now, then close.
+    shutdown(sock, SHUT_WR);
+    std::array<char, 4096> unread{};
+    while (recv(sock, unread.data(), unread.size(), MSG_DONTWAIT) > 0) {
+    }
+    close(sock);
     return false;
   }
   DeadlineStream stream(sock, Millis(read_timeout_sec_, read_timeout_usec_),

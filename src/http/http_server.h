@@ -12,6 +12,7 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <cstddef>
 #include <map>
 #include <string>
@@ -55,6 +56,7 @@ class HttpServer : public httplib::Server {
 
   const ServerLimits limits_;
   std::thread listener_;
+  std::atomic<bool> listener_done_{false};  // listen_after_bind() has returned.
   mutable absl::Mutex mutex_;
   std::map<std::string, std::size_t> connections_ ABSL_GUARDED_BY(mutex_);  // Per client IP.
   std::size_t refused_ ABSL_GUARDED_BY(mutex_) = 0;

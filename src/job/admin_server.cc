@@ -52,14 +52,15 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
   HttpServer& server = *admin->server_;
   server.set_pre_routing_handler([job_id = options.job_id, token = options.token](const httplib::Request& request,
                                                                                    httplib::Response& response) {
+    // The token first: who has not got it learns nothing, not even which job this is.
+    if (!token.empty() && request.path != "/healthz" &&
+        !SameSecret(request.get_header_value("Authorization"), "Bearer " + token)) {
+      return Refuse(response, 401, "this endpoint needs its token: Authorization: Bearer TOKEN");
+    }
     if (request.has_param("job") && request.get_param_value("job") != job_id) {
       return Refuse(response, 404,
                     fmt::format("this endpoint serves job {}, not {}", job_id.empty() ? "(none)" : job_id,
                                 request.get_param_value("job")));
-    }
-    if (!token.empty() && request.path != "/healthz" &&
-        !SameSecret(request.get_header_value("Authorization"), "Bearer " + token)) {
-      return Refuse(response, 401, "this endpoint needs its token: Authorization: Bearer TOKEN");
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });

@@ -26,7 +26,7 @@ std::string EnvOr(const char* name, const std::string& fallback) {
 }
 
 // Field 22 of /proc/PID/stat, after the command name in parentheses (which may hold spaces
-// and parentheses itself); 0 when the process is gone.
+// and parentheses itself); 0 when it cannot be read (the process is gone, or hidden).
 std::uint64_t ProcessStartTime(int pid) {
   std::ifstream in(fmt::format("/proc/{}/stat", pid));
   std::string stat;
@@ -41,11 +41,13 @@ std::uint64_t ProcessStartTime(int pid) {
   return std::strtoull(field.c_str(), nullptr, 10);
 }
 
-// The process the record names is running: its pid is alive and, where the record knows it,
-// started when the job's did.
+// The process the record names is running: its pid is alive and, where both the record and
+// /proc know it (another user's process may be hidden), started when the job's did.
 bool IsAlive(const JobRecord& record) {
   if (record.pid <= 0 || (kill(record.pid, 0) != 0 && errno != EPERM)) return false;
-  return record.pid_start == 0 || ProcessStartTime(record.pid) == record.pid_start;
+  if (record.pid_start == 0) return true;
+  const std::uint64_t started = ProcessStartTime(record.pid);
+  return started == 0 || started == record.pid_start;
 }
 
 // A field that is not there or not a string reads as empty: a record is written by bikestream

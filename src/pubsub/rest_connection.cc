@@ -160,12 +160,15 @@ class RestConnection final : public PubsubConnection {
   absl::Status AttachedTo(const std::string& subscription_path, const std::string& topic_path) {
     auto existing = Call("GET", subscription_path, "", "get subscription");
     if (!existing.ok()) return existing.status();
-    const std::string topic = existing->is_object() ? existing->value("topic", "") : "";
+    const auto field = existing->is_object() ? existing->find("topic") : existing->end();
+    const std::string topic = field != existing->end() && field->is_string() ? field->get<std::string>() : "";
     if (topic == topic_path) return absl::OkStatus();
+    // Pub/Sub names the topic of a subscription whose topic was deleted "_deleted-topic_".
+    const bool deleted = topic.empty() || topic == "_deleted-topic_";
     return absl::FailedPreconditionError(fmt::format(
         "{} exists but is attached to {}, not {}: it would never see these events. Delete it "
         "(gcloud pubsub subscriptions delete {}) or choose another --subscription",
-        subscription_path, topic.empty() ? "a deleted topic" : topic, topic_path,
+        subscription_path, deleted ? "a deleted topic" : topic, topic_path,
         subscription_path.substr(subscription_path.rfind('/') + 1)));
   }
   static absl::Status IgnoreExists(const absl::Status& status) {

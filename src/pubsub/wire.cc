@@ -47,7 +47,9 @@ bool IsResourceName(std::string_view name) {
     return false;
   }
   for (char c : name) {
-    if (!(IsLetter(c) || IsDigit(c) || std::string_view("-_.~+%").find(c) != std::string_view::npos)) return false;
+    // Pub/Sub also allows '%', for names written percent-encoded; request paths here are not
+    // encoded, so such a name would reach the service as another one.
+    if (!(IsLetter(c) || IsDigit(c) || std::string_view("-_.~+").find(c) != std::string_view::npos)) return false;
   }
   return true;
 }
@@ -64,7 +66,7 @@ absl::Status ValidateResourceNames(std::string_view project, std::string_view to
   for (auto [flag, name] : {std::pair{"--topic", topic}, std::pair{"--subscription", subscription}}) {
     if (!name.empty() && !IsResourceName(name)) {
       return absl::InvalidArgumentError(fmt::format(
-          "{} '{}' is not a Pub/Sub name: 3 to 255 letters, digits and - _ . ~ + %, starting with a "
+          "{} '{}' is not a Pub/Sub name: 3 to 255 letters, digits and - _ . ~ +, starting with a "
           "letter and not with 'goog'", flag, name));
     }
   }

@@ -14,7 +14,7 @@ namespace bikestream::pubsub {
 
 // kInvalidArgument, naming the flag and the rule, unless `project` is a project id (lower-case
 // letters, digits, hyphens, '.' and ':' of a domain-scoped id; starting with a letter) and
-// `topic` and `subscription` are resource names (3 to 255 letters, digits and `-_.~+%`,
+// `topic` and `subscription` are resource names (3 to 255 letters, digits and `-_.~+`,
 // starting with a letter, not with "goog"). Empty names are not checked. Names outside these
 // rules would make request paths that the service refuses, or that mean something else.
 absl::Status ValidateResourceNames(std::string_view project, std::string_view topic,

@@ -56,7 +56,7 @@ absl::Status ValidateSimulatorOptions(const SimulatorOptions& o) {
     return absl::InvalidArgumentError(fmt::format("--stations must be in 1..{}", kMaxStations));
   }
   if (o.late_by <= 0) return absl::InvalidArgumentError("--late-by must be a positive duration");
-  if (!InTimestampRange(o.start) || o.start - o.late_by < kMinTimestamp) {
+  if (!InTimestampRange(o.start) || o.late_by > o.start - kMinTimestamp) {
     return absl::InvalidArgumentError(fmt::format(
         "--start must be in {}..{} and at least --late-by after the first: late events would be "
         "older than the oldest timestamp an event may carry",

@@ -215,7 +215,7 @@ TEST(Cli, AReaderThatGoesAwayEndsNoJobHalfway) {
   TempDir dir;
   const std::string db = dir / "w.db";
   // Its words go nowhere once `head` has left; its work must still be done, exit 0.
-  EXPECT_EQ(Shell(fmt::format("\"$BIKESTREAM\" run --mode stream --count 20000 --warehouse sqlite:{} 2>&1 "
+  EXPECT_EQ(Shell(fmt::format("\"$BIKESTREAM\" run --mode stream --count 20000 --show 5 --warehouse sqlite:{} 2>&1 "
                               "| head -c 10 >/dev/null; exit ${{PIPESTATUS[0]}}", db)),
             0);
   EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), 20000);
@@ -225,10 +225,26 @@ TEST(Cli, SimulateStopsWithAMessageOnceNobodyReadsItsEvents) {
   TempDir dir;
   const std::string err = dir / "err";
   // Not killed by SIGPIPE (141), not aborted (134): an error that says what happened.
-  EXPECT_EQ(Shell(fmt::format("\"$BIKESTREAM\" simulate --mode stream --count 100000000 2>{} | head -c 100 "
+  EXPECT_EQ(Shell(fmt::format("timeout 60 \"$BIKESTREAM\" simulate --mode stream --count 100000000 2>{} | head -c 100 "
                               ">/dev/null; exit ${{PIPESTATUS[0]}}", err)),
             1);
   EXPECT_NE(e2e::ReadFile(err).find("could not write to stdout"), std::string::npos) << e2e::ReadFile(err);
+}
+
+TEST(Cli, OutputThatCannotBeWrittenIsAnErrorUnlessTheReaderLeft) {
+  TempDir dir;
+  const std::string db = dir / "w.db";
+  ASSERT_EQ(RunBikestream({"run", "--mode", "stream", "--count", "100", "--warehouse", "sqlite:" + db}), 0);
+  const std::string err = dir / "err";
+  // /dev/full: every write fails with ENOSPC, as on a full disk.
+  EXPECT_EQ(Shell(fmt::format("\"$BIKESTREAM\" query \"SELECT * FROM raw_events\" --warehouse sqlite:{} "
+                              ">/dev/full 2>{}", db, err)),
+            1);
+  EXPECT_NE(e2e::ReadFile(err).find("could not write the output"), std::string::npos) << e2e::ReadFile(err);
+  // The same output into a pipe whose reader has what it wanted: no error.
+  EXPECT_EQ(Shell(fmt::format("\"$BIKESTREAM\" query \"SELECT * FROM raw_events\" --warehouse sqlite:{} "
+                              "| head -c 1 >/dev/null; exit ${{PIPESTATUS[0]}}", db)),
+            0);
 }
 
 TEST(Cli, LookingAtAMissingWarehouseDoesNotCreateOne) {

@@ -45,6 +45,8 @@ TEST_F(AdminServerTest, WithATokenEveryRequestButHealthzMustCarryIt) {
   EXPECT_EQ(RawHttpStatus(port, Get("/job")), 401);
   EXPECT_EQ(RawHttpStatus(port, Get("/metrics", "Authorization: Bearer wrong!\r\n")), 401);
   EXPECT_EQ(RawHttpStatus(port, Get("/job", "Authorization: Bearer s3cret\r\n")), 200);
+  // Without the token, not even which job this is: 401 before any 404.
+  EXPECT_EQ(RawHttpStatus(port, Get("/job?job=another")), 401);
   EXPECT_EQ(RawHttpStatus(port, "POST /cancel HTTP/1.1\r\nHost: t\r\n\r\n"), 401);
   EXPECT_EQ(control_.state(), JobState::kRunning);
   EXPECT_EQ(RawHttpStatus(port, "POST /cancel HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer s3cret\r\n\r\n"), 202);

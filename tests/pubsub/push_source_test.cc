@@ -31,7 +31,7 @@ class PushSourceTest : public ::testing::Test {
     return std::async(std::launch::async, [this, body, token, content_type] {
       httplib::Client client("http://" + source_->address());
       client.set_read_timeout(10);
-      auto reply = client.Post("/push?token=" + token, body, content_type.c_str());
+      auto reply = client.Post("/push?token=" + token, body, content_type);
       return reply ? reply->status : -1;
     });
   }
