@@ -53,6 +53,8 @@ class StreamingFeatures {
 
   std::uint64_t too_late() const { return too_late_; }
   TimestampMicros watermark() const { return watermark_; }
+  // Whether an event, a resumed tick or the clock has set the watermark yet.
+  bool has_watermark() const { return watermark_ != std::numeric_limits<TimestampMicros>::min(); }
   // How far back the state must be rebuilt from the warehouse on restart.
   TimestampMicros retention() const { return retention_; }
 

@@ -54,6 +54,9 @@ void StreamingFeatureSink::OnCommit(const std::vector<Event>& events, const std:
 }
 
 void StreamingFeatureSink::OnIdle() {
+  // Before its first event the job knows no event time to call live: the clock could only
+  // make every event of a replay too late.
+  if (!engine_.has_watermark()) return;
   const TimestampMicros now = options_.clock->Now();
   if (now - engine_.watermark() <= kLiveHorizon) engine_.AdvanceWatermark(now);
   WriteDue();

@@ -68,6 +68,23 @@ TEST_F(StreamingFeatureSinkTest, TheClockNeverFillsTheGapAfterOldData) {
   EXPECT_EQ(Ticks(), 0);
 }
 
+// A job idle before its first event (the consumer started before the producer, as `run` under
+// load) knows no event time yet: the clock must not become its watermark, or every event of
+// a replay would be too late and each tick a row of zeros.
+TEST_F(StreamingFeatureSinkTest, IdleBeforeTheFirstEventMovesNothing) {
+  clock_.Set(kT0 + 400 * 24 * 60 * kMinute);  // A year and more after the replayed events.
+  auto sink = *StreamingFeatureSink::Create(*warehouse_, *warehouse_, {.clock = &clock_});
+  sink->OnIdle();
+  Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
+  Commit(*sink, Event{"e-2", "A_101", kT0 + 20 * kMinute, Kind::kPickup, 1});
+  EXPECT_EQ(sink->too_late(), 0u);
+  EXPECT_EQ(Ticks(), 1);  // 10:15 only.
+  auto rows = *warehouse_->StoredFeatures(*ParseRfc3339("2025-11-16T10:15:00Z"));
+  bool counted = false;
+  for (const auto& row : rows) counted |= row.feature_name == "pickup_count" && row.value == 1;
+  EXPECT_TRUE(counted);
+}
+
 TEST_F(StreamingFeatureSinkTest, ARedeliveredEventIsNotCountedAgain) {
   clock_.Set(kT0);
   auto sink = *StreamingFeatureSink::Create(*warehouse_, *warehouse_, {.clock = &clock_});
