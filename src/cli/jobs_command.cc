@@ -3,8 +3,7 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
-#include <cctype>
-
+#include "absl/strings/ascii.h"
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -15,11 +14,6 @@ namespace bikestream::cli {
 namespace {
 
 constexpr int kAdminTimeoutSeconds = 5;
-
-std::string Trimmed(std::string text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
-  return text;
-}
 
 // Why a request got no answer, for a person (httplib's own names are single words).
 std::string WhyNoAnswer(httplib::Error error) {
@@ -49,7 +43,8 @@ absl::StatusOr<httplib::Result> AskJob(const JobRecord& job, const std::string& 
         fmt::format("job {} does not answer at {}: {}", job.id, job.admin, WhyNoAnswer(result.error())));
   }
   if (result->status == 404 || result->status == 401) {
-    return absl::FailedPreconditionError(fmt::format("job {} at {}: {}", job.id, job.admin, Trimmed(result->body)));
+    return absl::FailedPreconditionError(
+        fmt::format("job {} at {}: {}", job.id, job.admin, std::string(absl::StripTrailingAsciiWhitespace(result->body))));
   }
   return result;
 }
@@ -85,7 +80,8 @@ int Act(const std::string& id, const std::string& method, const std::string& pat
   auto reply = AskJob(*job, method, path, token);
   if (!reply.ok()) return Fail(reply.status());
   if ((*reply)->status == 409) {
-    return Fail(fmt::format("job {} cannot do that now: {}", job->id, Trimmed((*reply)->body)));
+    return Fail(fmt::format("job {} cannot do that now: {}", job->id,
+                            std::string(absl::StripTrailingAsciiWhitespace((*reply)->body))));
   }
   Print("{}", (*reply)->body);
   return kExitOk;

@@ -21,8 +21,7 @@ namespace {
 // but a reader that went away (`| head`: the person has what they wanted).
 int FinishOutput(int exit_code) {
   using namespace bikestream;
-  if (std::fflush(stdout) != 0 && StdoutWriteError() == 0) StdoutWriteError() = errno;
-  const int error = StdoutWriteError();
+  const int error = FlushStdout();
   if (error == 0 || error == EPIPE || exit_code != cli::kExitOk) return exit_code;
   return cli::Fail(fmt::format("could not write the output: {} (is the disk full?)",
                                std::generic_category().message(error)));

@@ -1,7 +1,6 @@
 // `bikestream simulate`: sensor events to stdout.
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <system_error>
 
 #include "cli/cli_common.h"
@@ -47,8 +46,7 @@ class StdoutSink final : public Sink {
     return StdoutWriteError() != 0 ? Closed() : absl::OkStatus();
   }
   absl::Status Finish() override {
-    if (std::fflush(stdout) != 0 && StdoutWriteError() == 0) StdoutWriteError() = errno;
-    return StdoutWriteError() != 0 ? Closed() : absl::OkStatus();
+    return FlushStdout() != 0 ? Closed() : absl::OkStatus();
   }
 
  private:

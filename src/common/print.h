@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <system_error>
 #include <utility>
@@ -21,6 +22,14 @@ namespace bikestream {
 inline std::atomic<int>& StdoutWriteError() {
   static std::atomic<int> error{0};
   return error;
+}
+
+// Flushes stdout; returns StdoutWriteError() after it (the flush's own errno if it was the
+// first write to fail).
+inline int FlushStdout() {
+  int none = 0;
+  if (std::fflush(stdout) != 0) StdoutWriteError().compare_exchange_strong(none, errno);
+  return StdoutWriteError();
 }
 
 template <typename... Args>

@@ -72,7 +72,7 @@ class DeadlineStream final : public httplib::Stream {
     constexpr std::chrono::milliseconds kSlice{100};
     auto waited = std::chrono::milliseconds(0);
     do {  // At least once: a keep-alive timeout of 0 still serves the connection's first request.
-      if (Poll(sock_, POLLIN, std::min(kSlice, std::max(idle - waited, std::chrono::milliseconds(0))))) return true;
+      if (Poll(sock_, POLLIN, std::min(kSlice, idle - waited))) return true;  // Poll takes < 0 as 0.
       waited += kSlice;
     } while (waited < idle && !stopping());
     return false;
