@@ -113,8 +113,10 @@ using SourceOpener = absl::StatusOr<OpenedSource> (*)(IngestFlags& flags);
 
 absl::StatusOr<OpenedSource> OpenPubsubPull(IngestFlags& flags) {
   if (auto status = ResolvePubsubFlags(&flags.pubsub, false, true); !status.ok()) return status;
+  auto connection = MakePubsubConnection(flags.pubsub);
+  if (!connection.ok()) return connection.status();
   return OpenedSource{std::make_unique<pubsub::PullSource>(
-                          MakePubsubConnectionFromEnv(),
+                          std::move(*connection),
                           pubsub::PullSourceOptions{.project = flags.pubsub.project,
                                                     .subscription = flags.pubsub.subscription}),
                       StreamingOptions{.receivers = flags.pullers,

@@ -1,7 +1,8 @@
 #include "cli/pubsub_flags.h"
 
 #include "cli/cli_common.h"
-#include "gcp/credentials.h"
+#include "cli/google_credentials.h"
+#include "gcp/google_api.h"
 #include "pubsub/wire.h"
 
 namespace bikestream::cli {
@@ -14,12 +15,22 @@ void AddPubsubOptions(CLI::App* command, PubsubFlags* flags, bool topic, bool su
     command->add_option("--subscription", flags->subscription,
                         "Pub/Sub subscription. Falls back to $SUBSCRIPTION");
   }
+  command->add_option("--pubsub-endpoint", flags->endpoint,
+                      "Pub/Sub's URL, e.g. a regional endpoint (https://europe-west1-pubsub.googleapis.com). "
+                      "Falls back to $PUBSUB_ENDPOINT, then https://pubsub.googleapis.com. "
+                      "$PUBSUB_EMULATOR_HOST overrides it: plain HTTP, no credentials");
 }
 
 absl::Status ResolvePubsubFlags(PubsubFlags* flags, bool need_topic, bool need_subscription) {
   if (flags->project.empty()) flags->project = FirstEnv({"PROJECT_ID", "GOOGLE_CLOUD_PROJECT"});
   if (flags->topic.empty()) flags->topic = FirstEnv({"PUBSUB_TOPIC"});
   if (flags->subscription.empty()) flags->subscription = FirstEnv({"SUBSCRIPTION"});
+  if (flags->endpoint.empty()) flags->endpoint = FirstEnv({"PUBSUB_ENDPOINT"});
+  if (!flags->endpoint.empty()) {
+    auto endpoint = gcp::CheckEndpoint(flags->endpoint, "--pubsub-endpoint");
+    if (!endpoint.ok()) return endpoint.status();
+    flags->endpoint = *endpoint;
+  }
   if (flags->project.empty()) {
     return absl::InvalidArgumentError("no Pub/Sub project: give --project or set PROJECT_ID");
   }
@@ -33,13 +44,15 @@ absl::Status ResolvePubsubFlags(PubsubFlags* flags, bool need_topic, bool need_s
   return pubsub::ValidateResourceNames(flags->project, flags->topic, flags->subscription);
 }
 
-std::unique_ptr<pubsub::PubsubConnection> MakePubsubConnectionFromEnv() {
-  std::shared_ptr<gcp::Credentials> credentials;
-  if (std::string token = FirstEnv({"GOOGLE_OAUTH_ACCESS_TOKEN"}); !token.empty()) {
-    credentials = gcp::MakeAccessTokenCredentials(std::move(token));
+absl::StatusOr<std::unique_ptr<pubsub::PubsubConnection>> MakePubsubConnection(const PubsubFlags& flags) {
+  pubsub::ConnectionOptions options{.emulator_host = FirstEnv({"PUBSUB_EMULATOR_HOST"})};
+  if (!flags.endpoint.empty()) options.endpoint = flags.endpoint;
+  if (options.emulator_host.empty()) {
+    auto credentials = GoogleCredentialsFromEnv();
+    if (!credentials.ok()) return credentials.status();
+    options.credentials = std::move(*credentials);
   }
-  return pubsub::MakeRetryingConnection(pubsub::MakeRestConnection(pubsub::ConnectionOptions{
-      .emulator_host = FirstEnv({"PUBSUB_EMULATOR_HOST"}), .credentials = std::move(credentials)}));
+  return pubsub::MakeRetryingConnection(pubsub::MakeRestConnection(std::move(options)));
 }
 
 }  // namespace bikestream::cli

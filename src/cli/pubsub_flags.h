@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "pubsub/pubsub.h"
 
 namespace bikestream::cli {
@@ -16,12 +17,13 @@ struct PubsubFlags {
   std::string project;       // $PROJECT_ID, then $GOOGLE_CLOUD_PROJECT.
   std::string topic;         // $PUBSUB_TOPIC.
   std::string subscription;  // $SUBSCRIPTION.
+  std::string endpoint;      // $PUBSUB_ENDPOINT; checked by ResolvePubsubFlags.
 };
 void AddPubsubOptions(CLI::App* command, PubsubFlags* flags, bool topic, bool subscription);
 // Fills unset flags from the environment; an error names what is still missing.
 absl::Status ResolvePubsubFlags(PubsubFlags* flags, bool need_topic, bool need_subscription);
-// A retrying connection to $PUBSUB_EMULATOR_HOST, or to Google Cloud with
-// $GOOGLE_OAUTH_ACCESS_TOKEN or the metadata server's credentials.
-std::unique_ptr<pubsub::PubsubConnection> MakePubsubConnectionFromEnv();
+// A retrying connection to $PUBSUB_EMULATOR_HOST, or to the flags' endpoint (Google Cloud by
+// default) with Application Default Credentials (cli/google_credentials.h).
+absl::StatusOr<std::unique_ptr<pubsub::PubsubConnection>> MakePubsubConnection(const PubsubFlags& flags);
 
 }  // namespace bikestream::cli

@@ -27,7 +27,9 @@ bool WantsPubsub(const SetupFlags& flags) {
 int RunSetup(SetupFlags& flags) {
   if (WantsPubsub(flags)) {
     if (auto status = ResolvePubsubFlags(&flags.pubsub, true, true); !status.ok()) return Fail(status);
-    auto connection = MakePubsubConnectionFromEnv();
+    auto opened = MakePubsubConnection(flags.pubsub);
+    if (!opened.ok()) return Fail(opened.status());
+    auto& connection = *opened;
     const auto& p = flags.pubsub;
     if (auto status = connection->CreateTopic(p.project, p.topic); !status.ok()) return Fail(status);
     Print("topic ready: projects/{}/topics/{}\n", p.project, p.topic);

@@ -94,7 +94,9 @@ class PubsubSink final : public Sink {
 absl::StatusOr<std::unique_ptr<Sink>> MakeSink(SimulateFlags& flags, bool published) {
   if (flags.to == "stdout") return std::make_unique<StdoutSink>(published);
   if (auto status = ResolvePubsubFlags(&flags.pubsub, true, false); !status.ok()) return status;
-  auto connection = MakePubsubConnectionFromEnv();
+  auto opened = MakePubsubConnection(flags.pubsub);
+  if (!opened.ok()) return opened.status();
+  auto connection = std::move(*opened);
   // Fail fast, with the service's own words, when the topic is not there.
   if (auto status = connection->GetTopic(flags.pubsub.project, flags.pubsub.topic); !status.ok()) {
     return status;

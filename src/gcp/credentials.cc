@@ -1,66 +1,158 @@
 #include "gcp/credentials.h"
 
-#include <nlohmann/json.hpp>
+#include <fmt/format.h>
 
-#include "absl/base/thread_annotations.h"
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <system_error>
+
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
-#include "common/mutex.h"
+#include "gcp/oauth.h"
 
 namespace bikestream::gcp {
 namespace {
 
 using json = nlohmann::json;
 
-constexpr const char* kMetadataTokenUrl =
-    "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token";
-// Refresh a token this long before it expires.
-constexpr TimestampMicros kRefreshMargin = 60 * kMicrosPerSecond;
-// When the server does not say how long its token lives.
-constexpr int kDefaultLifetimeSeconds = 300;
+constexpr const char* kGoogleTokenUri = "https://oauth2.googleapis.com/token";
+constexpr const char* kAdcFileName = "application_default_credentials.json";
+constexpr const char* kNoCredentials =
+    "no Google Cloud credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service account key "
+    "file, run `gcloud auth application-default login`, set GOOGLE_OAUTH_ACCESS_TOKEN (e.g. "
+    "$(gcloud auth print-access-token)) or run on Google Cloud; for the Pub/Sub emulator set "
+    "PUBSUB_EMULATOR_HOST";
 
 class AccessTokenCredentials final : public Credentials {
  public:
   explicit AccessTokenCredentials(std::string token) : token_(std::move(token)) {}
   absl::StatusOr<std::string> AccessToken() override { return token_; }
+  void Reject(const std::string&) override {}
 
  private:
   const std::string token_;
 };
 
-class MetadataServerCredentials final : public Credentials {
+class MetadataServerCredentials final : public CachingCredentials {
  public:
-  MetadataServerCredentials(HttpClient& http, Clock& clock) : http_(http), clock_(clock) {}
+  MetadataServerCredentials(std::string metadata_host, Clock& clock)
+      : CachingCredentials(clock),
+        url_(fmt::format("http://{}/computeMetadata/v1/instance/service-accounts/default/token",
+                         metadata_host)),
+        http_(std::chrono::seconds(10)) {}
 
-  absl::StatusOr<std::string> AccessToken() override {
-    // Held across the request, so that concurrent callers wait for one refresh.
-    MutexLock lock(&mutex_);
-    if (!token_.empty() && clock_.Now() < refresh_at_) return token_;
-    auto response = http_.Send("GET", kMetadataTokenUrl, "", {"Metadata-Flavor: Google"});
-    if (!response.ok() || response->status != 200) {
-      return absl::UnauthenticatedError(
-          "no Google Cloud credentials: set GOOGLE_OAUTH_ACCESS_TOKEN (e.g. $(gcloud auth "
-          "print-access-token)), run on GCP, or set PUBSUB_EMULATOR_HOST for the emulator");
+ protected:
+  absl::StatusOr<FetchedToken> Fetch() override {
+    auto response = http_.Send("GET", url_, "", {"Metadata-Flavor: Google"});
+    if (!response.ok() || response->status == 404) return absl::UnauthenticatedError(kNoCredentials);
+    if (response->status != 200) {
+      return absl::UnavailableError(
+          fmt::format("the metadata server answered HTTP {} for a token", response->status));
     }
     const json reply = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-    if (!reply.is_object() || !reply.contains("access_token") || !reply["access_token"].is_string()) {
-      return absl::UnauthenticatedError("the metadata server gave no access token");
+    const auto token = reply.is_object() ? reply.find("access_token") : reply.end();
+    if (token == reply.end() || !token->is_string()) {
+      return absl::UnavailableError("the metadata server gave no access token");
     }
-    token_ = reply["access_token"].get<std::string>();
-    const int lifetime = reply.contains("expires_in") && reply["expires_in"].is_number_integer()
-                             ? reply["expires_in"].get<int>()
-                             : kDefaultLifetimeSeconds;
-    refresh_at_ = clock_.Now() + lifetime * kMicrosPerSecond - kRefreshMargin;
-    return token_;
+    const auto expires_in = reply.find("expires_in");
+    return FetchedToken{.access_token = token->get<std::string>(),
+                        .lifetime_seconds = expires_in != reply.end() && expires_in->is_number_integer()
+                                                ? expires_in->get<std::int64_t>()
+                                                : 0};
   }
 
  private:
-  HttpClient& http_;
-  Clock& clock_;
-  absl::Mutex mutex_;
-  std::string token_ ABSL_GUARDED_BY(mutex_);
-  TimestampMicros refresh_at_ ABSL_GUARDED_BY(mutex_) = 0;
+  const std::string url_;
+  HttpClient http_;
 };
+
+// What `gcloud auth application-default login` stores: a user's refresh token.
+class AuthorizedUserCredentials final : public CachingCredentials {
+ public:
+  AuthorizedUserCredentials(std::string form, std::string token_uri, std::string origin, Clock& clock)
+      : CachingCredentials(clock),
+        form_(std::move(form)),
+        token_uri_(std::move(token_uri)),
+        who_(fmt::format("the user credentials in {}", origin)),
+        http_(std::chrono::seconds(30)) {}
+
+ protected:
+  absl::StatusOr<FetchedToken> Fetch() override {
+    return RequestToken(http_, token_uri_, form_, who_, [](const std::string& error, const std::string&) {
+      return error == "invalid_grant" || error == "invalid_client" || error == "unauthorized_client"
+                 ? "the login has expired or was revoked; run `gcloud auth application-default "
+                   "login` again"
+                 : "";
+    });
+  }
+
+ private:
+  const std::string form_;  // Holds the refresh token: never printed.
+  const std::string token_uri_;
+  const std::string who_;
+  HttpClient http_;
+};
+
+std::string StringField(const json& object, const char* name) {
+  const auto found = object.find(name);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
+}
+
+// Names the fields of `required` that `file` lacks, or OK.
+absl::Status RequireFields(const json& file, const std::string& origin, const char* type,
+                           std::initializer_list<const char*> required) {
+  std::string missing;
+  for (const char* name : required) {
+    if (!StringField(file, name).empty()) continue;
+    missing += (missing.empty() ? "" : ", ") + std::string(name);
+  }
+  if (missing.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(fmt::format(
+      "{} is a {} file without {}; download it again (Google Cloud console, IAM, the account's "
+      "keys) or run `gcloud auth application-default login`",
+      origin, type, missing));
+}
+
+absl::StatusOr<std::unique_ptr<Credentials>> MakeAuthorizedUser(const json& file, const std::string& origin,
+                                                                 Clock& clock) {
+  if (auto status = RequireFields(file, origin, "authorized_user", {"client_id", "client_secret", "refresh_token"});
+      !status.ok()) {
+    return status;
+  }
+  std::string token_uri = StringField(file, "token_uri");
+  if (token_uri.empty()) token_uri = kGoogleTokenUri;
+  if (!IsSafeForCredentials(token_uri)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "{}: token_uri {} is not https; the refresh token would be sent in the clear", origin, token_uri));
+  }
+  std::string form = FormEncode({{"grant_type", "refresh_token"},
+                                 {"client_id", StringField(file, "client_id")},
+                                 {"client_secret", StringField(file, "client_secret")},
+                                 {"refresh_token", StringField(file, "refresh_token")}});
+  return std::make_unique<AuthorizedUserCredentials>(std::move(form), std::move(token_uri), origin, clock);
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string& origin) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: cannot read it ({}); point it at a service account key file, or unset it",
+                    origin, std::error_code(errno, std::generic_category()).message()));
+  }
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+absl::StatusOr<std::unique_ptr<Credentials>> FromFile(const std::string& path, const std::string& origin,
+                                                      const std::string& scope, Clock& clock) {
+  auto contents = ReadFile(path, origin);
+  if (!contents.ok()) return contents.status();
+  return MakeCredentialsFromJson(*contents, origin, scope, clock);
+}
 
 }  // namespace
 
@@ -68,8 +160,55 @@ std::unique_ptr<Credentials> MakeAccessTokenCredentials(std::string token) {
   return std::make_unique<AccessTokenCredentials>(std::move(token));
 }
 
-std::unique_ptr<Credentials> MakeMetadataServerCredentials(HttpClient& http, Clock& clock) {
-  return std::make_unique<MetadataServerCredentials>(http, clock);
+std::unique_ptr<Credentials> MakeMetadataServerCredentials(std::string metadata_host, Clock& clock) {
+  return std::make_unique<MetadataServerCredentials>(std::move(metadata_host), clock);
+}
+
+absl::StatusOr<std::unique_ptr<Credentials>> MakeCredentialsFromJson(const std::string& contents,
+                                                                     const std::string& origin,
+                                                                     const std::string& scope,
+                                                                     Clock& clock) {
+  const json file = json::parse(contents, nullptr, /*allow_exceptions=*/false);
+  if (!file.is_object()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "{} is not JSON; it should be a service account key file (gcloud iam service-accounts keys "
+        "create) or gcloud's application_default_credentials.json",
+        origin));
+  }
+  const std::string type = StringField(file, "type");
+  if (type == "authorized_user") return MakeAuthorizedUser(file, origin, clock);
+  if (type != "service_account") {
+    return absl::InvalidArgumentError(fmt::format(
+        "{} holds credentials of type '{}'; bikestream takes service_account and authorized_user "
+        "files (for another kind, set GOOGLE_OAUTH_ACCESS_TOKEN=$(gcloud auth print-access-token))",
+        origin, type));
+  }
+  if (auto status = RequireFields(file, origin, "service_account", {"client_email", "private_key"});
+      !status.ok()) {
+    return status;
+  }
+  ServiceAccountKey key{.client_email = StringField(file, "client_email"),
+                        .private_key = StringField(file, "private_key"),
+                        .private_key_id = StringField(file, "private_key_id"),
+                        .token_uri = StringField(file, "token_uri")};
+  if (key.token_uri.empty()) key.token_uri = kGoogleTokenUri;
+  return MakeServiceAccountCredentials(std::move(key), scope, origin, clock);
+}
+
+absl::StatusOr<std::unique_ptr<Credentials>> FindDefaultCredentials(const CredentialsEnvironment& env,
+                                                                    const std::string& scope,
+                                                                    Clock& clock) {
+  if (!env.access_token.empty()) return MakeAccessTokenCredentials(env.access_token);
+  if (!env.credentials_file.empty()) {
+    return FromFile(env.credentials_file, "GOOGLE_APPLICATION_CREDENTIALS=" + env.credentials_file, scope,
+                    clock);
+  }
+  if (!env.gcloud_config.empty()) {
+    const std::string adc = (std::filesystem::path(env.gcloud_config) / kAdcFileName).string();
+    std::error_code error;
+    if (std::filesystem::exists(adc, error)) return FromFile(adc, adc, scope, clock);
+  }
+  return MakeMetadataServerCredentials(env.metadata_host, clock);
 }
 
 }  // namespace bikestream::gcp

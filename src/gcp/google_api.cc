@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gcp/oauth.h"
+
 namespace bikestream::gcp {
 namespace {
 using json = nlohmann::json;
@@ -56,6 +58,35 @@ absl::Status ErrorFromReply(std::string_view service, std::string_view operation
   const std::string hint = hint_for ? hint_for(code) : "";
   return absl::Status(code, fmt::format("{} {}: HTTP {} {}: {}{}", service, operation, response.status,
                                         status_name, message, hint.empty() ? "" : fmt::format(" ({})", hint)));
+}
+
+absl::StatusOr<HttpResponse> SendAuthorized(HttpClient& http, Credentials* credentials,
+                                            const std::string& method, const std::string& url,
+                                            const std::string& body, std::vector<std::string> headers) {
+  if (!credentials) return http.Send(method, url, body, headers);
+  auto token = credentials->AccessToken();
+  if (!token.ok()) return token.status();
+  headers.push_back("Authorization: Bearer " + *token);
+  auto response = http.Send(method, url, body, headers);
+  if (!response.ok() || response->status != 401) return response;
+  credentials->Reject(*token);
+  auto fresh = credentials->AccessToken();
+  if (!fresh.ok()) return fresh.status();
+  if (*fresh == *token) return response;
+  headers.back() = "Authorization: Bearer " + *fresh;
+  return http.Send(method, url, body, headers);
+}
+
+absl::StatusOr<std::string> CheckEndpoint(const std::string& url, const std::string& flag) {
+  std::string endpoint = url;
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  if (!IsSafeForCredentials(endpoint)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "{} {}: give an https:// URL (requests to it carry credentials; plain http only to "
+        "127.0.0.1 or localhost)",
+        flag, url));
+  }
+  return endpoint;
 }
 
 }  // namespace bikestream::gcp

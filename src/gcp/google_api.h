@@ -7,7 +7,9 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/retry.h"
+#include "gcp/credentials.h"
 #include "gcp/http_client.h"
 
 namespace bikestream::gcp {
@@ -26,5 +28,15 @@ RetryPolicy DefaultRetryPolicy();
 // `hint_for` says what to check for a code ("" for nothing).
 absl::Status ErrorFromReply(std::string_view service, std::string_view operation, const HttpResponse& response,
                             const std::function<std::string(absl::StatusCode)>& hint_for);
+
+// Sends a request with `Authorization: Bearer` from `credentials` (none when null). A 401
+// rejects that token and sends once more with a fresh one, where the credentials can refresh.
+absl::StatusOr<HttpResponse> SendAuthorized(HttpClient& http, Credentials* credentials,
+                                            const std::string& method, const std::string& url,
+                                            const std::string& body, std::vector<std::string> headers);
+
+// An endpoint URL given by `flag` (e.g. "--pubsub-endpoint"), without a trailing '/'. Requests
+// to it carry credentials, so it must be https (plain http only to this machine).
+absl::StatusOr<std::string> CheckEndpoint(const std::string& url, const std::string& flag);
 
 }  // namespace bikestream::gcp

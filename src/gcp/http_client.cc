@@ -86,4 +86,19 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const s
   return response;
 }
 
+std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string body;
+  for (const auto& [name, value] : fields) {
+    if (!body.empty()) body += '&';
+    for (const std::string* part : {&name, &value}) {
+      // Since curl 7.82 the handle may be null.
+      char* escaped = curl_easy_escape(nullptr, part->data(), static_cast<int>(part->size()));
+      if (escaped) body += escaped;
+      curl_free(escaped);
+      if (part == &name) body += '=';
+    }
+  }
+  return body;
+}
+
 }  // namespace bikestream::gcp

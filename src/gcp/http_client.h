@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -44,5 +45,8 @@ class HttpClient {
   absl::Mutex mutex_;
   std::vector<std::unique_ptr<Handle>> idle_ ABSL_GUARDED_BY(mutex_);
 };
+
+// An application/x-www-form-urlencoded body: name=value pairs, each percent-encoded.
+std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& fields);
 
 }  // namespace bikestream::gcp

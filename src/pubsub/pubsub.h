@@ -24,8 +24,11 @@ namespace bikestream::pubsub {
 // Where to reach Pub/Sub and as whom.
 struct ConnectionOptions {
   // "host:port" of an emulator (plain HTTP, no credentials), as in $PUBSUB_EMULATOR_HOST.
-  // Empty: https://pubsub.googleapis.com with an OAuth2 token. Default: empty.
+  // Empty: `endpoint`, with OAuth 2.0 tokens. Default: empty.
   std::string emulator_host;
+  // The service's URL, e.g. a regional or private endpoint (gcp::CheckEndpoint has checked
+  // it). Default: https://pubsub.googleapis.com.
+  std::string endpoint = "https://pubsub.googleapis.com";
   // Where OAuth 2.0 access tokens come from, when not talking to an emulator. Default: none,
   // meaning the GCE/Cloud Run metadata server's.
   std::shared_ptr<gcp::Credentials> credentials;

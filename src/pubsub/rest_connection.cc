@@ -16,14 +16,13 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr const char* kCloudEndpoint = "https://pubsub.googleapis.com";
-
 std::string HintFor(absl::StatusCode code) {
   switch (code) {
     case absl::StatusCode::kNotFound:
       return "check the project, topic and subscription names, or create them with `bikestream setup`";
     case absl::StatusCode::kUnauthenticated:
-      return "set GOOGLE_OAUTH_ACCESS_TOKEN (e.g. $(gcloud auth print-access-token)) or run on GCP";
+      return "the credentials were refused: check GOOGLE_APPLICATION_CREDENTIALS or run `gcloud auth "
+             "application-default login`";
     case absl::StatusCode::kPermissionDenied:
       return "grant the account roles/pubsub.publisher or roles/pubsub.subscriber";
     case absl::StatusCode::kUnavailable:
@@ -38,10 +37,12 @@ class RestConnection final : public PubsubConnection {
   explicit RestConnection(ConnectionOptions options)
       : options_(std::move(options)),
         http_(options_.timeout),
-        endpoint_(options_.emulator_host.empty() ? kCloudEndpoint
+        endpoint_(options_.emulator_host.empty() ? options_.endpoint
                                                   : "http://" + options_.emulator_host) {
-    if (options_.emulator_host.empty() && !options_.credentials) {
-      options_.credentials = gcp::MakeMetadataServerCredentials(http_, SystemClock());
+    if (!options_.emulator_host.empty()) {
+      options_.credentials.reset();
+    } else if (!options_.credentials) {
+      options_.credentials = gcp::MakeMetadataServerCredentials("metadata.google.internal", SystemClock());
     }
   }
 
@@ -177,14 +178,13 @@ class RestConnection final : public PubsubConnection {
 
   absl::StatusOr<json> Call(const std::string& method, const std::string& path,
                             const std::string& body, const std::string& operation) {
-    std::vector<std::string> headers = {"Content-Type: application/json"};
-    if (options_.emulator_host.empty()) {
-      auto token = options_.credentials->AccessToken();
-      if (!token.ok()) return token.status();
-      headers.push_back("Authorization: Bearer " + *token);
-    }
     const std::string what = fmt::format("{} {}", operation, path);
-    auto response = http_.Send(method, fmt::format("{}/v1/{}", endpoint_, path), body, headers);
+    auto response = gcp::SendAuthorized(http_, options_.credentials.get(), method,
+                                        fmt::format("{}/v1/{}", endpoint_, path), body,
+                                        {"Content-Type: application/json"});
+    if (!response.ok() && response.status().code() == absl::StatusCode::kUnauthenticated) {
+      return response.status();
+    }
     if (!response.ok()) {
       return absl::Status(response.status().code(),
                           fmt::format("Pub/Sub {}: {} ({})", what, MessageOf(response.status()),

@@ -171,6 +171,37 @@ TEST(Cli, ErrorsNameTheFix) {
   EXPECT_EQ(RunBikestream({"dead-letter", "list", "--reason", "nope"}), 1);
 }
 
+// Before any request: credentials that cannot work and endpoints that would leak them.
+TEST(Cli, GoogleCredentialsAndEndpointsThatCannotWorkAreOneLineThatNamesTheFix) {
+  TempDir dir;
+  const std::string key = dir / "key.json";
+  std::ofstream(key) << R"({"type": "service_account", "client_email": "a@b.iam.gserviceaccount.com",
+                           "private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"})";
+  struct Case {
+    std::string credentials_file;
+    std::vector<std::string> flags;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {dir / "missing.json", {}, "GOOGLE_APPLICATION_CREDENTIALS=" + dir / "missing.json" + ": cannot read it"},
+      {key, {}, "is not a usable service account key"},
+      {"", {"--pubsub-endpoint", "http://pubsub.example.com"}, "--pubsub-endpoint http://pubsub.example.com: give an https:// URL"},
+  };
+  unsetenv("PUBSUB_EMULATOR_HOST");
+  for (const auto& c : cases) {
+    if (c.credentials_file.empty()) unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
+    else setenv("GOOGLE_APPLICATION_CREDENTIALS", c.credentials_file.c_str(), 1);
+    std::vector<std::string> args = {"simulate", "--to", "pubsub", "--project", "my-project", "--topic", "bike-events"};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    std::string out, err;
+    EXPECT_EQ(RunBikestream(args, &out, "/dev/null", &err), 1) << err;
+    EXPECT_NE(err.find(c.says), std::string::npos) << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+    EXPECT_EQ(err.find("AAAA"), std::string::npos) << err;
+  }
+  unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
+}
+
 TEST(Cli, CountSizeRateAndDurationFlagsRefuseNegativeAndAbsurdValuesNamingTheFlag) {
   const std::vector<std::vector<std::string>> refused = {
       {"run", "--count", "-5"},           {"run", "--count", "0"},

@@ -10,6 +10,8 @@
 #include "cli/cli_test_util.h"
 #include "support/faulty_stream.h"
 #include "simulator/simulator.h"
+#include "support/google_token_server.h"
+#include "support/loopback_server.h"
 #include "support/pubsub_emulator.h"
 #include "warehouse/warehouse.h"
 
@@ -355,6 +357,96 @@ TEST_F(PubsubJobTest, PushRefusesAWrongTokenAndAnswersOnlyAfterTheCommit) {
   EXPECT_EQ(again->status, 204);
   EXPECT_EQ(Count("raw_events"), 1);  // A redelivery is recognised.
   EXPECT_EQ(Drain(worker), 0);
+}
+
+// Google Cloud as the job sees it: the emulator behind an endpoint that takes only unexpired
+// tokens of a loopback token server, as Pub/Sub takes only Google's.
+class AuthenticatingProxy {
+ public:
+  AuthenticatingProxy(const std::string& emulator_host, testing_support::GoogleTokenServer& tokens)
+      : emulator_host_(emulator_host), tokens_(tokens), server_([this](httplib::Server& server) {
+          const auto forward = [this](const httplib::Request& request, httplib::Response& response) {
+            Forward(request, response);
+          };
+          server.Get(".*", forward);
+          server.Post(".*", forward);
+          server.Put(".*", forward);
+          server.Delete(".*", forward);
+        }) {}
+  std::string url() const { return server_.url(); }
+  int refusals() const { return refusals_; }
+  int forwarded() const { return forwarded_; }
+
+ private:
+  void Forward(const httplib::Request& request, httplib::Response& response) {
+    const std::string bearer = request.get_header_value("Authorization");
+    if (bearer.rfind("Bearer ", 0) != 0 || !tokens_.IsValid(bearer.substr(7))) {
+      ++refusals_;
+      response.status = 401;
+      response.set_content(R"({"error":{"code":401,"status":"UNAUTHENTICATED","message":"bad token"}})",
+                           "application/json");
+      return;
+    }
+    ++forwarded_;
+    httplib::Client emulator("http://" + emulator_host_);
+    httplib::Request copy;
+    copy.method = request.method;
+    copy.path = request.path;
+    copy.body = request.body;
+    copy.set_header("Content-Type", "application/json");
+    auto result = emulator.send(copy);
+    if (!result) {
+      response.status = 503;
+      return;
+    }
+    response.status = result->status;
+    response.set_content(result->body, "application/json");
+  }
+
+  const std::string emulator_host_;
+  testing_support::GoogleTokenServer& tokens_;
+  std::atomic<int> refusals_ = 0, forwarded_ = 0;
+  testing_support::LoopbackServer server_;  // Last: it stops before what its handlers use goes.
+};
+
+TEST_F(PubsubJobTest, AServiceAccountsShortTokensAreRenewedForTheWholeStream) {
+  testing_support::GoogleTokenServer tokens(dir_ / "");
+  tokens.set_lifetime_seconds(3);
+  AuthenticatingProxy proxy(SharedEmulator().host(), tokens);
+  const std::string key_file = dir_ / "key.json";
+  std::ofstream(key_file) << tokens.AddServiceAccount(
+      "ingest@bikestream-test.iam.gserviceaccount.com",
+      testing_support::TestRsaKey::Generate(dir_ / "", "key"));
+  // Both the publisher and the worker talk to "Google Cloud" through the proxy.
+  unsetenv("PUBSUB_EMULATOR_HOST");
+  setenv("GOOGLE_APPLICATION_CREDENTIALS", key_file.c_str(), 1);
+  setenv("PUBSUB_ENDPOINT", proxy.url().c_str(), 1);
+  constexpr std::uint64_t kStream = 3'000;  // 12 s at 250 a second: four tokens' lives.
+  Child publisher(PublishFlags(9, "tokens", 250, kStream), dir_ / "publisher.out");
+  Child worker(WorkerFlags(), dir_ / "worker.out");
+  const int published = publisher.Wait();
+  const SimulatorStats expected = Expected(9, "tokens", kStream);
+  const bool converged = WaitForCounts(expected);
+  const int drained = Drain(worker);
+  setenv("PUBSUB_EMULATOR_HOST", SharedEmulator().host().c_str(), 1);
+  unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
+  unsetenv("PUBSUB_ENDPOINT");
+  ASSERT_EQ(published, 0) << e2e::ReadFile(dir_ / "publisher.out.err");
+  EXPECT_TRUE(converged) << "raw_events " << Count("raw_events") << " of " << expected.valid << "\n"
+                         << e2e::ReadFile(dir_ / "worker.out.err");
+  EXPECT_EQ(drained, 0);
+  EXPECT_GE(tokens.grants(), 6);  // Two processes, each through four 3-second tokens.
+  EXPECT_EQ(proxy.refusals(), 0);
+  EXPECT_GT(proxy.forwarded(), 100);
+  EXPECT_TRUE(tokens.problems().empty()) << tokens.problems().front();
+  // No token or key reaches the output or the job registry.
+  std::string written = e2e::ReadFile(dir_ / "worker.out") + e2e::ReadFile(dir_ / "worker.out.err") +
+                        e2e::ReadFile(dir_ / "publisher.out.err");
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_ / "state")) {
+    if (entry.is_regular_file()) written += e2e::ReadFile(entry.path().string());
+  }
+  EXPECT_EQ(written.find("ya29."), std::string::npos);
+  EXPECT_EQ(written.find("PRIVATE KEY"), std::string::npos);
 }
 
 }  // namespace

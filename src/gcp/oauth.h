@@ -1,0 +1,80 @@
+// What the credentials that fetch tokens share (internal to gcp/): the token cache, the
+// OAuth 2.0 token endpoint, and the service account's signed assertion.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "gcp/credentials.h"
+#include "gcp/http_client.h"
+
+namespace bikestream::gcp {
+
+struct FetchedToken {
+  std::string access_token;
+  std::int64_t lifetime_seconds = 0;  // The reply's expires_in.
+};
+
+// Credentials whose tokens expire: each is fetched once and kept until shortly before it
+// expires (a quarter of its life, at most a minute). While a refresh fails for a reason worth
+// retrying, the old token serves until it expires.
+class CachingCredentials : public Credentials {
+ public:
+  explicit CachingCredentials(Clock& clock) : clock_(clock) {}
+  absl::StatusOr<std::string> AccessToken() final;
+  void Reject(const std::string& token) final;
+
+ protected:
+  Clock& clock() { return clock_; }
+  virtual absl::StatusOr<FetchedToken> Fetch() = 0;
+
+ private:
+  Clock& clock_;
+  // Held across a fetch, so that concurrent callers wait for one refresh.
+  absl::Mutex mutex_;
+  std::string token_ ABSL_GUARDED_BY(mutex_);
+  TimestampMicros refresh_at_ ABSL_GUARDED_BY(mutex_) = 0;
+  TimestampMicros expires_at_ ABSL_GUARDED_BY(mutex_) = 0;
+};
+
+// What to do about a grant the token endpoint refused, from its `error` and
+// `error_description`; "" for nothing to add.
+using GrantHint = std::function<std::string(const std::string& error, const std::string& description)>;
+
+// POSTs a form to an OAuth 2.0 token endpoint and reads {access_token, expires_in}.
+// A refused grant (4xx) is kUnauthenticated: "`who`: Google refused …: DESCRIPTION (HINT)";
+// an endpoint that cannot be reached or fails (5xx) is kUnavailable.
+absl::StatusOr<FetchedToken> RequestToken(HttpClient& http, const std::string& token_uri,
+                                          const std::string& form, const std::string& who,
+                                          const GrantHint& hint);
+
+// A URL that may receive a credential: https, or plain http to this machine only.
+bool IsSafeForCredentials(const std::string& url);
+
+// A service account key file's fields.
+struct ServiceAccountKey {
+  std::string client_email;
+  std::string private_key;  // PEM (PKCS#8), as Google's key files hold it.
+  std::string private_key_id;
+  std::string token_uri;
+};
+
+// The JWT bearer assertion of RFC 7523 as Google's token endpoint takes it: RS256-signed,
+// with iss = the account, scope, aud = the token URI, iat = `now`, exp = an hour later.
+// kInvalidArgument when the private key cannot be read.
+absl::StatusOr<std::string> MakeJwtAssertion(const ServiceAccountKey& key, const std::string& scope,
+                                             TimestampMicros now);
+
+// A service account's tokens, from signed assertions. `origin` names the key in errors.
+absl::StatusOr<std::unique_ptr<Credentials>> MakeServiceAccountCredentials(ServiceAccountKey key,
+                                                                           std::string scope,
+                                                                           std::string origin,
+                                                                           Clock& clock);
+
+}  // namespace bikestream::gcp
