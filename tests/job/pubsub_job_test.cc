@@ -363,8 +363,8 @@ TEST_F(PubsubJobTest, PushRefusesAWrongTokenAndAnswersOnlyAfterTheCommit) {
 // tokens of a loopback token server, as Pub/Sub takes only Google's.
 class AuthenticatingProxy {
  public:
-  AuthenticatingProxy(const std::string& emulator_host, testing_support::GoogleTokenServer& tokens)
-      : emulator_host_(emulator_host), tokens_(tokens), server_([this](httplib::Server& server) {
+  AuthenticatingProxy(std::string emulator_host, testing_support::GoogleTokenServer& tokens)
+      : emulator_host_(std::move(emulator_host)), tokens_(tokens), server_([this](httplib::Server& server) {
           const auto forward = [this](const httplib::Request& request, httplib::Response& response) {
             Forward(request, response);
           };
