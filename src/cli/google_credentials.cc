@@ -2,13 +2,16 @@
 
 #include <filesystem>
 
+#include "absl/strings/ascii.h"
 #include "cli/cli_common.h"
 #include "common/clock.h"
 
 namespace bikestream::cli {
 
 absl::StatusOr<std::shared_ptr<gcp::Credentials>> GoogleCredentialsFromEnv() {
-  gcp::CredentialsEnvironment env{.access_token = FirstEnv({"GOOGLE_OAUTH_ACCESS_TOKEN"}),
+  // A token pasted with its newline would put a CR/LF into a header.
+  gcp::CredentialsEnvironment env{.access_token = std::string(absl::StripAsciiWhitespace(
+                                      FirstEnv({"GOOGLE_OAUTH_ACCESS_TOKEN"}))),
                                   .credentials_file = FirstEnv({"GOOGLE_APPLICATION_CREDENTIALS"}),
                                   .gcloud_config = FirstEnv({"CLOUDSDK_CONFIG"})};
   if (env.gcloud_config.empty()) {

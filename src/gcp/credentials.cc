@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "absl/status/status.h"
+#include "common/status.h"
 #include "gcp/oauth.h"
 
 namespace bikestream::gcp {
@@ -20,6 +21,8 @@ using json = nlohmann::json;
 
 constexpr const char* kGoogleTokenUri = "https://oauth2.googleapis.com/token";
 constexpr const char* kAdcFileName = "application_default_credentials.json";
+constexpr std::chrono::seconds kMetadataTimeout{10};
+constexpr std::chrono::seconds kTokenRequestTimeout{30};
 constexpr const char* kNoCredentials =
     "no Google Cloud credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service account key "
     "file, run `gcloud auth application-default login`, set GOOGLE_OAUTH_ACCESS_TOKEN (e.g. "
@@ -42,31 +45,32 @@ class MetadataServerCredentials final : public CachingCredentials {
       : CachingCredentials(clock),
         url_(fmt::format("http://{}/computeMetadata/v1/instance/service-accounts/default/token",
                          metadata_host)),
-        http_(std::chrono::seconds(10)) {}
+        http_(kMetadataTimeout, HttpClient::Proxy::kNone) {}
 
  protected:
   absl::StatusOr<FetchedToken> Fetch() override {
     auto response = http_.Send("GET", url_, "", {"Metadata-Flavor: Google"});
-    if (!response.ok() || response->status == 404) return absl::UnauthenticatedError(kNoCredentials);
+    // Never reached: not on Google Cloud. Once it has answered, a failure is a blip.
+    if (!answered_ && (!response.ok() || response->status == 404)) {
+      return absl::UnauthenticatedError(kNoCredentials);
+    }
+    if (!response.ok()) {
+      return absl::UnavailableError(
+          fmt::format("the metadata server did not answer: {}", MessageOf(response.status())));
+    }
     if (response->status != 200) {
       return absl::UnavailableError(
           fmt::format("the metadata server answered HTTP {} for a token", response->status));
     }
-    const json reply = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-    const auto token = reply.is_object() ? reply.find("access_token") : reply.end();
-    if (token == reply.end() || !token->is_string()) {
-      return absl::UnavailableError("the metadata server gave no access token");
-    }
-    const auto expires_in = reply.find("expires_in");
-    return FetchedToken{.access_token = token->get<std::string>(),
-                        .lifetime_seconds = expires_in != reply.end() && expires_in->is_number_integer()
-                                                ? expires_in->get<std::int64_t>()
-                                                : 0};
+    auto token = ParseTokenReply(response->body, "the metadata server");
+    if (token.ok()) answered_ = true;
+    return token;
   }
 
  private:
   const std::string url_;
   HttpClient http_;
+  bool answered_ = false;  // Only Fetch reads it, under the cache's lock.
 };
 
 // What `gcloud auth application-default login` stores: a user's refresh token.
@@ -77,7 +81,7 @@ class AuthorizedUserCredentials final : public CachingCredentials {
         form_(std::move(form)),
         token_uri_(std::move(token_uri)),
         who_(fmt::format("the user credentials in {}", origin)),
-        http_(std::chrono::seconds(30)) {}
+        http_(kTokenRequestTimeout) {}
 
  protected:
   absl::StatusOr<FetchedToken> Fetch() override {
@@ -96,14 +100,13 @@ class AuthorizedUserCredentials final : public CachingCredentials {
   HttpClient http_;
 };
 
-std::string StringField(const json& object, const char* name) {
-  const auto found = object.find(name);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
-}
+constexpr const char* kNewKey =
+    "create a new key (gcloud iam service-accounts keys create KEY.json --iam-account=ACCOUNT)";
+constexpr const char* kLoginAgain = "run `gcloud auth application-default login` again";
 
 // Names the fields of `required` that `file` lacks, or OK.
 absl::Status RequireFields(const json& file, const std::string& origin, const char* type,
-                           std::initializer_list<const char*> required) {
+                           std::initializer_list<const char*> required, const char* fix) {
   std::string missing;
   for (const char* name : required) {
     if (!StringField(file, name).empty()) continue;
@@ -111,14 +114,13 @@ absl::Status RequireFields(const json& file, const std::string& origin, const ch
   }
   if (missing.empty()) return absl::OkStatus();
   return absl::InvalidArgumentError(fmt::format(
-      "{} is a {} file without {}; download it again (Google Cloud console, IAM, the account's "
-      "keys) or run `gcloud auth application-default login`",
-      origin, type, missing));
+      "{} holds {} credentials without {}; {}", origin, type, missing, fix));
 }
 
 absl::StatusOr<std::unique_ptr<Credentials>> MakeAuthorizedUser(const json& file, const std::string& origin,
                                                                  Clock& clock) {
-  if (auto status = RequireFields(file, origin, "authorized_user", {"client_id", "client_secret", "refresh_token"});
+  if (auto status = RequireFields(file, origin, "authorized_user", {"client_id", "client_secret", "refresh_token"},
+                                   kLoginAgain);
       !status.ok()) {
     return status;
   }
@@ -135,12 +137,11 @@ absl::StatusOr<std::unique_ptr<Credentials>> MakeAuthorizedUser(const json& file
   return std::make_unique<AuthorizedUserCredentials>(std::move(form), std::move(token_uri), origin, clock);
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string& origin) {
+absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string& origin, const char* fix) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::InvalidArgumentError(
-        fmt::format("{}: cannot read it ({}); point it at a service account key file, or unset it",
-                    origin, std::error_code(errno, std::generic_category()).message()));
+    return absl::InvalidArgumentError(fmt::format(
+        "{}: cannot read it ({}); {}", origin, std::error_code(errno, std::generic_category()).message(), fix));
   }
   std::ostringstream contents;
   contents << in.rdbuf();
@@ -148,8 +149,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string&
 }
 
 absl::StatusOr<std::unique_ptr<Credentials>> FromFile(const std::string& path, const std::string& origin,
-                                                      const std::string& scope, Clock& clock) {
-  auto contents = ReadFile(path, origin);
+                                                      const char* fix, const std::string& scope, Clock& clock) {
+  auto contents = ReadFile(path, origin, fix);
   if (!contents.ok()) return contents.status();
   return MakeCredentialsFromJson(*contents, origin, scope, clock);
 }
@@ -180,10 +181,11 @@ absl::StatusOr<std::unique_ptr<Credentials>> MakeCredentialsFromJson(const std::
   if (type != "service_account") {
     return absl::InvalidArgumentError(fmt::format(
         "{} holds credentials of type '{}'; bikestream takes service_account and authorized_user "
-        "files (for another kind, set GOOGLE_OAUTH_ACCESS_TOKEN=$(gcloud auth print-access-token))",
+        "files (for another kind, set GOOGLE_OAUTH_ACCESS_TOKEN=$(gcloud auth print-access-token), "
+        "with --impersonate-service-account=ACCOUNT to act as a service account)",
         origin, type));
   }
-  if (auto status = RequireFields(file, origin, "service_account", {"client_email", "private_key"});
+  if (auto status = RequireFields(file, origin, "service_account", {"client_email", "private_key"}, kNewKey);
       !status.ok()) {
     return status;
   }
@@ -200,13 +202,13 @@ absl::StatusOr<std::unique_ptr<Credentials>> FindDefaultCredentials(const Creden
                                                                     Clock& clock) {
   if (!env.access_token.empty()) return MakeAccessTokenCredentials(env.access_token);
   if (!env.credentials_file.empty()) {
-    return FromFile(env.credentials_file, "GOOGLE_APPLICATION_CREDENTIALS=" + env.credentials_file, scope,
-                    clock);
+    return FromFile(env.credentials_file, "GOOGLE_APPLICATION_CREDENTIALS=" + env.credentials_file,
+                    "point it at a service account key file, or unset it", scope, clock);
   }
   if (!env.gcloud_config.empty()) {
     const std::string adc = (std::filesystem::path(env.gcloud_config) / kAdcFileName).string();
     std::error_code error;
-    if (std::filesystem::exists(adc, error)) return FromFile(adc, adc, scope, clock);
+    if (std::filesystem::exists(adc, error)) return FromFile(adc, adc, kLoginAgain, scope, clock);
   }
   return MakeMetadataServerCredentials(env.metadata_host, clock);
 }

@@ -65,13 +65,13 @@ absl::StatusOr<HttpResponse> SendAuthorized(HttpClient& http, Credentials* crede
                                             const std::string& body, std::vector<std::string> headers) {
   if (!credentials) return http.Send(method, url, body, headers);
   auto token = credentials->AccessToken();
-  if (!token.ok()) return token.status();
+  if (!token.ok()) return MarkCredentialsError(token.status());
   headers.push_back("Authorization: Bearer " + *token);
   auto response = http.Send(method, url, body, headers);
   if (!response.ok() || response->status != 401) return response;
   credentials->Reject(*token);
   auto fresh = credentials->AccessToken();
-  if (!fresh.ok()) return fresh.status();
+  if (!fresh.ok()) return MarkCredentialsError(fresh.status());
   if (*fresh == *token) return response;
   headers.back() = "Authorization: Bearer " + *fresh;
   return http.Send(method, url, body, headers);
@@ -83,7 +83,7 @@ absl::StatusOr<std::string> CheckEndpoint(const std::string& url, const std::str
   if (!IsSafeForCredentials(endpoint)) {
     return absl::InvalidArgumentError(fmt::format(
         "{} {}: give an https:// URL (requests to it carry credentials; plain http only to "
-        "127.0.0.1 or localhost)",
+        "127.0.0.1, localhost or [::1], with no user name in it)",
         flag, url));
   }
   return endpoint;

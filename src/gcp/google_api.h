@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -31,6 +32,7 @@ absl::Status ErrorFromReply(std::string_view service, std::string_view operation
 
 // Sends a request with `Authorization: Bearer` from `credentials` (none when null). A 401
 // rejects that token and sends once more with a fresh one, where the credentials can refresh.
+// When no token could be had, the credentials' own error, for which IsCredentialsError holds.
 absl::StatusOr<HttpResponse> SendAuthorized(HttpClient& http, Credentials* credentials,
                                             const std::string& method, const std::string& url,
                                             const std::string& body, std::vector<std::string> headers);
@@ -38,5 +40,9 @@ absl::StatusOr<HttpResponse> SendAuthorized(HttpClient& http, Credentials* crede
 // An endpoint URL given by `flag` (e.g. "--pubsub-endpoint"), without a trailing '/'. Requests
 // to it carry credentials, so it must be https (plain http only to this machine).
 absl::StatusOr<std::string> CheckEndpoint(const std::string& url, const std::string& flag);
+
+// Whether a failed SendAuthorized failed for want of a token: such errors say what to fix
+// already, and a client passes them on as they are.
+bool IsCredentialsError(const absl::Status& status);
 
 }  // namespace bikestream::gcp

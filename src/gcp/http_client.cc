@@ -3,6 +3,8 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <new>
+
 #include "common/mutex.h"
 
 namespace bikestream::gcp {
@@ -32,7 +34,9 @@ struct HttpClient::Handle {
   CURL* curl;
 };
 
-HttpClient::HttpClient(std::chrono::milliseconds timeout) : timeout_(timeout) { GlobalInit(); }
+HttpClient::HttpClient(std::chrono::milliseconds timeout, Proxy proxy) : timeout_(timeout), proxy_(proxy) {
+  GlobalInit();
+}
 
 HttpClient::~HttpClient() = default;
 
@@ -72,6 +76,7 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const s
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10'000L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (proxy_ == Proxy::kNone) curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
   const CURLcode code = curl_easy_perform(curl);
   if (code != CURLE_OK) {
     // A broken connection must not be reused.
@@ -93,7 +98,8 @@ std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& f
     for (const std::string* part : {&name, &value}) {
       // Since curl 7.82 the handle may be null.
       char* escaped = curl_easy_escape(nullptr, part->data(), static_cast<int>(part->size()));
-      if (escaped) body += escaped;
+      if (!escaped) throw std::bad_alloc();  // Its only failure.
+      body += escaped;
       curl_free(escaped);
       if (part == &name) body += '=';
     }

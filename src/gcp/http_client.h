@@ -25,7 +25,10 @@ struct HttpResponse {
 
 class HttpClient {
  public:
-  explicit HttpClient(std::chrono::milliseconds timeout);
+  // kNone for endpoints that must be reached directly whatever $http_proxy says (the
+  // metadata server: its replies hold tokens).
+  enum class Proxy { kFromEnvironment, kNone };
+  explicit HttpClient(std::chrono::milliseconds timeout, Proxy proxy = Proxy::kFromEnvironment);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -42,6 +45,7 @@ class HttpClient {
   void Return(std::unique_ptr<Handle> handle);
 
   std::chrono::milliseconds timeout_;
+  Proxy proxy_;
   absl::Mutex mutex_;
   std::vector<std::unique_ptr<Handle>> idle_ ABSL_GUARDED_BY(mutex_);
 };

@@ -1,12 +1,14 @@
 #include "gcp/oauth.h"
 
+#include <curl/curl.h>
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
+#include <memory>
 
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/mutex.h"
 #include "common/status.h"
 #include "gcp/google_api.h"
@@ -17,22 +19,57 @@ namespace {
 using json = nlohmann::json;
 
 constexpr TimestampMicros kMaxRefreshMargin = 60 * kMicrosPerSecond;
+// After a failed refresh, while the current token lasts: when to try again.
+constexpr TimestampMicros kRefreshRetryPause = 5 * kMicrosPerSecond;
+// RFC 6749 leaves a missing expires_in to the documentation: Google's tokens live an hour.
+constexpr std::int64_t kDefaultLifetimeSeconds = 3600;
+constexpr std::int64_t kMaxLifetimeSeconds = 24 * 3600;
+// How much of the endpoint's own words an error quotes.
+constexpr std::size_t kMaxDescription = 200;
+constexpr const char* kCredentialsErrorPayload = "bikestream/credentials-error";
+
+struct UrlFree {
+  void operator()(CURLU* url) const { curl_url_cleanup(url); }
+};
+
+// The endpoint's words on one line, bounded.
+std::string OneLine(const std::string& text) {
+  std::string line = absl::StrJoin(absl::StrSplit(text, absl::ByAnyChar("\r\n\t"), absl::SkipEmpty()), " ");
+  if (line.size() > kMaxDescription) line = line.substr(0, kMaxDescription) + "…";
+  return line;
+}
+
+}  // namespace
 
 std::string StringField(const json& object, const char* name) {
   const auto found = object.is_object() ? object.find(name) : object.end();
   return found != object.end() && found->is_string() ? found->get<std::string>() : "";
 }
 
-}  // namespace
+absl::StatusOr<FetchedToken> ParseTokenReply(const std::string& body, const std::string& who) {
+  const json reply = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  FetchedToken token{.access_token = StringField(reply, "access_token")};
+  if (token.access_token.empty()) return absl::UnavailableError(fmt::format("{} gave no access_token", who));
+  const auto expires_in = reply.find("expires_in");
+  token.lifetime_seconds = expires_in != reply.end() && expires_in->is_number_integer()
+                               ? expires_in->get<std::int64_t>()
+                               : kDefaultLifetimeSeconds;
+  if (token.lifetime_seconds < 1 || token.lifetime_seconds > kMaxLifetimeSeconds) {
+    token.lifetime_seconds = kDefaultLifetimeSeconds;
+  }
+  return token;
+}
 
 absl::StatusOr<std::string> CachingCredentials::AccessToken() {
   MutexLock lock(&mutex_);
-  const TimestampMicros now = clock_.Now();
-  if (!token_.empty() && now < refresh_at_) return token_;
+  if (!token_.empty() && clock_.Now() < refresh_at_) return token_;
   auto fetched = Fetch();
+  // The fetch may have taken its whole timeout.
+  const TimestampMicros now = clock_.Now();
   if (!fetched.ok()) {
-    if (!token_.empty() && now < expires_at_ && IsRetryable(fetched.status())) return token_;
-    return fetched.status();
+    if (token_.empty() || now >= expires_at_) return fetched.status();
+    refresh_at_ = std::min(expires_at_, now + kRefreshRetryPause);
+    return token_;
   }
   const TimestampMicros lifetime = fetched->lifetime_seconds * kMicrosPerSecond;
   token_ = std::move(fetched->access_token);
@@ -46,6 +83,15 @@ void CachingCredentials::Reject(const std::string& token) {
   if (token == token_) token_.clear();
 }
 
+absl::Status MarkCredentialsError(absl::Status status) {
+  status.SetPayload(kCredentialsErrorPayload, absl::Cord("yes"));
+  return status;
+}
+
+bool IsCredentialsError(const absl::Status& status) {
+  return status.GetPayload(kCredentialsErrorPayload).has_value();
+}
+
 absl::StatusOr<FetchedToken> RequestToken(HttpClient& http, const std::string& token_uri,
                                           const std::string& form, const std::string& who,
                                           const GrantHint& hint) {
@@ -54,41 +100,42 @@ absl::StatusOr<FetchedToken> RequestToken(HttpClient& http, const std::string& t
     return absl::UnavailableError(
         fmt::format("{}: could not reach the token endpoint: {}", who, MessageOf(response.status())));
   }
+  const long status = response->status;
+  if (status == 200) return ParseTokenReply(response->body, fmt::format("{}: the token endpoint", who));
+  if (status >= 500 || status == 408 || status == 429) {
+    return absl::UnavailableError(fmt::format("{}: the token endpoint {} answered HTTP {}", who, token_uri, status));
+  }
+  // Only the endpoint's own error fields are quoted: they never hold the grant.
   const json reply = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-  if (response->status >= 500 || (response->status >= 200 && response->status < 300 && !reply.is_object())) {
-    return absl::UnavailableError(
-        fmt::format("{}: the token endpoint {} answered HTTP {}", who, token_uri, response->status));
-  }
-  if (response->status != 200) {
-    // Only the endpoint's own error fields are quoted: they never hold the grant.
-    const std::string error = StringField(reply, "error");
-    const std::string description = StringField(reply, "error_description");
-    const std::string fix = hint ? hint(error, description) : "";
+  const std::string error = OneLine(StringField(reply, "error"));
+  if (error.empty()) {
     return absl::UnauthenticatedError(fmt::format(
-        "{}: Google refused the credentials (HTTP {} {}{}{}){}", who, response->status,
-        error.empty() ? "no reason given" : error, description.empty() ? "" : ": ", description,
-        fix.empty() ? "" : ": " + fix));
+        "{}: the token endpoint {} answered HTTP {}, not an OAuth error (a proxy in the way?)", who,
+        token_uri, status));
   }
-  FetchedToken token{.access_token = StringField(reply, "access_token")};
-  if (token.access_token.empty()) {
-    return absl::UnavailableError(fmt::format("{}: the token endpoint gave no access_token", who));
-  }
-  const auto expires_in = reply.find("expires_in");
-  // Without expires_in, RFC 6749 leaves the lifetime to the documentation: Google's is an hour.
-  token.lifetime_seconds = expires_in != reply.end() && expires_in->is_number_integer()
-                               ? expires_in->get<std::int64_t>()
-                               : 3600;
-  return token;
+  const std::string description = OneLine(StringField(reply, "error_description"));
+  const std::string fix = hint ? hint(error, description) : "";
+  return absl::UnauthenticatedError(fmt::format("{}: Google refused the credentials (HTTP {} {}{}{}){}", who,
+                                                status, error, description.empty() ? "" : ": ", description,
+                                                fix.empty() ? "" : ": " + fix));
 }
 
 bool IsSafeForCredentials(const std::string& url) {
-  if (absl::StartsWith(url, "https://")) return true;
-  for (const char* loopback : {"http://127.0.0.1", "http://localhost", "http://[::1]"}) {
-    if (!absl::StartsWith(url, loopback)) continue;
-    const std::string rest = url.substr(std::string(loopback).size());
-    if (rest.empty() || rest[0] == ':' || rest[0] == '/') return true;
-  }
-  return false;
+  // Parsed as libcurl will parse it when it connects, so that the host checked is the host used.
+  std::unique_ptr<CURLU, UrlFree> parsed(curl_url());
+  if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return false;
+  const auto part = [&parsed](CURLUPart which) {
+    char* value = nullptr;
+    std::string text;
+    if (curl_url_get(parsed.get(), which, &value, 0) == CURLUE_OK && value) text = value;
+    curl_free(value);
+    return text;
+  };
+  if (!part(CURLUPART_USER).empty() || !part(CURLUPART_PASSWORD).empty()) return false;
+  const std::string scheme = part(CURLUPART_SCHEME);
+  const std::string host = part(CURLUPART_HOST);
+  return scheme == "https" ||
+         (scheme == "http" && (host == "127.0.0.1" || host == "localhost" || host == "[::1]"));
 }
 
 }  // namespace bikestream::gcp

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -18,12 +19,21 @@ namespace bikestream::gcp {
 
 struct FetchedToken {
   std::string access_token;
-  std::int64_t lifetime_seconds = 0;  // The reply's expires_in.
+  std::int64_t lifetime_seconds = 0;  // The reply's expires_in, within [1 s, a day].
 };
 
+// {access_token, expires_in} as token endpoints and the metadata server answer; an
+// expires_in that is missing or out of range counts as Google's hour. `who` names the source
+// in errors (kUnavailable: worth retrying).
+absl::StatusOr<FetchedToken> ParseTokenReply(const std::string& body, const std::string& who);
+
+// A string field of a JSON object, "" when it is missing or not a string.
+std::string StringField(const nlohmann::json& object, const char* name);
+
 // Credentials whose tokens expire: each is fetched once and kept until shortly before it
-// expires (a quarter of its life, at most a minute). While a refresh fails for a reason worth
-// retrying, the old token serves until it expires.
+// expires (a quarter of its life, at most a minute). While a refresh fails, the current token
+// serves until it expires, and the refresh is tried again after a short pause, not on every
+// call.
 class CachingCredentials : public Credentials {
  public:
   explicit CachingCredentials(Clock& clock) : clock_(clock) {}
@@ -43,18 +53,23 @@ class CachingCredentials : public Credentials {
   TimestampMicros expires_at_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
+// Marks a credential error for IsCredentialsError (google_api.h).
+absl::Status MarkCredentialsError(absl::Status status);
+
 // What to do about a grant the token endpoint refused, from its `error` and
 // `error_description`; "" for nothing to add.
 using GrantHint = std::function<std::string(const std::string& error, const std::string& description)>;
 
 // POSTs a form to an OAuth 2.0 token endpoint and reads {access_token, expires_in}.
-// A refused grant (4xx) is kUnauthenticated: "`who`: Google refused …: DESCRIPTION (HINT)";
-// an endpoint that cannot be reached or fails (5xx) is kUnavailable.
+// A refused grant (an OAuth error) is kUnauthenticated: "`who`: Google refused …:
+// DESCRIPTION: HINT"; an endpoint that cannot be reached, is busy (408, 429) or fails (5xx) is
+// kUnavailable.
 absl::StatusOr<FetchedToken> RequestToken(HttpClient& http, const std::string& token_uri,
                                           const std::string& form, const std::string& who,
                                           const GrantHint& hint);
 
-// A URL that may receive a credential: https, or plain http to this machine only.
+// A URL that may receive a credential: https, or plain http to this machine only (127.0.0.1,
+// localhost, [::1]); never one with a user name or password in it.
 bool IsSafeForCredentials(const std::string& url);
 
 // A service account key file's fields.

@@ -2,6 +2,7 @@
 // it for server-to-server applications, the assertion signed with OpenSSL.
 #include <fmt/format.h>
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -21,6 +22,7 @@ using json = nlohmann::json;
 
 constexpr std::int64_t kAssertionLifetimeSeconds = 3600;  // Google's maximum.
 constexpr const char* kJwtBearerGrant = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+constexpr std::chrono::seconds kTokenRequestTimeout{30};
 
 struct PkeyFree {
   void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
@@ -33,9 +35,13 @@ struct DigestFree {
 };
 using PrivateKey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
+// An encrypted key gets no passphrase: OpenSSL would otherwise ask for one on the terminal.
+int NoPassphrase(char*, int, int, void*) { return 0; }
+
 absl::StatusOr<PrivateKey> ReadPrivateKey(const std::string& pem) {
   std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  PrivateKey key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  PrivateKey key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassphrase, nullptr) : nullptr);
+  ERR_clear_error();  // What went wrong is said below; the queue must not outlive this call.
   if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) {
     return absl::InvalidArgumentError("its private_key is not an RSA private key in PEM");
   }
@@ -62,8 +68,8 @@ absl::StatusOr<std::string> SignSha256(EVP_PKEY* key, const std::string& data) {
 // What Google's token endpoint means by its refusals of an assertion.
 std::string ServiceAccountHint(const ServiceAccountKey& key, const std::string& error,
                                const std::string& description) {
-  if (absl::StrContains(description, "iat") || absl::StrContains(description, "exp") ||
-      absl::StrContains(description, "timeframe")) {
+  // Google's words for an iat or exp it does not accept.
+  if (absl::StrContains(description, "reasonable timeframe") || absl::StrContains(description, "iat and exp")) {
     return "this machine's clock is off; set it right (e.g. timedatectl set-ntp true) and try again";
   }
   if (error == "invalid_grant" || error == "invalid_client" || error == "unauthorized_client") {
@@ -83,7 +89,7 @@ class ServiceAccountCredentials final : public CachingCredentials {
         key_(std::move(key)),
         scope_(std::move(scope)),
         who_(fmt::format("service account {} ({})", key_.client_email, origin)),
-        http_(std::chrono::seconds(30)) {}
+        http_(kTokenRequestTimeout) {}
 
  protected:
   absl::StatusOr<FetchedToken> Fetch() override {

@@ -21,8 +21,9 @@ std::string HintFor(absl::StatusCode code) {
     case absl::StatusCode::kNotFound:
       return "check the project, topic and subscription names, or create them with `bikestream setup`";
     case absl::StatusCode::kUnauthenticated:
-      return "the credentials were refused: check GOOGLE_APPLICATION_CREDENTIALS or run `gcloud auth "
-             "application-default login`";
+      return "the credentials were refused or have expired: a GOOGLE_OAUTH_ACCESS_TOKEN lasts an hour and "
+             "cannot be refreshed (unset it to use a key file or gcloud's login); otherwise check "
+             "GOOGLE_APPLICATION_CREDENTIALS or run `gcloud auth application-default login`";
     case absl::StatusCode::kPermissionDenied:
       return "grant the account roles/pubsub.publisher or roles/pubsub.subscriber";
     case absl::StatusCode::kUnavailable:
@@ -182,9 +183,7 @@ class RestConnection final : public PubsubConnection {
     auto response = gcp::SendAuthorized(http_, options_.credentials.get(), method,
                                         fmt::format("{}/v1/{}", endpoint_, path), body,
                                         {"Content-Type: application/json"});
-    if (!response.ok() && response.status().code() == absl::StatusCode::kUnauthenticated) {
-      return response.status();
-    }
+    if (!response.ok() && gcp::IsCredentialsError(response.status())) return response.status();
     if (!response.ok()) {
       return absl::Status(response.status().code(),
                           fmt::format("Pub/Sub {}: {} ({})", what, MessageOf(response.status()),

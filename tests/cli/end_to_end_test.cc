@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -19,6 +22,7 @@ namespace {
 
 using e2e::Child;
 using e2e::RunBikestream;
+using e2e::ScopedEnv;
 using e2e::TempDir;
 
 constexpr std::uint64_t kMessages = 200'000;
@@ -177,20 +181,30 @@ TEST(Cli, GoogleCredentialsAndEndpointsThatCannotWorkAreOneLineThatNamesTheFix) 
   const std::string key = dir / "key.json";
   std::ofstream(key) << R"({"type": "service_account", "client_email": "a@b.iam.gserviceaccount.com",
                            "private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"})";
+  // gcloud's file, under $HOME and under $CLOUDSDK_CONFIG.
+  std::filesystem::create_directories(dir / "home/.config/gcloud");
+  std::filesystem::create_directories(dir / "sdk");
+  std::ofstream(dir / "home/.config/gcloud/application_default_credentials.json") << "{ not json";
+  std::ofstream(dir / "sdk/application_default_credentials.json") << R"({"type": "authorized_user"})";
   struct Case {
-    std::string credentials_file;
+    std::optional<std::string> credentials_file, cloudsdk_config;
     std::vector<std::string> flags;
     std::string says;
   };
   const std::vector<Case> cases = {
-      {dir / "missing.json", {}, "GOOGLE_APPLICATION_CREDENTIALS=" + dir / "missing.json" + ": cannot read it"},
-      {key, {}, "is not a usable service account key"},
-      {"", {"--pubsub-endpoint", "http://pubsub.example.com"}, "--pubsub-endpoint http://pubsub.example.com: give an https:// URL"},
+      {dir / "missing.json", {}, {}, "GOOGLE_APPLICATION_CREDENTIALS=" + dir / "missing.json" + ": cannot read it"},
+      {key, {}, {}, "is not a usable service account key"},
+      {{}, {}, {"--pubsub-endpoint", "http://pubsub.example.com"},
+       "--pubsub-endpoint http://pubsub.example.com: give an https:// URL"},
+      {{}, {}, {}, dir / "home/.config/gcloud/application_default_credentials.json is not JSON"},
+      {{}, dir / "sdk", {}, dir / "sdk/application_default_credentials.json holds authorized_user credentials without"},
   };
-  unsetenv("PUBSUB_EMULATOR_HOST");
+  const ScopedEnv no_emulator("PUBSUB_EMULATOR_HOST", std::nullopt);
+  const ScopedEnv no_token("GOOGLE_OAUTH_ACCESS_TOKEN", std::nullopt);
+  const ScopedEnv home("HOME", dir / "home");
   for (const auto& c : cases) {
-    if (c.credentials_file.empty()) unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
-    else setenv("GOOGLE_APPLICATION_CREDENTIALS", c.credentials_file.c_str(), 1);
+    const ScopedEnv credentials("GOOGLE_APPLICATION_CREDENTIALS", c.credentials_file);
+    const ScopedEnv cloudsdk("CLOUDSDK_CONFIG", c.cloudsdk_config);
     std::vector<std::string> args = {"simulate", "--to", "pubsub", "--project", "my-project", "--topic", "bike-events"};
     args.insert(args.end(), c.flags.begin(), c.flags.end());
     std::string out, err;
@@ -199,7 +213,6 @@ TEST(Cli, GoogleCredentialsAndEndpointsThatCannotWorkAreOneLineThatNamesTheFix) 
     EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
     EXPECT_EQ(err.find("AAAA"), std::string::npos) << err;
   }
-  unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
 }
 
 TEST(Cli, CountSizeRateAndDurationFlagsRefuseNegativeAndAbsurdValuesNamingTheFlag) {

@@ -50,6 +50,9 @@ class CredentialsTest : public ::testing::Test {
     EXPECT_EQ(message.find("ya29."), std::string::npos) << message;
     EXPECT_EQ(message.find("refresh-"), std::string::npos) << message;
     EXPECT_EQ(message.find("secret-456"), std::string::npos) << message;
+    EXPECT_EQ(message.find("eyJ"), std::string::npos) << message;  // A signed assertion.
+    const std::string key_body = key_.private_pem.substr(key_.private_pem.find('\n') + 1, 40);
+    EXPECT_EQ(message.find(key_body), std::string::npos) << message;
   }
 
   e2e::TempDir dir_;
@@ -112,6 +115,10 @@ class TokenCheckingApi {
     std::lock_guard lock(mutex_);
     refused_ = token;
   }
+  void RefuseAll(bool refuse = true) {
+    std::lock_guard lock(mutex_);
+    refuse_all_ = refuse;
+  }
   int refusals() {
     std::lock_guard lock(mutex_);
     return refusals_;
@@ -122,7 +129,7 @@ class TokenCheckingApi {
     const std::string bearer = request.get_header_value("Authorization");
     const std::string token = bearer.rfind("Bearer ", 0) == 0 ? bearer.substr(7) : "";
     std::lock_guard lock(mutex_);
-    if (!tokens.IsValid(token) || token == refused_) {
+    if (refuse_all_ || !tokens.IsValid(token) || token == refused_) {
       ++refusals_;
       response.status = 401;
       response.set_content(R"({"error":{"code":401,"status":"UNAUTHENTICATED","message":"bad token"}})",
@@ -134,6 +141,7 @@ class TokenCheckingApi {
 
   std::mutex mutex_;
   std::string refused_;
+  bool refuse_all_ = false;
   int refusals_ = 0;
   testing_support::LoopbackServer server_;  // Last: it stops before what its handlers use goes.
 };
@@ -170,12 +178,21 @@ TEST_F(CredentialsTest, A401RefreshesTheTokenOnceAndRetries) {
   EXPECT_EQ(api.refusals(), 1);
   EXPECT_EQ(server_.grants(), 2);
 
+  // A service that refuses every token gets the request twice, not more.
+  api.RefuseAll();
+  response = SendAuthorized(http, credentials->get(), "GET", api.url(), "", {});
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 401);
+  EXPECT_EQ(api.refusals(), 3);
+  EXPECT_EQ(server_.grants(), 3);
+  api.RefuseAll(false);
+
   // A token that cannot be refreshed is sent once: its 401 is the answer.
   auto fixed = MakeAccessTokenCredentials("ya29.not-issued");
   response = SendAuthorized(http, fixed.get(), "GET", api.url(), "", {});
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->status, 401);
-  EXPECT_EQ(api.refusals(), 2);
+  EXPECT_EQ(api.refusals(), 4);
 }
 
 TEST_F(CredentialsTest, ADeletedKeyStopsWithWhatToDo) {
@@ -225,17 +242,58 @@ TEST_F(CredentialsTest, WhileTheTokenEndpointIsDownTheCurrentTokenServesUntilItE
   auto credentials = FromJson(server_.AddServiceAccount(kAccount, key_), clock);
   ASSERT_TRUE(credentials.ok()) << credentials.status();
   const std::string first = *(*credentials)->AccessToken();
-  server_.set_failing(true);
+  server_.set_failure(503);
   clock.Advance(7 * kMicrosPerSecond);  // Past its refresh, before it expires.
   EXPECT_EQ(*(*credentials)->AccessToken(), first);
   clock.Advance(2 * kMicrosPerSecond);
   auto expired = (*credentials)->AccessToken();
   EXPECT_EQ(expired.status().code(), absl::StatusCode::kUnavailable) << expired.status();
   EXPECT_NE(expired.status().message().find("HTTP 503"), std::string::npos) << expired.status();
-  server_.set_failing(false);
+  server_.set_failure(0);
   auto fresh = (*credentials)->AccessToken();
   ASSERT_TRUE(fresh.ok()) << fresh.status();
   EXPECT_NE(*fresh, first);
+}
+
+TEST_F(CredentialsTest, ATokenEndpointThatSaysSlowDownIsWorthRetrying) {
+  auto credentials = FromJson(server_.AddServiceAccount(kAccount, key_), SystemClock());
+  ASSERT_TRUE(credentials.ok()) << credentials.status();
+  server_.set_failure(429);
+  auto token = (*credentials)->AccessToken();
+  EXPECT_EQ(token.status().code(), absl::StatusCode::kUnavailable) << token.status();
+  server_.set_failure(403);  // A proxy's page, not an OAuth error.
+  token = (*credentials)->AccessToken();
+  EXPECT_EQ(token.status().code(), absl::StatusCode::kUnauthenticated) << token.status();
+  EXPECT_NE(token.status().message().find("not an OAuth error"), std::string::npos) << token.status();
+}
+
+TEST_F(CredentialsTest, AMetadataServerBlipIsNotTheEndOfTheCredentials) {
+  server_.set_lifetime_seconds(8);
+  FakeClock clock(RealNow());
+  auto credentials = MakeMetadataServerCredentials(server_.host(), clock);
+  const std::string first = *credentials->AccessToken();
+  EXPECT_EQ(first.rfind("ya29.test-metadata", 0), 0u) << first;
+  server_.set_failure(503);
+  clock.Advance(7 * kMicrosPerSecond);
+  EXPECT_EQ(*credentials->AccessToken(), first);  // Still valid: it serves.
+  clock.Advance(2 * kMicrosPerSecond);
+  auto expired = credentials->AccessToken();
+  EXPECT_EQ(expired.status().code(), absl::StatusCode::kUnavailable) << expired.status();
+  server_.set_failure(0);
+  EXPECT_TRUE(credentials->AccessToken().ok());
+}
+
+TEST_F(CredentialsTest, AnEncryptedKeyIsRefusedWithoutAskingForAPassphrase) {
+  const std::string path = dir_ / "encrypted.pem";
+  ASSERT_EQ(std::system(("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -aes256 -pass pass:x "
+                         "-out '" + path + "' 2>/dev/null").c_str()),
+            0);
+  std::ifstream in(path);
+  auto file = nlohmann::json::parse(server_.AddServiceAccount(kAccount, key_));
+  file["private_key"] = std::string(std::istreambuf_iterator<char>(in), {});
+  auto credentials = FromJson(file.dump(), SystemClock());
+  ASSERT_EQ(credentials.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(credentials.status().message().find("not an RSA private key"), std::string::npos);
 }
 
 TEST_F(CredentialsTest, MalformedFilesSayWhatToFix) {
@@ -253,7 +311,7 @@ TEST_F(CredentialsTest, MalformedFilesSayWhatToFix) {
   const std::vector<Case> cases = {
       {"{ not json", "is not JSON"},
       {R"({"type": "external_account"})", "type 'external_account'"},
-      {without_key.dump(), "file without private_key;"},
+      {without_key.dump(), "credentials without private_key;"},
       {bad_pem.dump(), "not an RSA private key"},
       {plain_http.dump(), "is not https"},
       {R"({"type": "authorized_user", "client_id": "x"})", "without client_secret, refresh_token;"},
@@ -317,7 +375,10 @@ TEST(CheckEndpointTest, CredentialsGoOnlyOverHttpsOrToThisMachine) {
             "https://europe-west1-pubsub.googleapis.com");
   EXPECT_TRUE(CheckEndpoint("http://127.0.0.1:8085", "--pubsub-endpoint").ok());
   EXPECT_TRUE(CheckEndpoint("http://localhost/", "--pubsub-endpoint").ok());
-  for (const char* refused : {"http://pubsub.example.com", "http://127.0.0.1.example.com", "ftp://x", "pubsub"}) {
+  EXPECT_TRUE(CheckEndpoint("http://[::1]:8085", "--pubsub-endpoint").ok());
+  for (const char* refused : {"http://pubsub.example.com", "http://127.0.0.1.example.com", "ftp://x", "pubsub",
+                              "http://localhost:80@evil.example/", "http://127.0.0.1:x@evil.example",
+                              "https://user:password@pubsub.googleapis.com"}) {
     auto endpoint = CheckEndpoint(refused, "--pubsub-endpoint");
     ASSERT_EQ(endpoint.status().code(), absl::StatusCode::kInvalidArgument) << refused;
     EXPECT_NE(endpoint.status().message().find("--pubsub-endpoint"), std::string::npos);

@@ -418,9 +418,11 @@ TEST_F(PubsubJobTest, AServiceAccountsShortTokensAreRenewedForTheWholeStream) {
       "ingest@bikestream-test.iam.gserviceaccount.com",
       testing_support::TestRsaKey::Generate(dir_ / "", "key"));
   // Both the publisher and the worker talk to "Google Cloud" through the proxy.
-  unsetenv("PUBSUB_EMULATOR_HOST");
-  setenv("GOOGLE_APPLICATION_CREDENTIALS", key_file.c_str(), 1);
-  setenv("PUBSUB_ENDPOINT", proxy.url().c_str(), 1);
+  std::optional<e2e::ScopedEnv> environment[4];
+  environment[0].emplace("PUBSUB_EMULATOR_HOST", std::nullopt);
+  environment[1].emplace("GOOGLE_OAUTH_ACCESS_TOKEN", std::nullopt);
+  environment[2].emplace("GOOGLE_APPLICATION_CREDENTIALS", key_file);
+  environment[3].emplace("PUBSUB_ENDPOINT", proxy.url());
   constexpr std::uint64_t kStream = 3'000;  // 12 s at 250 a second: four tokens' lives.
   Child publisher(PublishFlags(9, "tokens", 250, kStream), dir_ / "publisher.out");
   Child worker(WorkerFlags(), dir_ / "worker.out");
@@ -428,9 +430,7 @@ TEST_F(PubsubJobTest, AServiceAccountsShortTokensAreRenewedForTheWholeStream) {
   const SimulatorStats expected = Expected(9, "tokens", kStream);
   const bool converged = WaitForCounts(expected);
   const int drained = Drain(worker);
-  setenv("PUBSUB_EMULATOR_HOST", SharedEmulator().host().c_str(), 1);
-  unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
-  unsetenv("PUBSUB_ENDPOINT");
+  for (auto& variable : environment) variable.reset();
   ASSERT_EQ(published, 0) << e2e::ReadFile(dir_ / "publisher.out.err");
   EXPECT_TRUE(converged) << "raw_events " << Count("raw_events") << " of " << expected.valid << "\n"
                          << e2e::ReadFile(dir_ / "worker.out.err");
@@ -441,12 +441,13 @@ TEST_F(PubsubJobTest, AServiceAccountsShortTokensAreRenewedForTheWholeStream) {
   EXPECT_TRUE(tokens.problems().empty()) << tokens.problems().front();
   // No token or key reaches the output or the job registry.
   std::string written = e2e::ReadFile(dir_ / "worker.out") + e2e::ReadFile(dir_ / "worker.out.err") +
-                        e2e::ReadFile(dir_ / "publisher.out.err");
+                        e2e::ReadFile(dir_ / "publisher.out") + e2e::ReadFile(dir_ / "publisher.out.err");
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_ / "state")) {
     if (entry.is_regular_file()) written += e2e::ReadFile(entry.path().string());
   }
   EXPECT_EQ(written.find("ya29."), std::string::npos);
   EXPECT_EQ(written.find("PRIVATE KEY"), std::string::npos);
+  EXPECT_EQ(written.find("eyJ"), std::string::npos);  // A signed assertion is a credential too.
 }
 
 }  // namespace

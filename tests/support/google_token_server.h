@@ -88,10 +88,11 @@ class GoogleTokenServer {
     accounts_.erase(account_or_refresh_token);
     refresh_tokens_.erase(account_or_refresh_token);
   }
-  // While failing, every request gets a 503, as an outage of the endpoint would.
-  void set_failing(bool failing) {
+  // While not 0, every request (token endpoint and metadata server) gets this HTTP status, as
+  // in an outage (503) or when Google slows clients down (429).
+  void set_failure(int status) {
     std::lock_guard lock(mutex_);
-    failing_ = failing;
+    failure_ = status;
   }
   void set_lifetime_seconds(int seconds) {
     std::lock_guard lock(mutex_);
@@ -121,6 +122,7 @@ class GoogleTokenServer {
     });
     server.Get("/computeMetadata/v1/instance/service-accounts/default/token",
                [this](const httplib::Request& request, httplib::Response& response) {
+                 if (Failing(response)) return;
                  if (request.get_header_value("Metadata-Flavor") != "Google") {
                    response.status = 403;
                    return;
@@ -129,11 +131,14 @@ class GoogleTokenServer {
                });
   }
 
+  bool Failing(httplib::Response& response) {
+    std::lock_guard lock(mutex_);
+    if (failure_ != 0) response.status = failure_;
+    return failure_ != 0;
+  }
+
   void Grant(const httplib::Request& request, httplib::Response& response) {
-    if (std::lock_guard lock(mutex_); failing_) {
-      response.status = 503;
-      return;
-    }
+    if (Failing(response)) return;
     if (request.get_header_value("Content-Type") != "application/x-www-form-urlencoded") {
       return Refuse(response, 400, "invalid_request", "the form must be application/x-www-form-urlencoded");
     }
@@ -242,7 +247,7 @@ class GoogleTokenServer {
   std::map<std::string, bool> refresh_tokens_;
   std::map<std::string, std::chrono::steady_clock::time_point> issued_;
   int lifetime_seconds_ = 3600;
-  bool failing_ = false;
+  int failure_ = 0;
   int grants_ = 0;
   std::vector<std::string> problems_;
   LoopbackServer server_;  // Last: it stops before what its handlers use goes.
