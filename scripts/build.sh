@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs missing dependencies and builds bikestream into build/ (or $BUILD_DIR).
 # Extra arguments go to cmake's configure step, e.g. -DBIKESTREAM_SANITIZE=ON. CC and CXX pick
-# the compiler when the build directory is first configured.
+# the compiler when the build directory is first configured; BUILD_TARGETS (space-separated)
+# builds only those targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -11,4 +12,6 @@ build_dir=${BUILD_DIR:-build}
 werror=()
 if [[ ${CI:-} == true ]]; then werror=(-DBIKESTREAM_WERROR=ON); fi
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${werror[@]}" "$@" >/dev/null
-cmake --build "$build_dir"
+targets=()
+for target in ${BUILD_TARGETS:-}; do targets+=(--target "$target"); done
+cmake --build "$build_dir" "${targets[@]}"

@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 # halt_on_error: the first report fails the test. The suppressions are for third-party code
 # only, each with the reason.
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan-suppressions.txt:external_symbolizer_path=/usr/bin/llvm-symbolizer-14}
-# The benchmarks are not run here: not built either.
-CC=clang-14 CXX=clang++-14 BUILD_DIR=build-tsan scripts/build.sh -DBIKESTREAM_TSAN=ON -DBIKESTREAM_BENCH=OFF
+# Only what runs here is built: the test binaries labelled "threads" (threads_labels and
+# pubsub_job_test in tests/CMakeLists.txt) and the binary pubsub_job_test drives.
+CC=clang-14 CXX=clang++-14 BUILD_DIR=build-tsan \
+  BUILD_TARGETS="bikestream event_test gcp_test http_test ingest_test job_test pubsub_unit_test pubsub_job_test" \
+  scripts/build.sh -DBIKESTREAM_TSAN=ON -DBIKESTREAM_BENCH=OFF
 ctest --test-dir build-tsan --output-on-failure -j2 -L threads "$@"
