@@ -19,10 +19,12 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr const char* kGoogleTokenUri = "https://oauth2.googleapis.com/token";
 constexpr const char* kAdcFileName = "application_default_credentials.json";
 constexpr std::chrono::seconds kMetadataTimeout{10};
 constexpr std::chrono::seconds kTokenRequestTimeout{30};
+constexpr const char* kNewKey =
+    "create a new key (gcloud iam service-accounts keys create KEY.json --iam-account=ACCOUNT)";
+constexpr const char* kLoginAgain = "run `gcloud auth application-default login` again";
 constexpr const char* kNoCredentials =
     "no Google Cloud credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service account key "
     "file, run `gcloud auth application-default login`, set GOOGLE_OAUTH_ACCESS_TOKEN (e.g. "
@@ -86,10 +88,7 @@ class AuthorizedUserCredentials final : public CachingCredentials {
  protected:
   absl::StatusOr<FetchedToken> Fetch() override {
     return RequestToken(http_, token_uri_, form_, who_, [](const std::string& error, const std::string&) {
-      return error == "invalid_grant" || error == "invalid_client" || error == "unauthorized_client"
-                 ? "the login has expired or was revoked; run `gcloud auth application-default "
-                   "login` again"
-                 : "";
+      return IsRefusedGrant(error) ? std::string("the login has expired or was revoked; ") + kLoginAgain : "";
     });
   }
 
@@ -99,10 +98,6 @@ class AuthorizedUserCredentials final : public CachingCredentials {
   const std::string who_;
   HttpClient http_;
 };
-
-constexpr const char* kNewKey =
-    "create a new key (gcloud iam service-accounts keys create KEY.json --iam-account=ACCOUNT)";
-constexpr const char* kLoginAgain = "run `gcloud auth application-default login` again";
 
 // Names the fields of `required` that `file` lacks, or OK.
 absl::Status RequireFields(const json& file, const std::string& origin, const char* type,
@@ -117,18 +112,12 @@ absl::Status RequireFields(const json& file, const std::string& origin, const ch
       "{} holds {} credentials without {}; {}", origin, type, missing, fix));
 }
 
-absl::StatusOr<std::unique_ptr<Credentials>> MakeAuthorizedUser(const json& file, const std::string& origin,
-                                                                 Clock& clock) {
+absl::StatusOr<std::unique_ptr<Credentials>> MakeAuthorizedUser(const json& file, std::string token_uri,
+                                                                 const std::string& origin, Clock& clock) {
   if (auto status = RequireFields(file, origin, "authorized_user", {"client_id", "client_secret", "refresh_token"},
                                    kLoginAgain);
       !status.ok()) {
     return status;
-  }
-  std::string token_uri = StringField(file, "token_uri");
-  if (token_uri.empty()) token_uri = kGoogleTokenUri;
-  if (!IsSafeForCredentials(token_uri)) {
-    return absl::InvalidArgumentError(fmt::format(
-        "{}: token_uri {} is not https; the refresh token would be sent in the clear", origin, token_uri));
   }
   std::string form = FormEncode({{"grant_type", "refresh_token"},
                                  {"client_id", StringField(file, "client_id")},
@@ -177,14 +166,16 @@ absl::StatusOr<std::unique_ptr<Credentials>> MakeCredentialsFromJson(const std::
         origin));
   }
   const std::string type = StringField(file, "type");
-  if (type == "authorized_user") return MakeAuthorizedUser(file, origin, clock);
-  if (type != "service_account") {
+  if (type != "authorized_user" && type != "service_account") {
     return absl::InvalidArgumentError(fmt::format(
         "{} holds credentials of type '{}'; bikestream takes service_account and authorized_user "
         "files (for another kind, set GOOGLE_OAUTH_ACCESS_TOKEN=$(gcloud auth print-access-token), "
         "with --impersonate-service-account=ACCOUNT to act as a service account)",
         origin, type));
   }
+  auto token_uri = TokenUriOf(file, origin);
+  if (!token_uri.ok()) return token_uri.status();
+  if (type == "authorized_user") return MakeAuthorizedUser(file, std::move(*token_uri), origin, clock);
   if (auto status = RequireFields(file, origin, "service_account", {"client_email", "private_key"}, kNewKey);
       !status.ok()) {
     return status;
@@ -192,8 +183,7 @@ absl::StatusOr<std::unique_ptr<Credentials>> MakeCredentialsFromJson(const std::
   ServiceAccountKey key{.client_email = StringField(file, "client_email"),
                         .private_key = StringField(file, "private_key"),
                         .private_key_id = StringField(file, "private_key_id"),
-                        .token_uri = StringField(file, "token_uri")};
-  if (key.token_uri.empty()) key.token_uri = kGoogleTokenUri;
+                        .token_uri = std::move(*token_uri)};
   return MakeServiceAccountCredentials(std::move(key), scope, origin, clock);
 }
 

@@ -27,6 +27,7 @@ constexpr std::int64_t kMaxLifetimeSeconds = 24 * 3600;
 // How much of the endpoint's own words an error quotes.
 constexpr std::size_t kMaxDescription = 200;
 constexpr const char* kCredentialsErrorPayload = "bikestream/credentials-error";
+constexpr const char* kGoogleTokenUri = "https://oauth2.googleapis.com/token";
 
 struct UrlFree {
   void operator()(CURLU* url) const { curl_url_cleanup(url); }
@@ -90,6 +91,20 @@ absl::Status MarkCredentialsError(absl::Status status) {
 
 bool IsCredentialsError(const absl::Status& status) {
   return status.GetPayload(kCredentialsErrorPayload).has_value();
+}
+
+bool IsRefusedGrant(const std::string& error) {
+  return error == "invalid_grant" || error == "invalid_client" || error == "unauthorized_client";
+}
+
+absl::StatusOr<std::string> TokenUriOf(const json& file, const std::string& origin) {
+  std::string token_uri = StringField(file, "token_uri");
+  if (token_uri.empty()) return std::string(kGoogleTokenUri);
+  if (!IsSafeForCredentials(token_uri)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "{}: token_uri {} is not https; the credentials would be sent in the clear", origin, token_uri));
+  }
+  return token_uri;
 }
 
 absl::StatusOr<FetchedToken> RequestToken(HttpClient& http, const std::string& token_uri,

@@ -60,6 +60,14 @@ absl::Status MarkCredentialsError(absl::Status status);
 // `error_description`; "" for nothing to add.
 using GrantHint = std::function<std::string(const std::string& error, const std::string& description)>;
 
+// Whether an OAuth error says the grant itself is no good (a revoked refresh token, a deleted
+// key, a disabled account), as opposed to a malformed request.
+bool IsRefusedGrant(const std::string& error);
+
+// The token URI of a credentials file, Google's when it names none; kInvalidArgument naming
+// `origin` when credentials would go to it in the clear.
+absl::StatusOr<std::string> TokenUriOf(const nlohmann::json& file, const std::string& origin);
+
 // POSTs a form to an OAuth 2.0 token endpoint and reads {access_token, expires_in}.
 // A refused grant (an OAuth error) is kUnauthenticated: "`who`: Google refused …:
 // DESCRIPTION: HINT"; an endpoint that cannot be reached, is busy (408, 429) or fails (5xx) is

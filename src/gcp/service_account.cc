@@ -72,7 +72,7 @@ std::string ServiceAccountHint(const ServiceAccountKey& key, const std::string& 
   if (absl::StrContains(description, "reasonable timeframe") || absl::StrContains(description, "iat and exp")) {
     return "this machine's clock is off; set it right (e.g. timedatectl set-ntp true) and try again";
   }
-  if (error == "invalid_grant" || error == "invalid_client" || error == "unauthorized_client") {
+  if (IsRefusedGrant(error)) {
     return fmt::format(
         "the key {} of {} may have been deleted or the account disabled; create a new key "
         "(gcloud iam service-accounts keys create KEY.json --iam-account={}) and point "
@@ -137,10 +137,6 @@ absl::StatusOr<std::unique_ptr<Credentials>> MakeServiceAccountCredentials(Servi
         fmt::format("{} is not a usable service account key: {}; download a new key (gcloud iam "
                     "service-accounts keys create)",
                     origin, MessageOf(private_key.status())));
-  }
-  if (!IsSafeForCredentials(key.token_uri)) {
-    return absl::InvalidArgumentError(fmt::format(
-        "{}: token_uri {} is not https; the key would be sent in the clear", origin, key.token_uri));
   }
   return std::make_unique<ServiceAccountCredentials>(std::move(key), std::move(scope), std::move(origin),
                                                      clock);

@@ -126,14 +126,11 @@ class TokenCheckingApi {
 
  private:
   void Serve(GoogleTokenServer& tokens, const httplib::Request& request, httplib::Response& response) {
-    const std::string bearer = request.get_header_value("Authorization");
-    const std::string token = bearer.rfind("Bearer ", 0) == 0 ? bearer.substr(7) : "";
     std::lock_guard lock(mutex_);
-    if (refuse_all_ || !tokens.IsValid(token) || token == refused_) {
+    if (refuse_all_ || !tokens.Authorizes(request) ||
+        request.get_header_value("Authorization") == "Bearer " + refused_) {
       ++refusals_;
-      response.status = 401;
-      response.set_content(R"({"error":{"code":401,"status":"UNAUTHENTICATED","message":"bad token"}})",
-                           "application/json");
+      GoogleTokenServer::AnswerUnauthenticated(response);
       return;
     }
     response.set_content("{}", "application/json");

@@ -379,12 +379,9 @@ class AuthenticatingProxy {
 
  private:
   void Forward(const httplib::Request& request, httplib::Response& response) {
-    const std::string bearer = request.get_header_value("Authorization");
-    if (bearer.rfind("Bearer ", 0) != 0 || !tokens_.IsValid(bearer.substr(7))) {
+    if (!tokens_.Authorizes(request)) {
       ++refusals_;
-      response.status = 401;
-      response.set_content(R"({"error":{"code":401,"status":"UNAUTHENTICATED","message":"bad token"}})",
-                           "application/json");
+      testing_support::GoogleTokenServer::AnswerUnauthenticated(response);
       return;
     }
     ++forwarded_;

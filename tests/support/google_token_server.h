@@ -104,6 +104,19 @@ class GoogleTokenServer {
     const auto found = issued_.find(access_token);
     return found != issued_.end() && std::chrono::steady_clock::now() < found->second;
   }
+  // For a stand-in API: whether `request` carries one of these tokens, unexpired, as
+  // `Authorization: Bearer`.
+  bool Authorizes(const httplib::Request& request) {
+    const std::string bearer = request.get_header_value("Authorization");
+    return bearer.rfind("Bearer ", 0) == 0 && IsValid(bearer.substr(7));
+  }
+  // What Google's APIs answer a request without a valid token.
+  static void AnswerUnauthenticated(httplib::Response& response) {
+    response.status = 401;
+    response.set_content(R"({"error":{"code":401,"status":"UNAUTHENTICATED","message":"bad token"}})",
+                         "application/json");
+  }
+
   int grants() {
     std::lock_guard lock(mutex_);
     return grants_;
