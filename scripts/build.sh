@@ -8,10 +8,15 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 build_dir=${BUILD_DIR:-build}
 # CI treats warnings as errors. A developer's build does not (a newer compiler's new warning
-# must not stop a newcomer); pass -DBIKESTREAM_WERROR=ON to have it too.
-werror=()
-if [[ ${CI:-} == true ]]; then werror=(-DBIKESTREAM_WERROR=ON); fi
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${werror[@]}" "$@" >/dev/null
+# must not stop a newcomer); pass -DBIKESTREAM_WERROR=ON to have it too. CI builds from
+# scratch, so it compiles eight files at a time as one (a unity build: 4m42 instead of 7m58
+# for the whole tree on 2 cores); a developer's edit recompiles only its file. clang-tidy
+# compiles each file of src/ alone, so a header a file forgot is still caught.
+ci_options=()
+if [[ ${CI:-} == true ]]; then
+  ci_options=(-DBIKESTREAM_WERROR=ON -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8)
+fi
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${ci_options[@]}" "$@" >/dev/null
 targets=()
 for target in ${BUILD_TARGETS:-}; do targets+=(--target "$target"); done
 cmake --build "$build_dir" "${targets[@]}"

@@ -10,5 +10,7 @@ using TimestampMicros = std::int64_t;
 
 inline constexpr TimestampMicros kMicrosPerMilli = 1'000;
 inline constexpr TimestampMicros kMicrosPerSecond = 1'000'000;
+inline constexpr TimestampMicros kMicrosPerMinute = 60 * kMicrosPerSecond;
+inline constexpr TimestampMicros kMicrosPerHour = 60 * kMicrosPerMinute;
 
 }  // namespace bikestream

@@ -117,11 +117,10 @@ std::vector<std::string> FeatureNames(const std::vector<FeatureSpec>& features) 
 }
 
 std::vector<FeatureSpec> DefaultFeatures() {
-  constexpr TimestampMicros kHour = 3600 * kMicrosPerSecond;
   return {
-      {.name = "pickup_count", .window_len = "2h", .window = 2 * kHour, .aggregate = Aggregate::kCount, .kind = Kind::kPickup},
-      {.name = "dropoff_count", .window_len = "2h", .window = 2 * kHour, .aggregate = Aggregate::kCount, .kind = Kind::kDropoff},
-      {.name = "avg_delta_pickup", .window_len = "24h", .window = 24 * kHour, .aggregate = Aggregate::kAvg, .kind = Kind::kPickup},
+      {.name = "pickup_count", .window_len = "2h", .window = 2 * kMicrosPerHour, .aggregate = Aggregate::kCount, .kind = Kind::kPickup},
+      {.name = "dropoff_count", .window_len = "2h", .window = 2 * kMicrosPerHour, .aggregate = Aggregate::kCount, .kind = Kind::kDropoff},
+      {.name = "avg_delta_pickup", .window_len = "24h", .window = 24 * kMicrosPerHour, .aggregate = Aggregate::kAvg, .kind = Kind::kPickup},
       {.name = "is_peak_station", .window_len = "all_time", .window = std::nullopt, .aggregate = Aggregate::kTopShare, .kind = Kind::kPickup, .share = 0.1},
   };
 }

@@ -21,7 +21,6 @@ using json = nlohmann::json;
 
 constexpr const char* kAdcFileName = "application_default_credentials.json";
 constexpr std::chrono::seconds kMetadataTimeout{10};
-constexpr std::chrono::seconds kTokenRequestTimeout{30};
 constexpr const char* kNewKey =
     "create a new key (gcloud iam service-accounts keys create KEY.json --iam-account=ACCOUNT)";
 constexpr const char* kLoginAgain = "run `gcloud auth application-default login` again";

@@ -2,6 +2,7 @@
 // OAuth 2.0 token endpoint, and the service account's signed assertion.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -16,6 +17,9 @@
 #include "gcp/http_client.h"
 
 namespace bikestream::gcp {
+
+// How long a token endpoint may take to answer.
+inline constexpr std::chrono::seconds kTokenRequestTimeout{30};
 
 struct FetchedToken {
   std::string access_token;

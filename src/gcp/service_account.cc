@@ -22,7 +22,6 @@ using json = nlohmann::json;
 
 constexpr std::int64_t kAssertionLifetimeSeconds = 3600;  // Google's maximum.
 constexpr const char* kJwtBearerGrant = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-constexpr std::chrono::seconds kTokenRequestTimeout{30};
 
 struct PkeyFree {
   void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }

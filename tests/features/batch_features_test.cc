@@ -11,7 +11,6 @@
 namespace bikestream {
 namespace {
 
-constexpr TimestampMicros kHour = 3600 * kMicrosPerSecond;
 const TimestampMicros kAsOf = *ParseRfc3339("2025-11-16T02:15:00Z");
 
 class BatchFeaturesTest : public testing_support::BackendTest {
@@ -39,19 +38,19 @@ class BatchFeaturesTest : public testing_support::BackendTest {
 };
 
 TEST_P(BatchFeaturesTest, WindowHoldsEventsAfterItsStartUpToAndIncludingAsOf) {
-  Add("A_101", kAsOf - 2 * kHour, Kind::kPickup);      // Exactly as_of − W: out.
-  Add("A_101", kAsOf - 2 * kHour + 1, Kind::kPickup);  // Just inside.
+  Add("A_101", kAsOf - 2 * kMicrosPerHour, Kind::kPickup);      // Exactly as_of − W: out.
+  Add("A_101", kAsOf - 2 * kMicrosPerHour + 1, Kind::kPickup);  // Just inside.
   Add("A_101", kAsOf, Kind::kPickup);                  // Exactly as_of: in.
   Add("A_101", kAsOf + 1, Kind::kPickup);              // After as_of: out.
-  Add("A_101", kAsOf - kHour, Kind::kDropoff);
+  Add("A_101", kAsOf - kMicrosPerHour, Kind::kDropoff);
   auto v = Compute();
   EXPECT_EQ(v["pickup_count"]["A_101"], 2);
   EXPECT_EQ(v["dropoff_count"]["A_101"], 1);
 }
 
 TEST_P(BatchFeaturesTest, CountsGiveZeroRowsForEveryKnownStationAndNoneForUnknown) {
-  Add("A_101", kAsOf - 30 * kHour, Kind::kDropoff);  // Known, nothing recent.
-  Add("B_7", kAsOf + kHour, Kind::kPickup);          // Not yet known at as_of.
+  Add("A_101", kAsOf - 30 * kMicrosPerHour, Kind::kDropoff);  // Known, nothing recent.
+  Add("B_7", kAsOf + kMicrosPerHour, Kind::kPickup);          // Not yet known at as_of.
   auto v = Compute();
   ASSERT_TRUE(v["pickup_count"].contains("A_101"));
   EXPECT_EQ(v["pickup_count"]["A_101"], 0);
@@ -62,18 +61,18 @@ TEST_P(BatchFeaturesTest, CountsGiveZeroRowsForEveryKnownStationAndNoneForUnknow
 }
 
 TEST_P(BatchFeaturesTest, AverageDeltaOfPickupsOverTwentyFourHours) {
-  Add("A_101", kAsOf - 23 * kHour, Kind::kPickup, 1);
-  Add("A_101", kAsOf - 3 * kHour, Kind::kPickup, 2);
+  Add("A_101", kAsOf - 23 * kMicrosPerHour, Kind::kPickup, 1);
+  Add("A_101", kAsOf - 3 * kMicrosPerHour, Kind::kPickup, 2);
   Add("A_101", kAsOf, Kind::kPickup, 6);
-  Add("A_101", kAsOf - 24 * kHour, Kind::kPickup, 100);  // At the window's start: out.
-  Add("A_101", kAsOf - kHour, Kind::kDropoff, 50);       // Not a pickup.
+  Add("A_101", kAsOf - 24 * kMicrosPerHour, Kind::kPickup, 100);  // At the window's start: out.
+  Add("A_101", kAsOf - kMicrosPerHour, Kind::kDropoff, 50);       // Not a pickup.
   auto v = Compute();
   EXPECT_DOUBLE_EQ(v["avg_delta_pickup"]["A_101"], 3.0);
 }
 
 TEST_P(BatchFeaturesTest, PeakStationIsTheTopTenPercentByPickupsUpToAsOf) {
   // 3 stations: k = ceil(0.3) = 1; the two tied at the top are both peak.
-  for (int i = 0; i < 5; ++i) Add("A_101", kAsOf - 100 * kHour - i, Kind::kPickup);
+  for (int i = 0; i < 5; ++i) Add("A_101", kAsOf - 100 * kMicrosPerHour - i, Kind::kPickup);
   for (int i = 0; i < 5; ++i) Add("A_205", kAsOf - i, Kind::kPickup);
   for (int i = 0; i < 4; ++i) Add("A_310", kAsOf - i, Kind::kPickup);
   for (int i = 0; i < 9; ++i) Add("A_310", kAsOf + 1 + i, Kind::kPickup);  // After as_of.
@@ -146,8 +145,8 @@ aggregate = "min"
 kind = "pickup"
 )", "test.toml");
   ASSERT_TRUE(features.ok()) << features.status();
-  Add("A_101", kAsOf - 6 * 24 * kHour, Kind::kDropoff, 3);
-  Add("A_101", kAsOf - 8 * 24 * kHour, Kind::kDropoff, 40);  // Outside 7d.
+  Add("A_101", kAsOf - 6 * 24 * kMicrosPerHour, Kind::kDropoff, 3);
+  Add("A_101", kAsOf - 8 * 24 * kMicrosPerHour, Kind::kDropoff, 40);  // Outside 7d.
   Add("A_101", kAsOf - 10 * 60 * kMicrosPerSecond, Kind::kPickup, 5);
   Add("A_101", kAsOf - 20 * 60 * kMicrosPerSecond, Kind::kPickup, 2);
   auto v = Compute(*features);

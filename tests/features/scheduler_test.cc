@@ -8,7 +8,6 @@
 namespace bikestream {
 namespace {
 
-constexpr TimestampMicros kMinute = 60 * kMicrosPerSecond;
 
 using testing_support::FakeClock;
 
@@ -18,7 +17,7 @@ TEST(Scheduler, ComputesTheCurrentTickThenEachAlignedTick) {
   FakeClock clock(At("2025-11-16T10:07:30Z"), FakeClock::Mode::kJumping);
   std::vector<TimestampMicros> computed;
   std::atomic<bool> stop = false, run_now = false;
-  Scheduler scheduler(clock, {.every = 15 * kMinute}, [&](TimestampMicros as_of) {
+  Scheduler scheduler(clock, {.every = 15 * kMicrosPerMinute}, [&](TimestampMicros as_of) {
     computed.push_back(as_of);
     if (computed.size() == 4) stop = true;
     return absl::OkStatus();
@@ -34,7 +33,7 @@ TEST(Scheduler, AFailedTickIsLoggedAndRetriedWithBackoffNeverKillingIt) {
   std::vector<std::string> logged;
   std::atomic<bool> stop = false, run_now = false;
   int failures_left = 2;
-  Scheduler scheduler(clock, {.every = 15 * kMinute, .initial_backoff = kMicrosPerSecond},
+  Scheduler scheduler(clock, {.every = 15 * kMicrosPerMinute, .initial_backoff = kMicrosPerSecond},
                       [&](TimestampMicros as_of) {
                         attempts.emplace_back(as_of, clock.Now());
                         if (as_of == At("2025-11-16T10:15:00Z") && failures_left-- > 0) {
@@ -59,7 +58,7 @@ TEST(Scheduler, RunNowComputesTheCurrentTickAtOnce) {
   FakeClock clock(At("2025-11-16T10:07:30Z"), FakeClock::Mode::kJumping);
   std::vector<TimestampMicros> computed;
   std::atomic<bool> stop = false, run_now = true;
-  Scheduler scheduler(clock, {.every = 15 * kMinute}, [&](TimestampMicros as_of) {
+  Scheduler scheduler(clock, {.every = 15 * kMicrosPerMinute}, [&](TimestampMicros as_of) {
     computed.push_back(as_of);
     if (computed.size() == 2) stop = true;
     return absl::OkStatus();
@@ -70,13 +69,13 @@ TEST(Scheduler, RunNowComputesTheCurrentTickAtOnce) {
 }
 
 TEST(Ticks, AreAlignedToTheClockAndInclusive) {
-  EXPECT_EQ(FloorToTick(At("2025-11-16T10:14:59Z"), 15 * kMinute), At("2025-11-16T10:00:00Z"));
-  EXPECT_EQ(FloorToTick(At("2025-11-16T10:15:00Z"), 15 * kMinute), At("2025-11-16T10:15:00Z"));
-  EXPECT_EQ(FloorToTick(At("1969-12-31T23:59:00Z"), 15 * kMinute), At("1969-12-31T23:45:00Z"));
-  auto ticks = TicksBetween(At("2025-11-16T10:01:00Z"), At("2025-11-16T11:00:00Z"), 15 * kMinute);
+  EXPECT_EQ(FloorToTick(At("2025-11-16T10:14:59Z"), 15 * kMicrosPerMinute), At("2025-11-16T10:00:00Z"));
+  EXPECT_EQ(FloorToTick(At("2025-11-16T10:15:00Z"), 15 * kMicrosPerMinute), At("2025-11-16T10:15:00Z"));
+  EXPECT_EQ(FloorToTick(At("1969-12-31T23:59:00Z"), 15 * kMicrosPerMinute), At("1969-12-31T23:45:00Z"));
+  auto ticks = TicksBetween(At("2025-11-16T10:01:00Z"), At("2025-11-16T11:00:00Z"), 15 * kMicrosPerMinute);
   EXPECT_EQ(ticks, (std::vector<TimestampMicros>{At("2025-11-16T10:15:00Z"), At("2025-11-16T10:30:00Z"),
                                                  At("2025-11-16T10:45:00Z"), At("2025-11-16T11:00:00Z")}));
-  EXPECT_EQ(TicksBetween(At("2025-11-16T00:00:00Z"), At("2025-11-17T00:00:00Z"), 15 * kMinute).size(), 97u);
+  EXPECT_EQ(TicksBetween(At("2025-11-16T00:00:00Z"), At("2025-11-17T00:00:00Z"), 15 * kMicrosPerMinute).size(), 97u);
 }
 
 }  // namespace

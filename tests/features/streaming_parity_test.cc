@@ -13,8 +13,7 @@
 namespace bikestream {
 namespace {
 
-constexpr TimestampMicros kMinute = 60 * kMicrosPerSecond;
-constexpr TimestampMicros kEvery = 15 * kMinute;
+constexpr TimestampMicros kEvery = 15 * kMicrosPerMinute;
 const TimestampMicros kStart = *ParseRfc3339("2025-11-16T00:00:00Z");
 
 using RowKey = std::tuple<std::string, std::string, std::string>;
@@ -81,22 +80,22 @@ void CheckParity(const StreamShape& shape, const std::vector<FeatureSpec>& featu
 }
 
 TEST(StreamingParity, DefaultFeaturesOnAnInOrderStream) {
-  CheckParity({.seed = 1, .stations = 20, .events = 3000, .span = 6 * 60 * kMinute, .late_share = 0,
+  CheckParity({.seed = 1, .stations = 20, .events = 3000, .span = 6 * 60 * kMicrosPerMinute, .late_share = 0,
                .late_by = 0, .duplicate_share = 0},
               DefaultFeatures());
 }
 
 TEST(StreamingParity, DefaultFeaturesWithLateAndDuplicateEvents) {
   for (std::uint64_t seed = 2; seed < 6; ++seed) {
-    CheckParity({.seed = seed, .stations = 30, .events = 4000, .span = 30 * 60 * kMinute,
-                 .late_share = 0.1, .late_by = 45 * kMinute, .duplicate_share = 0.05},
+    CheckParity({.seed = seed, .stations = 30, .events = 4000, .span = 30 * 60 * kMicrosPerMinute,
+                 .late_share = 0.1, .late_by = 45 * kMicrosPerMinute, .duplicate_share = 0.05},
                 DefaultFeatures());
   }
 }
 
 TEST(StreamingParity, SparseStationsStillGetRowsAtEveryTick) {
-  CheckParity({.seed = 7, .stations = 200, .events = 600, .span = 48 * 60 * kMinute, .late_share = 0.05,
-               .late_by = 20 * kMinute, .duplicate_share = 0.02},
+  CheckParity({.seed = 7, .stations = 200, .events = 600, .span = 48 * 60 * kMicrosPerMinute, .late_share = 0.05,
+               .late_by = 20 * kMicrosPerMinute, .duplicate_share = 0.02},
               DefaultFeatures());
 }
 
@@ -126,21 +125,21 @@ aggregate = "top_share"
 share = 0.25
 )", "test.toml");
   ASSERT_TRUE(features.ok()) << features.status();
-  CheckParity({.seed = 11, .stations = 25, .events = 3000, .span = 12 * 60 * kMinute, .late_share = 0.1,
-               .late_by = 30 * kMinute, .duplicate_share = 0.05},
+  CheckParity({.seed = 11, .stations = 25, .events = 3000, .span = 12 * 60 * kMicrosPerMinute, .late_share = 0.1,
+               .late_by = 30 * kMicrosPerMinute, .duplicate_share = 0.05},
               *features);
 }
 
 TEST(StreamingFeatures, EventsOlderThanTheLatenessCountOnlyInOpenWindowsAndAreCounted) {
-  auto engine = *StreamingFeatures::Create(DefaultFeatures(), kEvery, 10 * kMinute);
-  engine.Add(Event{"a", "A", kStart + 5 * kMinute, Kind::kPickup, 1});
-  engine.Add(Event{"b", "A", kStart + 61 * kMinute, Kind::kPickup, 1});
+  auto engine = *StreamingFeatures::Create(DefaultFeatures(), kEvery, 10 * kMicrosPerMinute);
+  engine.Add(Event{"a", "A", kStart + 5 * kMicrosPerMinute, Kind::kPickup, 1});
+  engine.Add(Event{"b", "A", kStart + 61 * kMicrosPerMinute, Kind::kPickup, 1});
   auto ticks = engine.TakeDueTicks();
   ASSERT_EQ(ticks.size(), 4u);  // 00:15 … 01:00.
-  engine.Add(Event{"c", "A", kStart + 20 * kMinute, Kind::kPickup, 1});  // 41 min behind.
+  engine.Add(Event{"c", "A", kStart + 20 * kMicrosPerMinute, Kind::kPickup, 1});  // 41 min behind.
   EXPECT_EQ(engine.too_late(), 1u);
   EXPECT_TRUE(engine.TakeDueTicks().empty());  // No rewrite of closed ticks.
-  engine.Add(Event{"d", "A", kStart + 76 * kMinute, Kind::kDropoff, 1});
+  engine.Add(Event{"d", "A", kStart + 76 * kMicrosPerMinute, Kind::kDropoff, 1});
   auto next = engine.TakeDueTicks();
   ASSERT_EQ(next.size(), 1u);  // 01:15, which does count the late event.
   for (const auto& row : next[0].rows) {

@@ -9,7 +9,6 @@
 namespace bikestream {
 namespace {
 
-constexpr TimestampMicros kMinute = 60 * kMicrosPerSecond;
 const TimestampMicros kT0 = *ParseRfc3339("2025-11-16T10:05:00Z");
 
 class StreamingFeatureSinkTest : public ::testing::Test {
@@ -38,7 +37,7 @@ TEST_F(StreamingFeatureSinkTest, AnIdleLiveStreamStillGetsARowAtEveryTick) {
   auto sink = *StreamingFeatureSink::Create(*warehouse_, *warehouse_, {.clock = &clock_});
   Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
   EXPECT_EQ(Ticks(), 0);  // 10:15 has not come yet.
-  clock_.Set(kT0 + 61 * kMinute);  // 11:06, and no event since 10:05.
+  clock_.Set(kT0 + 61 * kMicrosPerMinute);  // 11:06, and no event since 10:05.
   sink->OnIdle();
   EXPECT_EQ(Ticks(), 4);  // 10:15, 10:30, 10:45, 11:00.
   auto rows = *warehouse_->StoredFeatures(*ParseRfc3339("2025-11-16T11:00:00Z"));
@@ -48,12 +47,12 @@ TEST_F(StreamingFeatureSinkTest, AnIdleLiveStreamStillGetsARowAtEveryTick) {
 
 TEST_F(StreamingFeatureSinkTest, ReportsTicksAndTooLateEventsInTheJobMetrics) {
   clock_.Set(kT0);
-  auto sink = *StreamingFeatureSink::Create(*warehouse_, *warehouse_, {.allowed_lateness = 5 * kMinute, .clock = &clock_});
+  auto sink = *StreamingFeatureSink::Create(*warehouse_, *warehouse_, {.allowed_lateness = 5 * kMicrosPerMinute, .clock = &clock_});
   JobMetrics metrics;
   sink->AttachMetrics(&metrics);
   Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
-  Commit(*sink, Event{"e-2", "A_101", kT0 + 40 * kMinute, Kind::kPickup, 1});  // 10:15, 10:30, 10:45.
-  Commit(*sink, Event{"e-3", "A_101", kT0 + 5 * kMinute, Kind::kPickup, 1});   // 35 min late.
+  Commit(*sink, Event{"e-2", "A_101", kT0 + 40 * kMicrosPerMinute, Kind::kPickup, 1});  // 10:15, 10:30, 10:45.
+  Commit(*sink, Event{"e-3", "A_101", kT0 + 5 * kMicrosPerMinute, Kind::kPickup, 1});   // 35 min late.
   EXPECT_EQ(metrics.feature_ticks_written.load(), 3u);
   EXPECT_EQ(metrics.features_too_late.load(), 1u);
   EXPECT_NE(PrometheusText(metrics, JobState::kRunning).find("bikestream_features_too_late_total 1\n"),
@@ -61,7 +60,7 @@ TEST_F(StreamingFeatureSinkTest, ReportsTicksAndTooLateEventsInTheJobMetrics) {
 }
 
 TEST_F(StreamingFeatureSinkTest, TheClockNeverFillsTheGapAfterOldData) {
-  clock_.Set(kT0 + 30 * 24 * 60 * kMinute);  // A month after the events: a replay.
+  clock_.Set(kT0 + 30 * 24 * 60 * kMicrosPerMinute);  // A month after the events: a replay.
   auto sink = *StreamingFeatureSink::Create(*warehouse_, *warehouse_, {.clock = &clock_});
   Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
   sink->OnIdle();
@@ -72,11 +71,11 @@ TEST_F(StreamingFeatureSinkTest, TheClockNeverFillsTheGapAfterOldData) {
 // load) knows no event time yet: the clock must not become its watermark, or every event of
 // a replay would be too late and each tick a row of zeros.
 TEST_F(StreamingFeatureSinkTest, IdleBeforeTheFirstEventMovesNothing) {
-  clock_.Set(kT0 + 400 * 24 * 60 * kMinute);  // A year and more after the replayed events.
+  clock_.Set(kT0 + 400 * 24 * 60 * kMicrosPerMinute);  // A year and more after the replayed events.
   auto sink = *StreamingFeatureSink::Create(*warehouse_, *warehouse_, {.clock = &clock_});
   sink->OnIdle();
   Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
-  Commit(*sink, Event{"e-2", "A_101", kT0 + 20 * kMinute, Kind::kPickup, 1});
+  Commit(*sink, Event{"e-2", "A_101", kT0 + 20 * kMicrosPerMinute, Kind::kPickup, 1});
   EXPECT_EQ(sink->too_late(), 0u);
   EXPECT_EQ(Ticks(), 1);  // 10:15 only.
   auto rows = *warehouse_->StoredFeatures(*ParseRfc3339("2025-11-16T10:15:00Z"));
@@ -90,7 +89,7 @@ TEST_F(StreamingFeatureSinkTest, ARedeliveredEventIsNotCountedAgain) {
   auto sink = *StreamingFeatureSink::Create(*warehouse_, *warehouse_, {.clock = &clock_});
   Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
   Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});  // Redelivered.
-  Commit(*sink, Event{"e-2", "A_101", kT0 + 20 * kMinute, Kind::kDropoff, 1});
+  Commit(*sink, Event{"e-2", "A_101", kT0 + 20 * kMicrosPerMinute, Kind::kDropoff, 1});
   auto rows = *warehouse_->StoredFeatures(*ParseRfc3339("2025-11-16T10:15:00Z"));
   for (const auto& row : rows) {
     if (row.feature_name == "pickup_count") {

@@ -20,7 +20,6 @@ namespace {
 using testing_support::PostgresServer;
 using testing_support::SharedPostgres;
 
-constexpr TimestampMicros kHour = 3600 * kMicrosPerSecond;
 const TimestampMicros kStart = *ParseRfc3339("2025-10-30T00:00:00Z");
 
 std::unique_ptr<Warehouse> FreshWarehouse(const std::string& database, PostgresOptions options = {}) {
@@ -139,7 +138,7 @@ TEST(PostgresWarehouse, ConcurrentWritersStoreEachEventOnce) {
         // Overlapping batches in different orders: the redeliveries between workers.
         std::vector<std::string> ids;
         for (int i = 0; i < kBatchSize; ++i) ids.push_back(fmt::format("e-{}", random() % kDistinct));
-        auto committed = warehouse->Commit(EventsBatch(ids, kStart + (random() % 48) * kHour));
+        auto committed = warehouse->Commit(EventsBatch(ids, kStart + (random() % 48) * kMicrosPerHour));
         if (!committed.ok()) {
           ++failures;
           ADD_FAILURE() << committed.status();
@@ -270,8 +269,8 @@ TEST(PostgresWarehouse, FeaturesAreIdenticalToSqlitesOnTheSameEvents) {
   for (int i = 0; i < 20000; ++i) {
     // 30 stations, skewed; 4 days; deltas with ties; a few on the exact window edges.
     const int station = static_cast<int>(std::min<std::uint64_t>(random() % 30, random() % 30));
-    TimestampMicros ts = kStart + static_cast<TimestampMicros>(random() % (96 * kHour));
-    if (i % 500 == 0) ts = kStart + 48 * kHour - 2 * kHour;
+    TimestampMicros ts = kStart + static_cast<TimestampMicros>(random() % (96 * kMicrosPerHour));
+    if (i % 500 == 0) ts = kStart + 48 * kMicrosPerHour - 2 * kMicrosPerHour;
     batch.events.push_back(Event{fmt::format("e-{}", i), fmt::format("S_{}", station), ts,
                                  random() % 2 ? Kind::kPickup : Kind::kDropoff,
                                  static_cast<std::int32_t>(1 + random() % 7)});
@@ -280,7 +279,7 @@ TEST(PostgresWarehouse, FeaturesAreIdenticalToSqlitesOnTheSameEvents) {
   ASSERT_TRUE(sqlite->Commit(batch).ok());
   const auto features = EveryKindOfFeature();
   for (int hours : {0, 1, 30, 48, 60, 95, 120}) {
-    const TimestampMicros as_of = kStart + hours * kHour;
+    const TimestampMicros as_of = kStart + hours * kMicrosPerHour;
     auto expected = sqlite->ComputeFeatures(features, as_of);
     auto actual = postgres->ComputeFeatures(features, as_of);
     ASSERT_TRUE(expected.ok() && actual.ok()) << actual.status();
@@ -291,18 +290,18 @@ TEST(PostgresWarehouse, FeaturesAreIdenticalToSqlitesOnTheSameEvents) {
   }
   std::vector<std::string> names;
   for (const auto& f : features) names.push_back(f.name);
-  const TrainingSetRequest range{.features = names, .range = std::pair{kStart, kStart + 60 * kHour}};
+  const TrainingSetRequest range{.features = names, .range = std::pair{kStart, kStart + 60 * kMicrosPerHour}};
   EXPECT_EQ(Texts(*postgres->TrainingSet(range)), Texts(*sqlite->TrainingSet(range)));
   TrainingSetRequest labeled{.features = names};
   labeled.labels = TrainingSetRequest::Labels{
       .columns = {"demand"},
-      .rows = {{"S_1", kStart + 50 * kHour, {"7"}}, {"S_2", kStart - kHour, {"0"}}, {"S_99", kStart + 61 * kHour, {}}}};
+      .rows = {{"S_1", kStart + 50 * kMicrosPerHour, {"7"}}, {"S_2", kStart - kMicrosPerHour, {"0"}}, {"S_99", kStart + 61 * kMicrosPerHour, {}}}};
   EXPECT_EQ(Texts(*postgres->TrainingSet(labeled)), Texts(*sqlite->TrainingSet(labeled)));
 
   // What the streaming features rebuild from.
   EXPECT_EQ(*postgres->LatestEventTime(), *sqlite->LatestEventTime());
   auto totals = [](Warehouse& w) {
-    auto t = *w.EventTotals(kStart + 50 * kHour);
+    auto t = *w.EventTotals(kStart + 50 * kMicrosPerHour);
     std::vector<std::tuple<std::string, Kind, std::int64_t, std::int64_t, std::int32_t, std::int32_t, TimestampMicros>> rows;
     for (const auto& s : t) rows.emplace_back(s.station_id, s.kind, s.totals.count, s.totals.sum, s.totals.min, s.totals.max, s.first_ts);
     std::sort(rows.begin(), rows.end());
@@ -311,7 +310,7 @@ TEST(PostgresWarehouse, FeaturesAreIdenticalToSqlitesOnTheSameEvents) {
   EXPECT_EQ(totals(*postgres), totals(*sqlite));
   auto scan = [](Warehouse& w) {
     std::vector<std::pair<TimestampMicros, std::string>> events;
-    EXPECT_TRUE(w.ScanEvents(kStart + 90 * kHour, [&](const Event& e) { events.emplace_back(e.ts, e.event_id); }).ok());
+    EXPECT_TRUE(w.ScanEvents(kStart + 90 * kMicrosPerHour, [&](const Event& e) { events.emplace_back(e.ts, e.event_id); }).ok());
     std::sort(events.begin(), events.end());  // The order among equal ts is the engine's.
     return events;
   };

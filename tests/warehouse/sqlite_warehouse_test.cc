@@ -5,12 +5,13 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "support/events.h"
 #include "warehouse/warehouse.h"
 
 namespace bikestream {
 namespace {
 
-Event MakeEvent(std::string id) { return Event{std::move(id), "A_101", 1760804651000000, Kind::kPickup, 1}; }
+using testing_support::MakeEvent;
 
 TEST(SqliteWarehouse, UnknownUrlsNameTheAcceptedForms) {
   auto opened = OpenWarehouse("mysql://localhost/db");

@@ -2,15 +2,14 @@
 // binary is built for (support/warehouse_backends.h).
 #include <gtest/gtest.h>
 
+#include "support/events.h"
 #include "support/warehouse_backends.h"
 #include "warehouse/warehouse.h"
 
 namespace bikestream {
 namespace {
 
-Event MakeEvent(std::string id, std::string station = "A_101", TimestampMicros ts = 1760804651000000) {
-  return Event{std::move(id), std::move(station), ts, Kind::kPickup, 1};
-}
+using testing_support::MakeEvent;
 
 DeadLetter MakeDeadLetter(std::string message_id, std::string reason = "bad_json") {
   return DeadLetter{.first_seen = 1,
