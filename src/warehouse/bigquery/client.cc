@@ -1,0 +1,343 @@
+#include "warehouse/bigquery/client.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+
+#include "absl/strings/cord.h"
+#include "common/status.h"
+#include "event/timestamp.h"
+#include "gcp/google_api.h"
+
+namespace bikestream::bigquery {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr char kReasonPayload[] = "type.bikestream.dev/bigquery-reason";
+constexpr std::size_t kMaxJobIdBytes = 1000;  // Google allows 1,024; leaves room for _rN.
+constexpr int kMaxJobRuns = 4;
+constexpr std::uint32_t kLongPollMillis = 10'000;
+constexpr TimestampMicros kFirstPoll = 50 * kMicrosPerMilli;
+constexpr TimestampMicros kLongestPoll = 2 * kMicrosPerSecond;
+
+// Google's guidance (error-messages, and its Python client's retry.py).
+constexpr std::array kRetryableReasons = {"rateLimitExceeded", "backendError", "internalError", "badGateway"};
+// A job that failed for these may be run again, under a new id.
+constexpr std::array kRerunReasons = {"jobBackendError", "jobInternalError", "jobRateLimitExceeded",
+                                      "backendError", "internalError", "rateLimitExceeded"};
+
+template <std::size_t N>
+bool OneOf(const std::string& reason, const std::array<const char*, N>& reasons) {
+  return std::any_of(reasons.begin(), reasons.end(), [&](const char* r) { return reason == r; });
+}
+
+absl::Status WithReason(absl::Status status, const std::string& reason) {
+  if (!reason.empty()) status.SetPayload(kReasonPayload, absl::Cord(reason));
+  return status;
+}
+
+bool IsRetryableCall(const absl::Status& status) {
+  const std::string reason = ReasonOf(status);
+  if (!reason.empty()) return OneOf(reason, kRetryableReasons);
+  return gcp::IsRetryable(status) && !gcp::IsCredentialsError(status);
+}
+
+absl::StatusCode CodeForReason(const std::string& reason, absl::StatusCode by_http) {
+  if (OneOf(reason, kRetryableReasons)) return absl::StatusCode::kUnavailable;
+  if (reason == "quotaExceeded") return absl::StatusCode::kResourceExhausted;
+  if (reason == "accessDenied") return absl::StatusCode::kPermissionDenied;
+  if (reason == "notFound") return absl::StatusCode::kNotFound;
+  if (reason == "duplicate") return absl::StatusCode::kAlreadyExists;
+  if (reason == "invalid" || reason == "invalidQuery") return absl::StatusCode::kInvalidArgument;
+  return by_http;
+}
+
+std::string HintFor(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kPermissionDenied:
+      return "grant the account roles/bigquery.dataEditor on the dataset and roles/bigquery.jobUser on the "
+             "project";
+    case absl::StatusCode::kNotFound:
+      return "check the project, the dataset and its location; `bikestream setup` creates the dataset and "
+             "tables";
+    case absl::StatusCode::kResourceExhausted:
+      return "a BigQuery quota is used up: see the message, and the project's quotas page";
+    default:
+      return "";
+  }
+}
+
+// An ErrorProto (a job's errorResult, or the first of a reply's errors) as a status.
+absl::Status FromErrorProto(const json& error, std::string_view what, absl::StatusCode by_http) {
+  const std::string reason = error.value("reason", "");
+  const std::string message = error.value("message", "");
+  const absl::StatusCode code = CodeForReason(reason, by_http);
+  const std::string hint = HintFor(code);
+  return WithReason(absl::Status(code, fmt::format("BigQuery {}: {}{}{}", what, reason.empty() ? "" : reason + ": ",
+                                                   message, hint.empty() ? "" : fmt::format(" ({})", hint))),
+                    reason);
+}
+
+absl::Status FromReply(const gcp::HttpResponse& response, std::string_view what) {
+  const json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+    const json& error = body["error"];
+    json first = error.contains("errors") && error["errors"].is_array() && !error["errors"].empty()
+                     ? error["errors"][0]
+                     : json::object();
+    if (!first.contains("message") && error.contains("message")) first["message"] = error["message"];
+    if (first.is_object()) return FromErrorProto(first, what, gcp::CodeForHttp(response.status));
+  }
+  // Not BigQuery's body (a proxy's 502, say): the HTTP status decides.
+  return gcp::ErrorFromReply("BigQuery", what, response, HintFor);
+}
+
+std::int64_t Int64Field(const json& object, const char* name) {
+  if (!object.is_object() || !object.contains(name)) return 0;
+  const json& value = object[name];
+  if (value.is_number_integer()) return value.get<std::int64_t>();
+  if (value.is_string()) {
+    try {
+      return std::stoll(value.get<std::string>());
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+std::string CellText(const json& cell) {
+  const json& v = cell.is_object() && cell.contains("v") ? cell["v"] : json();
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();  // A REPEATED or RECORD value, which the warehouse never selects.
+}
+
+void AppendRows(const json& page, Rows* rows) {
+  if (rows->fields.empty() && page.contains("schema") && page["schema"].contains("fields")) {
+    for (const json& field : page["schema"]["fields"]) {
+      rows->fields.push_back({field.value("name", ""), field.value("type", "")});
+    }
+  }
+  if (!page.contains("rows") || !page["rows"].is_array()) return;
+  for (const json& row : page["rows"]) {
+    std::vector<std::optional<std::string>> cells;
+    if (row.contains("f") && row["f"].is_array()) {
+      for (const json& cell : row["f"]) {
+        if (cell.is_object() && cell.contains("v") && cell["v"].is_null()) {
+          cells.emplace_back(std::nullopt);
+        } else {
+          cells.emplace_back(CellText(cell));
+        }
+      }
+    }
+    rows->rows.push_back(std::move(cells));
+  }
+}
+
+bool IsValidJobId(const std::string& id) {
+  return !id.empty() && id.size() <= kMaxJobIdBytes &&
+         std::all_of(id.begin(), id.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+         });
+}
+
+json TypeOf(std::string_view type) { return json{{"type", std::string(type)}}; }
+
+}  // namespace
+
+std::string ReasonOf(const absl::Status& status) {
+  auto payload = status.GetPayload(kReasonPayload);
+  return payload ? std::string(*payload) : "";
+}
+
+json ScalarParameter(std::string_view name, std::string_view type, std::string value) {
+  return json{{"name", std::string(name)}, {"parameterType", TypeOf(type)}, {"parameterValue", {{"value", std::move(value)}}}};
+}
+
+json ArrayParameter(std::string_view name, std::string_view type, const std::vector<std::string>& values) {
+  json items = json::array();
+  for (const std::string& value : values) items.push_back({{"value", value}});
+  return json{{"name", std::string(name)},
+              {"parameterType", {{"type", "ARRAY"}, {"arrayType", TypeOf(type)}}},
+              {"parameterValue", {{"arrayValues", std::move(items)}}}};
+}
+
+json StructArrayParameter(std::string_view name, const std::vector<Field>& fields,
+                          const std::vector<std::vector<std::optional<std::string>>>& rows) {
+  json struct_types = json::array();
+  for (const Field& field : fields) struct_types.push_back({{"name", field.name}, {"type", TypeOf(field.type)}});
+  json items = json::array();
+  for (const auto& row : rows) {
+    json values = json::object();
+    for (std::size_t i = 0; i < fields.size() && i < row.size(); ++i) {
+      // A NULL member is a value without `value` (QueryParameterValue has every field optional).
+      values[fields[i].name] = row[i] ? json{{"value", *row[i]}} : json::object();
+    }
+    items.push_back({{"structValues", std::move(values)}});
+  }
+  return json{{"name", std::string(name)},
+              {"parameterType", {{"type", "ARRAY"}, {"arrayType", {{"type", "STRUCT"}, {"structTypes", struct_types}}}}},
+              {"parameterValue", {{"arrayValues", std::move(items)}}}};
+}
+
+std::string TimestampText(TimestampMicros micros) {
+  std::string text = FormatRfc3339(micros);  // YYYY-MM-DDTHH:MM:SS[.ffffff]Z
+  text[10] = ' ';
+  text.back() = '+';
+  return text + "00";
+}
+
+Client::Client(ClientOptions options)
+    : options_(std::move(options)), clock_(options_.clock ? *options_.clock : SystemClock()), http_(options_.timeout) {}
+
+absl::StatusOr<json> Client::CallOnce(const std::string& method, const std::string& path, const std::string& body,
+                                      std::string_view operation) {
+  auto response = gcp::SendAuthorized(http_, options_.credentials.get(), method,
+                                      fmt::format("{}/bigquery/v2/{}", options_.endpoint, path), body,
+                                      {"Content-Type: application/json"});
+  if (!response.ok()) {
+    if (gcp::IsCredentialsError(response.status())) return response.status();
+    return absl::Status(response.status().code(), fmt::format("BigQuery {}: {}", operation, MessageOf(response.status())));
+  }
+  if (response->status < 200 || response->status >= 300) return FromReply(*response, operation);
+  json reply = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  if (reply.is_discarded() || !reply.is_object()) {
+    return absl::UnavailableError(fmt::format("BigQuery {}: the reply is not JSON", operation));
+  }
+  return reply;
+}
+
+absl::StatusOr<json> Client::Call(const std::string& method, const std::string& path, const std::string& body,
+                                  std::string_view operation) {
+  return Retry(clock_, options_.retry, IsRetryableCall, [&] { return CallOnce(method, path, body, operation); });
+}
+
+absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::string& sql, const json& parameters) {
+  if (!IsValidJobId(job_id)) {
+    return absl::InvalidArgumentError(fmt::format("BigQuery job id '{}': use letters, digits, '_' and '-'", job_id));
+  }
+  absl::Status last;
+  for (int run = 0; run < kMaxJobRuns; ++run) {
+    const std::string id = run == 0 ? job_id : fmt::format("{}_r{}", job_id, run);
+    const json job = {
+        {"jobReference", {{"projectId", options_.project}, {"jobId", id}, {"location", options_.location}}},
+        {"configuration",
+         {{"query",
+           {{"query", sql}, {"useLegacySql", false}, {"parameterMode", "NAMED"}, {"queryParameters", parameters}}}}}};
+    auto inserted = Call("POST", fmt::format("projects/{}/jobs", options_.project), job.dump(), "jobs.insert " + id);
+    // An earlier try of this insert reached BigQuery: its job is the one to wait for.
+    if (!inserted.ok() && inserted.status().code() != absl::StatusCode::kAlreadyExists) return inserted.status();
+    auto done = WaitForJob(id);
+    if (!done.ok()) return done.status();
+    const json& status = (*done)["status"];
+    if (status.contains("errorResult")) {
+      last = FromErrorProto(status["errorResult"], "job " + id, absl::StatusCode::kInternal);
+      if (!OneOf(ReasonOf(last), kRerunReasons)) return last;
+      clock_.SleepFor(options_.retry.initial_backoff << run);
+      continue;
+    }
+    Rows rows;
+    const json& statistics = (*done)["statistics"];
+    rows.bytes_processed = Int64Field(statistics, "totalBytesProcessed");
+    if (statistics.contains("query")) {
+      rows.bytes_billed = Int64Field(statistics["query"], "totalBytesBilled");
+      rows.dml_affected_rows = Int64Field(statistics["query"], "numDmlAffectedRows");
+    }
+    if (absl::Status read = ReadPages(id, std::nullopt, &rows); !read.ok()) return read;
+    return rows;
+  }
+  return last;
+}
+
+absl::StatusOr<json> Client::WaitForJob(const std::string& job_id) {
+  TimestampMicros pause = kFirstPoll;
+  while (true) {
+    auto job = Call("GET",
+                    fmt::format("projects/{}/jobs/{}?{}", options_.project, job_id,
+                                gcp::FormEncode({{"location", options_.location}})),
+                    "", "jobs.get " + job_id);
+    if (!job.ok()) return job.status();
+    if (job->contains("status") && (*job)["status"].value("state", "") == "DONE") return job;
+    clock_.SleepFor(pause);
+    pause = std::min(pause * 2, kLongestPoll);
+  }
+}
+
+// Appends the rows of a finished job's result: `first_page` when the caller has it already,
+// then the pages after it.
+absl::Status Client::ReadPages(const std::string& job_id, std::optional<json> first_page, Rows* rows) {
+  std::string token;
+  if (first_page) {
+    AppendRows(*first_page, rows);
+    token = first_page->value("pageToken", "");
+    if (token.empty()) return absl::OkStatus();
+  }
+  while (true) {
+    std::vector<std::pair<std::string, std::string>> query = {
+        {"location", options_.location},
+        {"maxResults", std::to_string(options_.page_rows)},
+        {"timeoutMs", std::to_string(kLongPollMillis)},
+        {"formatOptions.useInt64Timestamp", "true"}};
+    if (!token.empty()) query.emplace_back("pageToken", token);
+    auto page = Call("GET", fmt::format("projects/{}/queries/{}?{}", options_.project, job_id, gcp::FormEncode(query)),
+                     "", "jobs.getQueryResults " + job_id);
+    if (!page.ok()) return page.status();
+    if (!page->value("jobComplete", false)) continue;  // The long poll ran out first.
+    AppendRows(*page, rows);
+    token = page->value("pageToken", "");
+    if (token.empty()) return absl::OkStatus();
+  }
+}
+
+absl::StatusOr<Rows> Client::Query(const std::string& sql, const json& parameters) {
+  const json request = {{"query", sql},
+                        {"useLegacySql", false},
+                        {"parameterMode", "NAMED"},
+                        {"queryParameters", parameters},
+                        {"location", options_.location},
+                        {"maxResults", options_.page_rows},
+                        {"timeoutMs", kLongPollMillis},
+                        {"formatOptions", {{"useInt64Timestamp", true}}}};
+  auto reply = Call("POST", fmt::format("projects/{}/queries", options_.project), request.dump(), "jobs.query");
+  if (!reply.ok()) return reply.status();
+  const std::string job_id = (*reply)["jobReference"].value("jobId", "");
+  Rows rows;
+  rows.bytes_processed = Int64Field(*reply, "totalBytesProcessed");
+  rows.bytes_billed = Int64Field(*reply, "totalBytesBilled");
+  rows.dml_affected_rows = Int64Field(*reply, "numDmlAffectedRows");
+  std::optional<json> first_page;
+  if (reply->value("jobComplete", false)) first_page = std::move(*reply);
+  if (absl::Status read = ReadPages(job_id, std::move(first_page), &rows); !read.ok()) return read;
+  return rows;
+}
+
+absl::StatusOr<std::optional<json>> Client::GetIfExists(const std::string& path, std::string_view operation) {
+  auto reply = Call("GET", path, "", operation);
+  if (reply.ok()) return std::optional<json>(std::move(*reply));
+  if (reply.status().code() == absl::StatusCode::kNotFound) return std::optional<json>();
+  return reply.status();
+}
+
+absl::StatusOr<std::optional<json>> Client::GetDataset(const std::string& dataset) {
+  return GetIfExists(fmt::format("projects/{}/datasets/{}", options_.project, dataset), "datasets.get " + dataset);
+}
+
+absl::StatusOr<std::optional<json>> Client::GetTable(const std::string& dataset, const std::string& table) {
+  return GetIfExists(fmt::format("projects/{}/datasets/{}/tables/{}", options_.project, dataset, table),
+                     fmt::format("tables.get {}.{}", dataset, table));
+}
+
+absl::Status Client::CreateDataset(const json& dataset) {
+  return Call("POST", fmt::format("projects/{}/datasets", options_.project), dataset.dump(), "datasets.insert")
+      .status();
+}
+
+absl::Status Client::CreateTable(const std::string& dataset, const json& table) {
+  return Call("POST", fmt::format("projects/{}/datasets/{}/tables", options_.project, dataset), table.dump(),
+              "tables.insert")
+      .status();
+}
+
+}  // namespace bikestream::bigquery

@@ -1,0 +1,110 @@
+// BigQuery's REST API v2, as much of it as the warehouse uses: query jobs run to completion
+// under an id the caller chooses (so that a retried insert never runs a statement twice),
+// queries with paged results, datasets and tables. Calls are retried as Google says:
+// transport failures, 5xx, 429 and the reasons rateLimitExceeded, backendError and
+// internalError; never quotaExceeded, although it is a 403 like rateLimitExceeded.
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "common/retry.h"
+#include "gcp/credentials.h"
+#include "gcp/http_client.h"
+
+namespace bikestream::bigquery {
+
+struct ClientOptions {
+  std::string endpoint = "https://bigquery.googleapis.com";  // No trailing '/'.
+  std::string project;                                      // Runs and bills the jobs.
+  std::string location = "US";                              // Where the dataset and jobs are.
+  std::shared_ptr<gcp::Credentials> credentials;            // Null: send none (a stand-in).
+  Clock* clock = nullptr;                                   // Default: the system clock.
+  RetryPolicy retry = {.initial_backoff = 200 * kMicrosPerMilli, .max_backoff = 16 * kMicrosPerSecond,
+                       .max_duration = 300 * kMicrosPerSecond};
+  std::chrono::milliseconds timeout{70'000};  // Per HTTP call; a long poll waits 10 s of it.
+  std::uint32_t page_rows = 10'000;           // maxResults of each page read.
+};
+
+// A column of a result, as BigQuery names its type (STRING, INTEGER, TIMESTAMP, ...).
+struct Field {
+  std::string name;
+  std::string type;
+};
+
+// A result as BigQuery returns it: each cell as text, TIMESTAMP as integer microseconds since
+// the epoch, NULL as nullopt. Bytes are what BigQuery reports for the whole job.
+struct Rows {
+  std::vector<Field> fields;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  std::int64_t bytes_processed = 0;
+  std::int64_t bytes_billed = 0;
+  std::int64_t dml_affected_rows = 0;
+};
+
+// BigQuery's reason for a failed call or job (its ErrorProto.reason, e.g. "notFound",
+// "invalidQuery"), "" when the status did not come from BigQuery.
+std::string ReasonOf(const absl::Status& status);
+
+// Query parameters (QueryParameter JSON) for named parameters (@name). Scalar values are text
+// as BigQuery takes them: INT64 as decimal, TIMESTAMP as "YYYY-MM-DD HH:MM:SS.ffffff+00".
+nlohmann::json ScalarParameter(std::string_view name, std::string_view type, std::string value);
+nlohmann::json ArrayParameter(std::string_view name, std::string_view type, const std::vector<std::string>& values);
+// ARRAY<STRUCT<fields...>>: one struct per row, its values in `fields` order; nullopt is NULL.
+nlohmann::json StructArrayParameter(std::string_view name, const std::vector<Field>& fields,
+                                    const std::vector<std::vector<std::optional<std::string>>>& rows);
+
+// A TIMESTAMP parameter's text for an instant.
+std::string TimestampText(TimestampMicros micros);
+
+class Client {
+ public:
+  explicit Client(ClientOptions options);
+
+  // Runs `sql` (GoogleSQL; a script is allowed) with named `parameters` as the query job
+  // `job_id` and waits until it is done; returns the rows of its last statement. When the
+  // job exists already (an earlier insert whose answer was lost reached BigQuery), that job's
+  // outcome is returned: its statements ran once. A job that failed for a reason Google says
+  // to retry under a new id (jobBackendError, backendError, ...) runs again as
+  // `job_id`_r1, _r2, ... Job ids: letters, digits, '_' and '-', at most 1,000.
+  absl::StatusOr<Rows> RunQueryJob(const std::string& job_id, const std::string& sql,
+                                   const nlohmann::json& parameters);
+
+  // A query through jobs.query, its result read page by page. Retried as a whole when the
+  // call fails for a retryable reason, so for statements that change nothing.
+  absl::StatusOr<Rows> Query(const std::string& sql, const nlohmann::json& parameters);
+
+  // A dataset's or table's resource, nullopt when it does not exist.
+  absl::StatusOr<std::optional<nlohmann::json>> GetDataset(const std::string& dataset);
+  absl::StatusOr<std::optional<nlohmann::json>> GetTable(const std::string& dataset, const std::string& table);
+  // Creates the resource; kAlreadyExists when it exists (someone else created it meanwhile).
+  absl::Status CreateDataset(const nlohmann::json& dataset);
+  absl::Status CreateTable(const std::string& dataset, const nlohmann::json& table);
+
+  const ClientOptions& options() const { return options_; }
+
+ private:
+  // One call, retried as the class comment says; the reply's JSON, or BigQuery's error.
+  absl::StatusOr<nlohmann::json> Call(const std::string& method, const std::string& path,
+                                      const std::string& body, std::string_view operation);
+  absl::StatusOr<nlohmann::json> CallOnce(const std::string& method, const std::string& path,
+                                          const std::string& body, std::string_view operation);
+  absl::StatusOr<nlohmann::json> WaitForJob(const std::string& job_id);
+  absl::Status ReadPages(const std::string& job_id, std::optional<nlohmann::json> first_page, Rows* rows);
+  absl::StatusOr<std::optional<nlohmann::json>> GetIfExists(const std::string& path, std::string_view operation);
+
+  ClientOptions options_;
+  Clock& clock_;
+  gcp::HttpClient http_;
+};
+
+}  // namespace bikestream::bigquery

@@ -1,0 +1,133 @@
+// A loopback stand-in for the BigQuery REST endpoints the warehouse calls (no BigQuery runs
+// on these machines: there is no emulator). Owned by the tests:
+// - every request is checked against BigQuery's published REST schema, the discovery document
+//   in support/bigquery/ (field names, JSON types, int64 as strings, enums, required and
+//   output-only fields, the query parameters each method takes), and so is every reply it
+//   sends; a request that fails gets BigQuery's 400 `invalid`, and is counted;
+// - it keeps datasets, tables and jobs; a job id is taken once (409 `duplicate` after);
+// - statements run through an Executor the test passes in;
+// - faults can be injected per method: an error reply, or a lost answer (the request is
+//   applied, then the reply is an error).
+#pragma once
+
+#include <httplib.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "support/loopback_server.h"
+
+namespace bikestream::testing_support {
+
+// Checks JSON against the schemas of a Google discovery document.
+class DiscoverySchema {
+ public:
+  explicit DiscoverySchema(const std::string& path);
+
+  // "" when `value` is a valid `schema` ("Job", "QueryRequest", ...), else what is wrong and
+  // where. A request may not set output-only fields and must set the required ones.
+  std::string Check(const nlohmann::json& value, const std::string& schema, bool is_request) const;
+  // "" when each of `names` is a query parameter of `method` ("jobs.get") or of every method.
+  std::string CheckParameters(const std::string& method, const std::vector<std::string>& names) const;
+
+ private:
+  std::string CheckValue(const nlohmann::json& value, const nlohmann::json& spec, const std::string& where,
+                         bool is_request) const;
+  std::string CheckObject(const nlohmann::json& value, const std::string& schema, const std::string& where,
+                          bool is_request) const;
+  nlohmann::json document_;
+};
+
+class BigQueryStandIn {
+ public:
+  struct Result {
+    std::vector<std::pair<std::string, std::string>> fields;  // (name, type)
+    std::vector<std::vector<std::optional<std::string>>> rows;  // TIMESTAMP as microseconds.
+    std::int64_t bytes_processed = 0;
+  };
+  // A failed statement: the job is DONE with this errorResult.
+  struct Failure {
+    std::string reason;
+    std::string message;
+  };
+  using Outcome = std::variant<Result, Failure>;
+  // Runs a job's JobConfigurationQuery (for jobs.query, the same fields of its QueryRequest).
+  using Executor = std::function<Outcome(const nlohmann::json& query)>;
+
+  struct Fault {
+    std::string method;  // "jobs.insert", "jobs.get", "jobs.getQueryResults", "jobs.query", ...
+    int http_status = 503;
+    std::string reason = "backendError";
+    bool after_applying = false;  // A lost answer: the request takes effect, the reply fails.
+  };
+
+  struct Options {
+    std::string project = "test-project";
+    std::string token;           // When set, each request must carry `Authorization: Bearer token`.
+    int polls_before_done = 0;   // jobs.get answers RUNNING this many times per job first.
+  };
+
+  BigQueryStandIn(Options options, Executor executor);
+
+  std::string url() const { return server_->url(); }
+
+  void InjectFault(Fault fault);
+  // Fails the next run of a job with this errorResult reason (e.g. jobBackendError).
+  void FailNextJob(Failure failure);
+
+  int invalid_requests() const;       // Requests refused by the schema check.
+  int executions() const;             // Statements run through the Executor.
+  std::vector<std::string> job_ids() const;
+  std::optional<nlohmann::json> dataset(const std::string& id) const;
+  std::optional<nlohmann::json> table(const std::string& dataset, const std::string& id) const;
+  // Every request's method name ("jobs.insert", ...), in order.
+  std::vector<std::string> calls() const;
+
+ private:
+  struct Job {
+    nlohmann::json reference;
+    nlohmann::json configuration;
+    Outcome outcome;
+    int polls = 0;
+  };
+  using Handler = std::function<nlohmann::json(const httplib::Request&, int* status)>;
+
+  void Route(httplib::Server& server);
+  // Wraps a method: auth, schema checks, faults, errors in Google's shape.
+  void Serve(const std::string& method, const std::string& request_schema, const std::string& reply_schema,
+             const httplib::Request& request, httplib::Response& response, const Handler& handler);
+  std::optional<Fault> TakeFault(const std::string& method);
+  nlohmann::json RunJob(const nlohmann::json& reference, const nlohmann::json& configuration);
+  nlohmann::json JobResource(const Job& job) const;
+  nlohmann::json ResultsPage(const Job& job, const httplib::Request& request, int* status) const;
+
+  Options options_;
+  Executor executor_;
+  DiscoverySchema schema_;
+  mutable std::mutex mutex_;
+  std::deque<Fault> faults_;
+  std::deque<Failure> job_failures_;
+  std::map<std::string, Job> jobs_;
+  std::map<std::string, nlohmann::json> datasets_;
+  std::map<std::string, nlohmann::json> tables_;  // "dataset.table"
+  std::vector<std::string> calls_;
+  int invalid_requests_ = 0;
+  int executions_ = 0;
+  int next_query_job_ = 0;
+  std::unique_ptr<LoopbackServer> server_;  // Last: stops before the state it serves goes.
+};
+
+// A reply in Google's error shape.
+nlohmann::json GoogleError(int http_status, const std::string& reason, const std::string& message);
+
+}  // namespace bikestream::testing_support
