@@ -1,7 +1,7 @@
 #include "cli/pubsub_flags.h"
 
 #include "cli/cli_common.h"
-#include "cli/google_credentials.h"
+#include "gcp/credentials.h"
 #include "gcp/google_api.h"
 #include "pubsub/wire.h"
 
@@ -48,7 +48,7 @@ absl::StatusOr<std::unique_ptr<pubsub::PubsubConnection>> MakePubsubConnection(c
   pubsub::ConnectionOptions options{.emulator_host = FirstEnv({"PUBSUB_EMULATOR_HOST"})};
   if (!flags.endpoint.empty()) options.endpoint = flags.endpoint;
   if (options.emulator_host.empty()) {
-    auto credentials = GoogleCredentialsFromEnv();
+    auto credentials = gcp::CredentialsFromProcessEnvironment();
     if (!credentials.ok()) return credentials.status();
     options.credentials = std::move(*credentials);
   }

@@ -23,7 +23,7 @@ void AddPubsubOptions(CLI::App* command, PubsubFlags* flags, bool topic, bool su
 // Fills unset flags from the environment; an error names what is still missing.
 absl::Status ResolvePubsubFlags(PubsubFlags* flags, bool need_topic, bool need_subscription);
 // A retrying connection to $PUBSUB_EMULATOR_HOST, or to the flags' endpoint (Google Cloud by
-// default) with Application Default Credentials (cli/google_credentials.h).
+// default) with Application Default Credentials (gcp/credentials.h).
 absl::StatusOr<std::unique_ptr<pubsub::PubsubConnection>> MakePubsubConnection(const PubsubFlags& flags);
 
 }  // namespace bikestream::cli

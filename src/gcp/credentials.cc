@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
@@ -11,6 +12,7 @@
 #include <system_error>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "common/status.h"
 #include "gcp/oauth.h"
 
@@ -200,6 +202,27 @@ absl::StatusOr<std::unique_ptr<Credentials>> FindDefaultCredentials(const Creden
     if (std::filesystem::exists(adc, error)) return FromFile(adc, adc, kLoginAgain, scope, clock);
   }
   return MakeMetadataServerCredentials(env.metadata_host, clock);
+}
+
+absl::StatusOr<std::shared_ptr<Credentials>> CredentialsFromProcessEnvironment() {
+  auto variable = [](const char* name) -> std::string {
+    const char* value = std::getenv(name);
+    return value ? value : "";
+  };
+  // A token pasted with its newline would put a CR/LF into a header.
+  CredentialsEnvironment env{
+      .access_token = std::string(absl::StripAsciiWhitespace(variable("GOOGLE_OAUTH_ACCESS_TOKEN"))),
+      .credentials_file = variable("GOOGLE_APPLICATION_CREDENTIALS"),
+      .gcloud_config = variable("CLOUDSDK_CONFIG")};
+  if (env.gcloud_config.empty()) {
+    if (std::string home = variable("HOME"); !home.empty()) {
+      env.gcloud_config = (std::filesystem::path(home) / ".config" / "gcloud").string();
+    }
+  }
+  if (std::string host = variable("GCE_METADATA_HOST"); !host.empty()) env.metadata_host = host;
+  auto credentials = FindDefaultCredentials(env, kCloudPlatformScope, SystemClock());
+  if (!credentials.ok()) return credentials.status();
+  return std::shared_ptr<Credentials>(std::move(*credentials));
 }
 
 }  // namespace bikestream::gcp

@@ -60,4 +60,10 @@ absl::StatusOr<std::unique_ptr<Credentials>> FindDefaultCredentials(const Creden
                                                                     const std::string& scope,
                                                                     Clock& clock);
 
+// FindDefaultCredentials with this process's environment: $GOOGLE_OAUTH_ACCESS_TOKEN,
+// $GOOGLE_APPLICATION_CREDENTIALS, gcloud's ADC file under $CLOUDSDK_CONFIG (else
+// ~/.config/gcloud), the metadata server at $GCE_METADATA_HOST (else
+// metadata.google.internal), for the cloud-platform scope. Shared by every Google client.
+absl::StatusOr<std::shared_ptr<Credentials>> CredentialsFromProcessEnvironment();
+
 }  // namespace bikestream::gcp

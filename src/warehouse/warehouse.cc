@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "absl/status/status.h"
+#include "warehouse/bigquery/bigquery_warehouse.h"
 #include "warehouse/postgres/postgres_warehouse.h"
 #include "warehouse/sqlite/sqlite_warehouse.h"
 
@@ -23,6 +24,7 @@ constexpr Engine kEngines[] = {
     {"sqlite:", "sqlite:PATH (e.g. sqlite:bikestream.db)", OpenSqliteWarehouse},
     {"postgresql://", "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE", OpenPostgresWarehouse},
     {"postgres://", "", OpenPostgresWarehouse},
+    {"bigquery://", "bigquery://PROJECT/DATASET[?location=LOCATION]", OpenBigQueryWarehouse},
 };
 
 }  // namespace

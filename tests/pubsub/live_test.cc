@@ -10,7 +10,7 @@
 #include <set>
 #include <string>
 
-#include "cli/google_credentials.h"
+#include "gcp/credentials.h"
 #include "pubsub/pubsub.h"
 
 namespace bikestream::pubsub {
@@ -19,7 +19,7 @@ namespace {
 TEST(LivePubsub, PublishPullAcknowledgeAndErrorsAgainstGoogleCloud) {
   const char* project = std::getenv("BIKESTREAM_TEST_GCP_PROJECT");
   if (!project || !*project) GTEST_SKIP() << "skipped: set BIKESTREAM_TEST_GCP_PROJECT (and credentials) to run against Google Cloud";
-  auto credentials = cli::GoogleCredentialsFromEnv();
+  auto credentials = gcp::CredentialsFromProcessEnvironment();
   ASSERT_TRUE(credentials.ok()) << credentials.status();
   ConnectionOptions options{.credentials = *credentials};
   if (const char* endpoint = std::getenv("PUBSUB_ENDPOINT")) options.endpoint = endpoint;

@@ -129,9 +129,25 @@ std::string DiscoverySchema::CheckParameters(const std::string& method, const st
   return "";
 }
 
+namespace {
+
+class ExecutorEngine final : public BigQueryStandIn::Engine {
+ public:
+  explicit ExecutorEngine(BigQueryStandIn::Executor executor) : executor_(std::move(executor)) {}
+  BigQueryStandIn::Outcome Run(const json& query) override { return executor_(query); }
+
+ private:
+  BigQueryStandIn::Executor executor_;
+};
+
+}  // namespace
+
 BigQueryStandIn::BigQueryStandIn(Options options, Executor executor)
+    : BigQueryStandIn(std::move(options), std::make_unique<ExecutorEngine>(std::move(executor))) {}
+
+BigQueryStandIn::BigQueryStandIn(Options options, std::unique_ptr<Engine> engine)
     : options_(std::move(options)),
-      executor_(std::move(executor)),
+      engine_(std::move(engine)),
       schema_(BIKESTREAM_TEST_DATA "/support/bigquery/bigquery-v2-discovery.json"),
       server_(std::make_unique<LoopbackServer>([this](httplib::Server& server) { Route(server); })) {}
 
@@ -193,7 +209,10 @@ std::optional<BigQueryStandIn::Fault> BigQueryStandIn::TakeFault(const std::stri
 void BigQueryStandIn::Serve(const std::string& method, const std::string& request_schema,
                             const std::string& reply_schema, const httplib::Request& request,
                             httplib::Response& response, const Handler& handler) {
-  auto reply = [&](int status, const json& body) { response.status = status; response.set_content(body.dump(), "application/json"); };
+  auto reply = [&](int status, const json& body) {
+    response.status = status;
+    response.set_content(body.dump(), "application/json");
+  };
   std::lock_guard lock(mutex_);
   calls_.push_back(method);
   if (!options_.token.empty() && request.get_header_value("Authorization") != "Bearer " + options_.token) {
@@ -216,11 +235,16 @@ void BigQueryStandIn::Serve(const std::string& method, const std::string& reques
     return reply(fault->http_status, GoogleError(fault->http_status, fault->reason, "injected by the test"));
   }
   int status = 200;
-  json answer = handler(request, &status);
+  json answer;
+  try {
+    answer = handler(request, &status);
+  } catch (const std::exception& e) {  // A bug of the stand-in's, told as one.
+    return reply(500, GoogleError(500, "standInBroken", std::string("the stand-in failed: ") + e.what()));
+  }
   if (fault) return reply(fault->http_status, GoogleError(fault->http_status, fault->reason, "injected after applying"));
   if (status == 200) {
     if (std::string wrong = schema_.Check(answer, reply_schema, /*is_request=*/false); !wrong.empty()) {
-      return reply(500, GoogleError(500, "internalError", "the stand-in's own reply breaks the schema: " + wrong));
+      return reply(500, GoogleError(500, "standInBroken", "the stand-in's own reply breaks the schema: " + wrong));
     }
   }
   reply(status, answer);
@@ -233,7 +257,7 @@ json BigQueryStandIn::RunJob(const json& reference, const json& configuration) {
     job_failures_.pop_front();
   } else {
     ++executions_;
-    job.outcome = executor_(configuration.value("query", json::object()));
+    job.outcome = engine_->Run(configuration.value("query", json::object()));
   }
   const std::string id = reference["jobId"];
   return JobResource(jobs_.insert_or_assign(id, std::move(job)).first->second);
@@ -261,8 +285,8 @@ json BigQueryStandIn::JobResource(const Job& job) const {
 
 json BigQueryStandIn::ResultsPage(const Job& job, const httplib::Request& request, int* status) const {
   if (const auto* failure = std::get_if<Failure>(&job.outcome)) {
-    *status = 400;
-    return GoogleError(400, failure->reason, failure->message);
+    *status = failure->reason == "notFound" ? 404 : failure->reason == "accessDenied" ? 403 : 400;
+    return GoogleError(*status, failure->reason, failure->message);
   }
   const auto& result = std::get<Result>(job.outcome);
   const std::size_t start = request.has_param("pageToken") ? std::stoul(request.get_param_value("pageToken")) : 0;
@@ -369,6 +393,7 @@ void BigQueryStandIn::Route(httplib::Server& server) {
       }
       dataset["id"] = options_.project + ":" + id;
       dataset["kind"] = "bigquery#dataset";
+      engine_->DatasetCreated(id);
       return datasets_[id] = dataset;
     });
   });
@@ -395,6 +420,7 @@ void BigQueryStandIn::Route(httplib::Server& server) {
       }
       table["kind"] = "bigquery#table";
       table["type"] = "TABLE";
+      engine_->TableCreated(dataset, table);
       return tables_[key] = table;
     });
   });

@@ -61,7 +61,16 @@ class BigQueryStandIn {
     std::string message;
   };
   using Outcome = std::variant<Result, Failure>;
-  // Runs a job's JobConfigurationQuery (for jobs.query, the same fields of its QueryRequest).
+  // Where statements run, told of the datasets and tables as they are created.
+  class Engine {
+   public:
+    virtual ~Engine() = default;
+    // Runs a job's JobConfigurationQuery (for jobs.query, the same fields of its QueryRequest).
+    virtual Outcome Run(const nlohmann::json& query) = 0;
+    virtual void DatasetCreated(const std::string& /*dataset*/) {}
+    virtual void TableCreated(const std::string& /*dataset*/, const nlohmann::json& /*table*/) {}
+  };
+  // An engine that only runs statements.
   using Executor = std::function<Outcome(const nlohmann::json& query)>;
 
   struct Fault {
@@ -78,6 +87,7 @@ class BigQueryStandIn {
   };
 
   BigQueryStandIn(Options options, Executor executor);
+  BigQueryStandIn(Options options, std::unique_ptr<Engine> engine);
 
   std::string url() const { return server_->url(); }
 
@@ -112,7 +122,7 @@ class BigQueryStandIn {
   nlohmann::json ResultsPage(const Job& job, const httplib::Request& request, int* status) const;
 
   Options options_;
-  Executor executor_;
+  std::unique_ptr<Engine> engine_;
   DiscoverySchema schema_;
   mutable std::mutex mutex_;
   std::deque<Fault> faults_;

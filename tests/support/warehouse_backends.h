@@ -47,7 +47,8 @@ class BackendTest : public ::testing::TestWithParam<WarehouseBackend> {
     REQUIRE_BACKEND(GetParam());
     warehouse_ = GetParam().open();
     ASSERT_TRUE(warehouse_);
-    ASSERT_TRUE(warehouse_->Setup().ok());
+    const absl::Status setup = warehouse_->Setup();
+    ASSERT_TRUE(setup.ok()) << setup;
   }
 
   std::unique_ptr<Warehouse> warehouse_;

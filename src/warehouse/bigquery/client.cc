@@ -192,6 +192,10 @@ std::string TimestampText(TimestampMicros micros) {
 Client::Client(ClientOptions options)
     : options_(std::move(options)), clock_(options_.clock ? *options_.clock : SystemClock()), http_(options_.timeout) {}
 
+json Client::DefaultDataset() const {
+  return {{"projectId", options_.project}, {"datasetId", options_.default_dataset}};
+}
+
 absl::StatusOr<json> Client::CallOnce(const std::string& method, const std::string& path, const std::string& body,
                                       std::string_view operation) {
   auto response = gcp::SendAuthorized(http_, options_.credentials.get(), method,
@@ -221,11 +225,11 @@ absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::s
   absl::Status last;
   for (int run = 0; run < kMaxJobRuns; ++run) {
     const std::string id = run == 0 ? job_id : fmt::format("{}_r{}", job_id, run);
+    json query = {{"query", sql}, {"useLegacySql", false}, {"parameterMode", "NAMED"}, {"queryParameters", parameters}};
+    if (!options_.default_dataset.empty()) query["defaultDataset"] = DefaultDataset();
     const json job = {
         {"jobReference", {{"projectId", options_.project}, {"jobId", id}, {"location", options_.location}}},
-        {"configuration",
-         {{"query",
-           {{"query", sql}, {"useLegacySql", false}, {"parameterMode", "NAMED"}, {"queryParameters", parameters}}}}}};
+        {"configuration", {{"query", std::move(query)}}}};
     auto inserted = Call("POST", fmt::format("projects/{}/jobs", options_.project), job.dump(), "jobs.insert " + id);
     // An earlier try of this insert reached BigQuery: its job is the one to wait for.
     if (!inserted.ok() && inserted.status().code() != absl::StatusCode::kAlreadyExists) return inserted.status();
@@ -292,7 +296,7 @@ absl::Status Client::ReadPages(const std::string& job_id, std::optional<json> fi
 }
 
 absl::StatusOr<Rows> Client::Query(const std::string& sql, const json& parameters) {
-  const json request = {{"query", sql},
+  json request = {{"query", sql},
                         {"useLegacySql", false},
                         {"parameterMode", "NAMED"},
                         {"queryParameters", parameters},
@@ -300,6 +304,7 @@ absl::StatusOr<Rows> Client::Query(const std::string& sql, const json& parameter
                         {"maxResults", options_.page_rows},
                         {"timeoutMs", kLongPollMillis},
                         {"formatOptions", {{"useInt64Timestamp", true}}}};
+  if (!options_.default_dataset.empty()) request["defaultDataset"] = DefaultDataset();
   auto reply = Call("POST", fmt::format("projects/{}/queries", options_.project), request.dump(), "jobs.query");
   if (!reply.ok()) return reply.status();
   const std::string job_id = (*reply)["jobReference"].value("jobId", "");

@@ -27,6 +27,7 @@ struct ClientOptions {
   std::string endpoint = "https://bigquery.googleapis.com";  // No trailing '/'.
   std::string project;                                      // Runs and bills the jobs.
   std::string location = "US";                              // Where the dataset and jobs are.
+  std::string default_dataset;  // Where unqualified table names in statements are; "" none.
   std::shared_ptr<gcp::Credentials> credentials;            // Null: send none (a stand-in).
   Clock* clock = nullptr;                                   // Default: the system clock.
   RetryPolicy retry = {.initial_backoff = 200 * kMicrosPerMilli, .max_backoff = 16 * kMicrosPerSecond,
@@ -100,6 +101,7 @@ class Client {
                                           const std::string& body, std::string_view operation);
   absl::StatusOr<nlohmann::json> WaitForJob(const std::string& job_id);
   absl::Status ReadPages(const std::string& job_id, std::optional<nlohmann::json> first_page, Rows* rows);
+  nlohmann::json DefaultDataset() const;
   absl::StatusOr<std::optional<nlohmann::json>> GetIfExists(const std::string& path, std::string_view operation);
 
   ClientOptions options_;

@@ -1,0 +1,71 @@
+// The BigQuery warehouse's class, private to this folder. Its methods are defined by
+// responsibility: schema.cc (opening, the dataset and tables), writes.cc (events and dead
+// letters, one transaction per batch), reads.cc (queries, dead letters, events),
+// feature_sql.cc (the feature store).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "warehouse/bigquery/bigquery_warehouse.h"
+#include "warehouse/bigquery/client.h"
+
+namespace bikestream::bigquery {
+
+// The one-row table every commit updates, so that two commits on the dataset never run at
+// once (docs/adr/0007).
+inline constexpr const char* kWriterTable = "_bikestream_writer";
+
+class BigQueryWarehouse final : public Warehouse {
+ public:
+  BigQueryWarehouse(BigQueryWarehouseOptions options, TableNames tables);
+
+  absl::Status Setup() override;
+
+  absl::StatusOr<CommitResult> Commit(const Batch& batch) override;
+  absl::StatusOr<CommitResult> ResolveDeadLetters(const std::vector<Event>& events,
+                                                  const std::vector<std::int64_t>& resolved_ids) override;
+
+  absl::StatusOr<std::vector<FeatureRow>> ComputeFeatures(const std::vector<FeatureSpec>& features,
+                                                          TimestampMicros as_of) override;
+  absl::StatusOr<std::size_t> RefreshFeatures(const std::vector<FeatureSpec>& features,
+                                              TimestampMicros as_of) override;
+  absl::StatusOr<std::vector<FeatureRow>> StoredFeatures(TimestampMicros as_of) override;
+  absl::Status WriteFeatureTicks(const std::vector<std::string>& feature_names,
+                                 const std::vector<FeatureTick>& ticks) override;
+  absl::StatusOr<std::optional<TimestampMicros>> LatestFeatureTime() override;
+  absl::StatusOr<QueryResult> TrainingSet(const TrainingSetRequest& request) override;
+
+  absl::StatusOr<QueryResult> Query(std::string_view sql) override;
+  absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(const DeadLetterFilter& filter) override;
+  absl::Status ScanEvents(TimestampMicros after, const std::function<void(const Event&)>& visit) override;
+  absl::StatusOr<std::optional<TimestampMicros>> LatestEventTime() override;
+  absl::StatusOr<std::vector<StationTotals>> EventTotals(TimestampMicros through) override;
+
+ private:
+  // schema.cc
+  absl::Status EnsureTable(const std::string& name, const nlohmann::json& fields, const nlohmann::json& layout);
+  // writes.cc
+  absl::StatusOr<CommitResult> Write(const std::vector<Event>& events, const std::vector<DeadLetter>& letters,
+                                     const std::vector<std::int64_t>& resolved_ids);
+  // reads.cc: a read-only statement's rows, its bytes reported.
+  absl::StatusOr<Rows> Read(std::string_view what, const std::string& sql, const nlohmann::json& parameters);
+  void ReportBytes(std::string_view statement, const Rows& rows) const;
+  absl::StatusOr<std::optional<TimestampMicros>> MaxInstant(const char* column, const std::string& table);
+
+  BigQueryWarehouseOptions options_;
+  const TableNames tables_;
+  Client client_;
+};
+
+// A job id no other job has: `prefix`_ and 32 random hex digits.
+std::string UniqueJobId(std::string_view prefix);
+
+// A table name quoted for GoogleSQL: `name`.
+std::string Quoted(const std::string& name);
+
+// An instant column's cell (int64 microseconds) as a number.
+TimestampMicros MicrosOf(const std::optional<std::string>& cell);
+
+}  // namespace bikestream::bigquery

@@ -1,0 +1,30 @@
+// The BigQuery warehouse: bigquery://PROJECT/DATASET over BigQuery's REST API v2. Each commit
+// is one multi-statement transaction run as a query job (docs/adr/0007).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "warehouse/bigquery/client.h"
+#include "warehouse/warehouse.h"
+
+namespace bikestream {
+
+struct BigQueryWarehouseOptions {
+  bigquery::ClientOptions client;  // project, location, endpoint, credentials.
+  std::string dataset;
+  // Called with each statement's bytes processed and billed (for /metrics and --verbose).
+  std::function<void(std::string_view statement, std::int64_t processed, std::int64_t billed)> on_bytes;
+};
+
+// Opens bigquery://PROJECT/DATASET[?location=LOCATION] (location default US) with Google's
+// Application Default Credentials from the environment, at $BIGQUERY_ENDPOINT when set.
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(std::string_view url, const TableNames& tables,
+                                                                 OpenMode mode);
+
+// The same with every collaborator given.
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(BigQueryWarehouseOptions options,
+                                                                 const TableNames& tables);
+
+}  // namespace bikestream

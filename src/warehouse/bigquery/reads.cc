@@ -1,0 +1,134 @@
+// Reading: a person's queries, dead letters, and raw_events back for the streaming job.
+#include <fmt/format.h>
+
+#include <set>
+
+#include "event/timestamp.h"
+#include "warehouse/bigquery/bigquery_backend.h"
+#include "warehouse/sql/sql_text.h"
+
+namespace bikestream::bigquery {
+namespace {
+
+using json = nlohmann::json;
+
+bool IsNumeric(const std::string& type) {
+  static const std::set<std::string> kNumeric = {"INTEGER", "INT64", "FLOAT", "FLOAT64", "NUMERIC", "BIGNUMERIC"};
+  return kNumeric.contains(type);
+}
+
+Kind KindOf(const std::optional<std::string>& name) { return name == "pickup" ? Kind::kPickup : Kind::kDropoff; }
+
+std::int64_t IntegerOf(const std::optional<std::string>& cell) { return cell ? std::stoll(*cell) : 0; }
+
+QueryResult ForPeople(const Rows& rows) {
+  QueryResult result;
+  for (const Field& field : rows.fields) result.columns.push_back(field.name);
+  for (const auto& row : rows.rows) {
+    std::vector<QueryResult::Cell> cells;
+    for (std::size_t i = 0; i < row.size() && i < rows.fields.size(); ++i) {
+      const std::string& type = rows.fields[i].type;
+      if (!row[i]) {
+        cells.push_back({.text = "NULL", .is_null = true});
+      } else if (type == "TIMESTAMP") {
+        cells.push_back({.text = FormatRfc3339(std::stoll(*row[i]))});
+      } else {
+        cells.push_back({.text = *row[i], .is_number = IsNumeric(type)});
+      }
+    }
+    result.rows.push_back(std::move(cells));
+  }
+  result.rows_changed = rows.dml_affected_rows;
+  return result;
+}
+
+}  // namespace
+
+void BigQueryWarehouse::ReportBytes(std::string_view statement, const Rows& rows) const {
+  if (options_.on_bytes) options_.on_bytes(statement, rows.bytes_processed, rows.bytes_billed);
+}
+
+absl::StatusOr<Rows> BigQueryWarehouse::Read(std::string_view what, const std::string& sql, const json& parameters) {
+  auto rows = client_.Query(sql, parameters);
+  if (rows.ok()) ReportBytes(what, *rows);
+  return rows;
+}
+
+absl::StatusOr<QueryResult> BigQueryWarehouse::Query(std::string_view sql) {
+  const auto statements = SplitStatements(sql);
+  if (statements.size() > 1) return absl::InvalidArgumentError("query: give one SQL statement at a time");
+  if (statements.empty()) return QueryResult{};
+  // Not retried as a whole beyond what the client retries: a person's statement may change
+  // data (BigQuery answers a lost jobs.query by running it again).
+  auto rows = Read("query", std::string(statements[0]), json::array());
+  if (!rows.ok()) return rows.status();
+  return ForPeople(*rows);
+}
+
+absl::StatusOr<std::vector<DeadLetter>> BigQueryWarehouse::ListDeadLetters(const DeadLetterFilter& filter) {
+  json parameters = json::array({ScalarParameter("after_id", "INT64", std::to_string(filter.after_id)),
+                                 ScalarParameter("max_rows", "INT64", std::to_string(filter.limit))});
+  std::string where = "id > @after_id";
+  if (filter.reason) {
+    parameters.push_back(ScalarParameter("reason", "STRING", *filter.reason));
+    where += " AND reason = @reason";
+  }
+  auto rows = Read("dead-letter list",
+                   fmt::format("SELECT id, first_seen, source, message_id, payload, reason, error, publish_time "
+                               "FROM {} WHERE {} ORDER BY id LIMIT @max_rows",
+                               Quoted(tables_.dead_letter), where),
+                   parameters);
+  if (!rows.ok()) return rows.status();
+  std::vector<DeadLetter> letters;
+  for (const auto& r : rows->rows) {
+    letters.push_back(DeadLetter{IntegerOf(r[0]), MicrosOf(r[1]), r[2].value_or(""), r[3].value_or(""),
+                                 r[4].value_or(""), r[5].value_or(""), r[6].value_or(""), MicrosOf(r[7])});
+  }
+  return letters;
+}
+
+absl::Status BigQueryWarehouse::ScanEvents(TimestampMicros after, const std::function<void(const Event&)>& visit) {
+  auto rows = Read("scan events",
+                   fmt::format("SELECT event_id, station_id, ts_iso, kind, delta FROM {} WHERE ts_iso > @after "
+                               "ORDER BY ts_iso",
+                               Quoted(tables_.raw_events)),
+                   json::array({ScalarParameter("after", "TIMESTAMP", TimestampText(after))}));
+  if (!rows.ok()) return rows.status();
+  for (const auto& r : rows->rows) {
+    visit(Event{r[0].value_or(""), r[1].value_or(""), MicrosOf(r[2]), KindOf(r[3]), std::int32_t(IntegerOf(r[4]))});
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<TimestampMicros>> BigQueryWarehouse::LatestEventTime() {
+  return MaxInstant("ts_iso", tables_.raw_events);
+}
+
+absl::StatusOr<std::optional<TimestampMicros>> BigQueryWarehouse::MaxInstant(const char* column,
+                                                                            const std::string& table) {
+  auto rows = Read(fmt::format("latest {}", table),
+                   fmt::format("SELECT MAX({}) AS latest FROM {}", column, Quoted(table)), json::array());
+  if (!rows.ok()) return rows.status();
+  if (rows->rows.empty() || rows->rows[0].empty() || !rows->rows[0][0]) return std::optional<TimestampMicros>();
+  return std::optional<TimestampMicros>(MicrosOf(rows->rows[0][0]));
+}
+
+absl::StatusOr<std::vector<StationTotals>> BigQueryWarehouse::EventTotals(TimestampMicros through) {
+  auto rows = Read("event totals",
+                   fmt::format("SELECT station_id, kind, COUNT(*) AS n, SUM(delta) AS total, MIN(delta) AS low, "
+                               "MAX(delta) AS high, MIN(ts_iso) AS first_ts FROM {} WHERE ts_iso <= @through "
+                               "GROUP BY station_id, kind",
+                               Quoted(tables_.raw_events)),
+                   json::array({ScalarParameter("through", "TIMESTAMP", TimestampText(through))}));
+  if (!rows.ok()) return rows.status();
+  std::vector<StationTotals> totals;
+  for (const auto& r : rows->rows) {
+    totals.push_back({r[0].value_or(""), KindOf(r[1]),
+                      KindTotals{IntegerOf(r[2]), IntegerOf(r[3]), std::int32_t(IntegerOf(r[4])),
+                                 std::int32_t(IntegerOf(r[5]))},
+                      MicrosOf(r[6])});
+  }
+  return totals;
+}
+
+}  // namespace bikestream::bigquery

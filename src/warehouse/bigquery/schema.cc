@@ -1,0 +1,167 @@
+// Opening the warehouse, and its dataset and tables: created when missing, checked when there.
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <regex>
+
+#include "common/status.h"
+#include "gcp/google_api.h"
+#include "warehouse/bigquery/bigquery_backend.h"
+#include "warehouse/sql/table_names.h"
+
+namespace bikestream {
+namespace bigquery {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::size_t kMaxTableNameBytes = 1024;
+
+json Column(const char* name, const char* type, const char* mode = "REQUIRED") {
+  return {{"name", name}, {"type", type}, {"mode", mode}};
+}
+
+// The notes' schema (DESIGN.md), as BigQuery reports types (INTEGER for INT64, FLOAT for
+// FLOAT64).
+json RawEventColumns() {
+  return json::array({Column("event_id", "STRING"), Column("station_id", "STRING"), Column("ts_iso", "TIMESTAMP"),
+                      Column("kind", "STRING"), Column("delta", "INTEGER")});
+}
+json FeatureColumns() {
+  return json::array({Column("station_id", "STRING"), Column("feature_name", "STRING"),
+                      Column("window_len", "STRING"), Column("value", "FLOAT", "NULLABLE"),
+                      Column("as_of", "TIMESTAMP")});
+}
+json DeadLetterColumns() {
+  return json::array({Column("id", "INTEGER"), Column("first_seen", "TIMESTAMP"), Column("source", "STRING"),
+                      Column("message_id", "STRING"), Column("payload", "STRING"), Column("reason", "STRING"),
+                      Column("error", "STRING"), Column("publish_time", "TIMESTAMP", "NULLABLE")});
+}
+
+// "name TYPE MODE, ..." of a schema's fields, with the standard SQL names folded to the legacy
+// ones BigQuery reports.
+std::string Describe(const json& fields) {
+  std::string text;
+  for (const json& field : fields) {
+    std::string type = field.value("type", "");
+    if (type == "INT64") type = "INTEGER";
+    if (type == "FLOAT64") type = "FLOAT";
+    if (type == "BOOL") type = "BOOLEAN";
+    text += fmt::format("{}{} {} {}", text.empty() ? "" : ", ", field.value("name", ""), type,
+                        field.value("mode", "NULLABLE"));
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string Quoted(const std::string& name) { return "`" + name + "`"; }
+
+TimestampMicros MicrosOf(const std::optional<std::string>& cell) {
+  return cell ? std::stoll(*cell) : 0;
+}
+
+BigQueryWarehouse::BigQueryWarehouse(BigQueryWarehouseOptions options, TableNames tables)
+    : options_(std::move(options)), tables_(std::move(tables)), client_([&] {
+        ClientOptions client = options_.client;
+        client.default_dataset = options_.dataset;
+        return client;
+      }()) {}
+
+absl::Status BigQueryWarehouse::Setup() {
+  const ClientOptions& client = client_.options();
+  auto dataset = client_.GetDataset(options_.dataset);
+  if (!dataset.ok()) return dataset.status();
+  if (!dataset->has_value()) {
+    const json resource = {{"datasetReference", {{"projectId", client.project}, {"datasetId", options_.dataset}}},
+                           {"location", client.location}};
+    // Another worker's setup may have created it meanwhile.
+    if (absl::Status created = client_.CreateDataset(resource);
+        !created.ok() && created.code() != absl::StatusCode::kAlreadyExists) {
+      return created;
+    }
+  } else if (std::string location = (**dataset).value("location", ""); !location.empty() &&
+                                                                       location != client.location) {
+    return absl::FailedPreconditionError(fmt::format(
+        "BigQuery dataset {}:{} is in {}, not {}: add ?location={} to the warehouse URL", client.project,
+        options_.dataset, location, client.location, location));
+  }
+  // Partitioned by day and clustered by station: the dedup of a batch reads only its days, and
+  // a station's reads only its blocks.
+  const json by_day = {{"timePartitioning", {{"type", "DAY"}, {"field", "ts_iso"}}},
+                       {"clustering", {{"fields", {"station_id"}}}}};
+  const json by_as_of = {{"timePartitioning", {{"type", "DAY"}, {"field", "as_of"}}},
+                         {"clustering", {{"fields", {"station_id", "feature_name"}}}}};
+  for (const auto& [name, fields, layout] : {std::tuple{tables_.raw_events, RawEventColumns(), by_day},
+                                             std::tuple{tables_.station_features, FeatureColumns(), by_as_of},
+                                             std::tuple{tables_.dead_letter, DeadLetterColumns(), json::object()},
+                                             std::tuple{std::string(kWriterTable),
+                                                        json::array({Column("commits", "INTEGER")}), json::object()}}) {
+    if (absl::Status status = EnsureTable(name, fields, layout); !status.ok()) return status;
+  }
+  // The writer row (its table must have exactly one).
+  auto row = client_.RunQueryJob(
+      UniqueJobId("bikestream_setup"),
+      fmt::format("INSERT INTO {0} (commits) SELECT 0 FROM (SELECT 1 AS one) WHERE NOT EXISTS (SELECT 1 FROM {0})",
+                  Quoted(kWriterTable)),
+      json::array());
+  return row.status();
+}
+
+absl::Status BigQueryWarehouse::EnsureTable(const std::string& name, const json& fields, const json& layout) {
+  const ClientOptions& client = client_.options();
+  auto existing = client_.GetTable(options_.dataset, name);
+  if (!existing.ok()) return existing.status();
+  if (existing->has_value()) {
+    const json& schema = (**existing).contains("schema") ? (**existing)["schema"] : json::object();
+    const std::string have = Describe(schema.value("fields", json::array()));
+    const std::string want = Describe(fields);
+    if (have == want) return absl::OkStatus();
+    return absl::FailedPreconditionError(fmt::format(
+        "BigQuery table {}:{}.{} exists with another schema, left as it is: it has ({}), bikestream needs ({}); "
+        "point the warehouse at another dataset, or move the table away",
+        client.project, options_.dataset, name, have, want));
+  }
+  json table = layout;
+  table["tableReference"] = {{"projectId", client.project}, {"datasetId", options_.dataset}, {"tableId", name}};
+  table["schema"] = {{"fields", fields}};
+  absl::Status created = client_.CreateTable(options_.dataset, table);
+  return created.code() == absl::StatusCode::kAlreadyExists ? absl::OkStatus() : created;
+}
+
+}  // namespace bigquery
+
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(BigQueryWarehouseOptions options,
+                                                                 const TableNames& tables) {
+  if (absl::Status names = CheckTableNames(tables, bigquery::kMaxTableNameBytes, "BigQuery"); !names.ok()) {
+    return names;
+  }
+  return std::make_unique<bigquery::BigQueryWarehouse>(std::move(options), tables);
+}
+
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(std::string_view url, const TableNames& tables,
+                                                                 OpenMode) {
+  // bigquery://PROJECT/DATASET[?location=LOCATION]; a project id may hold a domain and ':'.
+  static const std::regex kForm(R"(bigquery://([a-z][-a-z0-9.:]*[a-z0-9])/([A-Za-z0-9_]+)(\?location=([-A-Za-z0-9]+))?)");
+  std::cmatch parts;
+  if (!std::regex_match(url.begin(), url.end(), parts, kForm)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "warehouse URL '{}': use bigquery://PROJECT/DATASET[?location=LOCATION], e.g. "
+        "bigquery://my-project/bike_streaming?location=EU (dataset names are letters, digits and '_')",
+        url));
+  }
+  BigQueryWarehouseOptions options{.dataset = parts[2]};
+  options.client.project = parts[1];
+  if (parts[4].matched) options.client.location = parts[4];
+  if (const char* endpoint = std::getenv("BIGQUERY_ENDPOINT"); endpoint && *endpoint) {
+    auto checked = gcp::CheckEndpoint(endpoint, "BIGQUERY_ENDPOINT");
+    if (!checked.ok()) return checked.status();
+    options.client.endpoint = *checked;
+  }
+  auto credentials = gcp::CredentialsFromProcessEnvironment();
+  if (!credentials.ok()) return credentials.status();
+  options.client.credentials = std::move(*credentials);
+  return OpenBigQueryWarehouse(std::move(options), tables);
+}
+
+}  // namespace bikestream

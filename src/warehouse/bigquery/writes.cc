@@ -1,0 +1,126 @@
+// Writing events and dead letters: each batch one multi-statement transaction, run as a query
+// job whose id is that commit's own (docs/adr/0007).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <random>
+
+#include "warehouse/bigquery/bigquery_backend.h"
+
+namespace bikestream::bigquery {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr TimestampMicros kDay = 24 * kMicrosPerHour;
+
+const std::vector<Field> kEventFields = {
+    {"event_id", "STRING"}, {"station_id", "STRING"}, {"ts_iso", "TIMESTAMP"}, {"kind", "STRING"}, {"delta", "INT64"}};
+const std::vector<Field> kDeadLetterFields = {{"first_seen", "TIMESTAMP"}, {"source", "STRING"},
+                                              {"message_id", "STRING"},   {"payload", "STRING"},
+                                              {"reason", "STRING"},       {"error", "STRING"},
+                                              {"publish_time", "TIMESTAMP"}};
+
+TimestampMicros FloorToDay(TimestampMicros ts) { return ts - ((ts % kDay) + kDay) % kDay; }
+
+json EventsParameter(const std::vector<Event>& events) {
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  rows.reserve(events.size());
+  for (const Event& e : events) {
+    rows.push_back({e.event_id, e.station_id, TimestampText(e.ts), std::string(KindName(e.kind)),
+                    std::to_string(e.delta)});
+  }
+  return StructArrayParameter("events", kEventFields, rows);
+}
+
+json DeadLettersParameter(const std::vector<DeadLetter>& letters) {
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  rows.reserve(letters.size());
+  for (const DeadLetter& d : letters) {
+    rows.push_back({TimestampText(d.first_seen), d.source, d.message_id, d.payload, d.reason, d.error,
+                    d.publish_time != 0 ? std::optional<std::string>(TimestampText(d.publish_time)) : std::nullopt});
+  }
+  return StructArrayParameter("dead_letters", kDeadLetterFields, rows);
+}
+
+}  // namespace
+
+std::string UniqueJobId(std::string_view prefix) {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  return fmt::format("{}_{:016x}{:016x}", prefix, random(), random());
+}
+
+absl::StatusOr<CommitResult> BigQueryWarehouse::Commit(const Batch& batch) {
+  return Write(batch.events, batch.dead_letters, {});
+}
+
+absl::StatusOr<CommitResult> BigQueryWarehouse::ResolveDeadLetters(const std::vector<Event>& events,
+                                                                   const std::vector<std::int64_t>& resolved_ids) {
+  return Write(events, {}, resolved_ids);
+}
+
+// The script, in one transaction: take the writer row (a second commit on the dataset waits
+// or aborts), keep the batch's first copy of each event id not stored in the batch's days,
+// insert those, insert the dead letters not kept yet (ids after the largest), delete the
+// resolved ones; then the positions of the events stored, the script's result.
+absl::StatusOr<CommitResult> BigQueryWarehouse::Write(const std::vector<Event>& events,
+                                                      const std::vector<DeadLetter>& letters,
+                                                      const std::vector<std::int64_t>& resolved_ids) {
+  CommitResult result;
+  if (events.empty() && letters.empty() && resolved_ids.empty()) return result;
+  const std::string raw = Quoted(tables_.raw_events);
+  const std::string dead = Quoted(tables_.dead_letter);
+  json parameters = json::array();
+  std::string script = fmt::format("BEGIN TRANSACTION;\nUPDATE {} SET commits = commits + 1 WHERE TRUE;\n",
+                                   Quoted(kWriterTable));
+  if (!events.empty()) {
+    const auto [earliest, latest] = std::minmax_element(
+        events.begin(), events.end(), [](const Event& a, const Event& b) { return a.ts < b.ts; });
+    parameters.push_back(EventsParameter(events));
+    parameters.push_back(ScalarParameter("first_day", "TIMESTAMP", TimestampText(FloorToDay(earliest->ts))));
+    parameters.push_back(ScalarParameter("after_last_day", "TIMESTAMP", TimestampText(FloorToDay(latest->ts) + kDay)));
+    script += fmt::format(
+        "CREATE TEMP TABLE new_events AS\n"
+        "  SELECT * FROM UNNEST(@events) WITH OFFSET AS pos\n"
+        "  WHERE pos IN (SELECT MIN(pos) FROM UNNEST(@events) WITH OFFSET AS pos GROUP BY event_id)\n"
+        "    AND event_id NOT IN (SELECT event_id FROM {0} WHERE ts_iso >= @first_day AND ts_iso < @after_last_day);\n"
+        "INSERT INTO {0} (event_id, station_id, ts_iso, kind, delta)\n"
+        "  SELECT event_id, station_id, ts_iso, kind, delta FROM new_events;\n",
+        raw);
+  }
+  if (!letters.empty()) {
+    parameters.push_back(DeadLettersParameter(letters));
+    script += fmt::format(
+        "INSERT INTO {0} (id, first_seen, source, message_id, payload, reason, error, publish_time)\n"
+        "  SELECT (SELECT COALESCE(MAX(id), 0) FROM {0}) + ROW_NUMBER() OVER (ORDER BY pos),\n"
+        "         first_seen, source, message_id, payload, reason, error, publish_time\n"
+        "  FROM UNNEST(@dead_letters) AS s WITH OFFSET AS pos\n"
+        "  WHERE pos IN (SELECT MIN(pos) FROM UNNEST(@dead_letters) WITH OFFSET AS pos GROUP BY source, message_id)\n"
+        "    AND NOT EXISTS (SELECT 1 FROM {0} AS t WHERE t.source = s.source AND t.message_id = s.message_id);\n",
+        dead);
+  }
+  if (!resolved_ids.empty()) {
+    std::vector<std::string> ids;
+    ids.reserve(resolved_ids.size());
+    for (std::int64_t id : resolved_ids) ids.push_back(std::to_string(id));
+    parameters.push_back(ArrayParameter("resolved", "INT64", ids));
+    script += fmt::format("DELETE FROM {} WHERE id IN UNNEST(@resolved);\n", dead);
+  }
+  script += "COMMIT TRANSACTION;\n";
+  script += events.empty() ? "SELECT CAST(NULL AS INT64) AS pos LIMIT 0;\n" : "SELECT pos FROM new_events ORDER BY pos;\n";
+
+  auto rows = client_.RunQueryJob(UniqueJobId("bikestream_commit"), script, parameters);
+  if (!rows.ok()) return rows.status();
+  ReportBytes("commit", *rows);
+  result.newly_stored.assign(events.size(), false);
+  for (const auto& row : rows->rows) {
+    const std::size_t pos = row.empty() || !row[0] ? events.size() : std::stoull(*row[0]);
+    if (pos < events.size()) result.newly_stored[pos] = true;
+  }
+  result.stored = std::size_t(std::count(result.newly_stored.begin(), result.newly_stored.end(), true));
+  result.duplicates = events.size() - result.stored;
+  result.dead_lettered = letters.size();
+  return result;
+}
+
+}  // namespace bikestream::bigquery

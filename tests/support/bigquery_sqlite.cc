@@ -1,0 +1,230 @@
+#include "support/bigquery_sqlite.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <vector>
+
+#include "event/timestamp.h"
+#include "warehouse/sql/sql_text.h"
+
+namespace bikestream::testing_support {
+namespace {
+
+using json = nlohmann::json;
+using Failure = BigQueryStandIn::Failure;
+
+std::string SqliteType(const std::string& type) {
+  if (type == "STRING") return "TEXT";
+  if (type == "TIMESTAMP") return "TIMESTAMP";
+  if (type == "FLOAT" || type == "FLOAT64") return "REAL";
+  return "INTEGER";  // INTEGER, INT64, BOOL
+}
+
+std::string BigQueryType(const char* declared, int runtime) {
+  const std::string type = declared ? declared : "";
+  if (type == "TEXT") return "STRING";
+  if (type == "TIMESTAMP") return "TIMESTAMP";
+  if (type == "REAL") return "FLOAT";
+  if (type == "INTEGER" || type == "INT") return "INTEGER";
+  if (runtime == SQLITE_INTEGER) return "INTEGER";
+  if (runtime == SQLITE_FLOAT) return "FLOAT";
+  return "STRING";
+}
+
+// A parameter's value as SQLite holds it; nullopt for NULL.
+std::optional<std::string> Stored(const json& value, const std::string& type) {
+  if (!value.contains("value")) return std::nullopt;
+  std::string text = value["value"];
+  if (type != "TIMESTAMP") return text;
+  // "YYYY-MM-DD HH:MM:SS[.ffffff]+00", as the warehouse sends them.
+  text[10] = 'T';
+  if (text.ends_with("+00")) text.replace(text.size() - 3, 3, "Z");
+  auto micros = ParseRfc3339(text);
+  return micros.ok() ? std::optional<std::string>(std::to_string(*micros)) : std::nullopt;
+}
+
+std::string Literal(const std::optional<std::string>& value, const std::string& type) {
+  if (!value) return "NULL";
+  if (type == "STRING") return "'" + std::regex_replace(*value, std::regex("'"), "''") + "'";
+  return *value;
+}
+
+absl::Status Exec(sqlite3* db, const std::string& sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) == SQLITE_OK) return absl::OkStatus();
+  absl::Status status = absl::InternalError(error ? error : "sqlite3_exec failed");
+  sqlite3_free(error);
+  return status;
+}
+
+// Makes a temporary table of an ARRAY parameter's elements; its scalars go to `literals`.
+absl::Status LoadParameter(sqlite3* db, const json& parameter, std::map<std::string, std::string>* literals) {
+  const std::string name = parameter.value("name", "");
+  const json& type = parameter["parameterType"];
+  const json& value = parameter["parameterValue"];
+  if (type["type"] != "ARRAY") {
+    (*literals)[name] = Literal(Stored(value, type["type"]), type["type"]);
+    return absl::OkStatus();
+  }
+  std::vector<std::pair<std::string, std::string>> columns;  // (name, BigQuery type)
+  const json& element = type["arrayType"];
+  if (element["type"] == "STRUCT") {
+    for (const json& field : element["structTypes"]) columns.emplace_back(field["name"], field["type"]["type"]);
+  } else {
+    columns.emplace_back("value", element["type"]);
+  }
+  std::string definition = "pos INTEGER";
+  std::string placeholders = "?";
+  for (const auto& [column, column_type] : columns) {
+    definition += fmt::format(", {} {}", column, SqliteType(column_type));
+    placeholders += ", ?";
+  }
+  if (auto status = Exec(db, fmt::format("CREATE TEMP TABLE _param_{} ({})", name, definition)); !status.ok()) {
+    return status;
+  }
+  sqlite3_stmt* insert = nullptr;
+  sqlite3_prepare_v2(db, fmt::format("INSERT INTO _param_{} VALUES ({})", name, placeholders).c_str(), -1, &insert,
+                     nullptr);
+  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> owned(insert, &sqlite3_finalize);
+  const json& items = value.contains("arrayValues") ? value["arrayValues"] : json::array();
+  for (std::size_t pos = 0; pos < items.size(); ++pos) {
+    sqlite3_reset(insert);
+    sqlite3_bind_int64(insert, 1, std::int64_t(pos));
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      const json& member = element["type"] == "STRUCT" ? items[pos]["structValues"][columns[c].first] : items[pos];
+      const auto stored = Stored(member, columns[c].second);
+      if (!stored) {
+        sqlite3_bind_null(insert, int(c) + 2);
+      } else if (columns[c].second == "STRING") {
+        sqlite3_bind_text(insert, int(c) + 2, stored->c_str(), int(stored->size()), SQLITE_TRANSIENT);
+      } else {
+        sqlite3_bind_int64(insert, int(c) + 2, std::stoll(*stored));
+      }
+    }
+    if (sqlite3_step(insert) != SQLITE_DONE) return absl::InternalError(sqlite3_errmsg(db));
+  }
+  return absl::OkStatus();
+}
+
+std::string Translate(std::string statement, const std::map<std::string, std::string>& literals) {
+  static const std::regex kInUnnest(R"(\bIN\s+UNNEST\(@(\w+)\))", std::regex::icase);
+  static const std::regex kUnnest(R"(\bUNNEST\(@(\w+)\)(\s+AS\s+(\w+))?(\s+WITH\s+OFFSET\s+AS\s+pos)?)",
+                                  std::regex::icase);
+  static const std::regex kParameter(R"(@(\w+))");
+  statement = std::regex_replace(statement, kInUnnest, "IN (SELECT value FROM _param_$1)");
+  statement = std::regex_replace(statement, kUnnest, "_param_$1$2");
+  std::string translated;
+  auto begin = std::sregex_iterator(statement.begin(), statement.end(), kParameter);
+  std::size_t last = 0;
+  for (auto it = begin; it != std::sregex_iterator(); ++it) {
+    translated += statement.substr(last, it->position() - last);
+    auto literal = literals.find((*it)[1]);
+    translated += literal != literals.end() ? literal->second : it->str();
+    last = it->position() + it->length();
+  }
+  return translated + statement.substr(last);
+}
+
+Failure FailureOf(sqlite3* db, const std::string& project, const std::string& dataset) {
+  const std::string message = sqlite3_errmsg(db);
+  static const std::regex kNoTable(R"(no such table: (\S+))");
+  std::smatch table;
+  if (std::regex_search(message, table, kNoTable)) {
+    return {"notFound", fmt::format("Not found: Table {}:{}.{} was not found in location US", project, dataset,
+                                    table[1].str())};
+  }
+  if (message.find("syntax error") != std::string::npos) return {"invalidQuery", "Syntax error: " + message};
+  return {"invalidQuery", message};
+}
+
+}  // namespace
+
+void BigQuerySqliteEngine::DatasetCreated(const std::string& dataset) {
+  sqlite3* db = nullptr;
+  sqlite3_open(":memory:", &db);
+  datasets_[dataset].reset(db);
+}
+
+void BigQuerySqliteEngine::TableCreated(const std::string& dataset, const json& table) {
+  std::string columns;
+  for (const json& field : table["schema"]["fields"]) {
+    columns += fmt::format("{}{} {}{}", columns.empty() ? "" : ", ", field["name"].get<std::string>(),
+                           SqliteType(field["type"]), field.value("mode", "") == "REQUIRED" ? " NOT NULL" : "");
+  }
+  const std::string name = table["tableReference"]["tableId"];
+  if (auto status = Exec(datasets_.at(dataset).get(), fmt::format("CREATE TABLE `{}` ({})", name, columns));
+      !status.ok()) {
+    ADD_FAILURE() << "the stand-in could not create " << name << ": " << status;
+  }
+}
+
+BigQueryStandIn::Outcome BigQuerySqliteEngine::Run(const json& query) {
+  const std::string dataset = query.contains("defaultDataset") ? query["defaultDataset"].value("datasetId", "") : "";
+  auto found = datasets_.find(dataset);
+  if (found == datasets_.end()) {
+    return Failure{"notFound", fmt::format("Not found: Dataset {}:{}", project_, dataset)};
+  }
+  sqlite3* db = found->second.get();
+  BigQueryStandIn::Outcome outcome = RunScript(db, dataset, query);
+  if (!sqlite3_get_autocommit(db)) Exec(db, "ROLLBACK").IgnoreError();  // A script that failed midway.
+  // A script's temporary tables end with it.
+  std::vector<std::string> temporary;
+  sqlite3_stmt* list = nullptr;
+  sqlite3_prepare_v2(db, "SELECT name FROM sqlite_temp_master WHERE type = 'table'", -1, &list, nullptr);
+  while (sqlite3_step(list) == SQLITE_ROW) temporary.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(list, 0)));
+  sqlite3_finalize(list);
+  for (const std::string& name : temporary) Exec(db, fmt::format("DROP TABLE temp.`{}`", name)).IgnoreError();
+  return outcome;
+}
+
+BigQueryStandIn::Outcome BigQuerySqliteEngine::RunScript(sqlite3* db, const std::string& dataset, const json& query) {
+  std::map<std::string, std::string> literals;
+  if (query.contains("queryParameters")) {
+    for (const json& parameter : query["queryParameters"]) {
+      if (auto status = LoadParameter(db, parameter, &literals); !status.ok()) {
+        return Failure{"invalidQuery", std::string(status.message())};
+      }
+    }
+  }
+  BigQueryStandIn::Result result;
+  const std::string script = query.value("query", "");
+  for (std::string_view statement : SplitStatements(script)) {
+    const std::string sql = Translate(std::string(statement), literals);
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) return FailureOf(db, project_, dataset);
+    std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(raw, &sqlite3_finalize);
+    result = {};  // A script's result is its last statement's.
+    int rc;
+    while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+      const int count = sqlite3_column_count(raw);
+      if (result.fields.empty()) {
+        for (int c = 0; c < count; ++c) {
+          result.fields.emplace_back(sqlite3_column_name(raw, c),
+                                     BigQueryType(sqlite3_column_decltype(raw, c), sqlite3_column_type(raw, c)));
+        }
+      }
+      std::vector<std::optional<std::string>> row;
+      for (int c = 0; c < count; ++c) {
+        if (sqlite3_column_type(raw, c) == SQLITE_NULL) {
+          row.emplace_back(std::nullopt);
+        } else {
+          row.emplace_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(raw, c)),
+                                       sqlite3_column_bytes(raw, c)));
+        }
+      }
+      result.rows.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) return FailureOf(db, project_, dataset);
+    if (result.fields.empty()) {  // No rows: the columns are still the result's.
+      for (int c = 0; c < sqlite3_column_count(raw); ++c) {
+        result.fields.emplace_back(sqlite3_column_name(raw, c), BigQueryType(sqlite3_column_decltype(raw, c), SQLITE_NULL));
+      }
+    }
+    result.bytes_processed += 10 * 1024 * 1024;  // BigQuery's minimum per statement billed.
+  }
+  return result;
+}
+
+}  // namespace bikestream::testing_support

@@ -1,0 +1,41 @@
+// Runs the GoogleSQL statements the BigQuery warehouse emits on SQLite, one in-memory database
+// per dataset, for the stand-in (support/bigquery_stand_in.h). The translation is limited to
+// those statements, on purpose:
+// - UNNEST(@p) [AS a] [WITH OFFSET AS pos] reads a temporary table of the parameter's rows
+//   (column pos, then the struct's fields, or `value`); `x IN UNNEST(@p)` likewise;
+// - other @p become literals; TIMESTAMP values are integer microseconds, as stored;
+// - BEGIN/COMMIT TRANSACTION, CREATE TEMP TABLE, INSERT ... SELECT, window functions and
+//   backquoted names are SQLite's too, and run as they are.
+// Errors come back as BigQuery's: notFound for a missing dataset or table, invalidQuery for
+// the rest, with SQLite's message.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "support/bigquery_stand_in.h"
+
+namespace bikestream::testing_support {
+
+class BigQuerySqliteEngine final : public BigQueryStandIn::Engine {
+ public:
+  explicit BigQuerySqliteEngine(std::string project = "test-project") : project_(std::move(project)) {}
+
+  BigQueryStandIn::Outcome Run(const nlohmann::json& query) override;
+  void DatasetCreated(const std::string& dataset) override;
+  void TableCreated(const std::string& dataset, const nlohmann::json& table) override;
+
+ private:
+  struct Close {
+    void operator()(sqlite3* db) const { sqlite3_close(db); }
+  };
+  BigQueryStandIn::Outcome RunScript(sqlite3* db, const std::string& dataset, const nlohmann::json& query);
+
+  std::string project_;
+  std::map<std::string, std::unique_ptr<sqlite3, Close>> datasets_;
+};
+
+}  // namespace bikestream::testing_support

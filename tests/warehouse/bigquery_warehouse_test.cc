@@ -1,0 +1,141 @@
+// What is particular to the BigQuery warehouse, on the tests' stand-in running its statements
+// on SQLite: exactly once through lost answers and failed jobs, the tables setup makes, and
+// an existing table that differs (the contract itself runs in warehouse_contract_test.cc).
+#include <gtest/gtest.h>
+
+#include "support/bigquery_sqlite.h"
+#include "support/bigquery_stand_in.h"
+#include "support/events.h"
+#include "warehouse/bigquery/bigquery_warehouse.h"
+
+namespace bikestream {
+namespace {
+
+using json = nlohmann::json;
+using testing_support::BigQuerySqliteEngine;
+using testing_support::BigQueryStandIn;
+using testing_support::MakeEvent;
+
+class BigQueryWarehouseTest : public ::testing::Test {
+ protected:
+  BigQueryWarehouseTest() : stand_in_({}, std::make_unique<BigQuerySqliteEngine>()) {}
+
+  std::unique_ptr<Warehouse> Open() {
+    BigQueryWarehouseOptions options{.dataset = "bikes",
+                                     .on_bytes = [this](std::string_view, std::int64_t processed, std::int64_t) {
+                                       bytes_ += processed;
+                                     }};
+    options.client.endpoint = stand_in_.url();
+    options.client.project = "test-project";
+    auto opened = OpenBigQueryWarehouse(std::move(options), TableNames{});
+    EXPECT_TRUE(opened.ok()) << opened.status();
+    return opened.ok() ? std::move(*opened) : nullptr;
+  }
+
+  std::int64_t Count(Warehouse& warehouse, const std::string& table) {
+    auto result = warehouse.Query("SELECT COUNT(*) AS n FROM " + table);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? std::stoll(result->rows.at(0).at(0).text) : -1;
+  }
+
+  void TearDown() override { EXPECT_EQ(stand_in_.invalid_requests(), 0) << "a request broke BigQuery's schema"; }
+
+  BigQueryStandIn stand_in_;
+  std::int64_t bytes_ = 0;
+};
+
+TEST_F(BigQueryWarehouseTest, ALostCommitAnswerIsReadBackAndNothingIsStoredTwice) {
+  auto warehouse = Open();
+  ASSERT_TRUE(warehouse->Setup().ok());
+  stand_in_.InjectFault({.method = "jobs.insert", .http_status = 503, .reason = "backendError", .after_applying = true});
+  Batch batch;
+  batch.events = {MakeEvent("e-1"), MakeEvent("e-2"), MakeEvent("e-1")};
+  auto first = warehouse->Commit(batch);
+  ASSERT_TRUE(first.ok()) << first.status();
+  // The answer of the job that ran: its newly stored events, not "all duplicates".
+  EXPECT_EQ(first->stored, 2u);
+  EXPECT_EQ(first->newly_stored, (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(Count(*warehouse, "raw_events"), 2);
+  auto again = warehouse->Commit(batch);  // The batch redelivered: a new commit.
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->stored, 0u);
+  EXPECT_EQ(again->duplicates, 3u);
+  EXPECT_EQ(Count(*warehouse, "raw_events"), 2);
+  EXPECT_GT(bytes_, 0);  // Each statement's bytes are reported.
+}
+
+TEST_F(BigQueryWarehouseTest, AFailedCommitStoresNothingAndSaysWhy) {
+  auto warehouse = Open();
+  ASSERT_TRUE(warehouse->Setup().ok());
+  stand_in_.FailNextJob({.reason = "invalidQuery", .message = "Query error: something the warehouse got wrong"});
+  Batch batch;
+  batch.events = {MakeEvent("e-1")};
+  batch.dead_letters = {DeadLetter{.first_seen = 1, .source = "test", .message_id = "m-1", .payload = "{",
+                                   .reason = "bad_json", .error = "not JSON"}};
+  auto failed = warehouse->Commit(batch);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().ToString().find("something the warehouse got wrong"), std::string::npos);
+  EXPECT_EQ(Count(*warehouse, "raw_events"), 0);
+  EXPECT_EQ(Count(*warehouse, "dead_letter"), 0);
+  auto retried = warehouse->Commit(batch);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(retried->stored, 1u);
+  EXPECT_EQ(Count(*warehouse, "dead_letter"), 1);
+}
+
+TEST_F(BigQueryWarehouseTest, SetupMakesTheDatasetAndPartitionedClusteredTablesAndIsSafeToRunAgain) {
+  auto warehouse = Open();
+  ASSERT_TRUE(warehouse->Setup().ok());
+  ASSERT_TRUE(warehouse->Setup().ok());
+  auto dataset = stand_in_.dataset("bikes");
+  ASSERT_TRUE(dataset);
+  EXPECT_EQ((*dataset)["location"], "US");
+  auto raw = stand_in_.table("bikes", "raw_events");
+  ASSERT_TRUE(raw);
+  EXPECT_EQ((*raw)["timePartitioning"], (json{{"type", "DAY"}, {"field", "ts_iso"}}));
+  EXPECT_EQ((*raw)["clustering"]["fields"], json::array({"station_id"}));
+  std::vector<std::string> columns;
+  for (const json& field : (*raw)["schema"]["fields"]) columns.push_back(field["name"].get<std::string>() + " " + field["type"].get<std::string>());
+  EXPECT_EQ(columns, (std::vector<std::string>{"event_id STRING", "station_id STRING", "ts_iso TIMESTAMP",
+                                               "kind STRING", "delta INTEGER"}));
+  EXPECT_TRUE(stand_in_.table("bikes", "station_features"));
+  EXPECT_TRUE(stand_in_.table("bikes", "dead_letter"));
+  // One writer row, however often setup runs.
+  EXPECT_EQ(Count(*warehouse, "_bikestream_writer"), 1);
+}
+
+TEST_F(BigQueryWarehouseTest, AnExistingTableWithAnotherSchemaIsReportedAndLeftAsItIs) {
+  bigquery::Client client({.endpoint = stand_in_.url(), .project = "test-project"});
+  ASSERT_TRUE(client.CreateDataset({{"datasetReference", {{"projectId", "test-project"}, {"datasetId", "bikes"}}},
+                                    {"location", "US"}}).ok());
+  const json theirs = {{"tableReference", {{"projectId", "test-project"}, {"datasetId", "bikes"}, {"tableId", "raw_events"}}},
+                       {"schema", {{"fields", json::array({{{"name", "event_id"}, {"type", "STRING"}},
+                                                           {{"name", "ts"}, {"type", "TIMESTAMP"}}})}}}};
+  ASSERT_TRUE(client.CreateTable("bikes", theirs).ok());
+  auto warehouse = Open();
+  absl::Status setup = warehouse->Setup();
+  ASSERT_FALSE(setup.ok());
+  EXPECT_EQ(setup.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(setup.ToString().find("test-project:bikes.raw_events exists with another schema"), std::string::npos)
+      << setup;
+  EXPECT_NE(setup.ToString().find("ts TIMESTAMP NULLABLE"), std::string::npos) << setup;
+  EXPECT_EQ((*stand_in_.table("bikes", "raw_events"))["schema"], theirs["schema"]);
+}
+
+TEST_F(BigQueryWarehouseTest, ADatasetElsewhereNamesTheLocationToUse) {
+  bigquery::Client client({.endpoint = stand_in_.url(), .project = "test-project"});
+  ASSERT_TRUE(client.CreateDataset({{"datasetReference", {{"projectId", "test-project"}, {"datasetId", "bikes"}}},
+                                    {"location", "EU"}}).ok());
+  absl::Status setup = Open()->Setup();
+  ASSERT_FALSE(setup.ok());
+  EXPECT_NE(setup.ToString().find("?location=EU"), std::string::npos) << setup;
+}
+
+TEST_F(BigQueryWarehouseTest, UrlsNameTheirForm) {
+  auto bad = OpenWarehouse("bigquery://my-project");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().ToString().find("bigquery://PROJECT/DATASET"), std::string::npos) << bad.status();
+}
+
+}  // namespace
+}  // namespace bikestream
