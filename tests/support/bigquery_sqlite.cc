@@ -108,7 +108,10 @@ absl::Status LoadParameter(sqlite3* db, const json& parameter, std::map<std::str
   return absl::OkStatus();
 }
 
-std::string Translate(std::string statement, const std::map<std::string, std::string>& literals) {
+// `missing` gets the first @name that no parameter gives (BigQuery refuses such a query;
+// SQLite would read it as NULL).
+std::string Translate(std::string statement, const std::map<std::string, std::string>& literals,
+                      std::string* missing) {
   static const std::regex kInUnnest(R"(\bIN\s+UNNEST\(@(\w+)\))", std::regex::icase);
   static const std::regex kUnnest(R"(\bUNNEST\(@(\w+)\)(\s+AS\s+(\w+))?(\s+WITH\s+OFFSET\s+AS\s+pos)?)",
                                   std::regex::icase);
@@ -121,6 +124,7 @@ std::string Translate(std::string statement, const std::map<std::string, std::st
   for (auto it = begin; it != std::sregex_iterator(); ++it) {
     translated += statement.substr(last, it->position() - last);
     auto literal = literals.find((*it)[1]);
+    if (literal == literals.end() && missing->empty()) *missing = it->str();
     translated += literal != literals.end() ? literal->second : it->str();
     last = it->position() + it->length();
   }
@@ -191,7 +195,9 @@ BigQueryStandIn::Outcome BigQuerySqliteEngine::RunScript(sqlite3* db, const std:
   BigQueryStandIn::Result result;
   const std::string script = query.value("query", "");
   for (std::string_view statement : SplitStatements(script)) {
-    const std::string sql = Translate(std::string(statement), literals);
+    std::string missing;
+    const std::string sql = Translate(std::string(statement), literals, &missing);
+    if (!missing.empty()) return Failure{"invalidQuery", fmt::format("Query parameter '{}' not found", missing)};
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) return FailureOf(db, project_, dataset);
     std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(raw, &sqlite3_finalize);

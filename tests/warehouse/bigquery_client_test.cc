@@ -116,6 +116,15 @@ TEST_F(BigQueryClientTest, ALostAnswerReadsBackTheJobThatRanAndRunsNothingTwice)
   EXPECT_EQ(rows->rows.size(), 3u);
 }
 
+TEST_F(BigQueryClientTest, AJobIdTakenByAnotherStatementIsAnErrorNotItsAnswer) {
+  Client client = MakeClient();
+  ASSERT_TRUE(client.RunQueryJob("bikestream_taken", "SELECT 1", json::array()).ok());
+  auto other = client.RunQueryJob("bikestream_taken", "SELECT 2", json::array());
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().ToString().find("runs another statement"), std::string::npos) << other.status();
+  EXPECT_EQ(stand_in_.executions(), 1);
+}
+
 TEST_F(BigQueryClientTest, RateLimitsAreRetriedAndQuotasAreNot) {
   Client client = MakeClient();
   stand_in_.InjectFault({.method = "jobs.insert", .http_status = 403, .reason = "rateLimitExceeded"});

@@ -83,6 +83,30 @@ TEST_F(BigQueryWarehouseTest, AFailedCommitStoresNothingAndSaysWhy) {
   EXPECT_EQ(Count(*warehouse, "dead_letter"), 1);
 }
 
+TEST_F(BigQueryWarehouseTest, ADeadLetterThatIsNotUtf8IsKeptWithItsBadBytesReplaced) {
+  auto warehouse = Open();
+  ASSERT_TRUE(warehouse->Setup().ok());
+  Batch batch;
+  batch.dead_letters = {DeadLetter{.first_seen = 1, .source = "test", .message_id = "m-1",
+                                   .payload = "\xC0\xFF{\"bad\": 1}", .reason = "bad_json", .error = "not JSON"}};
+  auto committed = warehouse->Commit(batch);
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  auto letters = warehouse->ListDeadLetters({});
+  ASSERT_TRUE(letters.ok()) << letters.status();
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_EQ((*letters)[0].payload, "\xEF\xBF\xBD\xEF\xBF\xBD{\"bad\": 1}");
+}
+
+TEST_F(BigQueryWarehouseTest, ABatchOverTheRequestLimitIsRefusedForTheIngestorToHalve) {
+  auto warehouse = Open();
+  Batch batch;
+  for (int i = 0; i < 60'000; ++i) batch.events.push_back(MakeEvent("event-" + std::to_string(i)));
+  auto refused = warehouse->Commit(batch);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(IsRowRefused(refused.status())) << refused.status();
+  EXPECT_EQ(stand_in_.executions(), 0);  // Nothing was sent.
+}
+
 TEST_F(BigQueryWarehouseTest, SetupMakesTheDatasetAndPartitionedClusteredTablesAndIsSafeToRunAgain) {
   auto warehouse = Open();
   ASSERT_TRUE(warehouse->Setup().ok());

@@ -2,6 +2,8 @@
 // is one multi-statement transaction run as a query job (docs/adr/0007).
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <random>
 
 #include "absl/strings/cord.h"
 #include "common/status.h"
@@ -136,6 +137,13 @@ void AppendRows(const json& page, Rows* rows) {
   }
 }
 
+// A UUID-shaped token (BigQuery's requestId: at most 36 characters).
+std::string RequestId() {
+  std::random_device random;
+  const std::uint32_t a = random(), b = random(), c = random(), d = random();
+  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:04x}{:08x}", a, b >> 16, b & 0xFFFF, c >> 16, c & 0xFFFF, d);
+}
+
 bool IsValidJobId(const std::string& id) {
   return !id.empty() && id.size() <= kMaxJobIdBytes &&
          std::all_of(id.begin(), id.end(), [](char c) {
@@ -232,9 +240,16 @@ absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::s
         {"configuration", {{"query", std::move(query)}}}};
     auto inserted = Call("POST", fmt::format("projects/{}/jobs", options_.project), job.dump(), "jobs.insert " + id);
     // An earlier try of this insert reached BigQuery: its job is the one to wait for.
-    if (!inserted.ok() && inserted.status().code() != absl::StatusCode::kAlreadyExists) return inserted.status();
+    const bool existed = !inserted.ok() && inserted.status().code() == absl::StatusCode::kAlreadyExists;
+    if (!inserted.ok() && !existed) return inserted.status();
     auto done = WaitForJob(id);
     if (!done.ok()) return done.status();
+    // Unless the id was someone else's: then the answer would be theirs.
+    if (existed && (*done)["configuration"]["query"].value("query", "") != sql) {
+      return absl::InternalError(fmt::format("BigQuery job {} exists and runs another statement: job ids must be "
+                                             "unique, and this one was not",
+                                             id));
+    }
     const json& status = (*done)["status"];
     if (status.contains("errorResult")) {
       last = FromErrorProto(status["errorResult"], "job " + id, absl::StatusCode::kInternal);
@@ -258,9 +273,11 @@ absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::s
 absl::StatusOr<json> Client::WaitForJob(const std::string& job_id) {
   TimestampMicros pause = kFirstPoll;
   while (true) {
+    // Not the parameters, which may be megabytes: the state, the figures and the statement.
     auto job = Call("GET",
                     fmt::format("projects/{}/jobs/{}?{}", options_.project, job_id,
-                                gcp::FormEncode({{"location", options_.location}})),
+                                gcp::FormEncode({{"location", options_.location},
+                                                 {"fields", "status,statistics,configuration.query.query"}})),
                     "", "jobs.get " + job_id);
     if (!job.ok()) return job.status();
     if (job->contains("status") && (*job)["status"].value("state", "") == "DONE") return job;
@@ -296,18 +313,20 @@ absl::Status Client::ReadPages(const std::string& job_id, std::optional<json> fi
 }
 
 absl::StatusOr<Rows> Client::Query(const std::string& sql, const json& parameters) {
+  // The same requestId on every retry: BigQuery runs a request once per id (for 15 minutes).
   json request = {{"query", sql},
-                        {"useLegacySql", false},
-                        {"parameterMode", "NAMED"},
-                        {"queryParameters", parameters},
-                        {"location", options_.location},
-                        {"maxResults", options_.page_rows},
-                        {"timeoutMs", kLongPollMillis},
-                        {"formatOptions", {{"useInt64Timestamp", true}}}};
+                  {"useLegacySql", false},
+                  {"parameterMode", "NAMED"},
+                  {"queryParameters", parameters},
+                  {"location", options_.location},
+                  {"maxResults", options_.page_rows},
+                  {"timeoutMs", kLongPollMillis},
+                  {"formatOptions", {{"useInt64Timestamp", true}}},
+                  {"requestId", RequestId()}};
   if (!options_.default_dataset.empty()) request["defaultDataset"] = DefaultDataset();
   auto reply = Call("POST", fmt::format("projects/{}/queries", options_.project), request.dump(), "jobs.query");
   if (!reply.ok()) return reply.status();
-  const std::string job_id = (*reply)["jobReference"].value("jobId", "");
+  const std::string job_id = reply->value("jobReference", json::object()).value("jobId", "");
   Rows rows;
   rows.bytes_processed = Int64Field(*reply, "totalBytesProcessed");
   rows.bytes_billed = Int64Field(*reply, "totalBytesBilled");

@@ -80,8 +80,8 @@ class Client {
   absl::StatusOr<Rows> RunQueryJob(const std::string& job_id, const std::string& sql,
                                    const nlohmann::json& parameters);
 
-  // A query through jobs.query, its result read page by page. Retried as a whole when the
-  // call fails for a retryable reason, so for statements that change nothing.
+  // A query through jobs.query, its result read page by page. A retried call carries the same
+  // requestId, so BigQuery runs the statement once.
   absl::StatusOr<Rows> Query(const std::string& sql, const nlohmann::json& parameters);
 
   // A dataset's or table's resource, nullopt when it does not exist.

@@ -1,6 +1,7 @@
 // Reading: a person's queries, dead letters, and raw_events back for the streaming job.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 
 #include "event/timestamp.h"
@@ -17,6 +18,11 @@ bool IsNumeric(const std::string& type) {
   return kNumeric.contains(type);
 }
 
+bool IsInteger(const std::string& text) {
+  return !text.empty() && text.size() < 20 &&
+         std::all_of(text.begin() + (text[0] == '-' ? 1 : 0), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 Kind KindOf(const std::optional<std::string>& name) { return name == "pickup" ? Kind::kPickup : Kind::kDropoff; }
 
 std::int64_t IntegerOf(const std::optional<std::string>& cell) { return cell ? std::stoll(*cell) : 0; }
@@ -30,7 +36,7 @@ QueryResult ForPeople(const Rows& rows) {
       const std::string& type = rows.fields[i].type;
       if (!row[i]) {
         cells.push_back({.text = "NULL", .is_null = true});
-      } else if (type == "TIMESTAMP") {
+      } else if (type == "TIMESTAMP" && IsInteger(*row[i])) {  // Not an ARRAY of them, say.
         cells.push_back({.text = FormatRfc3339(std::stoll(*row[i]))});
       } else {
         cells.push_back({.text = *row[i], .is_number = IsNumeric(type)});
@@ -58,8 +64,6 @@ absl::StatusOr<QueryResult> BigQueryWarehouse::Query(std::string_view sql) {
   const auto statements = SplitStatements(sql);
   if (statements.size() > 1) return absl::InvalidArgumentError("query: give one SQL statement at a time");
   if (statements.empty()) return QueryResult{};
-  // Not retried as a whole beyond what the client retries: a person's statement may change
-  // data (BigQuery answers a lost jobs.query by running it again).
   auto rows = Read("query", std::string(statements[0]), json::array());
   if (!rows.ok()) return rows.status();
   return ForPeople(*rows);

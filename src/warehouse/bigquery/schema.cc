@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <regex>
 
+#include "absl/strings/match.h"
 #include "common/status.h"
 #include "gcp/google_api.h"
 #include "warehouse/bigquery/bigquery_backend.h"
@@ -80,8 +81,8 @@ absl::Status BigQueryWarehouse::Setup() {
         !created.ok() && created.code() != absl::StatusCode::kAlreadyExists) {
       return created;
     }
-  } else if (std::string location = (**dataset).value("location", ""); !location.empty() &&
-                                                                       location != client.location) {
+  } else if (std::string location = (**dataset).value("location", "");
+             !location.empty() && !absl::EqualsIgnoreCase(location, client.location)) {
     return absl::FailedPreconditionError(fmt::format(
         "BigQuery dataset {}:{} is in {}, not {}: add ?location={} to the warehouse URL", client.project,
         options_.dataset, location, client.location, location));
@@ -99,13 +100,13 @@ absl::Status BigQueryWarehouse::Setup() {
                                                         json::array({Column("commits", "INTEGER")}), json::object()}}) {
     if (absl::Status status = EnsureTable(name, fields, layout); !status.ok()) return status;
   }
-  // The writer row (its table must have exactly one).
-  auto row = client_.RunQueryJob(
+  // The writer row (two setups at once may make two: harmless, every commit updates them all).
+  auto inserted = client_.RunQueryJob(
       UniqueJobId("bikestream_setup"),
       fmt::format("INSERT INTO {0} (commits) SELECT 0 FROM (SELECT 1 AS one) WHERE NOT EXISTS (SELECT 1 FROM {0})",
                   Quoted(kWriterTable)),
       json::array());
-  return row.status();
+  return inserted.status();
 }
 
 absl::Status BigQueryWarehouse::EnsureTable(const std::string& name, const json& fields, const json& layout) {

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <random>
 
+#include "common/status.h"
 #include "warehouse/bigquery/bigquery_backend.h"
+#include "warehouse/sql/valid_utf8.h"
 
 namespace bikestream::bigquery {
 namespace {
@@ -13,6 +15,10 @@ namespace {
 using json = nlohmann::json;
 
 constexpr TimestampMicros kDay = 24 * kMicrosPerHour;
+// BigQuery refuses requests over 10 MB: a commit's job stays below, with room for the script.
+constexpr std::size_t kMaxRequestBytes = 9 * 1024 * 1024;
+// A dead letter's payload is kept up to this, so that one letter always fits a request.
+constexpr std::size_t kMaxPayloadBytes = 1024 * 1024;
 
 const std::vector<Field> kEventFields = {
     {"event_id", "STRING"}, {"station_id", "STRING"}, {"ts_iso", "TIMESTAMP"}, {"kind", "STRING"}, {"delta", "INT64"}};
@@ -37,7 +43,15 @@ json DeadLettersParameter(const std::vector<DeadLetter>& letters) {
   std::vector<std::vector<std::optional<std::string>>> rows;
   rows.reserve(letters.size());
   for (const DeadLetter& d : letters) {
-    rows.push_back({TimestampText(d.first_seen), d.source, d.message_id, d.payload, d.reason, d.error,
+    // JSON carries only UTF-8: bytes that are not are replaced (U+FFFD), as in PostgreSQL's text.
+    std::string payload = ValidUtf8(d.payload.substr(0, kMaxPayloadBytes));
+    std::string error = ValidUtf8(d.error);
+    if (d.payload.size() > kMaxPayloadBytes) {
+      error += fmt::format(" (payload cut to its first {} of {} bytes: BigQuery's request limit)", kMaxPayloadBytes,
+                           d.payload.size());
+    }
+    rows.push_back({TimestampText(d.first_seen), ValidUtf8(d.source), ValidUtf8(d.message_id), std::move(payload),
+                    ValidUtf8(d.reason), std::move(error),
                     d.publish_time != 0 ? std::optional<std::string>(TimestampText(d.publish_time)) : std::nullopt});
   }
   return StructArrayParameter("dead_letters", kDeadLetterFields, rows);
@@ -46,8 +60,9 @@ json DeadLettersParameter(const std::vector<DeadLetter>& letters) {
 }  // namespace
 
 std::string UniqueJobId(std::string_view prefix) {
-  thread_local std::mt19937_64 random{std::random_device{}()};
-  return fmt::format("{}_{:016x}{:016x}", prefix, random(), random());
+  // 128 bits from the system's source (one seed of a generator would be 32).
+  std::random_device random;
+  return fmt::format("{}_{:08x}{:08x}{:08x}{:08x}", prefix, random(), random(), random(), random());
 }
 
 absl::StatusOr<CommitResult> BigQueryWarehouse::Commit(const Batch& batch) {
@@ -78,12 +93,13 @@ absl::StatusOr<CommitResult> BigQueryWarehouse::Write(const std::vector<Event>& 
         events.begin(), events.end(), [](const Event& a, const Event& b) { return a.ts < b.ts; });
     parameters.push_back(EventsParameter(events));
     parameters.push_back(ScalarParameter("first_day", "TIMESTAMP", TimestampText(FloorToDay(earliest->ts))));
-    parameters.push_back(ScalarParameter("after_last_day", "TIMESTAMP", TimestampText(FloorToDay(latest->ts) + kDay)));
+    // Inclusive, so that a batch on 9999-12-31 needs no instant past BigQuery's last.
+    parameters.push_back(ScalarParameter("last_day_end", "TIMESTAMP", TimestampText(FloorToDay(latest->ts) + kDay - 1)));
     script += fmt::format(
         "CREATE TEMP TABLE new_events AS\n"
         "  SELECT * FROM UNNEST(@events) WITH OFFSET AS pos\n"
         "  WHERE pos IN (SELECT MIN(pos) FROM UNNEST(@events) WITH OFFSET AS pos GROUP BY event_id)\n"
-        "    AND event_id NOT IN (SELECT event_id FROM {0} WHERE ts_iso >= @first_day AND ts_iso < @after_last_day);\n"
+        "    AND event_id NOT IN (SELECT event_id FROM {0} WHERE ts_iso BETWEEN @first_day AND @last_day_end);\n"
         "INSERT INTO {0} (event_id, station_id, ts_iso, kind, delta)\n"
         "  SELECT event_id, station_id, ts_iso, kind, delta FROM new_events;\n",
         raw);
@@ -109,6 +125,10 @@ absl::StatusOr<CommitResult> BigQueryWarehouse::Write(const std::vector<Event>& 
   script += "COMMIT TRANSACTION;\n";
   script += events.empty() ? "SELECT CAST(NULL AS INT64) AS pos LIMIT 0;\n" : "SELECT pos FROM new_events ORDER BY pos;\n";
 
+  // Too big for one request: refused like a row, so that the Ingestor commits it in halves.
+  if (const std::size_t bytes = script.size() + parameters.dump().size(); bytes > kMaxRequestBytes) {
+    return RowRefused(fmt::format("a batch of {} bytes is over BigQuery's request limit", bytes));
+  }
   auto rows = client_.RunQueryJob(UniqueJobId("bikestream_commit"), script, parameters);
   if (!rows.ok()) return rows.status();
   ReportBytes("commit", *rows);

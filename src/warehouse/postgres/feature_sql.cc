@@ -7,6 +7,7 @@
 #include "warehouse/postgres/postgres_rows.h"
 #include "warehouse/sql/feature_query.h"
 #include "warehouse/sql/sql_text.h"
+#include "warehouse/sql/valid_utf8.h"
 
 namespace bikestream::postgres {
 namespace {

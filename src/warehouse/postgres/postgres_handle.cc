@@ -1,7 +1,6 @@
 #include "warehouse/postgres/postgres_handle.h"
 
 #include <fmt/format.h>
-#include <simdjson.h>
 
 #include <type_traits>
 #include <vector>
@@ -217,30 +216,6 @@ void BinaryCopy::AddBigEndian(Int value) {
   for (int shift = 8 * (sizeof(Int) - 1); shift >= 0; shift -= 8) {
     data_.push_back(static_cast<char>((bits >> shift) & 0xFF));
   }
-}
-
-std::string ValidUtf8(std::string_view text) {
-  if (text.find('\0') == std::string_view::npos &&
-      simdjson::validate_utf8(text.data(), text.size())) {
-    return std::string(text);
-  }
-  constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
-  std::string valid;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    const std::size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3
-                             : (lead >> 3) == 0x1E ? 4 : 0;
-    if (lead != 0 && length > 0 && i + length <= text.size() &&
-        simdjson::validate_utf8(text.data() + i, length)) {
-      valid.append(text.substr(i, length));
-      i += length;
-    } else {
-      valid.append(kReplacement);
-      ++i;
-    }
-  }
-  return valid;
 }
 
 std::string UnescapeBytes(const char* text) {

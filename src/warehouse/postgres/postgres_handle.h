@@ -77,10 +77,6 @@ class BinaryCopy {
   std::string data_;
 };
 
-// `text` with NUL and every byte that is not part of valid UTF-8 replaced by U+FFFD: text
-// columns of a UTF-8 database accept nothing else.
-std::string ValidUtf8(std::string_view text);
-
 // The bytes of a bytea value in its text form (\x…).
 std::string UnescapeBytes(const char* text);
 

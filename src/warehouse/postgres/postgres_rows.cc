@@ -5,6 +5,7 @@
 #include <string>
 
 #include "warehouse/postgres/postgres_handle.h"
+#include "warehouse/sql/valid_utf8.h"
 
 namespace bikestream::postgres {
 namespace {

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "warehouse/postgres/postgres_backend.h"
 #include "warehouse/postgres/postgres_rows.h"
+#include "warehouse/sql/valid_utf8.h"
 
 namespace bikestream::postgres {
 namespace {
