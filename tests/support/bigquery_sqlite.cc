@@ -39,7 +39,7 @@ std::optional<std::string> Stored(const json& value, const std::string& type) {
   std::string text = value["value"];
   if (type != "TIMESTAMP") return text;
   // "YYYY-MM-DD HH:MM:SS[.ffffff]+00", as the warehouse sends them.
-  text[10] = 'T';
+  if (text.size() > 10) text[10] = 'T';
   if (text.ends_with("+00")) text.replace(text.size() - 3, 3, "Z");
   auto micros = ParseRfc3339(text);
   return micros.ok() ? std::optional<std::string>(std::to_string(*micros)) : std::nullopt;

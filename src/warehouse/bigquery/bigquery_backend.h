@@ -65,7 +65,8 @@ std::string UniqueJobId(std::string_view prefix);
 // A table name quoted for GoogleSQL: `name`.
 std::string Quoted(const std::string& name);
 
-// An instant column's cell (int64 microseconds) as a number.
-TimestampMicros MicrosOf(const std::optional<std::string>& cell);
+// An INT64 or TIMESTAMP cell (int64 microseconds) as a number; 0 for NULL or text that is
+// not one.
+std::int64_t IntegerOf(const std::optional<std::string>& cell);
 
 }  // namespace bikestream::bigquery

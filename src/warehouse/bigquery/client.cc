@@ -7,6 +7,7 @@
 #include <random>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "common/status.h"
 #include "event/timestamp.h"
 #include "gcp/google_api.h"
@@ -22,6 +23,8 @@ constexpr int kMaxJobRuns = 4;
 constexpr std::uint32_t kLongPollMillis = 10'000;
 constexpr TimestampMicros kFirstPoll = 50 * kMicrosPerMilli;
 constexpr TimestampMicros kLongestPoll = 2 * kMicrosPerSecond;
+// BigQuery refuses requests over 10 MB: a job's stays below, with room to spare.
+constexpr std::size_t kMaxRequestBytes = 9 * 1024 * 1024;
 
 // Google's guidance (error-messages, and its Python client's retry.py).
 constexpr std::array kRetryableReasons = {"rateLimitExceeded", "backendError", "internalError", "badGateway"};
@@ -95,18 +98,13 @@ absl::Status FromReply(const gcp::HttpResponse& response, std::string_view what)
   return gcp::ErrorFromReply("BigQuery", what, response, HintFor);
 }
 
+// An int64 field (JSON text, as BigQuery sends them); 0 when missing or not a number.
 std::int64_t Int64Field(const json& object, const char* name) {
   if (!object.is_object() || !object.contains(name)) return 0;
   const json& value = object[name];
   if (value.is_number_integer()) return value.get<std::int64_t>();
-  if (value.is_string()) {
-    try {
-      return std::stoll(value.get<std::string>());
-    } catch (const std::exception&) {
-      return 0;
-    }
-  }
-  return 0;
+  std::int64_t number = 0;
+  return value.is_string() && absl::SimpleAtoi(value.get<std::string>(), &number) ? number : 0;
 }
 
 std::string CellText(const json& cell) {
@@ -200,8 +198,13 @@ std::string TimestampText(TimestampMicros micros) {
 Client::Client(ClientOptions options)
     : options_(std::move(options)), clock_(options_.clock ? *options_.clock : SystemClock()), http_(options_.timeout) {}
 
-json Client::DefaultDataset() const {
-  return {{"projectId", options_.project}, {"datasetId", options_.default_dataset}};
+// The fields a query job's configuration and a jobs.query request share.
+json Client::QueryFields(const std::string& sql, const json& parameters) const {
+  json fields = {{"query", sql}, {"useLegacySql", false}, {"parameterMode", "NAMED"}, {"queryParameters", parameters}};
+  if (!options_.default_dataset.empty()) {
+    fields["defaultDataset"] = {{"projectId", options_.project}, {"datasetId", options_.default_dataset}};
+  }
+  return fields;
 }
 
 absl::StatusOr<json> Client::CallOnce(const std::string& method, const std::string& path, const std::string& body,
@@ -233,19 +236,24 @@ absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::s
   absl::Status last;
   for (int run = 0; run < kMaxJobRuns; ++run) {
     const std::string id = run == 0 ? job_id : fmt::format("{}_r{}", job_id, run);
-    json query = {{"query", sql}, {"useLegacySql", false}, {"parameterMode", "NAMED"}, {"queryParameters", parameters}};
-    if (!options_.default_dataset.empty()) query["defaultDataset"] = DefaultDataset();
     const json job = {
         {"jobReference", {{"projectId", options_.project}, {"jobId", id}, {"location", options_.location}}},
-        {"configuration", {{"query", std::move(query)}}}};
-    auto inserted = Call("POST", fmt::format("projects/{}/jobs", options_.project), job.dump(), "jobs.insert " + id);
+        {"configuration", {{"query", QueryFields(sql, parameters)}}}};
+    const std::string body = job.dump();
+    if (body.size() > kMaxRequestBytes) {
+      return WithReason(absl::OutOfRangeError(fmt::format("BigQuery jobs.insert {}: a request of {} bytes is over "
+                                                          "BigQuery's limit of 10 MB",
+                                                          id, body.size())),
+                        kRequestTooLarge);
+    }
+    auto inserted = Call("POST", fmt::format("projects/{}/jobs", options_.project), body, "jobs.insert " + id);
     // An earlier try of this insert reached BigQuery: its job is the one to wait for.
     const bool existed = !inserted.ok() && inserted.status().code() == absl::StatusCode::kAlreadyExists;
     if (!inserted.ok() && !existed) return inserted.status();
     auto done = WaitForJob(id);
     if (!done.ok()) return done.status();
     // Unless the id was someone else's: then the answer would be theirs.
-    if (existed && (*done)["configuration"]["query"].value("query", "") != sql) {
+    if (existed && done->value("/configuration/query/query"_json_pointer, "") != sql) {
       return absl::InternalError(fmt::format("BigQuery job {} exists and runs another statement: job ids must be "
                                              "unique, and this one was not",
                                              id));
@@ -313,17 +321,13 @@ absl::Status Client::ReadPages(const std::string& job_id, std::optional<json> fi
 }
 
 absl::StatusOr<Rows> Client::Query(const std::string& sql, const json& parameters) {
+  json request = QueryFields(sql, parameters);
+  request["location"] = options_.location;
+  request["maxResults"] = options_.page_rows;
+  request["timeoutMs"] = kLongPollMillis;
+  request["formatOptions"] = {{"useInt64Timestamp", true}};
   // The same requestId on every retry: BigQuery runs a request once per id (for 15 minutes).
-  json request = {{"query", sql},
-                  {"useLegacySql", false},
-                  {"parameterMode", "NAMED"},
-                  {"queryParameters", parameters},
-                  {"location", options_.location},
-                  {"maxResults", options_.page_rows},
-                  {"timeoutMs", kLongPollMillis},
-                  {"formatOptions", {{"useInt64Timestamp", true}}},
-                  {"requestId", RequestId()}};
-  if (!options_.default_dataset.empty()) request["defaultDataset"] = DefaultDataset();
+  request["requestId"] = RequestId();
   auto reply = Call("POST", fmt::format("projects/{}/queries", options_.project), request.dump(), "jobs.query");
   if (!reply.ok()) return reply.status();
   const std::string job_id = reply->value("jobReference", json::object()).value("jobId", "");

@@ -56,6 +56,9 @@ struct Rows {
 // "invalidQuery"), "" when the status did not come from BigQuery.
 std::string ReasonOf(const absl::Status& status);
 
+// The reason of a job refused before it was sent: its request is over BigQuery's 10 MB.
+inline constexpr char kRequestTooLarge[] = "requestTooLarge";
+
 // Query parameters (QueryParameter JSON) for named parameters (@name). Scalar values are text
 // as BigQuery takes them: INT64 as decimal, TIMESTAMP as "YYYY-MM-DD HH:MM:SS.ffffff+00".
 nlohmann::json ScalarParameter(std::string_view name, std::string_view type, std::string value);
@@ -101,7 +104,7 @@ class Client {
                                           const std::string& body, std::string_view operation);
   absl::StatusOr<nlohmann::json> WaitForJob(const std::string& job_id);
   absl::Status ReadPages(const std::string& job_id, std::optional<nlohmann::json> first_page, Rows* rows);
-  nlohmann::json DefaultDataset() const;
+  nlohmann::json QueryFields(const std::string& sql, const nlohmann::json& parameters) const;
   absl::StatusOr<std::optional<nlohmann::json>> GetIfExists(const std::string& path, std::string_view operation);
 
   ClientOptions options_;

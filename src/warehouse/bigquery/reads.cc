@@ -1,9 +1,9 @@
 // Reading: a person's queries, dead letters, and raw_events back for the streaming job.
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <set>
 
+#include "absl/strings/numbers.h"
 #include "event/timestamp.h"
 #include "warehouse/bigquery/bigquery_backend.h"
 #include "warehouse/sql/sql_text.h"
@@ -18,14 +18,7 @@ bool IsNumeric(const std::string& type) {
   return kNumeric.contains(type);
 }
 
-bool IsInteger(const std::string& text) {
-  return !text.empty() && text.size() < 20 &&
-         std::all_of(text.begin() + (text[0] == '-' ? 1 : 0), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 Kind KindOf(const std::optional<std::string>& name) { return name == "pickup" ? Kind::kPickup : Kind::kDropoff; }
-
-std::int64_t IntegerOf(const std::optional<std::string>& cell) { return cell ? std::stoll(*cell) : 0; }
 
 QueryResult ForPeople(const Rows& rows) {
   QueryResult result;
@@ -36,8 +29,8 @@ QueryResult ForPeople(const Rows& rows) {
       const std::string& type = rows.fields[i].type;
       if (!row[i]) {
         cells.push_back({.text = "NULL", .is_null = true});
-      } else if (type == "TIMESTAMP" && IsInteger(*row[i])) {  // Not an ARRAY of them, say.
-        cells.push_back({.text = FormatRfc3339(std::stoll(*row[i]))});
+      } else if (std::int64_t micros = 0; type == "TIMESTAMP" && absl::SimpleAtoi(*row[i], &micros)) {
+        cells.push_back({.text = FormatRfc3339(micros)});  // Not an ARRAY of them, which is JSON text.
       } else {
         cells.push_back({.text = *row[i], .is_number = IsNumeric(type)});
       }
@@ -49,6 +42,11 @@ QueryResult ForPeople(const Rows& rows) {
 }
 
 }  // namespace
+
+std::int64_t IntegerOf(const std::optional<std::string>& cell) {
+  std::int64_t value = 0;
+  return cell && absl::SimpleAtoi(*cell, &value) ? value : 0;
+}
 
 void BigQueryWarehouse::ReportBytes(std::string_view statement, const Rows& rows) const {
   if (options_.on_bytes) options_.on_bytes(statement, rows.bytes_processed, rows.bytes_billed);
@@ -85,8 +83,8 @@ absl::StatusOr<std::vector<DeadLetter>> BigQueryWarehouse::ListDeadLetters(const
   if (!rows.ok()) return rows.status();
   std::vector<DeadLetter> letters;
   for (const auto& r : rows->rows) {
-    letters.push_back(DeadLetter{IntegerOf(r[0]), MicrosOf(r[1]), r[2].value_or(""), r[3].value_or(""),
-                                 r[4].value_or(""), r[5].value_or(""), r[6].value_or(""), MicrosOf(r[7])});
+    letters.push_back(DeadLetter{IntegerOf(r[0]), IntegerOf(r[1]), r[2].value_or(""), r[3].value_or(""),
+                                 r[4].value_or(""), r[5].value_or(""), r[6].value_or(""), IntegerOf(r[7])});
   }
   return letters;
 }
@@ -99,7 +97,7 @@ absl::Status BigQueryWarehouse::ScanEvents(TimestampMicros after, const std::fun
                    json::array({ScalarParameter("after", "TIMESTAMP", TimestampText(after))}));
   if (!rows.ok()) return rows.status();
   for (const auto& r : rows->rows) {
-    visit(Event{r[0].value_or(""), r[1].value_or(""), MicrosOf(r[2]), KindOf(r[3]), std::int32_t(IntegerOf(r[4]))});
+    visit(Event{r[0].value_or(""), r[1].value_or(""), IntegerOf(r[2]), KindOf(r[3]), std::int32_t(IntegerOf(r[4]))});
   }
   return absl::OkStatus();
 }
@@ -114,7 +112,7 @@ absl::StatusOr<std::optional<TimestampMicros>> BigQueryWarehouse::MaxInstant(con
                    fmt::format("SELECT MAX({}) AS latest FROM {}", column, Quoted(table)), json::array());
   if (!rows.ok()) return rows.status();
   if (rows->rows.empty() || rows->rows[0].empty() || !rows->rows[0][0]) return std::optional<TimestampMicros>();
-  return std::optional<TimestampMicros>(MicrosOf(rows->rows[0][0]));
+  return std::optional<TimestampMicros>(IntegerOf(rows->rows[0][0]));
 }
 
 absl::StatusOr<std::vector<StationTotals>> BigQueryWarehouse::EventTotals(TimestampMicros through) {
@@ -130,7 +128,7 @@ absl::StatusOr<std::vector<StationTotals>> BigQueryWarehouse::EventTotals(Timest
     totals.push_back({r[0].value_or(""), KindOf(r[1]),
                       KindTotals{IntegerOf(r[2]), IntegerOf(r[3]), std::int32_t(IntegerOf(r[4])),
                                  std::int32_t(IntegerOf(r[5]))},
-                      MicrosOf(r[6])});
+                      IntegerOf(r[6])});
   }
   return totals;
 }

@@ -58,10 +58,6 @@ std::string Describe(const json& fields) {
 
 std::string Quoted(const std::string& name) { return "`" + name + "`"; }
 
-TimestampMicros MicrosOf(const std::optional<std::string>& cell) {
-  return cell ? std::stoll(*cell) : 0;
-}
-
 BigQueryWarehouse::BigQueryWarehouse(BigQueryWarehouseOptions options, TableNames tables)
     : options_(std::move(options)), tables_(std::move(tables)), client_([&] {
         ClientOptions client = options_.client;

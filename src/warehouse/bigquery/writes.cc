@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 
+#include "absl/strings/numbers.h"
 #include "common/status.h"
 #include "warehouse/bigquery/bigquery_backend.h"
 #include "warehouse/sql/valid_utf8.h"
@@ -15,8 +16,6 @@ namespace {
 using json = nlohmann::json;
 
 constexpr TimestampMicros kDay = 24 * kMicrosPerHour;
-// BigQuery refuses requests over 10 MB: a commit's job stays below, with room for the script.
-constexpr std::size_t kMaxRequestBytes = 9 * 1024 * 1024;
 // A dead letter's payload is kept up to this, so that one letter always fits a request.
 constexpr std::size_t kMaxPayloadBytes = 1024 * 1024;
 
@@ -125,17 +124,17 @@ absl::StatusOr<CommitResult> BigQueryWarehouse::Write(const std::vector<Event>& 
   script += "COMMIT TRANSACTION;\n";
   script += events.empty() ? "SELECT CAST(NULL AS INT64) AS pos LIMIT 0;\n" : "SELECT pos FROM new_events ORDER BY pos;\n";
 
-  // Too big for one request: refused like a row, so that the Ingestor commits it in halves.
-  if (const std::size_t bytes = script.size() + parameters.dump().size(); bytes > kMaxRequestBytes) {
-    return RowRefused(fmt::format("a batch of {} bytes is over BigQuery's request limit", bytes));
-  }
   auto rows = client_.RunQueryJob(UniqueJobId("bikestream_commit"), script, parameters);
+  // Too big for one request: refused like a row, so that the Ingestor commits it in halves.
+  if (!rows.ok() && ReasonOf(rows.status()) == kRequestTooLarge) return RowRefused(MessageOf(rows.status()));
   if (!rows.ok()) return rows.status();
   ReportBytes("commit", *rows);
   result.newly_stored.assign(events.size(), false);
   for (const auto& row : rows->rows) {
-    const std::size_t pos = row.empty() || !row[0] ? events.size() : std::stoull(*row[0]);
-    if (pos < events.size()) result.newly_stored[pos] = true;
+    std::size_t pos = 0;
+    if (!row.empty() && row[0] && absl::SimpleAtoi(*row[0], &pos) && pos < events.size()) {
+      result.newly_stored[pos] = true;
+    }
   }
   result.stored = std::size_t(std::count(result.newly_stored.begin(), result.newly_stored.end(), true));
   result.duplicates = events.size() - result.stored;
