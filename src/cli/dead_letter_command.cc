@@ -15,7 +15,7 @@ struct DeadLetterFlags {
   std::optional<std::string> reason;
   std::size_t limit = 20;
   std::string format = "table";
-  std::string warehouse;
+  WarehouseFlags warehouse;
 };
 
 constexpr std::size_t kMaxPayloadChars = 60;
@@ -84,7 +84,7 @@ void AddDeadLetterCommand(CLI::App& app, int& exit_code) {
       "  bikestream dead-letter replay --reason bad_delta");
   for (CLI::App* sub : {list, replay}) {
     sub->add_option("--reason", flags->reason, "Only this reason code, e.g. bad_timestamp");
-    AddWarehouseOption(sub, &flags->warehouse);
+    AddWarehouseOptions(sub, &flags->warehouse);
   }
   list->add_option("--limit", flags->limit, "Rows to print")
       ->check(CLI::Range(std::size_t{1}, kMaxRows))

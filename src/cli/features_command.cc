@@ -19,7 +19,7 @@ namespace bikestream::cli {
 namespace {
 
 struct FeaturesFlags {
-  std::string warehouse;
+  WarehouseFlags warehouse;
   std::string feature_file;
   std::optional<std::string> as_of;
   std::optional<std::string> every;
@@ -155,7 +155,7 @@ void AddFeaturesCommand(CLI::App& app, int& exit_code) {
       "  bikestream features --backfill 2025-11-16T00:00:00Z..2025-11-17T00:00:00Z\n"
       "  bikestream features verify --as-of 2025-11-16T02:15:00Z\n"
       "Re-running an as_of replaces its rows. Windows hold as_of - W < ts <= as_of (event time).");
-  AddWarehouseOption(command, &flags->warehouse);
+  AddWarehouseOptions(command, &flags->warehouse);
   AddFeatureFileOption(command, &flags->feature_file);
   command->add_option("--as-of", flags->as_of, "RFC 3339 instant. Default: now, floored to the tick of --every");
   command->add_option("--every", flags->every, "Keep running and compute at each tick aligned to the clock (default tick: 15m)");

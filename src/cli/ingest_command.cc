@@ -30,7 +30,7 @@ namespace {
 
 struct IngestFlags {
   std::string from;
-  std::string warehouse;
+  WarehouseFlags warehouse;
   bool json = false;
   std::optional<std::size_t> batch_size;
   std::optional<int> writers;
@@ -88,14 +88,19 @@ int RunJob(const IngestFlags& flags, IngestTarget& target, EventSource& source, 
         source, *target.warehouse, options,
         StreamingJobOptions{.admin = flags.admin,
                             .admin_token = flags.admin_token,
-                            .warehouse = RedactPassword(flags.warehouse),
+                            .warehouse = WarehouseUrlForPeople(flags.warehouse),
                             .state_dir = DefaultStateDir(),
                             .progress = [&](const IngestStats& s) { progress.Update(s); },
                             .announce = [](const std::string& line) { Print(stderr, "{}\n", line); },
                             .attach_metrics = [&](JobMetrics& metrics) {
                               if (target.features) target.features->AttachMetrics(&metrics);
+                              target.warehouse->ObserveCosts(CostReporter(flags.warehouse, [&metrics](const StatementCost& cost) {
+                                metrics.warehouse_bytes_processed += std::uint64_t(std::max<std::int64_t>(cost.bytes_processed, 0));
+                                metrics.warehouse_bytes_billed += std::uint64_t(std::max<std::int64_t>(cost.bytes_billed, 0));
+                              }));
                             }});
   }
+  target.warehouse->ObserveCosts(CostReporter(flags.warehouse));  // The job's metrics are gone.
   if (!result.ok()) return Fail(result.status());
   target.Report();
   PrintSummary(flags, result->stats, result->seconds);
@@ -261,7 +266,7 @@ void AddIngestCommand(CLI::App& app, int& exit_code) {
                       "Accept Pub/Sub push requests at HOST:PORT (a push subscription's endpoint)");
   command->add_option("--push-token", flags->push.token,
                       "Require ?token=THIS on push requests (401 otherwise)");
-  AddWarehouseOption(command, &flags->warehouse);
+  AddWarehouseOptions(command, &flags->warehouse);
   command->add_flag("--json", flags->json,
                     "Print one final JSON object: received, stored, duplicates, dead_lettered, "
                     "seconds, events_per_s");

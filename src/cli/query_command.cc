@@ -14,7 +14,7 @@ struct QueryFlags {
   std::string table;
   std::size_t limit = 10;
   std::string format = "table";
-  std::string warehouse;
+  WarehouseFlags warehouse;
 };
 
 int PrintQuery(const QueryFlags& flags, const std::string& sql) {
@@ -45,7 +45,7 @@ void AddShowCommand(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(std::size_t{1}, kMaxRows))
       ->capture_default_str();
   AddFormatOption(command, flags.get());
-  AddWarehouseOption(command, &flags->warehouse);
+  AddWarehouseOptions(command, &flags->warehouse);
   command->callback([flags, &exit_code] {
     if (flags->table.empty() ||
         flags->table.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
@@ -67,7 +67,7 @@ void AddQueryCommand(CLI::App& app, int& exit_code) {
       "  bikestream query \"SELECT station_id, count(*) AS n FROM raw_events GROUP BY 1 ORDER BY n DESC\"");
   command->add_option("sql", flags->sql, "The SQL statement")->required();
   AddFormatOption(command, flags.get());
-  AddWarehouseOption(command, &flags->warehouse);
+  AddWarehouseOptions(command, &flags->warehouse);
   command->callback([flags, &exit_code] { exit_code = PrintQuery(*flags, flags->sql); });
 }
 

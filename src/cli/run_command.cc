@@ -17,7 +17,7 @@ namespace {
 
 struct RunFlags {
   SimulationFlags simulation;
-  std::string warehouse;
+  WarehouseFlags warehouse;
   bool json = false;
   std::size_t show_rows = 5;
   StreamingFeatureFlags features;
@@ -47,7 +47,7 @@ int RunRun(RunFlags& flags) {
   }
   if (!flags.json) {
     Print(stderr, "run: {} mode, seed {}, run id {}, into {}{}\n", flags.simulation.mode,
-               options->seed, options->run_id, RedactPassword(flags.warehouse),
+               options->seed, options->run_id, WarehouseUrlForPeople(flags.warehouse),
                job.count ? fmt::format(", {} messages", *job.count) : "");
   }
   Simulator simulator(*options);
@@ -92,7 +92,7 @@ void AddRunCommand(CLI::App& app, int& exit_code) {
       "  bikestream run --mode stream --rate 2000 --duration 1m --json\n"
       "Ctrl-C stops the simulator; what was sent is still committed. A second Ctrl-C quits at once.");
   AddSimulationOptions(command, &flags->simulation);
-  AddWarehouseOption(command, &flags->warehouse);
+  AddWarehouseOptions(command, &flags->warehouse);
   command->add_flag("--json", flags->json,
                     "Print one final JSON object: received, stored, duplicates, dead_lettered, "
                     "seconds, events_per_s");

@@ -12,7 +12,7 @@ namespace bikestream::cli {
 namespace {
 
 struct SetupFlags {
-  std::string warehouse;
+  WarehouseFlags warehouse;
   PubsubFlags pubsub;
   int ack_deadline_seconds = 60;
   std::string push_endpoint;
@@ -47,7 +47,7 @@ int RunSetup(SetupFlags& flags) {
   auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
   if (!warehouse.ok()) return Fail(warehouse.status());
   if (auto status = (*warehouse)->Setup(); !status.ok()) return Fail(status);
-  Print("tables ready in {}\n", RedactPassword(flags.warehouse));
+  Print("tables ready in {}\n", WarehouseUrlForPeople(flags.warehouse));
   return kExitOk;
 }
 
@@ -63,7 +63,7 @@ void AddSetupCommand(CLI::App& app, int& exit_code) {
       "  bikestream setup\n"
       "  PUBSUB_EMULATOR_HOST=127.0.0.1:8085 bikestream setup --project demo --topic bike-events \\\n"
       "      --subscription bike-ingest");
-  AddWarehouseOption(command, &flags->warehouse);
+  AddWarehouseOptions(command, &flags->warehouse);
   AddPubsubOptions(command, &flags->pubsub, true, true);
   command->add_option("--ack-deadline", flags->ack_deadline_seconds,
                       "Seconds Pub/Sub waits for an ack before redelivering")

@@ -17,7 +17,7 @@ namespace bikestream::cli {
 namespace {
 
 struct TrainingSetFlags {
-  std::string warehouse;
+  WarehouseFlags warehouse;
   std::string feature_file;
   std::optional<std::string> as_of, from, to, labels, out;
   std::string format = "csv";
@@ -137,7 +137,7 @@ void AddTrainingSetCommand(CLI::App& app, int& exit_code) {
       "  bikestream training-set --labels labels.csv --format jsonl\n"
       "With --labels (CSV station_id,ts[,label…]) each row gets the features as of the latest\n"
       "as_of <= ts: point-in-time correct, never a value computed after ts.");
-  AddWarehouseOption(command, &flags->warehouse);
+  AddWarehouseOptions(command, &flags->warehouse);
   AddFeatureFileOption(command, &flags->feature_file);
   command->add_option("--as-of", flags->as_of, "Rows of this as_of. Default: the latest stored");
   command->add_option("--from", flags->from, "With --to: a row per station per as_of in the range");

@@ -1,36 +1,131 @@
 #include "cli/warehouse_flags.h"
 
+#include <fmt/format.h>
+
 #include <cstdlib>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "common/print.h"
 
 namespace bikestream::cli {
 namespace {
 
-std::string TableFromEnv(const char* variable, std::string fallback) {
+struct TableVariable {
+  const char* name;
+  std::string TableNames::*table;
+};
+constexpr TableVariable kTableVariables[] = {{"RAW_EVENT_TABLE", &TableNames::raw_events},
+                                             {"FEATURE_EVENT_TABLE", &TableNames::station_features},
+                                             {"DEAD_LETTER_TABLE", &TableNames::dead_letter}};
+
+std::string Env(const char* variable) {
   const char* value = std::getenv(variable);
-  if (!value || !*value) return fallback;
-  std::string_view name(value);
-  if (auto dot = name.rfind('.'); dot != std::string_view::npos) name.remove_prefix(dot + 1);
-  return std::string(name);
+  return value ? value : "";
+}
+
+// PROJECT/DATASET of a variable holding project.dataset.table, "" when it holds less.
+std::string DatasetOf(const char* variable) {
+  const std::vector<std::string> parts = absl::StrSplit(Env(variable), '.');
+  return parts.size() == 3 ? parts[0] + "/" + parts[1] : "";
+}
+
+// The notes name tables project.dataset.table: their dataset is the warehouse, and every
+// variable that names one must name the same.
+absl::StatusOr<std::string> BigQueryUrlFromTables() {
+  std::string dataset, first;
+  for (const TableVariable& variable : kTableVariables) {
+    const std::string named = DatasetOf(variable.name);
+    if (named.empty()) continue;
+    if (!dataset.empty() && named != dataset) {
+      return absl::InvalidArgumentError(fmt::format("{} is in {} but {} in {}: the tables must be in one dataset",
+                                                    first, dataset, variable.name, named));
+    }
+    dataset = named;
+    first = variable.name;
+  }
+  if (dataset.empty()) return std::string();
+  return "bigquery://" + dataset;
+}
+
+// The URL with --location and --bigquery-endpoint as its parameters.
+absl::StatusOr<std::string> WithBigQueryParameters(const WarehouseFlags& flags, std::string url) {
+  if (flags.location.empty() && flags.bigquery_endpoint.empty()) return url;
+  if (!url.starts_with("bigquery://")) {
+    return absl::InvalidArgumentError(fmt::format(
+        "--location and --bigquery-endpoint are for a bigquery:// warehouse, not {}", RedactPassword(url)));
+  }
+  auto add = [&url](std::string_view key, const std::string& value) {
+    url += fmt::format("{}{}={}", url.find('?') == std::string::npos ? '?' : '&', key, value);
+  };
+  if (!flags.location.empty()) {
+    if (url.find("location=") != std::string::npos) {
+      return absl::InvalidArgumentError(fmt::format("give the location once: --location {} or ?location= in {}",
+                                                    flags.location, url));
+    }
+    add("location", flags.location);
+  }
+  if (!flags.bigquery_endpoint.empty()) add("endpoint", flags.bigquery_endpoint);
+  return url;
 }
 
 }  // namespace
 
-void AddWarehouseOption(CLI::App* command, std::string* url) {
-  command->add_option("--warehouse", *url,
-                      "Where the tables live: sqlite:PATH, or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB "
-                      "(what the URL leaves out comes from PGHOST, PGPORT, PGUSER, PGPASSWORD, "
-                      "~/.pgpass). Falls back to $BIKESTREAM_WAREHOUSE.")
-      ->envname("BIKESTREAM_WAREHOUSE")
-      ->default_val(kDefaultWarehouse);
+absl::StatusOr<std::string> ResolveWarehouseUrl(const WarehouseFlags& flags) {
+  std::string url = flags.url.empty() ? Env("BIKESTREAM_WAREHOUSE") : flags.url;
+  if (url.empty()) {
+    auto from_tables = BigQueryUrlFromTables();
+    if (!from_tables.ok()) return from_tables.status();
+    url = from_tables->empty() ? kDefaultWarehouse : *from_tables;
+  }
+  return WithBigQueryParameters(flags, std::move(url));
 }
 
-absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(const std::string& url,
-                                                                  OpenMode mode) {
+void AddWarehouseOptions(CLI::App* command, WarehouseFlags* flags) {
+  const char* group = "Warehouse";
+  command
+      ->add_option("--warehouse", flags->url,
+                   "Where the tables live: sqlite:PATH, postgresql://USER[:PASSWORD]@HOST[:PORT]/DB (what the URL "
+                   "leaves out comes from PGHOST, PGPORT, PGUSER, PGPASSWORD, ~/.pgpass) or "
+                   "bigquery://PROJECT/DATASET. Falls back to $BIKESTREAM_WAREHOUSE, then to the dataset of "
+                   "$RAW_EVENT_TABLE=project.dataset.table, then sqlite:bikestream.db.")
+      ->group(group);
+  command
+      ->add_option("--location", flags->location,
+                   "BigQuery: where the dataset is, and setup creates it (default US; e.g. EU, europe-west1)")
+      ->group(group);
+  command
+      ->add_option("--bigquery-endpoint", flags->bigquery_endpoint,
+                   "BigQuery: the API's URL, e.g. a regional or private endpoint (still authenticated). Falls "
+                   "back to $BIGQUERY_ENDPOINT, then https://bigquery.googleapis.com.")
+      ->group(group);
+  command->add_flag("--verbose", flags->verbose, "Log each warehouse statement's cost (BigQuery: bytes processed and billed)")
+      ->group(group);
+}
+
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(const WarehouseFlags& flags, OpenMode mode) {
+  auto url = ResolveWarehouseUrl(flags);
+  if (!url.ok()) return url.status();
   TableNames tables;
-  tables.raw_events = TableFromEnv("RAW_EVENT_TABLE", tables.raw_events);
-  tables.station_features = TableFromEnv("FEATURE_EVENT_TABLE", tables.station_features);
-  tables.dead_letter = TableFromEnv("DEAD_LETTER_TABLE", tables.dead_letter);
-  return OpenWarehouse(url, tables, mode);
+  for (const TableVariable& variable : kTableVariables) {
+    const std::string value = Env(variable.name);
+    if (value.empty()) continue;
+    std::string_view name = value;
+    if (auto dot = name.rfind('.'); dot != std::string_view::npos) name.remove_prefix(dot + 1);
+    tables.*variable.table = std::string(name);
+  }
+  auto warehouse = OpenWarehouse(*url, tables, mode);
+  if (warehouse.ok() && flags.verbose) (*warehouse)->ObserveCosts(CostReporter(flags));
+  return warehouse;
+}
+
+CostObserver CostReporter(const WarehouseFlags& flags, CostObserver also) {
+  return [verbose = flags.verbose, also = std::move(also)](const StatementCost& cost) {
+    if (verbose) {
+      Print(stderr, "{}: {} bytes processed, {} billed\n", cost.statement, cost.bytes_processed, cost.bytes_billed);
+    }
+    if (also) also(cost);
+  };
 }
 
 }  // namespace bikestream::cli

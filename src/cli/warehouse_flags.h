@@ -1,4 +1,5 @@
-// `--warehouse URL` and the table names from the environment.
+// `--warehouse URL` and what goes with it: BigQuery's location and endpoint, --verbose, and
+// the table names from the environment.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -13,13 +14,33 @@ namespace bikestream::cli {
 
 inline constexpr const char* kDefaultWarehouse = "sqlite:bikestream.db";
 
-// Adds `--warehouse URL`; the value falls back to $BIKESTREAM_WAREHOUSE, then the default.
-void AddWarehouseOption(CLI::App* command, std::string* url);
+struct WarehouseFlags {
+  std::string url;                // --warehouse, as given; see ResolveWarehouseUrl.
+  std::string location;           // --location, for bigquery://: the URL's ?location=.
+  std::string bigquery_endpoint;  // --bigquery-endpoint; $BIGQUERY_ENDPOINT otherwise.
+  bool verbose = false;           // --verbose: each statement's cost to stderr.
+};
 
-// Opens the warehouse named by the flag or the environment, with table names from
-// $RAW_EVENT_TABLE, $FEATURE_EVENT_TABLE and $DEAD_LETTER_TABLE (the last dotted part, so the
-// seed's `project.dataset.table` form works).
-absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(
-    const std::string& url, OpenMode mode = OpenMode::kCreateIfMissing);
+// Adds --warehouse, --location, --bigquery-endpoint and --verbose.
+void AddWarehouseOptions(CLI::App* command, WarehouseFlags* flags);
+
+// The warehouse's URL: --warehouse, else $BIKESTREAM_WAREHOUSE, else the BigQuery dataset of
+// the notes' $RAW_EVENT_TABLE (project.dataset.table), else sqlite:bikestream.db; with
+// --location and --bigquery-endpoint as its parameters.
+absl::StatusOr<std::string> ResolveWarehouseUrl(const WarehouseFlags& flags);
+
+// The resolved URL as safe to print (a password masked).
+inline std::string WarehouseUrlForPeople(const WarehouseFlags& flags) {
+  return RedactPassword(ResolveWarehouseUrl(flags).value_or(flags.url));
+}
+
+// Opens the warehouse at ResolveWarehouseUrl, with table names from $RAW_EVENT_TABLE,
+// $FEATURE_EVENT_TABLE and $DEAD_LETTER_TABLE (their last dotted part). With --verbose, each
+// statement's cost is logged to stderr (BigQuery's bytes processed and billed).
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(const WarehouseFlags& flags,
+                                                                  OpenMode mode = OpenMode::kCreateIfMissing);
+
+// What --verbose logs, and then `also` (e.g. a job's metrics), for Warehouse::ObserveCosts.
+CostObserver CostReporter(const WarehouseFlags& flags, CostObserver also = {});
 
 }  // namespace bikestream::cli

@@ -57,6 +57,10 @@ std::string PrometheusText(const JobMetrics& m, JobState state) {
           m.feature_ticks_written);
   counter("features_too_late_total", "Events older than the allowed lateness: counted only in ticks still to come.",
           m.features_too_late);
+  counter("warehouse_bytes_processed_total", "Bytes the warehouse's statements processed (BigQuery).",
+          m.warehouse_bytes_processed);
+  counter("warehouse_bytes_billed_total", "Bytes the warehouse's statements were billed for (BigQuery).",
+          m.warehouse_bytes_billed);
   prometheus::BuildGauge()
       .Name("bikestream_commit_failures_in_a_row")
       .Help("Warehouse commits failed since the last that succeeded; /healthz is 503 while above 0.")

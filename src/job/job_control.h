@@ -55,6 +55,8 @@ struct JobMetrics {
   std::atomic<std::uint64_t> commit_failures_in_a_row{0};  // Back to 0 when a commit succeeds.
   std::atomic<std::uint64_t> feature_ticks_written{0};  // --features streaming.
   std::atomic<std::uint64_t> features_too_late{0};      // Events too late to rewrite their ticks.
+  std::atomic<std::uint64_t> warehouse_bytes_processed{0};  // Where the engine reports them (BigQuery).
+  std::atomic<std::uint64_t> warehouse_bytes_billed{0};
   std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> latency_buckets{};
   std::atomic<std::uint64_t> latency_count{0};
   std::atomic<double> latency_sum{0};

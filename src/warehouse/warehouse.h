@@ -6,6 +6,8 @@
 // thread at a time; open one per thread that needs its own connection.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,6 +17,15 @@
 
 namespace bikestream {
 
+// What one statement cost, where the engine says (BigQuery: the bytes a job processed and
+// billed).
+struct StatementCost {
+  std::string_view statement;  // What it was for: "commit", "features", "query", ...
+  std::int64_t bytes_processed = 0;
+  std::int64_t bytes_billed = 0;
+};
+using CostObserver = std::function<void(const StatementCost&)>;
+
 class Warehouse : public EventSink,
                   public DeadLetterStore,
                   public FeatureStore,
@@ -23,6 +34,10 @@ class Warehouse : public EventSink,
  public:
   // Creates the tables and indexes if they are missing. Idempotent.
   virtual absl::Status Setup() = 0;
+
+  // From now on calls `observer` after each statement whose cost the engine reports (on the
+  // thread that runs it). Engines that report none ignore it.
+  virtual void ObserveCosts(CostObserver) {}
 };
 
 // The table names; defaults as in DESIGN.md, overridable from the environment by the CLI.

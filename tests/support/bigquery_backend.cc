@@ -1,14 +1,10 @@
 // The backend-independent suites on the BigQuery warehouse, against the tests' stand-in
 // (support/bigquery_stand_in.h) running the statements on SQLite (support/bigquery_sqlite.h):
 // one stand-in for the binary, a new dataset for each warehouse opened, as one would on a
-// real project. And against BigQuery itself when BIKESTREAM_TEST_GCP_PROJECT names a project
-// (with Application Default Credentials): each test makes a dataset bikestream_test_PID_N
-// there, left behind for the project's owner to delete.
+// real project. BigQuery itself is warehouse/bigquery_live_test.cc's.
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <cstdlib>
 
 #include "support/bigquery_sqlite.h"
 #include "support/bigquery_stand_in.h"
@@ -30,23 +26,7 @@ std::vector<WarehouseBackend> BackendsUnderTest() {
              options.client.project = "test-project";
              auto opened = OpenBigQueryWarehouse(std::move(options), TableNames{});
              return opened.ok() ? std::move(*opened) : nullptr;
-           }},
-          {"BigQueryLive",
-           [] {
-             const char* project = std::getenv("BIKESTREAM_TEST_GCP_PROJECT");
-             return std::string(project && *project ? ""
-                                                    : "set BIKESTREAM_TEST_GCP_PROJECT (and credentials) to run "
-                                                      "the warehouse contract against BigQuery");
-           },
-           []() -> std::unique_ptr<Warehouse> {
-             static std::atomic<int> datasets{0};
-             auto opened = OpenWarehouse(fmt::format("bigquery://{}/bikestream_test_{}_{}",
-                                                     std::getenv("BIKESTREAM_TEST_GCP_PROJECT"), getpid(),
-                                                     ++datasets));
-             EXPECT_TRUE(opened.ok()) << opened.status();
-             return opened.ok() ? std::move(*opened) : nullptr;
-           },
-           /*live=*/true}};
+           }}};
 }
 
 }  // namespace bikestream::testing_support

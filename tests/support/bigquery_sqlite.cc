@@ -99,6 +99,8 @@ absl::Status LoadParameter(sqlite3* db, const json& parameter, std::map<std::str
         sqlite3_bind_null(insert, int(c) + 2);
       } else if (columns[c].second == "STRING") {
         sqlite3_bind_text(insert, int(c) + 2, stored->c_str(), int(stored->size()), SQLITE_TRANSIENT);
+      } else if (columns[c].second == "FLOAT64" || columns[c].second == "FLOAT") {
+        sqlite3_bind_double(insert, int(c) + 2, std::stod(*stored));
       } else {
         sqlite3_bind_int64(insert, int(c) + 2, std::stoll(*stored));
       }
@@ -116,6 +118,10 @@ std::string Translate(std::string statement, const std::map<std::string, std::st
   static const std::regex kUnnest(R"(\bUNNEST\(@(\w+)\)(\s+AS\s+(\w+))?(\s+WITH\s+OFFSET\s+AS\s+pos)?)",
                                   std::regex::icase);
   static const std::regex kParameter(R"(@(\w+))");
+  static const std::regex kTimestampSub(R"(\bTIMESTAMP_SUB\((@\w+), INTERVAL (\d+) MICROSECOND\))");
+  static const std::regex kGreatest(R"(\bGREATEST\()");
+  statement = std::regex_replace(statement, kTimestampSub, "($1 - $2)");
+  statement = std::regex_replace(statement, kGreatest, "max(");
   statement = std::regex_replace(statement, kInUnnest, "IN (SELECT value FROM _param_$1)");
   statement = std::regex_replace(statement, kUnnest, "_param_$1$2");
   std::string translated;
@@ -215,6 +221,9 @@ BigQueryStandIn::Outcome BigQuerySqliteEngine::RunScript(sqlite3* db, const std:
       for (int c = 0; c < count; ++c) {
         if (sqlite3_column_type(raw, c) == SQLITE_NULL) {
           row.emplace_back(std::nullopt);
+        } else if (sqlite3_column_type(raw, c) == SQLITE_FLOAT) {
+          // Every digit, as BigQuery sends a FLOAT64 (SQLite's text keeps 15).
+          row.emplace_back(fmt::format("{}", sqlite3_column_double(raw, c)));
         } else {
           row.emplace_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(raw, c)),
                                        sqlite3_column_bytes(raw, c)));

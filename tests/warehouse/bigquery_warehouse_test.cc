@@ -3,6 +3,8 @@
 // an existing table that differs (the contract itself runs in warehouse_contract_test.cc).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "support/bigquery_sqlite.h"
 #include "support/bigquery_stand_in.h"
 #include "support/events.h"
@@ -21,15 +23,14 @@ class BigQueryWarehouseTest : public ::testing::Test {
   BigQueryWarehouseTest() : stand_in_({}, std::make_unique<BigQuerySqliteEngine>()) {}
 
   std::unique_ptr<Warehouse> Open() {
-    BigQueryWarehouseOptions options{.dataset = "bikes",
-                                     .on_bytes = [this](std::string_view, std::int64_t processed, std::int64_t) {
-                                       bytes_ += processed;
-                                     }};
+    BigQueryWarehouseOptions options{.dataset = "bikes"};
     options.client.endpoint = stand_in_.url();
     options.client.project = "test-project";
     auto opened = OpenBigQueryWarehouse(std::move(options), TableNames{});
     EXPECT_TRUE(opened.ok()) << opened.status();
-    return opened.ok() ? std::move(*opened) : nullptr;
+    if (!opened.ok()) return nullptr;
+    (*opened)->ObserveCosts([this](const StatementCost& cost) { bytes_ += cost.bytes_processed; });
+    return std::move(*opened);
   }
 
   std::int64_t Count(Warehouse& warehouse, const std::string& table) {
@@ -62,6 +63,24 @@ TEST_F(BigQueryWarehouseTest, ALostCommitAnswerIsReadBackAndNothingIsStoredTwice
   EXPECT_EQ(again->duplicates, 3u);
   EXPECT_EQ(Count(*warehouse, "raw_events"), 2);
   EXPECT_GT(bytes_, 0);  // Each statement's bytes are reported.
+}
+
+// Two commits that met on the writer row: BigQuery cancels one transaction, which then runs
+// again under a new id, once.
+TEST_F(BigQueryWarehouseTest, ACommitCancelledByAConcurrentOneRunsAgain) {
+  auto warehouse = Open();
+  ASSERT_TRUE(warehouse->Setup().ok());
+  stand_in_.FailNextJob({.reason = "invalidQuery",
+                         .message = "Query error: Transaction is aborted due to concurrent update against table "
+                                    "test-project:bikes._bikestream_writer. Transaction ID: 61e30eea at [2:1]"});
+  Batch batch;
+  batch.events = {MakeEvent("e-1"), MakeEvent("e-2")};
+  auto committed = warehouse->Commit(batch);
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  EXPECT_EQ(committed->stored, 2u);
+  EXPECT_EQ(Count(*warehouse, "raw_events"), 2);
+  const auto ids = stand_in_.job_ids();
+  EXPECT_EQ(std::count_if(ids.begin(), ids.end(), [](const std::string& id) { return id.ends_with("_r1"); }), 1);
 }
 
 TEST_F(BigQueryWarehouseTest, AFailedCommitStoresNothingAndSaysWhy) {

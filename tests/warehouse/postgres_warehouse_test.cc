@@ -1,15 +1,12 @@
 // What is particular to the PostgreSQL engine, against a real server: errors that name the fix,
 // riding out restarts, concurrent workers, month partitions with global dedup, bytes that are
-// not text, and features identical to SQLite's on the same events.
+// not text (features identical to SQLite's: features/engine_parity_test.cc).
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <atomic>
 #include <random>
-#include <set>
 #include <thread>
 
-#include "features/feature_spec.h"
 #include "support/postgres_server.h"
 #include "warehouse/postgres/postgres_warehouse.h"
 #include "warehouse/warehouse.h"
@@ -208,115 +205,6 @@ TEST(PostgresWarehouse, DeadLettersKeepBytesThatAreNotText) {
   EXPECT_EQ((*letters)[0].error, "near \xEF\xBF\xBD here");
   EXPECT_EQ((*letters)[0].first_seen, kStart);
   EXPECT_EQ((*letters)[0].publish_time, 0);
-}
-
-// Every aggregate, kind and window the feature files allow.
-std::vector<FeatureSpec> EveryKindOfFeature() {
-  auto features = *ParseFeatureFile(R"(
-[[feature]]
-name = "dropoff_bikes_7d"
-window = "7d"
-aggregate = "sum"
-kind = "dropoff"
-[[feature]]
-name = "max_delta_all_time"
-window = "all_time"
-aggregate = "max"
-[[feature]]
-name = "min_pickup_30m"
-window = "30m"
-aggregate = "min"
-kind = "pickup"
-[[feature]]
-name = "avg_delta_3h"
-window = "3h"
-aggregate = "avg"
-[[feature]]
-name = "top_quarter_6h"
-window = "6h"
-aggregate = "top_share"
-kind = "pickup"
-share = 0.25
-)", "every.toml");
-  for (auto& f : DefaultFeatures()) features.push_back(f);
-  return features;
-}
-
-std::vector<FeatureRow> Sorted(std::vector<FeatureRow> rows) {
-  std::sort(rows.begin(), rows.end(), [](const FeatureRow& a, const FeatureRow& b) {
-    return std::tie(a.station_id, a.feature_name, a.window_len) < std::tie(b.station_id, b.feature_name, b.window_len);
-  });
-  return rows;
-}
-
-std::vector<std::vector<std::string>> Texts(const QueryResult& result) {
-  std::vector<std::vector<std::string>> texts = {result.columns};
-  for (const auto& row : result.rows) {
-    auto& line = texts.emplace_back();
-    for (const auto& cell : row) line.push_back(cell.text);
-  }
-  return texts;
-}
-
-TEST(PostgresWarehouse, FeaturesAreIdenticalToSqlitesOnTheSameEvents) {
-  REQUIRE_POSTGRES();
-  auto postgres = FreshWarehouse("parity");
-  ASSERT_TRUE(postgres);
-  auto sqlite = std::move(*OpenWarehouse("sqlite::memory:"));
-  ASSERT_TRUE(sqlite->Setup().ok());
-  std::mt19937_64 random(42);
-  Batch batch;
-  for (int i = 0; i < 20000; ++i) {
-    // 30 stations, skewed; 4 days; deltas with ties; a few on the exact window edges.
-    const int station = static_cast<int>(std::min<std::uint64_t>(random() % 30, random() % 30));
-    TimestampMicros ts = kStart + static_cast<TimestampMicros>(random() % (96 * kMicrosPerHour));
-    if (i % 500 == 0) ts = kStart + 48 * kMicrosPerHour - 2 * kMicrosPerHour;
-    batch.events.push_back(Event{fmt::format("e-{}", i), fmt::format("S_{}", station), ts,
-                                 random() % 2 ? Kind::kPickup : Kind::kDropoff,
-                                 static_cast<std::int32_t>(1 + random() % 7)});
-  }
-  ASSERT_TRUE(postgres->Commit(batch).ok());
-  ASSERT_TRUE(sqlite->Commit(batch).ok());
-  const auto features = EveryKindOfFeature();
-  for (int hours : {0, 1, 30, 48, 60, 95, 120}) {
-    const TimestampMicros as_of = kStart + hours * kMicrosPerHour;
-    auto expected = sqlite->ComputeFeatures(features, as_of);
-    auto actual = postgres->ComputeFeatures(features, as_of);
-    ASSERT_TRUE(expected.ok() && actual.ok()) << actual.status();
-    EXPECT_EQ(Sorted(*actual), Sorted(*expected)) << "at +" << hours << "h";
-    ASSERT_TRUE(postgres->RefreshFeatures(features, as_of).ok());
-    ASSERT_TRUE(sqlite->RefreshFeatures(features, as_of).ok());
-    EXPECT_EQ(*postgres->StoredFeatures(as_of), *sqlite->StoredFeatures(as_of)) << "at +" << hours << "h";
-  }
-  std::vector<std::string> names;
-  for (const auto& f : features) names.push_back(f.name);
-  const TrainingSetRequest range{.features = names, .range = std::pair{kStart, kStart + 60 * kMicrosPerHour}};
-  EXPECT_EQ(Texts(*postgres->TrainingSet(range)), Texts(*sqlite->TrainingSet(range)));
-  TrainingSetRequest labeled{.features = names};
-  labeled.labels = TrainingSetRequest::Labels{
-      .columns = {"demand"},
-      .rows = {{"S_1", kStart + 50 * kMicrosPerHour, {"7"}}, {"S_2", kStart - kMicrosPerHour, {"0"}}, {"S_99", kStart + 61 * kMicrosPerHour, {}}}};
-  EXPECT_EQ(Texts(*postgres->TrainingSet(labeled)), Texts(*sqlite->TrainingSet(labeled)));
-
-  // What the streaming features rebuild from.
-  EXPECT_EQ(*postgres->LatestEventTime(), *sqlite->LatestEventTime());
-  auto totals = [](Warehouse& w) {
-    auto t = *w.EventTotals(kStart + 50 * kMicrosPerHour);
-    std::vector<std::tuple<std::string, Kind, std::int64_t, std::int64_t, std::int32_t, std::int32_t, TimestampMicros>> rows;
-    for (const auto& s : t) rows.emplace_back(s.station_id, s.kind, s.totals.count, s.totals.sum, s.totals.min, s.totals.max, s.first_ts);
-    std::sort(rows.begin(), rows.end());
-    return rows;
-  };
-  EXPECT_EQ(totals(*postgres), totals(*sqlite));
-  auto scan = [](Warehouse& w) {
-    std::vector<std::pair<TimestampMicros, std::string>> events;
-    EXPECT_TRUE(w.ScanEvents(kStart + 90 * kMicrosPerHour, [&](const Event& e) { events.emplace_back(e.ts, e.event_id); }).ok());
-    std::sort(events.begin(), events.end());  // The order among equal ts is the engine's.
-    return events;
-  };
-  const auto scanned = scan(*postgres);
-  EXPECT_FALSE(scanned.empty());
-  EXPECT_EQ(scanned, scan(*sqlite));
 }
 
 }  // namespace

@@ -22,6 +22,7 @@ class BigQueryWarehouse final : public Warehouse {
   BigQueryWarehouse(BigQueryWarehouseOptions options, TableNames tables);
 
   absl::Status Setup() override;
+  void ObserveCosts(CostObserver observer) override { cost_observer_ = std::move(observer); }
 
   absl::StatusOr<CommitResult> Commit(const Batch& batch) override;
   absl::StatusOr<CommitResult> ResolveDeadLetters(const std::vector<Event>& events,
@@ -49,6 +50,8 @@ class BigQueryWarehouse final : public Warehouse {
   // writes.cc
   absl::StatusOr<CommitResult> Write(const std::vector<Event>& events, const std::vector<DeadLetter>& letters,
                                      const std::vector<std::int64_t>& resolved_ids);
+  // feature_sql.cc
+  absl::StatusOr<QueryResult> LabeledTrainingSet(const TrainingSetRequest::Labels& labels, const std::string& pivots);
   // reads.cc: a read-only statement's rows, its bytes reported.
   absl::StatusOr<Rows> Read(std::string_view what, const std::string& sql, const nlohmann::json& parameters);
   void ReportBytes(std::string_view statement, const Rows& rows) const;
@@ -57,13 +60,21 @@ class BigQueryWarehouse final : public Warehouse {
   BigQueryWarehouseOptions options_;
   const TableNames tables_;
   Client client_;
+  CostObserver cost_observer_;
 };
 
 // A job id no other job has: `prefix`_ and 32 random hex digits.
 std::string UniqueJobId(std::string_view prefix);
 
 // A table name quoted for GoogleSQL: `name`.
-std::string Quoted(const std::string& name);
+std::string Quoted(std::string_view name);
+
+// A result as `query` prints it: timestamps as ISO 8601, doubles as the other engines print
+// them.
+QueryResult ForPeople(const Rows& rows);
+
+// A FLOAT cell as a number; 0 for NULL or text that is not one.
+double DoubleOf(const std::optional<std::string>& cell);
 
 // An INT64 or TIMESTAMP cell (int64 microseconds) as a number; 0 for NULL or text that is
 // not one.

@@ -16,12 +16,11 @@ namespace bikestream {
 struct BigQueryWarehouseOptions {
   bigquery::ClientOptions client;  // project, location, endpoint, credentials.
   std::string dataset;
-  // Called with each statement's bytes processed and billed (for /metrics and --verbose).
-  std::function<void(std::string_view statement, std::int64_t processed, std::int64_t billed)> on_bytes;
 };
 
-// Opens bigquery://PROJECT/DATASET[?location=LOCATION] (location default US) with Google's
-// Application Default Credentials from the environment, at $BIGQUERY_ENDPOINT when set.
+// Opens bigquery://PROJECT/DATASET[?location=LOCATION][&endpoint=URL] (location default US;
+// endpoint default $BIGQUERY_ENDPOINT, then Google's) with Google's Application Default
+// Credentials from the environment. Each job's bytes go to Warehouse::ObserveCosts.
 absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(std::string_view url, const TableNames& tables,
                                                                  OpenMode mode);
 

@@ -19,7 +19,7 @@ using json = nlohmann::json;
 
 constexpr char kReasonPayload[] = "type.bikestream.dev/bigquery-reason";
 constexpr std::size_t kMaxJobIdBytes = 1000;  // Google allows 1,024; leaves room for _rN.
-constexpr int kMaxJobRuns = 4;
+constexpr int kMaxJobRuns = 8;
 constexpr std::uint32_t kLongPollMillis = 10'000;
 constexpr TimestampMicros kFirstPoll = 50 * kMicrosPerMilli;
 constexpr TimestampMicros kLongestPoll = 2 * kMicrosPerSecond;
@@ -31,6 +31,19 @@ constexpr std::array kRetryableReasons = {"rateLimitExceeded", "backendError", "
 // A job that failed for these may be run again, under a new id.
 constexpr std::array kRerunReasons = {"jobBackendError", "jobInternalError", "jobRateLimitExceeded",
                                       "backendError", "internalError", "rateLimitExceeded"};
+
+// A transaction BigQuery cancelled because another one changed the same table meanwhile
+// (invalidQuery, "Transaction is aborted due to concurrent update against table ..." or "Could
+// not serialize access to table ... due to concurrent update"): nothing of it applied.
+bool LostToAConcurrentUpdate(const absl::Status& status) {
+  return ReasonOf(status) == "invalidQuery" && MessageOf(status).find("due to concurrent update") != std::string_view::npos;
+}
+
+// Half to all of `pause`, so that transactions that collided do not meet again.
+TimestampMicros Jittered(TimestampMicros pause) {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  return pause / 2 + TimestampMicros(random() % std::uint64_t(pause / 2 + 1));
+}
 
 template <std::size_t N>
 bool OneOf(const std::string& reason, const std::array<const char*, N>& reasons) {
@@ -261,8 +274,8 @@ absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::s
     const json& status = (*done)["status"];
     if (status.contains("errorResult")) {
       last = FromErrorProto(status["errorResult"], "job " + id, absl::StatusCode::kInternal);
-      if (!OneOf(ReasonOf(last), kRerunReasons)) return last;
-      clock_.SleepFor(options_.retry.initial_backoff << run);
+      if (!OneOf(ReasonOf(last), kRerunReasons) && !LostToAConcurrentUpdate(last)) return last;
+      clock_.SleepFor(Jittered(std::min(options_.retry.initial_backoff << run, options_.retry.max_backoff)));
       continue;
     }
     Rows rows;

@@ -1,38 +1,126 @@
-// The feature store on BigQuery. Stored rows are read here; computing features in GoogleSQL,
-// writing streaming ticks and training sets are not built yet (issue 10): they answer
-// kUnimplemented saying so, never a wrong result.
+// The feature store on BigQuery: GoogleSQL's dialect of the feature query, refreshes and
+// streaming ticks as transactions run as query jobs (as commits are), stored rows and training
+// sets through jobs.query.
 #include <fmt/format.h>
 
 #include "warehouse/bigquery/bigquery_backend.h"
+#include "warehouse/sql/feature_query.h"
+#include "warehouse/sql/sql_text.h"
+#include "warehouse/sql/valid_utf8.h"
 
 namespace bikestream::bigquery {
 namespace {
 
 using json = nlohmann::json;
 
-absl::Status NotYet(std::string_view what) {
-  return absl::UnimplementedError(fmt::format(
-      "{} on BigQuery is not built yet; compute features on sqlite: or postgresql:// meanwhile (docs/bigquery.md)",
-      what));
+// Rows of station_features, or entity rows, per request: well below BigQuery's 10 MB.
+constexpr std::size_t kMaxRowsPerRequest = 20'000;
+
+const std::vector<Field> kFeatureFields = {{"station_id", "STRING"},
+                                           {"feature_name", "STRING"},
+                                           {"window_len", "STRING"},
+                                           {"value", "FLOAT64"},
+                                           {"as_of", "TIMESTAMP"}};
+
+// as_of is the TIMESTAMP parameter @as_of.
+const SqlDialect& Dialect() {
+  static const SqlDialect dialect{
+      .as_of = "@as_of",
+      .window_start =
+          [](std::int64_t micros) { return fmt::format("TIMESTAMP_SUB(@as_of, INTERVAL {} MICROSECOND)", micros); },
+      .real = "FLOAT64",
+      .rank_offset = [](const std::string& x) { return fmt::format("GREATEST(CAST(CEIL({}) AS INT64) - 1, 0)", x); },
+  };
+  return dialect;
+}
+
+json AsOfParameter(TimestampMicros as_of) { return ScalarParameter("as_of", "TIMESTAMP", TimestampText(as_of)); }
+
+std::vector<FeatureRow> FeatureRowsOf(const Rows& rows, TimestampMicros as_of) {
+  std::vector<FeatureRow> features;
+  features.reserve(rows.rows.size());
+  for (const auto& r : rows.rows) {
+    features.push_back({r[0].value_or(""), r[1].value_or(""), r[2].value_or(""), DoubleOf(r[3]), as_of});
+  }
+  return features;
+}
+
+// The ticks, in order, cut into runs of whole ticks of at most kMaxRowsPerRequest rows (a tick
+// larger than that alone is a run of its own).
+std::vector<std::vector<const FeatureTick*>> RequestsOf(const std::vector<FeatureTick>& ticks) {
+  std::vector<std::vector<const FeatureTick*>> requests;
+  std::size_t rows = 0;
+  for (const FeatureTick& tick : ticks) {
+    if (requests.empty() || (rows > 0 && rows + tick.rows.size() > kMaxRowsPerRequest)) {
+      requests.emplace_back();
+      rows = 0;
+    }
+    requests.back().push_back(&tick);
+    rows += tick.rows.size();
+  }
+  return requests;
 }
 
 }  // namespace
 
-absl::StatusOr<std::vector<FeatureRow>> BigQueryWarehouse::ComputeFeatures(const std::vector<FeatureSpec>&,
-                                                                           TimestampMicros) {
-  return NotYet("computing features");
+absl::StatusOr<std::vector<FeatureRow>> BigQueryWarehouse::ComputeFeatures(const std::vector<FeatureSpec>& features,
+                                                                           TimestampMicros as_of) {
+  auto rows = Read("features", FeatureQuery(features, Quoted(tables_.raw_events), Dialect()),
+                   json::array({AsOfParameter(as_of)}));
+  if (!rows.ok()) return rows.status();
+  return FeatureRowsOf(*rows, as_of);
 }
 
-absl::StatusOr<std::size_t> BigQueryWarehouse::RefreshFeatures(const std::vector<FeatureSpec>&, TimestampMicros) {
-  return NotYet("computing features");
+// One transaction: the rows computed into a temporary table, the stored ones of these features
+// at as_of replaced by them; then their number, the script's result.
+absl::StatusOr<std::size_t> BigQueryWarehouse::RefreshFeatures(const std::vector<FeatureSpec>& features,
+                                                               TimestampMicros as_of) {
+  const std::string table = Quoted(tables_.station_features);
+  const std::string script = fmt::format(
+      "BEGIN TRANSACTION;\n"
+      "CREATE TEMP TABLE computed AS {1};\n"
+      "DELETE FROM {0} WHERE as_of = @as_of AND feature_name IN UNNEST(@names);\n"
+      "INSERT INTO {0} (station_id, feature_name, window_len, value, as_of)\n"
+      "  SELECT station_id, feature_name, window_len, value, @as_of FROM computed;\n"
+      "COMMIT TRANSACTION;\n"
+      "SELECT COUNT(*) AS written FROM computed;\n",
+      table, FeatureQuery(features, Quoted(tables_.raw_events), Dialect()));
+  auto rows = client_.RunQueryJob(UniqueJobId("bikestream_features"), script,
+                                  json::array({AsOfParameter(as_of), ArrayParameter("names", "STRING", FeatureNames(features))}));
+  if (!rows.ok()) return rows.status();
+  ReportBytes("features", *rows);
+  return rows->rows.empty() || rows->rows[0].empty() ? 0 : std::size_t(IntegerOf(rows->rows[0][0]));
 }
 
-absl::Status BigQueryWarehouse::WriteFeatureTicks(const std::vector<std::string>&, const std::vector<FeatureTick>&) {
-  return NotYet("streaming features");
-}
-
-absl::StatusOr<QueryResult> BigQueryWarehouse::TrainingSet(const TrainingSetRequest&) {
-  return NotYet("training-set");
+absl::Status BigQueryWarehouse::WriteFeatureTicks(const std::vector<std::string>& feature_names,
+                                                  const std::vector<FeatureTick>& ticks) {
+  const std::string table = Quoted(tables_.station_features);
+  const std::string script = fmt::format(
+      "BEGIN TRANSACTION;\n"
+      "DELETE FROM {0} WHERE as_of IN UNNEST(@as_ofs) AND feature_name IN UNNEST(@names);\n"
+      "INSERT INTO {0} (station_id, feature_name, window_len, value, as_of)\n"
+      "  SELECT station_id, feature_name, window_len, value, as_of FROM UNNEST(@rows);\n"
+      "COMMIT TRANSACTION;\n",
+      table);
+  // Each request one transaction of whole ticks: a tick is never half replaced.
+  for (const auto& request : RequestsOf(ticks)) {
+    std::vector<std::string> as_ofs;
+    std::vector<std::vector<std::optional<std::string>>> rows;
+    for (const FeatureTick* tick : request) {
+      as_ofs.push_back(TimestampText(tick->as_of));
+      for (const FeatureRow& row : tick->rows) {
+        rows.push_back({ValidUtf8(row.station_id), row.feature_name, row.window_len, fmt::format("{}", row.value),
+                        as_ofs.back()});
+      }
+    }
+    auto written = client_.RunQueryJob(UniqueJobId("bikestream_ticks"), script,
+                                       json::array({ArrayParameter("as_ofs", "TIMESTAMP", as_ofs),
+                                                    ArrayParameter("names", "STRING", feature_names),
+                                                    StructArrayParameter("rows", kFeatureFields, rows)}));
+    if (!written.ok()) return written.status();
+    ReportBytes("feature ticks", *written);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<FeatureRow>> BigQueryWarehouse::StoredFeatures(TimestampMicros as_of) {
@@ -40,17 +128,80 @@ absl::StatusOr<std::vector<FeatureRow>> BigQueryWarehouse::StoredFeatures(Timest
                    fmt::format("SELECT station_id, feature_name, window_len, value FROM {} WHERE as_of = @as_of "
                                "ORDER BY station_id, feature_name, window_len",
                                Quoted(tables_.station_features)),
-                   json::array({ScalarParameter("as_of", "TIMESTAMP", TimestampText(as_of))}));
+                   json::array({AsOfParameter(as_of)}));
   if (!rows.ok()) return rows.status();
-  std::vector<FeatureRow> features;
-  for (const auto& r : rows->rows) {
-    features.push_back({r[0].value_or(""), r[1].value_or(""), r[2].value_or(""), r[3] ? std::stod(*r[3]) : 0.0, as_of});
-  }
-  return features;
+  return FeatureRowsOf(*rows, as_of);
 }
 
 absl::StatusOr<std::optional<TimestampMicros>> BigQueryWarehouse::LatestFeatureTime() {
   return MaxInstant("as_of", tables_.station_features);
+}
+
+absl::StatusOr<QueryResult> BigQueryWarehouse::TrainingSet(const TrainingSetRequest& request) {
+  const std::string pivots = FeatureColumns(request.features, Quoted);
+  if (request.labels) return LabeledTrainingSet(*request.labels, pivots);
+  std::string where;
+  json parameters = json::array();
+  if (request.range) {
+    where = "f.as_of BETWEEN @from AND @to";
+    parameters.push_back(ScalarParameter("from", "TIMESTAMP", TimestampText(request.range->first)));
+    parameters.push_back(ScalarParameter("to", "TIMESTAMP", TimestampText(request.range->second)));
+  } else {
+    where = "f.as_of = @as_of";
+    parameters.push_back(AsOfParameter(request.as_of.value_or(0)));
+  }
+  auto rows = Read("training-set",
+                   fmt::format("SELECT f.station_id, f.as_of{} FROM {} f WHERE {} GROUP BY f.station_id, f.as_of "
+                               "ORDER BY f.as_of, f.station_id",
+                               pivots, Quoted(tables_.station_features), where),
+                   parameters);
+  if (!rows.ok()) return rows.status();
+  return ForPeople(*rows);
+}
+
+// The entity rows travel as a parameter, so the point-in-time join runs in BigQuery; a long
+// file takes several requests, whose results follow one another in the file's order. Label
+// columns are named label0, label1, ... in SQL (a file's header need not be a column name
+// BigQuery takes) and get their names back in the result.
+absl::StatusOr<QueryResult> BigQueryWarehouse::LabeledTrainingSet(const TrainingSetRequest::Labels& labels,
+                                                                  const std::string& pivots) {
+  std::vector<Field> fields = {{"entity_row", "INT64"}, {"station_id", "STRING"}, {"ts", "TIMESTAMP"}};
+  std::string label_select, label_group;
+  for (std::size_t i = 0; i < labels.columns.size(); ++i) {
+    fields.push_back({fmt::format("label{}", i), "STRING"});
+    label_select += fmt::format(", l.label{}", i);
+  }
+  const std::string table = Quoted(tables_.station_features);
+  const std::string sql = fmt::format(
+      "WITH l AS (SELECT * FROM UNNEST(@labels)),\n"
+      "latest AS (SELECT l.entity_row, MAX(g.as_of) AS as_of FROM l JOIN {0} g\n"
+      "  ON g.station_id = l.station_id AND g.as_of <= l.ts GROUP BY l.entity_row)\n"
+      "SELECT l.station_id, l.ts, f.as_of{1}{2} FROM l\n"
+      "LEFT JOIN latest ON latest.entity_row = l.entity_row\n"
+      "LEFT JOIN {0} f ON f.station_id = l.station_id AND f.as_of = latest.as_of\n"
+      "GROUP BY l.entity_row, l.station_id, l.ts, f.as_of{1} ORDER BY l.entity_row",
+      table, label_select, pivots);
+  Rows all;
+  for (std::size_t first = 0; first == 0 || first < labels.rows.size(); first += kMaxRowsPerRequest) {
+    std::vector<std::vector<std::optional<std::string>>> entities;
+    for (std::size_t r = first; r < labels.rows.size() && r < first + kMaxRowsPerRequest; ++r) {
+      const auto& row = labels.rows[r];
+      auto& entity = entities.emplace_back();
+      entity = {std::to_string(r), ValidUtf8(row.station_id), TimestampText(row.ts)};
+      for (std::size_t i = 0; i < labels.columns.size(); ++i) {
+        entity.push_back(i < row.labels.size() ? std::optional<std::string>(ValidUtf8(row.labels[i])) : std::nullopt);
+      }
+    }
+    auto rows = Read("training-set", sql, json::array({StructArrayParameter("labels", fields, entities)}));
+    if (!rows.ok()) return rows.status();
+    if (all.fields.empty()) all.fields = rows->fields;
+    for (auto& row : rows->rows) all.rows.push_back(std::move(row));
+  }
+  QueryResult result = ForPeople(all);
+  for (std::size_t i = 0; i < labels.columns.size() && 3 + i < result.columns.size(); ++i) {
+    result.columns[3 + i] = labels.columns[i];
+  }
+  return result;
 }
 
 }  // namespace bikestream::bigquery

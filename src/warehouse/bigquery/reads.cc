@@ -18,7 +18,11 @@ bool IsNumeric(const std::string& type) {
   return kNumeric.contains(type);
 }
 
+bool IsFloat(const std::string& type) { return type == "FLOAT" || type == "FLOAT64"; }
+
 Kind KindOf(const std::optional<std::string>& name) { return name == "pickup" ? Kind::kPickup : Kind::kDropoff; }
+
+}  // namespace
 
 QueryResult ForPeople(const Rows& rows) {
   QueryResult result;
@@ -31,6 +35,9 @@ QueryResult ForPeople(const Rows& rows) {
         cells.push_back({.text = "NULL", .is_null = true});
       } else if (std::int64_t micros = 0; type == "TIMESTAMP" && absl::SimpleAtoi(*row[i], &micros)) {
         cells.push_back({.text = FormatRfc3339(micros)});  // Not an ARRAY of them, which is JSON text.
+      } else if (double value = 0; IsFloat(type) && absl::SimpleAtod(*row[i], &value)) {
+        // As the other engines print a double: the shortest text that reads back as it.
+        cells.push_back({.text = fmt::format("{}", value), .is_number = true});
       } else {
         cells.push_back({.text = *row[i], .is_number = IsNumeric(type)});
       }
@@ -41,7 +48,10 @@ QueryResult ForPeople(const Rows& rows) {
   return result;
 }
 
-}  // namespace
+double DoubleOf(const std::optional<std::string>& cell) {
+  double value = 0;
+  return cell && absl::SimpleAtod(*cell, &value) ? value : 0;
+}
 
 std::int64_t IntegerOf(const std::optional<std::string>& cell) {
   std::int64_t value = 0;
@@ -49,7 +59,7 @@ std::int64_t IntegerOf(const std::optional<std::string>& cell) {
 }
 
 void BigQueryWarehouse::ReportBytes(std::string_view statement, const Rows& rows) const {
-  if (options_.on_bytes) options_.on_bytes(statement, rows.bytes_processed, rows.bytes_billed);
+  if (cost_observer_) cost_observer_({statement, rows.bytes_processed, rows.bytes_billed});
 }
 
 absl::StatusOr<Rows> BigQueryWarehouse::Read(std::string_view what, const std::string& sql, const json& parameters) {

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "common/status.h"
 #include "gcp/google_api.h"
 #include "warehouse/bigquery/bigquery_backend.h"
@@ -28,7 +29,7 @@ json RawEventColumns() {
   return json::array({Column("event_id", "STRING"), Column("station_id", "STRING"), Column("ts_iso", "TIMESTAMP"),
                       Column("kind", "STRING"), Column("delta", "INTEGER")});
 }
-json FeatureColumns() {
+json StationFeatureColumns() {
   return json::array({Column("station_id", "STRING"), Column("feature_name", "STRING"),
                       Column("window_len", "STRING"), Column("value", "FLOAT", "NULLABLE"),
                       Column("as_of", "TIMESTAMP")});
@@ -56,7 +57,7 @@ std::string Describe(const json& fields) {
 
 }  // namespace
 
-std::string Quoted(const std::string& name) { return "`" + name + "`"; }
+std::string Quoted(std::string_view name) { return fmt::format("`{}`", name); }
 
 BigQueryWarehouse::BigQueryWarehouse(BigQueryWarehouseOptions options, TableNames tables)
     : options_(std::move(options)), tables_(std::move(tables)), client_([&] {
@@ -90,7 +91,7 @@ absl::Status BigQueryWarehouse::Setup() {
   const json by_as_of = {{"timePartitioning", {{"type", "DAY"}, {"field", "as_of"}}},
                          {"clustering", {{"fields", {"station_id", "feature_name"}}}}};
   for (const auto& [name, fields, layout] : {std::tuple{tables_.raw_events, RawEventColumns(), by_day},
-                                             std::tuple{tables_.station_features, FeatureColumns(), by_as_of},
+                                             std::tuple{tables_.station_features, StationFeatureColumns(), by_as_of},
                                              std::tuple{tables_.dead_letter, DeadLetterColumns(), json::object()},
                                              std::tuple{std::string(kWriterTable),
                                                         json::array({Column("commits", "INTEGER")}), json::object()}}) {
@@ -138,8 +139,9 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(BigQueryWarehou
 
 absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(std::string_view url, const TableNames& tables,
                                                                  OpenMode) {
-  // bigquery://PROJECT/DATASET[?location=LOCATION]; a project id may hold a domain and ':'.
-  static const std::regex kForm(R"(bigquery://([a-z][-a-z0-9.:]*[a-z0-9])/([A-Za-z0-9_]+)(\?location=([-A-Za-z0-9]+))?)");
+  // bigquery://PROJECT/DATASET[?location=LOCATION][&endpoint=URL]; a project id may hold a
+  // domain and ':'.
+  static const std::regex kForm(R"(bigquery://([a-z][-a-z0-9.:]*[a-z0-9])/([A-Za-z0-9_]+)(\?(.*))?)");
   std::cmatch parts;
   if (!std::regex_match(url.begin(), url.end(), parts, kForm)) {
     return absl::InvalidArgumentError(fmt::format(
@@ -149,9 +151,28 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(std::string_vie
   }
   BigQueryWarehouseOptions options{.dataset = parts[2]};
   options.client.project = parts[1];
-  if (parts[4].matched) options.client.location = parts[4];
-  if (const char* endpoint = std::getenv("BIGQUERY_ENDPOINT"); endpoint && *endpoint) {
-    auto checked = gcp::CheckEndpoint(endpoint, "BIGQUERY_ENDPOINT");
+  std::string endpoint = std::getenv("BIGQUERY_ENDPOINT") ? std::getenv("BIGQUERY_ENDPOINT") : "";
+  std::string endpoint_source = "BIGQUERY_ENDPOINT";
+  for (absl::string_view piece : absl::StrSplit(absl::string_view(parts[4].first, parts[4].length()), '&',
+                                                absl::SkipEmpty())) {
+    const std::string_view parameter(piece.data(), piece.size());
+    const std::size_t equals = parameter.find('=');
+    const std::string_view key = parameter.substr(0, equals);
+    const std::string_view value = equals == std::string_view::npos ? "" : parameter.substr(equals + 1);
+    if (key == "location" && !value.empty()) {
+      options.client.location = std::string(value);
+    } else if (key == "endpoint" && !value.empty()) {
+      endpoint = std::string(value);
+      endpoint_source = "--bigquery-endpoint";
+    } else {
+      return absl::InvalidArgumentError(fmt::format(
+          "warehouse URL '{}': '{}' is not a parameter it takes; use ?location=LOCATION (or --location) and "
+          "&endpoint=URL (or --bigquery-endpoint)",
+          url, parameter));
+    }
+  }
+  if (!endpoint.empty()) {
+    auto checked = gcp::CheckEndpoint(endpoint, endpoint_source);
     if (!checked.ok()) return checked.status();
     options.client.endpoint = *checked;
   }

@@ -64,11 +64,12 @@ std::string FeatureQuery(const std::vector<FeatureSpec>& features, const std::st
                                       label, d.real, PerStation(f, raw, d), i));
         break;
       case Aggregate::kTopShare: {
-        // The k-th largest count, k = ceil(share × stations) (see TopShareRank).
+        // The k-th largest count, k = ceil(share × stations) (see TopShareRank). By row number,
+        // not OFFSET: BigQuery takes only a constant there.
         const std::string x = fmt::format("(CAST({} AS {}) * count(*) - {})", f.share, d.real, kTopShareRankTolerance);
         with += fmt::format(
-            ", f{0}_counts AS ({1}), f{0}_kth AS (SELECT v FROM f{0}_counts ORDER BY v DESC "
-            "LIMIT 1 OFFSET (SELECT {2} FROM known))",
+            ", f{0}_counts AS ({1}), f{0}_kth AS (SELECT v FROM (SELECT v, ROW_NUMBER() OVER (ORDER BY v DESC) "
+            "AS place FROM f{0}_counts) ranked WHERE place = (SELECT {2} FROM known) + 1)",
             i, EveryStation(f, raw, d), d.rank_offset(x));
         selects.push_back(fmt::format(
             "SELECT station_id, {1}, CAST(CASE WHEN v > 0 AND v >= (SELECT v FROM f{0}_kth) "

@@ -24,12 +24,12 @@ inline std::string QuoteIdentifier(std::string_view name) {
 
 // The PIVOT of station_features (alias f) into one column per feature, for a GROUP BY of
 // station and as_of. Feature names are [a-z0-9_], checked when their file is parsed, so they
-// quote as they are.
-inline std::string FeatureColumns(const std::vector<std::string>& features) {
+// quote as they are; `quote` is the engine's quoting of a column name.
+inline std::string FeatureColumns(const std::vector<std::string>& features,
+                                  std::string (*quote)(std::string_view) = QuoteIdentifier) {
   std::string columns;
   for (const std::string& name : features) {
-    columns += fmt::format(", max(CASE WHEN f.feature_name = '{}' THEN f.value END) AS {}", name,
-                           QuoteIdentifier(name));
+    columns += fmt::format(", max(CASE WHEN f.feature_name = '{}' THEN f.value END) AS {}", name, quote(name));
   }
   return columns;
 }

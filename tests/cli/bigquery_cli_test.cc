@@ -1,0 +1,102 @@
+// The binary against BigQuery's stand-in (support/bigquery_stand_in.h), authenticated with a
+// token as a user would be: the notes' table variables name the dataset, --bigquery-endpoint
+// and --location reach it, and setup, ingest, query, features, verify and training-set work
+// end to end, with each statement's bytes under --verbose.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "cli/cli_test_util.h"
+#include "support/bigquery_sqlite.h"
+#include "support/bigquery_stand_in.h"
+#include "support/faulty_stream.h"
+
+namespace bikestream {
+namespace {
+
+using e2e::RunBikestream;
+using e2e::ScopedEnv;
+using testing_support::BigQuerySqliteEngine;
+using testing_support::BigQueryStandIn;
+
+class BigQueryCliTest : public ::testing::Test {
+ protected:
+  BigQueryCliTest() : stand_in_({.token = "cli-token"}, std::make_unique<BigQuerySqliteEngine>()) {}
+
+  // Runs bikestream on the stand-in; returns stdout, stderr in `err`.
+  std::string Run(std::vector<std::string> args, int* code, std::string* err = nullptr) {
+    args.insert(args.end(), {"--bigquery-endpoint", stand_in_.url()});
+    std::string out;
+    *code = RunBikestream(args, &out, "/dev/null", err);
+    return out;
+  }
+
+  BigQueryStandIn stand_in_;
+  ScopedEnv token_{"GOOGLE_OAUTH_ACCESS_TOKEN", "cli-token"};
+  ScopedEnv no_warehouse_{"BIKESTREAM_WAREHOUSE", std::nullopt};
+  ScopedEnv raw_{"RAW_EVENT_TABLE", "test-project.bike_streaming.raw_events"};
+  ScopedEnv features_{"FEATURE_EVENT_TABLE", "test-project.bike_streaming.station_features"};
+  e2e::TempDir dir_;
+};
+
+TEST_F(BigQueryCliTest, TheNotesTableNamesLeadToTheDatasetAndEveryCommandWorks) {
+  int code = -1;
+  std::string err;
+  std::string out = Run({"setup", "--location", "US"}, &code, &err);
+  ASSERT_EQ(code, 0) << err;
+  EXPECT_NE(out.find("tables ready in bigquery://test-project/bike_streaming?location=US"), std::string::npos) << out;
+  ASSERT_TRUE(stand_in_.dataset("bike_streaming").has_value());
+
+  auto simulate = e2e::FaultyStreamFlags(3, "bqcli", 3'000);
+  simulate.insert(simulate.begin(), "simulate");
+  std::string jsonl;
+  ASSERT_EQ(RunBikestream(simulate, &jsonl), 0);
+  const std::string events = dir_ / "events.jsonl";
+  std::ofstream(events) << jsonl;
+  const SimulatorStats expected = e2e::ExpectedFaultyStream(3, "bqcli", 3'000);
+  for (int run = 0; run < 2; ++run) {
+    out = Run({"ingest", "--from", events, "--json", "--batch-size", "1000", "--verbose"}, &code, &err);
+    ASSERT_EQ(code, 0) << err;
+    EXPECT_NE(out.find(fmt::format("\"stored\":{}", run == 0 ? expected.valid : 0)), std::string::npos) << out;
+    EXPECT_NE(err.find("commit: 10485760 bytes processed"), std::string::npos) << err;  // --verbose.
+  }
+  out = Run({"query", "--format", "csv", "SELECT COUNT(*) AS n, COUNT(DISTINCT event_id) AS ids FROM raw_events"},
+            &code);
+  EXPECT_NE(out.find(fmt::format("{},{}", expected.valid, expected.valid)), std::string::npos) << out;
+  out = Run({"query", "--format", "csv", "SELECT COUNT(*) AS n FROM dead_letter"}, &code);
+  EXPECT_NE(out.find(fmt::format("n\n{}\n", expected.invalid)), std::string::npos) << out;
+  out = Run({"dead-letter", "list", "--format", "csv"}, &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_NE(out.find("bad_json"), std::string::npos) << out;
+
+  const std::string as_of = "2025-10-18T01:00:00Z";
+  ASSERT_EQ((Run({"features", "--as-of", as_of}, &code, &err), code), 0) << err;
+  EXPECT_EQ((Run({"features", "verify", "--as-of", as_of}, &code, &err), code), 0) << err;
+  out = Run({"training-set", "--as-of", as_of}, &code, &err);
+  EXPECT_EQ(code, 0) << err;
+  EXPECT_EQ(out.rfind("station_id,as_of,pickup_count,dropoff_count,avg_delta_pickup,is_peak_station", 0), 0u) << out;
+  EXPECT_GT(std::count(out.begin(), out.end(), '\n'), 10);
+  EXPECT_EQ(stand_in_.invalid_requests(), 0);
+}
+
+TEST_F(BigQueryCliTest, FlagsThatDoNotFitSayWhy) {
+  int code = -1;
+  std::string err;
+  Run({"setup", "--warehouse", "sqlite:" + std::string(dir_ / "x.db"), "--location", "EU"}, &code, &err);
+  EXPECT_NE(code, 0);
+  EXPECT_NE(err.find("--location and --bigquery-endpoint are for a bigquery:// warehouse"), std::string::npos) << err;
+
+  ScopedEnv elsewhere("FEATURE_EVENT_TABLE", "test-project.other.station_features");
+  Run({"setup"}, &code, &err);
+  EXPECT_NE(code, 0);
+  EXPECT_NE(err.find("the tables must be in one dataset"), std::string::npos) << err;
+
+  Run({"setup", "--warehouse", "bigquery://test-project/d?location=EU", "--location", "US"}, &code, &err);
+  EXPECT_NE(code, 0);
+  EXPECT_NE(err.find("give the location once"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace bikestream
