@@ -3,9 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
-#include <vector>
 
-#include "absl/strings/str_split.h"
 #include "common/print.h"
 
 namespace bikestream::cli {
@@ -24,10 +22,16 @@ std::string Env(const char* variable) {
   return value ? value : "";
 }
 
-// PROJECT/DATASET of a variable holding project.dataset.table, "" when it holds less.
+// PROJECT/DATASET of a variable holding project.dataset.table, "" when it holds a table name
+// alone. A project id may hold dots itself (example.com:project), so the parts are counted
+// from the right.
 std::string DatasetOf(const char* variable) {
-  const std::vector<std::string> parts = absl::StrSplit(Env(variable), '.');
-  return parts.size() == 3 ? parts[0] + "/" + parts[1] : "";
+  const std::string value = Env(variable);
+  const std::size_t table = value.rfind('.');
+  if (table == std::string::npos || table == 0) return "";
+  const std::size_t dataset = value.rfind('.', table - 1);
+  if (dataset == std::string::npos || dataset == 0) return "";
+  return value.substr(0, dataset) + "/" + value.substr(dataset + 1, table - dataset - 1);
 }
 
 // The notes name tables project.dataset.table: their dataset is the warehouse, and every
@@ -55,17 +59,27 @@ absl::StatusOr<std::string> WithBigQueryParameters(const WarehouseFlags& flags, 
     return absl::InvalidArgumentError(fmt::format(
         "--location and --bigquery-endpoint are for a bigquery:// warehouse, not {}", RedactPassword(url)));
   }
-  auto add = [&url](std::string_view key, const std::string& value) {
+  const auto has = [&url](std::string_view key) {
+    return url.find(fmt::format("?{}=", key)) != std::string::npos ||
+           url.find(fmt::format("&{}=", key)) != std::string::npos;
+  };
+  const auto add = [&url](std::string_view key, const std::string& value) {
     url += fmt::format("{}{}={}", url.find('?') == std::string::npos ? '?' : '&', key, value);
   };
   if (!flags.location.empty()) {
-    if (url.find("location=") != std::string::npos) {
-      return absl::InvalidArgumentError(fmt::format("give the location once: --location {} or ?location= in {}",
-                                                    flags.location, url));
+    if (has("location")) {
+      return absl::InvalidArgumentError(
+          fmt::format("give the location once: --location {} or ?location= in {}", flags.location, url));
     }
     add("location", flags.location);
   }
-  if (!flags.bigquery_endpoint.empty()) add("endpoint", flags.bigquery_endpoint);
+  if (!flags.bigquery_endpoint.empty()) {
+    if (has("endpoint")) {
+      return absl::InvalidArgumentError(fmt::format(
+          "give the endpoint once: --bigquery-endpoint {} or &endpoint= in {}", flags.bigquery_endpoint, url));
+    }
+    add("endpoint", flags.bigquery_endpoint);
+  }
   return url;
 }
 

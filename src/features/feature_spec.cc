@@ -52,6 +52,11 @@ absl::StatusOr<FeatureSpec> ParseOne(const toml::table& table, std::string_view 
     return Error(file, table["name"].node() ? table["name"].node()->source() : where,
                  "field 'name' must be a string of [a-z0-9_] (at most 64)");
   }
+  // A training set's own columns: a feature of that name would be a second column of it.
+  if (*name == "station_id" || *name == "as_of" || *name == "ts") {
+    return Error(file, table["name"].node() ? table["name"].node()->source() : where,
+                 fmt::format("feature name '{}' is a column of every training set; choose another", *name));
+  }
   spec.name = *name;
   auto window = text("window");
   if (!window) return Error(file, where, fmt::format("feature '{}': missing field 'window' (e.g. \"2h\" or \"all_time\")", spec.name));

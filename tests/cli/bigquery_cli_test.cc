@@ -4,14 +4,18 @@
 // end to end, with each statement's bytes under --verbose.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <fstream>
 
+#include "absl/strings/escaping.h"
 #include "cli/cli_test_util.h"
 #include "support/bigquery_sqlite.h"
 #include "support/bigquery_stand_in.h"
 #include "support/faulty_stream.h"
+#include "support/pubsub_emulator_process.h"
 
 namespace bikestream {
 namespace {
@@ -79,6 +83,54 @@ TEST_F(BigQueryCliTest, TheNotesTableNamesLeadToTheDatasetAndEveryCommandWorks) 
   EXPECT_EQ(out.rfind("station_id,as_of,pickup_count,dropoff_count,avg_delta_pickup,is_peak_station", 0), 0u) << out;
   EXPECT_GT(std::count(out.begin(), out.end(), '\n'), 10);
   EXPECT_EQ(stand_in_.invalid_requests(), 0);
+}
+
+// The streaming job on BigQuery: a push stream stored once, its streaming features written as
+// ticks, and the bytes of its statements in /metrics; then drained.
+TEST_F(BigQueryCliTest, AStreamingJobStoresOnceWritesTicksAndCountsBytes) {
+  int code = -1;
+  std::string err;
+  Run({"setup"}, &code, &err);
+  ASSERT_EQ(code, 0) << err;
+  ScopedEnv state("BIKESTREAM_STATE_DIR", std::string(dir_ / "state"));
+  const int push = testing_support::FreeLoopbackPort();
+  const int admin = testing_support::FreeLoopbackPort();
+  e2e::Child worker({"ingest", "--push-listen", fmt::format("127.0.0.1:{}", push), "--admin",
+                     fmt::format("127.0.0.1:{}", admin), "--features", "streaming", "--every", "15m",
+                     "--bigquery-endpoint", stand_in_.url()},
+                    dir_ / "push.out");
+  httplib::Client pusher("127.0.0.1", push);
+  ASSERT_TRUE(e2e::WaitUntil([&] { return bool(pusher.Get("/")); }, std::chrono::seconds(20)))
+      << e2e::ReadFile(dir_ / "push.out.err");
+  // Two events 20 minutes apart close a 15-minute tick; each is pushed twice.
+  const std::vector<std::string> events = {
+      R"({"event_id":"e-1","station_id":"A_101","ts_iso":"2025-10-18T16:05:00Z","kind":"pickup","delta":2})",
+      R"({"event_id":"e-2","station_id":"A_102","ts_iso":"2025-10-18T16:25:00Z","kind":"dropoff","delta":1})"};
+  for (int round = 0; round < 2; ++round) {
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const std::string envelope = fmt::format(
+          R"({{"message":{{"data":"{}","messageId":"{}","publishTime":"2025-10-18T16:30:00Z"}},"subscription":"projects/p/subscriptions/s"}})",
+          absl::Base64Escape(events[i]), i);
+      auto answer = pusher.Post("/push", envelope, "application/json");
+      ASSERT_TRUE(answer);
+      EXPECT_EQ(answer->status, 204) << answer->body;
+    }
+  }
+  httplib::Client metrics("127.0.0.1", admin);
+  auto scraped = metrics.Get("/metrics");
+  ASSERT_TRUE(scraped);
+  EXPECT_NE(scraped->body.find("bikestream_stored_total 2"), std::string::npos) << scraped->body;
+  EXPECT_NE(scraped->body.find("bikestream_duplicates_total 2"), std::string::npos) << scraped->body;
+  EXPECT_EQ(scraped->body.find("bikestream_warehouse_bytes_processed_total 0\n"), std::string::npos) << scraped->body;
+  EXPECT_NE(scraped->body.find("bikestream_warehouse_bytes_processed_total "), std::string::npos) << scraped->body;
+  worker.Signal(SIGTERM);
+  EXPECT_EQ(worker.Wait(), 0) << e2e::ReadFile(dir_ / "push.out.err");
+
+  std::string out = Run({"query", "--format", "csv", "SELECT COUNT(*) AS n FROM raw_events"}, &code);
+  EXPECT_NE(out.find("n\n2\n"), std::string::npos) << out;
+  out = Run({"training-set", "--as-of", "2025-10-18T16:15:00Z"}, &code, &err);
+  ASSERT_EQ(code, 0) << err;
+  EXPECT_NE(out.find("A_101,2025-10-18T16:15:00Z,1,0,2,1"), std::string::npos) << out;  // The tick's features.
 }
 
 TEST_F(BigQueryCliTest, FlagsThatDoNotFitSayWhy) {

@@ -16,7 +16,7 @@
 namespace bikestream {
 namespace {
 
-const TimestampMicros kStart = *ParseRfc3339("2025-10-30T00:00:00Z");
+const TimestampMicros kFirstDay = *ParseRfc3339("2025-10-30T00:00:00Z");
 
 using EngineParityTest = testing_support::BackendTest;
 
@@ -77,8 +77,8 @@ TEST_P(EngineParityTest, FeaturesAreIdenticalToSqlitesOnTheSameEvents) {
   for (int i = 0; i < 20000; ++i) {
     // 30 stations, skewed; 4 days; deltas with ties; a few on the exact window edges.
     const int station = static_cast<int>(std::min<std::uint64_t>(random() % 30, random() % 30));
-    TimestampMicros ts = kStart + static_cast<TimestampMicros>(random() % (96 * kMicrosPerHour));
-    if (i % 500 == 0) ts = kStart + 48 * kMicrosPerHour - 2 * kMicrosPerHour;
+    TimestampMicros ts = kFirstDay + static_cast<TimestampMicros>(random() % (96 * kMicrosPerHour));
+    if (i % 500 == 0) ts = kFirstDay + 48 * kMicrosPerHour - 2 * kMicrosPerHour;
     batch.events.push_back(Event{fmt::format("e-{}", i), fmt::format("S_{}", station), ts,
                                  random() % 2 ? Kind::kPickup : Kind::kDropoff,
                                  static_cast<std::int32_t>(1 + random() % 7)});
@@ -87,7 +87,7 @@ TEST_P(EngineParityTest, FeaturesAreIdenticalToSqlitesOnTheSameEvents) {
   ASSERT_TRUE(sqlite->Commit(batch).ok());
   const auto features = EveryKindOfFeature();
   for (int hours : {0, 1, 30, 48, 60, 95, 120}) {
-    const TimestampMicros as_of = kStart + hours * kMicrosPerHour;
+    const TimestampMicros as_of = kFirstDay + hours * kMicrosPerHour;
     auto expected = sqlite->ComputeFeatures(features, as_of);
     auto actual = engine->ComputeFeatures(features, as_of);
     ASSERT_TRUE(expected.ok() && actual.ok()) << actual.status();
@@ -98,18 +98,18 @@ TEST_P(EngineParityTest, FeaturesAreIdenticalToSqlitesOnTheSameEvents) {
   }
   std::vector<std::string> names;
   for (const auto& f : features) names.push_back(f.name);
-  const TrainingSetRequest range{.features = names, .range = std::pair{kStart, kStart + 60 * kMicrosPerHour}};
+  const TrainingSetRequest range{.features = names, .range = std::pair{kFirstDay, kFirstDay + 60 * kMicrosPerHour}};
   EXPECT_EQ(Texts(*engine->TrainingSet(range)), Texts(*sqlite->TrainingSet(range)));
   TrainingSetRequest labeled{.features = names};
   labeled.labels = TrainingSetRequest::Labels{
       .columns = {"demand"},
-      .rows = {{"S_1", kStart + 50 * kMicrosPerHour, {"7"}}, {"S_2", kStart - kMicrosPerHour, {"0"}}, {"S_99", kStart + 61 * kMicrosPerHour, {}}}};
+      .rows = {{"S_1", kFirstDay + 50 * kMicrosPerHour, {"7"}}, {"S_2", kFirstDay - kMicrosPerHour, {"0"}}, {"S_99", kFirstDay + 61 * kMicrosPerHour, {}}}};
   EXPECT_EQ(Texts(*engine->TrainingSet(labeled)), Texts(*sqlite->TrainingSet(labeled)));
 
   // What the streaming features rebuild from.
   EXPECT_EQ(*engine->LatestEventTime(), *sqlite->LatestEventTime());
   auto totals = [](Warehouse& w) {
-    auto t = *w.EventTotals(kStart + 50 * kMicrosPerHour);
+    auto t = *w.EventTotals(kFirstDay + 50 * kMicrosPerHour);
     std::vector<std::tuple<std::string, Kind, std::int64_t, std::int64_t, std::int32_t, std::int32_t, TimestampMicros>> rows;
     for (const auto& s : t) rows.emplace_back(s.station_id, s.kind, s.totals.count, s.totals.sum, s.totals.min, s.totals.max, s.first_ts);
     std::sort(rows.begin(), rows.end());
@@ -118,7 +118,7 @@ TEST_P(EngineParityTest, FeaturesAreIdenticalToSqlitesOnTheSameEvents) {
   EXPECT_EQ(totals(*engine), totals(*sqlite));
   auto scan = [](Warehouse& w) {
     std::vector<std::pair<TimestampMicros, std::string>> events;
-    EXPECT_TRUE(w.ScanEvents(kStart + 90 * kMicrosPerHour, [&](const Event& e) { events.emplace_back(e.ts, e.event_id); }).ok());
+    EXPECT_TRUE(w.ScanEvents(kFirstDay + 90 * kMicrosPerHour, [&](const Event& e) { events.emplace_back(e.ts, e.event_id); }).ok());
     std::sort(events.begin(), events.end());  // The order among equal ts is the engine's.
     return events;
   };
@@ -137,7 +137,7 @@ TEST_P(EngineParityTest, TicksAndLongEntityFilesAreIdenticalToSqlites) {
   std::vector<FeatureTick> ticks;
   for (int t = 0; t < 3; ++t) {
     FeatureTick& tick = ticks.emplace_back();
-    tick.as_of = kStart + t * 15 * kMicrosPerMinute;
+    tick.as_of = kFirstDay + t * 15 * kMicrosPerMinute;
     for (int station = 0; station < 40; ++station) {
       const std::string id = fmt::format("S_{}", station);
       tick.rows.push_back({id, "pickups_2h", "2h", double(station * t), tick.as_of});
@@ -161,7 +161,7 @@ TEST_P(EngineParityTest, TicksAndLongEntityFilesAreIdenticalToSqlites) {
   TrainingSetRequest labeled{.features = names};
   labeled.labels = TrainingSetRequest::Labels{.columns = {"demand", "weather"}};
   for (int r = 0; r < 25'000; ++r) {
-    labeled.labels->rows.push_back({fmt::format("S_{}", r % 45), kStart + (r % 50) * kMicrosPerMinute,
+    labeled.labels->rows.push_back({fmt::format("S_{}", r % 45), kFirstDay + (r % 50) * kMicrosPerMinute,
                                     {std::to_string(r), r % 7 ? "dry" : "wet"}});
   }
   auto expected = sqlite->TrainingSet(labeled);

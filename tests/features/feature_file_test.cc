@@ -16,6 +16,7 @@ TEST(FeatureFile, ErrorsNameTheLineAndTheField) {
       {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"median\"\n", "f.toml:4: feature 'x': field 'aggregate'"},
       {"[[feature]]\nname = \"x\"\nwindow = \"2 hours\"\naggregate = \"count\"\n", "f.toml:3: feature 'x': field 'window'"},
       {"[[feature]]\nname = \"Bad Name\"\nwindow = \"2h\"\naggregate = \"count\"\n", "f.toml:2: field 'name'"},
+      {"[[feature]]\nname = \"as_of\"\nwindow = \"2h\"\naggregate = \"count\"\n", "f.toml:2: feature name 'as_of' is a column of every training set"},
       {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\nkind = \"repair\"\n", "f.toml:5: feature 'x': field 'kind'"},
       {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\ncolour = 1\n", "f.toml:5: unknown field 'colour'"},
       {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\nshare = 0.2\n", "f.toml:5: feature 'x': field 'share'"},

@@ -55,6 +55,14 @@ absl::Status WithReason(absl::Status status, const std::string& reason) {
   return status;
 }
 
+// A request refused before it was sent, with the reason the warehouse reads.
+absl::Status TooLarge(std::string_view operation, std::size_t bytes) {
+  return WithReason(absl::OutOfRangeError(fmt::format("BigQuery {}: a request of {} bytes is over BigQuery's limit "
+                                                      "of 10 MB",
+                                                      operation, bytes)),
+                    kRequestTooLarge);
+}
+
 bool IsRetryableCall(const absl::Status& status) {
   const std::string reason = ReasonOf(status);
   if (!reason.empty()) return OneOf(reason, kRetryableReasons);
@@ -253,12 +261,7 @@ absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::s
         {"jobReference", {{"projectId", options_.project}, {"jobId", id}, {"location", options_.location}}},
         {"configuration", {{"query", QueryFields(sql, parameters)}}}};
     const std::string body = job.dump();
-    if (body.size() > kMaxRequestBytes) {
-      return WithReason(absl::OutOfRangeError(fmt::format("BigQuery jobs.insert {}: a request of {} bytes is over "
-                                                          "BigQuery's limit of 10 MB",
-                                                          id, body.size())),
-                        kRequestTooLarge);
-    }
+    if (body.size() > kMaxRequestBytes) return TooLarge("jobs.insert " + id, body.size());
     auto inserted = Call("POST", fmt::format("projects/{}/jobs", options_.project), body, "jobs.insert " + id);
     // An earlier try of this insert reached BigQuery: its job is the one to wait for.
     const bool existed = !inserted.ok() && inserted.status().code() == absl::StatusCode::kAlreadyExists;
@@ -275,7 +278,7 @@ absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::s
     if (status.contains("errorResult")) {
       last = FromErrorProto(status["errorResult"], "job " + id, absl::StatusCode::kInternal);
       if (!OneOf(ReasonOf(last), kRerunReasons) && !LostToAConcurrentUpdate(last)) return last;
-      clock_.SleepFor(Jittered(std::min(options_.retry.initial_backoff << run, options_.retry.max_backoff)));
+      if (run + 1 < kMaxJobRuns) clock_.SleepFor(Jittered(std::min(options_.retry.initial_backoff << run, options_.retry.max_backoff)));
       continue;
     }
     Rows rows;
@@ -341,7 +344,9 @@ absl::StatusOr<Rows> Client::Query(const std::string& sql, const json& parameter
   request["formatOptions"] = {{"useInt64Timestamp", true}};
   // The same requestId on every retry: BigQuery runs a request once per id (for 15 minutes).
   request["requestId"] = RequestId();
-  auto reply = Call("POST", fmt::format("projects/{}/queries", options_.project), request.dump(), "jobs.query");
+  const std::string body = request.dump();
+  if (body.size() > kMaxRequestBytes) return TooLarge("jobs.query", body.size());
+  auto reply = Call("POST", fmt::format("projects/{}/queries", options_.project), body, "jobs.query");
   if (!reply.ok()) return reply.status();
   const std::string job_id = reply->value("jobReference", json::object()).value("jobId", "");
   Rows rows;

@@ -13,8 +13,12 @@ namespace {
 
 using json = nlohmann::json;
 
-// Rows of station_features, or entity rows, per request: well below BigQuery's 10 MB.
+// Rows of station_features per request: about 4 MB of JSON, well below BigQuery's 10 MB. A
+// tick of more rows is one request still (a tick is replaced at once), up to about 45,000.
 constexpr std::size_t kMaxRowsPerRequest = 20'000;
+// Entity rows per request, by the bytes of their text (each field costs its JSON around it).
+constexpr std::size_t kMaxEntityBytesPerRequest = 4 << 20;
+constexpr std::size_t kJsonBytesPerField = 48;
 
 const std::vector<Field> kFeatureFields = {{"station_id", "STRING"},
                                            {"feature_name", "STRING"},
@@ -160,13 +164,14 @@ absl::StatusOr<QueryResult> BigQueryWarehouse::TrainingSet(const TrainingSetRequ
 }
 
 // The entity rows travel as a parameter, so the point-in-time join runs in BigQuery; a long
-// file takes several requests, whose results follow one another in the file's order. Label
+// file takes several requests (about 4 MB of text, or 20,000 rows, each), whose results follow
+// one another in the file's order. Label
 // columns are named label0, label1, ... in SQL (a file's header need not be a column name
 // BigQuery takes) and get their names back in the result.
 absl::StatusOr<QueryResult> BigQueryWarehouse::LabeledTrainingSet(const TrainingSetRequest::Labels& labels,
                                                                   const std::string& pivots) {
   std::vector<Field> fields = {{"entity_row", "INT64"}, {"station_id", "STRING"}, {"ts", "TIMESTAMP"}};
-  std::string label_select, label_group;
+  std::string label_select;
   for (std::size_t i = 0; i < labels.columns.size(); ++i) {
     fields.push_back({fmt::format("label{}", i), "STRING"});
     label_select += fmt::format(", l.label{}", i);
@@ -182,20 +187,31 @@ absl::StatusOr<QueryResult> BigQueryWarehouse::LabeledTrainingSet(const Training
       "GROUP BY l.entity_row, l.station_id, l.ts, f.as_of{1} ORDER BY l.entity_row",
       table, label_select, pivots);
   Rows all;
-  for (std::size_t first = 0; first == 0 || first < labels.rows.size(); first += kMaxRowsPerRequest) {
-    std::vector<std::vector<std::optional<std::string>>> entities;
-    for (std::size_t r = first; r < labels.rows.size() && r < first + kMaxRowsPerRequest; ++r) {
-      const auto& row = labels.rows[r];
-      auto& entity = entities.emplace_back();
-      entity = {std::to_string(r), ValidUtf8(row.station_id), TimestampText(row.ts)};
-      for (std::size_t i = 0; i < labels.columns.size(); ++i) {
-        entity.push_back(i < row.labels.size() ? std::optional<std::string>(ValidUtf8(row.labels[i])) : std::nullopt);
-      }
-    }
+  std::vector<std::vector<std::optional<std::string>>> entities;
+  std::size_t bytes = 0;
+  const auto flush = [&]() -> absl::Status {
     auto rows = Read("training-set", sql, json::array({StructArrayParameter("labels", fields, entities)}));
     if (!rows.ok()) return rows.status();
     if (all.fields.empty()) all.fields = rows->fields;
     for (auto& row : rows->rows) all.rows.push_back(std::move(row));
+    entities.clear();
+    bytes = 0;
+    return absl::OkStatus();
+  };
+  for (std::size_t r = 0; r < labels.rows.size(); ++r) {
+    const auto& row = labels.rows[r];
+    auto& entity = entities.emplace_back();
+    entity = {std::to_string(r), ValidUtf8(row.station_id), TimestampText(row.ts)};
+    for (std::size_t i = 0; i < labels.columns.size(); ++i) {
+      entity.push_back(i < row.labels.size() ? std::optional<std::string>(ValidUtf8(row.labels[i])) : std::nullopt);
+    }
+    for (const auto& field : entity) bytes += kJsonBytesPerField + (field ? field->size() : 0);
+    if (bytes >= kMaxEntityBytesPerRequest || entities.size() >= kMaxRowsPerRequest) {
+      if (absl::Status status = flush(); !status.ok()) return status;
+    }
+  }
+  if (!entities.empty() || all.fields.empty()) {
+    if (absl::Status status = flush(); !status.ok()) return status;
   }
   QueryResult result = ForPeople(all);
   for (std::size_t i = 0; i < labels.columns.size() && 3 + i < result.columns.size(); ++i) {

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <regex>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
@@ -153,22 +154,32 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(std::string_vie
   options.client.project = parts[1];
   std::string endpoint = std::getenv("BIGQUERY_ENDPOINT") ? std::getenv("BIGQUERY_ENDPOINT") : "";
   std::string endpoint_source = "BIGQUERY_ENDPOINT";
+  static const std::regex kLocation("[A-Za-z][-A-Za-z0-9]*");
+  std::set<std::string, std::less<>> seen;
   for (absl::string_view piece : absl::StrSplit(absl::string_view(parts[4].first, parts[4].length()), '&',
                                                 absl::SkipEmpty())) {
     const std::string_view parameter(piece.data(), piece.size());
     const std::size_t equals = parameter.find('=');
-    const std::string_view key = parameter.substr(0, equals);
-    const std::string_view value = equals == std::string_view::npos ? "" : parameter.substr(equals + 1);
-    if (key == "location" && !value.empty()) {
-      options.client.location = std::string(value);
-    } else if (key == "endpoint" && !value.empty()) {
-      endpoint = std::string(value);
-      endpoint_source = "--bigquery-endpoint";
-    } else {
+    const std::string key(parameter.substr(0, equals));
+    const std::string value(equals == std::string_view::npos ? "" : parameter.substr(equals + 1));
+    if (key != "location" && key != "endpoint") {
       return absl::InvalidArgumentError(fmt::format(
           "warehouse URL '{}': '{}' is not a parameter it takes; use ?location=LOCATION (or --location) and "
           "&endpoint=URL (or --bigquery-endpoint)",
-          url, parameter));
+          url, key));
+    }
+    if (!seen.insert(key).second) {
+      return absl::InvalidArgumentError(fmt::format("warehouse URL '{}': give {} once", url, key));
+    }
+    if (key == "location") {
+      if (!std::regex_match(value, kLocation)) {
+        return absl::InvalidArgumentError(fmt::format(
+            "warehouse URL '{}': location '{}' is not one; use e.g. US, EU or europe-west1", url, value));
+      }
+      options.client.location = value;
+    } else {
+      endpoint = value;
+      endpoint_source = "the warehouse URL's endpoint (--bigquery-endpoint)";
     }
   }
   if (!endpoint.empty()) {

@@ -16,9 +16,9 @@ const SqlDialect& Dialect() {
       .as_of = "?1",
       .window_start = [](std::int64_t micros) { return fmt::format("?1 - {}", micros); },
       .real = "REAL",
-      // SQLite has no ceil() before 3.35, and a negative OFFSET counts as 0.
+      // SQLite has no ceil() before 3.35.
       .rank_offset = [](const std::string& x) {
-        return fmt::format("CAST({0} AS INTEGER) + ({0} > CAST({0} AS INTEGER)) - 1", x);
+        return fmt::format("max(CAST({0} AS INTEGER) + ({0} > CAST({0} AS INTEGER)) - 1, 0)", x);
       },
   };
   return dialect;
