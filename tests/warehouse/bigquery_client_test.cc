@@ -189,6 +189,20 @@ TEST_F(BigQueryClientTest, QueriesGoThroughJobsQueryAndReadTheRestPageByPage) {
   EXPECT_EQ(rows->rows[1234][1], std::to_string(kNoon + 1234));
   EXPECT_EQ(Calls("jobs.query"), 1);
   EXPECT_EQ(Calls("jobs.getQueryResults"), 2);
+
+  // Page by page, none of them kept.
+  std::vector<std::size_t> pages;
+  std::string last_id;
+  auto visited = client.Query("SELECT id, ts, n FROM t", json::array({ScalarParameter("n", "INT64", "3")}),
+                              [&](const Rows& page) {
+                                pages.push_back(page.rows.size());
+                                EXPECT_EQ(page.fields.size(), 3u);
+                                last_id = *page.rows.back()[0];
+                              });
+  ASSERT_TRUE(visited.ok()) << visited.status();
+  EXPECT_TRUE(visited->rows.empty());
+  EXPECT_EQ(pages, (std::vector<std::size_t>{1000, 1000, 500}));
+  EXPECT_EQ(last_id, "e-2499");
 }
 
 TEST_F(BigQueryClientTest, DatasetsAndTablesAreCreatedOnceAndReadBack) {

@@ -310,12 +310,19 @@ absl::StatusOr<json> Client::WaitForJob(const std::string& job_id) {
   }
 }
 
-// Appends the rows of a finished job's result: `first_page` when the caller has it already,
-// then the pages after it.
-absl::Status Client::ReadPages(const std::string& job_id, std::optional<json> first_page, Rows* rows) {
+// Appends the rows of a finished job's result, or hands each page to `on_page`: `first_page`
+// when the caller has it already, then the pages after it.
+absl::Status Client::ReadPages(const std::string& job_id, std::optional<json> first_page, Rows* rows,
+                               const PageVisitor& on_page) {
+  const auto take = [&](const json& page) {
+    AppendRows(page, rows);
+    if (!on_page) return;
+    on_page(*rows);
+    rows->rows.clear();
+  };
   std::string token;
   if (first_page) {
-    AppendRows(*first_page, rows);
+    take(*first_page);
     token = first_page->value("pageToken", "");
     if (token.empty()) return absl::OkStatus();
   }
@@ -330,13 +337,13 @@ absl::Status Client::ReadPages(const std::string& job_id, std::optional<json> fi
                      "", "jobs.getQueryResults " + job_id);
     if (!page.ok()) return page.status();
     if (!page->value("jobComplete", false)) continue;  // The long poll ran out first.
-    AppendRows(*page, rows);
+    take(*page);
     token = page->value("pageToken", "");
     if (token.empty()) return absl::OkStatus();
   }
 }
 
-absl::StatusOr<Rows> Client::Query(const std::string& sql, const json& parameters) {
+absl::StatusOr<Rows> Client::Query(const std::string& sql, const json& parameters, const PageVisitor& on_page) {
   json request = QueryFields(sql, parameters);
   request["location"] = options_.location;
   request["maxResults"] = options_.page_rows;
@@ -355,7 +362,7 @@ absl::StatusOr<Rows> Client::Query(const std::string& sql, const json& parameter
   rows.dml_affected_rows = Int64Field(*reply, "numDmlAffectedRows");
   std::optional<json> first_page;
   if (reply->value("jobComplete", false)) first_page = std::move(*reply);
-  if (absl::Status read = ReadPages(job_id, std::move(first_page), &rows); !read.ok()) return read;
+  if (absl::Status read = ReadPages(job_id, std::move(first_page), &rows, on_page); !read.ok()) return read;
   return rows;
 }
 

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -84,8 +85,11 @@ class Client {
                                    const nlohmann::json& parameters);
 
   // A query through jobs.query, its result read page by page. A retried call carries the same
-  // requestId, so BigQuery runs the statement once.
-  absl::StatusOr<Rows> Query(const std::string& sql, const nlohmann::json& parameters);
+  // requestId, so BigQuery runs the statement once. With `on_page`, each page's rows are handed
+  // to it as they arrive and not kept: the result then holds the fields and figures only.
+  using PageVisitor = std::function<void(const Rows& page)>;
+  absl::StatusOr<Rows> Query(const std::string& sql, const nlohmann::json& parameters,
+                             const PageVisitor& on_page = {});
 
   // A dataset's or table's resource, nullopt when it does not exist.
   absl::StatusOr<std::optional<nlohmann::json>> GetDataset(const std::string& dataset);
@@ -103,7 +107,8 @@ class Client {
   absl::StatusOr<nlohmann::json> CallOnce(const std::string& method, const std::string& path,
                                           const std::string& body, std::string_view operation);
   absl::StatusOr<nlohmann::json> WaitForJob(const std::string& job_id);
-  absl::Status ReadPages(const std::string& job_id, std::optional<nlohmann::json> first_page, Rows* rows);
+  absl::Status ReadPages(const std::string& job_id, std::optional<nlohmann::json> first_page, Rows* rows,
+                         const PageVisitor& on_page = {});
   nlohmann::json QueryFields(const std::string& sql, const nlohmann::json& parameters) const;
   absl::StatusOr<std::optional<nlohmann::json>> GetIfExists(const std::string& path, std::string_view operation);
 

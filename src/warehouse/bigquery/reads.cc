@@ -99,16 +99,19 @@ absl::StatusOr<std::vector<DeadLetter>> BigQueryWarehouse::ListDeadLetters(const
   return letters;
 }
 
+// Page by page, so that a long history never sits in memory at once.
 absl::Status BigQueryWarehouse::ScanEvents(TimestampMicros after, const std::function<void(const Event&)>& visit) {
-  auto rows = Read("scan events",
-                   fmt::format("SELECT event_id, station_id, ts_iso, kind, delta FROM {} WHERE ts_iso > @after "
-                               "ORDER BY ts_iso",
-                               Quoted(tables_.raw_events)),
-                   json::array({ScalarParameter("after", "TIMESTAMP", TimestampText(after))}));
+  auto rows = client_.Query(
+      fmt::format("SELECT event_id, station_id, ts_iso, kind, delta FROM {} WHERE ts_iso > @after ORDER BY ts_iso",
+                  Quoted(tables_.raw_events)),
+      json::array({ScalarParameter("after", "TIMESTAMP", TimestampText(after))}), [&](const Rows& page) {
+        for (const auto& r : page.rows) {
+          visit(Event{r[0].value_or(""), r[1].value_or(""), IntegerOf(r[2]), KindOf(r[3]),
+                      std::int32_t(IntegerOf(r[4]))});
+        }
+      });
   if (!rows.ok()) return rows.status();
-  for (const auto& r : rows->rows) {
-    visit(Event{r[0].value_or(""), r[1].value_or(""), IntegerOf(r[2]), KindOf(r[3]), std::int32_t(IntegerOf(r[4]))});
-  }
+  ReportBytes("scan events", *rows);
   return absl::OkStatus();
 }
 
