@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libsqlite3-dev sqlite3 libsimdjson-dev libcli11-dev libfmt-dev libabsl-dev
+  libsqlite3-dev sqlite3 libsimdjson-dev libcli11-dev libfmt-dev libabsl-dev zlib1g-dev
   libgtest-dev libgmock-dev
   # clang: the fuzzers and the ThreadSanitizer build; llvm-14 for llvm-symbolizer-14, which
   # names the functions in a sanitizer's report; clang-tidy-14 for scripts/tidy.sh.

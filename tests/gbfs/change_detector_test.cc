@@ -1,0 +1,145 @@
+// The events of a week of Oslo City Bike's real station_status feed (tests/data/gbfs), against
+// the per-station changes computed here independently; restarts from saved state and re-read
+// snapshots mint no other ids.
+#include "gbfs/change_detector.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <tuple>
+
+#include "gbfs/snapshot_file.h"
+
+namespace bikestream::gbfs {
+namespace {
+
+const std::string kOsloWeek = std::string(BIKESTREAM_TEST_DATA) + "/data/gbfs/oslo-station-status-2024-10-07.jsonl.gz";
+
+std::vector<std::string> Snapshots() {
+  std::vector<std::string> lines;
+  const absl::Status read = ForEachSnapshotLine(kOsloWeek, [&](std::string_view line) {
+    lines.emplace_back(line);
+    return true;
+  });
+  EXPECT_TRUE(read.ok()) << read;
+  return lines;
+}
+
+using Change = std::tuple<std::string, std::string, TimestampMicros, Kind, std::int32_t>;
+
+Change ChangeOf(const Event& e) { return {e.event_id, e.station_id, e.ts, e.kind, e.delta}; }
+
+// The changes as the issue defines them, from the JSON read with another library.
+std::vector<Change> ExpectedChanges(const std::vector<std::string>& snapshots) {
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> last;  // station → (reported, bikes)
+  std::vector<Change> changes;
+  for (const std::string& line : snapshots) {
+    const nlohmann::json snapshot = nlohmann::json::parse(line);
+    for (const auto& station : snapshot["data"]["stations"]) {
+      const std::string id = station["station_id"];
+      const std::int64_t reported = station["last_reported"], bikes = station["num_bikes_available"];
+      auto found = last.find(id);
+      if (found != last.end() && reported > found->second.first) {
+        const std::int64_t change = bikes - found->second.second;
+        if (change != 0) {
+          changes.emplace_back(fmt::format("oslo:{}:{}", id, reported), id, reported * kMicrosPerSecond,
+                               change < 0 ? Kind::kPickup : Kind::kDropoff, std::int32_t(std::abs(change)));
+        }
+      }
+      if (found == last.end() || reported > found->second.first) last[id] = {reported, bikes};
+    }
+  }
+  return changes;
+}
+
+std::vector<Change> Detect(ChangeDetector& detector, const std::vector<std::string>& snapshots, std::size_t from,
+                        std::size_t to) {
+  std::vector<Change> changes;
+  for (std::size_t i = from; i < to; ++i) {
+    auto status = ParseStationStatus(snapshots[i]);
+    EXPECT_TRUE(status.ok()) << status.status();
+    EXPECT_TRUE(status->problems.empty()) << status->problems.front();
+    for (const Event& e : detector.Apply(*status)) changes.push_back(ChangeOf(e));
+  }
+  return changes;
+}
+
+TEST(ChangeDetector, AWeekOfOsloIsEveryChangeOfEveryStation) {
+  const auto snapshots = Snapshots();
+  ASSERT_EQ(snapshots.size(), 483u);
+  ChangeDetector detector("oslo");
+  const auto changes = Detect(detector, snapshots, 0, snapshots.size());
+  EXPECT_EQ(changes, ExpectedChanges(snapshots));
+  std::set<std::string> stations;  // 261 in each snapshot, 266 over the week.
+  for (const std::string& line : snapshots) {
+    const nlohmann::json snapshot = nlohmann::json::parse(line);
+    for (const auto& station : snapshot["data"]["stations"]) stations.insert(station["station_id"].get<std::string>());
+  }
+  EXPECT_EQ(detector.stations(), stations.size());
+  std::int64_t taken = 0, returned = 0;
+  std::set<std::string> ids;
+  for (const auto& [id, station, ts, kind, delta] : changes) {
+    (kind == Kind::kPickup ? taken : returned) += delta;
+    ids.insert(id);
+  }
+  EXPECT_EQ(ids.size(), changes.size());  // One id per change.
+  // The data's README: about 20,900 taken and 20,800 returned over the week.
+  EXPECT_NEAR(double(taken), 20'900, 500);
+  EXPECT_NEAR(double(returned), 20'800, 500);
+}
+
+TEST(ChangeDetector, ARestartFromSavedStateAndReReadSnapshotsMintTheSameIds) {
+  const auto snapshots = Snapshots();
+  ChangeDetector uninterrupted("oslo");
+  const auto expected = Detect(uninterrupted, snapshots, 0, snapshots.size());
+
+  ChangeDetector first("oslo");
+  auto changes = Detect(first, snapshots, 0, 200);
+  const std::string state = first.SaveState();
+  auto resumed = ChangeDetector::LoadState("oslo", state);
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  // The last snapshot before the restart read again: nothing new.
+  EXPECT_TRUE(Detect(*resumed, snapshots, 199, 200).empty());
+  for (const auto& change : Detect(*resumed, snapshots, 200, snapshots.size())) changes.push_back(change);
+  EXPECT_EQ(changes, expected);
+
+  // Two detectors side by side, one of which starts late, agree on each change they both see.
+  ChangeDetector late("oslo");
+  const auto seen_late = Detect(late, snapshots, 300, snapshots.size());
+  const std::set<Change> all(expected.begin(), expected.end());
+  for (const auto& change : seen_late) EXPECT_TRUE(all.contains(change)) << std::get<0>(change);
+}
+
+TEST(ChangeDetector, SavedStateOfAnotherSystemOrMalformedIsRefused) {
+  ChangeDetector detector("oslo");
+  EXPECT_NE(std::string(ChangeDetector::LoadState("bergen", detector.SaveState()).status().message())
+                .find("the state is of system 'oslo', not 'bergen'"),
+            std::string::npos);
+  EXPECT_FALSE(ChangeDetector::LoadState("oslo", "{").ok());
+  EXPECT_FALSE(ChangeDetector::LoadState("oslo", R"({"system":"oslo","stations":{"1":{"bikes":"x"}}})").ok());
+}
+
+TEST(SnapshotFile, AMissingFileAndATruncatedOneSaySo) {
+  EXPECT_EQ(ForEachSnapshotLine("/nonexistent/feed.jsonl.gz", [](std::string_view) { return true; }).code(),
+            absl::StatusCode::kNotFound);
+  const std::string truncated = ::testing::TempDir() + "/truncated.jsonl.gz";
+  {
+    FILE* in = std::fopen(kOsloWeek.c_str(), "rb");
+    FILE* out = std::fopen(truncated.c_str(), "wb");
+    ASSERT_TRUE(in && out);
+    std::vector<char> bytes(200'000);
+    const std::size_t read = std::fread(bytes.data(), 1, bytes.size(), in);
+    std::fwrite(bytes.data(), 1, read, out);
+    std::fclose(in);
+    std::fclose(out);
+  }
+  std::size_t lines = 0;
+  const absl::Status status = ForEachSnapshotLine(truncated, [&](std::string_view) { return ++lines, true; });
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+  EXPECT_GT(lines, 10u);  // What came before the cut.
+}
+
+}  // namespace
+}  // namespace bikestream::gbfs
