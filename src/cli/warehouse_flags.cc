@@ -2,8 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <cstdlib>
-
+#include "cli/cli_common.h"
 #include "common/print.h"
 
 namespace bikestream::cli {
@@ -17,16 +16,11 @@ constexpr TableVariable kTableVariables[] = {{"RAW_EVENT_TABLE", &TableNames::ra
                                              {"FEATURE_EVENT_TABLE", &TableNames::station_features},
                                              {"DEAD_LETTER_TABLE", &TableNames::dead_letter}};
 
-std::string Env(const char* variable) {
-  const char* value = std::getenv(variable);
-  return value ? value : "";
-}
-
 // PROJECT/DATASET of a variable holding project.dataset.table, "" when it holds a table name
 // alone. A project id may hold dots itself (example.com:project), so the parts are counted
 // from the right.
 std::string DatasetOf(const char* variable) {
-  const std::string value = Env(variable);
+  const std::string value = FirstEnv({variable});
   const std::size_t table = value.rfind('.');
   if (table == std::string::npos || table == 0) return "";
   const std::size_t dataset = value.rfind('.', table - 1);
@@ -86,7 +80,7 @@ absl::StatusOr<std::string> WithBigQueryParameters(const WarehouseFlags& flags, 
 }  // namespace
 
 absl::StatusOr<std::string> ResolveWarehouseUrl(const WarehouseFlags& flags) {
-  std::string url = flags.url.empty() ? Env("BIKESTREAM_WAREHOUSE") : flags.url;
+  std::string url = flags.url.empty() ? FirstEnv({"BIKESTREAM_WAREHOUSE"}) : flags.url;
   if (url.empty()) {
     auto from_tables = BigQueryUrlFromTables();
     if (!from_tables.ok()) return from_tables.status();
@@ -122,7 +116,7 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(const Warehous
   if (!url.ok()) return url.status();
   TableNames tables;
   for (const TableVariable& variable : kTableVariables) {
-    const std::string value = Env(variable.name);
+    const std::string value = FirstEnv({variable.name});
     if (value.empty()) continue;
     std::string_view name = value;
     if (auto dot = name.rfind('.'); dot != std::string_view::npos) name.remove_prefix(dot + 1);

@@ -52,8 +52,12 @@ class BigQueryWarehouse final : public Warehouse {
                                      const std::vector<std::int64_t>& resolved_ids);
   // feature_sql.cc
   absl::StatusOr<QueryResult> LabeledTrainingSet(const TrainingSetRequest::Labels& labels, const std::string& pivots);
-  // reads.cc: a read-only statement's rows, its bytes reported.
-  absl::StatusOr<Rows> Read(std::string_view what, const std::string& sql, const nlohmann::json& parameters);
+  // reads.cc: a read-only statement's rows (or, with `on_page`, each page handed on), and a
+  // script run as a query job under a new id `job_prefix`_...; each with its bytes reported.
+  absl::StatusOr<Rows> Read(std::string_view what, const std::string& sql, const nlohmann::json& parameters,
+                            const Client::PageVisitor& on_page = {});
+  absl::StatusOr<Rows> RunJob(std::string_view what, std::string_view job_prefix, const std::string& script,
+                              const nlohmann::json& parameters);
   void ReportBytes(std::string_view statement, const Rows& rows) const;
   absl::StatusOr<std::optional<TimestampMicros>> MaxInstant(const char* column, const std::string& table);
 

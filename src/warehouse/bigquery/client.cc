@@ -39,12 +39,6 @@ bool LostToAConcurrentUpdate(const absl::Status& status) {
   return ReasonOf(status) == "invalidQuery" && MessageOf(status).find("due to concurrent update") != std::string_view::npos;
 }
 
-// Half to all of `pause`, so that transactions that collided do not meet again.
-TimestampMicros Jittered(TimestampMicros pause) {
-  thread_local std::mt19937_64 random{std::random_device{}()};
-  return pause / 2 + TimestampMicros(random() % std::uint64_t(pause / 2 + 1));
-}
-
 template <std::size_t N>
 bool OneOf(const std::string& reason, const std::array<const char*, N>& reasons) {
   return std::any_of(reasons.begin(), reasons.end(), [&](const char* r) { return reason == r; });
@@ -255,6 +249,7 @@ absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::s
     return absl::InvalidArgumentError(fmt::format("BigQuery job id '{}': use letters, digits, '_' and '-'", job_id));
   }
   absl::Status last;
+  Backoff backoff(options_.retry);  // Jittered, so that transactions that collided do not meet again.
   for (int run = 0; run < kMaxJobRuns; ++run) {
     const std::string id = run == 0 ? job_id : fmt::format("{}_r{}", job_id, run);
     const json job = {
@@ -278,7 +273,7 @@ absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::s
     if (status.contains("errorResult")) {
       last = FromErrorProto(status["errorResult"], "job " + id, absl::StatusCode::kInternal);
       if (!OneOf(ReasonOf(last), kRerunReasons) && !LostToAConcurrentUpdate(last)) return last;
-      if (run + 1 < kMaxJobRuns) clock_.SleepFor(Jittered(std::min(options_.retry.initial_backoff << run, options_.retry.max_backoff)));
+      if (run + 1 < kMaxJobRuns) clock_.SleepFor(backoff.NextDelay());
       continue;
     }
     Rows rows;

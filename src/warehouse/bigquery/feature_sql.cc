@@ -89,10 +89,9 @@ absl::StatusOr<std::size_t> BigQueryWarehouse::RefreshFeatures(const std::vector
       "COMMIT TRANSACTION;\n"
       "SELECT COUNT(*) AS written FROM computed;\n",
       table, FeatureQuery(features, Quoted(tables_.raw_events), Dialect()));
-  auto rows = client_.RunQueryJob(UniqueJobId("bikestream_features"), script,
-                                  json::array({AsOfParameter(as_of), ArrayParameter("names", "STRING", FeatureNames(features))}));
+  auto rows = RunJob("features", "bikestream_features", script,
+                     json::array({AsOfParameter(as_of), ArrayParameter("names", "STRING", FeatureNames(features))}));
   if (!rows.ok()) return rows.status();
-  ReportBytes("features", *rows);
   return rows->rows.empty() || rows->rows[0].empty() ? 0 : std::size_t(IntegerOf(rows->rows[0][0]));
 }
 
@@ -117,12 +116,11 @@ absl::Status BigQueryWarehouse::WriteFeatureTicks(const std::vector<std::string>
                         as_ofs.back()});
       }
     }
-    auto written = client_.RunQueryJob(UniqueJobId("bikestream_ticks"), script,
-                                       json::array({ArrayParameter("as_ofs", "TIMESTAMP", as_ofs),
-                                                    ArrayParameter("names", "STRING", feature_names),
-                                                    StructArrayParameter("rows", kFeatureFields, rows)}));
+    auto written = RunJob("feature ticks", "bikestream_ticks", script,
+                          json::array({ArrayParameter("as_ofs", "TIMESTAMP", as_ofs),
+                                       ArrayParameter("names", "STRING", feature_names),
+                                       StructArrayParameter("rows", kFeatureFields, rows)}));
     if (!written.ok()) return written.status();
-    ReportBytes("feature ticks", *written);
   }
   return absl::OkStatus();
 }

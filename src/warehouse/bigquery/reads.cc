@@ -62,8 +62,16 @@ void BigQueryWarehouse::ReportBytes(std::string_view statement, const Rows& rows
   if (cost_observer_) cost_observer_({statement, rows.bytes_processed, rows.bytes_billed});
 }
 
-absl::StatusOr<Rows> BigQueryWarehouse::Read(std::string_view what, const std::string& sql, const json& parameters) {
-  auto rows = client_.Query(sql, parameters);
+absl::StatusOr<Rows> BigQueryWarehouse::Read(std::string_view what, const std::string& sql, const json& parameters,
+                                              const Client::PageVisitor& on_page) {
+  auto rows = client_.Query(sql, parameters, on_page);
+  if (rows.ok()) ReportBytes(what, *rows);
+  return rows;
+}
+
+absl::StatusOr<Rows> BigQueryWarehouse::RunJob(std::string_view what, std::string_view job_prefix,
+                                               const std::string& script, const json& parameters) {
+  auto rows = client_.RunQueryJob(UniqueJobId(job_prefix), script, parameters);
   if (rows.ok()) ReportBytes(what, *rows);
   return rows;
 }
@@ -101,18 +109,18 @@ absl::StatusOr<std::vector<DeadLetter>> BigQueryWarehouse::ListDeadLetters(const
 
 // Page by page, so that a long history never sits in memory at once.
 absl::Status BigQueryWarehouse::ScanEvents(TimestampMicros after, const std::function<void(const Event&)>& visit) {
-  auto rows = client_.Query(
-      fmt::format("SELECT event_id, station_id, ts_iso, kind, delta FROM {} WHERE ts_iso > @after ORDER BY ts_iso",
-                  Quoted(tables_.raw_events)),
-      json::array({ScalarParameter("after", "TIMESTAMP", TimestampText(after))}), [&](const Rows& page) {
-        for (const auto& r : page.rows) {
-          visit(Event{r[0].value_or(""), r[1].value_or(""), IntegerOf(r[2]), KindOf(r[3]),
-                      std::int32_t(IntegerOf(r[4]))});
-        }
-      });
-  if (!rows.ok()) return rows.status();
-  ReportBytes("scan events", *rows);
-  return absl::OkStatus();
+  return Read("scan events",
+              fmt::format("SELECT event_id, station_id, ts_iso, kind, delta FROM {} WHERE ts_iso > @after "
+                          "ORDER BY ts_iso",
+                          Quoted(tables_.raw_events)),
+              json::array({ScalarParameter("after", "TIMESTAMP", TimestampText(after))}),
+              [&](const Rows& page) {
+                for (const auto& r : page.rows) {
+                  visit(Event{r[0].value_or(""), r[1].value_or(""), IntegerOf(r[2]), KindOf(r[3]),
+                              std::int32_t(IntegerOf(r[4]))});
+                }
+              })
+      .status();
 }
 
 absl::StatusOr<std::optional<TimestampMicros>> BigQueryWarehouse::LatestEventTime() {

@@ -124,11 +124,10 @@ absl::StatusOr<CommitResult> BigQueryWarehouse::Write(const std::vector<Event>& 
   script += "COMMIT TRANSACTION;\n";
   script += events.empty() ? "SELECT CAST(NULL AS INT64) AS pos LIMIT 0;\n" : "SELECT pos FROM new_events ORDER BY pos;\n";
 
-  auto rows = client_.RunQueryJob(UniqueJobId("bikestream_commit"), script, parameters);
+  auto rows = RunJob("commit", "bikestream_commit", script, parameters);
   // Too big for one request: refused like a row, so that the Ingestor commits it in halves.
   if (!rows.ok() && ReasonOf(rows.status()) == kRequestTooLarge) return RowRefused(MessageOf(rows.status()));
   if (!rows.ok()) return rows.status();
-  ReportBytes("commit", *rows);
   result.newly_stored.assign(events.size(), false);
   for (const auto& row : rows->rows) {
     std::size_t pos = 0;
