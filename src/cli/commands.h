@@ -7,6 +7,7 @@
 namespace bikestream::cli {
 
 void AddSimulateCommand(CLI::App& app, int& exit_code);
+void AddGbfsCommand(CLI::App& app, int& exit_code);
 void AddSetupCommand(CLI::App& app, int& exit_code);
 void AddIngestCommand(CLI::App& app, int& exit_code);
 void AddRunCommand(CLI::App& app, int& exit_code);

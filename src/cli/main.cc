@@ -43,6 +43,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   int exit_code = kExitOk;
   AddRunCommand(app, exit_code);
   AddSimulateCommand(app, exit_code);
+  AddGbfsCommand(app, exit_code);
   AddSetupCommand(app, exit_code);
   AddIngestCommand(app, exit_code);
   AddShowCommand(app, exit_code);

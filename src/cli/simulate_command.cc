@@ -1,16 +1,14 @@
 // `bikestream simulate`: sensor events to stdout.
 #include <fmt/format.h>
 
-#include <system_error>
-
 #include "cli/cli_common.h"
+#include "cli/message_sink.h"
 #include "cli/pubsub_flags.h"
 #include "cli/simulation_flags.h"
 #include "cli/progress_line.h"
 #include "cli/commands.h"
 #include "common/print.h"
 #include "job/signals.h"
-#include "pubsub/publisher.h"
 #include "simulator/pacer.h"
 
 namespace bikestream::cli {
@@ -24,91 +22,6 @@ struct SimulateFlags {
   int publish_concurrency = 4;
 };
 
-// Writes each message to stdout, or publishes it; says so as the original script did.
-class Sink {
- public:
-  virtual ~Sink() = default;
-  virtual absl::Status Send(const std::string& payload) = 0;
-  virtual absl::Status Finish() = 0;
-};
-
-class StdoutSink final : public Sink {
- public:
-  explicit StdoutSink(bool published) : published_(published) {}
-  absl::Status Send(const std::string& payload) override {
-    if (published_) {
-      Print("Published: {}\n", payload);
-      std::fflush(stdout);
-    } else {
-      Print("{}\n", payload);
-    }
-    // The events are the command's work: once nobody reads them (`| head`), stop.
-    return StdoutWriteError() != 0 ? Closed() : absl::OkStatus();
-  }
-  absl::Status Finish() override {
-    return FlushStdout() != 0 ? Closed() : absl::OkStatus();
-  }
-
- private:
-  static absl::Status Closed() {
-    return absl::UnavailableError(
-        fmt::format("could not write to stdout: {}", std::generic_category().message(StdoutWriteError())));
-  }
-  bool published_;
-};
-
-class PubsubSink final : public Sink {
- public:
-  PubsubSink(std::unique_ptr<pubsub::PubsubConnection> connection, pubsub::PublisherOptions options,
-             bool confirm_each)
-      : connection_(std::move(connection)),
-        publisher_(*connection_, std::move(options)),
-        confirm_each_(confirm_each) {}
-
-  absl::Status Send(const std::string& payload) override {
-    publisher_.Publish(payload);
-    if (!confirm_each_) return absl::OkStatus();
-    // Sparse mode, as the original script: wait for the service, then say so.
-    if (auto status = publisher_.Flush(); !status.ok()) return status;
-    Print("Published: {}\n", payload);
-    std::fflush(stdout);
-    return absl::OkStatus();
-  }
-  absl::Status Finish() override {
-    absl::Status status = publisher_.Flush();
-    const auto stats = publisher_.stats();
-    if (!confirm_each_) {
-      Print(stderr, "published {} messages in {} requests{}\n", stats.published, stats.requests,
-                 stats.failed ? fmt::format(", {} FAILED", stats.failed) : "");
-    }
-    return status;
-  }
-  std::uint64_t published() const { return publisher_.stats().published; }
-
- private:
-  std::unique_ptr<pubsub::PubsubConnection> connection_;
-  pubsub::BatchPublisher publisher_;
-  bool confirm_each_;
-};
-
-absl::StatusOr<std::unique_ptr<Sink>> MakeSink(SimulateFlags& flags, bool published) {
-  if (flags.to == "stdout") return std::make_unique<StdoutSink>(published);
-  if (auto status = ResolvePubsubFlags(&flags.pubsub, true, false); !status.ok()) return status;
-  auto opened = MakePubsubConnection(flags.pubsub);
-  if (!opened.ok()) return opened.status();
-  auto connection = std::move(*opened);
-  // Fail fast, with the service's own words, when the topic is not there.
-  if (auto status = connection->GetTopic(flags.pubsub.project, flags.pubsub.topic); !status.ok()) {
-    return status;
-  }
-  return std::make_unique<PubsubSink>(
-      std::move(connection),
-      pubsub::PublisherOptions{.project = flags.pubsub.project,
-                               .topic = flags.pubsub.topic,
-                               .concurrency = flags.publish_concurrency},
-      flags.simulation.mode == "sparse");
-}
-
 int RunSimulate(SimulateFlags& flags) {
   if (flags.to == "inproc") {
     return Fail("the in-process broker lives inside one process: use `bikestream run`, which "
@@ -119,7 +32,12 @@ int RunSimulate(SimulateFlags& flags) {
   auto duration = DurationSeconds(flags.simulation.duration);
   if (!duration.ok()) return Fail(duration.status());
   if (flags.format.empty()) flags.format = flags.simulation.mode == "sparse" ? "published" : "jsonl";
-  auto sink = MakeSink(flags, flags.format == "published");
+  // Says each message was sent, as the original script did.
+  auto sink = OpenMessageSink({.to = flags.to,
+                               .published_lines = flags.format == "published",
+                               .confirm_each = flags.simulation.mode == "sparse",
+                               .publish_concurrency = flags.publish_concurrency},
+                              flags.pubsub);
   if (!sink.ok()) return Fail(sink.status());
 
   const std::atomic<bool>& stop = InstallStopHandlers();

@@ -3,12 +3,11 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <toml++/toml.h>
 
 #include "absl/status/status.h"
+#include "common/file.h"
 #include "common/status.h"
 
 namespace bikestream {
@@ -160,11 +159,9 @@ absl::StatusOr<std::vector<FeatureSpec>> ParseFeatureFile(std::string_view toml_
 }
 
 absl::StatusOr<std::vector<FeatureSpec>> LoadFeatureFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(fmt::format("cannot read feature file '{}'", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParseFeatureFile(text.str(), path);
+  auto text = ReadWholeFile(path);
+  if (!text.ok()) return absl::NotFoundError(fmt::format("cannot read feature file '{}'", path));
+  return ParseFeatureFile(*text, path);
 }
 
 std::size_t TopShareRank(double share, std::size_t stations) {

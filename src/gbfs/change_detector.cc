@@ -33,13 +33,47 @@ std::vector<Event> ChangeDetector::Apply(const StationStatus& status) {
   return events;
 }
 
-std::string ChangeDetector::SaveState() const {
-  nlohmann::json stations = nlohmann::json::object();
-  for (const auto& [id, last] : last_) stations[id] = {{"last_reported", last.reported}, {"bikes", last.bikes}};
-  return nlohmann::json{{"system", system_}, {"stations", std::move(stations)}}.dump();
+namespace {
+
+nlohmann::json ToState(const Event& event) {
+  return {{"event_id", event.event_id}, {"station_id", event.station_id}, {"ts", event.ts},
+          {"kind", KindName(event.kind)}, {"delta", event.delta}};
 }
 
-absl::StatusOr<ChangeDetector> ChangeDetector::LoadState(std::string system, std::string_view json) {
+std::optional<Event> FromState(const nlohmann::json& saved) {
+  if (!saved.is_object()) return std::nullopt;
+  const auto text = [&](const char* key) {
+    return saved.contains(key) && saved[key].is_string() ? saved[key].get<std::string>() : "";
+  };
+  const auto number = [&](const char* key) {
+    return saved.contains(key) && saved[key].is_number_integer() ? std::optional(saved[key].get<std::int64_t>())
+                                                                  : std::nullopt;
+  };
+  const std::string kind = text("kind");
+  const auto ts = number("ts");
+  const auto delta = number("delta");
+  if (text("event_id").empty() || text("station_id").empty() || !ts || !delta || *delta < 1 || *delta > INT32_MAX ||
+      (kind != "pickup" && kind != "dropoff")) {
+    return std::nullopt;
+  }
+  return Event{.event_id = text("event_id"),
+               .station_id = text("station_id"),
+               .ts = *ts,
+               .kind = kind == "pickup" ? Kind::kPickup : Kind::kDropoff,
+               .delta = static_cast<std::int32_t>(*delta)};
+}
+
+}  // namespace
+
+std::string ChangeDetector::SaveState(const std::vector<Event>& pending) const {
+  nlohmann::json stations = nlohmann::json::object();
+  for (const auto& [id, last] : last_) stations[id] = {{"last_reported", last.reported}, {"bikes", last.bikes}};
+  nlohmann::json unsent = nlohmann::json::array();
+  for (const Event& event : pending) unsent.push_back(ToState(event));
+  return nlohmann::json{{"system", system_}, {"stations", std::move(stations)}, {"pending", std::move(unsent)}}.dump();
+}
+
+absl::StatusOr<ChangeDetector::Resumed> ChangeDetector::LoadState(std::string system, std::string_view json) {
   const nlohmann::json state = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (!state.is_object() || !state.contains("stations") || !state["stations"].is_object()) {
     return absl::InvalidArgumentError("not a saved GBFS state (no stations)");
@@ -49,15 +83,20 @@ absl::StatusOr<ChangeDetector> ChangeDetector::LoadState(std::string system, std
     return absl::InvalidArgumentError(fmt::format(
         "the state is of system '{}', not '{}': use its --system, or another --state file", saved_system, system));
   }
-  ChangeDetector detector(std::move(system));
+  Resumed resumed{ChangeDetector(std::move(system)), {}};
   for (const auto& [id, last] : state["stations"].items()) {
     if (!last.is_object() || !last.contains("last_reported") || !last["last_reported"].is_number_integer() ||
         !last.contains("bikes") || !last["bikes"].is_number_integer()) {
       return absl::InvalidArgumentError(fmt::format("saved GBFS state: station '{}' is malformed", id));
     }
-    detector.last_[id] = {last["last_reported"].get<TimestampMicros>(), last["bikes"].get<std::int64_t>()};
+    resumed.detector.last_[id] = {last["last_reported"].get<TimestampMicros>(), last["bikes"].get<std::int64_t>()};
   }
-  return detector;
+  for (const auto& saved : state.value("pending", nlohmann::json::array())) {
+    auto event = FromState(saved);
+    if (!event) return absl::InvalidArgumentError(fmt::format("saved GBFS state: a pending change is malformed: {}", saved.dump()));
+    resumed.pending.push_back(std::move(*event));
+  }
+  return resumed;
 }
 
 }  // namespace bikestream::gbfs

@@ -6,7 +6,8 @@
 //
 // Event ids are derived from (system, station, report time), so that re-reading a snapshot, a
 // restart from saved state, or two detectors side by side never mint a second id for one
-// change. The state (each station's last report) saves to and loads from JSON, for --state.
+// change. The state (each station's last report, and the changes of the latest snapshot, which
+// may not have reached the next stage yet) saves to and loads from JSON, for --state.
 #pragma once
 
 #include <map>
@@ -30,10 +31,14 @@ class ChangeDetector {
   // serving an old snapshot again).
   std::vector<Event> Apply(const StationStatus& status);
 
-  // The state as JSON, and a detector resumed from it; LoadState refuses state of another
+  // The state as JSON, with `pending`: the changes that are being handed on as it is saved, so
+  // that a restart hands them on again (with their ids: a repeat is absorbed downstream) rather
+  // than lose them.
+  std::string SaveState(const std::vector<Event>& pending = {}) const;
+  struct Resumed;
+  // A detector resumed from saved state, and the pending changes; refuses state of another
   // system, which would mint other ids.
-  std::string SaveState() const;
-  static absl::StatusOr<ChangeDetector> LoadState(std::string system, std::string_view json);
+  static absl::StatusOr<Resumed> LoadState(std::string system, std::string_view json);
 
   std::size_t stations() const { return last_.size(); }
 
@@ -45,6 +50,11 @@ class ChangeDetector {
 
   std::string system_;
   std::map<std::string, Last, std::less<>> last_;
+};
+
+struct ChangeDetector::Resumed {
+  ChangeDetector detector;
+  std::vector<Event> pending;
 };
 
 // The id of the change a station reported at `reported`: "SYSTEM:STATION:SECONDS[.ffffff]".

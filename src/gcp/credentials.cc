@@ -48,7 +48,7 @@ class MetadataServerCredentials final : public CachingCredentials {
       : CachingCredentials(clock),
         url_(fmt::format("http://{}/computeMetadata/v1/instance/service-accounts/default/token",
                          metadata_host)),
-        http_(kMetadataTimeout, HttpClient::Proxy::kNone) {}
+        http_(kMetadataTimeout, http::HttpClient::Proxy::kNone) {}
 
  protected:
   absl::StatusOr<FetchedToken> Fetch() override {
@@ -72,7 +72,7 @@ class MetadataServerCredentials final : public CachingCredentials {
 
  private:
   const std::string url_;
-  HttpClient http_;
+  http::HttpClient http_;
   bool answered_ = false;  // Only Fetch reads it, under the cache's lock.
 };
 
@@ -97,7 +97,7 @@ class AuthorizedUserCredentials final : public CachingCredentials {
   const std::string form_;  // Holds the refresh token: never printed.
   const std::string token_uri_;
   const std::string who_;
-  HttpClient http_;
+  http::HttpClient http_;
 };
 
 // Names the fields of `required` that `file` lacks, or OK.
@@ -120,7 +120,7 @@ absl::StatusOr<std::unique_ptr<Credentials>> MakeAuthorizedUser(const json& file
       !status.ok()) {
     return status;
   }
-  std::string form = FormEncode({{"grant_type", "refresh_token"},
+  std::string form = http::FormEncode({{"grant_type", "refresh_token"},
                                  {"client_id", StringField(file, "client_id")},
                                  {"client_secret", StringField(file, "client_secret")},
                                  {"refresh_token", StringField(file, "refresh_token")}});

@@ -44,7 +44,7 @@ RetryPolicy DefaultRetryPolicy() {
                      .jitter = true, .max_attempts = kMaxAttempts};
 }
 
-absl::Status ErrorFromReply(std::string_view service, std::string_view operation, const HttpResponse& response,
+absl::Status ErrorFromReply(std::string_view service, std::string_view operation, const http::HttpResponse& response,
                             const std::function<std::string(absl::StatusCode)>& hint_for) {
   const absl::StatusCode code = CodeForHttp(response.status);
   std::string status_name, message;
@@ -60,7 +60,7 @@ absl::Status ErrorFromReply(std::string_view service, std::string_view operation
                                         status_name, message, hint.empty() ? "" : fmt::format(" ({})", hint)));
 }
 
-absl::StatusOr<HttpResponse> SendAuthorized(HttpClient& http, Credentials* credentials,
+absl::StatusOr<http::HttpResponse> SendAuthorized(http::HttpClient& http, Credentials* credentials,
                                             const std::string& method, const std::string& url,
                                             const std::string& body, std::vector<std::string> headers) {
   if (!credentials) return http.Send(method, url, body, headers);

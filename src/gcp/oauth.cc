@@ -107,7 +107,7 @@ absl::StatusOr<std::string> TokenUriOf(const json& file, const std::string& orig
   return token_uri;
 }
 
-absl::StatusOr<FetchedToken> RequestToken(HttpClient& http, const std::string& token_uri,
+absl::StatusOr<FetchedToken> RequestToken(http::HttpClient& http, const std::string& token_uri,
                                           const std::string& form, const std::string& who,
                                           const GrantHint& hint) {
   auto response = http.Send("POST", token_uri, form, {"Content-Type: application/x-www-form-urlencoded"});

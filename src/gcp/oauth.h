@@ -14,7 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "gcp/credentials.h"
-#include "gcp/http_client.h"
+#include "http/http_client.h"
 
 namespace bikestream::gcp {
 
@@ -76,7 +76,7 @@ absl::StatusOr<std::string> TokenUriOf(const nlohmann::json& file, const std::st
 // A refused grant (an OAuth error) is kUnauthenticated: "`who`: Google refused …:
 // DESCRIPTION: HINT"; an endpoint that cannot be reached, is busy (408, 429) or fails (5xx) is
 // kUnavailable.
-absl::StatusOr<FetchedToken> RequestToken(HttpClient& http, const std::string& token_uri,
+absl::StatusOr<FetchedToken> RequestToken(http::HttpClient& http, const std::string& token_uri,
                                           const std::string& form, const std::string& who,
                                           const GrantHint& hint);
 

@@ -95,7 +95,7 @@ class ServiceAccountCredentials final : public CachingCredentials {
     auto assertion = MakeJwtAssertion(key_, scope_, clock().Now());
     if (!assertion.ok()) return assertion.status();
     return RequestToken(http_, key_.token_uri,
-                        FormEncode({{"grant_type", kJwtBearerGrant}, {"assertion", *assertion}}), who_,
+                        http::FormEncode({{"grant_type", kJwtBearerGrant}, {"assertion", *assertion}}), who_,
                         [this](const std::string& error, const std::string& description) {
                           return ServiceAccountHint(key_, error, description);
                         });
@@ -105,7 +105,7 @@ class ServiceAccountCredentials final : public CachingCredentials {
   const ServiceAccountKey key_;
   const std::string scope_;
   const std::string who_;
-  HttpClient http_;
+  http::HttpClient http_;
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "common/clock.h"
+#include "common/file.h"
 #include "common/print.h"
 #include "common/status.h"
 
@@ -57,18 +58,6 @@ std::string TextAt(const json& record, const char* key) {
   return field != record.end() && field->is_string() ? field->get<std::string>() : "";
 }
 
-// The entry's text; an error for what is not a readable regular file (a directory named
-// *.json, a file without read permission).
-absl::StatusOr<std::string> ReadEntry(const std::filesystem::directory_entry& entry) {
-  std::error_code error;
-  if (!entry.is_regular_file(error)) return absl::FailedPreconditionError("not a regular file");
-  std::ifstream in(entry.path(), std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in || in.bad()) return absl::UnavailableError("cannot be read");
-  return text.str();
-}
-
 }  // namespace
 
 JobRegistry::JobRegistry(const std::filesystem::path& state_dir, Warn warn)
@@ -101,19 +90,12 @@ absl::Status JobRegistry::Register(const JobRecord& r) {
                        {"source", r.source},
                        {"warehouse", r.warehouse},
                        {"started", r.started}};
-  const auto path = dir_ / (r.id + ".json");
-  const auto temporary = dir_ / (r.id + ".json.tmp");
-  {
-    std::ofstream out(temporary);
-    out << record.dump(2) << "\n";
-    if (!out) {
-      return absl::UnavailableError(fmt::format(
-          "cannot write the job registry in {} (set BIKESTREAM_STATE_DIR to a writable directory)",
-          dir_.string()));
-    }
+  // Readers never see half a record.
+  if (auto written = ReplaceFile((dir_ / (r.id + ".json")).string(), record.dump(2) + "\n"); !written.ok()) {
+    return absl::UnavailableError(fmt::format("{} (set BIKESTREAM_STATE_DIR to a writable directory)",
+                                              MessageOf(written)));
   }
-  std::filesystem::rename(temporary, path, error);  // Readers never see half a file.
-  return error ? absl::UnavailableError(error.message()) : absl::OkStatus();
+  return absl::OkStatus();
 }
 
 void JobRegistry::Unregister(const std::string& id) {
@@ -126,7 +108,7 @@ std::vector<JobRecord> JobRegistry::List() {
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(dir_, error)) {
     if (entry.path().extension() != ".json") continue;
-    auto text = ReadEntry(entry);
+    auto text = ReadWholeFile(entry.path().string());
     const json record = text.ok() ? json::parse(*text, nullptr, /*allow_exceptions=*/false) : json();
     if (!record.is_object() || !record.value("pid", json()).is_number_integer()) {
       warn_(fmt::format("skipping {} in the job registry: {}", entry.path().string(),

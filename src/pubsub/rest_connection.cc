@@ -7,7 +7,7 @@
 #include "common/status.h"
 #include "gcp/credentials.h"
 #include "gcp/google_api.h"
-#include "gcp/http_client.h"
+#include "http/http_client.h"
 #include "pubsub/pubsub.h"
 #include "pubsub/wire.h"
 
@@ -198,7 +198,7 @@ class RestConnection final : public PubsubConnection {
   }
 
   ConnectionOptions options_;
-  gcp::HttpClient http_;
+  http::HttpClient http_;
   std::string endpoint_;
 };
 

@@ -11,47 +11,18 @@
 #include <tuple>
 
 #include "gbfs/snapshot_file.h"
+#include "support/oslo_week.h"
 
 namespace bikestream::gbfs {
 namespace {
 
-const std::string kOsloWeek = std::string(BIKESTREAM_TEST_DATA) + "/data/gbfs/oslo-station-status-2024-10-07.jsonl.gz";
+using testing_support::Change;
+using testing_support::ChangeOf;
+using testing_support::kOsloWeek;
 
-std::vector<std::string> Snapshots() {
-  std::vector<std::string> lines;
-  const absl::Status read = ForEachSnapshotLine(kOsloWeek, [&](std::string_view line) {
-    lines.emplace_back(line);
-    return true;
-  });
-  EXPECT_TRUE(read.ok()) << read;
-  return lines;
-}
-
-using Change = std::tuple<std::string, std::string, TimestampMicros, Kind, std::int32_t>;
-
-Change ChangeOf(const Event& e) { return {e.event_id, e.station_id, e.ts, e.kind, e.delta}; }
-
-// The changes as the issue defines them, from the JSON read with another library.
+std::vector<std::string> Snapshots() { return testing_support::OsloSnapshots(); }
 std::vector<Change> ExpectedChanges(const std::vector<std::string>& snapshots) {
-  std::map<std::string, std::pair<std::int64_t, std::int64_t>> last;  // station → (reported, bikes)
-  std::vector<Change> changes;
-  for (const std::string& line : snapshots) {
-    const nlohmann::json snapshot = nlohmann::json::parse(line);
-    for (const auto& station : snapshot["data"]["stations"]) {
-      const std::string id = station["station_id"];
-      const std::int64_t reported = station["last_reported"], bikes = station["num_bikes_available"];
-      auto found = last.find(id);
-      if (found != last.end() && reported > found->second.first) {
-        const std::int64_t change = bikes - found->second.second;
-        if (change != 0) {
-          changes.emplace_back(fmt::format("oslo:{}:{}", id, reported), id, reported * kMicrosPerSecond,
-                               change < 0 ? Kind::kPickup : Kind::kDropoff, std::int32_t(std::abs(change)));
-        }
-      }
-      if (found == last.end() || reported > found->second.first) last[id] = {reported, bikes};
-    }
-  }
-  return changes;
+  return testing_support::ExpectedChanges(snapshots, "oslo");
 }
 
 std::vector<Change> Detect(ChangeDetector& detector, const std::vector<std::string>& snapshots, std::size_t from,
@@ -100,9 +71,10 @@ TEST(ChangeDetector, ARestartFromSavedStateAndReReadSnapshotsMintTheSameIds) {
   const std::string state = first.SaveState();
   auto resumed = ChangeDetector::LoadState("oslo", state);
   ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_TRUE(resumed->pending.empty());
   // The last snapshot before the restart read again: nothing new.
-  EXPECT_TRUE(Detect(*resumed, snapshots, 199, 200).empty());
-  for (const auto& change : Detect(*resumed, snapshots, 200, snapshots.size())) changes.push_back(change);
+  EXPECT_TRUE(Detect(resumed->detector, snapshots, 199, 200).empty());
+  for (const auto& change : Detect(resumed->detector, snapshots, 200, snapshots.size())) changes.push_back(change);
   EXPECT_EQ(changes, expected);
 
   // Two detectors side by side, one of which starts late, agree on each change they both see.
@@ -110,6 +82,18 @@ TEST(ChangeDetector, ARestartFromSavedStateAndReReadSnapshotsMintTheSameIds) {
   const auto seen_late = Detect(late, snapshots, 300, snapshots.size());
   const std::set<Change> all(expected.begin(), expected.end());
   for (const auto& change : seen_late) EXPECT_TRUE(all.contains(change)) << std::get<0>(change);
+}
+
+TEST(ChangeDetector, PendingChangesSurviveTheSavedState) {
+  const auto snapshots = Snapshots();
+  ChangeDetector detector("oslo");
+  std::vector<Event> pending;
+  for (std::size_t i = 0; i < snapshots.size() && pending.empty(); ++i) pending = detector.Apply(*ParseStationStatus(snapshots[i]));
+  ASSERT_FALSE(pending.empty());
+  auto resumed = ChangeDetector::LoadState("oslo", detector.SaveState(pending));
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ(resumed->pending, pending);
+  EXPECT_FALSE(ChangeDetector::LoadState("oslo", R"({"system":"oslo","stations":{},"pending":[{"event_id":"x"}]})").ok());
 }
 
 TEST(ChangeDetector, SavedStateOfAnotherSystemOrMalformedIsRefused) {

@@ -14,7 +14,7 @@
 #include "cli/cli_test_util.h"
 #include "common/clock.h"
 #include "gcp/google_api.h"
-#include "gcp/http_client.h"
+#include "http/http_client.h"
 #include "support/fake_clock.h"
 #include "support/google_token_server.h"
 #include "support/loopback_server.h"
@@ -148,7 +148,7 @@ TEST_F(CredentialsTest, RequestsOutliveSeveralTokens) {
   TokenCheckingApi api(server_);
   auto credentials = FromJson(server_.AddServiceAccount(kAccount, key_), SystemClock());
   ASSERT_TRUE(credentials.ok()) << credentials.status();
-  HttpClient http(std::chrono::seconds(5));
+  http::HttpClient http(std::chrono::seconds(5));
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(7);
   int requests = 0;
   while (std::chrono::steady_clock::now() < end) {
@@ -167,7 +167,7 @@ TEST_F(CredentialsTest, A401RefreshesTheTokenOnceAndRetries) {
   TokenCheckingApi api(server_);
   auto credentials = FromJson(server_.AddServiceAccount(kAccount, key_), SystemClock());
   ASSERT_TRUE(credentials.ok()) << credentials.status();
-  HttpClient http(std::chrono::seconds(5));
+  http::HttpClient http(std::chrono::seconds(5));
   api.Refuse(*(*credentials)->AccessToken());
   auto response = SendAuthorized(http, credentials->get(), "GET", api.url(), "", {});
   ASSERT_TRUE(response.ok()) << response.status();
@@ -383,7 +383,7 @@ TEST(CheckEndpointTest, CredentialsGoOnlyOverHttpsOrToThisMachine) {
 }
 
 TEST(FormEncodeTest, EscapesEveryField) {
-  EXPECT_EQ(FormEncode({{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"}, {"a b", "x+y&z="}}),
+  EXPECT_EQ(http::FormEncode({{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"}, {"a b", "x+y&z="}}),
             "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&a%20b=x%2By%26z%3D");
 }
 

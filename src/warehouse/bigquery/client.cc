@@ -99,7 +99,7 @@ absl::Status FromErrorProto(const json& error, std::string_view what, absl::Stat
                     reason);
 }
 
-absl::Status FromReply(const gcp::HttpResponse& response, std::string_view what) {
+absl::Status FromReply(const http::HttpResponse& response, std::string_view what) {
   const json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_object() && body.contains("error") && body["error"].is_object()) {
     const json& error = body["error"];
@@ -295,7 +295,7 @@ absl::StatusOr<json> Client::WaitForJob(const std::string& job_id) {
     // Not the parameters, which may be megabytes: the state, the figures and the statement.
     auto job = Call("GET",
                     fmt::format("projects/{}/jobs/{}?{}", options_.project, job_id,
-                                gcp::FormEncode({{"location", options_.location},
+                                http::FormEncode({{"location", options_.location},
                                                  {"fields", "status,statistics,configuration.query.query"}})),
                     "", "jobs.get " + job_id);
     if (!job.ok()) return job.status();
@@ -328,7 +328,7 @@ absl::Status Client::ReadPages(const std::string& job_id, std::optional<json> fi
         {"timeoutMs", std::to_string(kLongPollMillis)},
         {"formatOptions.useInt64Timestamp", "true"}};
     if (!token.empty()) query.emplace_back("pageToken", token);
-    auto page = Call("GET", fmt::format("projects/{}/queries/{}?{}", options_.project, job_id, gcp::FormEncode(query)),
+    auto page = Call("GET", fmt::format("projects/{}/queries/{}?{}", options_.project, job_id, http::FormEncode(query)),
                      "", "jobs.getQueryResults " + job_id);
     if (!page.ok()) return page.status();
     if (!page->value("jobComplete", false)) continue;  // The long poll ran out first.

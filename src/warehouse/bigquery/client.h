@@ -20,7 +20,7 @@
 #include "common/clock.h"
 #include "common/retry.h"
 #include "gcp/credentials.h"
-#include "gcp/http_client.h"
+#include "http/http_client.h"
 
 namespace bikestream::bigquery {
 
@@ -114,7 +114,7 @@ class Client {
 
   ClientOptions options_;
   Clock& clock_;
-  gcp::HttpClient http_;
+  http::HttpClient http_;
 };
 
 }  // namespace bikestream::bigquery

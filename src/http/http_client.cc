@@ -1,4 +1,4 @@
-#include "gcp/http_client.h"
+#include "http/http_client.h"
 
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -7,7 +7,7 @@
 
 #include "common/mutex.h"
 
-namespace bikestream::gcp {
+namespace bikestream::http {
 namespace {
 
 // curl_global_init is not thread-safe; do it once, before any handle exists.
@@ -34,7 +34,8 @@ struct HttpClient::Handle {
   CURL* curl;
 };
 
-HttpClient::HttpClient(std::chrono::milliseconds timeout, Proxy proxy) : timeout_(timeout), proxy_(proxy) {
+HttpClient::HttpClient(std::chrono::milliseconds timeout, Proxy proxy, Encoding encoding)
+    : timeout_(timeout), proxy_(proxy), encoding_(encoding) {
   GlobalInit();
 }
 
@@ -77,6 +78,7 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const s
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
   if (proxy_ == Proxy::kNone) curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+  if (encoding_ == Encoding::kCompressed) curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "gzip");
   const CURLcode code = curl_easy_perform(curl);
   if (code != CURLE_OK) {
     // A broken connection must not be reused.
@@ -107,4 +109,4 @@ std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& f
   return body;
 }
 
-}  // namespace bikestream::gcp
+}  // namespace bikestream::http

@@ -1,4 +1,5 @@
-// A small HTTP/1.1 client over libcurl with keep-alive, for the Google Cloud clients. TLS
+// A small HTTP/1.1 client over libcurl with keep-alive, for the Google Cloud clients and the
+// GBFS feeds. TLS
 // peers are always verified (libcurl's default, never turned off).
 //
 // Connections are reused: each request borrows a curl handle from a pool and returns it, so
@@ -16,7 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 
-namespace bikestream::gcp {
+namespace bikestream::http {
 
 struct HttpResponse {
   long status = 0;
@@ -28,7 +29,12 @@ class HttpClient {
   // kNone for endpoints that must be reached directly whatever $http_proxy says (the
   // metadata server: its replies hold tokens).
   enum class Proxy { kFromEnvironment, kNone };
-  explicit HttpClient(std::chrono::milliseconds timeout, Proxy proxy = Proxy::kFromEnvironment);
+  // kCompressed asks for a gzip body and hands it over decoded: public feeds are large and
+  // compress tenfold. Only gzip: it is what servers keep feeds in, while brotli made on the fly
+  // (at cpp-httplib's quality 11, for one) costs a server more time than it saves.
+  enum class Encoding { kIdentity, kCompressed };
+  explicit HttpClient(std::chrono::milliseconds timeout, Proxy proxy = Proxy::kFromEnvironment,
+                      Encoding encoding = Encoding::kIdentity);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -46,6 +52,7 @@ class HttpClient {
 
   std::chrono::milliseconds timeout_;
   Proxy proxy_;
+  Encoding encoding_;
   absl::Mutex mutex_;
   std::vector<std::unique_ptr<Handle>> idle_ ABSL_GUARDED_BY(mutex_);
 };
@@ -53,4 +60,4 @@ class HttpClient {
 // An application/x-www-form-urlencoded body: name=value pairs, each percent-encoded.
 std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& fields);
 
-}  // namespace bikestream::gcp
+}  // namespace bikestream::http

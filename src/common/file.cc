@@ -1,0 +1,94 @@
+#include "common/file.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <system_error>
+
+namespace bikestream {
+namespace {
+
+std::string ErrnoText(int error) { return std::generic_category().message(error); }
+
+absl::Status Failed(std::string_view what, const std::string& path, int error) {
+  return absl::UnavailableError(fmt::format("cannot {} {}: {}", what, path, ErrnoText(error)));
+}
+
+// A file descriptor, closed when it goes out of scope.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  // Closes now, for the error a delayed write may report at close.
+  int Close() {
+    const int result = ::close(fd_);
+    fd_ = -1;
+    return result;
+  }
+
+ private:
+  int fd_;
+};
+
+bool WriteAll(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
+    if (written < 0 && errno == EINTR) continue;
+    if (written < 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(written));
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) return absl::NotFoundError(fmt::format("no file {}", path));
+    return Failed("read", path, errno);
+  }
+  std::string contents;
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return Failed("read", path, errno);
+    if (got == 0) return contents;
+    contents.append(buffer, static_cast<std::size_t>(got));
+  }
+}
+
+absl::Status ReplaceFile(const std::string& path, std::string_view contents) {
+  const std::string temporary = fmt::format("{}.tmp", path);
+  {
+    Fd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (fd.get() < 0) return Failed("write", temporary, errno);
+    if (!WriteAll(fd.get(), contents) || ::fsync(fd.get()) != 0 || fd.Close() != 0) {
+      const int error = errno;
+      ::unlink(temporary.c_str());
+      return Failed("write", temporary, error);
+    }
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    return Failed("replace", path, error);
+  }
+  // The rename itself is durable once the directory is synced.
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const char* directory = parent.empty() ? "." : parent.c_str();
+  Fd dir(::open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() < 0 || ::fsync(dir.get()) != 0) return Failed("sync the directory of", path, errno);
+  return absl::OkStatus();
+}
+
+}  // namespace bikestream

@@ -1,0 +1,61 @@
+#include "gbfs/discovery.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+namespace bikestream::gbfs {
+namespace {
+
+using simdjson::dom::element;
+
+// The feeds list: data.feeds (3.0), else data.en.feeds, else the first language's (2.x).
+simdjson::simdjson_result<simdjson::dom::array> FeedsOf(const element& document) {
+  element data;
+  if (auto error = document["data"].get(data); error) return error;
+  if (simdjson::dom::array feeds; data["feeds"].get_array().get(feeds) == simdjson::SUCCESS) return feeds;
+  if (simdjson::dom::array feeds; data["en"]["feeds"].get_array().get(feeds) == simdjson::SUCCESS) return feeds;
+  simdjson::dom::object languages;
+  if (auto error = data.get_object().get(languages); error) return error;
+  for (auto [language, value] : languages) {
+    if (simdjson::dom::array feeds; value["feeds"].get_array().get(feeds) == simdjson::SUCCESS) return feeds;
+  }
+  return simdjson::NO_SUCH_FIELD;
+}
+
+}  // namespace
+
+bool IsDiscovery(std::string_view json) {
+  thread_local simdjson::dom::parser parser;
+  element document;
+  if (parser.parse(json.data(), json.size()).get(document) != simdjson::SUCCESS) return false;
+  return FeedsOf(document).error() == simdjson::SUCCESS;
+}
+
+absl::StatusOr<FeedUrls> ParseDiscovery(std::string_view json) {
+  thread_local simdjson::dom::parser parser;
+  element document;
+  if (auto error = parser.parse(json.data(), json.size()).get(document); error) {
+    return absl::InvalidArgumentError(fmt::format("not JSON: {}", simdjson::error_message(error)));
+  }
+  simdjson::dom::array feeds;
+  if (FeedsOf(document).get(feeds) != simdjson::SUCCESS) {
+    return absl::InvalidArgumentError("not a gbfs.json discovery document: no data.feeds list");
+  }
+  FeedUrls urls;
+  for (element feed : feeds) {
+    std::string_view name;
+    std::string_view url;
+    if (feed["name"].get_string().get(name) != simdjson::SUCCESS ||
+        feed["url"].get_string().get(url) != simdjson::SUCCESS) {
+      continue;
+    }
+    if (name == "station_status") urls.station_status = std::string(url);
+    if (name == "station_information") urls.station_information = std::string(url);
+  }
+  if (urls.station_status.empty()) {
+    return absl::InvalidArgumentError("the gbfs.json lists no station_status feed: this system has no docked stations");
+  }
+  return urls;
+}
+
+}  // namespace bikestream::gbfs

@@ -1,0 +1,106 @@
+#include "gbfs/feed.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "common/status.h"
+#include "gbfs/snapshot_file.h"
+
+namespace bikestream::gbfs {
+namespace {
+
+// A feed whose last_updated lies in the future, or whose ttl is huge, is still polled hourly.
+constexpr TimestampMicros kLongestWait = 60 * 60 * kMicrosPerSecond;
+
+absl::Status WithContext(const absl::Status& status, std::string_view where) {
+  return absl::Status(status.code(), fmt::format("{}: {}", where, MessageOf(status)));
+}
+
+}  // namespace
+
+LiveFeed::LiveFeed(LiveFeedOptions options, http::HttpClient& http, Clock& clock)
+    : options_(std::move(options)), http_(http), clock_(clock) {}
+
+absl::StatusOr<std::string> LiveFeed::Get(const std::string& url) {
+  auto response = http_.Send("GET", url, "", {"Accept: application/json"});
+  if (!response.ok()) return response.status();
+  if (response->status != 200) {
+    return absl::UnavailableError(fmt::format("GET {}: HTTP {}", url, response->status));
+  }
+  return std::move(response->body);
+}
+
+absl::StatusOr<StationStatus> LiveFeed::Poll() {
+  if (urls_.station_status.empty()) {
+    auto body = Get(options_.url);
+    if (!body.ok()) return body.status();
+    if (!IsDiscovery(*body)) {
+      urls_.station_status = options_.url;
+      auto status = ParseStationStatus(*body);
+      if (!status.ok()) return WithContext(status.status(), options_.url);
+      return status;
+    }
+    auto urls = ParseDiscovery(*body);
+    if (!urls.ok()) return WithContext(urls.status(), options_.url);
+    urls_ = std::move(*urls);
+  }
+  auto body = Get(urls_.station_status);
+  if (!body.ok()) {
+    // The system may have moved its feeds: read gbfs.json again next time.
+    if (urls_.station_status != options_.url) urls_ = {};
+    return body.status();
+  }
+  auto status = ParseStationStatus(*body);
+  if (!status.ok()) return WithContext(status.status(), urls_.station_status);
+  return status;
+}
+
+absl::Status LiveFeed::ForEachSnapshot(const Visit& visit, const Stop& stop) {
+  const RetryPolicy policy{.initial_backoff = options_.min_interval, .max_backoff = options_.max_backoff};
+  Backoff backoff(policy);
+  std::optional<TimestampMicros> last_updated;
+  while (!stop()) {
+    const TimestampMicros polled = clock_.Now();
+    auto snapshot = Poll();
+    TimestampMicros next = polled + options_.min_interval;
+    if (snapshot.ok()) {
+      backoff = Backoff(policy);
+      const TimestampMicros due = snapshot->last_updated + snapshot->ttl_seconds * kMicrosPerSecond;
+      next = std::clamp(due, next, polled + std::max(options_.min_interval, kLongestWait));
+      const bool fresh = snapshot->last_updated != last_updated;
+      last_updated = snapshot->last_updated;
+      if (fresh && !visit(std::move(snapshot))) return absl::OkStatus();
+    } else {
+      next = polled + std::max(options_.min_interval, backoff.NextDelay());
+      if (!visit(std::move(snapshot))) return absl::OkStatus();
+    }
+    clock_.SleepUntil(next, stop);
+  }
+  return absl::OkStatus();
+}
+
+ReplayFeed::ReplayFeed(std::string path, double speedup, Clock& clock)
+    : path_(std::move(path)), speedup_(speedup), clock_(clock) {}
+
+absl::Status ReplayFeed::ForEachSnapshot(const Visit& visit, const Stop& stop) {
+  const TimestampMicros started = clock_.Now();
+  std::optional<TimestampMicros> first_updated;
+  std::size_t line_number = 0;
+  return ForEachSnapshotLine(path_, [&](std::string_view line) {
+    ++line_number;
+    if (stop()) return false;
+    auto snapshot = ParseStationStatus(line);
+    if (!snapshot.ok()) return visit(WithContext(snapshot.status(), fmt::format("{} line {}", path_, line_number)));
+    if (speedup_ > 0) {
+      if (!first_updated) first_updated = snapshot->last_updated;
+      const double feed_seconds = double(snapshot->last_updated - *first_updated) / kMicrosPerSecond;
+      clock_.SleepUntil(started + static_cast<TimestampMicros>(feed_seconds / speedup_ * kMicrosPerSecond), stop);
+      if (stop()) return false;
+    }
+    return visit(std::move(snapshot));
+  });
+}
+
+}  // namespace bikestream::gbfs

@@ -1,0 +1,96 @@
+#include "gbfs/poller.h"
+
+#include "common/file.h"
+#include "common/print.h"
+#include "common/status.h"
+
+namespace bikestream::gbfs {
+
+absl::StatusOr<Poller> Poller::Open(std::string system, HandOff hand_off, Clock& clock, PollerOptions options) {
+  if (!options.report) options.report = [](const std::string& line) { Print(stderr, "bikestream: gbfs: {}\n", line); };
+  auto fresh = [&] {
+    return Poller(ChangeDetector::Resumed{ChangeDetector(std::move(system)), {}}, std::move(hand_off), clock,
+                  std::move(options));
+  };
+  if (options.state_path.empty()) return fresh();
+  auto saved = ReadWholeFile(options.state_path);
+  if (absl::IsNotFound(saved.status())) return fresh();
+  if (!saved.ok()) return saved.status();
+  auto resumed = ChangeDetector::LoadState(std::move(system), *saved);
+  if (!resumed.ok()) {
+    return absl::InvalidArgumentError(fmt::format("--state {}: {}", options.state_path, MessageOf(resumed.status())));
+  }
+  return Poller(std::move(*resumed), std::move(hand_off), clock, std::move(options));
+}
+
+Poller::Poller(ChangeDetector::Resumed resumed, HandOff hand_off, Clock& clock, PollerOptions options)
+    : detector_(std::move(resumed.detector)),
+      resumed_pending_(std::move(resumed.pending)),
+      hand_off_(std::move(hand_off)),
+      clock_(clock),
+      options_(std::move(options)) {}
+
+absl::Status Poller::Run(SnapshotFeed& feed, const SnapshotFeed::Stop& stop) {
+  if (!resumed_pending_.empty()) {
+    if (!HandOn(resumed_pending_, stop)) return absl::OkStatus();  // The state still holds them.
+    stats_.resent += resumed_pending_.size();
+    resumed_pending_.clear();
+  }
+  absl::Status saving;
+  bool handed_on = true;
+  absl::Status ended = feed.ForEachSnapshot(
+      [&](absl::StatusOr<StationStatus> snapshot) {
+        if (!snapshot.ok()) {
+          ++stats_.bad_snapshots;
+          options_.report(std::string(MessageOf(snapshot.status())));
+          return true;
+        }
+        for (const std::string& problem : snapshot->problems) options_.report(problem);
+        stats_.station_problems += snapshot->problems.size();
+        const std::vector<Event> events = detector_.Apply(*snapshot);
+        saving = MaybeSaveState(events);
+        if (!saving.ok()) return false;
+        handed_on = HandOn(events, stop);
+        if (!handed_on) return false;
+        ++stats_.snapshots;
+        for (const Event& event : events) ++(event.kind == Kind::kPickup ? stats_.pickups : stats_.dropoffs);
+        if (options_.on_snapshot) options_.on_snapshot(*snapshot, events.size());
+        return true;
+      },
+      stop);
+  if (!saving.ok()) return saving;
+  // Cut short by a stop, the last hand-off is in the state as pending (or, between saves of a
+  // replay, not in it at all): either way the state on disk is what a restart needs.
+  if (handed_on && !options_.state_path.empty()) {
+    if (auto saved = SaveState({}); !saved.ok()) return saved;
+  }
+  return ended;
+}
+
+bool Poller::HandOn(const std::vector<Event>& events, const SnapshotFeed::Stop& stop) {
+  Backoff backoff(options_.hand_off_retry);
+  for (;;) {
+    absl::Status handed = hand_off_(events);
+    if (handed.ok()) return true;
+    if (stop()) return false;  // E.g. stdout closed: nowhere to hand them on to.
+    options_.report(fmt::format("could not hand on {} events, trying again: {}", events.size(), MessageOf(handed)));
+    clock_.SleepFor(backoff.NextDelay(), stop);
+    if (stop()) return false;
+  }
+}
+
+absl::Status Poller::MaybeSaveState(const std::vector<Event>& pending) {
+  if (options_.state_path.empty()) return absl::OkStatus();
+  if (saved_at_ && clock_.Now() - *saved_at_ < options_.state_interval) return absl::OkStatus();
+  return SaveState(pending);
+}
+
+absl::Status Poller::SaveState(const std::vector<Event>& pending) {
+  saved_at_ = clock_.Now();
+  if (auto saved = ReplaceFile(options_.state_path, detector_.SaveState(pending)); !saved.ok()) {
+    return absl::UnavailableError(fmt::format("--state: {}", MessageOf(saved)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace bikestream::gbfs

@@ -1,0 +1,84 @@
+// The `gbfs` job: snapshots from a feed become events, handed on. Before each hand-off the
+// detector's state is saved with the events being handed on, which a restart hands on again:
+// so a restart (kill -9 included) repeats a change with its id (absorbed by ingest's dedup) or
+// had never seen it; never a burst of false changes from a fresh baseline, never a change lost
+// across the gap, never a net change counted twice.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/clock.h"
+#include "common/retry.h"
+#include "event/event.h"
+#include "gbfs/change_detector.h"
+#include "gbfs/feed.h"
+
+namespace bikestream::gbfs {
+
+// Returns once the events are with the next stage for good (written to stdout, acknowledged by
+// the broker); an error leaves them to be handed on again.
+using HandOff = std::function<absl::Status(const std::vector<Event>& events)>;
+
+struct PollerOptions {
+  std::string state_path;  // Where the state is kept; "" keeps none (each start is a baseline).
+  // Save the state at most this often. Default: 0, before every hand-off, as a live feed needs
+  // (its past snapshots cannot be read again). A recorded file, which a restart reads again
+  // from the start, can save less often: the re-read re-derives the rest with the same ids.
+  TimestampMicros state_interval = 0;
+  // A failed hand-off is retried, the same events, with this backoff until it succeeds or the
+  // job stops. Default: 100 ms doubling to 10 s, jittered.
+  RetryPolicy hand_off_retry;
+  // Each problem, one line: a snapshot that could not be read, a station left out of one, a
+  // hand-off that failed. Default: stderr.
+  std::function<void(const std::string& line)> report;
+  // After each snapshot handed on (for progress). Optional.
+  std::function<void(const StationStatus& snapshot, std::size_t events)> on_snapshot;
+};
+
+struct PollerStats {
+  std::uint64_t snapshots = 0;        // Read and handed on.
+  std::uint64_t resent = 0;           // Changes of the last run handed on again at the start.
+  std::uint64_t bad_snapshots = 0;    // Could not be fetched or read.
+  std::uint64_t station_problems = 0; // Stations left out of a snapshot.
+  std::uint64_t pickups = 0;
+  std::uint64_t dropoffs = 0;
+  std::uint64_t events() const { return pickups + dropoffs; }
+};
+
+class Poller {
+ public:
+  // Resumes from the state file when there is one (kInvalidArgument when it is not of
+  // `system`, or not a state file).
+  static absl::StatusOr<Poller> Open(std::string system, HandOff hand_off, Clock& clock, PollerOptions options);
+
+  // Hands on again the changes the last run may not have, then runs until the feed ends or
+  // `stop()`; the state is saved on the way out. An error only when the state cannot be saved
+  // or the feed ended on one (a truncated file).
+  absl::Status Run(SnapshotFeed& feed, const SnapshotFeed::Stop& stop);
+
+  const PollerStats& stats() const { return stats_; }
+  std::size_t stations() const { return detector_.stations(); }
+
+ private:
+  Poller(ChangeDetector::Resumed resumed, HandOff hand_off, Clock& clock, PollerOptions options);
+  // False when the job stopped before the events could be handed on.
+  bool HandOn(const std::vector<Event>& events, const SnapshotFeed::Stop& stop);
+  // Saves the state, with the events about to be handed on, when the interval has passed.
+  absl::Status MaybeSaveState(const std::vector<Event>& pending);
+  absl::Status SaveState(const std::vector<Event>& pending);
+
+  ChangeDetector detector_;
+  std::vector<Event> resumed_pending_;
+  HandOff hand_off_;
+  Clock& clock_;
+  PollerOptions options_;
+  PollerStats stats_;
+  std::optional<TimestampMicros> saved_at_;
+};
+
+}  // namespace bikestream::gbfs

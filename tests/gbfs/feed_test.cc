@@ -1,0 +1,236 @@
+// The poller over a live feed (a loopback server serving the Oslo week one snapshot after
+// another, with faults) and over the recorded file: the events are the changes computed
+// independently, through errors, restarts and failed hand-offs.
+#include "gbfs/feed.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "gbfs/discovery.h"
+#include "gbfs/poller.h"
+#include "support/fake_clock.h"
+#include "support/gbfs_feed_server.h"
+#include "support/oslo_week.h"
+
+namespace bikestream::gbfs {
+namespace {
+
+using testing_support::Change;
+using testing_support::ChangeOf;
+using testing_support::ExpectedChanges;
+using testing_support::FakeClock;
+using testing_support::GbfsFeedServer;
+using testing_support::OsloSnapshots;
+
+constexpr TimestampMicros kFirstSnapshot = 1728259785LL * kMicrosPerSecond;  // 2024-10-07T00:09:45Z
+
+// What a poller handed on, and the problems it reported.
+struct Collected {
+  std::vector<Change> changes;
+  std::vector<std::string> reports;
+  HandOff hand_off() {
+    return [this](const std::vector<Event>& events) {
+      for (const Event& event : events) changes.push_back(ChangeOf(event));
+      return absl::OkStatus();
+    };
+  }
+  std::function<void(const std::string&)> report() {
+    return [this](const std::string& line) { reports.push_back(line); };
+  }
+  bool Reported(std::string_view words) const {
+    return std::any_of(reports.begin(), reports.end(),
+                       [&](const std::string& line) { return line.find(words) != std::string::npos; });
+  }
+};
+
+// Leaves `field` out of the first station of `snapshot`.
+std::string WithoutField(const std::string& snapshot, const std::vector<std::string>& fields) {
+  nlohmann::json document = nlohmann::json::parse(snapshot);
+  for (const std::string& field : fields) document["data"]["stations"][0].erase(field);
+  return document.dump();
+}
+
+TEST(LiveFeed, EventsAreTheChangesComputedIndependentlyThroughAFaultyFeed) {
+  auto snapshots = testing_support::FirstOsloSnapshots(160);
+  snapshots[10] = WithoutField(snapshots[10], {"num_bikes_available", "num_vehicles_available"});
+  snapshots[20] = WithoutField(snapshots[20], {"last_reported"});
+  // Faults on even requests only: each snapshot is still served once.
+  GbfsFeedServer server(snapshots, {{6, GbfsFeedServer::Fault::kServerError},
+                                    {30, GbfsFeedServer::Fault::kTruncated},
+                                    {50, GbfsFeedServer::Fault::kNotJson}});
+  FakeClock clock(kFirstSnapshot, FakeClock::Mode::kJumping);
+  http::HttpClient http(std::chrono::seconds(10));
+  LiveFeed feed({.url = server.discovery_url()}, http, clock);
+  Collected collected;
+  const TimestampMicros last_updated = ParseStationStatus(snapshots.back())->last_updated;
+  bool handed_last = false;
+  auto poller = Poller::Open("oslo", collected.hand_off(), clock,
+                             {.report = collected.report(), .on_snapshot = [&](const StationStatus& s, std::size_t) {
+                                handed_last = s.last_updated == last_updated;
+                              }});
+  ASSERT_TRUE(poller.ok()) << poller.status();
+  ASSERT_TRUE(poller->Run(feed, [&] { return handed_last; }).ok());
+
+  EXPECT_EQ(collected.changes, ExpectedChanges(snapshots, "oslo"));
+  EXPECT_EQ(poller->stats().snapshots, snapshots.size());
+  EXPECT_EQ(poller->stats().bad_snapshots, 3u);
+  EXPECT_EQ(poller->stats().station_problems, 2u);
+  EXPECT_TRUE(collected.Reported("HTTP 500")) << collected.reports.front();
+  EXPECT_TRUE(collected.Reported("not JSON"));
+  EXPECT_TRUE(collected.Reported("no last_reported"));
+  EXPECT_TRUE(collected.Reported("no num_bikes_available or num_vehicles_available"));
+  EXPECT_EQ(feed.urls().station_status, server.status_url());
+  // Never more often than --min-interval (5 s), and after a failure longer still.
+  for (TimestampMicros sleep : clock.sleeps()) EXPECT_GE(sleep, 5 * kMicrosPerSecond);
+}
+
+TEST(LiveFeed, AStationStatusUrlIsReadWithoutDiscovery) {
+  const auto snapshots = OsloSnapshots();
+  const std::vector<std::string> first(snapshots.begin(), snapshots.begin() + 20);
+  GbfsFeedServer server(first);
+  FakeClock clock(kFirstSnapshot, FakeClock::Mode::kJumping);
+  http::HttpClient http(std::chrono::seconds(10));
+  LiveFeed feed({.url = server.status_url(), .min_interval = kMicrosPerSecond / 2}, http, clock);
+  Collected collected;
+  auto poller = Poller::Open("oslo", collected.hand_off(), clock, {.report = collected.report()});
+  ASSERT_TRUE(poller.ok());
+  ASSERT_TRUE(poller->Run(feed, [&] { return server.served_all(); }).ok());
+  EXPECT_EQ(collected.changes, ExpectedChanges(first, "oslo"));
+  EXPECT_TRUE(collected.reports.empty());
+}
+
+TEST(LiveFeed, AFeedThatIsDownIsPolledWithBackoffUntilItAnswers) {
+  FakeClock clock(kFirstSnapshot, FakeClock::Mode::kJumping);
+  http::HttpClient http(std::chrono::seconds(10));
+  LiveFeed feed({.url = "http://127.0.0.1:1/gbfs.json"}, http, clock);  // Nothing listens on port 1.
+  int failures = 0;
+  ASSERT_TRUE(feed.ForEachSnapshot(
+                      [&](absl::StatusOr<StationStatus> snapshot) {
+                        EXPECT_FALSE(snapshot.ok());
+                        return ++failures < 12;
+                      },
+                      [] { return false; })
+                  .ok());
+  const auto& sleeps = clock.sleeps();
+  ASSERT_EQ(sleeps.size(), 11u);
+  // The waits grow (jittered) up to the 5 minute cap: an hour down costs a few dozen polls.
+  EXPECT_LE(*std::max_element(sleeps.begin(), sleeps.end()), 5 * 60 * kMicrosPerSecond);
+  TimestampMicros total = 0;
+  for (TimestampMicros sleep : sleeps) total += sleep;
+  EXPECT_GT(total, 11 * 5 * kMicrosPerSecond);
+}
+
+// Two days of the week, as a recorded file.
+class PollerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { testing_support::WriteSnapshotFile(snapshots_, file_); }
+  void TearDown() override { std::filesystem::remove(file_); }
+  const std::vector<std::string> snapshots_ = testing_support::FirstOsloSnapshots(150);
+  const std::string file_ = ::testing::TempDir() + "/gbfs-two-days.jsonl";
+};
+
+TEST_F(PollerTest, ARestartFromItsStateAndAStopMidHandOffLoseNothingAndMintNoOtherIds) {
+  const auto expected = ExpectedChanges(snapshots_, "oslo");
+  const std::string state = ::testing::TempDir() + "/gbfs-restart.state";
+  std::filesystem::remove(state);
+  FakeClock clock(kFirstSnapshot, FakeClock::Mode::kJumping);
+  Collected collected;
+
+  // Run 1: stopped after 70 snapshots.
+  {
+    std::size_t seen = 0;
+    auto poller = Poller::Open("oslo", collected.hand_off(), clock,
+                               {.state_path = state, .on_snapshot = [&](const StationStatus&, std::size_t) { ++seen; }});
+    ASSERT_TRUE(poller.ok());
+    ReplayFeed feed(file_, 0, clock);
+    ASSERT_TRUE(poller->Run(feed, [&] { return seen >= 70; }).ok());
+  }
+  // Run 2: its hand-off fails for good on the first snapshot with changes, and it is stopped.
+  {
+    bool failed = false;
+    auto poller = Poller::Open(
+        "oslo",
+        [&](const std::vector<Event>& events) {
+          if (events.empty()) return absl::OkStatus();
+          failed = true;
+          return absl::UnavailableError("broker down");
+        },
+        clock, {.state_path = state, .report = [](const std::string&) {}});
+    ASSERT_TRUE(poller.ok());
+    EXPECT_GE(poller->stations(), 261u);  // 261 in each snapshot, a few more over the days.
+    ReplayFeed feed(file_, 0, clock);
+    ASSERT_TRUE(poller->Run(feed, [&] { return failed; }).ok());
+  }
+  // Run 3: hands on what run 2 could not, then the rest.
+  auto poller = Poller::Open("oslo", collected.hand_off(), clock, {.state_path = state});
+  ASSERT_TRUE(poller.ok());
+  ReplayFeed feed(file_, 0, clock);
+  ASSERT_TRUE(poller->Run(feed, [] { return false; }).ok());
+  EXPECT_GT(poller->stats().resent, 0u);
+  EXPECT_EQ(collected.changes, expected);
+}
+
+TEST_F(PollerTest, AFailedHandOffIsRetriedWithTheSameEvents) {
+  FakeClock clock(kFirstSnapshot, FakeClock::Mode::kJumping);
+  Collected collected;
+  int calls = 0;
+  auto poller = Poller::Open(
+      "oslo",
+      [&](const std::vector<Event>& events) {
+        if (++calls % 3 == 1) return absl::UnavailableError("topic not reachable");
+        return collected.hand_off()(events);
+      },
+      clock, {.report = collected.report()});
+  ASSERT_TRUE(poller.ok());
+  ReplayFeed feed(file_, 0, clock);
+  ASSERT_TRUE(poller->Run(feed, [] { return false; }).ok());
+  EXPECT_EQ(collected.changes, ExpectedChanges(snapshots_, "oslo"));
+  EXPECT_TRUE(collected.Reported("could not hand on"));
+  EXPECT_TRUE(collected.Reported("topic not reachable"));
+}
+
+TEST(ReplayFeed, SpeedupPacesBySnapshotTime) {
+  const auto snapshots = OsloSnapshots();
+  FakeClock clock(0, FakeClock::Mode::kJumping);
+  ReplayFeed feed(testing_support::kOsloWeek, 3600, clock);
+  std::vector<TimestampMicros> updated;
+  std::vector<TimestampMicros> at;
+  ASSERT_TRUE(feed.ForEachSnapshot(
+                      [&](absl::StatusOr<StationStatus> snapshot) {
+                        updated.push_back(snapshot->last_updated);
+                        at.push_back(clock.Now());
+                        return true;
+                      },
+                      [] { return false; })
+                  .ok());
+  ASSERT_EQ(updated.size(), snapshots.size());
+  for (std::size_t i = 0; i < updated.size(); ++i) {
+    EXPECT_NEAR(double(at[i]), double(updated[i] - updated[0]) / 3600, 1.0) << i;
+  }
+}
+
+TEST(Discovery, FindsStationStatusAndInformationIn2xAnd30) {
+  auto v2 = ParseDiscovery(
+      R"({"data":{"nb":{"feeds":[{"name":"station_status","url":"https://x/nb/ss.json"}]},)"
+      R"("en":{"feeds":[{"name":"station_information","url":"https://x/en/si.json"},)"
+      R"({"name":"station_status","url":"https://x/en/ss.json"}]}}})");
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  EXPECT_EQ(v2->station_status, "https://x/en/ss.json");
+  EXPECT_EQ(v2->station_information, "https://x/en/si.json");
+  auto v3 = ParseDiscovery(R"({"version":"3.0","data":{"feeds":[{"name":"station_status","url":"https://y/ss"}]}})");
+  ASSERT_TRUE(v3.ok()) << v3.status();
+  EXPECT_EQ(v3->station_status, "https://y/ss");
+  EXPECT_EQ(v3->station_information, "");
+  EXPECT_TRUE(IsDiscovery(R"({"data":{"feeds":[]}})"));
+  EXPECT_FALSE(IsDiscovery(OsloSnapshots().front()));
+  EXPECT_NE(ParseDiscovery(R"({"data":{"feeds":[{"name":"free_bike_status","url":"u"}]}})").status().message().find(
+                "no station_status"),
+            std::string::npos);
+  EXPECT_FALSE(ParseDiscovery("<html>").ok());
+}
+
+}  // namespace
+}  // namespace bikestream::gbfs

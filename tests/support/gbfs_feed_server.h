@@ -1,0 +1,82 @@
+// A live GBFS feed on a free loopback port, serving recorded snapshots one after another:
+// /gbfs.json (auto-discovery, GBFS 2.x: per language) and /station_status.json, which serves
+// snapshot i to requests 2i and 2i+1 (each snapshot twice, so that a poller killed after
+// fetching one fetches it again on restart), then the last one for good. Chosen requests fail
+// instead: a 500, a body cut short, a body that is not JSON.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "support/loopback_server.h"
+
+namespace bikestream::testing_support {
+
+class GbfsFeedServer {
+ public:
+  enum class Fault { kServerError, kTruncated, kNotJson };
+
+  // `faults`: by the number of the station_status request (from 0) that fails instead.
+  explicit GbfsFeedServer(std::vector<std::string> snapshots, std::map<int, Fault> faults = {})
+      : snapshots_(std::move(snapshots)), faults_(std::move(faults)), server_([this](httplib::Server& s) {
+          s.Get("/gbfs.json", [this](const httplib::Request&, httplib::Response& response) {
+            response.set_content(Discovery(), "application/json");
+          });
+          s.Get("/station_status.json", [this](const httplib::Request&, httplib::Response& response) {
+            Serve(response);
+          });
+        }) {}
+
+  std::string discovery_url() const { return server_.url() + "/gbfs.json"; }
+  std::string status_url() const { return server_.url() + "/station_status.json"; }
+  // Whether the last snapshot has been served (at least once).
+  bool served_all() const { return served_last_.load(); }
+  int requests() const { return requests_.load(); }
+
+ private:
+  std::string Discovery() const {
+    return fmt::format(
+        R"({{"last_updated":1728259785,"ttl":10,"version":"2.3","data":{{"nb":{{"feeds":[)"
+        R"({{"name":"system_information","url":"{0}/system_information.json"}},)"
+        R"({{"name":"station_status","url":"{1}"}}]}}}}}})",
+        server_.url(), status_url());
+  }
+
+  void Serve(httplib::Response& response) {
+    const int request = requests_.fetch_add(1);
+    if (auto fault = faults_.find(request); fault != faults_.end()) {
+      switch (fault->second) {
+        case Fault::kServerError:
+          response.status = 500;
+          response.set_content("upstream timed out", "text/plain");
+          return;
+        case Fault::kTruncated: {
+          const std::string& whole = snapshots_[Index(request)];
+          response.set_content(whole.substr(0, whole.size() / 2), "application/json");
+          return;
+        }
+        case Fault::kNotJson:
+          response.set_content("<html><body>Service Unavailable</body></html>", "text/html");
+          return;
+      }
+    }
+    const std::size_t index = Index(request);
+    if (index + 1 == snapshots_.size()) served_last_ = true;
+    response.set_content(snapshots_[index], "application/json");
+  }
+
+  std::size_t Index(int request) const { return std::min<std::size_t>(request / 2, snapshots_.size() - 1); }
+
+  const std::vector<std::string> snapshots_;
+  const std::map<int, Fault> faults_;
+  std::atomic<int> requests_{0};
+  std::atomic<bool> served_last_{false};
+  LoopbackServer server_;
+};
+
+}  // namespace bikestream::testing_support
