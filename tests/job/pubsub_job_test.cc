@@ -12,6 +12,7 @@
 #include "simulator/simulator.h"
 #include "support/google_token_server.h"
 #include "support/loopback_server.h"
+#include "support/oslo_week.h"
 #include "support/pubsub_emulator.h"
 #include "warehouse/warehouse.h"
 
@@ -113,6 +114,43 @@ TEST_F(PubsubJobTest, StoresExactlyTheUniqueValidEventsAndDeadLettersTheInvalid)
   auto row = warehouse->Query(
       "SELECT count(*) FROM dead_letter WHERE message_id != '' AND publish_time > 0");
   EXPECT_EQ(row->rows[0][0].text, std::to_string(expected.invalid));
+}
+
+// Real data through Pub/Sub: two days of the Oslo week published by `gbfs --to pubsub`, then
+// the same file again (a re-read: the same ids), land each change once.
+TEST_F(PubsubJobTest, GbfsChangesPublishedTwiceAreStoredOnce) {
+  const auto snapshots = testing_support::FirstOsloSnapshots(150);
+  const std::string file = dir_ / "two-days.jsonl";
+  testing_support::WriteSnapshotFile(snapshots, file);
+  const auto changes = testing_support::ExpectedChanges(snapshots, "oslobysykkel");
+  std::int64_t bikes = 0;
+  for (const auto& change : changes) bikes += std::get<4>(change);
+  const std::vector<std::string> publish = {"gbfs", file, "--system", "oslobysykkel", "--to", "pubsub",
+                                            "--project", PubsubEmulator::kProject, "--topic", topic_};
+  std::string err;
+  ASSERT_EQ(RunBikestream(publish, nullptr, "/dev/null", &err), 0) << err;
+  EXPECT_NE(err.find(fmt::format("published {} messages", changes.size())), std::string::npos) << err;
+  ASSERT_EQ(RunBikestream(publish), 0);
+  const int port = testing_support::FreeLoopbackPort();
+  auto flags = WorkerFlags();
+  flags.insert(flags.end(), {"--admin", fmt::format("127.0.0.1:{}", port)});
+  Child worker(flags, dir_ / "worker.out");
+  // Every repeat received and absorbed, before the drain.
+  httplib::Client admin("127.0.0.1", port);
+  ASSERT_TRUE(e2e::WaitUntil(
+      [&] {
+        auto job = admin.Get("/job");
+        return job && job->body.find(fmt::format("\"duplicates\":{}", changes.size())) != std::string::npos;
+      },
+      kConvergeTimeout))
+      << Count("raw_events") << " of " << changes.size();
+  EXPECT_EQ(Drain(worker), 0);
+  const std::string out = e2e::ReadFile(dir_ / "worker.out");
+  EXPECT_NE(out.find(fmt::format("\"duplicates\":{}", changes.size())), std::string::npos) << out;
+  EXPECT_EQ(Count("raw_events"), std::int64_t(changes.size()));
+  EXPECT_EQ(Count("dead_letter"), 0);
+  auto warehouse = *OpenWarehouse("sqlite:" + db_);
+  EXPECT_EQ(warehouse->Query("SELECT SUM(delta) FROM raw_events")->rows[0][0].text, std::to_string(bikes));
 }
 
 TEST_F(PubsubJobTest, KillNineFiveTimesDuringAStreamLosesAndDoublesNothing) {
