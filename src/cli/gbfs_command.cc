@@ -74,15 +74,17 @@ int RunGbfs(GbfsFlags& flags) {
   if (!sink.ok()) return Fail(sink.status());
 
   const std::atomic<bool>& interrupted = InstallStopHandlers();
-  absl::Status closed;  // stdout gone: the events have nowhere to go.
+  absl::Status closed;  // stdout gone (`| head`): no retry can hand the events on.
   auto stop = [&] { return interrupted.load() || !closed.ok(); };
   auto hand_off = [&](const std::vector<Event>& events) {
+    absl::Status handed;
     for (const Event& event : events) {
-      if (auto sent = (*sink)->Send(ToJson(event)); !sent.ok()) return sent;
+      handed = (*sink)->Send(ToJson(event));
+      if (!handed.ok()) break;
     }
-    absl::Status flushed = (*sink)->Flush();
-    if (!flushed.ok() && flags.to == "stdout") closed = flushed;
-    return flushed;
+    if (handed.ok()) handed = (*sink)->Flush();
+    if (!handed.ok() && flags.to == "stdout") closed = handed;
+    return handed;
   };
   const bool live = IsUrl(flags.feed);
   ProgressLine progress;
@@ -95,7 +97,7 @@ int RunGbfs(GbfsFlags& flags) {
   if (!poller.ok()) return Fail(poller.status());
   shown = &*poller;
 
-  http::HttpClient http(kFetchTimeout, http::HttpClient::Proxy::kFromEnvironment, http::HttpClient::Encoding::kCompressed);
+  http::HttpClient http(kFetchTimeout, http::HttpClient::Proxy::kFromEnvironment, http::HttpClient::Use::kPublicFeed);
   std::unique_ptr<gbfs::SnapshotFeed> feed;
   if (live) {
     feed = std::make_unique<gbfs::LiveFeed>(
@@ -131,11 +133,11 @@ void AddGbfsCommand(CLI::App& app, int& exit_code) {
       "Per station, between two reports, a fall of bikes available is a pickup and a rise a drop-off\n"
       "(delta: the size of the change; a station's first report is its baseline). Event ids are\n"
       "SYSTEM:STATION:REPORT_TIME, the same on every run: re-reading, restarts and two pollers side by\n"
-      "side never mint a second id for one change.\n"
+      "side never mint a second id for one change (ingest stores a repeat once).\n"
       "\n"
       "Examples:\n"
       "  bikestream gbfs https://gbfs.urbansharing.com/oslobysykkel.no/gbfs.json --system oslobysykkel \\\n"
-      "      --state oslo.state > events.jsonl            # live, until Ctrl-C; restarts resume\n"
+"      --state oslo.state >> events.jsonl           # live, until Ctrl-C; restarts resume\n"
       "  bikestream gbfs oslo-week.jsonl.gz --system oslobysykkel | bikestream ingest\n"
       "  bikestream gbfs oslo-week.jsonl.gz --system oslobysykkel --speedup 3600   # an hour a second\n"
       "  PUBSUB_EMULATOR_HOST=127.0.0.1:8085 bikestream gbfs FEED --system oslobysykkel --to pubsub \\\n"

@@ -1,6 +1,7 @@
 #include "common/file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -51,11 +52,14 @@ bool WriteAll(int fd, std::string_view bytes) {
 }  // namespace
 
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) {
     if (errno == ENOENT) return absl::NotFoundError(fmt::format("no file {}", path));
     return Failed("read", path, errno);
   }
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) return Failed("read", path, errno);
+  if (!S_ISREG(info.st_mode)) return absl::UnavailableError(fmt::format("cannot read {}: not a regular file", path));
   std::string contents;
   char buffer[1 << 16];
   for (;;) {
@@ -68,11 +72,12 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
 }
 
 absl::Status ReplaceFile(const std::string& path, std::string_view contents) {
-  const std::string temporary = fmt::format("{}.tmp", path);
+  std::string temporary = fmt::format("{}.tmp.XXXXXX", path);
   {
-    Fd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    Fd fd(::mkostemp(temporary.data(), O_CLOEXEC));
     if (fd.get() < 0) return Failed("write", temporary, errno);
-    if (!WriteAll(fd.get(), contents) || ::fsync(fd.get()) != 0 || fd.Close() != 0) {
+    if (::fchmod(fd.get(), 0644) != 0 || !WriteAll(fd.get(), contents) || ::fsync(fd.get()) != 0 ||
+        fd.Close() != 0) {
       const int error = errno;
       ::unlink(temporary.c_str());
       return Failed("write", temporary, error);

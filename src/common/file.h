@@ -10,12 +10,15 @@
 
 namespace bikestream {
 
-// The file's bytes. kNotFound when there is no such file; kUnavailable when it cannot be read
-// (a directory, no permission), the message naming the path and the reason.
+// The file's bytes. kNotFound when there is no such file; kUnavailable when it is not a regular
+// file (a directory, a FIFO that would block) or cannot be read, the message naming the path
+// and the reason.
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
 
-// Writes `contents` to PATH.tmp, syncs it, renames it over PATH and syncs the directory.
-// kUnavailable, naming the path and the reason, when any step fails; PATH is then unchanged.
+// Writes `contents` to a new PATH.tmp.XXXXXX (its own, even with two writers of PATH), syncs it,
+// renames it over PATH and syncs the directory. kUnavailable, naming the path and the reason,
+// when a step fails: before the rename PATH is unchanged; after it (the directory's sync) PATH
+// holds the new contents, which a power loss could still undo.
 absl::Status ReplaceFile(const std::string& path, std::string_view contents);
 
 }  // namespace bikestream

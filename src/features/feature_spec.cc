@@ -160,7 +160,9 @@ absl::StatusOr<std::vector<FeatureSpec>> ParseFeatureFile(std::string_view toml_
 
 absl::StatusOr<std::vector<FeatureSpec>> LoadFeatureFile(const std::string& path) {
   auto text = ReadWholeFile(path);
-  if (!text.ok()) return absl::NotFoundError(fmt::format("cannot read feature file '{}'", path));
+  if (!text.ok()) {
+    return absl::NotFoundError(fmt::format("cannot read feature file '{}' ({})", path, MessageOf(text.status())));
+  }
   return ParseFeatureFile(*text, path);
 }
 

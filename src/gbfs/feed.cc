@@ -11,8 +11,8 @@
 namespace bikestream::gbfs {
 namespace {
 
-// A feed whose last_updated lies in the future, or whose ttl is huge, is still polled hourly.
-constexpr TimestampMicros kLongestWait = 60 * 60 * kMicrosPerSecond;
+// A ttl past an hour is read as an hour: such a feed is still polled hourly.
+constexpr std::int64_t kLongestTtlSeconds = 60 * 60;
 
 absl::Status WithContext(const absl::Status& status, std::string_view where) {
   return absl::Status(status.code(), fmt::format("{}: {}", where, MessageOf(status)));
@@ -37,9 +37,10 @@ absl::StatusOr<StationStatus> LiveFeed::Poll() {
     auto body = Get(options_.url);
     if (!body.ok()) return body.status();
     if (!IsDiscovery(*body)) {
-      urls_.station_status = options_.url;
       auto status = ParseStationStatus(*body);
+      // Neither gbfs.json nor station_status (an error page, a body cut short): ask again.
       if (!status.ok()) return WithContext(status.status(), options_.url);
+      urls_.station_status = options_.url;
       return status;
     }
     auto urls = ParseDiscovery(*body);
@@ -67,8 +68,10 @@ absl::Status LiveFeed::ForEachSnapshot(const Visit& visit, const Stop& stop) {
     TimestampMicros next = polled + options_.min_interval;
     if (snapshot.ok()) {
       backoff = Backoff(policy);
-      const TimestampMicros due = snapshot->last_updated + snapshot->ttl_seconds * kMicrosPerSecond;
-      next = std::clamp(due, next, polled + std::max(options_.min_interval, kLongestWait));
+      // The data is due again at last_updated + ttl; a feed whose clock is off by more than its
+      // ttl is polled every ttl (never more often than min_interval) rather than not at all.
+      const TimestampMicros ttl = std::min<std::int64_t>(snapshot->ttl_seconds, kLongestTtlSeconds) * kMicrosPerSecond;
+      next = std::clamp(snapshot->last_updated + ttl, next, polled + std::max(options_.min_interval, ttl));
       const bool fresh = snapshot->last_updated != last_updated;
       last_updated = snapshot->last_updated;
       if (fresh && !visit(std::move(snapshot))) return absl::OkStatus();

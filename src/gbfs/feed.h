@@ -33,12 +33,14 @@ struct LiveFeedOptions {
   std::string url;  // A gbfs.json auto-discovery document, or station_status.json itself.
   // Never polls more often than this, whatever the feed's ttl says. Default: 5 s.
   TimestampMicros min_interval = 5 * kMicrosPerSecond;
-  // After a failed poll the wait doubles, from min_interval up to this. Default: 5 min.
+  // After a failed poll the backoff doubles, from min_interval up to this, and each wait is
+  // drawn at random below it (never under min_interval). Default: 5 min.
   TimestampMicros max_backoff = 5 * 60 * kMicrosPerSecond;
 };
 
-// Polls a feed when its data is due again (last_updated + ttl), and no more often than
-// min_interval; a snapshot whose last_updated did not change is skipped. A failed poll (down,
+// Polls a feed when its data is due again (last_updated + ttl; every ttl when the feed's clock is
+// off), and no more often than min_interval; a snapshot whose last_updated did not change is
+// skipped. A failed poll (down,
 // an HTTP error, not GBFS) is reported and retried with backoff, for as long as it takes. Finds
 // the station_status feed through gbfs.json, again whenever it stops answering.
 class LiveFeed final : public SnapshotFeed {

@@ -1,8 +1,8 @@
 // The `gbfs` job: snapshots from a feed become events, handed on. Before each hand-off the
 // detector's state is saved with the events being handed on, which a restart hands on again:
-// so a restart (kill -9 included) repeats a change with its id (absorbed by ingest's dedup) or
+// so a restart (kill -9 included) repeats a change with its id, which ingest's dedup absorbs, or
 // had never seen it; never a burst of false changes from a fresh baseline, never a change lost
-// across the gap, never a net change counted twice.
+// across the gap, never a net change derived twice under two ids.
 #pragma once
 
 #include <cstdint>

@@ -34,8 +34,8 @@ struct HttpClient::Handle {
   CURL* curl;
 };
 
-HttpClient::HttpClient(std::chrono::milliseconds timeout, Proxy proxy, Encoding encoding)
-    : timeout_(timeout), proxy_(proxy), encoding_(encoding) {
+HttpClient::HttpClient(std::chrono::milliseconds timeout, Proxy proxy, Use use)
+    : timeout_(timeout), proxy_(proxy), use_(use) {
   GlobalInit();
 }
 
@@ -78,7 +78,12 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const s
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
   if (proxy_ == Proxy::kNone) curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-  if (encoding_ == Encoding::kCompressed) curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "gzip");
+  if (use_ == Use::kPublicFeed) {
+    curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "gzip");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "bikestream/" BIKESTREAM_VERSION);
+  }
   const CURLcode code = curl_easy_perform(curl);
   if (code != CURLE_OK) {
     // A broken connection must not be reused.

@@ -29,12 +29,13 @@ class HttpClient {
   // kNone for endpoints that must be reached directly whatever $http_proxy says (the
   // metadata server: its replies hold tokens).
   enum class Proxy { kFromEnvironment, kNone };
-  // kCompressed asks for a gzip body and hands it over decoded: public feeds are large and
-  // compress tenfold. Only gzip: it is what servers keep feeds in, while brotli made on the fly
-  // (at cpp-httplib's quality 11, for one) costs a server more time than it saves.
-  enum class Encoding { kIdentity, kCompressed };
-  explicit HttpClient(std::chrono::milliseconds timeout, Proxy proxy = Proxy::kFromEnvironment,
-                      Encoding encoding = Encoding::kIdentity);
+  // kPublicFeed, for open data (GBFS): asks for a gzip body and hands it over decoded (feeds are
+  // large and compress tenfold; only gzip, what servers keep feeds in: brotli made on the fly,
+  // at cpp-httplib's quality 11 for one, costs a server more than it saves), follows up to five
+  // redirects (a feed that moved), and names itself (User-Agent: bikestream/VERSION, as open
+  // data terms ask). kApi does none of these: an authorized request never follows a redirect.
+  enum class Use { kApi, kPublicFeed };
+  explicit HttpClient(std::chrono::milliseconds timeout, Proxy proxy = Proxy::kFromEnvironment, Use use = Use::kApi);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -52,7 +53,7 @@ class HttpClient {
 
   std::chrono::milliseconds timeout_;
   Proxy proxy_;
-  Encoding encoding_;
+  Use use_;
   absl::Mutex mutex_;
   std::vector<std::unique_ptr<Handle>> idle_ ABSL_GUARDED_BY(mutex_);
 };

@@ -1,5 +1,7 @@
 #include "pubsub/publisher.h"
 
+#include <utility>
+
 #include "common/mutex.h"
 
 namespace bikestream::pubsub {
@@ -45,7 +47,7 @@ absl::Status BatchPublisher::Flush() {
   MutexLock lock(&mutex_);
   SendBatch();
   while (!ready_.empty() || busy_ != 0) Wait(changed_, &mutex_);
-  return first_error_;
+  return std::exchange(first_error_, absl::OkStatus());
 }
 
 PublisherStats BatchPublisher::stats() const {

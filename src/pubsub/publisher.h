@@ -42,7 +42,9 @@ class BatchPublisher {
 
   void Publish(std::string payload);
 
-  // Sends what is batched and waits for every request. Returns the first error, if any.
+  // Sends what is batched and waits for every request. Returns the first error since the last
+  // Flush, if any: a caller that publishes again after a failure (the gbfs poller retrying a
+  // hand-off) learns whether the retry went through.
   absl::Status Flush();
 
   PublisherStats stats() const;
@@ -64,7 +66,7 @@ class BatchPublisher {
   int busy_ ABSL_GUARDED_BY(mutex_) = 0;
   bool closing_ ABSL_GUARDED_BY(mutex_) = false;
   PublisherStats stats_ ABSL_GUARDED_BY(mutex_);
-  absl::Status first_error_ ABSL_GUARDED_BY(mutex_);
+  absl::Status first_error_ ABSL_GUARDED_BY(mutex_);  // Since the last Flush.
   // Set in the constructor, read only after: not guarded.
   std::vector<std::thread> workers_;
   std::thread ticker_;

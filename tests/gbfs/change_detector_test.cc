@@ -21,7 +21,7 @@ using testing_support::ChangeOf;
 using testing_support::kOsloWeek;
 
 std::vector<std::string> Snapshots() { return testing_support::OsloSnapshots(); }
-std::vector<Change> ExpectedChanges(const std::vector<std::string>& snapshots) {
+std::vector<Change> OsloChanges(const std::vector<std::string>& snapshots) {
   return testing_support::ExpectedChanges(snapshots, "oslo");
 }
 
@@ -42,7 +42,7 @@ TEST(ChangeDetector, AWeekOfOsloIsEveryChangeOfEveryStation) {
   ASSERT_EQ(snapshots.size(), 483u);
   ChangeDetector detector("oslo");
   const auto changes = Detect(detector, snapshots, 0, snapshots.size());
-  EXPECT_EQ(changes, ExpectedChanges(snapshots));
+  EXPECT_EQ(changes, OsloChanges(snapshots));
   std::set<std::string> stations;  // 261 in each snapshot, 266 over the week.
   for (const std::string& line : snapshots) {
     const nlohmann::json snapshot = nlohmann::json::parse(line);

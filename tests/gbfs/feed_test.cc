@@ -58,9 +58,12 @@ TEST(LiveFeed, EventsAreTheChangesComputedIndependentlyThroughAFaultyFeed) {
   snapshots[10] = WithoutField(snapshots[10], {"num_bikes_available", "num_vehicles_available"});
   snapshots[20] = WithoutField(snapshots[20], {"last_reported"});
   // Faults on even requests only: each snapshot is still served once.
-  GbfsFeedServer server(snapshots, {{6, GbfsFeedServer::Fault::kServerError},
-                                    {30, GbfsFeedServer::Fault::kTruncated},
-                                    {50, GbfsFeedServer::Fault::kNotJson}});
+  // And the first gbfs.json is an error page served with 200.
+  GbfsFeedServer server(snapshots,
+                        {{6, GbfsFeedServer::Fault::kServerError},
+                         {30, GbfsFeedServer::Fault::kTruncated},
+                         {50, GbfsFeedServer::Fault::kNotJson}},
+                        /*bad_discoveries=*/1);
   FakeClock clock(kFirstSnapshot, FakeClock::Mode::kJumping);
   http::HttpClient http(std::chrono::seconds(10));
   LiveFeed feed({.url = server.discovery_url()}, http, clock);
@@ -76,10 +79,11 @@ TEST(LiveFeed, EventsAreTheChangesComputedIndependentlyThroughAFaultyFeed) {
 
   EXPECT_EQ(collected.changes, ExpectedChanges(snapshots, "oslo"));
   EXPECT_EQ(poller->stats().snapshots, snapshots.size());
-  EXPECT_EQ(poller->stats().bad_snapshots, 3u);
+  EXPECT_EQ(poller->stats().bad_snapshots, 4u);
   EXPECT_EQ(poller->stats().station_problems, 2u);
-  EXPECT_TRUE(collected.Reported("HTTP 500")) << collected.reports.front();
-  EXPECT_TRUE(collected.Reported("not JSON"));
+  EXPECT_TRUE(collected.Reported("HTTP 500")) << ::testing::PrintToString(collected.reports);
+  EXPECT_TRUE(collected.Reported(server.discovery_url() + ": not JSON"));
+  EXPECT_TRUE(collected.Reported(server.status_url() + ": not JSON"));
   EXPECT_TRUE(collected.Reported("no last_reported"));
   EXPECT_TRUE(collected.Reported("no num_bikes_available or num_vehicles_available"));
   EXPECT_EQ(feed.urls().station_status, server.status_url());
@@ -123,18 +127,19 @@ TEST(LiveFeed, AFeedThatIsDownIsPolledWithBackoffUntilItAnswers) {
   EXPECT_GT(total, 11 * 5 * kMicrosPerSecond);
 }
 
-// Two days of the week, as a recorded file.
+// Two days of the week, as a recorded file of the test's own (ctest runs tests side by side).
 class PollerTest : public ::testing::Test {
  protected:
   void SetUp() override { testing_support::WriteSnapshotFile(snapshots_, file_); }
   void TearDown() override { std::filesystem::remove(file_); }
   const std::vector<std::string> snapshots_ = testing_support::FirstOsloSnapshots(150);
-  const std::string file_ = ::testing::TempDir() + "/gbfs-two-days.jsonl";
+  const std::string name_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  const std::string file_ = ::testing::TempDir() + "/gbfs-two-days-" + name_ + ".jsonl";
 };
 
 TEST_F(PollerTest, ARestartFromItsStateAndAStopMidHandOffLoseNothingAndMintNoOtherIds) {
   const auto expected = ExpectedChanges(snapshots_, "oslo");
-  const std::string state = ::testing::TempDir() + "/gbfs-restart.state";
+  const std::string state = ::testing::TempDir() + "/gbfs-" + name_ + ".state";
   std::filesystem::remove(state);
   FakeClock clock(kFirstSnapshot, FakeClock::Mode::kJumping);
   Collected collected;

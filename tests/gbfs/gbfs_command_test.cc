@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <set>
 #include <sstream>
 
@@ -85,6 +86,19 @@ TEST(GbfsCommand, KilledAndRestartedItWritesTheSameIdsAsAnUninterruptedRun) {
   CollectIds(last, &restarted);
   EXPECT_EQ(restarted, expected);
   EXPECT_NE(ReadFile(last + ".err").find("resuming from"), std::string::npos) << ReadFile(last + ".err");
+}
+
+// `| head`: once nobody reads the events, gbfs stops (a hand-off to a closed stdout cannot
+// succeed by retrying) and says why.
+TEST(GbfsCommand, StopsWhenItsReaderGoesAway) {
+  TempDir dir;
+  const std::string command = fmt::format(
+      "timeout 60 bash -c '{} gbfs {} --system oslobysykkel 2>{} | head -1000 >/dev/null; echo ${{PIPESTATUS[0]}}' >{}",
+      BIKESTREAM_BINARY, testing_support::kOsloWeek, dir / "gbfs.err", dir / "status");
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  EXPECT_EQ(ReadFile(dir / "status"), "1\n") << ReadFile(dir / "gbfs.err");
+  EXPECT_NE(ReadFile(dir / "gbfs.err").find("could not write to stdout: Broken pipe"), std::string::npos)
+      << ReadFile(dir / "gbfs.err");
 }
 
 TEST(GbfsCommand, ABadFeedArgumentSaysWhatToFix) {

@@ -2,7 +2,8 @@
 // /gbfs.json (auto-discovery, GBFS 2.x: per language) and /station_status.json, which serves
 // snapshot i to requests 2i and 2i+1 (each snapshot twice, so that a poller killed after
 // fetching one fetches it again on restart), then the last one for good. Chosen requests fail
-// instead: a 500, a body cut short, a body that is not JSON.
+// instead: a 500, a body cut short, a body that is not JSON; the first `bad_discoveries`
+// requests of /gbfs.json answer 200 with an HTML error page.
 #pragma once
 
 #include <fmt/format.h>
@@ -22,9 +23,16 @@ class GbfsFeedServer {
   enum class Fault { kServerError, kTruncated, kNotJson };
 
   // `faults`: by the number of the station_status request (from 0) that fails instead.
-  explicit GbfsFeedServer(std::vector<std::string> snapshots, std::map<int, Fault> faults = {})
-      : snapshots_(std::move(snapshots)), faults_(std::move(faults)), server_([this](httplib::Server& s) {
+  explicit GbfsFeedServer(std::vector<std::string> snapshots, std::map<int, Fault> faults = {}, int bad_discoveries = 0)
+      : snapshots_(std::move(snapshots)),
+        faults_(std::move(faults)),
+        bad_discoveries_(bad_discoveries),
+        server_([this](httplib::Server& s) {
           s.Get("/gbfs.json", [this](const httplib::Request&, httplib::Response& response) {
+            if (discoveries_.fetch_add(1) < bad_discoveries_) {
+              response.set_content("<html><body>Maintenance</body></html>", "text/html");
+              return;
+            }
             response.set_content(Discovery(), "application/json");
           });
           s.Get("/station_status.json", [this](const httplib::Request&, httplib::Response& response) {
@@ -74,6 +82,8 @@ class GbfsFeedServer {
 
   const std::vector<std::string> snapshots_;
   const std::map<int, Fault> faults_;
+  const int bad_discoveries_;
+  std::atomic<int> discoveries_{0};
   std::atomic<int> requests_{0};
   std::atomic<bool> served_last_{false};
   LoopbackServer server_;
