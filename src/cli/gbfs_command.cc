@@ -53,18 +53,17 @@ absl::Status CheckFlags(const GbfsFlags& flags) {
 }
 
 // One line a snapshot for a live feed (minutes apart); a progress line for a replay.
-std::function<void(const gbfs::StationStatus&, std::size_t)> ShowSnapshots(bool live, ProgressLine& progress,
-                                                                          const gbfs::Poller*& poller) {
+decltype(gbfs::PollerOptions::on_snapshot) ShowSnapshots(bool live, ProgressLine& progress) {
   if (live) {
-    return [](const gbfs::StationStatus& snapshot, std::size_t events) {
+    return [](const gbfs::StationStatus& snapshot, std::size_t events, const gbfs::PollerStats&) {
       Print(stderr, "{}: {} stations, {} changes\n", FormatRfc3339(snapshot.last_updated), snapshot.stations.size(),
             events);
     };
   }
-  return [&progress, &poller](const gbfs::StationStatus& snapshot, std::size_t) {
-    progress.Show(fmt::format("{} snapshots, {} events, at {}", poller->stats().snapshots, poller->stats().events(),
+  return [&progress](const gbfs::StationStatus& snapshot, std::size_t, const gbfs::PollerStats& totals) {
+    progress.Show(fmt::format("{} snapshots, {} events, at {}", totals.snapshots, totals.events(),
                               FormatRfc3339(snapshot.last_updated)),
-                  poller->stats().snapshots);
+                  totals.snapshots);
   };
 }
 
@@ -88,14 +87,12 @@ int RunGbfs(GbfsFlags& flags) {
   };
   const bool live = IsUrl(flags.feed);
   ProgressLine progress;
-  const gbfs::Poller* shown = nullptr;
   auto poller = gbfs::Poller::Open(flags.system, hand_off, SystemClock(),
                                    {.state_path = flags.state,
                                     // A replay reads its file again after a restart.
                                     .state_interval = live ? 0 : kMicrosPerSecond,
-                                    .on_snapshot = ShowSnapshots(live, progress, shown)});
+                                    .on_snapshot = ShowSnapshots(live, progress)});
   if (!poller.ok()) return Fail(poller.status());
-  shown = &*poller;
 
   http::HttpClient http(kFetchTimeout, http::HttpClient::Proxy::kFromEnvironment, http::HttpClient::Use::kPublicFeed);
   std::unique_ptr<gbfs::SnapshotFeed> feed;
@@ -137,7 +134,7 @@ void AddGbfsCommand(CLI::App& app, int& exit_code) {
       "\n"
       "Examples:\n"
       "  bikestream gbfs https://gbfs.urbansharing.com/oslobysykkel.no/gbfs.json --system oslobysykkel \\\n"
-"      --state oslo.state >> events.jsonl           # live, until Ctrl-C; restarts resume\n"
+      "      --state oslo.state >> events.jsonl           # live, until Ctrl-C; restarts resume\n"
       "  bikestream gbfs oslo-week.jsonl.gz --system oslobysykkel | bikestream ingest\n"
       "  bikestream gbfs oslo-week.jsonl.gz --system oslobysykkel --speedup 3600   # an hour a second\n"
       "  PUBSUB_EMULATOR_HOST=127.0.0.1:8085 bikestream gbfs FEED --system oslobysykkel --to pubsub \\\n"

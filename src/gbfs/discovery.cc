@@ -24,23 +24,14 @@ simdjson::simdjson_result<simdjson::dom::array> FeedsOf(const element& document)
 
 }  // namespace
 
-bool IsDiscovery(std::string_view json) {
-  thread_local simdjson::dom::parser parser;
-  element document;
-  if (parser.parse(json.data(), json.size()).get(document) != simdjson::SUCCESS) return false;
-  return FeedsOf(document).error() == simdjson::SUCCESS;
-}
-
-absl::StatusOr<FeedUrls> ParseDiscovery(std::string_view json) {
+absl::StatusOr<std::optional<FeedUrls>> ParseDiscovery(std::string_view json) {
   thread_local simdjson::dom::parser parser;
   element document;
   if (auto error = parser.parse(json.data(), json.size()).get(document); error) {
     return absl::InvalidArgumentError(fmt::format("not JSON: {}", simdjson::error_message(error)));
   }
   simdjson::dom::array feeds;
-  if (FeedsOf(document).get(feeds) != simdjson::SUCCESS) {
-    return absl::InvalidArgumentError("not a gbfs.json discovery document: no data.feeds list");
-  }
+  if (FeedsOf(document).get(feeds) != simdjson::SUCCESS) return std::nullopt;
   FeedUrls urls;
   for (element feed : feeds) {
     std::string_view name;

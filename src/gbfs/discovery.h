@@ -2,6 +2,7 @@
 // per language (data.<language>.feeds), 3.0 once (data.feeds).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,12 +15,9 @@ struct FeedUrls {
   std::string station_information;  // "" when the system does not publish one.
 };
 
-// Whether `json` is a discovery document (has data.feeds or data.<language>.feeds) rather
-// than a feed itself.
-bool IsDiscovery(std::string_view json);
-
-// The feeds' URLs; of 2.x's languages, English when listed, else the first. kInvalidArgument
-// when the document is not gbfs.json or lists no station_status.
-absl::StatusOr<FeedUrls> ParseDiscovery(std::string_view json);
+// The feeds' URLs; of 2.x's languages, English when listed, else the first. nullopt when the
+// document is JSON but no discovery document (no data.feeds or data.<language>.feeds: a feed
+// itself, say); kInvalidArgument when it is not JSON, or lists no station_status.
+absl::StatusOr<std::optional<FeedUrls>> ParseDiscovery(std::string_view json);
 
 }  // namespace bikestream::gbfs

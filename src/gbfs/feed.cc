@@ -36,16 +36,16 @@ absl::StatusOr<StationStatus> LiveFeed::Poll() {
   if (urls_.station_status.empty()) {
     auto body = Get(options_.url);
     if (!body.ok()) return body.status();
-    if (!IsDiscovery(*body)) {
+    // Neither gbfs.json nor station_status (an error page, a body cut short): ask again.
+    auto discovered = ParseDiscovery(*body);
+    if (!discovered.ok()) return WithContext(discovered.status(), options_.url);
+    if (!discovered->has_value()) {
       auto status = ParseStationStatus(*body);
-      // Neither gbfs.json nor station_status (an error page, a body cut short): ask again.
       if (!status.ok()) return WithContext(status.status(), options_.url);
       urls_.station_status = options_.url;
       return status;
     }
-    auto urls = ParseDiscovery(*body);
-    if (!urls.ok()) return WithContext(urls.status(), options_.url);
-    urls_ = std::move(*urls);
+    urls_ = std::move(**discovered);
   }
   auto body = Get(urls_.station_status);
   if (!body.ok()) {

@@ -54,7 +54,7 @@ absl::Status Poller::Run(SnapshotFeed& feed, const SnapshotFeed::Stop& stop) {
         if (!handed_on) return false;
         ++stats_.snapshots;
         for (const Event& event : events) ++(event.kind == Kind::kPickup ? stats_.pickups : stats_.dropoffs);
-        if (options_.on_snapshot) options_.on_snapshot(*snapshot, events.size());
+        if (options_.on_snapshot) options_.on_snapshot(*snapshot, events.size(), stats_);
         return true;
       },
       stop);

@@ -24,6 +24,16 @@ namespace bikestream::gbfs {
 // the broker); an error leaves them to be handed on again.
 using HandOff = std::function<absl::Status(const std::vector<Event>& events)>;
 
+struct PollerStats {
+  std::uint64_t snapshots = 0;        // Read and handed on.
+  std::uint64_t resent = 0;           // Changes of the last run handed on again at the start.
+  std::uint64_t bad_snapshots = 0;    // Could not be fetched or read.
+  std::uint64_t station_problems = 0; // Stations left out of a snapshot.
+  std::uint64_t pickups = 0;
+  std::uint64_t dropoffs = 0;
+  std::uint64_t events() const { return pickups + dropoffs; }
+};
+
 struct PollerOptions {
   std::string state_path;  // Where the state is kept; "" keeps none (each start is a baseline).
   // Save the state at most this often. Default: 0, before every hand-off, as a live feed needs
@@ -36,18 +46,9 @@ struct PollerOptions {
   // Each problem, one line: a snapshot that could not be read, a station left out of one, a
   // hand-off that failed. Default: stderr.
   std::function<void(const std::string& line)> report;
-  // After each snapshot handed on (for progress). Optional.
-  std::function<void(const StationStatus& snapshot, std::size_t events)> on_snapshot;
-};
-
-struct PollerStats {
-  std::uint64_t snapshots = 0;        // Read and handed on.
-  std::uint64_t resent = 0;           // Changes of the last run handed on again at the start.
-  std::uint64_t bad_snapshots = 0;    // Could not be fetched or read.
-  std::uint64_t station_problems = 0; // Stations left out of a snapshot.
-  std::uint64_t pickups = 0;
-  std::uint64_t dropoffs = 0;
-  std::uint64_t events() const { return pickups + dropoffs; }
+  // After each snapshot handed on, with its events and the totals so far (for progress).
+  // Optional.
+  std::function<void(const StationStatus& snapshot, std::size_t events, const PollerStats& totals)> on_snapshot;
 };
 
 class Poller {

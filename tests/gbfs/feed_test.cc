@@ -71,7 +71,7 @@ TEST(LiveFeed, EventsAreTheChangesComputedIndependentlyThroughAFaultyFeed) {
   const TimestampMicros last_updated = ParseStationStatus(snapshots.back())->last_updated;
   bool handed_last = false;
   auto poller = Poller::Open("oslo", collected.hand_off(), clock,
-                             {.report = collected.report(), .on_snapshot = [&](const StationStatus& s, std::size_t) {
+                             {.report = collected.report(), .on_snapshot = [&](const StationStatus& s, std::size_t, const PollerStats&) {
                                 handed_last = s.last_updated == last_updated;
                               }});
   ASSERT_TRUE(poller.ok()) << poller.status();
@@ -148,7 +148,7 @@ TEST_F(PollerTest, ARestartFromItsStateAndAStopMidHandOffLoseNothingAndMintNoOth
   {
     std::size_t seen = 0;
     auto poller = Poller::Open("oslo", collected.hand_off(), clock,
-                               {.state_path = state, .on_snapshot = [&](const StationStatus&, std::size_t) { ++seen; }});
+                               {.state_path = state, .on_snapshot = [&](const StationStatus&, std::size_t, const PollerStats&) { ++seen; }});
     ASSERT_TRUE(poller.ok());
     ReplayFeed feed(file_, 0, clock);
     ASSERT_TRUE(poller->Run(feed, [&] { return seen >= 70; }).ok());
@@ -222,15 +222,19 @@ TEST(Discovery, FindsStationStatusAndInformationIn2xAnd30) {
       R"({"data":{"nb":{"feeds":[{"name":"station_status","url":"https://x/nb/ss.json"}]},)"
       R"("en":{"feeds":[{"name":"station_information","url":"https://x/en/si.json"},)"
       R"({"name":"station_status","url":"https://x/en/ss.json"}]}}})");
-  ASSERT_TRUE(v2.ok()) << v2.status();
-  EXPECT_EQ(v2->station_status, "https://x/en/ss.json");
-  EXPECT_EQ(v2->station_information, "https://x/en/si.json");
+  ASSERT_TRUE(v2.ok() && v2->has_value()) << v2.status();
+  EXPECT_EQ((*v2)->station_status, "https://x/en/ss.json");
+  EXPECT_EQ((*v2)->station_information, "https://x/en/si.json");
   auto v3 = ParseDiscovery(R"({"version":"3.0","data":{"feeds":[{"name":"station_status","url":"https://y/ss"}]}})");
-  ASSERT_TRUE(v3.ok()) << v3.status();
-  EXPECT_EQ(v3->station_status, "https://y/ss");
-  EXPECT_EQ(v3->station_information, "");
-  EXPECT_TRUE(IsDiscovery(R"({"data":{"feeds":[]}})"));
-  EXPECT_FALSE(IsDiscovery(OsloSnapshots().front()));
+  ASSERT_TRUE(v3.ok() && v3->has_value()) << v3.status();
+  EXPECT_EQ((*v3)->station_status, "https://y/ss");
+  EXPECT_EQ((*v3)->station_information, "");
+  // A discovery document without station_status is one, and says what it lacks.
+  EXPECT_NE(ParseDiscovery(R"({"data":{"feeds":[]}})").status().message().find("no station_status"), std::string::npos);
+  // A feed itself is not one.
+  auto feed = ParseDiscovery(OsloSnapshots().front());
+  ASSERT_TRUE(feed.ok()) << feed.status();
+  EXPECT_FALSE(feed->has_value());
   EXPECT_NE(ParseDiscovery(R"({"data":{"feeds":[{"name":"free_bike_status","url":"u"}]}})").status().message().find(
                 "no station_status"),
             std::string::npos);
