@@ -14,6 +14,8 @@ packages=(
   prometheus-cpp-dev
   # The PostgreSQL warehouse: libpq to build; the server and psql for its tests and benchmark.
   libpq-dev postgresql-15 postgresql-client-15
+  # MQTT: libmosquitto to build; Debian's broker for the tests.
+  libmosquitto-dev mosquitto
 )
 
 missing=()

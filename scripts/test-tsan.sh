@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds with clang and ThreadSanitizer into build-tsan, and runs under it the tests whose code
 # runs threads (ctest label "threads": the streaming runner, the ingestor's concurrent writers,
-# the broker queue, the HTTP endpoints, and the Pub/Sub push and pull jobs end to end). Any
-# report fails the run. The build also checks the lock annotations (clang's -Wthread-safety).
+# the broker queue, the HTTP endpoints, the MQTT source, and the Pub/Sub push and pull jobs end
+# to end). Any report fails the run. The build also checks the lock annotations (clang's
+# -Wthread-safety).
 # Extra arguments go to ctest, e.g. -LE pubsub to leave out the emulator's test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,6 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:supp
 # Only what runs here is built: the test binaries labelled "threads" (threads_labels and
 # pubsub_job_test in tests/CMakeLists.txt) and the binary pubsub_job_test drives.
 CC=clang-14 CXX=clang++-14 BUILD_DIR=build-tsan \
-  BUILD_TARGETS="bikestream event_test gcp_test http_test ingest_test job_test pubsub_unit_test pubsub_job_test" \
+  BUILD_TARGETS="bikestream event_test gcp_test http_test ingest_test job_test mqtt_test pubsub_unit_test pubsub_job_test" \
   scripts/build.sh -DBIKESTREAM_TSAN=ON -DBIKESTREAM_BENCH=OFF
 ctest --test-dir build-tsan --output-on-failure -j2 -L threads "$@"

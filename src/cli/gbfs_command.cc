@@ -27,6 +27,7 @@ struct GbfsFlags {
   double speedup = 0;
   PubsubFlags pubsub;
   int publish_concurrency = 4;
+  MqttFlags mqtt;
 };
 
 constexpr std::chrono::seconds kFetchTimeout{30};
@@ -69,7 +70,8 @@ decltype(gbfs::PollerOptions::on_snapshot) ShowSnapshots(bool live, ProgressLine
 
 int RunGbfs(GbfsFlags& flags) {
   if (auto checked = CheckFlags(flags); !checked.ok()) return Fail(checked);
-  auto sink = OpenMessageSink({.to = flags.to, .publish_concurrency = flags.publish_concurrency}, flags.pubsub);
+  auto sink = OpenMessageSink({.to = flags.to, .publish_concurrency = flags.publish_concurrency}, flags.pubsub,
+                              flags.mqtt);
   if (!sink.ok()) return Fail(sink.status());
 
   const std::atomic<bool>& interrupted = InstallStopHandlers();
@@ -138,14 +140,17 @@ void AddGbfsCommand(CLI::App& app, int& exit_code) {
       "  bikestream gbfs oslo-week.jsonl.gz --system oslobysykkel | bikestream ingest\n"
       "  bikestream gbfs oslo-week.jsonl.gz --system oslobysykkel --speedup 3600   # an hour a second\n"
       "  PUBSUB_EMULATOR_HOST=127.0.0.1:8085 bikestream gbfs FEED --system oslobysykkel --to pubsub \\\n"
-      "      --project demo --topic bike-events");
+      "      --project demo --topic bike-events\n"
+      "  bikestream gbfs FEED --system oslobysykkel --to mqtt://127.0.0.1:1883/oslo/events");
   command->add_option("FEED", flags->feed,
                       "A live feed: the http(s) URL of gbfs.json (auto-discovery) or of station_status.json. "
                       "Or a file of recorded station_status snapshots, one JSON object a line (.gz too)")
       ->required();
   command->add_option("--system", flags->system, "The system's name in event ids, e.g. oslobysykkel")->required();
-  command->add_option("--to", flags->to, "Where events go: stdout (JSON lines), or pubsub (--project, --topic)")
-      ->check(CLI::IsMember({"stdout", "pubsub"}))
+  command->add_option("--to", flags->to,
+                      "Where events go: stdout (JSON lines), pubsub (--project, --topic), or an MQTT topic, "
+                      "mqtt://HOST[:PORT]/TOPIC (QoS 1; mqtts:// for TLS)")
+      ->check(MessageDestinations({"stdout", "pubsub"}))
       ->capture_default_str();
   command->add_option("--state", flags->state,
                       "Keep each station's last report here, so that a restart resumes exactly (written "
@@ -161,6 +166,7 @@ void AddGbfsCommand(CLI::App& app, int& exit_code) {
   command->add_option("--publish-concurrency", flags->publish_concurrency, "Publish requests in flight (--to pubsub)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  AddMqttOptions(command, &flags->mqtt, false);
   command->callback([flags, &exit_code] { exit_code = RunGbfs(*flags); });
 }
 

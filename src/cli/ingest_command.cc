@@ -13,6 +13,7 @@
 #include "cli/cli_common.h"
 #include "cli/warehouse_flags.h"
 #include "cli/pubsub_flags.h"
+#include "cli/mqtt_flags.h"
 #include "cli/feature_flags.h"
 #include "cli/progress_line.h"
 #include "cli/commands.h"
@@ -22,6 +23,7 @@
 #include "ingest/ingest_lines.h"
 #include "job/job_registry.h"
 #include "job/streaming_job.h"
+#include "mqtt/mqtt_source.h"
 #include "pubsub/pull_source.h"
 #include "pubsub/push_source.h"
 
@@ -40,6 +42,7 @@ struct IngestFlags {
   std::size_t max_outstanding_bytes = 64 << 20;
   int ack_deadline_seconds = 60;
   pubsub::PushSourceOptions push;
+  MqttFlags mqtt;
   std::string admin = "127.0.0.1:0";
   std::string admin_token;
   StreamingFeatureFlags features;
@@ -141,6 +144,33 @@ absl::StatusOr<OpenedSource> OpenPubsubPush(IngestFlags& flags) {
                                                            .max_commit_delay = 0}};
 }
 
+absl::StatusOr<OpenedSource> OpenMqtt(IngestFlags& flags) {
+  auto connection = MqttConnection(flags.from, flags.mqtt);
+  if (!connection.ok()) return connection.status();
+  if (connection->client_id.empty()) {
+    return absl::InvalidArgumentError(
+        "give --client-id NAME with --from mqtt://…: the broker keeps the session, and what arrives while ingest "
+        "is down, under that name; use the same one on every restart");
+  }
+  const std::string name = connection->endpoint.Name();
+  const std::string client_id = connection->client_id;
+  // The broker sends at most this many unacknowledged: MQTT 5's Receive Maximum, 65535 at most.
+  const int receive_maximum = int(std::min<std::size_t>(flags.max_outstanding_messages, 65'535));
+  auto source = mqtt::Source::Start(mqtt::SourceOptions{
+      .connection = std::move(*connection),
+      .receive_maximum = receive_maximum,
+      .log = [](const std::string& line) { Print(stderr, "\n{}\n", line); }});
+  if (!source.ok()) return source.status();
+  Print(stderr, "receiving from {} at QoS 1 in session {}\n", name, client_id);
+  // A window of messages is acknowledged only once all of it is committed: commit whatever came
+  // while the last commit ran, at once.
+  return OpenedSource{std::move(*source), StreamingOptions{.receivers = 1,
+                                                           .max_outstanding_messages = std::size_t(receive_maximum),
+                                                           .max_outstanding_bytes = flags.max_outstanding_bytes,
+                                                           .batch_size = flags.batch_size.value_or(kStreamBatchSize),
+                                                           .max_commit_delay = 0}};
+}
+
 // The streaming sources `--from` names, one line each: a name, or the start of a URL
 // (ending in ://). Anything else `--from` names is a file, or - for stdin.
 struct StreamingSourceKind {
@@ -149,6 +179,8 @@ struct StreamingSourceKind {
 };
 constexpr StreamingSourceKind kStreamingSources[] = {
     {"pubsub", OpenPubsubPull},
+    {"mqtt://", OpenMqtt},
+    {"mqtts://", OpenMqtt},
 };
 
 SourceOpener StreamingSourceFor(const std::string& from) {
@@ -200,7 +232,9 @@ int RunIngest(IngestFlags& flags) {
     if (!flags.from.empty()) return Fail("give either --from or --push-listen, not both");
     return IngestStreaming(flags, OpenPubsubPush);
   }
-  if (flags.from.empty()) return Fail("say where events come from: --from FILE|-|pubsub, or --push-listen");
+  if (flags.from.empty()) {
+    return Fail("say where events come from: --from FILE|-|pubsub|mqtt://HOST:PORT/TOPIC, or --push-listen");
+  }
   if (SourceOpener open = StreamingSourceFor(flags.from)) return IngestStreaming(flags, open);
   Input input(flags.from);
   if (input.fd() < 0) {
@@ -255,13 +289,15 @@ void AddIngestCommand(CLI::App& app, int& exit_code) {
       "  bikestream simulate --mode stream --count 1000 | bikestream ingest --from - --json\n"
       "  PUBSUB_EMULATOR_HOST=127.0.0.1:8085 bikestream ingest --from pubsub --project demo \\\n"
       "      --subscription bike-ingest\n"
+      "  bikestream ingest --from mqtt://127.0.0.1:1883/bikes/events --client-id bike-ingest\n"
       "Re-running over the same input stores nothing twice, also after a crash or kill -9.\n"
       "The streaming job acknowledges a message only after its commit. SIGTERM drains it (stop\n"
       "pulling, commit and ack what is in flight, exit 0: DRAINED); Ctrl-C cancels it (stop now,\n"
       "hand back what is not committed for redelivery, exit 130: CANCELLED).");
   command->add_option("--from", flags->from,
-                      "A JSON-lines file, - for stdin, or pubsub for the streaming job on "
-                      "--subscription");
+                      "A JSON-lines file, - for stdin, or a streaming job's source: pubsub (on "
+                      "--subscription), or an MQTT topic, mqtt://HOST[:PORT]/TOPIC (filters + and # "
+                      "allowed; mqtts:// for TLS; docs/mqtt.md)");
   command->add_option("--push-listen", flags->push.listen,
                       "Accept Pub/Sub push requests at HOST:PORT (a push subscription's endpoint)");
   command->add_option("--push-token", flags->push.token,
@@ -271,18 +307,20 @@ void AddIngestCommand(CLI::App& app, int& exit_code) {
                     "Print one final JSON object: received, stored, duplicates, dead_lettered, "
                     "seconds, events_per_s");
   command->add_option("--batch-size", flags->batch_size,
-                      "Messages per transaction (default: 50000 from a file, 10000 from Pub/Sub)")
+                      "Messages per transaction (default: 50000 from a file, 10000 from a broker)")
       ->check(CLI::Range(1, 10'000'000));
   command->add_option("--writers", flags->writers,
                       "From a file or stdin: connections committing batches at once (default: 2 "
                       "for PostgreSQL, 1 for SQLite, which takes one writer at a time)")
       ->check(CLI::Range(1, 16));
   AddPubsubOptions(command, &flags->pubsub, false, true);
-  const auto* streaming = "Streaming job (--from pubsub)";
+  AddMqttOptions(command, &flags->mqtt, true);
+  const auto* streaming = "Streaming job (--from pubsub, --from mqtt://…)";
   command->add_option("--pullers", flags->pullers, "Pulls in flight")
       ->check(CLI::Range(1, 64))->capture_default_str()->group(streaming);
   command->add_option("--max-outstanding-messages", flags->max_outstanding_messages,
-                      "Flow control: messages received and not yet acknowledged")
+                      "Flow control: messages received and not yet acknowledged (MQTT: the Receive "
+                      "Maximum asked of the broker, 65535 at most)")
       ->check(CLI::Range(1, 10'000'000))->capture_default_str()->group(streaming);
   command->add_option("--max-outstanding-bytes", flags->max_outstanding_bytes,
                       "Flow control: bytes received and not yet acknowledged")

@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <system_error>
 
 #include "common/print.h"
+#include "mqtt/mqtt_publisher.h"
 #include "pubsub/publisher.h"
 
 namespace bikestream::cli {
@@ -69,10 +71,48 @@ class PubsubSink final : public MessageSink {
   bool confirm_each_;
 };
 
+class MqttSink final : public MessageSink {
+ public:
+  MqttSink(std::unique_ptr<mqtt::Publisher> publisher, std::string name, bool confirm_each)
+      : publisher_(std::move(publisher)), name_(std::move(name)), confirm_each_(confirm_each) {}
+
+  absl::Status Send(const std::string& payload) override {
+    if (auto status = publisher_->Publish(payload); !status.ok()) return status;
+    if (!confirm_each_) return absl::OkStatus();
+    if (auto status = publisher_->Flush(); !status.ok()) return status;
+    Print("Published: {}\n", payload);
+    std::fflush(stdout);
+    return absl::OkStatus();
+  }
+  absl::Status Flush() override { return publisher_->Flush(); }
+  absl::Status Finish() override {
+    absl::Status status = publisher_->Flush();
+    if (!confirm_each_) Print(stderr, "published {} messages to {} (QoS 1)\n", publisher_->published(), name_);
+    return status;
+  }
+
+ private:
+  std::unique_ptr<mqtt::Publisher> publisher_;
+  std::string name_;
+  bool confirm_each_;
+};
+
+absl::StatusOr<std::unique_ptr<MessageSink>> OpenMqttSink(const MessageSinkOptions& options, const MqttFlags& flags) {
+  auto connection = MqttConnection(options.to, flags);
+  if (!connection.ok()) return connection.status();
+  const std::string name = connection->endpoint.Name();
+  auto publisher = mqtt::Publisher::Start(mqtt::PublisherOptions{
+      .connection = std::move(*connection), .log = [](const std::string& line) { Print(stderr, "\n{}\n", line); }});
+  if (!publisher.ok()) return publisher.status();
+  return std::make_unique<MqttSink>(std::move(*publisher), name, options.confirm_each);
+}
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<MessageSink>> OpenMessageSink(const MessageSinkOptions& options, PubsubFlags& pubsub) {
+absl::StatusOr<std::unique_ptr<MessageSink>> OpenMessageSink(const MessageSinkOptions& options, PubsubFlags& pubsub,
+                                                             const MqttFlags& mqtt) {
   if (options.to == "stdout") return std::make_unique<StdoutSink>(options.published_lines);
+  if (IsMqttUrl(options.to)) return OpenMqttSink(options, mqtt);
   if (auto status = ResolvePubsubFlags(&pubsub, true, false); !status.ok()) return status;
   auto connection = MakePubsubConnection(pubsub);
   if (!connection.ok()) return connection.status();
@@ -81,6 +121,20 @@ absl::StatusOr<std::unique_ptr<MessageSink>> OpenMessageSink(const MessageSinkOp
       std::move(*connection),
       pubsub::PublisherOptions{.project = pubsub.project, .topic = pubsub.topic, .concurrency = options.publish_concurrency},
       options.confirm_each);
+}
+
+CLI::Validator MessageDestinations(std::vector<std::string> names) {
+  std::string description = "one of";
+  for (const auto& name : names) description += " " + name;
+  description += ", or mqtt://HOST:PORT/TOPIC";
+  return CLI::Validator(
+      [names = std::move(names)](const std::string& to) -> std::string {
+        if (IsMqttUrl(to) || std::find(names.begin(), names.end(), to) != names.end()) return "";
+        std::string known;
+        for (const auto& name : names) known += (known.empty() ? "" : ", ") + name;
+        return fmt::format("'{}' is not a destination: {}, or mqtt://HOST[:PORT]/TOPIC (mqtts:// for TLS)", to, known);
+      },
+      description);
 }
 
 }  // namespace bikestream::cli

@@ -20,6 +20,7 @@ struct SimulateFlags {
   std::string format;  // Default depends on the mode.
   PubsubFlags pubsub;
   int publish_concurrency = 4;
+  MqttFlags mqtt;
 };
 
 int RunSimulate(SimulateFlags& flags) {
@@ -37,7 +38,7 @@ int RunSimulate(SimulateFlags& flags) {
                                .published_lines = flags.format == "published",
                                .confirm_each = flags.simulation.mode == "sparse",
                                .publish_concurrency = flags.publish_concurrency},
-                              flags.pubsub);
+                              flags.pubsub, flags.mqtt);
   if (!sink.ok()) return Fail(sink.status());
 
   const std::atomic<bool>& stop = InstallStopHandlers();
@@ -83,18 +84,21 @@ void AddSimulateCommand(CLI::App& app, int& exit_code) {
       "      --rate 10000 --duration 24s             # a day of event time in 24 s\n"
       "  bikestream simulate --mode stream --count 1000 --invalid-rate 0.05 --duplicate-rate 0.05\n"
       "  PUBSUB_EMULATOR_HOST=127.0.0.1:8085 bikestream simulate --to pubsub --project demo \\\n"
-      "      --topic bike-events");
+      "      --topic bike-events\n"
+      "  bikestream simulate --mode stream --count 100000 --to mqtt://127.0.0.1:1883/bikes/events");
   AddSimulationOptions(command, &flags->simulation);
   command->add_option("--to", flags->to,
-                      "Where events go: stdout, or pubsub (--project, --topic; "
-                      "$PUBSUB_EMULATOR_HOST for the emulator). inproc is what `run` uses")
-      ->check(CLI::IsMember({"stdout", "pubsub", "inproc"}))
+                      "Where events go: stdout, pubsub (--project, --topic; $PUBSUB_EMULATOR_HOST for the "
+                      "emulator), or an MQTT topic, mqtt://HOST[:PORT]/TOPIC (QoS 1; mqtts:// for TLS). "
+                      "inproc is what `run` uses")
+      ->check(MessageDestinations({"stdout", "pubsub", "inproc"}))
       ->capture_default_str();
   AddPubsubOptions(command, &flags->pubsub, true, false);
   command->add_option("--publish-concurrency", flags->publish_concurrency,
                       "Publish requests in flight (--to pubsub)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  AddMqttOptions(command, &flags->mqtt, false);
   command->add_option("--format", flags->format,
                       "jsonl: one JSON event a line; published: 'Published: {json}' lines. "
                       "Default: published in sparse mode, jsonl in stream mode")

@@ -147,13 +147,25 @@ void Ingestor::Count(const Batch& batch, const CommitResult& committed) {
   if (options_.observer) options_.observer->OnCommit(batch.events, committed.newly_stored);
 }
 
-std::string PositionalMessageId(std::uint64_t position, std::string_view payload) {
-  // FNV-1a: stable across builds and platforms, unlike std::hash.
+namespace {
+
+// FNV-1a: stable across builds and platforms, unlike std::hash.
+std::uint64_t StableHash(std::string_view bytes) {
   std::uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : payload) {
+  for (unsigned char c : bytes) {
     hash = (hash ^ c) * 1099511628211ull;
   }
-  return fmt::format("{}#{:016x}", position, hash);
+  return hash;
+}
+
+}  // namespace
+
+std::string PositionalMessageId(std::uint64_t position, std::string_view payload) {
+  return fmt::format("{}#{:016x}", position, StableHash(payload));
+}
+
+std::string ContentMessageId(std::string_view scope, std::string_view payload) {
+  return fmt::format("{}#{:016x}", scope, StableHash(payload));
 }
 
 }  // namespace bikestream

@@ -147,5 +147,8 @@ class Ingestor {
 // A dead letter's id for a message without one of its own: its position and a hash of its
 // bytes, so a re-read of the same input is recognised and different input is not.
 std::string PositionalMessageId(std::uint64_t position, std::string_view payload);
+// A dead letter's id for a message known only by its bytes (an MQTT message): `scope` (its
+// topic) and a hash of the bytes, so the same bytes sent again are recognised.
+std::string ContentMessageId(std::string_view scope, std::string_view payload);
 
 }  // namespace bikestream

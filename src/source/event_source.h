@@ -1,5 +1,5 @@
 // Where a streaming job's messages come from: a Pub/Sub subscription (pull or push), the
-// in-process broker, and whatever comes next (MQTT) — each an adapter behind this interface,
+// in-process broker, an MQTT topic — each an adapter behind this interface,
 // driven by the one streaming runner (job/streaming_runner.h).
 //
 // Delivery contract: every message handed out by Receive() stays the source's to redeliver

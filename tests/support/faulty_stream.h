@@ -19,15 +19,20 @@ inline std::vector<std::string> FaultyStreamFlags(std::uint64_t seed, const std:
           "--invalid-rate", "0.01"};
 }
 
+// The simulator those flags run.
+inline Simulator FaultyStreamSimulator(std::uint64_t seed, const std::string& run_id) {
+  return Simulator(SimulatorOptions{.mode = SimulationMode::kStream,
+                                    .seed = seed,
+                                    .run_id = run_id,
+                                    .start = *ParseRfc3339(kFaultyStreamStart),
+                                    .duplicate_rate = 0.01,
+                                    .invalid_rate = 0.01});
+}
+
 // What the simulator promises for those flags, computed in this process.
 inline SimulatorStats ExpectedFaultyStream(std::uint64_t seed, const std::string& run_id,
                                            std::uint64_t count) {
-  Simulator simulator(SimulatorOptions{.mode = SimulationMode::kStream,
-                                       .seed = seed,
-                                       .run_id = run_id,
-                                       .start = *ParseRfc3339(kFaultyStreamStart),
-                                       .duplicate_rate = 0.01,
-                                       .invalid_rate = 0.01});
+  Simulator simulator = FaultyStreamSimulator(seed, run_id);
   for (std::uint64_t i = 0; i < count; ++i) simulator.Next();
   return simulator.stats();
 }

@@ -1,0 +1,352 @@
+#include "mqtt/mqtt_source.h"
+
+#include <fmt/format.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "ingest/ingestor.h"
+
+namespace bikestream::mqtt {
+namespace {
+
+constexpr int kPollMillis = 100;
+constexpr TimestampMicros kFirstReconnectDelay = 100 * kMicrosPerMilli;
+// A window takes no more messages in after this, so that it gets committed and acknowledged
+// (and the keepalive ping written) while messages keep coming.
+constexpr TimestampMicros kMaxWindowAge = 500 * kMicrosPerMilli;
+
+TimestampMicros Now() { return SystemClock().Now(); }
+
+}  // namespace
+
+// libmosquitto's callbacks: they run inside mosquitto_loop_read, on the socket loop's thread.
+struct Callbacks {
+  static void OnConnect(mosquitto* client, void* user_data, int reason_code, int /*flags*/,
+                        const mosquitto_property* /*properties*/) {
+    auto& self = *static_cast<Source*>(user_data);
+    const auto& endpoint = self.options_.connection.endpoint;
+    if (reason_code != MQTT_RC_SUCCESS) {
+      absl::Status refused = ReasonError(reason_code, fmt::format("the MQTT broker at {}:{} refused the connection",
+                                                                  endpoint.host, endpoint.port));
+      std::lock_guard lock(self.mu_);
+      if (absl::IsUnauthenticated(refused) || absl::IsPermissionDenied(refused) || absl::IsInvalidArgument(refused)) {
+        self.fatal_ = refused;
+      } else {
+        self.last_error_ = refused;
+      }
+      self.changed_.notify_all();
+      return;
+    }
+    // Retained messages only for a new subscription: a resumed session has had them.
+    const int code = mosquitto_subscribe_v5(client, nullptr, endpoint.topic.c_str(), 1, MQTT_SUB_OPT_SEND_RETAIN_NEW, nullptr);
+    std::lock_guard lock(self.mu_);
+    if (code != MOSQ_ERR_SUCCESS) {
+      self.fatal_ = LibraryError(code, fmt::format("cannot subscribe to '{}'", endpoint.topic));
+    } else {
+      self.connected_ = true;
+      if (self.connection_ > 1 && self.options_.log) {
+        self.options_.log(fmt::format("mqtt: connected again to {}; the broker sends again what was not acknowledged",
+                                      self.Name()));
+      }
+    }
+    self.changed_.notify_all();
+  }
+
+  static void OnSubscribe(mosquitto* /*client*/, void* user_data, int /*mid*/, int count, const int* granted,
+                          const mosquitto_property* /*properties*/) {
+    auto& self = *static_cast<Source*>(user_data);
+    const std::string what = fmt::format("the MQTT broker refused the subscription to '{}'", self.options_.connection.endpoint.topic);
+    std::lock_guard lock(self.mu_);
+    if (count < 1 || granted[0] >= MQTT_RC_UNSPECIFIED) {
+      self.fatal_ = ReasonError(count < 1 ? MQTT_RC_UNSPECIFIED : granted[0], what);
+    } else if (granted[0] == 0) {
+      self.fatal_ = absl::FailedPreconditionError(
+          what + " at QoS 1: it granted QoS 0, which loses messages (check the broker's max_qos)");
+    }
+    self.changed_.notify_all();
+  }
+
+  static void OnMessage(mosquitto* /*client*/, void* user_data, const mosquitto_message* message,
+                        const mosquitto_property* /*properties*/) {
+    auto& self = *static_cast<Source*>(user_data);
+    const Endpoint& endpoint = self.options_.connection.endpoint;
+    std::string payload(static_cast<const char*>(message->payload), std::size_t(std::max(message->payloadlen, 0)));
+    const std::string topic = message->topic ? message->topic : "";
+    // MQTT gives a message no id: a bad message is known by its topic and bytes, so its
+    // redeliveries are one dead letter.
+    std::string message_id = ContentMessageId(topic, payload);
+    std::string origin = topic == endpoint.topic ? ""
+                                                  : Endpoint{.host = endpoint.host, .port = endpoint.port, .topic = topic, .tls = endpoint.tls}.Name();
+    std::lock_guard lock(self.mu_);
+    ++self.received_;
+    self.ready_.push_back(SourceMessage{.ack_id = fmt::format("{}:{}", self.connection_, self.received_),
+                                        .payload = std::move(payload),
+                                        .message_id = std::move(message_id),
+                                        .position = self.received_,
+                                        .origin = std::move(origin)});
+    self.changed_.notify_all();
+  }
+};
+
+absl::StatusOr<std::unique_ptr<Source>> Source::Start(SourceOptions options) {
+  if (options.connection.client_id.empty()) {
+    return absl::InvalidArgumentError("an MQTT source needs a fixed client id: its session, and what the broker "
+                                      "queues while it is away, live under that name");
+  }
+  std::unique_ptr<Source> source(new Source(std::move(options)));
+  if (source->wake_fd_ < 0) return absl::InternalError("could not create an eventfd");
+  source->loop_ = std::thread([raw = source.get()] { raw->Run(); });
+  std::unique_lock lock(source->mu_);
+  const bool answered = source->changed_.wait_for(
+      lock, std::chrono::microseconds(source->options_.connect_timeout),
+      [&] { return source->connected_ || !source->fatal_.ok() || !source->last_error_.ok(); });
+  if (!source->fatal_.ok()) return source->fatal_;
+  if (!source->last_error_.ok()) return source->last_error_;
+  if (!answered) {
+    return absl::DeadlineExceededError(fmt::format("the MQTT broker at {}:{} did not answer within {} s",
+                                                   source->options_.connection.endpoint.host,
+                                                   source->options_.connection.endpoint.port,
+                                                   source->options_.connect_timeout / kMicrosPerSecond));
+  }
+  return source;
+}
+
+Source::Source(SourceOptions options)
+    : options_(std::move(options)), wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+Source::~Source() {
+  Close();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void Source::Run() {
+  TimestampMicros reconnect_delay = kFirstReconnectDelay;
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      if (!fatal_.ok() || (closing_ && !client_)) break;
+      // Between turns: no read is under way, and none comes after this.
+      if (stopped_ && !reads_done_) {
+        reads_done_ = true;
+        changed_.notify_all();
+      }
+    }
+    if (!client_) {
+      if (TryConnect()) {
+        reconnect_delay = kFirstReconnectDelay;
+        continue;
+      }
+      std::unique_lock lock(mu_);
+      if (options_.log && connection_ > 1 && fatal_.ok()) {  // The first attempt's error is Start's.
+        options_.log(fmt::format("mqtt: {}; trying again in {:.1f} s", MessageOf(last_error_),
+                                 double(reconnect_delay) / kMicrosPerSecond));
+      }
+      changed_.wait_for(lock, std::chrono::microseconds(reconnect_delay), [&] { return closing_; });
+      reconnect_delay = std::min(2 * reconnect_delay, options_.max_reconnect_delay);
+      continue;
+    }
+    if (!Turn(client_.get())) client_.reset();
+  }
+  std::lock_guard lock(mu_);
+  done_ = true;
+  changed_.notify_all();
+}
+
+bool Source::TryConnect() {
+  auto client = NewClient(options_.connection, true, this);
+  if (!client.ok()) {
+    std::lock_guard lock(mu_);
+    fatal_ = client.status();
+    changed_.notify_all();
+    return false;
+  }
+  mosquitto* handle = client->get();
+  // The client queues what it would send (PUBACKs above all) until Turn writes it.
+  mosquitto_threaded_set(handle, true);
+  mosquitto_int_option(handle, MOSQ_OPT_RECEIVE_MAXIMUM, std::clamp(options_.receive_maximum, 1, 65535));
+  mosquitto_connect_v5_callback_set(handle, Callbacks::OnConnect);
+  mosquitto_subscribe_v5_callback_set(handle, Callbacks::OnSubscribe);
+  mosquitto_message_v5_callback_set(handle, Callbacks::OnMessage);
+  absl::Status status = Connect(handle, options_.connection, true);
+  std::lock_guard lock(mu_);
+  ++connection_;
+  if (!status.ok()) {
+    last_error_ = status;
+    changed_.notify_all();
+    return false;
+  }
+  client_ = std::move(*client);
+  return true;
+}
+
+bool Source::Turn(mosquitto* client) {
+  bool may_read = false, may_write = false, closing = false;
+  {
+    std::lock_guard lock(mu_);
+    const TimestampMicros now = Now();
+    ReleaseDue(now);
+    may_write = Unacknowledged() == 0;
+    if (may_write) {
+      window_closed_ = false;
+    } else if (now - window_opened_ >= kMaxWindowAge) {
+      window_closed_ = true;
+    }
+    may_read = !stopped_ && !closing_ && !window_closed_;
+    closing = closing_;
+  }
+  if (closing) {
+    if (may_write) WriteAll(client);  // Every message is committed: the last PUBACKs.
+    EndGracefully(mosquitto_socket(client));
+    return false;
+  }
+  // The committed window's PUBACKs are written before anything more is read: what a read takes
+  // in has its PUBACK queued behind them.
+  int code = MOSQ_ERR_SUCCESS;
+  if (may_write && mosquitto_want_write(client)) code = mosquitto_loop_write(client, 1);
+  if (may_write && mosquitto_want_write(client)) may_read = false;
+  if (code == MOSQ_ERR_SUCCESS) {
+    pollfd fds[2] = {{mosquitto_socket(client), short(may_read ? POLLIN : 0), 0}, {wake_fd_, POLLIN, 0}};
+    if (may_write && mosquitto_want_write(client)) fds[0].events |= POLLOUT;
+    poll(fds, 2, kPollMillis);
+    if (fds[1].revents & POLLIN) {
+      std::uint64_t ignored;
+      [[maybe_unused]] auto read = ::read(wake_fd_, &ignored, sizeof ignored);
+    }
+    if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+      code = MOSQ_ERR_CONN_LOST;
+    } else if (fds[0].revents & POLLOUT) {
+      code = mosquitto_loop_write(client, 1);  // The rest of the window's PUBACKs; reading waits a turn.
+    } else if (may_read && (fds[0].revents & POLLIN)) {
+      code = mosquitto_loop_read(client, 1);
+      CloseFullWindow();
+    }
+  }
+  if (code == MOSQ_ERR_SUCCESS) code = mosquitto_loop_misc(client);
+  if (code == MOSQ_ERR_SUCCESS) return true;
+  Disconnected(LibraryError(code, fmt::format("lost the connection to {}", Name())));
+  return false;
+}
+
+void Source::CloseFullWindow() {
+  std::lock_guard lock(mu_);
+  const std::size_t unacknowledged = Unacknowledged();
+  if (unacknowledged == 1) window_opened_ = Now();
+  if (unacknowledged >= std::size_t(options_.receive_maximum)) window_closed_ = true;
+}
+
+void Source::WriteAll(mosquitto* client) {
+  for (int i = 0; i < 50 && mosquitto_want_write(client); ++i) {
+    if (mosquitto_loop_write(client, 1) != MOSQ_ERR_SUCCESS) return;
+    pollfd out{mosquitto_socket(client), POLLOUT, 0};
+    if (mosquitto_want_write(client)) poll(&out, 1, kPollMillis);
+  }
+}
+
+// Not libmosquitto's DISCONNECT: it closes the socket at once, and a close with unread bytes
+// is a reset, which can make the broker drop the PUBACKs it has not read yet. So: end the
+// sending side after what was written, and read and drop what the broker still sends (it is
+// unacknowledged, so it comes again) until the broker closes too. The session stays.
+void Source::EndGracefully(int socket) {
+  if (socket < 0) return;
+  shutdown(socket, SHUT_WR);
+  char buffer[16384];
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd in{socket, POLLIN, 0};
+    if (poll(&in, 1, kPollMillis) <= 0) continue;
+    if (::read(socket, buffer, sizeof buffer) <= 0) return;  // The broker has closed too.
+  }
+}
+
+void Source::Disconnected(const absl::Status& why) {
+  std::lock_guard lock(mu_);
+  // The broker sends again everything this connection did not acknowledge.
+  connected_ = false;
+  ready_.clear();
+  handed_out_.clear();
+  delayed_.clear();
+  last_error_ = why;
+  if (options_.log && fatal_.ok()) options_.log(fmt::format("mqtt: {}; reconnecting", MessageOf(why)));
+}
+
+std::size_t Source::Unacknowledged() const { return ready_.size() + handed_out_.size() + delayed_.size(); }
+
+void Source::ReleaseDue(TimestampMicros now) {
+  auto due = std::stable_partition(delayed_.begin(), delayed_.end(), [&](const Delayed& d) { return d.due <= now; });
+  for (auto it = delayed_.begin(); it != due; ++it) ready_.push_back(std::move(it->message));
+  delayed_.erase(delayed_.begin(), due);
+}
+
+void Source::Wake() {
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof one);
+}
+
+absl::StatusOr<Received> Source::Receive(std::size_t max_messages) {
+  std::unique_lock lock(mu_);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kPollMillis);
+  while (true) {
+    if (!fatal_.ok()) return fatal_;
+    ReleaseDue(Now());
+    if (!ready_.empty()) break;
+    if ((reads_done_ || done_) && delayed_.empty()) return Received{.exhausted = true};
+    if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) return Received{};
+  }
+  Received received;
+  while (!ready_.empty() && received.messages.size() < max_messages) {
+    SourceMessage& message = ready_.front();
+    handed_out_.emplace(message.ack_id, message);
+    received.messages.push_back(std::move(message));
+    ready_.pop_front();
+  }
+  return received;
+}
+
+absl::Status Source::Ack(const std::vector<std::string>& ack_ids) {
+  std::lock_guard lock(mu_);
+  for (const std::string& id : ack_ids) handed_out_.erase(id);
+  if (Unacknowledged() == 0) Wake();
+  return absl::OkStatus();
+}
+
+absl::Status Source::Nack(const std::vector<std::string>& ack_ids, TimestampMicros delay) {
+  std::lock_guard lock(mu_);
+  const TimestampMicros due = Now() + delay;
+  for (const std::string& id : ack_ids) {
+    auto it = handed_out_.find(id);
+    if (it == handed_out_.end()) continue;  // From a lost connection: the broker sends it again.
+    delayed_.push_back(Delayed{due, std::move(it->second)});
+    handed_out_.erase(it);
+  }
+  changed_.notify_all();
+  return absl::OkStatus();
+}
+
+void Source::StopReceiving() {
+  std::lock_guard lock(mu_);
+  stopped_ = true;
+  changed_.notify_all();
+  Wake();
+}
+
+void Source::Close() {
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+    stopped_ = true;
+    changed_.notify_all();
+  }
+  Wake();
+  if (loop_.joinable()) loop_.join();
+}
+
+}  // namespace bikestream::mqtt

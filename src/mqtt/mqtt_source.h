@@ -1,0 +1,113 @@
+// An MQTT topic (filter) as an event source (source/event_source.h): a QoS 1 subscription in
+// a persistent session, whose messages the broker gets acknowledged only after the runner
+// acknowledged them, i.e. after their commit.
+//
+// libmosquitto acknowledges a QoS 1 message (queues its PUBACK) before it hands the message
+// over, and has no manual acknowledgement. So the source drives the client's socket itself, on
+// a thread of its own, and writes what the client queued only when every message received on
+// the connection is acknowledged by the runner: until then the PUBACKs wait in the client.
+// Messages come in windows of at most `receive_maximum` (asked of the broker as MQTT 5's Receive
+// Maximum, and kept to here by not reading further) and at most half a second, each committed
+// and acknowledged before the next is read: otherwise, with messages coming all the time, the
+// moment when everything received is committed might never come.
+//
+// A lost connection loses only acknowledgements: the source reconnects to the same session and
+// the broker sends again what was not acknowledged, which the warehouse's dedup absorbs; what
+// the runner still holds from the old connection is forgotten. A message the runner hands back
+// (Nack) is kept here and received again after the delay. A keepalive ping is written like the
+// PUBACKs, so a commit that takes longer than the keepalive costs a reconnect, nothing more.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/time.h"
+#include "mqtt/mqtt.h"
+#include "source/event_source.h"
+
+namespace bikestream::mqtt {
+
+struct SourceOptions {
+  ConnectionOptions connection;  // A fixed client_id is required: the session lives under it.
+  int receive_maximum = 10'000;  // Messages received and not acknowledged, at most. 1..65535.
+  TimestampMicros connect_timeout = 10 * kMicrosPerSecond;   // Of the first connection. Default: 10 s.
+  TimestampMicros max_reconnect_delay = 30 * kMicrosPerSecond;  // Backoff cap. Default: 30 s.
+  std::function<void(const std::string&)> log;  // Lost connections, reconnects. Default: none.
+};
+
+class Source final : public EventSource {
+ public:
+  // Connects and subscribes, waiting for the broker's answers: fails with the reason when the
+  // broker cannot be reached or refuses the client or the subscription.
+  static absl::StatusOr<std::unique_ptr<Source>> Start(SourceOptions options);
+  ~Source() override;
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
+
+  std::string Name() const override { return options_.connection.endpoint.Name(); }
+  absl::StatusOr<Received> Receive(std::size_t max_messages) override;
+  absl::Status Ack(const std::vector<std::string>& ack_ids) override;
+  absl::Status Nack(const std::vector<std::string>& ack_ids, TimestampMicros delay) override;
+  void StopReceiving() override;
+  // Writes the last acknowledgements when every message is acknowledged, then disconnects
+  // (the session stays at the broker: what was not acknowledged comes again).
+  void Close() override;
+
+ private:
+  struct Delayed {
+    TimestampMicros due = 0;
+    SourceMessage message;
+  };
+
+  explicit Source(SourceOptions options);
+  void Run();
+  // One turn of the socket loop: reads, writes when allowed, pings. False: the connection is gone.
+  bool Turn(mosquitto* client);
+  bool TryConnect();
+  // After a read: the window is full (receive_maximum, whether or not the broker keeps to it:
+  // mosquitto 2.0.11 does not, on resuming a session), so nothing more is read until it is
+  // committed and acknowledged.
+  void CloseFullWindow();
+  static void WriteAll(mosquitto* client);
+  static void EndGracefully(int socket);
+  void Disconnected(const absl::Status& why);
+  void Wake();
+  std::size_t Unacknowledged() const;  // Received on this connection, not acknowledged. Requires mu_.
+  void ReleaseDue(TimestampMicros now);  // Requires mu_.
+
+  friend struct Callbacks;  // libmosquitto's, on the socket loop's thread.
+
+  const SourceOptions options_;
+  int wake_fd_ = -1;  // An eventfd: acknowledgements and state changes wake the socket loop.
+
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  // The connection's number: an ack id from an earlier connection acknowledges nothing.
+  std::uint64_t connection_ = 0;
+  bool connected_ = false;  // The broker accepted the latest connection.
+  bool stopped_ = false;
+  bool reads_done_ = false;  // Stopped, and the socket loop will read nothing more.
+  bool closing_ = false;
+  bool done_ = false;  // The socket loop has ended.
+  absl::Status fatal_;  // A refusal reconnecting cannot cure: fails Receive.
+  absl::Status last_error_;  // Why the last connection attempt failed.
+  std::uint64_t received_ = 0;  // Messages received, for positions and ack ids.
+  // The window: the messages received since everything was last acknowledged. Closed, it takes
+  // nothing more in until all of it is acknowledged.
+  TimestampMicros window_opened_ = 0;
+  bool window_closed_ = false;
+  std::deque<SourceMessage> ready_;  // Received, not yet handed to the runner.
+  std::map<std::string, SourceMessage> handed_out_;  // By ack id, until acknowledged.
+  std::deque<Delayed> delayed_;  // Handed back, to be received again.
+
+  Client client_;  // Used by the socket loop only.
+  std::thread loop_;
+};
+
+}  // namespace bikestream::mqtt
