@@ -21,19 +21,6 @@ constexpr absl::Duration kPoll = absl::Milliseconds(20);
 constexpr auto kQueuePoll = std::chrono::milliseconds(20);
 constexpr std::size_t kPopBatch = 4096;
 
-// Errors a receive cannot get past by waiting: the job fails with them.
-bool IsPermanent(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kUnauthenticated:
-    case absl::StatusCode::kInvalidArgument:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // A message staged for the next commit: what its acknowledgement needs.
 struct Staged {
   std::string ack_id;
@@ -148,7 +135,7 @@ class StreamingRunner {
       auto received = source_.Receive(room);
       if (!received.ok()) {
         Admit(room, {});
-        if (IsPermanent(received.status())) {
+        if (IsPermanentReceiveError(received.status())) {
           Fail(received.status());
           return;
         }

@@ -132,6 +132,8 @@ absl::Status LibraryError(int code, const std::string& what) {
     case MOSQ_ERR_OVERSIZE_PACKET:
     case MOSQ_ERR_TLS:
       return absl::InvalidArgumentError(message);
+    case MOSQ_ERR_QOS_NOT_SUPPORTED:
+      return absl::InvalidArgumentError(message + " (the broker's max_qos must allow QoS 1: QoS 0 loses messages)");
     case MOSQ_ERR_AUTH:
       return absl::UnauthenticatedError(message);
     case MOSQ_ERR_ACL_DENIED:

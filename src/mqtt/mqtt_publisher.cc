@@ -25,6 +25,7 @@ struct PublisherCallbacks {
       }
       self.connected_ = true;
     } else {
+      // Start reports it; later, Flush does (libmosquitto's thread gives up on a refusal).
       self.refused_connection_ = ReasonError(
           reason_code, fmt::format("the MQTT broker at {}:{} refused the connection", endpoint.host, endpoint.port));
     }
@@ -89,19 +90,24 @@ absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Start(PublisherOptions opt
 Publisher::~Publisher() {
   if (!client_) return;
   mosquitto_disconnect_v5(client_.get(), MQTT_RC_SUCCESS, nullptr);
-  mosquitto_loop_stop(client_.get(), false);
+  // Forced: a thread inside a reconnect would not see the disconnect and never end.
+  mosquitto_loop_stop(client_.get(), true);
 }
 
 absl::Status Publisher::Publish(const std::string& payload) {
   {
     std::unique_lock lock(mu_);
-    changed_.wait(lock, [&] { return published_ - acknowledged_ < options_.max_unacknowledged; });
+    changed_.wait(lock, [&] {
+      return published_ - acknowledged_ < options_.max_unacknowledged || !refused_connection_.ok();
+    });
+    if (!refused_connection_.ok()) return refused_connection_;
     ++published_;  // Before the call: its acknowledgement may come before the call returns.
   }
   const auto& topic = options_.connection.endpoint.topic;
   const int code = mosquitto_publish_v5(client_.get(), nullptr, topic.c_str(), int(payload.size()), payload.data(), 1,
                                         false, nullptr);
-  if (code == MOSQ_ERR_SUCCESS) return absl::OkStatus();
+  // Not connected: libmosquitto has queued the message and sends it once it is again.
+  if (code == MOSQ_ERR_SUCCESS || code == MOSQ_ERR_NO_CONN) return absl::OkStatus();
   std::lock_guard lock(mu_);
   --published_;
   return LibraryError(code, fmt::format("cannot publish to '{}'", topic));
@@ -109,7 +115,12 @@ absl::Status Publisher::Publish(const std::string& payload) {
 
 absl::Status Publisher::Flush() {
   std::unique_lock lock(mu_);
-  changed_.wait(lock, [&] { return acknowledged_ == published_; });
+  changed_.wait(lock, [&] { return acknowledged_ >= published_ || !refused_connection_.ok(); });
+  if (!refused_connection_.ok()) {
+    return absl::Status(refused_connection_.code(),
+                        fmt::format("{} ({} messages not acknowledged)", MessageOf(refused_connection_),
+                                    published_ - acknowledged_));
+  }
   if (refused_ == 0) return absl::OkStatus();
   absl::Status status(last_refusal_.code(), fmt::format("{} ({} messages refused)", MessageOf(last_refusal_), refused_));
   refused_ = 0;

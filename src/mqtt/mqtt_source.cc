@@ -23,8 +23,14 @@ constexpr TimestampMicros kFirstReconnectDelay = 100 * kMicrosPerMilli;
 // A window takes no more messages in after this, so that it gets committed and acknowledged
 // (and the keepalive ping written) while messages keep coming.
 constexpr TimestampMicros kMaxWindowAge = 500 * kMicrosPerMilli;
+constexpr TimestampMicros kLastingConnection = 5 * kMicrosPerSecond;
 
 TimestampMicros Now() { return SystemClock().Now(); }
+
+// A refusal that fails the job: with a code the runner does not retry.
+absl::Status Permanent(const absl::Status& status) {
+  return IsPermanentReceiveError(status) ? status : absl::PermissionDeniedError(status.message());
+}
 
 }  // namespace
 
@@ -41,8 +47,9 @@ struct Callbacks {
       if (absl::IsUnauthenticated(refused) || absl::IsPermissionDenied(refused) || absl::IsInvalidArgument(refused)) {
         self.fatal_ = refused;
       } else {
-        self.last_error_ = refused;
+        self.last_error_ = refused;  // Busy, unavailable: tried again after a backoff.
       }
+      self.refused_ = true;  // The broker closes the connection next: its reason is this one.
       self.changed_.notify_all();
       return;
     }
@@ -50,13 +57,15 @@ struct Callbacks {
     const int code = mosquitto_subscribe_v5(client, nullptr, endpoint.topic.c_str(), 1, MQTT_SUB_OPT_SEND_RETAIN_NEW, nullptr);
     std::lock_guard lock(self.mu_);
     if (code != MOSQ_ERR_SUCCESS) {
-      self.fatal_ = LibraryError(code, fmt::format("cannot subscribe to '{}'", endpoint.topic));
+      self.fatal_ = Permanent(LibraryError(code, fmt::format("cannot subscribe to '{}'", endpoint.topic)));
     } else {
       self.connected_ = true;
-      if (self.connection_ > 1 && self.options_.log) {
+      self.connected_since_ = Now();
+      if (self.was_connected_ && self.options_.log) {
         self.options_.log(fmt::format("mqtt: connected again to {}; the broker sends again what was not acknowledged",
                                       self.Name()));
       }
+      self.was_connected_ = true;
     }
     self.changed_.notify_all();
   }
@@ -67,10 +76,12 @@ struct Callbacks {
     const std::string what = fmt::format("the MQTT broker refused the subscription to '{}'", self.options_.connection.endpoint.topic);
     std::lock_guard lock(self.mu_);
     if (count < 1 || granted[0] >= MQTT_RC_UNSPECIFIED) {
-      self.fatal_ = ReasonError(count < 1 ? MQTT_RC_UNSPECIFIED : granted[0], what);
+      self.fatal_ = Permanent(ReasonError(count < 1 ? MQTT_RC_UNSPECIFIED : granted[0], what));
     } else if (granted[0] == 0) {
-      self.fatal_ = absl::FailedPreconditionError(
+      self.fatal_ = absl::InvalidArgumentError(
           what + " at QoS 1: it granted QoS 0, which loses messages (check the broker's max_qos)");
+    } else {
+      self.subscribed_ = true;
     }
     self.changed_.notify_all();
   }
@@ -108,7 +119,9 @@ absl::StatusOr<std::unique_ptr<Source>> Source::Start(SourceOptions options) {
   std::unique_lock lock(source->mu_);
   const bool answered = source->changed_.wait_for(
       lock, std::chrono::microseconds(source->options_.connect_timeout),
-      [&] { return source->connected_ || !source->fatal_.ok() || !source->last_error_.ok(); });
+      // Subscribed; or a message came first, from a resumed session, which is as good: the
+      // SUBACK can be behind a window of messages that nobody commits before Start returns.
+      [&] { return source->subscribed_ || source->received_ > 0 || !source->fatal_.ok() || !source->last_error_.ok(); });
   if (!source->fatal_.ok()) return source->fatal_;
   if (!source->last_error_.ok()) return source->last_error_;
   if (!answered) {
@@ -130,6 +143,7 @@ Source::~Source() {
 
 void Source::Run() {
   TimestampMicros reconnect_delay = kFirstReconnectDelay;
+  bool first_attempt = true;
   while (true) {
     {
       std::unique_lock lock(mu_);
@@ -139,19 +153,27 @@ void Source::Run() {
         reads_done_ = true;
         changed_.notify_all();
       }
-    }
-    if (!client_) {
-      if (TryConnect()) {
-        reconnect_delay = kFirstReconnectDelay;
+      if (stopped_ && !client_) {  // Nothing to acknowledge on a new connection: wait for Close.
+        changed_.wait(lock, [&] { return closing_; });
         continue;
       }
-      std::unique_lock lock(mu_);
-      if (options_.log && connection_ > 1 && fatal_.ok()) {  // The first attempt's error is Start's.
-        options_.log(fmt::format("mqtt: {}; trying again in {:.1f} s", MessageOf(last_error_),
-                                 double(reconnect_delay) / kMicrosPerSecond));
+      // A connection that lasted: the next loss starts the backoff afresh. (One the broker ends
+      // at once, as for a second client with the same id, keeps backing off.)
+      if (connected_ && Now() - connected_since_ >= kLastingConnection) reconnect_delay = kFirstReconnectDelay;
+      if (!client_ && !first_attempt) {
+        // After a failed attempt or a lost connection.
+        if (options_.log && was_connected_) {  // Before that, the error is Start's to report.
+          options_.log(fmt::format("mqtt: {}; trying again in {:.1f} s", MessageOf(last_error_),
+                                   double(reconnect_delay) / kMicrosPerSecond));
+        }
+        changed_.wait_for(lock, std::chrono::microseconds(reconnect_delay), [&] { return closing_ || stopped_; });
+        reconnect_delay = std::min(2 * reconnect_delay, options_.max_reconnect_delay);
+        if (closing_ || stopped_) continue;
       }
-      changed_.wait_for(lock, std::chrono::microseconds(reconnect_delay), [&] { return closing_; });
-      reconnect_delay = std::min(2 * reconnect_delay, options_.max_reconnect_delay);
+    }
+    if (!client_) {
+      first_attempt = false;
+      TryConnect();
       continue;
     }
     if (!Turn(client_.get())) client_.reset();
@@ -165,7 +187,7 @@ bool Source::TryConnect() {
   auto client = NewClient(options_.connection, true, this);
   if (!client.ok()) {
     std::lock_guard lock(mu_);
-    fatal_ = client.status();
+    fatal_ = Permanent(client.status());
     changed_.notify_all();
     return false;
   }
@@ -179,6 +201,7 @@ bool Source::TryConnect() {
   absl::Status status = Connect(handle, options_.connection, true);
   std::lock_guard lock(mu_);
   ++connection_;
+  refused_ = false;
   if (!status.ok()) {
     last_error_ = status;
     changed_.notify_all();
@@ -274,8 +297,7 @@ void Source::Disconnected(const absl::Status& why) {
   ready_.clear();
   handed_out_.clear();
   delayed_.clear();
-  last_error_ = why;
-  if (options_.log && fatal_.ok()) options_.log(fmt::format("mqtt: {}; reconnecting", MessageOf(why)));
+  if (!refused_) last_error_ = why;  // A refusal is why the broker closed: keep its reason.
 }
 
 std::size_t Source::Unacknowledged() const { return ready_.size() + handed_out_.size() + delayed_.size(); }

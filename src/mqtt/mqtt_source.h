@@ -44,7 +44,10 @@ struct SourceOptions {
 class Source final : public EventSource {
  public:
   // Connects and subscribes, waiting for the broker's answers: fails with the reason when the
-  // broker cannot be reached or refuses the client or the subscription.
+  // broker cannot be reached or refuses the client or the subscription. (A resumed session's
+  // messages can come before the SUBACK; a refusal then fails the first Receive instead.) The
+  // TCP connection is made in a blocking call: an unreachable host answers in the system's
+  // connect timeout.
   static absl::StatusOr<std::unique_ptr<Source>> Start(SourceOptions options);
   ~Source() override;
   Source(const Source&) = delete;
@@ -90,7 +93,11 @@ class Source final : public EventSource {
   std::condition_variable changed_;
   // The connection's number: an ack id from an earlier connection acknowledges nothing.
   std::uint64_t connection_ = 0;
-  bool connected_ = false;  // The broker accepted the latest connection.
+  bool connected_ = false;  // The broker accepted the latest connection...
+  TimestampMicros connected_since_ = 0;  // ...then.
+  bool was_connected_ = false;  // Some connection was accepted.
+  bool refused_ = false;  // The broker refused the latest connection (last_error_ says why).
+  bool subscribed_ = false;  // A SUBACK granted QoS 1.
   bool stopped_ = false;
   bool reads_done_ = false;  // Stopped, and the socket loop will read nothing more.
   bool closing_ = false;

@@ -36,6 +36,19 @@ struct Received {
   bool exhausted = false;  // Nothing more will come: the input ended, or StopReceiving() was called.
 };
 
+// The errors of Receive() that waiting cannot cure: the job fails with them.
+inline bool IsPermanentReceiveError(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kInvalidArgument:
+      return true;
+    default:
+      return false;
+  }
+}
+
 class EventSource {
  public:
   virtual ~EventSource() = default;
@@ -45,8 +58,8 @@ class EventSource {
   virtual std::string Name() const = 0;
 
   // Up to `max_messages`, waiting briefly (well under a second) when none is there. Errors
-  // that waiting cannot cure (kNotFound, kPermissionDenied, kUnauthenticated,
-  // kInvalidArgument) fail the job; the runner retries any other.
+  // that waiting cannot cure (IsPermanentReceiveError) fail the job; the runner retries any
+  // other.
   virtual absl::StatusOr<Received> Receive(std::size_t max_messages) = 0;
 
   // The messages are stored: the source may forget them. A lost Ack only means a redelivery.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <set>
 
 #include "ingest/ingestor.h"
@@ -192,6 +193,35 @@ TEST_F(MqttTest, StoppedReceivingEndsOnceTheReceivedAreHandedOut) {
   EXPECT_EQ(Payloads(ReceiveAll(*next, 5, true)), Expected(5, 5));
 }
 
+// A broker restart costs a reconnect: the source comes back to its session, the publisher sends
+// what it took while the broker was away.
+TEST_F(MqttTest, ABrokerRestartCostsAReconnectAndNothingElse) {
+  std::vector<std::string> log;
+  std::mutex log_mutex;
+  auto source = Source::Start(SourceOptions{.connection = Connection("ingest-" + topic_),
+                                            .log = [&](const std::string& line) {
+                                              std::lock_guard lock(log_mutex);
+                                              log.push_back(line);
+                                            }});
+  ASSERT_TRUE(source.ok()) << source.status();
+  auto publisher = Publisher::Start(PublisherOptions{.connection = Connection()});
+  ASSERT_TRUE(publisher.ok()) << publisher.status();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE((*publisher)->Publish(fmt::format("message {}", i)).ok());
+  ASSERT_TRUE((*publisher)->Flush().ok());
+  EXPECT_EQ(Payloads(ReceiveAll(**source, 100, true)), Expected(0, 100));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // The PUBACKs written.
+
+  broker_.Restart([&] {
+    for (int i = 100; i < 200; ++i) EXPECT_TRUE((*publisher)->Publish(fmt::format("message {}", i)).ok());
+  });
+  ASSERT_TRUE(broker_.ready()) << broker_.error();
+  ASSERT_TRUE((*publisher)->Flush().ok());
+  EXPECT_EQ(Payloads(ReceiveAll(**source, 100, true)), Expected(100, 100));
+  std::lock_guard lock(log_mutex);
+  ASSERT_FALSE(log.empty());
+  EXPECT_NE(log.back().find("connected again"), std::string::npos) << log.back();
+}
+
 TEST_F(MqttTest, NoBrokerThereIsAClearError) {
   const int port = testing_support::FreeLoopbackPort();
   auto source = Source::Start(SourceOptions{
@@ -221,6 +251,16 @@ TEST(MqttCredentials, AWrongPasswordIsRefusedAndTheRightOneTaken) {
   endpoint.password = "right";
   auto right = Source::Start(SourceOptions{.connection = {.endpoint = endpoint, .client_id = "c"}});
   EXPECT_TRUE(right.ok()) << right.status();
+}
+
+// QoS 0 loses messages: a broker that grants no more fails the job, saying so.
+TEST(MqttQos, ABrokerThatGrantsOnlyQos0IsRefused) {
+  MosquittoBroker broker({.max_qos = 0});
+  REQUIRE_MOSQUITTO(broker);
+  auto source = Source::Start(SourceOptions{.connection = {.endpoint = *ParseEndpoint(broker.Url("t")), .client_id = "c"}});
+  ASSERT_FALSE(source.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(source.status())) << source.status();
+  EXPECT_NE(source.status().message().find("max_qos"), std::string::npos) << source.status();
 }
 
 TEST(MqttTls, TrustsTheGivenCaAndRefusesAnUnknownCertificate) {

@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,6 +33,7 @@ struct MosquittoOptions {
   std::string password;
   // TLS only, with a self-signed certificate for 127.0.0.1 (ca_file()).
   bool tls = false;
+  int max_qos = 2;  // The highest QoS the broker grants.
 };
 
 class MosquittoBroker {
@@ -66,15 +68,24 @@ class MosquittoBroker {
   std::string ca_file() const { return (dir_ / "broker.crt").string(); }
   std::filesystem::path log() const { return dir_ / "mosquitto.log"; }
 
+  // Stops the broker (it saves its sessions and their messages), calls `while_down`, and starts
+  // it again on the same port, as an operator's restart does.
+  void Restart(const std::function<void()>& while_down = [] {}) {
+    Stop();
+    while_down();
+    Start();
+  }
+
  private:
   void WriteConfig() {
     std::ofstream config(dir_ / "mosquitto.conf");
     config << "listener " << port_ << " 127.0.0.1\n"
            << "max_queued_messages 0\n"  // docs/mqtt.md: the default, 1000, drops the rest.
            << "set_tcp_nodelay true\n"  // docs/mqtt.md: PUBACKs without Nagle's 40 ms.
-           << "persistence false\n"
+           << "persistence true\npersistence_location " << dir_.string() << "/\n"
            << "user root\n"  // Stay the test's user: the broker drops to "mosquitto" otherwise.
-           << "log_dest file " << log().string() << "\n";
+           << "log_dest file " << log().string() << "\n"
+           << "max_qos " << options_.max_qos << "\n";
     if (options_.tls) {
       const std::string key = (dir_ / "broker.key").string();
       const std::string command = fmt::format(
@@ -93,6 +104,7 @@ class MosquittoBroker {
                                             options_.username, options_.password);
     if (std::system(command.c_str()) != 0) error_ = "mosquitto_passwd failed";
     config << "allow_anonymous false\npassword_file " << passwords.string() << "\n";
+
   }
 
   void Start() {
