@@ -90,8 +90,8 @@ absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Start(PublisherOptions opt
 Publisher::~Publisher() {
   if (!client_) return;
   mosquitto_disconnect_v5(client_.get(), MQTT_RC_SUCCESS, nullptr);
-  // Forced: a thread inside a reconnect would not see the disconnect and never end.
-  mosquitto_loop_stop(client_.get(), true);
+  // Not forced: cancelling the thread can leave libmosquitto's mutexes locked.
+  mosquitto_loop_stop(client_.get(), false);
 }
 
 absl::Status Publisher::Publish(const std::string& payload) {
