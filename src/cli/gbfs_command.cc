@@ -1,5 +1,6 @@
 // `bikestream gbfs FEED`: a bike-share system's GBFS feed, live or recorded, as pickup and
-// drop-off events on stdout or a Pub/Sub topic.
+// drop-off events on stdout, a Pub/Sub topic or an MQTT topic; with --warehouse, where its
+// stations are (station_information) in the stations table.
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -9,7 +10,10 @@
 #include "cli/message_sink.h"
 #include "cli/progress_line.h"
 #include "cli/pubsub_flags.h"
+#include "cli/warehouse_flags.h"
+#include "common/file.h"
 #include "common/print.h"
+#include "common/status.h"
 #include "event/event.h"
 #include "gbfs/feed.h"
 #include "gbfs/poller.h"
@@ -28,6 +32,8 @@ struct GbfsFlags {
   PubsubFlags pubsub;
   int publish_concurrency = 4;
   MqttFlags mqtt;
+  std::string station_information;  // A file or URL; "" for the one gbfs.json lists.
+  WarehouseFlags warehouse;         // Where the stations table is, when url or station_information is given.
 };
 
 constexpr std::chrono::seconds kFetchTimeout{30};
@@ -44,6 +50,11 @@ absl::Status CheckFlags(const GbfsFlags& flags) {
   if (IsUrl(flags.feed)) {
     if (flags.speedup > 0) return absl::InvalidArgumentError("--speedup paces a recorded file; a live feed paces itself");
     return absl::OkStatus();
+  }
+  if (IsUrl(flags.station_information) && !IsUrl(flags.feed)) {
+    return absl::InvalidArgumentError(
+        "--station-information: a URL is read beside a live feed; with a recorded FEED give a file (e.g. saved "
+        "with curl -o station_information.json URL)");
   }
   if (!std::filesystem::is_regular_file(flags.feed)) {
     return absl::InvalidArgumentError(fmt::format(
@@ -68,11 +79,72 @@ decltype(gbfs::PollerOptions::on_snapshot) ShowSnapshots(bool live, ProgressLine
   };
 }
 
+// The stations table: each reading of station_information upserted, its problems reported.
+class StationsKeeper {
+ public:
+  explicit StationsKeeper(std::unique_ptr<Warehouse> warehouse) : warehouse_(std::move(warehouse)) {}
+
+  // An error only when the stations could not be stored.
+  absl::Status Keep(absl::StatusOr<gbfs::StationInformation> information) {
+    if (!information.ok()) {
+      Print(stderr, "station_information: {}\n", MessageOf(information.status()));
+      return absl::OkStatus();
+    }
+    for (const std::string& problem : information->problems) Print(stderr, "station_information: {}\n", problem);
+    if (absl::Status stored = warehouse_->UpsertStations(information->stations); !stored.ok()) {
+      return Prefixed("storing the stations failed", stored);
+    }
+    if (information->stations.size() != stored_) {
+      Print(stderr, "stations table: {} stations described at {}\n", information->stations.size(),
+            FormatRfc3339(information->last_updated));
+    }
+    stored_ = information->stations.size();
+    return absl::OkStatus();
+  }
+
+  // For a live feed: a failure is reported, and the next reading tried (the table is as fresh
+  // as the last reading stored).
+  void KeepOrReport(absl::StatusOr<gbfs::StationInformation> information) {
+    if (absl::Status kept = Keep(std::move(information)); !kept.ok()) {
+      Print(stderr, "{} (tried again at the next reading)\n", MessageOf(kept));
+    }
+  }
+
+ private:
+  std::unique_ptr<Warehouse> warehouse_;
+  std::size_t stored_ = 0;
+};
+
+// The stations table's keeper, when asked for one (--warehouse or --station-information); a
+// file of station_information is stored at once.
+absl::StatusOr<std::unique_ptr<StationsKeeper>> OpenStationsKeeper(const GbfsFlags& flags) {
+  if (flags.warehouse.url.empty() && flags.station_information.empty()) return nullptr;
+  if (flags.station_information.empty() && !IsUrl(flags.feed)) {
+    return absl::InvalidArgumentError(
+        "--warehouse keeps where the stations are: with a recorded FEED, give their station_information.json "
+        "(--station-information FILE)");
+  }
+  auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
+  if (!warehouse.ok()) return warehouse.status();
+  if (absl::Status setup = (*warehouse)->Setup(); !setup.ok()) return setup;
+  auto keeper = std::make_unique<StationsKeeper>(std::move(*warehouse));
+  if (!flags.station_information.empty() && !IsUrl(flags.station_information)) {
+    auto document = ReadWholeFile(flags.station_information);
+    if (!document.ok()) return document.status();
+    auto information = gbfs::ParseStationInformation(*document);
+    if (!information.ok()) return Prefixed(flags.station_information, information.status());
+    if (absl::Status kept = keeper->Keep(std::move(information)); !kept.ok()) return kept;
+  }
+  return keeper;
+}
+
 int RunGbfs(GbfsFlags& flags) {
   if (auto checked = CheckFlags(flags); !checked.ok()) return Fail(checked);
   auto sink = OpenMessageSink({.to = flags.to, .publish_concurrency = flags.publish_concurrency}, flags.pubsub,
                               flags.mqtt);
   if (!sink.ok()) return Fail(sink.status());
+  auto stations = OpenStationsKeeper(flags);
+  if (!stations.ok()) return Fail(stations.status());
 
   const std::atomic<bool>& interrupted = InstallStopHandlers();
   absl::Status closed;  // stdout gone (`| head`): no retry can hand the events on.
@@ -99,9 +171,14 @@ int RunGbfs(GbfsFlags& flags) {
   http::HttpClient http(kFetchTimeout, http::HttpClient::Proxy::kFromEnvironment, http::HttpClient::Use::kPublicFeed);
   std::unique_ptr<gbfs::SnapshotFeed> feed;
   if (live) {
-    feed = std::make_unique<gbfs::LiveFeed>(
-        gbfs::LiveFeedOptions{.url = flags.feed, .min_interval = static_cast<TimestampMicros>(flags.min_interval * kSecond)},
-        http, SystemClock());
+    gbfs::LiveFeedOptions options{.url = flags.feed,
+                                  .min_interval = static_cast<TimestampMicros>(flags.min_interval * kSecond)};
+    // A file was stored at the start; otherwise the URL given, or the one gbfs.json lists.
+    if (*stations && (flags.station_information.empty() || IsUrl(flags.station_information))) {
+      options.on_stations = [keeper = stations->get()](auto information) { keeper->KeepOrReport(std::move(information)); };
+      options.station_information_url = flags.station_information;
+    }
+    feed = std::make_unique<gbfs::LiveFeed>(std::move(options), http, SystemClock());
     Print(stderr, "polling {} as system {}, every {} s at most\n", flags.feed, flags.system, flags.min_interval);
   } else {
     feed = std::make_unique<gbfs::ReplayFeed>(flags.feed, flags.speedup, SystemClock());
@@ -141,7 +218,12 @@ void AddGbfsCommand(CLI::App& app, int& exit_code) {
       "  bikestream gbfs oslo-week.jsonl.gz --system oslobysykkel --speedup 3600   # an hour a second\n"
       "  PUBSUB_EMULATOR_HOST=127.0.0.1:8085 bikestream gbfs FEED --system oslobysykkel --to pubsub \\\n"
       "      --project demo --topic bike-events\n"
-      "  bikestream gbfs FEED --system oslobysykkel --to mqtt://127.0.0.1:1883/oslo/events");
+      "  bikestream gbfs FEED --system oslobysykkel --to mqtt://127.0.0.1:1883/oslo/events\n"
+      "  bikestream gbfs oslo-week.jsonl.gz --system oslobysykkel --station-information station_information.json \\\n"
+      "      --warehouse sqlite:oslo.db | bikestream ingest --warehouse sqlite:oslo.db   # and the stations table\n"
+      "\n"
+      "With --warehouse, a live feed's station_information (as gbfs.json lists it, or --station-information)\n"
+      "is read at the start and every 10 minutes, and upserted into the stations table (STATION_TABLE).");
   command->add_option("FEED", flags->feed,
                       "A live feed: the http(s) URL of gbfs.json (auto-discovery) or of station_status.json. "
                       "Or a file of recorded station_status snapshots, one JSON object a line (.gz too)")
@@ -167,6 +249,12 @@ void AddGbfsCommand(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   AddMqttOptions(command, &flags->mqtt, false);
+  command->add_option("--station-information", flags->station_information,
+                      "Where the stations are, for the stations table: a station_information.json file (read "
+                      "once), or its URL beside a live feed (when gbfs.json does not list it). Default with "
+                      "--warehouse: the one gbfs.json lists")
+      ->group("Warehouse");
+  AddWarehouseOptions(command, &flags->warehouse);
   command->callback([flags, &exit_code] { exit_code = RunGbfs(*flags); });
 }
 

@@ -14,7 +14,8 @@ struct TableVariable {
 };
 constexpr TableVariable kTableVariables[] = {{"RAW_EVENT_TABLE", &TableNames::raw_events},
                                              {"FEATURE_EVENT_TABLE", &TableNames::station_features},
-                                             {"DEAD_LETTER_TABLE", &TableNames::dead_letter}};
+                                             {"DEAD_LETTER_TABLE", &TableNames::dead_letter},
+                                             {"STATION_TABLE", &TableNames::stations}};
 
 // PROJECT/DATASET of a variable holding project.dataset.table, "" when it holds a table name
 // alone. A project id may hold dots itself (example.com:project), so the parts are counted

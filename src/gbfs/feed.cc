@@ -13,10 +13,7 @@ namespace {
 
 // A ttl past an hour is read as an hour: such a feed is still polled hourly.
 constexpr std::int64_t kLongestTtlSeconds = 60 * 60;
-
-absl::Status WithContext(const absl::Status& status, std::string_view where) {
-  return absl::Status(status.code(), fmt::format("{}: {}", where, MessageOf(status)));
-}
+constexpr TimestampMicros kStationsRetryInterval = 60 * kMicrosPerSecond;
 
 }  // namespace
 
@@ -38,10 +35,10 @@ absl::StatusOr<StationStatus> LiveFeed::Poll() {
     if (!body.ok()) return body.status();
     // Neither gbfs.json nor station_status (an error page, a body cut short): ask again.
     auto discovered = ParseDiscovery(*body);
-    if (!discovered.ok()) return WithContext(discovered.status(), options_.url);
+    if (!discovered.ok()) return Prefixed(options_.url, discovered.status());
     if (!discovered->has_value()) {
       auto status = ParseStationStatus(*body);
-      if (!status.ok()) return WithContext(status.status(), options_.url);
+      if (!status.ok()) return Prefixed(options_.url, status.status());
       urls_.station_status = options_.url;
       return status;
     }
@@ -54,8 +51,30 @@ absl::StatusOr<StationStatus> LiveFeed::Poll() {
     return body.status();
   }
   auto status = ParseStationStatus(*body);
-  if (!status.ok()) return WithContext(status.status(), urls_.station_status);
+  if (!status.ok()) return Prefixed(urls_.station_status, status.status());
   return status;
+}
+
+void LiveFeed::MaybeReadStations(TimestampMicros now) {
+  if (!options_.on_stations || (stations_due_ && now < *stations_due_)) return;
+  const std::string& url =
+      options_.station_information_url.empty() ? urls_.station_information : options_.station_information_url;
+  if (url.empty()) {
+    stations_due_ = now + options_.station_information_interval;
+    options_.on_stations(absl::NotFoundError(fmt::format(
+        "{} lists no station_information feed: give its URL (--station-information)", options_.url)));
+    return;
+  }
+  auto information = [&]() -> absl::StatusOr<StationInformation> {
+    auto body = Get(url);
+    if (!body.ok()) return body.status();
+    auto parsed = ParseStationInformation(*body);
+    if (!parsed.ok()) return Prefixed(url, parsed.status());
+    return parsed;
+  }();
+  stations_due_ = now + (information.ok() ? options_.station_information_interval
+                                          : std::min(kStationsRetryInterval, options_.station_information_interval));
+  options_.on_stations(std::move(information));
 }
 
 absl::Status LiveFeed::ForEachSnapshot(const Visit& visit, const Stop& stop) {
@@ -74,6 +93,7 @@ absl::Status LiveFeed::ForEachSnapshot(const Visit& visit, const Stop& stop) {
       next = std::clamp(snapshot->last_updated + ttl, next, polled + std::max(options_.min_interval, ttl));
       const bool fresh = snapshot->last_updated != last_updated;
       last_updated = snapshot->last_updated;
+      MaybeReadStations(polled);
       if (fresh && !visit(std::move(snapshot))) return absl::OkStatus();
     } else {
       next = polled + std::max(options_.min_interval, backoff.NextDelay());
@@ -95,7 +115,7 @@ absl::Status ReplayFeed::ForEachSnapshot(const Visit& visit, const Stop& stop) {
     ++line_number;
     if (stop()) return false;
     auto snapshot = ParseStationStatus(line);
-    if (!snapshot.ok()) return visit(WithContext(snapshot.status(), fmt::format("{} line {}", path_, line_number)));
+    if (!snapshot.ok()) return visit(Prefixed(fmt::format("{} line {}", path_, line_number), snapshot.status()));
     if (speedup_ > 0) {
       if (!first_updated) first_updated = snapshot->last_updated;
       const double feed_seconds = double(snapshot->last_updated - *first_updated) / kMicrosPerSecond;

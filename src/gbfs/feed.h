@@ -4,12 +4,14 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "common/retry.h"
 #include "gbfs/discovery.h"
+#include "gbfs/station_information.h"
 #include "gbfs/station_status.h"
 #include "http/http_client.h"
 
@@ -36,13 +38,24 @@ struct LiveFeedOptions {
   // After a failed poll the backoff doubles, from min_interval up to this, and each wait is
   // drawn at random below it (never under min_interval). Default: 5 min.
   TimestampMicros max_backoff = 5 * 60 * kMicrosPerSecond;
+  // Called with each reading of station_information, or the error that kept it from being
+  // read (kNotFound when there is none to read); optional: without it, station_information is
+  // not read.
+  std::function<void(absl::StatusOr<StationInformation>)> on_stations;
+  // station_information's URL, when gbfs.json does not list it or FEED is station_status.json
+  // itself. Default: the one gbfs.json lists.
+  std::string station_information_url;
+  // station_information is read at the first poll, then again this often: stations move over
+  // days, not seconds. After a failed read, again in a minute. Default: 10 min.
+  TimestampMicros station_information_interval = 10 * 60 * kMicrosPerSecond;
 };
 
 // Polls a feed when its data is due again (last_updated + ttl; every ttl when the feed's clock is
 // off), and no more often than min_interval; a snapshot whose last_updated did not change is
 // skipped. A failed poll (down,
 // an HTTP error, not GBFS) is reported and retried with backoff, for as long as it takes. Finds
-// the station_status feed through gbfs.json, again whenever it stops answering.
+// the station_status feed through gbfs.json, again whenever it stops answering. Reads
+// station_information beside it when asked to (on_stations).
 class LiveFeed final : public SnapshotFeed {
  public:
   // `http` and `clock` must outlive the feed.
@@ -56,11 +69,14 @@ class LiveFeed final : public SnapshotFeed {
  private:
   absl::StatusOr<StationStatus> Poll();
   absl::StatusOr<std::string> Get(const std::string& url);
+  // Reads station_information for on_stations when it is due.
+  void MaybeReadStations(TimestampMicros now);
 
   LiveFeedOptions options_;
   http::HttpClient& http_;
   Clock& clock_;
   FeedUrls urls_;
+  std::optional<TimestampMicros> stations_due_;
 };
 
 // Replays a file of recorded snapshots (snapshot_file.h): as fast as it can (speedup 0), or

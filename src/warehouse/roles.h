@@ -4,6 +4,7 @@
 //   FeatureStore     computes, stores and reads station features; training sets (features)
 //   EventHistory     reads raw_events back: totals, latest time, a scan (streaming rebuilds)
 //   SqlConsole       runs one SQL statement for a person (query, show)
+//   StationDirectory keeps the stations table: where each station is (gbfs, console)
 // A backend implements them all as a `Warehouse` (warehouse.h). Unless a role says otherwise,
 // an object is used from one thread at a time.
 #pragma once
@@ -19,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/cord.h"
 #include "event/event.h"
+#include "event/station.h"
 #include "features/feature_rows.h"
 #include "features/feature_spec.h"
 
@@ -194,6 +196,20 @@ class SqlConsole {
   // Runs one SQL statement (kInvalidArgument for several) and returns its rows. Not retried:
   // the statement may not be idempotent.
   virtual absl::StatusOr<QueryResult> Query(std::string_view sql) = 0;
+};
+
+// The stations table: one row per station_id.
+class StationDirectory {
+ public:
+  virtual ~StationDirectory() = default;
+
+  // In one transaction, inserts each station or replaces its row, unless the row stored is
+  // from a later description (last_updated): so re-sending a description changes nothing, and
+  // an old one never undoes a newer. The station ids must be distinct.
+  virtual absl::Status UpsertStations(const std::vector<Station>& stations) = 0;
+
+  // Every station, in station_id order.
+  virtual absl::StatusOr<std::vector<Station>> ListStations() = 0;
 };
 
 }  // namespace bikestream

@@ -30,7 +30,8 @@ class Warehouse : public EventSink,
                   public DeadLetterStore,
                   public FeatureStore,
                   public EventHistory,
-                  public SqlConsole {
+                  public SqlConsole,
+                  public StationDirectory {
  public:
   // Creates the tables and indexes if they are missing. Idempotent.
   virtual absl::Status Setup() = 0;
@@ -45,6 +46,7 @@ struct TableNames {
   std::string raw_events = "raw_events";              // Default: raw_events.
   std::string station_features = "station_features";  // Default: station_features.
   std::string dead_letter = "dead_letter";             // Default: dead_letter.
+  std::string stations = "stations";                   // Default: stations.
 };
 
 enum class OpenMode {

@@ -16,6 +16,7 @@ class WarehouseFlagsTest : public ::testing::Test {
   ScopedEnv raw_{"RAW_EVENT_TABLE", std::nullopt};
   ScopedEnv features_{"FEATURE_EVENT_TABLE", std::nullopt};
   ScopedEnv dead_{"DEAD_LETTER_TABLE", std::nullopt};
+  ScopedEnv stations_{"STATION_TABLE", std::nullopt};
 };
 
 std::string Resolved(const WarehouseFlags& flags) {

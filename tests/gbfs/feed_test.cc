@@ -13,6 +13,7 @@
 #include "gbfs/poller.h"
 #include "support/fake_clock.h"
 #include "support/gbfs_feed_server.h"
+#include "common/file.h"
 #include "support/oslo_week.h"
 
 namespace bikestream::gbfs {
@@ -104,6 +105,43 @@ TEST(LiveFeed, AStationStatusUrlIsReadWithoutDiscovery) {
   ASSERT_TRUE(poller->Run(feed, [&] { return server.served_all(); }).ok());
   EXPECT_EQ(collected.changes, ExpectedChanges(first, "oslo"));
   EXPECT_TRUE(collected.reports.empty());
+}
+
+TEST(LiveFeed, ReadsStationInformationFromDiscoveryAtFirstThenEveryInterval) {
+  GbfsFeedServer server(testing_support::FirstOsloSnapshots(40));
+  server.ServeStationInformation(ReadWholeFile(testing_support::kOsloStationInformation).value(),
+                                 /*failures=*/1);
+  FakeClock clock(kFirstSnapshot, FakeClock::Mode::kJumping);
+  http::HttpClient http(std::chrono::seconds(10));
+  std::vector<TimestampMicros> read_at;
+  std::vector<std::string> failures;
+  std::size_t stations = 0;
+  LiveFeed feed({.url = server.discovery_url(),
+                 .on_stations =
+                     [&](absl::StatusOr<StationInformation> information) {
+                       if (!information.ok()) {
+                         failures.emplace_back(information.status().message());
+                         return;
+                       }
+                       read_at.push_back(clock.Now());
+                       stations = information->stations.size();
+                     },
+                 .station_information_interval = 2 * 60 * kMicrosPerSecond},
+                http, clock);
+  ASSERT_TRUE(feed.ForEachSnapshot([](absl::StatusOr<StationStatus>) { return true; },
+                                   [&] { return server.served_all(); })
+                  .ok());
+  EXPECT_EQ(feed.urls().station_information, server.information_url());
+  ASSERT_EQ(failures.size(), 1u);  // The first read failed (a 503) and was tried again a minute on.
+  EXPECT_NE(failures[0].find("HTTP 503"), std::string::npos) << failures[0];
+  EXPECT_EQ(stations, 260u);
+  // Read again every two minutes, not at every poll (some 80 of them).
+  const TimestampMicros elapsed = clock.Now() - kFirstSnapshot;
+  ASSERT_GE(read_at.size(), 2u);
+  EXPECT_LE(read_at.size(), std::size_t(elapsed / (2 * 60 * kMicrosPerSecond)) + 1);
+  EXPECT_GE(read_at[0] - kFirstSnapshot, 60 * kMicrosPerSecond);
+  for (std::size_t i = 1; i < read_at.size(); ++i) EXPECT_GE(read_at[i] - read_at[i - 1], 2 * 60 * kMicrosPerSecond);
+  EXPECT_EQ(server.information_requests(), int(read_at.size() + failures.size()));
 }
 
 TEST(LiveFeed, AFeedThatIsDownIsPolledWithBackoffUntilItAnswers) {

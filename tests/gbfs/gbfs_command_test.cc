@@ -1,6 +1,7 @@
 // `bikestream gbfs` end to end: the real binary polls a loopback feed serving the Oslo week;
 // killed -9 at several points and restarted with its --state, it writes the same set of event
-// ids as an uninterrupted run, and they are the changes computed independently.
+// ids as an uninterrupted run, and they are the changes computed independently. With
+// --warehouse, the stations of Oslo's real station_information land in the stations table.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -9,8 +10,10 @@
 #include <sstream>
 
 #include "cli/cli_test_util.h"
+#include "common/file.h"
 #include "support/gbfs_feed_server.h"
 #include "support/oslo_week.h"
+#include "warehouse/warehouse.h"
 
 namespace bikestream {
 namespace {
@@ -130,6 +133,99 @@ TEST(GbfsCommand, AReplayOfTheWeekWritesEveryChange) {
   EXPECT_EQ(ids, ExpectedIds(testing_support::OsloSnapshots()));
   EXPECT_EQ(count, ids.size());
   EXPECT_NE(err.find("483 snapshots, 266 stations: 27001 events"), std::string::npos) << err;
+}
+
+// Oslo's stations as the test reads them from the document, with another JSON library.
+std::vector<Station> OsloStations() {
+  const nlohmann::json document = nlohmann::json::parse(ReadWholeFile(testing_support::kOsloStationInformation).value());
+  const TimestampMicros updated = document["last_updated"].get<std::int64_t>() * kMicrosPerSecond;
+  std::vector<Station> stations;
+  for (const nlohmann::json& s : document["data"]["stations"]) {
+    stations.push_back(Station{.station_id = s["station_id"], .name = s["name"], .lat = s["lat"], .lon = s["lon"],
+                               .capacity = s["capacity"].get<std::int64_t>(), .last_updated = updated});
+  }
+  std::sort(stations.begin(), stations.end(),
+            [](const Station& a, const Station& b) { return a.station_id < b.station_id; });
+  return stations;
+}
+
+std::vector<Station> StoredStations(const std::string& url) {
+  auto warehouse = OpenWarehouse(url, {}, OpenMode::kMustExist);
+  if (!warehouse.ok()) return {};
+  return (*warehouse)->ListStations().value_or(std::vector<Station>{});
+}
+
+TEST(GbfsCommand, AReplayWithStationInformationFillsTheStationsTable) {
+  TempDir dir;
+  const std::string warehouse = "sqlite:" + dir / "oslo.db";
+  std::string err;
+  ASSERT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslobysykkel", "--station-information",
+                                testing_support::kOsloStationInformation, "--warehouse", warehouse},
+                               nullptr, "/dev/null", &err),
+            0)
+      << err;
+  EXPECT_EQ(StoredStations(warehouse), OsloStations());
+  EXPECT_NE(err.find("stations table: 260 stations described at 2022-10-23T18:01:04Z"), std::string::npos) << err;
+  // Again: the same description changes nothing.
+  ASSERT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslobysykkel", "--station-information",
+                                testing_support::kOsloStationInformation, "--warehouse", warehouse},
+                               nullptr, "/dev/null", &err),
+            0)
+      << err;
+  EXPECT_EQ(StoredStations(warehouse), OsloStations());
+}
+
+TEST(GbfsCommand, ALiveFeedsStationInformationIsReadFromDiscoveryThroughAnOutage) {
+  const auto snapshots = testing_support::FirstOsloSnapshots(20);
+  GbfsFeedServer server(snapshots);
+  server.ServeStationInformation(ReadWholeFile(testing_support::kOsloStationInformation).value(), /*failures=*/1);
+  TempDir dir;
+  const std::string warehouse = "sqlite:" + dir / "oslo.db";
+  std::vector<std::string> args = GbfsArgs(server, dir / "oslo.state");
+  args.insert(args.end(), {"--warehouse", warehouse});
+  {
+    Child child(args, dir / "events.jsonl");
+    FinishRun(child, server);
+  }
+  // The first read failed (a 503): the poller went on, and the stations are there from the first read
+  // that worked, a minute later. Snapshots come every 10 ms here: the whole feed takes less.
+  const std::string err = ReadFile(dir / "events.jsonl.err");
+  EXPECT_NE(err.find("station_information: GET " + server.information_url() + ": HTTP 503"), std::string::npos) << err;
+  EXPECT_EQ(server.information_requests(), 1) << err;
+  std::set<std::string> ids;
+  CollectIds(dir / "events.jsonl", &ids);
+  EXPECT_EQ(ids, ExpectedIds(snapshots));
+
+  GbfsFeedServer healthy(snapshots);
+  healthy.ServeStationInformation(ReadWholeFile(testing_support::kOsloStationInformation).value());
+  args = GbfsArgs(healthy, dir / "healthy.state");
+  args.insert(args.end(), {"--warehouse", warehouse});
+  Child child(args, dir / "healthy.jsonl");
+  FinishRun(child, healthy);
+  EXPECT_EQ(StoredStations(warehouse), OsloStations()) << ReadFile(dir / "healthy.jsonl.err");
+  EXPECT_EQ(healthy.information_requests(), 1);  // Read once at the start; again only in 10 minutes.
+}
+
+TEST(GbfsCommand, StationInformationErrorsSayWhatToFix) {
+  TempDir dir;
+  const std::string warehouse = "sqlite:" + dir / "w.db";
+  std::string err;
+  EXPECT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslo", "--warehouse", warehouse},
+                               nullptr, "/dev/null", &err),
+            1);
+  EXPECT_NE(err.find("with a recorded FEED, give their station_information.json (--station-information FILE)"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslo", "--station-information",
+                                "http://127.0.0.1:1/station_information.json"},
+                               nullptr, "/dev/null", &err),
+            1);
+  EXPECT_NE(err.find("a URL is read beside a live feed; with a recorded FEED give a file"), std::string::npos) << err;
+  EXPECT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslo", "--station-information",
+                                testing_support::kOsloWeek, "--warehouse", warehouse},
+                               nullptr, "/dev/null", &err),
+            1);
+  EXPECT_NE(err.find(testing_support::kOsloWeek + ": not JSON"), std::string::npos) << err;
 }
 
 }  // namespace

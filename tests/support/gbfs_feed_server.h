@@ -3,7 +3,8 @@
 // snapshot i to requests 2i and 2i+1 (each snapshot twice, so that a poller killed after
 // fetching one fetches it again on restart), then the last one for good. Chosen requests fail
 // instead: a 500, a body cut short, a body that is not JSON; the first `bad_discoveries`
-// requests of /gbfs.json answer 200 with an HTML error page.
+// requests of /gbfs.json answer 200 with an HTML error page. With ServeStationInformation,
+// gbfs.json lists /station_information.json too.
 #pragma once
 
 #include <fmt/format.h>
@@ -38,9 +39,24 @@ class GbfsFeedServer {
           s.Get("/station_status.json", [this](const httplib::Request&, httplib::Response& response) {
             Serve(response);
           });
+          s.Get("/station_information.json", [this](const httplib::Request&, httplib::Response& response) {
+            if (information_requests_.fetch_add(1) < information_failures_) {
+              response.status = 503;
+              return;
+            }
+            response.set_content(station_information_, "application/json");
+          });
         }) {}
 
+  // Before the first request: serves `document`, the first `failures` requests a 503 instead.
+  void ServeStationInformation(std::string document, int failures = 0) {
+    station_information_ = std::move(document);
+    information_failures_ = failures;
+  }
+
   std::string discovery_url() const { return server_.url() + "/gbfs.json"; }
+  std::string information_url() const { return server_.url() + "/station_information.json"; }
+  int information_requests() const { return information_requests_.load(); }
   std::string status_url() const { return server_.url() + "/station_status.json"; }
   // Whether the last snapshot has been served (at least once).
   bool served_all() const { return served_last_.load(); }
@@ -51,8 +67,11 @@ class GbfsFeedServer {
     return fmt::format(
         R"({{"last_updated":1728259785,"ttl":10,"version":"2.3","data":{{"nb":{{"feeds":[)"
         R"({{"name":"system_information","url":"{0}/system_information.json"}},)"
-        R"({{"name":"station_status","url":"{1}"}}]}}}}}})",
-        server_.url(), status_url());
+        R"({{"name":"station_status","url":"{1}"}}{2}]}}}}}})",
+        server_.url(), status_url(),
+        station_information_.empty()
+            ? ""
+            : fmt::format(R"(,{{"name":"station_information","url":"{}"}})", information_url()));
   }
 
   void Serve(httplib::Response& response) {
@@ -83,6 +102,9 @@ class GbfsFeedServer {
   const std::vector<std::string> snapshots_;
   const std::map<int, Fault> faults_;
   const int bad_discoveries_;
+  std::string station_information_;
+  int information_failures_ = 0;
+  std::atomic<int> information_requests_{0};
   std::atomic<int> discoveries_{0};
   std::atomic<int> requests_{0};
   std::atomic<bool> served_last_{false};

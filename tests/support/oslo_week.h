@@ -19,6 +19,9 @@ namespace bikestream::testing_support {
 
 inline const std::string kOsloWeek =
     std::string(BIKESTREAM_TEST_DATA) + "/data/gbfs/oslo-station-status-2024-10-07.jsonl.gz";
+// The same system's station_information document (two years older than the week).
+inline const std::string kOsloStationInformation =
+    std::string(BIKESTREAM_TEST_DATA) + "/data/gbfs/oslo-station-information-2022-10-23.json";
 
 // The snapshots, one JSON document each, in order.
 inline std::vector<std::string> OsloSnapshots() {

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 
 #include "support/events.h"
 #include "warehouse/warehouse.h"
@@ -71,6 +72,31 @@ TEST(SqliteWarehouse, AReadOnlyFileIsRefusedForWritingAndStillRead) {
   EXPECT_NE(for_writing.status().ToString().find("read-only"), std::string::npos) << for_writing.status();
   EXPECT_NE(for_writing.status().ToString().find("chmod u+w"), std::string::npos) << for_writing.status();
   EXPECT_TRUE(read_ok);
+}
+
+// Two processes opening a new warehouse file at once (`gbfs --warehouse W | ingest --warehouse
+// W`): turning the file to WAL needs it alone for a moment, and SQLite refuses the other at once
+// rather than have it wait (it did, about one pair in two). Threads of one process lock the file as
+// processes do.
+TEST(SqliteWarehouse, TwoOpeningANewFileAtOnceBothSucceed) {
+  const auto path = std::filesystem::temp_directory_path() / ("bikestream-busy-" + std::to_string(getpid()) + ".db");
+  const auto remove = [&] {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(path.string() + suffix);
+  };
+  for (int round = 0; round < 20; ++round) {
+    remove();
+    auto open = [&] {
+      auto warehouse = OpenWarehouse("sqlite:" + path.string());
+      return warehouse.ok() ? (*warehouse)->Setup() : warehouse.status();
+    };
+    auto first = std::async(std::launch::async, open);
+    auto second = std::async(std::launch::async, open);
+    const absl::Status a = first.get();
+    const absl::Status b = second.get();
+    ASSERT_TRUE(a.ok()) << "round " << round << ": " << a;
+    ASSERT_TRUE(b.ok()) << "round " << round << ": " << b;
+  }
+  remove();
 }
 
 TEST(SqliteWarehouse, TableNamesAreCheckedBeforeUse) {

@@ -114,6 +114,32 @@ TEST_P(WarehouseContractTest, MissingTablesPointToSetup) {
   EXPECT_NE(result.status().ToString().find("bikestream setup"), std::string::npos);
 }
 
+TEST_P(WarehouseContractTest, StationsAreUpsertedKeepingTheLatestDescription) {
+  const Station sentrum{.station_id = "623", .name = "7. juni-plassen", .lat = 59.9150596, .lon = 10.7312715,
+                        .capacity = 21, .last_updated = 1'666'548'064'000'000};
+  const Station no_capacity{.station_id = "2351", .name = "Sogn Studentby", .lat = 59.95208441268443,
+                            .lon = 10.727852791011173, .last_updated = 1'666'548'064'000'000};
+  ASSERT_TRUE(warehouse_->UpsertStations({sentrum, no_capacity}).ok());
+  ASSERT_TRUE(warehouse_->UpsertStations({sentrum}).ok());  // The same description again.
+  auto listed = warehouse_->ListStations();
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(*listed, (std::vector<Station>{no_capacity, sentrum}));  // In station_id order, every digit kept.
+
+  Station moved = sentrum;
+  moved.name = "7. juni-plassen (moved)";
+  moved.lat = 59.9151;
+  moved.capacity.reset();
+  moved.last_updated += kMicrosPerHour;
+  Station stale = no_capacity;
+  stale.name = "Sogn (an older name)";
+  stale.last_updated -= kMicrosPerHour;
+  ASSERT_TRUE(warehouse_->UpsertStations({moved, stale}).ok());
+  listed = warehouse_->ListStations();
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(*listed, (std::vector<Station>{no_capacity, moved}));
+  EXPECT_EQ(Count("stations"), 2);
+}
+
 INSTANTIATE_TEST_SUITE_P(, WarehouseContractTest, ::testing::ValuesIn(testing_support::BackendsUnderTest()),
                          testing_support::BackendName);
 

@@ -1,7 +1,7 @@
 // The BigQuery warehouse's class, private to this folder. Its methods are defined by
 // responsibility: schema.cc (opening, the dataset and tables), writes.cc (events and dead
 // letters, one transaction per batch), reads.cc (queries, dead letters, events),
-// feature_sql.cc (the feature store).
+// feature_sql.cc (the feature store), stations.cc (the stations table).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -43,6 +43,9 @@ class BigQueryWarehouse final : public Warehouse {
   absl::Status ScanEvents(TimestampMicros after, const std::function<void(const Event&)>& visit) override;
   absl::StatusOr<std::optional<TimestampMicros>> LatestEventTime() override;
   absl::StatusOr<std::vector<StationTotals>> EventTotals(TimestampMicros through) override;
+
+  absl::Status UpsertStations(const std::vector<Station>& stations) override;
+  absl::StatusOr<std::vector<Station>> ListStations() override;
 
  private:
   // schema.cc

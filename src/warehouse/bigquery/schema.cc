@@ -41,6 +41,12 @@ json DeadLetterColumns() {
                       Column("error", "STRING"), Column("publish_time", "TIMESTAMP", "NULLABLE")});
 }
 
+json StationColumns() {
+  return json::array({Column("station_id", "STRING"), Column("name", "STRING"), Column("lat", "FLOAT"),
+                      Column("lon", "FLOAT"), Column("capacity", "INTEGER", "NULLABLE"),
+                      Column("last_updated", "TIMESTAMP")});
+}
+
 // "name TYPE MODE, ..." of a schema's fields, with the standard SQL names folded to the legacy
 // ones BigQuery reports.
 std::string Describe(const json& fields) {
@@ -94,6 +100,7 @@ absl::Status BigQueryWarehouse::Setup() {
   for (const auto& [name, fields, layout] : {std::tuple{tables_.raw_events, RawEventColumns(), by_day},
                                              std::tuple{tables_.station_features, StationFeatureColumns(), by_as_of},
                                              std::tuple{tables_.dead_letter, DeadLetterColumns(), json::object()},
+                                             std::tuple{tables_.stations, StationColumns(), json::object()},
                                              std::tuple{std::string(kWriterTable),
                                                         json::array({Column("commits", "INTEGER")}), json::object()}}) {
     if (absl::Status status = EnsureTable(name, fields, layout); !status.ok()) return status;

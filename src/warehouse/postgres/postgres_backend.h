@@ -1,7 +1,7 @@
 // The PostgreSQL warehouse's class, private to this folder. Its methods are defined by
 // responsibility: schema.cc (connections, tables, partitions), writes.cc (events and dead
 // letters), feature_sql.cc (the feature store and its SQL), reads.cc (queries, dead letters,
-// events).
+// events), stations.cc (the stations table).
 #pragma once
 
 #include <fmt/format.h>
@@ -26,9 +26,6 @@ std::string Micros(std::string_view column);
 
 // Worth retrying on a new connection: the server was away, or the transaction lost a race.
 bool IsTransient(const absl::Status& status);
-
-// `status` with `prefix` before its message.
-absl::Status Prefixed(std::string_view prefix, const absl::Status& status);
 
 // A transaction that rolls back unless Commit() is called, so every early error return
 // leaves the database as it was.
@@ -72,6 +69,9 @@ class PostgresWarehouse final : public Warehouse {
   absl::Status ScanEvents(TimestampMicros after, const std::function<void(const Event&)>& visit) override;
   absl::StatusOr<std::optional<TimestampMicros>> LatestEventTime() override;
   absl::StatusOr<std::vector<StationTotals>> EventTotals(TimestampMicros through) override;
+
+  absl::Status UpsertStations(const std::vector<Station>& stations) override;
+  absl::StatusOr<std::vector<Station>> ListStations() override;
 
  private:
   // Runs `operation` on a live connection. When it fails because the server went away, or

@@ -75,7 +75,16 @@ std::string SchemaSql(const TableNames& t) {
       UNIQUE (source, message_id)
     );
     CREATE INDEX IF NOT EXISTS {dead_by_reason} ON {dead} (reason);
+    CREATE TABLE IF NOT EXISTS {stations} (
+      station_id   text             COLLATE "C" NOT NULL PRIMARY KEY,
+      name         text             NOT NULL,
+      lat          double precision NOT NULL,
+      lon          double precision NOT NULL,
+      capacity     bigint,
+      last_updated timestamptz      NOT NULL
+    );
   )sql",
+                     fmt::arg("stations", QuoteIdentifier(t.stations)),
                      fmt::arg("raw", QuoteIdentifier(t.raw_events)),
                      fmt::arg("ids", QuoteIdentifier(LedgerTable(t))),
                      fmt::arg("features", QuoteIdentifier(t.station_features)),
@@ -129,10 +138,6 @@ std::string Micros(std::string_view column) {
 
 bool IsTransient(const absl::Status& status) {
   return status.code() == absl::StatusCode::kUnavailable || status.code() == absl::StatusCode::kAborted;
-}
-
-absl::Status Prefixed(std::string_view prefix, const absl::Status& status) {
-  return absl::Status(status.code(), fmt::format("{}: {}", prefix, MessageOf(status)));
 }
 
 std::string LedgerTable(const TableNames& t) { return t.raw_events + "_ids"; }

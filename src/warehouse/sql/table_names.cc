@@ -26,7 +26,8 @@ bool IsPlainIdentifier(std::string_view name) {
 absl::Status CheckTableNames(const TableNames& tables, std::size_t max_bytes, std::string_view engine) {
   const NamedTable named[] = {{tables.raw_events, "RAW_EVENT_TABLE"},
                               {tables.station_features, "FEATURE_EVENT_TABLE"},
-                              {tables.dead_letter, "DEAD_LETTER_TABLE"}};
+                              {tables.dead_letter, "DEAD_LETTER_TABLE"},
+                              {tables.stations, "STATION_TABLE"}};
   for (const NamedTable& table : named) {
     if (!IsPlainIdentifier(table.name)) {
       return absl::InvalidArgumentError(fmt::format(

@@ -10,7 +10,7 @@
 namespace bikestream {
 
 // OK when each name is letters, digits and '_', not starting with a digit, at most
-// `max_bytes` long, and the three are distinct. `max_bytes` is the engine's identifier limit
+// `max_bytes` long, and the four are distinct. `max_bytes` is the engine's identifier limit
 // less the longest suffix the engine adds to a table's name (its partitions, indexes and
 // ledger), so that no derived name is cut short and none collides with another. The error
 // names the environment variable to change and the limit, e.g. for `engine` "PostgreSQL".

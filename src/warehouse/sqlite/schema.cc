@@ -1,7 +1,9 @@
 // Opening the SQLite warehouse and making its tables.
 #include <fmt/format.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "common/status.h"
@@ -57,12 +59,34 @@ std::string SchemaSql(const TableNames& t) {
       UNIQUE (source, message_id)
     );
     CREATE INDEX IF NOT EXISTS {dead_index} ON {dead} (reason);
+    CREATE TABLE IF NOT EXISTS {stations} (
+      station_id   TEXT      NOT NULL PRIMARY KEY,
+      name         TEXT      NOT NULL,
+      lat          REAL      NOT NULL,
+      lon          REAL      NOT NULL,
+      capacity     INTEGER,
+      last_updated TIMESTAMP NOT NULL
+    ) WITHOUT ROWID;
   )sql",
-                     fmt::arg("raw", raw), fmt::arg("features", features), fmt::arg("dead", dead),
+                     fmt::arg("stations", QuoteIdentifier(t.stations)), fmt::arg("raw", raw), fmt::arg("features", features), fmt::arg("dead", dead),
                      fmt::arg("raw_index", QuoteIdentifier(t.raw_events + "_by_station_time")),
                      fmt::arg("dead_index", QuoteIdentifier(t.dead_letter + "_by_reason")),
                      fmt::arg("features_index", QuoteIdentifier(t.station_features + "_by_station_time")),
                      fmt::arg("features_time_index", QuoteIdentifier(t.station_features + "_by_time")));
+}
+
+// Turning a file to WAL takes it alone for a moment, and SQLite answers SQLITE_BUSY at once to
+// a second process that opens the same new file meanwhile (`gbfs --warehouse W | ingest
+// --warehouse W`) rather than waiting as busy_timeout says: so it waits here, as long.
+absl::Status EnterWalMode(sqlite3* db) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMillis);
+  while (true) {
+    absl::Status status = Exec(db, "PRAGMA journal_mode = WAL");
+    if (status.ok() || (sqlite3_errcode(db) & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() > deadline) {
+      return status;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 }  // namespace
@@ -128,8 +152,10 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenSqliteWarehouse(std::string_view 
   }
   const std::string pragmas = fmt::format(
       "PRAGMA busy_timeout = {}; PRAGMA cache_size = -{}; {}", sqlite::kBusyTimeoutMillis,
-      sqlite::kCacheKibibytes, in_memory ? "" : "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
-  if (auto status = sqlite::Exec(db.get(), pragmas); !status.ok()) {
+      sqlite::kCacheKibibytes, in_memory ? "" : "PRAGMA synchronous = FULL;");
+  absl::Status status = sqlite::Exec(db.get(), pragmas);
+  if (status.ok() && !in_memory) status = sqlite::EnterWalMode(db.get());
+  if (!status.ok()) {
     return absl::UnavailableError(
         fmt::format("cannot use SQLite warehouse '{}': {}", file, MessageOf(status)));
   }

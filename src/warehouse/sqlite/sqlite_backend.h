@@ -1,6 +1,7 @@
 // The SQLite warehouse's class, private to this folder. Its methods are defined by
 // responsibility: schema.cc (opening, tables), writes.cc (events and dead letters),
-// feature_sql.cc (the feature store and its SQL), reads.cc (queries, dead letters, events).
+// feature_sql.cc (the feature store and its SQL), reads.cc (queries, dead letters, events),
+// stations.cc (the stations table).
 #pragma once
 
 #include <string>
@@ -35,6 +36,9 @@ class SqliteWarehouse final : public Warehouse {
   absl::Status ScanEvents(TimestampMicros after, const std::function<void(const Event&)>& visit) override;
   absl::StatusOr<std::optional<TimestampMicros>> LatestEventTime() override;
   absl::StatusOr<std::vector<StationTotals>> EventTotals(TimestampMicros through) override;
+
+  absl::Status UpsertStations(const std::vector<Station>& stations) override;
+  absl::StatusOr<std::vector<Station>> ListStations() override;
 
  private:
   // schema.cc

@@ -35,6 +35,7 @@ class Statement {
                       SQLITE_STATIC);
   }
   void Bind(int index, std::int64_t value) { sqlite3_bind_int64(stmt_.get(), index, value); }
+  void Bind(int index, double value) { sqlite3_bind_double(stmt_.get(), index, value); }
   void BindNull(int index) { sqlite3_bind_null(stmt_.get(), index); }
 
   // Runs the statement to completion; returns sqlite3_changes().
