@@ -33,7 +33,7 @@ struct GbfsFlags {
   int publish_concurrency = 4;
   MqttFlags mqtt;
   std::string station_information;  // A file or URL; "" for the one gbfs.json lists.
-  WarehouseFlags warehouse;         // Where the stations table is, when url or station_information is given.
+  WarehouseFlags warehouse;         // Where the stations table is, when --warehouse is given.
 };
 
 constexpr std::chrono::seconds kFetchTimeout{30};
@@ -115,10 +115,13 @@ class StationsKeeper {
   std::size_t stored_ = 0;
 };
 
-// The stations table's keeper, when asked for one (--warehouse or --station-information); a
-// file of station_information is stored at once.
+// The stations table's keeper, when asked for one (--warehouse); a file of
+// station_information is stored at once.
 absl::StatusOr<std::unique_ptr<StationsKeeper>> OpenStationsKeeper(const GbfsFlags& flags) {
-  if (flags.warehouse.url.empty() && flags.station_information.empty()) return nullptr;
+  if (flags.warehouse.url.empty()) {
+    if (flags.station_information.empty()) return nullptr;
+    return absl::InvalidArgumentError("--station-information fills the stations table: give its --warehouse URL");
+  }
   if (flags.station_information.empty() && !IsUrl(flags.feed)) {
     return absl::InvalidArgumentError(
         "--warehouse keeps where the stations are: with a recorded FEED, give their station_information.json "

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
       "Start with `bikestream run` (simulate + ingest into sqlite:bikestream.db), then\n"
       "`bikestream show raw_events`."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "bikestream 0.1.0");
+  app.set_version_flag("--version", "bikestream " BIKESTREAM_VERSION);
   int exit_code = kExitOk;
   AddRunCommand(app, exit_code);
   AddSimulateCommand(app, exit_code);

@@ -1,6 +1,7 @@
 #include "cli/message_sink.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -124,17 +125,14 @@ absl::StatusOr<std::unique_ptr<MessageSink>> OpenMessageSink(const MessageSinkOp
 }
 
 CLI::Validator MessageDestinations(std::vector<std::string> names) {
-  std::string description = "one of";
-  for (const auto& name : names) description += " " + name;
-  description += ", or mqtt://HOST:PORT/TOPIC";
+  std::string description = fmt::format("one of {}, or mqtt://HOST:PORT/TOPIC", fmt::join(names, " "));
   return CLI::Validator(
       [names = std::move(names)](const std::string& to) -> std::string {
         if (IsMqttUrl(to) || std::find(names.begin(), names.end(), to) != names.end()) return "";
-        std::string known;
-        for (const auto& name : names) known += (known.empty() ? "" : ", ") + name;
-        return fmt::format("'{}' is not a destination: {}, or mqtt://HOST[:PORT]/TOPIC (mqtts:// for TLS)", to, known);
+        return fmt::format("'{}' is not a destination: {}, or mqtt://HOST[:PORT]/TOPIC (mqtts:// for TLS)", to,
+                           fmt::join(names, ", "));
       },
-      description);
+      std::move(description));
 }
 
 }  // namespace bikestream::cli

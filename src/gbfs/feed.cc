@@ -62,7 +62,7 @@ void LiveFeed::MaybeReadStations(TimestampMicros now) {
   if (url.empty()) {
     stations_due_ = now + options_.station_information_interval;
     options_.on_stations(absl::NotFoundError(fmt::format(
-        "{} lists no station_information feed: give its URL (--station-information)", options_.url)));
+        "no station_information feed listed at {}: give its URL (--station-information)", options_.url)));
     return;
   }
   auto information = [&]() -> absl::StatusOr<StationInformation> {
@@ -93,8 +93,8 @@ absl::Status LiveFeed::ForEachSnapshot(const Visit& visit, const Stop& stop) {
       next = std::clamp(snapshot->last_updated + ttl, next, polled + std::max(options_.min_interval, ttl));
       const bool fresh = snapshot->last_updated != last_updated;
       last_updated = snapshot->last_updated;
-      MaybeReadStations(polled);
       if (fresh && !visit(std::move(snapshot))) return absl::OkStatus();
+      MaybeReadStations(polled);  // After the events: they never wait for it.
     } else {
       next = polled + std::max(options_.min_interval, backoff.NextDelay());
       if (!visit(std::move(snapshot))) return absl::OkStatus();

@@ -41,6 +41,10 @@ std::variant<Station, std::string> StationOf(const element& entry, std::size_t i
   station.station_id = std::string(id);
   auto name = NameOf(entry);
   if (!name) return fmt::format("station {}: no name", id);
+  // JSON allows \u0000; PostgreSQL's text does not, and one such row would refuse them all.
+  if (id.find('\0') != std::string_view::npos || name->find('\0') != std::string::npos) {
+    return fmt::format("station #{}: a NUL character in its id or name", index);
+  }
   station.name = std::move(*name);
   if (entry["lat"].get_double().get(station.lat) != simdjson::SUCCESS ||
       entry["lon"].get_double().get(station.lon) != simdjson::SUCCESS || !(station.lat >= -90 && station.lat <= 90) ||

@@ -222,6 +222,12 @@ TEST(GbfsCommand, StationInformationErrorsSayWhatToFix) {
             1);
   EXPECT_NE(err.find("a URL is read beside a live feed; with a recorded FEED give a file"), std::string::npos) << err;
   EXPECT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslo", "--station-information",
+                                testing_support::kOsloStationInformation},
+                               nullptr, "/dev/null", &err),
+            1);
+  EXPECT_NE(err.find("--station-information fills the stations table: give its --warehouse URL"), std::string::npos)
+      << err;
+  EXPECT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslo", "--station-information",
                                 testing_support::kOsloWeek, "--warehouse", warehouse},
                                nullptr, "/dev/null", &err),
             1);

@@ -53,7 +53,8 @@ TEST(StationInformation, AStationWithoutItsFieldsIsLeftOutAndNamed) {
       {"station_id":"nowhere","name":"N"},
       {"station_id":"off-earth","name":"O","lat":91,"lon":1},
       {"station_id":"fine","name":"F","lat":-33.9,"lon":151.2,"capacity":-1},
-      {"station_id":"fine","name":"F again","lat":1,"lon":1}]}})");
+      {"station_id":"fine","name":"F again","lat":1,"lon":1},
+      {"station_id":"nul","name":"N\u0000","lat":1,"lon":1}]}})");
   ASSERT_TRUE(information.ok()) << information.status();
   ASSERT_EQ(information->stations.size(), 1u);
   EXPECT_EQ(information->stations[0].name, "F");
@@ -62,7 +63,8 @@ TEST(StationInformation, AStationWithoutItsFieldsIsLeftOutAndNamed) {
             (std::vector<std::string>{"station #0: no station_id", "station nameless: no name",
                                       "station nowhere: no lat and lon in range",
                                       "station off-earth: no lat and lon in range",
-                                      "station fine: listed again, the second left out"}));
+                                      "station fine: listed again, the second left out",
+                                      "station #6: a NUL character in its id or name"}));
 }
 
 TEST(StationInformation, WhatIsNotStationInformationSaysWhatIsMissing) {
