@@ -40,6 +40,11 @@ constexpr std::chrono::seconds kFetchTimeout{30};
 
 bool IsUrl(std::string_view feed) { return feed.starts_with("http://") || feed.starts_with("https://"); }
 
+// --station-information names a file, which is read once, at the start (a URL is polled).
+bool StationsFromFile(const GbfsFlags& flags) {
+  return !flags.station_information.empty() && !IsUrl(flags.station_information);
+}
+
 absl::Status CheckFlags(const GbfsFlags& flags) {
   if (flags.system.empty() || flags.system.find_first_not_of(
                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") !=
@@ -131,7 +136,7 @@ absl::StatusOr<std::unique_ptr<StationsKeeper>> OpenStationsKeeper(const GbfsFla
   if (!warehouse.ok()) return warehouse.status();
   if (absl::Status setup = (*warehouse)->Setup(); !setup.ok()) return setup;
   auto keeper = std::make_unique<StationsKeeper>(std::move(*warehouse));
-  if (!flags.station_information.empty() && !IsUrl(flags.station_information)) {
+  if (StationsFromFile(flags)) {
     auto document = ReadWholeFile(flags.station_information);
     if (!document.ok()) return document.status();
     auto information = gbfs::ParseStationInformation(*document);
@@ -177,7 +182,7 @@ int RunGbfs(GbfsFlags& flags) {
     gbfs::LiveFeedOptions options{.url = flags.feed,
                                   .min_interval = static_cast<TimestampMicros>(flags.min_interval * kSecond)};
     // A file was stored at the start; otherwise the URL given, or the one gbfs.json lists.
-    if (*stations && (flags.station_information.empty() || IsUrl(flags.station_information))) {
+    if (*stations && !StationsFromFile(flags)) {
       options.on_stations = [keeper = stations->get()](auto information) { keeper->KeepOrReport(std::move(information)); };
       options.station_information_url = flags.station_information;
     }

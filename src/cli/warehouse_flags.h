@@ -35,8 +35,8 @@ inline std::string WarehouseUrlForPeople(const WarehouseFlags& flags) {
 }
 
 // Opens the warehouse at ResolveWarehouseUrl, with table names from $RAW_EVENT_TABLE,
-// $FEATURE_EVENT_TABLE, $DEAD_LETTER_TABLE and $STATION_TABLE (their last dotted part). With --verbose, each
-// statement's cost is logged to stderr (BigQuery's bytes processed and billed).
+// $FEATURE_EVENT_TABLE, $DEAD_LETTER_TABLE and $STATION_TABLE (their last dotted part). With
+// --verbose, each statement's cost is logged to stderr (BigQuery's bytes processed and billed).
 absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(const WarehouseFlags& flags,
                                                                   OpenMode mode = OpenMode::kCreateIfMissing);
 

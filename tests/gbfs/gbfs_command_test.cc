@@ -135,15 +135,9 @@ TEST(GbfsCommand, AReplayOfTheWeekWritesEveryChange) {
   EXPECT_NE(err.find("483 snapshots, 266 stations: 27001 events"), std::string::npos) << err;
 }
 
-// Oslo's stations as the test reads them from the document, with another JSON library.
-std::vector<Station> OsloStations() {
-  const nlohmann::json document = nlohmann::json::parse(ReadWholeFile(testing_support::kOsloStationInformation).value());
-  const TimestampMicros updated = document["last_updated"].get<std::int64_t>() * kMicrosPerSecond;
-  std::vector<Station> stations;
-  for (const nlohmann::json& s : document["data"]["stations"]) {
-    stations.push_back(Station{.station_id = s["station_id"], .name = s["name"], .lat = s["lat"], .lon = s["lon"],
-                               .capacity = s["capacity"].get<std::int64_t>(), .last_updated = updated});
-  }
+// Oslo's stations, in station_id order as ListStations gives them.
+std::vector<Station> OsloStationsById() {
+  std::vector<Station> stations = testing_support::OsloStations();
   std::sort(stations.begin(), stations.end(),
             [](const Station& a, const Station& b) { return a.station_id < b.station_id; });
   return stations;
@@ -164,7 +158,7 @@ TEST(GbfsCommand, AReplayWithStationInformationFillsTheStationsTable) {
                                nullptr, "/dev/null", &err),
             0)
       << err;
-  EXPECT_EQ(StoredStations(warehouse), OsloStations());
+  EXPECT_EQ(StoredStations(warehouse), OsloStationsById());
   EXPECT_NE(err.find("stations table: 260 stations described at 2022-10-23T18:01:04Z"), std::string::npos) << err;
   // Again: the same description changes nothing.
   ASSERT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslobysykkel", "--station-information",
@@ -172,7 +166,7 @@ TEST(GbfsCommand, AReplayWithStationInformationFillsTheStationsTable) {
                                nullptr, "/dev/null", &err),
             0)
       << err;
-  EXPECT_EQ(StoredStations(warehouse), OsloStations());
+  EXPECT_EQ(StoredStations(warehouse), OsloStationsById());
 }
 
 TEST(GbfsCommand, ALiveFeedsStationInformationIsReadFromDiscoveryThroughAnOutage) {
@@ -202,7 +196,7 @@ TEST(GbfsCommand, ALiveFeedsStationInformationIsReadFromDiscoveryThroughAnOutage
   args.insert(args.end(), {"--warehouse", warehouse});
   Child child(args, dir / "healthy.jsonl");
   FinishRun(child, healthy);
-  EXPECT_EQ(StoredStations(warehouse), OsloStations()) << ReadFile(dir / "healthy.jsonl.err");
+  EXPECT_EQ(StoredStations(warehouse), OsloStationsById()) << ReadFile(dir / "healthy.jsonl.err");
   EXPECT_EQ(healthy.information_requests(), 1);  // Read once at the start; again only in 10 minutes.
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "event/event.h"
+#include "event/station.h"
 #include "gbfs/snapshot_file.h"
 
 namespace bikestream::testing_support {
@@ -22,6 +23,19 @@ inline const std::string kOsloWeek =
 // The same system's station_information document (two years older than the week).
 inline const std::string kOsloStationInformation =
     std::string(BIKESTREAM_TEST_DATA) + "/data/gbfs/oslo-station-information-2022-10-23.json";
+
+// Its stations in document order, read with another JSON library than the product's.
+inline std::vector<Station> OsloStations() {
+  std::ifstream in(kOsloStationInformation);
+  const nlohmann::json document = nlohmann::json::parse(in);
+  const TimestampMicros updated = document["last_updated"].get<std::int64_t>() * kMicrosPerSecond;
+  std::vector<Station> stations;
+  for (const nlohmann::json& s : document["data"]["stations"]) {
+    stations.push_back(Station{.station_id = s["station_id"], .name = s["name"], .lat = s["lat"], .lon = s["lon"],
+                               .capacity = s["capacity"].get<std::int64_t>(), .last_updated = updated});
+  }
+  return stations;
+}
 
 // The snapshots, one JSON document each, in order.
 inline std::vector<std::string> OsloSnapshots() {
