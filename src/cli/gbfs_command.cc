@@ -1,6 +1,6 @@
 // `bikestream gbfs FEED`: a bike-share system's GBFS feed, live or recorded, as pickup and
-// drop-off events on stdout, a Pub/Sub topic or an MQTT topic; with --warehouse, where its
-// stations are (station_information) in the stations table.
+// drop-off events on stdout, a Pub/Sub topic, an MQTT topic or committed into the warehouse;
+// with --warehouse, where its stations are (station_information) in the stations table.
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -8,6 +8,7 @@
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "cli/message_sink.h"
+#include "cli/output.h"
 #include "cli/progress_line.h"
 #include "cli/pubsub_flags.h"
 #include "cli/warehouse_flags.h"
@@ -17,6 +18,7 @@
 #include "event/event.h"
 #include "gbfs/feed.h"
 #include "gbfs/poller.h"
+#include "ingest/staged_ingest.h"
 #include "job/signals.h"
 
 namespace bikestream::cli {
@@ -33,10 +35,11 @@ struct GbfsFlags {
   int publish_concurrency = 4;
   MqttFlags mqtt;
   std::string station_information;  // A file or URL; "" for the one gbfs.json lists.
-  WarehouseFlags warehouse;         // Where the stations table is, when --warehouse is given.
+  WarehouseFlags warehouse;  // Where the stations table is, and the events with --to warehouse.
 };
 
 constexpr std::chrono::seconds kFetchTimeout{30};
+constexpr char kToWarehouse[] = "warehouse";
 
 bool IsUrl(std::string_view feed) { return feed.starts_with("http://") || feed.starts_with("https://"); }
 
@@ -120,14 +123,49 @@ class StationsKeeper {
   std::size_t stored_ = 0;
 };
 
+// --to warehouse: the events committed in process, validated and deduplicated as `ingest` does
+// them, on a thread beside the parsing: each commit takes what was handed on while the last one
+// ran (no JSON, no second process between).
+class WarehouseEvents {
+ public:
+  static absl::StatusOr<std::unique_ptr<WarehouseEvents>> Open(const GbfsFlags& flags) {
+    auto sink = OpenWarehouseFromFlags(flags.warehouse);
+    if (!sink.ok()) return sink.status();
+    if (absl::Status setup = (*sink)->Setup(); !setup.ok()) return setup;
+    auto writer = OpenWarehouseFromFlags(flags.warehouse);
+    if (!writer.ok()) return writer.status();
+    return std::make_unique<WarehouseEvents>(std::move(*sink), std::move(*writer), "gbfs:" + flags.feed);
+  }
+
+  WarehouseEvents(std::unique_ptr<Warehouse> sink, std::unique_ptr<Warehouse> writer, std::string source)
+      : sink_(std::move(sink)),
+        writer_(std::move(writer)),
+        ingest_(*sink_, *writer_, {.source = std::move(source)}) {}
+
+  gbfs::HandOff hand_off() {
+    return [this](const std::vector<Event>& events) { return ingest_.Stage(events); };
+  }
+  std::function<absl::Status()> flush() {
+    return [this] { return ingest_.Flush(); };
+  }
+  const IngestStats& stats() const { return ingest_.stats(); }
+
+ private:
+  std::unique_ptr<Warehouse> sink_;
+  std::unique_ptr<Warehouse> writer_;
+  StagedIngest ingest_;
+};
+
 // The stations table's keeper, when asked for one (--warehouse); a file of
 // station_information is stored at once.
 absl::StatusOr<std::unique_ptr<StationsKeeper>> OpenStationsKeeper(const GbfsFlags& flags) {
-  if (flags.warehouse.url.empty()) {
+  const bool to_warehouse = flags.to == kToWarehouse;
+  if (flags.warehouse.url.empty() && !to_warehouse) {
     if (flags.station_information.empty()) return nullptr;
     return absl::InvalidArgumentError("--station-information fills the stations table: give its --warehouse URL");
   }
   if (flags.station_information.empty() && !IsUrl(flags.feed)) {
+    if (to_warehouse) return nullptr;  // The events alone: no file says where the stations are.
     return absl::InvalidArgumentError(
         "--warehouse keeps where the stations are: with a recorded FEED, give their station_information.json "
         "(--station-information FILE)");
@@ -146,33 +184,54 @@ absl::StatusOr<std::unique_ptr<StationsKeeper>> OpenStationsKeeper(const GbfsFla
   return keeper;
 }
 
-int RunGbfs(GbfsFlags& flags) {
-  if (auto checked = CheckFlags(flags); !checked.ok()) return Fail(checked);
+// Where the events go: a message sink, or the warehouse (committed in process).
+struct Destination {
+  std::unique_ptr<MessageSink> sink;
+  std::unique_ptr<WarehouseEvents> warehouse;
+};
+
+absl::StatusOr<Destination> OpenDestination(GbfsFlags& flags) {
+  if (flags.to == kToWarehouse) {
+    auto warehouse = WarehouseEvents::Open(flags);
+    if (!warehouse.ok()) return warehouse.status();
+    return Destination{.sink = nullptr, .warehouse = std::move(*warehouse)};
+  }
   auto sink = OpenMessageSink({.to = flags.to, .publish_concurrency = flags.publish_concurrency}, flags.pubsub,
                               flags.mqtt);
-  if (!sink.ok()) return Fail(sink.status());
+  if (!sink.ok()) return sink.status();
+  return Destination{.sink = std::move(*sink), .warehouse = nullptr};
+}
+
+int RunGbfs(GbfsFlags& flags) {
+  if (auto checked = CheckFlags(flags); !checked.ok()) return Fail(checked);
+  auto destination = OpenDestination(flags);
+  if (!destination.ok()) return Fail(destination.status());
   auto stations = OpenStationsKeeper(flags);
   if (!stations.ok()) return Fail(stations.status());
 
   const std::atomic<bool>& interrupted = InstallStopHandlers();
   absl::Status closed;  // stdout gone (`| head`): no retry can hand the events on.
   auto stop = [&] { return interrupted.load() || !closed.ok(); };
-  auto hand_off = [&](const std::vector<Event>& events) {
+  MessageSink* sink = destination->sink.get();
+  WarehouseEvents* warehouse = destination->warehouse.get();
+  gbfs::HandOff hand_off = [&](const std::vector<Event>& events) {
     absl::Status handed;
     for (const Event& event : events) {
-      handed = (*sink)->Send(ToJson(event));
+      handed = sink->Send(ToJson(event));
       if (!handed.ok()) break;
     }
-    if (handed.ok()) handed = (*sink)->Flush();
+    if (handed.ok()) handed = sink->Flush();
     if (!handed.ok() && flags.to == "stdout") closed = handed;
     return handed;
   };
+  if (warehouse) hand_off = warehouse->hand_off();
   const bool live = IsUrl(flags.feed);
   ProgressLine progress;
   auto poller = gbfs::Poller::Open(flags.system, hand_off, SystemClock(),
                                    {.state_path = flags.state,
                                     // A replay reads its file again after a restart.
                                     .state_interval = live ? 0 : kMicrosPerSecond,
+                                    .flush = warehouse ? warehouse->flush() : nullptr,
                                     .on_snapshot = ShowSnapshots(live, progress)});
   if (!poller.ok()) return Fail(poller.status());
 
@@ -193,8 +252,9 @@ int RunGbfs(GbfsFlags& flags) {
   }
   if (poller->stations() > 0) Print(stderr, "resuming from {}: {} stations\n", flags.state, poller->stations());
 
+  const TimestampMicros start = SystemClock().Now();
   const absl::Status ran = poller->Run(*feed, stop);
-  const absl::Status finished = (*sink)->Finish();
+  const absl::Status finished = sink ? sink->Finish() : absl::OkStatus();
   progress.Done();
   const gbfs::PollerStats& s = poller->stats();
   Print(stderr, "{} snapshots, {} stations: {} events ({} pickups, {} drop-offs){}{}{}\n", s.snapshots,
@@ -202,6 +262,10 @@ int RunGbfs(GbfsFlags& flags) {
         s.resent ? fmt::format(", {} handed on again from before the restart", s.resent) : "",
         s.bad_snapshots ? fmt::format(", {} snapshots unreadable", s.bad_snapshots) : "",
         s.station_problems ? fmt::format(", {} station reports left out", s.station_problems) : "");
+  if (warehouse) {
+    const double seconds = double(SystemClock().Now() - start) / kMicrosPerSecond;
+    Print(stderr, "{}: {}\n", WarehouseUrlForPeople(flags.warehouse), SummaryLine(warehouse->stats(), seconds));
+  }
   if (!ran.ok()) return Fail(ran);
   if (!closed.ok()) return Fail(closed);
   if (!finished.ok()) return Fail(finished);
@@ -227,6 +291,7 @@ void AddGbfsCommand(CLI::App& app, int& exit_code) {
       "  PUBSUB_EMULATOR_HOST=127.0.0.1:8085 bikestream gbfs FEED --system oslobysykkel --to pubsub \\\n"
       "      --project demo --topic bike-events\n"
       "  bikestream gbfs FEED --system oslobysykkel --to mqtt://127.0.0.1:1883/oslo/events\n"
+      "  bikestream gbfs oslo-week.jsonl.gz --system oslobysykkel --to warehouse --warehouse sqlite:oslo.db\n"
       "  bikestream gbfs oslo-week.jsonl.gz --system oslobysykkel --station-information station_information.json \\\n"
       "      --warehouse sqlite:oslo.db | bikestream ingest --warehouse sqlite:oslo.db   # and the stations table\n"
       "\n"
@@ -238,9 +303,10 @@ void AddGbfsCommand(CLI::App& app, int& exit_code) {
       ->required();
   command->add_option("--system", flags->system, "The system's name in event ids, e.g. oslobysykkel")->required();
   command->add_option("--to", flags->to,
-                      "Where events go: stdout (JSON lines), pubsub (--project, --topic), or an MQTT topic, "
-                      "mqtt://HOST[:PORT]/TOPIC (QoS 1; mqtts:// for TLS)")
-      ->check(MessageDestinations({"stdout", "pubsub"}))
+                      "Where events go: stdout (JSON lines), pubsub (--project, --topic), an MQTT topic, "
+                      "mqtt://HOST[:PORT]/TOPIC (QoS 1; mqtts:// for TLS), or warehouse: committed into "
+                      "--warehouse in process, validated and deduplicated as ingest does (the fastest replay)")
+      ->check(MessageDestinations({"stdout", "pubsub", kToWarehouse}))
       ->capture_default_str();
   command->add_option("--state", flags->state,
                       "Keep each station's last report here, so that a restart resumes exactly (written "

@@ -37,6 +37,32 @@ bool IsStationId(std::string_view text) {
 
 Rejection Reject(Reason reason, std::string message) { return Rejection{reason, std::move(message)}; }
 
+std::optional<Rejection> CheckIds(std::string_view event_id, std::string_view station_id,
+                                  const ValidationRules& rules) {
+  if (event_id.size() > rules.max_event_id_bytes) {
+    return Reject(Reason::kTooLong,
+                  fmt::format("event_id is {} bytes; the limit is {}", event_id.size(), rules.max_event_id_bytes));
+  }
+  if (event_id.empty() || !IsPrintableAscii(event_id)) {
+    return Reject(Reason::kBadEventId, "event_id must be non-empty printable ASCII");
+  }
+  if (station_id.size() > rules.max_station_id_bytes) {
+    return Reject(Reason::kTooLong, fmt::format("station_id is {} bytes; the limit is {}", station_id.size(),
+                                                rules.max_station_id_bytes));
+  }
+  if (station_id.empty() || !IsStationId(station_id)) {
+    return Reject(Reason::kBadStationId, "station_id must be non-empty [A-Za-z0-9_.-]");
+  }
+  return std::nullopt;
+}
+
+std::optional<Rejection> CheckDelta(std::int64_t delta, const ValidationRules& rules) {
+  if (delta < rules.min_delta || delta > rules.max_delta) {
+    return Reject(Reason::kBadDelta, fmt::format("delta {} is outside {}..{}", delta, rules.min_delta, rules.max_delta));
+  }
+  return std::nullopt;
+}
+
 // The fields of an event, in the order of Field.
 constexpr std::array<std::string_view, 5> kFields = {"event_id", "station_id", "ts_iso", "kind", "delta"};
 enum Field : std::uint8_t { kEventId, kStationId, kTsIso, kKind, kDelta };
@@ -138,20 +164,7 @@ ParseResult EventParser::Impl::Validate(simdjson::dom::object object) {
   if (!fields.found[kDelta]) return Reject(Reason::kMissingField, "missing field 'delta'");
   const simdjson::dom::element delta_element = fields.values[kDelta];
 
-  if (event_id.size() > rules.max_event_id_bytes) {
-    return Reject(Reason::kTooLong, fmt::format("event_id is {} bytes; the limit is {}",
-                                                       event_id.size(), rules.max_event_id_bytes));
-  }
-  if (event_id.empty() || !IsPrintableAscii(event_id)) {
-    return Reject(Reason::kBadEventId, "event_id must be non-empty printable ASCII");
-  }
-  if (station_id.size() > rules.max_station_id_bytes) {
-    return Reject(Reason::kTooLong, fmt::format("station_id is {} bytes; the limit is {}",
-                                                       station_id.size(), rules.max_station_id_bytes));
-  }
-  if (station_id.empty() || !IsStationId(station_id)) {
-    return Reject(Reason::kBadStationId, "station_id must be non-empty [A-Za-z0-9_.-]");
-  }
+  if (auto rejected = CheckIds(event_id, station_id, rules)) return *std::move(rejected);
   absl::StatusOr<TimestampMicros> ts = ParseRfc3339(ts_iso);
   if (!ts.ok()) return Reject(Reason::kBadTimestamp, std::string(ts.status().message()));
 
@@ -171,15 +184,17 @@ ParseResult EventParser::Impl::Validate(simdjson::dom::object object) {
   if (delta_element.get_int64().get(delta) != simdjson::SUCCESS) {
     return Reject(Reason::kBadDelta, "delta must be a whole number");
   }
-  if (delta < rules.min_delta || delta > rules.max_delta) {
-    return Reject(Reason::kBadDelta, fmt::format("delta {} is outside {}..{}", delta,
-                                                       rules.min_delta, rules.max_delta));
-  }
+  if (auto rejected = CheckDelta(delta, rules)) return *std::move(rejected);
   event.event_id = event_id;
   event.station_id = station_id;
   event.ts = *ts;
   event.delta = static_cast<std::int32_t>(delta);
   return event;
+}
+
+std::optional<Rejection> CheckEvent(const Event& event, const ValidationRules& rules) {
+  if (auto rejected = CheckIds(event.event_id, event.station_id, rules)) return rejected;
+  return CheckDelta(event.delta, rules);
 }
 
 std::string ToJson(const Event& event) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -82,6 +83,10 @@ class EventParser {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Why an event made in process (not parsed: e.g. by `gbfs --to warehouse`) would not pass
+// EventParser under `rules`, or nullopt when it would: the same checks of its ids and delta.
+std::optional<Rejection> CheckEvent(const Event& event, const ValidationRules& rules = {});
 
 // Serializes an event in the wire format, fields in the documented order.
 std::string ToJson(const Event& event);

@@ -48,8 +48,12 @@ absl::Status Poller::Run(SnapshotFeed& feed, const SnapshotFeed::Stop& stop) {
         for (const std::string& problem : snapshot->problems) options_.report(problem);
         stats_.station_problems += snapshot->problems.size();
         const std::vector<Event> events = detector_.Apply(*snapshot);
-        saving = MaybeSaveState(events);
-        if (!saving.ok()) return false;
+        if (StateDue()) {
+          handed_on = Flushed(stop);
+          if (!handed_on) return false;
+          saving = SaveState(events);
+          if (!saving.ok()) return false;
+        }
         handed_on = HandOn(events, stop);
         if (!handed_on) return false;
         ++stats_.snapshots;
@@ -61,28 +65,37 @@ absl::Status Poller::Run(SnapshotFeed& feed, const SnapshotFeed::Stop& stop) {
   if (!saving.ok()) return saving;
   // Cut short by a stop, the last hand-off is in the state as pending (or, between saves of a
   // replay, not in it at all): either way the state on disk is what a restart needs.
-  if (handed_on && !options_.state_path.empty()) {
+  if (handed_on && Flushed(stop) && !options_.state_path.empty()) {
     if (auto saved = SaveState({}); !saved.ok()) return saved;
   }
   return ended;
 }
 
 bool Poller::HandOn(const std::vector<Event>& events, const SnapshotFeed::Stop& stop) {
+  return Retried([&] { return hand_off_(events); }, fmt::format("hand on {} events", events.size()), stop);
+}
+
+bool Poller::Flushed(const SnapshotFeed::Stop& stop) {
+  if (!options_.flush) return true;
+  return Retried(options_.flush, "commit the events handed on", stop);
+}
+
+bool Poller::Retried(const std::function<absl::Status()>& attempt, const std::string& what,
+                     const SnapshotFeed::Stop& stop) {
   Backoff backoff(options_.hand_off_retry);
   for (;;) {
-    absl::Status handed = hand_off_(events);
-    if (handed.ok()) return true;
+    absl::Status done = attempt();
+    if (done.ok()) return true;
     if (stop()) return false;  // E.g. stdout closed: nowhere to hand them on to.
-    options_.report(fmt::format("could not hand on {} events, trying again: {}", events.size(), MessageOf(handed)));
+    options_.report(fmt::format("could not {}, trying again: {}", what, MessageOf(done)));
     clock_.SleepFor(backoff.NextDelay(), stop);
     if (stop()) return false;
   }
 }
 
-absl::Status Poller::MaybeSaveState(const std::vector<Event>& pending) {
-  if (options_.state_path.empty()) return absl::OkStatus();
-  if (saved_at_ && clock_.Now() - *saved_at_ < options_.state_interval) return absl::OkStatus();
-  return SaveState(pending);
+bool Poller::StateDue() const {
+  if (options_.state_path.empty()) return false;
+  return !saved_at_ || clock_.Now() - *saved_at_ >= options_.state_interval;
 }
 
 absl::Status Poller::SaveState(const std::vector<Event>& pending) {

@@ -1,5 +1,6 @@
 // The `gbfs` job: snapshots from a feed become events, handed on. Before each hand-off the
-// detector's state is saved with the events being handed on, which a restart hands on again:
+// detector's state is saved with the events being handed on, which a restart hands on again
+// (and with every event handed on before them durable, where the next stage batches them):
 // so a restart (kill -9 included) repeats a change with its id, which ingest's dedup absorbs, or
 // had never seen it; never a burst of false changes from a fresh baseline, never a change lost
 // across the gap, never a net change derived twice under two ids.
@@ -21,7 +22,8 @@
 namespace bikestream::gbfs {
 
 // Returns once the events are with the next stage for good (written to stdout, acknowledged by
-// the broker); an error leaves them to be handed on again.
+// the broker), or staged there for its next flush (PollerOptions::flush); an error leaves them
+// to be handed on again.
 using HandOff = std::function<absl::Status(const std::vector<Event>& events)>;
 
 struct PollerStats {
@@ -40,8 +42,12 @@ struct PollerOptions {
   // (its past snapshots cannot be read again). A recorded file, which a restart reads again
   // from the start, can save less often: the re-read re-derives the rest with the same ids.
   TimestampMicros state_interval = 0;
-  // A failed hand-off is retried, the same events, with this backoff until it succeeds or the
-  // job stops. Default: 100 ms doubling to 10 s, jittered.
+  // For a next stage that commits in batches, whose hand-off only stages the events: makes
+  // every event handed on durable. Called before each state save and at the end of Run,
+  // retried like a hand-off. Default: none (each hand-off is durable when it returns).
+  std::function<absl::Status()> flush;
+  // A failed hand-off (or flush) is retried, the same events, with this backoff until it
+  // succeeds or the job stops. Default: 100 ms doubling to 10 s, jittered.
   RetryPolicy hand_off_retry;
   // Each problem, one line: a snapshot that could not be read, a station left out of one, a
   // hand-off that failed. Default: stderr.
@@ -69,8 +75,14 @@ class Poller {
   Poller(ChangeDetector::Resumed resumed, HandOff hand_off, Clock& clock, PollerOptions options);
   // False when the job stopped before the events could be handed on.
   bool HandOn(const std::vector<Event>& events, const SnapshotFeed::Stop& stop);
-  // Saves the state, with the events about to be handed on, when the interval has passed.
-  absl::Status MaybeSaveState(const std::vector<Event>& pending);
+  // False when the job stopped before what was handed on could be made durable.
+  bool Flushed(const SnapshotFeed::Stop& stop);
+  // Calls `attempt` until it succeeds (true) or the job stops (false), reporting each failure
+  // as `what` failed.
+  bool Retried(const std::function<absl::Status()>& attempt, const std::string& what,
+               const SnapshotFeed::Stop& stop);
+  // A state file is kept and the interval since the last save has passed.
+  bool StateDue() const;
   absl::Status SaveState(const std::vector<Event>& pending);
 
   ChangeDetector detector_;

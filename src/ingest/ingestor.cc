@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -57,6 +58,20 @@ absl::Status Ingestor::Add(const IngestMessage& message) {
                                              .error = std::move(rejection.message),
                                              .publish_time = message.publish_time});
   }
+  return CommitIfFull();
+}
+
+absl::Status Ingestor::AddEvent(Event event) {
+  ++stats_.received;
+  if (std::optional<Rejection> rejection = CheckEvent(event, options_.rules)) {
+    batch_.dead_letters.push_back(EventLetter(event, rejection->reason, std::move(rejection->message)));
+  } else {
+    batch_.events.push_back(std::move(event));
+  }
+  return CommitIfFull();
+}
+
+absl::Status Ingestor::CommitIfFull() {
   if (batch_.size() < options_.batch_size) return absl::OkStatus();
   return options_.concurrent_writers.empty() ? Flush() : Launch();
 }
@@ -87,7 +102,9 @@ absl::Status Ingestor::CommitSettlingRefusals(const Batch& batch) {
   if (batch.events.size() == 1) {
     Batch set_aside;
     set_aside.dead_letters = batch.dead_letters;
-    set_aside.dead_letters.push_back(RefusedLetter(batch.events[0], MessageOf(committed.status())));
+    set_aside.dead_letters.push_back(EventLetter(batch.events[0], Reason::kRefusedByWarehouse,
+                                                 fmt::format("the warehouse refused the event: {}",
+                                                             MessageOf(committed.status()))));
     committed = sink_.Commit(set_aside);
     if (!committed.ok()) return committed.status();
     Count(set_aside, *committed);
@@ -102,14 +119,14 @@ absl::Status Ingestor::CommitSettlingRefusals(const Batch& batch) {
   return CommitSettlingRefusals(second);
 }
 
-DeadLetter Ingestor::RefusedLetter(const Event& event, std::string_view why) {
+DeadLetter Ingestor::EventLetter(const Event& event, Reason reason, std::string error) {
   return DeadLetter{.first_seen = options_.now(),
                     .source = options_.source,
-                    // Keyed by the event: the same event refused again is the same dead letter.
+                    // Keyed by the event: the same event set aside again is the same dead letter.
                     .message_id = "event:" + event.event_id,
                     .payload = ToJson(event),
-                    .reason = std::string(ReasonCode(Reason::kRefusedByWarehouse)),
-                    .error = fmt::format("the warehouse refused the event: {}", why),
+                    .reason = std::string(ReasonCode(reason)),
+                    .error = std::move(error),
                     .publish_time = 0};
 }
 
@@ -123,6 +140,17 @@ absl::Status Ingestor::Launch() {
   ReserveBatch();
   auto result = std::async(std::launch::async, [writer, staged = batch.get()] { return writer->Commit(*staged); });
   in_flight_.push_back(InFlight{std::move(batch), writer, std::move(result)});
+  return status;
+}
+
+absl::Status Ingestor::LaunchIfIdle() {
+  absl::Status status = absl::OkStatus();
+  while (!in_flight_.empty() &&
+         in_flight_.front().result.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+    status.Update(CollectOldest());
+  }
+  if (idle_writers_.empty() || batch_.empty()) return status;
+  status.Update(Launch());
   return status;
 }
 

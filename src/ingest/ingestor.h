@@ -86,6 +86,16 @@ class Ingestor {
   // Validates and stages one message; commits the batch once it is full.
   absl::Status Add(const IngestMessage& message);
 
+  // The same for an event made in process (no JSON between: `gbfs --to warehouse`): it is
+  // checked as a parsed one would be (CheckEvent), and an event that fails becomes a dead
+  // letter keyed by its event_id, its payload the event's JSON.
+  absl::Status AddEvent(Event event);
+
+  // With concurrent writers: collects the commits that have finished, then hands what is
+  // staged to an idle writer if there is one. Never waits: batches grow while the writers are
+  // busy (a group commit), up to IngestOptions::batch_size.
+  absl::Status LaunchIfIdle();
+
   // Commits whatever is staged and waits for every commit in flight. OK when nothing is.
   absl::Status Flush();
 
@@ -128,7 +138,10 @@ class Ingestor {
   // batch is halved until each refused event stands alone; it becomes a dead letter with the
   // warehouse's reason, and the rest is stored (each part counted as it commits).
   absl::Status CommitSettlingRefusals(const Batch& batch);
-  DeadLetter RefusedLetter(const Event& event, std::string_view why);
+  // Commits the staged batch once it is full: at once, or on a concurrent writer.
+  absl::Status CommitIfFull();
+  // A dead letter for an event set aside (refused by the warehouse, or failing CheckEvent).
+  DeadLetter EventLetter(const Event& event, Reason reason, std::string error);
   void ReserveBatch();
   // Adds a commit to the stats and tells the observer.
   void Count(const Batch& batch, const CommitResult& committed);

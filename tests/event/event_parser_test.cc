@@ -97,5 +97,28 @@ TEST(EventJson, RoundTripsThroughTheParser) {
             R"({"event_id":"e-abc-1","station_id":"A_205","ts_iso":"2025-10-18T16:24:11.123456Z","kind":"pickup","delta":3})");
 }
 
+// CheckEvent (for events made in process) says what parsing the event's JSON would.
+TEST(CheckEvent, AgreesWithTheParserOnTheSameEvent) {
+  EventParser parser;
+  const Event good{.event_id = "oslo:407:1", .station_id = "407", .ts = 1'760'804'651'000'000,
+                   .kind = Kind::kPickup, .delta = 2};
+  std::vector<Event> events(7, good);
+  events[1].event_id = "";
+  events[2].event_id = "del\x7f" "here";
+  events[3].event_id = std::string(129, 'e');
+  events[4].station_id = "a b";
+  events[5].station_id = std::string(65, 's');
+  events[6].delta = 0;
+  for (const Event& event : events) {
+    const std::optional<Rejection> checked = CheckEvent(event);
+    const ParseResult parsed = parser.Parse(ToJson(event));
+    ASSERT_EQ(checked.has_value(), std::holds_alternative<Rejection>(parsed)) << ToJson(event);
+    if (!checked) continue;
+    EXPECT_EQ(checked->reason, std::get<Rejection>(parsed).reason) << ToJson(event);
+    EXPECT_EQ(checked->message, std::get<Rejection>(parsed).message) << ToJson(event);
+  }
+  EXPECT_FALSE(CheckEvent(good).has_value());
+}
+
 }  // namespace
 }  // namespace bikestream

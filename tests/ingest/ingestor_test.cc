@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "ingest/dead_letter_replay.h"
+#include "ingest/staged_ingest.h"
 #include "warehouse/warehouse.h"
 
 namespace bikestream {
@@ -75,6 +76,31 @@ TEST_F(IngestorTest, DeadLettersKeepPayloadReasonAndMessage) {
   EXPECT_EQ(letters[0].source, "test");
   EXPECT_EQ(letters[0].message_id, "msg-7");
   EXPECT_EQ(letters[0].first_seen, 42);
+}
+
+Event MadeEvent(std::string event_id, std::string station_id, std::int32_t delta) {
+  return Event{.event_id = std::move(event_id), .station_id = std::move(station_id), .ts = 1'760'804'651'000'000,
+               .kind = Kind::kDropoff, .delta = delta};
+}
+
+TEST_F(IngestorTest, AnEventMadeInProcessIsCheckedAsAParsedOneWouldBe) {
+  Ingestor ingestor(*warehouse_, Options());
+  const Event bad_station = MadeEvent("oslo:a b:1", "a b", 2);
+  for (const Event& event : {MadeEvent("oslo:407:1", "407", 3), bad_station, MadeEvent("oslo:407:2", "407", 5000)}) {
+    ASSERT_TRUE(ingestor.AddEvent(event).ok());
+  }
+  ASSERT_TRUE(ingestor.Flush().ok());
+  EXPECT_EQ(ingestor.stats().received, 3u);
+  EXPECT_EQ(ingestor.stats().stored, 1u);
+  EXPECT_EQ(ingestor.stats().dead_lettered, 2u);
+  auto letters = *warehouse_->ListDeadLetters({.reason = "bad_station_id"});
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].message_id, "event:oslo:a b:1");
+  EXPECT_EQ(letters[0].payload, ToJson(bad_station));
+  EXPECT_EQ(letters[0].source, "test");
+  letters = *warehouse_->ListDeadLetters({.reason = "bad_delta"});
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].error, "delta 5000 is outside 1..1000");
 }
 
 TEST_F(IngestorTest, TruncatedInputIsTooLong) {
@@ -300,6 +326,33 @@ TEST_F(ConcurrentWritersTest, ARefusedRowIsSetAsideAndTheRestStoredInOrder) {
   auto refused = *writers_[0]->ListDeadLetters({.reason = "refused_by_warehouse"});
   ASSERT_EQ(refused.size(), 1u);
   EXPECT_EQ(refused[0].message_id, "event:e-777");
+}
+
+std::vector<Event> MadeEvents(int first, int count) {
+  std::vector<Event> events;
+  for (int id = first; id < first + count; ++id) events.push_back(MadeEvent(fmt::format("e-{}", id), "A_101", 1));
+  return events;
+}
+
+// StagedIngest (`gbfs --to warehouse`): while the warehouse refuses commits, a hand-off fails
+// and stages nothing; handed again once it is back, each event is stored once.
+TEST_F(ConcurrentWritersTest, StagedEventsAreStoredOnceThroughAnOutage) {
+  for (auto& writer : writers_) ASSERT_TRUE(writer->Query("PRAGMA busy_timeout = 20").ok());
+  auto blocker = std::move(*OpenWarehouse("sqlite:" + path_.string()));
+  ASSERT_TRUE(blocker->Query("BEGIN EXCLUSIVE").ok());
+  StagedIngest ingest(*writers_[0], *writers_[1], {.source = "test"});
+  ASSERT_TRUE(ingest.Stage(MadeEvents(0, 100)).ok());  // Its commit fails on the writer.
+  EXPECT_FALSE(ingest.Flush().ok());
+  EXPECT_FALSE(ingest.Stage(MadeEvents(100, 100)).ok());
+  EXPECT_FALSE(ingest.Stage(MadeEvents(100, 100)).ok());
+  ASSERT_TRUE(blocker->Query("COMMIT").ok());
+  ASSERT_TRUE(ingest.Stage(MadeEvents(100, 100)).ok());
+  for (int first = 200; first < 5000; first += 100) ASSERT_TRUE(ingest.Stage(MadeEvents(first, 100)).ok());
+  ASSERT_TRUE(ingest.Flush().ok());
+  EXPECT_EQ(ingest.stats().received, 5000u);
+  EXPECT_EQ(ingest.stats().stored, 5000u);
+  EXPECT_EQ(ingest.stats().duplicates, 0u);  // No hand-off was staged twice.
+  EXPECT_EQ(Count(), 5000);
 }
 
 }  // namespace
