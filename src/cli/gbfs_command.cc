@@ -148,6 +148,7 @@ class WarehouseEvents {
   std::function<absl::Status()> flush() {
     return [this] { return ingest_.Flush(); };
   }
+  std::size_t pending() const { return ingest_.pending(); }
   const IngestStats& stats() const { return ingest_.stats(); }
 
  private:
@@ -160,8 +161,8 @@ class WarehouseEvents {
 // station_information is stored at once.
 absl::StatusOr<std::unique_ptr<StationsKeeper>> OpenStationsKeeper(const GbfsFlags& flags) {
   const bool to_warehouse = flags.to == kToWarehouse;
+  if (flags.warehouse.url.empty() && flags.station_information.empty()) return nullptr;
   if (flags.warehouse.url.empty() && !to_warehouse) {
-    if (flags.station_information.empty()) return nullptr;
     return absl::InvalidArgumentError("--station-information fills the stations table: give its --warehouse URL");
   }
   if (flags.station_information.empty() && !IsUrl(flags.feed)) {
@@ -267,6 +268,13 @@ int RunGbfs(GbfsFlags& flags) {
     Print(stderr, "{}: {}\n", WarehouseUrlForPeople(flags.warehouse), SummaryLine(warehouse->stats(), seconds));
   }
   if (!ran.ok()) return Fail(ran);
+  if (warehouse && warehouse->pending() > 0) {
+    return Fail(fmt::format("stopped before {} events were committed (the warehouse failed until then); {}",
+                            warehouse->pending(),
+                            live && flags.state.empty()
+                                ? "a live feed's past is gone: run with --state to resume exactly"
+                                : "running it again derives them again, each stored once"));
+  }
   if (!closed.ok()) return Fail(closed);
   if (!finished.ok()) return Fail(finished);
   return interrupted ? kExitCancelled : kExitOk;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/json_text.h"
 #include "common/print.h"
 
 namespace bikestream {
@@ -97,26 +98,6 @@ absl::StatusOr<TableFormat> ParseTableFormat(std::string_view name) {
   if (name == "json") return TableFormat::kJson;
   return absl::InvalidArgumentError(
       fmt::format("unknown format '{}': use table, csv or json", name));
-}
-
-std::string JsonQuote(std::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out.push_back(char(c));
-        }
-    }
-  }
-  return out + "\"";
 }
 
 void PrintResult(std::FILE* out, const QueryResult& result, TableFormat format,

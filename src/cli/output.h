@@ -27,7 +27,4 @@ std::string SummaryJson(const IngestStats& stats, double seconds);
 // One human line: "received 1000, stored 990, duplicates 5, dead-lettered 5 in 0.2 s (5000 ev/s)".
 std::string SummaryLine(const IngestStats& stats, double seconds);
 
-// JSON string literal for `text` (quotes included).
-std::string JsonQuote(std::string_view text);
-
 }  // namespace bikestream

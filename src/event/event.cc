@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "common/json_text.h"
 #include "simdjson.h"
 
 namespace bikestream {
@@ -198,18 +199,8 @@ std::optional<Rejection> CheckEvent(const Event& event, const ValidationRules& r
 }
 
 std::string ToJson(const Event& event) {
-  // Ids are validated printable ASCII; only quote and backslash need escaping.
-  auto escaped = [](std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-      if (c == '"' || c == '\\') out.push_back('\\');
-      out.push_back(c);
-    }
-    return out;
-  };
-  return fmt::format(R"({{"event_id":"{}","station_id":"{}","ts_iso":"{}","kind":"{}","delta":{}}})",
-                     escaped(event.event_id), event.station_id, FormatRfc3339(event.ts),
+  return fmt::format(R"({{"event_id":{},"station_id":{},"ts_iso":"{}","kind":"{}","delta":{}}})",
+                     JsonQuote(event.event_id), JsonQuote(event.station_id), FormatRfc3339(event.ts),
                      KindName(event.kind), event.delta);
 }
 

@@ -117,6 +117,8 @@ class Ingestor {
     for (const auto& commit : in_flight_) count += commit.batch->size();
     return count;
   }
+  // Batches whose concurrent commit failed or had rows refused: the next Flush() commits them.
+  bool has_waiting() const { return !waiting_.empty(); }
   const IngestStats& stats() const { return stats_; }
 
  private:

@@ -14,7 +14,7 @@ StagedIngest::StagedIngest(EventSink& sink, EventSink& writer, IngestOptions opt
     : ingestor_(sink, WithWriter(std::move(options), writer)) {}
 
 absl::Status StagedIngest::Stage(const std::vector<Event>& events) {
-  if (!failed_.ok() && !Flush().ok()) return failed_;
+  if ((!failed_.ok() || ingestor_.has_waiting()) && !Flush().ok()) return failed_;
   for (const Event& event : events) {
     // Staged even when it fails: the error is an earlier batch's, which waits for Flush().
     if (absl::Status added = ingestor_.AddEvent(event); !added.ok()) failed_ = added;

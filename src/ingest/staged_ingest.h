@@ -2,9 +2,10 @@
 // --to warehouse` parses the next snapshots while the last batch commits.
 //
 // Delivery contract: Stage() returns once the events are staged; they are durable once a later
-// Flush() has returned OK. A commit that fails in the background keeps its batch for the next
-// Flush(), and the next Stage() says so: it first retries that commit and stages nothing while
-// it fails, so the caller hands the same events again later and none is staged twice. Not
+// Flush() has returned OK. A commit that fails in the background (or has rows refused) keeps
+// its batch for the next Flush(), and the next Stage() runs that Flush() first: while it fails,
+// Stage() stages nothing and says so, so the caller hands the same events again later and none
+// is staged twice. Not
 // thread-safe: one thread stages and flushes.
 #pragma once
 
@@ -26,6 +27,8 @@ class StagedIngest {
   absl::Status Stage(const std::vector<Event>& events);
   absl::Status Flush();
 
+  // Events staged or committing: not yet known to be durable.
+  std::size_t pending() const { return ingestor_.pending(); }
   const IngestStats& stats() const { return ingestor_.stats(); }
 
  private:

@@ -102,13 +102,16 @@ TEST(CheckEvent, AgreesWithTheParserOnTheSameEvent) {
   EventParser parser;
   const Event good{.event_id = "oslo:407:1", .station_id = "407", .ts = 1'760'804'651'000'000,
                    .kind = Kind::kPickup, .delta = 2};
-  std::vector<Event> events(7, good);
+  std::vector<Event> events(10, good);
   events[1].event_id = "";
   events[2].event_id = "del\x7f" "here";
   events[3].event_id = std::string(129, 'e');
   events[4].station_id = "a b";
   events[5].station_id = std::string(65, 's');
   events[6].delta = 0;
+  events[7].station_id = "say \"hi\"";  // A feed's station id may hold anything JSON can.
+  events[8].station_id = "back\\slash";
+  events[9].event_id = "line\nbreak";
   for (const Event& event : events) {
     const std::optional<Rejection> checked = CheckEvent(event);
     const ParseResult parsed = parser.Parse(ToJson(event));
