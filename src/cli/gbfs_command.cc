@@ -49,9 +49,7 @@ bool StationsFromFile(const GbfsFlags& flags) {
 }
 
 absl::Status CheckFlags(const GbfsFlags& flags) {
-  if (flags.system.empty() || flags.system.find_first_not_of(
-                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") !=
-                                  std::string::npos) {
+  if (!IsStationId(flags.system)) {  // The characters of a station id, as the two share event ids.
     return absl::InvalidArgumentError(
         "--system names the bike-share system in event ids, e.g. --system oslobysykkel: letters, digits, _ . -");
   }

@@ -1,6 +1,7 @@
 #include "common/file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -94,6 +95,27 @@ absl::Status ReplaceFile(const std::string& path, std::string_view contents) {
   Fd dir(::open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() < 0 || ::fsync(dir.get()) != 0) return Failed("sync the directory of", path, errno);
   return absl::OkStatus();
+}
+
+absl::StatusOr<FileLock> FileLock::TryAcquire(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Failed("open", path, errno);
+  FileLock lock(fd);
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return lock;
+  if (errno == EWOULDBLOCK) return absl::FailedPreconditionError(fmt::format("{} is locked by another process", path));
+  return Failed("lock", path, errno);
+}
+
+FileLock& FileLock::operator=(FileLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);  // Closing the only descriptor of the open file drops its lock.
 }
 
 }  // namespace bikestream

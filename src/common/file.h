@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/statusor.h"
 
@@ -20,5 +21,25 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
 // when a step fails: before the rename PATH is unchanged; after it (the directory's sync) PATH
 // holds the new contents, which a power loss could still undo.
 absl::Status ReplaceFile(const std::string& path, std::string_view contents);
+
+// An exclusive lock on PATH (created if missing), held until the FileLock is destroyed or the
+// process ends: the kernel drops it then, so a kill -9 leaves no stale lock behind. Advisory:
+// it keeps out only those who take it too.
+class FileLock {
+ public:
+  // kFailedPrecondition when someone else holds it (another process, or another FileLock of
+  // this one); kUnavailable, naming the path and the reason, when PATH cannot be opened.
+  static absl::StatusOr<FileLock> TryAcquire(const std::string& path);
+
+  FileLock(FileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileLock& operator=(FileLock&& other) noexcept;
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock();
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
 
 }  // namespace bikestream

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -29,13 +30,6 @@ bool IsStationChar(char c) {
          c == '.' || c == '-';
 }
 
-bool IsStationId(std::string_view text) {
-  for (char c : text) {
-    if (!IsStationChar(c)) return false;
-  }
-  return true;
-}
-
 Rejection Reject(Reason reason, std::string message) { return Rejection{reason, std::move(message)}; }
 
 std::optional<Rejection> CheckIds(std::string_view event_id, std::string_view station_id,
@@ -51,7 +45,7 @@ std::optional<Rejection> CheckIds(std::string_view event_id, std::string_view st
     return Reject(Reason::kTooLong, fmt::format("station_id is {} bytes; the limit is {}", station_id.size(),
                                                 rules.max_station_id_bytes));
   }
-  if (station_id.empty() || !IsStationId(station_id)) {
+  if (!IsStationId(station_id)) {
     return Reject(Reason::kBadStationId, "station_id must be non-empty [A-Za-z0-9_.-]");
   }
   return std::nullopt;
@@ -191,6 +185,10 @@ ParseResult EventParser::Impl::Validate(simdjson::dom::object object) {
   event.ts = *ts;
   event.delta = static_cast<std::int32_t>(delta);
   return event;
+}
+
+bool IsStationId(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), IsStationChar);
 }
 
 std::optional<Rejection> CheckEvent(const Event& event, const ValidationRules& rules) {

@@ -84,6 +84,9 @@ class EventParser {
   std::unique_ptr<Impl> impl_;
 };
 
+// Whether `text` is a valid station_id: non-empty [A-Za-z0-9_.-] (the length limit aside).
+bool IsStationId(std::string_view text);
+
 // Why an event made in process (not parsed: e.g. by `gbfs --to warehouse`) would not pass
 // EventParser under `rules`, or nullopt when it would: the same checks of its ids and delta.
 std::optional<Rejection> CheckEvent(const Event& event, const ValidationRules& rules = {});

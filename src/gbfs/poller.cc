@@ -6,21 +6,40 @@
 
 namespace bikestream::gbfs {
 
-absl::StatusOr<Poller> Poller::Open(std::string system, HandOff hand_off, Clock& clock, PollerOptions options) {
-  if (!options.report) options.report = [](const std::string& line) { Print(stderr, "bikestream: gbfs: {}\n", line); };
-  auto fresh = [&] {
-    return Poller(ChangeDetector::Resumed{ChangeDetector(std::move(system)), {}}, std::move(hand_off), clock,
-                  std::move(options));
-  };
-  if (options.state_path.empty()) return fresh();
-  auto saved = ReadWholeFile(options.state_path);
-  if (absl::IsNotFound(saved.status())) return fresh();
+namespace {
+
+// The detector as the state file left it, or a fresh one when there is none.
+absl::StatusOr<ChangeDetector::Resumed> Resume(std::string system, const std::string& state_path) {
+  auto saved = state_path.empty() ? absl::NotFoundError("") : ReadWholeFile(state_path);
+  if (absl::IsNotFound(saved.status())) return ChangeDetector::Resumed{ChangeDetector(std::move(system)), {}};
   if (!saved.ok()) return saved.status();
   auto resumed = ChangeDetector::LoadState(std::move(system), *saved);
   if (!resumed.ok()) {
-    return absl::InvalidArgumentError(fmt::format("--state {}: {}", options.state_path, MessageOf(resumed.status())));
+    return absl::InvalidArgumentError(fmt::format("--state {}: {}", state_path, MessageOf(resumed.status())));
   }
-  return Poller(std::move(*resumed), std::move(hand_off), clock, std::move(options));
+  return resumed;
+}
+
+}  // namespace
+
+absl::StatusOr<Poller> Poller::Open(std::string system, HandOff hand_off, Clock& clock, PollerOptions options) {
+  if (!options.report) options.report = [](const std::string& line) { Print(stderr, "bikestream: gbfs: {}\n", line); };
+  std::optional<FileLock> state_lock;
+  if (!options.state_path.empty()) {
+    auto lock = FileLock::TryAcquire(options.state_path + ".lock");
+    if (absl::IsFailedPrecondition(lock.status())) {
+      return absl::FailedPreconditionError(fmt::format(
+          "--state {0} is in use by another poller ({0}.lock is held): give each poller a state file of its own",
+          options.state_path));
+    }
+    if (!lock.ok()) return lock.status();
+    state_lock = std::move(*lock);
+  }
+  auto resumed = Resume(std::move(system), options.state_path);
+  if (!resumed.ok()) return resumed.status();
+  Poller poller(std::move(*resumed), std::move(hand_off), clock, std::move(options));
+  poller.state_lock_ = std::move(state_lock);
+  return poller;
 }
 
 Poller::Poller(ChangeDetector::Resumed resumed, HandOff hand_off, Clock& clock, PollerOptions options)

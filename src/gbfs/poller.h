@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "common/clock.h"
+#include "common/file.h"
 #include "common/retry.h"
 #include "event/event.h"
 #include "gbfs/change_detector.h"
@@ -60,7 +61,8 @@ struct PollerOptions {
 class Poller {
  public:
   // Resumes from the state file when there is one (kInvalidArgument when it is not of
-  // `system`, or not a state file).
+  // `system`, or not a state file). Holds STATE.lock while it lives: a second poller on the
+  // same state file, which would undo the first's saves, is refused (kFailedPrecondition).
   static absl::StatusOr<Poller> Open(std::string system, HandOff hand_off, Clock& clock, PollerOptions options);
 
   // Hands on again the changes the last run may not have, then runs until the feed ends or
@@ -92,6 +94,7 @@ class Poller {
   PollerOptions options_;
   PollerStats stats_;
   std::optional<TimestampMicros> saved_at_;
+  std::optional<FileLock> state_lock_;
 };
 
 }  // namespace bikestream::gbfs

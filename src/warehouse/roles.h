@@ -5,6 +5,7 @@
 //   EventHistory     reads raw_events back: totals, latest time, a scan (streaming rebuilds)
 //   SqlConsole       runs one SQL statement for a person (query, show)
 //   StationDirectory keeps the stations table: where each station is (gbfs, console)
+//   ActivityReader   events per station and 15 minutes, the busiest stations (console)
 // A backend implements them all as a `Warehouse` (warehouse.h). Unless a role says otherwise,
 // an object is used from one thread at a time.
 #pragma once
@@ -210,6 +211,68 @@ class StationDirectory {
 
   // Every station, in station_id order.
   virtual absl::StatusOr<std::vector<Station>> ListStations() = 0;
+};
+
+// Events counted by kind, with the bikes they moved.
+struct Activity {
+  std::int64_t pickups = 0;
+  std::int64_t pickup_bikes = 0;  // The pickups' deltas, summed.
+  std::int64_t dropoffs = 0;
+  std::int64_t dropoff_bikes = 0;
+
+  std::int64_t events() const { return pickups + dropoffs; }
+  void Add(const Event& event) {
+    if (event.kind == Kind::kPickup) {
+      ++pickups;
+      pickup_bikes += event.delta;
+    } else {
+      ++dropoffs;
+      dropoff_bikes += event.delta;
+    }
+  }
+  friend bool operator==(const Activity&, const Activity&) = default;
+};
+
+// The console's buckets: 15 minutes of event time, aligned to the epoch (UTC).
+inline constexpr TimestampMicros kActivityBucket = 15 * kMicrosPerMinute;
+
+// The start of the bucket that holds `ts`.
+inline TimestampMicros ActivityBucketOf(TimestampMicros ts) {
+  return ts - ((ts % kActivityBucket) + kActivityBucket) % kActivityBucket;
+}
+
+// The first bucket start at or after `ts`: the buckets that start in [from, to) hold the events
+// with ts in [ActivityBucketAtOrAfter(from), ActivityBucketAtOrAfter(to)).
+inline TimestampMicros ActivityBucketAtOrAfter(TimestampMicros ts) {
+  const TimestampMicros start = ActivityBucketOf(ts);
+  return start == ts ? ts : start + kActivityBucket;
+}
+
+struct ActivityBucket {
+  TimestampMicros start = 0;
+  Activity activity;
+  friend bool operator==(const ActivityBucket&, const ActivityBucket&) = default;
+};
+
+struct StationActivity {
+  std::string station_id;
+  Activity activity;
+  friend bool operator==(const StationActivity&, const StationActivity&) = default;
+};
+
+// raw_events as the console shows it: cheap enough to read on every refresh of a page.
+class ActivityReader {
+ public:
+  virtual ~ActivityReader() = default;
+
+  // `station_id`'s buckets that start in [from, to) and hold events, oldest first.
+  virtual absl::StatusOr<std::vector<ActivityBucket>> StationBuckets(std::string_view station_id,
+                                                                     TimestampMicros from, TimestampMicros to) = 0;
+
+  // The `limit` stations with the most events in the buckets that start in [from, to), most
+  // first (ties in station_id order).
+  virtual absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimestampMicros from, TimestampMicros to,
+                                                                       std::size_t limit) = 0;
 };
 
 }  // namespace bikestream

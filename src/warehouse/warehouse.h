@@ -31,7 +31,8 @@ class Warehouse : public EventSink,
                   public FeatureStore,
                   public EventHistory,
                   public SqlConsole,
-                  public StationDirectory {
+                  public StationDirectory,
+                  public ActivityReader {
  public:
   // Creates the tables and indexes if they are missing. Idempotent.
   virtual absl::Status Setup() = 0;

@@ -128,6 +128,18 @@ TEST(GbfsCommand, KilledAndRestartedIntoTheWarehouseItStoresEveryChangeOnce) {
   EXPECT_EQ(ReadFile(dir / "last.out"), "");  // Nothing on stdout: the events went to the warehouse.
 }
 
+// Two pollers on one --state would undo each other's saves: the second is refused.
+TEST(GbfsCommand, ASecondPollerOnTheSameStateFileIsRefused) {
+  GbfsFeedServer server(testing_support::FirstOsloSnapshots(20));
+  TempDir dir;
+  Child child(GbfsArgs(server, dir / "oslo.state"), dir / "first.jsonl");
+  ASSERT_TRUE(WaitUntil([&] { return server.requests() >= 3; }, kPatience));
+  std::string err;
+  EXPECT_EQ(e2e::RunBikestream(GbfsArgs(server, dir / "oslo.state"), nullptr, "/dev/null", &err), 1);
+  EXPECT_NE(err.find("--state " + (dir / "oslo.state") + " is in use by another poller"), std::string::npos) << err;
+  FinishRun(child, server);
+}
+
 TEST(GbfsCommand, AReplayIntoTheWarehouseStoresEachChangeOnce) {
   TempDir dir;
   const std::string warehouse = "sqlite:" + dir / "oslo.db";

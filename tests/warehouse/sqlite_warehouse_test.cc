@@ -135,5 +135,30 @@ TEST(SqliteWarehouse, FailedCommitStoresNothingAndCanBeRetried) {
   std::filesystem::remove(path);
 }
 
+// A warehouse made before the activity table existed gains it, filled from raw_events, at its
+// next Setup(): the same buckets as if it had always been kept.
+TEST(SqliteWarehouse, SetupFillsAMissingActivityTableFromRawEvents) {
+  auto warehouse = std::move(*OpenWarehouse("sqlite::memory:"));
+  ASSERT_TRUE(warehouse->Setup().ok());
+  Batch batch;
+  for (int i = 0; i < 50; ++i) {
+    batch.events.push_back(Event{"e-" + std::to_string(i), i % 2 ? "A" : "B", 1'728'259'200'000'000 + i * kMicrosPerMinute,
+                                 i % 3 ? Kind::kPickup : Kind::kDropoff, 1 + i % 4});
+  }
+  ASSERT_TRUE(warehouse->Commit(batch).ok());
+  const TimestampMicros day = 24 * kMicrosPerHour;
+  auto kept = warehouse->StationBuckets("A", 1'728'259'200'000'000, 1'728'259'200'000'000 + day);
+  auto busiest = warehouse->BusiestStations(1'728'259'200'000'000, 1'728'259'200'000'000 + day, 5);
+  ASSERT_TRUE(kept.ok() && busiest.ok());
+  ASSERT_EQ(kept->size(), 4u);  // 50 minutes: four buckets.
+
+  ASSERT_TRUE(warehouse->Query("DROP TABLE raw_events_activity").ok());
+  ASSERT_TRUE(warehouse->Setup().ok());
+  EXPECT_EQ(*warehouse->StationBuckets("A", 1'728'259'200'000'000, 1'728'259'200'000'000 + day), *kept);
+  EXPECT_EQ(*warehouse->BusiestStations(1'728'259'200'000'000, 1'728'259'200'000'000 + day, 5), *busiest);
+  ASSERT_TRUE(warehouse->Setup().ok());  // Again: not filled twice.
+  EXPECT_EQ(*warehouse->StationBuckets("A", 1'728'259'200'000'000, 1'728'259'200'000'000 + day), *kept);
+}
+
 }  // namespace
 }  // namespace bikestream

@@ -140,6 +140,64 @@ TEST_P(WarehouseContractTest, StationsAreUpsertedKeepingTheLatestDescription) {
   EXPECT_EQ(Count("stations"), 2);
 }
 
+// The console's reads: per station and 15 minutes, each event counted once (a redelivery adds
+// nothing, a replayed dead letter counts), the busiest stations of a period.
+TEST_P(WarehouseContractTest, ActivityCountsEachStoredEventOnceIn15MinuteBuckets) {
+  constexpr TimestampMicros kStart = 1'728'259'200'000'000;  // 2024-10-07T00:00:00Z.
+  constexpr TimestampMicros kMinute = kMicrosPerMinute;
+  auto event = [](std::string id, std::string station, TimestampMicros ts, Kind kind, std::int32_t delta) {
+    return Event{std::move(id), std::move(station), ts, kind, delta};
+  };
+  Batch first;
+  first.events = {event("a1", "A", kStart + kMinute, Kind::kPickup, 1),
+                  event("a2", "A", kStart + 14 * kMinute, Kind::kDropoff, 2),
+                  event("a3", "A", kStart + 15 * kMinute, Kind::kPickup, 3),
+                  event("b1", "B", kStart + 5 * kMinute, Kind::kDropoff, 4),
+                  event("a0", "A", kStart - kMinute, Kind::kPickup, 1)};  // Before the period.
+  Batch second;
+  second.events = {event("a1", "A", kStart + kMinute, Kind::kPickup, 1),  // Redelivered.
+                   event("a4", "A", kStart + 2 * kMicrosPerHour, Kind::kPickup, 1),
+                   event("b2", "B", kStart + 20 * kMinute, Kind::kPickup, 1),
+                   event("d1", "D", kStart + 30 * kMinute, Kind::kPickup, 1),
+                   event("d2", "D", kStart + 31 * kMinute, Kind::kPickup, 1),
+                   event("c1", "C", kStart + 3 * 24 * kMicrosPerHour, Kind::kPickup, 1)};  // After it.
+  second.dead_letters = {MakeDeadLetter("fixable")};
+  ASSERT_TRUE(warehouse_->Commit(first).ok());
+  ASSERT_TRUE(warehouse_->Commit(second).ok());
+  auto letters = *warehouse_->ListDeadLetters({});
+  ASSERT_TRUE(
+      warehouse_->ResolveDeadLetters({event("b3", "B", kStart + 40 * kMinute, Kind::kDropoff, 1)}, {letters[0].id}).ok());
+
+  const TimestampMicros day_end = kStart + 24 * kMicrosPerHour;
+  auto buckets = warehouse_->StationBuckets("A", kStart, day_end);
+  ASSERT_TRUE(buckets.ok()) << buckets.status();
+  EXPECT_EQ(*buckets, (std::vector<ActivityBucket>{{kStart, {1, 1, 1, 2}},
+                                                   {kStart + 15 * kMinute, {1, 3, 0, 0}},
+                                                   {kStart + 2 * kMicrosPerHour, {1, 1, 0, 0}}}));
+  // Only buckets that start in the period: from one microsecond in, the first is left out.
+  buckets = warehouse_->StationBuckets("A", kStart + 1, kStart + 2 * kMicrosPerHour);
+  ASSERT_TRUE(buckets.ok()) << buckets.status();
+  EXPECT_EQ(*buckets, (std::vector<ActivityBucket>{{kStart + 15 * kMinute, {1, 3, 0, 0}}}));
+  buckets = warehouse_->StationBuckets("nowhere", kStart, day_end);
+  ASSERT_TRUE(buckets.ok()) << buckets.status();
+  EXPECT_TRUE(buckets->empty());
+
+  auto busiest = warehouse_->BusiestStations(kStart, day_end, 10);
+  ASSERT_TRUE(busiest.ok()) << busiest.status();
+  EXPECT_EQ(*busiest, (std::vector<StationActivity>{{"A", {3, 5, 1, 2}}, {"B", {1, 1, 2, 5}}, {"D", {2, 2, 0, 0}}}));
+  Batch tie;
+  tie.events = {event("c2", "C", kStart + 50 * kMinute, Kind::kDropoff, 1)};
+  ASSERT_TRUE(warehouse_->Commit(tie).ok());
+  busiest = warehouse_->BusiestStations(kStart, day_end, 3);  // C has 1 event in the day: not among them.
+  ASSERT_TRUE(busiest.ok()) << busiest.status();
+  ASSERT_EQ(busiest->size(), 3u);
+  EXPECT_EQ((*busiest)[2].station_id, "D");
+  busiest = warehouse_->BusiestStations(kStart + 30 * kMinute, day_end, 10);  // A, B and C tie: by id.
+  ASSERT_TRUE(busiest.ok()) << busiest.status();
+  EXPECT_EQ(*busiest, (std::vector<StationActivity>{{"D", {2, 2, 0, 0}}, {"A", {1, 1, 0, 0}}, {"B", {0, 0, 1, 1}},
+                                                    {"C", {0, 0, 1, 1}}}));
+}
+
 INSTANTIATE_TEST_SUITE_P(, WarehouseContractTest, ::testing::ValuesIn(testing_support::BackendsUnderTest()),
                          testing_support::BackendName);
 

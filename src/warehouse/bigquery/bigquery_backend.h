@@ -1,7 +1,8 @@
 // The BigQuery warehouse's class, private to this folder. Its methods are defined by
 // responsibility: schema.cc (opening, the dataset and tables), writes.cc (events and dead
 // letters, one transaction per batch), reads.cc (queries, dead letters, events),
-// feature_sql.cc (the feature store), stations.cc (the stations table).
+// feature_sql.cc (the feature store), stations.cc (the stations table), activity.cc (the
+// console's reads).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -46,6 +47,10 @@ class BigQueryWarehouse final : public Warehouse {
 
   absl::Status UpsertStations(const std::vector<Station>& stations) override;
   absl::StatusOr<std::vector<Station>> ListStations() override;
+  absl::StatusOr<std::vector<ActivityBucket>> StationBuckets(std::string_view station_id, TimestampMicros from,
+                                                             TimestampMicros to) override;
+  absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimestampMicros from, TimestampMicros to,
+                                                               std::size_t limit) override;
 
  private:
   // schema.cc

@@ -1,7 +1,7 @@
 // The PostgreSQL warehouse's class, private to this folder. Its methods are defined by
 // responsibility: schema.cc (connections, tables, partitions), writes.cc (events and dead
 // letters), feature_sql.cc (the feature store and its SQL), reads.cc (queries, dead letters,
-// events), stations.cc (the stations table).
+// events), stations.cc (the stations table), activity.cc (the console's reads).
 #pragma once
 
 #include <fmt/format.h>
@@ -72,6 +72,10 @@ class PostgresWarehouse final : public Warehouse {
 
   absl::Status UpsertStations(const std::vector<Station>& stations) override;
   absl::StatusOr<std::vector<Station>> ListStations() override;
+  absl::StatusOr<std::vector<ActivityBucket>> StationBuckets(std::string_view station_id, TimestampMicros from,
+                                                             TimestampMicros to) override;
+  absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimestampMicros from, TimestampMicros to,
+                                                               std::size_t limit) override;
 
  private:
   // Runs `operation` on a live connection. When it fails because the server went away, or

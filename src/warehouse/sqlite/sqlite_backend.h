@@ -1,7 +1,7 @@
 // The SQLite warehouse's class, private to this folder. Its methods are defined by
 // responsibility: schema.cc (opening, tables), writes.cc (events and dead letters),
 // feature_sql.cc (the feature store and its SQL), reads.cc (queries, dead letters, events),
-// stations.cc (the stations table).
+// stations.cc (the stations table), activity.cc (the 15-minute activity table and its reads).
 #pragma once
 
 #include <string>
@@ -39,6 +39,10 @@ class SqliteWarehouse final : public Warehouse {
 
   absl::Status UpsertStations(const std::vector<Station>& stations) override;
   absl::StatusOr<std::vector<Station>> ListStations() override;
+  absl::StatusOr<std::vector<ActivityBucket>> StationBuckets(std::string_view station_id, TimestampMicros from,
+                                                             TimestampMicros to) override;
+  absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimestampMicros from, TimestampMicros to,
+                                                               std::size_t limit) override;
 
  private:
   // schema.cc
@@ -46,6 +50,13 @@ class SqliteWarehouse final : public Warehouse {
   // writes.cc
   absl::Status PrepareWrites();
   absl::Status InsertEvents(const std::vector<Event>& events, CommitResult* result);
+  // activity.cc
+  absl::StatusOr<bool> HasTable(const std::string& name);
+  // Sums raw_events into the activity table, once, when Setup() creates it.
+  absl::Status FillActivity();
+  std::string ActivityUpsertSql() const;
+  // Adds the events a commit stored new to their buckets.
+  absl::Status AddActivity(const std::vector<const Event*>& stored);
   // feature_sql.cc
   absl::StatusOr<QueryResult> LabeledTrainingSet(const TrainingSetRequest::Labels& labels,
                                                  const std::string& pivots);
@@ -61,7 +72,12 @@ class SqliteWarehouse final : public Warehouse {
   Statement insert_event_;
   Statement insert_dead_letter_;
   Statement delete_dead_letter_;
+  Statement upsert_activity_;
 };
+
+// activity.cc: the activity table's name (raw_events' with "_activity") and its CREATE.
+std::string ActivityTable(const TableNames& tables);
+std::string ActivitySchemaSql(const TableNames& tables);
 
 // `status` with a hint to run `bikestream setup` when a table is missing.
 absl::Status WithSetupHint(absl::Status status);

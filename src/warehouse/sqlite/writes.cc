@@ -76,6 +76,7 @@ absl::Status SqliteWarehouse::PrepareWrites() {
                                  "payload, reason, error, publish_time) "
                                  "VALUES (?, ?, ?, ?, ?, ?, ?)", dead)},
            std::pair{&delete_dead_letter_, fmt::format("DELETE FROM {} WHERE id = ?", dead)},
+           std::pair{&upsert_activity_, ActivityUpsertSql()},
        }) {
     auto prepared = Statement::Prepare(db_.get(), sql);
     if (!prepared.ok()) return WithSetupHint(prepared.status());
@@ -85,6 +86,8 @@ absl::Status SqliteWarehouse::PrepareWrites() {
 }
 
 absl::Status SqliteWarehouse::InsertEvents(const std::vector<Event>& events, CommitResult* result) {
+  std::vector<const Event*> stored;
+  stored.reserve(events.size());
   for (const Event& event : events) {
     insert_event_.Bind(1, event.event_id);
     insert_event_.Bind(2, event.station_id);
@@ -95,8 +98,9 @@ absl::Status SqliteWarehouse::InsertEvents(const std::vector<Event>& events, Com
     if (!changes.ok()) return changes.status();
     ++(*changes == 1 ? result->stored : result->duplicates);
     result->newly_stored.push_back(*changes == 1);
+    if (*changes == 1) stored.push_back(&event);
   }
-  return absl::OkStatus();
+  return AddActivity(stored);
 }
 
 }  // namespace bikestream::sqlite

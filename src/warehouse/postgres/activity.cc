@@ -1,0 +1,61 @@
+// The console's reads (ActivityReader), straight from raw_events: its (station_id, ts_iso) index
+// finds a station's events, and a period's by time (docs/adr/0008).
+#include <fmt/format.h>
+
+#include "warehouse/postgres/postgres_backend.h"
+#include "warehouse/postgres/postgres_rows.h"
+
+namespace bikestream::postgres {
+namespace {
+
+// The four sums of an Activity over a group of raw_events rows.
+constexpr char kActivityColumns[] =
+    "count(*) FILTER (WHERE kind = 'pickup'), coalesce(sum(delta) FILTER (WHERE kind = 'pickup'), 0), "
+    "count(*) FILTER (WHERE kind = 'dropoff'), coalesce(sum(delta) FILTER (WHERE kind = 'dropoff'), 0)";
+
+Activity ActivityAt(const PGresult* rows, int row, int first) {
+  return Activity{Integer(rows, row, first), Integer(rows, row, first + 1), Integer(rows, row, first + 2),
+                  Integer(rows, row, first + 3)};
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<ActivityBucket>> PostgresWarehouse::StationBuckets(std::string_view station_id,
+                                                                              TimestampMicros from, TimestampMicros to) {
+  const std::string sql = fmt::format(
+      "SELECT {}, {} FROM {} WHERE station_id = $1 AND ts_iso >= {} AND ts_iso < {} GROUP BY 1 ORDER BY 1",
+      Micros(fmt::format("date_bin('{} seconds', ts_iso, TIMESTAMPTZ '1970-01-01 00:00:00+00')",
+                         kActivityBucket / kMicrosPerSecond)),
+      kActivityColumns, raw_, Instant(2), Instant(3));
+  const std::string from_text = FormatRfc3339(ActivityBucketAtOrAfter(from));
+  const std::string to_text = FormatRfc3339(ActivityBucketAtOrAfter(to));
+  const Param params[] = {{station_id}, {from_text}, {to_text}};
+  return Read(sql, params, [](const PGresult* rows) {
+    std::vector<ActivityBucket> buckets;
+    buckets.reserve(PQntuples(rows));
+    for (int r = 0; r < PQntuples(rows); ++r) buckets.push_back({Integer(rows, r, 0), ActivityAt(rows, r, 1)});
+    return buckets;
+  });
+}
+
+absl::StatusOr<std::vector<StationActivity>> PostgresWarehouse::BusiestStations(TimestampMicros from,
+                                                                                TimestampMicros to,
+                                                                                std::size_t limit) {
+  const std::string sql = fmt::format(
+      "SELECT station_id, {} FROM {} WHERE ts_iso >= {} AND ts_iso < {} GROUP BY station_id "
+      "ORDER BY count(*) DESC, station_id LIMIT {}",
+      kActivityColumns, raw_, Instant(1), Instant(2), limit);
+  const std::string from_text = FormatRfc3339(ActivityBucketAtOrAfter(from));
+  const std::string to_text = FormatRfc3339(ActivityBucketAtOrAfter(to));
+  const Param params[] = {{from_text}, {to_text}};
+  return Read(sql, params, [](const PGresult* rows) {
+    std::vector<StationActivity> stations;
+    stations.reserve(PQntuples(rows));
+    for (int r = 0; r < PQntuples(rows); ++r) {
+      stations.push_back({std::string(Text(rows, r, 0)), ActivityAt(rows, r, 1)});
+    }
+    return stations;
+  });
+}
+
+}  // namespace bikestream::postgres
