@@ -10,7 +10,9 @@
 // an object is used from one thread at a time.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <functional>
 #include <optional>
 #include <string>
@@ -245,7 +247,15 @@ inline TimestampMicros ActivityBucketOf(TimestampMicros ts) {
 // with ts in [ActivityBucketAtOrAfter(from), ActivityBucketAtOrAfter(to)).
 inline TimestampMicros ActivityBucketAtOrAfter(TimestampMicros ts) {
   const TimestampMicros start = ActivityBucketOf(ts);
-  return start == ts ? ts : start + kActivityBucket;
+  if (start == ts) return ts;
+  // The end of time has no bucket after it: every event is before it.
+  return start > std::numeric_limits<TimestampMicros>::max() - kActivityBucket ? std::numeric_limits<TimestampMicros>::max()
+                                                                               : start + kActivityBucket;
+}
+
+// A LIMIT as the engines take it: a 64-bit signed integer.
+inline std::int64_t ActivityLimit(std::size_t limit) {
+  return static_cast<std::int64_t>(std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
 }
 
 struct ActivityBucket {

@@ -153,15 +153,15 @@ Failure FailureOf(sqlite3* db, const std::string& project, const std::string& da
 
 namespace {
 
-// GoogleSQL's DIV (integer division, rounding toward zero, as SQLite's / on integers) and
+// GoogleSQL's MOD (the remainder, with the sign of the dividend, as SQLite's %) and
 // UNIX_MICROS (a TIMESTAMP's microseconds: the stored integer itself).
-void Div(sqlite3_context* context, int, sqlite3_value** args) {
+void Mod(sqlite3_context* context, int, sqlite3_value** args) {
   const sqlite3_int64 divisor = sqlite3_value_int64(args[1]);
   if (divisor == 0) {
-    sqlite3_result_error(context, "division by zero: DIV", -1);
+    sqlite3_result_error(context, "division by zero: MOD", -1);
     return;
   }
-  sqlite3_result_int64(context, sqlite3_value_int64(args[0]) / divisor);
+  sqlite3_result_int64(context, sqlite3_value_int64(args[0]) % divisor);
 }
 
 void UnixMicros(sqlite3_context* context, int, sqlite3_value** args) {
@@ -173,7 +173,7 @@ void UnixMicros(sqlite3_context* context, int, sqlite3_value** args) {
 void BigQuerySqliteEngine::DatasetCreated(const std::string& dataset) {
   sqlite3* db = nullptr;
   sqlite3_open(":memory:", &db);
-  sqlite3_create_function(db, "DIV", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, Div, nullptr, nullptr);
+  sqlite3_create_function(db, "MOD", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, Mod, nullptr, nullptr);
   sqlite3_create_function(db, "UNIX_MICROS", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, UnixMicros, nullptr,
                           nullptr);
   datasets_[dataset].reset(db);

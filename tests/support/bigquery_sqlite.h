@@ -4,7 +4,7 @@
 // - UNNEST(@p) [AS a] [WITH OFFSET AS pos] reads a temporary table of the parameter's rows
 //   (column pos, then the struct's fields, or `value`); `x IN UNNEST(@p)` likewise;
 // - other @p become literals; TIMESTAMP values are integer microseconds, as stored;
-// - DIV and UNIX_MICROS are functions of the database, as GoogleSQL defines them;
+// - MOD and UNIX_MICROS are functions of the database, as GoogleSQL defines them;
 // - BEGIN/COMMIT TRANSACTION, CREATE TEMP TABLE, INSERT ... SELECT, window functions and
 //   backquoted names are SQLite's too, and run as they are.
 // Errors come back as BigQuery's: notFound for a missing dataset or table, invalidQuery for

@@ -196,6 +196,24 @@ TEST_P(WarehouseContractTest, ActivityCountsEachStoredEventOnceIn15MinuteBuckets
   ASSERT_TRUE(busiest.ok()) << busiest.status();
   EXPECT_EQ(*busiest, (std::vector<StationActivity>{{"D", {2, 2, 0, 0}}, {"A", {1, 1, 0, 0}}, {"B", {0, 0, 1, 1}},
                                                     {"C", {0, 0, 1, 1}}}));
+  busiest = warehouse_->BusiestStations(kStart, day_end, 0);
+  ASSERT_TRUE(busiest.ok()) << busiest.status();
+  EXPECT_TRUE(busiest->empty());
+}
+
+// Buckets round down on every engine, also for an instant before 1970 (whose division by the
+// bucket rounds the other way in integer arithmetic).
+TEST_P(WarehouseContractTest, ActivityBucketsAroundTheEpochRoundDown) {
+  Batch batch;
+  batch.events = {Event{"before", "P", -1, Kind::kPickup, 1}, Event{"at", "P", 0, Kind::kDropoff, 2},
+                  Event{"after", "P", kActivityBucket - 1, Kind::kDropoff, 3}};
+  ASSERT_TRUE(warehouse_->Commit(batch).ok());
+  auto buckets = warehouse_->StationBuckets("P", -kActivityBucket, kActivityBucket);
+  ASSERT_TRUE(buckets.ok()) << buckets.status();
+  EXPECT_EQ(*buckets, (std::vector<ActivityBucket>{{-kActivityBucket, {1, 1, 0, 0}}, {0, {0, 0, 2, 5}}}));
+  auto busiest = warehouse_->BusiestStations(-kActivityBucket, kActivityBucket, SIZE_MAX);
+  ASSERT_TRUE(busiest.ok()) << busiest.status();
+  EXPECT_EQ(*busiest, (std::vector<StationActivity>{{"P", {1, 1, 2, 5}}}));
 }
 
 INSTANTIATE_TEST_SUITE_P(, WarehouseContractTest, ::testing::ValuesIn(testing_support::BackendsUnderTest()),

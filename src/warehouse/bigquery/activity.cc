@@ -32,7 +32,9 @@ absl::StatusOr<std::vector<ActivityBucket>> BigQueryWarehouse::StationBuckets(st
   json parameters = Period(from, to);
   parameters.push_back(ScalarParameter("station", "STRING", std::string(station_id)));
   auto rows = Read("station activity",
-                   fmt::format("SELECT DIV(UNIX_MICROS(ts_iso), {0}) * {0} AS bucket, {1} FROM {2} "
+                   // Rounded down also before 1970, as ActivityBucketOf (DIV rounds toward zero).
+                   fmt::format("SELECT UNIX_MICROS(ts_iso) - MOD(MOD(UNIX_MICROS(ts_iso), {0}) + {0}, {0}) AS bucket, "
+                               "{1} FROM {2} "
                                "WHERE station_id = @station AND ts_iso >= @from AND ts_iso < @to "
                                "GROUP BY bucket ORDER BY bucket",
                                kActivityBucket, kActivityColumns, Quoted(tables_.raw_events)),
@@ -49,7 +51,7 @@ absl::StatusOr<std::vector<StationActivity>> BigQueryWarehouse::BusiestStations(
   auto rows = Read("busiest stations",
                    fmt::format("SELECT station_id, {} FROM {} WHERE ts_iso >= @from AND ts_iso < @to "
                                "GROUP BY station_id ORDER BY pickups + dropoffs DESC, station_id LIMIT {}",
-                               kActivityColumns, Quoted(tables_.raw_events), limit),
+                               kActivityColumns, Quoted(tables_.raw_events), ActivityLimit(limit)),
                    Period(from, to));
   if (!rows.ok()) return rows.status();
   std::vector<StationActivity> stations;

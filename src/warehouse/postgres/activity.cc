@@ -13,6 +13,11 @@ constexpr char kActivityColumns[] =
     "count(*) FILTER (WHERE kind = 'pickup'), coalesce(sum(delta) FILTER (WHERE kind = 'pickup'), 0), "
     "count(*) FILTER (WHERE kind = 'dropoff'), coalesce(sum(delta) FILTER (WHERE kind = 'dropoff'), 0)";
 
+// The start of the bucket of `micros`, rounded down also before 1970 (as ActivityBucketOf).
+std::string BucketOf(const std::string& micros) {
+  return fmt::format("{0} - (({0} % {1}) + {1}) % {1}", micros, kActivityBucket);
+}
+
 Activity ActivityAt(const PGresult* rows, int row, int first) {
   return Activity{Integer(rows, row, first), Integer(rows, row, first + 1), Integer(rows, row, first + 2),
                   Integer(rows, row, first + 3)};
@@ -24,9 +29,7 @@ absl::StatusOr<std::vector<ActivityBucket>> PostgresWarehouse::StationBuckets(st
                                                                               TimestampMicros from, TimestampMicros to) {
   const std::string sql = fmt::format(
       "SELECT {}, {} FROM {} WHERE station_id = $1 AND ts_iso >= {} AND ts_iso < {} GROUP BY 1 ORDER BY 1",
-      Micros(fmt::format("date_bin('{} seconds', ts_iso, TIMESTAMPTZ '1970-01-01 00:00:00+00')",
-                         kActivityBucket / kMicrosPerSecond)),
-      kActivityColumns, raw_, Instant(2), Instant(3));
+      BucketOf(Micros("ts_iso")), kActivityColumns, raw_, Instant(2), Instant(3));
   const std::string from_text = FormatRfc3339(ActivityBucketAtOrAfter(from));
   const std::string to_text = FormatRfc3339(ActivityBucketAtOrAfter(to));
   const Param params[] = {{station_id}, {from_text}, {to_text}};
@@ -44,7 +47,7 @@ absl::StatusOr<std::vector<StationActivity>> PostgresWarehouse::BusiestStations(
   const std::string sql = fmt::format(
       "SELECT station_id, {} FROM {} WHERE ts_iso >= {} AND ts_iso < {} GROUP BY station_id "
       "ORDER BY count(*) DESC, station_id LIMIT {}",
-      kActivityColumns, raw_, Instant(1), Instant(2), limit);
+      kActivityColumns, raw_, Instant(1), Instant(2), ActivityLimit(limit));
   const std::string from_text = FormatRfc3339(ActivityBucketAtOrAfter(from));
   const std::string to_text = FormatRfc3339(ActivityBucketAtOrAfter(to));
   const Param params[] = {{from_text}, {to_text}};

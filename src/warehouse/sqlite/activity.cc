@@ -110,7 +110,7 @@ absl::StatusOr<std::vector<StationActivity>> SqliteWarehouse::BusiestStations(Ti
   if (!stmt.ok()) return WithSetupHint(stmt.status());
   stmt->Bind(1, from);
   stmt->Bind(2, to);
-  stmt->Bind(3, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+  stmt->Bind(3, ActivityLimit(limit));
   std::vector<StationActivity> stations;
   int rc;
   while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {

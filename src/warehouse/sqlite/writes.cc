@@ -79,7 +79,10 @@ absl::Status SqliteWarehouse::PrepareWrites() {
            std::pair{&upsert_activity_, ActivityUpsertSql()},
        }) {
     auto prepared = Statement::Prepare(db_.get(), sql);
-    if (!prepared.ok()) return WithSetupHint(prepared.status());
+    if (!prepared.ok()) {
+      insert_event_ = Statement();  // All or none: the next write prepares them again.
+      return WithSetupHint(prepared.status());
+    }
     *statement = std::move(*prepared);
   }
   return absl::OkStatus();
