@@ -16,7 +16,12 @@ packages=(
   libpq-dev postgresql-15 postgresql-client-15
   # MQTT: libmosquitto to build; Debian's broker for the tests.
   libmosquitto-dev mosquitto
+  # The console's page is tested in a real browser (tests/console/browser_test.mjs).
+  chromium
 )
+# The console's page takes its plotting library from npm at build time (`npm ci`). A machine
+# whose Node.js came from elsewhere (NodeSource's includes npm) keeps it.
+if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 
 missing=()
 for package in "${packages[@]}"; do

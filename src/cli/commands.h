@@ -17,5 +17,6 @@ void AddDeadLetterCommand(CLI::App& app, int& exit_code);
 void AddJobsCommand(CLI::App& app, int& exit_code);
 void AddFeaturesCommand(CLI::App& app, int& exit_code);
 void AddTrainingSetCommand(CLI::App& app, int& exit_code);
+void AddConsoleCommand(CLI::App& app, int& exit_code);
 
 }  // namespace bikestream::cli

@@ -52,6 +52,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   AddJobsCommand(app, exit_code);
   AddFeaturesCommand(app, exit_code);
   AddTrainingSetCommand(app, exit_code);
+  AddConsoleCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -4,21 +4,13 @@
 #include <httplib.h>
 
 #include "absl/status/status.h"
+#include "http/bearer_token.h"
 #include "http/http_server.h"
 #include "http/listen_address.h"
 #include "http/post.h"
 
 namespace bikestream {
 namespace {
-
-// Compares in time that does not depend on where the strings differ, so the token cannot be
-// guessed a byte at a time.
-bool SameSecret(std::string_view given, std::string_view secret) {
-  if (given.size() != secret.size()) return false;  // Its length is not the secret.
-  unsigned char differ = 0;
-  for (std::size_t i = 0; i < given.size(); ++i) differ |= static_cast<unsigned char>(given[i] ^ secret[i]);
-  return differ == 0;
-}
 
 // Answers a request that is not for this endpoint: one for another job, or without the token.
 httplib::Server::HandlerResponse Refuse(httplib::Response& response, int status, const std::string& why) {
@@ -54,7 +46,7 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
                                                                                    httplib::Response& response) {
     // The token first: who has not got it learns nothing, not even which job this is.
     if (!token.empty() && request.path != "/healthz" &&
-        !SameSecret(request.get_header_value("Authorization"), "Bearer " + token)) {
+        !CarriesBearerToken(request, token)) {
       return Refuse(response, 401, "this endpoint needs its token: Authorization: Bearer TOKEN");
     }
     if (request.has_param("job") && request.get_param_value("job") != job_id) {

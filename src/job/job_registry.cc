@@ -15,6 +15,7 @@
 #include "common/file.h"
 #include "common/print.h"
 #include "common/status.h"
+#include "event/timestamp.h"
 
 namespace bikestream {
 namespace {
@@ -58,6 +59,15 @@ std::string TextAt(const json& record, const char* key) {
   return field != record.end() && field->is_string() ? field->get<std::string>() : "";
 }
 
+json ToJson(const JobRecord& r) {
+  json record = {{"id", r.id},           {"pid", r.pid},         {"pid_start", r.pid_start},
+                 {"admin", r.admin},     {"source", r.source},   {"warehouse", r.warehouse},
+                 {"started", r.started}};
+  if (!r.state.empty()) record["state"] = r.state;
+  if (!r.ended.empty()) record["ended"] = r.ended;
+  return record;
+}
+
 }  // namespace
 
 JobRegistry::JobRegistry(const std::filesystem::path& state_dir, Warn warn)
@@ -83,24 +93,51 @@ std::string NewJobId() {
 absl::Status JobRegistry::Register(const JobRecord& r) {
   std::error_code error;
   std::filesystem::create_directories(dir_, error);
-  const json record = {{"id", r.id},
-                       {"pid", r.pid},
-                       {"pid_start", r.pid_start != 0 ? r.pid_start : ProcessStartTime(r.pid)},
-                       {"admin", r.admin},
-                       {"source", r.source},
-                       {"warehouse", r.warehouse},
-                       {"started", r.started}};
+  JobRecord record = r;
+  if (record.pid_start == 0) record.pid_start = ProcessStartTime(r.pid);
   // Readers never see half a record.
-  if (auto written = ReplaceFile((dir_ / (r.id + ".json")).string(), record.dump(2) + "\n"); !written.ok()) {
+  if (auto written = ReplaceFile((dir_ / (r.id + ".json")).string(), ToJson(record).dump(2) + "\n");
+      !written.ok()) {
     return absl::UnavailableError(fmt::format("{} (set BIKESTREAM_STATE_DIR to a writable directory)",
                                               MessageOf(written)));
   }
   return absl::OkStatus();
 }
 
-void JobRegistry::Unregister(const std::string& id) {
+void JobRegistry::Unregister(const std::string& id, std::string_view final_state) {
+  const std::filesystem::path running = dir_ / (id + ".json");
   std::error_code ignored;
-  std::filesystem::remove(dir_ / (id + ".json"), ignored);
+  if (!final_state.empty()) {
+    auto record = ReadRecord(running);
+    if (record.ok()) {
+      record->state = std::string(final_state);
+      record->ended = FormatRfc3339(SystemClock().Now() / kMicrosPerSecond * kMicrosPerSecond);
+      std::filesystem::create_directories(dir_ / "ended", ignored);
+      // Best effort: a job that cannot say how it ended has still ended.
+      (void)ReplaceFile((dir_ / "ended" / (id + ".json")).string(), ToJson(*record).dump(2) + "\n");
+    }
+  }
+  std::filesystem::remove(running, ignored);
+}
+
+absl::StatusOr<JobRecord> JobRegistry::ReadRecord(const std::filesystem::path& path) {
+  auto text = ReadWholeFile(path.string());
+  if (!text.ok()) return text.status();
+  const json record = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (!record.is_object() || !record.value("pid", json()).is_number_integer()) {
+    return absl::InvalidArgumentError("not a job record");
+  }
+  return JobRecord{.id = TextAt(record, "id"),
+                   .pid = record["pid"].get<int>(),
+                   .pid_start = record.contains("pid_start") && record["pid_start"].is_number_unsigned()
+                                    ? record["pid_start"].get<std::uint64_t>()
+                                    : 0,
+                   .admin = TextAt(record, "admin"),
+                   .source = TextAt(record, "source"),
+                   .warehouse = TextAt(record, "warehouse"),
+                   .started = TextAt(record, "started"),
+                   .state = TextAt(record, "state"),
+                   .ended = TextAt(record, "ended")};
 }
 
 std::vector<JobRecord> JobRegistry::List() {
@@ -108,30 +145,36 @@ std::vector<JobRecord> JobRegistry::List() {
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(dir_, error)) {
     if (entry.path().extension() != ".json") continue;
-    auto text = ReadWholeFile(entry.path().string());
-    const json record = text.ok() ? json::parse(*text, nullptr, /*allow_exceptions=*/false) : json();
-    if (!record.is_object() || !record.value("pid", json()).is_number_integer()) {
-      warn_(fmt::format("skipping {} in the job registry: {}", entry.path().string(),
-                        text.ok() ? "not a job record" : MessageOf(text.status())));
+    auto record = ReadRecord(entry.path());
+    if (!record.ok()) {
+      warn_(fmt::format("skipping {} in the job registry: {}", entry.path().string(), MessageOf(record.status())));
       continue;
     }
-    JobRecord r{.id = TextAt(record, "id"),
-                .pid = record["pid"].get<int>(),
-                .pid_start = record.contains("pid_start") && record["pid_start"].is_number_unsigned()
-                                 ? record["pid_start"].get<std::uint64_t>()
-                                 : 0,
-                .admin = TextAt(record, "admin"),
-                .source = TextAt(record, "source"),
-                .warehouse = TextAt(record, "warehouse"),
-                .started = TextAt(record, "started")};
-    if (!IsAlive(r)) {
+    if (!IsAlive(*record)) {
       // Killed without a chance to unregister (kill -9), or its pid since reused: forget it.
       std::filesystem::remove(entry.path(), error);
       continue;
     }
-    jobs.push_back(std::move(r));
+    jobs.push_back(std::move(*record));
   }
   std::sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return jobs;
+}
+
+std::vector<JobRecord> JobRegistry::Ended() {
+  constexpr auto kKept = std::chrono::hours(24);
+  std::vector<JobRecord> jobs;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_ / "ended", error)) {
+    if (entry.path().extension() != ".json") continue;
+    std::error_code ignored;
+    if (std::filesystem::file_time_type::clock::now() - entry.last_write_time(ignored) > kKept) {
+      std::filesystem::remove(entry.path(), ignored);
+      continue;
+    }
+    if (auto record = ReadRecord(entry.path()); record.ok()) jobs.push_back(std::move(*record));
+  }
+  std::sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) { return a.id > b.id; });
   return jobs;
 }
 

@@ -1,11 +1,14 @@
-// A small registry of the streaming jobs running on this machine, so `bikestream jobs` can
-// find them: one JSON file per job in the state directory, removed when the job ends.
+// A small registry of the streaming jobs running on this machine, so `bikestream jobs` and the
+// console can find them: one JSON file per job in the state directory. When a job ends its file
+// moves aside with the state it ended in, and stays a day, so that a person who drained a job
+// can see that it reached DRAINED.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -22,6 +25,9 @@ struct JobRecord {
   std::string source;    // e.g. projects/p/subscriptions/s
   std::string warehouse;
   std::string started;   // RFC 3339.
+  // For an ended job (JobRegistry::Ended): the state it ended in, e.g. DRAINED, and when.
+  std::string state;
+  std::string ended;     // RFC 3339.
 };
 
 // $BIKESTREAM_STATE_DIR, else $XDG_STATE_HOME/bikestream, else ~/.local/state/bikestream.
@@ -37,15 +43,20 @@ class JobRegistry {
   explicit JobRegistry(const std::filesystem::path& state_dir, Warn warn = nullptr);
 
   absl::Status Register(const JobRecord& record);
-  void Unregister(const std::string& id);
+  // Removes the job from the running ones; with `final_state`, keeps it among the ended ones.
+  void Unregister(const std::string& id, std::string_view final_state = {});
 
   // The registered jobs whose process is still alive; the entries of ended processes (also
   // where another process has its pid now) are removed, unreadable ones skipped with a warning.
   std::vector<JobRecord> List();
   // A job by id or unique id prefix.
   absl::StatusOr<JobRecord> Find(const std::string& id);
+  // The jobs that ended within the last day, newest first; older entries are removed.
+  std::vector<JobRecord> Ended();
 
  private:
+  static absl::StatusOr<JobRecord> ReadRecord(const std::filesystem::path& path);
+
   std::filesystem::path dir_;
   Warn warn_;
 };

@@ -15,12 +15,16 @@ namespace bikestream {
 namespace {
 
 std::string JobJson(const JobRecord& record, const JobControl& control, const JobMetrics& m) {
-  const nlohmann::ordered_json job = {
+  nlohmann::ordered_json job = {
       {"id", record.id},           {"state", JobStateName(control.state())}, {"pid", record.pid},
       {"source", record.source},   {"warehouse", record.warehouse},          {"started", record.started},
       {"admin", record.admin},     {"received", m.received.load()},          {"stored", m.stored.load()},
       {"duplicates", m.duplicates.load()}, {"dead_lettered", m.dead_lettered.load()},
       {"acks", m.acks.load()},     {"nacks", m.nacks.load()},                {"in_flight", m.in_flight.load()}};
+  // The publish-to-commit histogram, so that a watcher can tell the latency of any period.
+  nlohmann::ordered_json counts = nlohmann::json::array();
+  for (const auto& count : m.latency_buckets) counts.push_back(count.load());
+  job["latency"] = {{"bounds_seconds", kLatencyBuckets}, {"counts", counts}};
   return job.dump() + "\n";
 }
 
@@ -55,8 +59,8 @@ absl::StatusOr<StreamingJobResult> RunStreamingJob(EventSource& source, EventSin
     MetricsReporter reporter(metrics, job.progress);
     result.error = RunStreaming(source, sink, options, control, metrics);
   }
-  registry.Unregister(record.id);
   result.state = result.error.ok() ? control.state() : JobState::kFailed;
+  registry.Unregister(record.id, JobStateName(result.state));
   result.stats = Snapshot(metrics);
   result.seconds = double(clock.Now() - start) / kMicrosPerSecond;
   return result;

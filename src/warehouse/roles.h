@@ -100,11 +100,23 @@ struct DeadLetterFilter {
   std::size_t limit = 1000;           // At most this many, in id order. Default: 1000.
 };
 
+// How many dead letters of one reason were first seen in one bucket of time.
+struct DeadLetterCount {
+  std::string reason;
+  TimestampMicros bucket = 0;  // The bucket's start (first_seen rounded down to the bucket).
+  std::int64_t count = 0;
+  friend bool operator==(const DeadLetterCount&, const DeadLetterCount&) = default;
+};
+
 class DeadLetterStore {
  public:
   virtual ~DeadLetterStore() = default;
 
   virtual absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(const DeadLetterFilter& filter) = 0;
+
+  // Every dead letter counted by reason and by `bucket` (> 0) of first_seen, buckets aligned to
+  // the epoch: oldest bucket first, reasons in order within one.
+  virtual absl::StatusOr<std::vector<DeadLetterCount>> CountDeadLetters(TimestampMicros bucket) = 0;
 
   // In one transaction: stores `events` (dedup as in EventSink::Commit) and deletes the dead
   // letters with `resolved_ids`, whose payloads they are.
@@ -161,6 +173,10 @@ class FeatureStore {
 
   // The stored rows at `as_of`, ordered by station, feature and window.
   virtual absl::StatusOr<std::vector<FeatureRow>> StoredFeatures(TimestampMicros as_of) = 0;
+
+  // `station_id`'s stored rows with as_of in [from, to], ordered by as_of, feature and window.
+  virtual absl::StatusOr<std::vector<FeatureRow>> StationFeatureHistory(std::string_view station_id,
+                                                                        TimestampMicros from, TimestampMicros to) = 0;
 
   // For each tick, replaces the stored rows of `feature_names` at the tick's as_of with its
   // rows; all ticks in one transaction (rows computed outside the warehouse, by the streaming

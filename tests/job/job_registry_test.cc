@@ -36,6 +36,26 @@ TEST_F(JobRegistryTest, ListsALiveJobAndForgetsItOnUnregister) {
   EXPECT_TRUE(registry.List().empty());
 }
 
+TEST_F(JobRegistryTest, AnEndedJobIsKeptADayWithTheStateItEndedIn) {
+  JobRegistry registry = Registry();
+  ASSERT_TRUE(registry.Register({.id = "job-a", .pid = getpid(), .source = "mqtt://h/t"}).ok());
+  ASSERT_TRUE(registry.Register({.id = "job-b", .pid = getpid()}).ok());
+  registry.Unregister("job-a", "DRAINED");
+  registry.Unregister("job-b");  // Without a state: forgotten.
+  EXPECT_TRUE(registry.List().empty());
+  auto ended = registry.Ended();
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].id, "job-a");
+  EXPECT_EQ(ended[0].state, "DRAINED");
+  EXPECT_EQ(ended[0].source, "mqtt://h/t");
+  EXPECT_FALSE(ended[0].ended.empty());
+
+  const std::filesystem::path file = Jobs() / "ended" / "job-a.json";
+  std::filesystem::last_write_time(file, std::filesystem::file_time_type::clock::now() - std::chrono::hours(25));
+  EXPECT_TRUE(registry.Ended().empty());
+  EXPECT_FALSE(std::filesystem::exists(file));
+}
+
 TEST_F(JobRegistryTest, AnEntryWhosePidIsNowAnotherProcessIsForgotten) {
   JobRegistry registry = Registry();
   // Our own pid, alive, but not the process that started at that moment.

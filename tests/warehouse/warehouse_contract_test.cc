@@ -216,6 +216,55 @@ TEST_P(WarehouseContractTest, ActivityBucketsAroundTheEpochRoundDown) {
   EXPECT_EQ(*busiest, (std::vector<StationActivity>{{"P", {1, 1, 2, 5}}}));
 }
 
+// The console's dead-letter plot: per reason and bucket of first_seen, rounded down (before
+// 1970 too), a redelivered dead letter counted once.
+TEST_P(WarehouseContractTest, DeadLettersAreCountedByReasonAndBucketOfFirstSeen) {
+  constexpr TimestampMicros kMinute = kMicrosPerMinute;
+  auto seen_at = [](std::string message_id, std::string reason, TimestampMicros first_seen) {
+    DeadLetter letter = MakeDeadLetter(std::move(message_id), std::move(reason));
+    letter.first_seen = first_seen;
+    return letter;
+  };
+  Batch batch;
+  batch.dead_letters = {seen_at("a", "bad_json", 10 * kMinute + 1), seen_at("b", "bad_kind", 10 * kMinute + 2),
+                        seen_at("c", "bad_json", 10 * kMinute + 59 * kMicrosPerSecond),
+                        seen_at("d", "bad_json", 12 * kMinute), seen_at("e", "bad_kind", -1)};
+  ASSERT_TRUE(warehouse_->Commit(batch).ok());
+  ASSERT_TRUE(warehouse_->Commit(batch).ok());  // Redelivered: counted once.
+  auto counts = warehouse_->CountDeadLetters(kMinute);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(*counts, (std::vector<DeadLetterCount>{{"bad_kind", -kMinute, 1},
+                                                   {"bad_json", 10 * kMinute, 2},
+                                                   {"bad_kind", 10 * kMinute, 1},
+                                                   {"bad_json", 12 * kMinute, 1}}));
+  counts = warehouse_->CountDeadLetters(kMicrosPerHour);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(*counts, (std::vector<DeadLetterCount>{
+                         {"bad_kind", -kMicrosPerHour, 1}, {"bad_json", 0, 3}, {"bad_kind", 0, 1}}));
+}
+
+// The console's feature plot: one station's rows over a period, both ends included, by as_of.
+TEST_P(WarehouseContractTest, AStationsFeatureHistoryIsReadInAsOfOrder) {
+  constexpr TimestampMicros kTick = 15 * kMicrosPerMinute;
+  auto row = [](std::string station, std::string feature, double value, TimestampMicros as_of) {
+    return FeatureRow{std::move(station), std::move(feature), "2h", value, as_of};
+  };
+  std::vector<FeatureTick> ticks;
+  for (int t = 0; t < 4; ++t) {
+    const TimestampMicros as_of = (t + 1) * kTick;
+    ticks.push_back({as_of, {row("A", "pickups", t, as_of), row("A", "dropoffs", 10 + t, as_of),
+                             row("B", "pickups", 100 + t, as_of)}});
+  }
+  ASSERT_TRUE(warehouse_->WriteFeatureTicks({"pickups", "dropoffs"}, ticks).ok());
+  auto history = warehouse_->StationFeatureHistory("A", 2 * kTick, 3 * kTick);
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_EQ(*history, (std::vector<FeatureRow>{row("A", "dropoffs", 11, 2 * kTick), row("A", "pickups", 1, 2 * kTick),
+                                               row("A", "dropoffs", 12, 3 * kTick), row("A", "pickups", 2, 3 * kTick)}));
+  history = warehouse_->StationFeatureHistory("nowhere", 0, 10 * kTick);
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_TRUE(history->empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(, WarehouseContractTest, ::testing::ValuesIn(testing_support::BackendsUnderTest()),
                          testing_support::BackendName);
 

@@ -1,5 +1,6 @@
-// The console's reads (ActivityReader), as queries over raw_events: BigQuery has no indexes, so
-// each reads the columns it names over the period (docs/adr/0008; --verbose shows the bytes).
+// The console's reads, as queries: BigQuery has no indexes, so each reads the columns it names
+// over the period (docs/adr/0008; --verbose shows the bytes): ActivityReader's of raw_events, a
+// station's features of station_features, the dead-letter counts of the whole dead_letter table.
 #include <fmt/format.h>
 
 #include "warehouse/bigquery/bigquery_backend.h"
@@ -20,6 +21,12 @@ Activity ActivityAt(const std::vector<std::optional<std::string>>& row, std::siz
                   IntegerOf(row[first + 3])};
 }
 
+// The start of the `bucket` of a TIMESTAMP column, rounded down also before 1970, as
+// ActivityBucketOf (DIV rounds toward zero).
+std::string BucketOf(std::string_view column, TimestampMicros bucket) {
+  return fmt::format("UNIX_MICROS({0}) - MOD(MOD(UNIX_MICROS({0}), {1}) + {1}, {1})", column, bucket);
+}
+
 json Period(TimestampMicros from, TimestampMicros to) {
   return {ScalarParameter("from", "TIMESTAMP", TimestampText(ActivityBucketAtOrAfter(from))),
           ScalarParameter("to", "TIMESTAMP", TimestampText(ActivityBucketAtOrAfter(to)))};
@@ -32,12 +39,10 @@ absl::StatusOr<std::vector<ActivityBucket>> BigQueryWarehouse::StationBuckets(st
   json parameters = Period(from, to);
   parameters.push_back(ScalarParameter("station", "STRING", std::string(station_id)));
   auto rows = Read("station activity",
-                   // Rounded down also before 1970, as ActivityBucketOf (DIV rounds toward zero).
-                   fmt::format("SELECT UNIX_MICROS(ts_iso) - MOD(MOD(UNIX_MICROS(ts_iso), {0}) + {0}, {0}) AS bucket, "
-                               "{1} FROM {2} "
+                   fmt::format("SELECT {} AS bucket, {} FROM {} "
                                "WHERE station_id = @station AND ts_iso >= @from AND ts_iso < @to "
                                "GROUP BY bucket ORDER BY bucket",
-                               kActivityBucket, kActivityColumns, Quoted(tables_.raw_events)),
+                               BucketOf("ts_iso", kActivityBucket), kActivityColumns, Quoted(tables_.raw_events)),
                    parameters);
   if (!rows.ok()) return rows.status();
   std::vector<ActivityBucket> buckets;
@@ -57,6 +62,39 @@ absl::StatusOr<std::vector<StationActivity>> BigQueryWarehouse::BusiestStations(
   std::vector<StationActivity> stations;
   for (const auto& r : rows->rows) stations.push_back({r[0].value_or(""), ActivityAt(r, 1)});
   return stations;
+}
+
+absl::StatusOr<std::vector<FeatureRow>> BigQueryWarehouse::StationFeatureHistory(std::string_view station_id,
+                                                                                 TimestampMicros from,
+                                                                                 TimestampMicros to) {
+  auto rows = Read("station features",
+                   fmt::format("SELECT feature_name, window_len, value, as_of FROM {} "
+                               "WHERE station_id = @station AND as_of >= @from AND as_of <= @to "
+                               "ORDER BY as_of, feature_name, window_len",
+                               Quoted(tables_.station_features)),
+                   json::array({ScalarParameter("station", "STRING", std::string(station_id)),
+                                ScalarParameter("from", "TIMESTAMP", TimestampText(from)),
+                                ScalarParameter("to", "TIMESTAMP", TimestampText(to))}));
+  if (!rows.ok()) return rows.status();
+  std::vector<FeatureRow> features;
+  features.reserve(rows->rows.size());
+  for (const auto& r : rows->rows) {
+    features.push_back({std::string(station_id), r[0].value_or(""), r[1].value_or(""), DoubleOf(r[2]),
+                        IntegerOf(r[3])});
+  }
+  return features;
+}
+
+absl::StatusOr<std::vector<DeadLetterCount>> BigQueryWarehouse::CountDeadLetters(TimestampMicros bucket) {
+  auto rows = Read("dead-letter counts",
+                   fmt::format("SELECT reason, {} AS bucket, COUNT(*) FROM {} GROUP BY bucket, reason "
+                               "ORDER BY bucket, reason",
+                               BucketOf("first_seen", bucket), Quoted(tables_.dead_letter)),
+                   json::array());
+  if (!rows.ok()) return rows.status();
+  std::vector<DeadLetterCount> counts;
+  for (const auto& r : rows->rows) counts.push_back({r[0].value_or(""), IntegerOf(r[1]), IntegerOf(r[2])});
+  return counts;
 }
 
 }  // namespace bikestream::bigquery

@@ -1,5 +1,7 @@
-// The console's reads (ActivityReader), straight from raw_events: its (station_id, ts_iso) index
-// finds a station's events, and a period's by time (docs/adr/0008).
+// The console's reads. ActivityReader's straight from raw_events: its (station_id, ts_iso) index
+// finds a station's events, and a period's by time (docs/adr/0008). A station's features over
+// time read station_features' primary key, which starts with station_id; the dead-letter counts
+// read the whole table (dead letters are few).
 #include <fmt/format.h>
 
 #include "warehouse/postgres/postgres_backend.h"
@@ -13,9 +15,9 @@ constexpr char kActivityColumns[] =
     "count(*) FILTER (WHERE kind = 'pickup'), coalesce(sum(delta) FILTER (WHERE kind = 'pickup'), 0), "
     "count(*) FILTER (WHERE kind = 'dropoff'), coalesce(sum(delta) FILTER (WHERE kind = 'dropoff'), 0)";
 
-// The start of the bucket of `micros`, rounded down also before 1970 (as ActivityBucketOf).
-std::string BucketOf(const std::string& micros) {
-  return fmt::format("{0} - (({0} % {1}) + {1}) % {1}", micros, kActivityBucket);
+// The start of the `bucket` of `micros`, rounded down also before 1970 (as ActivityBucketOf).
+std::string BucketOf(const std::string& micros, TimestampMicros bucket = kActivityBucket) {
+  return fmt::format("{0} - (({0} % {1}) + {1}) % {1}", micros, bucket);
 }
 
 Activity ActivityAt(const PGresult* rows, int row, int first) {
@@ -58,6 +60,41 @@ absl::StatusOr<std::vector<StationActivity>> PostgresWarehouse::BusiestStations(
       stations.push_back({std::string(Text(rows, r, 0)), ActivityAt(rows, r, 1)});
     }
     return stations;
+  });
+}
+
+absl::StatusOr<std::vector<FeatureRow>> PostgresWarehouse::StationFeatureHistory(std::string_view station_id,
+                                                                                 TimestampMicros from,
+                                                                                 TimestampMicros to) {
+  const std::string sql = fmt::format(
+      "SELECT feature_name, window_len, value, {} FROM {} WHERE station_id = $1 AND as_of >= {} AND as_of <= {} "
+      "ORDER BY as_of, feature_name COLLATE \"C\", window_len COLLATE \"C\"",
+      Micros("as_of"), features_, Instant(2), Instant(3));
+  const std::string from_text = FormatRfc3339(from);
+  const std::string to_text = FormatRfc3339(to);
+  const Param params[] = {{station_id}, {from_text}, {to_text}};
+  return Read(sql, params, [station = std::string(station_id)](const PGresult* rows) {
+    std::vector<FeatureRow> features;
+    features.reserve(PQntuples(rows));
+    for (int r = 0; r < PQntuples(rows); ++r) {
+      features.push_back(FeatureRow{station, std::string(Text(rows, r, 0)), std::string(Text(rows, r, 1)),
+                                    Real(rows, r, 2), Integer(rows, r, 3)});
+    }
+    return features;
+  });
+}
+
+absl::StatusOr<std::vector<DeadLetterCount>> PostgresWarehouse::CountDeadLetters(TimestampMicros bucket) {
+  const std::string sql = fmt::format(
+      "SELECT reason, {} AS bucket, count(*) FROM {} GROUP BY bucket, reason ORDER BY bucket, reason COLLATE \"C\"",
+      BucketOf(Micros("first_seen"), bucket), dead_);
+  return Read(sql, {}, [](const PGresult* rows) {
+    std::vector<DeadLetterCount> counts;
+    counts.reserve(PQntuples(rows));
+    for (int r = 0; r < PQntuples(rows); ++r) {
+      counts.push_back({std::string(Text(rows, r, 0)), Integer(rows, r, 1), Integer(rows, r, 2)});
+    }
+    return counts;
   });
 }
 

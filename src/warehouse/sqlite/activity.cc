@@ -1,6 +1,8 @@
-// The 15-minute activity table (docs/adr/0008): per station and bucket, the events of each kind
-// and the bikes they moved, added to in each commit's transaction from the events that commit
-// stored new; and the console's reads from it, which touch a station's buckets only.
+// The console's reads. The 15-minute activity table (docs/adr/0008): per station and bucket, the
+// events of each kind and the bikes they moved, added to in each commit's transaction from the
+// events that commit stored new; the reads from it touch a station's buckets only. A station's
+// features over time read station_features' (station_id, as_of) index; the dead-letter counts
+// read the whole table (dead letters are few).
 #include <fmt/format.h>
 
 #include <map>
@@ -118,6 +120,45 @@ absl::StatusOr<std::vector<StationActivity>> SqliteWarehouse::BusiestStations(Ti
   }
   if (rc != SQLITE_DONE) return Error(db_.get(), "reading the busiest stations failed");
   return stations;
+}
+
+absl::StatusOr<std::vector<FeatureRow>> SqliteWarehouse::StationFeatureHistory(std::string_view station_id,
+                                                                               TimestampMicros from,
+                                                                               TimestampMicros to) {
+  auto stmt = Statement::Prepare(
+      db_.get(), fmt::format("SELECT feature_name, window_len, value, as_of FROM {} "
+                             "WHERE station_id = ?1 AND as_of >= ?2 AND as_of <= ?3 "
+                             "ORDER BY as_of, feature_name, window_len",
+                             QuoteIdentifier(tables_.station_features)));
+  if (!stmt.ok()) return WithSetupHint(stmt.status());
+  stmt->Bind(1, station_id);
+  stmt->Bind(2, from);
+  stmt->Bind(3, to);
+  std::vector<FeatureRow> rows;
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+    rows.push_back(FeatureRow{std::string(station_id), ColumnText(stmt->get(), 0), ColumnText(stmt->get(), 1),
+                              sqlite3_column_double(stmt->get(), 2), sqlite3_column_int64(stmt->get(), 3)});
+  }
+  if (rc != SQLITE_DONE) return Error(db_.get(), "reading a station's features failed");
+  return rows;
+}
+
+absl::StatusOr<std::vector<DeadLetterCount>> SqliteWarehouse::CountDeadLetters(TimestampMicros bucket) {
+  auto stmt = Statement::Prepare(
+      db_.get(), fmt::format("SELECT reason, first_seen - ((first_seen % ?1) + ?1) % ?1 AS bucket, count(*) FROM {} "
+                             "GROUP BY bucket, reason ORDER BY bucket, reason",
+                             QuoteIdentifier(tables_.dead_letter)));
+  if (!stmt.ok()) return WithSetupHint(stmt.status());
+  stmt->Bind(1, bucket);
+  std::vector<DeadLetterCount> counts;
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+    counts.push_back({ColumnText(stmt->get(), 0), sqlite3_column_int64(stmt->get(), 1),
+                      sqlite3_column_int64(stmt->get(), 2)});
+  }
+  if (rc != SQLITE_DONE) return Error(db_.get(), "counting dead letters failed");
+  return counts;
 }
 
 }  // namespace bikestream::sqlite

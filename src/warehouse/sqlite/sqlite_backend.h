@@ -26,6 +26,8 @@ class SqliteWarehouse final : public Warehouse {
   absl::StatusOr<std::size_t> RefreshFeatures(const std::vector<FeatureSpec>& features,
                                               TimestampMicros as_of) override;
   absl::StatusOr<std::vector<FeatureRow>> StoredFeatures(TimestampMicros as_of) override;
+  absl::StatusOr<std::vector<FeatureRow>> StationFeatureHistory(std::string_view station_id, TimestampMicros from,
+                                                                TimestampMicros to) override;
   absl::Status WriteFeatureTicks(const std::vector<std::string>& feature_names,
                                  const std::vector<FeatureTick>& ticks) override;
   absl::StatusOr<std::optional<TimestampMicros>> LatestFeatureTime() override;
@@ -33,6 +35,7 @@ class SqliteWarehouse final : public Warehouse {
 
   absl::StatusOr<QueryResult> Query(std::string_view sql) override;
   absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(const DeadLetterFilter& filter) override;
+  absl::StatusOr<std::vector<DeadLetterCount>> CountDeadLetters(TimestampMicros bucket) override;
   absl::Status ScanEvents(TimestampMicros after, const std::function<void(const Event&)>& visit) override;
   absl::StatusOr<std::optional<TimestampMicros>> LatestEventTime() override;
   absl::StatusOr<std::vector<StationTotals>> EventTotals(TimestampMicros through) override;

@@ -1,0 +1,65 @@
+// `bikestream console`: the pipeline, the stations, the features and the dead letters as pages
+// in a browser (docs/console.md), served until Ctrl-C.
+#include <fmt/format.h>
+
+#include "cli/cli_common.h"
+#include "cli/commands.h"
+#include "cli/feature_flags.h"
+#include "cli/warehouse_flags.h"
+#include "common/print.h"
+#include "console/console_server.h"
+#include "job/signals.h"
+
+namespace bikestream::cli {
+namespace {
+
+struct ConsoleFlags {
+  WarehouseFlags warehouse;
+  std::string feature_file;
+  std::string listen = "127.0.0.1:8080";
+  std::string token;
+  std::string admin_token;
+};
+
+int RunConsole(const ConsoleFlags& flags) {
+  auto features = FeaturesFromFlag(flags.feature_file);
+  if (!features.ok()) return Fail(features.status());
+  auto warehouse = OpenWarehouseFromFlags(flags.warehouse, OpenMode::kMustExist);
+  if (!warehouse.ok()) return Fail(warehouse.status());
+  ConsoleApi api(**warehouse, WarehouseUrlForPeople(flags.warehouse), std::move(*features));
+  JobWatcher jobs({.state_dir = DefaultStateDir(), .admin_token = flags.admin_token});
+  auto server = ConsoleServer::Start({.listen = flags.listen, .token = flags.token}, api, jobs);
+  if (!server.ok()) return Fail(server.status());
+  jobs.Start();
+  const std::atomic<bool>& stop = InstallStopHandlers();
+  Print(stderr, "console of {} at http://{}/{} (Ctrl-C stops it)\n", WarehouseUrlForPeople(flags.warehouse),
+        (*server)->address(), flags.token.empty() ? "" : "#token=TOKEN");
+  while (!stop) SystemClock().SleepFor(kMicrosPerSecond / 5, [&stop] { return stop.load(); });
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddConsoleCommand(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<ConsoleFlags>();
+  CLI::App* command = app.add_subcommand("console", "Serve a live console of the pipeline, stations and features");
+  AddWarehouseOptions(command, &flags->warehouse);
+  AddFeatureFileOption(command, &flags->feature_file);
+  command->add_option("--listen", flags->listen, "HOST:PORT to serve on (port 0: any free one)")
+      ->capture_default_str();
+  command->add_option("--token", flags->token,
+                      "Secret every /api/ request must carry (Authorization: Bearer TOKEN; the page asks for it "
+                      "once, or takes it from #token= in its address); needed to listen off loopback. Falls back "
+                      "to $BIKESTREAM_CONSOLE_TOKEN")
+      ->envname("BIKESTREAM_CONSOLE_TOKEN");
+  AddAdminTokenOption(command, &flags->admin_token);
+  command->footer(
+      "Pages: Pipeline (the streaming jobs on this machine, with drain and cancel), Stations (activity per\n"
+      "15 minutes, the busiest, a map), Features (station_features over time), Dead letters (by reason,\n"
+      "samples, replay). They refresh every few seconds. The JSON under /api/ is documented in\n"
+      "docs/console.md. Example:\n"
+      "  bikestream console --warehouse sqlite:oslo.db   # then open http://127.0.0.1:8080/");
+  command->callback([flags, &exit_code] { exit_code = RunConsole(*flags); });
+}
+
+}  // namespace bikestream::cli

@@ -1,0 +1,66 @@
+// The console's JSON API (docs/console.md): what the page draws, read from the warehouse through
+// its roles, and the one action on it, dead-letter replay. Kept apart from HTTP so that each
+// answer can be tested on every engine: a request is a path and its query parameters, a reply a
+// status and a JSON body. Thread-safe: the warehouse is used by one request at a time.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "features/feature_spec.h"
+#include "warehouse/warehouse.h"
+
+namespace bikestream {
+
+struct ApiReply {
+  int status = 200;
+  std::string body;  // JSON; for an error, {"error": "what to fix"}.
+};
+
+// [from, to) of time.
+struct TimePeriod {
+  TimestampMicros from = 0;
+  TimestampMicros to = 0;
+};
+
+using ApiParams = std::map<std::string, std::string, std::less<>>;
+
+// The longest period a plot may ask for: 31 days of 15-minute buckets, 2,976 points.
+inline constexpr TimestampMicros kMaxPlotPeriod = 31 * 24 * kMicrosPerHour;
+
+class ConsoleApi {
+ public:
+  // `warehouse` must outlive the API; `name` says which one it is, as safe to show (no password);
+  // `features` is the feature set the page lists (the feature file's, or DESIGN.md's); `clock`
+  // places the default period of an empty warehouse.
+  ConsoleApi(Warehouse& warehouse, std::string name, std::vector<FeatureSpec> features,
+             Clock* clock = &SystemClock());
+
+  // GET /api/<path>: summary, stations, activity, busiest, features, dead-letters.
+  ApiReply Get(std::string_view path, const ApiParams& params);
+  // POST /api/<path>: dead-letters/replay.
+  ApiReply Post(std::string_view path, const ApiParams& params);
+
+ private:
+  absl::StatusOr<TimePeriod> LatestWeek() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  ApiReply Summary() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  ApiReply Stations() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  ApiReply Activity(const ApiParams& params) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  ApiReply Busiest(const ApiParams& params) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  ApiReply Features(const ApiParams& params) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  ApiReply DeadLetters(const ApiParams& params) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  ApiReply Replay(const ApiParams& params) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
+  absl::Mutex mutex_;
+  Warehouse& warehouse_ ABSL_GUARDED_BY(mutex_);
+  const std::string name_;
+  const std::vector<FeatureSpec> features_;
+  Clock* const clock_;
+};
+
+}  // namespace bikestream

@@ -1,0 +1,115 @@
+#include "console/console_server.h"
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include "common/json_text.h"
+#include "console/console_assets.h"
+#include "http/bearer_token.h"
+#include "http/http_server.h"
+#include "http/listen_address.h"
+#include "http/post.h"
+
+namespace bikestream {
+namespace {
+
+// The page loads nothing from elsewhere and cannot be framed; the browser enforces both.
+constexpr char kContentSecurityPolicy[] =
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+// Not "application/json" alone: cpp-httplib would compress it with brotli at its highest quality
+// (slower than the query behind it) for a browser that accepts br; on loopback it is not worth it.
+constexpr char kJson[] = "application/json; charset=utf-8";
+
+httplib::Server::HandlerResponse Refuse(httplib::Response& response, int status, const std::string& why) {
+  response.status = status;
+  response.set_content(fmt::format("{{\"error\":{}}}", JsonQuote(why)), kJson);
+  return httplib::Server::HandlerResponse::Handled;
+}
+
+// The host part of a Host header: "127.0.0.1:8080" → "127.0.0.1", "[::1]:8080" → "[::1]".
+std::string_view HostName(std::string_view host) {
+  if (host.starts_with("[")) return host.substr(0, host.find(']') + 1);
+  return host.substr(0, host.find(':'));
+}
+
+ApiParams ParamsOf(const httplib::Request& request) {
+  ApiParams params;
+  for (const auto& [name, value] : request.params) params.emplace(name, value);
+  return params;
+}
+
+void Reply(httplib::Response& response, const ApiReply& reply) {
+  response.status = reply.status;
+  response.set_header("Cache-Control", "no-store");
+  response.set_content(reply.body, kJson);
+}
+
+void ServeAssets(HttpServer& server) {
+  for (const ConsoleAsset& asset : ConsoleAssets()) {
+    server.Get(std::string(asset.path), [asset](const httplib::Request&, httplib::Response& response) {
+      response.set_header("Content-Security-Policy", kContentSecurityPolicy);
+      response.set_header("Cache-Control", "no-cache");
+      response.set_content(asset.body.data(), asset.body.size(), std::string(asset.content_type));
+    });
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(const ConsoleServerOptions& options,
+                                                                     ConsoleApi& api, JobWatcher& jobs) {
+  auto listen = ParseListenAddress(options.listen, /*port_alone_ok=*/true, "--listen", "127.0.0.1:8080");
+  if (!listen.ok()) return listen.status();
+  const bool loopback = IsLoopback(listen->host);
+  if (!loopback && options.token.empty()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "--listen {}: the console (its data, drain, cancel and replay) would be open to the network; set "
+        "--token (or $BIKESTREAM_CONSOLE_TOKEN) to require it of every request, or listen on 127.0.0.1",
+        options.listen));
+  }
+  std::unique_ptr<ConsoleServer> console(new ConsoleServer());
+  console->server_ = std::make_unique<HttpServer>();
+  HttpServer& server = *console->server_;
+  server.set_pre_routing_handler([loopback, token = options.token](const httplib::Request& request,
+                                                                   httplib::Response& response) {
+    if (loopback && !IsLoopback(HostName(request.get_header_value("Host")))) {
+      return Refuse(response, 403, "this console answers to a loopback address only (open http://127.0.0.1:PORT/)");
+    }
+    const bool api = request.path.starts_with("/api/");
+    if (api && !token.empty() && !CarriesBearerToken(request, token)) {
+      return Refuse(response, 401, "the console needs its token: Authorization: Bearer TOKEN");
+    }
+    if (request.method == "POST") {
+      const std::string origin = request.get_header_value("Origin");
+      if (request.get_header_value("X-Bikestream-Console") != "1" ||
+          (!origin.empty() && origin != "http://" + request.get_header_value("Host"))) {
+        return Refuse(response, 403, "actions are taken from the console page only (X-Bikestream-Console: 1, same origin)");
+      }
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  ServeAssets(server);
+  server.Get("/api/jobs", [&jobs](const httplib::Request&, httplib::Response& response) { Reply(response, jobs.Jobs()); });
+  HandlePost(server, R"(/api/jobs/(drain|cancel))",
+             [&jobs](const httplib::Request& request, const std::string&, httplib::Response& response) {
+               Reply(response, jobs.Act(request.get_param_value("job"), request.matches[1].str()));
+             });
+  server.Get(R"(/api/(.+))", [&api](const httplib::Request& request, httplib::Response& response) {
+    Reply(response, api.Get(request.matches[1].str(), ParamsOf(request)));
+  });
+  HandlePost(server, R"(/api/(.+))", [&api](const httplib::Request& request, const std::string&, httplib::Response& response) {
+    Reply(response, api.Post(request.matches[1].str(), ParamsOf(request)));
+  });
+  auto address = server.Start(*listen, "--listen");
+  if (!address.ok()) return address.status();
+  console->address_ = *address;
+  return console;
+}
+
+ConsoleServer::~ConsoleServer() {
+  if (server_) server_->Stop();
+}
+
+}  // namespace bikestream

@@ -1,0 +1,218 @@
+// The console in a real browser (Debian's chromium, driven by playwright-core): on a warehouse of
+// a real day and a week of Oslo City Bike, with dead letters, features and a live streaming job,
+// the page loads with no console errors and no request leaving the machine, each plot draws as
+// many points as the API sent, choosing a station changes the plots, drain from the page takes
+// the job to DRAINED, and replay from the page moves the dead letters a person fixed. A
+// screenshot of each view lands in $SCREENSHOT_DIR (the build directory's console-screenshots/
+// under ctest; docs/console/ for the docs).
+//
+// Environment: BIKESTREAM_BINARY, CONSOLE_NPM_DIR (where `npm ci` installed playwright-core),
+// OSLO_WEEK, OSLO_STATIONS, SCREENSHOT_DIR, and CHROMIUM (default /usr/bin/chromium).
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const SKIP = 77;  // ctest's SKIP_RETURN_CODE.
+const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+if (!existsSync(chromiumPath)) {
+  if (process.env.CI === 'true') throw new Error(`${chromiumPath} is missing: scripts/install-deps.sh installs chromium`);
+  console.log(`SKIP: no ${chromiumPath} (apt-get install chromium, or run scripts/install-deps.sh)`);
+  process.exit(SKIP);
+}
+const { chromium } = createRequire(path.join(process.env.CONSOLE_NPM_DIR, 'package.json'))('playwright-core');
+
+const binary = process.env.BIKESTREAM_BINARY;
+const work = mkdtempSync(path.join(tmpdir(), 'bikestream-console-'));
+const stateDir = path.join(work, 'state');
+const db = path.join(work, 'oslo.db');
+const warehouse = `sqlite:${db}`;
+const screenshots = process.env.SCREENSHOT_DIR;
+mkdirSync(screenshots, { recursive: true });
+const env = { ...process.env, BIKESTREAM_STATE_DIR: stateDir };
+const children = [];
+
+function run(...args) {
+  return execFileSync(binary, args, { env, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+function query(sql) {
+  return JSON.parse(run('query', '--warehouse', warehouse, '--format', 'json', sql).trim().split('\n').join(',').replace(/^/, '[').replace(/$/, ']'));
+}
+
+// Starts a bikestream command and resolves with the first match of `pattern` in its stderr.
+function start(args, pattern) {
+  const child = spawn(binary, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
+  child.stderrText = '';
+  return new Promise((resolve, reject) => {
+    child.stderr.on('data', (chunk) => {
+      child.stderrText += chunk;
+      const match = child.stderrText.match(pattern);
+      if (match) resolve({ child, match });
+    });
+    child.on('exit', (code) => reject(new Error(`${args[0]} exited ${code}: ${child.stderrText}`)));
+  });
+}
+
+function exited(child) {
+  return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('exit', resolve)));
+}
+
+async function until(what, check, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function pushEnvelope(id, event) {
+  return JSON.stringify({
+    message: { data: Buffer.from(JSON.stringify(event)).toString('base64'), messageId: id, publishTime: new Date().toISOString() },
+    subscription: 'projects/demo/subscriptions/console-test',
+  });
+}
+
+async function main() {
+  // The warehouse: the Oslo week with its stations, a day of features, and bad input.
+  run('gbfs', process.env.OSLO_WEEK, '--system', 'oslobysykkel', '--station-information', process.env.OSLO_STATIONS,
+    '--to', 'warehouse', '--warehouse', warehouse);
+  run('features', '--warehouse', warehouse, '--backfill', '2024-10-13T00:15:00Z..2024-10-14T00:00:00Z');
+  const bad = path.join(work, 'bad.jsonl');
+  writeFileSync(bad, [
+    '{"event_id":"fix-1","station_id":"489","ts_iso":"2024-10-13T12:01:00Z","kind":"pikup","delta":1}',
+    '{"event_id":"fix-2","station_id":"489","ts_iso":"2024-10-13T12:02:00Z","kind":"pikup","delta":2}',
+    '{not json',
+  ].join('\n') + '\n');
+  run('ingest', '--from', bad, '--warehouse', warehouse);
+  // A person fixes the misspelt kind in place; the page's replay is to move those two rows.
+  run('query', '--warehouse', warehouse, "UPDATE dead_letter SET payload = replace(payload, 'pikup', 'pickup') WHERE reason = 'bad_kind'");
+
+  // A live streaming job (a Pub/Sub push endpoint needs no emulator) and the console.
+  const job = await start(['ingest', '--push-listen', '127.0.0.1:0', '--warehouse', warehouse], /push requests at http:\/\/([\d.:]+)\//);
+  const pushUrl = `http://${job.match[1]}/`;
+  for (let i = 0; i < 30; i++) {
+    const reply = await fetch(pushUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: pushEnvelope(`m-${i}`, { event_id: `live-${i}`, station_id: '489', ts_iso: '2024-10-13T23:30:00Z', kind: 'dropoff', delta: 1 }) });
+    assert.equal(reply.status, 204);
+  }
+  const consoleServer = await start(['console', '--warehouse', warehouse, '--listen', '127.0.0.1:0'], /at (http:\/\/[\d.:]+\/)/);
+  const base = consoleServer.match[1];
+
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const errors = [];
+    const elsewhere = [];
+    page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()); });
+    page.on('pageerror', (error) => errors.push(String(error)));
+    page.on('request', (request) => { if (!request.url().startsWith(base)) elsewhere.push(request.url()); });
+    await page.goto(base);
+    const replies = (name) => page.evaluate((n) => window.bikestreamConsole.replies[n], name);
+    const drawn = (name) => page.evaluate((n) => {
+      const plot = window.bikestreamConsole.plots[n];
+      return plot ? { points: plot.data[0].length, series: plot.series.length - 1, data: plot.data } : null;
+    }, name);
+
+    // Pipeline: the job, its counts, its rates drawn.
+    const card = page.locator('.job').first();
+    await until('the job on the page', async () => (await card.count()) > 0 && (await card.locator('.state').textContent()) === 'RUNNING');
+    await until('the job\'s rates to have points', async () => {
+      const jobs = await replies('jobs');
+      return jobs && jobs.jobs.length === 1 && jobs.jobs[0].rates.t.length >= 2;
+    });
+    const jobId = await card.getAttribute('data-job');
+    await until('the rates plot to match its reply', async () => {
+      const jobs = await replies('jobs');
+      const plot = await drawn(`job:${jobId}`);
+      return plot && plot.points === jobs.jobs[0].rates.t.length && plot.series === 4;
+    });
+    const jobs = await replies('jobs');
+    assert.equal(jobs.jobs[0].received, 30);
+    assert.equal(jobs.jobs[0].stored, 30);
+    await until('a latency figure on the page', async () => /p50 \d/.test(await card.locator('.counts').textContent()));
+    await page.screenshot({ path: path.join(screenshots, 'pipeline.png'), fullPage: true });
+
+    // Stations: a week of 15-minute buckets of the busiest station, then of another.
+    await page.click('button[data-view="stations"]');
+    await until('the activity plot', async () => (await drawn('activity')) !== null);
+    const first = await replies('activity');
+    assert.equal(first.station_id, '489');  // The busiest of the week.
+    assert.equal(first.buckets.length, 7 * 96);
+    let plot = await drawn('activity');
+    assert.equal(plot.points, first.buckets.length);
+    assert.deepEqual(plot.data[1], first.buckets.map((b) => b.pickups));
+    // SQLite keeps ts_iso as microseconds since the epoch.
+    const micros = (iso) => Date.parse(iso) * 1000;
+    const [stored] = query(`SELECT count(*) AS n FROM raw_events WHERE station_id = '489' AND kind = 'pickup' AND ts_iso >= ${micros(first.from)} AND ts_iso < ${micros(first.to)}`);
+    assert.equal(plot.data[1].reduce((a, b) => a + b, 0), Number(stored.n));
+    assert.ok((await page.locator('#map circle').count()) >= 250);
+    assert.ok((await page.locator('#busiest tbody tr').count()) === 10);
+    await page.screenshot({ path: path.join(screenshots, 'stations.png'), fullPage: true });
+    await page.selectOption('#station', '421');
+    await until('the plot of station 421', async () => {
+      const reply = await replies('activity');
+      const now = await drawn('activity');
+      return reply.station_id === '421' && now.points === reply.buckets.length &&
+        JSON.stringify(now.data[1]) === JSON.stringify(reply.buckets.map((b) => b.pickups));
+    });
+    plot = await drawn('activity');
+    assert.notDeepEqual(plot.data[1], first.buckets.map((b) => b.pickups));
+    assert.match(await page.locator('#stations .station-name').textContent(), /421/);
+
+    // Features: the day's ticks of station 421, each feature a series.
+    await page.click('button[data-view="features"]');
+    await until('the features plot', async () => {
+      const reply = await replies('features');
+      const now = await drawn('features');
+      return reply && now && reply.station_id === '421' && now.points === reply.as_of.length;
+    });
+    const features = await replies('features');
+    assert.equal(features.as_of.length, 96);
+    assert.equal((await drawn('features')).series, Object.keys(features.series).length);
+    assert.equal(await page.locator('#feature-set tbody tr').count(), 4);
+    await page.screenshot({ path: path.join(screenshots, 'features.png'), fullPage: true });
+
+    // Dead letters: two fixed by hand, one still bad; replay moves the two.
+    await page.click('button[data-view="dead-letters"]');
+    await until('the dead-letter plot', async () => (await drawn('dead-letters')) !== null);
+    const letters = await replies('dead-letters');
+    assert.deepEqual(letters.by_reason, { bad_json: 1, bad_kind: 2 });
+    assert.equal((await drawn('dead-letters')).points, new Set(letters.counts.map((c) => c.t)).size);
+    await page.screenshot({ path: path.join(screenshots, 'dead-letters.png'), fullPage: true });
+    await page.click('#replay');
+    await until('the replay\'s result', async () => /2 stored/.test(await page.locator('#replay-result').textContent()));
+    assert.deepEqual(query("SELECT event_id, kind FROM raw_events WHERE event_id LIKE 'fix-%' ORDER BY event_id"),
+      [{ event_id: 'fix-1', kind: 'pickup' }, { event_id: 'fix-2', kind: 'pickup' }]);
+    assert.deepEqual(query('SELECT reason FROM dead_letter'), [{ reason: 'bad_json' }]);
+
+    // Drain from the page: the job stops pulling, commits and ends DRAINED.
+    await page.click('button[data-view="pipeline"]');
+    await card.locator('button.drain').click();
+    assert.equal(await exited(job.child), 0);
+    assert.match(job.child.stderrText, /job DRAINED/);
+    await until('DRAINED on the page', async () => (await card.locator('.state').textContent()) === 'DRAINED');
+
+    assert.deepEqual(errors, [], 'the page logged errors');
+    assert.deepEqual(elsewhere, [], 'the page asked for something not on the console');
+  } finally {
+    await browser.close();
+  }
+}
+
+try {
+  await main();
+  console.log('console in chromium: every check passed');
+} finally {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+}
