@@ -3,6 +3,9 @@
 //   station week     a station's week of 15-minute counts (ActivityReader::StationBuckets), for
 //                    the busiest station: the one with the most rows to count
 //   busiest          the week's ten busiest stations (ActivityReader::BusiestStations)
+//   /api/activity    what the page asks for the station's week: the read above, its empty buckets
+//                    filled in and the JSON written (console/console_api.h)
+//   /api/stations    every station with its latest features and its events in the week
 //   from raw_events  the reference: the same station's week counted from raw_events by the
 //                    query a careful engineer writes without the 15-minute totals (its time-first
 //                    covering index), checked to give the same buckets
@@ -15,6 +18,8 @@
 #include <filesystem>
 
 #include "bench/bench_util.h"
+#include "console/console_api.h"
+#include "event/timestamp.h"
 #include "ingest/ingestor.h"
 #include "simulator/simulator.h"
 #include "warehouse/warehouse.h"
@@ -118,6 +123,12 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
 
   const double station_ms = MedianMillis(repeat, [&] { Must((*warehouse)->StationBuckets(top.station_id, kStart, kStart + kWeek).ok(), "read"); });
   const double busiest_ms = MedianMillis(repeat, [&] { Must((*warehouse)->BusiestStations(kStart, kStart + kWeek, 10).ok(), "read"); });
+  ConsoleApi api(**warehouse, url, DefaultFeatures());
+  const ApiParams week_params = {{"station", top.station_id}, {"from", FormatRfc3339(kStart)}, {"to", FormatRfc3339(kStart + kWeek)}};
+  const std::size_t activity_bytes = api.Get("activity", week_params).body.size();
+  const double activity_api_ms = MedianMillis(repeat, [&] { Must(api.Get("activity", week_params).status == 200, "/api/activity"); });
+  const std::size_t stations_bytes = api.Get("stations", {}).body.size();
+  const double stations_api_ms = MedianMillis(repeat, [&] { Must(api.Get("stations", {}).status == 200, "/api/stations"); });
   const double reference_ms = MedianMillis(std::min(repeat, 3), [&] { FromRawEvents(db_path, top.station_id); });
 
   fmt::print("events from {} to {}; the busiest station, {}, has {} of them in the week\n",
@@ -126,6 +137,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   fmt::print("median of {} runs (from raw_events: of {}):\n", repeat, std::min(repeat, 3));
   fmt::print("  station week      {:9.2f} ms   {} buckets\n", station_ms, week->size());
   fmt::print("  busiest           {:9.2f} ms   10 stations\n", busiest_ms);
+  fmt::print("  /api/activity     {:9.2f} ms   {} bytes of JSON\n", activity_api_ms, activity_bytes);
+  fmt::print("  /api/stations     {:9.2f} ms   {} bytes of JSON\n", stations_api_ms, stations_bytes);
   fmt::print("  from raw_events   {:9.2f} ms   the same buckets (the reference)\n", reference_ms);
   fmt::print("station week = {:.2f} ms (target: well under 100 ms: {}); {:.0f}x faster than from raw_events\n",
              station_ms, station_ms < 100 ? "met" : "NOT met", reference_ms / station_ms);

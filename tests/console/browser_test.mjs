@@ -7,7 +7,9 @@
 // under ctest; docs/console/ for the docs).
 //
 // Environment: BIKESTREAM_BINARY, CONSOLE_NPM_DIR (where `npm ci` installed playwright-core),
-// OSLO_WEEK, OSLO_STATIONS, SCREENSHOT_DIR, and CHROMIUM (default /usr/bin/chromium).
+// OSLO_WEEK, OSLO_STATIONS, SCREENSHOT_DIR, CHROMIUM (default /usr/bin/chromium), and
+// PIPELINE_SECONDS (default 0): how long to feed the job a varying stream, with duplicates and
+// bad input, before the pipeline's screenshot (docs/console.md's has a minute).
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -95,14 +97,35 @@ async function main() {
 
   // A live streaming job (a Pub/Sub push endpoint needs no emulator) and the console.
   const job = await start(['ingest', '--push-listen', '127.0.0.1:0', '--warehouse', warehouse], /push requests at http:\/\/([\d.:]+)\//);
-  const pushUrl = `http://${job.match[1]}/`;
-  for (let i = 0; i < 30; i++) {
-    const reply = await fetch(pushUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' },
-      body: pushEnvelope(`m-${i}`, { event_id: `live-${i}`, station_id: '489', ts_iso: '2024-10-13T23:30:00Z', kind: 'dropoff', delta: 1 }) });
-    assert.equal(reply.status, 204);
-  }
+  // The console first, so that its job watcher sees the whole stream.
   const consoleServer = await start(['console', '--warehouse', warehouse, '--listen', '127.0.0.1:0'], /at (http:\/\/[\d.:]+\/)/);
   const base = consoleServer.match[1];
+  const pushUrl = `http://${job.match[1]}/`;
+  const pushed = { received: 0, stored: 0, duplicates: 0, dead_lettered: 0 };
+  const push = async (messageId, event, outcome) => {
+    const reply = await fetch(pushUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: pushEnvelope(messageId, event) });
+    assert.equal(reply.status, 204);
+    pushed.received += 1;
+    pushed[outcome] += 1;
+  };
+  const live = (i) => ({ event_id: `live-${i}`, station_id: '489', ts_iso: '2024-10-13T23:30:00Z', kind: 'dropoff', delta: 1 });
+  let sent = 0;
+  for (; sent < 30; sent++) await push(`m-${sent}`, live(sent), 'stored');
+  let lastStored = sent - 1;
+  const feedUntil = Date.now() + 1000 * Number(process.env.PIPELINE_SECONDS || 0);
+  for (let tick = 0; Date.now() < feedUntil; tick++) {
+    const burst = Math.round(6 + 5 * Math.sin(tick / 8));
+    for (let k = 0; k < burst; k++, sent++) {
+      if (sent % 13 === 0) await push(`m-${sent}`, live(lastStored), 'duplicates');  // Sent again under a new id.
+      else if (sent % 17 === 0) await push(`m-${sent}`, { event_id: `live-${sent}`, kind: 'teleport' }, 'dead_lettered');
+      else {
+        await push(`m-${sent}`, live(sent), 'stored');
+        lastStored = sent;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
 
   const browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -136,9 +159,9 @@ async function main() {
       const plot = await drawn(`job:${jobId}`);
       return plot && plot.points === jobs.jobs[0].rates.t.length && plot.series === 4;
     });
-    const jobs = await replies('jobs');
-    assert.equal(jobs.jobs[0].received, 30);
-    assert.equal(jobs.jobs[0].stored, 30);
+    await until('the job\'s counts to reach what was pushed', async () => (await replies('jobs')).jobs[0].received === pushed.received);
+    const counts = (await replies('jobs')).jobs[0];
+    for (const name of ['received', 'stored', 'duplicates', 'dead_lettered']) assert.equal(counts[name], pushed[name], name);
     await until('a latency figure on the page', async () => /p50 \d/.test(await card.locator('.counts').textContent()));
     await page.screenshot({ path: path.join(screenshots, 'pipeline.png'), fullPage: true });
 
@@ -186,14 +209,20 @@ async function main() {
     await page.click('button[data-view="dead-letters"]');
     await until('the dead-letter plot', async () => (await drawn('dead-letters')) !== null);
     const letters = await replies('dead-letters');
-    assert.deepEqual(letters.by_reason, { bad_json: 1, bad_kind: 2 });
+    // The file's three, and what the job dead-lettered (a kind no one knows).
+    const fromFile = query(`SELECT reason, count(*) AS n FROM dead_letter GROUP BY reason ORDER BY reason`);
+    assert.deepEqual(letters.by_reason, Object.fromEntries(fromFile.map((r) => [r.reason, r.n])));
+    const total = Object.values(letters.by_reason).reduce((a, b) => a + b, 0);
+    assert.equal(total, 3 + pushed.dead_lettered);
+    assert.equal(letters.by_reason.bad_json, 1);
     assert.equal((await drawn('dead-letters')).points, new Set(letters.counts.map((c) => c.t)).size);
     await page.screenshot({ path: path.join(screenshots, 'dead-letters.png'), fullPage: true });
     await page.click('#replay');
     await until('the replay\'s result', async () => /2 stored/.test(await page.locator('#replay-result').textContent()));
     assert.deepEqual(query("SELECT event_id, kind FROM raw_events WHERE event_id LIKE 'fix-%' ORDER BY event_id"),
       [{ event_id: 'fix-1', kind: 'pickup' }, { event_id: 'fix-2', kind: 'pickup' }]);
-    assert.deepEqual(query('SELECT reason FROM dead_letter'), [{ reason: 'bad_json' }]);
+    assert.deepEqual(query("SELECT reason FROM dead_letter WHERE source LIKE 'file:%'"), [{ reason: 'bad_json' }]);
+    assert.equal(query('SELECT count(*) AS n FROM dead_letter')[0].n, 1 + pushed.dead_lettered);
 
     // Drain from the page: the job stops pulling, commits and ends DRAINED.
     await page.click('button[data-view="pipeline"]');
