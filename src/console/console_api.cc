@@ -16,7 +16,9 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-constexpr TimestampMicros kWeek = 7 * 24 * kMicrosPerHour;
+constexpr TimestampMicros kDay = 24 * kMicrosPerHour;
+constexpr TimestampMicros kWeek = 7 * kDay;
+constexpr TimestampMicros kMaxPlotPoints = 20'000;  // Per series: what a plot of dead letters may ask for.
 constexpr std::size_t kMaxSamplePayload = 4096;  // Bytes of a dead letter's payload shown.
 
 ApiReply Json(const json& body, int status = 200) {
@@ -36,7 +38,8 @@ std::string ParamOr(const ApiParams& params, std::string_view name) {
   return found == params.end() ? "" : found->second;
 }
 
-// [from, to) from ?from= and ?to= (RFC 3339); a bound not given is the default's.
+// [from, to) from ?from= and ?to= (RFC 3339); a bound not given is the default's. (A station's
+// features read both ends: its latest tick is at `to`.)
 absl::StatusOr<TimePeriod> PeriodOf(const ApiParams& params, TimePeriod fallback) {
   TimePeriod period = fallback;
   for (auto [name, bound] : {std::pair{"from", &period.from}, std::pair{"to", &period.to}}) {
@@ -258,9 +261,20 @@ ApiReply ConsoleApi::Features(const ApiParams& params) {
   return Json(body);
 }
 
+// The dead letters first seen in a period (by default the day up to now) by reason and bucket,
+// and samples of them all.
 ApiReply ConsoleApi::DeadLetters(const ApiParams& params) {
-  auto bucket = CountParam(params, "bucket", 60, 7 * 24 * 3600);
-  if (!bucket.ok()) return Error(400, MessageOf(bucket.status()));
+  auto bucket_seconds = CountParam(params, "bucket", 60, 7 * 24 * 3600);
+  if (!bucket_seconds.ok()) return Error(400, MessageOf(bucket_seconds.status()));
+  const TimestampMicros bucket = static_cast<TimestampMicros>(*bucket_seconds) * kMicrosPerSecond;
+  const TimestampMicros now = clock_->Now();
+  const TimestampMicros end = now - ((now % bucket) + bucket) % bucket + bucket;
+  auto period = PeriodOf(params, TimePeriod{end - kDay, end});
+  if (!period.ok()) return Error(400, MessageOf(period.status()));
+  if ((period->to - period->from) / bucket > kMaxPlotPoints) {
+    return Error(400, fmt::format("the period holds more than {} buckets of {} s: ask for a larger ?bucket=",
+                                  kMaxPlotPoints, *bucket_seconds));
+  }
   auto limit = CountParam(params, "limit", 20, 200);
   if (!limit.ok()) return Error(400, MessageOf(limit.status()));
   DeadLetterFilter filter{.limit = *limit};
@@ -268,14 +282,14 @@ ApiReply ConsoleApi::DeadLetters(const ApiParams& params) {
     if (!IsReasonCode(reason)) return Error(400, fmt::format("reason={}: not a reason code (see docs/events.md)", reason));
     filter.reason = reason;
   }
-  auto counts = warehouse_.CountDeadLetters(static_cast<TimestampMicros>(*bucket) * kMicrosPerSecond);
+  auto counts = warehouse_.CountDeadLetters(bucket, period->from, period->to);
   if (!counts.ok()) return Unavailable(counts.status());
   auto samples = warehouse_.ListDeadLetters(filter);
   if (!samples.ok()) return Unavailable(samples.status());
   json by_reason = json::object();
   json points = json::array();
   for (const DeadLetterCount& count : *counts) {
-    by_reason[count.reason] = by_reason.value(count.reason, 0) + count.count;
+    by_reason[count.reason] = by_reason.value(count.reason, std::int64_t{0}) + count.count;
     points.push_back({{"reason", count.reason}, {"t", Seconds(count.bucket)}, {"count", count.count}});
   }
   json letters = json::array();
@@ -290,7 +304,9 @@ ApiReply ConsoleApi::DeadLetters(const ApiParams& params) {
                        {"payload", cut ? letter.payload.substr(0, kMaxSamplePayload) : letter.payload},
                        {"payload_truncated", cut}});
   }
-  return Json({{"bucket_seconds", *bucket}, {"by_reason", by_reason}, {"counts", points}, {"samples", letters}});
+  json body = PeriodJson(*period);
+  body.update({{"bucket_seconds", *bucket_seconds}, {"by_reason", by_reason}, {"counts", points}, {"samples", letters}});
+  return Json(body);
 }
 
 ApiReply ConsoleApi::Replay(const ApiParams& params) {

@@ -43,6 +43,7 @@ ApiParams ParamsOf(const httplib::Request& request) {
 void Reply(httplib::Response& response, const ApiReply& reply) {
   response.status = reply.status;
   response.set_header("Cache-Control", "no-store");
+  response.set_header("X-Content-Type-Options", "nosniff");
   response.set_content(reply.body, kJson);
 }
 
@@ -51,6 +52,7 @@ void ServeAssets(HttpServer& server) {
     server.Get(std::string(asset.path), [asset](const httplib::Request&, httplib::Response& response) {
       response.set_header("Content-Security-Policy", kContentSecurityPolicy);
       response.set_header("Cache-Control", "no-cache");
+      response.set_header("X-Content-Type-Options", "nosniff");
       response.set_content(asset.body.data(), asset.body.size(), std::string(asset.content_type));
     });
   }

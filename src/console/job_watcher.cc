@@ -76,27 +76,13 @@ json Rates(const std::deque<JobSample>& samples) {
           {"dead_lettered", dead_lettered}};
 }
 
-// The latency of the messages committed while the samples were kept: the histogram's growth;
-// when none were, of every message since the job started, and said so.
-json Latency(const std::deque<JobSample>& samples) {
-  json latency = {{"p50_seconds", nullptr}, {"p99_seconds", nullptr}, {"messages", 0}, {"since_start", false}};
-  if (samples.empty()) return latency;
-  std::vector<std::uint64_t> counts = samples.back().latency_counts;
-  const std::vector<std::uint64_t>& before = samples.front().latency_counts;
-  std::uint64_t observed = 0;
-  for (std::size_t i = 0; i < counts.size(); ++i) {
-    counts[i] -= i < before.size() && before[i] <= counts[i] ? before[i] : 0;
-    observed += counts[i];
-  }
-  if (observed == 0) {
-    counts = samples.back().latency_counts;
-    for (std::uint64_t count : counts) observed += count;
-    latency["since_start"] = true;
-  }
-  if (auto p50 = LatencyQuantile(counts, 0.5)) latency["p50_seconds"] = *p50;
-  if (auto p99 = LatencyQuantile(counts, 0.99)) latency["p99_seconds"] = *p99;
-  latency["messages"] = observed;
-  return latency;
+json LatencyJson(const std::deque<JobSample>& samples) {
+  const WindowLatency latency = LatencyOver(samples);
+  auto seconds = [](const std::optional<double>& value) { return value ? json(*value) : json(); };
+  return {{"p50_seconds", seconds(latency.p50)},
+          {"p99_seconds", seconds(latency.p99)},
+          {"messages", latency.messages},
+          {"since_start", latency.since_start}};
 }
 
 }  // namespace
@@ -119,6 +105,25 @@ std::optional<double> LatencyQuantile(const std::vector<std::uint64_t>& counts, 
   return kLatencyBuckets.back();
 }
 
+WindowLatency LatencyOver(const std::deque<JobSample>& samples) {
+  WindowLatency latency;
+  if (samples.empty()) return latency;
+  std::vector<std::uint64_t> counts = samples.back().latency_counts;
+  const std::vector<std::uint64_t>& before = samples.front().latency_counts;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    counts[i] -= i < before.size() && before[i] <= counts[i] ? before[i] : 0;
+    latency.messages += counts[i];
+  }
+  if (latency.messages == 0) {
+    counts = samples.back().latency_counts;
+    for (std::uint64_t count : counts) latency.messages += count;
+    latency.since_start = true;
+  }
+  latency.p50 = LatencyQuantile(counts, 0.5);
+  latency.p99 = LatencyQuantile(counts, 0.99);
+  return latency;
+}
+
 JobWatcher::JobWatcher(JobWatcherOptions options)
     : options_(std::move(options)), clock_(options_.clock ? *options_.clock : SystemClock()) {}
 
@@ -139,6 +144,8 @@ void JobWatcher::Start() {
 }
 
 void JobWatcher::Sample() {
+  // One look at a time (the thread's, and one after an action): a slower one must not land last.
+  absl::MutexLock sampling(&sample_mutex_);
   JobRegistry registry(options_.state_dir, [](const std::string&) {});
   const std::vector<JobRecord> running = registry.List();
   const std::vector<JobRecord> ended = registry.Ended();
@@ -163,7 +170,8 @@ void JobWatcher::Sample() {
       job.problem = "its admin endpoint's /job is not JSON";
       continue;
     }
-    job.state = body.value("state", "UNKNOWN");
+    const auto state = body.find("state");
+    job.state = state != body.end() && state->is_string() ? state->get<std::string>() : "UNKNOWN";
     // A look soon after the last (after a drain, say) replaces it: rates need time between samples.
     if (!job.samples.empty() && now - job.samples.back().at < options_.interval / 2) job.samples.pop_back();
     job.samples.push_back(SampleOf(body, now));
@@ -211,7 +219,7 @@ ApiReply JobWatcher::Jobs() {
                     {"dead_lettered", latest.dead_lettered},
                     {"in_flight", latest.in_flight},
                     {"rates", Rates(job.samples)},
-                    {"latency", Latency(job.samples)}});
+                    {"latency", LatencyJson(job.samples)}});
   }
   return ApiReply{200, json({{"interval_seconds", double(options_.interval) / kMicrosPerSecond}, {"jobs", list}}).dump()};
 }
@@ -219,6 +227,7 @@ ApiReply JobWatcher::Jobs() {
 ApiReply JobWatcher::Act(std::string_view id, std::string_view action) {
   auto error = [](int status, const std::string& what) { return ApiReply{status, json({{"error", what}}).dump()}; };
   if (action != "drain" && action != "cancel") return error(404, "the actions are drain and cancel");
+  if (id.empty()) return error(400, "give ?job=ID (the ids are in /api/jobs)");
   auto job = JobRegistry(options_.state_dir, [](const std::string&) {}).Find(std::string(id));
   if (!job.ok()) return error(404, std::string(job.status().message()));
   const Answer answer = Ask(*job, options_.admin_token, true, "/" + std::string(action));

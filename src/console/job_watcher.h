@@ -10,6 +10,7 @@
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -47,6 +48,16 @@ struct JobSample {
 // nullopt for an empty one.
 std::optional<double> LatencyQuantile(const std::vector<std::uint64_t>& counts, double q);
 
+// The latency of the messages committed between the first and the last of `samples` (the
+// histogram's growth); when none were, of every message since the job started (`since_start`).
+struct WindowLatency {
+  std::optional<double> p50;  // Seconds; none without messages.
+  std::optional<double> p99;
+  std::uint64_t messages = 0;
+  bool since_start = false;
+};
+WindowLatency LatencyOver(const std::deque<JobSample>& samples);
+
 class JobWatcher {
  public:
   explicit JobWatcher(JobWatcherOptions options);
@@ -75,6 +86,7 @@ class JobWatcher {
 
   JobWatcherOptions options_;
   Clock& clock_;
+  absl::Mutex sample_mutex_;  // Held through a whole Sample().
   absl::Mutex mutex_;
   std::map<std::string, Watched> jobs_ ABSL_GUARDED_BY(mutex_);
   std::jthread thread_;

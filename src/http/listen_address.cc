@@ -1,6 +1,7 @@
 #include "http/listen_address.h"
 
 #include <fmt/format.h>
+#include <arpa/inet.h>
 #include <httplib.h>
 
 #include "absl/status/status.h"
@@ -35,7 +36,10 @@ absl::StatusOr<ListenAddress> ParseListenAddress(const std::string& text, bool p
 }
 
 bool IsLoopback(std::string_view host) {
-  return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
+  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
+  // An address in 127.0.0.0/8 itself, not a name that starts like one (127.0.0.1.example.com).
+  in_addr address{};
+  return inet_pton(AF_INET, std::string(host).c_str(), &address) == 1 && (ntohl(address.s_addr) >> 24) == 127;
 }
 
 absl::StatusOr<std::string> Bind(httplib::Server& server, const ListenAddress& address,

@@ -23,7 +23,8 @@ struct ListenAddress {
 absl::StatusOr<ListenAddress> ParseListenAddress(const std::string& text, bool port_alone_ok,
                                                  std::string_view flag, std::string_view example);
 
-// Whether `host` names this machine's loopback interface only.
+// Whether `host` names this machine's loopback interface only: localhost, ::1, or an IPv4
+// address in 127.0.0.0/8 (not a name that merely starts with 127.).
 bool IsLoopback(std::string_view host);
 
 // Binds `server` to `address`; returns "HOST:PORT" as bound (the chosen port for port 0). A

@@ -168,7 +168,9 @@ std::vector<JobRecord> JobRegistry::Ended() {
   for (const auto& entry : std::filesystem::directory_iterator(dir_ / "ended", error)) {
     if (entry.path().extension() != ".json") continue;
     std::error_code ignored;
-    if (std::filesystem::file_time_type::clock::now() - entry.last_write_time(ignored) > kKept) {
+    const auto written = entry.last_write_time(ignored);
+    if (ignored) continue;  // Gone since the listing.
+    if (std::filesystem::file_time_type::clock::now() - written > kKept) {
       std::filesystem::remove(entry.path(), ignored);
       continue;
     }

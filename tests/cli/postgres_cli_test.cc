@@ -1,11 +1,14 @@
 // Every command of the binary against a real PostgreSQL server: setup, ingest, run, show,
-// query, dead-letter, features, training-set; the URL from the flag, from
+// query, dead-letter, features, training-set, console; the URL from the flag, from
 // $BIKESTREAM_WAREHOUSE, or completed by libpq's PG* environment.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <algorithm>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 
 #include "cli/cli_test_util.h"
@@ -84,6 +87,63 @@ TEST_F(PostgresCliTest, IngestStoresEachEventOnceAndEveryCommandReadsIt) {
 // Issue 13's reproduction: year 0 in UTC once its offset applies, which PostgreSQL cannot
 // partition, stalled every batch it was in; and a row the table's owner has the engine refuse
 // (a CHECK constraint) must not hold back the rest of its batch either.
+// The console's server on PostgreSQL, end to end: what its API answers is what the warehouse
+// holds, and its replay is the warehouse's.
+TEST_F(PostgresCliTest, TheConsoleServesWhatTheWarehouseHolds) {
+  const std::string events = dir_ / "events.jsonl";
+  std::ofstream(events) << R"({"event_id":"p1","station_id":"S1","ts_iso":"2024-10-07T08:01:00Z","kind":"pickup","delta":2}
+{"event_id":"p2","station_id":"S1","ts_iso":"2024-10-07T08:14:59Z","kind":"dropoff","delta":1}
+{"event_id":"p3","station_id":"S1","ts_iso":"2024-10-07T08:30:00Z","kind":"pickup","delta":1}
+{"event_id":"p4","station_id":"S2","ts_iso":"2024-10-07T08:05:00Z","kind":"pickup","delta":1}
+{not json
+)";
+  ASSERT_EQ(RunBikestream({"ingest", "--from", events, "--warehouse", url_}), 0);
+  const std::string log = dir_ / "console.out";
+  e2e::Child console({"console", "--warehouse", url_, "--listen", "127.0.0.1:0"}, log);
+  std::smatch address;
+  std::string said;
+  ASSERT_TRUE(e2e::WaitUntil(
+      [&] {
+        said = e2e::ReadFile(log + ".err");
+        return std::regex_search(said, address, std::regex(R"(at http://([\d.]+:\d+)/)"));
+      },
+      std::chrono::seconds(20)))
+      << said;
+  httplib::Client client("http://" + address[1].str());
+
+  auto activity = client.Get("/api/activity?station=S1&from=2024-10-07T08:00:00Z&to=2024-10-07T09:00:00Z");
+  ASSERT_TRUE(activity);
+  ASSERT_EQ(activity->status, 200) << activity->body;
+  const nlohmann::json buckets = nlohmann::json::parse(activity->body)["buckets"];
+  ASSERT_EQ(buckets.size(), 4u);
+  EXPECT_EQ(buckets[0]["pickups"], 1);
+  EXPECT_EQ(buckets[0]["pickup_bikes"], 2);
+  EXPECT_EQ(buckets[0]["dropoffs"], 1);
+  EXPECT_EQ(buckets[1]["pickups"], 0);
+  EXPECT_EQ(buckets[2]["pickups"], 1);
+  const std::string counted = Run({"query", "--warehouse", url_, "--format", "csv",
+                                   "SELECT count(*) AS n FROM raw_events WHERE station_id = 'S1'"});
+  EXPECT_NE(counted.find("n\n3"), std::string::npos) << counted;
+
+  auto busiest = client.Get("/api/busiest?from=2024-10-07T00:00:00Z&to=2024-10-08T00:00:00Z");
+  ASSERT_TRUE(busiest);
+  const nlohmann::json stations = nlohmann::json::parse(busiest->body)["stations"];
+  ASSERT_EQ(stations.size(), 2u);
+  EXPECT_EQ(stations[0]["station_id"], "S1");
+  EXPECT_EQ(stations[0]["events"], 3);
+
+  auto letters = client.Get("/api/dead-letters");
+  ASSERT_TRUE(letters);
+  EXPECT_EQ(nlohmann::json::parse(letters->body)["by_reason"], nlohmann::json({{"bad_json", 1}}));
+  auto replay = client.Post("/api/dead-letters/replay", {{"X-Bikestream-Console", "1"}}, "", "text/plain");
+  ASSERT_TRUE(replay);
+  EXPECT_EQ(nlohmann::json::parse(replay->body),
+            nlohmann::json({{"examined", 1}, {"stored", 0}, {"duplicates", 0}, {"still_invalid", 1}}));
+
+  console.Signal(SIGINT);
+  EXPECT_EQ(console.Wait(), 0);
+}
+
 TEST_F(PostgresCliTest, ABadTimestampAndARefusedRowAreDeadLetteredAndTheRestStored) {
   ASSERT_EQ(RunBikestream({"setup", "--warehouse", url_}), 0);
   ASSERT_EQ(RunBikestream({"query", "--warehouse", url_,

@@ -66,6 +66,12 @@ TEST_P(ConsoleApiTest, AStationsActivityHasEveryBucketOfThePeriodWithWhatWasStor
   EXPECT_EQ(b[2]["pickups"], 0);
   EXPECT_EQ(b[3]["t"], (kMonday + 45 * kMinute) / kMicrosPerSecond);
   EXPECT_EQ(b[3]["pickups"], 1);
+  // Unaligned bounds: the buckets that start in [from, to), as the warehouse counts them.
+  const json unaligned =
+      Get("activity", {{"station", "A"}, {"from", "2024-10-07T00:00:01Z"}, {"to", "2024-10-07T00:45:00Z"}})["buckets"];
+  ASSERT_EQ(unaligned.size(), 2u);
+  EXPECT_EQ(unaligned[0]["t"], (kMonday + 15 * kMinute) / kMicrosPerSecond);
+  EXPECT_EQ(unaligned[1]["pickups"], 0);
 }
 
 TEST_P(ConsoleApiTest, ByDefaultThePeriodIsTheWeekUpToTheLatestEvent) {
@@ -155,22 +161,34 @@ TEST_P(ConsoleApiTest, DeadLettersByReasonWithSamplesAndAReplayThatMovesTheFixed
                       .error = "bad"};
   };
   Commit({}, {letter("1", "bad_json", "{oops \xff\xfe"),  // Not UTF-8: shown, not refused.
+              letter("4", "too_long", std::string(5000, 'x')),
               letter("2", "bad_kind",
                      R"({"event_id":"fixed","station_id":"A","ts_iso":"2024-10-07T00:00:00Z","kind":"pickup","delta":1})"),
               letter("3", "bad_kind", R"({"event_id":"x","station_id":"A","ts_iso":"2024-10-07T00:00:00Z","kind":"no"})")});
-  json body = Get("dead-letters");
-  EXPECT_EQ(body["by_reason"], json({{"bad_json", 1}, {"bad_kind", 2}}));
-  ASSERT_EQ(body["counts"].size(), 2u);
+  const ApiParams monday = {{"from", "2024-10-07T00:00:00Z"}, {"to", "2024-10-08T00:00:00Z"}};
+  json body = Get("dead-letters", monday);
+  EXPECT_EQ(body["by_reason"], json({{"bad_json", 1}, {"bad_kind", 2}, {"too_long", 1}}));
+  ASSERT_EQ(body["counts"].size(), 3u);
   EXPECT_EQ(body["counts"][0]["t"], kMonday / kMicrosPerSecond);
-  ASSERT_EQ(body["samples"].size(), 3u);
+  ASSERT_EQ(body["samples"].size(), 4u);
   EXPECT_EQ(body["samples"][0]["payload"], "{oops \xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(body["samples"][1]["payload"].get<std::string>().size(), 4096u);  // Cut, and said so.
+  EXPECT_EQ(body["samples"][1]["payload_truncated"], true);
+  EXPECT_EQ(body["samples"][0]["payload_truncated"], false);
+  // By default the day up to now: these are from 2024, so none is counted, but all are samples.
+  body = Get("dead-letters");
+  EXPECT_TRUE(body["counts"].empty());
+  EXPECT_EQ(body["samples"].size(), 4u);
+  EXPECT_NE(Get("dead-letters", {{"bucket", "1"}, {"from", "2024-10-01T00:00:00Z"}, {"to", "2024-10-08T00:00:00Z"}}, 400)
+                ["error"].get<std::string>().find("larger ?bucket="),
+            std::string::npos);
   EXPECT_EQ(Get("dead-letters", {{"reason", "bad_kind"}, {"limit", "1"}})["samples"].size(), 1u);
 
   const ApiReply replay = api().Post("dead-letters/replay", {{"reason", "bad_kind"}});
   ASSERT_EQ(replay.status, 200) << replay.body;
   EXPECT_EQ(json::parse(replay.body), json({{"examined", 2}, {"stored", 1}, {"duplicates", 0}, {"still_invalid", 1}}));
-  body = Get("dead-letters");
-  EXPECT_EQ(body["by_reason"], json({{"bad_json", 1}, {"bad_kind", 1}}));
+  body = Get("dead-letters", monday);
+  EXPECT_EQ(body["by_reason"], json({{"bad_json", 1}, {"bad_kind", 1}, {"too_long", 1}}));
   EXPECT_EQ(Get("summary")["latest_event"], "2024-10-07T00:00:00Z");
 }
 

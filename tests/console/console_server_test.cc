@@ -65,7 +65,15 @@ TEST_F(ConsoleServerTest, OnLoopbackOnlyLoopbackHostsAreAnswered) {
   ASSERT_TRUE(rebound);
   EXPECT_EQ(rebound->status, 403);
   EXPECT_NE(rebound->body.find("loopback"), std::string::npos);
+  // A name that starts like a loopback address is still someone else's name.
+  for (const char* host : {"127.0.0.1.attacker.example:8080", "127.attacker.example", "localhost.attacker.example"}) {
+    auto lookalike = client.Get("/api/summary", {{"Host", host}});
+    ASSERT_TRUE(lookalike);
+    EXPECT_EQ(lookalike->status, 403) << host;
+  }
   EXPECT_EQ(client.Get("/", {{"Host", "localhost:8080"}})->status, 200);
+  EXPECT_EQ(client.Get("/", {{"Host", "127.1.2.3:8080"}})->status, 200);
+  EXPECT_EQ(client.Get("/", {{"Host", "[::1]:8080"}})->status, 200);
 }
 
 TEST_F(ConsoleServerTest, ActionsNeedTheConsolesHeaderAndItsOwnOrigin) {

@@ -31,6 +31,27 @@ TEST(LatencyQuantile, InterpolatesWithinTheBucketAsPrometheusDoes) {
   EXPECT_DOUBLE_EQ(*LatencyQuantile(counts, 0.99), kLatencyBuckets.back());
 }
 
+TEST(LatencyOver, TheMessagesCommittedWhileSamplesWereKeptElseSinceTheStart) {
+  const std::size_t buckets = kLatencyBuckets.size() + 1;
+  auto sample = [buckets](TimestampMicros at, std::vector<std::uint64_t> counts) {
+    counts.resize(buckets, 0);
+    return JobSample{.at = at, .latency_counts = std::move(counts)};
+  };
+  // 100 fast ones before the window, then 10 slow ones (in (1, 2.5] s) within it.
+  std::deque<JobSample> samples = {sample(0, {100}), sample(2, {100, 0, 0, 0, 0, 0, 10})};
+  WindowLatency latency = LatencyOver(samples);
+  EXPECT_EQ(latency.messages, 10u);
+  EXPECT_FALSE(latency.since_start);
+  EXPECT_DOUBLE_EQ(*latency.p50, 1.75);
+  // Nothing new in the window: everything since the start, and said so.
+  samples = {sample(0, {100, 0, 0, 0, 0, 0, 10}), sample(2, {100, 0, 0, 0, 0, 0, 10})};
+  latency = LatencyOver(samples);
+  EXPECT_EQ(latency.messages, 110u);
+  EXPECT_TRUE(latency.since_start);
+  EXPECT_DOUBLE_EQ(*latency.p50, 0.01 * 55 / 100);
+  EXPECT_FALSE(LatencyOver({}).p50.has_value());
+}
+
 class JobWatcherTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -99,6 +120,7 @@ TEST_F(JobWatcherTest, CountsRatesDrainAndTheStateTheJobEndedIn) {
   const std::string id = job["id"];
   EXPECT_EQ(watcher_.Act(id, "explode").status, 404);
   EXPECT_EQ(watcher_.Act("no-such-job", "drain").status, 404);
+  EXPECT_EQ(watcher_.Act("", "drain").status, 400);  // Not "the only job there is".
   const ApiReply drained = watcher_.Act(id, "drain");
   EXPECT_EQ(drained.status, 202) << drained.body;
   job_.join();

@@ -217,7 +217,7 @@ TEST_P(WarehouseContractTest, ActivityBucketsAroundTheEpochRoundDown) {
 }
 
 // The console's dead-letter plot: per reason and bucket of first_seen, rounded down (before
-// 1970 too), a redelivered dead letter counted once.
+// 1970 too), over a period, a redelivered dead letter counted once.
 TEST_P(WarehouseContractTest, DeadLettersAreCountedByReasonAndBucketOfFirstSeen) {
   constexpr TimestampMicros kMinute = kMicrosPerMinute;
   auto seen_at = [](std::string message_id, std::string reason, TimestampMicros first_seen) {
@@ -231,16 +231,20 @@ TEST_P(WarehouseContractTest, DeadLettersAreCountedByReasonAndBucketOfFirstSeen)
                         seen_at("d", "bad_json", 12 * kMinute), seen_at("e", "bad_kind", -1)};
   ASSERT_TRUE(warehouse_->Commit(batch).ok());
   ASSERT_TRUE(warehouse_->Commit(batch).ok());  // Redelivered: counted once.
-  auto counts = warehouse_->CountDeadLetters(kMinute);
+  auto counts = warehouse_->CountDeadLetters(kMinute, -kMicrosPerHour, kMicrosPerHour);
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ(*counts, (std::vector<DeadLetterCount>{{"bad_kind", -kMinute, 1},
                                                    {"bad_json", 10 * kMinute, 2},
                                                    {"bad_kind", 10 * kMinute, 1},
                                                    {"bad_json", 12 * kMinute, 1}}));
-  counts = warehouse_->CountDeadLetters(kMicrosPerHour);
+  counts = warehouse_->CountDeadLetters(kMicrosPerHour, -kMicrosPerHour, kMicrosPerHour);
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ(*counts, (std::vector<DeadLetterCount>{
                          {"bad_kind", -kMicrosPerHour, 1}, {"bad_json", 0, 3}, {"bad_kind", 0, 1}}));
+  // Only those first seen in [from, to).
+  counts = warehouse_->CountDeadLetters(kMinute, 10 * kMinute + 2, 12 * kMinute);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(*counts, (std::vector<DeadLetterCount>{{"bad_json", 10 * kMinute, 1}, {"bad_kind", 10 * kMinute, 1}}));
 }
 
 // The console's feature plot: one station's rows over a period, both ends included, by as_of.

@@ -19,6 +19,7 @@ const state = {
   stations: [],
   token: sessionStorage.getItem('bikestream-token') || '',
   refreshing: false,
+  refreshAgain: false,  // Asked for while a refresh ran: run once more when it ends.
 };
 
 // A token given as #token=… is kept for the session and taken out of the address bar.
@@ -43,7 +44,8 @@ async function api(path, { method = 'GET', params = {} } = {}) {
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   // The console server takes actions only with this header: another origin cannot send it.
   if (method === 'POST') headers['X-Bikestream-Console'] = '1';
-  const response = await fetch(`/api/${path}${query.size ? `?${query}` : ''}`, { method, headers });
+  const search = query.toString();
+  const response = await fetch(`/api/${path}${search ? `?${search}` : ''}`, { method, headers });
   const body = await response.json().catch(() => ({ error: `${response.status} ${response.statusText}` }));
   if (!response.ok) throw new ApiError(response.status, body.error || `${response.status}`);
   if (method === 'GET') replies[path] = body;
@@ -145,6 +147,14 @@ async function refreshPipeline() {
   const { jobs } = await api('jobs');
   document.getElementById('no-jobs').hidden = jobs.length > 0;
   const list = document.getElementById('jobs');
+  const listed = new Set(jobs.map((job) => `job-${job.id}`));
+  for (const card of [...list.children]) {
+    if (listed.has(card.id)) continue;
+    const plot = plots[`job:${card.dataset.job}`];
+    if (plot) plot.destroy();
+    delete plots[`job:${card.dataset.job}`];
+    card.remove();
+  }
   for (const job of jobs) {
     const id = `job-${job.id}`;
     let card = document.getElementById(id);
@@ -201,8 +211,9 @@ async function refreshStationList() {
     // The busiest of the latest week first: its plots have something to show.
     state.station = [...state.stations].sort((a, b) => b.events_in_week - a.events_in_week)[0].station_id;
   }
-  if (select.options.length !== state.stations.length) {
-    select.replaceChildren(...state.stations.map((s) => element('option', { value: s.station_id }, stationName(s.station_id))));
+  const options = state.stations.map((s) => stationName(s.station_id));
+  if ([...select.options].map((o) => o.textContent).join('\n') !== options.join('\n')) {
+    select.replaceChildren(...state.stations.map((s, i) => element('option', { value: s.station_id }, options[i])));
   }
   select.value = state.station || '';
   for (const name of document.querySelectorAll('.station-name')) name.textContent = state.station ? stationName(state.station) : '(no station yet)';
@@ -278,7 +289,6 @@ async function refreshStations() {
 // --- Features ------------------------------------------------------------------------------
 
 async function refreshFeatures() {
-  await refreshStationList();
   document.querySelector('#feature-set tbody').replaceChildren(...state.summary.feature_set.map((f) =>
     element('tr', {}, element('td', {}, f.column), element('td', {}, f.aggregate), element('td', {}, f.kind || 'all'),
       element('td', {}, f.window))));
@@ -296,10 +306,9 @@ async function refreshDeadLetters() {
   const body = await api('dead-letters', { params: { bucket: 60, limit: 20 } });
   const reasons = Object.keys(body.by_reason).sort();
   const times = [...new Set(body.counts.map((c) => c.t))].sort((a, b) => a - b);
-  const series = reasons.map((reason) => times.map((t) => {
-    const found = body.counts.find((c) => c.reason === reason && c.t === t);
-    return found ? found.count : 0;
-  }));
+  const column = new Map(times.map((t, i) => [t, i]));
+  const series = reasons.map(() => times.map(() => 0));
+  for (const c of body.counts) series[reasons.indexOf(c.reason)][column.get(c.t)] = c.count;
   draw('dead-letters', 'dead-letter-plot', reasons.map((r) => ({ label: r })), [times, ...series], { points: true });
   document.getElementById('dead-letter-totals').textContent = reasons.length
     ? reasons.map((r) => `${r}: ${number(body.by_reason[r])}`).join(' · ')
@@ -335,7 +344,10 @@ const views = {
 };
 
 async function refresh() {
-  if (state.refreshing) return;
+  if (state.refreshing) {
+    state.refreshAgain = true;
+    return;
+  }
   state.refreshing = true;
   try {
     state.summary = await api('summary');
@@ -350,6 +362,10 @@ async function refresh() {
     setStatus(error.message, true);
   } finally {
     state.refreshing = false;
+  }
+  if (state.refreshAgain) {
+    state.refreshAgain = false;
+    refresh();
   }
 }
 

@@ -1,6 +1,6 @@
 // The console's reads, as queries: BigQuery has no indexes, so each reads the columns it names
 // over the period (docs/adr/0008; --verbose shows the bytes): ActivityReader's of raw_events, a
-// station's features of station_features, the dead-letter counts of the whole dead_letter table.
+// station's features of station_features, the dead-letter counts of dead_letter's period.
 #include <fmt/format.h>
 
 #include "warehouse/bigquery/bigquery_backend.h"
@@ -85,12 +85,16 @@ absl::StatusOr<std::vector<FeatureRow>> BigQueryWarehouse::StationFeatureHistory
   return features;
 }
 
-absl::StatusOr<std::vector<DeadLetterCount>> BigQueryWarehouse::CountDeadLetters(TimestampMicros bucket) {
+absl::StatusOr<std::vector<DeadLetterCount>> BigQueryWarehouse::CountDeadLetters(TimestampMicros bucket,
+                                                                                TimestampMicros from,
+                                                                                TimestampMicros to) {
   auto rows = Read("dead-letter counts",
-                   fmt::format("SELECT reason, {} AS bucket, COUNT(*) FROM {} GROUP BY bucket, reason "
+                   fmt::format("SELECT reason, {} AS bucket, COUNT(*) FROM {} "
+                               "WHERE first_seen >= @from AND first_seen < @to GROUP BY bucket, reason "
                                "ORDER BY bucket, reason",
                                BucketOf("first_seen", bucket), Quoted(tables_.dead_letter)),
-                   json::array());
+                   json::array({ScalarParameter("from", "TIMESTAMP", TimestampText(from)),
+                                ScalarParameter("to", "TIMESTAMP", TimestampText(to))}));
   if (!rows.ok()) return rows.status();
   std::vector<DeadLetterCount> counts;
   for (const auto& r : rows->rows) counts.push_back({r[0].value_or(""), IntegerOf(r[1]), IntegerOf(r[2])});

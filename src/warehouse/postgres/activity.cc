@@ -1,7 +1,7 @@
 // The console's reads. ActivityReader's straight from raw_events: its (station_id, ts_iso) index
 // finds a station's events, and a period's by time (docs/adr/0008). A station's features over
 // time read station_features' primary key, which starts with station_id; the dead-letter counts
-// read the whole table (dead letters are few).
+// read the table (dead letters are few).
 #include <fmt/format.h>
 
 #include "warehouse/postgres/postgres_backend.h"
@@ -84,11 +84,17 @@ absl::StatusOr<std::vector<FeatureRow>> PostgresWarehouse::StationFeatureHistory
   });
 }
 
-absl::StatusOr<std::vector<DeadLetterCount>> PostgresWarehouse::CountDeadLetters(TimestampMicros bucket) {
+absl::StatusOr<std::vector<DeadLetterCount>> PostgresWarehouse::CountDeadLetters(TimestampMicros bucket,
+                                                                                TimestampMicros from,
+                                                                                TimestampMicros to) {
   const std::string sql = fmt::format(
-      "SELECT reason, {} AS bucket, count(*) FROM {} GROUP BY bucket, reason ORDER BY bucket, reason COLLATE \"C\"",
-      BucketOf(Micros("first_seen"), bucket), dead_);
-  return Read(sql, {}, [](const PGresult* rows) {
+      "SELECT reason, {} AS bucket, count(*) FROM {} WHERE first_seen >= {} AND first_seen < {} "
+      "GROUP BY bucket, reason ORDER BY bucket, reason COLLATE \"C\"",
+      BucketOf(Micros("first_seen"), bucket), dead_, Instant(1), Instant(2));
+  const std::string from_text = FormatRfc3339(from);
+  const std::string to_text = FormatRfc3339(to);
+  const Param params[] = {{from_text}, {to_text}};
+  return Read(sql, params, [](const PGresult* rows) {
     std::vector<DeadLetterCount> counts;
     counts.reserve(PQntuples(rows));
     for (int r = 0; r < PQntuples(rows); ++r) {

@@ -2,7 +2,7 @@
 // events of each kind and the bikes they moved, added to in each commit's transaction from the
 // events that commit stored new; the reads from it touch a station's buckets only. A station's
 // features over time read station_features' (station_id, as_of) index; the dead-letter counts
-// read the whole table (dead letters are few).
+// read the table (dead letters are few).
 #include <fmt/format.h>
 
 #include <map>
@@ -144,13 +144,16 @@ absl::StatusOr<std::vector<FeatureRow>> SqliteWarehouse::StationFeatureHistory(s
   return rows;
 }
 
-absl::StatusOr<std::vector<DeadLetterCount>> SqliteWarehouse::CountDeadLetters(TimestampMicros bucket) {
+absl::StatusOr<std::vector<DeadLetterCount>> SqliteWarehouse::CountDeadLetters(TimestampMicros bucket,
+                                                                              TimestampMicros from, TimestampMicros to) {
   auto stmt = Statement::Prepare(
       db_.get(), fmt::format("SELECT reason, first_seen - ((first_seen % ?1) + ?1) % ?1 AS bucket, count(*) FROM {} "
-                             "GROUP BY bucket, reason ORDER BY bucket, reason",
+                             "WHERE first_seen >= ?2 AND first_seen < ?3 GROUP BY bucket, reason ORDER BY bucket, reason",
                              QuoteIdentifier(tables_.dead_letter)));
   if (!stmt.ok()) return WithSetupHint(stmt.status());
   stmt->Bind(1, bucket);
+  stmt->Bind(2, from);
+  stmt->Bind(3, to);
   std::vector<DeadLetterCount> counts;
   int rc;
   while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {

@@ -35,7 +35,8 @@ class SqliteWarehouse final : public Warehouse {
 
   absl::StatusOr<QueryResult> Query(std::string_view sql) override;
   absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(const DeadLetterFilter& filter) override;
-  absl::StatusOr<std::vector<DeadLetterCount>> CountDeadLetters(TimestampMicros bucket) override;
+  absl::StatusOr<std::vector<DeadLetterCount>> CountDeadLetters(TimestampMicros bucket, TimestampMicros from,
+                                                                TimestampMicros to) override;
   absl::Status ScanEvents(TimestampMicros after, const std::function<void(const Event&)>& visit) override;
   absl::StatusOr<std::optional<TimestampMicros>> LatestEventTime() override;
   absl::StatusOr<std::vector<StationTotals>> EventTotals(TimestampMicros through) override;
