@@ -8,39 +8,22 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/print.h"
+#include "job/admin_client.h"
 #include "job/job_registry.h"
 
 namespace bikestream::cli {
 namespace {
 
-constexpr int kAdminTimeoutSeconds = 5;
+constexpr std::chrono::seconds kAdminTimeout(5);
 
-// Why a request got no answer, for a person (httplib's own names are single words).
-std::string WhyNoAnswer(httplib::Error error) {
-  switch (error) {
-    case httplib::Error::Connection:
-      return "nothing listens there (the job may have just ended)";
-    case httplib::Error::ConnectionTimeout:
-    case httplib::Error::Read:
-      return fmt::format("no answer within {} s (the job may be stuck: kill -TERM its pid)", kAdminTimeoutSeconds);
-    default:
-      return "the request failed";
-  }
-}
-
-// Sends one request to a job's admin endpoint, naming the job so that an endpoint serving
-// another job refuses it.
-absl::StatusOr<httplib::Result> AskJob(const JobRecord& job, const std::string& method, const std::string& path,
-                                       const std::string& token) {
-  httplib::Client client("http://" + job.admin);
-  client.set_connection_timeout(kAdminTimeoutSeconds);
-  client.set_read_timeout(kAdminTimeoutSeconds);
-  if (!token.empty()) client.set_bearer_token_auth(token);
-  const std::string target = path + "?job=" + job.id;
-  httplib::Result result = method == "POST" ? client.Post(target) : client.Get(target);
+// One request to a job's admin endpoint; a refusal (another job's endpoint, a missing token) is
+// an error for a person.
+absl::StatusOr<httplib::Result> Ask(const JobRecord& job, const std::string& method, const std::string& path,
+                                    const std::string& token) {
+  httplib::Result result = AskJob(job, token, method == "POST", path, kAdminTimeout);
   if (!result) {
     return absl::UnavailableError(
-        fmt::format("job {} does not answer at {}: {}", job.id, job.admin, WhyNoAnswer(result.error())));
+        fmt::format("job {} does not answer at {}: {}", job.id, job.admin, WhyNoAnswer(result.error(), kAdminTimeout)));
   }
   if (result->status == 404 || result->status == 401) {
     return absl::FailedPreconditionError(
@@ -50,7 +33,7 @@ absl::StatusOr<httplib::Result> AskJob(const JobRecord& job, const std::string& 
 }
 
 std::string StateOf(const JobRecord& job, const std::string& token) {
-  auto reply = AskJob(job, "GET", "/job", token);
+  auto reply = Ask(job, "GET", "/job", token);
   if (!reply.ok()) return "UNKNOWN";
   const std::string& body = (*reply)->body;
   const auto key = body.find("\"state\":\"");
@@ -77,7 +60,7 @@ int List(const std::string& token) {
 int Act(const std::string& id, const std::string& method, const std::string& path, const std::string& token) {
   auto job = JobRegistry(DefaultStateDir()).Find(id);
   if (!job.ok()) return Fail(job.status());
-  auto reply = AskJob(*job, method, path, token);
+  auto reply = Ask(*job, method, path, token);
   if (!reply.ok()) return Fail(reply.status());
   if ((*reply)->status == 409) {
     return Fail(fmt::format("job {} cannot do that now: {}", job->id,

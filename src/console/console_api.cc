@@ -71,6 +71,16 @@ absl::StatusOr<std::size_t> CountParam(const ApiParams& params, std::string_view
   return value;
 }
 
+// ?reason=CODE, when given.
+absl::StatusOr<std::optional<std::string>> ReasonParam(const ApiParams& params) {
+  std::string reason = ParamOr(params, "reason");
+  if (reason.empty()) return std::nullopt;
+  if (!IsReasonCode(reason)) {
+    return absl::InvalidArgumentError(fmt::format("reason={}: not a reason code (see docs/events.md)", reason));
+  }
+  return reason;
+}
+
 json PeriodJson(const TimePeriod& period) {
   return {{"from", FormatRfc3339(period.from)}, {"to", FormatRfc3339(period.to)}};
 }
@@ -106,12 +116,24 @@ ApiReply ConsoleApi::Post(std::string_view path, const ApiParams& params) {
   return Error(404, fmt::format("no such action: POST /api/{} (see docs/console.md)", path));
 }
 
-// The week of event time up to the end of the latest event's bucket: what a page shows first.
-absl::StatusOr<TimePeriod> ConsoleApi::LatestWeek() {
-  auto latest = warehouse_.LatestEventTime();
-  if (!latest.ok()) return latest.status();
-  const TimestampMicros end = ActivityBucketOf(latest->value_or(clock_->Now())) + kActivityBucket;
+// The week of event time up to the end of the latest event's bucket (what a page shows first),
+// or the week of ticks up to the latest one stored; up to now in an empty warehouse.
+absl::StatusOr<TimePeriod> ConsoleApi::LatestWeek(Latest latest) {
+  if (latest == Latest::kFeatures) {
+    auto tick = warehouse_.LatestFeatureTime();
+    if (!tick.ok()) return tick.status();
+    const TimestampMicros end = tick->value_or(clock_->Now());
+    return TimePeriod{end - kWeek, end};
+  }
+  auto event = warehouse_.LatestEventTime();
+  if (!event.ok()) return event.status();
+  const TimestampMicros end = ActivityBucketOf(event->value_or(clock_->Now())) + kActivityBucket;
   return TimePeriod{end - kWeek, end};
+}
+
+absl::StatusOr<TimePeriod> ConsoleApi::DefaultWeek(const ApiParams& params, Latest latest) {
+  if (!ParamOr(params, "from").empty() && !ParamOr(params, "to").empty()) return TimePeriod{};  // Never used.
+  return LatestWeek(latest);
 }
 
 ApiReply ConsoleApi::Summary() {
@@ -180,7 +202,7 @@ ApiReply ConsoleApi::Stations() {
 ApiReply ConsoleApi::Activity(const ApiParams& params) {
   const std::string station = ParamOr(params, "station");
   if (station.empty()) return Error(400, "give ?station=ID (the ids are in /api/stations)");
-  auto week = LatestWeek();
+  auto week = DefaultWeek(params, Latest::kEvent);
   if (!week.ok()) return Unavailable(week.status());
   auto period = PeriodOf(params, *week);
   if (!period.ok()) return Error(400, MessageOf(period.status()));
@@ -203,7 +225,7 @@ ApiReply ConsoleApi::Activity(const ApiParams& params) {
 }
 
 ApiReply ConsoleApi::Busiest(const ApiParams& params) {
-  auto week = LatestWeek();
+  auto week = DefaultWeek(params, Latest::kEvent);
   if (!week.ok()) return Unavailable(week.status());
   auto period = PeriodOf(params, *week);
   if (!period.ok()) return Error(400, MessageOf(period.status()));
@@ -228,10 +250,9 @@ ApiReply ConsoleApi::Busiest(const ApiParams& params) {
 ApiReply ConsoleApi::Features(const ApiParams& params) {
   const std::string station = ParamOr(params, "station");
   if (station.empty()) return Error(400, "give ?station=ID (the ids are in /api/stations)");
-  auto latest = warehouse_.LatestFeatureTime();
-  if (!latest.ok()) return Unavailable(latest.status());
-  const TimestampMicros end = latest->value_or(clock_->Now());
-  auto period = PeriodOf(params, TimePeriod{end - kWeek, end});
+  auto week = DefaultWeek(params, Latest::kFeatures);
+  if (!week.ok()) return Unavailable(week.status());
+  auto period = PeriodOf(params, *week);
   if (!period.ok()) return Error(400, MessageOf(period.status()));
   // Both ends count here: a tick at `to` is the latest one.
   auto rows = warehouse_.StationFeatureHistory(station, period->from, period->to);
@@ -277,11 +298,9 @@ ApiReply ConsoleApi::DeadLetters(const ApiParams& params) {
   }
   auto limit = CountParam(params, "limit", 20, 200);
   if (!limit.ok()) return Error(400, MessageOf(limit.status()));
-  DeadLetterFilter filter{.limit = *limit};
-  if (std::string reason = ParamOr(params, "reason"); !reason.empty()) {
-    if (!IsReasonCode(reason)) return Error(400, fmt::format("reason={}: not a reason code (see docs/events.md)", reason));
-    filter.reason = reason;
-  }
+  auto reason = ReasonParam(params);
+  if (!reason.ok()) return Error(400, MessageOf(reason.status()));
+  const DeadLetterFilter filter{.reason = *reason, .limit = *limit};
   auto counts = warehouse_.CountDeadLetters(bucket, period->from, period->to);
   if (!counts.ok()) return Unavailable(counts.status());
   auto samples = warehouse_.ListDeadLetters(filter);
@@ -310,12 +329,9 @@ ApiReply ConsoleApi::DeadLetters(const ApiParams& params) {
 }
 
 ApiReply ConsoleApi::Replay(const ApiParams& params) {
-  std::optional<std::string> reason;
-  if (std::string text = ParamOr(params, "reason"); !text.empty()) {
-    if (!IsReasonCode(text)) return Error(400, fmt::format("reason={}: not a reason code (see docs/events.md)", text));
-    reason = text;
-  }
-  auto result = ReplayDeadLetters(warehouse_, reason);
+  auto reason = ReasonParam(params);
+  if (!reason.ok()) return Error(400, MessageOf(reason.status()));
+  auto result = ReplayDeadLetters(warehouse_, *reason);
   if (!result.ok()) return Unavailable(result.status());
   return Json({{"examined", result->examined},
                {"stored", result->stored},

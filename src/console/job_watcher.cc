@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "job/admin_client.h"
 #include "job/job_control.h"
 
 namespace bikestream {
@@ -12,7 +13,7 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-constexpr int kAdminTimeoutSeconds = 2;
+constexpr std::chrono::seconds kAdminTimeout(2);
 
 struct Answer {
   int status = 0;  // 0: no answer.
@@ -20,16 +21,12 @@ struct Answer {
   std::string problem;
 };
 
-// One request to a job's admin endpoint, naming the job (an endpoint that now serves another
-// job refuses it).
+// One request to a job's admin endpoint, with why it got no answer for the page.
 Answer Ask(const JobRecord& job, const std::string& token, bool post, const std::string& path) {
-  httplib::Client client("http://" + job.admin);
-  client.set_connection_timeout(kAdminTimeoutSeconds);
-  client.set_read_timeout(kAdminTimeoutSeconds);
-  if (!token.empty()) client.set_bearer_token_auth(token);
-  const std::string target = path + "?job=" + job.id;
-  httplib::Result result = post ? client.Post(target) : client.Get(target);
-  if (!result) return Answer{.problem = fmt::format("no answer at {}: {}", job.admin, httplib::to_string(result.error()))};
+  httplib::Result result = AskJob(job, token, post, path, kAdminTimeout);
+  if (!result) {
+    return Answer{.problem = fmt::format("no answer at {}: {}", job.admin, WhyNoAnswer(result.error(), kAdminTimeout))};
+  }
   if (result->status == 401) {
     return Answer{result->status, result->body, "its admin endpoint needs a token: start the console with --admin-token"};
   }
