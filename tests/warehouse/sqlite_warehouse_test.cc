@@ -2,9 +2,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <random>
+#include <set>
 
 #include "support/events.h"
 #include "warehouse/warehouse.h"
@@ -53,13 +56,22 @@ TEST(SqliteWarehouse, ADirectoryForAPathSaysToNameAFileInIt) {
 TEST(SqliteWarehouse, AReadOnlyFileIsRefusedForWritingAndStillRead) {
   const auto path = std::filesystem::temp_directory_path() / ("bikestream-ro-" + std::to_string(getpid()) + ".db");
   std::filesystem::remove(path);
-  ASSERT_TRUE((*OpenWarehouse("sqlite:" + path.string()))->Setup().ok());
+  {
+    auto warehouse = *OpenWarehouse("sqlite:" + path.string());
+    ASSERT_TRUE(warehouse->Setup().ok());
+    Batch batch;
+    batch.events = {MakeEvent("e-1")};
+    ASSERT_TRUE(warehouse->Commit(batch).ok());
+  }
   // As root, permissions do not stop a write; the immutable flag does.
   const bool immutable = getuid() == 0 && std::system(("chattr +i '" + path.string() + "' 2>/dev/null").c_str()) == 0;
   if (!immutable) std::filesystem::permissions(path, std::filesystem::perms::owner_read);
   auto for_writing = OpenWarehouse("sqlite:" + path.string());
   auto for_reading = OpenWarehouse("sqlite:" + path.string(), {}, OpenMode::kMustExist);
   const bool read_ok = for_reading.ok();
+  // The 15-minute totals are summed by their first reader, which must be able to write.
+  absl::Status totals = absl::UnknownError("not read");
+  if (read_ok) totals = (*for_reading)->StationBuckets("A_1", 0, 1).status();
   for_reading = absl::UnknownError("closed");
   if (immutable) {
     ASSERT_EQ(std::system(("chattr -i '" + path.string() + "'").c_str()), 0);
@@ -72,6 +84,8 @@ TEST(SqliteWarehouse, AReadOnlyFileIsRefusedForWritingAndStillRead) {
   EXPECT_NE(for_writing.status().ToString().find("read-only"), std::string::npos) << for_writing.status();
   EXPECT_NE(for_writing.status().ToString().find("chmod u+w"), std::string::npos) << for_writing.status();
   EXPECT_TRUE(read_ok);
+  EXPECT_EQ(totals.code(), absl::StatusCode::kFailedPrecondition) << totals;
+  EXPECT_NE(totals.ToString().find("chmod u+w"), std::string::npos) << totals;
 }
 
 // Two processes opening a new warehouse file at once (`gbfs --warehouse W | ingest --warehouse
@@ -135,9 +149,9 @@ TEST(SqliteWarehouse, FailedCommitStoresNothingAndCanBeRetried) {
   std::filesystem::remove(path);
 }
 
-// A warehouse made before the activity table existed gains it, filled from raw_events, at its
-// next Setup(): the same buckets as if it had always been kept.
-TEST(SqliteWarehouse, SetupFillsAMissingActivityTableFromRawEvents) {
+// A warehouse made before the activity table existed gains it at its next Setup(), and the
+// next read sums raw_events into it: the same buckets as if it had always been kept.
+TEST(SqliteWarehouse, AMissingActivityTableIsRebuiltFromRawEvents) {
   auto warehouse = std::move(*OpenWarehouse("sqlite::memory:"));
   ASSERT_TRUE(warehouse->Setup().ok());
   Batch batch;
@@ -156,8 +170,134 @@ TEST(SqliteWarehouse, SetupFillsAMissingActivityTableFromRawEvents) {
   ASSERT_TRUE(warehouse->Setup().ok());
   EXPECT_EQ(*warehouse->StationBuckets("A", 1'728'259'200'000'000, 1'728'259'200'000'000 + day), *kept);
   EXPECT_EQ(*warehouse->BusiestStations(1'728'259'200'000'000, 1'728'259'200'000'000 + day, 5), *busiest);
-  ASSERT_TRUE(warehouse->Setup().ok());  // Again: not filled twice.
+  ASSERT_TRUE(warehouse->Setup().ok());  // Again: not summed twice.
   EXPECT_EQ(*warehouse->StationBuckets("A", 1'728'259'200'000'000, 1'728'259'200'000'000 + day), *kept);
+}
+
+// The totals are summed by their readers from a mark on (docs/adr/0008); a commit adds only the
+// events before the mark. Whatever the order of commits and reads, each stored event is counted
+// once: the totals equal raw_events counted with plain SQL.
+constexpr TimestampMicros kMonday = 1'728'259'200'000'000;  // 2024-10-07T00:00:00Z.
+
+Event EventAt(const std::string& id, int station, TimestampMicros ts) {
+  return Event{id, "S" + std::to_string(station), ts, station % 2 ? Kind::kPickup : Kind::kDropoff, 1 + station % 3};
+}
+
+// Every station's totals of the day, as the totals have them and as raw_events does.
+std::pair<std::vector<std::string>, std::vector<std::string>> TotalsAndRawCounts(Warehouse& warehouse) {
+  std::vector<std::string> totals;
+  auto busiest = warehouse.BusiestStations(kMonday, kMonday + 24 * kMicrosPerHour, SIZE_MAX);
+  EXPECT_TRUE(busiest.ok()) << busiest.status();
+  for (const auto& station : *busiest) {
+    auto buckets = warehouse.StationBuckets(station.station_id, kMonday, kMonday + 24 * kMicrosPerHour);
+    EXPECT_TRUE(buckets.ok()) << buckets.status();
+    for (const auto& bucket : *buckets) {
+      totals.push_back(station.station_id + " " + std::to_string(bucket.start) + " " +
+                       std::to_string(bucket.activity.pickups) + " " + std::to_string(bucket.activity.pickup_bikes) +
+                       " " + std::to_string(bucket.activity.dropoffs) + " " +
+                       std::to_string(bucket.activity.dropoff_bikes));
+    }
+  }
+  std::sort(totals.begin(), totals.end());
+  auto raw = warehouse.Query(
+      "SELECT station_id || ' ' || (ts_iso - ts_iso % 900000000) || ' ' || sum(kind = 'pickup') || ' ' || "
+      "sum(CASE WHEN kind = 'pickup' THEN delta ELSE 0 END) || ' ' || sum(kind = 'dropoff') || ' ' || "
+      "sum(CASE WHEN kind = 'dropoff' THEN delta ELSE 0 END) FROM raw_events GROUP BY station_id, ts_iso - ts_iso % "
+      "900000000");
+  EXPECT_TRUE(raw.ok()) << raw.status();
+  std::vector<std::string> counted;
+  for (const auto& row : raw->rows) counted.push_back(row[0].text);
+  std::sort(counted.begin(), counted.end());
+  return {totals, counted};
+}
+
+TEST(SqliteWarehouse, TotalsCountEachEventOnceWhateverTheOrderOfCommitsAndReads) {
+  auto warehouse = std::move(*OpenWarehouse("sqlite::memory:"));
+  ASSERT_TRUE(warehouse->Setup().ok());
+  std::mt19937 random(7);
+  std::set<std::string> stored;
+  int next_id = 0;
+  for (int round = 0; round < 40; ++round) {
+    Batch batch;
+    const int size = 1 + int(random() % 300);  // Across the 64-row inserts and their remainders.
+    for (int i = 0; i < size; ++i) {
+      // Now and then a redelivery of an earlier event: alone, or among new ones of one insert.
+      const bool again = next_id > 0 && random() % 5 == 0;
+      const int id = again ? int(random() % next_id) : next_id++;
+      // Times all over the day: many before the mark the last read left.
+      batch.events.push_back(EventAt("e" + std::to_string(id), id % 17, kMonday + (id * 7919 % 1440) * kMicrosPerMinute));
+    }
+    auto committed = warehouse->Commit(batch);
+    ASSERT_TRUE(committed.ok()) << committed.status();
+    ASSERT_EQ(committed->newly_stored.size(), batch.events.size());
+    for (std::size_t i = 0; i < batch.events.size(); ++i) {
+      EXPECT_EQ(committed->newly_stored[i], stored.insert(batch.events[i].event_id).second) << batch.events[i].event_id;
+    }
+    if (round % 3 == 0) {
+      auto [totals, counted] = TotalsAndRawCounts(*warehouse);
+      ASSERT_EQ(totals, counted) << "after round " << round;
+    }
+  }
+  auto [totals, counted] = TotalsAndRawCounts(*warehouse);
+  EXPECT_EQ(totals, counted);
+  EXPECT_FALSE(totals.empty());
+}
+
+// 64 rows to one insert, 10 of them stored before: the commit runs again one by one and says
+// exactly which are new.
+TEST(SqliteWarehouse, AnInsertWithSomeRowsStoredBeforeSaysWhichAreNew) {
+  auto warehouse = std::move(*OpenWarehouse("sqlite::memory:"));
+  ASSERT_TRUE(warehouse->Setup().ok());
+  Batch before;
+  for (int i = 0; i < 64; i += 7) before.events.push_back(EventAt("e" + std::to_string(i), i, kMonday + i));
+  ASSERT_EQ(warehouse->Commit(before)->stored, 10u);
+  Batch batch;
+  for (int i = 0; i < 64; ++i) batch.events.push_back(EventAt("e" + std::to_string(i), i, kMonday + i));
+  batch.events.push_back(batch.events[1]);  // And one twice within the batch, after the insert.
+  auto committed = warehouse->Commit(batch);
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  EXPECT_EQ(committed->stored, 54u);
+  EXPECT_EQ(committed->duplicates, 11u);
+  for (int i = 0; i < 64; ++i) EXPECT_EQ(committed->newly_stored[i], i % 7 != 0) << i;
+  EXPECT_FALSE(committed->newly_stored[64]);
+  auto [totals, counted] = TotalsAndRawCounts(*warehouse);
+  EXPECT_EQ(totals, counted);
+}
+
+// More events than a read sums in one transaction, most of them at one instant: the reads sum
+// them all, a chunk at a time, the instant whole.
+TEST(SqliteWarehouse, TotalsAreSummedInChunksAndAnInstantIsNeverSplit) {
+  auto warehouse = std::move(*OpenWarehouse("sqlite::memory:"));
+  ASSERT_TRUE(warehouse->Setup().ok());
+  Batch batch;
+  for (int i = 0; i < 150'000; ++i) {
+    batch.events.push_back(EventAt("e" + std::to_string(i), i % 5, i < 110'000 ? kMonday + kMicrosPerHour : kMonday + i));
+  }
+  ASSERT_EQ(warehouse->Commit(batch)->stored, 150'000u);
+  auto [totals, counted] = TotalsAndRawCounts(*warehouse);
+  EXPECT_EQ(totals, counted);
+  auto busiest = warehouse->BusiestStations(kMonday, kMonday + kMicrosPerHour * 2, 1);
+  ASSERT_TRUE(busiest.ok());
+  EXPECT_EQ(busiest->at(0).activity.pickups + busiest->at(0).activity.dropoffs, 30'000);
+}
+
+// A warehouse from the version that added to the totals in each commit has the totals but not
+// their mark: Setup() puts the mark after its last event, so nothing is counted twice.
+TEST(SqliteWarehouse, TotalsKeptByAnEarlierVersionAreTakenAsTheyAre) {
+  auto warehouse = std::move(*OpenWarehouse("sqlite::memory:"));
+  ASSERT_TRUE(warehouse->Setup().ok());
+  Batch first;
+  for (int i = 0; i < 100; ++i) first.events.push_back(EventAt("e" + std::to_string(i), i % 4, kMonday + i * kMicrosPerMinute));
+  ASSERT_TRUE(warehouse->Commit(first).ok());
+  auto [before, counted_before] = TotalsAndRawCounts(*warehouse);  // Summed: as the earlier version kept them.
+  ASSERT_EQ(before, counted_before);
+  ASSERT_TRUE(warehouse->Query("DROP TABLE raw_events_activity_state").ok());
+  ASSERT_TRUE(warehouse->Setup().ok());
+  Batch second;
+  second.events = {EventAt("late", 1, kMonday), EventAt("new", 2, kMonday + 200 * kMicrosPerMinute)};
+  ASSERT_TRUE(warehouse->Commit(second).ok());
+  auto [totals, counted] = TotalsAndRawCounts(*warehouse);
+  EXPECT_EQ(totals, counted);
 }
 
 }  // namespace

@@ -1,8 +1,13 @@
 // The console's reads. The 15-minute activity table (docs/adr/0008): per station and bucket, the
-// events of each kind and the bikes they moved, added to in each commit's transaction from the
-// events that commit stored new; the reads from it touch a station's buckets only. A station's
-// features over time read station_features' (station_id, as_of) index; the dead-letter counts
-// read the table (dead letters are few).
+// events of each kind and the bikes they moved. It is brought up to date by its readers, not by
+// the commits: a one-row state table holds `summed_before`, an instant such that every event
+// of raw_events before it is in the totals and none at or after it is. A read first sums the
+// events from there on (by the time-first index, a chunk a transaction) and moves the mark; a
+// commit adds only the events it stored new that fall before the mark (late ones), which the
+// next read would otherwise miss. So a commit seldom writes a total, and each event is counted
+// once however it arrived. The reads from the totals touch a station's buckets only. A
+// station's features over time read station_features' (station_id, as_of) index; the
+// dead-letter counts read the table (dead letters are few).
 #include <fmt/format.h>
 
 #include <map>
@@ -12,8 +17,18 @@
 #include "warehouse/sqlite/sqlite_backend.h"
 
 namespace bikestream::sqlite {
+namespace {
+
+// What an insert into the totals does to a (station, bucket) already there.
+constexpr std::string_view kAddToTotals =
+    "ON CONFLICT (station_id, bucket) DO UPDATE SET pickups = pickups + excluded.pickups, "
+    "pickup_bikes = pickup_bikes + excluded.pickup_bikes, dropoffs = dropoffs + excluded.dropoffs, "
+    "dropoff_bikes = dropoff_bikes + excluded.dropoff_bikes";
+
+}  // namespace
 
 std::string ActivityTable(const TableNames& tables) { return tables.raw_events + "_activity"; }
+std::string ActivityStateTable(const TableNames& tables) { return tables.raw_events + "_activity_state"; }
 
 std::string ActivitySchemaSql(const TableNames& tables) {
   return fmt::format(R"sql(
@@ -26,8 +41,12 @@ std::string ActivitySchemaSql(const TableNames& tables) {
       dropoff_bikes INTEGER   NOT NULL,
       PRIMARY KEY (station_id, bucket)
     ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS {} (
+      id            INTEGER   PRIMARY KEY CHECK (id = 0),
+      summed_before INTEGER   NOT NULL
+    );
   )sql",
-                     QuoteIdentifier(ActivityTable(tables)));
+                     QuoteIdentifier(ActivityTable(tables)), QuoteIdentifier(ActivityStateTable(tables)));
 }
 
 absl::StatusOr<bool> SqliteWarehouse::HasTable(const std::string& name) {
@@ -38,23 +57,131 @@ absl::StatusOr<bool> SqliteWarehouse::HasTable(const std::string& name) {
   return sqlite3_column_int64(stmt->get(), 0) > 0;
 }
 
-absl::Status SqliteWarehouse::FillActivity() {
-  return Exec(db_.get(),
-              fmt::format("INSERT INTO {0} (station_id, bucket, pickups, pickup_bikes, dropoffs, dropoff_bikes) "
-                          "SELECT station_id, ts_iso - ((ts_iso % {1}) + {1}) % {1}, sum(kind = 'pickup'), "
-                          "sum(CASE WHEN kind = 'pickup' THEN delta ELSE 0 END), sum(kind = 'dropoff'), "
-                          "sum(CASE WHEN kind = 'dropoff' THEN delta ELSE 0 END) FROM {2} GROUP BY 1, 2",
-                          QuoteIdentifier(ActivityTable(tables_)), kActivityBucket,
-                          QuoteIdentifier(tables_.raw_events)));
+absl::Status SqliteWarehouse::SetUpActivity(bool had_totals, bool had_state) {
+  TimestampMicros summed_before = kNothingSummed;
+  if (had_totals && had_state) return absl::OkStatus();
+  if (had_totals) {
+    // Made by the version that added to the totals in every commit: they hold every event.
+    auto latest = LatestEventTime();
+    if (!latest.ok()) return latest.status();
+    if (*latest) summed_before = **latest + 1;
+  }
+  return SetSummedBefore(summed_before);
+}
+
+absl::Status SqliteWarehouse::SetSummedBefore(TimestampMicros summed_before) {
+  auto stmt = Statement::Prepare(db_.get(), fmt::format("INSERT OR REPLACE INTO {} (id, summed_before) VALUES (0, ?)",
+                                                        QuoteIdentifier(ActivityStateTable(tables_))));
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, summed_before);
+  return stmt->Run().status();
+}
+
+absl::StatusOr<TimestampMicros> SqliteWarehouse::SummedBefore() {
+  if (!read_summed_before_.get()) {
+    auto prepared = Statement::Prepare(db_.get(), fmt::format("SELECT summed_before FROM {} WHERE id = 0",
+                                                              QuoteIdentifier(ActivityStateTable(tables_))));
+    if (!prepared.ok()) return WithSetupHint(prepared.status());
+    read_summed_before_ = std::move(*prepared);
+  }
+  sqlite3_stmt* stmt = read_summed_before_.get();
+  const int rc = sqlite3_step(stmt);
+  const TimestampMicros summed_before = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+  sqlite3_reset(stmt);
+  if (rc == SQLITE_DONE) {
+    return absl::FailedPreconditionError(fmt::format("{} is empty: run `bikestream setup`",
+                                                     ActivityStateTable(tables_)));
+  }
+  if (rc != SQLITE_ROW) return Error(db_.get(), "reading the activity's mark failed");
+  return summed_before;
+}
+
+namespace {
+
+// The first column of the only row `stmt` returns, if it returns one.
+absl::StatusOr<std::optional<std::int64_t>> FirstInteger(sqlite3* db, Statement& stmt) {
+  const int rc = sqlite3_step(stmt.get());
+  std::optional<std::int64_t> value;
+  if (rc == SQLITE_ROW && sqlite3_column_type(stmt.get(), 0) != SQLITE_NULL) value = sqlite3_column_int64(stmt.get(), 0);
+  sqlite3_reset(stmt.get());
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(db, "reading raw_events' times failed");
+  return value;
+}
+
+}  // namespace
+
+absl::Status SqliteWarehouse::CatchUpActivity() {
+  if (auto status = PrepareActivity(); !status.ok()) return status;
+  for (;;) {
+    auto summed_before = SummedBefore();
+    if (!summed_before.ok()) return summed_before.status();
+    unsummed_after_.Bind(1, *summed_before);
+    auto unsummed = FirstInteger(db_.get(), unsummed_after_);
+    if (!unsummed.ok()) return unsummed.status();
+    if (!*unsummed) return absl::OkStatus();
+    if (sqlite3_db_readonly(db_.get(), "main") == 1) {
+      return absl::FailedPreconditionError(fmt::format(
+          "the 15-minute totals of '{}' are behind raw_events, and only a writer can bring them up to date: make "
+          "the file writable for this user (e.g. chmod u+w '{}')",
+          sqlite3_db_filename(db_.get(), "main"), sqlite3_db_filename(db_.get(), "main")));
+    }
+    // A chunk a transaction, so that another writer waits for one chunk at most.
+    auto transaction = Transaction::Begin(db_.get());
+    if (!transaction.ok()) return transaction.status();
+    summed_before = SummedBefore();  // Again, under the write lock: another reader may have moved it.
+    if (!summed_before.ok()) return summed_before.status();
+    chunk_end_.Bind(1, *summed_before);
+    chunk_end_.Bind(2, std::int64_t{kSumChunkEvents});
+    auto chunk_end = FirstInteger(db_.get(), chunk_end_);
+    if (!chunk_end.ok()) return chunk_end.status();
+    TimestampMicros end;
+    if (*chunk_end) {
+      end = std::max(**chunk_end, *summed_before + 1);  // More than a chunk at one instant: all of them.
+    } else {
+      auto latest = LatestEventTime();
+      if (!latest.ok()) return latest.status();
+      if (!*latest || **latest < *summed_before) return transaction->Commit();
+      end = **latest + 1;
+    }
+    sum_events_.Bind(1, *summed_before);
+    sum_events_.Bind(2, end);
+    if (auto summed = sum_events_.Run(); !summed.ok()) return summed.status();
+    if (auto status = SetSummedBefore(end); !status.ok()) return status;
+    if (auto status = transaction->Commit(); !status.ok()) return status;
+  }
+}
+
+// Prepared once, on the first read of the activity, so that a warehouse without the tables
+// yet fails with the hint to set it up.
+absl::Status SqliteWarehouse::PrepareActivity() {
+  if (sum_events_.get()) return absl::OkStatus();
+  const std::string raw = QuoteIdentifier(tables_.raw_events);
+  for (auto [statement, sql] : {
+           std::pair{&unsummed_after_, fmt::format("SELECT 1 FROM {} WHERE ts_iso >= ?1 LIMIT 1", raw)},
+           std::pair{&chunk_end_,
+                     fmt::format("SELECT ts_iso FROM {} WHERE ts_iso >= ?1 ORDER BY ts_iso LIMIT 1 OFFSET ?2", raw)},
+           std::pair{&sum_events_,
+                     fmt::format("INSERT INTO {0} (station_id, bucket, pickups, pickup_bikes, dropoffs, dropoff_bikes) "
+                                 "SELECT station_id, ts_iso - ((ts_iso % {1}) + {1}) % {1}, sum(kind = 'pickup'), "
+                                 "sum(CASE WHEN kind = 'pickup' THEN delta ELSE 0 END), sum(kind = 'dropoff'), "
+                                 "sum(CASE WHEN kind = 'dropoff' THEN delta ELSE 0 END) FROM {2} "
+                                 "WHERE ts_iso >= ?1 AND ts_iso < ?2 GROUP BY 1, 2 {3}",
+                                 QuoteIdentifier(ActivityTable(tables_)), kActivityBucket, raw, kAddToTotals)},
+       }) {
+    auto prepared = Statement::Prepare(db_.get(), sql);
+    if (!prepared.ok()) {
+      sum_events_ = Statement();  // All or none: the next read prepares them again.
+      return WithSetupHint(prepared.status());
+    }
+    *statement = std::move(*prepared);
+  }
+  return absl::OkStatus();
 }
 
 std::string SqliteWarehouse::ActivityUpsertSql() const {
   return fmt::format(
-      "INSERT INTO {} (station_id, bucket, pickups, pickup_bikes, dropoffs, dropoff_bikes) VALUES (?, ?, ?, ?, ?, ?) "
-      "ON CONFLICT (station_id, bucket) DO UPDATE SET pickups = pickups + excluded.pickups, "
-      "pickup_bikes = pickup_bikes + excluded.pickup_bikes, dropoffs = dropoffs + excluded.dropoffs, "
-      "dropoff_bikes = dropoff_bikes + excluded.dropoff_bikes",
-      QuoteIdentifier(ActivityTable(tables_)));
+      "INSERT INTO {} (station_id, bucket, pickups, pickup_bikes, dropoffs, dropoff_bikes) VALUES (?, ?, ?, ?, ?, ?) {}",
+      QuoteIdentifier(ActivityTable(tables_)), kAddToTotals);
 }
 
 absl::Status SqliteWarehouse::AddActivity(const std::vector<const Event*>& stored) {
@@ -85,6 +212,7 @@ Activity ActivityAt(sqlite3_stmt* stmt, int first) {
 
 absl::StatusOr<std::vector<ActivityBucket>> SqliteWarehouse::StationBuckets(std::string_view station_id,
                                                                             TimestampMicros from, TimestampMicros to) {
+  if (auto status = CatchUpActivity(); !status.ok()) return status;
   auto stmt = Statement::Prepare(
       db_.get(), fmt::format("SELECT bucket, pickups, pickup_bikes, dropoffs, dropoff_bikes FROM {} "
                              "WHERE station_id = ?1 AND bucket >= ?2 AND bucket < ?3 ORDER BY bucket",
@@ -104,6 +232,7 @@ absl::StatusOr<std::vector<ActivityBucket>> SqliteWarehouse::StationBuckets(std:
 
 absl::StatusOr<std::vector<StationActivity>> SqliteWarehouse::BusiestStations(TimestampMicros from,
                                                                               TimestampMicros to, std::size_t limit) {
+  if (auto status = CatchUpActivity(); !status.ok()) return status;
   auto stmt = Statement::Prepare(
       db_.get(), fmt::format("SELECT station_id, sum(pickups), sum(pickup_bikes), sum(dropoffs), sum(dropoff_bikes) "
                              "FROM {} WHERE bucket >= ?1 AND bucket < ?2 GROUP BY station_id "

@@ -94,13 +94,13 @@ absl::Status EnterWalMode(sqlite3* db) {
 absl::Status SqliteWarehouse::Setup() {
   auto transaction = Transaction::Begin(db_.get());
   if (!transaction.ok()) return transaction.status();
-  auto had_activity = HasTable(ActivityTable(tables_));
-  if (!had_activity.ok()) return had_activity.status();
+  auto had_totals = HasTable(ActivityTable(tables_));
+  if (!had_totals.ok()) return had_totals.status();
+  auto had_state = HasTable(ActivityStateTable(tables_));
+  if (!had_state.ok()) return had_state.status();
   if (auto status = Exec(db_.get(), SchemaSql(tables_) + ActivitySchemaSql(tables_)); !status.ok()) return status;
   if (auto status = AddMissingColumns(); !status.ok()) return status;
-  if (!*had_activity) {
-    if (auto status = FillActivity(); !status.ok()) return status;
-  }
+  if (auto status = SetUpActivity(*had_totals, *had_state); !status.ok()) return status;
   return transaction->Commit();
 }
 

@@ -4,6 +4,8 @@
 // stations.cc (the stations table), activity.cc (the 15-minute activity table and its reads).
 #pragma once
 
+#include <functional>
+#include <limits>
 #include <string>
 
 #include "warehouse/sqlite/sqlite_handle.h"
@@ -53,13 +55,25 @@ class SqliteWarehouse final : public Warehouse {
   absl::Status AddMissingColumns();
   // writes.cc
   absl::Status PrepareWrites();
-  absl::Status InsertEvents(const std::vector<Event>& events, CommitResult* result);
+  // One transaction: `events` inserted, then `rest` (dead letters), committed.
+  absl::StatusOr<CommitResult> WriteWithEvents(const std::vector<Event>& events,
+                                               const std::function<absl::Status(CommitResult*)>& rest);
+  enum class InsertMode { kInBulk, kOneByOne };
+  // False when, in bulk, a statement stored some of its rows but not all: SQLite does not say
+  // which, so the transaction is to be rolled back and run one by one.
+  absl::StatusOr<bool> InsertEvents(const std::vector<Event>& events, InsertMode mode, CommitResult* result);
+  absl::StatusOr<int> InsertInBulk(const Event* events);
   // activity.cc
   absl::StatusOr<bool> HasTable(const std::string& name);
-  // Sums raw_events into the activity table, once, when Setup() creates it.
-  absl::Status FillActivity();
+  // The activity's mark for a new table (nothing summed yet) or one kept by an older version.
+  absl::Status SetUpActivity(bool had_totals, bool had_state);
+  absl::Status SetSummedBefore(TimestampMicros summed_before);
+  absl::StatusOr<TimestampMicros> SummedBefore();
+  // Sums the events at and after the mark into the totals, and moves the mark past them.
+  absl::Status CatchUpActivity();
+  absl::Status PrepareActivity();
   std::string ActivityUpsertSql() const;
-  // Adds the events a commit stored new to their buckets.
+  // Adds the events a commit stored new before the mark to their buckets.
   absl::Status AddActivity(const std::vector<const Event*>& stored);
   // feature_sql.cc
   absl::StatusOr<QueryResult> LabeledTrainingSet(const TrainingSetRequest::Labels& labels,
@@ -76,11 +90,25 @@ class SqliteWarehouse final : public Warehouse {
   Statement insert_event_;
   Statement insert_dead_letter_;
   Statement delete_dead_letter_;
+  Statement insert_events_in_bulk_;
   Statement upsert_activity_;
+  Statement read_summed_before_;
+  Statement unsummed_after_;
+  Statement chunk_end_;
+  Statement sum_events_;
 };
 
-// activity.cc: the activity table's name (raw_events' with "_activity") and its CREATE.
+// Rows an insert statement takes in bulk: each statement is a fixed cost that 64 rows share.
+inline constexpr std::size_t kEventsPerInsert = 64;
+// Events summed into the activity a transaction, at most (but all of one instant at least).
+inline constexpr std::size_t kSumChunkEvents = 100'000;
+// The mark of a table to which nothing has been added.
+inline constexpr TimestampMicros kNothingSummed = std::numeric_limits<TimestampMicros>::min();
+
+// activity.cc: the activity tables' names (raw_events' with "_activity", "_activity_state") and
+// their CREATE.
 std::string ActivityTable(const TableNames& tables);
+std::string ActivityStateTable(const TableNames& tables);
 std::string ActivitySchemaSql(const TableNames& tables);
 
 // `status` with a hint to run `bikestream setup` when a table is missing.
