@@ -10,7 +10,10 @@
 // dead-letter counts read the table (dead letters are few).
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <limits>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "warehouse/sql/sql_text.h"
@@ -24,6 +27,9 @@ constexpr std::string_view kAddToTotals =
     "ON CONFLICT (station_id, bucket) DO UPDATE SET pickups = pickups + excluded.pickups, "
     "pickup_bikes = pickup_bikes + excluded.pickup_bikes, dropoffs = dropoffs + excluded.dropoffs, "
     "dropoff_bikes = dropoff_bikes + excluded.dropoff_bikes";
+
+// The instant after `ts`; the last one there is for the last.
+TimestampMicros After(TimestampMicros ts) { return ts == std::numeric_limits<TimestampMicros>::max() ? ts : ts + 1; }
 
 }  // namespace
 
@@ -58,13 +64,18 @@ absl::StatusOr<bool> SqliteWarehouse::HasTable(const std::string& name) {
 }
 
 absl::Status SqliteWarehouse::SetUpActivity(bool had_totals, bool had_state) {
+  if (auto status = PrepareActivity(); !status.ok()) return status;
+  if (had_totals && had_state) {
+    auto mark = SummedBefore();
+    if (mark.ok() || !absl::IsFailedPrecondition(mark.status())) return mark.status();
+    // The state's row is gone: taken, as below, for a table kept by every commit.
+  }
   TimestampMicros summed_before = kNothingSummed;
-  if (had_totals && had_state) return absl::OkStatus();
   if (had_totals) {
     // Made by the version that added to the totals in every commit: they hold every event.
-    auto latest = LatestEventTime();
+    auto latest = LatestAtOrAfter(kNothingSummed);
     if (!latest.ok()) return latest.status();
-    if (*latest) summed_before = **latest + 1;
+    if (*latest) summed_before = After(**latest);
   }
   return SetSummedBefore(summed_before);
 }
@@ -120,10 +131,10 @@ absl::Status SqliteWarehouse::CatchUpActivity() {
     if (!unsummed.ok()) return unsummed.status();
     if (!*unsummed) return absl::OkStatus();
     if (sqlite3_db_readonly(db_.get(), "main") == 1) {
-      return absl::FailedPreconditionError(fmt::format(
-          "the 15-minute totals of '{}' are behind raw_events, and only a writer can bring them up to date: make "
-          "the file writable for this user (e.g. chmod u+w '{}')",
-          sqlite3_db_filename(db_.get(), "main"), sqlite3_db_filename(db_.get(), "main")));
+      return absl::FailedPreconditionError(
+          fmt::format("the 15-minute totals of '{0}' are behind raw_events, and only a writer can bring "
+                      "them up to date: make the file writable for this user (e.g. chmod u+w '{0}')",
+                      sqlite3_db_filename(db_.get(), "main")));
     }
     // A chunk a transaction, so that another writer waits for one chunk at most.
     auto transaction = Transaction::Begin(db_.get());
@@ -136,13 +147,16 @@ absl::Status SqliteWarehouse::CatchUpActivity() {
     if (!chunk_end.ok()) return chunk_end.status();
     TimestampMicros end;
     if (*chunk_end) {
-      end = std::max(**chunk_end, *summed_before + 1);  // More than a chunk at one instant: all of them.
+      end = std::max(**chunk_end, After(*summed_before));  // More than a chunk at one instant: all of them.
     } else {
-      auto latest = LatestEventTime();
+      auto latest = LatestAtOrAfter(*summed_before);
       if (!latest.ok()) return latest.status();
-      if (!*latest || **latest < *summed_before) return transaction->Commit();
-      end = **latest + 1;
+      if (!*latest) return transaction->Commit();
+      end = After(**latest);
     }
+    // Events at the last instant a timestamp can hold (no valid time: see kMaxTimestamp) are
+    // never summed; each read tries again.
+    if (end <= *summed_before) return transaction->Commit();
     sum_events_.Bind(1, *summed_before);
     sum_events_.Bind(2, end);
     if (auto summed = sum_events_.Run(); !summed.ok()) return summed.status();
@@ -151,15 +165,25 @@ absl::Status SqliteWarehouse::CatchUpActivity() {
   }
 }
 
+absl::StatusOr<std::optional<TimestampMicros>> SqliteWarehouse::LatestAtOrAfter(TimestampMicros from) {
+  latest_at_or_after_.Bind(1, from);
+  return FirstInteger(db_.get(), latest_at_or_after_);
+}
+
 // Prepared once, on the first read of the activity, so that a warehouse without the tables
-// yet fails with the hint to set it up.
+// yet fails with the hint to set it up. sum_events_ comes last: it is set once all are.
 absl::Status SqliteWarehouse::PrepareActivity() {
   if (sum_events_.get()) return absl::OkStatus();
   const std::string raw = QuoteIdentifier(tables_.raw_events);
+  // Numbers only: a text ts_iso (DML through `query`) sorts after every number in SQLite and
+  // would otherwise stand at the end of every range.
+  constexpr std::string_view kFrom = "ts_iso >= ?1 AND ts_iso < ''";
   for (auto [statement, sql] : {
-           std::pair{&unsummed_after_, fmt::format("SELECT 1 FROM {} WHERE ts_iso >= ?1 LIMIT 1", raw)},
+           std::pair{&unsummed_after_, fmt::format("SELECT 1 FROM {} WHERE {} LIMIT 1", raw, kFrom)},
            std::pair{&chunk_end_,
-                     fmt::format("SELECT ts_iso FROM {} WHERE ts_iso >= ?1 ORDER BY ts_iso LIMIT 1 OFFSET ?2", raw)},
+                     fmt::format("SELECT ts_iso FROM {} WHERE {} ORDER BY ts_iso LIMIT 1 OFFSET ?2", raw, kFrom)},
+           std::pair{&latest_at_or_after_,
+                     fmt::format("SELECT CAST(max(ts_iso) AS INTEGER) FROM {} WHERE {}", raw, kFrom)},
            std::pair{&sum_events_,
                      fmt::format("INSERT INTO {0} (station_id, bucket, pickups, pickup_bikes, dropoffs, dropoff_bikes) "
                                  "SELECT station_id, ts_iso - ((ts_iso % {1}) + {1}) % {1}, sum(kind = 'pickup'), "
@@ -169,19 +193,16 @@ absl::Status SqliteWarehouse::PrepareActivity() {
                                  QuoteIdentifier(ActivityTable(tables_)), kActivityBucket, raw, kAddToTotals)},
        }) {
     auto prepared = Statement::Prepare(db_.get(), sql);
-    if (!prepared.ok()) {
-      sum_events_ = Statement();  // All or none: the next read prepares them again.
-      return WithSetupHint(prepared.status());
-    }
+    if (!prepared.ok()) return WithSetupHint(prepared.status());
     *statement = std::move(*prepared);
   }
   return absl::OkStatus();
 }
 
 std::string SqliteWarehouse::ActivityUpsertSql() const {
-  return fmt::format(
-      "INSERT INTO {} (station_id, bucket, pickups, pickup_bikes, dropoffs, dropoff_bikes) VALUES (?, ?, ?, ?, ?, ?) {}",
-      QuoteIdentifier(ActivityTable(tables_)), kAddToTotals);
+  return fmt::format("INSERT INTO {} (station_id, bucket, pickups, pickup_bikes, dropoffs, dropoff_bikes) "
+                     "VALUES (?, ?, ?, ?, ?, ?) {}",
+                     QuoteIdentifier(ActivityTable(tables_)), kAddToTotals);
 }
 
 absl::Status SqliteWarehouse::AddActivity(const std::vector<const Event*>& stored) {

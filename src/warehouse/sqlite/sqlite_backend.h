@@ -69,6 +69,8 @@ class SqliteWarehouse final : public Warehouse {
   absl::Status SetUpActivity(bool had_totals, bool had_state);
   absl::Status SetSummedBefore(TimestampMicros summed_before);
   absl::StatusOr<TimestampMicros> SummedBefore();
+  // The latest ts_iso at or after `from`, if any.
+  absl::StatusOr<std::optional<TimestampMicros>> LatestAtOrAfter(TimestampMicros from);
   // Sums the events at and after the mark into the totals, and moves the mark past them.
   absl::Status CatchUpActivity();
   absl::Status PrepareActivity();
@@ -95,11 +97,14 @@ class SqliteWarehouse final : public Warehouse {
   Statement read_summed_before_;
   Statement unsummed_after_;
   Statement chunk_end_;
+  Statement latest_at_or_after_;
   Statement sum_events_;
 };
 
 // Rows an insert statement takes in bulk: each statement is a fixed cost that 64 rows share.
 inline constexpr std::size_t kEventsPerInsert = 64;
+// raw_events' columns, each a parameter of an insert.
+inline constexpr int kEventColumns = 5;
 // Events summed into the activity a transaction, at most (but all of one instant at least).
 inline constexpr std::size_t kSumChunkEvents = 100'000;
 // The mark of a table to which nothing has been added.

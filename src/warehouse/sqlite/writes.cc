@@ -150,7 +150,9 @@ absl::StatusOr<bool> SqliteWarehouse::InsertEvents(const std::vector<Event>& eve
 }
 
 absl::StatusOr<int> SqliteWarehouse::InsertInBulk(const Event* events) {
-  for (std::size_t i = 0; i < kEventsPerInsert; ++i) BindEvent(insert_events_in_bulk_, static_cast<int>(i) * 5 + 1, events[i]);
+  for (std::size_t i = 0; i < kEventsPerInsert; ++i) {
+    BindEvent(insert_events_in_bulk_, static_cast<int>(i) * kEventColumns + 1, events[i]);
+  }
   return insert_events_in_bulk_.Run();
 }
 
