@@ -300,6 +300,12 @@ class ActivityReader {
   // first (ties in station_id order).
   virtual absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimestampMicros from, TimestampMicros to,
                                                                        std::size_t limit) = 0;
+
+  // Brings what the reads above answer from up to date with raw_events, as the next read would
+  // (SQLite's 15-minute totals, docs/adr/0008; the other engines read raw_events and have
+  // nothing to do): a console does it before it serves, so that no page waits for it. True
+  // when there was something to bring up to date.
+  virtual absl::StatusOr<bool> CatchUp() { return false; }
 };
 
 }  // namespace bikestream

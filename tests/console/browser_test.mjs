@@ -100,6 +100,8 @@ async function main() {
   // The console first, so that its job watcher sees the whole stream.
   const consoleServer = await start(['console', '--warehouse', warehouse, '--listen', '127.0.0.1:0'], /at (http:\/\/[\d.:]+\/)/);
   const base = consoleServer.match[1];
+  // The totals were summed before the console served, so that no page waited for them.
+  assert.match(consoleServer.child.stderrText, /15-minute totals brought up to date with raw_events in [\d.]+ s\n/);
   const pushUrl = `http://${job.match[1]}/`;
   const pushed = { received: 0, stored: 0, duplicates: 0, dead_lettered: 0 };
   const push = async (messageId, event, outcome) => {

@@ -291,6 +291,28 @@ TEST(SqliteWarehouse, WholeInsertsOfLateEventsAndOfRedeliveriesAreCountedExactly
   EXPECT_EQ(totals, counted);
 }
 
+// What a console does before it serves: the totals brought up to date without a read, and
+// nothing to do the second time.
+TEST(SqliteWarehouse, CatchUpSumsWhatTheTotalsLackOnce) {
+  auto warehouse = std::move(*OpenWarehouse("sqlite::memory:"));
+  ASSERT_TRUE(warehouse->Setup().ok());
+  EXPECT_FALSE(*warehouse->CatchUp());  // Nothing stored: nothing to sum.
+  Batch batch;
+  for (int i = 0; i < 70; ++i) {
+    batch.events.push_back(EventAt("e" + std::to_string(i), i % 3, kMonday + i * kMicrosPerMinute));
+  }
+  ASSERT_TRUE(warehouse->Commit(batch).ok());
+  auto caught_up = warehouse->CatchUp();
+  ASSERT_TRUE(caught_up.ok()) << caught_up.status();
+  EXPECT_TRUE(*caught_up);
+  EXPECT_FALSE(*warehouse->CatchUp());
+  auto summed = warehouse->Query("SELECT sum(pickups + dropoffs) FROM raw_events_activity");
+  ASSERT_TRUE(summed.ok());
+  EXPECT_EQ(summed->rows.at(0).at(0).text, "70");
+  auto [totals, counted] = TotalsAndRawCounts(*warehouse);
+  EXPECT_EQ(totals, counted);
+}
+
 // Two connections to one file, as a console and an ingest are: whichever sums or commits,
 // each event is counted once.
 TEST(SqliteWarehouse, TotalsStayExactAcrossConnections) {

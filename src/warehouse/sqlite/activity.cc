@@ -121,15 +121,26 @@ absl::StatusOr<std::optional<std::int64_t>> FirstInteger(sqlite3* db, Statement&
 
 }  // namespace
 
-absl::Status SqliteWarehouse::CatchUpActivity() {
+namespace {
+
+// `summed`, once `transaction` has committed.
+absl::StatusOr<bool> Committed(Transaction& transaction, bool summed) {
+  if (auto status = transaction.Commit(); !status.ok()) return status;
+  return summed;
+}
+
+}  // namespace
+
+absl::StatusOr<bool> SqliteWarehouse::CatchUpActivity() {
   if (auto status = PrepareActivity(); !status.ok()) return status;
-  for (;;) {
+  // `summed`: whether a pass before this one summed a chunk (a pass that gets to the end does).
+  for (bool summed = false;; summed = true) {
     auto summed_before = SummedBefore();
     if (!summed_before.ok()) return summed_before.status();
     unsummed_after_.Bind(1, *summed_before);
     auto unsummed = FirstInteger(db_.get(), unsummed_after_);
     if (!unsummed.ok()) return unsummed.status();
-    if (!*unsummed) return absl::OkStatus();
+    if (!*unsummed) return summed;
     if (sqlite3_db_readonly(db_.get(), "main") == 1) {
       return absl::FailedPreconditionError(
           fmt::format("the 15-minute totals of '{0}' are behind raw_events, and only a writer can bring "
@@ -151,12 +162,12 @@ absl::Status SqliteWarehouse::CatchUpActivity() {
     } else {
       auto latest = LatestAtOrAfter(*summed_before);
       if (!latest.ok()) return latest.status();
-      if (!*latest) return transaction->Commit();
+      if (!*latest) return Committed(*transaction, summed);
       end = After(**latest);
     }
     // Events at the last instant a timestamp can hold (no valid time: see kMaxTimestamp) are
     // never summed; each read tries again.
-    if (end <= *summed_before) return transaction->Commit();
+    if (end <= *summed_before) return Committed(*transaction, summed);
     sum_events_.Bind(1, *summed_before);
     sum_events_.Bind(2, end);
     if (auto summed = sum_events_.Run(); !summed.ok()) return summed.status();
@@ -233,7 +244,7 @@ Activity ActivityAt(sqlite3_stmt* stmt, int first) {
 
 absl::StatusOr<std::vector<ActivityBucket>> SqliteWarehouse::StationBuckets(std::string_view station_id,
                                                                             TimestampMicros from, TimestampMicros to) {
-  if (auto status = CatchUpActivity(); !status.ok()) return status;
+  if (auto caught_up = CatchUpActivity(); !caught_up.ok()) return caught_up.status();
   auto stmt = Statement::Prepare(
       db_.get(), fmt::format("SELECT bucket, pickups, pickup_bikes, dropoffs, dropoff_bikes FROM {} "
                              "WHERE station_id = ?1 AND bucket >= ?2 AND bucket < ?3 ORDER BY bucket",
@@ -253,7 +264,7 @@ absl::StatusOr<std::vector<ActivityBucket>> SqliteWarehouse::StationBuckets(std:
 
 absl::StatusOr<std::vector<StationActivity>> SqliteWarehouse::BusiestStations(TimestampMicros from,
                                                                               TimestampMicros to, std::size_t limit) {
-  if (auto status = CatchUpActivity(); !status.ok()) return status;
+  if (auto caught_up = CatchUpActivity(); !caught_up.ok()) return caught_up.status();
   auto stmt = Statement::Prepare(
       db_.get(), fmt::format("SELECT station_id, sum(pickups), sum(pickup_bikes), sum(dropoffs), sum(dropoff_bikes) "
                              "FROM {} WHERE bucket >= ?1 AND bucket < ?2 GROUP BY station_id "

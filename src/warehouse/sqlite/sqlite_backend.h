@@ -49,6 +49,7 @@ class SqliteWarehouse final : public Warehouse {
                                                              TimestampMicros to) override;
   absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimestampMicros from, TimestampMicros to,
                                                                std::size_t limit) override;
+  absl::StatusOr<bool> CatchUp() override { return CatchUpActivity(); }
 
  private:
   // schema.cc
@@ -71,8 +72,9 @@ class SqliteWarehouse final : public Warehouse {
   absl::StatusOr<TimestampMicros> SummedBefore();
   // The latest ts_iso at or after `from`, if any.
   absl::StatusOr<std::optional<TimestampMicros>> LatestAtOrAfter(TimestampMicros from);
-  // Sums the events at and after the mark into the totals, and moves the mark past them.
-  absl::Status CatchUpActivity();
+  // Sums the events at and after the mark into the totals, and moves the mark past them. True
+  // when there were any.
+  absl::StatusOr<bool> CatchUpActivity();
   absl::Status PrepareActivity();
   std::string ActivityUpsertSql() const;
   // Adds the events a commit stored new before the mark to their buckets.
