@@ -48,8 +48,8 @@ Figures ParseOnly() {
   Figures figures;
   std::uint64_t stations = 0;
   const auto start = Steady::now();
-  const absl::Status read = gbfs::ForEachSnapshotLine(kOsloWeek, [&](std::string_view line) {
-    auto status = gbfs::ParseStationStatus(line);
+  const absl::Status read = gbfs::ForEachSnapshotLine(kOsloWeek, [&](const Line& line) {
+    auto status = gbfs::ParseStationStatus(line.text);
     Must(status.ok(), "parse");
     stations += status->stations.size();
     ++figures.snapshots;

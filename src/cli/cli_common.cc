@@ -4,9 +4,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include "common/print.h"
+#include "common/redact.h"
 #include "common/status.h"
 #include "event/timestamp.h"
 
@@ -19,11 +22,20 @@ int Fail(std::string_view message) {
 
 int Fail(const absl::Status& status) { return Fail(MessageOf(status)); }
 
+CLI::Option* Secret(CLI::Option* option) {
+  return option->each([](const std::string& value) { RegisterSecret(value); });
+}
+
+void RegisterSecretsOfUrls(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) RegisterUrlSecrets(argv[i]);
+  for (char** variable = environ; *variable; ++variable) RegisterUrlSecrets(*variable);
+}
+
 void AddAdminTokenOption(CLI::App* command, std::string* token) {
-  command->add_option("--admin-token", *token,
-                      "Secret the admin endpoint requires (Authorization: Bearer TOKEN); needed to "
-                      "listen off loopback. Falls back to $BIKESTREAM_ADMIN_TOKEN")
-      ->envname("BIKESTREAM_ADMIN_TOKEN");
+  Secret(command->add_option("--admin-token", *token,
+                             "Secret the admin endpoint requires (Authorization: Bearer TOKEN); needed to "
+                             "listen off loopback. Falls back to $BIKESTREAM_ADMIN_TOKEN")
+             ->envname("BIKESTREAM_ADMIN_TOKEN"));
 }
 
 std::string FirstEnv(std::initializer_list<const char*> names) {

@@ -12,6 +12,7 @@
 
 namespace CLI {
 class App;
+class Option;
 }
 
 namespace bikestream::cli {
@@ -42,6 +43,14 @@ inline constexpr TimestampMicros kMaxFlagDuration = 366 * kDay;
 
 // The first of the environment variables `names` that is set and not empty, else "".
 std::string FirstEnv(std::initializer_list<const char*> names);
+
+// Marks the values of `option` (from the command line or its environment variable) as secrets:
+// masked wherever they would be shown (common/redact.h). Returns `option`.
+CLI::Option* Secret(CLI::Option* option);
+
+// Registers the secrets that the command line and the environment hold in URLs (user:PASSWORD@,
+// token=…) before any command runs, whatever flag or variable carries them.
+void RegisterSecretsOfUrls(int argc, char** argv);
 
 // --admin-token (or $BIKESTREAM_ADMIN_TOKEN): the secret a job's admin endpoint requires of
 // each request, and that `bikestream jobs` sends.

@@ -62,11 +62,11 @@ void AddConsoleCommand(CLI::App& app, int& exit_code) {
   AddFeatureFileOption(command, &flags->feature_file);
   command->add_option("--listen", flags->listen, "HOST:PORT to serve on (port 0: any free one)")
       ->capture_default_str();
-  command->add_option("--token", flags->token,
-                      "Secret every /api/ request must carry (Authorization: Bearer TOKEN; the page asks for it "
-                      "once, or takes it from #token= in its address); needed to listen off loopback. Falls back "
-                      "to $BIKESTREAM_CONSOLE_TOKEN")
-      ->envname("BIKESTREAM_CONSOLE_TOKEN");
+  Secret(command->add_option("--token", flags->token,
+                             "Secret every /api/ request must carry (Authorization: Bearer TOKEN; the page asks for "
+                             "it once, or takes it from #token= in its address); needed to listen off loopback. Falls "
+                             "back to $BIKESTREAM_CONSOLE_TOKEN")
+             ->envname("BIKESTREAM_CONSOLE_TOKEN"));
   AddAdminTokenOption(command, &flags->admin_token);
   command->footer(
       "Pages: Pipeline (the streaming jobs on this machine, with drain and cancel), Stations (activity per\n"

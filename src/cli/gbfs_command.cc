@@ -13,7 +13,9 @@
 #include "cli/pubsub_flags.h"
 #include "cli/warehouse_flags.h"
 #include "common/file.h"
+#include "common/limits.h"
 #include "common/print.h"
+#include "common/redact.h"
 #include "common/status.h"
 #include "event/event.h"
 #include "gbfs/feed.h"
@@ -65,7 +67,7 @@ absl::Status CheckFlags(const GbfsFlags& flags) {
   if (!std::filesystem::is_regular_file(flags.feed)) {
     return absl::InvalidArgumentError(fmt::format(
         "{}: no such file; FEED is an http(s):// URL of gbfs.json or station_status.json, or a file of snapshots",
-        flags.feed));
+        RedactUrl(flags.feed)));
   }
   return absl::OkStatus();
 }
@@ -132,7 +134,7 @@ class WarehouseEvents {
     if (absl::Status setup = (*sink)->Setup(); !setup.ok()) return setup;
     auto writer = OpenWarehouseFromFlags(flags.warehouse);
     if (!writer.ok()) return writer.status();
-    return std::make_unique<WarehouseEvents>(std::move(*sink), std::move(*writer), "gbfs:" + flags.feed);
+    return std::make_unique<WarehouseEvents>(std::move(*sink), std::move(*writer), "gbfs:" + RedactUrl(flags.feed));
   }
 
   WarehouseEvents(std::unique_ptr<Warehouse> sink, std::unique_ptr<Warehouse> writer, std::string source)
@@ -174,8 +176,8 @@ absl::StatusOr<std::unique_ptr<StationsKeeper>> OpenStationsKeeper(const GbfsFla
   if (absl::Status setup = (*warehouse)->Setup(); !setup.ok()) return setup;
   auto keeper = std::make_unique<StationsKeeper>(std::move(*warehouse));
   if (StationsFromFile(flags)) {
-    auto document = ReadWholeFile(flags.station_information);
-    if (!document.ok()) return document.status();
+    auto document = ReadWholeFile(flags.station_information, limits::kStationInformationFile);
+    if (!document.ok()) return Prefixed("--station-information", document.status());
     auto information = gbfs::ParseStationInformation(*document);
     if (!information.ok()) return Prefixed(flags.station_information, information.status());
     if (absl::Status kept = keeper->Keep(std::move(information)); !kept.ok()) return kept;
@@ -234,7 +236,10 @@ int RunGbfs(GbfsFlags& flags) {
                                     .on_snapshot = ShowSnapshots(live, progress)});
   if (!poller.ok()) return Fail(poller.status());
 
-  http::HttpClient http(kFetchTimeout, http::HttpClient::Proxy::kFromEnvironment, http::HttpClient::Use::kPublicFeed);
+  http::HttpClient http({.timeout = kFetchTimeout,
+                         .max_reply_bytes = limits::kFeedDocument,
+                         .use = http::HttpClient::Use::kPublicFeed,
+                         .cancelled = stop});
   std::unique_ptr<gbfs::SnapshotFeed> feed;
   if (live) {
     gbfs::LiveFeedOptions options{.url = flags.feed,
@@ -245,7 +250,7 @@ int RunGbfs(GbfsFlags& flags) {
       options.station_information_url = flags.station_information;
     }
     feed = std::make_unique<gbfs::LiveFeed>(std::move(options), http, SystemClock());
-    Print(stderr, "polling {} as system {}, every {} s at most\n", flags.feed, flags.system, flags.min_interval);
+    Print(stderr, "polling {} as system {}, every {} s at most\n", RedactUrl(flags.feed), flags.system, flags.min_interval);
   } else {
     feed = std::make_unique<gbfs::ReplayFeed>(flags.feed, flags.speedup, SystemClock());
   }

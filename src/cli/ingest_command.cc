@@ -19,6 +19,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/print.h"
+#include "common/redact.h"
 #include "common/status.h"
 #include "ingest/ingest_lines.h"
 #include "job/job_registry.h"
@@ -239,7 +240,7 @@ int RunIngest(IngestFlags& flags) {
   Input input(flags.from);
   if (input.fd() < 0) {
     // Not std::strerror: its buffer is shared by every thread.
-    return Fail(fmt::format("cannot read '{}': {}", flags.from, std::generic_category().message(errno)));
+    return Fail(fmt::format("cannot read '{}': {}", RedactUrl(flags.from), std::generic_category().message(errno)));
   }
   auto target = OpenForIngest(flags);
   if (!target.ok()) return Fail(target.status());
@@ -300,8 +301,7 @@ void AddIngestCommand(CLI::App& app, int& exit_code) {
                       "allowed; mqtts:// for TLS; docs/mqtt.md)");
   command->add_option("--push-listen", flags->push.listen,
                       "Accept Pub/Sub push requests at HOST:PORT (a push subscription's endpoint)");
-  command->add_option("--push-token", flags->push.token,
-                      "Require ?token=THIS on push requests (401 otherwise)");
+  Secret(command->add_option("--push-token", flags->push.token, "Require ?token=THIS on push requests (401 otherwise)"));
   AddWarehouseOptions(command, &flags->warehouse);
   command->add_flag("--json", flags->json,
                     "Print one final JSON object: received, stored, duplicates, dead_lettered, "

@@ -1,5 +1,7 @@
 #include "cli/mqtt_flags.h"
 
+#include "cli/cli_common.h"
+
 namespace bikestream::cli {
 
 void AddMqttOptions(CLI::App* command, MqttFlags* flags, bool subscriber) {
@@ -14,9 +16,9 @@ void AddMqttOptions(CLI::App* command, MqttFlags* flags, bool subscriber) {
         ->group(group);
   }
   command->add_option("--mqtt-username", flags->username, "MQTT username (or USER@ in the URL)")->group(group);
-  command->add_option("--mqtt-password", flags->password, "MQTT password. Falls back to $BIKESTREAM_MQTT_PASSWORD")
-      ->envname("BIKESTREAM_MQTT_PASSWORD")
-      ->group(group);
+  Secret(command->add_option("--mqtt-password", flags->password, "MQTT password. Falls back to $BIKESTREAM_MQTT_PASSWORD")
+             ->envname("BIKESTREAM_MQTT_PASSWORD")
+             ->group(group));
   command->add_option("--mqtt-cafile", flags->ca_file,
                       "TLS: the CA certificate (PEM) to trust; turns TLS on. mqtts:// without it trusts the system's CAs")
       ->check(CLI::ExistingFile)

@@ -7,6 +7,7 @@
 #include "cli/pubsub_flags.h"
 #include "cli/commands.h"
 #include "common/print.h"
+#include "common/redact.h"
 
 namespace bikestream::cli {
 namespace {
@@ -42,7 +43,7 @@ int RunSetup(SetupFlags& flags) {
       return Fail(status);
     }
     Print("subscription ready: projects/{}/subscriptions/{}{}\n", p.project, p.subscription,
-               flags.push_endpoint.empty() ? "" : " (push to " + flags.push_endpoint + ")");
+               flags.push_endpoint.empty() ? "" : " (push to " + RedactUrl(flags.push_endpoint) + ")");
   }
   auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
   if (!warehouse.ok()) return Fail(warehouse.status());

@@ -52,7 +52,7 @@ absl::StatusOr<std::string> WithBigQueryParameters(const WarehouseFlags& flags, 
   if (flags.location.empty() && flags.bigquery_endpoint.empty()) return url;
   if (!url.starts_with("bigquery://")) {
     return absl::InvalidArgumentError(fmt::format(
-        "--location and --bigquery-endpoint are for a bigquery:// warehouse, not {}", RedactPassword(url)));
+        "--location and --bigquery-endpoint are for a bigquery:// warehouse, not {}", RedactUrl(url)));
   }
   const auto has = [&url](std::string_view key) {
     return url.find(fmt::format("?{}=", key)) != std::string::npos ||
@@ -64,14 +64,15 @@ absl::StatusOr<std::string> WithBigQueryParameters(const WarehouseFlags& flags, 
   if (!flags.location.empty()) {
     if (has("location")) {
       return absl::InvalidArgumentError(
-          fmt::format("give the location once: --location {} or ?location= in {}", flags.location, url));
+          fmt::format("give the location once: --location {} or ?location= in {}", flags.location, RedactUrl(url)));
     }
     add("location", flags.location);
   }
   if (!flags.bigquery_endpoint.empty()) {
     if (has("endpoint")) {
       return absl::InvalidArgumentError(fmt::format(
-          "give the endpoint once: --bigquery-endpoint {} or &endpoint= in {}", flags.bigquery_endpoint, url));
+          "give the endpoint once: --bigquery-endpoint {} or &endpoint= in {}", RedactUrl(flags.bigquery_endpoint),
+          RedactUrl(url)));
     }
     add("endpoint", flags.bigquery_endpoint);
   }

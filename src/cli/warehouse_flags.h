@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/redact.h"
 #include "warehouse/warehouse.h"
 
 namespace bikestream::cli {
@@ -31,7 +32,7 @@ absl::StatusOr<std::string> ResolveWarehouseUrl(const WarehouseFlags& flags);
 
 // The resolved URL as safe to print (a password masked).
 inline std::string WarehouseUrlForPeople(const WarehouseFlags& flags) {
-  return RedactPassword(ResolveWarehouseUrl(flags).value_or(flags.url));
+  return RedactUrl(ResolveWarehouseUrl(flags).value_or(flags.url));
 }
 
 // Opens the warehouse at ResolveWarehouseUrl, with table names from $RAW_EVENT_TABLE,

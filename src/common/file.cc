@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <filesystem>
 #include <system_error>
+
+#include "common/limits.h"
 
 namespace bikestream {
 namespace {
@@ -52,7 +55,7 @@ bool WriteAll(int fd, std::string_view bytes) {
 
 }  // namespace
 
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path, std::size_t max_bytes) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) {
     if (errno == ENOENT) return absl::NotFoundError(fmt::format("no file {}", path));
@@ -61,18 +64,39 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0) return Failed("read", path, errno);
   if (!S_ISREG(info.st_mode)) return absl::UnavailableError(fmt::format("cannot read {}: not a regular file", path));
+  const auto too_large = [&] {
+    return absl::ResourceExhaustedError(fmt::format("cannot read {}: it holds more than {}, more than such a file may",
+                                                    path, limits::BytesText(max_bytes)));
+  };
+  if (static_cast<std::uint64_t>(info.st_size) > max_bytes) return too_large();
   std::string contents;
   char buffer[1 << 16];
-  for (;;) {
+  for (;;) {  // The file may grow as it is read.
     const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) return Failed("read", path, errno);
     if (got == 0) return contents;
+    if (contents.size() + static_cast<std::size_t>(got) > max_bytes) return too_large();
     contents.append(buffer, static_cast<std::size_t>(got));
   }
 }
 
-absl::Status ReplaceFile(const std::string& path, std::string_view contents) {
+std::string ResolvedPath(const std::string& path) {
+  // weakly_canonical stops at a link whose target does not exist yet (a state file before its
+  // first save): follow links by hand first, as the kernel would (at most 40).
+  std::filesystem::path followed = path;
+  std::error_code error;
+  for (int hops = 0; hops < 40 && std::filesystem::is_symlink(followed, error); ++hops) {
+    const std::filesystem::path target = std::filesystem::read_symlink(followed, error);
+    if (error) return path;
+    followed = target.is_absolute() ? target : followed.parent_path() / target;
+  }
+  std::filesystem::path resolved = std::filesystem::weakly_canonical(followed, error);
+  return error || resolved.empty() ? path : resolved.string();
+}
+
+absl::Status ReplaceFile(const std::string& link, std::string_view contents) {
+  const std::string path = ResolvedPath(link);
   std::string temporary = fmt::format("{}.tmp.XXXXXX", path);
   {
     Fd fd(::mkostemp(temporary.data(), O_CLOEXEC));

@@ -11,16 +11,24 @@
 
 namespace bikestream {
 
-// The file's bytes. kNotFound when there is no such file; kUnavailable when it is not a regular
-// file (a directory, a FIFO that would block) or cannot be read, the message naming the path
-// and the reason.
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
+// The file's bytes, at most `max_bytes` of them (common/limits.h). kNotFound when there is no
+// such file; kUnavailable when it is not a regular file (a directory, a FIFO that would block,
+// /dev/zero) or cannot be read; kResourceExhausted when it holds more than `max_bytes`. Each
+// message names the path and the reason.
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path, std::size_t max_bytes);
 
-// Writes `contents` to a new PATH.tmp.XXXXXX (its own, even with two writers of PATH), syncs it,
-// renames it over PATH and syncs the directory. kUnavailable, naming the path and the reason,
-// when a step fails: before the rename PATH is unchanged; after it (the directory's sync) PATH
-// holds the new contents, which a power loss could still undo.
-absl::Status ReplaceFile(const std::string& path, std::string_view contents);
+// `path` with its symbolic links resolved, so that a link and its target name one file (one
+// lock, one file replaced); a path that does not exist yet resolves as far as it exists. `path`
+// itself when it cannot be resolved (a directory that cannot be read): opening it then fails
+// with the reason.
+std::string ResolvedPath(const std::string& path);
+
+// Writes `contents` to a new FILE.tmp.XXXXXX (its own, even with two writers of FILE), syncs it,
+// renames it over FILE and syncs the directory, where FILE is ResolvedPath(link): a symbolic
+// link stays a link, to the new contents (a path that is no link is FILE itself). kUnavailable, naming the path and the reason, when a
+// step fails: before the rename FILE is unchanged; after it (the directory's sync) FILE holds
+// the new contents, which a power loss could still undo.
+absl::Status ReplaceFile(const std::string& link, std::string_view contents);
 
 // An exclusive lock on PATH (created if missing), held until the FileLock is destroyed or the
 // process ends: the kernel drops it then, so a kill -9 leaves no stale lock behind. Advisory:

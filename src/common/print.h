@@ -1,4 +1,6 @@
-// Printing for people (results, progress, logs) that a closed or full output cannot stop.
+// Printing for people (results, progress, logs) that a closed or full output cannot stop, and
+// that no secret reaches: what goes to stderr (logs, errors, progress) passes through
+// RedactSecrets (common/redact.h) on its way out.
 //
 // fmt::print throws when a write fails, e.g. with EPIPE once the reader of a pipe has gone
 // (`bikestream ingest … 2>&1 | head`); on a job's thread that would end the process with its
@@ -14,6 +16,8 @@
 #include <cstdio>
 #include <system_error>
 #include <utility>
+
+#include "common/redact.h"
 
 namespace bikestream {
 
@@ -35,7 +39,11 @@ inline int FlushStdout() {
 template <typename... Args>
 void Print(std::FILE* out, fmt::format_string<Args...> format, Args&&... args) {
   try {
-    fmt::print(out, format, std::forward<Args>(args)...);
+    if (out == stdout) {
+      fmt::print(out, format, std::forward<Args>(args)...);
+    } else {
+      fmt::print(out, "{}", RedactSecrets(fmt::format(format, std::forward<Args>(args)...)));
+    }
   } catch (const std::system_error& error) {
     if (out != stdout) return;  // Progress and logs: losing them loses no work.
     int none = 0;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/redact.h"
 #include "common/status.h"
 #include "event/timestamp.h"
 #include "ingest/dead_letter_replay.h"
@@ -26,7 +27,8 @@ ApiReply Json(const json& body, int status = 200) {
   return ApiReply{status, body.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
 
-ApiReply Error(int status, std::string_view what) { return Json({{"error", what}}, status); }
+// An error may quote a warehouse's words, and they what it was sent: shown redacted.
+ApiReply Error(int status, std::string_view what) { return Json({{"error", RedactSecrets(what)}}, status); }
 
 // A warehouse that failed to answer: the page says so and tries again on its next refresh.
 ApiReply Unavailable(const absl::Status& status) { return Error(503, MessageOf(status)); }

@@ -5,7 +5,7 @@
 
 #include "common/json_text.h"
 #include "console/console_assets.h"
-#include "http/bearer_token.h"
+#include "http/access_rules.h"
 #include "http/http_server.h"
 #include "http/listen_address.h"
 #include "http/post.h"
@@ -26,12 +26,6 @@ httplib::Server::HandlerResponse Refuse(httplib::Response& response, int status,
   response.status = status;
   response.set_content(fmt::format("{{\"error\":{}}}", JsonQuote(why)), kJson);
   return httplib::Server::HandlerResponse::Handled;
-}
-
-// The host part of a Host header: "127.0.0.1:8080" → "127.0.0.1", "[::1]:8080" → "[::1]".
-std::string_view HostName(std::string_view host) {
-  if (host.starts_with("[")) return host.substr(0, host.find(']') + 1);
-  return host.substr(0, host.find(':'));
 }
 
 ApiParams ParamsOf(const httplib::Request& request) {
@@ -74,22 +68,14 @@ absl::StatusOr<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(const Consol
   std::unique_ptr<ConsoleServer> console(new ConsoleServer());
   console->server_ = std::make_unique<HttpServer>();
   HttpServer& server = *console->server_;
-  server.set_pre_routing_handler([loopback, token = options.token](const httplib::Request& request,
-                                                                   httplib::Response& response) {
-    if (loopback && !IsLoopback(HostName(request.get_header_value("Host")))) {
-      return Refuse(response, 403, "this console answers to a loopback address only (open http://127.0.0.1:PORT/)");
-    }
-    const bool api = request.path.starts_with("/api/");
-    if (api && !token.empty() && !CarriesBearerToken(request, token)) {
-      return Refuse(response, 401, "the console needs its token: Authorization: Bearer TOKEN");
-    }
-    if (request.method == "POST") {
-      const std::string origin = request.get_header_value("Origin");
-      if (request.get_header_value("X-Bikestream-Console") != "1" ||
-          (!origin.empty() && origin != "http://" + request.get_header_value("Host"))) {
-        return Refuse(response, 403, "actions are taken from the console page only (X-Bikestream-Console: 1, same origin)");
-      }
-    }
+  AccessRules rules{.loopback = loopback,
+                    .token = options.token,
+                    .needs_token = [](const httplib::Request& request) { return request.path.starts_with("/api/"); },
+                    .action_header = "X-Bikestream-Console",
+                    .loopback_url = "http://127.0.0.1:PORT/"};
+  server.set_pre_routing_handler([rules = std::move(rules)](const httplib::Request& request,
+                                                             httplib::Response& response) {
+    if (auto refusal = CheckAccess(request, rules)) return Refuse(response, refusal->status, refusal->why);
     return httplib::Server::HandlerResponse::Unhandled;
   });
   ServeAssets(server);

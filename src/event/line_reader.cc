@@ -16,7 +16,23 @@ constexpr std::size_t kReadChunkBytes = 1 << 20;
 }  // namespace
 
 LineReader::LineReader(int fd, std::size_t max_line_bytes)
-    : fd_(fd), max_line_bytes_(max_line_bytes), buffer_(max_line_bytes + kReadChunkBytes) {}
+    : LineReader(
+          [fd](char* out, std::size_t size) -> absl::StatusOr<std::size_t> {
+            for (;;) {
+              const ssize_t n = ::read(fd, out, size);
+              if (n >= 0) return static_cast<std::size_t>(n);
+              // Not std::strerror: its buffer is shared by every thread.
+              if (errno != EINTR) {
+                return absl::UnavailableError(fmt::format("read failed: {}", std::generic_category().message(errno)));
+              }
+            }
+          },
+          max_line_bytes) {
+  fd_ = fd;
+}
+
+LineReader::LineReader(ReadBytes read, std::size_t max_line_bytes)
+    : read_(std::move(read)), max_line_bytes_(max_line_bytes), buffer_(max_line_bytes + kReadChunkBytes) {}
 
 absl::Status LineReader::Fill() {
   // Move the unconsumed tail to the front so a whole line of max_line_bytes always fits.
@@ -25,21 +41,17 @@ absl::Status LineReader::Fill() {
     end_ -= begin_;
     begin_ = 0;
   }
-  while (end_ < buffer_.size()) {
-    if (on_idle_) {
-      pollfd readable{.fd = fd_, .events = POLLIN, .revents = 0};
-      if (::poll(&readable, 1, idle_millis_) == 0) {
-        if (auto status = on_idle_(); !status.ok()) return status;
-      }
+  if (end_ == buffer_.size()) return absl::OkStatus();
+  if (on_idle_ && fd_ >= 0) {
+    pollfd readable{.fd = fd_, .events = POLLIN, .revents = 0};
+    if (::poll(&readable, 1, idle_millis_) == 0) {
+      if (auto status = on_idle_(); !status.ok()) return status;
     }
-    ssize_t n = ::read(fd_, buffer_.data() + end_, buffer_.size() - end_);
-    if (n < 0 && errno == EINTR) continue;
-    // Not std::strerror: its buffer is shared by every thread.
-    if (n < 0) return absl::UnavailableError(fmt::format("read failed: {}", std::generic_category().message(errno)));
-    if (n == 0) eof_ = true;
-    end_ += static_cast<std::size_t>(n);
-    break;
   }
+  auto n = read_(buffer_.data() + end_, buffer_.size() - end_);
+  if (!n.ok()) return n.status();
+  if (*n == 0) eof_ = true;
+  end_ += *n;
   return absl::OkStatus();
 }
 

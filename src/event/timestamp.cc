@@ -144,14 +144,19 @@ std::string FormatRfc3339(TimestampMicros micros) {
 
 absl::StatusOr<TimestampMicros> ParseDuration(std::string_view text) {
   if (text.empty()) return absl::InvalidArgumentError("empty duration; use e.g. 30s, 15m, 2h, 7d");
-  TimestampMicros total = 0;
+  constexpr std::int64_t kMaxSeconds = kMaxDuration / kMicrosPerSecond;
+  const auto too_long = [&] {
+    return absl::InvalidArgumentError(
+        fmt::format("duration '{}' is too long: at most {}d", text, kMaxSeconds / 86'400));
+  };
+  std::int64_t total_seconds = 0;
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::int64_t number = 0;
     std::size_t start = pos;
     while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
       number = number * 10 + (text[pos++] - '0');
-      if (number > 1'000'000'000) return absl::InvalidArgumentError("duration too large");
+      if (number > kMaxSeconds) return too_long();
     }
     if (pos == start || pos == text.size()) {
       return absl::InvalidArgumentError(
@@ -167,9 +172,11 @@ absl::StatusOr<TimestampMicros> ParseDuration(std::string_view text) {
         return absl::InvalidArgumentError(
             fmt::format("duration '{}': unknown unit; use s, m, h or d", text));
     }
-    total += number * unit_seconds * kMicrosPerSecond;
+    // Checked before it is multiplied: nothing here can overflow.
+    if (number > (kMaxSeconds - total_seconds) / unit_seconds) return too_long();
+    total_seconds += number * unit_seconds;
   }
-  return total;
+  return total_seconds * kMicrosPerSecond;
 }
 
 }  // namespace bikestream

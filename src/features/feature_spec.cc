@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "common/file.h"
+#include "common/limits.h"
 #include "common/status.h"
 
 namespace bikestream {
@@ -62,9 +63,11 @@ absl::StatusOr<FeatureSpec> ParseOne(const toml::table& table, std::string_view 
   spec.window_len = *window;
   if (*window != kAllTime) {
     auto micros = ParseDuration(*window);
-    if (!micros.ok() || *micros <= 0) {
+    if (!micros.ok() || *micros < kMinWindow || *micros > kMaxWindow) {
       return Error(file, table["window"].node()->source(),
-                   fmt::format("feature '{}': field 'window' must be a duration like 30m, 2h, 7d or all_time", spec.name));
+                   fmt::format("feature '{}': field 'window' must be a duration from 1s to 366d, like 30m, 2h, 7d, "
+                               "or all_time",
+                               spec.name));
     }
     spec.window = *micros;
   }
@@ -159,7 +162,7 @@ absl::StatusOr<std::vector<FeatureSpec>> ParseFeatureFile(std::string_view toml_
 }
 
 absl::StatusOr<std::vector<FeatureSpec>> LoadFeatureFile(const std::string& path) {
-  auto text = ReadWholeFile(path);
+  auto text = ReadWholeFile(path, limits::kSmallFile);
   if (!text.ok()) {
     return absl::NotFoundError(fmt::format("cannot read feature file '{}' ({})", path, MessageOf(text.status())));
   }

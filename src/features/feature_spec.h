@@ -20,6 +20,13 @@ namespace bikestream {
 
 enum class Aggregate { kCount, kSum, kAvg, kMin, kMax, kTopShare };
 
+// The windows a feature may have, from a second to 366 days: one range for every engine and
+// the streaming one, checked when a feature file is loaded, so that a feature that loads runs
+// everywhere (a window of millennia would run on SQLite and fail every run on PostgreSQL or
+// BigQuery, whose timestamps end sooner) and no sum of windows, lateness and tick overflows.
+inline constexpr TimestampMicros kMinWindow = kMicrosPerSecond;
+inline constexpr TimestampMicros kMaxWindow = 366 * 24 * kMicrosPerHour;
+
 std::string_view AggregateName(Aggregate aggregate);
 
 struct FeatureSpec {

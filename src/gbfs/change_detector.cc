@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/redact.h"
+
 namespace bikestream::gbfs {
 
 std::string ChangeEventId(std::string_view system, std::string_view station_id, TimestampMicros reported) {
@@ -20,6 +22,7 @@ std::vector<Event> ChangeDetector::Apply(const StationStatus& status) {
     if (first) continue;  // The baseline.
     Last& last = it->second;
     if (report.last_reported <= last.reported) continue;
+    // Both counts are within [0, kMaxBikesAtStation]: the change fits an Event's delta.
     const std::int64_t change = report.bikes_available - last.bikes;
     if (change != 0) {
       events.push_back(Event{.event_id = ChangeEventId(system_, report.station_id, report.last_reported),
@@ -73,14 +76,18 @@ std::string ChangeDetector::SaveState(const std::vector<Event>& pending) const {
   return nlohmann::json{{"system", system_}, {"stations", std::move(stations)}, {"pending", std::move(unsent)}}.dump();
 }
 
-absl::StatusOr<ChangeDetector::Resumed> ChangeDetector::LoadState(std::string system, std::string_view json) {
+absl::StatusOr<ChangeDetector::Resumed> ChangeDetector::LoadState(std::string system, std::string_view json,
+                                                                  TimestampMicros now) {
   const nlohmann::json state = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (!state.is_object() || !state.contains("stations") || !state["stations"].is_object()) {
     return absl::InvalidArgumentError("not a saved GBFS state (no stations)");
   }
-  const std::string saved_system = state.value("system", "");
+  if (!state.contains("system") || !state["system"].is_string()) {
+    return absl::InvalidArgumentError("not a saved GBFS state (no system)");
+  }
+  const std::string saved_system = state["system"].get<std::string>();
   if (saved_system != system) {
-    return absl::InvalidArgumentError(fmt::format(
+    return absl::FailedPreconditionError(fmt::format(
         "the state is of system '{}', not '{}': use its --system, or another --state file", saved_system, system));
   }
   Resumed resumed{ChangeDetector(std::move(system)), {}};
@@ -89,7 +96,16 @@ absl::StatusOr<ChangeDetector::Resumed> ChangeDetector::LoadState(std::string sy
         !last.contains("bikes") || !last["bikes"].is_number_integer()) {
       return absl::InvalidArgumentError(fmt::format("saved GBFS state: station '{}' is malformed", id));
     }
-    resumed.detector.last_[id] = {last["last_reported"].get<TimestampMicros>(), last["bikes"].get<std::int64_t>()};
+    const Last kept{last["last_reported"].get<TimestampMicros>(), last["bikes"].get<std::int64_t>()};
+    if (kept.reported > now + kMaxReportAhead || kept.bikes < 0 || kept.bikes > kMaxBikesAtStation) {
+      resumed.problems.push_back(
+          fmt::format("station {}: its saved report ({} bikes at {}) cannot be a real one: it starts again from its "
+                      "next report",
+                      RemoteText(id, 100), kept.bikes,
+                      InTimestampRange(kept.reported) ? FormatRfc3339(kept.reported) : std::to_string(kept.reported)));
+      continue;
+    }
+    resumed.detector.last_[id] = kept;
   }
   for (const auto& saved : state.value("pending", nlohmann::json::array())) {
     auto event = FromState(saved);

@@ -36,9 +36,14 @@ class ChangeDetector {
   // than lose them.
   std::string SaveState(const std::vector<Event>& pending = {}) const;
   struct Resumed;
-  // A detector resumed from saved state, and the pending changes; refuses state of another
-  // system, which would mint other ids.
-  static absl::StatusOr<Resumed> LoadState(std::string system, std::string_view json);
+  // A detector resumed from saved state, and the pending changes. A station whose saved report
+  // no real one could follow — dated more than kMaxReportAhead past `now`, or counting bikes
+  // out of range (state saved before such reports were refused) — is left out, to start again
+  // from its next report, and named in `problems`: it would otherwise freeze the station for
+  // good. kFailedPrecondition for the state of another system, which would mint other ids;
+  // kInvalidArgument for anything that is not such a state (whatever its JSON holds, never an
+  // exception).
+  static absl::StatusOr<Resumed> LoadState(std::string system, std::string_view json, TimestampMicros now);
 
   std::size_t stations() const { return last_.size(); }
 
@@ -55,6 +60,7 @@ class ChangeDetector {
 struct ChangeDetector::Resumed {
   ChangeDetector detector;
   std::vector<Event> pending;
+  std::vector<std::string> problems;  // Stations left out, each with why.
 };
 
 // The id of the change a station reported at `reported`: "SYSTEM:STATION:SECONDS[.ffffff]".

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "absl/strings/match.h"
+#include "common/redact.h"
+
 namespace bikestream::gbfs {
 namespace {
 
@@ -47,6 +50,15 @@ absl::StatusOr<std::optional<FeedUrls>> ParseDiscovery(std::string_view json) {
     return absl::InvalidArgumentError("the gbfs.json lists no station_status feed: this system has no docked stations");
   }
   return urls;
+}
+
+absl::Status CheckListedUrl(const std::string& feed, std::string_view name, const std::string& listed) {
+  const bool https_feed = absl::StartsWithIgnoreCase(feed, "https://");
+  if (listed.empty() || absl::StartsWithIgnoreCase(listed, "https://")) return absl::OkStatus();
+  if (!https_feed && absl::StartsWithIgnoreCase(listed, "http://")) return absl::OkStatus();
+  return absl::InvalidArgumentError(fmt::format("{} lists {} at '{}': refused, a feed asked for over {} is read over {} only",
+                                                RedactUrl(feed), name, RedactUrl(listed), https_feed ? "https" : "http",
+                                                https_feed ? "https" : "http or https"));
 }
 
 }  // namespace bikestream::gbfs

@@ -20,4 +20,11 @@ struct FeedUrls {
 // itself, say); kInvalidArgument when it is not JSON, or lists no station_status.
 absl::StatusOr<std::optional<FeedUrls>> ParseDiscovery(std::string_view json);
 
+// Whether a feed that gbfs.json lists (`name`, at `listed`) may be fetched, for a gbfs.json
+// asked for at `feed`: over http or https only, and over https only when `feed` is https — a
+// feed can make bikestream speak no other protocol (gopher://, file://) and cannot have its
+// requests handed over in the clear. kInvalidArgument naming both, secrets masked; "" (not
+// listed) passes.
+absl::Status CheckListedUrl(const std::string& feed, std::string_view name, const std::string& listed);
+
 }  // namespace bikestream::gbfs

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <optional>
+#include <utility>
 
+#include "common/limits.h"
+#include "common/redact.h"
 #include "common/status.h"
 #include "gbfs/snapshot_file.h"
 
@@ -24,7 +27,7 @@ absl::StatusOr<std::string> LiveFeed::Get(const std::string& url) {
   auto response = http_.Send("GET", url, "", {"Accept: application/json"});
   if (!response.ok()) return response.status();
   if (response->status != 200) {
-    return absl::UnavailableError(fmt::format("GET {}: HTTP {}", url, response->status));
+    return absl::UnavailableError(fmt::format("GET {}: HTTP {}", RedactUrl(url), response->status));
   }
   return std::move(response->body);
 }
@@ -35,12 +38,16 @@ absl::StatusOr<StationStatus> LiveFeed::Poll() {
     if (!body.ok()) return body.status();
     // Neither gbfs.json nor station_status (an error page, a body cut short): ask again.
     auto discovered = ParseDiscovery(*body);
-    if (!discovered.ok()) return Prefixed(options_.url, discovered.status());
+    if (!discovered.ok()) return Prefixed(RedactUrl(options_.url), discovered.status());
     if (!discovered->has_value()) {
       auto status = ParseStationStatus(*body);
-      if (!status.ok()) return Prefixed(options_.url, status.status());
+      if (!status.ok()) return Prefixed(RedactUrl(options_.url), status.status());
       urls_.station_status = options_.url;
       return status;
+    }
+    for (const auto& [name, url] : {std::pair("station_status", &(*discovered)->station_status),
+                                    std::pair("station_information", &(*discovered)->station_information)}) {
+      if (absl::Status listed = CheckListedUrl(options_.url, name, *url); !listed.ok()) return listed;
     }
     urls_ = std::move(**discovered);
   }
@@ -51,7 +58,7 @@ absl::StatusOr<StationStatus> LiveFeed::Poll() {
     return body.status();
   }
   auto status = ParseStationStatus(*body);
-  if (!status.ok()) return Prefixed(urls_.station_status, status.status());
+  if (!status.ok()) return Prefixed(RedactUrl(urls_.station_status), status.status());
   return status;
 }
 
@@ -62,14 +69,14 @@ void LiveFeed::MaybeReadStations(TimestampMicros now) {
   if (url.empty()) {
     stations_due_ = now + options_.station_information_interval;
     options_.on_stations(absl::NotFoundError(fmt::format(
-        "no station_information feed listed at {}: give its URL (--station-information)", options_.url)));
+        "no station_information feed listed at {}: give its URL (--station-information)", RedactUrl(options_.url))));
     return;
   }
   auto information = [&]() -> absl::StatusOr<StationInformation> {
     auto body = Get(url);
     if (!body.ok()) return body.status();
     auto parsed = ParseStationInformation(*body);
-    if (!parsed.ok()) return Prefixed(url, parsed.status());
+    if (!parsed.ok()) return Prefixed(RedactUrl(url), parsed.status());
     return parsed;
   }();
   stations_due_ = now + (information.ok() ? options_.station_information_interval
@@ -110,12 +117,15 @@ ReplayFeed::ReplayFeed(std::string path, double speedup, Clock& clock)
 absl::Status ReplayFeed::ForEachSnapshot(const Visit& visit, const Stop& stop) {
   const TimestampMicros started = clock_.Now();
   std::optional<TimestampMicros> first_updated;
-  std::size_t line_number = 0;
-  return ForEachSnapshotLine(path_, [&](std::string_view line) {
-    ++line_number;
-    if (stop()) return false;
-    auto snapshot = ParseStationStatus(line);
-    if (!snapshot.ok()) return visit(Prefixed(fmt::format("{} line {}", path_, line_number), snapshot.status()));
+  const auto visit_line = [&](const Line& line) {
+    const auto where = [&] { return fmt::format("{} line {}", path_, line.number); };
+    if (line.truncated) {
+      return visit(absl::ResourceExhaustedError(fmt::format("{}: longer than {}, more than a station_status "
+                                                            "document may be: skipped",
+                                                            where(), limits::BytesText(limits::kSnapshotLine))));
+    }
+    auto snapshot = ParseStationStatus(line.text);
+    if (!snapshot.ok()) return visit(Prefixed(where(), snapshot.status()));
     if (speedup_ > 0) {
       if (!first_updated) first_updated = snapshot->last_updated;
       const double feed_seconds = double(snapshot->last_updated - *first_updated) / kMicrosPerSecond;
@@ -123,7 +133,8 @@ absl::Status ReplayFeed::ForEachSnapshot(const Visit& visit, const Stop& stop) {
       if (stop()) return false;
     }
     return visit(std::move(snapshot));
-  });
+  };
+  return ForEachSnapshotLine(path_, visit_line, stop);
 }
 
 }  // namespace bikestream::gbfs

@@ -1,6 +1,10 @@
 #include "gbfs/poller.h"
 
+#include <filesystem>
+#include <system_error>
+
 #include "common/file.h"
+#include "common/limits.h"
 #include "common/print.h"
 #include "common/status.h"
 
@@ -8,14 +12,26 @@ namespace bikestream::gbfs {
 
 namespace {
 
+// Why the state file cannot be read, and what to do.
+absl::Status Unreadable(const absl::Status& why) {
+  return absl::Status(why.code(), fmt::format("--state: {}; give the file this poller saves its state in, or a new "
+                                              "path to start afresh",
+                                              MessageOf(why)));
+}
+
 // The detector as the state file left it, or a fresh one when there is none.
-absl::StatusOr<ChangeDetector::Resumed> Resume(std::string system, const std::string& state_path) {
-  auto saved = state_path.empty() ? absl::NotFoundError("") : ReadWholeFile(state_path);
+absl::StatusOr<ChangeDetector::Resumed> Resume(std::string system, const std::string& state_path,
+                                               TimestampMicros now) {
+  auto saved = state_path.empty() ? absl::NotFoundError("") : ReadWholeFile(state_path, limits::kStateFile);
   if (absl::IsNotFound(saved.status())) return ChangeDetector::Resumed{ChangeDetector(std::move(system)), {}};
-  if (!saved.ok()) return saved.status();
-  auto resumed = ChangeDetector::LoadState(std::move(system), *saved);
+  if (!saved.ok()) return Unreadable(saved.status());
+  auto resumed = ChangeDetector::LoadState(std::move(system), *saved, now);
   if (!resumed.ok()) {
-    return absl::InvalidArgumentError(fmt::format("--state {}: {}", state_path, MessageOf(resumed.status())));
+    return absl::InvalidArgumentError(
+        fmt::format("--state {}: {}{}", state_path, MessageOf(resumed.status()),
+                    absl::IsFailedPrecondition(resumed.status())
+                        ? ""
+                        : " (damaged, or not written by bikestream gbfs: move it away to start from a new baseline)"));
   }
   return resumed;
 }
@@ -26,6 +42,14 @@ absl::StatusOr<Poller> Poller::Open(std::string system, HandOff hand_off, Clock&
   if (!options.report) options.report = [](const std::string& line) { Print(stderr, "bikestream: gbfs: {}\n", line); };
   std::optional<FileLock> state_lock;
   if (!options.state_path.empty()) {
+    // A link to the state and the state itself are one poller's: one lock, and a save replaces
+    // the file the link names, not the link.
+    options.state_path = ResolvedPath(options.state_path);
+    // What is no file (/dev/zero, a FIFO) is refused before a lock is made beside it.
+    std::error_code error;
+    if (std::filesystem::exists(options.state_path, error) && !std::filesystem::is_regular_file(options.state_path, error)) {
+      return Unreadable(absl::UnavailableError(fmt::format("cannot read {}: not a regular file", options.state_path)));
+    }
     auto lock = FileLock::TryAcquire(options.state_path + ".lock");
     if (absl::IsFailedPrecondition(lock.status())) {
       return absl::FailedPreconditionError(fmt::format(
@@ -35,8 +59,9 @@ absl::StatusOr<Poller> Poller::Open(std::string system, HandOff hand_off, Clock&
     if (!lock.ok()) return lock.status();
     state_lock = std::move(*lock);
   }
-  auto resumed = Resume(std::move(system), options.state_path);
+  auto resumed = Resume(std::move(system), options.state_path, clock.Now());
   if (!resumed.ok()) return resumed.status();
+  for (const std::string& problem : resumed->problems) options.report(problem);
   Poller poller(std::move(*resumed), std::move(hand_off), clock, std::move(options));
   poller.state_lock_ = std::move(state_lock);
   return poller;
@@ -66,6 +91,12 @@ absl::Status Poller::Run(SnapshotFeed& feed, const SnapshotFeed::Stop& stop) {
         }
         for (const std::string& problem : snapshot->problems) options_.report(problem);
         stats_.station_problems += snapshot->problems.size();
+        if (snapshot->last_updated > clock_.Now() + kMaxReportAhead) {
+          ++stats_.bad_snapshots;
+          options_.report(fmt::format("a snapshot of {} is dated in the future: left out (is the feed's clock wrong?)",
+                                      FormatRfc3339(snapshot->last_updated)));
+          return true;
+        }
         const std::vector<Event> events = detector_.Apply(*snapshot);
         if (StateDue()) {
           handed_on = Flushed(stop);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <memory>
 #include <system_error>
@@ -15,35 +16,37 @@ struct CloseGz {
 };
 using GzFile = std::unique_ptr<std::remove_pointer_t<gzFile>, CloseGz>;
 
-constexpr unsigned kChunkBytes = 1 << 16;
+// What one read decodes at most: a stop waits for no more than this (a few milliseconds).
+constexpr std::size_t kChunkBytes = 1 << 20;
 
 }  // namespace
 
-absl::Status ForEachSnapshotLine(const std::string& path, const std::function<bool(std::string_view line)>& visit) {
+absl::Status ForEachSnapshotLine(const std::string& path, const std::function<bool(const Line& line)>& visit,
+                                 const std::function<bool()>& stop, std::size_t max_line_bytes) {
   GzFile file(gzopen(path.c_str(), "rb"));
   if (!file) {
     const int error = errno;
     const std::string message = fmt::format("cannot read '{}': {}", path, std::generic_category().message(error));
     return error == ENOENT ? absl::NotFoundError(message) : absl::UnavailableError(message);
   }
-  std::string pending;
-  char chunk[kChunkBytes];
-  while (true) {
-    const int read = gzread(file.get(), chunk, kChunkBytes);
-    if (read < 0) {
-      int code = 0;
-      const char* message = gzerror(file.get(), &code);
-      return absl::DataLossError(fmt::format("'{}' is damaged: {}", path, message ? message : "read failed"));
-    }
-    if (read == 0) break;
-    pending.append(chunk, std::size_t(read));
-    std::size_t start = 0;
-    for (std::size_t end; (end = pending.find('\n', start)) != std::string::npos; start = end + 1) {
-      if (end > start && !visit(std::string_view(pending).substr(start, end - start))) return absl::OkStatus();
-    }
-    pending.erase(0, start);
+  LineReader reader(
+      [&](char* out, std::size_t size) -> absl::StatusOr<std::size_t> {
+        if (stop()) return absl::CancelledError("stopped");
+        const int read = gzread(file.get(), out, static_cast<unsigned>(std::min(size, kChunkBytes)));
+        if (read >= 0) return static_cast<std::size_t>(read);
+        int code = 0;
+        const char* message = gzerror(file.get(), &code);
+        return absl::DataLossError(fmt::format("'{}' is damaged: {}", path, message ? message : "read failed"));
+      },
+      max_line_bytes);
+  for (;;) {
+    auto line = reader.Next();
+    if (absl::IsCancelled(line.status())) return absl::OkStatus();
+    if (!line.ok()) return line.status();
+    if (!line->has_value()) break;
+    if ((*line)->text.empty()) continue;
+    if (stop() || !visit(**line)) return absl::OkStatus();
   }
-  if (!pending.empty()) visit(pending);
   // zlib stops quietly at a cut-off stream: say so, after what could be read.
   int code = Z_OK;
   gzerror(file.get(), &code);

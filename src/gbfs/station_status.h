@@ -13,6 +13,15 @@
 
 namespace bikestream::gbfs {
 
+// The most bikes a report may count. Oslo's largest station docks 50; a count past this (or
+// below 0) is a broken or hostile feed, never a station, and becomes no event: its change
+// would be a wrong number stored as a valid one.
+inline constexpr std::int64_t kMaxBikesAtStation = 10'000;
+// How far a station's last_reported may be ahead of its snapshot's last_updated. Oslo's are
+// 0 to 14 s ahead (ttl 15 s); a report dated further on (9999-12-31, say) is left out, or it
+// would become the station's latest report and every real one after it would look older.
+inline constexpr TimestampMicros kMaxReportAhead = 60 * 60 * kMicrosPerSecond;
+
 struct StationReport {
   std::string station_id;
   TimestampMicros last_reported = 0;
@@ -29,8 +38,9 @@ struct StationStatus {
   std::vector<std::string> problems;   // The stations left out, each with why.
 };
 
-// Reads one document. A station without a usable id, time or count is left out and named in
-// `problems`; a document that is not station_status at all (not JSON, no data.stations, no
+// Reads one document. A station without a usable id, time or count (a whole number from 0 to
+// kMaxBikesAtStation), or whose last_reported is more than kMaxReportAhead past the document's
+// last_updated, is left out and named in `problems`; a document that is not station_status at all (not JSON, no data.stations, no
 // last_updated) is kInvalidArgument saying what is missing.
 absl::StatusOr<StationStatus> ParseStationStatus(std::string_view json);
 

@@ -2,17 +2,16 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
-#include <sstream>
-#include <system_error>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "common/file.h"
+#include "common/limits.h"
+#include "common/redact.h"
 #include "common/status.h"
 #include "gcp/oauth.h"
 
@@ -48,7 +47,7 @@ class MetadataServerCredentials final : public CachingCredentials {
       : CachingCredentials(clock),
         url_(fmt::format("http://{}/computeMetadata/v1/instance/service-accounts/default/token",
                          metadata_host)),
-        http_(kMetadataTimeout, http::HttpClient::Proxy::kNone) {}
+        http_({.timeout = kMetadataTimeout, .max_reply_bytes = limits::kSmallReply, .proxy = http::HttpClient::Proxy::kNone}) {}
 
  protected:
   absl::StatusOr<FetchedToken> Fetch() override {
@@ -84,7 +83,7 @@ class AuthorizedUserCredentials final : public CachingCredentials {
         form_(std::move(form)),
         token_uri_(std::move(token_uri)),
         who_(fmt::format("the user credentials in {}", origin)),
-        http_(kTokenRequestTimeout) {}
+        http_({.timeout = kTokenRequestTimeout, .max_reply_bytes = limits::kSmallReply}) {}
 
  protected:
   absl::StatusOr<FetchedToken> Fetch() override {
@@ -120,6 +119,8 @@ absl::StatusOr<std::unique_ptr<Credentials>> MakeAuthorizedUser(const json& file
       !status.ok()) {
     return status;
   }
+  RegisterSecret(StringField(file, "client_secret"));
+  RegisterSecret(StringField(file, "refresh_token"));
   std::string form = http::FormEncode({{"grant_type", "refresh_token"},
                                  {"client_id", StringField(file, "client_id")},
                                  {"client_secret", StringField(file, "client_secret")},
@@ -128,14 +129,11 @@ absl::StatusOr<std::unique_ptr<Credentials>> MakeAuthorizedUser(const json& file
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string& origin, const char* fix) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(fmt::format(
-        "{}: cannot read it ({}); {}", origin, std::error_code(errno, std::generic_category()).message(), fix));
+  auto contents = ReadWholeFile(path, limits::kSmallFile);
+  if (!contents.ok()) {
+    return absl::InvalidArgumentError(fmt::format("{}: cannot read it ({}); {}", origin, MessageOf(contents.status()), fix));
   }
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
+  return contents;
 }
 
 absl::StatusOr<std::unique_ptr<Credentials>> FromFile(const std::string& path, const std::string& origin,
@@ -148,6 +146,7 @@ absl::StatusOr<std::unique_ptr<Credentials>> FromFile(const std::string& path, c
 }  // namespace
 
 std::unique_ptr<Credentials> MakeAccessTokenCredentials(std::string token) {
+  RegisterSecret(token);
   return std::make_unique<AccessTokenCredentials>(std::move(token));
 }
 
@@ -181,6 +180,7 @@ absl::StatusOr<std::unique_ptr<Credentials>> MakeCredentialsFromJson(const std::
       !status.ok()) {
     return status;
   }
+  RegisterSecret(StringField(file, "private_key"));
   ServiceAccountKey key{.client_email = StringField(file, "client_email"),
                         .private_key = StringField(file, "private_key"),
                         .private_key_id = StringField(file, "private_key_id"),

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/redact.h"
 #include "gcp/oauth.h"
 
 namespace bikestream::gcp {
@@ -54,7 +55,8 @@ absl::Status ErrorFromReply(std::string_view service, std::string_view operation
     if (error.contains("status") && error["status"].is_string()) status_name = error["status"];
     if (error.contains("message") && error["message"].is_string()) message = error["message"];
   }
-  if (message.empty()) message = response.body.substr(0, kMaxBodyInError);
+  // What a server says may echo what it was sent (a token, a secret in a URL).
+  message = RemoteText(message.empty() ? response.body : message, kMaxBodyInError);
   const std::string hint = hint_for ? hint_for(code) : "";
   return absl::Status(code, fmt::format("{} {}: HTTP {} {}: {}{}", service, operation, response.status,
                                         status_name, message, hint.empty() ? "" : fmt::format(" ({})", hint)));
@@ -84,7 +86,7 @@ absl::StatusOr<std::string> CheckEndpoint(const std::string& url, const std::str
     return absl::InvalidArgumentError(fmt::format(
         "{} {}: give an https:// URL (requests to it carry credentials; plain http only to "
         "127.0.0.1, localhost or [::1], with no user name in it)",
-        flag, url));
+        flag, RedactUrl(url)));
   }
   return endpoint;
 }

@@ -7,9 +7,8 @@
 #include <memory>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "common/mutex.h"
+#include "common/redact.h"
 #include "common/status.h"
 #include "gcp/google_api.h"
 
@@ -33,13 +32,6 @@ struct UrlFree {
   void operator()(CURLU* url) const { curl_url_cleanup(url); }
 };
 
-// The endpoint's words on one line, bounded.
-std::string OneLine(const std::string& text) {
-  std::string line = absl::StrJoin(absl::StrSplit(text, absl::ByAnyChar("\r\n\t"), absl::SkipEmpty()), " ");
-  if (line.size() > kMaxDescription) line = line.substr(0, kMaxDescription) + "…";
-  return line;
-}
-
 }  // namespace
 
 std::string StringField(const json& object, const char* name) {
@@ -51,6 +43,7 @@ absl::StatusOr<FetchedToken> ParseTokenReply(const std::string& body, const std:
   const json reply = json::parse(body, nullptr, /*allow_exceptions=*/false);
   FetchedToken token{.access_token = StringField(reply, "access_token")};
   if (token.access_token.empty()) return absl::UnavailableError(fmt::format("{} gave no access_token", who));
+  RegisterTemporarySecret(token.access_token);
   const auto expires_in = reply.find("expires_in");
   token.lifetime_seconds = expires_in != reply.end() && expires_in->is_number_integer()
                                ? expires_in->get<std::int64_t>()
@@ -102,7 +95,9 @@ absl::StatusOr<std::string> TokenUriOf(const json& file, const std::string& orig
   if (token_uri.empty()) return std::string(kGoogleTokenUri);
   if (!IsSafeForCredentials(token_uri)) {
     return absl::InvalidArgumentError(fmt::format(
-        "{}: token_uri {} is not https; the credentials would be sent in the clear", origin, token_uri));
+        "{}: token_uri {} is refused: the credentials go to an https:// URL with no user name in it (plain http "
+        "only to 127.0.0.1, localhost or [::1])",
+        origin, RedactUrl(token_uri)));
   }
   return token_uri;
 }
@@ -118,17 +113,18 @@ absl::StatusOr<FetchedToken> RequestToken(http::HttpClient& http, const std::str
   const long status = response->status;
   if (status == 200) return ParseTokenReply(response->body, fmt::format("{}: the token endpoint", who));
   if (status >= 500 || status == 408 || status == 429) {
-    return absl::UnavailableError(fmt::format("{}: the token endpoint {} answered HTTP {}", who, token_uri, status));
+    return absl::UnavailableError(
+        fmt::format("{}: the token endpoint {} answered HTTP {}", who, RedactUrl(token_uri), status));
   }
   // Only the endpoint's own error fields are quoted: they never hold the grant.
   const json reply = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-  const std::string error = OneLine(StringField(reply, "error"));
+  const std::string error = RemoteText(StringField(reply, "error"), kMaxDescription);
   if (error.empty()) {
     return absl::UnauthenticatedError(fmt::format(
         "{}: the token endpoint {} answered HTTP {}, not an OAuth error (a proxy in the way?)", who,
-        token_uri, status));
+        RedactUrl(token_uri), status));
   }
-  const std::string description = OneLine(StringField(reply, "error_description"));
+  const std::string description = RemoteText(StringField(reply, "error_description"), kMaxDescription);
   const std::string fix = hint ? hint(error, description) : "";
   return absl::UnauthenticatedError(fmt::format("{}: Google refused the credentials (HTTP {} {}{}{}){}", who,
                                                 status, error, description.empty() ? "" : ": ", description,

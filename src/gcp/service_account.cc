@@ -12,6 +12,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "common/limits.h"
+#include "common/redact.h"
 #include "common/status.h"
 #include "gcp/oauth.h"
 
@@ -88,12 +90,13 @@ class ServiceAccountCredentials final : public CachingCredentials {
         key_(std::move(key)),
         scope_(std::move(scope)),
         who_(fmt::format("service account {} ({})", key_.client_email, origin)),
-        http_(kTokenRequestTimeout) {}
+        http_({.timeout = kTokenRequestTimeout, .max_reply_bytes = limits::kSmallReply}) {}
 
  protected:
   absl::StatusOr<FetchedToken> Fetch() override {
     auto assertion = MakeJwtAssertion(key_, scope_, clock().Now());
     if (!assertion.ok()) return assertion.status();
+    RegisterTemporarySecret(*assertion);
     return RequestToken(http_, key_.token_uri,
                         http::FormEncode({{"grant_type", kJwtBearerGrant}, {"assertion", *assertion}}), who_,
                         [this](const std::string& error, const std::string& description) {

@@ -1,6 +1,11 @@
 // A small HTTP/1.1 client over libcurl with keep-alive, for the Google Cloud clients and the
-// GBFS feeds. TLS
-// peers are always verified (libcurl's default, never turned off).
+// GBFS feeds. TLS peers are always verified (libcurl's default, never turned off).
+//
+// What a URL from input may make it do is bounded: it speaks http and https only (never the
+// other protocols libcurl knows: a gbfs.json listing gopher:// or file:// is refused), a
+// redirect from https stays on https, a reply's body is refused past `max_reply_bytes` (counted
+// decoded, so a gzip bomb is stopped as it inflates), and a request gives up as soon as
+// `cancelled` says so. Its errors name the URL with its secrets masked (common/redact.h).
 //
 // Connections are reused: each request borrows a curl handle from a pool and returns it, so
 // concurrent callers each get their own connection and sequential ones reuse theirs.
@@ -8,6 +13,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -35,13 +42,25 @@ class HttpClient {
   // redirects (a feed that moved), and names itself (User-Agent: bikestream/VERSION, as open
   // data terms ask). kApi does none of these: an authorized request never follows a redirect.
   enum class Use { kApi, kPublicFeed };
-  explicit HttpClient(std::chrono::milliseconds timeout, Proxy proxy = Proxy::kFromEnvironment, Use use = Use::kApi);
+  struct Options {
+    std::chrono::milliseconds timeout;  // For a whole request.
+    std::size_t max_reply_bytes;        // A reply's body, decoded (common/limits.h).
+    Proxy proxy = Proxy::kFromEnvironment;
+    Use use = Use::kApi;
+    // Asked about every second while a request waits (and at each piece of a reply): true
+    // abandons the request (kCancelled), so that a job told to stop does not wait for a slow
+    // server. Default: never.
+    std::function<bool()> cancelled;
+  };
+  explicit HttpClient(Options options);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Sends one request. Transport failures (refused, reset, timed out) are kUnavailable or
-  // kDeadlineExceeded; any HTTP status is a response.
+  // kDeadlineExceeded; a URL that is not http or https kInvalidArgument; a reply larger than
+  // max_reply_bytes kResourceExhausted; a request abandoned kCancelled. Any HTTP status is a
+  // response.
   absl::StatusOr<HttpResponse> Send(const std::string& method, const std::string& url,
                                     const std::string& body,
                                     const std::vector<std::string>& headers);
@@ -50,10 +69,10 @@ class HttpClient {
   struct Handle;
   std::unique_ptr<Handle> Borrow();
   void Return(std::unique_ptr<Handle> handle);
+  // The status of a request that ended with libcurl's `code`.
+  absl::Status TransferError(const std::string& method, const std::string& url, int code, bool too_large) const;
 
-  std::chrono::milliseconds timeout_;
-  Proxy proxy_;
-  Use use_;
+  const Options options_;
   absl::Mutex mutex_;
   std::vector<std::unique_ptr<Handle>> idle_ ABSL_GUARDED_BY(mutex_);
 };

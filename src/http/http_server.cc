@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <map>
 
 #include "common/mutex.h"
 
@@ -59,20 +60,118 @@ std::string PeerAddress(socket_t sock, int& port) {
   return AddressText(address, port);
 }
 
+}  // namespace
+
+// The connections being served: since when each has waited for its client (for its next
+// request, for the rest of it), and whether it waits right now. Whenever connections wait for a
+// thread, the one that has waited longest for its client, of those waiting for it now, is
+// closed to make room; one whose request is being handled never is.
+class HttpServer::Connections {
+ public:
+  explicit Connections(std::size_t threads) : threads_(threads) {}
+
+  // A connection was accepted: it takes a thread, or waits for one.
+  void Accepted() {
+    MutexLock lock(&mutex_);
+    ++open_;
+    MakeRoom();
+  }
+  // The connection's thread waits for its next request.
+  void RequestBegins(socket_t sock) {
+    MutexLock lock(&mutex_);
+    Connection& connection = connections_[sock];
+    connection.since = SteadyNow();
+  }
+  // Around each wait for the client to send (more of) a request.
+  void Waiting(socket_t sock, bool waiting) {
+    MutexLock lock(&mutex_);
+    connections_[sock].waiting = waiting;
+    if (waiting) MakeRoom();
+  }
+  // Before the connection's socket is closed.
+  void Ended(socket_t sock) {
+    MutexLock lock(&mutex_);
+    if (auto it = connections_.find(sock); it != connections_.end()) {
+      if (it->second.evicted) --evicting_;
+      connections_.erase(it);
+    }
+    --open_;
+  }
+  std::size_t evicted() const {
+    MutexLock lock(&mutex_);
+    return evicted_;
+  }
+
+ private:
+  struct Connection {
+    SteadyTime since = SteadyNow();
+    bool waiting = false;
+    bool evicted = false;
+  };
+
+  // While more connections are open than there are threads (counting those being closed as
+  // gone), closes the one that has waited longest for its client.
+  void MakeRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    while (open_ - evicting_ > threads_) {
+      auto longest = connections_.end();
+      for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+        if (it->second.waiting && !it->second.evicted &&
+            (longest == connections_.end() || it->second.since < longest->second.since)) {
+          longest = it;
+        }
+      }
+      if (longest == connections_.end()) return;
+      // Its socket is still open: Ended() takes it out of connections_, under this lock, before
+      // it is closed. Its thread wakes from its wait and ends the connection.
+      shutdown(longest->first, SHUT_RDWR);
+      longest->second.evicted = true;
+      ++evicting_;
+      ++evicted_;
+    }
+  }
+
+  const std::size_t threads_;
+  mutable absl::Mutex mutex_;
+  std::size_t open_ ABSL_GUARDED_BY(mutex_) = 0;      // Accepted and not yet ended.
+  std::size_t evicting_ ABSL_GUARDED_BY(mutex_) = 0;  // Closed to make room, not yet ended.
+  std::map<socket_t, Connection> connections_ ABSL_GUARDED_BY(mutex_);  // Those with a thread.
+  std::size_t evicted_ ABSL_GUARDED_BY(mutex_) = 0;
+};
+
+namespace {
+
+// cpp-httplib's thread pool, telling the connections of each one it accepts.
+class EvictingPool final : public httplib::TaskQueue {
+ public:
+  EvictingPool(std::size_t threads, HttpServer::Connections& connections) : pool_(threads), connections_(connections) {}
+  void enqueue(std::function<void()> serve) override {
+    connections_.Accepted();
+    pool_.enqueue(std::move(serve));
+  }
+  void shutdown() override { pool_.shutdown(); }
+
+ private:
+  httplib::ThreadPool pool_;
+  HttpServer::Connections& connections_;
+};
+
 // A connection as cpp-httplib reads it, with a deadline on receiving each request and a read
-// buffer (cpp-httplib reads request lines a byte at a time).
+// buffer (cpp-httplib reads request lines a byte at a time). Its waits for the client are told
+// to the connections, which may end them to make room.
 class DeadlineStream final : public httplib::Stream {
  public:
-  DeadlineStream(socket_t sock, std::chrono::milliseconds read_timeout, std::chrono::milliseconds write_timeout)
-      : sock_(sock), read_timeout_(read_timeout), write_timeout_(write_timeout) {}
+  DeadlineStream(socket_t sock, std::chrono::milliseconds read_timeout, std::chrono::milliseconds write_timeout,
+                 HttpServer::Connections& connections)
+      : sock_(sock), read_timeout_(read_timeout), write_timeout_(write_timeout), connections_(connections) {}
 
   // Waits for the next request's first byte for up to `idle`, giving up early once `stopping`.
   bool AwaitRequest(std::chrono::milliseconds idle, const std::function<bool()>& stopping) {
+    connections_.RequestBegins(sock_);
     if (buffered() > 0) return true;
     constexpr std::chrono::milliseconds kSlice{100};
     auto waited = std::chrono::milliseconds(0);
     do {  // At least once: a keep-alive timeout of 0 still serves the connection's first request.
-      if (Poll(sock_, POLLIN, std::min(kSlice, idle - waited))) return true;  // Poll takes < 0 as 0.
+      if (WaitFor(POLLIN, std::min(kSlice, idle - waited))) return true;  // Poll takes < 0 as 0.
       waited += kSlice;
     } while (waited < idle && !stopping());
     return false;
@@ -80,6 +179,8 @@ class DeadlineStream final : public httplib::Stream {
   void SetReadDeadline(SteadyTime deadline) { read_deadline_ = deadline; }
 
   bool is_readable() const override { return buffered() > 0 || WaitReadable(); }
+  // Not a wait that makes room: the answer is being written (a client that does not read it
+  // holds its thread for the write timeout at most).
   bool is_writable() const override { return Poll(sock_, POLLOUT, write_timeout_); }
 
   ssize_t read(char* out, size_t size) override {
@@ -122,13 +223,20 @@ class DeadlineStream final : public httplib::Stream {
   bool WaitReadable() const {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(read_deadline_ - SteadyNow());
     if (left.count() <= 0) return false;
-    return Poll(sock_, POLLIN, std::min(left, read_timeout_));
+    return WaitFor(POLLIN, std::min(left, read_timeout_));
+  }
+  bool WaitFor(short events, std::chrono::milliseconds timeout) const {
+    connections_.Waiting(sock_, true);
+    const bool ready = Poll(sock_, events, timeout);
+    connections_.Waiting(sock_, false);
+    return ready;
   }
 
   const socket_t sock_;
   const std::chrono::milliseconds read_timeout_;
   const std::chrono::milliseconds write_timeout_;
   SteadyTime read_deadline_ = SteadyTime::max();
+  HttpServer::Connections& connections_;
   std::array<char, 4096> buffer_{};
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
@@ -141,8 +249,10 @@ void CloseSocket(socket_t sock) {
 
 }  // namespace
 
-HttpServer::HttpServer(ServerLimits limits) : limits_(limits) {
-  new_task_queue = [threads = limits_.threads] { return new httplib::ThreadPool(threads); };
+HttpServer::HttpServer(ServerLimits limits)
+    : limits_(limits), connections_(std::make_unique<Connections>(limits.threads)) {
+  new_task_queue = [this] { return new EvictingPool(limits_.threads, *connections_); };
+  set_payload_max_length(limits_.max_body_bytes);
   // httplib writes a reply's headers and body apart: without this, the body waits for the
   // client's delayed ACK of the headers, 40 ms on Linux, on every request of a connection.
   set_tcp_nodelay(true);
@@ -174,46 +284,11 @@ void HttpServer::Stop() {
   listener_.join();
 }
 
-std::size_t HttpServer::refused_connections() const {
-  MutexLock lock(&mutex_);
-  return refused_;
-}
-
-bool HttpServer::TakeSlot(const std::string& client) {
-  MutexLock lock(&mutex_);
-  std::size_t& held = connections_[client];
-  if (held >= limits_.max_connections_per_client) {
-    ++refused_;
-    if (held == 0) connections_.erase(client);
-    return false;
-  }
-  ++held;
-  return true;
-}
-
-void HttpServer::ReleaseSlot(const std::string& client) {
-  MutexLock lock(&mutex_);
-  if (--connections_[client] == 0) connections_.erase(client);
-}
+std::size_t HttpServer::evicted_connections() const { return connections_->evicted(); }
 
 bool HttpServer::process_and_close_socket(socket_t sock) {
-  int port = 0;
-  const std::string client = PeerAddress(sock, port);
-  if (!TakeSlot(client)) {
-    static constexpr std::string_view kBusy =
-        "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n";
-    send(sock, kBusy.data(), kBusy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    // Closing with the request unread would reset the connection, and the reset can overtake
-    // the answer: end the sending side, take what is readable now, then close.
-    shutdown(sock, SHUT_WR);
-    std::array<char, 4096> unread{};
-    while (recv(sock, unread.data(), unread.size(), MSG_DONTWAIT) > 0) {
-    }
-    close(sock);
-    return false;
-  }
   DeadlineStream stream(sock, Millis(read_timeout_sec_, read_timeout_usec_),
-                        Millis(write_timeout_sec_, write_timeout_usec_));
+                        Millis(write_timeout_sec_, write_timeout_usec_), *connections_);
   const auto request_deadline = std::chrono::microseconds(limits_.request_deadline);
   const auto stopping = [this] { return svr_sock_ == INVALID_SOCKET; };
   bool served = false;
@@ -224,8 +299,8 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
     served = process_request(stream, /*close_connection=*/left == 1, connection_closed, nullptr);
     if (!served || connection_closed) break;
   }
+  connections_->Ended(sock);
   CloseSocket(sock);
-  ReleaseSlot(client);
   return served;
 }
 

@@ -1,20 +1,26 @@
-// The HTTP server behind a job's endpoints (admin, Pub/Sub push): cpp-httplib's, with limits
-// that keep slow or greedy clients from blocking everyone else.
+// The HTTP server behind a job's endpoints (admin, Pub/Sub push) and the console:
+// cpp-httplib's, with limits that keep slow or greedy clients from blocking everyone else.
 //
-// cpp-httplib gives each connection a thread from a small pool and times out each read on its
-// own, so a client that sends one header byte a second holds a thread for ever, and eight of
-// them stop the server. Here each request must arrive whole within `request_deadline` (from
-// its first byte; the handler's own time does not count), a client (by IP address) holds at
-// most `max_connections_per_client` connections at once (beyond that: 503 and close), and the
-// pool has room for several greedy clients besides the good ones. Each read and write also
-// keeps cpp-httplib's own timeout (set_read_timeout, set_write_timeout).
+// cpp-httplib gives each connection a thread from a pool and times out each read on its own,
+// so a client that sends one header byte a second holds a thread for ever, and a pool's worth
+// of them stop the server. Here:
+// - each request must arrive whole within `request_deadline` (from its first byte; the
+//   handler's own time does not count);
+// - when every thread is taken and another connection arrives, the connection that has waited
+//   longest on its client (idle between requests, or sending its request, or not reading its
+//   answer) is closed to make room: a slow client only ever delays itself, and the many clients
+//   of one address — every process on this machine is 127.0.0.1 — never deny each other;
+// - a request's body is refused (413) past `max_body_bytes`, counted as it arrives and after
+//   any Content-Encoding is undone, chunked or not.
+// Each read and write also keeps cpp-httplib's own timeout (set_read_timeout,
+// set_write_timeout).
 #pragma once
 
 #include <httplib.h>
 
 #include <atomic>
 #include <cstddef>
-#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -22,6 +28,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/limits.h"
 #include "common/time.h"
 #include "http/listen_address.h"
 
@@ -29,8 +36,9 @@ namespace bikestream {
 
 struct ServerLimits {
   TimestampMicros request_deadline = 10 * kMicrosPerSecond;  // Headers and body. Default: 10 s.
-  std::size_t max_connections_per_client = 16;               // Default: 16.
   std::size_t threads = 64;                                  // Connections served at once. Default: 64.
+  // A request's body, decoded. Default: what an endpoint that takes no body needs.
+  std::size_t max_body_bytes = limits::kControlRequest;
 };
 
 class HttpServer : public httplib::Server {
@@ -46,20 +54,20 @@ class HttpServer : public httplib::Server {
   // Stops taking connections and waits for those in flight. Idempotent.
   void Stop();
 
-  // Connections refused so far because their client held too many.
-  std::size_t refused_connections() const;
+  const ServerLimits& limits() const { return limits_; }
+  // Connections closed so far to make room for others, having waited longest on their client.
+  std::size_t evicted_connections() const;
+
+  // The server's own record of its connections (implementation detail of the .cc).
+  class Connections;
 
  private:
   bool process_and_close_socket(socket_t sock) override;
-  bool TakeSlot(const std::string& client);
-  void ReleaseSlot(const std::string& client);
 
   const ServerLimits limits_;
+  std::unique_ptr<Connections> connections_;
   std::thread listener_;
   std::atomic<bool> listener_done_{false};  // listen_after_bind() has returned.
-  mutable absl::Mutex mutex_;
-  std::map<std::string, std::size_t> connections_ ABSL_GUARDED_BY(mutex_);  // Per client IP.
-  std::size_t refused_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace bikestream

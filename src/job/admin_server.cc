@@ -4,7 +4,7 @@
 #include <httplib.h>
 
 #include "absl/status/status.h"
-#include "http/bearer_token.h"
+#include "http/access_rules.h"
 #include "http/http_server.h"
 #include "http/listen_address.h"
 #include "http/post.h"
@@ -42,13 +42,15 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
   // Slow clients get 10 s to send a request: drain and cancel must stay reachable.
   admin->server_ = std::make_unique<HttpServer>(ServerLimits{.request_deadline = 10 * kMicrosPerSecond});
   HttpServer& server = *admin->server_;
-  server.set_pre_routing_handler([job_id = options.job_id, token = options.token](const httplib::Request& request,
-                                                                                   httplib::Response& response) {
-    // The token first: who has not got it learns nothing, not even which job this is.
-    if (!token.empty() && request.path != "/healthz" &&
-        !CarriesBearerToken(request, token)) {
-      return Refuse(response, 401, "this endpoint needs its token: Authorization: Bearer TOKEN");
-    }
+  AccessRules rules{.loopback = IsLoopback(listen->host),
+                    .token = options.token,
+                    .needs_token = [](const httplib::Request& request) { return request.path != "/healthz"; },
+                    .action_header = kAdminActionHeader,
+                    .loopback_url = "http://127.0.0.1:PORT/job"};
+  server.set_pre_routing_handler([job_id = options.job_id, rules = std::move(rules)](const httplib::Request& request,
+                                                                                      httplib::Response& response) {
+    // Who may ask first: who may not learns nothing, not even which job this is.
+    if (auto refusal = CheckAccess(request, rules)) return Refuse(response, refusal->status, refusal->why);
     if (request.has_param("job") && request.get_param_value("job") != job_id) {
       return Refuse(response, 404,
                     fmt::format("this endpoint serves job {}, not {}", job_id.empty() ? "(none)" : job_id,

@@ -7,9 +7,12 @@
 //   POST /cancel  → CANCELLED (409 when already ended)
 //   POST /run     runs `on_run` now, where the job has one (the feature scheduler's trigger)
 // A request that names another job (`?job=ID`, as `bikestream jobs` sends) is refused with 404,
-// so a command never reaches a job it was not meant for. With a token, every request but
-// /healthz must carry `Authorization: Bearer TOKEN` (401 otherwise); an address other than
-// loopback requires one. Serves on its own threads until destroyed. Thread-safe.
+// so a command never reaches a job it was not meant for. Who may ask are the rules of
+// http/access_rules.h: on loopback only through a loopback Host, never from a page of another
+// origin, every POST with `X-Bikestream-Admin: 1` (kAdminActionHeader); with a token, every
+// request but /healthz must carry `Authorization: Bearer TOKEN` (401 otherwise), and an
+// address other than loopback requires one. Serves on its own threads until destroyed.
+// Thread-safe.
 #pragma once
 
 #include <functional>
@@ -22,6 +25,10 @@
 namespace bikestream {
 
 class HttpServer;
+
+// The header every POST to an admin endpoint carries, with the value 1 (`curl -X POST -H
+// 'X-Bikestream-Admin: 1' http://127.0.0.1:PORT/drain`).
+inline constexpr char kAdminActionHeader[] = "X-Bikestream-Admin";
 
 struct AdminOptions {
   // "HOST:PORT" or "PORT" (host 127.0.0.1); port 0 picks a free one. Default: that.

@@ -49,7 +49,7 @@ absl::Status RunFeatureSchedule(FeatureStore& store, const FeatureJobOptions& op
         [&] { run_now = true; });
     if (!started.ok()) return started.status();
     admin = std::move(*started);
-    Log(options, fmt::format("admin http://{} (POST /run computes now)", admin->address()));
+    Log(options, fmt::format("admin http://{} (POST /run with X-Bikestream-Admin: 1 computes now)", admin->address()));
   }
   Log(options, fmt::format("computing features every {} s, aligned to the clock; SIGTERM or Ctrl-C stops",
                            options.every / kMicrosPerSecond));

@@ -13,7 +13,9 @@
 #include "absl/status/status.h"
 #include "common/clock.h"
 #include "common/file.h"
+#include "common/limits.h"
 #include "common/print.h"
+#include "common/redact.h"
 #include "common/status.h"
 #include "event/timestamp.h"
 
@@ -59,9 +61,15 @@ std::string TextAt(const json& record, const char* key) {
   return field != record.end() && field->is_string() ? field->get<std::string>() : "";
 }
 
+// Every record may be read by anyone who can list the jobs: where a job reads and writes is
+// shown redacted.
 json ToJson(const JobRecord& r) {
-  json record = {{"id", r.id},           {"pid", r.pid},         {"pid_start", r.pid_start},
-                 {"admin", r.admin},     {"source", r.source},   {"warehouse", r.warehouse},
+  json record = {{"id", r.id},
+                 {"pid", r.pid},
+                 {"pid_start", r.pid_start},
+                 {"admin", r.admin},
+                 {"source", RedactSecrets(r.source)},
+                 {"warehouse", RedactSecrets(r.warehouse)},
                  {"started", r.started}};
   if (!r.state.empty()) record["state"] = r.state;
   if (!r.ended.empty()) record["ended"] = r.ended;
@@ -121,7 +129,7 @@ void JobRegistry::Unregister(const std::string& id, std::string_view final_state
 }
 
 absl::StatusOr<JobRecord> JobRegistry::ReadRecord(const std::filesystem::path& path) {
-  auto text = ReadWholeFile(path.string());
+  auto text = ReadWholeFile(path.string(), limits::kSmallFile);
   if (!text.ok()) return text.status();
   const json record = json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (!record.is_object() || !record.value("pid", json()).is_number_integer()) {

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <system_error>
 
+#include "common/redact.h"
+
 namespace bikestream::mqtt {
 namespace {
 
@@ -39,11 +41,11 @@ absl::StatusOr<Endpoint> ParseEndpoint(const std::string& url) {
     endpoint.tls = true;
     endpoint.port = 8883;
   } else {
-    return absl::InvalidArgumentError(fmt::format("'{}' is not an MQTT URL: mqtt://HOST[:PORT]/TOPIC or mqtts://…", url));
+    return absl::InvalidArgumentError(fmt::format("'{}' is not an MQTT URL: mqtt://HOST[:PORT]/TOPIC or mqtts://…", RedactUrl(url)));
   }
   const std::size_t slash = rest.find('/');
   if (slash == std::string_view::npos || slash + 1 == rest.size()) {
-    return absl::InvalidArgumentError(fmt::format("'{}' names no topic: mqtt://HOST[:PORT]/TOPIC", url));
+    return absl::InvalidArgumentError(fmt::format("'{}' names no topic: mqtt://HOST[:PORT]/TOPIC", RedactUrl(url)));
   }
   endpoint.topic = std::string(rest.substr(slash + 1));
   std::string_view authority = rest.substr(0, slash);
@@ -53,19 +55,20 @@ absl::StatusOr<Endpoint> ParseEndpoint(const std::string& url) {
     const std::size_t colon = user_info.find(':');
     endpoint.username = std::string(user_info.substr(0, colon));
     if (colon != std::string_view::npos) endpoint.password = std::string(user_info.substr(colon + 1));
+    RegisterSecret(endpoint.password);
   }
   if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos && authority.back() != ']') {
     const std::string_view port = authority.substr(colon + 1);
     int value = 0;
     const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), value);
     if (error != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535) {
-      return absl::InvalidArgumentError(fmt::format("'{}': the port must be a number in 1..65535", url));
+      return absl::InvalidArgumentError(fmt::format("'{}': the port must be a number in 1..65535", RedactUrl(url)));
     }
     endpoint.port = value;
     authority = authority.substr(0, colon);
   }
   if (authority.starts_with('[') && authority.ends_with(']')) authority = authority.substr(1, authority.size() - 2);
-  if (authority.empty()) return absl::InvalidArgumentError(fmt::format("'{}' names no host", url));
+  if (authority.empty()) return absl::InvalidArgumentError(fmt::format("'{}' names no host", RedactUrl(url)));
   endpoint.host = std::string(authority);
   return endpoint;
 }

@@ -35,7 +35,7 @@ class HttpPushSource final : public PushSource {
   // A push request must arrive whole within the request timeout, and one client cannot take
   // the endpoint's threads (http/http_server.h).
   explicit HttpPushSource(PushSourceOptions options)
-      : options_(std::move(options)), server_(ServerLimits{.request_deadline = options_.request_timeout}) {}
+      : options_(std::move(options)), server_(ServerLimits{.request_deadline = options_.request_timeout, .max_body_bytes = options_.max_body_bytes}) {}
 
   ~HttpPushSource() override { Close(); }
 
@@ -43,7 +43,6 @@ class HttpPushSource final : public PushSource {
     auto listen = ParseListenAddress(options_.listen, /*port_alone_ok=*/false, "--push-listen", "127.0.0.1:8080");
     if (!listen.ok()) return listen.status();
     const auto timeout = std::chrono::microseconds(options_.request_timeout);
-    server_.set_payload_max_length(options_.max_body_bytes);
     server_.set_read_timeout(timeout);
     server_.set_write_timeout(timeout);
     HandlePost(server_, R"(/.*)", [this](const httplib::Request& request, const std::string& body,

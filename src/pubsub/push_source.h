@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/limits.h"
 #include "source/event_source.h"
 
 namespace bikestream::pubsub {
@@ -20,7 +21,7 @@ namespace bikestream::pubsub {
 struct PushSourceOptions {
   std::string listen;                               // HOST:PORT; port 0 picks one. Required.
   std::string token;                                // Required ?token= value; empty: none. Default: empty.
-  std::size_t max_body_bytes = 16 << 20;            // Larger requests get 413. Default: 16 MiB.
+  std::size_t max_body_bytes = limits::kPushRequest;  // Larger requests get 413. Default: 16 MiB.
   TimestampMicros request_timeout = 30 * kMicrosPerSecond;  // Read, write and commit limit. Default: 30 s.
 };
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
+#include "common/limits.h"
 #include "common/status.h"
 #include "gcp/credentials.h"
 #include "gcp/google_api.h"
@@ -37,7 +38,7 @@ class RestConnection final : public PubsubConnection {
  public:
   explicit RestConnection(ConnectionOptions options)
       : options_(std::move(options)),
-        http_(options_.timeout),
+        http_({.timeout = options_.timeout, .max_reply_bytes = limits::kApiReply}),
         endpoint_(options_.emulator_host.empty() ? options_.endpoint
                                                   : "http://" + options_.emulator_host) {
     if (!options_.emulator_host.empty()) {

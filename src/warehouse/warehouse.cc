@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "absl/status/status.h"
+#include "common/redact.h"
 #include "warehouse/bigquery/bigquery_warehouse.h"
 #include "warehouse/postgres/postgres_warehouse.h"
 #include "warehouse/sqlite/sqlite_warehouse.h"
@@ -38,29 +39,7 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouse(std::string_view url,
     }
     if (!engine.form.empty()) forms += fmt::format("{}{}", forms.empty() ? "" : " or ", engine.form);
   }
-  return absl::InvalidArgumentError(fmt::format("unknown warehouse URL '{}': use {}", url, forms));
-}
-
-std::string RedactPassword(std::string_view url) {
-  constexpr std::string_view kMask = "***";
-  std::string redacted(url);
-  // USER:PASSWORD@ in the authority of a URI.
-  if (const auto scheme = redacted.find("://"); scheme != std::string::npos) {
-    const auto start = scheme + 3;
-    const auto end = redacted.find_first_of("/?", start);
-    const auto at = redacted.rfind('@', end == std::string::npos ? std::string::npos : end);
-    if (at != std::string::npos && at > start) {
-      const auto colon = redacted.find(':', start);
-      if (colon != std::string::npos && colon < at) redacted.replace(colon + 1, at - colon - 1, kMask);
-    }
-  }
-  // password=… as a URI parameter or a key=value setting.
-  for (auto at = redacted.find("password="); at != std::string::npos; at = redacted.find("password=", at + 1)) {
-    const auto value = at + std::string_view("password=").size();
-    const auto end = redacted.find_first_of("& ", value);
-    redacted.replace(value, (end == std::string::npos ? redacted.size() : end) - value, kMask);
-  }
-  return redacted;
+  return absl::InvalidArgumentError(fmt::format("unknown warehouse URL '{}': use {}", RedactUrl(url), forms));
 }
 
 }  // namespace bikestream

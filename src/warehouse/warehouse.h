@@ -65,8 +65,4 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouse(
     std::string_view url, const TableNames& tables = {},
     OpenMode mode = OpenMode::kCreateIfMissing);
 
-// `url` as safe to print or store: a password in it (postgresql://USER:PASSWORD@…, or a
-// password= parameter) replaced by ***.
-std::string RedactPassword(std::string_view url);
-
 }  // namespace bikestream

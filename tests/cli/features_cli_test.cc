@@ -99,7 +99,7 @@ TEST_F(FeaturesCliTest, SchedulerRunsOnTriggerAndStopsOnSigterm) {
   int status = 0;
   for (int i = 0; i < 50 && status == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (auto triggered = admin.Post("/run")) status = triggered->status;
+    if (auto triggered = admin.Post("/run", {{"X-Bikestream-Admin", "1"}}, "", "text/plain")) status = triggered->status;
   }
   EXPECT_EQ(status, 202);
   std::string err;

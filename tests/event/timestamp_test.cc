@@ -107,5 +107,19 @@ TEST(ParseDuration, AcceptsUnitsAndSums) {
   }
 }
 
+// A duration whose microseconds would overflow is refused, never wrapped: "213503983d"
+// (584,000 years) was once read as 16 hours.
+TEST(ParseDuration, ATooLongDurationIsRefusedNotWrapped) {
+  EXPECT_EQ(*ParseDuration("100000d"), kMaxDuration);
+  EXPECT_EQ(*ParseDuration("99999d86400s"), kMaxDuration);
+  for (const char* too_long : {"100001d", "99999d86401s", "213503983d", "9223372036854775807s", "2400001h",
+                               "99999999999999999999999d", "50000d50000d1s"}) {
+    auto parsed = ParseDuration(too_long);
+    ASSERT_FALSE(parsed.ok()) << too_long << " read as " << *parsed;
+    EXPECT_NE(std::string(parsed.status().message()).find("too long: at most 100000d"), std::string::npos)
+        << parsed.status();
+  }
+}
+
 }  // namespace
 }  // namespace bikestream

@@ -23,6 +23,13 @@ TEST(FeatureFile, ErrorsNameTheLineAndTheField) {
       {"[[feature]]\nname = \"x\"\naggregate = \"count\"\n", "missing field 'window'"},
       {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\n[[feature]]\nname = \"x\"\nwindow = \"1h\"\naggregate = \"count\"\n", "declared twice"},
       {"name = \"x\"\n", "no features"},
+      // One range of windows on every engine: 584,000 years was once computed as 16 hours.
+      {"[[feature]]\nname = \"ages\"\nwindow = \"213503983d\"\naggregate = \"count\"\n",
+       "f.toml:3: feature 'ages': field 'window' must be a duration from 1s to 366d"},
+      {"[[feature]]\nname = \"decade\"\nwindow = \"3660d\"\naggregate = \"count\"\n",
+       "f.toml:3: feature 'decade': field 'window' must be a duration from 1s to 366d"},
+      {"[[feature]]\nname = \"nothing\"\nwindow = \"0s\"\naggregate = \"count\"\n",
+       "f.toml:3: feature 'nothing': field 'window' must be a duration from 1s to 366d"},
       {"[[feature]\nname = 1\n", "f.toml:1:"},
   };
   for (const auto& c : cases) {
@@ -31,6 +38,16 @@ TEST(FeatureFile, ErrorsNameTheLineAndTheField) {
     EXPECT_NE(std::string(parsed.status().message()).find(c.expected), std::string::npos)
         << parsed.status().message() << "\nexpected: " << c.expected;
   }
+}
+
+TEST(FeatureFile, WindowsAtTheEndsOfTheRangeLoad) {
+  auto parsed = ParseFeatureFile(
+      "[[feature]]\nname = \"second\"\nwindow = \"1s\"\naggregate = \"count\"\n"
+      "[[feature]]\nname = \"year\"\nwindow = \"366d\"\naggregate = \"sum\"\n",
+      "f.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ((*parsed)[0].window, kMinWindow);
+  EXPECT_EQ((*parsed)[1].window, kMaxWindow);
 }
 
 TEST(FeatureFile, TheDefaultIsDesignsTable) {

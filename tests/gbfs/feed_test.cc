@@ -3,16 +3,23 @@
 // independently, through errors, restarts and failed hand-offs.
 #include "gbfs/feed.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <set>
 
+#include "common/limits.h"
 #include "gbfs/discovery.h"
 #include "gbfs/poller.h"
 #include "support/fake_clock.h"
 #include "support/gbfs_feed_server.h"
+#include "support/loopback_server.h"
 #include "common/file.h"
 #include "support/oslo_week.h"
 
@@ -27,6 +34,9 @@ using testing_support::GbfsFeedServer;
 using testing_support::OsloSnapshots;
 
 constexpr TimestampMicros kFirstSnapshot = 1728259785LL * kMicrosPerSecond;  // 2024-10-07T00:09:45Z
+// A clock after the week, as every real run of a poller over it has: a poller leaves out a
+// snapshot dated past its clock (a feed's clock gone wrong).
+constexpr TimestampMicros kAfterTheWeek = kFirstSnapshot + 8 * 24 * kMicrosPerHour;
 
 // What a poller handed on, and the problems it reported.
 struct Collected {
@@ -65,8 +75,8 @@ TEST(LiveFeed, EventsAreTheChangesComputedIndependentlyThroughAFaultyFeed) {
                          {30, GbfsFeedServer::Fault::kTruncated},
                          {50, GbfsFeedServer::Fault::kNotJson}},
                         /*bad_discoveries=*/1);
-  FakeClock clock(kFirstSnapshot, FakeClock::Mode::kJumping);
-  http::HttpClient http(std::chrono::seconds(10));
+  FakeClock clock(kAfterTheWeek, FakeClock::Mode::kJumping);
+  http::HttpClient http({.timeout = std::chrono::seconds(10), .max_reply_bytes = limits::kFeedDocument});
   LiveFeed feed({.url = server.discovery_url()}, http, clock);
   Collected collected;
   const TimestampMicros last_updated = ParseStationStatus(snapshots.back())->last_updated;
@@ -96,8 +106,8 @@ TEST(LiveFeed, AStationStatusUrlIsReadWithoutDiscovery) {
   const auto snapshots = OsloSnapshots();
   const std::vector<std::string> first(snapshots.begin(), snapshots.begin() + 20);
   GbfsFeedServer server(first);
-  FakeClock clock(kFirstSnapshot, FakeClock::Mode::kJumping);
-  http::HttpClient http(std::chrono::seconds(10));
+  FakeClock clock(kAfterTheWeek, FakeClock::Mode::kJumping);
+  http::HttpClient http({.timeout = std::chrono::seconds(10), .max_reply_bytes = limits::kFeedDocument});
   LiveFeed feed({.url = server.status_url(), .min_interval = kMicrosPerSecond / 2}, http, clock);
   Collected collected;
   auto poller = Poller::Open("oslo", collected.hand_off(), clock, {.report = collected.report()});
@@ -109,10 +119,10 @@ TEST(LiveFeed, AStationStatusUrlIsReadWithoutDiscovery) {
 
 TEST(LiveFeed, ReadsStationInformationFromDiscoveryAtFirstThenEveryInterval) {
   GbfsFeedServer server(testing_support::FirstOsloSnapshots(40));
-  server.ServeStationInformation(ReadWholeFile(testing_support::kOsloStationInformation).value(),
+  server.ServeStationInformation(ReadWholeFile(testing_support::kOsloStationInformation, limits::kStationInformationFile).value(),
                                  /*failures=*/1);
   FakeClock clock(kFirstSnapshot, FakeClock::Mode::kJumping);
-  http::HttpClient http(std::chrono::seconds(10));
+  http::HttpClient http({.timeout = std::chrono::seconds(10), .max_reply_bytes = limits::kFeedDocument});
   std::vector<TimestampMicros> read_at;
   std::vector<std::string> failures;
   std::size_t stations = 0;
@@ -146,7 +156,7 @@ TEST(LiveFeed, ReadsStationInformationFromDiscoveryAtFirstThenEveryInterval) {
 
 TEST(LiveFeed, AFeedThatIsDownIsPolledWithBackoffUntilItAnswers) {
   FakeClock clock(kFirstSnapshot, FakeClock::Mode::kJumping);
-  http::HttpClient http(std::chrono::seconds(10));
+  http::HttpClient http({.timeout = std::chrono::seconds(10), .max_reply_bytes = limits::kFeedDocument});
   LiveFeed feed({.url = "http://127.0.0.1:1/gbfs.json"}, http, clock);  // Nothing listens on port 1.
   int failures = 0;
   ASSERT_TRUE(feed.ForEachSnapshot(
@@ -179,7 +189,7 @@ TEST_F(PollerTest, ARestartFromItsStateAndAStopMidHandOffLoseNothingAndMintNoOth
   const auto expected = ExpectedChanges(snapshots_, "oslo");
   const std::string state = ::testing::TempDir() + "/gbfs-" + name_ + ".state";
   std::filesystem::remove(state);
-  FakeClock clock(kFirstSnapshot, FakeClock::Mode::kJumping);
+  FakeClock clock(kAfterTheWeek, FakeClock::Mode::kJumping);
   Collected collected;
 
   // Run 1: stopped after 70 snapshots.
@@ -217,7 +227,7 @@ TEST_F(PollerTest, ARestartFromItsStateAndAStopMidHandOffLoseNothingAndMintNoOth
 }
 
 TEST_F(PollerTest, AFailedHandOffIsRetriedWithTheSameEvents) {
-  FakeClock clock(kFirstSnapshot, FakeClock::Mode::kJumping);
+  FakeClock clock(kAfterTheWeek, FakeClock::Mode::kJumping);
   Collected collected;
   int calls = 0;
   auto poller = Poller::Open(
@@ -244,7 +254,7 @@ TEST_F(PollerTest, ACrashThatLosesWhatWasStagedSinceTheLastFlushLosesNoChange) {
   const auto expected = ExpectedChanges(snapshots_, "oslo");
   const std::string state = ::testing::TempDir() + "/gbfs-" + name_ + ".state";
   std::filesystem::remove(state);
-  FakeClock clock(kFirstSnapshot, FakeClock::Mode::kJumping);
+  FakeClock clock(kAfterTheWeek, FakeClock::Mode::kJumping);
   Collected committed;
   std::vector<Event> staged;
   int flushes = 0;
@@ -289,6 +299,28 @@ TEST_F(PollerTest, ACrashThatLosesWhatWasStagedSinceTheLastFlushLosesNoChange) {
             std::set<Change>(expected.begin(), expected.end()));
 }
 
+// A snapshot dated past the poller's clock (a feed's clock gone wrong, or a hostile one) would
+// make every station's report one no later real report could follow: it is left out, and said.
+TEST_F(PollerTest, ASnapshotDatedInTheFutureIsLeftOutAndNamed) {
+  std::vector<std::string> snapshots(snapshots_.begin(), snapshots_.begin() + 20);
+  nlohmann::json future = nlohmann::json::parse(snapshots[5]);
+  future["last_updated"] = 253402300000LL;
+  for (auto& station : future["data"]["stations"]) station["last_reported"] = 253402300000LL;
+  std::vector<std::string> with_future = snapshots;
+  with_future.insert(with_future.begin() + 6, future.dump());
+  testing_support::WriteSnapshotFile(with_future, file_);
+  FakeClock clock(kAfterTheWeek, FakeClock::Mode::kJumping);
+  Collected collected;
+  auto poller = Poller::Open("oslo", collected.hand_off(), clock, {.report = collected.report()});
+  ASSERT_TRUE(poller.ok());
+  ReplayFeed feed(file_, 0, clock);
+  ASSERT_TRUE(poller->Run(feed, [] { return false; }).ok());
+  EXPECT_EQ(collected.changes, ExpectedChanges(snapshots, "oslo"));
+  EXPECT_EQ(poller->stats().bad_snapshots, 1u);
+  EXPECT_TRUE(collected.Reported("a snapshot of 9999-12-31T23:46:40Z is dated in the future: left out"))
+      << ::testing::PrintToString(collected.reports);
+}
+
 TEST(ReplayFeed, SpeedupPacesBySnapshotTime) {
   const auto snapshots = OsloSnapshots();
   FakeClock clock(0, FakeClock::Mode::kJumping);
@@ -331,6 +363,61 @@ TEST(Discovery, FindsStationStatusAndInformationIn2xAnd30) {
                 "no station_status"),
             std::string::npos);
   EXPECT_FALSE(ParseDiscovery("<html>").ok());
+}
+
+// A gbfs.json chooses where its feeds are, not how they are read: http or https only, and https
+// only for a feed asked for over https.
+TEST(Discovery, AListedFeedIsReadOverHttpOrHttpsOnlyAndAnHttpsFeedsOverHttps) {
+  EXPECT_TRUE(CheckListedUrl("https://x/gbfs.json", "station_status", "https://x/ss.json").ok());
+  EXPECT_TRUE(CheckListedUrl("https://x/gbfs.json", "station_information", "").ok());
+  EXPECT_TRUE(CheckListedUrl("http://x/gbfs.json", "station_status", "http://x/ss.json").ok());
+  EXPECT_TRUE(CheckListedUrl("http://x/gbfs.json", "station_status", "HTTPS://x/ss.json").ok());
+  for (const auto& [feed, listed] : std::vector<std::pair<std::string, std::string>>{
+           {"https://x/gbfs.json", "http://x/ss.json"},
+           {"http://x/gbfs.json", "gopher://127.0.0.1:6379/_INFO"},
+           {"https://x/gbfs.json", "file:///etc/passwd"},
+           {"http://x/gbfs.json", "ftp://x/ss.json"},
+           {"http://x/gbfs.json", "/ss.json"}}) {
+    const absl::Status refused = CheckListedUrl(feed, "station_status", listed);
+    EXPECT_TRUE(absl::IsInvalidArgument(refused)) << feed << " " << listed;
+    EXPECT_NE(refused.message().find("lists station_status at '" + listed + "': refused"), std::string::npos) << refused;
+  }
+}
+
+// A live feed whose gbfs.json lists station_status at gopher:// is refused at every poll, and
+// not a byte goes to the address it named.
+TEST(LiveFeed, AFeedListedOverAnotherProtocolIsNeverRead) {
+  int gopher = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(gopher, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(gopher, 4), 0);
+  socklen_t length = sizeof address;
+  getsockname(gopher, reinterpret_cast<sockaddr*>(&address), &length);
+  testing_support::LoopbackServer server([&](httplib::Server& s) {
+    s.Get("/gbfs.json", [&](const httplib::Request&, httplib::Response& response) {
+      response.set_content(fmt::format(R"({{"data":{{"feeds":[{{"name":"station_status","url":"gopher://127.0.0.1:{}/_x"}}]}}}})",
+                                       ntohs(address.sin_port)),
+                           "application/json");
+    });
+  });
+  FakeClock clock(kAfterTheWeek, FakeClock::Mode::kJumping);
+  http::HttpClient http({.timeout = std::chrono::seconds(10), .max_reply_bytes = limits::kFeedDocument});
+  LiveFeed feed({.url = server.url() + "/gbfs.json"}, http, clock);
+  std::vector<std::string> errors;
+  ASSERT_TRUE(feed.ForEachSnapshot(
+                      [&](absl::StatusOr<StationStatus> snapshot) {
+                        errors.emplace_back(snapshot.status().message());
+                        return errors.size() < 3;
+                      },
+                      [] { return false; })
+                  .ok());
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_NE(errors[0].find("lists station_status at 'gopher://127.0.0.1:"), std::string::npos) << errors[0];
+  pollfd connected{.fd = gopher, .events = POLLIN, .revents = 0};
+  EXPECT_EQ(poll(&connected, 1, 100), 0);
+  close(gopher);
 }
 
 }  // namespace

@@ -4,13 +4,18 @@
 // --warehouse, the stations of Oslo's real station_information land in the stations table.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
 
 #include "cli/cli_test_util.h"
 #include "common/file.h"
+#include "common/limits.h"
 #include "support/gbfs_feed_server.h"
 #include "support/oslo_week.h"
 #include "warehouse/warehouse.h"
@@ -140,6 +145,50 @@ TEST(GbfsCommand, ASecondPollerOnTheSameStateFileIsRefused) {
   FinishRun(child, server);
 }
 
+// A link to a state in use is that state: refused too. And a save through a link replaces the
+// file it names, the link staying a link.
+TEST(GbfsCommand, AStateGivenThroughALinkIsOneStateAndTheLinkStays) {
+  TempDir dir;
+  std::filesystem::create_symlink(dir / "real.state", dir / "link.state");  // Dangling until the first save.
+  std::string err;
+  ASSERT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslobysykkel", "--state",
+                                dir / "link.state"},
+                               nullptr, "/dev/null", &err),
+            0)
+      << err;
+  EXPECT_TRUE(std::filesystem::is_symlink(dir / "link.state"));
+  EXPECT_NE(ReadFile(dir / "real.state").find(R"("system":"oslobysykkel")"), std::string::npos);
+
+  GbfsFeedServer server(testing_support::FirstOsloSnapshots(20));
+  Child child(GbfsArgs(server, dir / "real.state"), dir / "first.jsonl");
+  ASSERT_TRUE(WaitUntil([&] { return server.requests() >= 3; }, kPatience));
+  EXPECT_EQ(e2e::RunBikestream(GbfsArgs(server, dir / "link.state"), nullptr, "/dev/null", &err), 1);
+  EXPECT_NE(err.find("is in use by another poller"), std::string::npos) << err;
+  FinishRun(child, server);
+  EXPECT_TRUE(std::filesystem::is_symlink(dir / "link.state"));
+}
+
+// A state file that is not one — wrong JSON types, /dev/zero, a FIFO — is a one-line error that
+// names it and the fix, never an abort or a hang.
+TEST(GbfsCommand, AStateFileThatIsNotOneSaysSoAndWhatToDo) {
+  TempDir dir;
+  std::ofstream(dir / "types.state") << R"({"system":5,"stations":{"1":"x"},"pending":7})";
+  ASSERT_EQ(::mkfifo((dir / "fifo.state").c_str(), 0600), 0);
+  for (const auto& [state, expected] : std::vector<std::pair<std::string, std::string>>{
+           {dir / "types.state", "not a saved GBFS state (no system) (damaged, or not written by bikestream gbfs: move "
+                                 "it away to start from a new baseline)"},
+           {"/dev/zero", "not a regular file; give the file this poller saves its state in"},
+           {dir / "fifo.state", "not a regular file; give the file this poller saves its state in"}}) {
+    std::string err;
+    EXPECT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslobysykkel", "--state", state},
+                                 nullptr, "/dev/null", &err),
+              1)
+        << state;
+    EXPECT_NE(err.find(expected), std::string::npos) << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  }
+}
+
 TEST(GbfsCommand, AReplayIntoTheWarehouseStoresEachChangeOnce) {
   TempDir dir;
   const std::string warehouse = "sqlite:" + dir / "oslo.db";
@@ -235,7 +284,7 @@ TEST(GbfsCommand, AReplayWithStationInformationFillsTheStationsTable) {
 TEST(GbfsCommand, ALiveFeedsStationInformationIsReadFromDiscoveryThroughAnOutage) {
   const auto snapshots = testing_support::FirstOsloSnapshots(20);
   GbfsFeedServer server(snapshots);
-  server.ServeStationInformation(ReadWholeFile(testing_support::kOsloStationInformation).value(), /*failures=*/1);
+  server.ServeStationInformation(ReadWholeFile(testing_support::kOsloStationInformation, limits::kStationInformationFile).value(), /*failures=*/1);
   TempDir dir;
   const std::string warehouse = "sqlite:" + dir / "oslo.db";
   std::vector<std::string> args = GbfsArgs(server, dir / "oslo.state");
@@ -254,7 +303,7 @@ TEST(GbfsCommand, ALiveFeedsStationInformationIsReadFromDiscoveryThroughAnOutage
   EXPECT_EQ(ids, ExpectedIds(snapshots));
 
   GbfsFeedServer healthy(snapshots);
-  healthy.ServeStationInformation(ReadWholeFile(testing_support::kOsloStationInformation).value());
+  healthy.ServeStationInformation(ReadWholeFile(testing_support::kOsloStationInformation, limits::kStationInformationFile).value());
   args = GbfsArgs(healthy, dir / "healthy.state");
   args.insert(args.end(), {"--warehouse", warehouse});
   Child child(args, dir / "healthy.jsonl");

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/file.h"
+#include "common/limits.h"
 #include "support/oslo_week.h"
 
 namespace bikestream::gbfs {
@@ -13,7 +14,7 @@ namespace {
 using testing_support::kOsloStationInformation;
 
 TEST(StationInformation, ReadsOslosRealDocument) {
-  const std::string document = ReadWholeFile(kOsloStationInformation).value();
+  const std::string document = ReadWholeFile(kOsloStationInformation, limits::kStationInformationFile).value();
   auto information = ParseStationInformation(document);
   ASSERT_TRUE(information.ok()) << information.status();
   EXPECT_TRUE(information->problems.empty());

@@ -22,11 +22,11 @@ TEST(StationStatus, ReadsGbfs2) {
 
 TEST(StationStatus, ReadsGbfs3TimesAndVehicleCounts) {
   auto status = ParseStationStatus(R"({"last_updated":"2024-10-07T00:09:45+02:00","ttl":0,"version":"3.0",
-      "data":{"stations":[{"station_id":"a","last_reported":"2024-10-07T00:09:40.5Z","num_vehicles_available":7}]}})");
+      "data":{"stations":[{"station_id":"a","last_reported":"2024-10-07T00:09:40.5+02:00","num_vehicles_available":7}]}})");
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_EQ(status->last_updated, *ParseRfc3339("2024-10-06T22:09:45Z"));
   ASSERT_EQ(status->stations.size(), 1u);
-  EXPECT_EQ(status->stations[0].last_reported, *ParseRfc3339("2024-10-07T00:09:40.5Z"));
+  EXPECT_EQ(status->stations[0].last_reported, *ParseRfc3339("2024-10-06T22:09:40.5Z"));
   EXPECT_EQ(status->stations[0].bikes_available, 7);
 }
 
@@ -41,11 +41,44 @@ TEST(StationStatus, AStationWithoutItsFieldsIsLeftOutAndNamed) {
   ASSERT_TRUE(status.ok()) << status.status();
   ASSERT_EQ(status->stations.size(), 1u);
   EXPECT_EQ(status->stations[0].station_id, "fine");
+  const std::string negative =
+      "station negative: num_bikes_available -2 is no count of bikes (a whole number from 0 to 10000)";
   EXPECT_EQ(status->problems, (std::vector<std::string>{
                                   "station #0: no station_id", "station no-time: no last_reported",
                                   "station bad-time: last_reported is not a time",
                                   "station no-count: no num_bikes_available or num_vehicles_available count",
-                                  "station negative: no num_bikes_available or num_vehicles_available count"}));
+                                  negative}));
+}
+
+// Counts no station has (a change wider than 32 bits was once stored as a small valid one), and
+// a report dated far past its snapshot (one from 9999 froze its station for good), are left
+// out and named; so is a count that is not a whole number.
+TEST(StationStatus, CountsOutOfRangeAndReportsFromTheFutureAreLeftOutAndNamed) {
+  auto status = ParseStationStatus(R"({"last_updated":1728259785,"data":{"stations":[
+      {"station_id":"huge","last_reported":1728259780,"num_bikes_available":4294967301},
+      {"station_id":"past-int64","last_reported":1728259780,"num_bikes_available":18446744073709551615},
+      {"station_id":"fraction","last_reported":1728259780,"num_bikes_available":2.5},
+      {"station_id":"beyond","last_reported":1728259780,"num_bikes_available":10001},
+      {"station_id":"far-ahead","last_reported":253402300799,"num_bikes_available":3},
+      {"station_id":"skewed","last_reported":1728263386,"num_bikes_available":3},
+      {"station_id":"bad\u001b[2Jname","last_reported":1728259780,"num_bikes_available":-1},
+      {"station_id":"at-the-bounds","last_reported":1728263385,"num_bikes_available":10000}]}})");
+  ASSERT_TRUE(status.ok()) << status.status();
+  ASSERT_EQ(status->stations.size(), 1u);
+  EXPECT_EQ(status->stations[0].station_id, "at-the-bounds");
+  EXPECT_EQ(status->problems,
+            (std::vector<std::string>{
+                "station huge: num_bikes_available 4294967301 is no count of bikes (a whole number from 0 to 10000)",
+                std::string("station past-int64: num_bikes_available 18446744073709551615 is no count of bikes ") +
+                    "(a whole number from 0 to 10000)",
+                "station fraction: num_bikes_available 2.5 is no count of bikes (a whole number from 0 to 10000)",
+                "station beyond: num_bikes_available 10001 is no count of bikes (a whole number from 0 to 10000)",
+                "station far-ahead: last_reported 9999-12-31T23:59:59Z is more than an hour past the snapshot's "
+                "last_updated 2024-10-07T00:09:45Z: left out (is the station's clock wrong?)",
+                "station skewed: last_reported 2024-10-07T01:09:46Z is more than an hour past the snapshot's "
+                "last_updated 2024-10-07T00:09:45Z: left out (is the station's clock wrong?)",
+                // A feed's text reaches a terminal without its control characters.
+                "station bad [2Jname: num_bikes_available -1 is no count of bikes (a whole number from 0 to 10000)"}));
 }
 
 TEST(StationStatus, WhatIsNotStationStatusSaysWhatIsMissing) {

@@ -13,6 +13,7 @@
 
 #include "cli/cli_test_util.h"
 #include "common/clock.h"
+#include "common/limits.h"
 #include "gcp/google_api.h"
 #include "http/http_client.h"
 #include "support/fake_clock.h"
@@ -148,7 +149,7 @@ TEST_F(CredentialsTest, RequestsOutliveSeveralTokens) {
   TokenCheckingApi api(server_);
   auto credentials = FromJson(server_.AddServiceAccount(kAccount, key_), SystemClock());
   ASSERT_TRUE(credentials.ok()) << credentials.status();
-  http::HttpClient http(std::chrono::seconds(5));
+  http::HttpClient http({.timeout = std::chrono::seconds(5), .max_reply_bytes = limits::kSmallReply});
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(7);
   int requests = 0;
   while (std::chrono::steady_clock::now() < end) {
@@ -167,7 +168,7 @@ TEST_F(CredentialsTest, A401RefreshesTheTokenOnceAndRetries) {
   TokenCheckingApi api(server_);
   auto credentials = FromJson(server_.AddServiceAccount(kAccount, key_), SystemClock());
   ASSERT_TRUE(credentials.ok()) << credentials.status();
-  http::HttpClient http(std::chrono::seconds(5));
+  http::HttpClient http({.timeout = std::chrono::seconds(5), .max_reply_bytes = limits::kSmallReply});
   api.Refuse(*(*credentials)->AccessToken());
   auto response = SendAuthorized(http, credentials->get(), "GET", api.url(), "", {});
   ASSERT_TRUE(response.ok()) << response.status();
@@ -305,12 +306,15 @@ TEST_F(CredentialsTest, MalformedFilesSayWhatToFix) {
   bad_pem["private_key"] = "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n";
   auto plain_http = key;
   plain_http["token_uri"] = "http://oauth2.example.com/token";
+  auto with_password = key;
+  with_password["token_uri"] = "https://user:TokenUriPassw0rd@oauth2.example.com/token";
   const std::vector<Case> cases = {
       {"{ not json", "is not JSON"},
       {R"({"type": "external_account"})", "type 'external_account'"},
       {without_key.dump(), "credentials without private_key;"},
       {bad_pem.dump(), "not an RSA private key"},
-      {plain_http.dump(), "is not https"},
+      {plain_http.dump(), "token_uri http://oauth2.example.com/token is refused: the credentials go to an https:// URL"},
+      {with_password.dump(), "token_uri https://user:***@oauth2.example.com/token is refused"},
       {R"({"type": "authorized_user", "client_id": "x"})", "without client_secret, refresh_token;"},
   };
   for (const auto& c : cases) {
@@ -320,6 +324,7 @@ TEST_F(CredentialsTest, MalformedFilesSayWhatToFix) {
     EXPECT_NE(message.find("key.json"), std::string::npos) << message;
     EXPECT_NE(message.find(c.says), std::string::npos) << message;
     ExpectNoSecrets(message);
+    EXPECT_EQ(message.find("TokenUriPassw0rd"), std::string::npos) << message;
   }
 }
 

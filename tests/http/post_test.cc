@@ -1,12 +1,15 @@
 // POST handlers and the admin endpoint take a POST without a body, as curl sends it.
 #include "http/post.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <thread>
 
+#include "http/http_server.h"
 #include "job/admin_server.h"
+#include "support/gzip.h"
 #include "support/raw_http.h"
 
 namespace bikestream {
@@ -21,16 +24,11 @@ class PostTest : public ::testing::Test {
       bodies_.push_back(body);
       response.status = 200;
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    ASSERT_GT(port_, 0);
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    auto bound = server_.Start({.host = "127.0.0.1", .port = 0}, "--test");
+    ASSERT_TRUE(bound.ok()) << bound.status();
+    port_ = std::stoi(bound->substr(bound->rfind(':') + 1));
   }
-  void TearDown() override {
-    server_.stop();
-    thread_.join();
-  }
-  httplib::Server server_;
-  std::thread thread_;
+  HttpServer server_{ServerLimits{.max_body_bytes = 64}};
   int port_ = 0;
   std::vector<std::string> bodies_;
 };
@@ -49,6 +47,28 @@ TEST_F(PostTest, TheBodyIsReadWhenTheRequestDeclaresOne) {
   EXPECT_EQ(bodies_, (std::vector<std::string>{"hello", "abc"}));
 }
 
+TEST_F(PostTest, ABodyPastTheBoundIsRefusedHoweverItArrives) {
+  // Declared: refused before it is read.
+  EXPECT_EQ(RawHttpStatus(port_, "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 65\r\n\r\n" + std::string(65, 'x')),
+            413);
+  // Chunked: no length to refuse it by, counted as it arrives.
+  std::string chunked = "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 4; ++i) chunked += "20\r\n" + std::string(32, 'x') + "\r\n";
+  EXPECT_EQ(RawHttpStatus(port_, chunked + "0\r\n\r\n"), 413);
+  // Compressed: 20 KB of zeros in fewer bytes than the bound, counted as they inflate.
+  const std::string bomb = testing_support::Gzip(std::string(20'000, '\0'));
+  ASSERT_LE(bomb.size(), 64u);
+  EXPECT_EQ(RawHttpStatus(port_, fmt::format("POST /echo HTTP/1.1\r\nHost: test\r\nContent-Encoding: gzip\r\n"
+                                             "Content-Length: {}\r\n\r\n",
+                                             bomb.size()) +
+                                     bomb),
+            413);
+  // At the bound, a body is taken.
+  EXPECT_EQ(RawHttpStatus(port_, "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 64\r\n\r\n" + std::string(64, 'y')),
+            200);
+  EXPECT_EQ(bodies_, (std::vector<std::string>{std::string(64, 'y')}));
+}
+
 TEST(AdminServer, DrainsCancelsAndRunsOnAPostWithoutABody) {
   JobControl control;
   JobMetrics metrics;
@@ -56,11 +76,12 @@ TEST(AdminServer, DrainsCancelsAndRunsOnAPostWithoutABody) {
   auto admin = AdminServer::Start({.address = "127.0.0.1:0"}, control, metrics, [] { return "{}"; }, [&] { ++runs; });
   ASSERT_TRUE(admin.ok()) << admin.status();
   const int port = std::stoi((*admin)->address().substr((*admin)->address().rfind(':') + 1));
-  EXPECT_EQ(RawHttpStatus(port, "POST /run HTTP/1.1\r\nHost: test\r\n\r\n"), 202);
+  const std::string headers = " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bikestream-Admin: 1\r\n\r\n";
+  EXPECT_EQ(RawHttpStatus(port, "POST /run" + headers), 202);
   EXPECT_EQ(runs, 1);
-  EXPECT_EQ(RawHttpStatus(port, "POST /drain HTTP/1.1\r\nHost: test\r\n\r\n"), 202);
+  EXPECT_EQ(RawHttpStatus(port, "POST /drain" + headers), 202);
   EXPECT_EQ(control.state(), JobState::kDraining);
-  EXPECT_EQ(RawHttpStatus(port, "POST /cancel HTTP/1.1\r\nHost: test\r\n\r\n"), 202);
+  EXPECT_EQ(RawHttpStatus(port, "POST /cancel" + headers), 202);
   EXPECT_EQ(control.state(), JobState::kCancelled);
 }
 

@@ -310,7 +310,7 @@ TEST_F(PubsubJobTest, JobsCommandAndAdminPostCancel) {
   Child second(flags, dir_ / "second.out");
   ASSERT_FALSE(JobIdOf(dir_ / "second.out.err").empty());
   httplib::Client admin("127.0.0.1", port);
-  auto cancelled = admin.Post("/cancel");
+  auto cancelled = admin.Post("/cancel", {{"X-Bikestream-Admin", "1"}}, "", "text/plain");
   ASSERT_TRUE(cancelled);
   EXPECT_EQ(cancelled->status, 202);
   EXPECT_EQ(second.Wait(), 130);

@@ -40,8 +40,8 @@ inline std::vector<Station> OsloStations() {
 // The snapshots, one JSON document each, in order.
 inline std::vector<std::string> OsloSnapshots() {
   std::vector<std::string> lines;
-  const absl::Status read = gbfs::ForEachSnapshotLine(kOsloWeek, [&](std::string_view line) {
-    lines.emplace_back(line);
+  const absl::Status read = gbfs::ForEachSnapshotLine(kOsloWeek, [&](const Line& line) {
+    lines.emplace_back(line.text);
     return true;
   });
   if (!read.ok()) std::abort();

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "common/limits.h"
 #include "http/http_client.h"
 #include "support/bigquery_stand_in.h"
 #include "support/fake_clock.h"
@@ -244,7 +245,7 @@ TEST_F(BigQueryClientTest, SendsTheTokenOfItsCredentials) {
 // The stand-in's check is what makes the tests above mean something: it must refuse what
 // BigQuery would.
 TEST_F(BigQueryClientTest, TheStandInRefusesRequestsThatBreakThePublishedSchema) {
-  http::HttpClient http(std::chrono::seconds(10));
+  http::HttpClient http({.timeout = std::chrono::seconds(10), .max_reply_bytes = limits::kApiReply});
   auto post = [&](const std::string& path, const json& body) {
     auto response = http.Send("POST", stand_in_.url() + "/bigquery/v2/projects/test-project/" + path, body.dump(),
                               {"Content-Type: application/json"});

@@ -7,6 +7,7 @@
 #include <random>
 #include <thread>
 
+#include "common/redact.h"
 #include "support/postgres_server.h"
 #include "warehouse/postgres/postgres_warehouse.h"
 #include "warehouse/warehouse.h"
@@ -47,14 +48,14 @@ TEST(PostgresWarehouse, MalformedUrlsNameTheForm) {
 }
 
 TEST(PostgresWarehouse, PasswordsAreRedactedWhereverTheUrlPrints) {
-  EXPECT_EQ(RedactPassword("postgresql://bike:s3cret@db:5432/bikes"), "postgresql://bike:***@db:5432/bikes");
-  EXPECT_EQ(RedactPassword("postgresql://bike:p@ss@db/bikes?sslmode=require"),
+  EXPECT_EQ(RedactUrl("postgresql://bike:s3cret@db:5432/bikes"), "postgresql://bike:***@db:5432/bikes");
+  EXPECT_EQ(RedactUrl("postgresql://bike:p@ss@db/bikes?sslmode=require"),
             "postgresql://bike:***@db/bikes?sslmode=require");
-  EXPECT_EQ(RedactPassword("postgresql://bike@db/bikes?password=s3cret&sslmode=require"),
+  EXPECT_EQ(RedactUrl("postgresql://bike@db/bikes?password=s3cret&sslmode=require"),
             "postgresql://bike@db/bikes?password=***&sslmode=require");
-  EXPECT_EQ(RedactPassword("host=db password=s3cret dbname=bikes"), "host=db password=*** dbname=bikes");
-  EXPECT_EQ(RedactPassword("postgresql://bike@db:5432/bikes"), "postgresql://bike@db:5432/bikes");
-  EXPECT_EQ(RedactPassword("sqlite:bike:s@x.db"), "sqlite:bike:s@x.db");
+  EXPECT_EQ(RedactUrl("host=db password=s3cret dbname=bikes"), "host=db password=*** dbname=bikes");
+  EXPECT_EQ(RedactUrl("postgresql://bike@db:5432/bikes"), "postgresql://bike@db:5432/bikes");
+  EXPECT_EQ(RedactUrl("sqlite:bike:s@x.db"), "sqlite:bike:s@x.db");
 }
 
 TEST(PostgresWarehouse, AWrongPasswordIsRefusedWithoutEchoingIt) {

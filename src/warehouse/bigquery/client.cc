@@ -8,6 +8,8 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
+#include "common/limits.h"
+#include "common/redact.h"
 #include "common/status.h"
 #include "event/timestamp.h"
 #include "gcp/google_api.h"
@@ -25,6 +27,8 @@ constexpr TimestampMicros kFirstPoll = 50 * kMicrosPerMilli;
 constexpr TimestampMicros kLongestPoll = 2 * kMicrosPerSecond;
 // BigQuery refuses requests over 10 MB: a job's stays below, with room to spare.
 constexpr std::size_t kMaxRequestBytes = 9 * 1024 * 1024;
+// How much of BigQuery's message an error quotes (a SQL error names its line and column).
+constexpr std::size_t kMaxMessageInError = 1000;
 
 // Google's guidance (error-messages, and its Python client's retry.py).
 constexpr std::array kRetryableReasons = {"rateLimitExceeded", "backendError", "internalError", "badGateway"};
@@ -88,10 +92,11 @@ std::string HintFor(absl::StatusCode code) {
   }
 }
 
-// An ErrorProto (a job's errorResult, or the first of a reply's errors) as a status.
+// An ErrorProto (a job's errorResult, or the first of a reply's errors) as a status. Its
+// message may quote what it was sent: quoted redacted.
 absl::Status FromErrorProto(const json& error, std::string_view what, absl::StatusCode by_http) {
-  const std::string reason = error.value("reason", "");
-  const std::string message = error.value("message", "");
+  const std::string reason = TextOf(error, "reason");
+  const std::string message = RemoteText(TextOf(error, "message"), kMaxMessageInError);
   const absl::StatusCode code = CodeForReason(reason, by_http);
   const std::string hint = HintFor(code);
   return WithReason(absl::Status(code, fmt::format("BigQuery {}: {}{}{}", what, reason.empty() ? "" : reason + ": ",
@@ -103,11 +108,10 @@ absl::Status FromReply(const http::HttpResponse& response, std::string_view what
   const json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_object() && body.contains("error") && body["error"].is_object()) {
     const json& error = body["error"];
-    json first = error.contains("errors") && error["errors"].is_array() && !error["errors"].empty()
-                     ? error["errors"][0]
-                     : json::object();
-    if (!first.contains("message") && error.contains("message")) first["message"] = error["message"];
-    if (first.is_object()) return FromErrorProto(first, what, gcp::CodeForHttp(response.status));
+    const json& errors = MemberOf(error, "errors");
+    json first = errors.is_array() && !errors.empty() && errors[0].is_object() ? errors[0] : json::object();
+    if (!first.contains("message")) first["message"] = MemberOf(error, "message");
+    return FromErrorProto(first, what, gcp::CodeForHttp(response.status));
   }
   // Not BigQuery's body (a proxy's 502, say): the HTTP status decides.
   return gcp::ErrorFromReply("BigQuery", what, response, HintFor);
@@ -129,10 +133,8 @@ std::string CellText(const json& cell) {
 }
 
 void AppendRows(const json& page, Rows* rows) {
-  if (rows->fields.empty() && page.contains("schema") && page["schema"].contains("fields")) {
-    for (const json& field : page["schema"]["fields"]) {
-      rows->fields.push_back({field.value("name", ""), field.value("type", "")});
-    }
+  if (const json& fields = MemberOf(MemberOf(page, "schema"), "fields"); rows->fields.empty() && fields.is_array()) {
+    for (const json& field : fields) rows->fields.push_back({TextOf(field, "name"), TextOf(field, "type")});
   }
   if (!page.contains("rows") || !page["rows"].is_array()) return;
   for (const json& row : page["rows"]) {
@@ -203,6 +205,18 @@ json StructArrayParameter(std::string_view name, const std::vector<Field>& field
               {"parameterValue", {{"arrayValues", std::move(items)}}}};
 }
 
+const json& MemberOf(const json& object, const char* name) {
+  static const json* const kNull = new json();
+  if (!object.is_object()) return *kNull;
+  const auto found = object.find(name);
+  return found == object.end() ? *kNull : *found;
+}
+
+std::string TextOf(const json& object, const char* name) {
+  const json& member = MemberOf(object, name);
+  return member.is_string() ? member.get<std::string>() : "";
+}
+
 std::string TimestampText(TimestampMicros micros) {
   std::string text = FormatRfc3339(micros);  // YYYY-MM-DDTHH:MM:SS[.ffffff]Z
   text[10] = ' ';
@@ -211,7 +225,7 @@ std::string TimestampText(TimestampMicros micros) {
 }
 
 Client::Client(ClientOptions options)
-    : options_(std::move(options)), clock_(options_.clock ? *options_.clock : SystemClock()), http_(options_.timeout) {}
+    : options_(std::move(options)), clock_(options_.clock ? *options_.clock : SystemClock()), http_({.timeout = options_.timeout, .max_reply_bytes = limits::kApiReply}) {}
 
 // The fields a query job's configuration and a jobs.query request share.
 json Client::QueryFields(const std::string& sql, const json& parameters) const {
@@ -264,12 +278,12 @@ absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::s
     auto done = WaitForJob(id);
     if (!done.ok()) return done.status();
     // Unless the id was someone else's: then the answer would be theirs.
-    if (existed && done->value("/configuration/query/query"_json_pointer, "") != sql) {
+    if (existed && TextOf(MemberOf(MemberOf(*done, "configuration"), "query"), "query") != sql) {
       return absl::InternalError(fmt::format("BigQuery job {} exists and runs another statement: job ids must be "
                                              "unique, and this one was not",
                                              id));
     }
-    const json& status = (*done)["status"];
+    const json& status = MemberOf(*done, "status");
     if (status.contains("errorResult")) {
       last = FromErrorProto(status["errorResult"], "job " + id, absl::StatusCode::kInternal);
       if (!OneOf(ReasonOf(last), kRerunReasons) && !LostToAConcurrentUpdate(last)) return last;
@@ -277,12 +291,10 @@ absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::s
       continue;
     }
     Rows rows;
-    const json& statistics = (*done)["statistics"];
+    const json& statistics = MemberOf(*done, "statistics");
     rows.bytes_processed = Int64Field(statistics, "totalBytesProcessed");
-    if (statistics.contains("query")) {
-      rows.bytes_billed = Int64Field(statistics["query"], "totalBytesBilled");
-      rows.dml_affected_rows = Int64Field(statistics["query"], "numDmlAffectedRows");
-    }
+    rows.bytes_billed = Int64Field(MemberOf(statistics, "query"), "totalBytesBilled");
+    rows.dml_affected_rows = Int64Field(MemberOf(statistics, "query"), "numDmlAffectedRows");
     if (absl::Status read = ReadPages(id, std::nullopt, &rows); !read.ok()) return read;
     return rows;
   }
@@ -299,7 +311,7 @@ absl::StatusOr<json> Client::WaitForJob(const std::string& job_id) {
                                                  {"fields", "status,statistics,configuration.query.query"}})),
                     "", "jobs.get " + job_id);
     if (!job.ok()) return job.status();
-    if (job->contains("status") && (*job)["status"].value("state", "") == "DONE") return job;
+    if (TextOf(MemberOf(*job, "status"), "state") == "DONE") return job;
     clock_.SleepFor(pause);
     pause = std::min(pause * 2, kLongestPoll);
   }
@@ -318,7 +330,7 @@ absl::Status Client::ReadPages(const std::string& job_id, std::optional<json> fi
   std::string token;
   if (first_page) {
     take(*first_page);
-    token = first_page->value("pageToken", "");
+    token = TextOf(*first_page, "pageToken");
     if (token.empty()) return absl::OkStatus();
   }
   while (true) {
@@ -331,9 +343,9 @@ absl::Status Client::ReadPages(const std::string& job_id, std::optional<json> fi
     auto page = Call("GET", fmt::format("projects/{}/queries/{}?{}", options_.project, job_id, http::FormEncode(query)),
                      "", "jobs.getQueryResults " + job_id);
     if (!page.ok()) return page.status();
-    if (!page->value("jobComplete", false)) continue;  // The long poll ran out first.
+    if (MemberOf(*page, "jobComplete") != true) continue;  // The long poll ran out first.
     take(*page);
-    token = page->value("pageToken", "");
+    token = TextOf(*page, "pageToken");
     if (token.empty()) return absl::OkStatus();
   }
 }
@@ -350,13 +362,13 @@ absl::StatusOr<Rows> Client::Query(const std::string& sql, const json& parameter
   if (body.size() > kMaxRequestBytes) return TooLarge("jobs.query", body.size());
   auto reply = Call("POST", fmt::format("projects/{}/queries", options_.project), body, "jobs.query");
   if (!reply.ok()) return reply.status();
-  const std::string job_id = reply->value("jobReference", json::object()).value("jobId", "");
+  const std::string job_id = TextOf(MemberOf(*reply, "jobReference"), "jobId");
   Rows rows;
   rows.bytes_processed = Int64Field(*reply, "totalBytesProcessed");
   rows.bytes_billed = Int64Field(*reply, "totalBytesBilled");
   rows.dml_affected_rows = Int64Field(*reply, "numDmlAffectedRows");
   std::optional<json> first_page;
-  if (reply->value("jobComplete", false)) first_page = std::move(*reply);
+  if (MemberOf(*reply, "jobComplete") == true) first_page = std::move(*reply);
   if (absl::Status read = ReadPages(job_id, std::move(first_page), &rows, on_page); !read.ok()) return read;
   return rows;
 }

@@ -71,6 +71,12 @@ nlohmann::json StructArrayParameter(std::string_view name, const std::vector<Fie
 // A TIMESTAMP parameter's text for an instant.
 std::string TimestampText(TimestampMicros micros);
 
+// A member of a reply (null when the reply is no object, or has no such member), and a member's
+// text ("" when it is no string): BigQuery's replies are read through these, never throwing
+// whatever a reply holds.
+const nlohmann::json& MemberOf(const nlohmann::json& object, const char* name);
+std::string TextOf(const nlohmann::json& object, const char* name);
+
 class Client {
  public:
   explicit Client(ClientOptions options);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "common/redact.h"
 #include "common/status.h"
 #include "gcp/google_api.h"
 #include "warehouse/bigquery/bigquery_backend.h"
@@ -51,13 +52,15 @@ json StationColumns() {
 // ones BigQuery reports.
 std::string Describe(const json& fields) {
   std::string text;
+  if (!fields.is_array()) return text;
   for (const json& field : fields) {
-    std::string type = field.value("type", "");
+    std::string type = TextOf(field, "type");
     if (type == "INT64") type = "INTEGER";
     if (type == "FLOAT64") type = "FLOAT";
     if (type == "BOOL") type = "BOOLEAN";
-    text += fmt::format("{}{} {} {}", text.empty() ? "" : ", ", field.value("name", ""), type,
-                        field.value("mode", "NULLABLE"));
+    const std::string mode = TextOf(field, "mode");
+    text += fmt::format("{}{} {} {}", text.empty() ? "" : ", ", TextOf(field, "name"), type,
+                        mode.empty() ? "NULLABLE" : mode);
   }
   return text;
 }
@@ -85,7 +88,7 @@ absl::Status BigQueryWarehouse::Setup() {
         !created.ok() && created.code() != absl::StatusCode::kAlreadyExists) {
       return created;
     }
-  } else if (std::string location = (**dataset).value("location", "");
+  } else if (std::string location = TextOf(**dataset, "location");
              !location.empty() && !absl::EqualsIgnoreCase(location, client.location)) {
     return absl::FailedPreconditionError(fmt::format(
         "BigQuery dataset {}:{} is in {}, not {}: add ?location={} to the warehouse URL", client.project,
@@ -119,8 +122,7 @@ absl::Status BigQueryWarehouse::EnsureTable(const std::string& name, const json&
   auto existing = client_.GetTable(options_.dataset, name);
   if (!existing.ok()) return existing.status();
   if (existing->has_value()) {
-    const json& schema = (**existing).contains("schema") ? (**existing)["schema"] : json::object();
-    const std::string have = Describe(schema.value("fields", json::array()));
+    const std::string have = Describe(MemberOf(MemberOf(**existing, "schema"), "fields"));
     const std::string want = Describe(fields);
     if (have == want) return absl::OkStatus();
     return absl::FailedPreconditionError(fmt::format(
@@ -155,7 +157,7 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(std::string_vie
     return absl::InvalidArgumentError(fmt::format(
         "warehouse URL '{}': use bigquery://PROJECT/DATASET[?location=LOCATION], e.g. "
         "bigquery://my-project/bike_streaming?location=EU (dataset names are letters, digits and '_')",
-        url));
+        RedactUrl(url)));
   }
   BigQueryWarehouseOptions options{.dataset = parts[2]};
   options.client.project = parts[1];
@@ -173,15 +175,15 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(std::string_vie
       return absl::InvalidArgumentError(fmt::format(
           "warehouse URL '{}': '{}' is not a parameter it takes; use ?location=LOCATION (or --location) and "
           "&endpoint=URL (or --bigquery-endpoint)",
-          url, key));
+          RedactUrl(url), key));
     }
     if (!seen.insert(key).second) {
-      return absl::InvalidArgumentError(fmt::format("warehouse URL '{}': give {} once", url, key));
+      return absl::InvalidArgumentError(fmt::format("warehouse URL '{}': give {} once", RedactUrl(url), key));
     }
     if (key == "location") {
       if (!std::regex_match(value, kLocation)) {
         return absl::InvalidArgumentError(fmt::format(
-            "warehouse URL '{}': location '{}' is not one; use e.g. US, EU or europe-west1", url, value));
+            "warehouse URL '{}': location '{}' is not one; use e.g. US, EU or europe-west1", RedactUrl(url), value));
       }
       options.client.location = value;
     } else {

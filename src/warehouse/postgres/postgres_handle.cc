@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/redact.h"
 #include "warehouse/roles.h"
 
 namespace bikestream::postgres {
@@ -48,10 +49,11 @@ std::string Target(PGconn* connection) {
 }  // namespace
 
 absl::StatusOr<Connection> Connect(const std::string& url) {
+  RegisterUrlSecrets(url);  // libpq quotes what it cannot parse, the password included.
   char* parse_error = nullptr;
   PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &parse_error);
   if (parsed == nullptr) {
-    std::string why = parse_error ? OneLine(parse_error) : "out of memory";
+    std::string why = parse_error ? RedactSecrets(OneLine(parse_error)) : "out of memory";
     PQfreemem(parse_error);
     return absl::InvalidArgumentError(fmt::format(
         "bad PostgreSQL URL: {} (use postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE)", why));
