@@ -157,10 +157,12 @@ absl::StatusOr<OpenedSource> OpenMqtt(IngestFlags& flags) {
   const std::string client_id = connection->client_id;
   // The broker sends at most this many unacknowledged: MQTT 5's Receive Maximum, 65535 at most.
   const int receive_maximum = int(std::min<std::size_t>(flags.max_outstanding_messages, 65'535));
+  std::string subscriptions = MqttSubscriptionsFile(*connection);
   auto source = mqtt::Source::Start(mqtt::SourceOptions{
       .connection = std::move(*connection),
       .receive_maximum = receive_maximum,
-      .log = [](const std::string& line) { Print(stderr, "\n{}\n", line); }});
+      .log = [](const std::string& line) { Print(stderr, "\n{}\n", line); },
+      .subscriptions_path = std::move(subscriptions)});
   if (!source.ok()) return source.status();
   Print(stderr, "receiving from {} at QoS 1 in session {}\n", name, client_id);
   // A window of messages is acknowledged only once all of it is committed: commit whatever came

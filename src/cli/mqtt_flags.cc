@@ -1,6 +1,14 @@
 #include "cli/mqtt_flags.h"
 
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include <cctype>
+#include <filesystem>
+#include <system_error>
+
 #include "cli/cli_common.h"
+#include "job/job_registry.h"
 
 namespace bikestream::cli {
 
@@ -51,6 +59,21 @@ absl::StatusOr<mqtt::ConnectionOptions> MqttConnection(const std::string& url, c
                                  .cert_file = flags.cert_file,
                                  .key_file = flags.key_file,
                                  .keepalive_seconds = flags.keepalive_seconds};
+}
+
+std::string MqttSubscriptionsFile(const mqtt::ConnectionOptions& connection) {
+  const std::string session =
+      fmt::format("{}:{}/{}", connection.endpoint.host, connection.endpoint.port, connection.client_id);
+  std::string name = session.substr(0, 100);
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
+  }
+  // The checksum keeps sessions whose names read alike once the rest is '_' apart.
+  const auto checksum = crc32(0, reinterpret_cast<const Bytef*>(session.data()), static_cast<uInt>(session.size()));
+  const std::filesystem::path dir = DefaultStateDir() / "mqtt";
+  std::error_code ignored;  // Saving says so, if it cannot be made.
+  std::filesystem::create_directories(dir, ignored);
+  return (dir / fmt::format("{}-{:08x}", name, checksum)).string();
 }
 
 }  // namespace bikestream::cli

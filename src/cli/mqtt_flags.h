@@ -27,4 +27,8 @@ bool IsMqttUrl(std::string_view text);
 // The connection to the URL's broker with the flags' session, credentials and TLS.
 absl::StatusOr<mqtt::ConnectionOptions> MqttConnection(const std::string& url, const MqttFlags& flags);
 
+// Where a subscriber's session keeps its topic filters (mqtt::SourceOptions::subscriptions_path):
+// a file a broker and client id, in the state directory (job_registry.h).
+std::string MqttSubscriptionsFile(const mqtt::ConnectionOptions& connection);
+
 }  // namespace bikestream::cli

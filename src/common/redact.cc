@@ -54,7 +54,11 @@ void UserinfoPasswords(std::string_view text, std::vector<Range>& masks) {
     const std::size_t at = text.substr(start, end - start).rfind('@');
     if (at == std::string_view::npos) continue;
     const std::size_t separator = text.substr(start, at).find(':');
-    if (separator != std::string_view::npos && separator + 1 < at) masks.emplace_back(start + separator + 1, start + at);
+    if (separator == std::string_view::npos || separator + 1 >= at) continue;
+    // How a URL is written, in a message that teaches it: USER[:PASSWORD]@HOST.
+    const std::string_view password = text.substr(start + separator + 1, at - separator - 1);
+    if (password == "PASSWORD" || password == "PASSWORD]") continue;
+    masks.emplace_back(start + separator + 1, start + at);
   }
 }
 
@@ -77,6 +81,8 @@ void SecretParameters(std::string_view text, std::vector<Range>& masks) {
              text[end] != ';' && text[end] != ')') {
         ++end;
       }
+      // A URL's last parameter before the message goes on ("…?key=VALUE: give an https URL").
+      while (end > begin && (text[end - 1] == ':' || text[end - 1] == '.')) --end;
     }
     if (end > begin) masks.emplace_back(begin, end);
   }

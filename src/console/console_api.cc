@@ -284,15 +284,15 @@ ApiReply ConsoleApi::Features(const ApiParams& params) {
   return Json(body);
 }
 
-// The dead letters first seen in a period (by default the day up to now) by reason and bucket,
-// and samples of them all.
+// The dead letters first seen in a period (by default the day up to now, or the bucket now is
+// in when a bucket is longer than a day) by reason and bucket, and samples of them all.
 ApiReply ConsoleApi::DeadLetters(const ApiParams& params) {
   auto bucket_seconds = CountParam(params, "bucket", 60, 7 * 24 * 3600);
   if (!bucket_seconds.ok()) return Error(400, MessageOf(bucket_seconds.status()));
   const TimestampMicros bucket = static_cast<TimestampMicros>(*bucket_seconds) * kMicrosPerSecond;
   const TimestampMicros now = clock_->Now();
-  const TimestampMicros end = now - ((now % bucket) + bucket) % bucket + bucket;
-  auto period = PeriodOf(params, TimePeriod{end - kDay, end});
+  const TimestampMicros end = now - ((now % bucket) + bucket) % bucket + bucket;  // Of now's bucket.
+  auto period = PeriodOf(params, TimePeriod{end - std::max(kDay, bucket), end});
   if (!period.ok()) return Error(400, MessageOf(period.status()));
   if ((period->to - period->from) / bucket > kMaxPlotPoints) {
     return Error(400, fmt::format("the period holds more than {} buckets of {} s: ask for a larger ?bucket=",

@@ -66,6 +66,7 @@ absl::StatusOr<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(const Consol
         options.listen));
   }
   std::unique_ptr<ConsoleServer> console(new ConsoleServer());
+  console->gate_ = std::make_unique<WarehouseGate>(options.gate);
   console->server_ = std::make_unique<HttpServer>();
   HttpServer& server = *console->server_;
   AccessRules rules{.loopback = loopback,
@@ -84,12 +85,15 @@ absl::StatusOr<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(const Consol
              [&jobs](const httplib::Request& request, const std::string&, httplib::Response& response) {
                Reply(response, jobs.Act(request.get_param_value("job"), request.matches[1].str()));
              });
-  server.Get(R"(/api/(.+))", [&api](const httplib::Request& request, httplib::Response& response) {
-    Reply(response, api.Get(request.matches[1].str(), ParamsOf(request)));
+  WarehouseGate& gate = *console->gate_;
+  server.Get(R"(/api/(.+))", [&api, &gate](const httplib::Request& request, httplib::Response& response) {
+    Reply(response, gate.Run([&] { return api.Get(request.matches[1].str(), ParamsOf(request)); }, kReadAnswersWithin));
   });
-  HandlePost(server, R"(/api/(.+))", [&api](const httplib::Request& request, const std::string&, httplib::Response& response) {
-    Reply(response, api.Post(request.matches[1].str(), ParamsOf(request)));
-  });
+  HandlePost(server, R"(/api/(.+))",
+             [&api, &gate](const httplib::Request& request, const std::string&, httplib::Response& response) {
+               Reply(response, gate.Run([&] { return api.Post(request.matches[1].str(), ParamsOf(request)); },
+                                        kActionAnswersWithin));
+             });
   auto address = server.Start(*listen, "--listen");
   if (!address.ok()) return address.status();
   console->address_ = *address;

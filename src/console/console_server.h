@@ -7,7 +7,8 @@
 // `Authorization: Bearer TOKEN` (the page asks for it once). State-changing actions are POSTs that
 // must carry `X-Bikestream-Console: 1` and, when the browser sends an Origin, this server's own:
 // a page from another origin can send neither without the browser asking first (a CORS
-// preflight), which this server never allows.
+// preflight), which this server never allows. Each /api/ request that reads the warehouse is
+// answered within seconds, 503 while it cannot be reached (warehouse_gate.h).
 #pragma once
 
 #include <memory>
@@ -16,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "console/console_api.h"
 #include "console/job_watcher.h"
+#include "console/warehouse_gate.h"
 
 namespace bikestream {
 
@@ -24,6 +26,7 @@ class HttpServer;
 struct ConsoleServerOptions {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one. Default: that.
   std::string token;                      // Required of /api/ requests when set; needed off loopback.
+  WarehouseGateOptions gate;              // How an unreachable warehouse is answered.
 };
 
 class ConsoleServer {
@@ -37,6 +40,7 @@ class ConsoleServer {
 
  private:
   ConsoleServer() = default;
+  std::unique_ptr<WarehouseGate> gate_;  // Outlives the server, whose handlers use it.
   std::unique_ptr<HttpServer> server_;
   std::string address_;
 };

@@ -144,7 +144,7 @@ absl::Status HttpClient::TransferError(const std::string& method, const std::str
     case CURLE_WRITE_ERROR:
     case CURLE_FILESIZE_EXCEEDED:
       if (code == CURLE_FILESIZE_EXCEEDED || too_large) {
-        return absl::ResourceExhaustedError(fmt::format("{}: the reply is larger than {}, more than such a reply may be: refused",
+        return absl::OutOfRangeError(fmt::format("{}: the reply is larger than {}, more than such a reply may be: refused",
                                                         request, limits::BytesText(options_.max_reply_bytes)));
       }
       break;

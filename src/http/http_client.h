@@ -59,8 +59,8 @@ class HttpClient {
 
   // Sends one request. Transport failures (refused, reset, timed out) are kUnavailable or
   // kDeadlineExceeded; a URL that is not http or https kInvalidArgument; a reply larger than
-  // max_reply_bytes kResourceExhausted; a request abandoned kCancelled. Any HTTP status is a
-  // response.
+  // max_reply_bytes kOutOfRange (not worth retrying as it is); a request abandoned kCancelled.
+  // Any HTTP status is a response.
   absl::StatusOr<HttpResponse> Send(const std::string& method, const std::string& url,
                                     const std::string& body,
                                     const std::vector<std::string>& headers);

@@ -11,7 +11,10 @@
 #include <algorithm>
 #include <chrono>
 
+#include "absl/strings/str_split.h"
 #include "common/clock.h"
+#include "common/file.h"
+#include "common/limits.h"
 #include "common/status.h"
 #include "ingest/ingestor.h"
 
@@ -36,7 +39,7 @@ absl::Status Permanent(const absl::Status& status) {
 
 // libmosquitto's callbacks: they run inside mosquitto_loop_read, on the socket loop's thread.
 struct Callbacks {
-  static void OnConnect(mosquitto* client, void* user_data, int reason_code, int /*flags*/,
+  static void OnConnect(mosquitto* client, void* user_data, int reason_code, int flags,
                         const mosquitto_property* /*properties*/) {
     auto& self = *static_cast<Source*>(user_data);
     const auto& endpoint = self.options_.connection.endpoint;
@@ -53,6 +56,7 @@ struct Callbacks {
       self.changed_.notify_all();
       return;
     }
+    self.Unsubscribe(client, (flags & 1) != 0);  // Bit 0: the session was resumed.
     // Retained messages only for a new subscription: a resumed session has had them.
     const int code = mosquitto_subscribe_v5(client, nullptr, endpoint.topic.c_str(), 1, MQTT_SUB_OPT_SEND_RETAIN_NEW, nullptr);
     std::lock_guard lock(self.mu_);
@@ -86,12 +90,24 @@ struct Callbacks {
     self.changed_.notify_all();
   }
 
-  static void OnMessage(mosquitto* /*client*/, void* user_data, const mosquitto_message* message,
+  static void OnUnsubscribe(mosquitto* /*client*/, void* user_data, int mid, const mosquitto_property* /*properties*/) {
+    auto& self = *static_cast<Source*>(user_data);
+    std::lock_guard lock(self.mu_);
+    if (self.unsubscribing_.erase(mid) > 0) self.SaveSubscriptions();
+  }
+
+  static void OnMessage(mosquitto* client, void* user_data, const mosquitto_message* message,
                         const mosquitto_property* /*properties*/) {
     auto& self = *static_cast<Source*>(user_data);
     const Endpoint& endpoint = self.options_.connection.endpoint;
-    std::string payload(static_cast<const char*>(message->payload), std::size_t(std::max(message->payloadlen, 0)));
     const std::string topic = message->topic ? message->topic : "";
+    bool asked_for = false;
+    mosquitto_topic_matches_sub(endpoint.topic.c_str(), topic.c_str(), &asked_for);
+    if (!asked_for) {
+      self.LeaveOut(client, topic);
+      return;
+    }
+    std::string payload(static_cast<const char*>(message->payload), std::size_t(std::max(message->payloadlen, 0)));
     // MQTT gives a message no id: a bad message is known by its topic and bytes, so its
     // redeliveries are one dead letter.
     std::string message_id = ContentMessageId(topic, payload);
@@ -197,6 +213,7 @@ bool Source::TryConnect() {
   mosquitto_int_option(handle, MOSQ_OPT_RECEIVE_MAXIMUM, std::clamp(options_.receive_maximum, 1, 65535));
   mosquitto_connect_v5_callback_set(handle, Callbacks::OnConnect);
   mosquitto_subscribe_v5_callback_set(handle, Callbacks::OnSubscribe);
+  mosquitto_unsubscribe_v5_callback_set(handle, Callbacks::OnUnsubscribe);
   mosquitto_message_v5_callback_set(handle, Callbacks::OnMessage);
   absl::Status status = Connect(handle, options_.connection, true);
   std::lock_guard lock(mu_);
@@ -301,6 +318,65 @@ void Source::Disconnected(const absl::Status& why) {
 }
 
 std::size_t Source::Unacknowledged() const { return ready_.size() + handed_out_.size() + delayed_.size(); }
+
+void Source::Unsubscribe(mosquitto* client, bool session_present) {
+  const std::string& asked = options_.connection.endpoint.topic;
+  std::set<std::string> stale;
+  if (session_present && !options_.subscriptions_path.empty()) {
+    auto saved = ReadWholeFile(options_.subscriptions_path, limits::kSmallFile);
+    if (saved.ok()) {
+      for (absl::string_view filter : absl::StrSplit(*saved, '\n', absl::SkipEmpty())) {
+        if (filter != asked) stale.emplace(filter);
+      }
+    } else if (!absl::IsNotFound(saved.status()) && options_.log) {
+      options_.log(fmt::format("mqtt: the session's earlier topic filters are unknown ({}): their messages are left "
+                               "out as they come",
+                               MessageOf(saved.status())));
+    }
+  }
+  std::lock_guard lock(mu_);
+  unsubscribing_.clear();
+  for (const std::string& filter : stale) {
+    int mid = 0;
+    if (mosquitto_unsubscribe_v5(client, &mid, filter.c_str(), nullptr) != MOSQ_ERR_SUCCESS) continue;
+    unsubscribing_[mid] = filter;
+    if (options_.log) {
+      options_.log(fmt::format("mqtt: session {} was subscribed to '{}' by an earlier run: unsubscribed, this job "
+                               "asks for '{}'",
+                               options_.connection.client_id, filter, asked));
+    }
+  }
+  SaveSubscriptions();
+}
+
+void Source::SaveSubscriptions() {
+  if (options_.subscriptions_path.empty()) return;
+  std::string filters = options_.connection.endpoint.topic + "\n";
+  for (const auto& [mid, filter] : unsubscribing_) filters += filter + "\n";
+  if (absl::Status saved = ReplaceFile(options_.subscriptions_path, filters); !saved.ok() && options_.log) {
+    options_.log(fmt::format("mqtt: cannot keep the session's topic filters: {}", MessageOf(saved)));
+  }
+}
+
+void Source::LeaveOut(mosquitto* client, const std::string& topic) {
+  std::lock_guard lock(mu_);
+  ++left_out_;
+  if (!left_out_topics_.insert(topic).second) return;
+  // Its subscription may be the topic itself: then this ends it (if not, the broker says there
+  // was none, and the message is left out anyway).
+  int mid = 0;
+  if (mosquitto_unsubscribe_v5(client, &mid, topic.c_str(), nullptr) == MOSQ_ERR_SUCCESS) unsubscribing_[mid] = topic;
+  if (options_.log) {
+    options_.log(fmt::format("mqtt: a message on '{}', which '{}' does not match, was acknowledged and left out: a "
+                             "subscription of an earlier run of session {} (counted from now on, not said again)",
+                             topic, options_.connection.endpoint.topic, options_.connection.client_id));
+  }
+}
+
+std::uint64_t Source::left_out() const {
+  std::lock_guard lock(mu_);
+  return left_out_;
+}
 
 void Source::ReleaseDue(TimestampMicros now) {
   auto due = std::stable_partition(delayed_.begin(), delayed_.end(), [&](const Delayed& d) { return d.due <= now; });

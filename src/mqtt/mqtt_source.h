@@ -16,6 +16,14 @@
 // the runner still holds from the old connection is forgotten. A message the runner hands back
 // (Nack) is kept here and received again after the delay. A keepalive ping is written like the
 // PUBACKs, so a commit that takes longer than the keepalive costs a reconnect, nothing more.
+//
+// A persistent session keeps its subscriptions at the broker, and a broker never tells a client
+// which it holds: a job restarted with another topic under the same client id would go on
+// receiving the old one. So the source keeps the filters its session is subscribed to in a
+// file (`subscriptions_path`), and on a resumed session unsubscribes those no longer asked for;
+// and whatever still arrives on a topic the filter asked for does not match (queued before the
+// unsubscribe, or from a session whose file is gone) is acknowledged and left out, counted and
+// said once per topic, and its topic unsubscribed.
 #pragma once
 
 #include <condition_variable>
@@ -24,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -39,6 +48,9 @@ struct SourceOptions {
   TimestampMicros connect_timeout = 10 * kMicrosPerSecond;   // Of the first connection. Default: 10 s.
   TimestampMicros max_reconnect_delay = 30 * kMicrosPerSecond;  // Backoff cap. Default: 30 s.
   std::function<void(const std::string&)> log;  // Lost connections, reconnects. Default: none.
+  // Where the session's topic filters are kept (a small file). Default: "" (none kept: filters
+  // of an earlier run under this client id are found only by their messages).
+  std::string subscriptions_path;
 };
 
 class Source final : public EventSource {
@@ -62,6 +74,9 @@ class Source final : public EventSource {
   // (the session stays at the broker: what was not acknowledged comes again).
   void Close() override;
 
+  // Messages left out so far for arriving on a topic the filter asked for does not match.
+  std::uint64_t left_out() const;
+
  private:
   struct Delayed {
     TimestampMicros due = 0;
@@ -83,6 +98,13 @@ class Source final : public EventSource {
   void Wake();
   std::size_t Unacknowledged() const;  // Received on this connection, not acknowledged. Requires mu_.
   void ReleaseDue(TimestampMicros now);  // Requires mu_.
+  // On connecting: the session's filters other than the one asked for (when it was resumed) are
+  // unsubscribed, the file first listing them all. On the socket loop's thread.
+  void Unsubscribe(mosquitto* client, bool session_present);
+  // Writes the filters of the session to subscriptions_path. Requires mu_.
+  void SaveSubscriptions();
+  // A message on a topic the filter does not match: acknowledged and left out, said once a topic.
+  void LeaveOut(mosquitto* client, const std::string& topic);
 
   friend struct Callbacks;  // libmosquitto's, on the socket loop's thread.
 
@@ -112,6 +134,10 @@ class Source final : public EventSource {
   std::deque<SourceMessage> ready_;  // Received, not yet handed to the runner.
   std::map<std::string, SourceMessage> handed_out_;  // By ack id, until acknowledged.
   std::deque<Delayed> delayed_;  // Handed back, to be received again.
+  // The session's filters besides the one asked for, by the mid of their UNSUBSCRIBE.
+  std::map<int, std::string> unsubscribing_;
+  std::set<std::string> left_out_topics_;  // Said once each.
+  std::uint64_t left_out_ = 0;
 
   Client client_;  // Used by the socket loop only.
   std::thread loop_;

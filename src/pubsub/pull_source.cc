@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 
 namespace bikestream::pubsub {
@@ -39,7 +40,13 @@ absl::StatusOr<Received> PullSource::Receive(std::size_t max_messages) {
     return received;
   }
   auto pulled = connection_->Pull(options_.project, options_.subscription,
-                                 int(std::min(max_messages, kMaxPerPull)));
+                                 int(std::min({max_messages, kMaxPerPull, pull_at_most_.load()})));
+  if (absl::IsOutOfRange(pulled.status()) && pull_at_most_ > 1) {
+    // A reply past its bound (common/limits.h): the messages are large; ask for fewer. Those
+    // pulled and not read come again once their lease runs out.
+    pull_at_most_ = pull_at_most_ / 2;
+    return received;
+  }
   if (!pulled.ok()) return pulled.status();
   if (pulled->empty()) {
     clock_.SleepFor(options_.idle_pull_delay, [this] { return stopped_.load(); });

@@ -37,6 +37,8 @@ class PullSource final : public EventSource {
   const PullSourceOptions options_;
   Clock& clock_;
   std::atomic<bool> stopped_ = false;
+  // Messages a pull asks for at most: halved after a reply too large to read.
+  std::atomic<std::size_t> pull_at_most_{1000};
 };
 
 }  // namespace bikestream::pubsub

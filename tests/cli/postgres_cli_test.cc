@@ -144,6 +144,48 @@ TEST_F(PostgresCliTest, TheConsoleServesWhatTheWarehouseHolds) {
   EXPECT_EQ(console.Wait(), 0);
 }
 
+// While the server is down the console answers 503 within seconds — not after PostgreSQL's
+// minute of retries, each request queued behind the last — and serves again once it is back.
+TEST_F(PostgresCliTest, TheConsoleAnswers503PromptlyWhileTheServerIsDown) {
+  ASSERT_EQ(RunBikestream({"setup", "--warehouse", url_}), 0);
+  const std::string log = dir_ / "console.out";
+  e2e::Child console({"console", "--warehouse", url_, "--listen", "127.0.0.1:0"}, log);
+  std::smatch address;
+  std::string said;
+  ASSERT_TRUE(e2e::WaitUntil(
+      [&] {
+        said = e2e::ReadFile(log + ".err");
+        return std::regex_search(said, address, std::regex(R"(at http://([\d.]+:\d+)/)"));
+      },
+      std::chrono::seconds(20)))
+      << said;
+  httplib::Client client("http://" + address[1].str());
+  client.set_read_timeout(std::chrono::seconds(30));  // PostgreSQL alone would retry for 60.
+  auto before = client.Get("/api/summary");
+  ASSERT_TRUE(before && before->status == 200);
+
+  SharedPostgres().Stop();
+  auto first = client.Get("/api/summary");
+  ASSERT_TRUE(first) << httplib::to_string(first.error());
+  EXPECT_EQ(first->status, 503) << first->body;
+  auto next = client.Get("/api/stations");
+  ASSERT_TRUE(next) << httplib::to_string(next.error());
+  EXPECT_EQ(next->status, 503);
+  EXPECT_NE(next->body.find("the warehouse has not answered for"), std::string::npos) << next->body;
+  auto jobs = client.Get("/api/jobs");  // What needs no warehouse is served.
+  EXPECT_TRUE(jobs && jobs->status == 200);
+
+  SharedPostgres().Start();
+  EXPECT_TRUE(e2e::WaitUntil(
+      [&] {
+        auto summary = client.Get("/api/summary");
+        return summary && summary->status == 200;
+      },
+      std::chrono::seconds(120)));
+  console.Signal(SIGINT);
+  EXPECT_EQ(console.Wait(), 0);
+}
+
 TEST_F(PostgresCliTest, ABadTimestampAndARefusedRowAreDeadLetteredAndTheRestStored) {
   ASSERT_EQ(RunBikestream({"setup", "--warehouse", url_}), 0);
   ASSERT_EQ(RunBikestream({"query", "--warehouse", url_,

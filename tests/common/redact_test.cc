@@ -44,6 +44,9 @@ TEST(RedactUrl, MasksWhatTheShapeOfATextShowsIsSecret) {
       {"http://127.0.0.1:8080/gbfs.json", "http://127.0.0.1:8080/gbfs.json"},
       {"error: station 12@x went away", "error: station 12@x went away"},
       {"monkey=banana&sort=asc", "monkey=banana&sort=asc"},
+      // The end of a sentence is not part of a value; how a URL is written is not a password.
+      {"--bigquery-endpoint http://h/?key=K3y: give an https URL", "--bigquery-endpoint http://h/?key=***: give an https URL"},
+      {"use postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE", "use postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"},
   };
   for (const Case& c : cases) EXPECT_EQ(RedactUrl(c.text), c.redacted) << c.text;
 }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "event/timestamp.h"
+#include "support/fake_clock.h"
 #include "support/warehouse_backends.h"
 
 namespace bikestream {
@@ -201,6 +202,23 @@ TEST_P(ConsoleApiTest, AnEmptyWarehouseAnswersEverywhere) {
   EXPECT_TRUE(Get("busiest")["stations"].empty());
   EXPECT_TRUE(Get("features", {{"station", "A"}})["as_of"].empty());
   EXPECT_TRUE(Get("dead-letters")["samples"].empty());
+}
+
+// Without bounds, the period is the day up to now, or the bucket now is in: never one wholly in
+// the future (a bucket of 3 to 7 days once chose one).
+TEST_P(ConsoleApiTest, TheDefaultPeriodOfDeadLettersHoldsNowForEveryBucket) {
+  testing_support::FakeClock clock(kMonday + 5 * kDay + 7 * 3600 * kMicrosPerSecond);
+  ConsoleApi api(*warehouse_, "test-warehouse", DefaultFeatures(), &clock);
+  for (const int bucket : {60, 900, 3600, 86'400, 2 * 86'400, 3 * 86'400, 5 * 86'400, 7 * 86'400}) {
+    const ApiReply reply = api.Get("dead-letters", {{"bucket", std::to_string(bucket)}});
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    const json body = json::parse(reply.body);
+    const TimestampMicros from = *ParseRfc3339(body["from"].get<std::string>());
+    const TimestampMicros to = *ParseRfc3339(body["to"].get<std::string>());
+    EXPECT_LE(from, clock.Now()) << bucket;
+    EXPECT_GT(to, clock.Now()) << bucket;
+    EXPECT_GE(to - from, std::min<TimestampMicros>(kDay, bucket * kMicrosPerSecond)) << bucket;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(, ConsoleApiTest, ::testing::ValuesIn(testing_support::BackendsUnderTest()),

@@ -5,18 +5,22 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <zlib.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "cli/cli_test_util.h"
 #include "common/file.h"
 #include "common/limits.h"
 #include "support/gbfs_feed_server.h"
+#include "support/loopback_server.h"
 #include "support/oslo_week.h"
 #include "warehouse/warehouse.h"
 
@@ -187,6 +191,45 @@ TEST(GbfsCommand, AStateFileThatIsNotOneSaysSoAndWhatToDo) {
     EXPECT_NE(err.find(expected), std::string::npos) << err;
     EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
   }
+}
+
+// Ctrl-C is obeyed at once, also while a feed keeps a request waiting (here for 30 s), or a
+// recorded file's one line inflates without end.
+TEST(GbfsCommand, CtrlCIsObeyedWhileAFeedHoldsARequestOrALineNeverEnds) {
+  std::atomic<bool> asked{false};
+  std::atomic<bool> answered{false};
+  std::atomic<bool> release{false};
+  testing_support::LoopbackServer slow([&](httplib::Server& s) {
+    s.Get("/gbfs.json", [&](const httplib::Request&, httplib::Response& response) {
+      asked = true;
+      for (int i = 0; i < 300 && !release; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      answered = true;
+      response.set_content("{}", "application/json");
+    });
+  });
+  TempDir dir;
+  {
+    Child child({"gbfs", slow.url() + "/gbfs.json", "--system", "oslo"}, dir / "live.out");
+    ASSERT_TRUE(WaitUntil([&] { return asked.load(); }, kPatience));
+    child.Signal(SIGINT);
+    EXPECT_EQ(child.Wait(), 130);
+    EXPECT_FALSE(answered);  // It did not wait for the answer.
+    release = true;
+  }
+  // A gzip file whose one line inflates to 2 GB.
+  const std::string bomb = dir / "bomb.jsonl.gz";
+  {
+    gzFile out = gzopen(bomb.c_str(), "wb1");
+    ASSERT_NE(out, nullptr);
+    const std::string zeros(1 << 20, '0');
+    for (int i = 0; i < 2048; ++i) ASSERT_EQ(gzwrite(out, zeros.data(), unsigned(zeros.size())), int(zeros.size()));
+    gzclose(out);
+  }
+  Child replay({"gbfs", bomb, "--system", "oslo"}, dir / "bomb.out");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // Into the line.
+  replay.Signal(SIGINT);
+  EXPECT_EQ(replay.Wait(), 130);  // As a shell reports Ctrl-C, within the line.
+  EXPECT_EQ(ReadFile(dir / "bomb.out"), "");
 }
 
 TEST(GbfsCommand, AReplayIntoTheWarehouseStoresEachChangeOnce) {

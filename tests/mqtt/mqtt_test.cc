@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <mutex>
 #include <set>
+#include <thread>
 
+#include "common/file.h"
 #include "ingest/ingestor.h"
 #include "mqtt/mqtt_publisher.h"
 #include "mqtt/mqtt_source.h"
@@ -48,8 +51,8 @@ class MqttTest : public ::testing::Test {
  protected:
   void SetUp() override { REQUIRE_MOSQUITTO(broker_); }
 
-  ConnectionOptions Connection(const std::string& client_id = "") {
-    auto endpoint = ParseEndpoint(broker_.Url(topic_));
+  ConnectionOptions Connection(const std::string& client_id = "", const std::string& topic = "") {
+    auto endpoint = ParseEndpoint(broker_.Url(topic.empty() ? topic_ : topic));
     return ConnectionOptions{.endpoint = *endpoint, .client_id = client_id};
   }
 
@@ -59,8 +62,8 @@ class MqttTest : public ::testing::Test {
     return source.ok() ? std::move(*source) : nullptr;
   }
 
-  void Publish(int first, int count) {
-    auto publisher = Publisher::Start(PublisherOptions{.connection = Connection()});
+  void Publish(int first, int count, const std::string& topic = "") {
+    auto publisher = Publisher::Start(PublisherOptions{.connection = Connection("", topic)});
     ASSERT_TRUE(publisher.ok()) << publisher.status();
     for (int i = first; i < first + count; ++i) {
       ASSERT_TRUE((*publisher)->Publish(fmt::format("message {}", i)).ok());
@@ -105,6 +108,61 @@ class MqttTest : public ::testing::Test {
   MosquittoBroker broker_;
   std::string topic_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
 };
+
+// A session keeps its subscriptions at the broker: restarted on another topic under the same
+// client id, a job once went on receiving the old one. The old filter, kept in the session's
+// file, is unsubscribed; what was queued for it is acknowledged and left out, and counted.
+TEST_F(MqttTest, ASessionRestartedOnAnotherTopicReceivesThatTopicOnly) {
+  const std::string old_topic = topic_ + "/old";
+  const std::string new_topic = topic_ + "/new";
+  const std::string record = ::testing::TempDir() + "/" + topic_ + ".subscriptions";
+  std::filesystem::remove(record);
+  const auto start = [&](const std::string& topic) {
+    auto source = Source::Start(SourceOptions{.connection = Connection("ingest-" + topic_, topic),
+                                              .subscriptions_path = record});
+    EXPECT_TRUE(source.ok()) << source.status();
+    return source.ok() ? std::move(*source) : nullptr;
+  };
+  start(old_topic).reset();
+  Publish(0, 5, old_topic);  // Queued in the session for the old filter.
+  auto source = start(new_topic);
+  ASSERT_TRUE(source);
+  Publish(5, 7, old_topic);  // After the unsubscribe: not sent at all.
+  Publish(100, 3, new_topic);
+  EXPECT_EQ(Payloads(ReceiveAll(*source, 3, true)), Expected(100, 3));
+  EXPECT_EQ(source->left_out(), 5u);
+  // Once the broker confirmed the unsubscribe, the file names the new filter alone.
+  std::string filters;
+  for (int i = 0; i < 100 && filters != new_topic + "\n"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    filters = ReadWholeFile(record, 1000).value_or("");
+  }
+  EXPECT_EQ(filters, new_topic + "\n");
+}
+
+// Without the file (another machine, a state directory wiped), the old filter is found by its
+// messages: each is left out, and its topic unsubscribed.
+TEST_F(MqttTest, AnOldSubscriptionWithoutItsFileIsEndedByItsFirstMessage) {
+  const std::string old_topic = topic_ + "/old";
+  const std::string new_topic = topic_ + "/new";
+  const auto start = [&](const std::string& topic) {
+    auto source = Source::Start(SourceOptions{.connection = Connection("ingest-" + topic_, topic)});
+    EXPECT_TRUE(source.ok()) << source.status();
+    return source.ok() ? std::move(*source) : nullptr;
+  };
+  start(old_topic).reset();
+  Publish(0, 5, old_topic);
+  auto source = start(new_topic);
+  ASSERT_TRUE(source);
+  Publish(100, 1, new_topic);
+  EXPECT_EQ(Payloads(ReceiveAll(*source, 1, true)), Expected(100, 1));
+  EXPECT_EQ(source->left_out(), 5u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // The UNSUBSCRIBE written with the PUBACKs.
+  Publish(5, 7, old_topic);  // Its topic unsubscribed by now: not sent.
+  Publish(101, 2, new_topic);
+  EXPECT_EQ(Payloads(ReceiveAll(*source, 2, true)), Expected(101, 2));
+  EXPECT_EQ(source->left_out(), 5u);
+}
 
 TEST_F(MqttTest, ReceivesWhatIsPublished) {
   auto source = StartSource();

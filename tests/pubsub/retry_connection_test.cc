@@ -4,46 +4,12 @@
 #include <deque>
 
 #include "pubsub/pubsub.h"
+#include "support/scripted_pubsub.h"
 
 namespace bikestream::pubsub {
 namespace {
 
-// Answers GetTopic with the scripted statuses in turn (OK once they run out).
-class ScriptedConnection final : public PubsubConnection {
- public:
-  explicit ScriptedConnection(std::deque<absl::Status> script) : script_(std::move(script)) {}
-  int calls = 0;
-
-  absl::Status GetTopic(const std::string&, const std::string&) override {
-    ++calls;
-    if (script_.empty()) return absl::OkStatus();
-    absl::Status next = script_.front();
-    script_.pop_front();
-    return next;
-  }
-  absl::Status CreateTopic(const std::string&, const std::string&) override { return {}; }
-  absl::Status DeleteTopic(const std::string&, const std::string&) override { return {}; }
-  absl::Status CreateSubscription(const SubscriptionConfig&) override { return {}; }
-  absl::Status GetSubscription(const std::string&, const std::string&) override { return {}; }
-  absl::Status DeleteSubscription(const std::string&, const std::string&) override { return {}; }
-  absl::StatusOr<std::vector<std::string>> Publish(const std::string&, const std::string&,
-                                                   const std::vector<std::string>&) override {
-    return std::vector<std::string>{};
-  }
-  absl::StatusOr<std::vector<ReceivedMessage>> Pull(const std::string&, const std::string&, int) override {
-    return std::vector<ReceivedMessage>{};
-  }
-  absl::Status Acknowledge(const std::string&, const std::string&, const std::vector<std::string>&) override {
-    return {};
-  }
-  absl::Status ModifyAckDeadline(const std::string&, const std::string&,
-                                 const std::vector<std::string>&, int) override {
-    return {};
-  }
-
- private:
-  std::deque<absl::Status> script_;
-};
+using testing_support::ScriptedConnection;
 
 constexpr RetryPolicy kFast{.initial_backoff = kMicrosPerMilli, .max_backoff = 2 * kMicrosPerMilli,
                             .max_attempts = 4};
