@@ -22,6 +22,19 @@ using e2e::RunBikestream;
 using testing_support::PostgresServer;
 using testing_support::SharedPostgres;
 
+// Where the console that writes `log` serves, once it says so; "" if it does not within 20 s.
+std::string ConsoleAddress(const std::string& log) {
+  std::smatch address;
+  std::string said;
+  e2e::WaitUntil(
+      [&] {
+        said = e2e::ReadFile(log);
+        return std::regex_search(said, address, std::regex(R"(at http://([\d.]+:\d+)/)"));
+      },
+      std::chrono::seconds(20));
+  return address.empty() ? "" : address[1].str();
+}
+
 class PostgresCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -98,18 +111,10 @@ TEST_F(PostgresCliTest, TheConsoleServesWhatTheWarehouseHolds) {
 {not json
 )";
   ASSERT_EQ(RunBikestream({"ingest", "--from", events, "--warehouse", url_}), 0);
-  const std::string log = dir_ / "console.out";
-  e2e::Child console({"console", "--warehouse", url_, "--listen", "127.0.0.1:0"}, log);
-  std::smatch address;
-  std::string said;
-  ASSERT_TRUE(e2e::WaitUntil(
-      [&] {
-        said = e2e::ReadFile(log + ".err");
-        return std::regex_search(said, address, std::regex(R"(at http://([\d.]+:\d+)/)"));
-      },
-      std::chrono::seconds(20)))
-      << said;
-  httplib::Client client("http://" + address[1].str());
+  e2e::Child console({"console", "--warehouse", url_, "--listen", "127.0.0.1:0"}, dir_ / "console.out");
+  const std::string address = ConsoleAddress(dir_ / "console.out.err");
+  ASSERT_FALSE(address.empty()) << e2e::ReadFile(dir_ / "console.out.err");
+  httplib::Client client("http://" + address);
 
   auto activity = client.Get("/api/activity?station=S1&from=2024-10-07T08:00:00Z&to=2024-10-07T09:00:00Z");
   ASSERT_TRUE(activity);
@@ -148,18 +153,10 @@ TEST_F(PostgresCliTest, TheConsoleServesWhatTheWarehouseHolds) {
 // minute of retries, each request queued behind the last — and serves again once it is back.
 TEST_F(PostgresCliTest, TheConsoleAnswers503PromptlyWhileTheServerIsDown) {
   ASSERT_EQ(RunBikestream({"setup", "--warehouse", url_}), 0);
-  const std::string log = dir_ / "console.out";
-  e2e::Child console({"console", "--warehouse", url_, "--listen", "127.0.0.1:0"}, log);
-  std::smatch address;
-  std::string said;
-  ASSERT_TRUE(e2e::WaitUntil(
-      [&] {
-        said = e2e::ReadFile(log + ".err");
-        return std::regex_search(said, address, std::regex(R"(at http://([\d.]+:\d+)/)"));
-      },
-      std::chrono::seconds(20)))
-      << said;
-  httplib::Client client("http://" + address[1].str());
+  e2e::Child console({"console", "--warehouse", url_, "--listen", "127.0.0.1:0"}, dir_ / "console.out");
+  const std::string address = ConsoleAddress(dir_ / "console.out.err");
+  ASSERT_FALSE(address.empty()) << e2e::ReadFile(dir_ / "console.out.err");
+  httplib::Client client("http://" + address);
   client.set_read_timeout(std::chrono::seconds(30));  // PostgreSQL alone would retry for 60.
   auto before = client.Get("/api/summary");
   ASSERT_TRUE(before && before->status == 200);

@@ -11,20 +11,14 @@
 // PIPELINE_SECONDS (default 0): how long to feed the job a varying stream, with duplicates and
 // bad input, before the pipeline's screenshot (docs/console.md's has a minute).
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-const SKIP = 77;  // ctest's SKIP_RETURN_CODE.
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-if (!existsSync(chromiumPath)) {
-  if (process.env.CI === 'true') throw new Error(`${chromiumPath} is missing: scripts/install-deps.sh installs chromium`);
-  console.log(`SKIP: no ${chromiumPath} (apt-get install chromium, or run scripts/install-deps.sh)`);
-  process.exit(SKIP);
-}
-const { chromium } = createRequire(path.join(process.env.CONSOLE_NPM_DIR, 'package.json'))('playwright-core');
+import { chromiumOrSkip, start as startIn } from '../support/browser.mjs';
+
+const { chromium, executablePath: chromiumPath } = chromiumOrSkip();
 
 const binary = process.env.BIKESTREAM_BINARY;
 const work = mkdtempSync(path.join(tmpdir(), 'bikestream-console-'));
@@ -45,23 +39,7 @@ function query(sql) {
 }
 
 // Starts a bikestream command and resolves with the first match of `pattern` in its stderr.
-function start(args, pattern) {
-  const child = spawn(binary, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  child.stderrText = '';
-  return new Promise((resolve, reject) => {
-    child.stderr.on('data', (chunk) => {
-      child.stderrText += chunk;
-      const match = child.stderrText.match(pattern);
-      if (match) resolve({ child, match });
-    });
-    child.on('exit', (code) => reject(new Error(`${args[0]} exited ${code}: ${child.stderrText}`)));
-  });
-}
-
-function exited(child) {
-  return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('exit', resolve)));
-}
+const start = (args, pattern) => startIn(binary, env, children, args, pattern);
 
 async function until(what, check, timeoutMs = 20000) {
   const deadline = Date.now() + timeoutMs;
@@ -229,7 +207,7 @@ async function main() {
     // Drain from the page: the job stops pulling, commits and ends DRAINED.
     await page.click('button[data-view="pipeline"]');
     await card.locator('button.drain').click();
-    assert.equal(await exited(job.child), 0);
+    assert.equal(await job.child.exited, 0);
     assert.match(job.child.stderrText, /job DRAINED/);
     await until('DRAINED on the page', async () => (await card.locator('.state').textContent()) === 'DRAINED');
 

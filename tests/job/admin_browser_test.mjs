@@ -7,42 +7,22 @@
 // Environment: BIKESTREAM_BINARY, CONSOLE_NPM_DIR (where `npm ci` installed playwright-core),
 // CHROMIUM (default /usr/bin/chromium).
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-const SKIP = 77;  // ctest's SKIP_RETURN_CODE.
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-if (!existsSync(chromiumPath)) {
-  if (process.env.CI === 'true') throw new Error(`${chromiumPath} is missing: scripts/install-deps.sh installs chromium`);
-  console.log(`SKIP: no ${chromiumPath} (apt-get install chromium, or run scripts/install-deps.sh)`);
-  process.exit(SKIP);
-}
-const { chromium } = createRequire(path.join(process.env.CONSOLE_NPM_DIR, 'package.json'))('playwright-core');
+import { chromiumOrSkip, start as startIn } from '../support/browser.mjs';
+
+const { chromium, executablePath: chromiumPath } = chromiumOrSkip();
 
 const binary = process.env.BIKESTREAM_BINARY;
 const work = mkdtempSync(path.join(tmpdir(), 'bikestream-admin-'));
 const env = { ...process.env, BIKESTREAM_STATE_DIR: path.join(work, 'state') };
 const children = [];
 
-// Starts a bikestream command and resolves with the first match of `pattern` in its stderr.
-function start(args, pattern) {
-  const child = spawn(binary, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  child.stderrText = '';
-  child.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    child.stderr.on('data', (chunk) => {
-      child.stderrText += chunk;
-      const match = child.stderrText.match(pattern);
-      if (match) resolve({ child, match });
-    });
-    child.on('exit', (code) => reject(new Error(`${args[0]} exited ${code}: ${child.stderrText}`)));
-  });
-}
+const start = (args, pattern) => startIn(binary, env, children, args, pattern);
 
 async function main() {
   const { child: job, match } = await start(
