@@ -3,12 +3,7 @@
 // independently, through errors, restarts and failed hand-offs.
 #include "gbfs/feed.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -19,6 +14,7 @@
 #include "gbfs/poller.h"
 #include "support/fake_clock.h"
 #include "support/gbfs_feed_server.h"
+#include "support/listener.h"
 #include "support/loopback_server.h"
 #include "common/file.h"
 #include "support/oslo_week.h"
@@ -387,18 +383,11 @@ TEST(Discovery, AListedFeedIsReadOverHttpOrHttpsOnlyAndAnHttpsFeedsOverHttps) {
 // A live feed whose gbfs.json lists station_status at gopher:// is refused at every poll, and
 // not a byte goes to the address it named.
 TEST(LiveFeed, AFeedListedOverAnotherProtocolIsNeverRead) {
-  int gopher = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(gopher, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(listen(gopher, 4), 0);
-  socklen_t length = sizeof address;
-  getsockname(gopher, reinterpret_cast<sockaddr*>(&address), &length);
+  testing_support::Listener gopher;
   testing_support::LoopbackServer server([&](httplib::Server& s) {
     s.Get("/gbfs.json", [&](const httplib::Request&, httplib::Response& response) {
       response.set_content(fmt::format(R"({{"data":{{"feeds":[{{"name":"station_status","url":"gopher://127.0.0.1:{}/_x"}}]}}}})",
-                                       ntohs(address.sin_port)),
+                                       gopher.port()),
                            "application/json");
     });
   });
@@ -415,9 +404,7 @@ TEST(LiveFeed, AFeedListedOverAnotherProtocolIsNeverRead) {
                   .ok());
   ASSERT_EQ(errors.size(), 3u);
   EXPECT_NE(errors[0].find("lists station_status at 'gopher://127.0.0.1:"), std::string::npos) << errors[0];
-  pollfd connected{.fd = gopher, .events = POLLIN, .revents = 0};
-  EXPECT_EQ(poll(&connected, 1, 100), 0);
-  close(gopher);
+  EXPECT_FALSE(gopher.Connected());
 }
 
 }  // namespace
