@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <regex>
+#include <string_view>
 
 #include "common/print.h"
 #include "common/redact.h"
@@ -26,9 +28,22 @@ CLI::Option* Secret(CLI::Option* option) {
   return option->each([](const std::string& value) { RegisterSecret(value); });
 }
 
-void RegisterSecretsOfUrls(int argc, char** argv) {
+void RegisterSecretsOfInvocation(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) RegisterUrlSecrets(argv[i]);
-  for (char** variable = environ; *variable; ++variable) RegisterUrlSecrets(*variable);
+  // From the environment, the variables named as secrets (PGPASSWORD, …_TOKEN) and URLs: not
+  // everything that reads like a URL's parts (PATH=/usr/bin:/tmp/node@18/bin).
+  static const std::regex kUrl("[A-Za-z][A-Za-z0-9+.-]*://\\S*");
+  for (char** variable = environ; *variable; ++variable) {
+    const std::string_view entry(*variable);
+    const std::size_t equals = entry.find('=');
+    if (equals == std::string_view::npos) continue;
+    const std::string value(entry.substr(equals + 1));
+    if (IsSecretName(entry.substr(0, equals))) {
+      RegisterSecret(value);
+    } else if (std::regex_match(value, kUrl)) {
+      RegisterUrlSecrets(value);
+    }
+  }
 }
 
 void AddAdminTokenOption(CLI::App* command, std::string* token) {

@@ -48,9 +48,10 @@ std::string FirstEnv(std::initializer_list<const char*> names);
 // masked wherever they would be shown (common/redact.h). Returns `option`.
 CLI::Option* Secret(CLI::Option* option);
 
-// Registers the secrets that the command line and the environment hold in URLs (user:PASSWORD@,
-// token=…) before any command runs, whatever flag or variable carries them.
-void RegisterSecretsOfUrls(int argc, char** argv);
+// Registers, before any command runs, the secrets of the command line's URLs and settings
+// (user:PASSWORD@, token=…, --admin-token=…), and of the environment's URLs and the variables
+// named as secrets (PGPASSWORD, …_TOKEN), whatever carries them.
+void RegisterSecretsOfInvocation(int argc, char** argv);
 
 // --admin-token (or $BIKESTREAM_ADMIN_TOKEN): the secret a job's admin endpoint requires of
 // each request, and that `bikestream jobs` sends.

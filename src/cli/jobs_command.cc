@@ -3,11 +3,11 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
-#include "absl/strings/ascii.h"
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/print.h"
+#include "common/redact.h"
 #include "job/admin_client.h"
 #include "job/job_registry.h"
 
@@ -27,7 +27,7 @@ absl::StatusOr<httplib::Result> Ask(const JobRecord& job, const std::string& met
   }
   if (result->status == 404 || result->status == 401) {
     return absl::FailedPreconditionError(
-        fmt::format("job {} at {}: {}", job.id, job.admin, std::string(absl::StripTrailingAsciiWhitespace(result->body))));
+        fmt::format("job {} at {}: {}", job.id, job.admin, RemoteText(result->body)));
   }
   return result;
 }
@@ -64,7 +64,7 @@ int Act(const std::string& id, const std::string& method, const std::string& pat
   if (!reply.ok()) return Fail(reply.status());
   if ((*reply)->status == 409) {
     return Fail(fmt::format("job {} cannot do that now: {}", job->id,
-                            std::string(absl::StripTrailingAsciiWhitespace((*reply)->body))));
+                            RemoteText((*reply)->body)));
   }
   Print("{}", (*reply)->body);
   return kExitOk;

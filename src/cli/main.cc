@@ -34,7 +34,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   // A reader that goes away (`| head`) must not kill a job mid-commit: a failed write is an
   // error to handle (common/print.h), not a signal.
   std::signal(SIGPIPE, SIG_IGN);
-  RegisterSecretsOfUrls(argc, argv);
+  RegisterSecretsOfInvocation(argc, argv);
   CLI::App app{
       "bikestream: bike-station sensor events, ingested exactly once into a warehouse.\n"
       "Start with `bikestream run` (simulate + ingest into sqlite:bikestream.db), then\n"

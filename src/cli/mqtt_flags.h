@@ -28,7 +28,7 @@ bool IsMqttUrl(std::string_view text);
 absl::StatusOr<mqtt::ConnectionOptions> MqttConnection(const std::string& url, const MqttFlags& flags);
 
 // Where a subscriber's session keeps its topic filters (mqtt::SourceOptions::subscriptions_path):
-// a file a broker and client id, in the state directory (job_registry.h).
+// one file for each broker and client id, in the state directory (job_registry.h).
 std::string MqttSubscriptionsFile(const mqtt::ConnectionOptions& connection);
 
 }  // namespace bikestream::cli

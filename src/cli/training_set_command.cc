@@ -2,16 +2,23 @@
 // column per feature, for training.
 #include <fmt/format.h>
 
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <optional>
+#include <system_error>
 
 #include "cli/cli_common.h"
 #include "cli/warehouse_flags.h"
 #include "cli/feature_flags.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "common/file.h"
+#include "common/limits.h"
 #include "common/print.h"
 #include "common/status.h"
+#include "event/line_reader.h"
 
 namespace bikestream::cli {
 namespace {
@@ -49,19 +56,57 @@ std::vector<std::string> SplitCsv(const std::string& line) {
   return fields;
 }
 
+// The labels file, open for reading lines: a regular file, or a pipe (`--labels <(make-labels)`);
+// what else would block or never end (a directory, /dev/zero) is refused.
+absl::StatusOr<UniqueFd> OpenLabels(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  struct stat info {};
+  if (fd.get() < 0 || ::fstat(fd.get(), &info) != 0) {
+    return absl::NotFoundError(
+        fmt::format("cannot read labels file '{}': {}", path, std::generic_category().message(errno)));
+  }
+  if (!S_ISREG(info.st_mode) && !S_ISFIFO(info.st_mode)) {
+    return absl::InvalidArgumentError(fmt::format("labels file '{}' is not a file (a directory, a device)", path));
+  }
+  if (::fcntl(fd.get(), F_SETFL, 0) != 0) {  // A pipe's writer may be slower than this reader.
+    return absl::UnavailableError(fmt::format("cannot read labels file '{}'", path));
+  }
+  return fd;
+}
+
+// The next line of `reader`: nullopt at the end; an error naming the line past the bound.
+absl::StatusOr<std::optional<Line>> NextLabelsLine(LineReader& reader, const std::string& path) {
+  auto line = reader.Next();
+  if (!line.ok()) return Prefixed(path, line.status());
+  if (line->has_value() && (*line)->truncated) {
+    return absl::InvalidArgumentError(fmt::format("{}:{}: a line longer than {}: is it the labels CSV?", path,
+                                                  (*line)->number, limits::BytesText(limits::kLabelsLine)));
+  }
+  return line;
+}
+
 absl::StatusOr<TrainingSetRequest::Labels> ReadLabels(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(fmt::format("cannot read labels file '{}'", path));
-  std::string line;
-  if (!std::getline(in, line)) return absl::InvalidArgumentError(fmt::format("{}: empty; expected a header station_id,ts[,label…]", path));
-  const auto header = SplitCsv(line);
+  auto fd = OpenLabels(path);
+  if (!fd.ok()) return fd.status();
+  LineReader reader(fd->get(), limits::kLabelsLine);
+  auto first = NextLabelsLine(reader, path);
+  if (!first.ok()) return first.status();
+  if (!first->has_value()) {
+    return absl::InvalidArgumentError(fmt::format("{}: empty; expected a header station_id,ts[,label…]", path));
+  }
+  const auto header = SplitCsv(std::string((*first)->text));
   if (header.size() < 2 || header[0] != "station_id" || header[1] != "ts") {
     return absl::InvalidArgumentError(fmt::format("{}:1: the header must start with station_id,ts", path));
   }
   TrainingSetRequest::Labels labels;
   labels.columns.assign(header.begin() + 2, header.end());
-  for (int number = 2; std::getline(in, line); ++number) {
-    if (line.empty() || line == "\r") continue;
+  for (;;) {
+    auto next = NextLabelsLine(reader, path);
+    if (!next.ok()) return next.status();
+    if (!next->has_value()) break;
+    const std::string line((*next)->text);
+    const std::uint64_t number = (*next)->number;
+    if (line.empty()) continue;
     auto fields = SplitCsv(line);
     if (fields.size() != header.size()) {
       return absl::InvalidArgumentError(fmt::format("{}:{}: {} fields, the header has {}", path, number,

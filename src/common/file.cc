@@ -22,27 +22,6 @@ absl::Status Failed(std::string_view what, const std::string& path, int error) {
   return absl::UnavailableError(fmt::format("cannot {} {}: {}", what, path, ErrnoText(error)));
 }
 
-// A file descriptor, closed when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // Closes now, for the error a delayed write may report at close.
-  int Close() {
-    const int result = ::close(fd_);
-    fd_ = -1;
-    return result;
-  }
-
- private:
-  int fd_;
-};
-
 bool WriteAll(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
     const ssize_t written = ::write(fd, bytes.data(), bytes.size());
@@ -56,7 +35,7 @@ bool WriteAll(int fd, std::string_view bytes) {
 }  // namespace
 
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path, std::size_t max_bytes) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) {
     if (errno == ENOENT) return absl::NotFoundError(fmt::format("no file {}", path));
     return Failed("read", path, errno);
@@ -99,7 +78,7 @@ absl::Status ReplaceFile(const std::string& link, std::string_view contents) {
   const std::string path = ResolvedPath(link);
   std::string temporary = fmt::format("{}.tmp.XXXXXX", path);
   {
-    Fd fd(::mkostemp(temporary.data(), O_CLOEXEC));
+    UniqueFd fd(::mkostemp(temporary.data(), O_CLOEXEC));
     if (fd.get() < 0) return Failed("write", temporary, errno);
     if (::fchmod(fd.get(), 0644) != 0 || !WriteAll(fd.get(), contents) || ::fsync(fd.get()) != 0 ||
         fd.Close() != 0) {
@@ -116,7 +95,7 @@ absl::Status ReplaceFile(const std::string& link, std::string_view contents) {
   // The rename itself is durable once the directory is synced.
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   const char* directory = parent.empty() ? "." : parent.c_str();
-  Fd dir(::open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dir(::open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() < 0 || ::fsync(dir.get()) != 0) return Failed("sync the directory of", path, errno);
   return absl::OkStatus();
 }

@@ -3,6 +3,8 @@
 // state that a restart resumes from (GBFS --state, the job registry) is written so.
 #pragma once
 
+#include <unistd.h>
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,6 +31,28 @@ std::string ResolvedPath(const std::string& path);
 // step fails: before the rename FILE is unchanged; after it (the directory's sync) FILE holds
 // the new contents, which a power loss could still undo.
 absl::Status ReplaceFile(const std::string& link, std::string_view contents);
+
+// A file descriptor, closed when it goes out of scope.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  int get() const { return fd_; }
+  // Closes now, for the error a delayed write may report at close.
+  int Close() {
+    const int result = ::close(fd_);
+    fd_ = -1;
+    return result;
+  }
+
+ private:
+  int fd_;
+};
 
 // An exclusive lock on PATH (created if missing), held until the FileLock is destroyed or the
 // process ends: the kernel drops it then, so a kill -9 leaves no stale lock behind. Advisory:

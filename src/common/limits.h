@@ -1,5 +1,5 @@
 // Every bound on what bikestream reads from outside — reply and request bodies, lines, files —
-// in one place, so that they can be read at once and docs/limits.md can list them. Past a bound
+// in one place, so that they can be read at once and docs/security.md can list them. Past a bound
 // the item is refused with an error that names the bound (a log line, a dead letter, a failed
 // poll), and the job goes on; memory stays bounded whatever arrives, compressed or not.
 //

@@ -30,7 +30,8 @@ std::string Lower(std::string_view text) {
   return lower;
 }
 
-// Whether a parameter of this name holds a secret: password=, token=, client_secret=, …
+}  // namespace
+
 bool IsSecretName(std::string_view name) {
   // Not "pwd": the shell's PWD is a directory.
   static constexpr std::array<std::string_view, 8> kExact = {"key", "apikey", "api_key", "sig", "auth",
@@ -42,15 +43,19 @@ bool IsSecretName(std::string_view name) {
   return std::any_of(kEndings.begin(), kEndings.end(), [&](std::string_view ending) { return lower.ends_with(ending); });
 }
 
+namespace {
+
 // user:PASSWORD@ after each "scheme:/" or "scheme://", nested URLs and a mistyped slash
-// included. The user part ends at the last '@' before the query, so a password holding '@' or
-// '/' is masked whole.
+// included. The user part is what comes before the authority's last '@', so a password holding
+// '@' is masked whole (one holding '/' is no URL's: its value is masked only if registered).
 void UserinfoPasswords(std::string_view text, std::vector<Range>& masks) {
   for (std::size_t colon = text.find(":/"); colon != std::string_view::npos; colon = text.find(":/", colon + 1)) {
     std::size_t start = colon + 2;
     if (start < text.size() && text[start] == '/') ++start;
-    std::size_t end = start;
-    while (end < text.size() && !EndsToken(text[end]) && text[end] != '?' && text[end] != '#') ++end;
+    std::size_t end = start;  // Of the authority: each scan stops at the next '/', so all are linear.
+    while (end < text.size() && !EndsToken(text[end]) && text[end] != '/' && text[end] != '?' && text[end] != '#') {
+      ++end;
+    }
     const std::size_t at = text.substr(start, end - start).rfind('@');
     if (at == std::string_view::npos) continue;
     const std::size_t separator = text.substr(start, at).find(':');
@@ -85,6 +90,7 @@ void SecretParameters(std::string_view text, std::vector<Range>& masks) {
       while (end > begin && (text[end - 1] == ':' || text[end - 1] == '.')) --end;
     }
     if (end > begin) masks.emplace_back(begin, end);
+    equals = std::max(equals, end == 0 ? 0 : end - 1);  // On after the value: each byte is looked at once.
   }
 }
 
@@ -111,6 +117,12 @@ void SecretJsonMembers(std::string_view text, std::vector<Range>& masks) {
   }
 }
 
+// Whether a value is how a message writes one (TOKEN, T), not one.
+bool IsPlaceholder(std::string_view value) {
+  return !value.empty() && value.size() <= 8 &&
+         std::all_of(value.begin(), value.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
 // Bearer TOKEN, as an Authorization header echoed.
 void BearerTokens(std::string_view text, std::vector<Range>& masks) {
   const std::string lower = Lower(text);
@@ -118,7 +130,8 @@ void BearerTokens(std::string_view text, std::vector<Range>& masks) {
     const std::size_t begin = at + 7;
     std::size_t end = begin;
     while (end < text.size() && !EndsToken(text[end]) && text[end] != ',') ++end;
-    if (end > begin) masks.emplace_back(begin, end);
+    if (end > begin && !IsPlaceholder(text.substr(begin, end - begin))) masks.emplace_back(begin, end);
+    at = std::max(at, end == 0 ? 0 : end - 1);
   }
 }
 
@@ -168,9 +181,18 @@ Secrets& Registered() {
   return *secrets;
 }
 
+bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
+
+// Replaces each `secret` in `text` that stands alone: not inside a longer word or number, so that
+// a secret that is also a word ("postgres") masks itself but not "postgresql".
 void ReplaceAll(std::string& text, std::string_view secret) {
-  for (std::size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + kRedacted.size())) {
+  for (std::size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 1)) {
+    const std::size_t after = at + secret.size();
+    const bool alone = (at == 0 || !IsWordChar(text[at - 1]) || !IsWordChar(secret.front())) &&
+                       (after == text.size() || !IsWordChar(text[after]) || !IsWordChar(secret.back()));
+    if (!alone) continue;
     text.replace(at, secret.size(), kRedacted);
+    at += kRedacted.size() - 1;
   }
 }
 
@@ -234,6 +256,7 @@ std::string RemoteText(std::string_view text, std::size_t max_bytes) {
   for (char& c : redacted) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
   }
+  while (!redacted.empty() && redacted.back() == ' ') redacted.pop_back();  // A body's last newline.
   if (redacted.size() <= max_bytes && text.size() <= max_bytes + kSlack) return redacted;
   std::size_t cut = std::min(max_bytes, redacted.size());
   while (cut > 0 && cut < redacted.size() && (static_cast<unsigned char>(redacted[cut]) & 0xC0) == 0x80) --cut;  // Not inside a UTF-8 character.

@@ -23,6 +23,10 @@ inline constexpr std::string_view kRedacted = "***";
 // `text` with the secrets that its shape shows masked as "***".
 std::string RedactUrl(std::string_view text);
 
+// Whether a parameter, variable or member of this name holds a secret: password, token, key,
+// client_secret, …_token, …_secret, … (case aside).
+bool IsSecretName(std::string_view name);
+
 // Registers `secret` for RedactSecrets, for the rest of the process. Values shorter than
 // kMinRegisteredSecret are not registered (masking them would garble the words around them);
 // their shape still masks them in URLs and settings. Thread-safe.
@@ -36,11 +40,12 @@ void RegisterTemporarySecret(std::string_view secret);
 // parameters, registered.
 void RegisterUrlSecrets(std::string_view url);
 
-// `text` with every registered secret, and what RedactUrl finds, masked. Thread-safe.
+// `text` with every registered secret (where it stands alone, not inside a longer word), and
+// what RedactUrl finds, masked. Thread-safe.
 std::string RedactSecrets(std::string_view text);
 
 // A body or message from a remote service, fit to quote in an error: its first `max_bytes`
-// (with "…" when cut), on one line, redacted.
+// (with "…" when cut), on one line without control characters, redacted.
 std::string RemoteText(std::string_view text, std::size_t max_bytes = 300);
 
 }  // namespace bikestream

@@ -31,7 +31,13 @@ ApiReply Json(const json& body, int status = 200) {
 ApiReply Error(int status, std::string_view what) { return Json({{"error", RedactSecrets(what)}}, status); }
 
 // A warehouse that failed to answer: the page says so and tries again on its next refresh.
-ApiReply Unavailable(const absl::Status& status) { return Error(503, MessageOf(status)); }
+// A warehouse's error: 503 when it cannot be reached now (the console's gate then answers 503
+// at once for a while: warehouse_gate.h), 500 for one that trying again does not cure (a
+// read-only SQLite file for the station views).
+ApiReply WarehouseError(const absl::Status& status) {
+  const bool unreachable = absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
+  return Error(unreachable ? 503 : 500, MessageOf(status));
+}
 
 double Seconds(TimestampMicros micros) { return static_cast<double>(micros) / kMicrosPerSecond; }
 
@@ -140,9 +146,9 @@ absl::StatusOr<TimePeriod> ConsoleApi::DefaultWeek(const ApiParams& params, Late
 
 ApiReply ConsoleApi::Summary() {
   auto events = warehouse_.LatestEventTime();
-  if (!events.ok()) return Unavailable(events.status());
+  if (!events.ok()) return WarehouseError(events.status());
   auto features = warehouse_.LatestFeatureTime();
-  if (!features.ok()) return Unavailable(features.status());
+  if (!features.ok()) return WarehouseError(features.status());
   auto instant = [](const std::optional<TimestampMicros>& t) { return t ? json(FormatRfc3339(*t)) : json(); };
   json feature_set = json::array();
   for (const FeatureSpec& spec : features_) {
@@ -163,19 +169,19 @@ ApiReply ConsoleApi::Summary() {
 // with events in the latest week; each with its place and its latest features.
 ApiReply ConsoleApi::Stations() {
   auto described = warehouse_.ListStations();
-  if (!described.ok()) return Unavailable(described.status());
+  if (!described.ok()) return WarehouseError(described.status());
   auto as_of = warehouse_.LatestFeatureTime();
-  if (!as_of.ok()) return Unavailable(as_of.status());
+  if (!as_of.ok()) return WarehouseError(as_of.status());
   std::vector<FeatureRow> latest;
   if (*as_of) {
     auto rows = warehouse_.StoredFeatures(**as_of);
-    if (!rows.ok()) return Unavailable(rows.status());
+    if (!rows.ok()) return WarehouseError(rows.status());
     latest = std::move(*rows);
   }
   auto week = LatestWeek();
-  if (!week.ok()) return Unavailable(week.status());
+  if (!week.ok()) return WarehouseError(week.status());
   auto active = warehouse_.BusiestStations(week->from, week->to, std::numeric_limits<std::size_t>::max());
-  if (!active.ok()) return Unavailable(active.status());
+  if (!active.ok()) return WarehouseError(active.status());
 
   std::map<std::string, json> stations;
   auto entry = [&](const std::string& id) -> json& {
@@ -205,11 +211,11 @@ ApiReply ConsoleApi::Activity(const ApiParams& params) {
   const std::string station = ParamOr(params, "station");
   if (station.empty()) return Error(400, "give ?station=ID (the ids are in /api/stations)");
   auto week = DefaultWeek(params, Latest::kEvent);
-  if (!week.ok()) return Unavailable(week.status());
+  if (!week.ok()) return WarehouseError(week.status());
   auto period = PeriodOf(params, *week);
   if (!period.ok()) return Error(400, MessageOf(period.status()));
   auto buckets = warehouse_.StationBuckets(station, period->from, period->to);
-  if (!buckets.ok()) return Unavailable(buckets.status());
+  if (!buckets.ok()) return WarehouseError(buckets.status());
   json points = json::array();
   auto stored = buckets->begin();
   for (TimestampMicros start = ActivityBucketAtOrAfter(period->from); start < period->to; start += kActivityBucket) {
@@ -228,13 +234,13 @@ ApiReply ConsoleApi::Activity(const ApiParams& params) {
 
 ApiReply ConsoleApi::Busiest(const ApiParams& params) {
   auto week = DefaultWeek(params, Latest::kEvent);
-  if (!week.ok()) return Unavailable(week.status());
+  if (!week.ok()) return WarehouseError(week.status());
   auto period = PeriodOf(params, *week);
   if (!period.ok()) return Error(400, MessageOf(period.status()));
   auto limit = CountParam(params, "limit", 10, 1000);
   if (!limit.ok()) return Error(400, MessageOf(limit.status()));
   auto busiest = warehouse_.BusiestStations(period->from, period->to, *limit);
-  if (!busiest.ok()) return Unavailable(busiest.status());
+  if (!busiest.ok()) return WarehouseError(busiest.status());
   json list = json::array();
   for (const StationActivity& s : *busiest) {
     json station = ActivityJson(s.activity);
@@ -253,12 +259,12 @@ ApiReply ConsoleApi::Features(const ApiParams& params) {
   const std::string station = ParamOr(params, "station");
   if (station.empty()) return Error(400, "give ?station=ID (the ids are in /api/stations)");
   auto week = DefaultWeek(params, Latest::kFeatures);
-  if (!week.ok()) return Unavailable(week.status());
+  if (!week.ok()) return WarehouseError(week.status());
   auto period = PeriodOf(params, *week);
   if (!period.ok()) return Error(400, MessageOf(period.status()));
   // Both ends count here: a tick at `to` is the latest one.
   auto rows = warehouse_.StationFeatureHistory(station, period->from, period->to);
-  if (!rows.ok()) return Unavailable(rows.status());
+  if (!rows.ok()) return WarehouseError(rows.status());
   std::vector<TimestampMicros> ticks;
   std::set<std::string> columns;
   for (const FeatureRow& row : *rows) {
@@ -304,9 +310,9 @@ ApiReply ConsoleApi::DeadLetters(const ApiParams& params) {
   if (!reason.ok()) return Error(400, MessageOf(reason.status()));
   const DeadLetterFilter filter{.reason = *reason, .limit = *limit};
   auto counts = warehouse_.CountDeadLetters(bucket, period->from, period->to);
-  if (!counts.ok()) return Unavailable(counts.status());
+  if (!counts.ok()) return WarehouseError(counts.status());
   auto samples = warehouse_.ListDeadLetters(filter);
-  if (!samples.ok()) return Unavailable(samples.status());
+  if (!samples.ok()) return WarehouseError(samples.status());
   json by_reason = json::object();
   json points = json::array();
   for (const DeadLetterCount& count : *counts) {
@@ -334,7 +340,7 @@ ApiReply ConsoleApi::Replay(const ApiParams& params) {
   auto reason = ReasonParam(params);
   if (!reason.ok()) return Error(400, MessageOf(reason.status()));
   auto result = ReplayDeadLetters(warehouse_, *reason);
-  if (!result.ok()) return Unavailable(result.status());
+  if (!result.ok()) return WarehouseError(result.status());
   return Json({{"examined", result->examined},
                {"stored", result->stored},
                {"duplicates", result->duplicates},

@@ -86,13 +86,18 @@ absl::StatusOr<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(const Consol
                Reply(response, jobs.Act(request.get_param_value("job"), request.matches[1].str()));
              });
   WarehouseGate& gate = *console->gate_;
+  // The calls get copies: one that outlives its request's wait (warehouse_gate.h) must not read
+  // the request.
   server.Get(R"(/api/(.+))", [&api, &gate](const httplib::Request& request, httplib::Response& response) {
-    Reply(response, gate.Run([&] { return api.Get(request.matches[1].str(), ParamsOf(request)); }, kReadAnswersWithin));
+    auto call = [&api, path = request.matches[1].str(), params = ParamsOf(request)] { return api.Get(path, params); };
+    Reply(response, gate.Run(std::move(call), kReadAnswersWithin));
   });
   HandlePost(server, R"(/api/(.+))",
              [&api, &gate](const httplib::Request& request, const std::string&, httplib::Response& response) {
-               Reply(response, gate.Run([&] { return api.Post(request.matches[1].str(), ParamsOf(request)); },
-                                        kActionAnswersWithin));
+               auto call = [&api, path = request.matches[1].str(), params = ParamsOf(request)] {
+                 return api.Post(path, params);
+               };
+               Reply(response, gate.Run(std::move(call), kActionAnswersWithin));
              });
   auto address = server.Start(*listen, "--listen");
   if (!address.ok()) return address.status();

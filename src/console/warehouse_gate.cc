@@ -9,15 +9,13 @@
 namespace bikestream {
 namespace {
 
-using json = nlohmann::json;
-
-ApiReply Unavailable(const std::string& why) {
-  return ApiReply{503, json({{"error", why}}).dump(-1, ' ', false, json::error_handler_t::replace)};
+ApiReply NotAnswered(const std::string& why) {
+  return ApiReply{503, nlohmann::json({{"error", why}}).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
 // The error a 503 carried, for the requests that follow it.
 std::string ErrorOf(const ApiReply& reply) {
-  const json body = json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json body = nlohmann::json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_object() && body.contains("error") && body["error"].is_string()) return body["error"];
   return "the warehouse cannot be reached";
 }
@@ -43,7 +41,7 @@ std::optional<ApiReply> WarehouseGate::Closed() {
     return std::nullopt;
   }
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - *closed_since_).count();
-  return Unavailable(fmt::format("the warehouse has not answered for {} s (tried again every {:g} s): {}", seconds,
+  return NotAnswered(fmt::format("the warehouse has not answered for {} s (tried again every {:g} s): {}", seconds,
                                  std::chrono::duration<double>(options_.probe_every).count(), why_closed_));
 }
 
@@ -70,16 +68,12 @@ ApiReply WarehouseGate::Run(std::function<ApiReply()> run, std::chrono::millisec
     calls_.push_back(call);
     queued_.Signal();
   }
-  if (answer.wait_for(within) == std::future_status::ready) {
-    ApiReply reply = answer.get();
-    Learn(reply);
-    return reply;
-  }
+  if (answer.wait_for(within) == std::future_status::ready) return answer.get();  // Learnt from.
   {
     MutexLock lock(&mutex_);
     call->abandoned = true;  // Never started, it never will; started, its answer is dropped.
   }
-  const ApiReply late = Unavailable(fmt::format("the warehouse has not answered within {:g} s (is it reachable?)",
+  ApiReply late = NotAnswered(fmt::format("the warehouse has not answered within {:g} s (is it reachable?)",
                                                 std::chrono::duration<double>(within).count()));
   Learn(late);
   return late;
@@ -98,6 +92,9 @@ void WarehouseGate::Work() {
       calling_ = true;
     }
     ApiReply reply = call->run();
+    // Also from an answer nobody waits for any more: a slow read that answers opens the gate
+    // its lateness closed.
+    Learn(reply);
     MutexLock lock(&mutex_);
     calling_ = false;
     call->answer.set_value(std::move(reply));

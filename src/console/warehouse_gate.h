@@ -6,9 +6,10 @@
 // The calls run one at a time on a thread of the gate's own (a Warehouse is used by one thread
 // at a time). A request waits for its answer up to its bound, then answers 503 itself; its call,
 // if it has not started, never runs. Once a call answers 503 (ConsoleApi's answer for a
-// warehouse that cannot be reached) the gate is closed: requests answer 503 at once, saying
-// since when and why, except one every `probe_every` (when no call is running), which tries the
-// warehouse again and opens the gate when it answers. Thread-safe.
+// warehouse that cannot be reached), or does not answer in time, the gate is closed: requests
+// answer 503 at once, saying since when and why, except one every `probe_every` (when no call
+// is running), which tries the warehouse again. Any other answer opens it, also a late one.
+// Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -44,8 +45,9 @@ class WarehouseGate {
   WarehouseGate(const WarehouseGate&) = delete;
   WarehouseGate& operator=(const WarehouseGate&) = delete;
 
-  // `call`'s answer, or 503 when it did not come within `within` or the gate is closed.
-  ApiReply Run(std::function<ApiReply()> call, std::chrono::milliseconds within);
+  // The answer of `run` (a call to the warehouse), or 503 when it did not come within `within`
+  // or the gate is closed.
+  ApiReply Run(std::function<ApiReply()> run, std::chrono::milliseconds within);
 
  private:
   using Steady = std::chrono::steady_clock;
@@ -57,7 +59,8 @@ class WarehouseGate {
 
   // nullopt when a request may call the warehouse now; else the 503 it answers.
   std::optional<ApiReply> Closed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // After a call answered (or not): closes the gate on a 503, opens it on anything else.
+  // After a call answered, or ran out of time: closes the gate on a 503, opens it on anything
+  // else.
   void Learn(const ApiReply& reply) ABSL_LOCKS_EXCLUDED(mutex_);
   void Work();
 

@@ -65,9 +65,9 @@ absl::StatusOr<FeatureSpec> ParseOne(const toml::table& table, std::string_view 
     auto micros = ParseDuration(*window);
     if (!micros.ok() || *micros < kMinWindow || *micros > kMaxWindow) {
       return Error(file, table["window"].node()->source(),
-                   fmt::format("feature '{}': field 'window' must be a duration from 1s to 366d, like 30m, 2h, 7d, "
+                   fmt::format("feature '{}': field 'window' must be a duration from {}s to {}d, like 30m, 2h, 7d, "
                                "or all_time",
-                               spec.name));
+                               spec.name, kMinWindow / kMicrosPerSecond, kMaxWindow / (24 * kMicrosPerHour)));
     }
     spec.window = *micros;
   }
@@ -164,7 +164,8 @@ absl::StatusOr<std::vector<FeatureSpec>> ParseFeatureFile(std::string_view toml_
 absl::StatusOr<std::vector<FeatureSpec>> LoadFeatureFile(const std::string& path) {
   auto text = ReadWholeFile(path, limits::kSmallFile);
   if (!text.ok()) {
-    return absl::NotFoundError(fmt::format("cannot read feature file '{}' ({})", path, MessageOf(text.status())));
+    return absl::Status(text.status().code(),
+                        fmt::format("cannot read feature file '{}' ({})", path, MessageOf(text.status())));
   }
   return ParseFeatureFile(*text, path);
 }

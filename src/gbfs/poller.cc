@@ -150,7 +150,14 @@ bool Poller::StateDue() const {
 
 absl::Status Poller::SaveState(const std::vector<Event>& pending) {
   saved_at_ = clock_.Now();
-  if (auto saved = ReplaceFile(options_.state_path, detector_.SaveState(pending)); !saved.ok()) {
+  const std::string state = detector_.SaveState(pending);
+  if (state.size() > limits::kStateFile) {  // No restart could read it back.
+    return absl::ResourceExhaustedError(fmt::format(
+        "--state: {} stations need more than {}, more than a state file may hold: is the feed's list of stations "
+        "growing without end?",
+        detector_.stations(), limits::BytesText(limits::kStateFile)));
+  }
+  if (auto saved = ReplaceFile(options_.state_path, state); !saved.ok()) {
     return absl::UnavailableError(fmt::format("--state: {}", MessageOf(saved)));
   }
   return absl::OkStatus();

@@ -39,6 +39,10 @@ std::variant<StationReport, std::string> ReportOf(const element& station, std::s
   if (station["station_id"].get_string().get(id) != simdjson::SUCCESS || id.empty()) {
     return fmt::format("station #{}: no station_id", index);
   }
+  if (id.size() > kMaxStationIdBytes) {
+    return fmt::format("station #{}: its station_id is {} bytes long, more than a station's id may be ({})", index,
+                       id.size(), kMaxStationIdBytes);
+  }
   report.station_id = std::string(id);
   element reported;
   if (station["last_reported"].get(reported) != simdjson::SUCCESS) {

@@ -22,6 +22,10 @@ inline constexpr std::int64_t kMaxBikesAtStation = 10'000;
 // would become the station's latest report and every real one after it would look older.
 inline constexpr TimestampMicros kMaxReportAhead = 60 * 60 * kMicrosPerSecond;
 
+// The longest station id kept. Events want at most 64 bytes (longer ones become `too_long` dead
+// letters downstream); past this an id only makes the poller's state grow, and is left out.
+inline constexpr std::size_t kMaxStationIdBytes = 1024;
+
 struct StationReport {
   std::string station_id;
   TimestampMicros last_reported = 0;
@@ -38,7 +42,8 @@ struct StationStatus {
   std::vector<std::string> problems;   // The stations left out, each with why.
 };
 
-// Reads one document. A station without a usable id, time or count (a whole number from 0 to
+// Reads one document. A station without a usable id (at most kMaxStationIdBytes), time or count
+// (a whole number from 0 to
 // kMaxBikesAtStation), or whose last_reported is more than kMaxReportAhead past the document's
 // last_updated, is left out and named in `problems`; a document that is not station_status at all (not JSON, no data.stations, no
 // last_updated) is kInvalidArgument saying what is missing.

@@ -62,11 +62,13 @@ std::string PeerAddress(socket_t sock, int& port) {
 
 }  // namespace
 
+namespace http_server_internal {
+
 // The connections being served: since when each has waited for its client (for its next
 // request, for the rest of it), and whether it waits right now. Whenever connections wait for a
 // thread, the one that has waited longest for its client, of those waiting for it now, is
 // closed to make room; one whose request is being handled never is.
-class HttpServer::Connections {
+class Connections {
  public:
   explicit Connections(std::size_t threads) : threads_(threads) {}
 
@@ -138,12 +140,33 @@ class HttpServer::Connections {
   std::size_t evicted_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
+}  // namespace http_server_internal
+
 namespace {
+
+using http_server_internal::Connections;
+
+// Headers, and the framing of a chunked body: what a request may hold besides its body.
+constexpr std::size_t kMaxRequestOverhead = 64 * 1024;
+
+// Whether `request` carries a body, which cpp-httplib would read whole (and decode) before any
+// handler of its route runs, unless a content reader takes it.
+bool CarriesBody(const httplib::Request& request) {
+  const std::string length = request.get_header_value("Content-Length");
+  return request.has_header("Transfer-Encoding") || (!length.empty() && length != "0");
+}
+
+httplib::Server::HandlerResponse RefuseUnread(httplib::Response& response, int status, const std::string& why) {
+  response.status = status;
+  response.set_header("Connection", "close");  // The body is never read: the connection ends.
+  response.set_content(why + "\n", "text/plain");
+  return httplib::Server::HandlerResponse::Handled;
+}
 
 // cpp-httplib's thread pool, telling the connections of each one it accepts.
 class EvictingPool final : public httplib::TaskQueue {
  public:
-  EvictingPool(std::size_t threads, HttpServer::Connections& connections) : pool_(threads), connections_(connections) {}
+  EvictingPool(std::size_t threads, Connections& connections) : pool_(threads), connections_(connections) {}
   void enqueue(std::function<void()> serve) override {
     connections_.Accepted();
     pool_.enqueue(std::move(serve));
@@ -152,7 +175,7 @@ class EvictingPool final : public httplib::TaskQueue {
 
  private:
   httplib::ThreadPool pool_;
-  HttpServer::Connections& connections_;
+  Connections& connections_;
 };
 
 // A connection as cpp-httplib reads it, with a deadline on receiving each request and a read
@@ -161,8 +184,12 @@ class EvictingPool final : public httplib::TaskQueue {
 class DeadlineStream final : public httplib::Stream {
  public:
   DeadlineStream(socket_t sock, std::chrono::milliseconds read_timeout, std::chrono::milliseconds write_timeout,
-                 HttpServer::Connections& connections)
-      : sock_(sock), read_timeout_(read_timeout), write_timeout_(write_timeout), connections_(connections) {}
+                 std::size_t max_request_bytes, Connections& connections)
+      : sock_(sock),
+        read_timeout_(read_timeout),
+        write_timeout_(write_timeout),
+        max_request_bytes_(max_request_bytes),
+        connections_(connections) {}
 
   // Waits for the next request's first byte for up to `idle`, giving up early once `stopping`.
   bool AwaitRequest(std::chrono::milliseconds idle, const std::function<bool()>& stopping) {
@@ -176,7 +203,11 @@ class DeadlineStream final : public httplib::Stream {
     } while (waited < idle && !stopping());
     return false;
   }
-  void SetReadDeadline(SteadyTime deadline) { read_deadline_ = deadline; }
+  // A request begins: it must arrive whole by `deadline`, and within max_request_bytes.
+  void RequestStarts(SteadyTime deadline) {
+    read_deadline_ = deadline;
+    request_bytes_ = buffered();
+  }
 
   bool is_readable() const override { return buffered() > 0 || WaitReadable(); }
   // Not a wait that makes room: the answer is being written (a client that does not read it
@@ -191,6 +222,8 @@ class DeadlineStream final : public httplib::Stream {
         got = recv(sock_, buffer_.data(), buffer_.size(), 0);
       } while (got < 0 && errno == EINTR);
       if (got <= 0) return got;
+      request_bytes_ += static_cast<std::size_t>(got);
+      if (request_bytes_ > max_request_bytes_) return -1;  // Whatever its headers said.
       begin_ = 0;
       end_ = static_cast<std::size_t>(got);
     }
@@ -235,15 +268,29 @@ class DeadlineStream final : public httplib::Stream {
   const socket_t sock_;
   const std::chrono::milliseconds read_timeout_;
   const std::chrono::milliseconds write_timeout_;
+  const std::size_t max_request_bytes_;
+  std::size_t request_bytes_ = 0;  // Of the request being read, on the wire.
   SteadyTime read_deadline_ = SteadyTime::max();
-  HttpServer::Connections& connections_;
+  Connections& connections_;
   std::array<char, 4096> buffer_{};
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
 };
 
+// Ends a connection so that its client reads the answer: a close with bytes unread (a body that
+// was refused unread) is a reset, which can overtake the answer. So the sending side ends first,
+// and what the client still sends is read and dropped for a moment (at most 100 ms, 1 MiB).
 void CloseSocket(socket_t sock) {
-  shutdown(sock, SHUT_RDWR);
+  shutdown(sock, SHUT_WR);
+  const SteadyTime deadline = SteadyNow() + std::chrono::milliseconds(100);
+  std::array<char, 16 * 1024> unread{};
+  for (std::size_t dropped = 0; dropped < (std::size_t{1} << 20);) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyNow());
+    if (left.count() <= 0 || !Poll(sock, POLLIN, left)) break;
+    const ssize_t got = recv(sock, unread.data(), unread.size(), 0);
+    if (got <= 0) break;  // The client has closed too.
+    dropped += static_cast<std::size_t>(got);
+  }
   close(sock);
 }
 
@@ -253,6 +300,12 @@ HttpServer::HttpServer(ServerLimits limits)
     : limits_(limits), connections_(std::make_unique<Connections>(limits.threads)) {
   new_task_queue = [this] { return new EvictingPool(limits_.threads, *connections_); };
   set_payload_max_length(limits_.max_body_bytes);
+  httplib::Server::set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
+    if (request.method != "POST" && CarriesBody(request)) {
+      return RefuseUnread(response, 400, fmt::format("a {} takes no body here", request.method));
+    }
+    return pre_routing_ ? pre_routing_(request, response) : HandlerResponse::Unhandled;
+  });
   // httplib writes a reply's headers and body apart: without this, the body waits for the
   // client's delayed ACK of the headers, 40 ms on Linux, on every request of a connection.
   set_tcp_nodelay(true);
@@ -260,7 +313,17 @@ HttpServer::HttpServer(ServerLimits limits)
 
 HttpServer::~HttpServer() { Stop(); }
 
+httplib::Server& HttpServer::set_pre_routing_handler(HandlerWithResponse handler) {
+  pre_routing_ = std::move(handler);
+  return *this;
+}
+
 absl::StatusOr<std::string> HttpServer::Start(const ListenAddress& address, std::string_view flag) {
+  // Last, so that every route registered before comes first: a POST to no route is refused
+  // without its body being read (cpp-httplib would read it whole for its 404).
+  Post(R"(.*)", [](const httplib::Request& request, httplib::Response& response, const httplib::ContentReader&) {
+    RefuseUnread(response, 404, fmt::format("no such path: POST {}", request.path));
+  });
   auto bound = Bind(*this, address, flag);
   if (!bound.ok()) return bound;
   listener_ = std::thread([this] {
@@ -288,13 +351,14 @@ std::size_t HttpServer::evicted_connections() const { return connections_->evict
 
 bool HttpServer::process_and_close_socket(socket_t sock) {
   DeadlineStream stream(sock, Millis(read_timeout_sec_, read_timeout_usec_),
-                        Millis(write_timeout_sec_, write_timeout_usec_), *connections_);
+                        Millis(write_timeout_sec_, write_timeout_usec_),
+                        2 * limits_.max_body_bytes + kMaxRequestOverhead, *connections_);
   const auto request_deadline = std::chrono::microseconds(limits_.request_deadline);
   const auto stopping = [this] { return svr_sock_ == INVALID_SOCKET; };
   bool served = false;
   for (std::size_t left = keep_alive_max_count_; left > 0 && !stopping(); --left) {
     if (!stream.AwaitRequest(std::chrono::seconds(keep_alive_timeout_sec_), stopping)) break;
-    stream.SetReadDeadline(SteadyNow() + request_deadline);
+    stream.RequestStarts(SteadyNow() + request_deadline);
     bool connection_closed = false;
     served = process_request(stream, /*close_connection=*/left == 1, connection_closed, nullptr);
     if (!served || connection_closed) break;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+
 #include "common/limits.h"
 #include "job/admin_server.h"
 
@@ -13,15 +15,18 @@ httplib::Result AskJob(const JobRecord& job, const std::string& token, bool post
   client.set_connection_timeout(timeout);
   client.set_read_timeout(timeout);
   if (!token.empty()) client.set_bearer_token_auth(token);
-  const std::string target = path + "?job=" + job.id;
-  if (post) return client.Post(target, {{kAdminActionHeader, "1"}}, "", "text/plain");
+  httplib::Request request;
+  request.method = post ? "POST" : "GET";
+  request.path = path + "?job=" + job.id;
+  if (post) request.headers.emplace(kAdminActionHeader, "1");
   // The answer is read up to a bound: /job is a few KB.
   std::string body;
-  auto answer = client.Get(target, [&](const char* data, std::size_t length) {
+  request.content_receiver = [&body](const char* data, std::size_t length, std::uint64_t, std::uint64_t) {
     if (body.size() + length > limits::kSmallReply) return false;
     body.append(data, length);
     return true;
-  });
+  };
+  httplib::Result answer = client.send(request);
   if (answer) answer->body = std::move(body);
   return answer;
 }

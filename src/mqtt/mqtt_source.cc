@@ -30,6 +30,17 @@ constexpr TimestampMicros kLastingConnection = 5 * kMicrosPerSecond;
 
 TimestampMicros Now() { return SystemClock().Now(); }
 
+// The topics `filter` matches: a shared subscription ($share/GROUP/FILTER) matches its FILTER's.
+std::string MatchedFilter(std::string_view filter) {
+  constexpr std::string_view kShared = "$share/";
+  if (!filter.starts_with(kShared)) return std::string(filter);
+  const std::size_t group_end = filter.find('/', kShared.size());
+  return std::string(group_end == std::string_view::npos ? filter : filter.substr(group_end + 1));
+}
+
+// The topics left out that are said (and unsubscribed) one by one; past them, only counted.
+constexpr std::size_t kTopicsSaid = 100;
+
 // A refusal that fails the job: with a code the runner does not retry.
 absl::Status Permanent(const absl::Status& status) {
   return IsPermanentReceiveError(status) ? status : absl::PermissionDeniedError(status.message());
@@ -102,7 +113,7 @@ struct Callbacks {
     const Endpoint& endpoint = self.options_.connection.endpoint;
     const std::string topic = message->topic ? message->topic : "";
     bool asked_for = false;
-    mosquitto_topic_matches_sub(endpoint.topic.c_str(), topic.c_str(), &asked_for);
+    mosquitto_topic_matches_sub(MatchedFilter(endpoint.topic).c_str(), topic.c_str(), &asked_for);
     if (!asked_for) {
       self.LeaveOut(client, topic);
       return;
@@ -361,7 +372,7 @@ void Source::SaveSubscriptions() {
 void Source::LeaveOut(mosquitto* client, const std::string& topic) {
   std::lock_guard lock(mu_);
   ++left_out_;
-  if (!left_out_topics_.insert(topic).second) return;
+  if (left_out_topics_.size() >= kTopicsSaid || !left_out_topics_.insert(topic).second) return;
   // Its subscription may be the topic itself: then this ends it (if not, the broker says there
   // was none, and the message is left out anyway).
   int mid = 0;

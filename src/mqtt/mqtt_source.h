@@ -21,9 +21,9 @@
 // which it holds: a job restarted with another topic under the same client id would go on
 // receiving the old one. So the source keeps the filters its session is subscribed to in a
 // file (`subscriptions_path`), and on a resumed session unsubscribes those no longer asked for;
-// and whatever still arrives on a topic the filter asked for does not match (queued before the
+// and a message that still arrives on a topic the filter does not match (queued before the
 // unsubscribe, or from a session whose file is gone) is acknowledged and left out, counted and
-// said once per topic, and its topic unsubscribed.
+// said once per topic (the first 100 topics), and its topic unsubscribed.
 #pragma once
 
 #include <condition_variable>
@@ -74,7 +74,7 @@ class Source final : public EventSource {
   // (the session stays at the broker: what was not acknowledged comes again).
   void Close() override;
 
-  // Messages left out so far for arriving on a topic the filter asked for does not match.
+  // Messages left out so far: they arrived on a topic the filter does not match.
   std::uint64_t left_out() const;
 
  private:

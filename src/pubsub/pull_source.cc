@@ -11,6 +11,8 @@ namespace {
 // The service's limits: messages per pull, ack ids per request.
 constexpr std::size_t kMaxPerPull = 1000;
 constexpr std::size_t kMaxAckIdsPerRequest = 1000;
+// After a pull too large to read, this many that fit before a pull asks for twice as many.
+constexpr int kFittingPullsBeforeMore = 100;
 
 // Calls `send` with `ids` in requests of at most kMaxAckIdsPerRequest; returns the first error.
 absl::Status InRequests(const std::vector<std::string>& ids,
@@ -39,15 +41,22 @@ absl::StatusOr<Received> PullSource::Receive(std::size_t max_messages) {
     received.exhausted = true;
     return received;
   }
+  std::size_t at_most = pull_at_most_.load();
   auto pulled = connection_->Pull(options_.project, options_.subscription,
-                                 int(std::min({max_messages, kMaxPerPull, pull_at_most_.load()})));
-  if (absl::IsOutOfRange(pulled.status()) && pull_at_most_ > 1) {
+                                 int(std::min({max_messages, kMaxPerPull, at_most})));
+  if (absl::IsOutOfRange(pulled.status()) && at_most > 1) {
     // A reply past its bound (common/limits.h): the messages are large; ask for fewer. Those
     // pulled and not read come again once their lease runs out.
-    pull_at_most_ = pull_at_most_ / 2;
+    pull_at_most_.compare_exchange_strong(at_most, at_most / 2);
+    fitting_pulls_ = 0;
     return received;
   }
   if (!pulled.ok()) return pulled.status();
+  // Many pulls that fit: ask for more again, slowly (each one too large costs a lease's wait).
+  if (at_most < kMaxPerPull && ++fitting_pulls_ >= kFittingPullsBeforeMore) {
+    fitting_pulls_ = 0;
+    pull_at_most_.compare_exchange_strong(at_most, std::min(kMaxPerPull, at_most * 2));
+  }
   if (pulled->empty()) {
     clock_.SleepFor(options_.idle_pull_delay, [this] { return stopped_.load(); });
     return received;

@@ -37,8 +37,10 @@ class PullSource final : public EventSource {
   const PullSourceOptions options_;
   Clock& clock_;
   std::atomic<bool> stopped_ = false;
-  // Messages a pull asks for at most: halved after a reply too large to read.
+  // Messages a pull asks for at most: halved after a reply too large to read, doubled again
+  // after many that fit.
   std::atomic<std::size_t> pull_at_most_{1000};
+  std::atomic<int> fitting_pulls_{0};
 };
 
 }  // namespace bikestream::pubsub

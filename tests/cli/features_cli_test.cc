@@ -73,6 +73,22 @@ TEST_F(FeaturesCliTest, BackfillThenExportAGridAndPointInTimeLabels) {
   EXPECT_EQ(third, "A_102,2025-11-16T00:05:00Z,,1,,,,");
 }
 
+// A labels file that is no file of lines is refused with one line, not read for ever.
+TEST_F(FeaturesCliTest, LabelsThatAreNoFileOfLinesAreRefused) {
+  ASSERT_EQ(RunBikestream({"features", "--as-of", "2025-11-16T00:15:00Z", "--warehouse", db_}), 0);
+  const std::string long_line = dir_ / "long.csv";
+  std::ofstream(long_line) << "station_id,ts\n" << std::string(100'000, 'A') << ",2025-11-16T00:15:00Z\n";
+  for (const auto& [labels, says] : std::vector<std::pair<std::string, std::string>>{
+           {"/dev/zero", "labels file '/dev/zero' is not a file"},
+           {dir_ / "", "is not a file"},
+           {long_line, long_line + ":2: a line longer than 64 KiB: is it the labels CSV?"}}) {
+    std::string err;
+    EXPECT_EQ(RunBikestream({"training-set", "--labels", labels, "--warehouse", db_}, nullptr, "/dev/null", &err), 1)
+        << labels;
+    EXPECT_NE(err.find(says), std::string::npos) << err;
+  }
+}
+
 TEST_F(FeaturesCliTest, AFeatureFileDrivesComputeAndExportAndBadFilesNameTheLine) {
   const std::string file = dir_ / "features.toml";
   std::ofstream(file) << "[[feature]]\nname = \"bikes_out_30m\"\nwindow = \"30m\"\naggregate = \"sum\"\nkind = \"pickup\"\n"

@@ -48,7 +48,7 @@ class SecretsTest : public ::testing::Test {
  protected:
   // A secret unlike anything else a run prints.
   std::string Plant(const std::string& name, const std::string& special = "") {
-    const std::string secret = "Pl4nt" + name + special + "x9Q";
+    std::string secret = "Pl4nt" + name + special + "x9Q";
     planted_.push_back({secret, {secret, PercentEncoded(secret), std::regex_replace(secret, std::regex("/"), "\\/")}});
     return secret;
   }
@@ -116,7 +116,13 @@ TEST_F(SecretsTest, UrlsOfEveryKindFailWithoutShowingTheirSecrets) {
 // Servers that echo what they were sent — the grant of a token request, the bearer token of an
 // API call, a push endpoint's token — have their words quoted without it.
 TEST_F(SecretsTest, WhatServersEchoBackIsShownWithoutTheSecretsTheyWereSent) {
-  LoopbackServer echo([](httplib::Server& s) {
+  // Known to no one but the feed: only its shape can mask it.
+  const std::string listed = "https://user:" + Plant("ListedOnly") + "@127.0.0.1:1/station_status.json";
+  LoopbackServer echo([&listed](httplib::Server& s) {
+    s.Get("/gbfs.json", [&listed](const httplib::Request&, httplib::Response& response) {
+      response.set_content(fmt::format(R"({{"data":{{"feeds":[{{"name":"station_status","url":"{}"}}]}}}})", listed),
+                           "application/json");
+    });
     s.Post("/token", [](const httplib::Request& request, httplib::Response& response) {
       response.status = 400;
       response.set_content(fmt::format(R"({{"error":"invalid_grant","error_description":"bad grant: {}"}})",
@@ -127,7 +133,7 @@ TEST_F(SecretsTest, WhatServersEchoBackIsShownWithoutTheSecretsTheyWereSent) {
     const auto echo_all = [](const httplib::Request& request, httplib::Response& response) {
       response.status = 400;
       std::string headers;
-      for (const auto& [name, value] : request.headers) headers += name + ": " + value + "\n";
+      for (const auto& [name, value] : request.headers) headers += fmt::format("{}: {}\n", name, value);
       response.set_content(request.body + "\n" + headers, "text/plain");
     };
     s.Get(R"(/v1/.*)", echo_all);
@@ -140,6 +146,13 @@ TEST_F(SecretsTest, WhatServersEchoBackIsShownWithoutTheSecretsTheyWereSent) {
       response.set_content("{}", "application/json");
     });
   });
+  {  // Fetched over https with a user's password that only the feed knew: refused, not shown.
+    Child gbfs({"gbfs", echo.url() + "/gbfs.json", "--system", "s"}, dir_ / "listed.out");
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    gbfs.Signal(SIGINT);
+    EXPECT_EQ(gbfs.Wait(), 130);
+    Shown("gbfs of a feed listing a password", ReadFile(dir_ / "listed.out") + ReadFile(dir_ / "listed.out.err"));
+  }
   const ScopedEnv no_emulator("PUBSUB_EMULATOR_HOST", std::nullopt);
   const ScopedEnv endpoint("PUBSUB_ENDPOINT", echo.url());
   const ScopedEnv home("HOME", dir_ / "home");
@@ -199,6 +212,28 @@ TEST_F(SecretsTest, ARunningJobShowsNoneOfItsSecrets) {
     if (entry.is_regular_file()) Shown(entry.path().string(), ReadFile(entry.path().string()));
   }
   EXPECT_EQ(Run({"jobs", "list", "--admin-token", admin_token}), 0);
+  {  // The console's view of the job.
+    Child console({"console", "--warehouse", "sqlite:" + dir_ / "w.db", "--listen", "127.0.0.1:0", "--admin-token",
+                   admin_token},
+                  dir_ / "console.out");
+    std::smatch at;
+    std::string console_said;
+    ASSERT_TRUE(e2e::WaitUntil(
+        [&] {
+          console_said = ReadFile(dir_ / "console.out.err");
+          return std::regex_search(console_said, at, std::regex(R"(at http://([\d.:]+)/)"));
+        },
+        std::chrono::seconds(20)))
+        << console_said;
+    httplib::Client page("http://" + at[1].str());
+    auto jobs = page.Get("/api/jobs");
+    ASSERT_TRUE(jobs && jobs->status == 200);
+    EXPECT_NE(jobs->body.find(R"("state":"RUNNING")"), std::string::npos) << jobs->body;
+    Shown("/api/jobs", jobs->body);
+    console.Signal(SIGINT);
+    EXPECT_EQ(console.Wait(), 0);
+    Shown("the console", ReadFile(dir_ / "console.out") + console_said);
+  }
   job.Signal(SIGTERM);
   EXPECT_EQ(job.Wait(), 0);
   Shown("the job", ReadFile(dir_ / "job.out") + ReadFile(dir_ / "job.out.err"));

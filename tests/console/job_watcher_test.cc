@@ -32,9 +32,9 @@ TEST(LatencyQuantile, InterpolatesWithinTheBucketAsPrometheusDoes) {
 }
 
 TEST(LatencyOver, TheMessagesCommittedWhileSamplesWereKeptElseSinceTheStart) {
-  const std::size_t buckets = kLatencyBuckets.size() + 1;
-  auto sample = [buckets](TimestampMicros at, std::vector<std::uint64_t> counts) {
-    counts.resize(buckets, 0);
+  constexpr std::size_t kBuckets = kLatencyBuckets.size() + 1;
+  auto sample = [](TimestampMicros at, std::vector<std::uint64_t> counts) {
+    counts.resize(kBuckets, 0);
     return JobSample{.at = at, .latency_counts = std::move(counts)};
   };
   // 100 fast ones before the window, then 10 slow ones (in (1, 2.5] s) within it.

@@ -73,5 +73,27 @@ TEST(WarehouseGate, WhileClosedOneRequestAProbeIntervalTriesAgain) {
   EXPECT_EQ(calls, 3);
 }
 
+// A read that is slow, not lost: its lateness closes the gate, its answer opens it again.
+TEST(WarehouseGate, ALateAnswerOpensTheGateItsLatenessClosed) {
+  WarehouseGate gate({.probe_every = milliseconds(60'000)});
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> answered{false};
+  EXPECT_EQ(gate.Run(
+                 [&, released] {
+                   released.wait();
+                   answered = true;
+                   return Ok();
+                 },
+                 milliseconds(100))
+                .status,
+            503);
+  EXPECT_EQ(gate.Run(Ok, milliseconds(1000)).status, 503);  // Closed, with no probe due.
+  release.set_value();
+  for (int i = 0; i < 100 && !answered; ++i) std::this_thread::sleep_for(milliseconds(10));
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(gate.Run(Ok, milliseconds(1000)).status, 200);
+}
+
 }  // namespace
 }  // namespace bikestream

@@ -2,6 +2,7 @@
 // that are not station_status at all.
 #include "gbfs/station_status.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace bikestream::gbfs {
@@ -50,6 +51,18 @@ TEST(StationStatus, AStationWithoutItsFieldsIsLeftOutAndNamed) {
                                   negative}));
 }
 
+// An id no event could carry only grows the poller's state: left out.
+TEST(StationStatus, AStationIdPastItsBoundIsLeftOut) {
+  const std::string json = fmt::format(
+      R"({{"last_updated":1,"data":{{"stations":[{{"station_id":"{}","last_reported":1,"num_bikes_available":1}}]}}}})",
+      std::string(kMaxStationIdBytes + 1, 'x'));
+  auto status = ParseStationStatus(json);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(status->stations.empty());
+  EXPECT_EQ(status->problems,
+            std::vector<std::string>{"station #0: its station_id is 1025 bytes long, more than a station's id may be (1024)"});
+}
+
 // Counts no station has (a change wider than 32 bits was once stored as a small valid one), and
 // a report dated far past its snapshot (one from 9999 froze its station for good), are left
 // out and named; so is a count that is not a whole number.
@@ -73,10 +86,10 @@ TEST(StationStatus, CountsOutOfRangeAndReportsFromTheFutureAreLeftOutAndNamed) {
                     "(a whole number from 0 to 10000)",
                 "station fraction: num_bikes_available 2.5 is no count of bikes (a whole number from 0 to 10000)",
                 "station beyond: num_bikes_available 10001 is no count of bikes (a whole number from 0 to 10000)",
-                "station far-ahead: last_reported 9999-12-31T23:59:59Z is more than an hour past the snapshot's "
-                "last_updated 2024-10-07T00:09:45Z: left out (is the station's clock wrong?)",
-                "station skewed: last_reported 2024-10-07T01:09:46Z is more than an hour past the snapshot's "
-                "last_updated 2024-10-07T00:09:45Z: left out (is the station's clock wrong?)",
+                std::string("station far-ahead: last_reported 9999-12-31T23:59:59Z is more than an hour past the ") +
+                    "snapshot's last_updated 2024-10-07T00:09:45Z: left out (is the station's clock wrong?)",
+                std::string("station skewed: last_reported 2024-10-07T01:09:46Z is more than an hour past the ") +
+                    "snapshot's last_updated 2024-10-07T00:09:45Z: left out (is the station's clock wrong?)",
                 // A feed's text reaches a terminal without its control characters.
                 "station bad [2Jname: num_bikes_available -1 is no count of bikes (a whole number from 0 to 10000)"}));
 }

@@ -69,6 +69,24 @@ TEST_F(PostTest, ABodyPastTheBoundIsRefusedHoweverItArrives) {
   EXPECT_EQ(bodies_, (std::vector<std::string>{std::string(64, 'y')}));
 }
 
+// A body sent anywhere but to a handler that bounds it would be read whole by cpp-httplib
+// (chunked, or inflating) before any handler runs: it is refused unread.
+TEST_F(PostTest, ABodyNoHandlerBoundsIsRefusedUnread) {
+  std::string chunked;
+  for (int i = 0; i < 1000; ++i) chunked += "400\r\n" + std::string(1024, 'x') + "\r\n";
+  chunked += "0\r\n\r\n";
+  for (const char* method : {"PUT", "PATCH", "DELETE", "GET"}) {
+    EXPECT_EQ(RawHttpStatus(port_, std::string(method) + " /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                                       chunked),
+              400)
+        << method;
+  }
+  EXPECT_EQ(RawHttpStatus(port_, "GET /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n\r\nhello"), 400);
+  EXPECT_EQ(RawHttpStatus(port_, "POST /nowhere HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked),
+            404);
+  EXPECT_TRUE(bodies_.empty());
+}
+
 TEST(AdminServer, DrainsCancelsAndRunsOnAPostWithoutABody) {
   JobControl control;
   JobMetrics metrics;

@@ -164,6 +164,15 @@ TEST_F(MqttTest, AnOldSubscriptionWithoutItsFileIsEndedByItsFirstMessage) {
   EXPECT_EQ(source->left_out(), 5u);
 }
 
+// A shared subscription's messages are its filter's: none is taken for a topic not asked for.
+TEST_F(MqttTest, ASharedSubscriptionReceivesItsFiltersMessages) {
+  auto source = Source::Start(SourceOptions{.connection = Connection("ingest-" + topic_, "$share/workers/" + topic_)});
+  ASSERT_TRUE(source.ok()) << source.status();
+  Publish(0, 20);
+  EXPECT_EQ(Payloads(ReceiveAll(**source, 20, true)), Expected(0, 20));
+  EXPECT_EQ((*source)->left_out(), 0u);
+}
+
 TEST_F(MqttTest, ReceivesWhatIsPublished) {
   auto source = StartSource();
   ASSERT_TRUE(source);

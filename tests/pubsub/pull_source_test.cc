@@ -26,6 +26,9 @@ TEST(PullSource, AReplyTooLargeToReadIsAskedForAgainWithFewerMessages) {
   }
   EXPECT_EQ(asked, (std::vector<int>{1000, 500, 250, 125}));
   EXPECT_EQ(received, 125u);
+  // Many pulls that fit later, it asks for more again.
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(source.Receive(1000).ok());
+  EXPECT_EQ(asked.back(), 250);
 }
 
 }  // namespace
