@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -120,6 +121,23 @@ inline std::string ReadFile(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// The groups of the first match of `pattern` in the file at `path` (a child's stderr, as it says
+// where it serves), waiting up to 20 s for one; empty when none came.
+inline std::vector<std::string> WaitForMatch(const std::string& path, const std::string& pattern) {
+  std::vector<std::string> groups;
+  const std::regex expression(pattern);
+  WaitUntil(
+      [&] {
+        const std::string text = ReadFile(path);
+        std::smatch match;
+        if (!std::regex_search(text, match, expression)) return false;
+        for (const auto& group : match) groups.push_back(group.str());
+        return true;
+      },
+      std::chrono::seconds(20));
+  return groups;
 }
 
 // Runs bikestream to completion; returns its exit code and fills `out` with its stdout and

@@ -24,15 +24,8 @@ using testing_support::SharedPostgres;
 
 // Where the console that writes `log` serves, once it says so; "" if it does not within 20 s.
 std::string ConsoleAddress(const std::string& log) {
-  std::smatch address;
-  std::string said;
-  e2e::WaitUntil(
-      [&] {
-        said = e2e::ReadFile(log);
-        return std::regex_search(said, address, std::regex(R"(at http://([\d.]+:\d+)/)"));
-      },
-      std::chrono::seconds(20));
-  return address.empty() ? "" : address[1].str();
+  const auto address = e2e::WaitForMatch(log, R"(at http://([\d.]+:\d+)/)");
+  return address.empty() ? "" : address[1];
 }
 
 class PostgresCliTest : public ::testing::Test {
