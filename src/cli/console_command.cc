@@ -42,7 +42,9 @@ int RunConsole(const ConsoleFlags& flags) {
   if (!warehouse.ok()) return Fail(warehouse.status());
   CatchUpBeforeServing(**warehouse);
   ConsoleApi api(**warehouse, WarehouseUrlForPeople(flags.warehouse), std::move(*features));
-  JobWatcher jobs({.state_dir = DefaultStateDir(), .admin_token = flags.admin_token});
+  JobWatcher jobs({.state_dir = DefaultStateDir(),
+                   .admin_token = flags.admin_token,
+                   .warehouse = WarehouseUrlOfStore(flags.warehouse)});
   auto server = ConsoleServer::Start({.listen = flags.listen, .token = flags.token}, api, jobs);
   if (!server.ok()) return Fail(server.status());
   jobs.Start();

@@ -65,6 +65,16 @@ int Replay(const DeadLetterFlags& flags) {
   if (!result.ok()) return Fail(result.status());
   Print("replayed {} dead letters: {} stored, {} already stored, {} still invalid (kept)\n",
              result->examined, result->stored, result->duplicates, result->still_invalid);
+  if (!result->earliest_stored) return kExitOk;
+  auto latest = (*warehouse)->LatestFeatureTime();
+  if (!latest.ok()) return Fail(latest.status());
+  if (*latest && **latest >= *result->earliest_stored) {
+    const std::string from = FormatRfc3339(*result->earliest_stored), to = FormatRfc3339(**latest);
+    Print(stderr,
+          "the features stored at ticks from {} to {} were computed without these events; refresh them:\n"
+          "  bikestream features --backfill {}..{}\n",
+          from, to, from, to);
+  }
   return kExitOk;
 }
 

@@ -47,10 +47,8 @@ absl::StatusOr<Setup> Prepare(const FeaturesFlags& flags, OpenMode mode) {
   return Setup{std::move(*warehouse), std::move(*features), *every};
 }
 
-// --as-of, or now floored to the schedule's tick.
-absl::StatusOr<TimestampMicros> AsOf(const std::optional<std::string>& flag, TimestampMicros every) {
-  if (!flag) return FloorToTick(SystemClock().Now(), every);
-  auto as_of = ParseRfc3339(*flag);
+absl::StatusOr<TimestampMicros> AsOf(const std::optional<std::string>& flag) {
+  auto as_of = ParseTimestamp(*flag);
   if (!as_of.ok()) return absl::InvalidArgumentError(fmt::format("--as-of: {}", MessageOf(as_of.status())));
   return *as_of;
 }
@@ -64,8 +62,8 @@ FeatureJobOptions JobOptions(const Setup& setup) {
 int Backfill(Setup& setup, const std::string& range) {
   const auto dots = range.find("..");
   if (dots == std::string::npos) return Fail("--backfill FROM..TO, e.g. 2025-11-16T00:00:00Z..2025-11-17T00:00:00Z");
-  auto from = ParseRfc3339(range.substr(0, dots));
-  auto to = ParseRfc3339(range.substr(dots + 2));
+  auto from = ParseTimestamp(range.substr(0, dots));
+  auto to = ParseTimestamp(range.substr(dots + 2));
   if (!from.ok()) return Fail(fmt::format("--backfill FROM: {}", MessageOf(from.status())));
   if (!to.ok()) return Fail(fmt::format("--backfill TO: {}", MessageOf(to.status())));
   if (*to < *from) return Fail("--backfill: TO is before FROM");
@@ -91,9 +89,19 @@ int RunFeatures(const FeaturesFlags& flags) {
   if (!setup.ok()) return Fail(setup.status());
   if (flags.backfill) return Backfill(*setup, *flags.backfill);
   if (flags.every && !flags.as_of) return Schedule(*setup, flags);
-  auto as_of = AsOf(flags.as_of, setup->every);
-  if (!as_of.ok()) return Fail(as_of.status());
-  if (auto status = RefreshFeaturesAt(*setup->warehouse, JobOptions(*setup), *as_of); !status.ok()) {
+  const FeatureJobOptions options = JobOptions(*setup);
+  TimestampMicros as_of;
+  if (flags.as_of) {
+    auto given = AsOf(flags.as_of);
+    if (!given.ok()) return Fail(given.status());
+    as_of = *given;
+  } else {
+    auto chosen = ChooseDefaultTick(*setup->warehouse, options);
+    if (!chosen.ok()) return Fail(chosen.status());
+    Print(stderr, "{}\n", chosen->why);
+    as_of = chosen->as_of;
+  }
+  if (auto status = RefreshFeaturesAt(*setup->warehouse, options, as_of); !status.ok()) {
     return Fail(status);
   }
   return kExitOk;
@@ -111,7 +119,7 @@ int Verify(const FeaturesFlags& flags) {
   auto setup = Prepare(flags, OpenMode::kMustExist);
   if (!setup.ok()) return Fail(setup.status());
   if (!flags.as_of) return Fail("verify needs --as-of TS: the as_of whose stored rows to check");
-  auto as_of = AsOf(flags.as_of, setup->every);
+  auto as_of = AsOf(flags.as_of);
   if (!as_of.ok()) return Fail(as_of.status());
   auto expected = setup->warehouse->ComputeFeatures(setup->features, *as_of);
   if (!expected.ok()) return Fail(expected.status());
@@ -157,9 +165,10 @@ void AddFeaturesCommand(CLI::App& app, int& exit_code) {
       "Re-running an as_of replaces its rows. Windows hold as_of - W < ts <= as_of (event time).");
   AddWarehouseOptions(command, &flags->warehouse);
   AddFeatureFileOption(command, &flags->feature_file);
-  command->add_option("--as-of", flags->as_of, "RFC 3339 instant. Default: now, floored to the tick of --every");
+  command->add_option("--as-of", flags->as_of, "Instant (2025-11-16T02:15:00Z). Default: now, floored to the tick of --every; on a "
+                      "warehouse of past data, the data's latest tick");
   command->add_option("--every", flags->every, "Keep running and compute at each tick aligned to the clock (default tick: 15m)");
-  command->add_option("--backfill", flags->backfill, "Compute every tick in FROM..TO (RFC 3339)");
+  command->add_option("--backfill", flags->backfill, "Compute every tick in FROM..TO (instants, e.g. 2025-11-16..2025-11-17)");
   command->add_option("--admin", flags->admin, "With --every: admin endpoint HOST:PORT; POST /run computes now");
   AddAdminTokenOption(command, &flags->admin_token);
   CLI::App* verify = command->add_subcommand(

@@ -203,14 +203,39 @@ absl::StatusOr<Destination> OpenDestination(GbfsFlags& flags) {
   return Destination{.sink = std::move(*sink), .warehouse = nullptr};
 }
 
+// --system, or the system_id a live feed's system_information names.
+absl::StatusOr<std::string> SystemOf(const GbfsFlags& flags, const std::atomic<bool>& interrupted) {
+  if (!flags.system.empty()) return flags.system;
+  if (!IsUrl(flags.feed)) {
+    return absl::InvalidArgumentError(
+        "give --system NAME: a recorded file does not say which system it holds, and the name is part of every "
+        "event id (e.g. --system oslobysykkel)");
+  }
+  http::HttpClient http({.timeout = kFetchTimeout,
+                         .max_reply_bytes = limits::kFeedDocument,
+                         .use = http::HttpClient::Use::kPublicFeed,
+                         .cancelled = [&] { return interrupted.load(); }});
+  auto system = gbfs::FetchSystemId(http, flags.feed);
+  if (!system.ok()) return Prefixed("without --system, the feed's own name was asked for", system.status());
+  if (!IsStationId(*system)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "the feed names its system {}, which cannot be part of an event id: give --system NAME", RemoteText(*system, 100)));
+  }
+  Print(stderr, "system {} (the feed's system_id; --system names it otherwise)\n", *system);
+  return system;
+}
+
 int RunGbfs(GbfsFlags& flags) {
+  const std::atomic<bool>& interrupted = InstallStopHandlers();
+  auto system = SystemOf(flags, interrupted);
+  if (!system.ok()) return Fail(system.status());
+  flags.system = *system;
   if (auto checked = CheckFlags(flags); !checked.ok()) return Fail(checked);
   auto destination = OpenDestination(flags);
   if (!destination.ok()) return Fail(destination.status());
   auto stations = OpenStationsKeeper(flags);
   if (!stations.ok()) return Fail(stations.status());
 
-  const std::atomic<bool>& interrupted = InstallStopHandlers();
   absl::Status closed;  // stdout gone (`| head`): no retry can hand the events on.
   auto stop = [&] { return interrupted.load() || !closed.ok(); };
   MessageSink* sink = destination->sink.get();
@@ -278,6 +303,7 @@ int RunGbfs(GbfsFlags& flags) {
                                 ? "a live feed's past is gone: run with --state to resume exactly"
                                 : "running it again derives them again, each stored once"));
   }
+  if ((!closed.ok() || !finished.ok()) && StdoutReaderGone()) return kExitOk;
   if (!closed.ok()) return Fail(closed);
   if (!finished.ok()) return Fail(finished);
   return interrupted ? kExitCancelled : kExitOk;
@@ -312,7 +338,9 @@ void AddGbfsCommand(CLI::App& app, int& exit_code) {
                       "A live feed: the http(s) URL of gbfs.json (auto-discovery) or of station_status.json. "
                       "Or a file of recorded station_status snapshots, one JSON object a line (.gz too)")
       ->required();
-  command->add_option("--system", flags->system, "The system's name in event ids, e.g. oslobysykkel")->required();
+  command->add_option("--system", flags->system,
+                      "The system's name in event ids, e.g. oslobysykkel. Default for a live feed: the system_id "
+                      "its system_information names; required for a file");
   command->add_option("--to", flags->to,
                       "Where events go: stdout (JSON lines), pubsub (--project, --topic), an MQTT topic, "
                       "mqtt://HOST[:PORT]/TOPIC (QoS 1; mqtts:// for TLS), or warehouse: committed into "

@@ -1,14 +1,5 @@
 // `bikestream ingest`: JSON lines from a file or stdin into the warehouse, exactly once.
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <chrono>
-#include <cstring>
-#include <filesystem>
-#include <system_error>
-#include <thread>
 
 #include "cli/cli_common.h"
 #include "cli/warehouse_flags.h"
@@ -19,7 +10,6 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/print.h"
-#include "common/redact.h"
 #include "common/status.h"
 #include "ingest/ingest_lines.h"
 #include "job/job_registry.h"
@@ -92,7 +82,7 @@ int RunJob(const IngestFlags& flags, IngestTarget& target, EventSource& source, 
         source, *target.warehouse, options,
         StreamingJobOptions{.admin = flags.admin,
                             .admin_token = flags.admin_token,
-                            .warehouse = WarehouseUrlForPeople(flags.warehouse),
+                            .warehouse = WarehouseUrlOfStore(flags.warehouse),
                             .state_dir = DefaultStateDir(),
                             .progress = [&](const IngestStats& s) { progress.Update(s); },
                             .announce = [](const std::string& line) { Print(stderr, "{}\n", line); },
@@ -201,35 +191,6 @@ int IngestStreaming(IngestFlags& flags, SourceOpener open) {
   return RunJob(flags, *target, *opened->source, opened->options);
 }
 
-// Owns the input file descriptor (stdin is borrowed).
-class Input {
- public:
-  explicit Input(const std::string& from) {
-    if (from == "-") {
-      fd_ = STDIN_FILENO;
-      source_ = "stdin";
-      return;
-    }
-    fd_ = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
-    owned_ = fd_ >= 0;
-    std::error_code ignored;
-    source_ = "file:" + std::filesystem::absolute(from, ignored).string();
-  }
-  ~Input() {
-    if (owned_) ::close(fd_);
-  }
-  Input(const Input&) = delete;
-  Input& operator=(const Input&) = delete;
-
-  int fd() const { return fd_; }
-  const std::string& source() const { return source_; }
-
- private:
-  int fd_ = -1;
-  bool owned_ = false;
-  std::string source_;
-};
-
 int RunIngest(IngestFlags& flags) {
   if (!flags.push.listen.empty()) {
     if (!flags.from.empty()) return Fail("give either --from or --push-listen, not both");
@@ -239,11 +200,8 @@ int RunIngest(IngestFlags& flags) {
     return Fail("say where events come from: --from FILE|-|pubsub|mqtt://HOST:PORT/TOPIC, or --push-listen");
   }
   if (SourceOpener open = StreamingSourceFor(flags.from)) return IngestStreaming(flags, open);
-  Input input(flags.from);
-  if (input.fd() < 0) {
-    // Not std::strerror: its buffer is shared by every thread.
-    return Fail(fmt::format("cannot read '{}': {}", RedactUrl(flags.from), std::generic_category().message(errno)));
-  }
+  auto input = LineInput::Open(flags.from, ValidationRules{}.max_message_bytes);
+  if (!input.ok()) return Fail(input.status());
   auto target = OpenForIngest(flags);
   if (!target.ok()) return Fail(target.status());
 
@@ -259,16 +217,16 @@ int RunIngest(IngestFlags& flags) {
   }
 
   const TimestampMicros start = SystemClock().Now();
-  Ingestor ingestor(*target->warehouse, IngestOptions{.source = input.source(),
+  Ingestor ingestor(*target->warehouse, IngestOptions{.source = (*input)->source(),
                                                       .batch_size = flags.batch_size.value_or(kFileBatchSize),
                                                       .observer = target->features.get(),
                                                       .concurrent_writers = concurrent_writers});
-  LineReader reader(input.fd(), ValidationRules{}.max_message_bytes);
   absl::Status status;
   {
     ProgressLine progress;
-    status = IngestLines(reader, ingestor, [&](const IngestStats& s) { progress.Update(s); });
+    status = IngestLines((*input)->reader(), ingestor, [&](const IngestStats& s) { progress.Update(s); });
   }
+  if (status.ok()) status = (*input)->CheckComplete();
   const double seconds = double(SystemClock().Now() - start) / kMicrosPerSecond;
   if (!status.ok()) {
     Print(stderr, "committed before the error: {}\n", SummaryLine(ingestor.stats(), seconds));

@@ -54,7 +54,9 @@ int RunSimulate(SimulateFlags& flags) {
     if (*duration && pacer.ElapsedSeconds() >= **duration) break;
     SimulatedMessage message = simulator.Next();
     pacer.WaitUntil(message.due_seconds, should_stop);
-    if (auto status = (*sink)->Send(message.payload); !status.ok()) return Fail(status);
+    if (auto status = (*sink)->Send(message.payload); !status.ok()) {
+      return StdoutReaderGone() ? kExitOk : Fail(status);
+    }
     if (flags.to != "stdout") {
       progress.Show(fmt::format("sent {}", simulator.stats().messages), simulator.stats().messages);
     }
@@ -68,7 +70,7 @@ int RunSimulate(SimulateFlags& flags) {
              "simulated {} messages ({} valid, {} duplicates, {} invalid, {} late) in {:.1f} s "
              "({:.{}f}/s)\n",
              s.messages, s.valid, s.duplicates, s.invalid, s.late, seconds, rate, rate < 100 ? 1 : 0);
-  return finished.ok() ? kExitOk : Fail(finished);
+  return finished.ok() || StdoutReaderGone() ? kExitOk : Fail(finished);
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ absl::StatusOr<SimulatorOptions> ResolveSimulation(SimulationFlags& f) {
   if (f.start == "now") {
     options.start = SystemClock().Now() / kMicrosPerSecond * kMicrosPerSecond;
   } else {
-    auto start = ParseRfc3339(f.start);
+    auto start = ParseTimestamp(f.start);
     if (!start.ok()) return absl::InvalidArgumentError(fmt::format("--start: {}", MessageOf(start.status())));
     options.start = *start;
   }

@@ -19,6 +19,7 @@
 #include "common/print.h"
 #include "common/status.h"
 #include "event/line_reader.h"
+#include "job/feature_job.h"
 
 namespace bikestream::cli {
 namespace {
@@ -112,7 +113,7 @@ absl::StatusOr<TrainingSetRequest::Labels> ReadLabels(const std::string& path) {
       return absl::InvalidArgumentError(fmt::format("{}:{}: {} fields, the header has {}", path, number,
                                                     fields.size(), header.size()));
     }
-    auto ts = ParseRfc3339(fields[1]);
+    auto ts = ParseTimestamp(fields[1]);
     if (!ts.ok()) return absl::InvalidArgumentError(fmt::format("{}:{}: ts: {}", path, number, MessageOf(ts.status())));
     labels.rows.push_back({fields[0], *ts, {fields.begin() + 2, fields.end()}});
   }
@@ -120,7 +121,7 @@ absl::StatusOr<TrainingSetRequest::Labels> ReadLabels(const std::string& path) {
 }
 
 absl::StatusOr<TimestampMicros> Instant(const std::optional<std::string>& flag, const char* name) {
-  auto ts = ParseRfc3339(*flag);
+  auto ts = ParseTimestamp(*flag);
   if (!ts.ok()) return absl::InvalidArgumentError(fmt::format("{}: {}", name, MessageOf(ts.status())));
   return *ts;
 }
@@ -156,13 +157,16 @@ int Export(const TrainingSetFlags& flags) {
   }
   auto result = (*warehouse)->TrainingSet(request);
   if (!result.ok()) return Fail(result.status());
+  if (result->rows.empty() && flags.as_of) {
+    if (auto status = ExplainEmptyTick(**warehouse, request.features, *request.as_of); !status.ok()) return Fail(status);
+  }
   std::FILE* out = stdout;
   if (flags.out) {
     out = std::fopen(flags.out->c_str(), "w");
     if (!out) return Fail(fmt::format("cannot write '{}'", *flags.out));
   }
   PrintResult(out, *result, flags.format == "jsonl" ? TableFormat::kJson : TableFormat::kCsv);
-  const bool failed = std::ferror(out);
+  const bool failed = out == stdout ? FlushStdout() != 0 && !StdoutReaderGone() : std::ferror(out) != 0;
   if (out != stdout) std::fclose(out);
   if (failed) return Fail("could not write the training set");
   Print(stderr, "{} rows, {} features\n", result->rows.size(), request.features.size());

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "cli/cli_common.h"
 #include "common/print.h"
 
@@ -89,6 +91,15 @@ absl::StatusOr<std::string> ResolveWarehouseUrl(const WarehouseFlags& flags) {
     url = from_tables->empty() ? kDefaultWarehouse : *from_tables;
   }
   return WithBigQueryParameters(flags, std::move(url));
+}
+
+std::string WarehouseUrlOfStore(const WarehouseFlags& flags) {
+  std::string url = WarehouseUrlForPeople(flags);
+  constexpr std::string_view kSqlite = "sqlite:";
+  if (!url.starts_with(kSqlite) || url == "sqlite::memory:") return url;
+  std::error_code ignored;
+  const auto path = std::filesystem::weakly_canonical(std::filesystem::absolute(url.substr(kSqlite.size()), ignored), ignored);
+  return path.empty() ? url : std::string(kSqlite) + path.string();
 }
 
 void AddWarehouseOptions(CLI::App* command, WarehouseFlags* flags) {

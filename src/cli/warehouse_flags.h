@@ -35,6 +35,11 @@ inline std::string WarehouseUrlForPeople(const WarehouseFlags& flags) {
   return RedactUrl(ResolveWarehouseUrl(flags).value_or(flags.url));
 }
 
+// The resolved URL as one string per store, safe to print: a SQLite file's path made absolute,
+// so that jobs started in different directories name one file alike. What the job registry
+// records, and the console tells its warehouse's jobs by.
+std::string WarehouseUrlOfStore(const WarehouseFlags& flags);
+
 // Opens the warehouse at ResolveWarehouseUrl, with table names from $RAW_EVENT_TABLE,
 // $FEATURE_EVENT_TABLE, $DEAD_LETTER_TABLE and $STATION_TABLE (their last dotted part). With
 // --verbose, each statement's cost is logged to stderr (BigQuery's bytes processed and billed).

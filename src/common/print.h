@@ -36,6 +36,10 @@ inline int FlushStdout() {
   return StdoutWriteError();
 }
 
+// Whether stdout's reader went away (`| head`): the person has what they wanted, and a command
+// whose output is its work ends there, successfully.
+inline bool StdoutReaderGone() { return StdoutWriteError() == EPIPE; }
+
 template <typename... Args>
 void Print(std::FILE* out, fmt::format_string<Args...> format, Args&&... args) {
   try {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <random>
+#include <string>
 #include <type_traits>
 
 #include "absl/status/statusor.h"
@@ -21,7 +22,16 @@ struct RetryPolicy {
   int max_attempts = 0;                  // Give up after this many calls. Default: 0, no limit.
   TimestampMicros max_duration = 0;      // Give up when the next wait would end past this long
                                          // after the first call. Default: 0, no limit.
+  // Called before each wait with the error that is retried, the wait and the time since the
+  // first call: so that a person waiting on an unreachable server hears of it. Default: none.
+  std::function<void(const absl::Status& why, TimestampMicros delay, TimestampMicros elapsed)> on_retry;
 };
+
+// An on_retry that prints to stderr, for `remote` (e.g. "BigQuery at https://…", secrets
+// masked by the caller): the first retry, then at most one line every 10 s of retrying, each
+// saying why, and how long it goes on before giving up.
+std::function<void(const absl::Status&, TimestampMicros, TimestampMicros)> ReportRetries(std::string remote,
+                                                                                        TimestampMicros max_duration);
 
 // The waits of one retry loop.
 class Backoff {
@@ -58,7 +68,9 @@ std::invoke_result_t<Attempt> Retry(Clock& clock, const RetryPolicy& policy,
     if (status.ok() || !retryable(status)) return result;
     if (policy.max_attempts > 0 && calls >= policy.max_attempts) return result;
     const TimestampMicros delay = backoff.NextDelay();
-    if (policy.max_duration > 0 && clock.Now() + delay > start + policy.max_duration) return result;
+    const TimestampMicros elapsed = clock.Now() - start;
+    if (policy.max_duration > 0 && elapsed + delay > policy.max_duration) return result;
+    if (policy.on_retry) policy.on_retry(status, delay, elapsed);
     clock.SleepFor(delay);
   }
 }

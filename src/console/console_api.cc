@@ -206,28 +206,44 @@ ApiReply ConsoleApi::Stations() {
 }
 
 // A station's buckets over a period, every bucket of it (empty ones as zeros), so that a plot has
-// one point per 15 minutes.
+// one point per bucket: 15 minutes, or ?bucket=3600 or 86400 (an hour, a day in UTC), whose
+// sums read better over weeks of sparse data.
 ApiReply ConsoleApi::Activity(const ApiParams& params) {
   const std::string station = ParamOr(params, "station");
   if (station.empty()) return Error(400, "give ?station=ID (the ids are in /api/stations)");
+  const std::string bucket_text = ParamOr(params, "bucket");
+  if (!bucket_text.empty() && bucket_text != "900" && bucket_text != "3600" && bucket_text != "86400") {
+    return Error(400, "?bucket= is 900, 3600 or 86400 (seconds: 15 minutes, an hour, a day)");
+  }
+  const TimestampMicros size = (bucket_text.empty() ? 900 : std::stoll(bucket_text)) * kMicrosPerSecond;
+  const auto coarse = [size](TimestampMicros t) { return t - ((t % size) + size) % size; };
   auto week = DefaultWeek(params, Latest::kEvent);
   if (!week.ok()) return WarehouseError(week.status());
   auto period = PeriodOf(params, *week);
   if (!period.ok()) return Error(400, MessageOf(period.status()));
   auto buckets = warehouse_.StationBuckets(station, period->from, period->to);
   if (!buckets.ok()) return WarehouseError(buckets.status());
-  json points = json::array();
+  std::vector<std::pair<TimestampMicros, bikestream::Activity>> sums;
   auto stored = buckets->begin();
   for (TimestampMicros start = ActivityBucketAtOrAfter(period->from); start < period->to; start += kActivityBucket) {
-    bikestream::Activity activity;
-    if (stored != buckets->end() && stored->start == start) activity = (stored++)->activity;
+    if (sums.empty() || sums.back().first != coarse(start)) sums.emplace_back(coarse(start), bikestream::Activity{});
+    if (stored == buckets->end() || stored->start != start) continue;
+    const bikestream::Activity& activity = (stored++)->activity;
+    bikestream::Activity& sum = sums.back().second;
+    sum.pickups += activity.pickups;
+    sum.pickup_bikes += activity.pickup_bikes;
+    sum.dropoffs += activity.dropoffs;
+    sum.dropoff_bikes += activity.dropoff_bikes;
+  }
+  json points = json::array();
+  for (const auto& [start, activity] : sums) {
     json point = ActivityJson(activity);
     point["t"] = Seconds(start);
     points.push_back(std::move(point));
   }
   json body = PeriodJson(*period);
   body["station_id"] = station;
-  body["bucket_seconds"] = kActivityBucket / kMicrosPerSecond;
+  body["bucket_seconds"] = size / kMicrosPerSecond;
   body["buckets"] = std::move(points);
   return Json(body);
 }

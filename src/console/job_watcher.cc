@@ -201,12 +201,19 @@ ApiReply JobWatcher::Jobs() {
   absl::MutexLock lock(&mutex_);
   json list = json::array();
   for (const auto& [id, job] : jobs_) {
-    const JobSample latest = job.samples.empty() ? JobSample{} : job.samples.back();
+    JobSample latest = job.samples.empty() ? JobSample{} : job.samples.back();
+    if (const auto& totals = job.record.totals) {  // Ended: its own last word.
+      latest = JobSample{.received = totals->received,
+                         .stored = totals->stored,
+                         .duplicates = totals->duplicates,
+                         .dead_lettered = totals->dead_lettered};
+    }
     list.push_back({{"id", id},
                     {"state", job.state},
                     {"problem", job.problem.empty() ? json() : json(job.problem)},
                     {"source", job.record.source},
                     {"warehouse", job.record.warehouse},
+                    {"this_warehouse", !options_.warehouse.empty() && job.record.warehouse == options_.warehouse},
                     {"started", job.record.started},
                     {"ended", job.record.ended.empty() ? json() : json(job.record.ended)},
                     {"admin", job.record.admin},

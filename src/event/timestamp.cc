@@ -38,6 +38,12 @@ class Scanner {
     return true;
   }
 
+  bool ReadText(std::string_view expected) {
+    if (text_.substr(pos_, expected.size()) != expected) return false;
+    pos_ += expected.size();
+    return true;
+  }
+
   bool Peek(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
   bool AtEnd() const { return pos_ == text_.size(); }
 
@@ -65,54 +71,95 @@ absl::Status Invalid(std::string_view text, std::string_view why) {
   return absl::InvalidArgumentError(fmt::format("timestamp '{}': {}", text, why));
 }
 
-}  // namespace
-
-absl::StatusOr<TimestampMicros> ParseRfc3339(std::string_view text) {
-  Scanner in(text);
-  int year, month, day, hour, minute, second;
-  if (!in.ReadDigits(4, &year) || !in.ReadChar('-') || !in.ReadDigits(2, &month) ||
-      !in.ReadChar('-') || !in.ReadDigits(2, &day)) {
-    return Invalid(text, "expected a date as YYYY-MM-DD");
-  }
-  if (!in.ReadOneOf('T', 't')) return Invalid(text, "expected 'T' between date and time");
-  if (!in.ReadDigits(2, &hour) || !in.ReadChar(':') || !in.ReadDigits(2, &minute) ||
-      !in.ReadChar(':') || !in.ReadDigits(2, &second)) {
-    return Invalid(text, "expected a time as HH:MM:SS");
-  }
-  int micros = 0;
-  if (in.ReadChar('.') && !in.ReadFractionMicros(&micros)) {
-    return Invalid(text, "expected 1 to 9 digits of fraction after '.'");
-  }
+// The instant of a date and a time of day, checked, with the offset taken off.
+struct Fields {
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, micros = 0;
   int offset_minutes = 0;
-  if (!in.ReadOneOf('Z', 'z')) {
-    bool negative = in.Peek('-');
-    int offset_hour, offset_minute;
-    if (!in.ReadOneOf('+', '-')) return Invalid(text, "missing UTC offset (Z or +HH:MM)");
-    if (!in.ReadDigits(2, &offset_hour) || !in.ReadChar(':') ||
-        !in.ReadDigits(2, &offset_minute)) {
-      return Invalid(text, "expected the UTC offset as +HH:MM or -HH:MM");
-    }
-    if (offset_hour > 23 || offset_minute > 59) return Invalid(text, "UTC offset out of range");
-    offset_minutes = (negative ? -1 : 1) * (offset_hour * 60 + offset_minute);
-  }
-  if (!in.AtEnd()) return Invalid(text, "unexpected characters after the timestamp");
+};
 
+absl::StatusOr<TimestampMicros> InstantOf(std::string_view text, const Fields& f) {
   using namespace std::chrono;
-  const year_month_day date{std::chrono::year{year}, std::chrono::month{unsigned(month)},
-                            std::chrono::day{unsigned(day)}};
-  if (year < 1 || !date.ok()) return Invalid(text, "no such date");
-  if (hour > 23 || minute > 59 || second > 59) {
-    return Invalid(text, second == 60 ? "leap seconds are not supported" : "no such time of day");
+  const year_month_day date{std::chrono::year{f.year}, std::chrono::month{unsigned(f.month)},
+                            std::chrono::day{unsigned(f.day)}};
+  if (f.year < 1 || !date.ok()) return Invalid(text, "no such date");
+  if (f.hour > 23 || f.minute > 59 || f.second > 59) {
+    return Invalid(text, f.second == 60 ? "leap seconds are not supported" : "no such time of day");
   }
   const std::int64_t days = sys_days{date}.time_since_epoch().count();
-  const std::int64_t seconds =
-      days * 86400 + hour * 3600 + minute * 60 + second - std::int64_t{offset_minutes} * 60;
-  const TimestampMicros instant = seconds * kMicrosPerSecond + micros;
+  const std::int64_t seconds = days * 86400 + f.hour * 3600 + f.minute * 60 + f.second -
+                               std::int64_t{f.offset_minutes} * 60;
+  const TimestampMicros instant = seconds * kMicrosPerSecond + f.micros;
   if (!InTimestampRange(instant)) {
     return Invalid(text, "outside the supported range 0001-01-01T00:00:00Z to "
                          "9999-12-31T23:59:59.999999Z (in UTC)");
   }
   return instant;
+}
+
+bool ReadDate(Scanner& in, Fields& f) {
+  return in.ReadDigits(4, &f.year) && in.ReadChar('-') && in.ReadDigits(2, &f.month) &&
+         in.ReadChar('-') && in.ReadDigits(2, &f.day);
+}
+
+// `[.fraction]` after the seconds; false on a '.' without digits.
+bool ReadFraction(Scanner& in, Fields& f) {
+  return !in.ReadChar('.') || in.ReadFractionMicros(&f.micros);
+}
+
+// `+HH:MM` or `-HH:MM`, and with `compact`, `+HHMM` and `+HH` too (PostgreSQL prints `+00`).
+absl::Status ReadOffset(std::string_view text, Scanner& in, Fields& f, bool compact) {
+  const bool negative = in.Peek('-');
+  int hours = 0, minutes = 0;
+  if (!in.ReadOneOf('+', '-')) return Invalid(text, "missing UTC offset (Z or +HH:MM)");
+  const bool read = in.ReadDigits(2, &hours) &&
+                    (in.ReadChar(':') ? in.ReadDigits(2, &minutes)
+                                      : compact && (in.AtEnd() || in.ReadDigits(2, &minutes)));
+  if (!read) return Invalid(text, "expected the UTC offset as +HH:MM or -HH:MM");
+  if (hours > 23 || minutes > 59) return Invalid(text, "UTC offset out of range");
+  f.offset_minutes = (negative ? -1 : 1) * (hours * 60 + minutes);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<TimestampMicros> ParseRfc3339(std::string_view text) {
+  Scanner in(text);
+  Fields f;
+  if (!ReadDate(in, f)) return Invalid(text, "expected a date as YYYY-MM-DD");
+  if (!in.ReadOneOf('T', 't')) return Invalid(text, "expected 'T' between date and time");
+  if (!in.ReadDigits(2, &f.hour) || !in.ReadChar(':') || !in.ReadDigits(2, &f.minute) ||
+      !in.ReadChar(':') || !in.ReadDigits(2, &f.second)) {
+    return Invalid(text, "expected a time as HH:MM:SS");
+  }
+  if (!ReadFraction(in, f)) return Invalid(text, "expected 1 to 9 digits of fraction after '.'");
+  if (!in.ReadOneOf('Z', 'z')) {
+    if (auto status = ReadOffset(text, in, f, /*compact=*/false); !status.ok()) return status;
+  }
+  if (!in.AtEnd()) return Invalid(text, "unexpected characters after the timestamp");
+  return InstantOf(text, f);
+}
+
+absl::StatusOr<TimestampMicros> ParseTimestamp(std::string_view text) {
+  Scanner in(text);
+  Fields f;
+  if (!ReadDate(in, f)) {
+    return Invalid(text, "expected a date as YYYY-MM-DD, e.g. 2024-10-13T12:00:00Z");
+  }
+  if (!in.AtEnd()) {
+    if (!in.ReadOneOf('T', 't') && !in.ReadChar(' ')) {
+      return Invalid(text, "expected 'T' or a space between date and time");
+    }
+    if (!in.ReadDigits(2, &f.hour) || !in.ReadChar(':') || !in.ReadDigits(2, &f.minute) ||
+        (in.ReadChar(':') && !in.ReadDigits(2, &f.second))) {
+      return Invalid(text, "expected a time as HH:MM[:SS]");
+    }
+    if (!ReadFraction(in, f)) return Invalid(text, "expected 1 to 9 digits of fraction after '.'");
+    if (!in.ReadOneOf('Z', 'z') && !in.ReadText(" UTC") && !in.AtEnd()) {
+      if (auto status = ReadOffset(text, in, f, /*compact=*/true); !status.ok()) return status;
+    }
+  }
+  if (!in.AtEnd()) return Invalid(text, "unexpected characters after the timestamp");
+  return InstantOf(text, f);
 }
 
 std::string FormatRfc3339(TimestampMicros micros) {

@@ -27,6 +27,13 @@ inline constexpr TimestampMicros kMaxTimestamp = 253402300800LL * kMicrosPerSeco
 // with a message saying which part is wrong.
 absl::StatusOr<TimestampMicros> ParseRfc3339(std::string_view text);
 
+// Parses an instant as people and their tools write it: RFC 3339 as above, and the forms
+// pandas, PostgreSQL and BigQuery print — a space for the `T` (`2024-10-13 12:00:00+00:00`),
+// `+00` or `+0000` or ` UTC` for the offset, seconds left out (`2024-10-13 12:00`), a date
+// alone (its midnight), no offset at all (UTC, as pandas writes a naive time). For what a user
+// gives (flags, labels files, SQL literals); events themselves must carry RFC 3339.
+absl::StatusOr<TimestampMicros> ParseTimestamp(std::string_view text);
+
 // Whether `micros` is inside [kMinTimestamp, kMaxTimestamp].
 inline bool InTimestampRange(TimestampMicros micros) {
   return micros >= kMinTimestamp && micros <= kMaxTimestamp;

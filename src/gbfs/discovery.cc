@@ -45,11 +45,25 @@ absl::StatusOr<std::optional<FeedUrls>> ParseDiscovery(std::string_view json) {
     }
     if (name == "station_status") urls.station_status = std::string(url);
     if (name == "station_information") urls.station_information = std::string(url);
+    if (name == "system_information") urls.system_information = std::string(url);
   }
   if (urls.station_status.empty()) {
     return absl::InvalidArgumentError("the gbfs.json lists no station_status feed: this system has no docked stations");
   }
   return urls;
+}
+
+absl::StatusOr<std::string> ParseSystemId(std::string_view json) {
+  thread_local simdjson::dom::parser parser;
+  element document;
+  if (auto error = parser.parse(json.data(), json.size()).get(document); error) {
+    return absl::InvalidArgumentError(fmt::format("not JSON: {}", simdjson::error_message(error)));
+  }
+  std::string_view system_id;
+  if (document["data"]["system_id"].get_string().get(system_id) != simdjson::SUCCESS || system_id.empty()) {
+    return absl::InvalidArgumentError("not a system_information document: no data.system_id");
+  }
+  return std::string(system_id);
 }
 
 absl::Status CheckListedUrl(const std::string& feed, std::string_view name, const std::string& listed) {

@@ -18,19 +18,38 @@ namespace {
 constexpr std::int64_t kLongestTtlSeconds = 60 * 60;
 constexpr TimestampMicros kStationsRetryInterval = 60 * kMicrosPerSecond;
 
-}  // namespace
-
-LiveFeed::LiveFeed(LiveFeedOptions options, http::HttpClient& http, Clock& clock)
-    : options_(std::move(options)), http_(http), clock_(clock) {}
-
-absl::StatusOr<std::string> LiveFeed::Get(const std::string& url) {
-  auto response = http_.Send("GET", url, "", {"Accept: application/json"});
+absl::StatusOr<std::string> Fetch(http::HttpClient& http, const std::string& url) {
+  auto response = http.Send("GET", url, "", {"Accept: application/json"});
   if (!response.ok()) return response.status();
   if (response->status != 200) {
     return absl::UnavailableError(fmt::format("GET {}: HTTP {}", RedactUrl(url), response->status));
   }
   return std::move(response->body);
 }
+
+}  // namespace
+
+absl::StatusOr<std::string> FetchSystemId(http::HttpClient& http, const std::string& url) {
+  auto body = Fetch(http, url);
+  if (!body.ok()) return body.status();
+  auto discovered = ParseDiscovery(*body);
+  if (!discovered.ok()) return Prefixed(RedactUrl(url), discovered.status());
+  if (!discovered->has_value() || (*discovered)->system_information.empty()) {
+    return absl::NotFoundError(fmt::format("{} names no system_information, which would name the system", RedactUrl(url)));
+  }
+  const std::string& listed = (*discovered)->system_information;
+  if (absl::Status checked = CheckListedUrl(url, "system_information", listed); !checked.ok()) return checked;
+  auto information = Fetch(http, listed);
+  if (!information.ok()) return information.status();
+  auto system_id = ParseSystemId(*information);
+  if (!system_id.ok()) return Prefixed(RedactUrl(listed), system_id.status());
+  return system_id;
+}
+
+LiveFeed::LiveFeed(LiveFeedOptions options, http::HttpClient& http, Clock& clock)
+    : options_(std::move(options)), http_(http), clock_(clock) {}
+
+absl::StatusOr<std::string> LiveFeed::Get(const std::string& url) { return Fetch(http_, url); }
 
 absl::StatusOr<StationStatus> LiveFeed::Poll() {
   if (urls_.station_status.empty()) {

@@ -79,6 +79,11 @@ class LiveFeed final : public SnapshotFeed {
   std::optional<TimestampMicros> stations_due_;
 };
 
+// The system_id a live feed's system_information names (through gbfs.json): the system's
+// name in event ids when none is given. kNotFound, saying to give one, when `url` is
+// station_status.json itself or its gbfs.json lists no system_information.
+absl::StatusOr<std::string> FetchSystemId(http::HttpClient& http, const std::string& url);
+
 // Replays a file of recorded snapshots (snapshot_file.h): as fast as it can (speedup 0), or
 // paced by their last_updated, `speedup` seconds of feed time per wall second.
 class ReplayFeed final : public SnapshotFeed {

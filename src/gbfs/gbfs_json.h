@@ -23,7 +23,8 @@ struct Header {
 };
 
 // Parses `json` with `parser` and reads its last_updated, ttl, version and data.stations;
-// kInvalidArgument naming what is missing, for a document of `kind` ("station_status").
+// kInvalidArgument naming what is missing, for a document of `kind` ("station_status");
+// kFailedPrecondition when it is the other kind of station list (the two swapped).
 absl::StatusOr<Header> ParseHeader(simdjson::dom::parser& parser, std::string_view json, std::string_view kind);
 
 }  // namespace bikestream::gbfs

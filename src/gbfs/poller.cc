@@ -81,9 +81,14 @@ absl::Status Poller::Run(SnapshotFeed& feed, const SnapshotFeed::Stop& stop) {
     resumed_pending_.clear();
   }
   absl::Status saving;
+  absl::Status wrong_feed;
   bool handed_on = true;
   absl::Status ended = feed.ForEachSnapshot(
       [&](absl::StatusOr<StationStatus> snapshot) {
+        if (absl::IsFailedPrecondition(snapshot.status())) {  // The wrong feed: every snapshot would be.
+          wrong_feed = snapshot.status();
+          return false;
+        }
         if (!snapshot.ok()) {
           ++stats_.bad_snapshots;
           options_.report(std::string(MessageOf(snapshot.status())));
@@ -118,6 +123,7 @@ absl::Status Poller::Run(SnapshotFeed& feed, const SnapshotFeed::Stop& stop) {
   if (handed_on && Flushed(stop) && !options_.state_path.empty()) {
     if (auto saved = SaveState({}); !saved.ok()) return saved;
   }
+  if (!wrong_feed.ok()) return wrong_feed;
   return ended;
 }
 

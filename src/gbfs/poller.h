@@ -66,8 +66,9 @@ class Poller {
   static absl::StatusOr<Poller> Open(std::string system, HandOff hand_off, Clock& clock, PollerOptions options);
 
   // Hands on again the changes the last run may not have, then runs until the feed ends or
-  // `stop()`; the state is saved on the way out. An error only when the state cannot be saved
-  // or the feed ended on one (a truncated file).
+  // `stop()`; the state is saved on the way out. An error only when the state cannot be saved,
+  // the feed ended on one (a truncated file), or is the wrong feed (kFailedPrecondition: a
+  // station_information document where station_status goes), said once.
   absl::Status Run(SnapshotFeed& feed, const SnapshotFeed::Stop& stop);
 
   const PollerStats& stats() const { return stats_; }

@@ -15,6 +15,9 @@ struct ReplayResult {
   std::uint64_t stored = 0;      // Now valid and new to raw_events.
   std::uint64_t duplicates = 0;  // Now valid, but the event_id was already stored.
   std::uint64_t still_invalid = 0;
+  // The earliest event time of those stored: feature ticks from it on were computed without
+  // them. Empty when none was stored.
+  std::optional<TimestampMicros> earliest_stored;
 };
 
 // Replays every dead letter (with `reason`, when given) under `rules`. Each page of valid ones

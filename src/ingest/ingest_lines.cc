@@ -1,5 +1,15 @@
 #include "ingest/ingest_lines.h"
 
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <system_error>
+
+#include "common/redact.h"
+
 namespace bikestream {
 namespace {
 
@@ -7,7 +17,46 @@ bool IsBlank(std::string_view text) {
   return text.find_first_not_of(" \t\r") == std::string_view::npos;
 }
 
+bool IsGzip(std::string_view text) { return text.size() >= 2 && text[0] == '\x1f' && text[1] == '\x8b'; }
+
 }  // namespace
+
+absl::StatusOr<std::unique_ptr<LineInput>> LineInput::Open(const std::string& from, std::size_t max_line_bytes) {
+  std::unique_ptr<LineInput> input(new LineInput);
+  if (from == "-") {
+    input->fd_ = STDIN_FILENO;
+    input->source_ = "stdin";
+    input->reader_ = std::make_unique<LineReader>(input->fd_, max_line_bytes);
+    return input;
+  }
+  std::error_code ignored;
+  input->source_ = "file:" + std::filesystem::absolute(from, ignored).string();
+  if (IsGzipFile(from)) {
+    auto file = GzipFile::Open(from);
+    if (!file.ok()) return file.status();
+    input->gzip_ = std::make_unique<GzipFile>(std::move(*file));
+    GzipFile* gzip = input->gzip_.get();
+    input->reader_ = std::make_unique<LineReader>(
+        [gzip](char* out, std::size_t size) { return gzip->Read(out, size); }, max_line_bytes);
+    return input;
+  }
+  input->fd_ = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (input->fd_ < 0) {
+    const int error = errno;  // Not std::strerror: its buffer is shared by every thread.
+    // A mistyped source URL lands here as a file name: its password stays out of the message.
+    const std::string message =
+        fmt::format("cannot read '{}': {}", RedactUrl(from), std::generic_category().message(error));
+    return error == ENOENT ? absl::NotFoundError(message) : absl::UnavailableError(message);
+  }
+  input->reader_ = std::make_unique<LineReader>(input->fd_, max_line_bytes);
+  return input;
+}
+
+LineInput::~LineInput() {
+  if (fd_ > STDIN_FILENO) ::close(fd_);
+}
+
+absl::Status LineInput::CheckComplete() { return gzip_ ? gzip_->CheckComplete() : absl::OkStatus(); }
 
 absl::Status IngestLines(LineReader& reader, Ingestor& ingestor, const ProgressCallback& progress) {
   std::uint64_t commits_reported = 0;
@@ -23,6 +72,11 @@ absl::Status IngestLines(LineReader& reader, Ingestor& ingestor, const ProgressC
     if (!line.ok()) return line.status();
     if (!line->has_value()) break;
     const Line& current = **line;
+    if (current.number == 1 && IsGzip(current.text)) {
+      return absl::InvalidArgumentError(
+          "the input is gzip-compressed: give the file itself to --from (ingest decodes it), or pipe it "
+          "through zcat");
+    }
     if (IsBlank(current.text) && !current.truncated) continue;
     if (auto status = ingestor.Add(IngestMessage{.payload = current.text,
                                                  .position = current.number,

@@ -2,7 +2,10 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <string>
 
+#include "common/gzip_file.h"
 #include "event/line_reader.h"
 #include "ingest/ingestor.h"
 
@@ -11,8 +14,33 @@ namespace bikestream {
 // Called after each commit, so a terminal can show progress.
 using ProgressCallback = std::function<void(const IngestStats&)>;
 
+// The lines `ingest --from` reads: "-" (stdin, borrowed), or a file, plain or gzip-compressed
+// (told by its first bytes, whatever its name; decoded as it is read).
+class LineInput {
+ public:
+  // kNotFound or kUnavailable, naming the file, when it cannot be read.
+  static absl::StatusOr<std::unique_ptr<LineInput>> Open(const std::string& from, std::size_t max_line_bytes);
+  ~LineInput();
+  LineInput(const LineInput&) = delete;
+  LineInput& operator=(const LineInput&) = delete;
+
+  LineReader& reader() { return *reader_; }
+  // "stdin", or "file:" and the absolute path: the dead letters' source.
+  const std::string& source() const { return source_; }
+  // After the reader's end: kDataLoss when a gzip file ends before its end (cut off).
+  absl::Status CheckComplete();
+
+ private:
+  LineInput() = default;
+  int fd_ = -1;  // Owned unless it is stdin's.
+  std::unique_ptr<GzipFile> gzip_;
+  std::unique_ptr<LineReader> reader_;
+  std::string source_;
+};
+
 // Feeds every line of `reader` to `ingestor` and flushes at the end. Blank lines are skipped.
-// Returns the first read or commit error; what was committed before it stays committed, and
+// Compressed bytes (gzip's magic at the start of the first line: a .gz file piped in) are
+// refused before anything is stored. Returns the first read or commit error; what was committed before it stays committed, and
 // re-running over the same input stores nothing twice.
 absl::Status IngestLines(LineReader& reader, Ingestor& ingestor,
                          const ProgressCallback& progress = nullptr);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -20,16 +21,82 @@ void Log(const FeatureJobOptions& options, const std::string& line) {
   if (options.log) options.log(line);
 }
 
-}  // namespace
+// The longest finite window of `features`; 0 when all are all_time.
+TimestampMicros LongestWindow(const std::vector<FeatureSpec>& features) {
+  TimestampMicros longest = 0;
+  for (const FeatureSpec& feature : features) longest = std::max(longest, feature.window.value_or(0));
+  return longest;
+}
 
-absl::Status RefreshFeaturesAt(FeatureStore& store, const FeatureJobOptions& options, TimestampMicros as_of) {
+// RefreshFeaturesAt, counted in `metrics` when given.
+absl::Status RefreshAndCount(FeatureStore& store, const FeatureJobOptions& options, TimestampMicros as_of,
+                             JobMetrics* metrics) {
   Clock& clock = options.clock ? *options.clock : SystemClock();
   const TimestampMicros start = clock.Now();
   auto rows = store.RefreshFeatures(options.features, as_of);
-  if (!rows.ok()) return rows.status();
+  if (!rows.ok()) {
+    if (metrics) ++metrics->scheduled_tick_failures;
+    return rows.status();
+  }
+  const TimestampMicros end = clock.Now();
+  if (metrics) {
+    ++metrics->scheduled_ticks;
+    metrics->scheduled_rows += *rows;
+    metrics->scheduled_lag_seconds = double(end - as_of) / kMicrosPerSecond;
+  }
   Log(options, fmt::format("features at {}: {} rows in {:.2f} s", FormatRfc3339(as_of), *rows,
-                           double(clock.Now() - start) / kMicrosPerSecond));
+                           double(end - start) / kMicrosPerSecond));
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<DefaultTick> ChooseDefaultTick(EventHistory& events, const FeatureJobOptions& options) {
+  Clock& clock = options.clock ? *options.clock : SystemClock();
+  const TimestampMicros current = FloorToTick(clock.Now(), options.every);
+  auto latest = events.LatestEventTime();
+  if (!latest.ok()) return latest.status();
+  if (!*latest) {
+    return DefaultTick{current, fmt::format("raw_events holds no events yet: the features as of now ({}) are "
+                                            "empty or zero", FormatRfc3339(current))};
+  }
+  const TimestampMicros longest = LongestWindow(options.features);
+  if (longest == 0 || **latest > current - longest) {
+    return DefaultTick{current, fmt::format("as of now: {} (give --as-of for another tick)", FormatRfc3339(current))};
+  }
+  const TimestampMicros floor = FloorToTick(**latest, options.every);
+  const TimestampMicros data_tick = floor == **latest ? floor : floor + options.every;
+  return DefaultTick{data_tick, fmt::format("no event in the {} s before now ({}); the latest is {}: as of the "
+                                            "data's latest tick, {} (give --as-of for another)",
+                                            longest / kMicrosPerSecond, FormatRfc3339(current),
+                                            FormatRfc3339(**latest), FormatRfc3339(data_tick))};
+}
+
+absl::Status ExplainEmptyTick(FeatureStore& store, const std::vector<std::string>& features, TimestampMicros as_of) {
+  constexpr TimestampMicros kNear = 24 * kMicrosPerHour;
+  auto latest = store.LatestFeatureTime();
+  if (!latest.ok()) return latest.status();
+  if (!*latest) return absl::NotFoundError("station_features is empty: run `bikestream features` first");
+  auto near = store.TrainingSet(TrainingSetRequest{.features = features, .range = std::pair(as_of - kNear, as_of + kNear)});
+  if (!near.ok()) return near.status();
+  std::optional<TimestampMicros> before, after;
+  for (const auto& row : near->rows) {
+    auto tick = ParseRfc3339(row.at(1).text);  // station_id, as_of, ...
+    if (!tick.ok()) continue;
+    if (*tick == as_of) return absl::OkStatus();
+    if (*tick < as_of && (!before || *tick > *before)) before = *tick;
+    if (*tick > as_of && (!after || *tick < *after)) after = *tick;
+  }
+  const auto or_none = [](const std::optional<TimestampMicros>& tick) {
+    return tick ? FormatRfc3339(*tick) : std::string("none within a day");
+  };
+  return absl::NotFoundError(fmt::format(
+      "no features as of {}: it is no tick. The nearest before: {}; after: {}; the latest: {}", FormatRfc3339(as_of),
+      or_none(before), or_none(after), FormatRfc3339(**latest)));
+}
+
+absl::Status RefreshFeaturesAt(FeatureStore& store, const FeatureJobOptions& options, TimestampMicros as_of) {
+  return RefreshAndCount(store, options, as_of, nullptr);
 }
 
 absl::Status RunFeatureSchedule(FeatureStore& store, const FeatureJobOptions& options) {
@@ -61,7 +128,7 @@ absl::Status RunFeatureSchedule(FeatureStore& store, const FeatureJobOptions& op
     stop = true;
   });
   Scheduler scheduler(clock, {.every = options.every},
-                      [&](TimestampMicros as_of) { return RefreshFeaturesAt(store, options, as_of); },
+                      [&](TimestampMicros as_of) { return RefreshAndCount(store, options, as_of, &metrics); },
                       [&](const std::string& line) { Log(options, line); });
   scheduler.Run(stop, run_now);
   watcher.request_stop();

@@ -26,6 +26,23 @@ struct FeatureJobOptions {
   std::function<void(const std::string&)> log;  // Default: none.
 };
 
+// The as_of `bikestream features` uses when none is given, and a line saying why.
+struct DefaultTick {
+  TimestampMicros as_of;
+  std::string why;
+};
+
+// The schedule's current tick (now floored to `options.every`), as a live warehouse wants;
+// but on a warehouse of past data, where no event falls in the longest window before that
+// tick (so every windowed feature there would be zero), the data's latest tick: the first tick
+// at or after the latest event. An empty raw_events keeps the current tick, and says so.
+absl::StatusOr<DefaultTick> ChooseDefaultTick(EventHistory& events, const FeatureJobOptions& options);
+
+// Why a training set at `as_of` has no rows: kNotFound naming the nearest stored ticks before
+// and after it (within a day) and the latest, when `as_of` is no tick; OK when it is one (whose
+// rows hold none of these features).
+absl::Status ExplainEmptyTick(FeatureStore& store, const std::vector<std::string>& features, TimestampMicros as_of);
+
 // Refreshes the features at `as_of` and logs how many rows it wrote in how long.
 absl::Status RefreshFeaturesAt(FeatureStore& store, const FeatureJobOptions& options, TimestampMicros as_of);
 

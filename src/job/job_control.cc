@@ -57,6 +57,16 @@ std::string PrometheusText(const JobMetrics& m, JobState state) {
           m.feature_ticks_written);
   counter("features_too_late_total", "Events older than the allowed lateness: counted only in ticks still to come.",
           m.features_too_late);
+  counter("feature_schedule_ticks_total", "Ticks the feature scheduler (features --every) computed.", m.scheduled_ticks);
+  counter("feature_schedule_rows_total", "Rows of station_features those ticks wrote.", m.scheduled_rows);
+  counter("feature_schedule_failures_total", "Ticks the feature scheduler failed to compute (each is retried).",
+          m.scheduled_tick_failures);
+  prometheus::BuildGauge()
+      .Name("bikestream_feature_schedule_lag_seconds")
+      .Help("From the latest scheduled tick's as_of to the commit of its rows.")
+      .Register(registry)
+      .Add({})
+      .Set(m.scheduled_lag_seconds.load());
   counter("warehouse_bytes_processed_total", "Bytes the warehouse's statements processed (BigQuery).",
           m.warehouse_bytes_processed);
   counter("warehouse_bytes_billed_total", "Bytes the warehouse's statements were billed for (BigQuery).",

@@ -61,6 +61,17 @@ std::string TextAt(const json& record, const char* key) {
   return field != record.end() && field->is_string() ? field->get<std::string>() : "";
 }
 
+// The totals of an ended job's record, when they are there and whole numbers.
+std::optional<JobRecord::Totals> TotalsAt(const json& record) {
+  const auto totals = record.find("totals");
+  if (totals == record.end() || !totals->is_object()) return std::nullopt;
+  const auto count = [&](const char* key) {
+    const auto field = totals->find(key);
+    return field != totals->end() && field->is_number_unsigned() ? field->get<std::uint64_t>() : 0;
+  };
+  return JobRecord::Totals{count("received"), count("stored"), count("duplicates"), count("dead_lettered")};
+}
+
 // Every record may be read by anyone who can list the jobs: where a job reads and writes is
 // shown redacted.
 json ToJson(const JobRecord& r) {
@@ -73,6 +84,12 @@ json ToJson(const JobRecord& r) {
                  {"started", r.started}};
   if (!r.state.empty()) record["state"] = r.state;
   if (!r.ended.empty()) record["ended"] = r.ended;
+  if (r.totals) {
+    record["totals"] = {{"received", r.totals->received},
+                        {"stored", r.totals->stored},
+                        {"duplicates", r.totals->duplicates},
+                        {"dead_lettered", r.totals->dead_lettered}};
+  }
   return record;
 }
 
@@ -112,7 +129,8 @@ absl::Status JobRegistry::Register(const JobRecord& r) {
   return absl::OkStatus();
 }
 
-void JobRegistry::Unregister(const std::string& id, std::string_view final_state) {
+void JobRegistry::Unregister(const std::string& id, std::string_view final_state,
+                             std::optional<JobRecord::Totals> totals) {
   const std::filesystem::path running = dir_ / (id + ".json");
   std::error_code ignored;
   if (!final_state.empty()) {
@@ -120,6 +138,7 @@ void JobRegistry::Unregister(const std::string& id, std::string_view final_state
     if (record.ok()) {
       record->state = std::string(final_state);
       record->ended = FormatRfc3339(SystemClock().Now() / kMicrosPerSecond * kMicrosPerSecond);
+      record->totals = totals;
       std::filesystem::create_directories(dir_ / "ended", ignored);
       // Best effort: a job that cannot say how it ended has still ended.
       (void)ReplaceFile((dir_ / "ended" / (id + ".json")).string(), ToJson(*record).dump(2) + "\n");
@@ -145,7 +164,8 @@ absl::StatusOr<JobRecord> JobRegistry::ReadRecord(const std::filesystem::path& p
                    .warehouse = TextAt(record, "warehouse"),
                    .started = TextAt(record, "started"),
                    .state = TextAt(record, "state"),
-                   .ended = TextAt(record, "ended")};
+                   .ended = TextAt(record, "ended"),
+                   .totals = TotalsAt(record)};
 }
 
 std::vector<JobRecord> JobRegistry::List() {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,11 @@ struct JobRecord {
   // For an ended job (JobRegistry::Ended): the state it ended in, e.g. DRAINED, and when.
   std::string state;
   std::string ended;     // RFC 3339.
+  // For an ended job: what it had received and stored, when it ended.
+  struct Totals {
+    std::uint64_t received = 0, stored = 0, duplicates = 0, dead_lettered = 0;
+  };
+  std::optional<Totals> totals;
 };
 
 // $BIKESTREAM_STATE_DIR, else $XDG_STATE_HOME/bikestream, else ~/.local/state/bikestream.
@@ -43,8 +49,10 @@ class JobRegistry {
   explicit JobRegistry(const std::filesystem::path& state_dir, Warn warn = nullptr);
 
   absl::Status Register(const JobRecord& record);
-  // Removes the job from the running ones; with `final_state`, keeps it among the ended ones.
-  void Unregister(const std::string& id, std::string_view final_state = {});
+  // Removes the job from the running ones; with `final_state`, keeps it among the ended ones,
+  // with its `totals`.
+  void Unregister(const std::string& id, std::string_view final_state = {},
+                  std::optional<JobRecord::Totals> totals = std::nullopt);
 
   // The registered jobs whose process is still alive; the entries of ended processes (also
   // where another process has its pid now) are removed, unreadable ones skipped with a warning.

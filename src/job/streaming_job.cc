@@ -60,7 +60,11 @@ absl::StatusOr<StreamingJobResult> RunStreamingJob(EventSource& source, EventSin
     result.error = RunStreaming(source, sink, options, control, metrics);
   }
   result.state = result.error.ok() ? control.state() : JobState::kFailed;
-  registry.Unregister(record.id, JobStateName(result.state));
+  registry.Unregister(record.id, JobStateName(result.state),
+                      JobRecord::Totals{.received = metrics.received,
+                                        .stored = metrics.stored,
+                                        .duplicates = metrics.duplicates,
+                                        .dead_lettered = metrics.dead_lettered});
   result.stats = Snapshot(metrics);
   result.seconds = double(clock.Now() - start) / kMicrosPerSecond;
   return result;

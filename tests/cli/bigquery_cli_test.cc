@@ -150,5 +150,17 @@ TEST_F(BigQueryCliTest, FlagsThatDoNotFitSayWhy) {
   EXPECT_NE(err.find("give the location once"), std::string::npos) << err;
 }
 
+// An endpoint nobody answers at is retried for minutes (BigQuery's guidance): the person
+// waiting hears why within seconds, not after five minutes of silence.
+TEST_F(BigQueryCliTest, AnEndpointThatDoesNotAnswerIsReportedWhileRetried) {
+  const int closed = testing_support::FreeLoopbackPort();
+  e2e::Child setup({"setup", "--bigquery-endpoint", fmt::format("http://127.0.0.1:{}", closed)}, dir_ / "setup.out");
+  const auto said = e2e::WaitForMatch(dir_ / "setup.out.err", "BigQuery at http://127.0.0.1:[0-9]+: ([^\\n]*); retrying in");
+  EXPECT_FALSE(said.empty()) << e2e::ReadFile(dir_ / "setup.out.err");
+  EXPECT_NE(e2e::ReadFile(dir_ / "setup.out.err").find("gives up after 300 s"), std::string::npos);
+  setup.Signal(SIGTERM);
+  setup.Wait();
+}
+
 }  // namespace
 }  // namespace bikestream

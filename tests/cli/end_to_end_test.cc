@@ -13,6 +13,7 @@
 
 #include "cli/cli_test_util.h"
 #include "support/faulty_stream.h"
+#include "support/gzip.h"
 #include "event/event.h"
 #include "simulator/simulator.h"
 #include "warehouse/warehouse.h"
@@ -92,6 +93,41 @@ TEST(EndToEnd, IngestStoresExactlyTheUniqueValidEventsOnceAcrossRuns) {
   EXPECT_NE(out.find("\"stored\":0,"), std::string::npos) << out;
   EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), std::int64_t(valid_ids.size()));
   EXPECT_EQ(Count(db, "SELECT count(*) FROM dead_letter"), std::int64_t(expected.invalid));
+}
+
+// A gzip-compressed file is read as gbfs reads one; piped in compressed, it is refused before
+// anything is stored; cut short, it says so after storing what it could read.
+TEST(EndToEnd, IngestReadsACompressedFileAndRefusesCompressedBytesOnStdin) {
+  TempDir dir;
+  const std::string events = dir / "events.jsonl";
+  ASSERT_EQ(Child({"simulate", "--mode", "stream", "--count", "3000", "--invalid-rate", "0.01", "--seed", "5"}, events)
+                .Wait(),
+            0);
+  const auto valid_ids = ValidIdsIn(events);
+  const std::string compressed = dir / "events.jsonl.gz";
+  std::ofstream(compressed, std::ios::binary) << testing_support::Gzip(e2e::ReadFile(events));
+  const std::string db = dir / "gz.db";
+  std::string out, err;
+  ASSERT_EQ(RunBikestream({"ingest", "--from", compressed, "--warehouse", "sqlite:" + db, "--json"}, &out, "/dev/null",
+                          &err),
+            0)
+      << err;
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), std::int64_t(valid_ids.size()));
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM dead_letter WHERE reason = 'bad_json' AND payload LIKE '%' || char(31) || '%'"),
+            0);
+
+  const std::string piped = dir / "piped.db";
+  EXPECT_EQ(RunBikestream({"ingest", "--from", "-", "--warehouse", "sqlite:" + piped}, nullptr, compressed, &err), 1);
+  EXPECT_NE(err.find("the input is gzip-compressed: give the file itself to --from"), std::string::npos) << err;
+  EXPECT_EQ(Count(piped, "SELECT count(*) FROM raw_events") + Count(piped, "SELECT count(*) FROM dead_letter"), 0);
+
+  const std::string cut = dir / "cut.jsonl.gz";
+  const std::string whole = e2e::ReadFile(compressed);
+  std::ofstream(cut, std::ios::binary) << whole.substr(0, whole.size() / 2);
+  EXPECT_EQ(RunBikestream({"ingest", "--from", cut, "--warehouse", "sqlite:" + (dir / "cut.db")}, nullptr, "/dev/null",
+                          &err),
+            1);
+  EXPECT_NE(err.find("ends before its end (truncated?)"), std::string::npos) << err;
 }
 
 TEST(EndToEnd, KillNineAtRandomMomentsThenRerunStoresEachEventOnce) {
@@ -265,14 +301,24 @@ TEST(Cli, AReaderThatGoesAwayEndsNoJobHalfway) {
   EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), 20000);
 }
 
-TEST(Cli, SimulateStopsWithAMessageOnceNobodyReadsItsEvents) {
+// The docs' own `| head` examples: the reader has what it wanted, as with `yes | head`.
+TEST(Cli, ACommandWhoseOutputIsItsWorkEndsQuietlyOnceNobodyReadsIt) {
   TempDir dir;
   const std::string err = dir / "err";
-  // Not killed by SIGPIPE (141), not aborted (134): an error that says what happened.
+  // Not killed by SIGPIPE (141), not aborted (134), no error: it stops.
   EXPECT_EQ(Shell(fmt::format("timeout 60 \"$BIKESTREAM\" simulate --mode stream --count 100000000 2>{} | head -c 100 "
                               ">/dev/null; exit ${{PIPESTATUS[0]}}", err)),
-            1);
-  EXPECT_NE(e2e::ReadFile(err).find("could not write to stdout"), std::string::npos) << e2e::ReadFile(err);
+            0);
+  EXPECT_EQ(e2e::ReadFile(err).find("Broken pipe"), std::string::npos) << e2e::ReadFile(err);
+  const std::string db = dir / "w.db";
+  ASSERT_EQ(RunBikestream({"run", "--mode", "stream", "--count", "5000", "--warehouse", "sqlite:" + db}), 0);
+  // After the simulated events, whose times run ahead of the clock.
+  ASSERT_EQ(RunBikestream({"features", "--as-of", "2030-01-01T00:00:00Z", "--warehouse", "sqlite:" + db}), 0);
+  // Written to a pipe whose reader left a second before (`true` reads nothing).
+  EXPECT_EQ(Shell(fmt::format("{{ sleep 1; exec \"$BIKESTREAM\" training-set --warehouse sqlite:{} 2>{}; }} | true; "
+                              "exit ${{PIPESTATUS[0]}}", db, err)),
+            0);
+  EXPECT_EQ(e2e::ReadFile(err).find("could not write"), std::string::npos) << e2e::ReadFile(err);
 }
 
 TEST(Cli, OutputThatCannotBeWrittenIsAnErrorUnlessTheReaderLeft) {

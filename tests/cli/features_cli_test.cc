@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "cli/cli_test_util.h"
@@ -73,6 +75,72 @@ TEST_F(FeaturesCliTest, BackfillThenExportAGridAndPointInTimeLabels) {
   EXPECT_EQ(third, "A_102,2025-11-16T00:05:00Z,,1,,,,");
 }
 
+// On a warehouse of past data, `features` without --as-of computes the data's latest tick, not a
+// tick of zeros "now" that would become the default training set; and it says which it used.
+TEST_F(FeaturesCliTest, WithoutAsOfPastDataGetsItsLatestTickAndSaysSo) {
+  std::string err;
+  ASSERT_EQ(RunBikestream({"features", "--warehouse", db_}, nullptr, "/dev/null", &err), 0) << err;
+  EXPECT_NE(err.find("as of the data's latest tick, 2025-11-16T00:15:00Z"), std::string::npos) << err;
+  std::string out;
+  ASSERT_EQ(RunBikestream({"training-set", "--warehouse", db_}, &out), 0);
+  std::istringstream lines(out);
+  std::string header, first;
+  std::getline(lines, header);
+  std::getline(lines, first);
+  EXPECT_TRUE(first.starts_with("A_101,2025-11-16T00:15:00Z,")) << first;
+  EXPECT_FALSE(first.starts_with("A_101,2025-11-16T00:15:00Z,0,0,")) << "a tick of zeros: " << first;
+}
+
+// Labels as pandas, BigQuery and people write their times; an --as-of that is no tick says which
+// ticks are near instead of answering no rows.
+TEST_F(FeaturesCliTest, LabelsInToolsFormsAndAnAsOfThatIsNoTick) {
+  ASSERT_EQ(RunBikestream({"features", "--backfill", "2025-11-16T00:15:00Z..2025-11-16T00:30:00Z", "--warehouse", db_}),
+            0);
+  const std::string labels = dir_ / "pandas.csv";
+  std::ofstream(labels) << "station_id,ts,y\n"
+                        << "A_101,2025-11-16 00:29:59+00:00,1\n"   // pandas, tz-aware.
+                        << "A_101,2025-11-16 00:30:00,2\n"         // pandas, naive (UTC).
+                        << "A_101,2025-11-16T00:29:59.999Z,3\n"    // Fractional seconds.
+                        << "A_101,2025-11-16 00:30:00 UTC,4\n";    // BigQuery.
+  std::string out, err;
+  ASSERT_EQ(RunBikestream({"training-set", "--labels", labels, "--warehouse", db_}, &out, "/dev/null", &err), 0) << err;
+  EXPECT_NE(out.find("A_101,2025-11-16T00:29:59Z,2025-11-16T00:15:00Z,1,"), std::string::npos) << out;
+  EXPECT_NE(out.find("A_101,2025-11-16T00:30:00Z,2025-11-16T00:30:00Z,2,"), std::string::npos) << out;
+  EXPECT_NE(out.find("A_101,2025-11-16T00:29:59.999000Z,2025-11-16T00:15:00Z,3,"), std::string::npos) << out;
+  EXPECT_NE(out.find("A_101,2025-11-16T00:30:00Z,2025-11-16T00:30:00Z,4,"), std::string::npos) << out;
+
+  EXPECT_EQ(RunBikestream({"training-set", "--as-of", "2025-11-16T00:20:00Z", "--warehouse", db_}, &out, "/dev/null",
+                          &err),
+            1);
+  EXPECT_NE(err.find("no features as of 2025-11-16T00:20:00Z: it is no tick. The nearest before: 2025-11-16T00:15:00Z; "
+                     "after: 2025-11-16T00:30:00Z"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(RunBikestream({"training-set", "--as-of", "2025-11-16 00:30:00+00:00", "--warehouse", db_}, &out), 0);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 101);
+}
+
+// A replay that stores events older than stored ticks says which ticks missed them and how to
+// refresh them.
+TEST_F(FeaturesCliTest, AReplayUnderStoredTicksSaysHowToRefreshThem) {
+  ASSERT_EQ(RunBikestream({"features", "--as-of", "2025-11-16T00:15:00Z", "--warehouse", db_}), 0);
+  const std::string events = dir_ / "late.jsonl";
+  std::ofstream(events) << R"({"event_id":"late-1","station_id":"A_101","ts_iso":"2025-11-16T00:05:00Z","kind":"Pickup","delta":1})"
+                        << "\n";
+  ASSERT_EQ(RunBikestream({"ingest", "--from", events, "--warehouse", db_}), 0);
+  ASSERT_EQ(RunBikestream({"query", "UPDATE dead_letter SET payload = replace(payload, 'Pickup', 'pickup')",
+                           "--warehouse", db_}),
+            0);
+  std::string out, err;
+  ASSERT_EQ(RunBikestream({"dead-letter", "replay", "--warehouse", db_}, &out, "/dev/null", &err), 0) << err;
+  EXPECT_NE(out.find("1 stored"), std::string::npos) << out;
+  EXPECT_NE(err.find("the features stored at ticks from 2025-11-16T00:05:00Z to 2025-11-16T00:15:00Z were computed "
+                     "without these events; refresh them:\n  bikestream features --backfill "
+                     "2025-11-16T00:05:00Z..2025-11-16T00:15:00Z"),
+            std::string::npos)
+      << err;
+}
+
 // A labels file that is no file of lines is refused with one line, not read for ever.
 TEST_F(FeaturesCliTest, LabelsThatAreNoFileOfLinesAreRefused) {
   ASSERT_EQ(RunBikestream({"features", "--as-of", "2025-11-16T00:15:00Z", "--warehouse", db_}), 0);
@@ -126,6 +194,17 @@ TEST_F(FeaturesCliTest, SchedulerRunsOnTriggerAndStopsOnSigterm) {
     if (computed >= 2) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  // Its /metrics counts what it computed: two ticks, their rows, how late the last landed.
+  auto metrics = admin.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  const auto value = [&](const std::string& name) {
+    const auto at = metrics->body.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(metrics->body.substr(at + name.size() + 2));
+  };
+  EXPECT_EQ(value("bikestream_feature_schedule_ticks_total"), 2) << metrics->body;
+  EXPECT_GT(value("bikestream_feature_schedule_rows_total"), 0) << metrics->body;
+  EXPECT_EQ(value("bikestream_feature_schedule_failures_total"), 0) << metrics->body;
+  EXPECT_GE(value("bikestream_feature_schedule_lag_seconds"), 0) << metrics->body;
   scheduler.Signal(SIGTERM);
   EXPECT_EQ(scheduler.Wait(), 0);
   err = e2e::ReadFile(dir_ / "scheduler.out.err");

@@ -1,5 +1,6 @@
 // The console in a real browser (Debian's chromium, driven by playwright-core): on a warehouse of
-// a real day and a week of Oslo City Bike, with dead letters, features and a live streaming job,
+// a real week of Oslo City Bike, with dead letters, features and a live streaming job that is
+// fed the week's last events (so that every view shows real data only),
 // the page loads with no console errors and no request leaving the machine, each plot draws as
 // many points as the API sent, choosing a station changes the plots, drain from the page takes
 // the job to DRAINED, and replay from the page moves the dead letters a person fixed. A
@@ -12,9 +13,10 @@
 // bad input, before the pipeline's screenshot (docs/console.md's has a minute).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 
 import { chromiumOrSkip, start as startIn } from '../support/browser.mjs';
 
@@ -31,7 +33,7 @@ const env = { ...process.env, BIKESTREAM_STATE_DIR: stateDir };
 const children = [];
 
 function run(...args) {
-  return execFileSync(binary, args, { env, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+  return execFileSync(binary, args, { env, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
 }
 
 function query(sql) {
@@ -59,10 +61,17 @@ function pushEnvelope(id, event) {
 }
 
 async function main() {
-  // The warehouse: the Oslo week with its stations, a day of features, and bad input.
-  run('gbfs', process.env.OSLO_WEEK, '--system', 'oslobysykkel', '--station-information', process.env.OSLO_STATIONS,
+  // The warehouse: the Oslo week with its stations (all but its last events, which the live job
+  // is fed), a day of features, and bad input.
+  const firstSnapshot = path.join(work, 'first-snapshot.jsonl');
+  writeFileSync(firstSnapshot, gunzipSync(readFileSync(process.env.OSLO_WEEK)).toString().split('\n')[0] + '\n');
+  run('gbfs', firstSnapshot, '--system', 'oslobysykkel', '--station-information', process.env.OSLO_STATIONS,
     '--to', 'warehouse', '--warehouse', warehouse);
-  run('features', '--warehouse', warehouse, '--backfill', '2024-10-13T00:15:00Z..2024-10-14T00:00:00Z');
+  const week = run('gbfs', process.env.OSLO_WEEK, '--system', 'oslobysykkel').trim().split('\n');
+  const tail = week.splice(week.length - 3000);
+  const head = path.join(work, 'week-head.jsonl');
+  writeFileSync(head, week.join('\n') + '\n');
+  run('ingest', '--from', head, '--warehouse', warehouse);
   const bad = path.join(work, 'bad.jsonl');
   writeFileSync(bad, [
     '{"event_id":"fix-1","station_id":"489","ts_iso":"2024-10-13T12:01:00Z","kind":"pikup","delta":1}',
@@ -89,7 +98,7 @@ async function main() {
     pushed.received += 1;
     pushed[outcome] += 1;
   };
-  const live = (i) => ({ event_id: `live-${i}`, station_id: '489', ts_iso: '2024-10-13T23:30:00Z', kind: 'dropoff', delta: 1 });
+  const live = (i) => JSON.parse(tail[i]);
   let sent = 0;
   for (; sent < 30; sent++) await push(`m-${sent}`, live(sent), 'stored');
   let lastStored = sent - 1;
@@ -98,7 +107,7 @@ async function main() {
     const burst = Math.round(6 + 5 * Math.sin(tick / 8));
     for (let k = 0; k < burst; k++, sent++) {
       if (sent % 13 === 0) await push(`m-${sent}`, live(lastStored), 'duplicates');  // Sent again under a new id.
-      else if (sent % 17 === 0) await push(`m-${sent}`, { event_id: `live-${sent}`, kind: 'teleport' }, 'dead_lettered');
+      else if (sent % 17 === 0) await push(`m-${sent}`, { ...live(sent), kind: 'teleport' }, 'dead_lettered');
       else {
         await push(`m-${sent}`, live(sent), 'stored');
         lastStored = sent;
@@ -106,6 +115,11 @@ async function main() {
     }
     await new Promise((r) => setTimeout(r, 500));
   }
+  // What the job was not fed (or dead-lettered): the week whole, every view real data.
+  const rest = path.join(work, 'week-tail.jsonl');
+  writeFileSync(rest, tail.join('\n') + '\n');
+  run('ingest', '--from', rest, '--warehouse', warehouse);
+  run('features', '--warehouse', warehouse, '--backfill', '2024-10-13T00:15:00Z..2024-10-14T00:00:00Z');
 
   const browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -123,7 +137,8 @@ async function main() {
     const replies = (name) => page.evaluate((n) => window.bikestreamConsole.replies[n], name);
     const drawn = (name) => page.evaluate((n) => {
       const plot = window.bikestreamConsole.plots[n];
-      return plot ? { points: plot.data[0].length, series: plot.series.length - 1, data: plot.data } : null;
+      return plot ? { points: plot.data[0].length, series: plot.series.length - 1, data: plot.data,
+        x: [plot.scales.x.min, plot.scales.x.max] } : null;
     }, name);
 
     // Pipeline: the job, its counts, its rates drawn.
@@ -145,22 +160,28 @@ async function main() {
     await until('a latency figure on the page', async () => /p50 \d/.test(await card.locator('.counts').textContent()));
     await page.screenshot({ path: path.join(screenshots, 'pipeline.png'), fullPage: true });
 
-    // Stations: a week of 15-minute buckets of the busiest station, then of another.
+    // Stations: a week of hourly buckets of the busiest station (15 minutes would read as a
+    // barcode), then 15-minute ones, then another station.
     await page.click('button[data-view="stations"]');
     await until('the activity plot', async () => (await drawn('activity')) !== null);
     const first = await replies('activity');
     assert.equal(first.station_id, '489');  // The busiest of the week.
-    assert.equal(first.buckets.length, 7 * 96);
+    assert.equal(first.bucket_seconds, 3600);
+    const hours = (Date.parse(first.to) - Date.parse(first.from)) / 3600e3;
+    assert.ok(first.buckets.length === Math.ceil(hours) || first.buckets.length === Math.ceil(hours) + 1, first.buckets.length);
     let plot = await drawn('activity');
     assert.equal(plot.points, first.buckets.length);
     assert.deepEqual(plot.data[1], first.buckets.map((b) => b.pickups));
-    // SQLite keeps ts_iso as microseconds since the epoch.
-    const micros = (iso) => Date.parse(iso) * 1000;
-    const [stored] = query(`SELECT count(*) AS n FROM raw_events WHERE station_id = '489' AND kind = 'pickup' AND ts_iso >= ${micros(first.from)} AND ts_iso < ${micros(first.to)}`);
+    // The same SQL on the warehouse: its timestamps compare as the instants they write.
+    const [stored] = query(`SELECT count(*) AS n FROM raw_events WHERE station_id = '489' AND kind = 'pickup' AND ts_iso >= '${first.from}' AND ts_iso < '${first.to}'`);
     assert.equal(plot.data[1].reduce((a, b) => a + b, 0), Number(stored.n));
+    assert.match(await page.locator('#stations h2').first().textContent(), /per hour at/);
     assert.ok((await page.locator('#map circle').count()) >= 250);
     assert.ok((await page.locator('#busiest tbody tr').count()) === 10);
     await page.screenshot({ path: path.join(screenshots, 'stations.png'), fullPage: true });
+    await page.selectOption('#bucket', '900');
+    await until('15-minute buckets', async () => (await replies('activity')).bucket_seconds === 900);
+    assert.equal((await replies('activity')).buckets.length, 7 * 96);
     await page.selectOption('#station', '421');
     await until('the plot of station 421', async () => {
       const reply = await replies('activity');
@@ -196,6 +217,8 @@ async function main() {
     assert.equal(total, 3 + pushed.dead_lettered);
     assert.equal(letters.by_reason.bad_json, 1);
     assert.equal((await drawn('dead-letters')).points, new Set(letters.counts.map((c) => c.t)).size);
+    // Its axis is the day asked for, not years around a few minutes of points.
+    assert.deepEqual((await drawn('dead-letters')).x, [Date.parse(letters.from) / 1000, Date.parse(letters.to) / 1000]);
     await page.screenshot({ path: path.join(screenshots, 'dead-letters.png'), fullPage: true });
     await page.click('#replay');
     await until('the replay\'s result', async () => /2 stored/.test(await page.locator('#replay-result').textContent()));
@@ -210,6 +233,33 @@ async function main() {
     assert.equal(await job.child.exited, 0);
     assert.match(job.child.stderrText, /job DRAINED/);
     await until('DRAINED on the page', async () => (await card.locator('.state').textContent()) === 'DRAINED');
+
+    // A console opened after the job ended shows it with its last counts, not zeros, and the
+    // jobs of another warehouse only behind the toggle; on an empty warehouse, how to load data.
+    const other = path.join(work, 'other.db');
+    await start(['ingest', '--push-listen', '127.0.0.1:0', '--warehouse', `sqlite:${other}`], /push requests at/);
+    const later = await start(['console', '--warehouse', warehouse, '--listen', '127.0.0.1:0'], /at (http:\/\/[\d.:]+\/)/);
+    const second = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    second.on('pageerror', (error) => errors.push(String(error)));
+    await second.goto(later.match[1]);
+    await until('the ended job', async () => (await second.locator('.job .state').allTextContents()).join() === 'DRAINED');
+    const ended = await second.evaluate(() => window.bikestreamConsole.replies.jobs.jobs.find((j) => j.this_warehouse));
+    for (const name of ['received', 'stored', 'duplicates', 'dead_lettered']) assert.equal(ended[name], pushed[name], name);
+    assert.match(await second.locator('.job .plot').textContent(), /the job ended before this console watched it/);
+    assert.equal(await second.locator('#other-jobs-count').textContent(), '1');
+    await second.check('#other-jobs');
+    await until('the other warehouse\'s job', async () => (await second.locator('.job').count()) === 2);
+    assert.match(await second.locator('.job').nth(0).locator('.summary').textContent(), /another warehouse/);  // Running first.
+    run('setup', '--warehouse', `sqlite:${path.join(work, 'empty.db')}`);
+    const empty = await start(['console', '--warehouse', `sqlite:${path.join(work, 'empty.db')}`, '--listen', '127.0.0.1:0'],
+      /at (http:\/\/[\d.:]+\/)/);
+    await second.goto(empty.match[1]);
+    await second.click('button[data-view="stations"]');
+    await until('how to load data', async () => second.locator('#empty-warehouse').isVisible());
+    assert.match(await second.locator('#empty-warehouse').textContent(), /holds no events yet[\s\S]*bikestream gbfs FEED/);
+    await second.click('button[data-view="dead-letters"]');
+    await until('no dead letters', async () => /no dead letters in the last day/.test(await second.locator('#dead-letter-plot').textContent()));
+    await second.click('button[data-view="features"]');
 
     assert.deepEqual(errors, [], 'the page logged errors');
     assert.deepEqual(elsewhere, [], 'the page asked for something not on the console');

@@ -41,6 +41,35 @@ TEST(ParseRfc3339, AcceptsOffsetsAndFractions) {
   }
 }
 
+// What pandas' to_csv, PostgreSQL's psql and BigQuery's exports write, and what people type.
+TEST(ParseTimestamp, AcceptsWhatToolsWrite) {
+  const ValidCase cases[] = {
+      {"2024-10-13T12:00:00Z", "2024-10-13T12:00:00Z"},
+      {"2024-10-13 12:00:00+00:00", "2024-10-13T12:00:00Z"},        // pandas, tz-aware.
+      {"2024-10-13 12:00:00", "2024-10-13T12:00:00Z"},              // pandas, naive: UTC.
+      {"2024-10-13 12:00:00.250000+00:00", "2024-10-13T12:00:00.250000Z"},
+      {"2024-10-13T12:00:00.5Z", "2024-10-13T12:00:00.500000Z"},
+      {"2024-10-13 14:00:00+02", "2024-10-13T12:00:00Z"},           // psql.
+      {"2024-10-13 14:00:00+0200", "2024-10-13T12:00:00Z"},
+      {"2024-10-13 12:00:00 UTC", "2024-10-13T12:00:00Z"},          // BigQuery.
+      {"2024-10-13 12:00:00.123456 UTC", "2024-10-13T12:00:00.123456Z"},
+      {"2024-10-13T12:00", "2024-10-13T12:00:00Z"},
+      {"2024-10-13", "2024-10-13T00:00:00Z"},
+  };
+  for (const auto& c : cases) {
+    auto parsed = ParseTimestamp(c.text);
+    ASSERT_TRUE(parsed.ok()) << c.text << ": " << parsed.status();
+    EXPECT_EQ(FormatRfc3339(*parsed), c.utc) << c.text;
+  }
+}
+
+TEST(ParseTimestamp, RejectsWhatNoToolWrites) {
+  const char* cases[] = {"", "now", "13/10/2024", "2024-10-13T", "2024-10-13 12", "2024-10-13 12:00:",
+                         "2024-10-13 12:00:00 CET", "2024-10-13 12:00:00+2", "2024-02-30",
+                         "2024-10-13 12:00:00.Z", "2024-10-13 24:00:00", "2024-10-13  12:00:00"};
+  for (const char* text : cases) EXPECT_FALSE(ParseTimestamp(text).ok()) << text;
+}
+
 TEST(ParseRfc3339, KnowsTheEpoch) {
   EXPECT_EQ(*ParseRfc3339("1970-01-01T00:00:00Z"), 0);
   EXPECT_EQ(*ParseRfc3339("1970-01-01T00:00:01.000001Z"), 1'000'001);

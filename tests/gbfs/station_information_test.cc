@@ -1,6 +1,7 @@
 // station_information documents: Oslo's real one (checked with another JSON library), GBFS 3.0's
 // localized names, stations left out with why, and documents that are not station_information.
 #include "gbfs/station_information.h"
+#include "gbfs/station_status.h"
 
 #include <gtest/gtest.h>
 
@@ -25,6 +26,22 @@ TEST(StationInformation, ReadsOslosRealDocument) {
   EXPECT_EQ(information->last_updated, 1666548064 * kMicrosPerSecond);
   ASSERT_EQ(stations.size(), 260u);
   EXPECT_EQ(information->stations, stations);
+}
+
+// The two station lists swapped (a common slip with two URLs of one system): each says what it
+// got, once, instead of one problem per station.
+TEST(StationInformation, SwappedDocumentsAreRecognised) {
+  const std::string information = ReadWholeFile(kOsloStationInformation, limits::kStationInformationFile).value();
+  auto as_status = ParseStationStatus(information);
+  ASSERT_EQ(as_status.status().code(), absl::StatusCode::kFailedPrecondition) << as_status.status();
+  EXPECT_NE(as_status.status().message().find("this is a station_information document, not station_status"),
+            std::string::npos);
+  auto as_information = ParseStationInformation(
+      R"({"last_updated":1728259785,"ttl":15,"data":{"stations":[{"station_id":"5220","last_reported":1728259792,)"
+      R"("num_bikes_available":1}]}})");
+  ASSERT_EQ(as_information.status().code(), absl::StatusCode::kFailedPrecondition) << as_information.status();
+  EXPECT_NE(as_information.status().message().find("this is a station_status document, not station_information"),
+            std::string::npos);
 }
 
 TEST(StationInformation, ReadsGbfs3NamesEnglishFirst) {

@@ -11,7 +11,7 @@ namespace {
 
 using testing_support::ScriptedConnection;
 
-constexpr RetryPolicy kFast{.initial_backoff = kMicrosPerMilli, .max_backoff = 2 * kMicrosPerMilli,
+const RetryPolicy kFast{.initial_backoff = kMicrosPerMilli, .max_backoff = 2 * kMicrosPerMilli,
                             .max_attempts = 4};
 
 TEST(RetryingConnection, RetriesTransientErrorsUntilSuccess) {

@@ -36,6 +36,11 @@ class GbfsFeedServer {
             }
             response.set_content(Discovery(), "application/json");
           });
+          s.Get("/system_information.json", [](const httplib::Request&, httplib::Response& response) {
+            response.set_content(R"({"last_updated":1728259785,"ttl":10,"version":"2.3","data":{)"
+                                 R"("system_id":"oslobysykkel","language":"nb","name":"Oslo Bysykkel"}})",
+                                 "application/json");
+          });
           s.Get("/station_status.json", [this](const httplib::Request&, httplib::Response& response) {
             Serve(response);
           });

@@ -202,7 +202,7 @@ std::pair<std::vector<std::string>, std::vector<std::string>> TotalsAndRawCounts
   auto raw = warehouse.Query(
       "SELECT station_id || ' ' || (ts_iso - ts_iso % 900000000) || ' ' || sum(kind = 'pickup') || ' ' || "
       "sum(CASE WHEN kind = 'pickup' THEN delta ELSE 0 END) || ' ' || sum(kind = 'dropoff') || ' ' || "
-      "sum(CASE WHEN kind = 'dropoff' THEN delta ELSE 0 END) FROM raw_events WHERE typeof(ts_iso) = 'integer' "
+      "sum(CASE WHEN kind = 'dropoff' THEN delta ELSE 0 END) FROM main.raw_events WHERE typeof(ts_iso) = 'integer' "
       "GROUP BY station_id, ts_iso - ts_iso % 900000000");
   EXPECT_TRUE(raw.ok()) << raw.status();
   std::vector<std::string> counted;

@@ -10,6 +10,8 @@ const SERIES_COLOURS = ['#3b6fd4', '#d4493b', '#2f9e6b', '#c28a12', '#8a4fc7', '
 // the latest reply of each GET, so that a test can compare what was drawn with what was sent.
 const plots = {};
 const replies = {};
+// Each plot's x range, [from, to] in seconds, read by its scale at every redraw.
+const ranges = {};
 window.bikestreamConsole = { plots, replies };
 
 const state = {
@@ -106,9 +108,23 @@ function featurePeriod() {
   return period(state.summary.latest_features ? Date.parse(state.summary.latest_features) / 1000 : Date.now() / 1000);
 }
 
+// Seconds since the epoch of an RFC 3339 time.
+function seconds(text) {
+  return Date.parse(text) / 1000;
+}
+
 // Draws `data` ([x, ...ys]) in the plot `name`; a plot whose series changed is made anew.
-function draw(name, containerId, series, data, { points = false } = {}) {
+// `range`: the x axis's [from, to] in seconds, the period shown, so that a plot of one point
+// spans the period and not years. Without points, the plot gives way to `empty`.
+function draw(name, containerId, series, data, { points = false, range = null, empty = 'no data yet' } = {}) {
   const container = document.getElementById(containerId);
+  ranges[name] = range;
+  if (!data[0].length) {
+    if (plots[name]) plots[name].destroy();
+    delete plots[name];
+    container.replaceChildren(element('p', { class: 'hint no-data' }, empty));
+    return;
+  }
   const labels = series.map((s) => s.label).join('|');
   let plot = plots[name];
   if (plot && plot.bikestreamLabels !== labels) {
@@ -127,8 +143,13 @@ function draw(name, containerId, series, data, { points = false } = {}) {
         points: { show: points, size: 4 },
       }))],
       axes: [{}, { size: 60 }],
-      // One point alone would get a range of years: give it an hour around it.
-      scales: { x: { time: true, range: (u, min, max) => (min === max ? [min - 1800, max + 1800] : [min, max]) } },
+      // The period shown; without one, one point alone gets an hour around it.
+      scales: {
+        x: {
+          time: true,
+          range: (u, min, max) => ranges[name] || (min === max ? [min - 1800, max + 1800] : [min, max]),
+        },
+      },
       // Event times are UTC (DESIGN.md), and so is every time the page prints.
       tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), 'Etc/UTC'),
     };
@@ -143,8 +164,19 @@ function draw(name, containerId, series, data, { points = false } = {}) {
 
 // --- Pipeline -----------------------------------------------------------------------------
 
+// Running jobs first, then those that ended, each newest first.
+function jobOrder(a, b) {
+  if (!a.ended !== !b.ended) return a.ended ? 1 : -1;
+  return (b.ended || b.started).localeCompare(a.ended || a.started);
+}
+
 async function refreshPipeline() {
-  const { jobs } = await api('jobs');
+  const { jobs: all } = await api('jobs');
+  const others = all.filter((job) => !job.this_warehouse).length;
+  const showOthers = document.getElementById('other-jobs').checked;
+  const jobs = all.filter((job) => job.this_warehouse || showOthers).sort(jobOrder);
+  document.getElementById('other-jobs-label').hidden = others === 0;
+  document.getElementById('other-jobs-count').textContent = others;
   document.getElementById('no-jobs').hidden = jobs.length > 0;
   const list = document.getElementById('jobs');
   const listed = new Set(jobs.map((job) => `job-${job.id}`));
@@ -167,11 +199,11 @@ async function refreshPipeline() {
           element('button', { class: 'action drain', onclick: () => act(job.id, 'drain') }, 'Drain'),
           element('button', { class: 'action cancel', onclick: () => act(job.id, 'cancel') }, 'Cancel')),
         element('div', { class: 'plot', id: `${id}-plot` }));
-      list.append(card);
     }
+    list.append(card);  // In order: a card already listed moves to its place.
     const running = job.state === 'RUNNING' || job.state === 'DRAINING';
     fill(card.querySelector('.summary'),
-      element('span', { class: 'state' }, job.state), ` · ${job.source} → ${job.warehouse} · started ${job.started}`,
+      element('span', { class: 'state' }, job.state), ` · ${job.source} → ${job.warehouse}${job.this_warehouse ? '' : ' (another warehouse)'} · started ${job.started}`,
       job.ended ? ` · ended ${job.ended}` : null,
       job.problem ? element('div', { class: 'problem' }, job.problem) : null);
     const latency = job.latency;
@@ -187,7 +219,8 @@ async function refreshPipeline() {
     const r = job.rates;
     draw(`job:${job.id}`, `${id}-plot`,
       [{ label: 'received/s' }, { label: 'stored/s' }, { label: 'duplicates/s' }, { label: 'dead-lettered/s' }],
-      [r.t, r.received, r.stored, r.duplicates, r.dead_lettered]);
+      [r.t, r.received, r.stored, r.duplicates, r.dead_lettered],
+      { empty: job.ended ? 'no rates: the job ended before this console watched it' : 'no data yet: the first rates come within seconds' });
   }
 }
 
@@ -269,17 +302,37 @@ function drawMap() {
   }));
 }
 
+const BUCKET_NAMES = { 900: '15 minutes', 3600: 'hour', 86400: 'day' };
+
+// The bucket chosen, or by the period: 15 minutes for a day, an hour for a week (sparse real
+// data reads as a barcode in 15-minute buckets over a week).
+function activityBucket() {
+  const chosen = document.getElementById('bucket').value;
+  if (chosen !== 'auto') return Number(chosen);
+  return Number(document.getElementById('period').value) <= 1 ? 900 : 3600;
+}
+
 async function refreshStations() {
+  const empty = !state.summary.latest_event;
+  document.getElementById('empty-warehouse').hidden = !empty;
+  document.getElementById('station-views').hidden = empty;
+  if (empty) {
+    for (const name of document.querySelectorAll('.warehouse-url')) name.textContent = state.summary.warehouse;
+    return;
+  }
   await refreshStationList();
   const { from, to } = eventPeriod();
+  const bucket = activityBucket();
+  document.getElementById('bucket-name').textContent = BUCKET_NAMES[bucket];
   const [activity, busiest] = await Promise.all([
-    state.station ? api('activity', { params: { station: state.station, from, to } }) : null,
+    state.station ? api('activity', { params: { station: state.station, from, to, bucket } }) : null,
     api('busiest', { params: { from, to, limit: 10 } }),
   ]);
   if (activity) {
     const b = activity.buckets;
     draw('activity', 'activity-plot', [{ label: 'pickups' }, { label: 'drop-offs' }],
-      [b.map((x) => x.t), b.map((x) => x.pickups), b.map((x) => x.dropoffs)]);
+      [b.map((x) => x.t), b.map((x) => x.pickups), b.map((x) => x.dropoffs)],
+      { range: [seconds(activity.from), seconds(activity.to)] });
   }
   document.querySelector('#busiest tbody').replaceChildren(...busiest.stations.map((s) =>
     element('tr', { 'data-station': s.station_id, onclick: () => chooseStation(s.station_id) },
@@ -297,7 +350,7 @@ async function refreshFeatures() {
   const body = await api('features', { params: { station: state.station, from, to } });
   const columns = Object.keys(body.series).sort();
   draw('features', 'features-plot', columns.map((c) => ({ label: c })), [body.as_of, ...columns.map((c) => body.series[c])],
-    { points: true });
+    { points: true, empty: 'no features stored in the period: bikestream features computes them' });
 }
 
 // --- Dead letters --------------------------------------------------------------------------
@@ -309,7 +362,8 @@ async function refreshDeadLetters() {
   const column = new Map(times.map((t, i) => [t, i]));
   const series = reasons.map(() => times.map(() => 0));
   for (const c of body.counts) series[reasons.indexOf(c.reason)][column.get(c.t)] = c.count;
-  draw('dead-letters', 'dead-letter-plot', reasons.map((r) => ({ label: r })), [times, ...series], { points: true });
+  draw('dead-letters', 'dead-letter-plot', reasons.map((r) => ({ label: r })), [times, ...series],
+    { points: true, range: [seconds(body.from), seconds(body.to)], empty: 'no dead letters in the last day' });
   document.getElementById('dead-letter-totals').textContent = reasons.length
     ? reasons.map((r) => `${r}: ${number(body.by_reason[r])}`).join(' · ')
     : 'No dead letters.';
@@ -386,6 +440,8 @@ function start() {
   for (const tab of document.querySelectorAll('.tab')) tab.addEventListener('click', () => show(tab.dataset.view));
   document.getElementById('station').addEventListener('change', (e) => chooseStation(e.target.value));
   document.getElementById('period').addEventListener('change', refresh);
+  document.getElementById('bucket').addEventListener('change', refresh);
+  document.getElementById('other-jobs').addEventListener('change', refresh);
   document.getElementById('replay').addEventListener('click', replay);
   document.getElementById('token-form').addEventListener('submit', (e) => {
     e.preventDefault();

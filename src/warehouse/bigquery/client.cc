@@ -225,7 +225,15 @@ std::string TimestampText(TimestampMicros micros) {
 }
 
 Client::Client(ClientOptions options)
-    : options_(std::move(options)), clock_(options_.clock ? *options_.clock : SystemClock()), http_({.timeout = options_.timeout, .max_reply_bytes = limits::kApiReply}) {}
+    : options_(std::move(options)),
+      clock_(options_.clock ? *options_.clock : SystemClock()),
+      http_({.timeout = options_.timeout, .max_reply_bytes = limits::kApiReply}) {
+  // An endpoint that does not answer is retried for minutes: whoever waits hears why.
+  if (!options_.retry.on_retry) {
+    options_.retry.on_retry =
+        ReportRetries(fmt::format("BigQuery at {}", RedactUrl(options_.endpoint)), options_.retry.max_duration);
+  }
+}
 
 // The fields a query job's configuration and a jobs.query request share.
 json Client::QueryFields(const std::string& sql, const json& parameters) const {

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "absl/status/status.h"
+#include "common/redact.h"
 #include "warehouse/postgres/postgres_backend.h"
 #include "warehouse/sql/sql_text.h"
 #include "warehouse/sql/table_names.h"
@@ -160,7 +161,8 @@ PostgresWarehouse::PostgresWarehouse(std::string url, Connection connection, Tab
       tables_(std::move(tables)),
       options_(options),
       retry_policy_{.initial_backoff = kFirstRetryDelay, .max_backoff = kMaxRetryDelay, .jitter = false,
-                    .max_duration = options.retry_for},
+                    .max_duration = options.retry_for,
+                    .on_retry = ReportRetries(fmt::format("PostgreSQL at {}", RedactUrl(url_)), options.retry_for)},
       raw_(QuoteIdentifier(tables_.raw_events)),
       features_(QuoteIdentifier(tables_.station_features)),
       dead_(QuoteIdentifier(tables_.dead_letter)),

@@ -4,6 +4,7 @@
 #include "absl/status/status.h"
 #include "common/status.h"
 #include "warehouse/sql/sql_text.h"
+#include "warehouse/sqlite/readable_time.h"
 #include "warehouse/sqlite/sqlite_backend.h"
 
 namespace bikestream::sqlite {
@@ -53,20 +54,35 @@ absl::Status WithSetupHint(absl::Status status) {
 }
 
 absl::StatusOr<QueryResult> SqliteWarehouse::Query(std::string_view sql) {
+  auto stmt = PrepareOne(sql);
+  if (!stmt.ok()) return stmt.status();
+  if (!*stmt) return QueryResult{};  // Only whitespace or a comment.
+  if (!sqlite3_stmt_readonly(stmt->get())) {
+    // A write sees the tables as stored (a view cannot be written): timestamps in microseconds.
+    auto result = Rows(stmt->get());
+    if (result.ok() && result->columns.empty()) result->rows_changed = sqlite3_changes(db_.get());
+    return result;
+  }
+  stmt->reset();
+  auto views = ReadableTimeViews::Create(db_.get());
+  if (!views.ok()) return views.status();
+  auto readable = PrepareOne(sql);
+  if (!readable.ok()) return readable.status();
+  return Rows(readable->get());
+}
+
+absl::StatusOr<SqliteWarehouse::StatementPtr> SqliteWarehouse::PrepareOne(std::string_view sql) {
   sqlite3_stmt* raw = nullptr;
   const char* tail = nullptr;
   if (sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &raw, &tail) != SQLITE_OK) {
     return WithSetupHint(Error(db_.get(), "query failed"));
   }
-  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(raw, &sqlite3_finalize);
+  StatementPtr stmt(raw, &sqlite3_finalize);
   if (std::string_view(tail, sql.data() + sql.size() - tail).find_first_not_of(" \t\r\n;") !=
       std::string_view::npos) {
     return absl::InvalidArgumentError("query: give one SQL statement at a time");
   }
-  if (!stmt) return QueryResult{};  // Only whitespace or a comment.
-  auto result = Rows(stmt.get());
-  if (result.ok() && result->columns.empty()) result->rows_changed = sqlite3_changes(db_.get());
-  return result;
+  return stmt;
 }
 
 absl::StatusOr<std::vector<DeadLetter>> SqliteWarehouse::ListDeadLetters(const DeadLetterFilter& filter) {
@@ -134,11 +150,12 @@ absl::StatusOr<std::optional<TimestampMicros>> SqliteWarehouse::LatestEventTime(
 }
 
 absl::StatusOr<std::optional<TimestampMicros>> SqliteWarehouse::MaxOf(const char* column, const std::string& table) {
-  auto result = Query(fmt::format("SELECT CAST(max({}) AS INTEGER) FROM {}", column, QuoteIdentifier(table)));
-  if (!result.ok()) return result.status();
-  const auto& cell = result->rows.at(0).at(0);
-  if (cell.is_null) return std::optional<TimestampMicros>();
-  return std::optional<TimestampMicros>(std::stoll(cell.text));
+  auto stmt = Statement::Prepare(db_.get(), fmt::format("SELECT CAST(max({}) AS INTEGER) FROM {}", column,
+                                                        QuoteIdentifier(table)));
+  if (!stmt.ok()) return WithSetupHint(stmt.status());
+  if (sqlite3_step(stmt->get()) != SQLITE_ROW) return Error(db_.get(), fmt::format("reading the latest {}", column));
+  if (sqlite3_column_type(stmt->get(), 0) == SQLITE_NULL) return std::optional<TimestampMicros>();
+  return std::optional<TimestampMicros>(sqlite3_column_int64(stmt->get(), 0));
 }
 
 absl::StatusOr<QueryResult> SqliteWarehouse::Rows(sqlite3_stmt* stmt) {

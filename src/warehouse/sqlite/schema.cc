@@ -9,6 +9,7 @@
 #include "common/status.h"
 #include "warehouse/sql/sql_text.h"
 #include "warehouse/sql/table_names.h"
+#include "warehouse/sqlite/readable_time.h"
 #include "warehouse/sqlite/sqlite_backend.h"
 #include "warehouse/sqlite/sqlite_warehouse.h"
 
@@ -23,7 +24,7 @@ constexpr int kBusyTimeoutMillis = 10'000;
 constexpr std::size_t kMaxTableNameBytes = 128;
 
 // Timestamps are INTEGER microseconds since the epoch (UTC) in columns declared TIMESTAMP,
-// which Query() prints as ISO 8601. Why this schema: docs/adr/0003-sqlite-schema.md.
+// which Query() shows as RFC 3339 (readable_time.h). Why this schema: docs/adr/0003-sqlite-schema.md.
 std::string SchemaSql(const TableNames& t) {
   const std::string raw = QuoteIdentifier(t.raw_events);
   const std::string features = QuoteIdentifier(t.station_features);
@@ -106,11 +107,12 @@ absl::Status SqliteWarehouse::Setup() {
 
 // Tables made by an earlier version gain the columns added since.
 absl::Status SqliteWarehouse::AddMissingColumns() {
-  auto columns = Query(fmt::format("SELECT name FROM pragma_table_info('{}')", tables_.dead_letter));
+  auto columns = Statement::Prepare(db_.get(), "SELECT 1 FROM pragma_table_info(?1) WHERE name = 'publish_time'");
   if (!columns.ok()) return columns.status();
-  for (const auto& row : columns->rows) {
-    if (row[0].text == "publish_time") return absl::OkStatus();
-  }
+  columns->Bind(1, tables_.dead_letter);
+  const int rc = sqlite3_step(columns->get());
+  if (rc == SQLITE_ROW) return absl::OkStatus();
+  if (rc != SQLITE_DONE) return Error(db_.get(), "reading the columns of " + tables_.dead_letter);
   return Exec(db_.get(), fmt::format("ALTER TABLE {} ADD COLUMN publish_time TIMESTAMP",
                                      QuoteIdentifier(tables_.dead_letter)));
 }
@@ -147,6 +149,7 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenSqliteWarehouse(std::string_view 
         file, db ? sqlite3_errmsg(db.get()) : "out of memory"));
   }
   sqlite3_extended_result_codes(db.get(), 1);
+  if (auto status = sqlite::RegisterReadableTime(db.get()); !status.ok()) return status;
   // SQLite opens a file it may not write read-only without a word; a command that writes
   // would then fail on its first write with only "attempt to write a readonly database".
   if (mode == OpenMode::kCreateIfMissing && sqlite3_db_readonly(db.get(), "main") == 1) {

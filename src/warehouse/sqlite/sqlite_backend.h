@@ -1,7 +1,7 @@
 // The SQLite warehouse's class, private to this folder. Its methods are defined by
 // responsibility: schema.cc (opening, tables), writes.cc (events and dead letters),
 // feature_sql.cc (the feature store and its SQL), reads.cc (queries, dead letters, events),
-// stations.cc (the stations table), activity.cc (the 15-minute activity table and its reads).
+// stations.cc (the stations table), readable_time.cc (timestamps as a person's SQL sees them), activity.cc (the 15-minute activity table and its reads).
 #pragma once
 
 #include <functional>
@@ -86,6 +86,9 @@ class SqliteWarehouse final : public Warehouse {
                                                           std::string_view failure);
   absl::StatusOr<Statement> PrepareTickDelete(const std::vector<std::string>& feature_names);
   // reads.cc
+  using StatementPtr = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
+  // `sql` prepared, refused when it holds more than one statement; null when it holds none.
+  absl::StatusOr<StatementPtr> PrepareOne(std::string_view sql);
   absl::StatusOr<QueryResult> Rows(sqlite3_stmt* stmt);
   absl::StatusOr<std::optional<TimestampMicros>> MaxOf(const char* column, const std::string& table);
 

@@ -1,0 +1,59 @@
+#include "common/gzip_file.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+
+#include "common/file.h"
+
+namespace bikestream {
+namespace {
+
+constexpr std::size_t kChunkBytes = 1 << 20;
+
+gzFile AsGz(void* file) { return static_cast<gzFile>(file); }
+
+}  // namespace
+
+bool IsGzipFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  struct stat info {};
+  if (fd.get() < 0 || ::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) return false;
+  unsigned char magic[2] = {};
+  return ::pread(fd.get(), magic, sizeof magic, 0) == sizeof magic && magic[0] == 0x1f && magic[1] == 0x8b;
+}
+
+void GzipFile::Closer::operator()(void* file) const { gzclose(AsGz(file)); }
+
+absl::StatusOr<GzipFile> GzipFile::Open(const std::string& path) {
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    const int error = errno;
+    const std::string message = fmt::format("cannot read '{}': {}", path, std::generic_category().message(error));
+    return error == ENOENT ? absl::NotFoundError(message) : absl::UnavailableError(message);
+  }
+  return GzipFile(path, file);
+}
+
+absl::StatusOr<std::size_t> GzipFile::Read(char* out, std::size_t size) {
+  const int read = gzread(AsGz(file_.get()), out, static_cast<unsigned>(std::min(size, kChunkBytes)));
+  if (read >= 0) return static_cast<std::size_t>(read);
+  int code = 0;
+  const char* message = gzerror(AsGz(file_.get()), &code);
+  return absl::DataLossError(fmt::format("'{}' is damaged: {}", path_, message ? message : "read failed"));
+}
+
+absl::Status GzipFile::CheckComplete() {
+  int code = Z_OK;
+  gzerror(AsGz(file_.get()), &code);
+  if (code == Z_BUF_ERROR) return absl::DataLossError(fmt::format("'{}' ends before its end (truncated?)", path_));
+  return absl::OkStatus();
+}
+
+}  // namespace bikestream

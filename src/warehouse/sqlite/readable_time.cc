@@ -1,0 +1,121 @@
+#include "warehouse/sqlite/readable_time.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <optional>
+#include <string_view>
+
+#include "event/timestamp.h"
+#include "warehouse/sql/sql_text.h"
+#include "warehouse/sqlite/sqlite_backend.h"
+
+namespace bikestream::sqlite {
+namespace {
+
+void Rfc3339Function(sqlite3_context* context, int /*argc*/, sqlite3_value** argv) {
+  sqlite3_value* value = argv[0];
+  if (sqlite3_value_type(value) == SQLITE_INTEGER) {
+    const TimestampMicros micros = sqlite3_value_int64(value);
+    if (InTimestampRange(micros)) {
+      const std::string text = FormatRfc3339(micros);
+      sqlite3_result_text(context, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+      return;
+    }
+  }
+  sqlite3_result_value(context, value);
+}
+
+// The instant of a text, if it is a timestamp. One entry of memory: a comparison with a literal
+// (`ts_iso >= '2024-10-13'`) parses the literal once per scan rather than once per row.
+std::optional<TimestampMicros> InstantOf(std::string_view text) {
+  thread_local std::string last_text;
+  thread_local std::optional<TimestampMicros> last_instant;
+  if (text == last_text) return last_instant;
+  // Every timestamp starts with a digit: other text skips the parser and its error message.
+  std::optional<TimestampMicros> instant;
+  if (!text.empty() && text[0] >= '0' && text[0] <= '9') {
+    if (auto parsed = ParseTimestamp(text); parsed.ok()) instant = *parsed;
+  }
+  last_text.assign(text);
+  last_instant = instant;
+  return instant;
+}
+
+int CompareInstants(void* /*unused*/, int left_size, const void* left, int right_size, const void* right) {
+  const std::string_view a(static_cast<const char*>(left), static_cast<std::size_t>(left_size));
+  const std::string_view b(static_cast<const char*>(right), static_cast<std::size_t>(right_size));
+  if (a == b) return 0;
+  const std::optional<TimestampMicros> x = InstantOf(a);
+  const std::optional<TimestampMicros> y = InstantOf(b);
+  if (x && y) return *x < *y ? -1 : (*x > *y ? 1 : 0);
+  if (x || y) return x ? -1 : 1;
+  return a.compare(b) < 0 ? -1 : 1;
+}
+
+// The quoted names of `table`'s columns, those declared TIMESTAMP as readable text.
+absl::StatusOr<std::string> ReadableColumns(sqlite3* db, const std::string& table, bool* has_timestamp) {
+  auto stmt = Statement::Prepare(db, "SELECT name, upper(type) FROM main.pragma_table_info(?1) ORDER BY cid");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, table);
+  std::string columns;
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+    const std::string name = QuoteIdentifier(ColumnText(stmt->get(), 0));
+    if (!columns.empty()) columns += ", ";
+    if (ColumnText(stmt->get(), 1) == "TIMESTAMP") {
+      *has_timestamp = true;
+      columns += fmt::format("bikestream_rfc3339({0}) COLLATE {1} AS {0}", name, kInstantCollation);
+    } else {
+      columns += name;
+    }
+  }
+  if (rc != SQLITE_DONE) return Error(db, "reading the columns of " + table);
+  return columns;
+}
+
+}  // namespace
+
+absl::Status RegisterReadableTime(sqlite3* db) {
+  if (sqlite3_create_function(db, "bikestream_rfc3339", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                              &Rfc3339Function, nullptr, nullptr) != SQLITE_OK ||
+      sqlite3_create_collation(db, kInstantCollation, SQLITE_UTF8, nullptr, &CompareInstants) != SQLITE_OK) {
+    return Error(db, "registering the timestamp function");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ReadableTimeViews> ReadableTimeViews::Create(sqlite3* db) {
+  ReadableTimeViews views(db);
+  auto tables = Statement::Prepare(
+      db, "SELECT name FROM main.sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
+  if (!tables.ok()) return tables.status();
+  std::vector<std::string> names;
+  int rc;
+  while ((rc = sqlite3_step(tables->get())) == SQLITE_ROW) names.push_back(ColumnText(tables->get(), 0));
+  if (rc != SQLITE_DONE) return Error(db, "listing the tables");
+  for (const std::string& name : names) {
+    bool has_timestamp = false;
+    auto columns = ReadableColumns(db, name, &has_timestamp);
+    if (!columns.ok()) return columns.status();
+    if (!has_timestamp) continue;
+    const std::string quoted = QuoteIdentifier(name);
+    if (auto status = Exec(db, fmt::format("CREATE TEMP VIEW {} AS SELECT {} FROM main.{}", quoted, *columns, quoted));
+        !status.ok()) {
+      return status;
+    }
+    views.views_.push_back(quoted);
+  }
+  return views;
+}
+
+ReadableTimeViews::ReadableTimeViews(ReadableTimeViews&& other) noexcept
+    : db_(other.db_), views_(std::move(other.views_)) {
+  other.views_.clear();
+}
+
+ReadableTimeViews::~ReadableTimeViews() {
+  for (const std::string& view : views_) (void)Exec(db_, fmt::format("DROP VIEW IF EXISTS temp.{}", view));
+}
+
+}  // namespace bikestream::sqlite
