@@ -228,6 +228,7 @@ int RunIngest(IngestFlags& flags) {
   }
   if (status.ok()) status = (*input)->CheckComplete();
   const double seconds = double(SystemClock().Now() - start) / kMicrosPerSecond;
+  if (absl::IsFailedPrecondition(status) && ingestor.stats().received == 0) return Fail(status);  // Nothing read.
   if (!status.ok()) {
     Print(stderr, "committed before the error: {}\n", SummaryLine(ingestor.stats(), seconds));
     return Fail(fmt::format("{} (nothing after the last commit was stored; running the same "
@@ -256,7 +257,7 @@ void AddIngestCommand(CLI::App& app, int& exit_code) {
       "pulling, commit and ack what is in flight, exit 0: DRAINED); Ctrl-C cancels it (stop now,\n"
       "hand back what is not committed for redelivery, exit 130: CANCELLED).");
   command->add_option("--from", flags->from,
-                      "A JSON-lines file, - for stdin, or a streaming job's source: pubsub (on "
+                      "A JSON-lines file (gzip-compressed or not), - for stdin, or a streaming job's source: pubsub (on "
                       "--subscription), or an MQTT topic, mqtt://HOST[:PORT]/TOPIC (filters + and # "
                       "allowed; mqtts:// for TLS; docs/mqtt.md)");
   command->add_option("--push-listen", flags->push.listen,

@@ -62,7 +62,8 @@ void AddQueryCommand(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<QueryFlags>();
   CLI::App* command = app.add_subcommand("query", "Run one SQL statement against the warehouse");
   command->footer(
-      "Timestamps are stored as microseconds since the epoch and printed as ISO 8601.\n"
+      "Timestamps read as RFC 3339 and compare as instants, as on every warehouse:\n"
+      "  bikestream query \"SELECT count(*) FROM raw_events WHERE ts_iso >= '2024-10-13T00:00:00Z'\"\n"
       "Example:\n"
       "  bikestream query \"SELECT station_id, count(*) AS n FROM raw_events GROUP BY 1 ORDER BY n DESC\"");
   command->add_option("sql", flags->sql, "The SQL statement")->required();

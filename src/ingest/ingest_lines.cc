@@ -73,7 +73,7 @@ absl::Status IngestLines(LineReader& reader, Ingestor& ingestor, const ProgressC
     if (!line->has_value()) break;
     const Line& current = **line;
     if (current.number == 1 && IsGzip(current.text)) {
-      return absl::InvalidArgumentError(
+      return absl::FailedPreconditionError(
           "the input is gzip-compressed: give the file itself to --from (ingest decodes it), or pipe it "
           "through zcat");
     }

@@ -40,7 +40,7 @@ class LineInput {
 
 // Feeds every line of `reader` to `ingestor` and flushes at the end. Blank lines are skipped.
 // Compressed bytes (gzip's magic at the start of the first line: a .gz file piped in) are
-// refused before anything is stored. Returns the first read or commit error; what was committed before it stays committed, and
+// refused before anything is stored (kFailedPrecondition). Returns the first read or commit error; what was committed before it stays committed, and
 // re-running over the same input stores nothing twice.
 absl::Status IngestLines(LineReader& reader, Ingestor& ingestor,
                          const ProgressCallback& progress = nullptr);

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -21,10 +20,12 @@ void Log(const FeatureJobOptions& options, const std::string& line) {
   if (options.log) options.log(line);
 }
 
-// The longest finite window of `features`; 0 when all are all_time.
-TimestampMicros LongestWindow(const std::vector<FeatureSpec>& features) {
-  TimestampMicros longest = 0;
-  for (const FeatureSpec& feature : features) longest = std::max(longest, feature.window.value_or(0));
+// The feature with the longest finite window; null when all are all_time.
+const FeatureSpec* LongestWindowed(const std::vector<FeatureSpec>& features) {
+  const FeatureSpec* longest = nullptr;
+  for (const FeatureSpec& feature : features) {
+    if (feature.window && (!longest || *feature.window > *longest->window)) longest = &feature;
+  }
   return longest;
 }
 
@@ -60,15 +61,15 @@ absl::StatusOr<DefaultTick> ChooseDefaultTick(EventHistory& events, const Featur
     return DefaultTick{current, fmt::format("raw_events holds no events yet: the features as of now ({}) are "
                                             "empty or zero", FormatRfc3339(current))};
   }
-  const TimestampMicros longest = LongestWindow(options.features);
-  if (longest == 0 || **latest > current - longest) {
+  const FeatureSpec* longest = LongestWindowed(options.features);
+  if (!longest || **latest > current - *longest->window) {
     return DefaultTick{current, fmt::format("as of now: {} (give --as-of for another tick)", FormatRfc3339(current))};
   }
   const TimestampMicros floor = FloorToTick(**latest, options.every);
   const TimestampMicros data_tick = floor == **latest ? floor : floor + options.every;
-  return DefaultTick{data_tick, fmt::format("no event in the {} s before now ({}); the latest is {}: as of the "
+  return DefaultTick{data_tick, fmt::format("no event in the {} before now ({}); the latest is {}: as of the "
                                             "data's latest tick, {} (give --as-of for another)",
-                                            longest / kMicrosPerSecond, FormatRfc3339(current),
+                                            longest->window_len, FormatRfc3339(current),
                                             FormatRfc3339(**latest), FormatRfc3339(data_tick))};
 }
 
