@@ -130,7 +130,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
 
   auto warehouse = OpenWarehouse(url, {}, OpenMode::kMustExist);
   Must(warehouse.ok(), "open");
-  auto span = (*warehouse)->Query("SELECT min(ts_iso), max(ts_iso) FROM raw_events");
+  // main.raw_events: the stored microseconds (a person's SQL sees RFC 3339 text, ADR 0009).
+  auto span = (*warehouse)->Query("SELECT min(ts_iso), max(ts_iso) FROM main.raw_events");
   Must(span.ok(), "span");
   // The first read sums every event into the totals (docs/adr/0008); later ones sum what has
   // come since.

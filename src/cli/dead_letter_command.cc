@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/print.h"
+#include "common/status.h"
 #include "ingest/dead_letter_replay.h"
 
 namespace bikestream::cli {
@@ -57,6 +58,22 @@ int List(const DeadLetterFlags& flags) {
   return kExitOk;
 }
 
+// Events a replay stored under stored feature ticks: which ticks missed them, and the backfill
+// that refreshes them. Only words: the replay itself is done.
+void WarnOfStaleFeatures(Warehouse& warehouse, TimestampMicros earliest, const WarehouseFlags& where) {
+  auto latest = warehouse.LatestFeatureTime();
+  if (!latest.ok()) {
+    Print(stderr, "could not check whether stored features missed these events: {}\n", MessageOf(latest.status()));
+    return;
+  }
+  if (!*latest || **latest < earliest) return;
+  const std::string from = FormatRfc3339(earliest), to = FormatRfc3339(**latest);
+  Print(stderr,
+        "the features stored at ticks from {} to {} were computed without these events; refresh them:\n"
+        "  bikestream features --backfill {}..{} --warehouse {}\n",
+        from, to, from, to, WarehouseUrlForPeople(where));
+}
+
 int Replay(const DeadLetterFlags& flags) {
   if (auto status = CheckReason(flags.reason); !status.ok()) return Fail(status);
   auto warehouse = OpenWarehouseFromFlags(flags.warehouse, OpenMode::kMustExist);
@@ -65,16 +82,7 @@ int Replay(const DeadLetterFlags& flags) {
   if (!result.ok()) return Fail(result.status());
   Print("replayed {} dead letters: {} stored, {} already stored, {} still invalid (kept)\n",
              result->examined, result->stored, result->duplicates, result->still_invalid);
-  if (!result->earliest_stored) return kExitOk;
-  auto latest = (*warehouse)->LatestFeatureTime();
-  if (!latest.ok()) return Fail(latest.status());
-  if (*latest && **latest >= *result->earliest_stored) {
-    const std::string from = FormatRfc3339(*result->earliest_stored), to = FormatRfc3339(**latest);
-    Print(stderr,
-          "the features stored at ticks from {} to {} were computed without these events; refresh them:\n"
-          "  bikestream features --backfill {}..{}\n",
-          from, to, from, to);
-  }
+  if (result->earliest_stored) WarnOfStaleFeatures(**warehouse, *result->earliest_stored, flags.warehouse);
   return kExitOk;
 }
 

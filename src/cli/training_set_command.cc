@@ -157,7 +157,7 @@ int Export(const TrainingSetFlags& flags) {
   }
   auto result = (*warehouse)->TrainingSet(request);
   if (!result.ok()) return Fail(result.status());
-  if (result->rows.empty() && flags.as_of) {
+  if (result->rows.empty() && request.as_of) {
     if (auto status = ExplainEmptyTick(**warehouse, request.features, *request.as_of); !status.ok()) return Fail(status);
   }
   std::FILE* out = stdout;

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "common/file.h"
+#include "common/redact.h"
 
 namespace bikestream {
 namespace {
@@ -35,7 +36,8 @@ absl::StatusOr<GzipFile> GzipFile::Open(const std::string& path) {
   gzFile file = gzopen(path.c_str(), "rb");
   if (file == nullptr) {
     const int error = errno;
-    const std::string message = fmt::format("cannot read '{}': {}", path, std::generic_category().message(error));
+    const std::string message =
+        fmt::format("cannot read '{}': {}", RedactUrl(path), std::generic_category().message(error));
     return error == ENOENT ? absl::NotFoundError(message) : absl::UnavailableError(message);
   }
   return GzipFile(path, file);

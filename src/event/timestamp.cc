@@ -72,12 +72,12 @@ absl::Status Invalid(std::string_view text, std::string_view why) {
 }
 
 // The instant of a date and a time of day, checked, with the offset taken off.
-struct Fields {
+struct DateTimeFields {
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, micros = 0;
   int offset_minutes = 0;
 };
 
-absl::StatusOr<TimestampMicros> InstantOf(std::string_view text, const Fields& f) {
+absl::StatusOr<TimestampMicros> InstantOf(std::string_view text, const DateTimeFields& f) {
   using namespace std::chrono;
   const year_month_day date{std::chrono::year{f.year}, std::chrono::month{unsigned(f.month)},
                             std::chrono::day{unsigned(f.day)}};
@@ -96,18 +96,18 @@ absl::StatusOr<TimestampMicros> InstantOf(std::string_view text, const Fields& f
   return instant;
 }
 
-bool ReadDate(Scanner& in, Fields& f) {
+bool ReadDate(Scanner& in, DateTimeFields& f) {
   return in.ReadDigits(4, &f.year) && in.ReadChar('-') && in.ReadDigits(2, &f.month) &&
          in.ReadChar('-') && in.ReadDigits(2, &f.day);
 }
 
 // `[.fraction]` after the seconds; false on a '.' without digits.
-bool ReadFraction(Scanner& in, Fields& f) {
+bool ReadFraction(Scanner& in, DateTimeFields& f) {
   return !in.ReadChar('.') || in.ReadFractionMicros(&f.micros);
 }
 
 // `+HH:MM` or `-HH:MM`, and with `compact`, `+HHMM` and `+HH` too (PostgreSQL prints `+00`).
-absl::Status ReadOffset(std::string_view text, Scanner& in, Fields& f, bool compact) {
+absl::Status ReadOffset(std::string_view text, Scanner& in, DateTimeFields& f, bool compact) {
   const bool negative = in.Peek('-');
   int hours = 0, minutes = 0;
   if (!in.ReadOneOf('+', '-')) return Invalid(text, "missing UTC offset (Z or +HH:MM)");
@@ -124,7 +124,7 @@ absl::Status ReadOffset(std::string_view text, Scanner& in, Fields& f, bool comp
 
 absl::StatusOr<TimestampMicros> ParseRfc3339(std::string_view text) {
   Scanner in(text);
-  Fields f;
+  DateTimeFields f;
   if (!ReadDate(in, f)) return Invalid(text, "expected a date as YYYY-MM-DD");
   if (!in.ReadOneOf('T', 't')) return Invalid(text, "expected 'T' between date and time");
   if (!in.ReadDigits(2, &f.hour) || !in.ReadChar(':') || !in.ReadDigits(2, &f.minute) ||
@@ -141,7 +141,7 @@ absl::StatusOr<TimestampMicros> ParseRfc3339(std::string_view text) {
 
 absl::StatusOr<TimestampMicros> ParseTimestamp(std::string_view text) {
   Scanner in(text);
-  Fields f;
+  DateTimeFields f;
   if (!ReadDate(in, f)) {
     return Invalid(text, "expected a date as YYYY-MM-DD, e.g. 2024-10-13T12:00:00Z");
   }
@@ -149,11 +149,13 @@ absl::StatusOr<TimestampMicros> ParseTimestamp(std::string_view text) {
     if (!in.ReadOneOf('T', 't') && !in.ReadChar(' ')) {
       return Invalid(text, "expected 'T' or a space between date and time");
     }
-    if (!in.ReadDigits(2, &f.hour) || !in.ReadChar(':') || !in.ReadDigits(2, &f.minute) ||
-        (in.ReadChar(':') && !in.ReadDigits(2, &f.second))) {
+    if (!in.ReadDigits(2, &f.hour) || !in.ReadChar(':') || !in.ReadDigits(2, &f.minute)) {
       return Invalid(text, "expected a time as HH:MM[:SS]");
     }
-    if (!ReadFraction(in, f)) return Invalid(text, "expected 1 to 9 digits of fraction after '.'");
+    // A fraction only of seconds: `12:00.5` is no time any tool writes.
+    if (in.ReadChar(':') && (!in.ReadDigits(2, &f.second) || !ReadFraction(in, f))) {
+      return Invalid(text, "expected the seconds as SS[.fraction]");
+    }
     if (!in.ReadOneOf('Z', 'z') && !in.ReadText(" UTC") && !in.AtEnd()) {
       if (auto status = ReadOffset(text, in, f, /*compact=*/true); !status.ok()) return status;
     }

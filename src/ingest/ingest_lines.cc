@@ -41,6 +41,7 @@ absl::StatusOr<std::unique_ptr<LineInput>> LineInput::Open(const std::string& fr
     return input;
   }
   input->fd_ = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  input->owns_fd_ = input->fd_ >= 0;
   if (input->fd_ < 0) {
     const int error = errno;  // Not std::strerror: its buffer is shared by every thread.
     // A mistyped source URL lands here as a file name: its password stays out of the message.
@@ -53,7 +54,7 @@ absl::StatusOr<std::unique_ptr<LineInput>> LineInput::Open(const std::string& fr
 }
 
 LineInput::~LineInput() {
-  if (fd_ > STDIN_FILENO) ::close(fd_);
+  if (owns_fd_) ::close(fd_);
 }
 
 absl::Status LineInput::CheckComplete() { return gzip_ ? gzip_->CheckComplete() : absl::OkStatus(); }

@@ -32,7 +32,8 @@ class LineInput {
 
  private:
   LineInput() = default;
-  int fd_ = -1;  // Owned unless it is stdin's.
+  int fd_ = -1;
+  bool owns_fd_ = false;  // Not stdin's.
   std::unique_ptr<GzipFile> gzip_;
   std::unique_ptr<LineReader> reader_;
   std::string source_;

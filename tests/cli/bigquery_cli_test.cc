@@ -5,9 +5,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <signal.h>
 
 #include <algorithm>
+#include <csignal>
 #include <fstream>
 
 #include "absl/strings/escaping.h"

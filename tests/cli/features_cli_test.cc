@@ -136,7 +136,7 @@ TEST_F(FeaturesCliTest, AReplayUnderStoredTicksSaysHowToRefreshThem) {
   EXPECT_NE(out.find("1 stored"), std::string::npos) << out;
   EXPECT_NE(err.find("the features stored at ticks from 2025-11-16T00:05:00Z to 2025-11-16T00:15:00Z were computed "
                      "without these events; refresh them:\n  bikestream features --backfill "
-                     "2025-11-16T00:05:00Z..2025-11-16T00:15:00Z"),
+                     "2025-11-16T00:05:00Z..2025-11-16T00:15:00Z --warehouse " + db_),
             std::string::npos)
       << err;
 }

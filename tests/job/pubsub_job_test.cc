@@ -112,7 +112,7 @@ TEST_F(PubsubJobTest, StoresExactlyTheUniqueValidEventsAndDeadLettersTheInvalid)
   // Dead letters carry the Pub/Sub message id and publish time.
   auto warehouse = *OpenWarehouse("sqlite:" + db_);
   auto row = warehouse->Query(
-      "SELECT count(*) FROM dead_letter WHERE message_id != '' AND publish_time > 0");
+      "SELECT count(*) FROM dead_letter WHERE message_id != '' AND publish_time > '1970-01-01T00:00:00Z'");
   EXPECT_EQ(row->rows[0][0].text, std::to_string(expected.invalid));
 }
 

@@ -9,6 +9,7 @@
 #include <random>
 #include <set>
 
+#include "event/timestamp.h"
 #include "support/events.h"
 #include "warehouse/warehouse.h"
 
@@ -335,6 +336,29 @@ TEST(SqliteWarehouse, TotalsStayExactAcrossConnections) {
     }
   }
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
+}
+
+// What a person's SQL sees on SQLite (ADR 0009): RFC 3339 text that compares as instants, a
+// prefix of a date byte by byte, and the stored microseconds under main.
+TEST(SqliteWarehouse, APersonsSqlSeesRfc3339AndMainTheStoredMicroseconds) {
+  auto warehouse = std::move(*OpenWarehouse("sqlite::memory:"));
+  ASSERT_TRUE(warehouse->Setup().ok());
+  Batch batch;
+  batch.events = {EventAt("a", 1, *ParseRfc3339("2024-10-13T00:00:00.5Z")), EventAt("b", 2, *ParseRfc3339("2024-11-01T00:00:00Z"))};
+  ASSERT_TRUE(warehouse->Commit(batch).ok());
+  const auto answer = [&](const std::string& sql) {
+    auto result = warehouse->Query(sql);
+    EXPECT_TRUE(result.ok()) << sql << ": " << result.status();
+    return result.ok() ? result->rows.at(0).at(0).text : "";
+  };
+  EXPECT_EQ(answer("SELECT count(*) FROM raw_events WHERE ts_iso >= '2024-10-13'"), "2");
+  EXPECT_EQ(answer("SELECT count(*) FROM raw_events WHERE ts_iso < '2024-10-13 00:00:01+00'"), "1");
+  EXPECT_EQ(answer("SELECT count(*) FROM raw_events WHERE ts_iso >= '2024-10' AND ts_iso < '2024-11'"), "1");
+  EXPECT_EQ(answer("SELECT ts_iso FROM raw_events ORDER BY ts_iso LIMIT 1"), "2024-10-13T00:00:00.500000Z");
+  EXPECT_EQ(answer("SELECT min(ts_iso) FROM main.raw_events"), std::to_string(*ParseRfc3339("2024-10-13T00:00:00.5Z")));
+  // A write sees the tables as stored (a view left from the reads would refuse it).
+  ASSERT_TRUE(warehouse->Query("UPDATE raw_events SET delta = delta + 1 WHERE ts_iso < 1728777600600000").ok());
+  EXPECT_EQ(answer("SELECT sum(delta) FROM raw_events"), "6");  // Only "a", at 00:00:00.5, moved.
 }
 
 // A ts_iso that is not a number (DML through `bikestream query`) is left out of the totals, and

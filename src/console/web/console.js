@@ -332,7 +332,9 @@ async function refreshStations() {
     const b = activity.buckets;
     draw('activity', 'activity-plot', [{ label: 'pickups' }, { label: 'drop-offs' }],
       [b.map((x) => x.t), b.map((x) => x.pickups), b.map((x) => x.dropoffs)],
-      { range: [seconds(activity.from), seconds(activity.to)] });
+      // The first hour or day may begin before `from` (holding only its part from `from` on):
+      // the axis starts with it.
+      { range: [Math.min(b.length ? b[0].t : Infinity, seconds(activity.from)), seconds(activity.to)] });
   }
   document.querySelector('#busiest tbody').replaceChildren(...busiest.stations.map((s) =>
     element('tr', { 'data-station': s.station_id, onclick: () => chooseStation(s.station_id) },

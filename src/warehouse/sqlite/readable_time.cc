@@ -26,36 +26,48 @@ void Rfc3339Function(sqlite3_context* context, int /*argc*/, sqlite3_value** arg
   sqlite3_result_value(context, value);
 }
 
-// The instant of a text, if it is a timestamp. One entry of memory: a comparison with a literal
-// (`ts_iso >= '2024-10-13'`) parses the literal once per scan rather than once per row.
-std::optional<TimestampMicros> InstantOf(std::string_view text) {
-  thread_local std::string last_text;
-  thread_local std::optional<TimestampMicros> last_instant;
-  if (text == last_text) return last_instant;
-  // Every timestamp starts with a digit: other text skips the parser and its error message.
-  std::optional<TimestampMicros> instant;
-  if (!text.empty() && text[0] >= '0' && text[0] <= '9') {
-    if (auto parsed = ParseTimestamp(text); parsed.ok()) instant = *parsed;
+// The instant a text writes, if it is a timestamp, remembering the last text it was asked: one
+// memory per side of the comparison, so that a scan comparing each row with one literal
+// (`ts_iso >= '2024-10-13'`) parses the literal once, not once a row.
+class InstantMemory {
+ public:
+  std::optional<TimestampMicros> Of(std::string_view text) {
+    if (known_ && text == text_) return instant_;
+    instant_.reset();
+    // Every timestamp starts with a digit: other text skips the parser and its error message.
+    if (!text.empty() && text[0] >= '0' && text[0] <= '9') {
+      if (auto parsed = ParseTimestamp(text); parsed.ok()) instant_ = *parsed;
+    }
+    text_.assign(text);
+    known_ = true;
+    return instant_;
   }
-  last_text.assign(text);
-  last_instant = instant;
-  return instant;
-}
 
+ private:
+  bool known_ = false;
+  std::string text_;
+  std::optional<TimestampMicros> instant_;
+};
+
+int Sign(int comparison) { return (comparison > 0) - (comparison < 0); }
+
+// Two timestamps compare as instants. A timestamp and a text that is none (`'2024-10'`, which
+// PostgreSQL would refuse) compare byte by byte, so that a prefix of a date still means what it
+// reads as; that is text RFC 3339 sorts by anyway, to the second.
 int CompareInstants(void* /*unused*/, int left_size, const void* left, int right_size, const void* right) {
+  thread_local InstantMemory left_memory, right_memory;
   const std::string_view a(static_cast<const char*>(left), static_cast<std::size_t>(left_size));
   const std::string_view b(static_cast<const char*>(right), static_cast<std::size_t>(right_size));
   if (a == b) return 0;
-  const std::optional<TimestampMicros> x = InstantOf(a);
-  const std::optional<TimestampMicros> y = InstantOf(b);
+  const std::optional<TimestampMicros> x = left_memory.Of(a);
+  const std::optional<TimestampMicros> y = right_memory.Of(b);
   if (x && y) return *x < *y ? -1 : (*x > *y ? 1 : 0);
-  if (x || y) return x ? -1 : 1;
-  return a.compare(b) < 0 ? -1 : 1;
+  return Sign(a.compare(b));
 }
 
 // The quoted names of `table`'s columns, those declared TIMESTAMP as readable text.
 absl::StatusOr<std::string> ReadableColumns(sqlite3* db, const std::string& table, bool* has_timestamp) {
-  auto stmt = Statement::Prepare(db, "SELECT name, upper(type) FROM main.pragma_table_info(?1) ORDER BY cid");
+  auto stmt = Statement::Prepare(db, "SELECT name, upper(type) FROM pragma_table_info(?1, 'main') ORDER BY cid");
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, table);
   std::string columns;

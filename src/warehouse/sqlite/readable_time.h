@@ -14,9 +14,9 @@
 
 namespace bikestream::sqlite {
 
-// The collation under which timestamps compare as the instants they write: text in any form
-// ParseTimestamp reads (`2024-10-13`, `2024-10-13 12:00:00+00`, RFC 3339) orders by its instant;
-// text that is not a timestamp sorts after every timestamp, byte by byte.
+// The collation under which timestamps compare as the instants they write: two texts in any form
+// ParseTimestamp reads (`2024-10-13`, `2024-10-13 12:00:00+00`, RFC 3339) order by their
+// instants; a text that is none (`2024-10`) compares byte by byte, as a prefix of a date reads.
 inline constexpr const char* kInstantCollation = "INSTANT";
 
 // Registers, on `db`, the function bikestream_rfc3339(x) (an INTEGER of microseconds as RFC
