@@ -14,7 +14,7 @@
 
 namespace bikestream::cli {
 
-// Adds `--feature-file FILE` (TOML; see docs/features.md). Empty means DESIGN.md's defaults.
+// Adds `--feature-file FILE` (TOML; see docs/features.md). Empty means docs/design.md's defaults.
 void AddFeatureFileOption(CLI::App* command, std::string* path);
 absl::StatusOr<std::vector<FeatureSpec>> FeaturesFromFlag(const std::string& path);
 

@@ -12,7 +12,7 @@
 
 namespace bikestream::cli {
 
-// The Pub/Sub resource flags; each falls back to the environment names of DESIGN.md.
+// The Pub/Sub resource flags; each falls back to the environment names of docs/design.md.
 struct PubsubFlags {
   std::string project;       // $PROJECT_ID, then $GOOGLE_CLOUD_PROJECT.
   std::string topic;         // $PUBSUB_TOPIC.

@@ -36,7 +36,7 @@ inline constexpr TimestampMicros kMaxPlotPeriod = 31 * 24 * kMicrosPerHour;
 class ConsoleApi {
  public:
   // `warehouse` must outlive the API; `name` says which one it is, as safe to show (no password);
-  // `features` is the feature set the page lists (the feature file's, or DESIGN.md's); `clock`
+  // `features` is the feature set the page lists (the feature file's, or docs/design.md's); `clock`
   // places the default period of an empty warehouse.
   ConsoleApi(Warehouse& warehouse, std::string name, std::vector<FeatureSpec> features,
              Clock* clock = &SystemClock());

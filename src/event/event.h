@@ -57,7 +57,7 @@ struct Rejection {
   std::string message;  // For people: names the field and what was wrong.
 };
 
-// Limits of a valid event. The defaults are the contract in DESIGN.md; a replay of the dead
+// Limits of a valid event. The defaults are the contract in docs/design.md; a replay of the dead
 // letters may run under relaxed rules.
 struct ValidationRules {
   std::size_t max_event_id_bytes = 128;   // Default: 128.

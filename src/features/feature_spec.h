@@ -1,7 +1,7 @@
 // Feature definitions are data: a name, a window, an aggregate of `delta` or a count, and a
-// filter on kind. The built-in default is DESIGN.md's table; a TOML file replaces it.
+// filter on kind. The built-in default is docs/design.md's table; a TOML file replaces it.
 //
-// Semantics (DESIGN.md): a window W at as_of holds events with as_of − W < ts ≤ as_of
+// Semantics (docs/design.md): a window W at as_of holds events with as_of − W < ts ≤ as_of
 // (all_time: ts ≤ as_of). Count and sum give a row for every station known up to as_of (0
 // when none fall in the window); avg, min and max give no row over nothing; top_share gives
 // 1.0 to the stations whose count is ≥ the k-th largest among the known stations,
@@ -50,7 +50,7 @@ struct FeatureSpec {
 inline constexpr double kTopShareRankTolerance = 1e-9;
 std::size_t TopShareRank(double share, std::size_t stations);
 
-// DESIGN.md's four: pickup_count 2h, dropoff_count 2h, avg_delta_pickup 24h,
+// docs/design.md's four: pickup_count 2h, dropoff_count 2h, avg_delta_pickup 24h,
 // is_peak_station all_time (top 10% by pickups).
 std::vector<FeatureSpec> DefaultFeatures();
 

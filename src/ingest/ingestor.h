@@ -65,7 +65,7 @@ struct IngestOptions {
   std::string source;                  // Names the input in dead letters. Default: "".
   // Messages per transaction; SIZE_MAX leaves every commit to Flush(). Default: 50,000.
   std::size_t batch_size = 50'000;
-  ValidationRules rules;               // Default: the contract in DESIGN.md.
+  ValidationRules rules;               // Default: the contract in docs/design.md.
   std::function<TimestampMicros()> now;  // Clock for first_seen. Default: the system clock.
   CommitObserver* observer = nullptr;     // Told of each commit. Default: none.
   // Connections to the same warehouse that commit full batches, each on a thread of its own:

@@ -23,7 +23,7 @@
 namespace bikestream {
 
 struct StreamingFeatureOptions {
-  std::vector<FeatureSpec> features = DefaultFeatures();        // Default: DESIGN.md's.
+  std::vector<FeatureSpec> features = DefaultFeatures();        // Default: docs/design.md's.
   TimestampMicros every = 15 * 60 * kMicrosPerSecond;           // Tick interval. Default: 15m.
   TimestampMicros allowed_lateness = 10 * 60 * kMicrosPerSecond;  // Default: 10m.
   Clock* clock = nullptr;                                       // Default: the system clock.

@@ -42,7 +42,7 @@ class Warehouse : public EventSink,
   virtual void ObserveCosts(CostObserver) {}
 };
 
-// The table names; defaults as in DESIGN.md, overridable from the environment by the CLI.
+// The table names; defaults as in docs/design.md, overridable from the environment by the CLI.
 struct TableNames {
   std::string raw_events = "raw_events";              // Default: raw_events.
   std::string station_features = "station_features";  // Default: station_features.
@@ -55,9 +55,10 @@ enum class OpenMode {
   kMustExist,        // For commands that only look: a missing store is an error, not a new file.
 };
 
-// Opens the warehouse at `url`: `sqlite:PATH` (`sqlite::memory:` for a private in-memory one)
-// or `postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (libpq's PG* environment fills in what
-// it leaves out; the database must exist).
+// Opens the warehouse at `url`: `sqlite:PATH` (`sqlite::memory:` for a private in-memory one),
+// `postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (or `postgres://`; libpq's PG* environment
+// fills in what it leaves out; the database must exist), or
+// `bigquery://PROJECT/DATASET[?location=LOCATION][&endpoint=URL]`.
 // kInvalidArgument names the accepted forms for a URL it does not know; kUnavailable says why
 // the store could not be opened; kNotFound, under kMustExist, that there is none yet (and, for
 // PostgreSQL, that the database is missing); kUnauthenticated that the server refused the login.

@@ -150,7 +150,7 @@ function draw(name, containerId, series, data, { points = false, range = null, e
           range: (u, min, max) => ranges[name] || (min === max ? [min - 1800, max + 1800] : [min, max]),
         },
       },
-      // Event times are UTC (DESIGN.md), and so is every time the page prints.
+      // Event times are UTC (docs/design.md), and so is every time the page prints.
       tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), 'Etc/UTC'),
     };
     container.replaceChildren();

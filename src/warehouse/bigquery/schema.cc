@@ -25,7 +25,7 @@ json Column(const char* name, const char* type, const char* mode = "REQUIRED") {
   return {{"name", name}, {"type", type}, {"mode", mode}};
 }
 
-// The notes' schema (DESIGN.md), as BigQuery reports types (INTEGER for INT64, FLOAT for
+// The notes' schema (docs/design.md), as BigQuery reports types (INTEGER for INT64, FLOAT for
 // FLOAT64).
 json RawEventColumns() {
   return json::array({Column("event_id", "STRING"), Column("station_id", "STRING"), Column("ts_iso", "TIMESTAMP"),

@@ -36,7 +36,7 @@ std::string MonthStart(int index) {
   return fmt::format("{:04d}-{:02d}-01 00:00:00+00", index / 12, index % 12 + 1);
 }
 
-// The tables, as DESIGN.md says (text keys in byte order, COLLATE "C": as SQLite sorts them,
+// The tables, as docs/design.md says (text keys in byte order, COLLATE "C": as SQLite sorts them,
 // and cheaper to compare than a locale's order), and the ledger of event ids that makes dedup
 // global: a unique index on the partitioned table would have to include the partition key
 // (ts_iso), and an event redelivered with another ts would then be stored twice. Why this

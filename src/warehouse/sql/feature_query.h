@@ -1,6 +1,6 @@
 // The feature computation as one set-based SQL query, for warehouses that speak SQL. The
 // query's shape lives here; what differs between engines is a `SqlDialect`, which each backend
-// defines in its own folder (e.g. sqlite/feature_store.cc). The query takes the as_of instant as
+// defines in its own folder (e.g. sqlite/feature_sql.cc). The query takes the as_of instant as
 // its one parameter and returns (station_id, feature_name, window_len, value). Every value is
 // computed with the same arithmetic whatever the dialect, so engines return identical rows on
 // the same events.

@@ -9,7 +9,7 @@ namespace {
 
 struct NamedTable {
   const std::string& name;
-  std::string_view variable;  // Where the CLI reads it from (DESIGN.md's configuration).
+  std::string_view variable;  // Where the CLI reads it from (docs/design.md's configuration).
 };
 
 bool IsPlainIdentifier(std::string_view name) {
