@@ -9,7 +9,7 @@ namespace {
 class RetryingConnection final : public PubsubConnection {
  public:
   RetryingConnection(std::unique_ptr<PubsubConnection> child, RetryPolicy policy, Clock& clock)
-      : child_(std::move(child)), policy_(policy), clock_(clock) {}
+      : child_(std::move(child)), policy_(std::move(policy)), clock_(clock) {}
 
   absl::Status CreateTopic(const std::string& p, const std::string& t) override {
     return Retrying([&] { return child_->CreateTopic(p, t); });
@@ -61,7 +61,7 @@ class RetryingConnection final : public PubsubConnection {
 
 std::unique_ptr<PubsubConnection> MakeRetryingConnection(std::unique_ptr<PubsubConnection> child,
                                                          RetryPolicy policy, Clock& clock) {
-  return std::make_unique<RetryingConnection>(std::move(child), policy, clock);
+  return std::make_unique<RetryingConnection>(std::move(child), std::move(policy), clock);
 }
 
 }  // namespace bikestream::pubsub
