@@ -43,6 +43,14 @@ struct GbfsFlags {
 constexpr std::chrono::seconds kFetchTimeout{30};
 constexpr char kToWarehouse[] = "warehouse";
 
+// What every request to a feed takes: open data, bounded, abandoned once `cancelled`.
+http::HttpClient::Options FeedClient(std::function<bool()> cancelled) {
+  return {.timeout = kFetchTimeout,
+          .max_reply_bytes = limits::kFeedDocument,
+          .use = http::HttpClient::Use::kPublicFeed,
+          .cancelled = std::move(cancelled)};
+}
+
 bool IsUrl(std::string_view feed) { return feed.starts_with("http://") || feed.starts_with("https://"); }
 
 // --station-information names a file, which is read once, at the start (a URL is polled).
@@ -211,10 +219,7 @@ absl::StatusOr<std::string> SystemOf(const GbfsFlags& flags, const std::atomic<b
         "give --system NAME: a recorded file does not say which system it holds, and the name is part of every "
         "event id (e.g. --system oslobysykkel)");
   }
-  http::HttpClient http({.timeout = kFetchTimeout,
-                         .max_reply_bytes = limits::kFeedDocument,
-                         .use = http::HttpClient::Use::kPublicFeed,
-                         .cancelled = [&] { return interrupted.load(); }});
+  http::HttpClient http(FeedClient([&] { return interrupted.load(); }));
   auto system = gbfs::FetchSystemId(http, flags.feed);
   if (!system.ok()) return Prefixed("without --system, the feed's own name was asked for", system.status());
   if (!IsStationId(*system)) {
@@ -261,10 +266,7 @@ int RunGbfs(GbfsFlags& flags) {
                                     .on_snapshot = ShowSnapshots(live, progress)});
   if (!poller.ok()) return Fail(poller.status());
 
-  http::HttpClient http({.timeout = kFetchTimeout,
-                         .max_reply_bytes = limits::kFeedDocument,
-                         .use = http::HttpClient::Use::kPublicFeed,
-                         .cancelled = stop});
+  http::HttpClient http(FeedClient(stop));
   std::unique_ptr<gbfs::SnapshotFeed> feed;
   if (live) {
     gbfs::LiveFeedOptions options{.url = flags.feed,

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "cli/cli_common.h"
+#include "common/file.h"
 #include "common/print.h"
 
 namespace bikestream::cli {
@@ -98,8 +99,8 @@ std::string WarehouseUrlOfStore(const WarehouseFlags& flags) {
   constexpr std::string_view kSqlite = "sqlite:";
   if (!url.starts_with(kSqlite) || url == "sqlite::memory:") return url;
   std::error_code ignored;
-  const auto path = std::filesystem::weakly_canonical(std::filesystem::absolute(url.substr(kSqlite.size()), ignored), ignored);
-  return path.empty() ? url : std::string(kSqlite) + path.string();
+  const auto absolute = std::filesystem::absolute(url.substr(kSqlite.size()), ignored);
+  return absolute.empty() ? url : std::string(kSqlite) + ResolvedPath(absolute.string());
 }
 
 void AddWarehouseOptions(CLI::App* command, WarehouseFlags* flags) {

@@ -34,6 +34,11 @@ bool WriteAll(int fd, std::string_view bytes) {
 
 }  // namespace
 
+absl::Status CannotRead(std::string_view shown_path, int error) {
+  const std::string message = fmt::format("cannot read '{}': {}", shown_path, ErrnoText(error));
+  return error == ENOENT ? absl::NotFoundError(message) : absl::UnavailableError(message);
+}
+
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path, std::size_t max_bytes) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) {

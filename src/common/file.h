@@ -19,6 +19,10 @@ namespace bikestream {
 // message names the path and the reason.
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path, std::size_t max_bytes);
 
+// "cannot read 'PATH': REASON" for an open that failed with `error` (errno): kNotFound for a
+// missing file, kUnavailable otherwise. `shown_path` is the path as safe to show (RedactUrl).
+absl::Status CannotRead(std::string_view shown_path, int error);
+
 // `path` with its symbolic links resolved, so that a link and its target name one file (one
 // lock, one file replaced); a path that does not exist yet resolves as far as it exists. `path`
 // itself when it cannot be resolved (a directory that cannot be read): opening it then fails

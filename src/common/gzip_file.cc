@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <system_error>
 
 #include "common/file.h"
 #include "common/redact.h"
@@ -26,20 +25,15 @@ bool IsGzipFile(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   struct stat info {};
   if (fd.get() < 0 || ::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) return false;
-  unsigned char magic[2] = {};
-  return ::pread(fd.get(), magic, sizeof magic, 0) == sizeof magic && magic[0] == 0x1f && magic[1] == 0x8b;
+  char start[2] = {};
+  return ::pread(fd.get(), start, sizeof start, 0) == sizeof start && StartsLikeGzip({start, sizeof start});
 }
 
 void GzipFile::Closer::operator()(void* file) const { gzclose(AsGz(file)); }
 
 absl::StatusOr<GzipFile> GzipFile::Open(const std::string& path) {
   gzFile file = gzopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    const int error = errno;
-    const std::string message =
-        fmt::format("cannot read '{}': {}", RedactUrl(path), std::generic_category().message(error));
-    return error == ENOENT ? absl::NotFoundError(message) : absl::UnavailableError(message);
-  }
+  if (file == nullptr) return CannotRead(RedactUrl(path), errno);
   return GzipFile(path, file);
 }
 

@@ -5,12 +5,18 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 
 namespace bikestream {
 
-// Whether the file at `path` starts with gzip's magic bytes (1f 8b). False for what cannot be
+// Whether `bytes` start with gzip's magic bytes (1f 8b): compressed data.
+inline bool StartsLikeGzip(std::string_view bytes) {
+  return bytes.size() >= 2 && bytes[0] == '\x1f' && bytes[1] == '\x8b';
+}
+
+// Whether the file at `path` starts with gzip's magic bytes. False for what cannot be
 // read, or is no regular file (a pipe is not to be read ahead of its reader).
 bool IsGzipFile(const std::string& path);
 

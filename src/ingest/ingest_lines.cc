@@ -1,13 +1,12 @@
 #include "ingest/ingest_lines.h"
 
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
-#include <system_error>
 
+#include "common/file.h"
 #include "common/redact.h"
 
 namespace bikestream {
@@ -16,8 +15,6 @@ namespace {
 bool IsBlank(std::string_view text) {
   return text.find_first_not_of(" \t\r") == std::string_view::npos;
 }
-
-bool IsGzip(std::string_view text) { return text.size() >= 2 && text[0] == '\x1f' && text[1] == '\x8b'; }
 
 }  // namespace
 
@@ -42,13 +39,8 @@ absl::StatusOr<std::unique_ptr<LineInput>> LineInput::Open(const std::string& fr
   }
   input->fd_ = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
   input->owns_fd_ = input->fd_ >= 0;
-  if (input->fd_ < 0) {
-    const int error = errno;  // Not std::strerror: its buffer is shared by every thread.
-    // A mistyped source URL lands here as a file name: its password stays out of the message.
-    const std::string message =
-        fmt::format("cannot read '{}': {}", RedactUrl(from), std::generic_category().message(error));
-    return error == ENOENT ? absl::NotFoundError(message) : absl::UnavailableError(message);
-  }
+  // A mistyped source URL lands here as a file name: its password stays out of the message.
+  if (input->fd_ < 0) return CannotRead(RedactUrl(from), errno);
   input->reader_ = std::make_unique<LineReader>(input->fd_, max_line_bytes);
   return input;
 }
@@ -73,7 +65,7 @@ absl::Status IngestLines(LineReader& reader, Ingestor& ingestor, const ProgressC
     if (!line.ok()) return line.status();
     if (!line->has_value()) break;
     const Line& current = **line;
-    if (current.number == 1 && IsGzip(current.text)) {
+    if (current.number == 1 && StartsLikeGzip(current.text)) {
       return absl::FailedPreconditionError(
           "the input is gzip-compressed: give the file itself to --from (ingest decodes it), or pipe it "
           "through zcat");
