@@ -7,7 +7,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
-#include "cli/message_sink.h"
+#include "cli/publisher_flags.h"
 #include "cli/output.h"
 #include "cli/progress_line.h"
 #include "cli/pubsub_flags.h"
@@ -195,7 +195,7 @@ absl::StatusOr<std::unique_ptr<StationsKeeper>> OpenStationsKeeper(const GbfsFla
 
 // Where the events go: a message sink, or the warehouse (committed in process).
 struct Destination {
-  std::unique_ptr<MessageSink> sink;
+  std::unique_ptr<MessagePublisher> sink;
   std::unique_ptr<WarehouseEvents> warehouse;
 };
 
@@ -205,8 +205,8 @@ absl::StatusOr<Destination> OpenDestination(GbfsFlags& flags) {
     if (!warehouse.ok()) return warehouse.status();
     return Destination{.sink = nullptr, .warehouse = std::move(*warehouse)};
   }
-  auto sink = OpenMessageSink({.to = flags.to, .publish_concurrency = flags.publish_concurrency}, flags.pubsub,
-                              flags.mqtt);
+  auto sink = OpenPublisherFromFlags({.to = flags.to, .publish_concurrency = flags.publish_concurrency},
+                                     flags.pubsub, flags.mqtt);
   if (!sink.ok()) return sink.status();
   return Destination{.sink = std::move(*sink), .warehouse = nullptr};
 }
@@ -243,7 +243,7 @@ int RunGbfs(GbfsFlags& flags) {
 
   absl::Status closed;  // stdout gone (`| head`): no retry can hand the events on.
   auto stop = [&] { return interrupted.load() || !closed.ok(); };
-  MessageSink* sink = destination->sink.get();
+  MessagePublisher* sink = destination->sink.get();
   WarehouseEvents* warehouse = destination->warehouse.get();
   gbfs::HandOff hand_off = [&](const std::vector<Event>& events) {
     absl::Status handed;
@@ -285,7 +285,7 @@ int RunGbfs(GbfsFlags& flags) {
 
   const TimestampMicros start = SystemClock().Now();
   const absl::Status ran = poller->Run(*feed, stop);
-  const absl::Status finished = sink ? sink->Finish() : absl::OkStatus();
+  const absl::Status finished = sink ? FinishPublishing(*sink) : absl::OkStatus();
   progress.Done();
   const gbfs::PollerStats& s = poller->stats();
   Print(stderr, "{} snapshots, {} stations: {} events ({} pickups, {} drop-offs){}{}{}\n", s.snapshots,

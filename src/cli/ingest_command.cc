@@ -1,6 +1,8 @@
 // `bikestream ingest`: JSON lines from a file or stdin into the warehouse, exactly once.
 #include <fmt/format.h>
 
+#include "broker/open_source.h"
+
 #include "cli/cli_common.h"
 #include "cli/warehouse_flags.h"
 #include "cli/pubsub_flags.h"
@@ -14,9 +16,6 @@
 #include "ingest/ingest_lines.h"
 #include "job/job_registry.h"
 #include "job/streaming_job.h"
-#include "mqtt/mqtt_source.h"
-#include "pubsub/pull_source.h"
-#include "pubsub/push_source.h"
 
 namespace bikestream::cli {
 namespace {
@@ -40,7 +39,6 @@ struct IngestFlags {
 };
 
 constexpr std::size_t kFileBatchSize = 50'000;
-constexpr std::size_t kStreamBatchSize = 10'000;
 
 void PrintSummary(const IngestFlags& flags, const IngestStats& stats, double seconds) {
   if (flags.json) {
@@ -103,88 +101,30 @@ int RunJob(const IngestFlags& flags, IngestTarget& target, EventSource& source, 
   return result->state == JobState::kCancelled ? kExitCancelled : kExitOk;
 }
 
-// A streaming source opened from the flags, and the runner settings that suit it.
-struct OpenedSource {
-  std::unique_ptr<EventSource> source;
-  StreamingOptions options;
-};
-using SourceOpener = absl::StatusOr<OpenedSource> (*)(IngestFlags& flags);
-
-absl::StatusOr<OpenedSource> OpenPubsubPull(IngestFlags& flags) {
-  if (auto status = ResolvePubsubFlags(&flags.pubsub, false, true); !status.ok()) return status;
-  auto connection = MakePubsubConnection(flags.pubsub);
-  if (!connection.ok()) return connection.status();
-  return OpenedSource{std::make_unique<pubsub::PullSource>(
-                          std::move(*connection),
-                          pubsub::PullSourceOptions{.project = flags.pubsub.project,
-                                                    .subscription = flags.pubsub.subscription}),
-                      StreamingOptions{.receivers = flags.pullers,
-                                       .max_outstanding_messages = flags.max_outstanding_messages,
-                                       .max_outstanding_bytes = flags.max_outstanding_bytes,
-                                       .batch_size = flags.batch_size.value_or(kStreamBatchSize),
-                                       .lease = flags.ack_deadline_seconds * kMicrosPerSecond}};
-}
-
-absl::StatusOr<OpenedSource> OpenPubsubPush(IngestFlags& flags) {
-  auto source = pubsub::PushSource::Start(flags.push);
-  if (!source.ok()) return source.status();
-  Print(stderr, "accepting Pub/Sub push requests at http://{}/\n", (*source)->address());
-  // Whatever arrived while the last commit ran goes into the next one.
-  return OpenedSource{std::move(*source), StreamingOptions{.receivers = 1,
-                                                           .batch_size = flags.batch_size.value_or(kStreamBatchSize),
-                                                           .max_commit_delay = 0}};
-}
-
-absl::StatusOr<OpenedSource> OpenMqtt(IngestFlags& flags) {
-  auto connection = MqttConnection(flags.from, flags.mqtt);
-  if (!connection.ok()) return connection.status();
-  if (connection->client_id.empty()) {
-    return absl::InvalidArgumentError(
-        "give --client-id NAME with --from mqtt://…: the broker keeps the session, and what arrives while ingest "
-        "is down, under that name; use the same one on every restart");
+// The streaming source the flags name (--from, or --push-listen), with the runner's settings.
+absl::StatusOr<OpenedSource> OpenSourceFromFlags(IngestFlags& flags) {
+  if (flags.from == "pubsub") {
+    if (auto status = ResolvePubsubFlags(&flags.pubsub, false, true); !status.ok()) return status;
   }
-  const std::string name = connection->endpoint.Name();
-  const std::string client_id = connection->client_id;
-  // The broker sends at most this many unacknowledged: MQTT 5's Receive Maximum, 65535 at most.
-  const int receive_maximum = int(std::min<std::size_t>(flags.max_outstanding_messages, 65'535));
-  std::string subscriptions = MqttSubscriptionsFile(*connection);
-  auto source = mqtt::Source::Start(mqtt::SourceOptions{
-      .connection = std::move(*connection),
-      .receive_maximum = receive_maximum,
-      .log = [](const std::string& line) { Print(stderr, "\n{}\n", line); },
-      .subscriptions_path = std::move(subscriptions)});
-  if (!source.ok()) return source.status();
-  Print(stderr, "receiving from {} at QoS 1 in session {}\n", name, client_id);
-  // A window of messages is acknowledged only once all of it is committed: commit whatever came
-  // while the last commit ran, at once.
-  return OpenedSource{std::move(*source), StreamingOptions{.receivers = 1,
-                                                           .max_outstanding_messages = std::size_t(receive_maximum),
-                                                           .max_outstanding_bytes = flags.max_outstanding_bytes,
-                                                           .batch_size = flags.batch_size.value_or(kStreamBatchSize),
-                                                           .max_commit_delay = 0}};
+  auto opened = OpenEventSource({.from = flags.from,
+                                 .pubsub = PubsubConnectionOptions(flags.pubsub),
+                                 .project = flags.pubsub.project,
+                                 .subscription = flags.pubsub.subscription,
+                                 .push = flags.push,
+                                 .mqtt = MqttSession(flags.mqtt),
+                                 .pullers = flags.pullers,
+                                 .max_outstanding_messages = flags.max_outstanding_messages,
+                                 .max_outstanding_bytes = flags.max_outstanding_bytes,
+                                 .ack_deadline_seconds = flags.ack_deadline_seconds,
+                                 .batch_size = flags.batch_size,
+                                 .state_dir = DefaultStateDir(),
+                                 .log = [](const std::string& line) { Print(stderr, "\n{}\n", line); }});
+  if (opened.ok() && !opened->started.empty()) Print(stderr, "{}\n", opened->started);
+  return opened;
 }
 
-// The streaming sources `--from` names, one line each: a name, or the start of a URL
-// (ending in ://). Anything else `--from` names is a file, or - for stdin.
-struct StreamingSourceKind {
-  std::string_view from;
-  SourceOpener open;
-};
-constexpr StreamingSourceKind kStreamingSources[] = {
-    {"pubsub", OpenPubsubPull},
-    {"mqtt://", OpenMqtt},
-    {"mqtts://", OpenMqtt},
-};
-
-SourceOpener StreamingSourceFor(const std::string& from) {
-  for (const StreamingSourceKind& kind : kStreamingSources) {
-    if (from == kind.from || (kind.from.ends_with("://") && from.starts_with(kind.from))) return kind.open;
-  }
-  return nullptr;
-}
-
-int IngestStreaming(IngestFlags& flags, SourceOpener open) {
-  auto opened = open(flags);
+int IngestStreaming(IngestFlags& flags) {
+  auto opened = OpenSourceFromFlags(flags);
   if (!opened.ok()) return Fail(opened.status());
   auto target = OpenForIngest(flags);
   if (!target.ok()) return Fail(target.status());
@@ -194,12 +134,12 @@ int IngestStreaming(IngestFlags& flags, SourceOpener open) {
 int RunIngest(IngestFlags& flags) {
   if (!flags.push.listen.empty()) {
     if (!flags.from.empty()) return Fail("give either --from or --push-listen, not both");
-    return IngestStreaming(flags, OpenPubsubPush);
+    return IngestStreaming(flags);
   }
   if (flags.from.empty()) {
     return Fail("say where events come from: --from FILE|-|pubsub|mqtt://HOST:PORT/TOPIC, or --push-listen");
   }
-  if (SourceOpener open = StreamingSourceFor(flags.from)) return IngestStreaming(flags, open);
+  if (IsStreamingSource(flags.from)) return IngestStreaming(flags);
   auto input = LineInput::Open(flags.from, ValidationRules{}.max_message_bytes);
   if (!input.ok()) return Fail(input.status());
   auto target = OpenForIngest(flags);

@@ -1,14 +1,6 @@
 #include "cli/mqtt_flags.h"
 
-#include <fmt/format.h>
-#include <zlib.h>
-
-#include <cctype>
-#include <filesystem>
-#include <system_error>
-
 #include "cli/cli_common.h"
-#include "job/job_registry.h"
 
 namespace bikestream::cli {
 
@@ -43,37 +35,14 @@ void AddMqttOptions(CLI::App* command, MqttFlags* flags, bool subscriber) {
       ->group(group);
 }
 
-bool IsMqttUrl(std::string_view text) { return text.starts_with("mqtt://") || text.starts_with("mqtts://"); }
-
-absl::StatusOr<mqtt::ConnectionOptions> MqttConnection(const std::string& url, const MqttFlags& flags) {
-  auto endpoint = mqtt::ParseEndpoint(url);
-  if (!endpoint.ok()) return endpoint.status();
-  if (flags.cert_file.empty() != flags.key_file.empty()) {
-    return absl::InvalidArgumentError("a client certificate needs both --mqtt-cert and --mqtt-key");
-  }
-  return mqtt::ConnectionOptions{.endpoint = std::move(*endpoint),
-                                 .client_id = flags.client_id,
+mqtt::ConnectionOptions MqttSession(const MqttFlags& flags) {
+  return mqtt::ConnectionOptions{.client_id = flags.client_id,
                                  .username = flags.username,
                                  .password = flags.password,
                                  .ca_file = flags.ca_file,
                                  .cert_file = flags.cert_file,
                                  .key_file = flags.key_file,
                                  .keepalive_seconds = flags.keepalive_seconds};
-}
-
-std::string MqttSubscriptionsFile(const mqtt::ConnectionOptions& connection) {
-  const std::string session =
-      fmt::format("{}:{}/{}", connection.endpoint.host, connection.endpoint.port, connection.client_id);
-  std::string name = session.substr(0, 100);
-  for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
-  }
-  // The checksum keeps sessions whose names read alike once the rest is '_' apart.
-  const auto checksum = crc32(0, reinterpret_cast<const Bytef*>(session.data()), static_cast<uInt>(session.size()));
-  const std::filesystem::path dir = DefaultStateDir() / "mqtt";
-  std::error_code ignored;  // Saving says so, if it cannot be made.
-  std::filesystem::create_directories(dir, ignored);
-  return (dir / fmt::format("{}-{:08x}", name, checksum)).string();
 }
 
 }  // namespace bikestream::cli

@@ -5,9 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <string>
-#include <string_view>
 
-#include "absl/status/statusor.h"
 #include "mqtt/mqtt.h"
 
 namespace bikestream::cli {
@@ -23,12 +21,8 @@ struct MqttFlags {
 };
 void AddMqttOptions(CLI::App* command, MqttFlags* flags, bool subscriber);
 
-bool IsMqttUrl(std::string_view text);
-// The connection to the URL's broker with the flags' session, credentials and TLS.
-absl::StatusOr<mqtt::ConnectionOptions> MqttConnection(const std::string& url, const MqttFlags& flags);
-
-// Where a subscriber's session keeps its topic filters (mqtt::SourceOptions::subscriptions_path):
-// one file for each broker and client id, in the state directory (job_registry.h).
-std::string MqttSubscriptionsFile(const mqtt::ConnectionOptions& connection);
+// The flags' session, credentials and TLS; where the broker is comes from a URL
+// (mqtt::ConnectionTo).
+mqtt::ConnectionOptions MqttSession(const MqttFlags& flags);
 
 }  // namespace bikestream::cli

@@ -1,8 +1,6 @@
 #include "cli/pubsub_flags.h"
 
 #include "cli/cli_common.h"
-#include "gcp/credentials.h"
-#include "gcp/google_api.h"
 #include "pubsub/wire.h"
 
 namespace bikestream::cli {
@@ -26,11 +24,6 @@ absl::Status ResolvePubsubFlags(PubsubFlags* flags, bool need_topic, bool need_s
   if (flags->topic.empty()) flags->topic = FirstEnv({"PUBSUB_TOPIC"});
   if (flags->subscription.empty()) flags->subscription = FirstEnv({"SUBSCRIPTION"});
   if (flags->endpoint.empty()) flags->endpoint = FirstEnv({"PUBSUB_ENDPOINT"});
-  if (!flags->endpoint.empty()) {
-    auto endpoint = gcp::CheckEndpoint(flags->endpoint, "--pubsub-endpoint");
-    if (!endpoint.ok()) return endpoint.status();
-    flags->endpoint = *endpoint;
-  }
   if (flags->project.empty()) {
     return absl::InvalidArgumentError("no Pub/Sub project: give --project or set PROJECT_ID");
   }
@@ -44,15 +37,10 @@ absl::Status ResolvePubsubFlags(PubsubFlags* flags, bool need_topic, bool need_s
   return pubsub::ValidateResourceNames(flags->project, flags->topic, flags->subscription);
 }
 
-absl::StatusOr<std::unique_ptr<pubsub::PubsubConnection>> MakePubsubConnection(const PubsubFlags& flags) {
+pubsub::ConnectionOptions PubsubConnectionOptions(const PubsubFlags& flags) {
   pubsub::ConnectionOptions options{.emulator_host = FirstEnv({"PUBSUB_EMULATOR_HOST"})};
   if (!flags.endpoint.empty()) options.endpoint = flags.endpoint;
-  if (options.emulator_host.empty()) {
-    auto credentials = gcp::CredentialsFromProcessEnvironment();
-    if (!credentials.ok()) return credentials.status();
-    options.credentials = std::move(*credentials);
-  }
-  return pubsub::MakeRetryingConnection(pubsub::MakeRestConnection(std::move(options)));
+  return options;
 }
 
 }  // namespace bikestream::cli

@@ -3,7 +3,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -17,13 +16,13 @@ struct PubsubFlags {
   std::string project;       // $PROJECT_ID, then $GOOGLE_CLOUD_PROJECT.
   std::string topic;         // $PUBSUB_TOPIC.
   std::string subscription;  // $SUBSCRIPTION.
-  std::string endpoint;      // $PUBSUB_ENDPOINT; checked by ResolvePubsubFlags.
+  std::string endpoint;      // $PUBSUB_ENDPOINT; checked by pubsub::MakeConnection.
 };
 void AddPubsubOptions(CLI::App* command, PubsubFlags* flags, bool topic, bool subscription);
 // Fills unset flags from the environment; an error names what is still missing.
 absl::Status ResolvePubsubFlags(PubsubFlags* flags, bool need_topic, bool need_subscription);
-// A retrying connection to $PUBSUB_EMULATOR_HOST, or to the flags' endpoint (Google Cloud by
-// default) with Application Default Credentials (gcp/credentials.h).
-absl::StatusOr<std::unique_ptr<pubsub::PubsubConnection>> MakePubsubConnection(const PubsubFlags& flags);
+// Where Pub/Sub is: $PUBSUB_EMULATOR_HOST, or the flags' endpoint (Google Cloud by default),
+// for pubsub::MakeConnection.
+pubsub::ConnectionOptions PubsubConnectionOptions(const PubsubFlags& flags);
 
 }  // namespace bikestream::cli

@@ -28,7 +28,7 @@ bool WantsPubsub(const SetupFlags& flags) {
 int RunSetup(SetupFlags& flags) {
   if (WantsPubsub(flags)) {
     if (auto status = ResolvePubsubFlags(&flags.pubsub, true, true); !status.ok()) return Fail(status);
-    auto opened = MakePubsubConnection(flags.pubsub);
+    auto opened = pubsub::MakeConnection(PubsubConnectionOptions(flags.pubsub));
     if (!opened.ok()) return Fail(opened.status());
     auto& connection = *opened;
     const auto& p = flags.pubsub;

@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli_common.h"
-#include "cli/message_sink.h"
+#include "cli/publisher_flags.h"
 #include "cli/pubsub_flags.h"
 #include "cli/simulation_flags.h"
 #include "cli/progress_line.h"
@@ -34,11 +34,11 @@ int RunSimulate(SimulateFlags& flags) {
   if (!duration.ok()) return Fail(duration.status());
   if (flags.format.empty()) flags.format = flags.simulation.mode == "sparse" ? "published" : "jsonl";
   // Says each message was sent, as the original script did.
-  auto sink = OpenMessageSink({.to = flags.to,
-                               .published_lines = flags.format == "published",
-                               .confirm_each = flags.simulation.mode == "sparse",
-                               .publish_concurrency = flags.publish_concurrency},
-                              flags.pubsub, flags.mqtt);
+  auto sink = OpenPublisherFromFlags({.to = flags.to,
+                                      .published_lines = flags.format == "published",
+                                      .confirm_each = flags.simulation.mode == "sparse",
+                                      .publish_concurrency = flags.publish_concurrency},
+                                     flags.pubsub, flags.mqtt);
   if (!sink.ok()) return Fail(sink.status());
 
   const std::atomic<bool>& stop = InstallStopHandlers();
@@ -61,7 +61,7 @@ int RunSimulate(SimulateFlags& flags) {
       progress.Show(fmt::format("sent {}", simulator.stats().messages), simulator.stats().messages);
     }
   }
-  absl::Status finished = (*sink)->Finish();
+  absl::Status finished = FinishPublishing(**sink);
   progress.Done();
   const SimulatorStats& s = simulator.stats();
   const double seconds = pacer.ElapsedSeconds();

@@ -8,7 +8,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/inproc_queue.h"
+#include "common/bounded_queue.h"
 #include "common/mutex.h"
 #include "common/status.h"
 
@@ -147,7 +147,7 @@ class StreamingRunner {
       metrics_.received += received->messages.size();
       metrics_.in_flight += received->messages.size();
       for (auto& message : received->messages) {
-        // A refused Push leaves the message as it was (inproc_queue.h).
+        // A refused Push leaves the message as it was (common/bounded_queue.h).
         if (!queue_.Push(std::move(message))) Orphan(std::move(message.ack_id));  // NOLINT(bugprone-use-after-move)
       }
       if (received->exhausted) return;
@@ -290,7 +290,7 @@ class StreamingRunner {
   Clock& clock_;
   JobControl& control_;
   JobMetrics& metrics_;
-  InprocQueue<SourceMessage> queue_;
+  BoundedQueue<SourceMessage> queue_;
   // Used by the committer (the calling thread) only.
   Ingestor ingestor_;
   std::vector<Staged> staged_;

@@ -73,6 +73,18 @@ absl::StatusOr<Endpoint> ParseEndpoint(const std::string& url) {
   return endpoint;
 }
 
+bool IsUrl(std::string_view text) { return text.starts_with("mqtt://") || text.starts_with("mqtts://"); }
+
+absl::StatusOr<ConnectionOptions> ConnectionTo(const std::string& url, ConnectionOptions session) {
+  auto endpoint = ParseEndpoint(url);
+  if (!endpoint.ok()) return endpoint.status();
+  if (session.cert_file.empty() != session.key_file.empty()) {
+    return absl::InvalidArgumentError("a client certificate needs both --mqtt-cert and --mqtt-key");
+  }
+  session.endpoint = std::move(*endpoint);
+  return session;
+}
+
 void ClientDeleter::operator()(mosquitto* client) const { mosquitto_destroy(client); }
 
 absl::StatusOr<Client> NewClient(const ConnectionOptions& options, bool persistent_session, void* user_data) {

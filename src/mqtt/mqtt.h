@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 
@@ -41,6 +42,13 @@ struct ConnectionOptions {
   std::string key_file;
   int keepalive_seconds = 30;
 };
+
+// Whether `text` is an mqtt:// or mqtts:// URL.
+bool IsUrl(std::string_view text);
+
+// `session` (client id, credentials, TLS) to the broker and topic of `url`; kInvalidArgument for
+// a URL that is not one, or a client certificate without its key.
+absl::StatusOr<ConnectionOptions> ConnectionTo(const std::string& url, ConnectionOptions session);
 
 // A libmosquitto client, destroyed with the handle.
 struct ClientDeleter {

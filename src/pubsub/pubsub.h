@@ -99,4 +99,10 @@ std::unique_ptr<PubsubConnection> MakeRetryingConnection(std::unique_ptr<PubsubC
                                                          RetryPolicy policy = gcp::DefaultRetryPolicy(),
                                                          Clock& clock = SystemClock());
 
+// The connection a client uses, its stack built here as google-cloud-cpp's
+// MakePublisherConnection builds its own: `options.endpoint` checked (gcp::CheckEndpoint), the
+// Application Default Credentials of the process's environment when neither an emulator nor
+// credentials are given, and the retry decorator over the REST connection.
+absl::StatusOr<std::unique_ptr<PubsubConnection>> MakeConnection(ConnectionOptions options);
+
 }  // namespace bikestream::pubsub

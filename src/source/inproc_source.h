@@ -8,7 +8,7 @@
 #include <atomic>
 #include <string>
 
-#include "broker/inproc_queue.h"
+#include "common/bounded_queue.h"
 #include "source/event_source.h"
 
 namespace bikestream {
@@ -35,7 +35,7 @@ class InprocSource final : public EventSource {
   };
 
   const std::string name_;
-  InprocQueue<Queued> queue_;
+  BoundedQueue<Queued> queue_;
   std::atomic<std::uint64_t> published_ = 0;
 };
 

@@ -1,4 +1,5 @@
-// The in-process broker: a bounded, closable multi-producer queue between simulate and ingest.
+// A bounded, closable multi-producer queue: the streaming runner's hand-over from its receivers
+// to its committer, and the in-process broker's store (source/inproc_source.h).
 //
 // Push() blocks while the queue is full, so memory stays flat however many messages flow.
 // PopBatch() hands the consumer everything waiting (up to a limit) under one lock. Close()
@@ -18,9 +19,9 @@
 namespace bikestream {
 
 template <typename T>
-class InprocQueue {
+class BoundedQueue {
  public:
-  explicit InprocQueue(std::size_t capacity) : capacity_(capacity > 0 ? capacity : 1) {}
+  explicit BoundedQueue(std::size_t capacity) : capacity_(capacity > 0 ? capacity : 1) {}
 
   // Returns false once the queue is closed, leaving `item` as it was (the caller still owns
   // it, e.g. to hand it back).
