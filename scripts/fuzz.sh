@@ -7,8 +7,8 @@ seconds=${FUZZ_SECONDS:-60}
 scripts/install-deps.sh
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DBIKESTREAM_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
-cmake --build build-fuzz --target event_parser_fuzz json_lines_fuzz redact_fuzz station_status_fuzz
-for target in event_parser_fuzz:event json_lines_fuzz:json_lines redact_fuzz:redact station_status_fuzz:station_status; do
+cmake --build build-fuzz --target event_parser_fuzz json_lines_fuzz redact_fuzz station_status_fuzz labels_fuzz
+for target in event_parser_fuzz:event json_lines_fuzz:json_lines redact_fuzz:redact station_status_fuzz:station_status labels_fuzz:labels; do
   binary=${target%%:*}
   corpus=${target##*:}
   work=$(mktemp -d)

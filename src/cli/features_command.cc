@@ -2,17 +2,12 @@
 // over a range of ticks; `bikestream features verify` checks stored rows against raw_events.
 #include <fmt/format.h>
 
-#include <cmath>
-#include <map>
-#include <set>
-
 #include "cli/cli_common.h"
 #include "cli/warehouse_flags.h"
 #include "cli/feature_flags.h"
 #include "cli/commands.h"
 #include "common/print.h"
 #include "common/status.h"
-#include "features/scheduler.h"
 #include "job/feature_job.h"
 
 namespace bikestream::cli {
@@ -29,7 +24,6 @@ struct FeaturesFlags {
 };
 
 constexpr const char* kDefaultEvery = "15m";
-constexpr double kValueTolerance = 1e-9;
 
 struct Setup {
   std::unique_ptr<Warehouse> warehouse;
@@ -67,12 +61,7 @@ int Backfill(Setup& setup, const std::string& range) {
   if (!from.ok()) return Fail(fmt::format("--backfill FROM: {}", MessageOf(from.status())));
   if (!to.ok()) return Fail(fmt::format("--backfill TO: {}", MessageOf(to.status())));
   if (*to < *from) return Fail("--backfill: TO is before FROM");
-  const auto ticks = TicksBetween(*from, *to, setup.every);
-  Print(stderr, "backfilling {} ticks every {} s\n", ticks.size(), setup.every / kMicrosPerSecond);
-  const FeatureJobOptions options = JobOptions(setup);
-  for (TimestampMicros tick : ticks) {
-    if (auto status = RefreshFeaturesAt(*setup.warehouse, options, tick); !status.ok()) return Fail(status);
-  }
+  if (auto status = BackfillFeatures(*setup.warehouse, JobOptions(setup), *from, *to); !status.ok()) return Fail(status);
   return kExitOk;
 }
 
@@ -107,47 +96,20 @@ int RunFeatures(const FeaturesFlags& flags) {
   return kExitOk;
 }
 
-using Key = std::tuple<std::string, std::string, std::string>;
-
-std::map<Key, double> ByKey(const std::vector<FeatureRow>& rows) {
-  std::map<Key, double> map;
-  for (const auto& r : rows) map[{r.station_id, r.feature_name, r.window_len}] = r.value;
-  return map;
-}
-
 int Verify(const FeaturesFlags& flags) {
   auto setup = Prepare(flags, OpenMode::kMustExist);
   if (!setup.ok()) return Fail(setup.status());
   if (!flags.as_of) return Fail("verify needs --as-of TS: the as_of whose stored rows to check");
   auto as_of = AsOf(flags.as_of);
   if (!as_of.ok()) return Fail(as_of.status());
-  auto expected = setup->warehouse->ComputeFeatures(setup->features, *as_of);
-  if (!expected.ok()) return Fail(expected.status());
-  auto stored = setup->warehouse->StoredFeatures(*as_of);
-  if (!stored.ok()) return Fail(stored.status());
-  std::set<std::string> names;
-  for (const auto& f : setup->features) names.insert(f.name);
-  std::erase_if(*stored, [&](const FeatureRow& r) { return !names.contains(r.feature_name); });
-  const auto want = ByKey(*expected), have = ByKey(*stored);
-  int differences = 0;
-  auto report = [&](const Key& key, std::string what) {
-    ++differences;
-    Print("{} {} {}: {}\n", std::get<0>(key), std::get<1>(key), std::get<2>(key), what);
-  };
-  for (const auto& [key, value] : want) {
-    auto found = have.find(key);
-    if (found == have.end()) {
-      report(key, fmt::format("missing (expected {})", value));
-    } else if (std::abs(found->second - value) > kValueTolerance * std::max(1.0, std::abs(value))) {
-      report(key, fmt::format("stored {}, expected {}", found->second, value));
-    }
-  }
-  for (const auto& [key, value] : have) {
-    if (!want.contains(key)) report(key, fmt::format("stored {}, expected no row", value));
+  auto verification = VerifyFeatures(*setup->warehouse, setup->features, *as_of);
+  if (!verification.ok()) return Fail(verification.status());
+  for (const FeatureDifference& d : verification->differences) {
+    Print("{} {} {}: {}\n", d.station_id, d.feature_name, d.window_len, d.what);
   }
   Print(stderr, "verify {}: {} rows expected, {} stored, {} differences\n", FormatRfc3339(*as_of),
-             want.size(), have.size(), differences);
-  return differences == 0 ? kExitOk : kExitFailure;
+        verification->expected, verification->stored, verification->differences.size());
+  return verification->differences.empty() ? kExitOk : kExitFailure;
 }
 
 }  // namespace

@@ -157,25 +157,24 @@ int RunIngest(IngestFlags& flags) {
   }
 
   const TimestampMicros start = SystemClock().Now();
-  Ingestor ingestor(*target->warehouse, IngestOptions{.source = (*input)->source(),
-                                                      .batch_size = flags.batch_size.value_or(kFileBatchSize),
-                                                      .observer = target->features.get(),
-                                                      .concurrent_writers = concurrent_writers});
-  absl::Status status;
+  InputIngestResult result;
   {
     ProgressLine progress;
-    status = IngestLines((*input)->reader(), ingestor, [&](const IngestStats& s) { progress.Update(s); });
+    result = IngestInput(**input, *target->warehouse,
+                         {.batch_size = flags.batch_size.value_or(kFileBatchSize),
+                          .observer = target->features.get(),
+                          .concurrent_writers = concurrent_writers},
+                         [&](const IngestStats& s) { progress.Update(s); });
   }
-  if (status.ok()) status = (*input)->CheckComplete();
   const double seconds = double(SystemClock().Now() - start) / kMicrosPerSecond;
-  if (absl::IsFailedPrecondition(status) && ingestor.stats().received == 0) return Fail(status);  // Nothing read.
-  if (!status.ok()) {
-    Print(stderr, "committed before the error: {}\n", SummaryLine(ingestor.stats(), seconds));
+  if (absl::IsFailedPrecondition(result.status) && result.stats.received == 0) return Fail(result.status);
+  if (!result.status.ok()) {
+    Print(stderr, "committed before the error: {}\n", SummaryLine(result.stats, seconds));
     return Fail(fmt::format("{} (nothing after the last commit was stored; running the same "
-                            "command again stores each event once)", MessageOf(status)));
+                            "command again stores each event once)", MessageOf(result.status)));
   }
   target->Report();
-  PrintSummary(flags, ingestor.stats(), seconds);
+  PrintSummary(flags, result.stats, seconds);
   return kExitOk;
 }
 

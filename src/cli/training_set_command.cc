@@ -2,23 +2,16 @@
 // column per feature, for training.
 #include <fmt/format.h>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-
-#include <cerrno>
 #include <optional>
-#include <system_error>
 
 #include "cli/cli_common.h"
 #include "cli/warehouse_flags.h"
 #include "cli/feature_flags.h"
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "common/file.h"
-#include "common/limits.h"
 #include "common/print.h"
 #include "common/status.h"
-#include "event/line_reader.h"
+#include "features/labels.h"
 #include "job/feature_job.h"
 
 namespace bikestream::cli {
@@ -30,95 +23,6 @@ struct TrainingSetFlags {
   std::optional<std::string> as_of, from, to, labels, out;
   std::string format = "csv";
 };
-
-// One CSV record (RFC 4180 quoting).
-std::vector<std::string> SplitCsv(const std::string& line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        fields.back().push_back('"');
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        fields.back().push_back(c);
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      fields.emplace_back();
-    } else if (c != '\r') {
-      fields.back().push_back(c);
-    }
-  }
-  return fields;
-}
-
-// The labels file, open for reading lines: a regular file, or a pipe (`--labels <(make-labels)`);
-// what else would block or never end (a directory, /dev/zero) is refused.
-absl::StatusOr<UniqueFd> OpenLabels(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  struct stat info {};
-  if (fd.get() < 0 || ::fstat(fd.get(), &info) != 0) {
-    return absl::NotFoundError(
-        fmt::format("cannot read labels file '{}': {}", path, std::generic_category().message(errno)));
-  }
-  if (!S_ISREG(info.st_mode) && !S_ISFIFO(info.st_mode)) {
-    return absl::InvalidArgumentError(fmt::format("labels file '{}' is not a file (a directory, a device)", path));
-  }
-  if (::fcntl(fd.get(), F_SETFL, 0) != 0) {  // A pipe's writer may be slower than this reader.
-    return absl::UnavailableError(fmt::format("cannot read labels file '{}'", path));
-  }
-  return fd;
-}
-
-// The next line of `reader`: nullopt at the end; an error naming the line past the bound.
-absl::StatusOr<std::optional<Line>> NextLabelsLine(LineReader& reader, const std::string& path) {
-  auto line = reader.Next();
-  if (!line.ok()) return Prefixed(path, line.status());
-  if (line->has_value() && (*line)->truncated) {
-    return absl::InvalidArgumentError(fmt::format("{}:{}: a line longer than {}: is it the labels CSV?", path,
-                                                  (*line)->number, limits::BytesText(limits::kLabelsLine)));
-  }
-  return line;
-}
-
-absl::StatusOr<TrainingSetRequest::Labels> ReadLabels(const std::string& path) {
-  auto fd = OpenLabels(path);
-  if (!fd.ok()) return fd.status();
-  LineReader reader(fd->get(), limits::kLabelsLine);
-  auto first = NextLabelsLine(reader, path);
-  if (!first.ok()) return first.status();
-  if (!first->has_value()) {
-    return absl::InvalidArgumentError(fmt::format("{}: empty; expected a header station_id,ts[,label…]", path));
-  }
-  const auto header = SplitCsv(std::string((*first)->text));
-  if (header.size() < 2 || header[0] != "station_id" || header[1] != "ts") {
-    return absl::InvalidArgumentError(fmt::format("{}:1: the header must start with station_id,ts", path));
-  }
-  TrainingSetRequest::Labels labels;
-  labels.columns.assign(header.begin() + 2, header.end());
-  for (;;) {
-    auto next = NextLabelsLine(reader, path);
-    if (!next.ok()) return next.status();
-    if (!next->has_value()) break;
-    const std::string line((*next)->text);
-    const std::uint64_t number = (*next)->number;
-    if (line.empty()) continue;
-    auto fields = SplitCsv(line);
-    if (fields.size() != header.size()) {
-      return absl::InvalidArgumentError(fmt::format("{}:{}: {} fields, the header has {}", path, number,
-                                                    fields.size(), header.size()));
-    }
-    auto ts = ParseTimestamp(fields[1]);
-    if (!ts.ok()) return absl::InvalidArgumentError(fmt::format("{}:{}: ts: {}", path, number, MessageOf(ts.status())));
-    labels.rows.push_back({fields[0], *ts, {fields.begin() + 2, fields.end()}});
-  }
-  return labels;
-}
 
 absl::StatusOr<TimestampMicros> Instant(const std::optional<std::string>& flag, const char* name) {
   auto ts = ParseTimestamp(*flag);
@@ -135,7 +39,7 @@ int Export(const TrainingSetFlags& flags) {
   request.features = FeatureNames(*features);
   if (flags.labels) {
     if (flags.as_of || flags.from || flags.to) return Fail("--labels picks each row's as_of itself: drop --as-of, --from and --to");
-    auto labels = ReadLabels(*flags.labels);
+    auto labels = ReadLabelsFile(*flags.labels);
     if (!labels.ok()) return Fail(labels.status());
     request.labels = std::move(*labels);
   } else if (flags.from || flags.to) {

@@ -87,4 +87,13 @@ absl::Status IngestLines(LineReader& reader, Ingestor& ingestor, const ProgressC
   return absl::OkStatus();
 }
 
+InputIngestResult IngestInput(LineInput& input, EventSink& sink, IngestOptions options,
+                              const ProgressCallback& progress) {
+  options.source = input.source();
+  Ingestor ingestor(sink, std::move(options));
+  absl::Status status = IngestLines(input.reader(), ingestor, progress);
+  if (status.ok()) status = input.CheckComplete();
+  return {.status = std::move(status), .stats = ingestor.stats()};
+}
+
 }  // namespace bikestream

@@ -41,9 +41,20 @@ class LineInput {
 
 // Feeds every line of `reader` to `ingestor` and flushes at the end. Blank lines are skipped.
 // Compressed bytes (gzip's magic at the start of the first line: a .gz file piped in) are
-// refused before anything is stored (kFailedPrecondition). Returns the first read or commit error; what was committed before it stays committed, and
-// re-running over the same input stores nothing twice.
+// refused before anything is stored (kFailedPrecondition). Returns the first read or commit
+// error; what was committed before it stays committed, and re-running over the same input
+// stores nothing twice.
 absl::Status IngestLines(LineReader& reader, Ingestor& ingestor,
                          const ProgressCallback& progress = nullptr);
+
+struct InputIngestResult {
+  absl::Status status;  // The first read or commit error, or a cut-off input; OK at its end.
+  IngestStats stats;    // What was committed, also before an error.
+};
+
+// `ingest --from FILE|-`: every line of `input` through an Ingestor on `sink` with `options`
+// (naming the input in dead letters), as IngestLines does, then checks the input was complete.
+InputIngestResult IngestInput(LineInput& input, EventSink& sink, IngestOptions options,
+                              const ProgressCallback& progress = nullptr);
 
 }  // namespace bikestream

@@ -2,7 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <map>
+#include <set>
+#include <tuple>
 #include <memory>
 #include <thread>
 
@@ -48,6 +53,16 @@ absl::Status RefreshAndCount(FeatureStore& store, const FeatureJobOptions& optio
   Log(options, fmt::format("features at {}: {} rows in {:.2f} s", FormatRfc3339(as_of), *rows,
                            double(end - start) / kMicrosPerSecond));
   return absl::OkStatus();
+}
+
+// A stored row's identity, for verify.
+using FeatureKey = std::tuple<std::string, std::string, std::string>;
+constexpr double kValueTolerance = 1e-9;
+
+std::map<FeatureKey, double> ByKey(const std::vector<FeatureRow>& rows) {
+  std::map<FeatureKey, double> by_key;
+  for (const FeatureRow& row : rows) by_key[{row.station_id, row.feature_name, row.window_len}] = row.value;
+  return by_key;
 }
 
 }  // namespace
@@ -98,6 +113,44 @@ absl::Status ExplainEmptyTick(FeatureStore& store, const std::vector<std::string
 
 absl::Status RefreshFeaturesAt(FeatureStore& store, const FeatureJobOptions& options, TimestampMicros as_of) {
   return RefreshAndCount(store, options, as_of, nullptr);
+}
+
+absl::Status BackfillFeatures(FeatureStore& store, const FeatureJobOptions& options, TimestampMicros from,
+                              TimestampMicros to) {
+  const std::vector<TimestampMicros> ticks = TicksBetween(from, to, options.every);
+  Log(options, fmt::format("backfilling {} ticks every {} s", ticks.size(), options.every / kMicrosPerSecond));
+  for (TimestampMicros tick : ticks) {
+    if (absl::Status status = RefreshFeaturesAt(store, options, tick); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<FeatureVerification> VerifyFeatures(FeatureStore& store, const std::vector<FeatureSpec>& features,
+                                                   TimestampMicros as_of) {
+  auto expected = store.ComputeFeatures(features, as_of);
+  if (!expected.ok()) return expected.status();
+  auto stored = store.StoredFeatures(as_of);
+  if (!stored.ok()) return stored.status();
+  std::set<std::string> names;
+  for (const FeatureSpec& feature : features) names.insert(feature.name);
+  std::erase_if(*stored, [&](const FeatureRow& row) { return !names.contains(row.feature_name); });
+  const std::map<FeatureKey, double> want = ByKey(*expected), have = ByKey(*stored);
+  FeatureVerification verification{.expected = want.size(), .stored = have.size()};
+  auto differ = [&](const FeatureKey& key, std::string what) {
+    verification.differences.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), std::move(what)});
+  };
+  for (const auto& [key, value] : want) {
+    auto found = have.find(key);
+    if (found == have.end()) {
+      differ(key, fmt::format("missing (expected {})", value));
+    } else if (std::abs(found->second - value) > kValueTolerance * std::max(1.0, std::abs(value))) {
+      differ(key, fmt::format("stored {}, expected {}", found->second, value));
+    }
+  }
+  for (const auto& [key, value] : have) {
+    if (!want.contains(key)) differ(key, fmt::format("stored {}, expected no row", value));
+  }
+  return verification;
 }
 
 absl::Status RunFeatureSchedule(FeatureStore& store, const FeatureJobOptions& options) {

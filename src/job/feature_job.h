@@ -46,6 +46,27 @@ absl::Status ExplainEmptyTick(FeatureStore& store, const std::vector<std::string
 // Refreshes the features at `as_of` and logs how many rows it wrote in how long.
 absl::Status RefreshFeaturesAt(FeatureStore& store, const FeatureJobOptions& options, TimestampMicros as_of);
 
+// Refreshes every tick of `options.every` in [from, to], in order, after a line saying how many;
+// stops at the first failure.
+absl::Status BackfillFeatures(FeatureStore& store, const FeatureJobOptions& options, TimestampMicros from,
+                              TimestampMicros to);
+
+// `features verify`: the stored rows of `options.features` at `as_of` against the same
+// features computed afresh from raw_events; values agree within a relative 1e-9.
+struct FeatureDifference {
+  std::string station_id;
+  std::string feature_name;
+  std::string window_len;
+  std::string what;  // e.g. "missing (expected 3)", "stored 2, expected 3", "stored 1, expected no row".
+};
+struct FeatureVerification {
+  std::size_t expected = 0;  // Rows computed afresh.
+  std::size_t stored = 0;    // Rows stored of these features.
+  std::vector<FeatureDifference> differences;
+};
+absl::StatusOr<FeatureVerification> VerifyFeatures(FeatureStore& store, const std::vector<FeatureSpec>& features,
+                                                   TimestampMicros as_of);
+
 // Refreshes the current tick at once, then each tick as it comes (a failed tick is retried
 // with backoff while later ones queue), until SIGTERM or SIGINT. Returns an error only when it
 // cannot start (a busy admin address).

@@ -26,6 +26,7 @@
 #include "event/station.h"
 #include "features/feature_rows.h"
 #include "features/feature_spec.h"
+#include "features/labels.h"
 
 namespace bikestream {
 
@@ -143,17 +144,10 @@ struct TrainingSetRequest {
   // Exactly one of:
   std::optional<TimestampMicros> as_of;  // The rows at this as_of.
   std::optional<std::pair<TimestampMicros, TimestampMicros>> range;  // Every as_of in [from, to].
-  // Rows of an entity file: each gets the features at the latest as_of <= ts (point in
-  // time: never a value computed after ts), its label columns kept as given.
-  struct LabelRow {
-    std::string station_id;
-    TimestampMicros ts = 0;
-    std::vector<std::string> labels;
-  };
-  struct Labels {
-    std::vector<std::string> columns;  // Names of the label columns.
-    std::vector<LabelRow> rows;
-  };
+  // Rows of an entity file (features/labels.h): each gets the features at the latest as_of <= ts
+  // (point in time: never a value computed after ts), its label columns kept as given.
+  using LabelRow = ::bikestream::LabelRow;
+  using Labels = ::bikestream::Labels;
   std::optional<Labels> labels;
 };
 
