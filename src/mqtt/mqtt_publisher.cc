@@ -4,20 +4,19 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
-#include <chrono>
-
+#include "common/mutex.h"
 #include "common/status.h"
 
 namespace bikestream::mqtt {
 
-constexpr auto kConnectTimeout = std::chrono::seconds(10);
+constexpr absl::Duration kConnectTimeout = absl::Seconds(10);
 
 struct PublisherCallbacks {
   static void OnConnect(mosquitto* /*client*/, void* user_data, int reason_code, int /*flags*/,
                         const mosquitto_property* /*properties*/) {
     auto& self = *static_cast<Publisher*>(user_data);
     const auto& endpoint = self.options_.connection.endpoint;
-    std::lock_guard lock(self.mu_);
+    MutexLock lock(&self.mu_);
     if (reason_code == MQTT_RC_SUCCESS) {
       if (!self.connected_ && self.published_ > 0 && self.options_.log) {
         self.options_.log(fmt::format("mqtt: connected again to {}:{}; sending again what was not acknowledged",
@@ -29,12 +28,12 @@ struct PublisherCallbacks {
       self.refused_connection_ = ReasonError(
           reason_code, fmt::format("the MQTT broker at {}:{} refused the connection", endpoint.host, endpoint.port));
     }
-    self.changed_.notify_all();
+    self.changed_.SignalAll();
   }
 
   static void OnDisconnect(mosquitto* /*client*/, void* user_data, int code, const mosquitto_property* /*properties*/) {
     auto& self = *static_cast<Publisher*>(user_data);
-    std::lock_guard lock(self.mu_);
+    MutexLock lock(&self.mu_);
     if (self.connected_ && code != MOSQ_ERR_SUCCESS && self.options_.log) {  // Not our own disconnect.
       self.options_.log(fmt::format("mqtt: lost the connection to {}:{} ({}); reconnecting",
                                     self.options_.connection.endpoint.host, self.options_.connection.endpoint.port,
@@ -46,14 +45,14 @@ struct PublisherCallbacks {
   static void OnPublish(mosquitto* /*client*/, void* user_data, int /*mid*/, int reason_code,
                         const mosquitto_property* /*properties*/) {
     auto& self = *static_cast<Publisher*>(user_data);
-    std::lock_guard lock(self.mu_);
+    MutexLock lock(&self.mu_);
     ++self.acknowledged_;
     if (reason_code >= MQTT_RC_UNSPECIFIED) {
       ++self.refused_;
       self.last_refusal_ = ReasonError(reason_code, fmt::format("the MQTT broker refused messages to '{}'",
                                                                 self.options_.connection.endpoint.topic));
     }
-    self.changed_.notify_all();
+    self.changed_.SignalAll();
   }
 };
 
@@ -75,13 +74,18 @@ absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Start(PublisherOptions opt
   if (int code = mosquitto_loop_start(handle); code != MOSQ_ERR_SUCCESS) {
     return LibraryError(code, "cannot start the MQTT client's thread");
   }
-  std::unique_lock lock(publisher->mu_);
-  if (!publisher->changed_.wait_for(lock, kConnectTimeout, [&] {
-        return publisher->connected_ || !publisher->refused_connection_.ok();
-      })) {
+  MutexLock lock(&publisher->mu_);
+  auto answered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(publisher->mu_) {
+    return publisher->connected_ || !publisher->refused_connection_.ok();
+  };
+  const absl::Time deadline = absl::Now() + kConnectTimeout;
+  while (!answered() && !WaitWithDeadline(publisher->changed_, &publisher->mu_, deadline)) {
+  }
+  if (!answered()) {
     const auto& endpoint = publisher->options_.connection.endpoint;
     return absl::DeadlineExceededError(
-        fmt::format("the MQTT broker at {}:{} did not answer within {} s", endpoint.host, endpoint.port, kConnectTimeout.count()));
+        fmt::format("the MQTT broker at {}:{} did not answer within {} s", endpoint.host, endpoint.port,
+                    absl::ToInt64Seconds(kConnectTimeout)));
   }
   if (!publisher->refused_connection_.ok()) return publisher->refused_connection_;
   return publisher;
@@ -96,10 +100,10 @@ Publisher::~Publisher() {
 
 absl::Status Publisher::Publish(const std::string& payload) {
   {
-    std::unique_lock lock(mu_);
-    changed_.wait(lock, [&] {
-      return published_ - acknowledged_ < options_.max_unacknowledged || !refused_connection_.ok();
-    });
+    MutexLock lock(&mu_);
+    while (published_ - acknowledged_ >= options_.max_unacknowledged && refused_connection_.ok()) {
+      Wait(changed_, &mu_);
+    }
     if (!refused_connection_.ok()) return refused_connection_;
     ++published_;  // Before the call: its acknowledgement may come before the call returns.
   }
@@ -108,14 +112,14 @@ absl::Status Publisher::Publish(const std::string& payload) {
                                         false, nullptr);
   // Not connected: libmosquitto has queued the message and sends it once it is again.
   if (code == MOSQ_ERR_SUCCESS || code == MOSQ_ERR_NO_CONN) return absl::OkStatus();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   --published_;
   return LibraryError(code, fmt::format("cannot publish to '{}'", topic));
 }
 
 absl::Status Publisher::Flush() {
-  std::unique_lock lock(mu_);
-  changed_.wait(lock, [&] { return acknowledged_ >= published_ || !refused_connection_.ok(); });
+  MutexLock lock(&mu_);
+  while (acknowledged_ < published_ && refused_connection_.ok()) Wait(changed_, &mu_);
   if (!refused_connection_.ok()) {
     return absl::Status(refused_connection_.code(),
                         fmt::format("{} ({} messages not acknowledged)", MessageOf(refused_connection_),
@@ -128,7 +132,7 @@ absl::Status Publisher::Flush() {
 }
 
 std::uint64_t Publisher::published() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return published_;
 }
 

@@ -3,14 +3,14 @@
 // the broker had not acknowledged; Flush waits until the broker has acknowledged everything.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "mqtt/mqtt.h"
 
 namespace bikestream::mqtt {
@@ -43,14 +43,14 @@ class Publisher {
 
   const PublisherOptions options_;
   Client client_;
-  mutable std::mutex mu_;
-  std::condition_variable changed_;
-  bool connected_ = false;
-  absl::Status refused_connection_;
-  std::uint64_t published_ = 0;
-  std::uint64_t acknowledged_ = 0;  // Or refused.
-  std::uint64_t refused_ = 0;       // Since the last Flush.
-  absl::Status last_refusal_;
+  mutable absl::Mutex mu_;
+  absl::CondVar changed_;
+  bool connected_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status refused_connection_ ABSL_GUARDED_BY(mu_);
+  std::uint64_t published_ ABSL_GUARDED_BY(mu_) = 0;
+  std::uint64_t acknowledged_ ABSL_GUARDED_BY(mu_) = 0;  // Or refused.
+  std::uint64_t refused_ ABSL_GUARDED_BY(mu_) = 0;       // Since the last Flush.
+  absl::Status last_refusal_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace bikestream::mqtt

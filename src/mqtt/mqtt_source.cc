@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/file.h"
 #include "common/limits.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "ingest/ingestor.h"
 
@@ -57,20 +58,20 @@ struct Callbacks {
     if (reason_code != MQTT_RC_SUCCESS) {
       absl::Status refused = ReasonError(reason_code, fmt::format("the MQTT broker at {}:{} refused the connection",
                                                                   endpoint.host, endpoint.port));
-      std::lock_guard lock(self.mu_);
+      MutexLock lock(&self.mu_);
       if (absl::IsUnauthenticated(refused) || absl::IsPermissionDenied(refused) || absl::IsInvalidArgument(refused)) {
         self.fatal_ = refused;
       } else {
         self.last_error_ = refused;  // Busy, unavailable: tried again after a backoff.
       }
       self.refused_ = true;  // The broker closes the connection next: its reason is this one.
-      self.changed_.notify_all();
+      self.changed_.SignalAll();
       return;
     }
     self.Unsubscribe(client, (flags & 1) != 0);  // Bit 0: the session was resumed.
     // Retained messages only for a new subscription: a resumed session has had them.
     const int code = mosquitto_subscribe_v5(client, nullptr, endpoint.topic.c_str(), 1, MQTT_SUB_OPT_SEND_RETAIN_NEW, nullptr);
-    std::lock_guard lock(self.mu_);
+    MutexLock lock(&self.mu_);
     if (code != MOSQ_ERR_SUCCESS) {
       self.fatal_ = Permanent(LibraryError(code, fmt::format("cannot subscribe to '{}'", endpoint.topic)));
     } else {
@@ -82,14 +83,14 @@ struct Callbacks {
       }
       self.was_connected_ = true;
     }
-    self.changed_.notify_all();
+    self.changed_.SignalAll();
   }
 
   static void OnSubscribe(mosquitto* /*client*/, void* user_data, int /*mid*/, int count, const int* granted,
                           const mosquitto_property* /*properties*/) {
     auto& self = *static_cast<Source*>(user_data);
     const std::string what = fmt::format("the MQTT broker refused the subscription to '{}'", self.options_.connection.endpoint.topic);
-    std::lock_guard lock(self.mu_);
+    MutexLock lock(&self.mu_);
     if (count < 1 || granted[0] >= MQTT_RC_UNSPECIFIED) {
       self.fatal_ = Permanent(ReasonError(count < 1 ? MQTT_RC_UNSPECIFIED : granted[0], what));
     } else if (granted[0] == 0) {
@@ -98,12 +99,12 @@ struct Callbacks {
     } else {
       self.subscribed_ = true;
     }
-    self.changed_.notify_all();
+    self.changed_.SignalAll();
   }
 
   static void OnUnsubscribe(mosquitto* /*client*/, void* user_data, int mid, const mosquitto_property* /*properties*/) {
     auto& self = *static_cast<Source*>(user_data);
-    std::lock_guard lock(self.mu_);
+    MutexLock lock(&self.mu_);
     if (self.unsubscribing_.erase(mid) > 0) self.SaveSubscriptions();
   }
 
@@ -124,14 +125,14 @@ struct Callbacks {
     std::string message_id = ContentMessageId(topic, payload);
     std::string origin = topic == endpoint.topic ? ""
                                                   : Endpoint{.host = endpoint.host, .port = endpoint.port, .topic = topic, .tls = endpoint.tls}.Name();
-    std::lock_guard lock(self.mu_);
+    MutexLock lock(&self.mu_);
     ++self.received_;
     self.ready_.push_back(SourceMessage{.ack_id = fmt::format("{}:{}", self.connection_, self.received_),
                                         .payload = std::move(payload),
                                         .message_id = std::move(message_id),
                                         .position = self.received_,
                                         .origin = std::move(origin)});
-    self.changed_.notify_all();
+    self.changed_.SignalAll();
   }
 };
 
@@ -143,15 +144,18 @@ absl::StatusOr<std::unique_ptr<Source>> Source::Start(SourceOptions options) {
   std::unique_ptr<Source> source(new Source(std::move(options)));
   if (source->wake_fd_ < 0) return absl::InternalError("could not create an eventfd");
   source->loop_ = std::thread([raw = source.get()] { raw->Run(); });
-  std::unique_lock lock(source->mu_);
-  const bool answered = source->changed_.wait_for(
-      lock, std::chrono::microseconds(source->options_.connect_timeout),
-      // Subscribed; or a message came first, from a resumed session, which is as good: the
-      // SUBACK can be behind a window of messages that nobody commits before Start returns.
-      [&] { return source->subscribed_ || source->received_ > 0 || !source->fatal_.ok() || !source->last_error_.ok(); });
+  MutexLock lock(&source->mu_);
+  // Subscribed; or a message came first, from a resumed session, which is as good: the SUBACK
+  // can be behind a window of messages that nobody commits before Start returns.
+  auto answered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(source->mu_) {
+    return source->subscribed_ || source->received_ > 0 || !source->fatal_.ok() || !source->last_error_.ok();
+  };
+  const absl::Time deadline = absl::Now() + absl::Microseconds(source->options_.connect_timeout);
+  while (!answered() && !WaitWithDeadline(source->changed_, &source->mu_, deadline)) {
+  }
   if (!source->fatal_.ok()) return source->fatal_;
   if (!source->last_error_.ok()) return source->last_error_;
-  if (!answered) {
+  if (!answered()) {
     return absl::DeadlineExceededError(fmt::format("the MQTT broker at {}:{} did not answer within {} s",
                                                    source->options_.connection.endpoint.host,
                                                    source->options_.connection.endpoint.port,
@@ -173,15 +177,15 @@ void Source::Run() {
   bool first_attempt = true;
   while (true) {
     {
-      std::unique_lock lock(mu_);
+      MutexLock lock(&mu_);
       if (!fatal_.ok() || (closing_ && !client_)) break;
       // Between turns: no read is under way, and none comes after this.
       if (stopped_ && !reads_done_) {
         reads_done_ = true;
-        changed_.notify_all();
+        changed_.SignalAll();
       }
       if (stopped_ && !client_) {  // Nothing to acknowledge on a new connection: wait for Close.
-        changed_.wait(lock, [&] { return closing_; });
+        while (!closing_) Wait(changed_, &mu_);
         continue;
       }
       // A connection that lasted: the next loss starts the backoff afresh. (One the broker ends
@@ -193,7 +197,9 @@ void Source::Run() {
           options_.log(fmt::format("mqtt: {}; trying again in {:.1f} s", MessageOf(last_error_),
                                    double(reconnect_delay) / kMicrosPerSecond));
         }
-        changed_.wait_for(lock, std::chrono::microseconds(reconnect_delay), [&] { return closing_ || stopped_; });
+        const absl::Time until = absl::Now() + absl::Microseconds(reconnect_delay);
+        while (!closing_ && !stopped_ && !WaitWithDeadline(changed_, &mu_, until)) {
+        }
         reconnect_delay = std::min(2 * reconnect_delay, options_.max_reconnect_delay);
         if (closing_ || stopped_) continue;
       }
@@ -205,17 +211,17 @@ void Source::Run() {
     }
     if (!Turn(client_.get())) client_.reset();
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   done_ = true;
-  changed_.notify_all();
+  changed_.SignalAll();
 }
 
 bool Source::TryConnect() {
   auto client = NewClient(options_.connection, true, this);
   if (!client.ok()) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     fatal_ = Permanent(client.status());
-    changed_.notify_all();
+    changed_.SignalAll();
     return false;
   }
   mosquitto* handle = client->get();
@@ -227,12 +233,12 @@ bool Source::TryConnect() {
   mosquitto_unsubscribe_v5_callback_set(handle, Callbacks::OnUnsubscribe);
   mosquitto_message_v5_callback_set(handle, Callbacks::OnMessage);
   absl::Status status = Connect(handle, options_.connection, true);
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   ++connection_;
   refused_ = false;
   if (!status.ok()) {
     last_error_ = status;
-    changed_.notify_all();
+    changed_.SignalAll();
     return false;
   }
   client_ = std::move(*client);
@@ -242,7 +248,7 @@ bool Source::TryConnect() {
 bool Source::Turn(mosquitto* client) {
   bool may_read = false, may_write = false, closing = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     const TimestampMicros now = Now();
     ReleaseDue(now);
     may_write = Unacknowledged() == 0;
@@ -288,7 +294,7 @@ bool Source::Turn(mosquitto* client) {
 }
 
 void Source::CloseFullWindow() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   const std::size_t unacknowledged = Unacknowledged();
   if (unacknowledged == 1) window_opened_ = Now();
   if (unacknowledged >= std::size_t(options_.receive_maximum)) window_closed_ = true;
@@ -319,7 +325,7 @@ void Source::EndGracefully(int socket) {
 }
 
 void Source::Disconnected(const absl::Status& why) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   // The broker sends again everything this connection did not acknowledge.
   connected_ = false;
   ready_.clear();
@@ -345,7 +351,7 @@ void Source::Unsubscribe(mosquitto* client, bool session_present) {
                                MessageOf(saved.status())));
     }
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   unsubscribing_.clear();
   for (const std::string& filter : stale) {
     int mid = 0;
@@ -370,7 +376,7 @@ void Source::SaveSubscriptions() {
 }
 
 void Source::LeaveOut(mosquitto* client, const std::string& topic) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   ++left_out_;
   if (left_out_topics_.size() >= kTopicsSaid || !left_out_topics_.insert(topic).second) return;
   // Its subscription may be the topic itself: then this ends it (if not, the broker says there
@@ -385,7 +391,7 @@ void Source::LeaveOut(mosquitto* client, const std::string& topic) {
 }
 
 std::uint64_t Source::left_out() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return left_out_;
 }
 
@@ -401,14 +407,14 @@ void Source::Wake() {
 }
 
 absl::StatusOr<Received> Source::Receive(std::size_t max_messages) {
-  std::unique_lock lock(mu_);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kPollMillis);
+  MutexLock lock(&mu_);
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(kPollMillis);
   while (true) {
     if (!fatal_.ok()) return fatal_;
     ReleaseDue(Now());
     if (!ready_.empty()) break;
     if ((reads_done_ || done_) && delayed_.empty()) return Received{.exhausted = true};
-    if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) return Received{};
+    if (WaitWithDeadline(changed_, &mu_, deadline)) return Received{};
   }
   Received received;
   while (!ready_.empty() && received.messages.size() < max_messages) {
@@ -421,14 +427,14 @@ absl::StatusOr<Received> Source::Receive(std::size_t max_messages) {
 }
 
 absl::Status Source::Ack(const std::vector<std::string>& ack_ids) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (const std::string& id : ack_ids) handed_out_.erase(id);
   if (Unacknowledged() == 0) Wake();
   return absl::OkStatus();
 }
 
 absl::Status Source::Nack(const std::vector<std::string>& ack_ids, TimestampMicros delay) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   const TimestampMicros due = Now() + delay;
   for (const std::string& id : ack_ids) {
     auto it = handed_out_.find(id);
@@ -436,23 +442,23 @@ absl::Status Source::Nack(const std::vector<std::string>& ack_ids, TimestampMicr
     delayed_.push_back(Delayed{due, std::move(it->second)});
     handed_out_.erase(it);
   }
-  changed_.notify_all();
+  changed_.SignalAll();
   return absl::OkStatus();
 }
 
 void Source::StopReceiving() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   stopped_ = true;
-  changed_.notify_all();
+  changed_.SignalAll();
   Wake();
 }
 
 void Source::Close() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     closing_ = true;
     stopped_ = true;
-    changed_.notify_all();
+    changed_.SignalAll();
   }
   Wake();
   if (loop_.joinable()) loop_.join();

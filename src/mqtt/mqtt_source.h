@@ -26,16 +26,16 @@
 // said once per topic (the first 100 topics), and its topic unsubscribed.
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/time.h"
 #include "mqtt/mqtt.h"
 #include "source/event_source.h"
@@ -96,13 +96,13 @@ class Source final : public EventSource {
   static void EndGracefully(int socket);
   void Disconnected(const absl::Status& why);
   void Wake();
-  std::size_t Unacknowledged() const;  // Received on this connection, not acknowledged. Requires mu_.
-  void ReleaseDue(TimestampMicros now);  // Requires mu_.
+  std::size_t Unacknowledged() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);  // Received on this connection, not acknowledged.
+  void ReleaseDue(TimestampMicros now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // On connecting: the session's filters other than the one asked for (when it was resumed) are
   // unsubscribed, the file first listing them all. On the socket loop's thread.
   void Unsubscribe(mosquitto* client, bool session_present);
-  // Writes the filters of the session to subscriptions_path. Requires mu_.
-  void SaveSubscriptions();
+  // Writes the filters of the session to subscriptions_path.
+  void SaveSubscriptions() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A message on a topic the filter does not match: acknowledged and left out, said once a topic.
   void LeaveOut(mosquitto* client, const std::string& topic);
 
@@ -111,33 +111,33 @@ class Source final : public EventSource {
   const SourceOptions options_;
   int wake_fd_ = -1;  // An eventfd: acknowledgements and state changes wake the socket loop.
 
-  mutable std::mutex mu_;
-  std::condition_variable changed_;
+  mutable absl::Mutex mu_;
+  absl::CondVar changed_;
   // The connection's number: an ack id from an earlier connection acknowledges nothing.
-  std::uint64_t connection_ = 0;
-  bool connected_ = false;  // The broker accepted the latest connection...
-  TimestampMicros connected_since_ = 0;  // ...then.
-  bool was_connected_ = false;  // Some connection was accepted.
-  bool refused_ = false;  // The broker refused the latest connection (last_error_ says why).
-  bool subscribed_ = false;  // A SUBACK granted QoS 1.
-  bool stopped_ = false;
-  bool reads_done_ = false;  // Stopped, and the socket loop will read nothing more.
-  bool closing_ = false;
-  bool done_ = false;  // The socket loop has ended.
-  absl::Status fatal_;  // A refusal reconnecting cannot cure: fails Receive.
-  absl::Status last_error_;  // Why the last connection attempt failed.
-  std::uint64_t received_ = 0;  // Messages received, for positions and ack ids.
+  std::uint64_t connection_ ABSL_GUARDED_BY(mu_) = 0;
+  bool connected_ ABSL_GUARDED_BY(mu_) = false;  // The broker accepted the latest connection...
+  TimestampMicros connected_since_ ABSL_GUARDED_BY(mu_) = 0;  // ...then.
+  bool was_connected_ ABSL_GUARDED_BY(mu_) = false;  // Some connection was accepted.
+  bool refused_ ABSL_GUARDED_BY(mu_) = false;  // The broker refused the latest connection (last_error_ says why).
+  bool subscribed_ ABSL_GUARDED_BY(mu_) = false;  // A SUBACK granted QoS 1.
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;  // Stopped, and the socket loop will read nothing more.
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;  // The socket loop has ended.
+  absl::Status fatal_ ABSL_GUARDED_BY(mu_);  // A refusal reconnecting cannot cure: fails Receive.
+  absl::Status last_error_ ABSL_GUARDED_BY(mu_);  // Why the last connection attempt failed.
+  std::uint64_t received_ ABSL_GUARDED_BY(mu_) = 0;  // Messages received, for positions and ack ids.
   // The window: the messages received since everything was last acknowledged. Closed, it takes
   // nothing more in until all of it is acknowledged.
-  TimestampMicros window_opened_ = 0;
-  bool window_closed_ = false;
-  std::deque<SourceMessage> ready_;  // Received, not yet handed to the runner.
-  std::map<std::string, SourceMessage> handed_out_;  // By ack id, until acknowledged.
-  std::deque<Delayed> delayed_;  // Handed back, to be received again.
+  TimestampMicros window_opened_ ABSL_GUARDED_BY(mu_) = 0;
+  bool window_closed_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<SourceMessage> ready_ ABSL_GUARDED_BY(mu_);  // Received, not yet handed to the runner.
+  std::map<std::string, SourceMessage> handed_out_ ABSL_GUARDED_BY(mu_);  // By ack id, until acknowledged.
+  std::deque<Delayed> delayed_ ABSL_GUARDED_BY(mu_);  // Handed back, to be received again.
   // The session's filters besides the one asked for, by the mid of their UNSUBSCRIBE.
-  std::map<int, std::string> unsubscribing_;
-  std::set<std::string> left_out_topics_;  // Said once each.
-  std::uint64_t left_out_ = 0;
+  std::map<int, std::string> unsubscribing_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> left_out_topics_ ABSL_GUARDED_BY(mu_);  // Said once each.
+  std::uint64_t left_out_ ABSL_GUARDED_BY(mu_) = 0;
 
   Client client_;  // Used by the socket loop only.
   std::thread loop_;
