@@ -1,6 +1,6 @@
 // Where `simulate` and `gbfs` send their messages: stdout (JSON lines), a Pub/Sub topic or an
-// MQTT topic, opened by name as a `MessagePublisher`: one line in open_publisher.cc's table per
-// kind of destination.
+// MQTT topic, opened by name as a `MessagePublisher` (source/message_publisher.h): one line in
+// open_publisher.cc's table per kind of destination.
 #pragma once
 
 #include <functional>
@@ -12,18 +12,9 @@
 #include "absl/status/statusor.h"
 #include "mqtt/mqtt.h"
 #include "pubsub/pubsub.h"
+#include "source/message_publisher.h"
 
 namespace bikestream {
-
-class MessagePublisher {
- public:
-  virtual ~MessagePublisher() = default;
-  virtual absl::Status Send(const std::string& payload) = 0;
-  // Returns once every message sent is delivered: stdout flushed, or the broker acknowledged.
-  virtual absl::Status Flush() = 0;
-  // What was delivered where, when that is news (a broker's count); empty otherwise.
-  virtual std::string Summary() const { return ""; }
-};
 
 struct PublisherOptions {
   std::string to = "stdout";     // stdout, pubsub (the topic below), or an mqtt:// or mqtts:// URL.
