@@ -8,8 +8,9 @@ packages=(
   libsqlite3-dev sqlite3 libsimdjson-dev libcli11-dev libfmt-dev libabsl-dev zlib1g-dev
   libgtest-dev libgmock-dev
   # clang: the fuzzers and the ThreadSanitizer build; llvm-14 for llvm-symbolizer-14, which
-  # names the functions in a sanitizer's report; clang-tidy-14 for scripts/tidy.sh.
-  clang-14 libclang-rt-14-dev llvm-14 clang-tidy-14
+  # names the functions in a sanitizer's report; clang-tidy-14 for scripts/tidy.sh, clang-format-14 for
+  # scripts/format.sh.
+  clang-14 libclang-rt-14-dev llvm-14 clang-tidy-14 clang-format-14
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcpp-httplib-dev libtomlplusplus-dev
   prometheus-cpp-dev
   # The PostgreSQL warehouse: libpq to build; the server and psql for its tests and benchmark.
