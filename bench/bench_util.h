@@ -3,11 +3,10 @@
 #pragma once
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
@@ -44,7 +43,8 @@ inline double Median(std::vector<double> values) {
 // last interval before exit.
 class WatchedProcess {
  public:
-  explicit WatchedProcess(std::vector<std::string> args, const std::string& stdout_path = "/dev/null") {
+  explicit WatchedProcess(std::vector<std::string> args,
+                          const std::string& stdout_path = "/dev/null") {
     std::vector<char*> argv;
     argv.reserve(args.size() + 1);
     for (auto& arg : args) argv.push_back(arg.data());

@@ -41,8 +41,13 @@ void Fill(const std::string& url, std::uint64_t events) {
   auto warehouse = OpenWarehouse(url);
   Must(warehouse.ok() && (*warehouse)->Setup().ok(), "setup");
   // About a week of event time for 10M events at the simulator's daily rhythm.
-  Simulator simulator(SimulatorOptions{.mode = SimulationMode::kStream, .stations = 1000, .seed = 1,
-                                       .run_id = "console", .start = kStart, .rate = 1e7, .speedup = 578'000});
+  Simulator simulator(SimulatorOptions{.mode = SimulationMode::kStream,
+                                       .stations = 1000,
+                                       .seed = 1,
+                                       .run_id = "console",
+                                       .start = kStart,
+                                       .rate = 1e7,
+                                       .speedup = 578'000});
   Ingestor ingestor(**warehouse, {.source = "bench"});
   for (std::uint64_t i = 0; i < events; ++i) {
     const std::string payload = simulator.Next().payload;
@@ -57,12 +62,13 @@ std::vector<ActivityBucket> FromRawEvents(const fs::path& db_path, const std::st
   sqlite3* db = nullptr;
   Must(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK, "open");
   sqlite3_stmt* stmt = nullptr;
-  Must(sqlite3_prepare_v2(db,
-                          "SELECT ts_iso - ts_iso % 900000000 AS bucket, sum(kind = 'pickup'), "
-                          "sum(CASE WHEN kind = 'pickup' THEN delta ELSE 0 END), sum(kind = 'dropoff'), "
-                          "sum(CASE WHEN kind = 'dropoff' THEN delta ELSE 0 END) FROM raw_events "
-                          "WHERE station_id = ?1 AND ts_iso >= ?2 AND ts_iso < ?3 GROUP BY bucket ORDER BY bucket",
-                          -1, &stmt, nullptr) == SQLITE_OK,
+  Must(sqlite3_prepare_v2(
+           db,
+           "SELECT ts_iso - ts_iso % 900000000 AS bucket, sum(kind = 'pickup'), "
+           "sum(CASE WHEN kind = 'pickup' THEN delta ELSE 0 END), sum(kind = 'dropoff'), "
+           "sum(CASE WHEN kind = 'dropoff' THEN delta ELSE 0 END) FROM raw_events "
+           "WHERE station_id = ?1 AND ts_iso >= ?2 AND ts_iso < ?3 GROUP BY bucket ORDER BY bucket",
+           -1, &stmt, nullptr) == SQLITE_OK,
        sqlite3_errmsg(db));
   sqlite3_bind_text(stmt, 1, station.data(), int(station.size()), SQLITE_STATIC);
   sqlite3_bind_int64(stmt, 2, kStart);
@@ -85,8 +91,8 @@ constexpr int kCatchUpEvents = 10'000;
 double CatchUpMillis(Warehouse& warehouse, TimestampMicros latest) {
   Batch batch;
   for (int i = 0; i < kCatchUpEvents; ++i) {
-    batch.events.push_back(Event{"catch-up-" + std::to_string(i), "A_" + std::to_string(i % 1000), latest + 1 + i,
-                                 i % 2 ? Kind::kPickup : Kind::kDropoff, 1});
+    batch.events.push_back(Event{"catch-up-" + std::to_string(i), "A_" + std::to_string(i % 1000),
+                                 latest + 1 + i, i % 2 ? Kind::kPickup : Kind::kDropoff, 1});
   }
   Must(warehouse.Commit(batch).ok(), "commit");
   const auto start = Steady::now();
@@ -117,7 +123,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   int repeat = 21;
   std::string dir = fs::temp_directory_path() / "bikestream-console-bench";
   app.add_option("--events", events, "Events to store")->capture_default_str();
-  app.add_option("--repeat", repeat, "Runs of each read; the median is kept")->check(CLI::Range(1, 1000));
+  app.add_option("--repeat", repeat, "Runs of each read; the median is kept")
+      ->check(CLI::Range(1, 1000));
   app.add_option("--dir", dir, "Where the database goes");
   CLI11_PARSE(app, argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
@@ -142,31 +149,48 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   const double catch_up_ms = CatchUpMillis(**warehouse, std::stoll(span->rows[0][1].text));
   const StationActivity top = busiest->front();
   auto week = (*warehouse)->StationBuckets(top.station_id, kStart, kStart + kWeek);
-  Must(week.ok() && *week == FromRawEvents(db_path, top.station_id), "the same buckets as from raw_events");
+  Must(week.ok() && *week == FromRawEvents(db_path, top.station_id),
+       "the same buckets as from raw_events");
 
-  const double station_ms = MedianMillis(repeat, [&] { Must((*warehouse)->StationBuckets(top.station_id, kStart, kStart + kWeek).ok(), "read"); });
-  const double busiest_ms = MedianMillis(repeat, [&] { Must((*warehouse)->BusiestStations(kStart, kStart + kWeek, 10).ok(), "read"); });
+  const double station_ms = MedianMillis(repeat, [&] {
+    Must((*warehouse)->StationBuckets(top.station_id, kStart, kStart + kWeek).ok(), "read");
+  });
+  const double busiest_ms = MedianMillis(repeat, [&] {
+    Must((*warehouse)->BusiestStations(kStart, kStart + kWeek, 10).ok(), "read");
+  });
   ConsoleApi api(**warehouse, url, DefaultFeatures());
-  const ApiParams week_params = {{"station", top.station_id}, {"from", FormatRfc3339(kStart)}, {"to", FormatRfc3339(kStart + kWeek)}};
+  const ApiParams week_params = {{"station", top.station_id},
+                                 {"from", FormatRfc3339(kStart)},
+                                 {"to", FormatRfc3339(kStart + kWeek)}};
   const std::size_t activity_bytes = api.Get("activity", week_params).body.size();
-  const double activity_api_ms = MedianMillis(repeat, [&] { Must(api.Get("activity", week_params).status == 200, "/api/activity"); });
+  const double activity_api_ms = MedianMillis(
+      repeat, [&] { Must(api.Get("activity", week_params).status == 200, "/api/activity"); });
   const std::size_t stations_bytes = api.Get("stations", {}).body.size();
-  const double stations_api_ms = MedianMillis(repeat, [&] { Must(api.Get("stations", {}).status == 200, "/api/stations"); });
-  const double reference_ms = MedianMillis(std::min(repeat, 3), [&] { FromRawEvents(db_path, top.station_id); });
+  const double stations_api_ms =
+      MedianMillis(repeat, [&] { Must(api.Get("stations", {}).status == 200, "/api/stations"); });
+  const double reference_ms =
+      MedianMillis(std::min(repeat, 3), [&] { FromRawEvents(db_path, top.station_id); });
 
   fmt::print("events from {} to {}; the busiest station, {}, has {} of them in the week\n",
-             FormatRfc3339(std::stoll(span->rows[0][0].text)), FormatRfc3339(std::stoll(span->rows[0][1].text)),
-             top.station_id, top.activity.events());
+             FormatRfc3339(std::stoll(span->rows[0][0].text)),
+             FormatRfc3339(std::stoll(span->rows[0][1].text)), top.station_id,
+             top.activity.events());
   fmt::print("median of {} runs (from raw_events: of {}):\n", repeat, std::min(repeat, 3));
   fmt::print("  station week      {:9.2f} ms   {} buckets\n", station_ms, week->size());
   fmt::print("  busiest           {:9.2f} ms   10 stations\n", busiest_ms);
-  fmt::print("  /api/activity     {:9.2f} ms   {} bytes of JSON\n", activity_api_ms, activity_bytes);
-  fmt::print("  /api/stations     {:9.2f} ms   {} bytes of JSON\n", stations_api_ms, stations_bytes);
+  fmt::print("  /api/activity     {:9.2f} ms   {} bytes of JSON\n", activity_api_ms,
+             activity_bytes);
+  fmt::print("  /api/stations     {:9.2f} ms   {} bytes of JSON\n", stations_api_ms,
+             stations_bytes);
   fmt::print("  from raw_events   {:9.2f} ms   the same buckets (the reference)\n", reference_ms);
-  fmt::print("once: the first read summed the {} events into the totals in {:.2f} s; a read after {} new "
-             "events took {:.2f} ms\n", events, first_read_s, kCatchUpEvents, catch_up_ms);
-  fmt::print("station week = {:.2f} ms (target: well under 100 ms: {}); {:.0f}x faster than from raw_events\n",
-             station_ms, station_ms < 100 ? "met" : "NOT met", reference_ms / station_ms);
+  fmt::print(
+      "once: the first read summed the {} events into the totals in {:.2f} s; a read after {} new "
+      "events took {:.2f} ms\n",
+      events, first_read_s, kCatchUpEvents, catch_up_ms);
+  fmt::print(
+      "station week = {:.2f} ms (target: well under 100 ms: {}); {:.0f}x faster than from "
+      "raw_events\n",
+      station_ms, station_ms < 100 ? "met" : "NOT met", reference_ms / station_ms);
   fs::remove_all(dir);
   return 0;
 }

@@ -42,15 +42,20 @@ void RemoveDatabase(const fs::path& path) {
 }
 
 // A simulator over `days` of event time for `events` events, on 1,000 stations.
-SimulatorOptions History(std::uint64_t events, double days, const std::string& run_id, TimestampMicros start) {
+SimulatorOptions History(std::uint64_t events, double days, const std::string& run_id,
+                         TimestampMicros start) {
   // With --rate 0 event time advances as at 1000 events/s times the speedup.
-  return SimulatorOptions{.mode = SimulationMode::kStream, .stations = kStations, .seed = 1,
-                          .run_id = run_id, .start = start,
+  return SimulatorOptions{.mode = SimulationMode::kStream,
+                          .stations = kStations,
+                          .seed = 1,
+                          .run_id = run_id,
+                          .start = start,
                           .speedup = days * 86400.0 * 1000.0 / double(events)};
 }
 
 // Commits `count` events to the warehouse and the engine; returns the last event time.
-TimestampMicros Load(Warehouse& warehouse, StreamingFeatures& engine, Simulator& simulator, std::uint64_t count) {
+TimestampMicros Load(Warehouse& warehouse, StreamingFeatures& engine, Simulator& simulator,
+                     std::uint64_t count) {
   EventParser parser;
   Batch batch;
   TimestampMicros last = 0;
@@ -74,7 +79,8 @@ struct RefreshTimes {
   double streaming;
 };
 
-RefreshTimes MeasureRefresh(Warehouse& warehouse, StreamingFeatures& engine, TimestampMicros as_of) {
+RefreshTimes MeasureRefresh(Warehouse& warehouse, StreamingFeatures& engine,
+                            TimestampMicros as_of) {
   std::vector<std::string> names;
   for (const auto& f : DefaultFeatures()) names.push_back(f.name);
   auto start = Steady::now();
@@ -120,7 +126,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   double days_per_million = 30;
   app.add_option("--small", small, "Events at the first point")->capture_default_str();
   app.add_option("--large", large, "Events at the second point")->capture_default_str();
-  app.add_option("--days-per-million", days_per_million, "Event time per million events")->capture_default_str();
+  app.add_option("--days-per-million", days_per_million, "Event time per million events")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const fs::path dir = fs::temp_directory_path() / "bikestream-features-bench";
@@ -132,7 +139,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   auto engine = *StreamingFeatures::Create(DefaultFeatures(), kEvery, 10 * 60 * kMicrosPerSecond);
 
   const double small_days = days_per_million * double(small) / 1e6;
-  fmt::print("loading {} events over {:.0f} days on {} stations...\n", small, small_days, kStations);
+  fmt::print("loading {} events over {:.0f} days on {} stations...\n", small, small_days,
+             kStations);
   Simulator first(History(small, small_days, "h1", kStart));
   TimestampMicros last = Load(*warehouse, engine, first, small);
   const RefreshTimes at_small = MeasureRefresh(*warehouse, engine, FloorToTick(last, kEvery));
@@ -143,13 +151,18 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   last = Load(*warehouse, engine, second, large - small);
   const RefreshTimes at_large = MeasureRefresh(*warehouse, engine, FloorToTick(last, kEvery));
 
-  fmt::print("\n{:<44} {:>12} {:>12}\n", "refresh of one tick (seconds)", fmt::format("{} ev", small), fmt::format("{} ev", large));
-  fmt::print("{:<44} {:>12.4f} {:>12.4f}\n", "batch: feature SQL in the warehouse", at_small.batch, at_large.batch);
-  fmt::print("{:<44} {:>12.4f} {:>12.4f}\n", "streaming: rows from state, written", at_small.streaming, at_large.streaming);
+  fmt::print("\n{:<44} {:>12} {:>12}\n", "refresh of one tick (seconds)",
+             fmt::format("{} ev", small), fmt::format("{} ev", large));
+  fmt::print("{:<44} {:>12.4f} {:>12.4f}\n", "batch: feature SQL in the warehouse", at_small.batch,
+             at_large.batch);
+  fmt::print("{:<44} {:>12.4f} {:>12.4f}\n", "streaming: rows from state, written",
+             at_small.streaming, at_large.streaming);
   const double growth = at_large.streaming / at_small.streaming;
   const double speedup = at_large.batch / at_large.streaming;
-  fmt::print("\nstreaming at {} / at {} = {:.2f}x  (target <= 1.5x)  {}\n", large, small, growth, growth <= 1.5 ? "MET" : "NOT MET");
-  fmt::print("batch / streaming at {} = {:.0f}x  (target >= 100x)  {}\n", large, speedup, speedup >= 100 ? "MET" : "NOT MET");
+  fmt::print("\nstreaming at {} / at {} = {:.2f}x  (target <= 1.5x)  {}\n", large, small, growth,
+             growth <= 1.5 ? "MET" : "NOT MET");
+  fmt::print("batch / streaming at {} = {:.0f}x  (target >= 100x)  {}\n", large, speedup,
+             speedup >= 100 ? "MET" : "NOT MET");
 
   // Export: a day of ticks for every station, from the batch rows.
   const TimestampMicros day_end = FloorToTick(last, kEvery);
@@ -164,19 +177,27 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   }
   Must(warehouse->WriteFeatureTicks(names, day).ok(), "writing a day of ticks");
   auto start = Steady::now();
-  auto grid = warehouse->TrainingSet({.features = {"pickup_count", "dropoff_count", "avg_delta_pickup", "is_peak_station"},
-                                      .range = std::pair(day_start, day_end)});
+  auto grid = warehouse->TrainingSet(
+      {.features = {"pickup_count", "dropoff_count", "avg_delta_pickup", "is_peak_station"},
+       .range = std::pair(day_start, day_end)});
   Must(grid.ok(), "export");
   const double exported = Seconds(start);
-  fmt::print("\ntraining-set export of {} rows (1,000 stations x 96 ticks): {:.2f} s  (target: seconds)  {}\n",
-             grid->rows.size(), exported, exported < 10 ? "MET" : "NOT MET");
+  fmt::print(
+      "\ntraining-set export of {} rows (1,000 stations x 96 ticks): {:.2f} s  (target: seconds)  "
+      "{}\n",
+      grid->rows.size(), exported, exported < 10 ? "MET" : "NOT MET");
 
   // The stream `bikestream run --mode stream` makes: event time at 1000 events a second.
-  fmt::print("\ningesting {} JSON lines of a live stream with and without --features streaming...\n", small);
+  fmt::print(
+      "\ningesting {} JSON lines of a live stream with and without --features streaming...\n",
+      small);
   const fs::path events = dir / "events.jsonl";
   {
-    Simulator simulator(SimulatorOptions{.mode = SimulationMode::kStream, .stations = kStations,
-                                         .seed = 2, .run_id = "ing", .start = kStart});
+    Simulator simulator(SimulatorOptions{.mode = SimulationMode::kStream,
+                                         .stations = kStations,
+                                         .seed = 2,
+                                         .run_id = "ing",
+                                         .start = kStart});
     std::ofstream out(events);
     for (std::uint64_t i = 0; i < small; ++i) out << simulator.Next().payload << '\n';
   }
@@ -188,9 +209,11 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   std::sort(with.begin(), with.end());
   std::sort(without.begin(), without.end());
   const double ratio = without[1] / with[1];
-  fmt::print("ingest without: {:.2f} s ({:.0f} ev/s); with streaming features: {:.2f} s ({:.0f} ev/s)\n",
-             without[1], small / without[1], with[1], small / with[1]);
-  fmt::print("with / without = {:.2f}x  (target >= 0.8x)  {}\n", ratio, ratio >= 0.8 ? "MET" : "NOT MET");
+  fmt::print(
+      "ingest without: {:.2f} s ({:.0f} ev/s); with streaming features: {:.2f} s ({:.0f} ev/s)\n",
+      without[1], small / without[1], with[1], small / with[1]);
+  fmt::print("with / without = {:.2f}x  (target >= 0.8x)  {}\n", ratio,
+             ratio >= 0.8 ? "MET" : "NOT MET");
   fs::remove_all(dir);
   return 0;
 }

@@ -36,7 +36,8 @@ using bench::Seconds;
 namespace fs = std::filesystem;
 using Steady = std::chrono::steady_clock;
 
-const std::string kOsloWeek = std::string(BIKESTREAM_SOURCE_DIR) + "/tests/data/gbfs/oslo-station-status-2024-10-07.jsonl.gz";
+const std::string kOsloWeek =
+    std::string(BIKESTREAM_SOURCE_DIR) + "/tests/data/gbfs/oslo-station-status-2024-10-07.jsonl.gz";
 
 struct Figures {
   double seconds = 0;
@@ -63,13 +64,12 @@ Figures ParseOnly() {
 Figures Events() {
   Figures figures;
   const auto start = Steady::now();
-  auto poller = gbfs::Poller::Open(
-      "oslobysykkel",
-      [&](const std::vector<Event>& events) {
-        figures.events += events.size();
-        return absl::OkStatus();
-      },
-      SystemClock(), {});
+  auto poller = gbfs::Poller::Open("oslobysykkel",
+                                   [&](const std::vector<Event>& events) {
+                                     figures.events += events.size();
+                                     return absl::OkStatus();
+                                   },
+                                   SystemClock(), {});
   Must(poller.ok(), "poller");
   gbfs::ReplayFeed feed(kOsloWeek, 0, SystemClock());
   Must(poller->Run(feed, [] { return false; }).ok(), "replay");
@@ -104,8 +104,8 @@ Figures Committed(const fs::path& dir) {
     Must(sink.ok() && writer.ok(), "open");
     StagedIngest ingest(**sink, **writer, {.source = "bench"});
     auto poller = gbfs::Poller::Open(
-        "oslobysykkel", [&](const std::vector<Event>& events) { return ingest.Stage(events); }, SystemClock(),
-        {.flush = [&] { return ingest.Flush(); }});
+        "oslobysykkel", [&](const std::vector<Event>& events) { return ingest.Stage(events); },
+        SystemClock(), {.flush = [&] { return ingest.Flush(); }});
     Must(poller.ok(), "poller");
     gbfs::ReplayFeed feed(kOsloWeek, 0, SystemClock());
     Must(poller->Run(feed, [] { return false; }).ok(), "replay");
@@ -127,7 +127,8 @@ Figures Command(const std::string& pipeline, const fs::path& err) {
   std::ifstream lines(err);
   bool stored = false;
   for (std::string line; std::getline(lines, line);) {
-    stored = stored || line.find(fmt::format("received {0}, stored {0},", kChanges)) != std::string::npos;
+    stored = stored ||
+             line.find(fmt::format("received {0}, stored {0},", kChanges)) != std::string::npos;
   }
   Must(stored, "stored every change: " + pipeline);
   return figures;
@@ -136,15 +137,17 @@ Figures Command(const std::string& pipeline, const fs::path& err) {
 Figures ToWarehouse(const fs::path& dir) {
   const fs::path db = NoDatabase(dir, "to-warehouse");
   const fs::path err = dir / "to-warehouse.err";
-  return Command(fmt::format("{} gbfs {} --system oslobysykkel --to warehouse --warehouse sqlite:{} 2>{}",
-                             BIKESTREAM_BINARY, kOsloWeek, db.string(), err.string()),
-                 err);
+  return Command(
+      fmt::format("{} gbfs {} --system oslobysykkel --to warehouse --warehouse sqlite:{} 2>{}",
+                  BIKESTREAM_BINARY, kOsloWeek, db.string(), err.string()),
+      err);
 }
 
 Figures Piped(const fs::path& dir) {
   const std::string url = FreshDatabase(dir, "piped");
   const fs::path err = dir / "ingest.err";
-  return Command(fmt::format("{0} gbfs {1} --system oslobysykkel 2>/dev/null | {0} ingest --from - --warehouse {2} 2>{3}",
+  return Command(fmt::format("{0} gbfs {1} --system oslobysykkel 2>/dev/null | {0} ingest --from - "
+                             "--warehouse {2} 2>{3}",
                              BIKESTREAM_BINARY, kOsloWeek, url, err.string()),
                  err);
 }
@@ -152,15 +155,17 @@ Figures Piped(const fs::path& dir) {
 // The week's changes, made once, for SQLite alone.
 Batch WeekOfChanges() {
   Batch batch;
-  auto poller = gbfs::Poller::Open(
-      "oslobysykkel",
-      [&](const std::vector<Event>& events) {
-        batch.events.insert(batch.events.end(), events.begin(), events.end());
-        return absl::OkStatus();
-      },
-      SystemClock(), {});
+  auto poller =
+      gbfs::Poller::Open("oslobysykkel",
+                         [&](const std::vector<Event>& events) {
+                           batch.events.insert(batch.events.end(), events.begin(), events.end());
+                           return absl::OkStatus();
+                         },
+                         SystemClock(), {});
   gbfs::ReplayFeed feed(kOsloWeek, 0, SystemClock());
-  Must(poller.ok() && poller->Run(feed, [] { return false; }).ok() && batch.events.size() == kChanges, "the changes");
+  Must(poller.ok() && poller->Run(feed, [] { return false; }).ok() &&
+           batch.events.size() == kChanges,
+       "the changes");
   return batch;
 }
 
@@ -177,8 +182,8 @@ Figures SqliteAlone(const fs::path& dir, const Batch& changes) {
 }
 
 void PrintLine(std::string_view name, const Figures& f, double reference_seconds) {
-  fmt::print("  {:<15} {:8.1f} ms  {:7.0f} snapshots/s  {:9.0f} events/s  {:5.2f}x parse only\n", name,
-             f.seconds * 1000, double(f.snapshots) / f.seconds, double(f.events) / f.seconds,
+  fmt::print("  {:<15} {:8.1f} ms  {:7.0f} snapshots/s  {:9.0f} events/s  {:5.2f}x parse only\n",
+             name, f.seconds * 1000, double(f.snapshots) / f.seconds, double(f.events) / f.seconds,
              reference_seconds / f.seconds);
 }
 
@@ -201,7 +206,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   CLI::App app("GBFS replay of the Oslo week against a parse-only loop");
   int repeat = 5;
   std::string dir = fs::temp_directory_path() / "bikestream-gbfs-bench";
-  app.add_option("--repeat", repeat, "Runs of each, interleaved; the median is kept")->check(CLI::Range(1, 100));
+  app.add_option("--repeat", repeat, "Runs of each, interleaved; the median is kept")
+      ->check(CLI::Range(1, 100));
   app.add_option("--dir", dir, "Where the database goes");
   CLI11_PARSE(app, argc, argv);
   fs::create_directories(dir);
@@ -219,8 +225,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   const Figures reference = MedianOf(parse);
   const Figures in_process = MedianOf(committed);
   const Figures limit = MedianOf(alone);
-  fmt::print("GBFS replay of the Oslo week ({} snapshots, {} changes), median of {}:\n", reference.snapshots, kChanges,
-             repeat);
+  fmt::print("GBFS replay of the Oslo week ({} snapshots, {} changes), median of {}:\n",
+             reference.snapshots, kChanges, repeat);
   PrintLine("parse only", reference, reference.seconds);
   PrintLine("events", MedianOf(events), reference.seconds);
   PrintLine("committed", in_process, reference.seconds);
@@ -228,9 +234,11 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   PrintLine("gbfs | ingest", MedianOf(piped), reference.seconds);
   PrintLine("SQLite alone", limit, reference.seconds);
   const double ratio = reference.seconds / in_process.seconds;
-  fmt::print("committed / parse only = {:.2f} (target >= 0.5: {})\n", ratio, ratio >= 0.5 ? "met" : "NOT met");
-  fmt::print("committed / SQLite alone = {:.2f} (the fraction of what storing these rows allows at all)\n",
-             limit.seconds / in_process.seconds);
+  fmt::print("committed / parse only = {:.2f} (target >= 0.5: {})\n", ratio,
+             ratio >= 0.5 ? "met" : "NOT met");
+  fmt::print(
+      "committed / SQLite alone = {:.2f} (the fraction of what storing these rows allows at all)\n",
+      limit.seconds / in_process.seconds);
   fs::remove_all(dir);
   return 0;
 }

@@ -2,8 +2,8 @@
 //   ingest     JSON lines in -> validated, deduplicated, durably committed rows (bikestream ingest)
 //   ref (a)    a plain SQLite loop of pre-parsed rows into the original notes' table
 //              (event_id primary key + index on station_id, ts_iso; ISO text timestamps as the
-//              events carry them), prepared statements of 64 rows, 10k rows a transaction, committed as
-//              bikestream commits (WAL, synchronous=FULL)
+//              events carry them), prepared statements of 64 rows, 10k rows a transaction,
+//              committed as bikestream commits (WAL, synchronous=FULL)
 //   ref (b)    the same loop into bikestream's own schema
 //   limit      the same loop appending to a table with no key and no index: what SQLite can
 //              store durably at all, the physical limit of any ingest into it
@@ -36,9 +36,9 @@
 namespace bikestream {
 namespace {
 
+using bench::Median;
 using bench::Must;
 using bench::Seconds;
-using bench::Median;
 
 namespace fs = std::filesystem;
 using Steady = std::chrono::steady_clock;
@@ -69,7 +69,8 @@ constexpr int kReferenceRowsPerInsert = 64;
 // SQLite keeps a statement journal to undo a statement that fails part way (measured: a bulk
 // insert then takes over three times as long).
 sqlite3_stmt* PrepareInsert(sqlite3* db, int rows) {
-  std::string sql = "INSERT OR IGNORE INTO raw_events (event_id, station_id, ts_iso, kind, delta) VALUES ";
+  std::string sql =
+      "INSERT OR IGNORE INTO raw_events (event_id, station_id, ts_iso, kind, delta) VALUES ";
   for (int i = 0; i < rows; ++i) sql += i == 0 ? "(?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?)";
   sqlite3_stmt* insert = nullptr;
   Must(sqlite3_prepare_v2(db, sql.c_str(), -1, &insert, nullptr) == SQLITE_OK, sqlite3_errmsg(db));
@@ -79,8 +80,10 @@ sqlite3_stmt* PrepareInsert(sqlite3* db, int rows) {
 // Binds `row` as the `index`th row (from 0) of `insert`.
 void BindRow(sqlite3_stmt* insert, int index, const ParsedRow& row, bool ts_as_text) {
   const int first = index * 5;
-  sqlite3_bind_text(insert, first + 1, row.event_id.data(), int(row.event_id.size()), SQLITE_STATIC);
-  sqlite3_bind_text(insert, first + 2, row.station_id.data(), int(row.station_id.size()), SQLITE_STATIC);
+  sqlite3_bind_text(insert, first + 1, row.event_id.data(), int(row.event_id.size()),
+                    SQLITE_STATIC);
+  sqlite3_bind_text(insert, first + 2, row.station_id.data(), int(row.station_id.size()),
+                    SQLITE_STATIC);
   if (ts_as_text) {
     sqlite3_bind_text(insert, first + 3, row.ts_iso.data(), int(row.ts_iso.size()), SQLITE_STATIC);
   } else {
@@ -200,7 +203,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   app.add_option("--events", events, "Events for the rate comparison")->capture_default_str();
   app.add_option("--memory-events", memory_events, "Events for the peak-memory run (0 = skip)")
       ->capture_default_str();
-  app.add_option("--repeat", repeat, "Runs of each measurement; the median is kept")->capture_default_str();
+  app.add_option("--repeat", repeat, "Runs of each measurement; the median is kept")
+      ->capture_default_str();
   app.add_option("--dir", dir, "Scratch directory")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // Progress shows as it happens, also in a log.
@@ -211,8 +215,11 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   fmt::print("generating {} events (stream mode, 1000 stations)...\n", events);
   std::vector<ParsedRow> rows;
   {
-    Simulator simulator(SimulatorOptions{.mode = SimulationMode::kStream, .stations = 1000, .seed = 1,
-                                         .run_id = "bench", .start = 1760745600LL * kMicrosPerSecond});
+    Simulator simulator(SimulatorOptions{.mode = SimulationMode::kStream,
+                                         .stations = 1000,
+                                         .seed = 1,
+                                         .run_id = "bench",
+                                         .start = 1760745600LL * kMicrosPerSecond});
     std::ofstream out(events_path);
     EventParser parser;
     for (std::uint64_t i = 0; i < events; ++i) {
@@ -236,14 +243,18 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   const double n = double(events);
   const double ingest_rate = n / Median(ingest), notes_rate = n / Median(notes),
                own_rate = n / Median(own), limit_rate = n / Median(limit);
-  fmt::print("\n{:<58} {:>12}\n", "measure (median of runs, all WAL + synchronous=FULL)", "events/s");
-  fmt::print("{:<58} {:>12.0f}\n", "ingest: JSON lines -> validated, deduped, committed", ingest_rate);
+  fmt::print("\n{:<58} {:>12}\n", "measure (median of runs, all WAL + synchronous=FULL)",
+             "events/s");
+  fmt::print("{:<58} {:>12.0f}\n", "ingest: JSON lines -> validated, deduped, committed",
+             ingest_rate);
   fmt::print("{:<58} {:>12.0f}\n", "ref (a): plain loop, original notes' table", notes_rate);
   fmt::print("{:<58} {:>12.0f}\n", "ref (b): plain loop, bikestream's schema", own_rate);
   fmt::print("{:<58} {:>12.0f}\n", "limit: plain loop, no key, no index (append only)", limit_rate);
   const double vs_notes = ingest_rate / notes_rate, vs_own = ingest_rate / own_rate;
-  fmt::print("\ningest / ref (a) = {:.2f}x  (target >= 2.0x)  {}\n", vs_notes, vs_notes >= 2.0 ? "MET" : "NOT MET");
-  fmt::print("ingest / ref (b) = {:.2f}x  (target >= 0.8x)  {}\n", vs_own, vs_own >= 0.8 ? "MET" : "NOT MET");
+  fmt::print("\ningest / ref (a) = {:.2f}x  (target >= 2.0x)  {}\n", vs_notes,
+             vs_notes >= 2.0 ? "MET" : "NOT MET");
+  fmt::print("ingest / ref (b) = {:.2f}x  (target >= 0.8x)  {}\n", vs_own,
+             vs_own >= 0.8 ? "MET" : "NOT MET");
   fmt::print("ingest / limit   = {:.2f}  (fraction of what SQLite can append durably)\n",
              ingest_rate / limit_rate);
 

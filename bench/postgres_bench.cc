@@ -27,9 +27,9 @@
 namespace bikestream {
 namespace {
 
+using bench::Median;
 using bench::Must;
 using bench::Seconds;
-using bench::Median;
 
 namespace fs = std::filesystem;
 using Steady = std::chrono::steady_clock;
@@ -44,8 +44,11 @@ int RunToEnd(const std::vector<std::string>& args) {
 
 // The events as JSON lines (one file, and in two halves) and as the CSV a loader would use.
 void WriteInputs(std::uint64_t events, const fs::path& dir) {
-  Simulator simulator(SimulatorOptions{.mode = SimulationMode::kStream, .stations = 1000, .seed = 1,
-                                       .run_id = "pgbench", .start = 1760745600LL * kMicrosPerSecond});
+  Simulator simulator(SimulatorOptions{.mode = SimulationMode::kStream,
+                                       .stations = 1000,
+                                       .seed = 1,
+                                       .run_id = "pgbench",
+                                       .start = 1760745600LL * kMicrosPerSecond});
   std::ofstream all(dir / "events.jsonl"), first(dir / "half1.jsonl"), second(dir / "half2.jsonl"),
       csv(dir / "events.csv");
   EventParser parser;
@@ -54,8 +57,8 @@ void WriteInputs(std::uint64_t events, const fs::path& dir) {
     all << payload << '\n';
     (i < events / 2 ? first : second) << payload << '\n';
     const Event event = std::get<Event>(parser.Parse(payload));
-    csv << fmt::format("{},{},{},{},{}\n", event.event_id, event.station_id, FormatRfc3339(event.ts),
-                       KindName(event.kind), event.delta);
+    csv << fmt::format("{},{},{},{},{}\n", event.event_id, event.station_id,
+                       FormatRfc3339(event.ts), KindName(event.kind), event.delta);
   }
 }
 
@@ -65,7 +68,8 @@ void Checkpoint(const PostgresServer& server, const std::string& psql) {
   Must(RunToEnd({psql, "-q", server.Url(), "-c", "CHECKPOINT"}) == 0, "psql: checkpoint");
 }
 
-double Reference(const PostgresServer& server, const std::string& psql, const fs::path& dir, int run) {
+double Reference(const PostgresServer& server, const std::string& psql, const fs::path& dir,
+                 int run) {
   const std::string url = server.CreateDatabase(fmt::format("reference_{}", run));
   const std::string create_table =
       "CREATE TABLE raw_events (event_id text PRIMARY KEY, station_id text, "
@@ -74,24 +78,28 @@ double Reference(const PostgresServer& server, const std::string& psql, const fs
   Checkpoint(server, psql);
   const auto start = Steady::now();
   Must(RunToEnd({psql, "-q", url, "-c",
-                 fmt::format("\\copy raw_events FROM '{}' WITH (FORMAT csv)", (dir / "events.csv").string())}) == 0,
+                 fmt::format("\\copy raw_events FROM '{}' WITH (FORMAT csv)",
+                             (dir / "events.csv").string())}) == 0,
        "psql \\copy");
   return Seconds(start);
 }
 
 double Ingest(const PostgresServer& server, const std::string& psql, const std::string& binary,
               const std::vector<fs::path>& files, int run, const std::string& writers = "") {
-  const std::string url = server.CreateDatabase(fmt::format("ingest{}_{}{}", files.size(), run, writers));
+  const std::string url =
+      server.CreateDatabase(fmt::format("ingest{}_{}{}", files.size(), run, writers));
   Must(RunToEnd({binary, "setup", "--warehouse", url}) == 0, "bikestream setup");
   Checkpoint(server, psql);
   const auto start = Steady::now();
   std::vector<std::unique_ptr<bench::WatchedProcess>> workers;
   for (const fs::path& file : files) {
-    std::vector<std::string> args = {binary, "ingest", "--from", file.string(), "--warehouse", url, "--json"};
+    std::vector<std::string> args = {binary,        "ingest", "--from", file.string(),
+                                     "--warehouse", url,      "--json"};
     if (!writers.empty()) args.insert(args.end(), {"--writers", writers});
     workers.push_back(std::make_unique<bench::WatchedProcess>(args));
   }
-  for (auto& worker : workers) Must(worker->started() && worker->Wait() == 0, "bikestream ingest failed");
+  for (auto& worker : workers)
+    Must(worker->started() && worker->Wait() == 0, "bikestream ingest failed");
   return Seconds(start);
 }
 
@@ -108,8 +116,10 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   std::string binary = BIKESTREAM_BINARY;
   std::string dir = fs::temp_directory_path() / "bikestream-pg-bench";
   app.add_option("--events", events, "Events to load")->capture_default_str();
-  app.add_option("--repeat", repeat, "Runs of each measurement; the median is kept")->capture_default_str();
-  app.add_option("--dir", dir, "Scratch directory (readable by the server's user)")->capture_default_str();
+  app.add_option("--repeat", repeat, "Runs of each measurement; the median is kept")
+      ->capture_default_str();
+  app.add_option("--dir", dir, "Scratch directory (readable by the server's user)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
@@ -124,20 +134,30 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   for (int run = 0; run < repeat; ++run) {
     reference.push_back(Reference(server, psql, dir, run));
     one.push_back(Ingest(server, psql, binary, {fs::path(dir) / "events.jsonl"}, run));
-    two.push_back(Ingest(server, psql, binary, {fs::path(dir) / "half1.jsonl", fs::path(dir) / "half2.jsonl"}, run));
-    single_connection.push_back(Ingest(server, psql, binary, {fs::path(dir) / "events.jsonl"}, run, "1"));
-    fmt::print("  run {}: ingest x1 {:.2f} s, ingest x2 {:.2f} s, one connection {:.2f} s, psql \\copy {:.2f} s\n",
-               run + 1, one.back(), two.back(), single_connection.back(), reference.back());
+    two.push_back(Ingest(server, psql, binary,
+                         {fs::path(dir) / "half1.jsonl", fs::path(dir) / "half2.jsonl"}, run));
+    single_connection.push_back(
+        Ingest(server, psql, binary, {fs::path(dir) / "events.jsonl"}, run, "1"));
+    fmt::print(
+        "  run {}: ingest x1 {:.2f} s, ingest x2 {:.2f} s, one connection {:.2f} s, psql \\copy "
+        "{:.2f} s\n",
+        run + 1, one.back(), two.back(), single_connection.back(), reference.back());
   }
   const double n = double(events);
-  const double ref = Median(reference), x1 = Median(one), x2 = Median(two), single = Median(single_connection);
-  fmt::print("\n{} events, median of {} runs, PostgreSQL {} with fsync on\n", events, repeat, server.Version());
+  const double ref = Median(reference), x1 = Median(one), x2 = Median(two),
+               single = Median(single_connection);
+  fmt::print("\n{} events, median of {} runs, PostgreSQL {} with fsync on\n", events, repeat,
+             server.Version());
   fmt::print("  psql \\copy (reference)   {:>9.0f} events/s\n", n / ref);
-  fmt::print("  bikestream ingest x1     {:>9.0f} events/s   {:.2f}x the reference (target >= {:.1f}x: {})\n",
-             n / x1, ref / x1, kTarget, ref / x1 >= kTarget ? "met" : "NOT met");
-  fmt::print("  bikestream ingest x2     {:>9.0f} events/s   {:.2f}x the reference, {:.2f}x one worker\n",
-             n / x2, ref / x2, x1 / x2);
-  fmt::print("  x1 on one connection     {:>9.0f} events/s   {:.2f}x the reference\n", n / single, ref / single);
+  fmt::print(
+      "  bikestream ingest x1     {:>9.0f} events/s   {:.2f}x the reference (target >= {:.1f}x: "
+      "{})\n",
+      n / x1, ref / x1, kTarget, ref / x1 >= kTarget ? "met" : "NOT met");
+  fmt::print(
+      "  bikestream ingest x2     {:>9.0f} events/s   {:.2f}x the reference, {:.2f}x one worker\n",
+      n / x2, ref / x2, x1 / x2);
+  fmt::print("  x1 on one connection     {:>9.0f} events/s   {:.2f}x the reference\n", n / single,
+             ref / single);
   fs::remove_all(dir);
   return 0;
 }

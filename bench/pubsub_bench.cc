@@ -34,7 +34,9 @@ constexpr const char* kProject = PubsubEmulator::kProject;
 constexpr int kBatch = 1000;
 
 std::vector<std::string> Payloads(std::uint64_t count, const std::string& run_id) {
-  Simulator simulator(SimulatorOptions{.mode = SimulationMode::kStream, .seed = 1, .run_id = run_id,
+  Simulator simulator(SimulatorOptions{.mode = SimulationMode::kStream,
+                                       .seed = 1,
+                                       .run_id = run_id,
                                        .start = 1760745600LL * kMicrosPerSecond});
   std::vector<std::string> payloads;
   for (std::uint64_t i = 0; i < count; ++i) payloads.push_back(simulator.Next().payload);
@@ -45,8 +47,9 @@ void MakeTopic(pubsub::PubsubConnection& c, const std::string& topic,
                const std::vector<std::string>& subscriptions) {
   Must(c.CreateTopic(kProject, topic).ok(), "create topic");
   for (const auto& s : subscriptions) {
-    Must(c.CreateSubscription({.project = kProject, .subscription = s, .topic = topic,
-                               .ack_deadline_seconds = 60}).ok(),
+    Must(c.CreateSubscription(
+              {.project = kProject, .subscription = s, .topic = topic, .ack_deadline_seconds = 60})
+             .ok(),
          "create subscription");
   }
 }
@@ -62,7 +65,8 @@ double BarePublish(pubsub::PubsubConnection& c, const std::string& topic,
   return Seconds(start);
 }
 
-double BarePullAck(pubsub::PubsubConnection& c, const std::string& subscription, std::uint64_t count) {
+double BarePullAck(pubsub::PubsubConnection& c, const std::string& subscription,
+                   std::uint64_t count) {
   const auto start = Steady::now();
   std::uint64_t received = 0;
   while (received < count) {
@@ -78,8 +82,10 @@ double BarePullAck(pubsub::PubsubConnection& c, const std::string& subscription,
 
 std::vector<std::string> SimulateFlags(const std::string& binary, const std::string& topic,
                                        std::uint64_t count) {
-  return {binary, "simulate", "--to", "pubsub", "--project", kProject, "--topic", topic,
-          "--mode", "stream", "--seed", "1", "--run-id", "pub", "--count", std::to_string(count)};
+  return {binary,      "simulate", "--to",    "pubsub",
+          "--project", kProject,   "--topic", topic,
+          "--mode",    "stream",   "--seed",  "1",
+          "--run-id",  "pub",      "--count", std::to_string(count)};
 }
 
 struct IngestRun {
@@ -129,7 +135,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   std::uint64_t backlog_sample = 50'000;
   std::string binary = BIKESTREAM_BINARY;
   app.add_option("--events", events, "Events for the rate comparisons")->capture_default_str();
-  app.add_option("--backlog", backlog, "Backlog for the peak-memory run (0 = skip)")->capture_default_str();
+  app.add_option("--backlog", backlog, "Backlog for the peak-memory run (0 = skip)")
+      ->capture_default_str();
   app.add_option("--backlog-sample", backlog_sample, "Messages the peak-memory run commits")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -162,10 +169,14 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
 
   const double n = double(events);
   fmt::print("\n{:<62} {:>10}\n", "measure", "msgs/s");
-  fmt::print("{:<62} {:>10.0f}\n", "bare publish loop (1000-message requests, one at a time)", n / bare_publish);
-  fmt::print("{:<62} {:>10.0f}\n", "simulate --to pubsub (generate, batch, publish)", n / product_publish);
-  fmt::print("{:<62} {:>10.0f}\n", "bare pull+ack loop (1000 at a time, no parsing or storage)", n / bare_pull);
-  fmt::print("{:<62} {:>10.0f}\n", "ingest --from pubsub (published -> committed)", n / ingest.seconds);
+  fmt::print("{:<62} {:>10.0f}\n", "bare publish loop (1000-message requests, one at a time)",
+             n / bare_publish);
+  fmt::print("{:<62} {:>10.0f}\n", "simulate --to pubsub (generate, batch, publish)",
+             n / product_publish);
+  fmt::print("{:<62} {:>10.0f}\n", "bare pull+ack loop (1000 at a time, no parsing or storage)",
+             n / bare_pull);
+  fmt::print("{:<62} {:>10.0f}\n", "ingest --from pubsub (published -> committed)",
+             n / ingest.seconds);
   const double publish_ratio = bare_publish / product_publish;
   const double ingest_ratio = bare_pull / ingest.seconds;
   fmt::print("\npublish: product / bare = {:.2f}x  (target >= 0.8x)  {}\n", publish_ratio,
@@ -177,14 +188,15 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     fmt::print("\npublishing a backlog of {} messages...\n", backlog);
     MakeTopic(*connection, "big-backlog", {"big-pull"});
     for (std::uint64_t done = 0; done < backlog; done += events) {
-      BarePublish(*connection, "big-backlog", Payloads(std::min(events, backlog - done),
-                                                        fmt::format("big{}", done)));
+      BarePublish(*connection, "big-backlog",
+                  Payloads(std::min(events, backlog - done), fmt::format("big{}", done)));
     }
     const std::uint64_t sample = std::min(backlog, backlog_sample);
     const IngestRun big = Ingest(binary, "big-pull", sample, dir / "big.db");
-    fmt::print("ingest of the first {} messages of a {}-message backlog: {:.1f} s, peak RSS {:.1f} "
-               "MiB  (target < 150 MB = 143.1 MiB)  {}\n",
-               sample, backlog, big.seconds, big.peak_mib, big.peak_mib < 143.1 ? "MET" : "NOT MET");
+    fmt::print(
+        "ingest of the first {} messages of a {}-message backlog: {:.1f} s, peak RSS {:.1f} "
+        "MiB  (target < 150 MB = 143.1 MiB)  {}\n",
+        sample, backlog, big.seconds, big.peak_mib, big.peak_mib < 143.1 ? "MET" : "NOT MET");
   }
   fs::remove_all(dir);
   return 0;

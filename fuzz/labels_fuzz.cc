@@ -33,6 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Check(labels.status().message().substr(0, 8) == "fuzz.csv");
     return 0;
   }
-  for (const bikestream::LabelRow& row : labels->rows) Check(row.labels.size() == labels->columns.size());
+  for (const bikestream::LabelRow& row : labels->rows)
+    Check(row.labels.size() == labels->columns.size());
   return 0;
 }

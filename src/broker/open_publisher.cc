@@ -30,8 +30,8 @@ class StdoutPublisher final : public MessagePublisher {
 
  private:
   static absl::Status Closed() {
-    return absl::UnavailableError(
-        fmt::format("could not write to stdout: {}", std::generic_category().message(StdoutWriteError())));
+    return absl::UnavailableError(fmt::format("could not write to stdout: {}",
+                                              std::generic_category().message(StdoutWriteError())));
   }
   bool published_;
 };
@@ -45,8 +45,8 @@ absl::Status ConfirmPublished(const std::string& payload) {
 
 class PubsubPublisher final : public MessagePublisher {
  public:
-  PubsubPublisher(std::unique_ptr<pubsub::PubsubConnection> connection, pubsub::PublisherOptions options,
-                  bool confirm_each)
+  PubsubPublisher(std::unique_ptr<pubsub::PubsubConnection> connection,
+                  pubsub::PublisherOptions options, bool confirm_each)
       : connection_(std::move(connection)),
         publisher_(*connection_, std::move(options)),
         confirm_each_(confirm_each) {}
@@ -94,30 +94,38 @@ class MqttPublisher final : public MessagePublisher {
   bool confirm_each_;
 };
 
-using PublisherOpener = absl::StatusOr<std::unique_ptr<MessagePublisher>> (*)(const PublisherOptions& options);
+using PublisherOpener =
+    absl::StatusOr<std::unique_ptr<MessagePublisher>> (*)(const PublisherOptions& options);
 
-absl::StatusOr<std::unique_ptr<MessagePublisher>> OpenStdoutPublisher(const PublisherOptions& options) {
+absl::StatusOr<std::unique_ptr<MessagePublisher>> OpenStdoutPublisher(
+    const PublisherOptions& options) {
   return std::make_unique<StdoutPublisher>(options.published_lines);
 }
 
-absl::StatusOr<std::unique_ptr<MessagePublisher>> OpenPubsubPublisher(const PublisherOptions& options) {
+absl::StatusOr<std::unique_ptr<MessagePublisher>> OpenPubsubPublisher(
+    const PublisherOptions& options) {
   auto connection = pubsub::MakeConnection(options.pubsub);
   if (!connection.ok()) return connection.status();
-  if (auto status = (*connection)->GetTopic(options.project, options.topic); !status.ok()) return status;
+  if (auto status = (*connection)->GetTopic(options.project, options.topic); !status.ok())
+    return status;
   return std::make_unique<PubsubPublisher>(
       std::move(*connection),
-      pubsub::PublisherOptions{
-          .project = options.project, .topic = options.topic, .concurrency = options.publish_concurrency},
+      pubsub::PublisherOptions{.project = options.project,
+                               .topic = options.topic,
+                               .concurrency = options.publish_concurrency},
       options.confirm_each);
 }
 
-absl::StatusOr<std::unique_ptr<MessagePublisher>> OpenMqttPublisher(const PublisherOptions& options) {
+absl::StatusOr<std::unique_ptr<MessagePublisher>> OpenMqttPublisher(
+    const PublisherOptions& options) {
   auto connection = mqtt::ConnectionTo(options.to, options.mqtt);
   if (!connection.ok()) return connection.status();
   std::string name = connection->endpoint.Name();
-  auto publisher = mqtt::Publisher::Start({.connection = std::move(*connection), .log = options.log});
+  auto publisher =
+      mqtt::Publisher::Start({.connection = std::move(*connection), .log = options.log});
   if (!publisher.ok()) return publisher.status();
-  return std::make_unique<MqttPublisher>(std::move(*publisher), std::move(name), options.confirm_each);
+  return std::make_unique<MqttPublisher>(std::move(*publisher), std::move(name),
+                                         options.confirm_each);
 }
 
 // The destinations, one line each: what `to` is, or starts with when it ends in ://.
@@ -134,7 +142,8 @@ constexpr Destination kDestinations[] = {
 
 PublisherOpener PublisherOpenerFor(std::string_view to) {
   for (const Destination& destination : kDestinations) {
-    if (to == destination.to || (destination.to.ends_with("://") && to.starts_with(destination.to))) {
+    if (to == destination.to ||
+        (destination.to.ends_with("://") && to.starts_with(destination.to))) {
       return destination.open;
     }
   }
@@ -146,8 +155,8 @@ PublisherOpener PublisherOpenerFor(std::string_view to) {
 absl::StatusOr<std::unique_ptr<MessagePublisher>> OpenPublisher(const PublisherOptions& options) {
   PublisherOpener open = PublisherOpenerFor(options.to);
   if (open == nullptr) {
-    return absl::InvalidArgumentError(
-        fmt::format("'{}' is not a destination: stdout, pubsub or mqtt://HOST[:PORT]/TOPIC", options.to));
+    return absl::InvalidArgumentError(fmt::format(
+        "'{}' is not a destination: stdout, pubsub or mqtt://HOST[:PORT]/TOPIC", options.to));
   }
   return open(options);
 }

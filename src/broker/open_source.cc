@@ -22,8 +22,8 @@ absl::StatusOr<OpenedSource> OpenPubsubPull(const EventSourceOptions& options) {
   if (!connection.ok()) return connection.status();
   return OpenedSource{
       .source = std::make_unique<pubsub::PullSource>(
-          std::move(*connection),
-          pubsub::PullSourceOptions{.project = options.project, .subscription = options.subscription}),
+          std::move(*connection), pubsub::PullSourceOptions{.project = options.project,
+                                                            .subscription = options.subscription}),
       .options = StreamingOptions{.receivers = options.pullers,
                                   .max_outstanding_messages = options.max_outstanding_messages,
                                   .max_outstanding_bytes = options.max_outstanding_bytes,
@@ -34,7 +34,8 @@ absl::StatusOr<OpenedSource> OpenPubsubPull(const EventSourceOptions& options) {
 absl::StatusOr<OpenedSource> OpenPubsubPush(const EventSourceOptions& options) {
   auto source = pubsub::PushSource::Start(options.push);
   if (!source.ok()) return source.status();
-  std::string started = fmt::format("accepting Pub/Sub push requests at http://{}/", (*source)->address());
+  std::string started =
+      fmt::format("accepting Pub/Sub push requests at http://{}/", (*source)->address());
   // Whatever arrived while the last commit ran goes into the next one.
   return OpenedSource{
       .source = std::move(*source),
@@ -45,15 +46,17 @@ absl::StatusOr<OpenedSource> OpenPubsubPush(const EventSourceOptions& options) {
 }
 
 // Where a session keeps its topic filters: one file for each broker and client id.
-std::string SubscriptionsFile(const std::filesystem::path& state_dir, const mqtt::ConnectionOptions& connection) {
-  const std::string session =
-      fmt::format("{}:{}/{}", connection.endpoint.host, connection.endpoint.port, connection.client_id);
+std::string SubscriptionsFile(const std::filesystem::path& state_dir,
+                              const mqtt::ConnectionOptions& connection) {
+  const std::string session = fmt::format("{}:{}/{}", connection.endpoint.host,
+                                          connection.endpoint.port, connection.client_id);
   std::string name = session.substr(0, 100);
   for (char& c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
   }
   // The checksum keeps sessions whose names read alike once the rest is '_' apart.
-  const auto checksum = crc32(0, reinterpret_cast<const Bytef*>(session.data()), static_cast<uInt>(session.size()));
+  const auto checksum =
+      crc32(0, reinterpret_cast<const Bytef*>(session.data()), static_cast<uInt>(session.size()));
   const std::filesystem::path dir = state_dir / "mqtt";
   std::error_code ignored;  // Saving says so, if it cannot be made.
   std::filesystem::create_directories(dir, ignored);
@@ -65,18 +68,20 @@ absl::StatusOr<OpenedSource> OpenMqttSource(const EventSourceOptions& options) {
   if (!connection.ok()) return connection.status();
   if (connection->client_id.empty()) {
     return absl::InvalidArgumentError(
-        "give --client-id NAME with --from mqtt://…: the broker keeps the session, and what arrives while ingest "
+        "give --client-id NAME with --from mqtt://…: the broker keeps the session, and what "
+        "arrives while ingest "
         "is down, under that name; use the same one on every restart");
   }
-  std::string started = fmt::format("receiving from {} at QoS 1 in session {}", connection->endpoint.Name(),
-                                    connection->client_id);
+  std::string started = fmt::format("receiving from {} at QoS 1 in session {}",
+                                    connection->endpoint.Name(), connection->client_id);
   // The broker sends at most this many unacknowledged: MQTT 5's Receive Maximum, 65535 at most.
   const int receive_maximum = int(std::min<std::size_t>(options.max_outstanding_messages, 65'535));
   std::string subscriptions = SubscriptionsFile(options.state_dir, *connection);
-  auto source = mqtt::Source::Start(mqtt::SourceOptions{.connection = std::move(*connection),
-                                                        .receive_maximum = receive_maximum,
-                                                        .log = options.log,
-                                                        .subscriptions_path = std::move(subscriptions)});
+  auto source =
+      mqtt::Source::Start(mqtt::SourceOptions{.connection = std::move(*connection),
+                                              .receive_maximum = receive_maximum,
+                                              .log = options.log,
+                                              .subscriptions_path = std::move(subscriptions)});
   if (!source.ok()) return source.status();
   // A window of messages is acknowledged only once all of it is committed: commit whatever came
   // while the last commit ran, at once.
@@ -103,7 +108,8 @@ constexpr StreamingSourceKind kStreamingSources[] = {
 
 SourceOpener SourceOpenerFor(std::string_view from) {
   for (const StreamingSourceKind& kind : kStreamingSources) {
-    if (from == kind.from || (kind.from.ends_with("://") && from.starts_with(kind.from))) return kind.open;
+    if (from == kind.from || (kind.from.ends_with("://") && from.starts_with(kind.from)))
+      return kind.open;
   }
   return nullptr;
 }
@@ -116,8 +122,9 @@ absl::StatusOr<OpenedSource> OpenEventSource(const EventSourceOptions& options) 
   if (options.from.empty() && !options.push.listen.empty()) return OpenPubsubPush(options);
   SourceOpener open = SourceOpenerFor(options.from);
   if (open == nullptr) {
-    return absl::InvalidArgumentError(fmt::format(
-        "'{}' is not a streaming source: pubsub, mqtt://HOST[:PORT]/TOPIC or mqtts://…", options.from));
+    return absl::InvalidArgumentError(
+        fmt::format("'{}' is not a streaming source: pubsub, mqtt://HOST[:PORT]/TOPIC or mqtts://…",
+                    options.from));
   }
   return open(options);
 }

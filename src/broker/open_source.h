@@ -37,10 +37,10 @@ struct EventSourceOptions {
   int pullers = 2;  // Pub/Sub pulls in flight.
   std::size_t max_outstanding_messages = 20'000;
   std::size_t max_outstanding_bytes = 64 << 20;
-  int ack_deadline_seconds = 60;         // Pub/Sub: each lease is extended to this.
+  int ack_deadline_seconds = 60;          // Pub/Sub: each lease is extended to this.
   std::optional<std::size_t> batch_size;  // Default: 10,000.
 
-  std::filesystem::path state_dir;  // Where an MQTT session keeps its topic filters.
+  std::filesystem::path state_dir;              // Where an MQTT session keeps its topic filters.
   std::function<void(const std::string&)> log;  // The source's own lines (lost connections).
 };
 

@@ -1,11 +1,9 @@
 #include "cli/cli_common.h"
 
 #include <fmt/format.h>
-
-#include <CLI/CLI.hpp>
-
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <regex>
 #include <string_view>
@@ -47,9 +45,11 @@ void RegisterSecretsOfInvocation(int argc, char** argv) {
 }
 
 void AddAdminTokenOption(CLI::App* command, std::string* token) {
-  Secret(command->add_option("--admin-token", *token,
-                             "Secret the admin endpoint requires (Authorization: Bearer TOKEN); needed to "
-                             "listen off loopback. Falls back to $BIKESTREAM_ADMIN_TOKEN")
+  Secret(command
+             ->add_option(
+                 "--admin-token", *token,
+                 "Secret the admin endpoint requires (Authorization: Bearer TOKEN); needed to "
+                 "listen off loopback. Falls back to $BIKESTREAM_ADMIN_TOKEN")
              ->envname("BIKESTREAM_ADMIN_TOKEN"));
 }
 
@@ -60,14 +60,14 @@ std::string FirstEnv(std::initializer_list<const char*> names) {
   return "";
 }
 
-
-absl::StatusOr<TimestampMicros> DurationFlag(std::string_view flag, std::string_view text, TimestampMicros min,
-                                             TimestampMicros max) {
+absl::StatusOr<TimestampMicros> DurationFlag(std::string_view flag, std::string_view text,
+                                             TimestampMicros min, TimestampMicros max) {
   auto micros = ParseDuration(text);
-  if (!micros.ok()) return absl::InvalidArgumentError(fmt::format("{}: {}", flag, MessageOf(micros.status())));
+  if (!micros.ok())
+    return absl::InvalidArgumentError(fmt::format("{}: {}", flag, MessageOf(micros.status())));
   if (*micros < min || *micros > max) {
-    return absl::InvalidArgumentError(fmt::format("{} {}: must be from {}s to {}d", flag, text, min / kSecond,
-                                                  max / kDay));
+    return absl::InvalidArgumentError(
+        fmt::format("{} {}: must be from {}s to {}d", flag, text, min / kSecond, max / kDay));
   }
   return *micros;
 }

@@ -13,7 +13,7 @@
 namespace CLI {
 class App;
 class Option;
-}
+}  // namespace CLI
 
 namespace bikestream::cli {
 
@@ -24,18 +24,18 @@ inline constexpr int kExitCancelled = 130;  // As a shell reports a job ended by
 
 // The bounds of count, rate and size flags: past them a value is a typo, not a plan.
 inline constexpr std::uint64_t kMaxCount = 1'000'000'000'000;  // Messages.
-inline constexpr double kMaxSimulatedRate = 10'000'000;          // Events per second.
+inline constexpr double kMaxSimulatedRate = 10'000'000;        // Events per second.
 inline constexpr double kMinSpeedup = 1e-6;
 inline constexpr double kMaxSpeedup = 1e9;
-inline constexpr std::size_t kMaxRows = 10'000'000;              // Rows to print.
+inline constexpr std::size_t kMaxRows = 10'000'000;  // Rows to print.
 
 // Prints "bikestream: error: <message>" on stderr and returns kExitFailure.
 int Fail(const absl::Status& status);
 int Fail(std::string_view message);
 
 // A duration flag's value within [min, max]; the error names the flag and the range.
-absl::StatusOr<TimestampMicros> DurationFlag(std::string_view flag, std::string_view text, TimestampMicros min,
-                                             TimestampMicros max);
+absl::StatusOr<TimestampMicros> DurationFlag(std::string_view flag, std::string_view text,
+                                             TimestampMicros min, TimestampMicros max);
 inline constexpr TimestampMicros kSecond = kMicrosPerSecond;
 inline constexpr TimestampMicros kDay = 24 * 3600 * kSecond;
 // The longest tick, window or lateness a flag takes: a year.

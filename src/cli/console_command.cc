@@ -28,7 +28,8 @@ void CatchUpBeforeServing(Warehouse& warehouse) {
   const TimestampMicros start = SystemClock().Now();
   auto caught_up = warehouse.CatchUp();
   if (!caught_up.ok()) {
-    Print(stderr, "the stations views will fail until this is fixed: {}\n", MessageOf(caught_up.status()));
+    Print(stderr, "the stations views will fail until this is fixed: {}\n",
+          MessageOf(caught_up.status()));
   } else if (*caught_up) {
     Print(stderr, "15-minute totals brought up to date with raw_events in {:.2f} s\n",
           double(SystemClock().Now() - start) / kMicrosPerSecond);
@@ -49,8 +50,9 @@ int RunConsole(const ConsoleFlags& flags) {
   if (!server.ok()) return Fail(server.status());
   jobs.Start();
   const std::atomic<bool>& stop = InstallStopHandlers();
-  Print(stderr, "console of {} at http://{}/{} (Ctrl-C stops it)\n", WarehouseUrlForPeople(flags.warehouse),
-        (*server)->address(), flags.token.empty() ? "" : "#token=TOKEN");
+  Print(stderr, "console of {} at http://{}/{} (Ctrl-C stops it)\n",
+        WarehouseUrlForPeople(flags.warehouse), (*server)->address(),
+        flags.token.empty() ? "" : "#token=TOKEN");
   while (!stop) SystemClock().SleepFor(kMicrosPerSecond / 5, [&stop] { return stop.load(); });
   return kExitOk;
 }
@@ -59,20 +61,26 @@ int RunConsole(const ConsoleFlags& flags) {
 
 void AddConsoleCommand(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<ConsoleFlags>();
-  CLI::App* command = app.add_subcommand("console", "Serve a live console of the pipeline, stations and features");
+  CLI::App* command =
+      app.add_subcommand("console", "Serve a live console of the pipeline, stations and features");
   AddWarehouseOptions(command, &flags->warehouse);
   AddFeatureFileOption(command, &flags->feature_file);
   command->add_option("--listen", flags->listen, "HOST:PORT to serve on (port 0: any free one)")
       ->capture_default_str();
-  Secret(command->add_option("--token", flags->token,
-                             "Secret every /api/ request must carry (Authorization: Bearer TOKEN; the page asks for "
-                             "it once, or takes it from #token= in its address); needed to listen off loopback. Falls "
-                             "back to $BIKESTREAM_CONSOLE_TOKEN")
+  Secret(command
+             ->add_option("--token", flags->token,
+                          "Secret every /api/ request must carry (Authorization: Bearer TOKEN; the "
+                          "page asks for "
+                          "it once, or takes it from #token= in its address); needed to listen off "
+                          "loopback. Falls "
+                          "back to $BIKESTREAM_CONSOLE_TOKEN")
              ->envname("BIKESTREAM_CONSOLE_TOKEN"));
   AddAdminTokenOption(command, &flags->admin_token);
   command->footer(
-      "Pages: Pipeline (the streaming jobs on this machine, with drain and cancel), Stations (activity per\n"
-      "15 minutes, the busiest, a map), Features (station_features over time), Dead letters (by reason,\n"
+      "Pages: Pipeline (the streaming jobs on this machine, with drain and cancel), Stations "
+      "(activity per\n"
+      "15 minutes, the busiest, a map), Features (station_features over time), Dead letters (by "
+      "reason,\n"
       "samples, replay). They refresh every few seconds. The JSON under /api/ is documented in\n"
       "docs/console.md. Example:\n"
       "  bikestream console --warehouse sqlite:oslo.db   # then open http://127.0.0.1:8080/");

@@ -2,9 +2,9 @@
 #include <fmt/format.h>
 
 #include "cli/cli_common.h"
-#include "cli/warehouse_flags.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/warehouse_flags.h"
 #include "common/print.h"
 #include "common/status.h"
 #include "ingest/dead_letter_replay.h"
@@ -60,16 +60,19 @@ int List(const DeadLetterFlags& flags) {
 
 // Events a replay stored under stored feature ticks: which ticks missed them, and the backfill
 // that refreshes them. Only words: the replay itself is done.
-void WarnOfStaleFeatures(Warehouse& warehouse, TimestampMicros earliest, const WarehouseFlags& where) {
+void WarnOfStaleFeatures(Warehouse& warehouse, TimestampMicros earliest,
+                         const WarehouseFlags& where) {
   auto latest = warehouse.LatestFeatureTime();
   if (!latest.ok()) {
-    Print(stderr, "could not check whether stored features missed these events: {}\n", MessageOf(latest.status()));
+    Print(stderr, "could not check whether stored features missed these events: {}\n",
+          MessageOf(latest.status()));
     return;
   }
   if (!*latest || **latest < earliest) return;
   const std::string from = FormatRfc3339(earliest), to = FormatRfc3339(**latest);
   Print(stderr,
-        "the features stored at ticks from {} to {} were computed without these events; refresh them:\n"
+        "the features stored at ticks from {} to {} were computed without these events; refresh "
+        "them:\n"
         "  bikestream features --backfill {}..{} --warehouse {}\n",
         from, to, from, to, WarehouseUrlForPeople(where));
 }
@@ -81,8 +84,9 @@ int Replay(const DeadLetterFlags& flags) {
   auto result = ReplayDeadLetters(**warehouse, flags.reason);
   if (!result.ok()) return Fail(result.status());
   Print("replayed {} dead letters: {} stored, {} already stored, {} still invalid (kept)\n",
-             result->examined, result->stored, result->duplicates, result->still_invalid);
-  if (result->earliest_stored) WarnOfStaleFeatures(**warehouse, *result->earliest_stored, flags.warehouse);
+        result->examined, result->stored, result->duplicates, result->still_invalid);
+  if (result->earliest_stored)
+    WarnOfStaleFeatures(**warehouse, *result->earliest_stored, flags.warehouse);
   return kExitOk;
 }
 

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,7 +26,7 @@ struct StreamingFeatureFlags {
 };
 void AddStreamingFeatureOptions(CLI::App* command, StreamingFeatureFlags* flags);
 // The sink, or nullptr when streaming features are off.
-absl::StatusOr<std::unique_ptr<StreamingFeatureSink>> MakeFeatureSink(const StreamingFeatureFlags& flags,
-                                                                      Warehouse& warehouse);
+absl::StatusOr<std::unique_ptr<StreamingFeatureSink>> MakeFeatureSink(
+    const StreamingFeatureFlags& flags, Warehouse& warehouse);
 
 }  // namespace bikestream::cli

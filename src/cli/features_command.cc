@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include "cli/cli_common.h"
-#include "cli/warehouse_flags.h"
-#include "cli/feature_flags.h"
 #include "cli/commands.h"
+#include "cli/feature_flags.h"
+#include "cli/warehouse_flags.h"
 #include "common/print.h"
 #include "common/status.h"
 #include "job/feature_job.h"
@@ -34,7 +34,8 @@ struct Setup {
 absl::StatusOr<Setup> Prepare(const FeaturesFlags& flags, OpenMode mode) {
   auto features = FeaturesFromFlag(flags.feature_file);
   if (!features.ok()) return features.status();
-  auto every = DurationFlag("--every", flags.every.value_or(kDefaultEvery), kSecond, kMaxFlagDuration);
+  auto every =
+      DurationFlag("--every", flags.every.value_or(kDefaultEvery), kSecond, kMaxFlagDuration);
   if (!every.ok()) return every.status();
   auto warehouse = OpenWarehouseFromFlags(flags.warehouse, mode);
   if (!warehouse.ok()) return warehouse.status();
@@ -43,7 +44,8 @@ absl::StatusOr<Setup> Prepare(const FeaturesFlags& flags, OpenMode mode) {
 
 absl::StatusOr<TimestampMicros> AsOf(const std::optional<std::string>& flag) {
   auto as_of = ParseTimestamp(*flag);
-  if (!as_of.ok()) return absl::InvalidArgumentError(fmt::format("--as-of: {}", MessageOf(as_of.status())));
+  if (!as_of.ok())
+    return absl::InvalidArgumentError(fmt::format("--as-of: {}", MessageOf(as_of.status())));
   return *as_of;
 }
 
@@ -55,13 +57,15 @@ FeatureJobOptions JobOptions(const Setup& setup) {
 
 int Backfill(Setup& setup, const std::string& range) {
   const auto dots = range.find("..");
-  if (dots == std::string::npos) return Fail("--backfill FROM..TO, e.g. 2025-11-16T00:00:00Z..2025-11-17T00:00:00Z");
+  if (dots == std::string::npos)
+    return Fail("--backfill FROM..TO, e.g. 2025-11-16T00:00:00Z..2025-11-17T00:00:00Z");
   auto from = ParseTimestamp(range.substr(0, dots));
   auto to = ParseTimestamp(range.substr(dots + 2));
   if (!from.ok()) return Fail(fmt::format("--backfill FROM: {}", MessageOf(from.status())));
   if (!to.ok()) return Fail(fmt::format("--backfill TO: {}", MessageOf(to.status())));
   if (*to < *from) return Fail("--backfill: TO is before FROM");
-  if (auto status = BackfillFeatures(*setup.warehouse, JobOptions(setup), *from, *to); !status.ok()) return Fail(status);
+  if (auto status = BackfillFeatures(*setup.warehouse, JobOptions(setup), *from, *to); !status.ok())
+    return Fail(status);
   return kExitOk;
 }
 
@@ -69,7 +73,8 @@ int Schedule(Setup& setup, const FeaturesFlags& flags) {
   FeatureJobOptions options = JobOptions(setup);
   options.admin = flags.admin;
   options.admin_token = flags.admin_token;
-  if (auto status = RunFeatureSchedule(*setup.warehouse, options); !status.ok()) return Fail(status);
+  if (auto status = RunFeatureSchedule(*setup.warehouse, options); !status.ok())
+    return Fail(status);
   return kExitOk;
 }
 
@@ -127,14 +132,21 @@ void AddFeaturesCommand(CLI::App& app, int& exit_code) {
       "Re-running an as_of replaces its rows. Windows hold as_of - W < ts <= as_of (event time).");
   AddWarehouseOptions(command, &flags->warehouse);
   AddFeatureFileOption(command, &flags->feature_file);
-  command->add_option("--as-of", flags->as_of, "Instant (2025-11-16T02:15:00Z). Default: now, floored to the tick of --every; on a "
-                      "warehouse of past data, the data's latest tick");
-  command->add_option("--every", flags->every, "Keep running and compute at each tick aligned to the clock (default tick: 15m)");
-  command->add_option("--backfill", flags->backfill, "Compute every tick in FROM..TO (instants, e.g. 2025-11-16..2025-11-17)");
-  command->add_option("--admin", flags->admin, "With --every: admin endpoint HOST:PORT; POST /run computes now");
+  command->add_option(
+      "--as-of", flags->as_of,
+      "Instant (2025-11-16T02:15:00Z). Default: now, floored to the tick of --every; on a "
+      "warehouse of past data, the data's latest tick");
+  command->add_option(
+      "--every", flags->every,
+      "Keep running and compute at each tick aligned to the clock (default tick: 15m)");
+  command->add_option("--backfill", flags->backfill,
+                      "Compute every tick in FROM..TO (instants, e.g. 2025-11-16..2025-11-17)");
+  command->add_option("--admin", flags->admin,
+                      "With --every: admin endpoint HOST:PORT; POST /run computes now");
   AddAdminTokenOption(command, &flags->admin_token);
-  CLI::App* verify = command->add_subcommand(
-      "verify", "Recompute from raw_events and diff against the stored rows of --as-of; non-zero if any differ");
+  CLI::App* verify = command->add_subcommand("verify",
+                                             "Recompute from raw_events and diff against the "
+                                             "stored rows of --as-of; non-zero if any differ");
   verify->fallthrough();  // `features verify --as-of TS` takes the parent's flags.
   verify->callback([flags, &exit_code] { exit_code = Verify(*flags); });
   command->callback([flags, command, verify, &exit_code] {

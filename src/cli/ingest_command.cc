@@ -2,15 +2,14 @@
 #include <fmt/format.h>
 
 #include "broker/open_source.h"
-
 #include "cli/cli_common.h"
-#include "cli/warehouse_flags.h"
-#include "cli/pubsub_flags.h"
-#include "cli/mqtt_flags.h"
-#include "cli/feature_flags.h"
-#include "cli/progress_line.h"
 #include "cli/commands.h"
+#include "cli/feature_flags.h"
+#include "cli/mqtt_flags.h"
 #include "cli/output.h"
+#include "cli/progress_line.h"
+#include "cli/pubsub_flags.h"
+#include "cli/warehouse_flags.h"
 #include "common/print.h"
 #include "common/status.h"
 #include "ingest/ingest_lines.h"
@@ -56,7 +55,7 @@ struct IngestTarget {
   void Report() const {
     if (!features) return;
     Print(stderr, "streaming features: {} ticks written, {} events too late to rewrite theirs\n",
-               features->ticks_written(), features->too_late());
+          features->ticks_written(), features->too_late());
   }
 };
 
@@ -70,7 +69,8 @@ absl::StatusOr<IngestTarget> OpenForIngest(const IngestFlags& flags) {
 }
 
 // Runs the streaming job on `source` and reports how it ended.
-int RunJob(const IngestFlags& flags, IngestTarget& target, EventSource& source, StreamingOptions options) {
+int RunJob(const IngestFlags& flags, IngestTarget& target, EventSource& source,
+           StreamingOptions options) {
   options.observer = target.features.get();
   options.log = [](const std::string& line) { Print(stderr, "\n{}\n", line); };
   absl::StatusOr<StreamingJobResult> result;
@@ -78,19 +78,24 @@ int RunJob(const IngestFlags& flags, IngestTarget& target, EventSource& source, 
     ProgressLine progress;
     result = RunStreamingJob(
         source, *target.warehouse, options,
-        StreamingJobOptions{.admin = flags.admin,
-                            .admin_token = flags.admin_token,
-                            .warehouse = WarehouseUrlOfStore(flags.warehouse),
-                            .state_dir = DefaultStateDir(),
-                            .progress = [&](const IngestStats& s) { progress.Update(s); },
-                            .announce = [](const std::string& line) { Print(stderr, "{}\n", line); },
-                            .attach_metrics = [&](JobMetrics& metrics) {
-                              if (target.features) target.features->AttachMetrics(&metrics);
-                              target.warehouse->ObserveCosts(CostReporter(flags.warehouse, [&metrics](const StatementCost& cost) {
-                                metrics.warehouse_bytes_processed += std::uint64_t(std::max<std::int64_t>(cost.bytes_processed, 0));
-                                metrics.warehouse_bytes_billed += std::uint64_t(std::max<std::int64_t>(cost.bytes_billed, 0));
-                              }));
-                            }});
+        StreamingJobOptions{
+            .admin = flags.admin,
+            .admin_token = flags.admin_token,
+            .warehouse = WarehouseUrlOfStore(flags.warehouse),
+            .state_dir = DefaultStateDir(),
+            .progress = [&](const IngestStats& s) { progress.Update(s); },
+            .announce = [](const std::string& line) { Print(stderr, "{}\n", line); },
+            .attach_metrics =
+                [&](JobMetrics& metrics) {
+                  if (target.features) target.features->AttachMetrics(&metrics);
+                  target.warehouse->ObserveCosts(
+                      CostReporter(flags.warehouse, [&metrics](const StatementCost& cost) {
+                        metrics.warehouse_bytes_processed +=
+                            std::uint64_t(std::max<std::int64_t>(cost.bytes_processed, 0));
+                        metrics.warehouse_bytes_billed +=
+                            std::uint64_t(std::max<std::int64_t>(cost.bytes_billed, 0));
+                      }));
+                }});
   }
   target.warehouse->ObserveCosts(CostReporter(flags.warehouse));  // The job's metrics are gone.
   if (!result.ok()) return Fail(result.status());
@@ -106,19 +111,20 @@ absl::StatusOr<OpenedSource> OpenSourceFromFlags(IngestFlags& flags) {
   if (flags.from == "pubsub") {
     if (auto status = ResolvePubsubFlags(&flags.pubsub, false, true); !status.ok()) return status;
   }
-  auto opened = OpenEventSource({.from = flags.from,
-                                 .pubsub = PubsubConnectionOptions(flags.pubsub),
-                                 .project = flags.pubsub.project,
-                                 .subscription = flags.pubsub.subscription,
-                                 .push = flags.push,
-                                 .mqtt = MqttSession(flags.mqtt),
-                                 .pullers = flags.pullers,
-                                 .max_outstanding_messages = flags.max_outstanding_messages,
-                                 .max_outstanding_bytes = flags.max_outstanding_bytes,
-                                 .ack_deadline_seconds = flags.ack_deadline_seconds,
-                                 .batch_size = flags.batch_size,
-                                 .state_dir = DefaultStateDir(),
-                                 .log = [](const std::string& line) { Print(stderr, "\n{}\n", line); }});
+  auto opened =
+      OpenEventSource({.from = flags.from,
+                       .pubsub = PubsubConnectionOptions(flags.pubsub),
+                       .project = flags.pubsub.project,
+                       .subscription = flags.pubsub.subscription,
+                       .push = flags.push,
+                       .mqtt = MqttSession(flags.mqtt),
+                       .pullers = flags.pullers,
+                       .max_outstanding_messages = flags.max_outstanding_messages,
+                       .max_outstanding_bytes = flags.max_outstanding_bytes,
+                       .ack_deadline_seconds = flags.ack_deadline_seconds,
+                       .batch_size = flags.batch_size,
+                       .state_dir = DefaultStateDir(),
+                       .log = [](const std::string& line) { Print(stderr, "\n{}\n", line); }});
   if (opened.ok() && !opened->started.empty()) Print(stderr, "{}\n", opened->started);
   return opened;
 }
@@ -137,7 +143,9 @@ int RunIngest(IngestFlags& flags) {
     return IngestStreaming(flags);
   }
   if (flags.from.empty()) {
-    return Fail("say where events come from: --from FILE|-|pubsub|mqtt://HOST:PORT/TOPIC, or --push-listen");
+    return Fail(
+        "say where events come from: --from FILE|-|pubsub|mqtt://HOST:PORT/TOPIC, or "
+        "--push-listen");
   }
   if (IsStreamingSource(flags.from)) return IngestStreaming(flags);
   auto input = LineInput::Open(flags.from, ValidationRules{}.max_message_bytes);
@@ -167,11 +175,14 @@ int RunIngest(IngestFlags& flags) {
                          [&](const IngestStats& s) { progress.Update(s); });
   }
   const double seconds = double(SystemClock().Now() - start) / kMicrosPerSecond;
-  if (absl::IsFailedPrecondition(result.status) && result.stats.received == 0) return Fail(result.status);
+  if (absl::IsFailedPrecondition(result.status) && result.stats.received == 0)
+    return Fail(result.status);
   if (!result.status.ok()) {
     Print(stderr, "committed before the error: {}\n", SummaryLine(result.stats, seconds));
-    return Fail(fmt::format("{} (nothing after the last commit was stored; running the same "
-                            "command again stores each event once)", MessageOf(result.status)));
+    return Fail(
+        fmt::format("{} (nothing after the last commit was stored; running the same "
+                    "command again stores each event once)",
+                    MessageOf(result.status)));
   }
   target->Report();
   PrintSummary(flags, result.stats, seconds);
@@ -183,7 +194,8 @@ int RunIngest(IngestFlags& flags) {
 void AddIngestCommand(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<IngestFlags>();
   CLI::App* command = app.add_subcommand(
-      "ingest", "Validate JSON-lines events and store each exactly once; bad lines go to dead_letter");
+      "ingest",
+      "Validate JSON-lines events and store each exactly once; bad lines go to dead_letter");
   command->footer(
       "Examples:\n"
       "  bikestream ingest --from events.jsonl\n"
@@ -195,43 +207,61 @@ void AddIngestCommand(CLI::App& app, int& exit_code) {
       "The streaming job acknowledges a message only after its commit. SIGTERM drains it (stop\n"
       "pulling, commit and ack what is in flight, exit 0: DRAINED); Ctrl-C cancels it (stop now,\n"
       "hand back what is not committed for redelivery, exit 130: CANCELLED).");
-  command->add_option("--from", flags->from,
-                      "A JSON-lines file (gzip-compressed or not), - for stdin, or a streaming job's source: pubsub (on "
-                      "--subscription), or an MQTT topic, mqtt://HOST[:PORT]/TOPIC (filters + and # "
-                      "allowed; mqtts:// for TLS; docs/mqtt.md)");
+  command->add_option(
+      "--from", flags->from,
+      "A JSON-lines file (gzip-compressed or not), - for stdin, or a streaming job's source: "
+      "pubsub (on "
+      "--subscription), or an MQTT topic, mqtt://HOST[:PORT]/TOPIC (filters + and # "
+      "allowed; mqtts:// for TLS; docs/mqtt.md)");
   command->add_option("--push-listen", flags->push.listen,
                       "Accept Pub/Sub push requests at HOST:PORT (a push subscription's endpoint)");
-  Secret(command->add_option("--push-token", flags->push.token, "Require ?token=THIS on push requests (401 otherwise)"));
+  Secret(command->add_option("--push-token", flags->push.token,
+                             "Require ?token=THIS on push requests (401 otherwise)"));
   AddWarehouseOptions(command, &flags->warehouse);
   command->add_flag("--json", flags->json,
                     "Print one final JSON object: received, stored, duplicates, dead_lettered, "
                     "seconds, events_per_s");
-  command->add_option("--batch-size", flags->batch_size,
-                      "Messages per transaction (default: 50000 from a file, 10000 from a broker)")
+  command
+      ->add_option("--batch-size", flags->batch_size,
+                   "Messages per transaction (default: 50000 from a file, 10000 from a broker)")
       ->check(CLI::Range(1, 10'000'000));
-  command->add_option("--writers", flags->writers,
-                      "From a file or stdin: connections committing batches at once (default: 2 "
-                      "for PostgreSQL, 1 for SQLite, which takes one writer at a time)")
+  command
+      ->add_option("--writers", flags->writers,
+                   "From a file or stdin: connections committing batches at once (default: 2 "
+                   "for PostgreSQL, 1 for SQLite, which takes one writer at a time)")
       ->check(CLI::Range(1, 16));
   AddPubsubOptions(command, &flags->pubsub, false, true);
   AddMqttOptions(command, &flags->mqtt, true);
   const auto* streaming = "Streaming job (--from pubsub, --from mqtt://…)";
   command->add_option("--pullers", flags->pullers, "Pulls in flight")
-      ->check(CLI::Range(1, 64))->capture_default_str()->group(streaming);
-  command->add_option("--max-outstanding-messages", flags->max_outstanding_messages,
-                      "Flow control: messages received and not yet acknowledged (MQTT: the Receive "
-                      "Maximum asked of the broker, 65535 at most)")
-      ->check(CLI::Range(1, 10'000'000))->capture_default_str()->group(streaming);
-  command->add_option("--max-outstanding-bytes", flags->max_outstanding_bytes,
-                      "Flow control: bytes received and not yet acknowledged")
-      ->check(CLI::Range(1 << 16, 1 << 30))->capture_default_str()->group(streaming);
-  command->add_option("--ack-deadline", flags->ack_deadline_seconds,
-                      "Seconds each lease is extended to while a message waits for its commit")
-      ->check(CLI::Range(10, 600))->capture_default_str()->group(streaming);
-  command->add_option("--admin", flags->admin,
-                      "Admin endpoint HOST:PORT (/healthz, /metrics, /job, POST /drain, POST "
-                      "/cancel); port 0 picks a free one")
-      ->capture_default_str()->group(streaming);
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str()
+      ->group(streaming);
+  command
+      ->add_option("--max-outstanding-messages", flags->max_outstanding_messages,
+                   "Flow control: messages received and not yet acknowledged (MQTT: the Receive "
+                   "Maximum asked of the broker, 65535 at most)")
+      ->check(CLI::Range(1, 10'000'000))
+      ->capture_default_str()
+      ->group(streaming);
+  command
+      ->add_option("--max-outstanding-bytes", flags->max_outstanding_bytes,
+                   "Flow control: bytes received and not yet acknowledged")
+      ->check(CLI::Range(1 << 16, 1 << 30))
+      ->capture_default_str()
+      ->group(streaming);
+  command
+      ->add_option("--ack-deadline", flags->ack_deadline_seconds,
+                   "Seconds each lease is extended to while a message waits for its commit")
+      ->check(CLI::Range(10, 600))
+      ->capture_default_str()
+      ->group(streaming);
+  command
+      ->add_option("--admin", flags->admin,
+                   "Admin endpoint HOST:PORT (/healthz, /metrics, /job, POST /drain, POST "
+                   "/cancel); port 0 picks a free one")
+      ->capture_default_str()
+      ->group(streaming);
   AddAdminTokenOption(command, &flags->admin_token);
   AddStreamingFeatureOptions(command, &flags->features);
   command->callback([flags, &exit_code] { exit_code = RunIngest(*flags); });

@@ -18,12 +18,12 @@ constexpr std::chrono::seconds kAdminTimeout(5);
 
 // One request to a job's admin endpoint; a refusal (another job's endpoint, a missing token) is
 // an error for a person.
-absl::StatusOr<httplib::Result> Ask(const JobRecord& job, const std::string& method, const std::string& path,
-                                    const std::string& token) {
+absl::StatusOr<httplib::Result> Ask(const JobRecord& job, const std::string& method,
+                                    const std::string& path, const std::string& token) {
   httplib::Result result = AskJob(job, token, method == "POST", path, kAdminTimeout);
   if (!result) {
-    return absl::UnavailableError(
-        fmt::format("job {} does not answer at {}: {}", job.id, job.admin, WhyNoAnswer(result.error(), kAdminTimeout)));
+    return absl::UnavailableError(fmt::format("job {} does not answer at {}: {}", job.id, job.admin,
+                                              WhyNoAnswer(result.error(), kAdminTimeout)));
   }
   if (result->status == 404 || result->status == 401) {
     return absl::FailedPreconditionError(
@@ -46,7 +46,11 @@ int List(const std::string& token) {
   QueryResult table;
   table.columns = {"JOB_ID", "STATE", "SOURCE", "WAREHOUSE", "STARTED", "ADMIN"};
   for (const JobRecord& job : JobRegistry(DefaultStateDir()).List()) {
-    table.rows.push_back({{job.id}, {StateOf(job, token)}, {job.source}, {job.warehouse}, {job.started},
+    table.rows.push_back({{job.id},
+                          {StateOf(job, token)},
+                          {job.source},
+                          {job.warehouse},
+                          {job.started},
                           {job.admin}});
   }
   if (table.rows.empty()) {
@@ -57,14 +61,14 @@ int List(const std::string& token) {
   return kExitOk;
 }
 
-int Act(const std::string& id, const std::string& method, const std::string& path, const std::string& token) {
+int Act(const std::string& id, const std::string& method, const std::string& path,
+        const std::string& token) {
   auto job = JobRegistry(DefaultStateDir()).Find(id);
   if (!job.ok()) return Fail(job.status());
   auto reply = Ask(*job, method, path, token);
   if (!reply.ok()) return Fail(reply.status());
   if ((*reply)->status == 409) {
-    return Fail(fmt::format("job {} cannot do that now: {}", job->id,
-                            RemoteText((*reply)->body)));
+    return Fail(fmt::format("job {} cannot do that now: {}", job->id, RemoteText((*reply)->body)));
   }
   Print("{}", (*reply)->body);
   return kExitOk;
@@ -75,7 +79,8 @@ int Act(const std::string& id, const std::string& method, const std::string& pat
 void AddJobsCommand(CLI::App& app, int& exit_code) {
   auto id = std::make_shared<std::string>();
   auto token = std::make_shared<std::string>();
-  CLI::App* command = app.add_subcommand("jobs", "List, describe, drain or cancel the streaming jobs on this machine");
+  CLI::App* command = app.add_subcommand(
+      "jobs", "List, describe, drain or cancel the streaming jobs on this machine");
   command->require_subcommand(1);
   command->footer(
       "Jobs register in $BIKESTREAM_STATE_DIR (default ~/.local/state/bikestream) while they run.\n"
@@ -86,7 +91,8 @@ void AddJobsCommand(CLI::App& app, int& exit_code) {
   list->fallthrough();  // `jobs list --admin-token T` takes the parent's flag.
   list->callback([token, &exit_code] { exit_code = List(*token); });
   for (auto [name, help, method, path] :
-       {std::tuple{"describe", "The job as JSON: state, counters, where it reads and writes", "GET", "/job"},
+       {std::tuple{"describe", "The job as JSON: state, counters, where it reads and writes", "GET",
+                   "/job"},
         std::tuple{"drain", "Drain the job (as SIGTERM)", "POST", "/drain"},
         std::tuple{"cancel", "Cancel the job (as SIGINT)", "POST", "/cancel"}}) {
     CLI::App* sub = command->add_subcommand(name, help);

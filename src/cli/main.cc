@@ -1,9 +1,8 @@
 // bikestream: sensor events landed exactly once in a warehouse. The commands live beside this
 // file, one each; the work is done by the libraries under src/.
-#include <CLI/CLI.hpp>
-
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>

@@ -5,22 +5,32 @@
 namespace bikestream::cli {
 
 void AddMqttOptions(CLI::App* command, MqttFlags* flags, bool subscriber) {
-  const char* group = subscriber ? "MQTT (--from mqtt://HOST:PORT/TOPIC)" : "MQTT (--to mqtt://HOST:PORT/TOPIC)";
+  const char* group =
+      subscriber ? "MQTT (--from mqtt://HOST:PORT/TOPIC)" : "MQTT (--to mqtt://HOST:PORT/TOPIC)";
   if (subscriber) {
-    command->add_option("--client-id", flags->client_id,
-                        "The MQTT session's name (required): the broker keeps the subscription, and what "
-                        "arrives while ingest is down, under it. The same on every restart; one per job")
+    command
+        ->add_option(
+            "--client-id", flags->client_id,
+            "The MQTT session's name (required): the broker keeps the subscription, and what "
+            "arrives while ingest is down, under it. The same on every restart; one per job")
         ->group(group);
   } else {
-    command->add_option("--client-id", flags->client_id, "The MQTT client id. Default: one the library picks")
+    command
+        ->add_option("--client-id", flags->client_id,
+                     "The MQTT client id. Default: one the library picks")
         ->group(group);
   }
-  command->add_option("--mqtt-username", flags->username, "MQTT username (or USER@ in the URL)")->group(group);
-  Secret(command->add_option("--mqtt-password", flags->password, "MQTT password. Falls back to $BIKESTREAM_MQTT_PASSWORD")
+  command->add_option("--mqtt-username", flags->username, "MQTT username (or USER@ in the URL)")
+      ->group(group);
+  Secret(command
+             ->add_option("--mqtt-password", flags->password,
+                          "MQTT password. Falls back to $BIKESTREAM_MQTT_PASSWORD")
              ->envname("BIKESTREAM_MQTT_PASSWORD")
              ->group(group));
-  command->add_option("--mqtt-cafile", flags->ca_file,
-                      "TLS: the CA certificate (PEM) to trust; turns TLS on. mqtts:// without it trusts the system's CAs")
+  command
+      ->add_option("--mqtt-cafile", flags->ca_file,
+                   "TLS: the CA certificate (PEM) to trust; turns TLS on. mqtts:// without it "
+                   "trusts the system's CAs")
       ->check(CLI::ExistingFile)
       ->group(group);
   command->add_option("--mqtt-cert", flags->cert_file, "TLS: a client certificate (PEM)")
@@ -29,7 +39,8 @@ void AddMqttOptions(CLI::App* command, MqttFlags* flags, bool subscriber) {
   command->add_option("--mqtt-key", flags->key_file, "TLS: the client certificate's key (PEM)")
       ->check(CLI::ExistingFile)
       ->group(group);
-  command->add_option("--mqtt-keepalive", flags->keepalive_seconds, "Seconds between keepalive pings")
+  command
+      ->add_option("--mqtt-keepalive", flags->keepalive_seconds, "Seconds between keepalive pings")
       ->check(CLI::Range(5, 3600))
       ->capture_default_str()
       ->group(group);

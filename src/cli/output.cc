@@ -118,7 +118,8 @@ void PrintResult(std::FILE* out, const QueryResult& result, TableFormat format,
       }
       Print(out, "\n");
       for (const auto& row : result.rows) {
-        for (std::size_t c = 0; c < row.size(); ++c) Print(out, "{}{}", c ? "," : "", CsvField(row[c]));
+        for (std::size_t c = 0; c < row.size(); ++c)
+          Print(out, "{}{}", c ? "," : "", CsvField(row[c]));
         Print(out, "\n");
       }
       return;
@@ -149,9 +150,10 @@ std::string SummaryJson(const IngestStats& stats, double seconds) {
 
 std::string SummaryLine(const IngestStats& stats, double seconds) {
   const double rate = seconds > 0 ? double(stats.received) / seconds : 0;
-  return fmt::format("received {}, stored {}, duplicates {}, dead-lettered {} in {:.1f} s ({:.{}f} events/s)",
-                     stats.received, stats.stored, stats.duplicates, stats.dead_lettered, seconds,
-                     rate, rate < 100 ? 1 : 0);
+  return fmt::format(
+      "received {}, stored {}, duplicates {}, dead-lettered {} in {:.1f} s ({:.{}f} events/s)",
+      stats.received, stats.stored, stats.duplicates, stats.dead_lettered, seconds, rate,
+      rate < 100 ? 1 : 0);
 }
 
 }  // namespace bikestream

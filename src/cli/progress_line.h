@@ -17,7 +17,7 @@ class ProgressLine {
   void Update(const IngestStats& stats);
   // Shows `what` after the elapsed time, with `count` per second.
   void Show(std::string_view what, std::uint64_t count);
-  void Done();      // Ends the line now.
+  void Done();  // Ends the line now.
 
  private:
   bool enabled_;

@@ -9,7 +9,8 @@
 
 namespace bikestream::cli {
 
-absl::StatusOr<std::unique_ptr<MessagePublisher>> OpenPublisherFromFlags(PublisherOptions options, PubsubFlags& pubsub,
+absl::StatusOr<std::unique_ptr<MessagePublisher>> OpenPublisherFromFlags(PublisherOptions options,
+                                                                         PubsubFlags& pubsub,
                                                                          const MqttFlags& mqtt) {
   if (options.to == "pubsub") {
     if (auto status = ResolvePubsubFlags(&pubsub, true, false); !status.ok()) return status;
@@ -29,12 +30,14 @@ absl::Status FinishPublishing(MessagePublisher& publisher) {
 }
 
 CLI::Validator MessageDestinations(std::vector<std::string> names) {
-  std::string description = fmt::format("one of {}, or mqtt://HOST:PORT/TOPIC", fmt::join(names, " "));
+  std::string description =
+      fmt::format("one of {}, or mqtt://HOST:PORT/TOPIC", fmt::join(names, " "));
   return CLI::Validator(
       [names = std::move(names)](const std::string& to) -> std::string {
         if (mqtt::IsUrl(to) || std::find(names.begin(), names.end(), to) != names.end()) return "";
-        return fmt::format("'{}' is not a destination: {}, or mqtt://HOST[:PORT]/TOPIC (mqtts:// for TLS)", to,
-                           fmt::join(names, ", "));
+        return fmt::format(
+            "'{}' is not a destination: {}, or mqtt://HOST[:PORT]/TOPIC (mqtts:// for TLS)", to,
+            fmt::join(names, ", "));
       },
       std::move(description));
 }

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,7 +16,8 @@ namespace bikestream::cli {
 
 // Opens what `options.to` names, with the Pub/Sub flags (resolved here, for --to pubsub) and the
 // MQTT flags in place of the options' own.
-absl::StatusOr<std::unique_ptr<MessagePublisher>> OpenPublisherFromFlags(PublisherOptions options, PubsubFlags& pubsub,
+absl::StatusOr<std::unique_ptr<MessagePublisher>> OpenPublisherFromFlags(PublisherOptions options,
+                                                                         PubsubFlags& pubsub,
                                                                          const MqttFlags& mqtt);
 
 // Flushes, and says on stderr what was delivered where that is news (a broker's count).

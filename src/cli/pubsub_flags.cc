@@ -6,17 +6,20 @@
 namespace bikestream::cli {
 
 void AddPubsubOptions(CLI::App* command, PubsubFlags* flags, bool topic, bool subscription) {
-  command->add_option("--project", flags->project,
-                      "Google Cloud project. Falls back to $PROJECT_ID, then $GOOGLE_CLOUD_PROJECT");
-  if (topic) command->add_option("--topic", flags->topic, "Pub/Sub topic. Falls back to $PUBSUB_TOPIC");
+  command->add_option(
+      "--project", flags->project,
+      "Google Cloud project. Falls back to $PROJECT_ID, then $GOOGLE_CLOUD_PROJECT");
+  if (topic)
+    command->add_option("--topic", flags->topic, "Pub/Sub topic. Falls back to $PUBSUB_TOPIC");
   if (subscription) {
     command->add_option("--subscription", flags->subscription,
                         "Pub/Sub subscription. Falls back to $SUBSCRIPTION");
   }
-  command->add_option("--pubsub-endpoint", flags->endpoint,
-                      "Pub/Sub's URL, e.g. a regional endpoint (https://europe-west1-pubsub.googleapis.com). "
-                      "Falls back to $PUBSUB_ENDPOINT, then https://pubsub.googleapis.com. "
-                      "$PUBSUB_EMULATOR_HOST overrides it: plain HTTP, no credentials");
+  command->add_option(
+      "--pubsub-endpoint", flags->endpoint,
+      "Pub/Sub's URL, e.g. a regional endpoint (https://europe-west1-pubsub.googleapis.com). "
+      "Falls back to $PUBSUB_ENDPOINT, then https://pubsub.googleapis.com. "
+      "$PUBSUB_EMULATOR_HOST overrides it: plain HTTP, no credentials");
 }
 
 absl::Status ResolvePubsubFlags(PubsubFlags* flags, bool need_topic, bool need_subscription) {

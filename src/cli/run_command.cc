@@ -2,15 +2,15 @@
 #include <fmt/format.h>
 
 #include "cli/cli_common.h"
-#include "cli/warehouse_flags.h"
-#include "cli/feature_flags.h"
-#include "cli/simulation_flags.h"
-#include "cli/progress_line.h"
 #include "cli/commands.h"
-#include "common/print.h"
-#include "job/signals.h"
+#include "cli/feature_flags.h"
 #include "cli/output.h"
+#include "cli/progress_line.h"
+#include "cli/simulation_flags.h"
+#include "cli/warehouse_flags.h"
+#include "common/print.h"
 #include "job/inproc_job.h"
+#include "job/signals.h"
 
 namespace bikestream::cli {
 namespace {
@@ -47,8 +47,8 @@ int RunRun(RunFlags& flags) {
   }
   if (!flags.json) {
     Print(stderr, "run: {} mode, seed {}, run id {}, into {}{}\n", flags.simulation.mode,
-               options->seed, options->run_id, WarehouseUrlForPeople(flags.warehouse),
-               job.count ? fmt::format(", {} messages", *job.count) : "");
+          options->seed, options->run_id, WarehouseUrlForPeople(flags.warehouse),
+          job.count ? fmt::format(", {} messages", *job.count) : "");
   }
   Simulator simulator(*options);
   const std::atomic<bool>& stop = InstallStopHandlers();
@@ -61,7 +61,7 @@ int RunRun(RunFlags& flags) {
   if (!result.ok()) return Fail(result.status());
   if (*sink) {
     Print(stderr, "streaming features: {} ticks written, {} events too late to rewrite theirs\n",
-               (*sink)->ticks_written(), (*sink)->too_late());
+          (*sink)->ticks_written(), (*sink)->too_late());
   }
   if (flags.json) {
     Print("{}\n", SummaryJson(result->stats, result->seconds));
@@ -69,9 +69,11 @@ int RunRun(RunFlags& flags) {
   }
   Print(stderr, "{}\n", SummaryLine(result->stats, result->seconds));
   if (flags.show_rows > 0) {
-    auto rows = (*warehouse)->Query(fmt::format(
-        "SELECT * FROM raw_events WHERE event_id LIKE 'e-{}-%' ORDER BY ts_iso LIMIT {}",
-        options->run_id, flags.show_rows));
+    auto rows =
+        (*warehouse)
+            ->Query(fmt::format(
+                "SELECT * FROM raw_events WHERE event_id LIKE 'e-{}-%' ORDER BY ts_iso LIMIT {}",
+                options->run_id, flags.show_rows));
     if (!rows.ok()) return Fail(rows.status());
     Print("\nFirst rows of this run in raw_events:\n");
     PrintResult(stdout, *rows, TableFormat::kTable);
@@ -90,7 +92,8 @@ void AddRunCommand(CLI::App& app, int& exit_code) {
       "  bikestream run                          # a sparse demo of 20 events, then a few rows\n"
       "  bikestream run --mode stream --count 1000000 --duplicate-rate 0.01 --invalid-rate 0.01\n"
       "  bikestream run --mode stream --rate 2000 --duration 1m --json\n"
-      "Ctrl-C stops the simulator; what was sent is still committed. A second Ctrl-C quits at once.");
+      "Ctrl-C stops the simulator; what was sent is still committed. A second Ctrl-C quits at "
+      "once.");
   AddSimulationOptions(command, &flags->simulation);
   AddWarehouseOptions(command, &flags->warehouse);
   command->add_flag("--json", flags->json,

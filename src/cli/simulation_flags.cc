@@ -17,8 +17,8 @@ void AddSimulationOptions(CLI::App* c, SimulationFlags* f) {
       ->check(CLI::IsMember({"sparse", "stream"}))
       ->capture_default_str();
   c->add_option("--rate", f->options.rate,
-                fmt::format("Stream mode: events per second, {}..{}; 0 = as fast as possible", kMinSimulatedRate,
-                            kMaxSimulatedRate))
+                fmt::format("Stream mode: events per second, {}..{}; 0 = as fast as possible",
+                            kMinSimulatedRate, kMaxSimulatedRate))
       ->check(CLI::Range(0.0, kMaxSimulatedRate))
       ->capture_default_str();
   c->add_option("--count", f->count, "Stop after N messages (duplicates and invalid ones included)")
@@ -41,8 +41,10 @@ void AddSimulationOptions(CLI::App* c, SimulationFlags* f) {
                 "Share of messages that repeat an earlier event (0..1)");
   c->add_option("--invalid-rate", f->options.invalid_rate,
                 "Share of messages that are bad input of every kind (0..1)");
-  c->add_option("--late-rate", f->options.late_rate, "Share of events with a late timestamp (0..1)");
-  c->add_option("--late-by", f->late_by, "How late those events are, at most")->capture_default_str();
+  c->add_option("--late-rate", f->options.late_rate,
+                "Share of events with a late timestamp (0..1)");
+  c->add_option("--late-by", f->late_by, "How late those events are, at most")
+      ->capture_default_str();
 }
 
 absl::StatusOr<std::optional<double>> DurationSeconds(const std::optional<std::string>& flag) {
@@ -63,7 +65,8 @@ absl::StatusOr<SimulatorOptions> ResolveSimulation(SimulationFlags& f) {
     options.start = SystemClock().Now() / kMicrosPerSecond * kMicrosPerSecond;
   } else {
     auto start = ParseTimestamp(f.start);
-    if (!start.ok()) return absl::InvalidArgumentError(fmt::format("--start: {}", MessageOf(start.status())));
+    if (!start.ok())
+      return absl::InvalidArgumentError(fmt::format("--start: {}", MessageOf(start.status())));
     options.start = *start;
   }
   auto late_by = DurationFlag("--late-by", f.late_by, kSecond, kMaxFlagDuration);

@@ -40,8 +40,9 @@ absl::StatusOr<std::string> BigQueryUrlFromTables() {
     const std::string named = DatasetOf(variable.name);
     if (named.empty()) continue;
     if (!dataset.empty() && named != dataset) {
-      return absl::InvalidArgumentError(fmt::format("{} is in {} but {} in {}: the tables must be in one dataset",
-                                                    first, dataset, variable.name, named));
+      return absl::InvalidArgumentError(
+          fmt::format("{} is in {} but {} in {}: the tables must be in one dataset", first, dataset,
+                      variable.name, named));
     }
     dataset = named;
     first = variable.name;
@@ -54,8 +55,9 @@ absl::StatusOr<std::string> BigQueryUrlFromTables() {
 absl::StatusOr<std::string> WithBigQueryParameters(const WarehouseFlags& flags, std::string url) {
   if (flags.location.empty() && flags.bigquery_endpoint.empty()) return url;
   if (!url.starts_with("bigquery://")) {
-    return absl::InvalidArgumentError(fmt::format(
-        "--location and --bigquery-endpoint are for a bigquery:// warehouse, not {}", RedactUrl(url)));
+    return absl::InvalidArgumentError(
+        fmt::format("--location and --bigquery-endpoint are for a bigquery:// warehouse, not {}",
+                    RedactUrl(url)));
   }
   const auto has = [&url](std::string_view key) {
     return url.find(fmt::format("?{}=", key)) != std::string::npos ||
@@ -67,15 +69,16 @@ absl::StatusOr<std::string> WithBigQueryParameters(const WarehouseFlags& flags, 
   if (!flags.location.empty()) {
     if (has("location")) {
       return absl::InvalidArgumentError(
-          fmt::format("give the location once: --location {} or ?location= in {}", flags.location, RedactUrl(url)));
+          fmt::format("give the location once: --location {} or ?location= in {}", flags.location,
+                      RedactUrl(url)));
     }
     add("location", flags.location);
   }
   if (!flags.bigquery_endpoint.empty()) {
     if (has("endpoint")) {
-      return absl::InvalidArgumentError(fmt::format(
-          "give the endpoint once: --bigquery-endpoint {} or &endpoint= in {}", RedactUrl(flags.bigquery_endpoint),
-          RedactUrl(url)));
+      return absl::InvalidArgumentError(
+          fmt::format("give the endpoint once: --bigquery-endpoint {} or &endpoint= in {}",
+                      RedactUrl(flags.bigquery_endpoint), RedactUrl(url)));
     }
     add("endpoint", flags.bigquery_endpoint);
   }
@@ -106,26 +109,33 @@ std::string WarehouseUrlOfStore(const WarehouseFlags& flags) {
 void AddWarehouseOptions(CLI::App* command, WarehouseFlags* flags) {
   const char* group = "Warehouse";
   command
-      ->add_option("--warehouse", flags->url,
-                   "Where the tables live: sqlite:PATH, postgresql://USER[:PASSWORD]@HOST[:PORT]/DB (what the URL "
-                   "leaves out comes from PGHOST, PGPORT, PGUSER, PGPASSWORD, ~/.pgpass) or "
-                   "bigquery://PROJECT/DATASET. Falls back to $BIKESTREAM_WAREHOUSE, then to the dataset of "
-                   "$RAW_EVENT_TABLE=project.dataset.table, then sqlite:bikestream.db.")
+      ->add_option(
+          "--warehouse", flags->url,
+          "Where the tables live: sqlite:PATH, postgresql://USER[:PASSWORD]@HOST[:PORT]/DB (what "
+          "the URL "
+          "leaves out comes from PGHOST, PGPORT, PGUSER, PGPASSWORD, ~/.pgpass) or "
+          "bigquery://PROJECT/DATASET. Falls back to $BIKESTREAM_WAREHOUSE, then to the dataset of "
+          "$RAW_EVENT_TABLE=project.dataset.table, then sqlite:bikestream.db.")
       ->group(group);
   command
       ->add_option("--location", flags->location,
-                   "BigQuery: where the dataset is, and setup creates it (default US; e.g. EU, europe-west1)")
+                   "BigQuery: where the dataset is, and setup creates it (default US; e.g. EU, "
+                   "europe-west1)")
       ->group(group);
   command
       ->add_option("--bigquery-endpoint", flags->bigquery_endpoint,
-                   "BigQuery: the API's URL, e.g. a regional or private endpoint (still authenticated). Falls "
+                   "BigQuery: the API's URL, e.g. a regional or private endpoint (still "
+                   "authenticated). Falls "
                    "back to $BIGQUERY_ENDPOINT, then https://bigquery.googleapis.com.")
       ->group(group);
-  command->add_flag("--verbose", flags->verbose, "Log each warehouse statement's cost (BigQuery: bytes processed and billed)")
+  command
+      ->add_flag("--verbose", flags->verbose,
+                 "Log each warehouse statement's cost (BigQuery: bytes processed and billed)")
       ->group(group);
 }
 
-absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(const WarehouseFlags& flags, OpenMode mode) {
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(const WarehouseFlags& flags,
+                                                                  OpenMode mode) {
   auto url = ResolveWarehouseUrl(flags);
   if (!url.ok()) return url.status();
   TableNames tables;
@@ -144,7 +154,8 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(const Warehous
 CostObserver CostReporter(const WarehouseFlags& flags, CostObserver also) {
   return [verbose = flags.verbose, also = std::move(also)](const StatementCost& cost) {
     if (verbose) {
-      Print(stderr, "{}: {} bytes processed, {} billed\n", cost.statement, cost.bytes_processed, cost.bytes_billed);
+      Print(stderr, "{}: {} bytes processed, {} billed\n", cost.statement, cost.bytes_processed,
+            cost.bytes_billed);
     }
     if (also) also(cost);
   };

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <memory>
 #include <string>
 
@@ -43,8 +42,8 @@ std::string WarehouseUrlOfStore(const WarehouseFlags& flags);
 // Opens the warehouse at ResolveWarehouseUrl, with table names from $RAW_EVENT_TABLE,
 // $FEATURE_EVENT_TABLE, $DEAD_LETTER_TABLE and $STATION_TABLE (their last dotted part). With
 // --verbose, each statement's cost is logged to stderr (BigQuery's bytes processed and billed).
-absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(const WarehouseFlags& flags,
-                                                                  OpenMode mode = OpenMode::kCreateIfMissing);
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(
+    const WarehouseFlags& flags, OpenMode mode = OpenMode::kCreateIfMissing);
 
 // What --verbose logs, and then `also` (e.g. a job's metrics), for Warehouse::ObserveCosts.
 CostObserver CostReporter(const WarehouseFlags& flags, CostObserver also = {});

@@ -1,9 +1,9 @@
 #include "common/file.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -47,10 +47,12 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path, std::size_t m
   }
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0) return Failed("read", path, errno);
-  if (!S_ISREG(info.st_mode)) return absl::UnavailableError(fmt::format("cannot read {}: not a regular file", path));
+  if (!S_ISREG(info.st_mode))
+    return absl::UnavailableError(fmt::format("cannot read {}: not a regular file", path));
   const auto too_large = [&] {
-    return absl::ResourceExhaustedError(fmt::format("cannot read {}: it holds more than {}, more than such a file may",
-                                                    path, limits::BytesText(max_bytes)));
+    return absl::ResourceExhaustedError(
+        fmt::format("cannot read {}: it holds more than {}, more than such a file may", path,
+                    limits::BytesText(max_bytes)));
   };
   if (static_cast<std::uint64_t>(info.st_size) > max_bytes) return too_large();
   std::string contents;
@@ -110,7 +112,8 @@ absl::StatusOr<FileLock> FileLock::TryAcquire(const std::string& path) {
   if (fd < 0) return Failed("open", path, errno);
   FileLock lock(fd);
   if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return lock;
-  if (errno == EWOULDBLOCK) return absl::FailedPreconditionError(fmt::format("{} is locked by another process", path));
+  if (errno == EWOULDBLOCK)
+    return absl::FailedPreconditionError(fmt::format("{} is locked by another process", path));
   return Failed("lock", path, errno);
 }
 

@@ -31,9 +31,9 @@ std::string ResolvedPath(const std::string& path);
 
 // Writes `contents` to a new FILE.tmp.XXXXXX (its own, even with two writers of FILE), syncs it,
 // renames it over FILE and syncs the directory, where FILE is ResolvedPath(link): a symbolic
-// link stays a link, to the new contents (a path that is no link is FILE itself). kUnavailable, naming the path and the reason, when a
-// step fails: before the rename FILE is unchanged; after it (the directory's sync) FILE holds
-// the new contents, which a power loss could still undo.
+// link stays a link, to the new contents (a path that is no link is FILE itself). kUnavailable,
+// naming the path and the reason, when a step fails: before the rename FILE is unchanged; after it
+// (the directory's sync) FILE holds the new contents, which a power loss could still undo.
 absl::Status ReplaceFile(const std::string& link, std::string_view contents);
 
 // A file descriptor, closed when it goes out of scope.

@@ -26,7 +26,8 @@ bool IsGzipFile(const std::string& path) {
   struct stat info {};
   if (fd.get() < 0 || ::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) return false;
   char start[2] = {};
-  return ::pread(fd.get(), start, sizeof start, 0) == sizeof start && StartsLikeGzip({start, sizeof start});
+  return ::pread(fd.get(), start, sizeof start, 0) == sizeof start &&
+         StartsLikeGzip({start, sizeof start});
 }
 
 void GzipFile::Closer::operator()(void* file) const { gzclose(AsGz(file)); }
@@ -38,17 +39,20 @@ absl::StatusOr<GzipFile> GzipFile::Open(const std::string& path) {
 }
 
 absl::StatusOr<std::size_t> GzipFile::Read(char* out, std::size_t size) {
-  const int read = gzread(AsGz(file_.get()), out, static_cast<unsigned>(std::min(size, kChunkBytes)));
+  const int read =
+      gzread(AsGz(file_.get()), out, static_cast<unsigned>(std::min(size, kChunkBytes)));
   if (read >= 0) return static_cast<std::size_t>(read);
   int code = 0;
   const char* message = gzerror(AsGz(file_.get()), &code);
-  return absl::DataLossError(fmt::format("'{}' is damaged: {}", path_, message ? message : "read failed"));
+  return absl::DataLossError(
+      fmt::format("'{}' is damaged: {}", path_, message ? message : "read failed"));
 }
 
 absl::Status GzipFile::CheckComplete() {
   int code = Z_OK;
   gzerror(AsGz(file_.get()), &code);
-  if (code == Z_BUF_ERROR) return absl::DataLossError(fmt::format("'{}' ends before its end (truncated?)", path_));
+  if (code == Z_BUF_ERROR)
+    return absl::DataLossError(fmt::format("'{}' ends before its end (truncated?)", path_));
   return absl::OkStatus();
 }
 

@@ -10,7 +10,6 @@
 // through absl::MutexLock.
 #pragma once
 
-
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -65,7 +64,8 @@ class ABSL_SCOPED_LOCKABLE MutexLock {
 };
 
 // condition.Wait(mutex): the wait unlocks `mutex` and locks it again before it returns.
-inline void Wait(absl::CondVar& condition, absl::Mutex* mutex) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
+inline void Wait(absl::CondVar& condition, absl::Mutex* mutex)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
   mutex_internal::Releasing(mutex);
   condition.Wait(mutex);
   mutex_internal::Acquired(mutex);

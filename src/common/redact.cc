@@ -20,9 +20,13 @@ namespace {
 using Range = std::pair<std::size_t, std::size_t>;  // [begin, end) of text to mask.
 
 bool IsSpace(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
-bool IsKeyChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.'; }
+bool IsKeyChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.';
+}
 // Where a URL written in running text ends.
-bool EndsToken(char c) { return IsSpace(c) || c == '"' || c == '\'' || c == '<' || c == '>' || c == '`'; }
+bool EndsToken(char c) {
+  return IsSpace(c) || c == '"' || c == '\'' || c == '<' || c == '>' || c == '`';
+}
 
 std::string Lower(std::string_view text) {
   std::string lower(text);
@@ -34,13 +38,14 @@ std::string Lower(std::string_view text) {
 
 bool IsSecretName(std::string_view name) {
   // Not "pwd": the shell's PWD is a directory.
-  static constexpr std::array<std::string_view, 8> kExact = {"key", "apikey", "api_key", "sig", "auth",
-                                                             "assertion", "code", "credential"};
-  static constexpr std::array<std::string_view, 6> kEndings = {"password", "passwd", "token", "secret",
-                                                               "signature", "private_key"};
+  static constexpr std::array<std::string_view, 8> kExact = {
+      "key", "apikey", "api_key", "sig", "auth", "assertion", "code", "credential"};
+  static constexpr std::array<std::string_view, 6> kEndings = {
+      "password", "passwd", "token", "secret", "signature", "private_key"};
   const std::string lower = Lower(name);
   if (std::find(kExact.begin(), kExact.end(), lower) != kExact.end()) return true;
-  return std::any_of(kEndings.begin(), kEndings.end(), [&](std::string_view ending) { return lower.ends_with(ending); });
+  return std::any_of(kEndings.begin(), kEndings.end(),
+                     [&](std::string_view ending) { return lower.ends_with(ending); });
 }
 
 namespace {
@@ -49,11 +54,14 @@ namespace {
 // included. The user part is what comes before the authority's last '@', so a password holding
 // '@' is masked whole (one holding '/' is no URL's: its value is masked only if registered).
 void UserinfoPasswords(std::string_view text, std::vector<Range>& masks) {
-  for (std::size_t colon = text.find(":/"); colon != std::string_view::npos; colon = text.find(":/", colon + 1)) {
+  for (std::size_t colon = text.find(":/"); colon != std::string_view::npos;
+       colon = text.find(":/", colon + 1)) {
     std::size_t start = colon + 2;
     if (start < text.size() && text[start] == '/') ++start;
-    std::size_t end = start;  // Of the authority: each scan stops at the next '/', so all are linear.
-    while (end < text.size() && !EndsToken(text[end]) && text[end] != '/' && text[end] != '?' && text[end] != '#') {
+    std::size_t end =
+        start;  // Of the authority: each scan stops at the next '/', so all are linear.
+    while (end < text.size() && !EndsToken(text[end]) && text[end] != '/' && text[end] != '?' &&
+           text[end] != '#') {
       ++end;
     }
     const std::size_t at = text.substr(start, end - start).rfind('@');
@@ -70,7 +78,8 @@ void UserinfoPasswords(std::string_view text, std::vector<Range>& masks) {
 // NAME=VALUE where NAME says it is secret: a query's parameters, key=value settings (libpq's
 // conninfo, quoted values included).
 void SecretParameters(std::string_view text, std::vector<Range>& masks) {
-  for (std::size_t equals = text.find('='); equals != std::string_view::npos; equals = text.find('=', equals + 1)) {
+  for (std::size_t equals = text.find('='); equals != std::string_view::npos;
+       equals = text.find('=', equals + 1)) {
     std::size_t name = equals;
     while (name > 0 && IsKeyChar(text[name - 1])) --name;
     if (name == equals || !IsSecretName(text.substr(name, equals - name))) continue;
@@ -82,21 +91,23 @@ void SecretParameters(std::string_view text, std::vector<Range>& masks) {
       }
       end = std::min(end, text.size());
     } else {
-      while (end < text.size() && !EndsToken(text[end]) && text[end] != '&' && text[end] != '#' && text[end] != ',' &&
-             text[end] != ';' && text[end] != ')') {
+      while (end < text.size() && !EndsToken(text[end]) && text[end] != '&' && text[end] != '#' &&
+             text[end] != ',' && text[end] != ';' && text[end] != ')') {
         ++end;
       }
       // A URL's last parameter before the message goes on ("…?key=VALUE: give an https URL").
       while (end > begin && (text[end - 1] == ':' || text[end - 1] == '.')) --end;
     }
     if (end > begin) masks.emplace_back(begin, end);
-    equals = std::max(equals, end == 0 ? 0 : end - 1);  // On after the value: each byte is looked at once.
+    equals = std::max(equals,
+                      end == 0 ? 0 : end - 1);  // On after the value: each byte is looked at once.
   }
 }
 
 // "NAME": "VALUE" where NAME says it is secret: a token endpoint's reply, a key file quoted.
 void SecretJsonMembers(std::string_view text, std::vector<Range>& masks) {
-  for (std::size_t quote = text.find('"'); quote != std::string_view::npos; quote = text.find('"', quote + 1)) {
+  for (std::size_t quote = text.find('"'); quote != std::string_view::npos;
+       quote = text.find('"', quote + 1)) {
     std::size_t name_end = quote + 1;
     while (name_end < text.size() && IsKeyChar(text[name_end])) ++name_end;
     if (name_end == quote + 1 || name_end >= text.size() || text[name_end] != '"') continue;
@@ -126,11 +137,13 @@ bool IsPlaceholder(std::string_view value) {
 // Bearer TOKEN, as an Authorization header echoed.
 void BearerTokens(std::string_view text, std::vector<Range>& masks) {
   const std::string lower = Lower(text);
-  for (std::size_t at = lower.find("bearer "); at != std::string::npos; at = lower.find("bearer ", at + 1)) {
+  for (std::size_t at = lower.find("bearer "); at != std::string::npos;
+       at = lower.find("bearer ", at + 1)) {
     const std::size_t begin = at + 7;
     std::size_t end = begin;
     while (end < text.size() && !EndsToken(text[end]) && text[end] != ',') ++end;
-    if (end > begin && !IsPlaceholder(text.substr(begin, end - begin))) masks.emplace_back(begin, end);
+    if (end > begin && !IsPlaceholder(text.substr(begin, end - begin)))
+      masks.emplace_back(begin, end);
     at = std::max(at, end == 0 ? 0 : end - 1);
   }
 }
@@ -177,7 +190,8 @@ struct Secrets {
 };
 
 Secrets& Registered() {
-  static Secrets* secrets = new Secrets;  // Never destroyed: threads may log while the process exits.
+  static Secrets* secrets =
+      new Secrets;  // Never destroyed: threads may log while the process exits.
   return *secrets;
 }
 
@@ -186,10 +200,12 @@ bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 
 // Replaces each `secret` in `text` that stands alone: not inside a longer word or number, so that
 // a secret that is also a word ("postgres") masks itself but not "postgresql".
 void ReplaceAll(std::string& text, std::string_view secret) {
-  for (std::size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 1)) {
+  for (std::size_t at = text.find(secret); at != std::string::npos;
+       at = text.find(secret, at + 1)) {
     const std::size_t after = at + secret.size();
-    const bool alone = (at == 0 || !IsWordChar(text[at - 1]) || !IsWordChar(secret.front())) &&
-                       (after == text.size() || !IsWordChar(text[after]) || !IsWordChar(secret.back()));
+    const bool alone =
+        (at == 0 || !IsWordChar(text[at - 1]) || !IsWordChar(secret.front())) &&
+        (after == text.size() || !IsWordChar(text[after]) || !IsWordChar(secret.back()));
     if (!alone) continue;
     text.replace(at, secret.size(), kRedacted);
     at += kRedacted.size() - 1;
@@ -256,10 +272,13 @@ std::string RemoteText(std::string_view text, std::size_t max_bytes) {
   for (char& c : redacted) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
   }
-  while (!redacted.empty() && redacted.back() == ' ') redacted.pop_back();  // A body's last newline.
+  while (!redacted.empty() && redacted.back() == ' ')
+    redacted.pop_back();  // A body's last newline.
   if (redacted.size() <= max_bytes && text.size() <= max_bytes + kSlack) return redacted;
   std::size_t cut = std::min(max_bytes, redacted.size());
-  while (cut > 0 && cut < redacted.size() && (static_cast<unsigned char>(redacted[cut]) & 0xC0) == 0x80) --cut;  // Not inside a UTF-8 character.
+  while (cut > 0 && cut < redacted.size() &&
+         (static_cast<unsigned char>(redacted[cut]) & 0xC0) == 0x80)
+    --cut;  // Not inside a UTF-8 character.
   redacted.resize(cut);
   return redacted + "…";
 }

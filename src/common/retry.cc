@@ -25,18 +25,20 @@ TimestampMicros UniformUpTo(TimestampMicros bound) {
 
 }  // namespace
 
-std::function<void(const absl::Status&, TimestampMicros, TimestampMicros)> ReportRetries(std::string remote,
-                                                                                        TimestampMicros max_duration) {
+std::function<void(const absl::Status&, TimestampMicros, TimestampMicros)> ReportRetries(
+    std::string remote, TimestampMicros max_duration) {
   constexpr TimestampMicros kBetweenLines = 10 * kMicrosPerSecond;
   auto last_line = std::make_shared<std::optional<TimestampMicros>>();
-  return [remote = std::move(remote), max_duration, last_line](const absl::Status& why, TimestampMicros delay,
-                                                               TimestampMicros elapsed) {
+  return [remote = std::move(remote), max_duration, last_line](
+             const absl::Status& why, TimestampMicros delay, TimestampMicros elapsed) {
     if (why.code() == absl::StatusCode::kAborted) return;  // A race lost between workers: routine.
     // A new retry loop starts again at 0: its first retry is worth a line too.
     if (*last_line && elapsed >= **last_line && elapsed - **last_line < kBetweenLines) return;
     *last_line = elapsed;
-    Print(stderr, "{}: {}; retrying in {:.1f} s{}\n", remote, MessageOf(why), double(delay) / kMicrosPerSecond,
-          max_duration > 0 ? fmt::format(" (gives up after {} s of trying; Ctrl-C stops)", max_duration / kMicrosPerSecond)
+    Print(stderr, "{}: {}; retrying in {:.1f} s{}\n", remote, MessageOf(why),
+          double(delay) / kMicrosPerSecond,
+          max_duration > 0 ? fmt::format(" (gives up after {} s of trying; Ctrl-C stops)",
+                                         max_duration / kMicrosPerSecond)
                            : std::string(" (Ctrl-C stops)"));
   };
 }

@@ -18,20 +18,21 @@ struct RetryPolicy {
   TimestampMicros initial_backoff = 100 * kMicrosPerMilli;  // Default: 100 ms, doubling...
   TimestampMicros max_backoff = 10 * kMicrosPerSecond;      // ...up to 10 s.
   // Full jitter (a random wait up to the backoff), so that retrying clients spread out.
-  bool jitter = true;                                       // Default: on.
-  int max_attempts = 0;                  // Give up after this many calls. Default: 0, no limit.
-  TimestampMicros max_duration = 0;      // Give up when the next wait would end past this long
-                                         // after the first call. Default: 0, no limit.
+  bool jitter = true;                // Default: on.
+  int max_attempts = 0;              // Give up after this many calls. Default: 0, no limit.
+  TimestampMicros max_duration = 0;  // Give up when the next wait would end past this long
+                                     // after the first call. Default: 0, no limit.
   // Called before each wait with the error that is retried, the wait and the time since the
   // first call: so that a person waiting on an unreachable server hears of it. Default: none.
-  std::function<void(const absl::Status& why, TimestampMicros delay, TimestampMicros elapsed)> on_retry;
+  std::function<void(const absl::Status& why, TimestampMicros delay, TimestampMicros elapsed)>
+      on_retry;
 };
 
 // An on_retry that prints to stderr, for `remote` (e.g. "BigQuery at https://…", secrets
 // masked by the caller): the first retry, then at most one line every 10 s of retrying, each
 // saying why, and how long it goes on before giving up.
-std::function<void(const absl::Status&, TimestampMicros, TimestampMicros)> ReportRetries(std::string remote,
-                                                                                        TimestampMicros max_duration);
+std::function<void(const absl::Status&, TimestampMicros, TimestampMicros)> ReportRetries(
+    std::string remote, TimestampMicros max_duration);
 
 // The waits of one retry loop.
 class Backoff {

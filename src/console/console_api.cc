@@ -19,7 +19,8 @@ using json = nlohmann::ordered_json;
 
 constexpr TimestampMicros kDay = 24 * kMicrosPerHour;
 constexpr TimestampMicros kWeek = 7 * kDay;
-constexpr TimestampMicros kMaxPlotPoints = 20'000;  // Per series: what a plot of dead letters may ask for.
+constexpr TimestampMicros kMaxPlotPoints =
+    20'000;  // Per series: what a plot of dead letters may ask for.
 constexpr std::size_t kMaxSamplePayload = 4096;  // Bytes of a dead letter's payload shown.
 
 ApiReply Json(const json& body, int status = 200) {
@@ -28,7 +29,9 @@ ApiReply Json(const json& body, int status = 200) {
 }
 
 // An error may quote a warehouse's words, and they what it was sent: shown redacted.
-ApiReply Error(int status, std::string_view what) { return Json({{"error", RedactSecrets(what)}}, status); }
+ApiReply Error(int status, std::string_view what) {
+  return Json({{"error", RedactSecrets(what)}}, status);
+}
 
 // A warehouse that failed to answer: the page says so and tries again on its next refresh.
 // A warehouse's error: 503 when it cannot be reached now (the console's gate then answers 503
@@ -55,8 +58,8 @@ absl::StatusOr<TimePeriod> PeriodOf(const ApiParams& params, TimePeriod fallback
     if (text.empty()) continue;
     auto parsed = ParseRfc3339(text);
     if (!parsed.ok()) {
-      return absl::InvalidArgumentError(fmt::format("{}={}: {} (e.g. 2024-10-07T00:00:00Z)", name, text,
-                                                    MessageOf(parsed.status())));
+      return absl::InvalidArgumentError(fmt::format("{}={}: {} (e.g. 2024-10-07T00:00:00Z)", name,
+                                                    text, MessageOf(parsed.status())));
     }
     *bound = *parsed;
   }
@@ -67,14 +70,15 @@ absl::StatusOr<TimePeriod> PeriodOf(const ApiParams& params, TimePeriod fallback
   return period;
 }
 
-absl::StatusOr<std::size_t> CountParam(const ApiParams& params, std::string_view name, std::size_t fallback,
-                                       std::size_t max) {
+absl::StatusOr<std::size_t> CountParam(const ApiParams& params, std::string_view name,
+                                       std::size_t fallback, std::size_t max) {
   const std::string text = ParamOr(params, name);
   if (text.empty()) return fallback;
   std::size_t value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc() || end != text.data() + text.size() || value == 0 || value > max) {
-    return absl::InvalidArgumentError(fmt::format("{}={}: give a whole number from 1 to {}", name, text, max));
+    return absl::InvalidArgumentError(
+        fmt::format("{}={}: give a whole number from 1 to {}", name, text, max));
   }
   return value;
 }
@@ -84,7 +88,8 @@ absl::StatusOr<std::optional<std::string>> ReasonParam(const ApiParams& params) 
   std::string reason = ParamOr(params, "reason");
   if (reason.empty()) return std::nullopt;
   if (!IsReasonCode(reason)) {
-    return absl::InvalidArgumentError(fmt::format("reason={}: not a reason code (see docs/events.md)", reason));
+    return absl::InvalidArgumentError(
+        fmt::format("reason={}: not a reason code (see docs/events.md)", reason));
   }
   return reason;
 }
@@ -100,12 +105,18 @@ json ActivityJson(const Activity& activity) {
           {"dropoff_bikes", activity.dropoff_bikes}};
 }
 
-std::string FeatureColumn(std::string_view name, std::string_view window) { return fmt::format("{}_{}", name, window); }
+std::string FeatureColumn(std::string_view name, std::string_view window) {
+  return fmt::format("{}_{}", name, window);
+}
 
 }  // namespace
 
-ConsoleApi::ConsoleApi(Warehouse& warehouse, std::string name, std::vector<FeatureSpec> features, Clock* clock)
-    : warehouse_(warehouse), name_(std::move(name)), features_(std::move(features)), clock_(clock) {}
+ConsoleApi::ConsoleApi(Warehouse& warehouse, std::string name, std::vector<FeatureSpec> features,
+                       Clock* clock)
+    : warehouse_(warehouse),
+      name_(std::move(name)),
+      features_(std::move(features)),
+      clock_(clock) {}
 
 ApiReply ConsoleApi::Get(std::string_view path, const ApiParams& params) {
   absl::MutexLock lock(&mutex_);
@@ -140,7 +151,8 @@ absl::StatusOr<TimePeriod> ConsoleApi::LatestWeek(Latest latest) {
 }
 
 absl::StatusOr<TimePeriod> ConsoleApi::DefaultWeek(const ApiParams& params, Latest latest) {
-  if (!ParamOr(params, "from").empty() && !ParamOr(params, "to").empty()) return TimePeriod{};  // Never used.
+  if (!ParamOr(params, "from").empty() && !ParamOr(params, "to").empty())
+    return TimePeriod{};  // Never used.
   return LatestWeek(latest);
 }
 
@@ -149,7 +161,9 @@ ApiReply ConsoleApi::Summary() {
   if (!events.ok()) return WarehouseError(events.status());
   auto features = warehouse_.LatestFeatureTime();
   if (!features.ok()) return WarehouseError(features.status());
-  auto instant = [](const std::optional<TimestampMicros>& t) { return t ? json(FormatRfc3339(*t)) : json(); };
+  auto instant = [](const std::optional<TimestampMicros>& t) {
+    return t ? json(FormatRfc3339(*t)) : json();
+  };
   json feature_set = json::array();
   for (const FeatureSpec& spec : features_) {
     feature_set.push_back({{"column", FeatureColumn(spec.name, spec.window_len)},
@@ -180,13 +194,15 @@ ApiReply ConsoleApi::Stations() {
   }
   auto week = LatestWeek();
   if (!week.ok()) return WarehouseError(week.status());
-  auto active = warehouse_.BusiestStations(week->from, week->to, std::numeric_limits<std::size_t>::max());
+  auto active =
+      warehouse_.BusiestStations(week->from, week->to, std::numeric_limits<std::size_t>::max());
   if (!active.ok()) return WarehouseError(active.status());
 
   std::map<std::string, json> stations;
   auto entry = [&](const std::string& id) -> json& {
     json& station = stations[id];
-    if (station.is_null()) station = {{"station_id", id}, {"features", json::object()}, {"events_in_week", 0}};
+    if (station.is_null())
+      station = {{"station_id", id}, {"features", json::object()}, {"events_in_week", 0}};
     return station;
   };
   for (const Station& s : *described) {
@@ -196,8 +212,10 @@ ApiReply ConsoleApi::Stations() {
     station["lon"] = s.lon;
     station["capacity"] = s.capacity ? json(*s.capacity) : json();
   }
-  for (const FeatureRow& row : latest) entry(row.station_id)["features"][FeatureColumn(row.feature_name, row.window_len)] = row.value;
-  for (const StationActivity& s : *active) entry(s.station_id)["events_in_week"] = s.activity.events();
+  for (const FeatureRow& row : latest)
+    entry(row.station_id)["features"][FeatureColumn(row.feature_name, row.window_len)] = row.value;
+  for (const StationActivity& s : *active)
+    entry(s.station_id)["events_in_week"] = s.activity.events();
   json list = json::array();
   for (auto& [id, station] : stations) list.push_back(std::move(station));
   return Json({{"features_as_of", *as_of ? json(FormatRfc3339(**as_of)) : json()},
@@ -212,10 +230,12 @@ ApiReply ConsoleApi::Activity(const ApiParams& params) {
   const std::string station = ParamOr(params, "station");
   if (station.empty()) return Error(400, "give ?station=ID (the ids are in /api/stations)");
   const std::string bucket_text = ParamOr(params, "bucket");
-  if (!bucket_text.empty() && bucket_text != "900" && bucket_text != "3600" && bucket_text != "86400") {
+  if (!bucket_text.empty() && bucket_text != "900" && bucket_text != "3600" &&
+      bucket_text != "86400") {
     return Error(400, "?bucket= is 900, 3600 or 86400 (seconds: 15 minutes, an hour, a day)");
   }
-  const TimestampMicros size = (bucket_text.empty() ? 900 : std::stoll(bucket_text)) * kMicrosPerSecond;
+  const TimestampMicros size =
+      (bucket_text.empty() ? 900 : std::stoll(bucket_text)) * kMicrosPerSecond;
   const auto coarse = [size](TimestampMicros t) { return t - ((t % size) + size) % size; };
   auto week = DefaultWeek(params, Latest::kEvent);
   if (!week.ok()) return WarehouseError(week.status());
@@ -225,8 +245,10 @@ ApiReply ConsoleApi::Activity(const ApiParams& params) {
   if (!buckets.ok()) return WarehouseError(buckets.status());
   std::vector<std::pair<TimestampMicros, bikestream::Activity>> sums;
   auto stored = buckets->begin();
-  for (TimestampMicros start = ActivityBucketAtOrAfter(period->from); start < period->to; start += kActivityBucket) {
-    if (sums.empty() || sums.back().first != coarse(start)) sums.emplace_back(coarse(start), bikestream::Activity{});
+  for (TimestampMicros start = ActivityBucketAtOrAfter(period->from); start < period->to;
+       start += kActivityBucket) {
+    if (sums.empty() || sums.back().first != coarse(start))
+      sums.emplace_back(coarse(start), bikestream::Activity{});
     if (stored == buckets->end() || stored->start != start) continue;
     const bikestream::Activity& activity = (stored++)->activity;
     bikestream::Activity& sum = sums.back().second;
@@ -313,12 +335,14 @@ ApiReply ConsoleApi::DeadLetters(const ApiParams& params) {
   if (!bucket_seconds.ok()) return Error(400, MessageOf(bucket_seconds.status()));
   const TimestampMicros bucket = static_cast<TimestampMicros>(*bucket_seconds) * kMicrosPerSecond;
   const TimestampMicros now = clock_->Now();
-  const TimestampMicros end = now - ((now % bucket) + bucket) % bucket + bucket;  // Of now's bucket.
+  const TimestampMicros end =
+      now - ((now % bucket) + bucket) % bucket + bucket;  // Of now's bucket.
   auto period = PeriodOf(params, TimePeriod{end - std::max(kDay, bucket), end});
   if (!period.ok()) return Error(400, MessageOf(period.status()));
   if ((period->to - period->from) / bucket > kMaxPlotPoints) {
-    return Error(400, fmt::format("the period holds more than {} buckets of {} s: ask for a larger ?bucket=",
-                                  kMaxPlotPoints, *bucket_seconds));
+    return Error(
+        400, fmt::format("the period holds more than {} buckets of {} s: ask for a larger ?bucket=",
+                         kMaxPlotPoints, *bucket_seconds));
   }
   auto limit = CountParam(params, "limit", 20, 200);
   if (!limit.ok()) return Error(400, MessageOf(limit.status()));
@@ -333,22 +357,27 @@ ApiReply ConsoleApi::DeadLetters(const ApiParams& params) {
   json points = json::array();
   for (const DeadLetterCount& count : *counts) {
     by_reason[count.reason] = by_reason.value(count.reason, std::int64_t{0}) + count.count;
-    points.push_back({{"reason", count.reason}, {"t", Seconds(count.bucket)}, {"count", count.count}});
+    points.push_back(
+        {{"reason", count.reason}, {"t", Seconds(count.bucket)}, {"count", count.count}});
   }
   json letters = json::array();
   for (const DeadLetter& letter : *samples) {
     const bool cut = letter.payload.size() > kMaxSamplePayload;
-    letters.push_back({{"id", letter.id},
-                       {"first_seen", FormatRfc3339(letter.first_seen)},
-                       {"source", letter.source},
-                       {"message_id", letter.message_id},
-                       {"reason", letter.reason},
-                       {"error", letter.error},
-                       {"payload", cut ? letter.payload.substr(0, kMaxSamplePayload) : letter.payload},
-                       {"payload_truncated", cut}});
+    letters.push_back(
+        {{"id", letter.id},
+         {"first_seen", FormatRfc3339(letter.first_seen)},
+         {"source", letter.source},
+         {"message_id", letter.message_id},
+         {"reason", letter.reason},
+         {"error", letter.error},
+         {"payload", cut ? letter.payload.substr(0, kMaxSamplePayload) : letter.payload},
+         {"payload_truncated", cut}});
   }
   json body = PeriodJson(*period);
-  body.update({{"bucket_seconds", *bucket_seconds}, {"by_reason", by_reason}, {"counts", points}, {"samples", letters}});
+  body.update({{"bucket_seconds", *bucket_seconds},
+               {"by_reason", by_reason},
+               {"counts", points},
+               {"samples", letters}});
   return Json(body);
 }
 

@@ -49,10 +49,12 @@ class ConsoleApi {
  private:
   enum class Latest { kEvent, kFeatures };
   // The week up to the latest event's bucket, or up to the latest feature tick.
-  absl::StatusOr<TimePeriod> LatestWeek(Latest latest = Latest::kEvent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  absl::StatusOr<TimePeriod> LatestWeek(Latest latest = Latest::kEvent)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // What a request's missing bounds default to: LatestWeek, read (a warehouse query) only when
   // the request does not give both.
-  absl::StatusOr<TimePeriod> DefaultWeek(const ApiParams& params, Latest latest) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  absl::StatusOr<TimePeriod> DefaultWeek(const ApiParams& params, Latest latest)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   ApiReply Summary() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   ApiReply Stations() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   ApiReply Activity(const ApiParams& params) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);

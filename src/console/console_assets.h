@@ -9,7 +9,7 @@
 namespace bikestream {
 
 struct ConsoleAsset {
-  std::string_view path;          // As requested, e.g. "/" or "/assets/console.js".
+  std::string_view path;  // As requested, e.g. "/" or "/assets/console.js".
   std::string_view content_type;
   std::string_view body;
 };

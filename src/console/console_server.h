@@ -25,15 +25,15 @@ class HttpServer;
 
 struct ConsoleServerOptions {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one. Default: that.
-  std::string token;                      // Required of /api/ requests when set; needed off loopback.
-  WarehouseGateOptions gate;              // How an unreachable warehouse is answered.
+  std::string token;          // Required of /api/ requests when set; needed off loopback.
+  WarehouseGateOptions gate;  // How an unreachable warehouse is answered.
 };
 
 class ConsoleServer {
  public:
   // Serves on threads of its own until destroyed; `api` and `jobs` must outlive it.
-  static absl::StatusOr<std::unique_ptr<ConsoleServer>> Start(const ConsoleServerOptions& options, ConsoleApi& api,
-                                                              JobWatcher& jobs);
+  static absl::StatusOr<std::unique_ptr<ConsoleServer>> Start(const ConsoleServerOptions& options,
+                                                              ConsoleApi& api, JobWatcher& jobs);
   ~ConsoleServer();
 
   const std::string& address() const { return address_; }  // "HOST:PORT" as bound.

@@ -25,10 +25,12 @@ struct Answer {
 Answer Ask(const JobRecord& job, const std::string& token, bool post, const std::string& path) {
   httplib::Result result = AskJob(job, token, post, path, kAdminTimeout);
   if (!result) {
-    return Answer{.problem = fmt::format("no answer at {}: {}", job.admin, WhyNoAnswer(result.error(), kAdminTimeout))};
+    return Answer{.problem = fmt::format("no answer at {}: {}", job.admin,
+                                         WhyNoAnswer(result.error(), kAdminTimeout))};
   }
   if (result->status == 401) {
-    return Answer{result->status, result->body, "its admin endpoint needs a token: start the console with --admin-token"};
+    return Answer{result->status, result->body,
+                  "its admin endpoint needs a token: start the console with --admin-token"};
   }
   return Answer{result->status, result->body, ""};
 }
@@ -56,20 +58,25 @@ JobSample SampleOf(const json& job, TimestampMicros at) {
 
 // Per second between consecutive samples: one point per interval.
 json Rates(const std::deque<JobSample>& samples) {
-  json t = json::array(), received = json::array(), stored = json::array(), duplicates = json::array(),
-       dead_lettered = json::array();
+  json t = json::array(), received = json::array(), stored = json::array(),
+       duplicates = json::array(), dead_lettered = json::array();
   for (std::size_t i = 1; i < samples.size(); ++i) {
     const JobSample& a = samples[i - 1];
     const JobSample& b = samples[i];
     const double seconds = static_cast<double>(b.at - a.at) / kMicrosPerSecond;
-    auto rate = [seconds](std::uint64_t from, std::uint64_t to) { return to >= from ? double(to - from) / seconds : 0.0; };
+    auto rate = [seconds](std::uint64_t from, std::uint64_t to) {
+      return to >= from ? double(to - from) / seconds : 0.0;
+    };
     t.push_back(static_cast<double>(b.at) / kMicrosPerSecond);
     received.push_back(rate(a.received, b.received));
     stored.push_back(rate(a.stored, b.stored));
     duplicates.push_back(rate(a.duplicates, b.duplicates));
     dead_lettered.push_back(rate(a.dead_lettered, b.dead_lettered));
   }
-  return {{"t", t}, {"received", received}, {"stored", stored}, {"duplicates", duplicates},
+  return {{"t", t},
+          {"received", received},
+          {"stored", stored},
+          {"duplicates", duplicates},
           {"dead_lettered", dead_lettered}};
 }
 
@@ -95,7 +102,8 @@ std::optional<double> LatencyQuantile(const std::vector<std::uint64_t>& counts, 
       below += static_cast<double>(counts[i]);
       continue;
     }
-    if (i >= kLatencyBuckets.size()) return kLatencyBuckets.back();  // +Inf: the largest bound, as Prometheus.
+    if (i >= kLatencyBuckets.size())
+      return kLatencyBuckets.back();  // +Inf: the largest bound, as Prometheus.
     const double lower = i == 0 ? 0 : kLatencyBuckets[i - 1];
     return lower + (kLatencyBuckets[i] - lower) * (rank - below) / static_cast<double>(counts[i]);
   }
@@ -148,7 +156,8 @@ void JobWatcher::Sample() {
   const std::vector<JobRecord> ended = registry.Ended();
   std::vector<std::pair<JobRecord, Answer>> answers;
   answers.reserve(running.size());
-  for (const JobRecord& job : running) answers.emplace_back(job, Ask(job, options_.admin_token, false, "/job"));
+  for (const JobRecord& job : running)
+    answers.emplace_back(job, Ask(job, options_.admin_token, false, "/job"));
   const TimestampMicros now = clock_.Now();
 
   absl::MutexLock lock(&mutex_);
@@ -158,7 +167,8 @@ void JobWatcher::Sample() {
     job.problem = answer.problem;
     if (answer.status != 200) {
       job.state = "UNKNOWN";
-      if (job.problem.empty()) job.problem = fmt::format("its admin endpoint answered {}", answer.status);
+      if (job.problem.empty())
+        job.problem = fmt::format("its admin endpoint answered {}", answer.status);
       continue;
     }
     const json body = json::parse(answer.body, nullptr, /*allow_exceptions=*/false);
@@ -170,9 +180,11 @@ void JobWatcher::Sample() {
     const auto state = body.find("state");
     job.state = state != body.end() && state->is_string() ? state->get<std::string>() : "UNKNOWN";
     // A look soon after the last (after a drain, say) replaces it: rates need time between samples.
-    if (!job.samples.empty() && now - job.samples.back().at < options_.interval / 2) job.samples.pop_back();
+    if (!job.samples.empty() && now - job.samples.back().at < options_.interval / 2)
+      job.samples.pop_back();
     job.samples.push_back(SampleOf(body, now));
-    while (job.samples.size() > 1 && now - job.samples.front().at > options_.history) job.samples.pop_front();
+    while (job.samples.size() > 1 && now - job.samples.front().at > options_.history)
+      job.samples.pop_front();
   }
   for (const JobRecord& record : ended) {
     Watched& job = jobs_[record.id];
@@ -185,7 +197,8 @@ void JobWatcher::Sample() {
   for (auto entry = jobs_.begin(); entry != jobs_.end();) {
     const auto named = [&id = entry->first](const JobRecord& r) { return r.id == id; };
     Watched& job = entry->second;
-    if (std::any_of(running.begin(), running.end(), named) || std::any_of(ended.begin(), ended.end(), named)) {
+    if (std::any_of(running.begin(), running.end(), named) ||
+        std::any_of(ended.begin(), ended.end(), named)) {
       ++entry;
     } else if (job.samples.empty() || now - job.samples.back().at > options_.history) {
       entry = jobs_.erase(entry);
@@ -213,7 +226,8 @@ ApiReply JobWatcher::Jobs() {
                     {"problem", job.problem.empty() ? json() : json(job.problem)},
                     {"source", job.record.source},
                     {"warehouse", job.record.warehouse},
-                    {"this_warehouse", !options_.warehouse.empty() && job.record.warehouse == options_.warehouse},
+                    {"this_warehouse",
+                     !options_.warehouse.empty() && job.record.warehouse == options_.warehouse},
                     {"started", job.record.started},
                     {"ended", job.record.ended.empty() ? json() : json(job.record.ended)},
                     {"admin", job.record.admin},
@@ -225,12 +239,17 @@ ApiReply JobWatcher::Jobs() {
                     {"rates", Rates(job.samples)},
                     {"latency", LatencyJson(job.samples)}});
   }
-  return ApiReply{200, json({{"interval_seconds", double(options_.interval) / kMicrosPerSecond}, {"jobs", list}}).dump()};
+  return ApiReply{200, json({{"interval_seconds", double(options_.interval) / kMicrosPerSecond},
+                             {"jobs", list}})
+                           .dump()};
 }
 
 ApiReply JobWatcher::Act(std::string_view id, std::string_view action) {
-  auto error = [](int status, const std::string& what) { return ApiReply{status, json({{"error", what}}).dump()}; };
-  if (action != "drain" && action != "cancel") return error(404, "the actions are drain and cancel");
+  auto error = [](int status, const std::string& what) {
+    return ApiReply{status, json({{"error", what}}).dump()};
+  };
+  if (action != "drain" && action != "cancel")
+    return error(404, "the actions are drain and cancel");
   if (id.empty()) return error(400, "give ?job=ID (the ids are in /api/jobs)");
   auto job = JobRegistry(options_.state_dir, [](const std::string&) {}).Find(std::string(id));
   if (!job.ok()) return error(404, std::string(job.status().message()));

@@ -25,14 +25,14 @@
 namespace bikestream {
 
 struct JobWatcherOptions {
-  std::filesystem::path state_dir;            // The registry's. Required.
-  std::string admin_token;                    // The jobs' --admin-token, when they have one.
+  std::filesystem::path state_dir;  // The registry's. Required.
+  std::string admin_token;          // The jobs' --admin-token, when they have one.
   // The console's warehouse as jobs record theirs (the CLI's WarehouseUrlOfStore): its jobs
   // are told apart from those of other warehouses. Default: none is.
   std::string warehouse;
   TimestampMicros interval = 2 * kMicrosPerSecond;  // Default: 2 s.
   TimestampMicros history = 10 * kMicrosPerMinute;  // Samples kept per job. Default: 10 min.
-  Clock* clock = nullptr;                     // Default: the system clock.
+  Clock* clock = nullptr;                           // Default: the system clock.
 };
 
 // One look at a job's counters.

@@ -10,19 +10,22 @@ namespace bikestream {
 namespace {
 
 ApiReply NotAnswered(const std::string& why) {
-  return ApiReply{503, nlohmann::json({{"error", why}}).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+  return ApiReply{503, nlohmann::json({{"error", why}})
+                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
 // The error a 503 carried, for the requests that follow it.
 std::string ErrorOf(const ApiReply& reply) {
-  const nlohmann::json body = nlohmann::json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json body =
+      nlohmann::json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_object() && body.contains("error") && body["error"].is_string()) return body["error"];
   return "the warehouse cannot be reached";
 }
 
 }  // namespace
 
-WarehouseGate::WarehouseGate(WarehouseGateOptions options) : options_(options), worker_([this] { Work(); }) {}
+WarehouseGate::WarehouseGate(WarehouseGateOptions options)
+    : options_(options), worker_([this] { Work(); }) {}
 
 WarehouseGate::~WarehouseGate() {
   {
@@ -40,9 +43,11 @@ std::optional<ApiReply> WarehouseGate::Closed() {
     next_probe_ = now + options_.probe_every;
     return std::nullopt;
   }
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - *closed_since_).count();
-  return NotAnswered(fmt::format("the warehouse has not answered for {} s (tried again every {:g} s): {}", seconds,
-                                 std::chrono::duration<double>(options_.probe_every).count(), why_closed_));
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(now - *closed_since_).count();
+  return NotAnswered(
+      fmt::format("the warehouse has not answered for {} s (tried again every {:g} s): {}", seconds,
+                  std::chrono::duration<double>(options_.probe_every).count(), why_closed_));
 }
 
 void WarehouseGate::Learn(const ApiReply& reply) {
@@ -73,8 +78,9 @@ ApiReply WarehouseGate::Run(std::function<ApiReply()> run, std::chrono::millisec
     MutexLock lock(&mutex_);
     call->abandoned = true;  // Never started, it never will; started, its answer is dropped.
   }
-  ApiReply late = NotAnswered(fmt::format("the warehouse has not answered within {:g} s (is it reachable?)",
-                                                std::chrono::duration<double>(within).count()));
+  ApiReply late =
+      NotAnswered(fmt::format("the warehouse has not answered within {:g} s (is it reachable?)",
+                              std::chrono::duration<double>(within).count()));
   Learn(late);
   return late;
 }

@@ -71,7 +71,8 @@ class WarehouseGate {
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::optional<Steady::time_point> closed_since_ ABSL_GUARDED_BY(mutex_);
   std::string why_closed_ ABSL_GUARDED_BY(mutex_);
-  bool calling_ ABSL_GUARDED_BY(mutex_) = false;  // A call is running: a probe would only wait for it.
+  bool calling_ ABSL_GUARDED_BY(mutex_) =
+      false;  // A call is running: a probe would only wait for it.
   Steady::time_point next_probe_ ABSL_GUARDED_BY(mutex_);
   std::thread worker_;  // Last: started once the rest is.
 };

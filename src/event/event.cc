@@ -13,10 +13,19 @@
 namespace bikestream {
 namespace {
 
-constexpr std::array<std::string_view, 13> kReasonCodes = {
-    "bad_json",      "not_object",   "missing_field",       "wrong_type", "bad_event_id",
-    "bad_station_id", "bad_timestamp", "bad_kind",           "bad_delta",  "too_long",
-    "duplicate_key", "bad_encoding", "refused_by_warehouse"};
+constexpr std::array<std::string_view, 13> kReasonCodes = {"bad_json",
+                                                           "not_object",
+                                                           "missing_field",
+                                                           "wrong_type",
+                                                           "bad_event_id",
+                                                           "bad_station_id",
+                                                           "bad_timestamp",
+                                                           "bad_kind",
+                                                           "bad_delta",
+                                                           "too_long",
+                                                           "duplicate_key",
+                                                           "bad_encoding",
+                                                           "refused_by_warehouse"};
 
 bool IsPrintableAscii(std::string_view text) {
   for (unsigned char c : text) {
@@ -30,20 +39,22 @@ bool IsStationChar(char c) {
          c == '.' || c == '-';
 }
 
-Rejection Reject(Reason reason, std::string message) { return Rejection{reason, std::move(message)}; }
+Rejection Reject(Reason reason, std::string message) {
+  return Rejection{reason, std::move(message)};
+}
 
 std::optional<Rejection> CheckIds(std::string_view event_id, std::string_view station_id,
                                   const ValidationRules& rules) {
   if (event_id.size() > rules.max_event_id_bytes) {
-    return Reject(Reason::kTooLong,
-                  fmt::format("event_id is {} bytes; the limit is {}", event_id.size(), rules.max_event_id_bytes));
+    return Reject(Reason::kTooLong, fmt::format("event_id is {} bytes; the limit is {}",
+                                                event_id.size(), rules.max_event_id_bytes));
   }
   if (event_id.empty() || !IsPrintableAscii(event_id)) {
     return Reject(Reason::kBadEventId, "event_id must be non-empty printable ASCII");
   }
   if (station_id.size() > rules.max_station_id_bytes) {
-    return Reject(Reason::kTooLong, fmt::format("station_id is {} bytes; the limit is {}", station_id.size(),
-                                                rules.max_station_id_bytes));
+    return Reject(Reason::kTooLong, fmt::format("station_id is {} bytes; the limit is {}",
+                                                station_id.size(), rules.max_station_id_bytes));
   }
   if (!IsStationId(station_id)) {
     return Reject(Reason::kBadStationId, "station_id must be non-empty [A-Za-z0-9_.-]");
@@ -53,13 +64,15 @@ std::optional<Rejection> CheckIds(std::string_view event_id, std::string_view st
 
 std::optional<Rejection> CheckDelta(std::int64_t delta, const ValidationRules& rules) {
   if (delta < rules.min_delta || delta > rules.max_delta) {
-    return Reject(Reason::kBadDelta, fmt::format("delta {} is outside {}..{}", delta, rules.min_delta, rules.max_delta));
+    return Reject(Reason::kBadDelta, fmt::format("delta {} is outside {}..{}", delta,
+                                                 rules.min_delta, rules.max_delta));
   }
   return std::nullopt;
 }
 
 // The fields of an event, in the order of Field.
-constexpr std::array<std::string_view, 5> kFields = {"event_id", "station_id", "ts_iso", "kind", "delta"};
+constexpr std::array<std::string_view, 5> kFields = {"event_id", "station_id", "ts_iso", "kind",
+                                                     "delta"};
 enum Field : std::uint8_t { kEventId, kStationId, kTsIso, kKind, kDelta };
 
 // The event's fields, found in one pass over the object; that pass also finds a field given
@@ -95,7 +108,8 @@ bool GetString(const Fields& fields, Field field, std::string_view* out, Rejecti
     return false;
   }
   if (fields.values[field].get_string().get(*out) != simdjson::SUCCESS) {
-    *rejection = Reject(Reason::kWrongType, fmt::format("field '{}' must be a string", kFields[field]));
+    *rejection =
+        Reject(Reason::kWrongType, fmt::format("field '{}' must be a string", kFields[field]));
     return false;
   }
   return true;
@@ -132,11 +146,12 @@ ParseResult EventParser::Parse(std::string_view json) { return impl_->Parse(json
 ParseResult EventParser::Impl::Parse(std::string_view json) {
   if (json.size() > rules.max_message_bytes) {
     return Reject(Reason::kTooLong, fmt::format("message of {} bytes exceeds the limit of {}",
-                                                       json.size(), rules.max_message_bytes));
+                                                json.size(), rules.max_message_bytes));
   }
   simdjson::dom::element root;
   if (auto error = parser.parse(json.data(), json.size()).get(root)) {
-    return Reject(Reason::kBadJson, fmt::format("not valid JSON: {}", simdjson::error_message(error)));
+    return Reject(Reason::kBadJson,
+                  fmt::format("not valid JSON: {}", simdjson::error_message(error)));
   }
   simdjson::dom::object object;
   if (root.get_object().get(object) != simdjson::SUCCESS) {
@@ -148,12 +163,15 @@ ParseResult EventParser::Impl::Parse(std::string_view json) {
 ParseResult EventParser::Impl::Validate(simdjson::dom::object object) {
   const Fields fields = FindFields(object);
   if (fields.repeated) {
-    return Reject(Reason::kDuplicateKey, fmt::format("field '{}' appears more than once", *fields.repeated));
+    return Reject(Reason::kDuplicateKey,
+                  fmt::format("field '{}' appears more than once", *fields.repeated));
   }
   Rejection rejection;
   std::string_view event_id, station_id, ts_iso, kind;
-  if (!GetString(fields, kEventId, &event_id, &rejection) || !GetString(fields, kStationId, &station_id, &rejection) ||
-      !GetString(fields, kTsIso, &ts_iso, &rejection) || !GetString(fields, kKind, &kind, &rejection)) {
+  if (!GetString(fields, kEventId, &event_id, &rejection) ||
+      !GetString(fields, kStationId, &station_id, &rejection) ||
+      !GetString(fields, kTsIso, &ts_iso, &rejection) ||
+      !GetString(fields, kKind, &kind, &rejection)) {
     return rejection;
   }
   if (!fields.found[kDelta]) return Reject(Reason::kMissingField, "missing field 'delta'");
@@ -198,8 +216,8 @@ std::optional<Rejection> CheckEvent(const Event& event, const ValidationRules& r
 
 std::string ToJson(const Event& event) {
   return fmt::format(R"({{"event_id":{},"station_id":{},"ts_iso":"{}","kind":"{}","delta":{}}})",
-                     JsonQuote(event.event_id), JsonQuote(event.station_id), FormatRfc3339(event.ts),
-                     KindName(event.kind), event.delta);
+                     JsonQuote(event.event_id), JsonQuote(event.station_id),
+                     FormatRfc3339(event.ts), KindName(event.kind), event.delta);
 }
 
 }  // namespace bikestream

@@ -21,7 +21,7 @@ enum class Kind : std::uint8_t { kPickup, kDropoff };
 std::string_view KindName(Kind kind);
 
 struct Event {
-  std::string event_id;    // The dedup key: the same id is the same event.
+  std::string event_id;  // The dedup key: the same id is the same event.
   std::string station_id;
   TimestampMicros ts = 0;  // Event time, UTC.
   Kind kind = Kind::kPickup;
@@ -60,10 +60,10 @@ struct Rejection {
 // Limits of a valid event. The defaults are the contract in docs/design.md; a replay of the dead
 // letters may run under relaxed rules.
 struct ValidationRules {
-  std::size_t max_event_id_bytes = 128;   // Default: 128.
-  std::size_t max_station_id_bytes = 64;  // Default: 64.
-  std::int64_t min_delta = 1;             // Default: 1.
-  std::int64_t max_delta = 1000;          // Default: 1000.
+  std::size_t max_event_id_bytes = 128;     // Default: 128.
+  std::size_t max_station_id_bytes = 64;    // Default: 64.
+  std::int64_t min_delta = 1;               // Default: 1.
+  std::int64_t max_delta = 1000;            // Default: 1000.
   std::size_t max_message_bytes = 1 << 20;  // Default: 1 MiB; longer input is kTooLong.
 };
 

@@ -1,5 +1,6 @@
 #include "event/line_reader.h"
 
+#include <fmt/format.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -7,8 +8,6 @@
 #include <cstring>
 #include <optional>
 #include <system_error>
-
-#include <fmt/format.h>
 
 namespace bikestream {
 namespace {
@@ -23,7 +22,8 @@ LineReader::LineReader(int fd, std::size_t max_line_bytes)
               if (n >= 0) return static_cast<std::size_t>(n);
               // Not std::strerror: its buffer is shared by every thread.
               if (errno != EINTR) {
-                return absl::UnavailableError(fmt::format("read failed: {}", std::generic_category().message(errno)));
+                return absl::UnavailableError(
+                    fmt::format("read failed: {}", std::generic_category().message(errno)));
               }
             }
           },
@@ -32,7 +32,9 @@ LineReader::LineReader(int fd, std::size_t max_line_bytes)
 }
 
 LineReader::LineReader(ReadBytes read, std::size_t max_line_bytes)
-    : read_(std::move(read)), max_line_bytes_(max_line_bytes), buffer_(max_line_bytes + kReadChunkBytes) {}
+    : read_(std::move(read)),
+      max_line_bytes_(max_line_bytes),
+      buffer_(max_line_bytes + kReadChunkBytes) {}
 
 absl::Status LineReader::Fill() {
   // Move the unconsumed tail to the front so a whole line of max_line_bytes always fits.

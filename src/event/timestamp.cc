@@ -1,10 +1,11 @@
 #include "event/timestamp.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cstdio>
 
 #include "absl/status/status.h"
-#include <fmt/format.h>
 
 namespace bikestream {
 namespace {
@@ -86,12 +87,13 @@ absl::StatusOr<TimestampMicros> InstantOf(std::string_view text, const DateTimeF
     return Invalid(text, f.second == 60 ? "leap seconds are not supported" : "no such time of day");
   }
   const std::int64_t days = sys_days{date}.time_since_epoch().count();
-  const std::int64_t seconds = days * 86400 + f.hour * 3600 + f.minute * 60 + f.second -
-                               std::int64_t{f.offset_minutes} * 60;
+  const std::int64_t seconds =
+      days * 86400 + f.hour * 3600 + f.minute * 60 + f.second - std::int64_t{f.offset_minutes} * 60;
   const TimestampMicros instant = seconds * kMicrosPerSecond + f.micros;
   if (!InTimestampRange(instant)) {
-    return Invalid(text, "outside the supported range 0001-01-01T00:00:00Z to "
-                         "9999-12-31T23:59:59.999999Z (in UTC)");
+    return Invalid(text,
+                   "outside the supported range 0001-01-01T00:00:00Z to "
+                   "9999-12-31T23:59:59.999999Z (in UTC)");
   }
   return instant;
 }
@@ -180,10 +182,10 @@ std::string FormatRfc3339(TimestampMicros micros) {
   }
   const year_month_day date{sys_days{std::chrono::days{days}}};
   char buffer[40];
-  int length = std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02d", int(date.year()),
-                             unsigned(date.month()), unsigned(date.day()),
-                             int(second_of_day / 3600), int(second_of_day / 60 % 60),
-                             int(second_of_day % 60));
+  int length =
+      std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02d", int(date.year()),
+                    unsigned(date.month()), unsigned(date.day()), int(second_of_day / 3600),
+                    int(second_of_day / 60 % 60), int(second_of_day % 60));
   if (fraction != 0) {
     length += std::snprintf(buffer + length, sizeof buffer - length, ".%06d", int(fraction));
   }
@@ -213,10 +215,18 @@ absl::StatusOr<TimestampMicros> ParseDuration(std::string_view text) {
     }
     std::int64_t unit_seconds = 0;
     switch (text[pos++]) {
-      case 's': unit_seconds = 1; break;
-      case 'm': unit_seconds = 60; break;
-      case 'h': unit_seconds = 3600; break;
-      case 'd': unit_seconds = 86400; break;
+      case 's':
+        unit_seconds = 1;
+        break;
+      case 'm':
+        unit_seconds = 60;
+        break;
+      case 'h':
+        unit_seconds = 3600;
+        break;
+      case 'd':
+        unit_seconds = 86400;
+        break;
       default:
         return absl::InvalidArgumentError(
             fmt::format("duration '{}': unknown unit; use s, m, h or d", text));

@@ -30,12 +30,12 @@ inline constexpr TimestampMicros kMaxWindow = 366 * 24 * kMicrosPerHour;
 std::string_view AggregateName(Aggregate aggregate);
 
 struct FeatureSpec {
-  std::string name;                 // feature_name, e.g. pickup_count.
-  std::string window_len;           // As written: 2h, 24h, 7d, all_time.
+  std::string name;                       // feature_name, e.g. pickup_count.
+  std::string window_len;                 // As written: 2h, 24h, 7d, all_time.
   std::optional<TimestampMicros> window;  // Empty for all_time.
   Aggregate aggregate = Aggregate::kCount;
-  std::optional<Kind> kind;         // Only events of this kind. Default: all.
-  double share = 0.1;               // top_share only.
+  std::optional<Kind> kind;  // Only events of this kind. Default: all.
+  double share = 0.1;        // top_share only.
 
   // Whether every known station gets a row (count, sum, top_share) or only those with events.
   bool RowForEveryStation() const {

@@ -21,11 +21,12 @@ absl::StatusOr<UniqueFd> OpenLabels(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   struct stat info {};
   if (fd.get() < 0 || ::fstat(fd.get(), &info) != 0) {
-    return absl::NotFoundError(
-        fmt::format("cannot read labels file '{}': {}", path, std::generic_category().message(errno)));
+    return absl::NotFoundError(fmt::format("cannot read labels file '{}': {}", path,
+                                           std::generic_category().message(errno)));
   }
   if (!S_ISREG(info.st_mode) && !S_ISFIFO(info.st_mode)) {
-    return absl::InvalidArgumentError(fmt::format("labels file '{}' is not a file (a directory, a device)", path));
+    return absl::InvalidArgumentError(
+        fmt::format("labels file '{}' is not a file (a directory, a device)", path));
   }
   if (::fcntl(fd.get(), F_SETFL, 0) != 0) {
     return absl::UnavailableError(fmt::format("cannot read labels file '{}'", path));
@@ -38,8 +39,9 @@ absl::StatusOr<std::optional<Line>> NextLabelsLine(LineReader& reader, std::stri
   auto line = reader.Next();
   if (!line.ok()) return Prefixed(name, line.status());
   if (line->has_value() && (*line)->truncated) {
-    return absl::InvalidArgumentError(fmt::format("{}:{}: a line longer than {}: is it the labels CSV?", name,
-                                                  (*line)->number, limits::BytesText(limits::kLabelsLine)));
+    return absl::InvalidArgumentError(
+        fmt::format("{}:{}: a line longer than {}: is it the labels CSV?", name, (*line)->number,
+                    limits::BytesText(limits::kLabelsLine)));
   }
   return line;
 }
@@ -75,11 +77,13 @@ absl::StatusOr<Labels> ParseLabels(LineReader& reader, std::string_view name) {
   auto first = NextLabelsLine(reader, name);
   if (!first.ok()) return first.status();
   if (!first->has_value()) {
-    return absl::InvalidArgumentError(fmt::format("{}: empty; expected a header station_id,ts[,label…]", name));
+    return absl::InvalidArgumentError(
+        fmt::format("{}: empty; expected a header station_id,ts[,label…]", name));
   }
   const auto header = SplitCsvRecord((*first)->text);
   if (header.size() < 2 || header[0] != "station_id" || header[1] != "ts") {
-    return absl::InvalidArgumentError(fmt::format("{}:1: the header must start with station_id,ts", name));
+    return absl::InvalidArgumentError(
+        fmt::format("{}:1: the header must start with station_id,ts", name));
   }
   Labels labels;
   labels.columns.assign(header.begin() + 2, header.end());
@@ -91,12 +95,13 @@ absl::StatusOr<Labels> ParseLabels(LineReader& reader, std::string_view name) {
     if (line.text.empty()) continue;
     auto fields = SplitCsvRecord(line.text);
     if (fields.size() != header.size()) {
-      return absl::InvalidArgumentError(
-          fmt::format("{}:{}: {} fields, the header has {}", name, line.number, fields.size(), header.size()));
+      return absl::InvalidArgumentError(fmt::format("{}:{}: {} fields, the header has {}", name,
+                                                    line.number, fields.size(), header.size()));
     }
     auto ts = ParseTimestamp(fields[1]);
     if (!ts.ok()) {
-      return absl::InvalidArgumentError(fmt::format("{}:{}: ts: {}", name, line.number, MessageOf(ts.status())));
+      return absl::InvalidArgumentError(
+          fmt::format("{}:{}: ts: {}", name, line.number, MessageOf(ts.status())));
     }
     labels.rows.push_back({std::move(fields[0]), *ts, {fields.begin() + 2, fields.end()}});
   }

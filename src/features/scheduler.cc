@@ -13,7 +13,8 @@ TimestampMicros FloorToTick(TimestampMicros t, TimestampMicros every) {
   return t % every < 0 ? floored - every : floored;
 }
 
-std::vector<TimestampMicros> TicksBetween(TimestampMicros from, TimestampMicros to, TimestampMicros every) {
+std::vector<TimestampMicros> TicksBetween(TimestampMicros from, TimestampMicros to,
+                                          TimestampMicros every) {
   std::vector<TimestampMicros> ticks;
   TimestampMicros tick = FloorToTick(from, every);
   if (tick < from) tick += every;

@@ -24,9 +24,9 @@ std::vector<TimestampMicros> TicksBetween(TimestampMicros from, TimestampMicros 
                                           TimestampMicros every);
 
 struct SchedulerOptions {
-  TimestampMicros every = 15 * 60 * kMicrosPerSecond;       // Default: 15 minutes.
-  TimestampMicros initial_backoff = 1 * kMicrosPerSecond;   // Doubling after each failure...
-  TimestampMicros max_backoff = 60 * kMicrosPerSecond;      // ...up to this.
+  TimestampMicros every = 15 * 60 * kMicrosPerSecond;      // Default: 15 minutes.
+  TimestampMicros initial_backoff = 1 * kMicrosPerSecond;  // Doubling after each failure...
+  TimestampMicros max_backoff = 60 * kMicrosPerSecond;     // ...up to this.
 };
 
 class Scheduler {

@@ -12,7 +12,9 @@ namespace {
 
 int KindIndex(Kind kind) { return kind == Kind::kPickup ? 0 : 1; }
 
-std::int64_t FloorDiv(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+std::int64_t FloorDiv(std::int64_t a, std::int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 }  // namespace
 
@@ -22,14 +24,16 @@ absl::StatusOr<StreamingFeatures> StreamingFeatures::Create(std::vector<FeatureS
   if (every <= 0 || every % kMicrosPerSecond != 0) {
     return absl::InvalidArgumentError("the tick interval must be a whole number of seconds");
   }
-  if (allowed_lateness < 0) return absl::InvalidArgumentError("--allowed-lateness must not be negative");
+  if (allowed_lateness < 0)
+    return absl::InvalidArgumentError("--allowed-lateness must not be negative");
   StreamingFeatures engine;
   engine.granularity_ = every;
   TimestampMicros longest = 0;
   for (const FeatureSpec& f : features) {
     if (!f.window) continue;
     if (*f.window % kMicrosPerSecond != 0) {
-      return absl::InvalidArgumentError(fmt::format("feature '{}': the window must be whole seconds", f.name));
+      return absl::InvalidArgumentError(
+          fmt::format("feature '{}': the window must be whole seconds", f.name));
     }
     engine.granularity_ = std::gcd(engine.granularity_, *f.window);
     longest = std::max(longest, *f.window);
@@ -45,7 +49,8 @@ void StreamingFeatures::ResumeAfter(TimestampMicros last_emitted) {
   last_emitted_ = last_emitted;
   watermark_ = std::max(watermark_, last_emitted);
   // What was written last may miss events committed after it and before a crash.
-  for (TimestampMicros t = last_emitted; t >= last_emitted - lateness_; t -= every_) to_rewrite_.insert(t);
+  for (TimestampMicros t = last_emitted; t >= last_emitted - lateness_; t -= every_)
+    to_rewrite_.insert(t);
 }
 
 std::int64_t StreamingFeatures::BucketOf(TimestampMicros ts) const {
@@ -87,10 +92,13 @@ void StreamingFeatures::AddHistory(const StationTotals& history) {
   station.folded[KindIndex(history.kind)].Merge(history.totals);
 }
 
-void StreamingFeatures::AdvanceWatermark(TimestampMicros t) { watermark_ = std::max(watermark_, t); }
+void StreamingFeatures::AdvanceWatermark(TimestampMicros t) {
+  watermark_ = std::max(watermark_, t);
+}
 
 KindTotals StreamingFeatures::Totals(const Station& station, Kind kind,
-                                     std::optional<TimestampMicros> window, TimestampMicros as_of) const {
+                                     std::optional<TimestampMicros> window,
+                                     TimestampMicros as_of) const {
   const int k = KindIndex(kind);
   KindTotals totals;
   const std::int64_t last = BucketOf(as_of);
@@ -100,7 +108,8 @@ KindTotals StreamingFeatures::Totals(const Station& station, Kind kind,
   } else {
     totals.Merge(station.folded[k]);
   }
-  for (auto it = station.buckets.lower_bound(first); it != station.buckets.end() && it->first <= last; ++it) {
+  for (auto it = station.buckets.lower_bound(first);
+       it != station.buckets.end() && it->first <= last; ++it) {
     totals.Merge(it->second[k]);
   }
   return totals;
@@ -109,7 +118,8 @@ KindTotals StreamingFeatures::Totals(const Station& station, Kind kind,
 std::vector<FeatureRow> StreamingFeatures::Compute(TimestampMicros as_of) const {
   std::vector<FeatureRow> rows;
   for (const FeatureSpec& f : features_) {
-    const std::vector<Kind> kinds = f.kind ? std::vector<Kind>{*f.kind} : std::vector<Kind>{Kind::kPickup, Kind::kDropoff};
+    const std::vector<Kind> kinds =
+        f.kind ? std::vector<Kind>{*f.kind} : std::vector<Kind>{Kind::kPickup, Kind::kDropoff};
     std::vector<std::pair<const std::string*, KindTotals>> per_station;
     for (const auto& [id, station] : stations_) {
       if (!station.known || station.first_ts > as_of) continue;
@@ -129,15 +139,22 @@ std::vector<FeatureRow> StreamingFeatures::Compute(TimestampMicros as_of) const 
     for (auto& [id, t] : per_station) {
       double value = 0;
       switch (f.aggregate) {
-        case Aggregate::kCount: value = double(t.count); break;
-        case Aggregate::kSum: value = double(t.sum); break;
-        case Aggregate::kTopShare: value = t.count > 0 && t.count >= kth ? 1.0 : 0.0; break;
+        case Aggregate::kCount:
+          value = double(t.count);
+          break;
+        case Aggregate::kSum:
+          value = double(t.sum);
+          break;
+        case Aggregate::kTopShare:
+          value = t.count > 0 && t.count >= kth ? 1.0 : 0.0;
+          break;
         case Aggregate::kAvg:
         case Aggregate::kMin:
         case Aggregate::kMax:
           if (t.count == 0) continue;  // No row over nothing.
-          value = f.aggregate == Aggregate::kAvg ? double(t.sum) / double(t.count)
-                  : f.aggregate == Aggregate::kMin ? double(t.min) : double(t.max);
+          value = f.aggregate == Aggregate::kAvg   ? double(t.sum) / double(t.count)
+                  : f.aggregate == Aggregate::kMin ? double(t.min)
+                                                   : double(t.max);
           break;
       }
       rows.push_back({*id, f.name, f.window_len, value, as_of});
@@ -178,7 +195,8 @@ std::vector<FeatureTick> StreamingFeatures::TakeDueTicks() {
   std::vector<FeatureTick> due;
   due.reserve(ticks.size());
   for (TimestampMicros tick : ticks) due.push_back({tick, Compute(tick)});
-  if (watermark_ > std::numeric_limits<TimestampMicros>::min() + retention_) Fold(watermark_ - retention_);
+  if (watermark_ > std::numeric_limits<TimestampMicros>::min() + retention_)
+    Fold(watermark_ - retention_);
   return due;
 }
 

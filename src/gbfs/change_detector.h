@@ -43,7 +43,8 @@ class ChangeDetector {
   // good. kFailedPrecondition for the state of another system, which would mint other ids;
   // kInvalidArgument for anything that is not such a state (whatever its JSON holds, never an
   // exception).
-  static absl::StatusOr<Resumed> LoadState(std::string system, std::string_view json, TimestampMicros now);
+  static absl::StatusOr<Resumed> LoadState(std::string system, std::string_view json,
+                                           TimestampMicros now);
 
   std::size_t stations() const { return last_.size(); }
 
@@ -64,6 +65,7 @@ struct ChangeDetector::Resumed {
 };
 
 // The id of the change a station reported at `reported`: "SYSTEM:STATION:SECONDS[.ffffff]".
-std::string ChangeEventId(std::string_view system, std::string_view station_id, TimestampMicros reported);
+std::string ChangeEventId(std::string_view system, std::string_view station_id,
+                          TimestampMicros reported);
 
 }  // namespace bikestream::gbfs

@@ -30,6 +30,7 @@ absl::StatusOr<std::string> ParseSystemId(std::string_view json);
 // feed can make bikestream speak no other protocol (gopher://, file://) and cannot have its
 // requests handed over in the clear. kInvalidArgument naming both, secrets masked; "" (not
 // listed) passes.
-absl::Status CheckListedUrl(const std::string& feed, std::string_view name, const std::string& listed);
+absl::Status CheckListedUrl(const std::string& feed, std::string_view name,
+                            const std::string& listed);
 
 }  // namespace bikestream::gbfs

@@ -35,10 +35,12 @@ absl::StatusOr<std::string> FetchSystemId(http::HttpClient& http, const std::str
   auto discovered = ParseDiscovery(*body);
   if (!discovered.ok()) return Prefixed(RedactUrl(url), discovered.status());
   if (!discovered->has_value() || (*discovered)->system_information.empty()) {
-    return absl::NotFoundError(fmt::format("{} names no system_information, which would name the system", RedactUrl(url)));
+    return absl::NotFoundError(
+        fmt::format("{} names no system_information, which would name the system", RedactUrl(url)));
   }
   const std::string& listed = (*discovered)->system_information;
-  if (absl::Status checked = CheckListedUrl(url, "system_information", listed); !checked.ok()) return checked;
+  if (absl::Status checked = CheckListedUrl(url, "system_information", listed); !checked.ok())
+    return checked;
   auto information = Fetch(http, listed);
   if (!information.ok()) return information.status();
   auto system_id = ParseSystemId(*information);
@@ -64,9 +66,11 @@ absl::StatusOr<StationStatus> LiveFeed::Poll() {
       urls_.station_status = options_.url;
       return status;
     }
-    for (const auto& [name, url] : {std::pair("station_status", &(*discovered)->station_status),
-                                    std::pair("station_information", &(*discovered)->station_information)}) {
-      if (absl::Status listed = CheckListedUrl(options_.url, name, *url); !listed.ok()) return listed;
+    for (const auto& [name, url] :
+         {std::pair("station_status", &(*discovered)->station_status),
+          std::pair("station_information", &(*discovered)->station_information)}) {
+      if (absl::Status listed = CheckListedUrl(options_.url, name, *url); !listed.ok())
+        return listed;
     }
     urls_ = std::move(**discovered);
   }
@@ -83,12 +87,14 @@ absl::StatusOr<StationStatus> LiveFeed::Poll() {
 
 void LiveFeed::MaybeReadStations(TimestampMicros now) {
   if (!options_.on_stations || (stations_due_ && now < *stations_due_)) return;
-  const std::string& url =
-      options_.station_information_url.empty() ? urls_.station_information : options_.station_information_url;
+  const std::string& url = options_.station_information_url.empty()
+                               ? urls_.station_information
+                               : options_.station_information_url;
   if (url.empty()) {
     stations_due_ = now + options_.station_information_interval;
     options_.on_stations(absl::NotFoundError(fmt::format(
-        "no station_information feed listed at {}: give its URL (--station-information)", RedactUrl(options_.url))));
+        "no station_information feed listed at {}: give its URL (--station-information)",
+        RedactUrl(options_.url))));
     return;
   }
   auto information = [&]() -> absl::StatusOr<StationInformation> {
@@ -99,12 +105,14 @@ void LiveFeed::MaybeReadStations(TimestampMicros now) {
     return parsed;
   }();
   stations_due_ = now + (information.ok() ? options_.station_information_interval
-                                          : std::min(kStationsRetryInterval, options_.station_information_interval));
+                                          : std::min(kStationsRetryInterval,
+                                                     options_.station_information_interval));
   options_.on_stations(std::move(information));
 }
 
 absl::Status LiveFeed::ForEachSnapshot(const Visit& visit, const Stop& stop) {
-  const RetryPolicy policy{.initial_backoff = options_.min_interval, .max_backoff = options_.max_backoff};
+  const RetryPolicy policy{.initial_backoff = options_.min_interval,
+                           .max_backoff = options_.max_backoff};
   Backoff backoff(policy);
   std::optional<TimestampMicros> last_updated;
   while (!stop()) {
@@ -115,8 +123,10 @@ absl::Status LiveFeed::ForEachSnapshot(const Visit& visit, const Stop& stop) {
       backoff = Backoff(policy);
       // The data is due again at last_updated + ttl; a feed whose clock is off by more than its
       // ttl is polled every ttl (never more often than min_interval) rather than not at all.
-      const TimestampMicros ttl = std::min<std::int64_t>(snapshot->ttl_seconds, kLongestTtlSeconds) * kMicrosPerSecond;
-      next = std::clamp(snapshot->last_updated + ttl, next, polled + std::max(options_.min_interval, ttl));
+      const TimestampMicros ttl =
+          std::min<std::int64_t>(snapshot->ttl_seconds, kLongestTtlSeconds) * kMicrosPerSecond;
+      next = std::clamp(snapshot->last_updated + ttl, next,
+                        polled + std::max(options_.min_interval, ttl));
       const bool fresh = snapshot->last_updated != last_updated;
       last_updated = snapshot->last_updated;
       if (fresh && !visit(std::move(snapshot))) return absl::OkStatus();
@@ -139,16 +149,19 @@ absl::Status ReplayFeed::ForEachSnapshot(const Visit& visit, const Stop& stop) {
   const auto visit_line = [&](const Line& line) {
     const auto where = [&] { return fmt::format("{} line {}", path_, line.number); };
     if (line.truncated) {
-      return visit(absl::ResourceExhaustedError(fmt::format("{}: longer than {}, more than a station_status "
-                                                            "document may be: skipped",
-                                                            where(), limits::BytesText(limits::kSnapshotLine))));
+      return visit(absl::ResourceExhaustedError(
+          fmt::format("{}: longer than {}, more than a station_status "
+                      "document may be: skipped",
+                      where(), limits::BytesText(limits::kSnapshotLine))));
     }
     auto snapshot = ParseStationStatus(line.text);
     if (!snapshot.ok()) return visit(Prefixed(where(), snapshot.status()));
     if (speedup_ > 0) {
       if (!first_updated) first_updated = snapshot->last_updated;
-      const double feed_seconds = double(snapshot->last_updated - *first_updated) / kMicrosPerSecond;
-      clock_.SleepUntil(started + static_cast<TimestampMicros>(feed_seconds / speedup_ * kMicrosPerSecond), stop);
+      const double feed_seconds =
+          double(snapshot->last_updated - *first_updated) / kMicrosPerSecond;
+      clock_.SleepUntil(
+          started + static_cast<TimestampMicros>(feed_seconds / speedup_ * kMicrosPerSecond), stop);
       if (stop()) return false;
     }
     return visit(std::move(snapshot));

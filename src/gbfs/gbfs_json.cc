@@ -24,7 +24,8 @@ namespace {
 // none of `kind`'s: station_information names and places stations, station_status counts bikes.
 std::optional<std::string_view> OtherKind(simdjson::dom::array stations, std::string_view kind) {
   simdjson::dom::object first;
-  if (stations.size() == 0 || stations.at(0).get_object().get(first) != simdjson::SUCCESS) return std::nullopt;
+  if (stations.size() == 0 || stations.at(0).get_object().get(first) != simdjson::SUCCESS)
+    return std::nullopt;
   const auto has = [&](const char* field) { return first[field].error() == simdjson::SUCCESS; };
   const bool counts = has("num_bikes_available") || has("num_vehicles_available");
   const bool places = has("lat") && has("lon");
@@ -35,7 +36,8 @@ std::optional<std::string_view> OtherKind(simdjson::dom::array stations, std::st
 
 }  // namespace
 
-absl::StatusOr<Header> ParseHeader(simdjson::dom::parser& parser, std::string_view json, std::string_view kind) {
+absl::StatusOr<Header> ParseHeader(simdjson::dom::parser& parser, std::string_view json,
+                                   std::string_view kind) {
   simdjson::dom::element document;
   if (auto error = parser.parse(json.data(), json.size()).get(document); error) {
     return absl::InvalidArgumentError(fmt::format("not JSON: {}", simdjson::error_message(error)));
@@ -51,14 +53,17 @@ absl::StatusOr<Header> ParseHeader(simdjson::dom::parser& parser, std::string_vi
   if (std::int64_t ttl = 0; document["ttl"].get_int64().get(ttl) == simdjson::SUCCESS && ttl >= 0) {
     header.ttl_seconds = ttl;
   }
-  if (document["version"].get_string().get(header.version) != simdjson::SUCCESS) header.version = {};
+  if (document["version"].get_string().get(header.version) != simdjson::SUCCESS)
+    header.version = {};
   if (document["data"]["stations"].get_array().get(header.stations) != simdjson::SUCCESS) {
-    return absl::InvalidArgumentError(fmt::format("not a {} document: no data.stations list", kind));
+    return absl::InvalidArgumentError(
+        fmt::format("not a {} document: no data.stations list", kind));
   }
   if (auto other = OtherKind(header.stations, kind)) {
     // FailedPrecondition: not a bad snapshot among good ones, but the wrong feed altogether.
     return absl::FailedPreconditionError(fmt::format(
-        "this is a {} document, not {}: the two are swapped (give each file or URL its place)", *other, kind));
+        "this is a {} document, not {}: the two are swapped (give each file or URL its place)",
+        *other, kind));
   }
   return header;
 }

@@ -28,10 +28,10 @@ namespace bikestream::gbfs {
 using HandOff = std::function<absl::Status(const std::vector<Event>& events)>;
 
 struct PollerStats {
-  std::uint64_t snapshots = 0;        // Read and handed on.
-  std::uint64_t resent = 0;           // Changes of the last run handed on again at the start.
-  std::uint64_t bad_snapshots = 0;    // Could not be fetched or read.
-  std::uint64_t station_problems = 0; // Stations left out of a snapshot.
+  std::uint64_t snapshots = 0;         // Read and handed on.
+  std::uint64_t resent = 0;            // Changes of the last run handed on again at the start.
+  std::uint64_t bad_snapshots = 0;     // Could not be fetched or read.
+  std::uint64_t station_problems = 0;  // Stations left out of a snapshot.
   std::uint64_t pickups = 0;
   std::uint64_t dropoffs = 0;
   std::uint64_t events() const { return pickups + dropoffs; }
@@ -55,7 +55,8 @@ struct PollerOptions {
   std::function<void(const std::string& line)> report;
   // After each snapshot handed on, with its events and the totals so far (for progress).
   // Optional.
-  std::function<void(const StationStatus& snapshot, std::size_t events, const PollerStats& totals)> on_snapshot;
+  std::function<void(const StationStatus& snapshot, std::size_t events, const PollerStats& totals)>
+      on_snapshot;
 };
 
 class Poller {
@@ -63,7 +64,8 @@ class Poller {
   // Resumes from the state file when there is one (kInvalidArgument when it is not of
   // `system`, or not a state file). Holds STATE.lock while it lives: a second poller on the
   // same state file, which would undo the first's saves, is refused (kFailedPrecondition).
-  static absl::StatusOr<Poller> Open(std::string system, HandOff hand_off, Clock& clock, PollerOptions options);
+  static absl::StatusOr<Poller> Open(std::string system, HandOff hand_off, Clock& clock,
+                                     PollerOptions options);
 
   // Hands on again the changes the last run may not have, then runs until the feed ends or
   // `stop()`; the state is saved on the way out. An error only when the state cannot be saved,

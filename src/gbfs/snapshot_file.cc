@@ -4,7 +4,8 @@
 
 namespace bikestream::gbfs {
 
-absl::Status ForEachSnapshotLine(const std::string& path, const std::function<bool(const Line& line)>& visit,
+absl::Status ForEachSnapshotLine(const std::string& path,
+                                 const std::function<bool(const Line& line)>& visit,
                                  const std::function<bool()>& stop, std::size_t max_line_bytes) {
   auto file = GzipFile::Open(path);
   if (!file.ok()) return file.status();

@@ -18,8 +18,9 @@ namespace bikestream::gbfs {
 // one long line, so a stop is obeyed within a fraction of a second. kNotFound for a missing
 // file; kDataLoss for a .gz file that ends before its end (a truncated download), after the
 // lines before it.
-absl::Status ForEachSnapshotLine(const std::string& path, const std::function<bool(const Line& line)>& visit,
-                                 const std::function<bool()>& stop = [] { return false; },
-                                 std::size_t max_line_bytes = limits::kSnapshotLine);
+absl::Status ForEachSnapshotLine(
+    const std::string& path, const std::function<bool(const Line& line)>& visit,
+    const std::function<bool()>& stop = [] { return false; },
+    std::size_t max_line_bytes = limits::kSnapshotLine);
 
 }  // namespace bikestream::gbfs

@@ -15,7 +15,8 @@ using simdjson::dom::element;
 
 // 2.x: "name": "Sentrum"; 3.0: "name": [{"text": "Sentrum", "language": "nb"}, …].
 std::optional<std::string> NameOf(const element& station) {
-  if (std::string_view name; station["name"].get_string().get(name) == simdjson::SUCCESS) return std::string(name);
+  if (std::string_view name; station["name"].get_string().get(name) == simdjson::SUCCESS)
+    return std::string(name);
   simdjson::dom::array names;
   if (station["name"].get_array().get(names) != simdjson::SUCCESS) return std::nullopt;
   std::optional<std::string> first;
@@ -47,11 +48,12 @@ std::variant<Station, std::string> StationOf(const element& entry, std::size_t i
   }
   station.name = std::move(*name);
   if (entry["lat"].get_double().get(station.lat) != simdjson::SUCCESS ||
-      entry["lon"].get_double().get(station.lon) != simdjson::SUCCESS || !(station.lat >= -90 && station.lat <= 90) ||
-      !(station.lon >= -180 && station.lon <= 180)) {
+      entry["lon"].get_double().get(station.lon) != simdjson::SUCCESS ||
+      !(station.lat >= -90 && station.lat <= 90) || !(station.lon >= -180 && station.lon <= 180)) {
     return fmt::format("station {}: no lat and lon in range", id);
   }
-  if (std::int64_t capacity = 0; entry["capacity"].get_int64().get(capacity) == simdjson::SUCCESS && capacity >= 0) {
+  if (std::int64_t capacity = 0;
+      entry["capacity"].get_int64().get(capacity) == simdjson::SUCCESS && capacity >= 0) {
     station.capacity = capacity;
   }
   return station;
@@ -63,7 +65,8 @@ absl::StatusOr<StationInformation> ParseStationInformation(std::string_view json
   thread_local simdjson::dom::parser parser;
   auto header = ParseHeader(parser, json, "station_information");
   if (!header.ok()) return header.status();
-  StationInformation information{.last_updated = header->last_updated, .ttl_seconds = header->ttl_seconds};
+  StationInformation information{.last_updated = header->last_updated,
+                                 .ttl_seconds = header->ttl_seconds};
   std::set<std::string, std::less<>> seen;
   std::size_t index = 0;
   for (element entry : header->stations) {
@@ -71,7 +74,8 @@ absl::StatusOr<StationInformation> ParseStationInformation(std::string_view json
     if (auto* why = std::get_if<std::string>(&station)) {
       information.problems.push_back(std::move(*why));
     } else if (Station& ok = std::get<Station>(station); !seen.insert(ok.station_id).second) {
-      information.problems.push_back(fmt::format("station {}: listed again, the second left out", ok.station_id));
+      information.problems.push_back(
+          fmt::format("station {}: listed again, the second left out", ok.station_id));
     } else {
       ok.last_updated = information.last_updated;
       information.stations.push_back(std::move(ok));

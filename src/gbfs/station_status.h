@@ -37,16 +37,16 @@ struct StationReport {
 struct StationStatus {
   TimestampMicros last_updated = 0;
   std::int64_t ttl_seconds = 0;
-  std::string version;                 // "2.3", "3.0"; "" when the feed does not say.
+  std::string version;  // "2.3", "3.0"; "" when the feed does not say.
   std::vector<StationReport> stations;
-  std::vector<std::string> problems;   // The stations left out, each with why.
+  std::vector<std::string> problems;  // The stations left out, each with why.
 };
 
 // Reads one document. A station without a usable id (at most kMaxStationIdBytes), time or count
 // (a whole number from 0 to
 // kMaxBikesAtStation), or whose last_reported is more than kMaxReportAhead past the document's
-// last_updated, is left out and named in `problems`; a document that is not station_status at all (not JSON, no data.stations, no
-// last_updated) is kInvalidArgument saying what is missing.
+// last_updated, is left out and named in `problems`; a document that is not station_status at all
+// (not JSON, no data.stations, no last_updated) is kInvalidArgument saying what is missing.
 absl::StatusOr<StationStatus> ParseStationStatus(std::string_view json);
 
 }  // namespace bikestream::gbfs

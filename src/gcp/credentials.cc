@@ -47,7 +47,9 @@ class MetadataServerCredentials final : public CachingCredentials {
       : CachingCredentials(clock),
         url_(fmt::format("http://{}/computeMetadata/v1/instance/service-accounts/default/token",
                          metadata_host)),
-        http_({.timeout = kMetadataTimeout, .max_reply_bytes = limits::kSmallReply, .proxy = http::HttpClient::Proxy::kNone}) {}
+        http_({.timeout = kMetadataTimeout,
+               .max_reply_bytes = limits::kSmallReply,
+               .proxy = http::HttpClient::Proxy::kNone}) {}
 
  protected:
   absl::StatusOr<FetchedToken> Fetch() override {
@@ -78,7 +80,8 @@ class MetadataServerCredentials final : public CachingCredentials {
 // What `gcloud auth application-default login` stores: a user's refresh token.
 class AuthorizedUserCredentials final : public CachingCredentials {
  public:
-  AuthorizedUserCredentials(std::string form, std::string token_uri, std::string origin, Clock& clock)
+  AuthorizedUserCredentials(std::string form, std::string token_uri, std::string origin,
+                            Clock& clock)
       : CachingCredentials(clock),
         form_(std::move(form)),
         token_uri_(std::move(token_uri)),
@@ -87,9 +90,12 @@ class AuthorizedUserCredentials final : public CachingCredentials {
 
  protected:
   absl::StatusOr<FetchedToken> Fetch() override {
-    return RequestToken(http_, token_uri_, form_, who_, [](const std::string& error, const std::string&) {
-      return IsRefusedGrant(error) ? std::string("the login has expired or was revoked; ") + kLoginAgain : "";
-    });
+    return RequestToken(
+        http_, token_uri_, form_, who_, [](const std::string& error, const std::string&) {
+          return IsRefusedGrant(error)
+                     ? std::string("the login has expired or was revoked; ") + kLoginAgain
+                     : "";
+        });
   }
 
  private:
@@ -108,36 +114,42 @@ absl::Status RequireFields(const json& file, const std::string& origin, const ch
     missing += (missing.empty() ? "" : ", ") + std::string(name);
   }
   if (missing.empty()) return absl::OkStatus();
-  return absl::InvalidArgumentError(fmt::format(
-      "{} holds {} credentials without {}; {}", origin, type, missing, fix));
+  return absl::InvalidArgumentError(
+      fmt::format("{} holds {} credentials without {}; {}", origin, type, missing, fix));
 }
 
-absl::StatusOr<std::unique_ptr<Credentials>> MakeAuthorizedUser(const json& file, std::string token_uri,
-                                                                 const std::string& origin, Clock& clock) {
-  if (auto status = RequireFields(file, origin, "authorized_user", {"client_id", "client_secret", "refresh_token"},
-                                   kLoginAgain);
+absl::StatusOr<std::unique_ptr<Credentials>> MakeAuthorizedUser(const json& file,
+                                                                std::string token_uri,
+                                                                const std::string& origin,
+                                                                Clock& clock) {
+  if (auto status = RequireFields(file, origin, "authorized_user",
+                                  {"client_id", "client_secret", "refresh_token"}, kLoginAgain);
       !status.ok()) {
     return status;
   }
   RegisterSecret(StringField(file, "client_secret"));
   RegisterSecret(StringField(file, "refresh_token"));
   std::string form = http::FormEncode({{"grant_type", "refresh_token"},
-                                 {"client_id", StringField(file, "client_id")},
-                                 {"client_secret", StringField(file, "client_secret")},
-                                 {"refresh_token", StringField(file, "refresh_token")}});
-  return std::make_unique<AuthorizedUserCredentials>(std::move(form), std::move(token_uri), origin, clock);
+                                       {"client_id", StringField(file, "client_id")},
+                                       {"client_secret", StringField(file, "client_secret")},
+                                       {"refresh_token", StringField(file, "refresh_token")}});
+  return std::make_unique<AuthorizedUserCredentials>(std::move(form), std::move(token_uri), origin,
+                                                     clock);
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string& origin, const char* fix) {
+absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string& origin,
+                                     const char* fix) {
   auto contents = ReadWholeFile(path, limits::kSmallFile);
   if (!contents.ok()) {
-    return absl::InvalidArgumentError(fmt::format("{}: cannot read it ({}); {}", origin, MessageOf(contents.status()), fix));
+    return absl::InvalidArgumentError(
+        fmt::format("{}: cannot read it ({}); {}", origin, MessageOf(contents.status()), fix));
   }
   return contents;
 }
 
-absl::StatusOr<std::unique_ptr<Credentials>> FromFile(const std::string& path, const std::string& origin,
-                                                      const char* fix, const std::string& scope, Clock& clock) {
+absl::StatusOr<std::unique_ptr<Credentials>> FromFile(const std::string& path,
+                                                      const std::string& origin, const char* fix,
+                                                      const std::string& scope, Clock& clock) {
   auto contents = ReadFile(path, origin, fix);
   if (!contents.ok()) return contents.status();
   return MakeCredentialsFromJson(*contents, origin, scope, clock);
@@ -150,7 +162,8 @@ std::unique_ptr<Credentials> MakeAccessTokenCredentials(std::string token) {
   return std::make_unique<AccessTokenCredentials>(std::move(token));
 }
 
-std::unique_ptr<Credentials> MakeMetadataServerCredentials(std::string metadata_host, Clock& clock) {
+std::unique_ptr<Credentials> MakeMetadataServerCredentials(std::string metadata_host,
+                                                           Clock& clock) {
   return std::make_unique<MetadataServerCredentials>(std::move(metadata_host), clock);
 }
 
@@ -175,8 +188,10 @@ absl::StatusOr<std::unique_ptr<Credentials>> MakeCredentialsFromJson(const std::
   }
   auto token_uri = TokenUriOf(file, origin);
   if (!token_uri.ok()) return token_uri.status();
-  if (type == "authorized_user") return MakeAuthorizedUser(file, std::move(*token_uri), origin, clock);
-  if (auto status = RequireFields(file, origin, "service_account", {"client_email", "private_key"}, kNewKey);
+  if (type == "authorized_user")
+    return MakeAuthorizedUser(file, std::move(*token_uri), origin, clock);
+  if (auto status =
+          RequireFields(file, origin, "service_account", {"client_email", "private_key"}, kNewKey);
       !status.ok()) {
     return status;
   }
@@ -188,9 +203,8 @@ absl::StatusOr<std::unique_ptr<Credentials>> MakeCredentialsFromJson(const std::
   return MakeServiceAccountCredentials(std::move(key), scope, origin, clock);
 }
 
-absl::StatusOr<std::unique_ptr<Credentials>> FindDefaultCredentials(const CredentialsEnvironment& env,
-                                                                    const std::string& scope,
-                                                                    Clock& clock) {
+absl::StatusOr<std::unique_ptr<Credentials>> FindDefaultCredentials(
+    const CredentialsEnvironment& env, const std::string& scope, Clock& clock) {
   if (!env.access_token.empty()) return MakeAccessTokenCredentials(env.access_token);
   if (!env.credentials_file.empty()) {
     return FromFile(env.credentials_file, "GOOGLE_APPLICATION_CREDENTIALS=" + env.credentials_file,
@@ -210,10 +224,10 @@ absl::StatusOr<std::shared_ptr<Credentials>> CredentialsFromProcessEnvironment()
     return value ? value : "";
   };
   // A token pasted with its newline would put a CR/LF into a header.
-  CredentialsEnvironment env{
-      .access_token = std::string(absl::StripAsciiWhitespace(variable("GOOGLE_OAUTH_ACCESS_TOKEN"))),
-      .credentials_file = variable("GOOGLE_APPLICATION_CREDENTIALS"),
-      .gcloud_config = variable("CLOUDSDK_CONFIG")};
+  CredentialsEnvironment env{.access_token = std::string(
+                                 absl::StripAsciiWhitespace(variable("GOOGLE_OAUTH_ACCESS_TOKEN"))),
+                             .credentials_file = variable("GOOGLE_APPLICATION_CREDENTIALS"),
+                             .gcloud_config = variable("CLOUDSDK_CONFIG")};
   if (env.gcloud_config.empty()) {
     if (std::string home = variable("HOME"); !home.empty()) {
       env.gcloud_config = (std::filesystem::path(home) / ".config" / "gcloud").string();

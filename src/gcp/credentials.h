@@ -56,9 +56,8 @@ struct CredentialsEnvironment {
 // In Google's order: the given token; the key file named by $GOOGLE_APPLICATION_CREDENTIALS
 // (an error if it is missing or malformed, never skipped); gcloud's
 // application_default_credentials.json; the metadata server.
-absl::StatusOr<std::unique_ptr<Credentials>> FindDefaultCredentials(const CredentialsEnvironment& env,
-                                                                    const std::string& scope,
-                                                                    Clock& clock);
+absl::StatusOr<std::unique_ptr<Credentials>> FindDefaultCredentials(
+    const CredentialsEnvironment& env, const std::string& scope, Clock& clock);
 
 // FindDefaultCredentials with this process's environment: $GOOGLE_OAUTH_ACCESS_TOKEN,
 // $GOOGLE_APPLICATION_CREDENTIALS, gcloud's ADC file under $CLOUDSDK_CONFIG (else

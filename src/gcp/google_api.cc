@@ -16,15 +16,24 @@ constexpr std::size_t kMaxBodyInError = 200;
 
 absl::StatusCode CodeForHttp(long status) {
   switch (status) {
-    case 400: return absl::StatusCode::kInvalidArgument;
-    case 401: return absl::StatusCode::kUnauthenticated;
-    case 403: return absl::StatusCode::kPermissionDenied;
-    case 404: return absl::StatusCode::kNotFound;
-    case 409: return absl::StatusCode::kAlreadyExists;
-    case 429: return absl::StatusCode::kResourceExhausted;
-    case 499: return absl::StatusCode::kCancelled;
-    case 504: return absl::StatusCode::kDeadlineExceeded;
-    default: return status >= 500 ? absl::StatusCode::kUnavailable : absl::StatusCode::kUnknown;
+    case 400:
+      return absl::StatusCode::kInvalidArgument;
+    case 401:
+      return absl::StatusCode::kUnauthenticated;
+    case 403:
+      return absl::StatusCode::kPermissionDenied;
+    case 404:
+      return absl::StatusCode::kNotFound;
+    case 409:
+      return absl::StatusCode::kAlreadyExists;
+    case 429:
+      return absl::StatusCode::kResourceExhausted;
+    case 499:
+      return absl::StatusCode::kCancelled;
+    case 504:
+      return absl::StatusCode::kDeadlineExceeded;
+    default:
+      return status >= 500 ? absl::StatusCode::kUnavailable : absl::StatusCode::kUnknown;
   }
 }
 
@@ -41,11 +50,14 @@ bool IsRetryable(const absl::Status& status) {
 }
 
 RetryPolicy DefaultRetryPolicy() {
-  return RetryPolicy{.initial_backoff = 100 * kMicrosPerMilli, .max_backoff = 10 * kMicrosPerSecond,
-                     .jitter = true, .max_attempts = kMaxAttempts};
+  return RetryPolicy{.initial_backoff = 100 * kMicrosPerMilli,
+                     .max_backoff = 10 * kMicrosPerSecond,
+                     .jitter = true,
+                     .max_attempts = kMaxAttempts};
 }
 
-absl::Status ErrorFromReply(std::string_view service, std::string_view operation, const http::HttpResponse& response,
+absl::Status ErrorFromReply(std::string_view service, std::string_view operation,
+                            const http::HttpResponse& response,
                             const std::function<std::string(absl::StatusCode)>& hint_for) {
   const absl::StatusCode code = CodeForHttp(response.status);
   std::string status_name, message;
@@ -58,13 +70,15 @@ absl::Status ErrorFromReply(std::string_view service, std::string_view operation
   // What a server says may echo what it was sent (a token, a secret in a URL).
   message = RemoteText(message.empty() ? response.body : message, kMaxBodyInError);
   const std::string hint = hint_for ? hint_for(code) : "";
-  return absl::Status(code, fmt::format("{} {}: HTTP {} {}: {}{}", service, operation, response.status,
-                                        status_name, message, hint.empty() ? "" : fmt::format(" ({})", hint)));
+  return absl::Status(
+      code, fmt::format("{} {}: HTTP {} {}: {}{}", service, operation, response.status, status_name,
+                        message, hint.empty() ? "" : fmt::format(" ({})", hint)));
 }
 
 absl::StatusOr<http::HttpResponse> SendAuthorized(http::HttpClient& http, Credentials* credentials,
-                                            const std::string& method, const std::string& url,
-                                            const std::string& body, std::vector<std::string> headers) {
+                                                  const std::string& method, const std::string& url,
+                                                  const std::string& body,
+                                                  std::vector<std::string> headers) {
   if (!credentials) return http.Send(method, url, body, headers);
   auto token = credentials->AccessToken();
   if (!token.ok()) return MarkCredentialsError(token.status());

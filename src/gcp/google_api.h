@@ -27,15 +27,17 @@ RetryPolicy DefaultRetryPolicy();
 // "SERVICE OPERATION: HTTP 404 NOT_FOUND: Topic not found (HINT)" from a reply that is not
 // 2xx, with the service's own status and message from its error body when it has one.
 // `hint_for` says what to check for a code ("" for nothing).
-absl::Status ErrorFromReply(std::string_view service, std::string_view operation, const http::HttpResponse& response,
+absl::Status ErrorFromReply(std::string_view service, std::string_view operation,
+                            const http::HttpResponse& response,
                             const std::function<std::string(absl::StatusCode)>& hint_for);
 
 // Sends a request with `Authorization: Bearer` from `credentials` (none when null). A 401
 // rejects that token and sends once more with a fresh one, where the credentials can refresh.
 // When no token could be had, the credentials' own error, for which IsCredentialsError holds.
 absl::StatusOr<http::HttpResponse> SendAuthorized(http::HttpClient& http, Credentials* credentials,
-                                            const std::string& method, const std::string& url,
-                                            const std::string& body, std::vector<std::string> headers);
+                                                  const std::string& method, const std::string& url,
+                                                  const std::string& body,
+                                                  std::vector<std::string> headers);
 
 // An endpoint URL given by `flag` (e.g. "--pubsub-endpoint"), without a trailing '/'. Requests
 // to it carry credentials, so it must be https (plain http only to this machine).

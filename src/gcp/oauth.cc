@@ -42,7 +42,8 @@ std::string StringField(const json& object, const char* name) {
 absl::StatusOr<FetchedToken> ParseTokenReply(const std::string& body, const std::string& who) {
   const json reply = json::parse(body, nullptr, /*allow_exceptions=*/false);
   FetchedToken token{.access_token = StringField(reply, "access_token")};
-  if (token.access_token.empty()) return absl::UnavailableError(fmt::format("{} gave no access_token", who));
+  if (token.access_token.empty())
+    return absl::UnavailableError(fmt::format("{} gave no access_token", who));
   RegisterTemporarySecret(token.access_token);
   const auto expires_in = reply.find("expires_in");
   token.lifetime_seconds = expires_in != reply.end() && expires_in->is_number_integer()
@@ -94,10 +95,11 @@ absl::StatusOr<std::string> TokenUriOf(const json& file, const std::string& orig
   std::string token_uri = StringField(file, "token_uri");
   if (token_uri.empty()) return std::string(kGoogleTokenUri);
   if (!IsSafeForCredentials(token_uri)) {
-    return absl::InvalidArgumentError(fmt::format(
-        "{}: token_uri {} is refused: the credentials go to an https:// URL with no user name in it (plain http "
-        "only to 127.0.0.1, localhost or [::1])",
-        origin, RedactUrl(token_uri)));
+    return absl::InvalidArgumentError(
+        fmt::format("{}: token_uri {} is refused: the credentials go to an https:// URL with no "
+                    "user name in it (plain http "
+                    "only to 127.0.0.1, localhost or [::1])",
+                    origin, RedactUrl(token_uri)));
   }
   return token_uri;
 }
@@ -105,16 +107,18 @@ absl::StatusOr<std::string> TokenUriOf(const json& file, const std::string& orig
 absl::StatusOr<FetchedToken> RequestToken(http::HttpClient& http, const std::string& token_uri,
                                           const std::string& form, const std::string& who,
                                           const GrantHint& hint) {
-  auto response = http.Send("POST", token_uri, form, {"Content-Type: application/x-www-form-urlencoded"});
+  auto response =
+      http.Send("POST", token_uri, form, {"Content-Type: application/x-www-form-urlencoded"});
   if (!response.ok()) {
-    return absl::UnavailableError(
-        fmt::format("{}: could not reach the token endpoint: {}", who, MessageOf(response.status())));
+    return absl::UnavailableError(fmt::format("{}: could not reach the token endpoint: {}", who,
+                                              MessageOf(response.status())));
   }
   const long status = response->status;
-  if (status == 200) return ParseTokenReply(response->body, fmt::format("{}: the token endpoint", who));
+  if (status == 200)
+    return ParseTokenReply(response->body, fmt::format("{}: the token endpoint", who));
   if (status >= 500 || status == 408 || status == 429) {
-    return absl::UnavailableError(
-        fmt::format("{}: the token endpoint {} answered HTTP {}", who, RedactUrl(token_uri), status));
+    return absl::UnavailableError(fmt::format("{}: the token endpoint {} answered HTTP {}", who,
+                                              RedactUrl(token_uri), status));
   }
   // Only the endpoint's own error fields are quoted: they never hold the grant.
   const json reply = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
@@ -124,17 +128,19 @@ absl::StatusOr<FetchedToken> RequestToken(http::HttpClient& http, const std::str
         "{}: the token endpoint {} answered HTTP {}, not an OAuth error (a proxy in the way?)", who,
         RedactUrl(token_uri), status));
   }
-  const std::string description = RemoteText(StringField(reply, "error_description"), kMaxDescription);
+  const std::string description =
+      RemoteText(StringField(reply, "error_description"), kMaxDescription);
   const std::string fix = hint ? hint(error, description) : "";
-  return absl::UnauthenticatedError(fmt::format("{}: Google refused the credentials (HTTP {} {}{}{}){}", who,
-                                                status, error, description.empty() ? "" : ": ", description,
-                                                fix.empty() ? "" : ": " + fix));
+  return absl::UnauthenticatedError(
+      fmt::format("{}: Google refused the credentials (HTTP {} {}{}{}){}", who, status, error,
+                  description.empty() ? "" : ": ", description, fix.empty() ? "" : ": " + fix));
 }
 
 bool IsSafeForCredentials(const std::string& url) {
   // Parsed as libcurl will parse it when it connects, so that the host checked is the host used.
   std::unique_ptr<CURLU, UrlFree> parsed(curl_url());
-  if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return false;
+  if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
+    return false;
   const auto part = [&parsed](CURLUPart which) {
     char* value = nullptr;
     std::string text;

@@ -62,7 +62,8 @@ absl::Status MarkCredentialsError(absl::Status status);
 
 // What to do about a grant the token endpoint refused, from its `error` and
 // `error_description`; "" for nothing to add.
-using GrantHint = std::function<std::string(const std::string& error, const std::string& description)>;
+using GrantHint =
+    std::function<std::string(const std::string& error, const std::string& description)>;
 
 // Whether an OAuth error says the grant itself is no good (a revoked refresh token, a deleted
 // key, a disabled account), as opposed to a malformed request.

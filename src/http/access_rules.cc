@@ -16,7 +16,8 @@ std::string_view HostName(std::string_view host) {
 std::optional<Refusal> CheckAccess(const httplib::Request& request, const AccessRules& rules) {
   const std::string host = request.get_header_value("Host");
   if (rules.loopback && !IsLoopback(HostName(host))) {
-    return Refusal{403, fmt::format("this endpoint answers to a loopback address only (open {})", rules.loopback_url)};
+    return Refusal{403, fmt::format("this endpoint answers to a loopback address only (open {})",
+                                    rules.loopback_url)};
   }
   const std::string origin = request.get_header_value("Origin");
   if (!origin.empty() && origin != "http://" + host && origin != "https://" + host) {
@@ -27,8 +28,9 @@ std::optional<Refusal> CheckAccess(const httplib::Request& request, const Access
     return Refusal{401, "this endpoint needs its token: Authorization: Bearer TOKEN"};
   }
   if (request.method == "POST" && request.get_header_value(rules.action_header) != "1") {
-    return Refusal{403, fmt::format("actions need the header {}: 1 (a page of another origin cannot send it)",
-                                    rules.action_header)};
+    return Refusal{
+        403, fmt::format("actions need the header {}: 1 (a page of another origin cannot send it)",
+                         rules.action_header)};
   }
   return std::nullopt;
 }

@@ -24,8 +24,8 @@ struct Request;
 namespace bikestream {
 
 struct AccessRules {
-  bool loopback = true;      // The server listens on a loopback address.
-  std::string token;         // "" requires none.
+  bool loopback = true;  // The server listens on a loopback address.
+  std::string token;     // "" requires none.
   // The requests the token guards. Default: all.
   std::function<bool(const httplib::Request&)> needs_token;
   std::string action_header;  // e.g. "X-Bikestream-Admin": required of every POST.

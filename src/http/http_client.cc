@@ -17,7 +17,9 @@ namespace {
 
 // curl_global_init is not thread-safe; do it once, before any handle exists.
 void GlobalInit() {
-  static const bool initialized = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
+  static const bool initialized = [] {
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+  }();
   (void)initialized;
 }
 
@@ -84,15 +86,16 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const s
                                               const std::vector<std::string>& headers) {
   const std::optional<bool> https = IsHttps(url);
   if (!https) {
-    return absl::InvalidArgumentError(
-        fmt::format("{} {}: refused: bikestream speaks http and https only", method, RedactUrl(url)));
+    return absl::InvalidArgumentError(fmt::format(
+        "{} {}: refused: bikestream speaks http and https only", method, RedactUrl(url)));
   }
   auto handle = Borrow();
   CURL* curl = handle->curl;
   if (!curl) return absl::ResourceExhaustedError("cannot create a curl handle");
   curl_easy_reset(curl);  // Keeps the connection cache, drops the last request's options.
   HeaderList header_list;
-  for (const auto& header : headers) header_list.list = curl_slist_append(header_list.list, header.c_str());
+  for (const auto& header : headers)
+    header_list.list = curl_slist_append(header_list.list, header.c_str());
   HttpResponse response;
   Reply reply{.body = &response.body, .max_bytes = options_.max_reply_bytes};
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
@@ -106,7 +109,8 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const s
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
   // A Content-Length past the bound is refused before the body is read.
-  curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_reply_bytes));
+  curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
+                   static_cast<curl_off_t>(options_.max_reply_bytes));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10'000L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -144,17 +148,21 @@ absl::Status HttpClient::TransferError(const std::string& method, const std::str
     case CURLE_WRITE_ERROR:
     case CURLE_FILESIZE_EXCEEDED:
       if (code == CURLE_FILESIZE_EXCEEDED || too_large) {
-        return absl::OutOfRangeError(fmt::format("{}: the reply is larger than {}, more than such a reply may be: refused",
-                                                        request, limits::BytesText(options_.max_reply_bytes)));
+        return absl::OutOfRangeError(
+            fmt::format("{}: the reply is larger than {}, more than such a reply may be: refused",
+                        request, limits::BytesText(options_.max_reply_bytes)));
       }
       break;
     case CURLE_ABORTED_BY_CALLBACK:
       return absl::CancelledError(fmt::format("{}: abandoned: the job is stopping", request));
     case CURLE_UNSUPPORTED_PROTOCOL:
-      return absl::InvalidArgumentError(fmt::format(
-          "{}: refused a redirect to another protocol (only http and https are spoken, and https stays https)", request));
+      return absl::InvalidArgumentError(
+          fmt::format("{}: refused a redirect to another protocol (only http and https are spoken, "
+                      "and https stays https)",
+                      request));
     case CURLE_OPERATION_TIMEDOUT:
-      return absl::DeadlineExceededError(fmt::format("{}: {}", request, curl_easy_strerror(CURLcode(code))));
+      return absl::DeadlineExceededError(
+          fmt::format("{}: {}", request, curl_easy_strerror(CURLcode(code))));
     default:
       break;
   }

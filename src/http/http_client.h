@@ -70,7 +70,8 @@ class HttpClient {
   std::unique_ptr<Handle> Borrow();
   void Return(std::unique_ptr<Handle> handle);
   // The status of a request that ended with libcurl's `code`.
-  absl::Status TransferError(const std::string& method, const std::string& url, int code, bool too_large) const;
+  absl::Status TransferError(const std::string& method, const std::string& url, int code,
+                             bool too_large) const;
 
   const Options options_;
   absl::Mutex mutex_;

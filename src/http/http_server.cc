@@ -1,10 +1,10 @@
 #include "http/http_server.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -156,7 +156,8 @@ bool CarriesBody(const httplib::Request& request) {
   return request.has_header("Transfer-Encoding") || (!length.empty() && length != "0");
 }
 
-httplib::Server::HandlerResponse RefuseUnread(httplib::Response& response, int status, const std::string& why) {
+httplib::Server::HandlerResponse RefuseUnread(httplib::Response& response, int status,
+                                              const std::string& why) {
   response.status = status;
   response.set_header("Connection", "close");  // The body is never read: the connection ends.
   response.set_content(why + "\n", "text/plain");
@@ -166,7 +167,8 @@ httplib::Server::HandlerResponse RefuseUnread(httplib::Response& response, int s
 // cpp-httplib's thread pool, telling the connections of each one it accepts.
 class EvictingPool final : public httplib::TaskQueue {
  public:
-  EvictingPool(std::size_t threads, Connections& connections) : pool_(threads), connections_(connections) {}
+  EvictingPool(std::size_t threads, Connections& connections)
+      : pool_(threads), connections_(connections) {}
   void enqueue(std::function<void()> serve) override {
     connections_.Accepted();
     pool_.enqueue(std::move(serve));
@@ -183,8 +185,9 @@ class EvictingPool final : public httplib::TaskQueue {
 // to the connections, which may end them to make room.
 class DeadlineStream final : public httplib::Stream {
  public:
-  DeadlineStream(socket_t sock, std::chrono::milliseconds read_timeout, std::chrono::milliseconds write_timeout,
-                 std::size_t max_request_bytes, Connections& connections)
+  DeadlineStream(socket_t sock, std::chrono::milliseconds read_timeout,
+                 std::chrono::milliseconds write_timeout, std::size_t max_request_bytes,
+                 Connections& connections)
       : sock_(sock),
         read_timeout_(read_timeout),
         write_timeout_(write_timeout),
@@ -242,11 +245,14 @@ class DeadlineStream final : public httplib::Stream {
     return sent;
   }
 
-  void get_remote_ip_and_port(std::string& ip, int& port) const override { ip = PeerAddress(sock_, port); }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = PeerAddress(sock_, port);
+  }
   void get_local_ip_and_port(std::string& ip, int& port) const override {
     sockaddr_storage address{};
     socklen_t length = sizeof address;
-    if (getsockname(sock_, reinterpret_cast<sockaddr*>(&address), &length) == 0) ip = AddressText(address, port);
+    if (getsockname(sock_, reinterpret_cast<sockaddr*>(&address), &length) == 0)
+      ip = AddressText(address, port);
   }
   socket_t socket() const override { return sock_; }
 
@@ -254,7 +260,8 @@ class DeadlineStream final : public httplib::Stream {
   std::size_t buffered() const { return end_ - begin_; }
   // Readable within the read timeout, and before the request's deadline.
   bool WaitReadable() const {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(read_deadline_ - SteadyNow());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(read_deadline_ - SteadyNow());
     if (left.count() <= 0) return false;
     return WaitFor(POLLIN, std::min(left, read_timeout_));
   }
@@ -300,7 +307,8 @@ HttpServer::HttpServer(ServerLimits limits)
     : limits_(limits), connections_(std::make_unique<Connections>(limits.threads)) {
   new_task_queue = [this] { return new EvictingPool(limits_.threads, *connections_); };
   set_payload_max_length(limits_.max_body_bytes);
-  httplib::Server::set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
+  httplib::Server::set_pre_routing_handler([this](const httplib::Request& request,
+                                                  httplib::Response& response) {
     if (request.method != "POST" && CarriesBody(request)) {
       return RefuseUnread(response, 400, fmt::format("a {} takes no body here", request.method));
     }
@@ -321,7 +329,8 @@ httplib::Server& HttpServer::set_pre_routing_handler(HandlerWithResponse handler
 absl::StatusOr<std::string> HttpServer::Start(const ListenAddress& address, std::string_view flag) {
   // Last, so that every route registered before comes first: a POST to no route is refused
   // without its body being read (cpp-httplib would read it whole for its 404).
-  Post(R"(.*)", [](const httplib::Request& request, httplib::Response& response, const httplib::ContentReader&) {
+  Post(R"(.*)", [](const httplib::Request& request, httplib::Response& response,
+                   const httplib::ContentReader&) {
     RefuseUnread(response, 404, fmt::format("no such path: POST {}", request.path));
   });
   auto bound = Bind(*this, address, flag);
@@ -331,10 +340,12 @@ absl::StatusOr<std::string> HttpServer::Start(const ListenAddress& address, std:
     listener_done_ = true;
   });
   // stop() before the listener has begun would be lost, and the listener would run for ever.
-  while (!is_running() && !listener_done_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (!is_running() && !listener_done_)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   if (listener_done_) {
     listener_.join();
-    return absl::UnavailableError(fmt::format("{} {}: the server stopped as it started", flag, *bound));
+    return absl::UnavailableError(
+        fmt::format("{} {}: the server stopped as it started", flag, *bound));
   }
   return bound;
 }

@@ -42,7 +42,7 @@ class Connections;
 
 struct ServerLimits {
   TimestampMicros request_deadline = 10 * kMicrosPerSecond;  // Headers and body. Default: 10 s.
-  std::size_t threads = 64;                                  // Connections served at once. Default: 64.
+  std::size_t threads = 64;  // Connections served at once. Default: 64.
   // A request's body, decoded. Default: what an endpoint that takes no body needs.
   std::size_t max_body_bytes = limits::kControlRequest;
 };

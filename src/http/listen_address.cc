@@ -1,7 +1,7 @@
 #include "http/listen_address.h"
 
-#include <fmt/format.h>
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <httplib.h>
 
 #include "absl/status/status.h"
@@ -28,9 +28,9 @@ absl::StatusOr<ListenAddress> ParseListenAddress(const std::string& text, bool p
     address.port = -1;
   }
   if (address.port < 0 || address.port > kMaxPort || address.host.empty()) {
-    return absl::InvalidArgumentError(fmt::format("{} {}: expected {}, e.g. {} (port 0 picks one)",
-                                                  flag, text, port_alone_ok ? "HOST:PORT or PORT" : "HOST:PORT",
-                                                  example));
+    return absl::InvalidArgumentError(
+        fmt::format("{} {}: expected {}, e.g. {} (port 0 picks one)", flag, text,
+                    port_alone_ok ? "HOST:PORT or PORT" : "HOST:PORT", example));
   }
   return address;
 }
@@ -39,7 +39,8 @@ bool IsLoopback(std::string_view host) {
   if (host == "localhost" || host == "::1" || host == "[::1]") return true;
   // An address in 127.0.0.0/8 itself, not a name that starts like one (127.0.0.1.example.com).
   in_addr address{};
-  return inet_pton(AF_INET, std::string(host).c_str(), &address) == 1 && (ntohl(address.s_addr) >> 24) == 127;
+  return inet_pton(AF_INET, std::string(host).c_str(), &address) == 1 &&
+         (ntohl(address.s_addr) >> 24) == 127;
 }
 
 absl::StatusOr<std::string> Bind(httplib::Server& server, const ListenAddress& address,
@@ -55,10 +56,11 @@ absl::StatusOr<std::string> Bind(httplib::Server& server, const ListenAddress& a
                         ? server.bind_to_any_port(address.host)
                         : (server.bind_to_port(address.host, address.port) ? address.port : -1);
   if (bound < 0) {
-    return absl::UnavailableError(fmt::format(
-        "{} {}:{}: cannot listen there: the port is in use (another job? `bikestream jobs list` shows "
-        "them) or the address is not this machine's; port 0 picks a free one", flag,
-        address.host, address.port));
+    return absl::UnavailableError(
+        fmt::format("{} {}:{}: cannot listen there: the port is in use (another job? `bikestream "
+                    "jobs list` shows "
+                    "them) or the address is not this machine's; port 0 picks a free one",
+                    flag, address.host, address.port));
   }
   return fmt::format("{}:{}", address.host, bound);
 }

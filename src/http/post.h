@@ -15,7 +15,8 @@ namespace bikestream {
 
 class HttpServer;
 
-using PostHandler = std::function<void(const httplib::Request&, const std::string& body, httplib::Response&)>;
+using PostHandler =
+    std::function<void(const httplib::Request&, const std::string& body, httplib::Response&)>;
 
 // Serves POST `pattern` with `handler`. The body is read only when the request declares one
 // (Content-Length or chunked), and only up to the server's max_body_bytes, counted as it

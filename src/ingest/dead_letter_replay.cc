@@ -34,8 +34,10 @@ absl::StatusOr<ReplayResult> ReplayDeadLetters(DeadLetterStore& store,
     result.stored += committed->stored;
     for (std::size_t i = 0; i < events.size(); ++i) {
       // An engine that does not say which were new: every one might have been.
-      const bool is_new = committed->newly_stored.size() != events.size() || committed->newly_stored[i];
-      if (is_new && committed->stored > 0 && (!result.earliest_stored || events[i].ts < *result.earliest_stored)) {
+      const bool is_new =
+          committed->newly_stored.size() != events.size() || committed->newly_stored[i];
+      if (is_new && committed->stored > 0 &&
+          (!result.earliest_stored || events[i].ts < *result.earliest_stored)) {
         result.earliest_stored = events[i].ts;
       }
     }

@@ -18,7 +18,8 @@ bool IsBlank(std::string_view text) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<LineInput>> LineInput::Open(const std::string& from, std::size_t max_line_bytes) {
+absl::StatusOr<std::unique_ptr<LineInput>> LineInput::Open(const std::string& from,
+                                                           std::size_t max_line_bytes) {
   std::unique_ptr<LineInput> input(new LineInput);
   if (from == "-") {
     input->fd_ = STDIN_FILENO;
@@ -49,7 +50,9 @@ LineInput::~LineInput() {
   if (owns_fd_) ::close(fd_);
 }
 
-absl::Status LineInput::CheckComplete() { return gzip_ ? gzip_->CheckComplete() : absl::OkStatus(); }
+absl::Status LineInput::CheckComplete() {
+  return gzip_ ? gzip_->CheckComplete() : absl::OkStatus();
+}
 
 absl::Status IngestLines(LineReader& reader, Ingestor& ingestor, const ProgressCallback& progress) {
   std::uint64_t commits_reported = 0;
@@ -67,13 +70,13 @@ absl::Status IngestLines(LineReader& reader, Ingestor& ingestor, const ProgressC
     const Line& current = **line;
     if (current.number == 1 && StartsLikeGzip(current.text)) {
       return absl::FailedPreconditionError(
-          "the input is gzip-compressed: give the file itself to --from (ingest decodes it), or pipe it "
+          "the input is gzip-compressed: give the file itself to --from (ingest decodes it), or "
+          "pipe it "
           "through zcat");
     }
     if (IsBlank(current.text) && !current.truncated) continue;
-    if (auto status = ingestor.Add(IngestMessage{.payload = current.text,
-                                                 .position = current.number,
-                                                 .truncated = current.truncated});
+    if (auto status = ingestor.Add(IngestMessage{
+            .payload = current.text, .position = current.number, .truncated = current.truncated});
         !status.ok()) {
       return status;
     }

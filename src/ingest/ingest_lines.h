@@ -19,7 +19,8 @@ using ProgressCallback = std::function<void(const IngestStats&)>;
 class LineInput {
  public:
   // kNotFound or kUnavailable, naming the file, when it cannot be read.
-  static absl::StatusOr<std::unique_ptr<LineInput>> Open(const std::string& from, std::size_t max_line_bytes);
+  static absl::StatusOr<std::unique_ptr<LineInput>> Open(const std::string& from,
+                                                         std::size_t max_line_bytes);
   ~LineInput();
   LineInput(const LineInput&) = delete;
   LineInput& operator=(const LineInput&) = delete;

@@ -26,10 +26,12 @@ void Ingestor::ReserveBatch() {
 }
 
 ParseResult Ingestor::Classify(const IngestMessage& message) {
-  if (!message.decode_error.empty()) return Rejection{Reason::kBadEncoding, std::string(message.decode_error)};
+  if (!message.decode_error.empty())
+    return Rejection{Reason::kBadEncoding, std::string(message.decode_error)};
   if (message.truncated) {
-    return Rejection{Reason::kTooLong, fmt::format("message exceeds the limit of {} bytes; payload kept truncated",
-                                                   message.payload.size())};
+    return Rejection{Reason::kTooLong,
+                     fmt::format("message exceeds the limit of {} bytes; payload kept truncated",
+                                 message.payload.size())};
   }
   return parser_.Parse(message.payload);
 }
@@ -43,20 +45,18 @@ absl::Status Ingestor::Add(const IngestMessage& message) {
     auto& rejection = std::get<Rejection>(result);
     // A long message is kept up to the limit that made it too long, as docs/events.md says.
     std::string_view payload = message.payload;
-    if (rejection.reason == Reason::kTooLong) payload = payload.substr(0, options_.rules.max_message_bytes);
-    batch_.dead_letters.push_back(DeadLetter{.first_seen = options_.now(),
-                                             .source = message.source.empty()
-                                                           ? options_.source
-                                                           : std::string(message.source),
-                                             .message_id = message.message_id.empty()
-                                                               ? PositionalMessageId(
-                                                                     message.position,
-                                                                     message.payload)
-                                                               : std::string(message.message_id),
-                                             .payload = std::string(payload),
-                                             .reason = std::string(ReasonCode(rejection.reason)),
-                                             .error = std::move(rejection.message),
-                                             .publish_time = message.publish_time});
+    if (rejection.reason == Reason::kTooLong)
+      payload = payload.substr(0, options_.rules.max_message_bytes);
+    batch_.dead_letters.push_back(
+        DeadLetter{.first_seen = options_.now(),
+                   .source = message.source.empty() ? options_.source : std::string(message.source),
+                   .message_id = message.message_id.empty()
+                                     ? PositionalMessageId(message.position, message.payload)
+                                     : std::string(message.message_id),
+                   .payload = std::string(payload),
+                   .reason = std::string(ReasonCode(rejection.reason)),
+                   .error = std::move(rejection.message),
+                   .publish_time = message.publish_time});
   }
   return CommitIfFull();
 }
@@ -64,7 +64,8 @@ absl::Status Ingestor::Add(const IngestMessage& message) {
 absl::Status Ingestor::AddEvent(Event event) {
   ++stats_.received;
   if (std::optional<Rejection> rejection = CheckEvent(event, options_.rules)) {
-    batch_.dead_letters.push_back(EventLetter(event, rejection->reason, std::move(rejection->message)));
+    batch_.dead_letters.push_back(
+        EventLetter(event, rejection->reason, std::move(rejection->message)));
   } else {
     batch_.events.push_back(std::move(event));
   }
@@ -82,12 +83,14 @@ absl::Status Ingestor::Flush() {
   if (!status.ok()) return status;
   // In order; a failure leaves it and those after it waiting.
   while (!waiting_.empty()) {
-    if (auto committed = CommitSettlingRefusals(*waiting_.front()); !committed.ok()) return committed;
+    if (auto committed = CommitSettlingRefusals(*waiting_.front()); !committed.ok())
+      return committed;
     waiting_.pop_front();
   }
   if (batch_.empty()) return absl::OkStatus();
-  if (auto committed = CommitSettlingRefusals(batch_); !committed.ok()) return committed;  // Stays staged.
-  batch_.clear();  // Keeps its room for the next batch.
+  if (auto committed = CommitSettlingRefusals(batch_); !committed.ok())
+    return committed;  // Stays staged.
+  batch_.clear();      // Keeps its room for the next batch.
   return absl::OkStatus();
 }
 
@@ -102,9 +105,9 @@ absl::Status Ingestor::CommitSettlingRefusals(const Batch& batch) {
   if (batch.events.size() == 1) {
     Batch set_aside;
     set_aside.dead_letters = batch.dead_letters;
-    set_aside.dead_letters.push_back(EventLetter(batch.events[0], Reason::kRefusedByWarehouse,
-                                                 fmt::format("the warehouse refused the event: {}",
-                                                             MessageOf(committed.status()))));
+    set_aside.dead_letters.push_back(EventLetter(
+        batch.events[0], Reason::kRefusedByWarehouse,
+        fmt::format("the warehouse refused the event: {}", MessageOf(committed.status()))));
     committed = sink_.Commit(set_aside);
     if (!committed.ok()) return committed.status();
     Count(set_aside, *committed);
@@ -138,7 +141,8 @@ absl::Status Ingestor::Launch() {
   auto batch = std::make_unique<Batch>(std::move(batch_));
   batch_ = Batch();
   ReserveBatch();
-  auto result = std::async(std::launch::async, [writer, staged = batch.get()] { return writer->Commit(*staged); });
+  auto result = std::async(std::launch::async,
+                           [writer, staged = batch.get()] { return writer->Commit(*staged); });
   in_flight_.push_back(InFlight{std::move(batch), writer, std::move(result)});
   return status;
 }

@@ -30,8 +30,8 @@ struct IngestMessage {
   // Identity within the source; keys its dead letter. When empty, the dead letter is keyed by
   // PositionalMessageId(position, payload).
   std::string_view message_id = {};
-  std::uint64_t position = 0;  // Order within the source, e.g. the line number.
-  bool truncated = false;      // The payload was cut at the source's size limit.
+  std::uint64_t position = 0;        // Order within the source, e.g. the line number.
+  bool truncated = false;            // The payload was cut at the source's size limit.
   TimestampMicros publish_time = 0;  // When the broker accepted it; 0 when unknown.
   // Names the input in its dead letter where it differs from IngestOptions::source (a push
   // endpoint serving several subscriptions). Empty: IngestOptions::source.
@@ -48,7 +48,8 @@ class CommitObserver {
   virtual ~CommitObserver() = default;
   // After each successful commit: the batch's events and which of them were new to the
   // warehouse (a redelivered event is not).
-  virtual void OnCommit(const std::vector<Event>& events, const std::vector<bool>& newly_stored) = 0;
+  virtual void OnCommit(const std::vector<Event>& events,
+                        const std::vector<bool>& newly_stored) = 0;
   // The source has had nothing for a while.
   virtual void OnIdle() {}
 };
@@ -62,12 +63,12 @@ struct IngestStats {
 };
 
 struct IngestOptions {
-  std::string source;                  // Names the input in dead letters. Default: "".
+  std::string source;  // Names the input in dead letters. Default: "".
   // Messages per transaction; SIZE_MAX leaves every commit to Flush(). Default: 50,000.
   std::size_t batch_size = 50'000;
-  ValidationRules rules;               // Default: the contract in docs/design.md.
+  ValidationRules rules;                 // Default: the contract in docs/design.md.
   std::function<TimestampMicros()> now;  // Clock for first_seen. Default: the system clock.
-  CommitObserver* observer = nullptr;     // Told of each commit. Default: none.
+  CommitObserver* observer = nullptr;    // Told of each commit. Default: none.
   // Connections to the same warehouse that commit full batches, each on a thread of its own:
   // while one commits a batch, the next fills and goes to another, so the engine works on
   // several at once. Commits may then finish out of order, which dedup by event_id makes
@@ -154,7 +155,7 @@ class Ingestor {
   Batch batch_;
   IngestStats stats_;
   std::vector<EventSink*> idle_writers_;  // Concurrent writers not committing now.
-  std::deque<InFlight> in_flight_;       // Oldest first.
+  std::deque<InFlight> in_flight_;        // Oldest first.
   // What the next Flush() commits first, in order: batches whose concurrent commit failed.
   std::deque<std::unique_ptr<Batch>> waiting_;
 };

@@ -9,8 +9,8 @@
 
 namespace bikestream {
 
-httplib::Result AskJob(const JobRecord& job, const std::string& token, bool post, const std::string& path,
-                       std::chrono::seconds timeout) {
+httplib::Result AskJob(const JobRecord& job, const std::string& token, bool post,
+                       const std::string& path, std::chrono::seconds timeout) {
   httplib::Client client("http://" + job.admin);
   client.set_connection_timeout(timeout);
   client.set_read_timeout(timeout);
@@ -21,7 +21,8 @@ httplib::Result AskJob(const JobRecord& job, const std::string& token, bool post
   if (post) request.headers.emplace(kAdminActionHeader, "1");
   // The answer is read up to a bound: /job is a few KB.
   std::string body;
-  request.content_receiver = [&body](const char* data, std::size_t length, std::uint64_t, std::uint64_t) {
+  request.content_receiver = [&body](const char* data, std::size_t length, std::uint64_t,
+                                     std::uint64_t) {
     if (body.size() + length > limits::kSmallReply) return false;
     body.append(data, length);
     return true;
@@ -37,7 +38,8 @@ std::string WhyNoAnswer(httplib::Error error, std::chrono::seconds timeout) {
       return "nothing listens there (the job may have just ended)";
     case httplib::Error::ConnectionTimeout:
     case httplib::Error::Read:
-      return fmt::format("no answer within {} s (the job may be stuck: kill -TERM its pid)", timeout.count());
+      return fmt::format("no answer within {} s (the job may be stuck: kill -TERM its pid)",
+                         timeout.count());
     default:
       return "the request failed";
   }

@@ -14,8 +14,8 @@ namespace bikestream {
 
 // GET, or POST with `post`, `path` (e.g. "/job", "/drain") of `job`'s endpoint, waiting at most
 // `timeout` to connect and as long for the answer.
-httplib::Result AskJob(const JobRecord& job, const std::string& token, bool post, const std::string& path,
-                       std::chrono::seconds timeout);
+httplib::Result AskJob(const JobRecord& job, const std::string& token, bool post,
+                       const std::string& path, std::chrono::seconds timeout);
 
 // Why a request got no answer, for a person (httplib's own names are single words).
 std::string WhyNoAnswer(httplib::Error error, std::chrono::seconds timeout);

@@ -6,10 +6,10 @@
 #include <atomic>
 #include <cmath>
 #include <map>
-#include <set>
-#include <tuple>
 #include <memory>
+#include <set>
 #include <thread>
+#include <tuple>
 
 #include "features/scheduler.h"
 #include "job/admin_server.h"
@@ -35,8 +35,8 @@ const FeatureSpec* LongestWindowed(const std::vector<FeatureSpec>& features) {
 }
 
 // RefreshFeaturesAt, counted in `metrics` when given.
-absl::Status RefreshAndCount(FeatureStore& store, const FeatureJobOptions& options, TimestampMicros as_of,
-                             JobMetrics* metrics) {
+absl::Status RefreshAndCount(FeatureStore& store, const FeatureJobOptions& options,
+                             TimestampMicros as_of, JobMetrics* metrics) {
   Clock& clock = options.clock ? *options.clock : SystemClock();
   const TimestampMicros start = clock.Now();
   auto rows = store.RefreshFeatures(options.features, as_of);
@@ -61,39 +61,48 @@ constexpr double kValueTolerance = 1e-9;
 
 std::map<FeatureKey, double> ByKey(const std::vector<FeatureRow>& rows) {
   std::map<FeatureKey, double> by_key;
-  for (const FeatureRow& row : rows) by_key[{row.station_id, row.feature_name, row.window_len}] = row.value;
+  for (const FeatureRow& row : rows)
+    by_key[{row.station_id, row.feature_name, row.window_len}] = row.value;
   return by_key;
 }
 
 }  // namespace
 
-absl::StatusOr<DefaultTick> ChooseDefaultTick(EventHistory& events, const FeatureJobOptions& options) {
+absl::StatusOr<DefaultTick> ChooseDefaultTick(EventHistory& events,
+                                              const FeatureJobOptions& options) {
   Clock& clock = options.clock ? *options.clock : SystemClock();
   const TimestampMicros current = FloorToTick(clock.Now(), options.every);
   auto latest = events.LatestEventTime();
   if (!latest.ok()) return latest.status();
   if (!*latest) {
-    return DefaultTick{current, fmt::format("raw_events holds no events yet: the features as of now ({}) are "
-                                            "empty or zero", FormatRfc3339(current))};
+    return DefaultTick{
+        current, fmt::format("raw_events holds no events yet: the features as of now ({}) are "
+                             "empty or zero",
+                             FormatRfc3339(current))};
   }
   const FeatureSpec* longest = LongestWindowed(options.features);
   if (!longest || **latest > current - *longest->window) {
-    return DefaultTick{current, fmt::format("as of now: {} (give --as-of for another tick)", FormatRfc3339(current))};
+    return DefaultTick{current, fmt::format("as of now: {} (give --as-of for another tick)",
+                                            FormatRfc3339(current))};
   }
   const TimestampMicros floor = FloorToTick(**latest, options.every);
   const TimestampMicros data_tick = floor == **latest ? floor : floor + options.every;
-  return DefaultTick{data_tick, fmt::format("no event in the {} before now ({}); the latest is {}: as of the "
-                                            "data's latest tick, {} (give --as-of for another)",
-                                            longest->window_len, FormatRfc3339(current),
-                                            FormatRfc3339(**latest), FormatRfc3339(data_tick))};
+  return DefaultTick{
+      data_tick, fmt::format("no event in the {} before now ({}); the latest is {}: as of the "
+                             "data's latest tick, {} (give --as-of for another)",
+                             longest->window_len, FormatRfc3339(current), FormatRfc3339(**latest),
+                             FormatRfc3339(data_tick))};
 }
 
-absl::Status ExplainEmptyTick(FeatureStore& store, const std::vector<std::string>& features, TimestampMicros as_of) {
+absl::Status ExplainEmptyTick(FeatureStore& store, const std::vector<std::string>& features,
+                              TimestampMicros as_of) {
   constexpr TimestampMicros kNear = 24 * kMicrosPerHour;
   auto latest = store.LatestFeatureTime();
   if (!latest.ok()) return latest.status();
-  if (!*latest) return absl::NotFoundError("station_features is empty: run `bikestream features` first");
-  auto near = store.TrainingSet(TrainingSetRequest{.features = features, .range = std::pair(as_of - kNear, as_of + kNear)});
+  if (!*latest)
+    return absl::NotFoundError("station_features is empty: run `bikestream features` first");
+  auto near = store.TrainingSet(
+      TrainingSetRequest{.features = features, .range = std::pair(as_of - kNear, as_of + kNear)});
   if (!near.ok()) return near.status();
   std::optional<TimestampMicros> before, after;
   for (const auto& row : near->rows) {
@@ -107,25 +116,28 @@ absl::Status ExplainEmptyTick(FeatureStore& store, const std::vector<std::string
     return tick ? FormatRfc3339(*tick) : std::string("none within a day");
   };
   return absl::NotFoundError(fmt::format(
-      "no features as of {}: it is no tick. The nearest before: {}; after: {}; the latest: {}", FormatRfc3339(as_of),
-      or_none(before), or_none(after), FormatRfc3339(**latest)));
+      "no features as of {}: it is no tick. The nearest before: {}; after: {}; the latest: {}",
+      FormatRfc3339(as_of), or_none(before), or_none(after), FormatRfc3339(**latest)));
 }
 
-absl::Status RefreshFeaturesAt(FeatureStore& store, const FeatureJobOptions& options, TimestampMicros as_of) {
+absl::Status RefreshFeaturesAt(FeatureStore& store, const FeatureJobOptions& options,
+                               TimestampMicros as_of) {
   return RefreshAndCount(store, options, as_of, nullptr);
 }
 
-absl::Status BackfillFeatures(FeatureStore& store, const FeatureJobOptions& options, TimestampMicros from,
-                              TimestampMicros to) {
+absl::Status BackfillFeatures(FeatureStore& store, const FeatureJobOptions& options,
+                              TimestampMicros from, TimestampMicros to) {
   const std::vector<TimestampMicros> ticks = TicksBetween(from, to, options.every);
-  Log(options, fmt::format("backfilling {} ticks every {} s", ticks.size(), options.every / kMicrosPerSecond));
+  Log(options, fmt::format("backfilling {} ticks every {} s", ticks.size(),
+                           options.every / kMicrosPerSecond));
   for (TimestampMicros tick : ticks) {
     if (absl::Status status = RefreshFeaturesAt(store, options, tick); !status.ok()) return status;
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<FeatureVerification> VerifyFeatures(FeatureStore& store, const std::vector<FeatureSpec>& features,
+absl::StatusOr<FeatureVerification> VerifyFeatures(FeatureStore& store,
+                                                   const std::vector<FeatureSpec>& features,
                                                    TimestampMicros as_of) {
   auto expected = store.ComputeFeatures(features, as_of);
   if (!expected.ok()) return expected.status();
@@ -137,7 +149,8 @@ absl::StatusOr<FeatureVerification> VerifyFeatures(FeatureStore& store, const st
   const std::map<FeatureKey, double> want = ByKey(*expected), have = ByKey(*stored);
   FeatureVerification verification{.expected = want.size(), .stored = have.size()};
   auto differ = [&](const FeatureKey& key, std::string what) {
-    verification.differences.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), std::move(what)});
+    verification.differences.push_back(
+        {std::get<0>(key), std::get<1>(key), std::get<2>(key), std::move(what)});
   };
   for (const auto& [key, value] : want) {
     auto found = have.find(key);
@@ -170,10 +183,12 @@ absl::Status RunFeatureSchedule(FeatureStore& store, const FeatureJobOptions& op
         [&] { run_now = true; });
     if (!started.ok()) return started.status();
     admin = std::move(*started);
-    Log(options, fmt::format("admin http://{} (POST /run with X-Bikestream-Admin: 1 computes now)", admin->address()));
+    Log(options, fmt::format("admin http://{} (POST /run with X-Bikestream-Admin: 1 computes now)",
+                             admin->address()));
   }
-  Log(options, fmt::format("computing features every {} s, aligned to the clock; SIGTERM or Ctrl-C stops",
-                           options.every / kMicrosPerSecond));
+  Log(options,
+      fmt::format("computing features every {} s, aligned to the clock; SIGTERM or Ctrl-C stops",
+                  options.every / kMicrosPerSecond));
   // Any state change (drain or cancel, from a signal or the admin endpoint) stops the schedule.
   std::jthread watcher([&](std::stop_token token) {
     while (!token.stop_requested() && control.running()) {
@@ -181,9 +196,10 @@ absl::Status RunFeatureSchedule(FeatureStore& store, const FeatureJobOptions& op
     }
     stop = true;
   });
-  Scheduler scheduler(clock, {.every = options.every},
-                      [&](TimestampMicros as_of) { return RefreshAndCount(store, options, as_of, &metrics); },
-                      [&](const std::string& line) { Log(options, line); });
+  Scheduler scheduler(
+      clock, {.every = options.every},
+      [&](TimestampMicros as_of) { return RefreshAndCount(store, options, as_of, &metrics); },
+      [&](const std::string& line) { Log(options, line); });
   scheduler.Run(stop, run_now);
   watcher.request_stop();
   Log(options, "scheduler stopped");

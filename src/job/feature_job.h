@@ -36,20 +36,23 @@ struct DefaultTick {
 // but on a warehouse of past data, where no event falls in the longest window before that
 // tick (so every windowed feature there would be zero), the data's latest tick: the first tick
 // at or after the latest event. An empty raw_events keeps the current tick, and says so.
-absl::StatusOr<DefaultTick> ChooseDefaultTick(EventHistory& events, const FeatureJobOptions& options);
+absl::StatusOr<DefaultTick> ChooseDefaultTick(EventHistory& events,
+                                              const FeatureJobOptions& options);
 
 // Why a training set at `as_of` has no rows: kNotFound naming the nearest stored ticks before
 // and after it (within a day) and the latest, when `as_of` is no tick; OK when it is one (whose
 // rows hold none of these features).
-absl::Status ExplainEmptyTick(FeatureStore& store, const std::vector<std::string>& features, TimestampMicros as_of);
+absl::Status ExplainEmptyTick(FeatureStore& store, const std::vector<std::string>& features,
+                              TimestampMicros as_of);
 
 // Refreshes the features at `as_of` and logs how many rows it wrote in how long.
-absl::Status RefreshFeaturesAt(FeatureStore& store, const FeatureJobOptions& options, TimestampMicros as_of);
+absl::Status RefreshFeaturesAt(FeatureStore& store, const FeatureJobOptions& options,
+                               TimestampMicros as_of);
 
 // Refreshes every tick of `options.every` in [from, to], in order, after a line saying how many;
 // stops at the first failure.
-absl::Status BackfillFeatures(FeatureStore& store, const FeatureJobOptions& options, TimestampMicros from,
-                              TimestampMicros to);
+absl::Status BackfillFeatures(FeatureStore& store, const FeatureJobOptions& options,
+                              TimestampMicros from, TimestampMicros to);
 
 // `features verify`: the stored rows of `options.features` at `as_of` against the same
 // features computed afresh from raw_events; values agree within a relative 1e-9.
@@ -57,14 +60,16 @@ struct FeatureDifference {
   std::string station_id;
   std::string feature_name;
   std::string window_len;
-  std::string what;  // e.g. "missing (expected 3)", "stored 2, expected 3", "stored 1, expected no row".
+  std::string
+      what;  // e.g. "missing (expected 3)", "stored 2, expected 3", "stored 1, expected no row".
 };
 struct FeatureVerification {
   std::size_t expected = 0;  // Rows computed afresh.
   std::size_t stored = 0;    // Rows stored of these features.
   std::vector<FeatureDifference> differences;
 };
-absl::StatusOr<FeatureVerification> VerifyFeatures(FeatureStore& store, const std::vector<FeatureSpec>& features,
+absl::StatusOr<FeatureVerification> VerifyFeatures(FeatureStore& store,
+                                                   const std::vector<FeatureSpec>& features,
                                                    TimestampMicros as_of);
 
 // Refreshes the current tick at once, then each tick as it comes (a failed tick is retried

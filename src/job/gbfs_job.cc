@@ -39,7 +39,8 @@ bool StationsFromFile(const GbfsJobOptions& options) {
 // The stations table: each reading of station_information upserted, its problems reported.
 class StationsKeeper {
  public:
-  StationsKeeper(StationDirectory& stations, const GbfsJobOptions& options) : stations_(stations), options_(options) {}
+  StationsKeeper(StationDirectory& stations, const GbfsJobOptions& options)
+      : stations_(stations), options_(options) {}
 
   // An error only when the stations could not be stored.
   absl::Status Keep(absl::StatusOr<gbfs::StationInformation> information) {
@@ -47,13 +48,15 @@ class StationsKeeper {
       Log(options_, fmt::format("station_information: {}", MessageOf(information.status())));
       return absl::OkStatus();
     }
-    for (const std::string& problem : information->problems) Log(options_, "station_information: " + problem);
+    for (const std::string& problem : information->problems)
+      Log(options_, "station_information: " + problem);
     if (absl::Status stored = stations_.UpsertStations(information->stations); !stored.ok()) {
       return Prefixed("storing the stations failed", stored);
     }
     if (information->stations.size() != stored_) {
-      Log(options_, fmt::format("stations table: {} stations described at {}", information->stations.size(),
-                                FormatRfc3339(information->last_updated)));
+      Log(options_,
+          fmt::format("stations table: {} stations described at {}", information->stations.size(),
+                      FormatRfc3339(information->last_updated)));
     }
     stored_ = information->stations.size();
     return absl::OkStatus();
@@ -84,63 +87,76 @@ absl::Status StoreStationsFile(const GbfsJobOptions& options, StationsKeeper& ke
 // One line a snapshot for a live feed (minutes apart); progress for a replay.
 decltype(gbfs::PollerOptions::on_snapshot) ShowSnapshots(const GbfsJobOptions& options) {
   if (IsLiveFeed(options.feed)) {
-    return [&options](const gbfs::StationStatus& snapshot, std::size_t events, const gbfs::PollerStats&) {
+    return [&options](const gbfs::StationStatus& snapshot, std::size_t events,
+                      const gbfs::PollerStats&) {
       Log(options, fmt::format("{}: {} stations, {} changes", FormatRfc3339(snapshot.last_updated),
                                snapshot.stations.size(), events));
     };
   }
-  return [&options](const gbfs::StationStatus& snapshot, std::size_t, const gbfs::PollerStats& totals) {
+  return [&options](const gbfs::StationStatus& snapshot, std::size_t,
+                    const gbfs::PollerStats& totals) {
     if (!options.progress) return;
-    options.progress(fmt::format("{} snapshots, {} events, at {}", totals.snapshots, totals.events(),
-                                 FormatRfc3339(snapshot.last_updated)),
+    options.progress(fmt::format("{} snapshots, {} events, at {}", totals.snapshots,
+                                 totals.events(), FormatRfc3339(snapshot.last_updated)),
                      totals.snapshots);
   };
 }
 
 }  // namespace
 
-bool IsLiveFeed(std::string_view feed) { return feed.starts_with("http://") || feed.starts_with("https://"); }
+bool IsLiveFeed(std::string_view feed) {
+  return feed.starts_with("http://") || feed.starts_with("https://");
+}
 
 absl::Status CheckGbfsJob(const GbfsJobOptions& options) {
-  if (!IsStationId(options.system)) {  // The characters of a station id, as the two share event ids.
+  if (!IsStationId(
+          options.system)) {  // The characters of a station id, as the two share event ids.
     return absl::InvalidArgumentError(
-        "--system names the bike-share system in event ids, e.g. --system oslobysykkel: letters, digits, _ . -");
+        "--system names the bike-share system in event ids, e.g. --system oslobysykkel: letters, "
+        "digits, _ . -");
   }
   if (IsLiveFeed(options.feed)) {
     if (options.speedup > 0) {
-      return absl::InvalidArgumentError("--speedup paces a recorded file; a live feed paces itself");
+      return absl::InvalidArgumentError(
+          "--speedup paces a recorded file; a live feed paces itself");
     }
     return absl::OkStatus();
   }
   if (IsLiveFeed(options.station_information)) {
     return absl::InvalidArgumentError(
-        "--station-information: a URL is read beside a live feed; with a recorded FEED give a file (e.g. saved "
+        "--station-information: a URL is read beside a live feed; with a recorded FEED give a file "
+        "(e.g. saved "
         "with curl -o station_information.json URL)");
   }
   if (!std::filesystem::is_regular_file(options.feed)) {
-    return absl::InvalidArgumentError(fmt::format(
-        "{}: no such file; FEED is an http(s):// URL of gbfs.json or station_status.json, or a file of snapshots",
-        RedactUrl(options.feed)));
+    return absl::InvalidArgumentError(
+        fmt::format("{}: no such file; FEED is an http(s):// URL of gbfs.json or "
+                    "station_status.json, or a file of snapshots",
+                    RedactUrl(options.feed)));
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> GbfsSystemOf(const std::string& feed, const std::function<bool()>& interrupted,
+absl::StatusOr<std::string> GbfsSystemOf(const std::string& feed,
+                                         const std::function<bool()>& interrupted,
                                          const std::function<void(const std::string&)>& log) {
   if (!IsLiveFeed(feed)) {
     return absl::InvalidArgumentError(
-        "give --system NAME: a recorded file does not say which system it holds, and the name is part of every "
+        "give --system NAME: a recorded file does not say which system it holds, and the name is "
+        "part of every "
         "event id (e.g. --system oslobysykkel)");
   }
   http::HttpClient http(FeedClient(interrupted));
   auto system = gbfs::FetchSystemId(http, feed);
-  if (!system.ok()) return Prefixed("without --system, the feed's own name was asked for", system.status());
+  if (!system.ok())
+    return Prefixed("without --system, the feed's own name was asked for", system.status());
   if (!IsStationId(*system)) {
     return absl::InvalidArgumentError(fmt::format(
         "the feed names its system {}, which cannot be part of an event id: give --system NAME",
         RemoteText(*system, 100)));
   }
-  if (log) log(fmt::format("system {} (the feed's system_id; --system names it otherwise)", *system));
+  if (log)
+    log(fmt::format("system {} (the feed's system_id; --system names it otherwise)", *system));
   return system;
 }
 
@@ -193,12 +209,13 @@ absl::StatusOr<GbfsJobResult> RunGbfsJob(const GbfsJobOptions& options) {
       feed_options.station_information_url = options.station_information;
     }
     feed = std::make_unique<gbfs::LiveFeed>(std::move(feed_options), http, clock);
-    Log(options, fmt::format("polling {} as system {}, every {} s at most", RedactUrl(options.feed), options.system,
-                             double(options.min_interval) / kMicrosPerSecond));
+    Log(options, fmt::format("polling {} as system {}, every {} s at most", RedactUrl(options.feed),
+                             options.system, double(options.min_interval) / kMicrosPerSecond));
   } else {
     feed = std::make_unique<gbfs::ReplayFeed>(options.feed, options.speedup, clock);
   }
-  if (poller->stations() > 0) Log(options, fmt::format("resuming from {}: {} stations", options.state, poller->stations()));
+  if (poller->stations() > 0)
+    Log(options, fmt::format("resuming from {}: {} stations", options.state, poller->stations()));
 
   const TimestampMicros start = clock.Now();
   GbfsJobResult result;

@@ -36,8 +36,8 @@ struct GbfsJobOptions {
   bool stop_when_publishing_fails = false;
   StationDirectory* stations = nullptr;  // The stations table to keep; null: none.
 
-  std::function<bool()> interrupted;             // True stops the job (a signal). Required.
-  std::function<void(const std::string&)> log;   // Lines for a person: each live snapshot, stations.
+  std::function<bool()> interrupted;            // True stops the job (a signal). Required.
+  std::function<void(const std::string&)> log;  // Lines for a person: each live snapshot, stations.
   // A replay's progress: a line, and the snapshots so far.
   std::function<void(const std::string& line, std::uint64_t snapshots)> progress;
   Clock* clock = nullptr;  // Default: the system clock.
@@ -47,8 +47,9 @@ struct GbfsJobResult {
   gbfs::PollerStats stats;
   std::size_t stations = 0;  // Stations known at the end.
   absl::Status error;        // Why the job stopped before its end (the feed, the state file).
-  absl::Status published;    // The publisher's last word: its final flush, or the failure that stopped it.
-  std::size_t pending = 0;   // Into the warehouse: events staged and never committed.
+  absl::Status
+      published;  // The publisher's last word: its final flush, or the failure that stopped it.
+  std::size_t pending = 0;  // Into the warehouse: events staged and never committed.
   double seconds = 0;
 };
 
@@ -61,7 +62,8 @@ absl::Status CheckGbfsJob(const GbfsJobOptions& options);
 
 // The system_id a live feed's system_information names; `log` says it was chosen so.
 // kInvalidArgument for a file (it does not say), or a name that cannot be part of an event id.
-absl::StatusOr<std::string> GbfsSystemOf(const std::string& feed, const std::function<bool()>& interrupted,
+absl::StatusOr<std::string> GbfsSystemOf(const std::string& feed,
+                                         const std::function<bool()>& interrupted,
                                          const std::function<void(const std::string&)>& log);
 
 // Runs until a replay's end or `interrupted`. An error only when it cannot start (the

@@ -41,17 +41,18 @@ absl::StatusOr<InprocJobResult> RunInprocJob(Simulator& simulator, EventSink& si
   absl::Status status;
   {
     MetricsReporter reporter(metrics, progress);
-    status = RunStreaming(source, sink,
-                          StreamingOptions{.receivers = 1,
-                                           .max_messages_per_receive = kReceiveBatch,
-                                           // Room for a whole batch, so batches fill.
-                                           .max_outstanding_messages = options.batch_size + options.queue_capacity,
-                                           .max_outstanding_bytes = std::numeric_limits<std::size_t>::max(),
-                                           .batch_size = options.batch_size,
-                                           .max_commit_delay = kMaxCommitDelay,
-                                           .fail_on_commit_error = true,
-                                           .observer = options.observer},
-                          control, metrics);
+    status = RunStreaming(
+        source, sink,
+        StreamingOptions{.receivers = 1,
+                         .max_messages_per_receive = kReceiveBatch,
+                         // Room for a whole batch, so batches fill.
+                         .max_outstanding_messages = options.batch_size + options.queue_capacity,
+                         .max_outstanding_bytes = std::numeric_limits<std::size_t>::max(),
+                         .batch_size = options.batch_size,
+                         .max_commit_delay = kMaxCommitDelay,
+                         .fail_on_commit_error = true,
+                         .observer = options.observer},
+        control, metrics);
     runner_done = true;
   }
   producer.join();

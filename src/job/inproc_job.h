@@ -20,13 +20,13 @@
 namespace bikestream {
 
 struct InprocJobOptions {
-  std::optional<std::uint64_t> count;  // Stop after this many messages. Default: no limit.
+  std::optional<std::uint64_t> count;      // Stop after this many messages. Default: no limit.
   std::optional<double> duration_seconds;  // Stop after this wall time. Default: no limit.
   std::size_t queue_capacity = 16'384;     // Messages in flight. Default: 16,384.
   std::size_t batch_size = 50'000;         // Messages per commit. Default: 50,000.
   // Names the run in dead letters; a replay of the same run must give the same name.
-  std::string source = "inproc";           // Default: inproc.
-  CommitObserver* observer = nullptr;      // Told of each commit, e.g. streaming features.
+  std::string source = "inproc";       // Default: inproc.
+  CommitObserver* observer = nullptr;  // Told of each commit, e.g. streaming features.
 };
 
 struct InprocJobResult {

@@ -11,11 +11,16 @@ namespace bikestream {
 
 std::string_view JobStateName(JobState state) {
   switch (state) {
-    case JobState::kRunning: return "RUNNING";
-    case JobState::kDraining: return "DRAINING";
-    case JobState::kDrained: return "DRAINED";
-    case JobState::kCancelled: return "CANCELLED";
-    case JobState::kFailed: return "FAILED";
+    case JobState::kRunning:
+      return "RUNNING";
+    case JobState::kDraining:
+      return "DRAINING";
+    case JobState::kDrained:
+      return "DRAINED";
+    case JobState::kCancelled:
+      return "CANCELLED";
+    case JobState::kFailed:
+      return "FAILED";
   }
   return "UNKNOWN";
 }
@@ -43,7 +48,12 @@ std::string PrometheusText(const JobMetrics& m, JobState state) {
   // prometheus-cpp writes the exposition format.
   prometheus::Registry registry;
   auto counter = [&](const std::string& name, const std::string& help, std::uint64_t value) {
-    prometheus::BuildCounter().Name("bikestream_" + name).Help(help).Register(registry).Add({}).Increment(double(value));
+    prometheus::BuildCounter()
+        .Name("bikestream_" + name)
+        .Help(help)
+        .Register(registry)
+        .Add({})
+        .Increment(double(value));
   };
   counter("received_total", "Messages received.", m.received);
   counter("stored_total", "Events stored for the first time.", m.stored);
@@ -52,14 +62,19 @@ std::string PrometheusText(const JobMetrics& m, JobState state) {
   counter("acks_total", "Messages acknowledged after their commit.", m.acks);
   counter("nacks_total", "Messages handed back for redelivery.", m.nacks);
   counter("commits_total", "Warehouse commits that succeeded.", m.commits);
-  counter("commit_failures_total", "Warehouse commits that failed and were retried.", m.commit_failures);
+  counter("commit_failures_total", "Warehouse commits that failed and were retried.",
+          m.commit_failures);
   counter("feature_ticks_written_total", "Ticks of streaming features written (rewrites included).",
           m.feature_ticks_written);
-  counter("features_too_late_total", "Events older than the allowed lateness: counted only in ticks still to come.",
+  counter("features_too_late_total",
+          "Events older than the allowed lateness: counted only in ticks still to come.",
           m.features_too_late);
-  counter("feature_schedule_ticks_total", "Ticks the feature scheduler (features --every) computed.", m.scheduled_ticks);
-  counter("feature_schedule_rows_total", "Rows of station_features those ticks wrote.", m.scheduled_rows);
-  counter("feature_schedule_failures_total", "Ticks the feature scheduler failed to compute (each is retried).",
+  counter("feature_schedule_ticks_total",
+          "Ticks the feature scheduler (features --every) computed.", m.scheduled_ticks);
+  counter("feature_schedule_rows_total", "Rows of station_features those ticks wrote.",
+          m.scheduled_rows);
+  counter("feature_schedule_failures_total",
+          "Ticks the feature scheduler failed to compute (each is retried).",
           m.scheduled_tick_failures);
   prometheus::BuildGauge()
       .Name("bikestream_feature_schedule_lag_seconds")
@@ -67,13 +82,14 @@ std::string PrometheusText(const JobMetrics& m, JobState state) {
       .Register(registry)
       .Add({})
       .Set(m.scheduled_lag_seconds.load());
-  counter("warehouse_bytes_processed_total", "Bytes the warehouse's statements processed (BigQuery).",
-          m.warehouse_bytes_processed);
-  counter("warehouse_bytes_billed_total", "Bytes the warehouse's statements were billed for (BigQuery).",
-          m.warehouse_bytes_billed);
+  counter("warehouse_bytes_processed_total",
+          "Bytes the warehouse's statements processed (BigQuery).", m.warehouse_bytes_processed);
+  counter("warehouse_bytes_billed_total",
+          "Bytes the warehouse's statements were billed for (BigQuery).", m.warehouse_bytes_billed);
   prometheus::BuildGauge()
       .Name("bikestream_commit_failures_in_a_row")
-      .Help("Warehouse commits failed since the last that succeeded; /healthz is 503 while above 0.")
+      .Help(
+          "Warehouse commits failed since the last that succeeded; /healthz is 503 while above 0.")
       .Register(registry)
       .Add({})
       .Set(double(m.commit_failures_in_a_row.load()));
@@ -83,9 +99,12 @@ std::string PrometheusText(const JobMetrics& m, JobState state) {
       .Register(registry)
       .Add({})
       .Set(double(m.in_flight.load()));
-  auto& states = prometheus::BuildGauge().Name("bikestream_job_state").Help("1 for the job's current state.").Register(registry);
-  for (JobState s : {JobState::kRunning, JobState::kDraining, JobState::kDrained, JobState::kCancelled,
-                     JobState::kFailed}) {
+  auto& states = prometheus::BuildGauge()
+                     .Name("bikestream_job_state")
+                     .Help("1 for the job's current state.")
+                     .Register(registry);
+  for (JobState s : {JobState::kRunning, JobState::kDraining, JobState::kDrained,
+                     JobState::kCancelled, JobState::kFailed}) {
     states.Add({{"state", std::string(JobStateName(s))}}).Set(s == state ? 1 : 0);
   }
   std::vector<double> increments;
@@ -94,7 +113,8 @@ std::string PrometheusText(const JobMetrics& m, JobState state) {
       .Name("bikestream_publish_to_commit_seconds")
       .Help("From publish to durable commit.")
       .Register(registry)
-      .Add({}, prometheus::Histogram::BucketBoundaries(kLatencyBuckets.begin(), kLatencyBuckets.end()))
+      .Add({},
+           prometheus::Histogram::BucketBoundaries(kLatencyBuckets.begin(), kLatencyBuckets.end()))
       .ObserveMultiple(increments, m.latency_sum.load());
   return prometheus::TextSerializer().Serialize(registry.Collect());
 }

@@ -40,7 +40,7 @@ class JobControl {
 
 // Publish-to-commit latency buckets, in seconds (Prometheus histogram upper bounds).
 inline constexpr std::array<double, 10> kLatencyBuckets = {0.01, 0.05, 0.1, 0.25, 0.5,
-                                                            1,    2.5,  5,   10,   30};
+                                                           1,    2.5,  5,   10,   30};
 
 struct JobMetrics {
   std::atomic<std::uint64_t> received{0};
@@ -53,15 +53,16 @@ struct JobMetrics {
   std::atomic<std::uint64_t> commits{0};
   std::atomic<std::uint64_t> commit_failures{0};
   std::atomic<std::uint64_t> commit_failures_in_a_row{0};  // Back to 0 when a commit succeeds.
-  std::atomic<std::uint64_t> feature_ticks_written{0};  // --features streaming.
-  std::atomic<std::uint64_t> features_too_late{0};      // Events too late to rewrite their ticks.
+  std::atomic<std::uint64_t> feature_ticks_written{0};     // --features streaming.
+  std::atomic<std::uint64_t> features_too_late{0};  // Events too late to rewrite their ticks.
   // The feature scheduler (`features --every`): ticks it computed and the rows they wrote,
   // ticks that failed (and are retried), and how far behind its tick the latest one landed.
   std::atomic<std::uint64_t> scheduled_ticks{0};
   std::atomic<std::uint64_t> scheduled_rows{0};
   std::atomic<std::uint64_t> scheduled_tick_failures{0};
   std::atomic<double> scheduled_lag_seconds{0};
-  std::atomic<std::uint64_t> warehouse_bytes_processed{0};  // Where the engine reports them (BigQuery).
+  std::atomic<std::uint64_t> warehouse_bytes_processed{
+      0};  // Where the engine reports them (BigQuery).
   std::atomic<std::uint64_t> warehouse_bytes_billed{0};
   std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> latency_buckets{};
   std::atomic<std::uint64_t> latency_count{0};

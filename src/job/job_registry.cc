@@ -1,9 +1,9 @@
 #include "job/job_registry.h"
 
 #include <fmt/format.h>
-#include <csignal>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -69,7 +69,8 @@ std::optional<JobRecord::Totals> TotalsAt(const json& record) {
     const auto field = totals->find(key);
     return field != totals->end() && field->is_number_unsigned() ? field->get<std::uint64_t>() : 0;
   };
-  return JobRecord::Totals{count("received"), count("stored"), count("duplicates"), count("dead_lettered")};
+  return JobRecord::Totals{count("received"), count("stored"), count("duplicates"),
+                           count("dead_lettered")};
 }
 
 // Every record may be read by anyone who can list the jobs: where a job reads and writes is
@@ -97,12 +98,14 @@ json ToJson(const JobRecord& r) {
 
 JobRegistry::JobRegistry(const std::filesystem::path& state_dir, Warn warn)
     : dir_(state_dir / "jobs"), warn_(std::move(warn)) {
-  if (!warn_) warn_ = [](const std::string& line) { Print(stderr, "bikestream: warning: {}\n", line); };
+  if (!warn_)
+    warn_ = [](const std::string& line) { Print(stderr, "bikestream: warning: {}\n", line); };
 }
 
 std::filesystem::path DefaultStateDir() {
   if (auto dir = EnvOr("BIKESTREAM_STATE_DIR", ""); !dir.empty()) return dir;
-  if (auto dir = EnvOr("XDG_STATE_HOME", ""); !dir.empty()) return std::filesystem::path(dir) / "bikestream";
+  if (auto dir = EnvOr("XDG_STATE_HOME", ""); !dir.empty())
+    return std::filesystem::path(dir) / "bikestream";
   return std::filesystem::path(EnvOr("HOME", "/tmp")) / ".local/state/bikestream";
 }
 
@@ -123,8 +126,8 @@ absl::Status JobRegistry::Register(const JobRecord& r) {
   // Readers never see half a record.
   if (auto written = ReplaceFile((dir_ / (r.id + ".json")).string(), ToJson(record).dump(2) + "\n");
       !written.ok()) {
-    return absl::UnavailableError(fmt::format("{} (set BIKESTREAM_STATE_DIR to a writable directory)",
-                                              MessageOf(written)));
+    return absl::UnavailableError(
+        fmt::format("{} (set BIKESTREAM_STATE_DIR to a writable directory)", MessageOf(written)));
   }
   return absl::OkStatus();
 }
@@ -154,18 +157,19 @@ absl::StatusOr<JobRecord> JobRegistry::ReadRecord(const std::filesystem::path& p
   if (!record.is_object() || !record.value("pid", json()).is_number_integer()) {
     return absl::InvalidArgumentError("not a job record");
   }
-  return JobRecord{.id = TextAt(record, "id"),
-                   .pid = record["pid"].get<int>(),
-                   .pid_start = record.contains("pid_start") && record["pid_start"].is_number_unsigned()
-                                    ? record["pid_start"].get<std::uint64_t>()
-                                    : 0,
-                   .admin = TextAt(record, "admin"),
-                   .source = TextAt(record, "source"),
-                   .warehouse = TextAt(record, "warehouse"),
-                   .started = TextAt(record, "started"),
-                   .state = TextAt(record, "state"),
-                   .ended = TextAt(record, "ended"),
-                   .totals = TotalsAt(record)};
+  return JobRecord{
+      .id = TextAt(record, "id"),
+      .pid = record["pid"].get<int>(),
+      .pid_start = record.contains("pid_start") && record["pid_start"].is_number_unsigned()
+                       ? record["pid_start"].get<std::uint64_t>()
+                       : 0,
+      .admin = TextAt(record, "admin"),
+      .source = TextAt(record, "source"),
+      .warehouse = TextAt(record, "warehouse"),
+      .started = TextAt(record, "started"),
+      .state = TextAt(record, "state"),
+      .ended = TextAt(record, "ended"),
+      .totals = TotalsAt(record)};
 }
 
 std::vector<JobRecord> JobRegistry::List() {
@@ -175,7 +179,8 @@ std::vector<JobRecord> JobRegistry::List() {
     if (entry.path().extension() != ".json") continue;
     auto record = ReadRecord(entry.path());
     if (!record.ok()) {
-      warn_(fmt::format("skipping {} in the job registry: {}", entry.path().string(), MessageOf(record.status())));
+      warn_(fmt::format("skipping {} in the job registry: {}", entry.path().string(),
+                        MessageOf(record.status())));
       continue;
     }
     if (!IsAlive(*record)) {
@@ -217,7 +222,8 @@ absl::StatusOr<JobRecord> JobRegistry::Find(const std::string& id) {
   if (matches.empty()) {
     return absl::NotFoundError(fmt::format("no running job '{}' (see `bikestream jobs list`)", id));
   }
-  return absl::InvalidArgumentError(fmt::format("'{}' names {} jobs; give more of the id", id, matches.size()));
+  return absl::InvalidArgumentError(
+      fmt::format("'{}' names {} jobs; give more of the id", id, matches.size()));
 }
 
 }  // namespace bikestream

@@ -17,18 +17,18 @@
 namespace bikestream {
 
 struct JobRecord {
-  std::string id;        // e.g. 2026-11-24_01_49_40-3f9a1c
+  std::string id;  // e.g. 2026-11-24_01_49_40-3f9a1c
   int pid = 0;
   // When the process started (clock ticks after boot, /proc/PID/stat): with the pid, it names
   // the process even once the pid is reused. Filled in by Register().
   std::uint64_t pid_start = 0;
-  std::string admin;     // HOST:PORT of its admin endpoint.
-  std::string source;    // e.g. projects/p/subscriptions/s
+  std::string admin;   // HOST:PORT of its admin endpoint.
+  std::string source;  // e.g. projects/p/subscriptions/s
   std::string warehouse;
-  std::string started;   // RFC 3339.
+  std::string started;  // RFC 3339.
   // For an ended job (JobRegistry::Ended): the state it ended in, e.g. DRAINED, and when.
   std::string state;
-  std::string ended;     // RFC 3339.
+  std::string ended;  // RFC 3339.
   // For an ended job: what it had received and stored, when it ended.
   struct Totals {
     std::uint64_t received = 0, stored = 0, duplicates = 0, dead_lettered = 0;

@@ -6,11 +6,15 @@
 namespace bikestream {
 
 IngestStats Snapshot(const JobMetrics& m) {
-  return IngestStats{.received = m.received, .stored = m.stored, .duplicates = m.duplicates,
-                     .dead_lettered = m.dead_lettered, .commits = m.commits};
+  return IngestStats{.received = m.received,
+                     .stored = m.stored,
+                     .duplicates = m.duplicates,
+                     .dead_lettered = m.dead_lettered,
+                     .commits = m.commits};
 }
 
-MetricsReporter::MetricsReporter(const JobMetrics& metrics, Report report, std::chrono::milliseconds interval)
+MetricsReporter::MetricsReporter(const JobMetrics& metrics, Report report,
+                                 std::chrono::milliseconds interval)
     : metrics_(metrics), report_(std::move(report)) {
   if (!report_) return;
   thread_ = std::jthread([this, interval](const std::stop_token& stop) {

@@ -15,7 +15,8 @@ constexpr TimestampMicros kLiveHorizon = 24 * 3600 * kMicrosPerSecond;
 absl::StatusOr<std::unique_ptr<StreamingFeatureSink>> StreamingFeatureSink::Create(
     FeatureStore& store, EventHistory& history, StreamingFeatureOptions options) {
   if (!options.clock) options.clock = &SystemClock();
-  auto engine = StreamingFeatures::Create(options.features, options.every, options.allowed_lateness);
+  auto engine =
+      StreamingFeatures::Create(options.features, options.every, options.allowed_lateness);
   if (!engine.ok()) return engine.status();
   std::unique_ptr<StreamingFeatureSink> sink(
       new StreamingFeatureSink(store, history, std::move(options), std::move(*engine)));
@@ -46,7 +47,8 @@ absl::Status StreamingFeatureSink::Rebuild() {
   return absl::OkStatus();
 }
 
-void StreamingFeatureSink::OnCommit(const std::vector<Event>& events, const std::vector<bool>& newly_stored) {
+void StreamingFeatureSink::OnCommit(const std::vector<Event>& events,
+                                    const std::vector<bool>& newly_stored) {
   for (std::size_t i = 0; i < events.size() && i < newly_stored.size(); ++i) {
     if (newly_stored[i]) engine_.Add(events[i]);
   }
@@ -69,8 +71,9 @@ void StreamingFeatureSink::WriteDue() {
   // All due ticks in one transaction: one sync, however many ticks a batch of events closed.
   if (absl::Status status = store_.WriteFeatureTicks(names_, unwritten_); !status.ok()) {
     if (options_.log) {
-      options_.log(fmt::format("writing features for {} ticks failed, retrying after the next commit: {}",
-                               unwritten_.size(), MessageOf(status)));
+      options_.log(
+          fmt::format("writing features for {} ticks failed, retrying after the next commit: {}",
+                      unwritten_.size(), MessageOf(status)));
     }
     return;
   }

@@ -23,19 +23,19 @@
 namespace bikestream {
 
 struct StreamingFeatureOptions {
-  std::vector<FeatureSpec> features = DefaultFeatures();        // Default: docs/design.md's.
-  TimestampMicros every = 15 * 60 * kMicrosPerSecond;           // Tick interval. Default: 15m.
+  std::vector<FeatureSpec> features = DefaultFeatures();          // Default: docs/design.md's.
+  TimestampMicros every = 15 * 60 * kMicrosPerSecond;             // Tick interval. Default: 15m.
   TimestampMicros allowed_lateness = 10 * 60 * kMicrosPerSecond;  // Default: 10m.
-  Clock* clock = nullptr;                                       // Default: the system clock.
-  std::function<void(const std::string&)> log;                  // Default: none.
+  Clock* clock = nullptr;                                         // Default: the system clock.
+  std::function<void(const std::string&)> log;                    // Default: none.
 };
 
 class StreamingFeatureSink final : public CommitObserver {
  public:
   // Rebuilds the state from `history` and the ticks stored in `store`, where it then writes;
   // both must outlive the sink.
-  static absl::StatusOr<std::unique_ptr<StreamingFeatureSink>> Create(FeatureStore& store, EventHistory& history,
-                                                                      StreamingFeatureOptions options);
+  static absl::StatusOr<std::unique_ptr<StreamingFeatureSink>> Create(
+      FeatureStore& store, EventHistory& history, StreamingFeatureOptions options);
 
   void OnCommit(const std::vector<Event>& events, const std::vector<bool>& newly_stored) override;
   void OnIdle() override;
@@ -50,7 +50,10 @@ class StreamingFeatureSink final : public CommitObserver {
  private:
   StreamingFeatureSink(FeatureStore& store, EventHistory& history, StreamingFeatureOptions options,
                        StreamingFeatures engine)
-      : store_(store), history_(history), options_(std::move(options)), engine_(std::move(engine)) {}
+      : store_(store),
+        history_(history),
+        options_(std::move(options)),
+        engine_(std::move(engine)) {}
   absl::Status Rebuild();
   void WriteDue();
 

@@ -15,12 +15,20 @@ namespace bikestream {
 namespace {
 
 std::string JobJson(const JobRecord& record, const JobControl& control, const JobMetrics& m) {
-  nlohmann::ordered_json job = {
-      {"id", record.id},           {"state", JobStateName(control.state())}, {"pid", record.pid},
-      {"source", record.source},   {"warehouse", record.warehouse},          {"started", record.started},
-      {"admin", record.admin},     {"received", m.received.load()},          {"stored", m.stored.load()},
-      {"duplicates", m.duplicates.load()}, {"dead_lettered", m.dead_lettered.load()},
-      {"acks", m.acks.load()},     {"nacks", m.nacks.load()},                {"in_flight", m.in_flight.load()}};
+  nlohmann::ordered_json job = {{"id", record.id},
+                                {"state", JobStateName(control.state())},
+                                {"pid", record.pid},
+                                {"source", record.source},
+                                {"warehouse", record.warehouse},
+                                {"started", record.started},
+                                {"admin", record.admin},
+                                {"received", m.received.load()},
+                                {"stored", m.stored.load()},
+                                {"duplicates", m.duplicates.load()},
+                                {"dead_lettered", m.dead_lettered.load()},
+                                {"acks", m.acks.load()},
+                                {"nacks", m.nacks.load()},
+                                {"in_flight", m.in_flight.load()}};
   // The publish-to-commit histogram, so that a watcher can tell the latency of any period.
   nlohmann::ordered_json counts = nlohmann::json::array();
   for (const auto& count : m.latency_buckets) counts.push_back(count.load());
@@ -42,16 +50,18 @@ absl::StatusOr<StreamingJobResult> RunStreamingJob(EventSource& source, EventSin
                    .source = source.Name(),
                    .warehouse = job.warehouse,
                    .started = FormatRfc3339(clock.Now() / kMicrosPerSecond * kMicrosPerSecond)};
-  auto admin = AdminServer::Start({.address = job.admin, .job_id = record.id, .token = job.admin_token}, control,
-                                  metrics, [&] { return JobJson(record, control, metrics); });
+  auto admin =
+      AdminServer::Start({.address = job.admin, .job_id = record.id, .token = job.admin_token},
+                         control, metrics, [&] { return JobJson(record, control, metrics); });
   if (!admin.ok()) return admin.status();
   record.admin = (*admin)->address();
   JobRegistry registry(job.state_dir);
   if (auto status = registry.Register(record); !status.ok()) return status;
   if (job.attach_metrics) job.attach_metrics(metrics);
   if (job.announce) {
-    job.announce(fmt::format("job {} streaming from {} into {}; admin http://{} (SIGTERM drains, Ctrl-C cancels)",
-                             record.id, record.source, record.warehouse, record.admin));
+    job.announce(fmt::format(
+        "job {} streaming from {} into {}; admin http://{} (SIGTERM drains, Ctrl-C cancels)",
+        record.id, record.source, record.warehouse, record.admin));
   }
   const TimestampMicros start = clock.Now();
   StreamingJobResult result;

@@ -37,8 +37,8 @@ std::vector<std::string> AckIdsOf(const std::vector<Staged>& staged) {
 
 class StreamingRunner {
  public:
-  StreamingRunner(EventSource& source, EventSink& sink, const StreamingOptions& options, JobControl& control,
-                  JobMetrics& metrics)
+  StreamingRunner(EventSource& source, EventSink& sink, const StreamingOptions& options,
+                  JobControl& control, JobMetrics& metrics)
       : source_(source),
         options_(options),
         clock_(options.clock ? *options.clock : SystemClock()),
@@ -55,9 +55,11 @@ class StreamingRunner {
 
   absl::Status Run() {
     std::vector<std::jthread> receivers;
-    for (int i = 0; i < std::max(1, options_.receivers); ++i) receivers.emplace_back([this] { ReceiveLoop(); });
+    for (int i = 0; i < std::max(1, options_.receivers); ++i)
+      receivers.emplace_back([this] { ReceiveLoop(); });
     std::jthread lease_extender;
-    if (options_.lease > 0) lease_extender = std::jthread([this](const std::stop_token& stop) { ExtendLeases(stop); });
+    if (options_.lease > 0)
+      lease_extender = std::jthread([this](const std::stop_token& stop) { ExtendLeases(stop); });
     std::jthread closer([this, &receivers] {
       for (auto& receiver : receivers) receiver.join();
       queue_.Close();
@@ -148,7 +150,8 @@ class StreamingRunner {
       metrics_.in_flight += received->messages.size();
       for (auto& message : received->messages) {
         // A refused Push leaves the message as it was (common/bounded_queue.h).
-        if (!queue_.Push(std::move(message))) Orphan(std::move(message.ack_id));  // NOLINT(bugprone-use-after-move)
+        if (!queue_.Push(std::move(message)))
+          Orphan(std::move(message.ack_id));  // NOLINT(bugprone-use-after-move)
       }
       if (received->exhausted) return;
     }
@@ -172,9 +175,13 @@ class StreamingRunner {
       if (popped.empty() && staged_.empty()) ingestor_.NotifyIdle();
       for (SourceMessage& m : popped) {
         if (staged_.empty()) first_staged = clock_.Now();
-        ingestor_.Add(IngestMessage{.payload = m.payload, .message_id = m.message_id, .position = m.position,
-                                    .publish_time = m.publish_time, .source = m.origin,
-                                    .decode_error = m.decode_error})
+        ingestor_
+            .Add(IngestMessage{.payload = m.payload,
+                               .message_id = m.message_id,
+                               .position = m.position,
+                               .publish_time = m.publish_time,
+                               .source = m.origin,
+                               .decode_error = m.decode_error})
             .IgnoreError();  // Add commits nothing here: batch_size is unbounded.
         staged_.push_back({std::move(m.ack_id), m.payload.size(), m.publish_time});
       }
@@ -207,7 +214,8 @@ class StreamingRunner {
     ++metrics_.commits;
     const TimestampMicros now = clock_.Now();
     for (const Staged& s : staged_) {
-      if (s.publish_time > 0) metrics_.ObserveLatency(double(now - s.publish_time) / kMicrosPerSecond);
+      if (s.publish_time > 0)
+        metrics_.ObserveLatency(double(now - s.publish_time) / kMicrosPerSecond);
     }
     // A lost ack only means a redelivery, which the warehouse recognises.
     if (auto status = source_.Ack(AckIdsOf(staged_)); !status.ok()) {
@@ -264,7 +272,8 @@ class StreamingRunner {
       clock_.SleepFor(options_.lease / 3, [&] { return stop.stop_requested(); });
       if (stop.stop_requested()) return;
       // A lapsed lease means a redelivery, not a loss.
-      if (auto ids = LeasedIds(); !ids.empty()) source_.ExtendLeases(ids, options_.lease).IgnoreError();
+      if (auto ids = LeasedIds(); !ids.empty())
+        source_.ExtendLeases(ids, options_.lease).IgnoreError();
     }
   }
 

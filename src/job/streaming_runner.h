@@ -26,24 +26,27 @@
 namespace bikestream {
 
 struct StreamingOptions {
-  int receivers = 2;                                   // Receive calls in flight. Default: 2.
-  std::size_t max_messages_per_receive = 1000;         // Default: 1000.
-  std::size_t max_outstanding_messages = 20'000;       // Flow control. Default: 20,000.
-  std::size_t max_outstanding_bytes = 64 << 20;        // Flow control. Default: 64 MiB.
-  std::size_t batch_size = 10'000;                     // Messages per commit. Default: 10,000.
+  int receivers = 2;                              // Receive calls in flight. Default: 2.
+  std::size_t max_messages_per_receive = 1000;    // Default: 1000.
+  std::size_t max_outstanding_messages = 20'000;  // Flow control. Default: 20,000.
+  std::size_t max_outstanding_bytes = 64 << 20;   // Flow control. Default: 64 MiB.
+  std::size_t batch_size = 10'000;                // Messages per commit. Default: 10,000.
   // A partial batch waits at most this for more; 0 commits whatever came in while the last
   // commit ran (group commit). Default: 200 ms.
   TimestampMicros max_commit_delay = 200 * kMicrosPerMilli;
   // Leases are renewed to this, every third of it, while messages wait; 0 for a source
   // without leases. Default: 0.
   TimestampMicros lease = 0;
-  TimestampMicros receive_retry_delay = 100 * kMicrosPerMilli;  // After a failed Receive. Default: 100 ms.
-  TimestampMicros max_nack_delay = 60 * kMicrosPerSecond;       // Cap of the hand-back backoff. Default: 60 s.
+  TimestampMicros receive_retry_delay =
+      100 * kMicrosPerMilli;  // After a failed Receive. Default: 100 ms.
+  TimestampMicros max_nack_delay =
+      60 * kMicrosPerSecond;  // Cap of the hand-back backoff. Default: 60 s.
   // A failed commit fails the job (for a source that cannot redeliver) instead of being
   // handed back. Default: false.
   bool fail_on_commit_error = false;
-  CommitObserver* observer = nullptr;  // Told of each commit, e.g. streaming features. Default: none.
-  Clock* clock = nullptr;              // Default: the system clock.
+  CommitObserver* observer =
+      nullptr;             // Told of each commit, e.g. streaming features. Default: none.
+  Clock* clock = nullptr;  // Default: the system clock.
   // Called with a line for the log (commit failures, retries). Default: none.
   std::function<void(const std::string&)> log;
 };

@@ -59,7 +59,8 @@ using Client = std::unique_ptr<mosquitto, ClientDeleter>;
 // A client speaking MQTT 5 with the options' credentials and TLS, not yet connected;
 // `persistent_session` asks the broker to keep the session while the client is away (a
 // subscriber's), else it starts clean. `user_data` is handed to every callback.
-absl::StatusOr<Client> NewClient(const ConnectionOptions& options, bool persistent_session, void* user_data);
+absl::StatusOr<Client> NewClient(const ConnectionOptions& options, bool persistent_session,
+                                 void* user_data);
 
 // Opens the TCP (and TLS) connection and queues CONNECT; the answer comes to the connect
 // callback. A persistent session is kept by the broker for ever after a disconnect.

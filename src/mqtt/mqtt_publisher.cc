@@ -19,24 +19,29 @@ struct PublisherCallbacks {
     MutexLock lock(&self.mu_);
     if (reason_code == MQTT_RC_SUCCESS) {
       if (!self.connected_ && self.published_ > 0 && self.options_.log) {
-        self.options_.log(fmt::format("mqtt: connected again to {}:{}; sending again what was not acknowledged",
-                                      endpoint.host, endpoint.port));
+        self.options_.log(
+            fmt::format("mqtt: connected again to {}:{}; sending again what was not acknowledged",
+                        endpoint.host, endpoint.port));
       }
       self.connected_ = true;
     } else {
       // Start reports it; later, Flush does (libmosquitto's thread gives up on a refusal).
-      self.refused_connection_ = ReasonError(
-          reason_code, fmt::format("the MQTT broker at {}:{} refused the connection", endpoint.host, endpoint.port));
+      self.refused_connection_ =
+          ReasonError(reason_code, fmt::format("the MQTT broker at {}:{} refused the connection",
+                                               endpoint.host, endpoint.port));
     }
     self.changed_.SignalAll();
   }
 
-  static void OnDisconnect(mosquitto* /*client*/, void* user_data, int code, const mosquitto_property* /*properties*/) {
+  static void OnDisconnect(mosquitto* /*client*/, void* user_data, int code,
+                           const mosquitto_property* /*properties*/) {
     auto& self = *static_cast<Publisher*>(user_data);
     MutexLock lock(&self.mu_);
-    if (self.connected_ && code != MOSQ_ERR_SUCCESS && self.options_.log) {  // Not our own disconnect.
+    if (self.connected_ && code != MOSQ_ERR_SUCCESS &&
+        self.options_.log) {  // Not our own disconnect.
       self.options_.log(fmt::format("mqtt: lost the connection to {}:{} ({}); reconnecting",
-                                    self.options_.connection.endpoint.host, self.options_.connection.endpoint.port,
+                                    self.options_.connection.endpoint.host,
+                                    self.options_.connection.endpoint.port,
                                     mosquitto_strerror(code)));
     }
     self.connected_ = false;
@@ -49,8 +54,9 @@ struct PublisherCallbacks {
     ++self.acknowledged_;
     if (reason_code >= MQTT_RC_UNSPECIFIED) {
       ++self.refused_;
-      self.last_refusal_ = ReasonError(reason_code, fmt::format("the MQTT broker refused messages to '{}'",
-                                                                self.options_.connection.endpoint.topic));
+      self.last_refusal_ =
+          ReasonError(reason_code, fmt::format("the MQTT broker refused messages to '{}'",
+                                               self.options_.connection.endpoint.topic));
     }
     self.changed_.SignalAll();
   }
@@ -59,7 +65,8 @@ struct PublisherCallbacks {
 absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Start(PublisherOptions options) {
   const std::string& topic = options.connection.endpoint.topic;
   if (topic.find_first_of("+#") != std::string::npos) {
-    return absl::InvalidArgumentError(fmt::format("cannot publish to '{}': + and # are for subscribing; name one topic", topic));
+    return absl::InvalidArgumentError(
+        fmt::format("cannot publish to '{}': + and # are for subscribing; name one topic", topic));
   }
   std::unique_ptr<Publisher> publisher(new Publisher(std::move(options)));
   auto client = NewClient(publisher->options_.connection, false, publisher.get());
@@ -70,7 +77,8 @@ absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Start(PublisherOptions opt
   mosquitto_disconnect_v5_callback_set(handle, PublisherCallbacks::OnDisconnect);
   mosquitto_publish_v5_callback_set(handle, PublisherCallbacks::OnPublish);
   mosquitto_reconnect_delay_set(handle, 1, 30, true);
-  if (auto status = Connect(handle, publisher->options_.connection, false); !status.ok()) return status;
+  if (auto status = Connect(handle, publisher->options_.connection, false); !status.ok())
+    return status;
   if (int code = mosquitto_loop_start(handle); code != MOSQ_ERR_SUCCESS) {
     return LibraryError(code, "cannot start the MQTT client's thread");
   }
@@ -84,8 +92,8 @@ absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Start(PublisherOptions opt
   if (!answered()) {
     const auto& endpoint = publisher->options_.connection.endpoint;
     return absl::DeadlineExceededError(
-        fmt::format("the MQTT broker at {}:{} did not answer within {} s", endpoint.host, endpoint.port,
-                    absl::ToInt64Seconds(kConnectTimeout)));
+        fmt::format("the MQTT broker at {}:{} did not answer within {} s", endpoint.host,
+                    endpoint.port, absl::ToInt64Seconds(kConnectTimeout)));
   }
   if (!publisher->refused_connection_.ok()) return publisher->refused_connection_;
   return publisher;
@@ -108,8 +116,8 @@ absl::Status Publisher::Publish(const std::string& payload) {
     ++published_;  // Before the call: its acknowledgement may come before the call returns.
   }
   const auto& topic = options_.connection.endpoint.topic;
-  const int code = mosquitto_publish_v5(client_.get(), nullptr, topic.c_str(), int(payload.size()), payload.data(), 1,
-                                        false, nullptr);
+  const int code = mosquitto_publish_v5(client_.get(), nullptr, topic.c_str(), int(payload.size()),
+                                        payload.data(), 1, false, nullptr);
   // Not connected: libmosquitto has queued the message and sends it once it is again.
   if (code == MOSQ_ERR_SUCCESS || code == MOSQ_ERR_NO_CONN) return absl::OkStatus();
   MutexLock lock(&mu_);
@@ -122,11 +130,12 @@ absl::Status Publisher::Flush() {
   while (acknowledged_ < published_ && refused_connection_.ok()) Wait(changed_, &mu_);
   if (!refused_connection_.ok()) {
     return absl::Status(refused_connection_.code(),
-                        fmt::format("{} ({} messages not acknowledged)", MessageOf(refused_connection_),
-                                    published_ - acknowledged_));
+                        fmt::format("{} ({} messages not acknowledged)",
+                                    MessageOf(refused_connection_), published_ - acknowledged_));
   }
   if (refused_ == 0) return absl::OkStatus();
-  absl::Status status(last_refusal_.code(), fmt::format("{} ({} messages refused)", MessageOf(last_refusal_), refused_));
+  absl::Status status(last_refusal_.code(),
+                      fmt::format("{} ({} messages refused)", MessageOf(last_refusal_), refused_));
   refused_ = 0;
   return status;
 }

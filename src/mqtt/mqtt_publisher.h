@@ -16,8 +16,8 @@
 namespace bikestream::mqtt {
 
 struct PublisherOptions {
-  ConnectionOptions connection;  // The endpoint's topic is the one published to.
-  std::size_t max_unacknowledged = 10'000;  // Publish waits while this many are unacknowledged.
+  ConnectionOptions connection;                 // The endpoint's topic is the one published to.
+  std::size_t max_unacknowledged = 10'000;      // Publish waits while this many are unacknowledged.
   std::function<void(const std::string&)> log;  // Lost connections. Default: none.
 };
 

@@ -56,10 +56,12 @@ struct Callbacks {
     auto& self = *static_cast<Source*>(user_data);
     const auto& endpoint = self.options_.connection.endpoint;
     if (reason_code != MQTT_RC_SUCCESS) {
-      absl::Status refused = ReasonError(reason_code, fmt::format("the MQTT broker at {}:{} refused the connection",
-                                                                  endpoint.host, endpoint.port));
+      absl::Status refused =
+          ReasonError(reason_code, fmt::format("the MQTT broker at {}:{} refused the connection",
+                                               endpoint.host, endpoint.port));
       MutexLock lock(&self.mu_);
-      if (absl::IsUnauthenticated(refused) || absl::IsPermissionDenied(refused) || absl::IsInvalidArgument(refused)) {
+      if (absl::IsUnauthenticated(refused) || absl::IsPermissionDenied(refused) ||
+          absl::IsInvalidArgument(refused)) {
         self.fatal_ = refused;
       } else {
         self.last_error_ = refused;  // Busy, unavailable: tried again after a backoff.
@@ -70,26 +72,30 @@ struct Callbacks {
     }
     self.Unsubscribe(client, (flags & 1) != 0);  // Bit 0: the session was resumed.
     // Retained messages only for a new subscription: a resumed session has had them.
-    const int code = mosquitto_subscribe_v5(client, nullptr, endpoint.topic.c_str(), 1, MQTT_SUB_OPT_SEND_RETAIN_NEW, nullptr);
+    const int code = mosquitto_subscribe_v5(client, nullptr, endpoint.topic.c_str(), 1,
+                                            MQTT_SUB_OPT_SEND_RETAIN_NEW, nullptr);
     MutexLock lock(&self.mu_);
     if (code != MOSQ_ERR_SUCCESS) {
-      self.fatal_ = Permanent(LibraryError(code, fmt::format("cannot subscribe to '{}'", endpoint.topic)));
+      self.fatal_ =
+          Permanent(LibraryError(code, fmt::format("cannot subscribe to '{}'", endpoint.topic)));
     } else {
       self.connected_ = true;
       self.connected_since_ = Now();
       if (self.was_connected_ && self.options_.log) {
-        self.options_.log(fmt::format("mqtt: connected again to {}; the broker sends again what was not acknowledged",
-                                      self.Name()));
+        self.options_.log(fmt::format(
+            "mqtt: connected again to {}; the broker sends again what was not acknowledged",
+            self.Name()));
       }
       self.was_connected_ = true;
     }
     self.changed_.SignalAll();
   }
 
-  static void OnSubscribe(mosquitto* /*client*/, void* user_data, int /*mid*/, int count, const int* granted,
-                          const mosquitto_property* /*properties*/) {
+  static void OnSubscribe(mosquitto* /*client*/, void* user_data, int /*mid*/, int count,
+                          const int* granted, const mosquitto_property* /*properties*/) {
     auto& self = *static_cast<Source*>(user_data);
-    const std::string what = fmt::format("the MQTT broker refused the subscription to '{}'", self.options_.connection.endpoint.topic);
+    const std::string what = fmt::format("the MQTT broker refused the subscription to '{}'",
+                                         self.options_.connection.endpoint.topic);
     MutexLock lock(&self.mu_);
     if (count < 1 || granted[0] >= MQTT_RC_UNSPECIFIED) {
       self.fatal_ = Permanent(ReasonError(count < 1 ? MQTT_RC_UNSPECIFIED : granted[0], what));
@@ -102,7 +108,8 @@ struct Callbacks {
     self.changed_.SignalAll();
   }
 
-  static void OnUnsubscribe(mosquitto* /*client*/, void* user_data, int mid, const mosquitto_property* /*properties*/) {
+  static void OnUnsubscribe(mosquitto* /*client*/, void* user_data, int mid,
+                            const mosquitto_property* /*properties*/) {
     auto& self = *static_cast<Source*>(user_data);
     MutexLock lock(&self.mu_);
     if (self.unsubscribing_.erase(mid) > 0) self.SaveSubscriptions();
@@ -119,27 +126,34 @@ struct Callbacks {
       self.LeaveOut(client, topic);
       return;
     }
-    std::string payload(static_cast<const char*>(message->payload), std::size_t(std::max(message->payloadlen, 0)));
+    std::string payload(static_cast<const char*>(message->payload),
+                        std::size_t(std::max(message->payloadlen, 0)));
     // MQTT gives a message no id: a bad message is known by its topic and bytes, so its
     // redeliveries are one dead letter.
     std::string message_id = ContentMessageId(topic, payload);
     std::string origin = topic == endpoint.topic ? ""
-                                                  : Endpoint{.host = endpoint.host, .port = endpoint.port, .topic = topic, .tls = endpoint.tls}.Name();
+                                                 : Endpoint{.host = endpoint.host,
+                                                            .port = endpoint.port,
+                                                            .topic = topic,
+                                                            .tls = endpoint.tls}
+                                                       .Name();
     MutexLock lock(&self.mu_);
     ++self.received_;
-    self.ready_.push_back(SourceMessage{.ack_id = fmt::format("{}:{}", self.connection_, self.received_),
-                                        .payload = std::move(payload),
-                                        .message_id = std::move(message_id),
-                                        .position = self.received_,
-                                        .origin = std::move(origin)});
+    self.ready_.push_back(
+        SourceMessage{.ack_id = fmt::format("{}:{}", self.connection_, self.received_),
+                      .payload = std::move(payload),
+                      .message_id = std::move(message_id),
+                      .position = self.received_,
+                      .origin = std::move(origin)});
     self.changed_.SignalAll();
   }
 };
 
 absl::StatusOr<std::unique_ptr<Source>> Source::Start(SourceOptions options) {
   if (options.connection.client_id.empty()) {
-    return absl::InvalidArgumentError("an MQTT source needs a fixed client id: its session, and what the broker "
-                                      "queues while it is away, live under that name");
+    return absl::InvalidArgumentError(
+        "an MQTT source needs a fixed client id: its session, and what the broker "
+        "queues while it is away, live under that name");
   }
   std::unique_ptr<Source> source(new Source(std::move(options)));
   if (source->wake_fd_ < 0) return absl::InternalError("could not create an eventfd");
@@ -148,7 +162,8 @@ absl::StatusOr<std::unique_ptr<Source>> Source::Start(SourceOptions options) {
   // Subscribed; or a message came first, from a resumed session, which is as good: the SUBACK
   // can be behind a window of messages that nobody commits before Start returns.
   auto answered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(source->mu_) {
-    return source->subscribed_ || source->received_ > 0 || !source->fatal_.ok() || !source->last_error_.ok();
+    return source->subscribed_ || source->received_ > 0 || !source->fatal_.ok() ||
+           !source->last_error_.ok();
   };
   const absl::Time deadline = absl::Now() + absl::Microseconds(source->options_.connect_timeout);
   while (!answered() && !WaitWithDeadline(source->changed_, &source->mu_, deadline)) {
@@ -156,10 +171,10 @@ absl::StatusOr<std::unique_ptr<Source>> Source::Start(SourceOptions options) {
   if (!source->fatal_.ok()) return source->fatal_;
   if (!source->last_error_.ok()) return source->last_error_;
   if (!answered()) {
-    return absl::DeadlineExceededError(fmt::format("the MQTT broker at {}:{} did not answer within {} s",
-                                                   source->options_.connection.endpoint.host,
-                                                   source->options_.connection.endpoint.port,
-                                                   source->options_.connect_timeout / kMicrosPerSecond));
+    return absl::DeadlineExceededError(fmt::format(
+        "the MQTT broker at {}:{} did not answer within {} s",
+        source->options_.connection.endpoint.host, source->options_.connection.endpoint.port,
+        source->options_.connect_timeout / kMicrosPerSecond));
   }
   return source;
 }
@@ -190,7 +205,8 @@ void Source::Run() {
       }
       // A connection that lasted: the next loss starts the backoff afresh. (One the broker ends
       // at once, as for a second client with the same id, keeps backing off.)
-      if (connected_ && Now() - connected_since_ >= kLastingConnection) reconnect_delay = kFirstReconnectDelay;
+      if (connected_ && Now() - connected_since_ >= kLastingConnection)
+        reconnect_delay = kFirstReconnectDelay;
       if (!client_ && !first_attempt) {
         // After a failed attempt or a lost connection.
         if (options_.log && was_connected_) {  // Before that, the error is Start's to report.
@@ -227,7 +243,8 @@ bool Source::TryConnect() {
   mosquitto* handle = client->get();
   // The client queues what it would send (PUBACKs above all) until Turn writes it.
   mosquitto_threaded_set(handle, true);
-  mosquitto_int_option(handle, MOSQ_OPT_RECEIVE_MAXIMUM, std::clamp(options_.receive_maximum, 1, 65535));
+  mosquitto_int_option(handle, MOSQ_OPT_RECEIVE_MAXIMUM,
+                       std::clamp(options_.receive_maximum, 1, 65535));
   mosquitto_connect_v5_callback_set(handle, Callbacks::OnConnect);
   mosquitto_subscribe_v5_callback_set(handle, Callbacks::OnSubscribe);
   mosquitto_unsubscribe_v5_callback_set(handle, Callbacks::OnUnsubscribe);
@@ -271,7 +288,8 @@ bool Source::Turn(mosquitto* client) {
   if (may_write && mosquitto_want_write(client)) code = mosquitto_loop_write(client, 1);
   if (may_write && mosquitto_want_write(client)) may_read = false;
   if (code == MOSQ_ERR_SUCCESS) {
-    pollfd fds[2] = {{mosquitto_socket(client), short(may_read ? POLLIN : 0), 0}, {wake_fd_, POLLIN, 0}};
+    pollfd fds[2] = {{mosquitto_socket(client), short(may_read ? POLLIN : 0), 0},
+                     {wake_fd_, POLLIN, 0}};
     if (may_write && mosquitto_want_write(client)) fds[0].events |= POLLOUT;
     poll(fds, 2, kPollMillis);
     if (fds[1].revents & POLLIN) {
@@ -281,7 +299,8 @@ bool Source::Turn(mosquitto* client) {
     if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
       code = MOSQ_ERR_CONN_LOST;
     } else if (fds[0].revents & POLLOUT) {
-      code = mosquitto_loop_write(client, 1);  // The rest of the window's PUBACKs; reading waits a turn.
+      code = mosquitto_loop_write(client,
+                                  1);  // The rest of the window's PUBACKs; reading waits a turn.
     } else if (may_read && (fds[0].revents & POLLIN)) {
       code = mosquitto_loop_read(client, 1);
       CloseFullWindow();
@@ -334,7 +353,9 @@ void Source::Disconnected(const absl::Status& why) {
   if (!refused_) last_error_ = why;  // A refusal is why the broker closed: keep its reason.
 }
 
-std::size_t Source::Unacknowledged() const { return ready_.size() + handed_out_.size() + delayed_.size(); }
+std::size_t Source::Unacknowledged() const {
+  return ready_.size() + handed_out_.size() + delayed_.size();
+}
 
 void Source::Unsubscribe(mosquitto* client, bool session_present) {
   const std::string& asked = options_.connection.endpoint.topic;
@@ -346,21 +367,24 @@ void Source::Unsubscribe(mosquitto* client, bool session_present) {
         if (filter != asked) stale.emplace(filter);
       }
     } else if (!absl::IsNotFound(saved.status()) && options_.log) {
-      options_.log(fmt::format("mqtt: the session's earlier topic filters are unknown ({}): their messages are left "
-                               "out as they come",
-                               MessageOf(saved.status())));
+      options_.log(fmt::format(
+          "mqtt: the session's earlier topic filters are unknown ({}): their messages are left "
+          "out as they come",
+          MessageOf(saved.status())));
     }
   }
   MutexLock lock(&mu_);
   unsubscribing_.clear();
   for (const std::string& filter : stale) {
     int mid = 0;
-    if (mosquitto_unsubscribe_v5(client, &mid, filter.c_str(), nullptr) != MOSQ_ERR_SUCCESS) continue;
+    if (mosquitto_unsubscribe_v5(client, &mid, filter.c_str(), nullptr) != MOSQ_ERR_SUCCESS)
+      continue;
     unsubscribing_[mid] = filter;
     if (options_.log) {
-      options_.log(fmt::format("mqtt: session {} was subscribed to '{}' by an earlier run: unsubscribed, this job "
-                               "asks for '{}'",
-                               options_.connection.client_id, filter, asked));
+      options_.log(fmt::format(
+          "mqtt: session {} was subscribed to '{}' by an earlier run: unsubscribed, this job "
+          "asks for '{}'",
+          options_.connection.client_id, filter, asked));
     }
   }
   SaveSubscriptions();
@@ -370,8 +394,10 @@ void Source::SaveSubscriptions() {
   if (options_.subscriptions_path.empty()) return;
   std::string filters = options_.connection.endpoint.topic + "\n";
   for (const auto& [mid, filter] : unsubscribing_) filters += filter + "\n";
-  if (absl::Status saved = ReplaceFile(options_.subscriptions_path, filters); !saved.ok() && options_.log) {
-    options_.log(fmt::format("mqtt: cannot keep the session's topic filters: {}", MessageOf(saved)));
+  if (absl::Status saved = ReplaceFile(options_.subscriptions_path, filters);
+      !saved.ok() && options_.log) {
+    options_.log(
+        fmt::format("mqtt: cannot keep the session's topic filters: {}", MessageOf(saved)));
   }
 }
 
@@ -382,11 +408,13 @@ void Source::LeaveOut(mosquitto* client, const std::string& topic) {
   // Its subscription may be the topic itself: then this ends it (if not, the broker says there
   // was none, and the message is left out anyway).
   int mid = 0;
-  if (mosquitto_unsubscribe_v5(client, &mid, topic.c_str(), nullptr) == MOSQ_ERR_SUCCESS) unsubscribing_[mid] = topic;
+  if (mosquitto_unsubscribe_v5(client, &mid, topic.c_str(), nullptr) == MOSQ_ERR_SUCCESS)
+    unsubscribing_[mid] = topic;
   if (options_.log) {
-    options_.log(fmt::format("mqtt: a message on '{}', which '{}' does not match, was acknowledged and left out: a "
-                             "subscription of an earlier run of session {} (counted from now on, not said again)",
-                             topic, options_.connection.endpoint.topic, options_.connection.client_id));
+    options_.log(fmt::format(
+        "mqtt: a message on '{}', which '{}' does not match, was acknowledged and left out: a "
+        "subscription of an earlier run of session {} (counted from now on, not said again)",
+        topic, options_.connection.endpoint.topic, options_.connection.client_id));
   }
 }
 
@@ -396,7 +424,8 @@ std::uint64_t Source::left_out() const {
 }
 
 void Source::ReleaseDue(TimestampMicros now) {
-  auto due = std::stable_partition(delayed_.begin(), delayed_.end(), [&](const Delayed& d) { return d.due <= now; });
+  auto due = std::stable_partition(delayed_.begin(), delayed_.end(),
+                                   [&](const Delayed& d) { return d.due <= now; });
   for (auto it = delayed_.begin(); it != due; ++it) ready_.push_back(std::move(it->message));
   delayed_.erase(delayed_.begin(), due);
 }

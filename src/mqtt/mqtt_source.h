@@ -45,7 +45,8 @@ namespace bikestream::mqtt {
 struct SourceOptions {
   ConnectionOptions connection;  // A fixed client_id is required: the session lives under it.
   int receive_maximum = 10'000;  // Messages received and not acknowledged, at most. 1..65535.
-  TimestampMicros connect_timeout = 10 * kMicrosPerSecond;   // Of the first connection. Default: 10 s.
+  TimestampMicros connect_timeout =
+      10 * kMicrosPerSecond;  // Of the first connection. Default: 10 s.
   TimestampMicros max_reconnect_delay = 30 * kMicrosPerSecond;  // Backoff cap. Default: 30 s.
   std::function<void(const std::string&)> log;  // Lost connections, reconnects. Default: none.
   // Where the session's topic filters are kept (a small file). Default: "" (none kept: filters
@@ -96,7 +97,8 @@ class Source final : public EventSource {
   static void EndGracefully(int socket);
   void Disconnected(const absl::Status& why);
   void Wake();
-  std::size_t Unacknowledged() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);  // Received on this connection, not acknowledged.
+  std::size_t Unacknowledged() const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);  // Received on this connection, not acknowledged.
   void ReleaseDue(TimestampMicros now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // On connecting: the session's filters other than the one asked for (when it was resumed) are
   // unsubscribed, the file first listing them all. On the socket loop's thread.
@@ -117,22 +119,26 @@ class Source final : public EventSource {
   std::uint64_t connection_ ABSL_GUARDED_BY(mu_) = 0;
   bool connected_ ABSL_GUARDED_BY(mu_) = false;  // The broker accepted the latest connection...
   TimestampMicros connected_since_ ABSL_GUARDED_BY(mu_) = 0;  // ...then.
-  bool was_connected_ ABSL_GUARDED_BY(mu_) = false;  // Some connection was accepted.
-  bool refused_ ABSL_GUARDED_BY(mu_) = false;  // The broker refused the latest connection (last_error_ says why).
+  bool was_connected_ ABSL_GUARDED_BY(mu_) = false;           // Some connection was accepted.
+  bool refused_ ABSL_GUARDED_BY(mu_) =
+      false;  // The broker refused the latest connection (last_error_ says why).
   bool subscribed_ ABSL_GUARDED_BY(mu_) = false;  // A SUBACK granted QoS 1.
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
-  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;  // Stopped, and the socket loop will read nothing more.
+  bool reads_done_ ABSL_GUARDED_BY(mu_) =
+      false;  // Stopped, and the socket loop will read nothing more.
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
-  bool done_ ABSL_GUARDED_BY(mu_) = false;  // The socket loop has ended.
+  bool done_ ABSL_GUARDED_BY(mu_) = false;   // The socket loop has ended.
   absl::Status fatal_ ABSL_GUARDED_BY(mu_);  // A refusal reconnecting cannot cure: fails Receive.
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);  // Why the last connection attempt failed.
-  std::uint64_t received_ ABSL_GUARDED_BY(mu_) = 0;  // Messages received, for positions and ack ids.
+  std::uint64_t received_ ABSL_GUARDED_BY(mu_) =
+      0;  // Messages received, for positions and ack ids.
   // The window: the messages received since everything was last acknowledged. Closed, it takes
   // nothing more in until all of it is acknowledged.
   TimestampMicros window_opened_ ABSL_GUARDED_BY(mu_) = 0;
   bool window_closed_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<SourceMessage> ready_ ABSL_GUARDED_BY(mu_);  // Received, not yet handed to the runner.
-  std::map<std::string, SourceMessage> handed_out_ ABSL_GUARDED_BY(mu_);  // By ack id, until acknowledged.
+  std::map<std::string, SourceMessage> handed_out_
+      ABSL_GUARDED_BY(mu_);                           // By ack id, until acknowledged.
   std::deque<Delayed> delayed_ ABSL_GUARDED_BY(mu_);  // Handed back, to be received again.
   // The session's filters besides the one asked for, by the mid of their UNSUBSCRIBE.
   std::map<int, std::string> unsubscribing_ ABSL_GUARDED_BY(mu_);

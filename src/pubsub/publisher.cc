@@ -7,8 +7,11 @@
 namespace bikestream::pubsub {
 
 BatchPublisher::BatchPublisher(PubsubConnection& connection, PublisherOptions options)
-    : connection_(connection), options_(std::move(options)), clock_(options_.clock ? *options_.clock : SystemClock()) {
-  for (int i = 0; i < std::max(1, options_.concurrency); ++i) workers_.emplace_back([this] { Work(); });
+    : connection_(connection),
+      options_(std::move(options)),
+      clock_(options_.clock ? *options_.clock : SystemClock()) {
+  for (int i = 0; i < std::max(1, options_.concurrency); ++i)
+    workers_.emplace_back([this] { Work(); });
   ticker_ = std::thread([this] { Ticker(); });
 }
 
@@ -86,7 +89,8 @@ void BatchPublisher::Ticker() {
   while (!closing_) {
     WaitWithTimeout(changed_, &mutex_, absl::FromChrono(options_.max_batch_delay));
     if (!batch_.empty() &&
-        clock_.Now() - batch_started_ >= TimestampMicros(options_.max_batch_delay.count()) * kMicrosPerMilli) {
+        clock_.Now() - batch_started_ >=
+            TimestampMicros(options_.max_batch_delay.count()) * kMicrosPerMilli) {
       SendBatch();
     }
   }

@@ -21,11 +21,11 @@ namespace bikestream::pubsub {
 struct PublisherOptions {
   std::string project;
   std::string topic;
-  std::size_t max_batch_messages = 1000;             // Default: 1000 (the service's limit).
-  std::size_t max_batch_bytes = 9 * 1024 * 1024;     // Default: 9 MiB, under the 10 MB limit.
-  std::chrono::milliseconds max_batch_delay{50};     // Send a partial batch after this long.
-  Clock* clock = nullptr;                            // Default: the system clock.
-  int concurrency = 4;                               // Requests in flight. Default: 4.
+  std::size_t max_batch_messages = 1000;          // Default: 1000 (the service's limit).
+  std::size_t max_batch_bytes = 9 * 1024 * 1024;  // Default: 9 MiB, under the 10 MB limit.
+  std::chrono::milliseconds max_batch_delay{50};  // Send a partial batch after this long.
+  Clock* clock = nullptr;                         // Default: the system clock.
+  int concurrency = 4;                            // Requests in flight. Default: 4.
 };
 
 struct PublisherStats {
@@ -50,7 +50,8 @@ class BatchPublisher {
   PublisherStats stats() const;
 
  private:
-  void SendBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);  // Hands the current batch to the workers.
+  void SendBatch()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);  // Hands the current batch to the workers.
   void Work();
   void Ticker();
 

@@ -36,8 +36,8 @@ struct ConnectionOptions {
 };
 
 struct Message {
-  std::string data;               // The payload, decoded.
-  std::string message_id;         // Assigned by the service.
+  std::string data;        // The payload, decoded.
+  std::string message_id;  // Assigned by the service.
   TimestampMicros publish_time = 0;
 };
 
@@ -64,14 +64,15 @@ class PubsubConnection {
   virtual absl::Status GetTopic(const std::string& project, const std::string& topic) = 0;
   virtual absl::Status DeleteTopic(const std::string& project, const std::string& topic) = 0;
   virtual absl::Status CreateSubscription(const SubscriptionConfig& config) = 0;
-  virtual absl::Status GetSubscription(const std::string& project, const std::string& subscription) = 0;
+  virtual absl::Status GetSubscription(const std::string& project,
+                                       const std::string& subscription) = 0;
   virtual absl::Status DeleteSubscription(const std::string& project,
                                           const std::string& subscription) = 0;
 
   // Publishes the payloads in one request (at most 1000, at most 10 MB); returns their ids.
-  virtual absl::StatusOr<std::vector<std::string>> Publish(const std::string& project,
-                                                           const std::string& topic,
-                                                           const std::vector<std::string>& payloads) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> Publish(
+      const std::string& project, const std::string& topic,
+      const std::vector<std::string>& payloads) = 0;
 
   // Returns up to `max_messages` without waiting for more; an empty result means none are
   // available now (an emulator would otherwise hold an empty pull open for a minute or more).
@@ -95,9 +96,9 @@ std::unique_ptr<PubsubConnection> MakeRestConnection(ConnectionOptions options);
 // Retries what gcp::IsRetryable says (kUnavailable, kResourceExhausted, kDeadlineExceeded,
 // kAborted) with backoff and jitter, waiting on `clock`; other errors return at once. Takes
 // ownership of `child`; `clock` must outlive the connection.
-std::unique_ptr<PubsubConnection> MakeRetryingConnection(std::unique_ptr<PubsubConnection> child,
-                                                         RetryPolicy policy = gcp::DefaultRetryPolicy(),
-                                                         Clock& clock = SystemClock());
+std::unique_ptr<PubsubConnection> MakeRetryingConnection(
+    std::unique_ptr<PubsubConnection> child, RetryPolicy policy = gcp::DefaultRetryPolicy(),
+    Clock& clock = SystemClock());
 
 // The connection a client uses, its stack built here as google-cloud-cpp's
 // MakePublisherConnection builds its own: `options.endpoint` checked (gcp::CheckEndpoint), the

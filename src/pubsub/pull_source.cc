@@ -19,20 +19,26 @@ absl::Status InRequests(const std::vector<std::string>& ids,
                         const std::function<absl::Status(const std::vector<std::string>&)>& send) {
   absl::Status first = absl::OkStatus();
   for (std::size_t i = 0; i < ids.size(); i += kMaxAckIdsPerRequest) {
-    first.Update(send({ids.begin() + i, ids.begin() + std::min(ids.size(), i + kMaxAckIdsPerRequest)}));
+    first.Update(
+        send({ids.begin() + i, ids.begin() + std::min(ids.size(), i + kMaxAckIdsPerRequest)}));
   }
   return first;
 }
 
-int CeilSeconds(TimestampMicros micros) { return int((micros + kMicrosPerSecond - 1) / kMicrosPerSecond); }
+int CeilSeconds(TimestampMicros micros) {
+  return int((micros + kMicrosPerSecond - 1) / kMicrosPerSecond);
+}
 
 }  // namespace
 
 PullSource::PullSource(std::unique_ptr<PubsubConnection> connection, PullSourceOptions options)
-    : connection_(std::move(connection)), options_(std::move(options)), clock_(options_.clock ? *options_.clock : SystemClock()) {}
+    : connection_(std::move(connection)),
+      options_(std::move(options)),
+      clock_(options_.clock ? *options_.clock : SystemClock()) {}
 
 std::string PullSource::Name() const {
-  return fmt::format("pubsub:projects/{}/subscriptions/{}", options_.project, options_.subscription);
+  return fmt::format("pubsub:projects/{}/subscriptions/{}", options_.project,
+                     options_.subscription);
 }
 
 absl::StatusOr<Received> PullSource::Receive(std::size_t max_messages) {
@@ -43,7 +49,7 @@ absl::StatusOr<Received> PullSource::Receive(std::size_t max_messages) {
   }
   std::size_t at_most = pull_at_most_.load();
   auto pulled = connection_->Pull(options_.project, options_.subscription,
-                                 int(std::min({max_messages, kMaxPerPull, at_most})));
+                                  int(std::min({max_messages, kMaxPerPull, at_most})));
   if (absl::IsOutOfRange(pulled.status()) && at_most > 1) {
     // A reply past its bound (common/limits.h): the messages are large; ask for fewer. Those
     // pulled and not read come again once their lease runs out.
@@ -81,14 +87,17 @@ absl::Status PullSource::Nack(const std::vector<std::string>& ack_ids, Timestamp
   return ModifyAckDeadline(ack_ids, delay);
 }
 
-absl::Status PullSource::ExtendLeases(const std::vector<std::string>& ack_ids, TimestampMicros lease) {
+absl::Status PullSource::ExtendLeases(const std::vector<std::string>& ack_ids,
+                                      TimestampMicros lease) {
   return ModifyAckDeadline(ack_ids, lease);
 }
 
 // A deadline of 0 hands the messages back at once; any other is rounded up to whole seconds.
-absl::Status PullSource::ModifyAckDeadline(const std::vector<std::string>& ack_ids, TimestampMicros deadline) {
+absl::Status PullSource::ModifyAckDeadline(const std::vector<std::string>& ack_ids,
+                                           TimestampMicros deadline) {
   return InRequests(ack_ids, [&](const std::vector<std::string>& chunk) {
-    return connection_->ModifyAckDeadline(options_.project, options_.subscription, chunk, CeilSeconds(deadline));
+    return connection_->ModifyAckDeadline(options_.project, options_.subscription, chunk,
+                                          CeilSeconds(deadline));
   });
 }
 

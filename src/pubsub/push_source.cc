@@ -35,18 +35,22 @@ class HttpPushSource final : public PushSource {
   // A push request must arrive whole within the request timeout, and one client cannot take
   // the endpoint's threads (http/http_server.h).
   explicit HttpPushSource(PushSourceOptions options)
-      : options_(std::move(options)), server_(ServerLimits{.request_deadline = options_.request_timeout, .max_body_bytes = options_.max_body_bytes}) {}
+      : options_(std::move(options)),
+        server_(ServerLimits{.request_deadline = options_.request_timeout,
+                             .max_body_bytes = options_.max_body_bytes}) {}
 
   ~HttpPushSource() override { Close(); }
 
   absl::Status Listen() {
-    auto listen = ParseListenAddress(options_.listen, /*port_alone_ok=*/false, "--push-listen", "127.0.0.1:8080");
+    auto listen = ParseListenAddress(options_.listen, /*port_alone_ok=*/false, "--push-listen",
+                                     "127.0.0.1:8080");
     if (!listen.ok()) return listen.status();
     const auto timeout = std::chrono::microseconds(options_.request_timeout);
     server_.set_read_timeout(timeout);
     server_.set_write_timeout(timeout);
-    HandlePost(server_, R"(/.*)", [this](const httplib::Request& request, const std::string& body,
-                                         httplib::Response& response) { Serve(request, body, response); });
+    HandlePost(server_, R"(/.*)",
+               [this](const httplib::Request& request, const std::string& body,
+                      httplib::Response& response) { Serve(request, body, response); });
     auto bound = server_.Start(*listen, "--push-listen");
     if (!bound.ok()) return bound.status();
     address_ = *bound;
@@ -66,9 +70,12 @@ class HttpPushSource final : public PushSource {
       const std::string ack_id = std::to_string(++last_ack_id_);
       PushedMessage& m = pending.message;
       received.messages.push_back(SourceMessage{
-          .ack_id = ack_id, .payload = std::move(m.payload), .message_id = std::move(m.message_id),
+          .ack_id = ack_id,
+          .payload = std::move(m.payload),
+          .message_id = std::move(m.message_id),
           .origin = "pubsub:" + (m.subscription.empty() ? std::string("push") : m.subscription),
-          .publish_time = m.publish_time, .decode_error = std::move(m.decode_error)});
+          .publish_time = m.publish_time,
+          .decode_error = std::move(m.decode_error)});
       received_.emplace(ack_id, std::move(pending.answer));
     }
     received.exhausted = stopped_ && waiting_.empty();
@@ -100,9 +107,11 @@ class HttpPushSource final : public PushSource {
     std::thread stopper;
     {
       MutexLock lock(&mutex_);
-      for (Pending& pending : waiting_) pending.answer.set_value(absl::UnavailableError("the job is stopping"));
+      for (Pending& pending : waiting_)
+        pending.answer.set_value(absl::UnavailableError("the job is stopping"));
       waiting_.clear();
-      for (auto& [id, answer] : received_) answer.set_value(absl::UnavailableError("cancelled before its commit"));
+      for (auto& [id, answer] : received_)
+        answer.set_value(absl::UnavailableError("cancelled before its commit"));
       received_.clear();
       stopper = std::move(stopper_);
     }
@@ -110,7 +119,8 @@ class HttpPushSource final : public PushSource {
   }
 
  private:
-  void Serve(const httplib::Request& request, const std::string& body, httplib::Response& response) {
+  void Serve(const httplib::Request& request, const std::string& body,
+             httplib::Response& response) {
     if (!options_.token.empty() && request.get_param_value("token") != options_.token) {
       response.status = 401;
       response.set_content("missing or wrong ?token=\n", "text/plain");
@@ -123,9 +133,10 @@ class HttpPushSource final : public PushSource {
       return;
     }
     std::future<absl::Status> answer = Submit(std::move(*message));
-    const bool answered =
-        answer.wait_for(std::chrono::microseconds(options_.request_timeout)) == std::future_status::ready;
-    const absl::Status status = answered ? answer.get() : absl::DeadlineExceededError("commit timed out");
+    const bool answered = answer.wait_for(std::chrono::microseconds(options_.request_timeout)) ==
+                          std::future_status::ready;
+    const absl::Status status =
+        answered ? answer.get() : absl::DeadlineExceededError("commit timed out");
     // Pub/Sub acknowledges on 2xx only; anything else is redelivered with backoff.
     response.status = status.ok() ? 204 : 503;
     if (!status.ok()) response.set_content(std::string(MessageOf(status)) + "\n", "text/plain");
@@ -161,7 +172,7 @@ class HttpPushSource final : public PushSource {
   absl::Mutex mutex_;
   absl::CondVar arrived_;
   bool stopped_ ABSL_GUARDED_BY(mutex_) = false;
-  std::thread stopper_ ABSL_GUARDED_BY(mutex_);  // Started by the first StopReceiving().
+  std::thread stopper_ ABSL_GUARDED_BY(mutex_);          // Started by the first StopReceiving().
   std::deque<Pending> waiting_ ABSL_GUARDED_BY(mutex_);  // Taken in, not yet received.
   std::map<std::string, std::promise<absl::Status>> received_ ABSL_GUARDED_BY(mutex_);
   std::uint64_t last_ack_id_ ABSL_GUARDED_BY(mutex_) = 0;

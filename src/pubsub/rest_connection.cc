@@ -20,9 +20,11 @@ using json = nlohmann::json;
 std::string HintFor(absl::StatusCode code) {
   switch (code) {
     case absl::StatusCode::kNotFound:
-      return "check the project, topic and subscription names, or create them with `bikestream setup`";
+      return "check the project, topic and subscription names, or create them with `bikestream "
+             "setup`";
     case absl::StatusCode::kUnauthenticated:
-      return "the credentials were refused or have expired: a GOOGLE_OAUTH_ACCESS_TOKEN lasts an hour and "
+      return "the credentials were refused or have expired: a GOOGLE_OAUTH_ACCESS_TOKEN lasts an "
+             "hour and "
              "cannot be refreshed (unset it to use a key file or gcloud's login); otherwise check "
              "GOOGLE_APPLICATION_CREDENTIALS or run `gcloud auth application-default login`";
     case absl::StatusCode::kPermissionDenied:
@@ -40,11 +42,12 @@ class RestConnection final : public PubsubConnection {
       : options_(std::move(options)),
         http_({.timeout = options_.timeout, .max_reply_bytes = limits::kApiReply}),
         endpoint_(options_.emulator_host.empty() ? options_.endpoint
-                                                  : "http://" + options_.emulator_host) {
+                                                 : "http://" + options_.emulator_host) {
     if (!options_.emulator_host.empty()) {
       options_.credentials.reset();
     } else if (!options_.credentials) {
-      options_.credentials = gcp::MakeMetadataServerCredentials("metadata.google.internal", SystemClock());
+      options_.credentials =
+          gcp::MakeMetadataServerCredentials("metadata.google.internal", SystemClock());
     }
   }
 
@@ -61,23 +64,26 @@ class RestConnection final : public PubsubConnection {
   absl::Status CreateSubscription(const SubscriptionConfig& config) override {
     json body = {{"topic", TopicPath(config.project, config.topic)},
                  {"ackDeadlineSeconds", config.ack_deadline_seconds}};
-    if (!config.push_endpoint.empty()) body["pushConfig"] = {{"pushEndpoint", config.push_endpoint}};
+    if (!config.push_endpoint.empty())
+      body["pushConfig"] = {{"pushEndpoint", config.push_endpoint}};
     const std::string path = SubscriptionPath(config.project, config.subscription);
     auto created = Call("PUT", path, body.dump(), "create subscription");
     if (created.status().code() != absl::StatusCode::kAlreadyExists) return created.status();
     return AttachedTo(path, TopicPath(config.project, config.topic));
   }
-  absl::Status GetSubscription(const std::string& project, const std::string& subscription) override {
+  absl::Status GetSubscription(const std::string& project,
+                               const std::string& subscription) override {
     return Call("GET", SubscriptionPath(project, subscription), "", "get subscription").status();
   }
   absl::Status DeleteSubscription(const std::string& project,
                                   const std::string& subscription) override {
-    return Call("DELETE", SubscriptionPath(project, subscription), "", "delete subscription").status();
+    return Call("DELETE", SubscriptionPath(project, subscription), "", "delete subscription")
+        .status();
   }
 
-  absl::StatusOr<std::vector<std::string>> Publish(const std::string& project,
-                                                   const std::string& topic,
-                                                   const std::vector<std::string>& payloads) override {
+  absl::StatusOr<std::vector<std::string>> Publish(
+      const std::string& project, const std::string& topic,
+      const std::vector<std::string>& payloads) override {
     json messages = json::array();
     for (const auto& payload : payloads) messages.push_back({{"data", EncodeMessageData(payload)}});
     auto reply = Call("POST", TopicPath(project, topic) + ":publish",
@@ -90,8 +96,8 @@ class RestConnection final : public PubsubConnection {
       }
     }
     if (ids.size() != payloads.size()) {
-      return absl::UnavailableError(fmt::format("Pub/Sub publish: {} ids for {} messages",
-                                                ids.size(), payloads.size()));
+      return absl::UnavailableError(
+          fmt::format("Pub/Sub publish: {} ids for {} messages", ids.size(), payloads.size()));
     }
     return ids;
   }
@@ -99,9 +105,9 @@ class RestConnection final : public PubsubConnection {
   absl::StatusOr<std::vector<ReceivedMessage>> Pull(const std::string& project,
                                                     const std::string& subscription,
                                                     int max_messages) override {
-    auto reply = Call("POST", SubscriptionPath(project, subscription) + ":pull",
-                      json{{"maxMessages", max_messages}, {"returnImmediately", true}}.dump(),
-                      "pull");
+    auto reply =
+        Call("POST", SubscriptionPath(project, subscription) + ":pull",
+             json{{"maxMessages", max_messages}, {"returnImmediately", true}}.dump(), "pull");
     if (!reply.ok()) return reply.status();
     std::vector<ReceivedMessage> received;
     auto found = reply->find("receivedMessages");
@@ -110,7 +116,8 @@ class RestConnection final : public PubsubConnection {
     try {
       return ToReceived(*found);
     } catch (const json::exception& error) {
-      return absl::UnavailableError(fmt::format("Pub/Sub pull: unexpected reply: {}", error.what()));
+      return absl::UnavailableError(
+          fmt::format("Pub/Sub pull: unexpected reply: {}", error.what()));
     }
   }
 
@@ -164,7 +171,8 @@ class RestConnection final : public PubsubConnection {
     auto existing = Call("GET", subscription_path, "", "get subscription");
     if (!existing.ok()) return existing.status();
     const auto field = existing->is_object() ? existing->find("topic") : existing->end();
-    const std::string topic = field != existing->end() && field->is_string() ? field->get<std::string>() : "";
+    const std::string topic =
+        field != existing->end() && field->is_string() ? field->get<std::string>() : "";
     if (topic == topic_path) return absl::OkStatus();
     // Pub/Sub names the topic of a subscription whose topic was deleted "_deleted-topic_".
     const bool deleted = topic.empty() || topic == "_deleted-topic_";
@@ -190,7 +198,8 @@ class RestConnection final : public PubsubConnection {
                           fmt::format("Pub/Sub {}: {} ({})", what, MessageOf(response.status()),
                                       HintFor(absl::StatusCode::kUnavailable)));
     }
-    if (response->status < 200 || response->status >= 300) return gcp::ErrorFromReply("Pub/Sub", what, *response, HintFor);
+    if (response->status < 200 || response->status >= 300)
+      return gcp::ErrorFromReply("Pub/Sub", what, *response, HintFor);
     json reply = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
     if (reply.is_discarded() || !reply.is_object()) {
       return absl::UnavailableError(fmt::format("Pub/Sub {}: the reply is not JSON", what));

@@ -29,8 +29,9 @@ class RetryingConnection final : public PubsubConnection {
   absl::Status DeleteSubscription(const std::string& p, const std::string& s) override {
     return Retrying([&] { return child_->DeleteSubscription(p, s); });
   }
-  absl::StatusOr<std::vector<std::string>> Publish(const std::string& p, const std::string& t,
-                                                   const std::vector<std::string>& payloads) override {
+  absl::StatusOr<std::vector<std::string>> Publish(
+      const std::string& p, const std::string& t,
+      const std::vector<std::string>& payloads) override {
     return Retrying([&] { return child_->Publish(p, t, payloads); });
   }
   absl::StatusOr<std::vector<ReceivedMessage>> Pull(const std::string& p, const std::string& s,

@@ -1,8 +1,8 @@
 #include "pubsub/wire.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -33,7 +33,8 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 bool IsProjectId(std::string_view id) {
   constexpr std::size_t kMaxLength = 100;  // Domain-scoped ids ("example.com:p") are long.
-  if (id.empty() || id.size() > kMaxLength || !(id[0] >= 'a' && id[0] <= 'z') || id.back() == '-') return false;
+  if (id.empty() || id.size() > kMaxLength || !(id[0] >= 'a' && id[0] <= 'z') || id.back() == '-')
+    return false;
   for (char c : id) {
     if (!((c >= 'a' && c <= 'z') || IsDigit(c) || c == '-' || c == '.' || c == ':')) return false;
   }
@@ -43,13 +44,15 @@ bool IsProjectId(std::string_view id) {
 bool IsResourceName(std::string_view name) {
   constexpr std::size_t kMinLength = 3;
   constexpr std::size_t kMaxLength = 255;
-  if (name.size() < kMinLength || name.size() > kMaxLength || !IsLetter(name[0]) || name.starts_with("goog")) {
+  if (name.size() < kMinLength || name.size() > kMaxLength || !IsLetter(name[0]) ||
+      name.starts_with("goog")) {
     return false;
   }
   for (char c : name) {
     // Pub/Sub also allows '%', for names written percent-encoded; request paths here are not
     // encoded, so such a name would reach the service as another one.
-    if (!(IsLetter(c) || IsDigit(c) || std::string_view("-_.~+").find(c) != std::string_view::npos)) return false;
+    if (!(IsLetter(c) || IsDigit(c) || std::string_view("-_.~+").find(c) != std::string_view::npos))
+      return false;
   }
   return true;
 }
@@ -59,15 +62,19 @@ bool IsResourceName(std::string_view name) {
 absl::Status ValidateResourceNames(std::string_view project, std::string_view topic,
                                    std::string_view subscription) {
   if (!project.empty() && !IsProjectId(project)) {
-    return absl::InvalidArgumentError(fmt::format(
-        "--project '{}' is not a project id: lower-case letters, digits and hyphens, starting with a "
-        "letter (the id, not the project's display name)", project));
+    return absl::InvalidArgumentError(
+        fmt::format("--project '{}' is not a project id: lower-case letters, digits and hyphens, "
+                    "starting with a "
+                    "letter (the id, not the project's display name)",
+                    project));
   }
-  for (auto [flag, name] : {std::pair{"--topic", topic}, std::pair{"--subscription", subscription}}) {
+  for (auto [flag, name] :
+       {std::pair{"--topic", topic}, std::pair{"--subscription", subscription}}) {
     if (!name.empty() && !IsResourceName(name)) {
       return absl::InvalidArgumentError(fmt::format(
           "{} '{}' is not a Pub/Sub name: 3 to 255 letters, digits and - _ . ~ +, starting with a "
-          "letter and not with 'goog'", flag, name));
+          "letter and not with 'goog'",
+          flag, name));
     }
   }
   return absl::OkStatus();
@@ -86,12 +93,14 @@ absl::StatusOr<std::string> DecodeMessageData(std::string_view text) {
 absl::StatusOr<PushedMessage> ParsePushEnvelope(std::string_view body) {
   const json envelope = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (!envelope.is_object() || !envelope.contains("message") || !envelope["message"].is_object()) {
-    return absl::InvalidArgumentError("expected a Pub/Sub push envelope: {\"message\":{...},\"subscription\":...}");
+    return absl::InvalidArgumentError(
+        "expected a Pub/Sub push envelope: {\"message\":{...},\"subscription\":...}");
   }
   const json& message = envelope["message"];
   PushedMessage pushed;
   pushed.message_id = EitherOf(message, "messageId", "message_id");
-  if (pushed.message_id.empty()) return absl::InvalidArgumentError("the push message has no messageId");
+  if (pushed.message_id.empty())
+    return absl::InvalidArgumentError("the push message has no messageId");
   const std::string data = TextAt(message, "data");
   auto decoded = DecodeMessageData(data);
   // Not a conditional expression: its result would be a copy of the decoded data, not a move.

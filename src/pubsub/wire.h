@@ -27,11 +27,11 @@ absl::StatusOr<std::string> DecodeMessageData(std::string_view text);
 // One message of a push request:
 //   {"message":{"data":"…","messageId":"…","publishTime":"…"},"subscription":"projects/…"}
 struct PushedMessage {
-  std::string payload;            // The data, decoded; as sent when it is not Base64 (the
-                                  // ingest job then dead-letters it rather than losing it).
-  std::string decode_error;       // Why the data could not be decoded; empty when it was.
+  std::string payload;       // The data, decoded; as sent when it is not Base64 (the
+                             // ingest job then dead-letters it rather than losing it).
+  std::string decode_error;  // Why the data could not be decoded; empty when it was.
   std::string message_id;
-  std::string subscription;       // Empty when the envelope does not say.
+  std::string subscription;          // Empty when the envelope does not say.
   TimestampMicros publish_time = 0;  // 0 when missing or unreadable.
 };
 

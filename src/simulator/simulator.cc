@@ -41,7 +41,8 @@ double RawDiurnal(double hour) {
 
 absl::Status ValidateSimulatorOptions(const SimulatorOptions& o) {
   auto share = [](double p) { return p >= 0 && p <= 1; };
-  if (!share(o.duplicate_rate)) return absl::InvalidArgumentError("--duplicate-rate must be in 0..1");
+  if (!share(o.duplicate_rate))
+    return absl::InvalidArgumentError("--duplicate-rate must be in 0..1");
   if (!share(o.invalid_rate)) return absl::InvalidArgumentError("--invalid-rate must be in 0..1");
   if (!share(o.late_rate)) return absl::InvalidArgumentError("--late-rate must be in 0..1");
   if (o.duplicate_rate + o.invalid_rate > 1) {
@@ -51,7 +52,8 @@ absl::Status ValidateSimulatorOptions(const SimulatorOptions& o) {
     return absl::InvalidArgumentError(fmt::format(
         "--rate must be 0 (as fast as possible) or at least {} events/s", kMinSimulatedRate));
   }
-  if (!(o.speedup > 0) || std::isinf(o.speedup)) return absl::InvalidArgumentError("--speedup must be a number > 0");
+  if (!(o.speedup > 0) || std::isinf(o.speedup))
+    return absl::InvalidArgumentError("--speedup must be a number > 0");
   if (o.stations < 0 || o.stations > kMaxStations) {
     return absl::InvalidArgumentError(fmt::format("--stations must be in 1..{}", kMaxStations));
   }
@@ -63,8 +65,8 @@ absl::Status ValidateSimulatorOptions(const SimulatorOptions& o) {
         FormatRfc3339(kMinTimestamp), FormatRfc3339(kMaxTimestamp)));
   }
   if (o.run_id.empty() || o.run_id.size() > 32 ||
-      o.run_id.find_first_not_of("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_") !=
-          std::string::npos) {
+      o.run_id.find_first_not_of(
+          "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_") != std::string::npos) {
     return absl::InvalidArgumentError("--run-id must be 1 to 32 letters, digits or '_'");
   }
   return absl::OkStatus();
@@ -165,9 +167,12 @@ std::string Simulator::NextInvalid() {
   std::string valid = ToJson(event);
   const std::string id = event.event_id;
   const std::string ts = FormatRfc3339(event.ts);
-  static constexpr std::array<const char*, 6> kBadTimestamps = {
-      "2025-02-30T10:00:00Z", "2025-13-01T10:00:00Z", "2025-10-18T24:00:01Z",
-      "2025-10-18T16:24:11",  "yesterday",            "2025-10-18 16:24"};
+  static constexpr std::array<const char*, 6> kBadTimestamps = {"2025-02-30T10:00:00Z",
+                                                                "2025-13-01T10:00:00Z",
+                                                                "2025-10-18T24:00:01Z",
+                                                                "2025-10-18T16:24:11",
+                                                                "yesterday",
+                                                                "2025-10-18 16:24"};
   auto with = [&](std::string_view field_json) {
     return fmt::format(R"({{"event_id":"{}",{}}})", id, field_json);
   };
@@ -181,8 +186,8 @@ std::string Simulator::NextInvalid() {
       return with(fmt::format(R"("station_id":"{}","ts_iso":"{}","kind":"pickup","delta":"1")",
                               station, ts));
     case 3:  // An unknown kind.
-      return with(fmt::format(R"("station_id":"{}","ts_iso":"{}","kind":"repair","delta":1)",
-                              station, ts));
+      return with(
+          fmt::format(R"("station_id":"{}","ts_iso":"{}","kind":"repair","delta":1)", station, ts));
     case 4:  // An impossible or malformed timestamp.
       return with(fmt::format(R"("station_id":"{}","ts_iso":"{}","kind":"dropoff","delta":1)",
                               station, kBadTimestamps[random_() % kBadTimestamps.size()]));
@@ -198,8 +203,9 @@ std::string Simulator::NextInvalid() {
       return with(fmt::format(R"("station_id":"{} !","ts_iso":"{}","kind":"pickup","delta":1)",
                               station, ts));
     default:  // An empty event id.
-      return fmt::format(R"({{"event_id":"","station_id":"{}","ts_iso":"{}","kind":"pickup","delta":1}})",
-                         station, ts);
+      return fmt::format(
+          R"({{"event_id":"","station_id":"{}","ts_iso":"{}","kind":"pickup","delta":1}})", station,
+          ts);
   }
 }
 

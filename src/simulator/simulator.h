@@ -30,14 +30,14 @@ struct SimulatorOptions {
   SimulationMode mode = SimulationMode::kSparse;  // Default: sparse.
   // Number of stations; 0 picks the mode's default (sparse: A_101, A_205, A_310; stream: 50).
   int stations = 0;
-  std::uint64_t seed = 0;                  // Default: 0. Fixes everything but the run id.
-  std::string run_id = "00000000";         // The per-run part of event ids. Default: 00000000.
-  TimestampMicros start = 0;               // Event time of the stream's start.
-  double rate = 0;                         // Stream: events per wall second; 0 = unpaced.
-  double speedup = 1;                      // Event-time seconds per wall second. Default: 1.
-  double duplicate_rate = 0;               // Share of messages that repeat an earlier event.
-  double invalid_rate = 0;                 // Share of messages that are bad input.
-  double late_rate = 0;                    // Share of events whose timestamp is late...
+  std::uint64_t seed = 0;           // Default: 0. Fixes everything but the run id.
+  std::string run_id = "00000000";  // The per-run part of event ids. Default: 00000000.
+  TimestampMicros start = 0;        // Event time of the stream's start.
+  double rate = 0;                  // Stream: events per wall second; 0 = unpaced.
+  double speedup = 1;               // Event-time seconds per wall second. Default: 1.
+  double duplicate_rate = 0;        // Share of messages that repeat an earlier event.
+  double invalid_rate = 0;          // Share of messages that are bad input.
+  double late_rate = 0;             // Share of events whose timestamp is late...
   TimestampMicros late_by = 10 * 60 * kMicrosPerSecond;  // ...by up to this. Default: 10m.
 };
 
@@ -59,7 +59,7 @@ struct SimulatorStats {
   std::uint64_t valid = 0;       // Distinct valid events (each event_id once).
   std::uint64_t duplicates = 0;  // Repeats of an already sent valid event.
   std::uint64_t invalid = 0;
-  std::uint64_t late = 0;        // Valid events with a late timestamp.
+  std::uint64_t late = 0;  // Valid events with a late timestamp.
 };
 
 // The name of station `index` (0-based): A_101 … A_999, B_101 …
@@ -92,7 +92,7 @@ class Simulator {
   std::vector<std::string> stations_;
   std::vector<double> cumulative_weight_;  // For picking busy stations more often.
   double diurnal_mean_ = 1;
-  TimestampMicros clock_;                  // Event time of the latest event.
+  TimestampMicros clock_;  // Event time of the latest event.
   double due_seconds_ = 0;
   std::uint64_t next_sequence_ = 1;
   std::vector<std::string> recent_valid_;  // Ring of payloads that duplicates repeat.

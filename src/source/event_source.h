@@ -22,9 +22,9 @@ struct SourceMessage {
   std::string ack_id;      // The source's handle for Ack, Nack and ExtendLeases.
   std::string payload;     // The bytes as received.
   std::string message_id;  // Identity within the source: keys its dead letter. Empty: by position.
-  std::uint64_t position = 0;        // Order within the source, for a message without an id.
-  std::string origin;      // Names the origin in dead letters where it varies by message (a push
-                           // endpoint serving several subscriptions). Empty: the source's Name().
+  std::uint64_t position = 0;  // Order within the source, for a message without an id.
+  std::string origin;  // Names the origin in dead letters where it varies by message (a push
+                       // endpoint serving several subscriptions). Empty: the source's Name().
   TimestampMicros publish_time = 0;  // When the broker accepted it; 0 when unknown.
   // Why the source could not decode the message (payload then holds the bytes as received):
   // the message becomes a bad_encoding dead letter. Empty: decoded.
@@ -33,7 +33,8 @@ struct SourceMessage {
 
 struct Received {
   std::vector<SourceMessage> messages;
-  bool exhausted = false;  // Nothing more will come: the input ended, or StopReceiving() was called.
+  bool exhausted =
+      false;  // Nothing more will come: the input ended, or StopReceiving() was called.
 };
 
 // The errors of Receive() that waiting cannot cure: the job fails with them.
@@ -69,7 +70,8 @@ class EventSource {
   virtual absl::Status Nack(const std::vector<std::string>& ack_ids, TimestampMicros delay) = 0;
 
   // Keeps the messages leased for `lease` more, where the source leases messages.
-  virtual absl::Status ExtendLeases(const std::vector<std::string>& /*ack_ids*/, TimestampMicros /*lease*/) {
+  virtual absl::Status ExtendLeases(const std::vector<std::string>& /*ack_ids*/,
+                                    TimestampMicros /*lease*/) {
     return absl::OkStatus();
   }
 

@@ -21,8 +21,9 @@ absl::StatusOr<Received> InprocSource::Receive(std::size_t max_messages) {
   received.messages.reserve(popped.size());
   for (Queued& q : popped) {
     // Messages have no id of their own: dead letters are keyed by position.
-    received.messages.push_back(
-        SourceMessage{.ack_id = std::to_string(q.position), .payload = std::move(q.payload), .position = q.position});
+    received.messages.push_back(SourceMessage{.ack_id = std::to_string(q.position),
+                                              .payload = std::move(q.payload),
+                                              .position = q.position});
   }
   return received;
 }

@@ -12,8 +12,8 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <limits>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,14 +35,14 @@ inline constexpr char kRowRefusedPayload[] = "type.bikestream.dev/row-refused";
 
 // Input that is not a valid event, kept verbatim with why.
 struct DeadLetter {
-  std::int64_t id = 0;                // Assigned by the warehouse; 0 before it is stored.
+  std::int64_t id = 0;  // Assigned by the warehouse; 0 before it is stored.
   TimestampMicros first_seen = 0;
-  std::string source;                 // Where it came from, e.g. "file:/data/in.jsonl".
-  std::string message_id;             // Its identity within the source.
-  std::string payload;                // The input as received.
-  std::string reason;                 // A stable code from ReasonCode().
-  std::string error;                  // The human message.
-  TimestampMicros publish_time = 0;   // When the broker accepted it; 0 when unknown.
+  std::string source;                // Where it came from, e.g. "file:/data/in.jsonl".
+  std::string message_id;            // Its identity within the source.
+  std::string payload;               // The input as received.
+  std::string reason;                // A stable code from ReasonCode().
+  std::string error;                 // The human message.
+  TimestampMicros publish_time = 0;  // When the broker accepted it; 0 when unknown.
 };
 
 // What one commit writes.
@@ -59,10 +59,10 @@ struct Batch {
 };
 
 struct CommitResult {
-  std::size_t stored = 0;         // Events new to the table.
-  std::size_t duplicates = 0;     // Events whose event_id was already stored.
-  std::size_t dead_lettered = 0;  // Dead letters written (a redelivered one counts once more).
-  std::vector<bool> newly_stored; // Per event of the batch, in order: new to the table.
+  std::size_t stored = 0;          // Events new to the table.
+  std::size_t duplicates = 0;      // Events whose event_id was already stored.
+  std::size_t dead_lettered = 0;   // Dead letters written (a redelivered one counts once more).
+  std::vector<bool> newly_stored;  // Per event of the batch, in order: new to the table.
 };
 
 // Where events land. Every commit is one atomic, durable transaction: when `Commit` returns
@@ -86,7 +86,8 @@ class EventSink {
 
 // The status of a commit refused for a row's data, with the engine's reason as `message`.
 inline absl::Status RowRefused(std::string_view message) {
-  absl::Status status = absl::InvalidArgumentError(absl::string_view(message.data(), message.size()));
+  absl::Status status =
+      absl::InvalidArgumentError(absl::string_view(message.data(), message.size()));
   status.SetPayload(kRowRefusedPayload, absl::Cord("refused"));
   return status;
 }
@@ -113,11 +114,13 @@ class DeadLetterStore {
  public:
   virtual ~DeadLetterStore() = default;
 
-  virtual absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(const DeadLetterFilter& filter) = 0;
+  virtual absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(
+      const DeadLetterFilter& filter) = 0;
 
   // The dead letters first seen in [from, to), counted by reason and by `bucket` (> 0) of
   // first_seen, buckets aligned to the epoch: oldest bucket first, reasons in order within one.
-  virtual absl::StatusOr<std::vector<DeadLetterCount>> CountDeadLetters(TimestampMicros bucket, TimestampMicros from,
+  virtual absl::StatusOr<std::vector<DeadLetterCount>> CountDeadLetters(TimestampMicros bucket,
+                                                                        TimestampMicros from,
                                                                         TimestampMicros to) = 0;
 
   // In one transaction: stores `events` (dedup as in EventSink::Commit) and deletes the dead
@@ -135,14 +138,14 @@ struct QueryResult {
   };
   std::vector<std::string> columns;  // Empty for a statement that returns no rows.
   std::vector<std::vector<Cell>> rows;
-  std::int64_t rows_changed = 0;     // For INSERT, UPDATE and DELETE.
+  std::int64_t rows_changed = 0;  // For INSERT, UPDATE and DELETE.
 };
 
 // A training set: one row per station and as_of, one column per feature (the PIVOT).
 struct TrainingSetRequest {
   std::vector<std::string> features;  // Column order.
   // Exactly one of:
-  std::optional<TimestampMicros> as_of;  // The rows at this as_of.
+  std::optional<TimestampMicros> as_of;                              // The rows at this as_of.
   std::optional<std::pair<TimestampMicros, TimestampMicros>> range;  // Every as_of in [from, to].
   // Rows of an entity file (features/labels.h): each gets the features at the latest as_of <= ts
   // (point in time: never a value computed after ts), its label columns kept as given.
@@ -171,7 +174,8 @@ class FeatureStore {
 
   // `station_id`'s stored rows with as_of in [from, to], ordered by as_of, feature and window.
   virtual absl::StatusOr<std::vector<FeatureRow>> StationFeatureHistory(std::string_view station_id,
-                                                                        TimestampMicros from, TimestampMicros to) = 0;
+                                                                        TimestampMicros from,
+                                                                        TimestampMicros to) = 0;
 
   // For each tick, replaces the stored rows of `feature_names` at the tick's as_of with its
   // rows; all ticks in one transaction (rows computed outside the warehouse, by the streaming
@@ -260,13 +264,15 @@ inline TimestampMicros ActivityBucketAtOrAfter(TimestampMicros ts) {
   const TimestampMicros start = ActivityBucketOf(ts);
   if (start == ts) return ts;
   // The end of time has no bucket after it: every event is before it.
-  return start > std::numeric_limits<TimestampMicros>::max() - kActivityBucket ? std::numeric_limits<TimestampMicros>::max()
-                                                                               : start + kActivityBucket;
+  return start > std::numeric_limits<TimestampMicros>::max() - kActivityBucket
+             ? std::numeric_limits<TimestampMicros>::max()
+             : start + kActivityBucket;
 }
 
 // A LIMIT as the engines take it: a 64-bit signed integer.
 inline std::int64_t ActivityLimit(std::size_t limit) {
-  return static_cast<std::int64_t>(std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+  return static_cast<std::int64_t>(
+      std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
 }
 
 struct ActivityBucket {
@@ -288,11 +294,13 @@ class ActivityReader {
 
   // `station_id`'s buckets that start in [from, to) and hold events, oldest first.
   virtual absl::StatusOr<std::vector<ActivityBucket>> StationBuckets(std::string_view station_id,
-                                                                     TimestampMicros from, TimestampMicros to) = 0;
+                                                                     TimestampMicros from,
+                                                                     TimestampMicros to) = 0;
 
   // The `limit` stations with the most events in the buckets that start in [from, to), most
   // first (ties in station_id order).
-  virtual absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimestampMicros from, TimestampMicros to,
+  virtual absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimestampMicros from,
+                                                                       TimestampMicros to,
                                                                        std::size_t limit) = 0;
 
   // Brings what the reads above answer from up to date with raw_events, as the next read would

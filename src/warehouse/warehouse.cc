@@ -11,7 +11,8 @@
 namespace bikestream {
 namespace {
 
-using Opener = absl::StatusOr<std::unique_ptr<Warehouse>> (*)(std::string_view url, const TableNames& tables,
+using Opener = absl::StatusOr<std::unique_ptr<Warehouse>> (*)(std::string_view url,
+                                                              const TableNames& tables,
                                                               OpenMode mode);
 
 struct Engine {
@@ -37,9 +38,11 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouse(std::string_view url,
     if (url.starts_with(engine.scheme) && url.size() > engine.scheme.size()) {
       return engine.open(url, tables, mode);
     }
-    if (!engine.form.empty()) forms += fmt::format("{}{}", forms.empty() ? "" : " or ", engine.form);
+    if (!engine.form.empty())
+      forms += fmt::format("{}{}", forms.empty() ? "" : " or ", engine.form);
   }
-  return absl::InvalidArgumentError(fmt::format("unknown warehouse URL '{}': use {}", RedactUrl(url), forms));
+  return absl::InvalidArgumentError(
+      fmt::format("unknown warehouse URL '{}': use {}", RedactUrl(url), forms));
 }
 
 }  // namespace bikestream

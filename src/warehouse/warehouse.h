@@ -46,8 +46,8 @@ class Warehouse : public EventSink,
 struct TableNames {
   std::string raw_events = "raw_events";              // Default: raw_events.
   std::string station_features = "station_features";  // Default: station_features.
-  std::string dead_letter = "dead_letter";             // Default: dead_letter.
-  std::string stations = "stations";                   // Default: stations.
+  std::string dead_letter = "dead_letter";            // Default: dead_letter.
+  std::string stations = "stations";                  // Default: stations.
 };
 
 enum class OpenMode {

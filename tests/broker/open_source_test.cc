@@ -1,10 +1,11 @@
 // The brokers by name: which `--from` and `--to` values open what, and the errors that name
 // the fix before anything is reached. The sources themselves are tested against the real
 // servers (tests/job/pubsub_job_test.cc, tests/job/mqtt_job_test.cc).
+#include "broker/open_source.h"
+
 #include <gtest/gtest.h>
 
 #include "broker/open_publisher.h"
-#include "broker/open_source.h"
 
 namespace bikestream {
 namespace {
@@ -43,7 +44,8 @@ TEST(OpenEventSource, AClientCertificateNeedsItsKey) {
 TEST(OpenEventSource, APushEndpointSaysWhereItListens) {
   auto opened = OpenEventSource({.push = {.listen = "127.0.0.1:0"}});
   ASSERT_TRUE(opened.ok()) << opened.status();
-  EXPECT_NE(opened->started.find("accepting Pub/Sub push requests at http://127.0.0.1:"), std::string::npos);
+  EXPECT_NE(opened->started.find("accepting Pub/Sub push requests at http://127.0.0.1:"),
+            std::string::npos);
   EXPECT_EQ(opened->options.receivers, 1);
   EXPECT_EQ(opened->options.max_commit_delay, 0);  // Group commit: what came during the last one.
   opened->source->Close();
@@ -71,8 +73,10 @@ TEST(OpenPublisher, RefusesWhatItDoesNotKnow) {
 }
 
 TEST(OpenPublisher, PubsubRefusesAnEndpointThatWouldLeakCredentials) {
-  auto publisher =
-      OpenPublisher({.to = "pubsub", .pubsub = {.endpoint = "http://pubsub.example"}, .project = "p", .topic = "t"});
+  auto publisher = OpenPublisher({.to = "pubsub",
+                                  .pubsub = {.endpoint = "http://pubsub.example"},
+                                  .project = "p",
+                                  .topic = "t"});
   ASSERT_FALSE(publisher.ok());
   EXPECT_NE(publisher.status().message().find("--pubsub-endpoint"), std::string::npos);
 }

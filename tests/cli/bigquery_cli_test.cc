@@ -50,7 +50,9 @@ TEST_F(BigQueryCliTest, TheNotesTableNamesLeadToTheDatasetAndEveryCommandWorks) 
   std::string err;
   std::string out = Run({"setup", "--location", "US"}, &code, &err);
   ASSERT_EQ(code, 0) << err;
-  EXPECT_NE(out.find("tables ready in bigquery://test-project/bike_streaming?location=US"), std::string::npos) << out;
+  EXPECT_NE(out.find("tables ready in bigquery://test-project/bike_streaming?location=US"),
+            std::string::npos)
+      << out;
   ASSERT_TRUE(stand_in_.dataset("bike_streaming").has_value());
 
   auto simulate = e2e::FaultyStreamFlags(3, "bqcli", 3'000);
@@ -61,14 +63,20 @@ TEST_F(BigQueryCliTest, TheNotesTableNamesLeadToTheDatasetAndEveryCommandWorks) 
   std::ofstream(events) << jsonl;
   const SimulatorStats expected = e2e::ExpectedFaultyStream(3, "bqcli", 3'000);
   for (int run = 0; run < 2; ++run) {
-    out = Run({"ingest", "--from", events, "--json", "--batch-size", "1000", "--verbose"}, &code, &err);
+    out = Run({"ingest", "--from", events, "--json", "--batch-size", "1000", "--verbose"}, &code,
+              &err);
     ASSERT_EQ(code, 0) << err;
-    EXPECT_NE(out.find(fmt::format("\"stored\":{}", run == 0 ? expected.valid : 0)), std::string::npos) << out;
-    EXPECT_NE(err.find("commit: 10485760 bytes processed"), std::string::npos) << err;  // --verbose.
+    EXPECT_NE(out.find(fmt::format("\"stored\":{}", run == 0 ? expected.valid : 0)),
+              std::string::npos)
+        << out;
+    EXPECT_NE(err.find("commit: 10485760 bytes processed"), std::string::npos)
+        << err;  // --verbose.
   }
-  out = Run({"query", "--format", "csv", "SELECT COUNT(*) AS n, COUNT(DISTINCT event_id) AS ids FROM raw_events"},
+  out = Run({"query", "--format", "csv",
+             "SELECT COUNT(*) AS n, COUNT(DISTINCT event_id) AS ids FROM raw_events"},
             &code);
-  EXPECT_NE(out.find(fmt::format("{},{}", expected.valid, expected.valid)), std::string::npos) << out;
+  EXPECT_NE(out.find(fmt::format("{},{}", expected.valid, expected.valid)), std::string::npos)
+      << out;
   out = Run({"query", "--format", "csv", "SELECT COUNT(*) AS n FROM dead_letter"}, &code);
   EXPECT_NE(out.find(fmt::format("n\n{}\n", expected.invalid)), std::string::npos) << out;
   out = Run({"dead-letter", "list", "--format", "csv"}, &code);
@@ -80,7 +88,10 @@ TEST_F(BigQueryCliTest, TheNotesTableNamesLeadToTheDatasetAndEveryCommandWorks) 
   EXPECT_EQ((Run({"features", "verify", "--as-of", as_of}, &code, &err), code), 0) << err;
   out = Run({"training-set", "--as-of", as_of}, &code, &err);
   EXPECT_EQ(code, 0) << err;
-  EXPECT_EQ(out.rfind("station_id,as_of,pickup_count,dropoff_count,avg_delta_pickup,is_peak_station", 0), 0u) << out;
+  EXPECT_EQ(
+      out.rfind("station_id,as_of,pickup_count,dropoff_count,avg_delta_pickup,is_peak_station", 0),
+      0u)
+      << out;
   EXPECT_GT(std::count(out.begin(), out.end(), '\n'), 10);
   EXPECT_EQ(stand_in_.invalid_requests(), 0);
 }
@@ -96,8 +107,8 @@ TEST_F(BigQueryCliTest, AStreamingJobStoresOnceWritesTicksAndCountsBytes) {
   const int push = testing_support::FreeLoopbackPort();
   const int admin = testing_support::FreeLoopbackPort();
   e2e::Child worker({"ingest", "--push-listen", fmt::format("127.0.0.1:{}", push), "--admin",
-                     fmt::format("127.0.0.1:{}", admin), "--features", "streaming", "--every", "15m",
-                     "--bigquery-endpoint", stand_in_.url()},
+                     fmt::format("127.0.0.1:{}", admin), "--features", "streaming", "--every",
+                     "15m", "--bigquery-endpoint", stand_in_.url()},
                     dir_ / "push.out");
   httplib::Client pusher("127.0.0.1", push);
   ASSERT_TRUE(e2e::WaitUntil([&] { return bool(pusher.Get("/")); }, std::chrono::seconds(20)))
@@ -120,32 +131,41 @@ TEST_F(BigQueryCliTest, AStreamingJobStoresOnceWritesTicksAndCountsBytes) {
   auto scraped = metrics.Get("/metrics");
   ASSERT_TRUE(scraped);
   EXPECT_NE(scraped->body.find("bikestream_stored_total 2"), std::string::npos) << scraped->body;
-  EXPECT_NE(scraped->body.find("bikestream_duplicates_total 2"), std::string::npos) << scraped->body;
-  EXPECT_EQ(scraped->body.find("bikestream_warehouse_bytes_processed_total 0\n"), std::string::npos) << scraped->body;
-  EXPECT_NE(scraped->body.find("bikestream_warehouse_bytes_processed_total "), std::string::npos) << scraped->body;
+  EXPECT_NE(scraped->body.find("bikestream_duplicates_total 2"), std::string::npos)
+      << scraped->body;
+  EXPECT_EQ(scraped->body.find("bikestream_warehouse_bytes_processed_total 0\n"), std::string::npos)
+      << scraped->body;
+  EXPECT_NE(scraped->body.find("bikestream_warehouse_bytes_processed_total "), std::string::npos)
+      << scraped->body;
   worker.Signal(SIGTERM);
   EXPECT_EQ(worker.Wait(), 0) << e2e::ReadFile(dir_ / "push.out.err");
 
-  std::string out = Run({"query", "--format", "csv", "SELECT COUNT(*) AS n FROM raw_events"}, &code);
+  std::string out =
+      Run({"query", "--format", "csv", "SELECT COUNT(*) AS n FROM raw_events"}, &code);
   EXPECT_NE(out.find("n\n2\n"), std::string::npos) << out;
   out = Run({"training-set", "--as-of", "2025-10-18T16:15:00Z"}, &code, &err);
   ASSERT_EQ(code, 0) << err;
-  EXPECT_NE(out.find("A_101,2025-10-18T16:15:00Z,1,0,2,1"), std::string::npos) << out;  // The tick's features.
+  EXPECT_NE(out.find("A_101,2025-10-18T16:15:00Z,1,0,2,1"), std::string::npos)
+      << out;  // The tick's features.
 }
 
 TEST_F(BigQueryCliTest, FlagsThatDoNotFitSayWhy) {
   int code = -1;
   std::string err;
-  Run({"setup", "--warehouse", "sqlite:" + std::string(dir_ / "x.db"), "--location", "EU"}, &code, &err);
+  Run({"setup", "--warehouse", "sqlite:" + std::string(dir_ / "x.db"), "--location", "EU"}, &code,
+      &err);
   EXPECT_NE(code, 0);
-  EXPECT_NE(err.find("--location and --bigquery-endpoint are for a bigquery:// warehouse"), std::string::npos) << err;
+  EXPECT_NE(err.find("--location and --bigquery-endpoint are for a bigquery:// warehouse"),
+            std::string::npos)
+      << err;
 
   ScopedEnv elsewhere("FEATURE_EVENT_TABLE", "test-project.other.station_features");
   Run({"setup"}, &code, &err);
   EXPECT_NE(code, 0);
   EXPECT_NE(err.find("the tables must be in one dataset"), std::string::npos) << err;
 
-  Run({"setup", "--warehouse", "bigquery://test-project/d?location=EU", "--location", "US"}, &code, &err);
+  Run({"setup", "--warehouse", "bigquery://test-project/d?location=EU", "--location", "US"}, &code,
+      &err);
   EXPECT_NE(code, 0);
   EXPECT_NE(err.find("give the location once"), std::string::npos) << err;
 }
@@ -154,8 +174,10 @@ TEST_F(BigQueryCliTest, FlagsThatDoNotFitSayWhy) {
 // waiting hears why within seconds, not after five minutes of silence.
 TEST_F(BigQueryCliTest, AnEndpointThatDoesNotAnswerIsReportedWhileRetried) {
   const int closed = testing_support::FreeLoopbackPort();
-  e2e::Child setup({"setup", "--bigquery-endpoint", fmt::format("http://127.0.0.1:{}", closed)}, dir_ / "setup.out");
-  const auto said = e2e::WaitForMatch(dir_ / "setup.out.err", "BigQuery at http://127.0.0.1:[0-9]+: ([^\\n]*); retrying in");
+  e2e::Child setup({"setup", "--bigquery-endpoint", fmt::format("http://127.0.0.1:{}", closed)},
+                   dir_ / "setup.out");
+  const auto said = e2e::WaitForMatch(
+      dir_ / "setup.out.err", "BigQuery at http://127.0.0.1:[0-9]+: ([^\\n]*); retrying in");
   EXPECT_FALSE(said.empty()) << e2e::ReadFile(dir_ / "setup.out.err");
   EXPECT_NE(e2e::ReadFile(dir_ / "setup.out.err").find("gives up after 300 s"), std::string::npos);
   setup.Signal(SIGTERM);

@@ -25,7 +25,8 @@ namespace bikestream::e2e {
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "bikestream-test-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "bikestream-test-XXXXXX").string();
     path_ = mkdtemp(pattern.data());
   }
   ~TempDir() { std::filesystem::remove_all(path_); }
@@ -48,8 +49,10 @@ class ScopedEnv {
 
  private:
   void Set(const std::optional<std::string>& value) {
-    if (value) setenv(name_.c_str(), value->c_str(), 1);
-    else unsetenv(name_.c_str());
+    if (value)
+      setenv(name_.c_str(), value->c_str(), 1);
+    else
+      unsetenv(name_.c_str());
   }
   std::string name_;
   std::optional<std::string> old_;
@@ -144,8 +147,8 @@ inline std::vector<std::string> WaitForMatch(const std::string& path, const std:
 // `err` with its stderr.
 inline int RunBikestream(const std::vector<std::string>& args, std::string* out = nullptr,
                          const std::string& stdin_path = "/dev/null", std::string* err = nullptr) {
-  const std::string path = std::filesystem::temp_directory_path() /
-                           ("bikestream-out-" + std::to_string(getpid()));
+  const std::string path =
+      std::filesystem::temp_directory_path() / ("bikestream-out-" + std::to_string(getpid()));
   Child child(args, path, stdin_path);
   const int code = child.Wait();
   if (out) *out = ReadFile(path);

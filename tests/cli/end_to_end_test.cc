@@ -12,10 +12,10 @@
 #include <thread>
 
 #include "cli/cli_test_util.h"
-#include "support/faulty_stream.h"
-#include "support/gzip.h"
 #include "event/event.h"
 #include "simulator/simulator.h"
+#include "support/faulty_stream.h"
+#include "support/gzip.h"
 #include "warehouse/warehouse.h"
 
 namespace bikestream {
@@ -59,18 +59,26 @@ TEST(EndToEnd, RunStoresExactlyTheUniqueValidEventsAndAddsWithoutCollisions) {
   const std::string db = dir / "run.db";
   const SimulatorStats first = ExpectedFaultyStream(1, "first", kMessages);
   std::string out;
-  ASSERT_EQ(RunBikestream(With(FaultyStreamFlags(1, "first", kMessages), {"run", "--warehouse", "sqlite:" + db, "--json"}), &out), 0);
-  EXPECT_EQ(out, fmt::format("{{\"received\":{},\"stored\":{},\"duplicates\":{},\"dead_lettered\":{},",
-                             kMessages, first.valid, first.duplicates, first.invalid) +
-                     out.substr(out.find("\"seconds\"")));
+  ASSERT_EQ(RunBikestream(With(FaultyStreamFlags(1, "first", kMessages),
+                               {"run", "--warehouse", "sqlite:" + db, "--json"}),
+                          &out),
+            0);
+  EXPECT_EQ(out,
+            fmt::format("{{\"received\":{},\"stored\":{},\"duplicates\":{},\"dead_lettered\":{},",
+                        kMessages, first.valid, first.duplicates, first.invalid) +
+                out.substr(out.find("\"seconds\"")));
   EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), std::int64_t(first.valid));
   EXPECT_EQ(Count(db, "SELECT count(*) FROM dead_letter"), std::int64_t(first.invalid));
 
   // A second run of the same seed gets a new run id: all its events are new.
   const SimulatorStats second = ExpectedFaultyStream(1, "second", kMessages);
-  ASSERT_EQ(RunBikestream(With(FaultyStreamFlags(1, "second", kMessages), {"run", "--warehouse", "sqlite:" + db, "--json"}), &out), 0);
+  ASSERT_EQ(RunBikestream(With(FaultyStreamFlags(1, "second", kMessages),
+                               {"run", "--warehouse", "sqlite:" + db, "--json"}),
+                          &out),
+            0);
   EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), std::int64_t(first.valid + second.valid));
-  EXPECT_EQ(Count(db, "SELECT count(*) FROM dead_letter"), std::int64_t(first.invalid + second.invalid));
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM dead_letter"),
+            std::int64_t(first.invalid + second.invalid));
 }
 
 TEST(EndToEnd, IngestStoresExactlyTheUniqueValidEventsOnceAcrossRuns) {
@@ -83,13 +91,17 @@ TEST(EndToEnd, IngestStoresExactlyTheUniqueValidEventsOnceAcrossRuns) {
   ASSERT_EQ(valid_ids.size(), expected.valid);
 
   std::string out;
-  ASSERT_EQ(RunBikestream({"ingest", "--from", events, "--warehouse", "sqlite:" + db, "--json"}, &out), 0);
+  ASSERT_EQ(
+      RunBikestream({"ingest", "--from", events, "--warehouse", "sqlite:" + db, "--json"}, &out),
+      0);
   EXPECT_NE(out.find(fmt::format("\"stored\":{}", expected.valid)), std::string::npos) << out;
   EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), std::int64_t(valid_ids.size()));
   EXPECT_EQ(Count(db, "SELECT count(*) FROM dead_letter"), std::int64_t(expected.invalid));
 
   // The same input again stores nothing new.
-  ASSERT_EQ(RunBikestream({"ingest", "--from", events, "--warehouse", "sqlite:" + db, "--json"}, &out), 0);
+  ASSERT_EQ(
+      RunBikestream({"ingest", "--from", events, "--warehouse", "sqlite:" + db, "--json"}, &out),
+      0);
   EXPECT_NE(out.find("\"stored\":0,"), std::string::npos) << out;
   EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), std::int64_t(valid_ids.size()));
   EXPECT_EQ(Count(db, "SELECT count(*) FROM dead_letter"), std::int64_t(expected.invalid));
@@ -100,7 +112,9 @@ TEST(EndToEnd, IngestStoresExactlyTheUniqueValidEventsOnceAcrossRuns) {
 TEST(EndToEnd, IngestReadsACompressedFileAndRefusesCompressedBytesOnStdin) {
   TempDir dir;
   const std::string events = dir / "events.jsonl";
-  ASSERT_EQ(Child({"simulate", "--mode", "stream", "--count", "3000", "--invalid-rate", "0.01", "--seed", "5"}, events)
+  ASSERT_EQ(Child({"simulate", "--mode", "stream", "--count", "3000", "--invalid-rate", "0.01",
+                   "--seed", "5"},
+                  events)
                 .Wait(),
             0);
   const auto valid_ids = ValidIdsIn(events);
@@ -108,24 +122,32 @@ TEST(EndToEnd, IngestReadsACompressedFileAndRefusesCompressedBytesOnStdin) {
   std::ofstream(compressed, std::ios::binary) << testing_support::Gzip(e2e::ReadFile(events));
   const std::string db = dir / "gz.db";
   std::string out, err;
-  ASSERT_EQ(RunBikestream({"ingest", "--from", compressed, "--warehouse", "sqlite:" + db, "--json"}, &out, "/dev/null",
-                          &err),
+  ASSERT_EQ(RunBikestream({"ingest", "--from", compressed, "--warehouse", "sqlite:" + db, "--json"},
+                          &out, "/dev/null", &err),
             0)
       << err;
   EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), std::int64_t(valid_ids.size()));
-  EXPECT_EQ(Count(db, "SELECT count(*) FROM dead_letter WHERE reason = 'bad_json' AND payload LIKE '%' || char(31) || '%'"),
+  EXPECT_EQ(Count(db,
+                  "SELECT count(*) FROM dead_letter WHERE reason = 'bad_json' AND payload LIKE '%' "
+                  "|| char(31) || '%'"),
             0);
 
   const std::string piped = dir / "piped.db";
-  EXPECT_EQ(RunBikestream({"ingest", "--from", "-", "--warehouse", "sqlite:" + piped}, nullptr, compressed, &err), 1);
-  EXPECT_NE(err.find("the input is gzip-compressed: give the file itself to --from"), std::string::npos) << err;
-  EXPECT_EQ(Count(piped, "SELECT count(*) FROM raw_events") + Count(piped, "SELECT count(*) FROM dead_letter"), 0);
+  EXPECT_EQ(RunBikestream({"ingest", "--from", "-", "--warehouse", "sqlite:" + piped}, nullptr,
+                          compressed, &err),
+            1);
+  EXPECT_NE(err.find("the input is gzip-compressed: give the file itself to --from"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(Count(piped, "SELECT count(*) FROM raw_events") +
+                Count(piped, "SELECT count(*) FROM dead_letter"),
+            0);
 
   const std::string cut = dir / "cut.jsonl.gz";
   const std::string whole = e2e::ReadFile(compressed);
   std::ofstream(cut, std::ios::binary) << whole.substr(0, whole.size() / 2);
-  EXPECT_EQ(RunBikestream({"ingest", "--from", cut, "--warehouse", "sqlite:" + (dir / "cut.db")}, nullptr, "/dev/null",
-                          &err),
+  EXPECT_EQ(RunBikestream({"ingest", "--from", cut, "--warehouse", "sqlite:" + (dir / "cut.db")},
+                          nullptr, "/dev/null", &err),
             1);
   EXPECT_NE(err.find("ends before its end (truncated?)"), std::string::npos) << err;
 }
@@ -136,7 +158,7 @@ TEST(EndToEnd, KillNineAtRandomMomentsThenRerunStoresEachEventOnce) {
   const std::string db = dir / "killed.db";
   ASSERT_EQ(Child(With(FaultyStreamFlags(3, "kill", kMessages), {"simulate"}), events).Wait(), 0);
   const SimulatorStats expected = ExpectedFaultyStream(3, "kill", kMessages);
-  const std::vector<std::string> ingest = {"ingest", "--from", events, "--warehouse",
+  const std::vector<std::string> ingest = {"ingest",       "--from",       events, "--warehouse",
                                            "sqlite:" + db, "--batch-size", "2000"};
   std::mt19937 random(std::random_device{}());
   int killed = 0;
@@ -150,7 +172,8 @@ TEST(EndToEnd, KillNineAtRandomMomentsThenRerunStoresEachEventOnce) {
   EXPECT_GT(killed, 0) << "every run finished before the kill; the test proved nothing";
   ASSERT_EQ(RunBikestream(ingest), 0);
   EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), std::int64_t(expected.valid));
-  EXPECT_EQ(Count(db, "SELECT count(DISTINCT event_id) FROM raw_events"), std::int64_t(expected.valid));
+  EXPECT_EQ(Count(db, "SELECT count(DISTINCT event_id) FROM raw_events"),
+            std::int64_t(expected.valid));
   EXPECT_EQ(Count(db, "SELECT count(*) FROM dead_letter"), std::int64_t(expected.invalid));
 }
 
@@ -172,16 +195,23 @@ TEST(EndToEnd, KilledRunReplayedWithTheSameSeedAndRunIdIsExact) {
 TEST(Cli, StdinIngestAndBadLinesGetDeadLettered) {
   TempDir dir;
   const std::string input = dir / "in.jsonl";
-  std::ofstream(input) << R"({"event_id":"e-1","station_id":"A_101","ts_iso":"2025-10-18T16:24:11Z","kind":"pickup","delta":1})"
-                       << "\n\nnot json\n"
-                       << R"({"event_id":"e-2","station_id":"A_101","ts_iso":"2025-02-30T16:24:11Z","kind":"pickup","delta":1})"
-                       << "\n";
+  std::ofstream(input)
+      << R"({"event_id":"e-1","station_id":"A_101","ts_iso":"2025-10-18T16:24:11Z","kind":"pickup","delta":1})"
+      << "\n\nnot json\n"
+      << R"({"event_id":"e-2","station_id":"A_101","ts_iso":"2025-02-30T16:24:11Z","kind":"pickup","delta":1})"
+      << "\n";
   const std::string db = dir / "cli.db";
   std::string out;
-  ASSERT_EQ(RunBikestream({"ingest", "--from", "-", "--warehouse", "sqlite:" + db, "--json"}, &out, input), 0);
-  EXPECT_NE(out.find(R"("received":3,"stored":1,"duplicates":0,"dead_lettered":2)"), std::string::npos) << out;
+  ASSERT_EQ(RunBikestream({"ingest", "--from", "-", "--warehouse", "sqlite:" + db, "--json"}, &out,
+                          input),
+            0);
+  EXPECT_NE(out.find(R"("received":3,"stored":1,"duplicates":0,"dead_lettered":2)"),
+            std::string::npos)
+      << out;
   ASSERT_EQ(RunBikestream({"dead-letter", "list", "--reason", "bad_timestamp", "--format", "csv",
-                 "--warehouse", "sqlite:" + db}, &out), 0);
+                           "--warehouse", "sqlite:" + db},
+                          &out),
+            0);
   EXPECT_NE(out.find("bad_timestamp"), std::string::npos);
   EXPECT_NE(out.find("no such date"), std::string::npos);
   EXPECT_EQ(out.find("bad_json"), std::string::npos);
@@ -190,21 +220,28 @@ TEST(Cli, StdinIngestAndBadLinesGetDeadLettered) {
 TEST(Cli, ShowPrintsABoxedTableWithIsoTimestamps) {
   TempDir dir;
   const std::string db = dir / "show.db";
-  ASSERT_EQ(RunBikestream(With(FaultyStreamFlags(5, "show", 100), {"run", "--warehouse", "sqlite:" + db, "--json"})), 0);
+  ASSERT_EQ(RunBikestream(With(FaultyStreamFlags(5, "show", 100),
+                               {"run", "--warehouse", "sqlite:" + db, "--json"})),
+            0);
   std::string out;
-  ASSERT_EQ(RunBikestream({"show", "raw_events", "--limit", "3", "--warehouse", "sqlite:" + db}, &out), 0);
+  ASSERT_EQ(
+      RunBikestream({"show", "raw_events", "--limit", "3", "--warehouse", "sqlite:" + db}, &out),
+      0);
   EXPECT_TRUE(out.starts_with("+----")) << out;
   EXPECT_NE(out.find("| event_id"), std::string::npos) << out;
   EXPECT_NE(out.find("T00:"), std::string::npos) << out;  // ISO timestamps, not integers.
-  ASSERT_EQ(RunBikestream({"query", "SELECT count(*) AS n FROM raw_events", "--format", "json", "--warehouse",
-                 "sqlite:" + db}, &out), 0);
+  ASSERT_EQ(RunBikestream({"query", "SELECT count(*) AS n FROM raw_events", "--format", "json",
+                           "--warehouse", "sqlite:" + db},
+                          &out),
+            0);
   EXPECT_EQ(out.find("{\"n\":"), 0u) << out;
 }
 
 TEST(Cli, ErrorsNameTheFix) {
   std::string out;
   EXPECT_EQ(RunBikestream({"ingest", "--from", "/nonexistent/in.jsonl"}), 1);
-  EXPECT_EQ(RunBikestream({"ingest", "--from", "-", "--warehouse", "sqlite:/nonexistent-dir/x.db"}), 1);
+  EXPECT_EQ(RunBikestream({"ingest", "--from", "-", "--warehouse", "sqlite:/nonexistent-dir/x.db"}),
+            1);
   EXPECT_EQ(RunBikestream({"ingest", "--from", "-", "--warehouse", "oracle://x"}), 1);
   EXPECT_EQ(RunBikestream({"simulate", "--invalid-rate", "3"}), 1);
   EXPECT_EQ(RunBikestream({"simulate", "--mode", "bursty"}), 2);
@@ -215,25 +252,35 @@ TEST(Cli, ErrorsNameTheFix) {
 TEST(Cli, GoogleCredentialsAndEndpointsThatCannotWorkAreOneLineThatNamesTheFix) {
   TempDir dir;
   const std::string key = dir / "key.json";
-  std::ofstream(key) << R"({"type": "service_account", "client_email": "a@b.iam.gserviceaccount.com",
+  std::ofstream(key)
+      << R"({"type": "service_account", "client_email": "a@b.iam.gserviceaccount.com",
                            "private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"})";
   // gcloud's file, under $HOME and under $CLOUDSDK_CONFIG.
   std::filesystem::create_directories(dir / "home/.config/gcloud");
   std::filesystem::create_directories(dir / "sdk");
   std::ofstream(dir / "home/.config/gcloud/application_default_credentials.json") << "{ not json";
-  std::ofstream(dir / "sdk/application_default_credentials.json") << R"({"type": "authorized_user"})";
+  std::ofstream(dir / "sdk/application_default_credentials.json")
+      << R"({"type": "authorized_user"})";
   struct Case {
     std::optional<std::string> credentials_file, cloudsdk_config;
     std::vector<std::string> flags;
     std::string says;
   };
   const std::vector<Case> cases = {
-      {dir / "missing.json", {}, {}, "GOOGLE_APPLICATION_CREDENTIALS=" + dir / "missing.json" + ": cannot read it"},
+      {dir / "missing.json",
+       {},
+       {},
+       "GOOGLE_APPLICATION_CREDENTIALS=" + dir / "missing.json" + ": cannot read it"},
       {key, {}, {}, "is not a usable service account key"},
-      {{}, {}, {"--pubsub-endpoint", "http://pubsub.example.com"},
+      {{},
+       {},
+       {"--pubsub-endpoint", "http://pubsub.example.com"},
        "--pubsub-endpoint http://pubsub.example.com: give an https:// URL"},
       {{}, {}, {}, dir / "home/.config/gcloud/application_default_credentials.json is not JSON"},
-      {{}, dir / "sdk", {}, dir / "sdk/application_default_credentials.json holds authorized_user credentials without"},
+      {{},
+       dir / "sdk",
+       {},
+       dir / "sdk/application_default_credentials.json holds authorized_user credentials without"},
   };
   const ScopedEnv no_emulator("PUBSUB_EMULATOR_HOST", std::nullopt);
   const ScopedEnv no_token("GOOGLE_OAUTH_ACCESS_TOKEN", std::nullopt);
@@ -241,7 +288,8 @@ TEST(Cli, GoogleCredentialsAndEndpointsThatCannotWorkAreOneLineThatNamesTheFix) 
   for (const auto& c : cases) {
     const ScopedEnv credentials("GOOGLE_APPLICATION_CREDENTIALS", c.credentials_file);
     const ScopedEnv cloudsdk("CLOUDSDK_CONFIG", c.cloudsdk_config);
-    std::vector<std::string> args = {"simulate", "--to", "pubsub", "--project", "my-project", "--topic", "bike-events"};
+    std::vector<std::string> args = {"simulate",   "--to",    "pubsub",     "--project",
+                                     "my-project", "--topic", "bike-events"};
     args.insert(args.end(), c.flags.begin(), c.flags.end());
     std::string out, err;
     EXPECT_EQ(RunBikestream(args, &out, "/dev/null", &err), 1) << err;
@@ -253,19 +301,30 @@ TEST(Cli, GoogleCredentialsAndEndpointsThatCannotWorkAreOneLineThatNamesTheFix) 
 
 TEST(Cli, CountSizeRateAndDurationFlagsRefuseNegativeAndAbsurdValuesNamingTheFlag) {
   const std::vector<std::vector<std::string>> refused = {
-      {"run", "--count", "-5"},           {"run", "--count", "0"},
-      {"run", "--rate", "-1"},            {"run", "--rate", "nan"},
-      {"run", "--rate", "1e300"},         {"run", "--speedup", "0"},
-      {"run", "--speedup", "nan"},        {"run", "--duration", "0s"},
-      {"run", "--duration", "-5s"},       {"run", "--show", "-1"},
-      {"run", "--late-by", "0s"},         {"run", "--features", "streaming", "--every", "0s"},
+      {"run", "--count", "-5"},
+      {"run", "--count", "0"},
+      {"run", "--rate", "-1"},
+      {"run", "--rate", "nan"},
+      {"run", "--rate", "1e300"},
+      {"run", "--speedup", "0"},
+      {"run", "--speedup", "nan"},
+      {"run", "--duration", "0s"},
+      {"run", "--duration", "-5s"},
+      {"run", "--show", "-1"},
+      {"run", "--late-by", "0s"},
+      {"run", "--features", "streaming", "--every", "0s"},
       {"run", "--features", "streaming", "--allowed-lateness", "400d"},
-      {"simulate", "--count", "-1"},      {"features", "--every", "0s"},
-      {"features", "--every", "1000d"},   {"dead-letter", "list", "--limit", "-1"},
-      {"show", "raw_events", "--limit", "-3"}, {"ingest", "--from", "-", "--batch-size", "-1"},
+      {"simulate", "--count", "-1"},
+      {"features", "--every", "0s"},
+      {"features", "--every", "1000d"},
+      {"dead-letter", "list", "--limit", "-1"},
+      {"show", "raw_events", "--limit", "-3"},
+      {"ingest", "--from", "-", "--batch-size", "-1"},
       {"ingest", "--from", "pubsub", "--max-outstanding-messages", "-1"},
-      {"run", "--mode", "stream", "--rate", "1e-300"}, {"simulate", "--stations", "0"},
-      {"run", "--stations", "-3"},        {"run", "--start", "0001-01-01T00:00:00Z"},
+      {"run", "--mode", "stream", "--rate", "1e-300"},
+      {"simulate", "--stations", "0"},
+      {"run", "--stations", "-3"},
+      {"run", "--start", "0001-01-01T00:00:00Z"},
       {"run", "--start", "10000-01-01T00:00:00Z"},
       {"ingest", "--from", "pubsub", "--subscription", "bike-sub", "--project", "de mo/../x"},
       {"ingest", "--from", "pubsub", "--project", "demo", "--subscription", "a/../b"},
@@ -279,8 +338,10 @@ TEST(Cli, CountSizeRateAndDurationFlagsRefuseNegativeAndAbsurdValuesNamingTheFla
     const std::string flag = args[args.size() - 2];
     args.insert(args.end(), {"--warehouse", warehouse});
     std::string err;
-    EXPECT_NE(RunBikestream(args, nullptr, "/dev/null", &err), 0) << fmt::format("{}", fmt::join(args, " "));
-    EXPECT_NE(err.find(flag), std::string::npos) << fmt::format("{}", fmt::join(args, " ")) << ": " << err;
+    EXPECT_NE(RunBikestream(args, nullptr, "/dev/null", &err), 0)
+        << fmt::format("{}", fmt::join(args, " "));
+    EXPECT_NE(err.find(flag), std::string::npos)
+        << fmt::format("{}", fmt::join(args, " ")) << ": " << err;
   }
 }
 
@@ -295,9 +356,12 @@ TEST(Cli, AReaderThatGoesAwayEndsNoJobHalfway) {
   TempDir dir;
   const std::string db = dir / "w.db";
   // Its words go nowhere once `head` has left; its work must still be done, exit 0.
-  EXPECT_EQ(Shell(fmt::format("\"$BIKESTREAM\" run --mode stream --count 20000 --show 5 --warehouse sqlite:{} 2>&1 "
-                              "| head -c 10 >/dev/null; exit ${{PIPESTATUS[0]}}", db)),
-            0);
+  EXPECT_EQ(
+      Shell(fmt::format(
+          "\"$BIKESTREAM\" run --mode stream --count 20000 --show 5 --warehouse sqlite:{} 2>&1 "
+          "| head -c 10 >/dev/null; exit ${{PIPESTATUS[0]}}",
+          db)),
+      0);
   EXPECT_EQ(Count(db, "SELECT count(*) FROM raw_events"), 20000);
 }
 
@@ -306,35 +370,52 @@ TEST(Cli, ACommandWhoseOutputIsItsWorkEndsQuietlyOnceNobodyReadsIt) {
   TempDir dir;
   const std::string err = dir / "err";
   // Not killed by SIGPIPE (141), not aborted (134), no error: it stops.
-  EXPECT_EQ(Shell(fmt::format("timeout 60 \"$BIKESTREAM\" simulate --mode stream --count 100000000 2>{} | head -c 100 "
-                              ">/dev/null; exit ${{PIPESTATUS[0]}}", err)),
-            0);
+  EXPECT_EQ(
+      Shell(fmt::format(
+          "timeout 60 \"$BIKESTREAM\" simulate --mode stream --count 100000000 2>{} | head -c 100 "
+          ">/dev/null; exit ${{PIPESTATUS[0]}}",
+          err)),
+      0);
   EXPECT_EQ(e2e::ReadFile(err).find("Broken pipe"), std::string::npos) << e2e::ReadFile(err);
   const std::string db = dir / "w.db";
-  ASSERT_EQ(RunBikestream({"run", "--mode", "stream", "--count", "5000", "--warehouse", "sqlite:" + db}), 0);
+  ASSERT_EQ(
+      RunBikestream({"run", "--mode", "stream", "--count", "5000", "--warehouse", "sqlite:" + db}),
+      0);
   // After the simulated events, whose times run ahead of the clock.
-  ASSERT_EQ(RunBikestream({"features", "--as-of", "2030-01-01T00:00:00Z", "--warehouse", "sqlite:" + db}), 0);
+  ASSERT_EQ(
+      RunBikestream({"features", "--as-of", "2030-01-01T00:00:00Z", "--warehouse", "sqlite:" + db}),
+      0);
   // Written to a pipe whose reader left a second before (`true` reads nothing).
-  EXPECT_EQ(Shell(fmt::format("{{ sleep 1; exec \"$BIKESTREAM\" training-set --warehouse sqlite:{} 2>{}; }} | true; "
-                              "exit ${{PIPESTATUS[0]}}", db, err)),
-            0);
+  EXPECT_EQ(
+      Shell(fmt::format(
+          "{{ sleep 1; exec \"$BIKESTREAM\" training-set --warehouse sqlite:{} 2>{}; }} | true; "
+          "exit ${{PIPESTATUS[0]}}",
+          db, err)),
+      0);
   EXPECT_EQ(e2e::ReadFile(err).find("could not write"), std::string::npos) << e2e::ReadFile(err);
 }
 
 TEST(Cli, OutputThatCannotBeWrittenIsAnErrorUnlessTheReaderLeft) {
   TempDir dir;
   const std::string db = dir / "w.db";
-  ASSERT_EQ(RunBikestream({"run", "--mode", "stream", "--count", "100", "--warehouse", "sqlite:" + db}), 0);
+  ASSERT_EQ(
+      RunBikestream({"run", "--mode", "stream", "--count", "100", "--warehouse", "sqlite:" + db}),
+      0);
   const std::string err = dir / "err";
   // /dev/full: every write fails with ENOSPC, as on a full disk.
-  EXPECT_EQ(Shell(fmt::format("\"$BIKESTREAM\" query \"SELECT * FROM raw_events\" --warehouse sqlite:{} "
-                              ">/dev/full 2>{}", db, err)),
-            1);
-  EXPECT_NE(e2e::ReadFile(err).find("could not write the output"), std::string::npos) << e2e::ReadFile(err);
+  EXPECT_EQ(
+      Shell(fmt::format("\"$BIKESTREAM\" query \"SELECT * FROM raw_events\" --warehouse sqlite:{} "
+                        ">/dev/full 2>{}",
+                        db, err)),
+      1);
+  EXPECT_NE(e2e::ReadFile(err).find("could not write the output"), std::string::npos)
+      << e2e::ReadFile(err);
   // The same output into a pipe whose reader has what it wanted: no error.
-  EXPECT_EQ(Shell(fmt::format("\"$BIKESTREAM\" query \"SELECT * FROM raw_events\" --warehouse sqlite:{} "
-                              "| head -c 1 >/dev/null; exit ${{PIPESTATUS[0]}}", db)),
-            0);
+  EXPECT_EQ(
+      Shell(fmt::format("\"$BIKESTREAM\" query \"SELECT * FROM raw_events\" --warehouse sqlite:{} "
+                        "| head -c 1 >/dev/null; exit ${{PIPESTATUS[0]}}",
+                        db)),
+      0);
 }
 
 TEST(Cli, LookingAtAMissingWarehouseDoesNotCreateOne) {

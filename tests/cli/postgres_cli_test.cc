@@ -33,7 +33,8 @@ class PostgresCliTest : public ::testing::Test {
   void SetUp() override {
     REQUIRE_POSTGRES();
     url_ = SharedPostgres().CreateDatabase(
-        "cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()).substr(0, 40));
+        "cli_" +
+        std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()).substr(0, 40));
   }
 
   // Runs bikestream; returns stdout, and the exit code in `code`.
@@ -62,18 +63,23 @@ TEST_F(PostgresCliTest, IngestStoresEachEventOnceAndEveryCommandReadsIt) {
   std::ofstream(events) << jsonl;
   const SimulatorStats expected = e2e::ExpectedFaultyStream(5, "pgcli", 20'000);
 
-  std::string summary = Run({"ingest", "--from", events, "--warehouse", url_, "--json", "--batch-size", "1000"}, &code);
+  std::string summary = Run(
+      {"ingest", "--from", events, "--warehouse", url_, "--json", "--batch-size", "1000"}, &code);
   ASSERT_EQ(code, 0) << summary;
-  EXPECT_NE(summary.find(fmt::format("\"stored\":{}", expected.valid)), std::string::npos) << summary;
-  EXPECT_NE(summary.find(fmt::format("\"dead_lettered\":{}", expected.invalid)), std::string::npos) << summary;
+  EXPECT_NE(summary.find(fmt::format("\"stored\":{}", expected.valid)), std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find(fmt::format("\"dead_lettered\":{}", expected.invalid)), std::string::npos)
+      << summary;
   // Again, on one writer: nothing new.
-  summary = Run({"ingest", "--from", events, "--warehouse", url_, "--json", "--writers", "1"}, &code);
+  summary =
+      Run({"ingest", "--from", events, "--warehouse", url_, "--json", "--writers", "1"}, &code);
   ASSERT_EQ(code, 0);
   EXPECT_NE(summary.find("\"stored\":0"), std::string::npos) << summary;
 
   out = Run({"query", "--warehouse", url_, "--format", "csv",
              "SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM raw_events"});
-  EXPECT_NE(out.find(fmt::format("{},{}", expected.valid, expected.valid)), std::string::npos) << out;
+  EXPECT_NE(out.find(fmt::format("{},{}", expected.valid, expected.valid)), std::string::npos)
+      << out;
   out = Run({"show", "raw_events", "--limit", "3", "--warehouse", url_, "--format", "csv"}, &code);
   EXPECT_EQ(code, 0);
   EXPECT_NE(out.find("2025-10-18T"), std::string::npos) << out;  // Timestamps print as RFC 3339.
@@ -86,7 +92,10 @@ TEST_F(PostgresCliTest, IngestStoresEachEventOnceAndEveryCommandReadsIt) {
   EXPECT_EQ(RunBikestream({"features", "verify", "--as-of", as_of, "--warehouse", url_}), 0);
   out = Run({"training-set", "--as-of", as_of, "--warehouse", url_}, &code);
   EXPECT_EQ(code, 0);
-  EXPECT_EQ(out.rfind("station_id,as_of,pickup_count,dropoff_count,avg_delta_pickup,is_peak_station", 0), 0u) << out;
+  EXPECT_EQ(
+      out.rfind("station_id,as_of,pickup_count,dropoff_count,avg_delta_pickup,is_peak_station", 0),
+      0u)
+      << out;
   EXPECT_GT(std::count(out.begin(), out.end(), '\n'), 10);
 }
 
@@ -97,19 +106,22 @@ TEST_F(PostgresCliTest, IngestStoresEachEventOnceAndEveryCommandReadsIt) {
 // holds, and its replay is the warehouse's.
 TEST_F(PostgresCliTest, TheConsoleServesWhatTheWarehouseHolds) {
   const std::string events = dir_ / "events.jsonl";
-  std::ofstream(events) << R"({"event_id":"p1","station_id":"S1","ts_iso":"2024-10-07T08:01:00Z","kind":"pickup","delta":2}
+  std::ofstream(events)
+      << R"({"event_id":"p1","station_id":"S1","ts_iso":"2024-10-07T08:01:00Z","kind":"pickup","delta":2}
 {"event_id":"p2","station_id":"S1","ts_iso":"2024-10-07T08:14:59Z","kind":"dropoff","delta":1}
 {"event_id":"p3","station_id":"S1","ts_iso":"2024-10-07T08:30:00Z","kind":"pickup","delta":1}
 {"event_id":"p4","station_id":"S2","ts_iso":"2024-10-07T08:05:00Z","kind":"pickup","delta":1}
 {not json
 )";
   ASSERT_EQ(RunBikestream({"ingest", "--from", events, "--warehouse", url_}), 0);
-  e2e::Child console({"console", "--warehouse", url_, "--listen", "127.0.0.1:0"}, dir_ / "console.out");
+  e2e::Child console({"console", "--warehouse", url_, "--listen", "127.0.0.1:0"},
+                     dir_ / "console.out");
   const std::string address = ConsoleAddress(dir_ / "console.out.err");
   ASSERT_FALSE(address.empty()) << e2e::ReadFile(dir_ / "console.out.err");
   httplib::Client client("http://" + address);
 
-  auto activity = client.Get("/api/activity?station=S1&from=2024-10-07T08:00:00Z&to=2024-10-07T09:00:00Z");
+  auto activity =
+      client.Get("/api/activity?station=S1&from=2024-10-07T08:00:00Z&to=2024-10-07T09:00:00Z");
   ASSERT_TRUE(activity);
   ASSERT_EQ(activity->status, 200) << activity->body;
   const nlohmann::json buckets = nlohmann::json::parse(activity->body)["buckets"];
@@ -133,10 +145,12 @@ TEST_F(PostgresCliTest, TheConsoleServesWhatTheWarehouseHolds) {
   auto letters = client.Get("/api/dead-letters");
   ASSERT_TRUE(letters);
   EXPECT_EQ(nlohmann::json::parse(letters->body)["by_reason"], nlohmann::json({{"bad_json", 1}}));
-  auto replay = client.Post("/api/dead-letters/replay", {{"X-Bikestream-Console", "1"}}, "", "text/plain");
+  auto replay =
+      client.Post("/api/dead-letters/replay", {{"X-Bikestream-Console", "1"}}, "", "text/plain");
   ASSERT_TRUE(replay);
-  EXPECT_EQ(nlohmann::json::parse(replay->body),
-            nlohmann::json({{"examined", 1}, {"stored", 0}, {"duplicates", 0}, {"still_invalid", 1}}));
+  EXPECT_EQ(
+      nlohmann::json::parse(replay->body),
+      nlohmann::json({{"examined", 1}, {"stored", 0}, {"duplicates", 0}, {"still_invalid", 1}}));
 
   console.Signal(SIGINT);
   EXPECT_EQ(console.Wait(), 0);
@@ -146,7 +160,8 @@ TEST_F(PostgresCliTest, TheConsoleServesWhatTheWarehouseHolds) {
 // minute of retries, each request queued behind the last — and serves again once it is back.
 TEST_F(PostgresCliTest, TheConsoleAnswers503PromptlyWhileTheServerIsDown) {
   ASSERT_EQ(RunBikestream({"setup", "--warehouse", url_}), 0);
-  e2e::Child console({"console", "--warehouse", url_, "--listen", "127.0.0.1:0"}, dir_ / "console.out");
+  e2e::Child console({"console", "--warehouse", url_, "--listen", "127.0.0.1:0"},
+                     dir_ / "console.out");
   const std::string address = ConsoleAddress(dir_ / "console.out.err");
   ASSERT_FALSE(address.empty()) << e2e::ReadFile(dir_ / "console.out.err");
   httplib::Client client("http://" + address);
@@ -178,30 +193,39 @@ TEST_F(PostgresCliTest, TheConsoleAnswers503PromptlyWhileTheServerIsDown) {
 
 TEST_F(PostgresCliTest, ABadTimestampAndARefusedRowAreDeadLetteredAndTheRestStored) {
   ASSERT_EQ(RunBikestream({"setup", "--warehouse", url_}), 0);
-  ASSERT_EQ(RunBikestream({"query", "--warehouse", url_,
-                           "ALTER TABLE raw_events ADD CONSTRAINT modest_delta CHECK (delta < 500)"}),
-            0);
+  ASSERT_EQ(
+      RunBikestream({"query", "--warehouse", url_,
+                     "ALTER TABLE raw_events ADD CONSTRAINT modest_delta CHECK (delta < 500)"}),
+      0);
   const std::string events = dir_ / "events.jsonl";
   std::ofstream(events)
-      << R"({"event_id":"a","station_id":"A_1","ts_iso":"2025-10-18T16:24:11Z","kind":"pickup","delta":1})" "\n"
-      << R"({"event_id":"p","station_id":"A_1","ts_iso":"0001-01-01T00:00:00+23:59","kind":"pickup","delta":1})" "\n"
-      << R"({"event_id":"b","station_id":"A_1","ts_iso":"2025-11-18T16:24:11Z","kind":"dropoff","delta":900})" "\n"
-      << R"({"event_id":"c","station_id":"A_1","ts_iso":"0001-01-01T00:00:00-23:59","kind":"dropoff","delta":2})" "\n"
-      << R"({"event_id":"d","station_id":"A_1","ts_iso":"9999-12-31T23:59:59.999999Z","kind":"pickup","delta":3})" "\n";
+      << R"({"event_id":"a","station_id":"A_1","ts_iso":"2025-10-18T16:24:11Z","kind":"pickup","delta":1})"
+         "\n"
+      << R"({"event_id":"p","station_id":"A_1","ts_iso":"0001-01-01T00:00:00+23:59","kind":"pickup","delta":1})"
+         "\n"
+      << R"({"event_id":"b","station_id":"A_1","ts_iso":"2025-11-18T16:24:11Z","kind":"dropoff","delta":900})"
+         "\n"
+      << R"({"event_id":"c","station_id":"A_1","ts_iso":"0001-01-01T00:00:00-23:59","kind":"dropoff","delta":2})"
+         "\n"
+      << R"({"event_id":"d","station_id":"A_1","ts_iso":"9999-12-31T23:59:59.999999Z","kind":"pickup","delta":3})"
+         "\n";
   for (int run = 0; run < 2; ++run) {
     int code = -1;
-    const std::string summary = Run({"ingest", "--from", events, "--warehouse", url_, "--json"}, &code);
+    const std::string summary =
+        Run({"ingest", "--from", events, "--warehouse", url_, "--json"}, &code);
     ASSERT_EQ(code, 0) << summary;
     if (run == 0) {
       EXPECT_NE(summary.find("\"stored\":3"), std::string::npos) << summary;
       EXPECT_NE(summary.find("\"dead_lettered\":2"), std::string::npos) << summary;
     }
   }
-  const std::string out = Run({"query", "--warehouse", url_, "--format", "csv",
-                               "SELECT string_agg(event_id, ' ' ORDER BY event_id) FROM raw_events"});
+  const std::string out =
+      Run({"query", "--warehouse", url_, "--format", "csv",
+           "SELECT string_agg(event_id, ' ' ORDER BY event_id) FROM raw_events"});
   EXPECT_NE(out.find("a c d"), std::string::npos) << out;
-  const std::string letters = Run({"query", "--warehouse", url_, "--format", "csv",
-                                   "SELECT reason, message_id, error FROM dead_letter ORDER BY reason"});
+  const std::string letters =
+      Run({"query", "--warehouse", url_, "--format", "csv",
+           "SELECT reason, message_id, error FROM dead_letter ORDER BY reason"});
   EXPECT_NE(letters.find("bad_timestamp,2#"), std::string::npos) << letters;
   EXPECT_NE(letters.find("refused_by_warehouse,event:b,"), std::string::npos) << letters;
   EXPECT_NE(letters.find("modest_delta"), std::string::npos) << letters;  // The engine's reason.
@@ -226,28 +250,34 @@ TEST_F(PostgresCliTest, TableNamesAreCheckedAndTheLongestKeepsItsPartitionsApart
   ASSERT_EQ(RunBikestream({"setup", "--warehouse", url_}, nullptr, "/dev/null", &err), 0) << err;
   const std::string events = dir_ / "events.jsonl";
   std::ofstream(events)
-      << R"({"event_id":"a","station_id":"A_1","ts_iso":"2025-10-18T16:24:11Z","kind":"pickup","delta":1})" "\n"
-      << R"({"event_id":"b","station_id":"A_1","ts_iso":"2025-11-18T16:24:11Z","kind":"pickup","delta":1})" "\n"
-      << R"({"event_id":"c","station_id":"A_1","ts_iso":"2025-12-18T16:24:11Z","kind":"pickup","delta":1})" "\n";
+      << R"({"event_id":"a","station_id":"A_1","ts_iso":"2025-10-18T16:24:11Z","kind":"pickup","delta":1})"
+         "\n"
+      << R"({"event_id":"b","station_id":"A_1","ts_iso":"2025-11-18T16:24:11Z","kind":"pickup","delta":1})"
+         "\n"
+      << R"({"event_id":"c","station_id":"A_1","ts_iso":"2025-12-18T16:24:11Z","kind":"pickup","delta":1})"
+         "\n";
   int code = -1;
-  const std::string summary = Run({"ingest", "--from", events, "--warehouse", url_, "--json"}, &code);
+  const std::string summary =
+      Run({"ingest", "--from", events, "--warehouse", url_, "--json"}, &code);
   EXPECT_EQ(code, 0) << summary;
   EXPECT_NE(summary.find("\"stored\":3"), std::string::npos) << summary;
   unsetenv("RAW_EVENT_TABLE");
-  const std::string partitions =
-      Run({"query", "--warehouse", url_, "--format", "csv",
-           fmt::format("SELECT count(*) FROM pg_inherits WHERE inhparent = '{}'::regclass", longest)});
+  const std::string partitions = Run(
+      {"query", "--warehouse", url_, "--format", "csv",
+       fmt::format("SELECT count(*) FROM pg_inherits WHERE inhparent = '{}'::regclass", longest)});
   EXPECT_NE(partitions.find("\n3"), std::string::npos) << partitions;
 }
 
 TEST_F(PostgresCliTest, RunFillsTheWarehouseNamedByTheEnvironment) {
   setenv("BIKESTREAM_WAREHOUSE", url_.c_str(), 1);
   int code = -1;
-  const std::string out = Run({"run", "--mode", "stream", "--count", "5000", "--seed", "3", "--json"}, &code);
+  const std::string out =
+      Run({"run", "--mode", "stream", "--count", "5000", "--seed", "3", "--json"}, &code);
   unsetenv("BIKESTREAM_WAREHOUSE");
   ASSERT_EQ(code, 0) << out;
   EXPECT_NE(out.find("\"received\":5000"), std::string::npos) << out;
-  EXPECT_NE(Run({"query", "--warehouse", url_, "SELECT count(*) FROM raw_events"}).find("5000"), std::string::npos);
+  EXPECT_NE(Run({"query", "--warehouse", url_, "SELECT count(*) FROM raw_events"}).find("5000"),
+            std::string::npos);
 }
 
 TEST_F(PostgresCliTest, LibpqEnvironmentFillsInTheUrl) {
@@ -263,29 +293,37 @@ TEST_F(PostgresCliTest, LibpqEnvironmentFillsInTheUrl) {
   const std::string refused = dir_ / "refused.out";
   e2e::Child query({"query", "--warehouse", "postgresql:///" + database, "SELECT 1"}, refused);
   EXPECT_NE(query.Wait(), 0);
-  EXPECT_NE(e2e::ReadFile(refused + ".err").find("PGPASSWORD"), std::string::npos) << e2e::ReadFile(refused + ".err");
+  EXPECT_NE(e2e::ReadFile(refused + ".err").find("PGPASSWORD"), std::string::npos)
+      << e2e::ReadFile(refused + ".err");
   for (const char* name : {"PGHOST", "PGPORT", "PGUSER", "PGPASSWORD"}) unsetenv(name);
 }
 
 TEST_F(PostgresCliTest, StreamingFeaturesWhileTwoConnectionsCommitMatchTheBatchJob) {
   const std::string events = dir_ / "events.jsonl";
   std::string jsonl;
-  ASSERT_EQ(RunBikestream({"simulate", "--mode", "stream", "--count", "30000", "--seed", "9", "--start",
-                           "2025-10-18T00:00:00Z", "--speedup", "3600", "--late-rate", "0.05"}, &jsonl), 0);
+  ASSERT_EQ(
+      RunBikestream({"simulate", "--mode", "stream", "--count", "30000", "--seed", "9", "--start",
+                     "2025-10-18T00:00:00Z", "--speedup", "3600", "--late-rate", "0.05"},
+                    &jsonl),
+      0);
   std::ofstream(events) << jsonl;
   int code = -1;
-  const std::string out = Run({"ingest", "--from", events, "--warehouse", url_, "--features", "streaming",
-                               "--every", "15m", "--batch-size", "2000", "--writers", "2", "--json"}, &code);
+  const std::string out =
+      Run({"ingest", "--from", events, "--warehouse", url_, "--features", "streaming", "--every",
+           "15m", "--batch-size", "2000", "--writers", "2", "--json"},
+          &code);
   ASSERT_EQ(code, 0) << out;
-  const std::string ticks = Run({"query", "--warehouse", url_, "--format", "csv",
-                                 "SELECT as_of FROM station_features GROUP BY as_of ORDER BY as_of"});
+  const std::string ticks =
+      Run({"query", "--warehouse", url_, "--format", "csv",
+           "SELECT as_of FROM station_features GROUP BY as_of ORDER BY as_of"});
   std::istringstream lines(ticks);
   std::string tick;
   std::getline(lines, tick);  // The header.
   int verified = 0;
   while (std::getline(lines, tick) && verified < 130) {
     if (++verified % 16 != 0) continue;  // Every fourth hour.
-    EXPECT_EQ(RunBikestream({"features", "verify", "--as-of", tick, "--warehouse", url_}), 0) << tick;
+    EXPECT_EQ(RunBikestream({"features", "verify", "--as-of", tick, "--warehouse", url_}), 0)
+        << tick;
   }
   EXPECT_GT(verified, 100);
 }

@@ -7,8 +7,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <iostream>
 #include <fstream>
+#include <iostream>
 #include <regex>
 #include <string>
 #include <vector>
@@ -49,7 +49,9 @@ class SecretsTest : public ::testing::Test {
   // A secret unlike anything else a run prints.
   std::string Plant(const std::string& name, const std::string& special = "") {
     std::string secret = "Pl4nt" + name + special + "x9Q";
-    planted_.push_back({secret, {secret, PercentEncoded(secret), std::regex_replace(secret, std::regex("/"), "\\/")}});
+    planted_.push_back(
+        {secret,
+         {secret, PercentEncoded(secret), std::regex_replace(secret, std::regex("/"), "\\/")}});
     return secret;
   }
 
@@ -61,15 +63,18 @@ class SecretsTest : public ::testing::Test {
     return code;
   }
 
-  void Shown(const std::string& what, const std::string& text) { shown_ += fmt::format("\n[{}]\n{}", what, text); }
+  void Shown(const std::string& what, const std::string& text) {
+    shown_ += fmt::format("\n[{}]\n{}", what, text);
+  }
 
   void TearDown() override {
-    if (std::getenv("SHOW_WHAT_WAS_SHOWN")) std::cout << shown_ << "\n";  // To read what the runs said.
+    if (std::getenv("SHOW_WHAT_WAS_SHOWN"))
+      std::cout << shown_ << "\n";  // To read what the runs said.
     for (const Planted& planted : planted_) {
       for (const std::string& form : planted.forms) {
-        EXPECT_EQ(shown_.find(form), std::string::npos) << "planted secret " << planted.secret << " shown as " << form
-                                                       << " in:\n"
-                                                       << shown_;
+        EXPECT_EQ(shown_.find(form), std::string::npos)
+            << "planted secret " << planted.secret << " shown as " << form << " in:\n"
+            << shown_;
       }
     }
   }
@@ -83,33 +88,46 @@ TEST_F(SecretsTest, UrlsOfEveryKindFailWithoutShowingTheirSecrets) {
   const ScopedEnv no_emulator("PUBSUB_EMULATOR_HOST", std::nullopt);
   const ScopedEnv state("BIKESTREAM_STATE_DIR", dir_ / "state");
   // MQTT: a bad port, a mistyped scheme.
-  EXPECT_EQ(Run({"ingest", "--from", "mqtt://u:" + Plant("MqttPort") + "@127.0.0.1:99999/t", "--client-id", "c"}), 1);
-  EXPECT_EQ(Run({"ingest", "--from", "mqtt:/u:" + Plant("MqttSlash") + "@h/t", "--client-id", "c"}), 1);
+  EXPECT_EQ(Run({"ingest", "--from", "mqtt://u:" + Plant("MqttPort") + "@127.0.0.1:99999/t",
+                 "--client-id", "c"}),
+            1);
+  EXPECT_EQ(Run({"ingest", "--from", "mqtt:/u:" + Plant("MqttSlash") + "@h/t", "--client-id", "c"}),
+            1);
   EXPECT_EQ(Run({"simulate", "--to", "mqtt://u:" + Plant("MqttNoTopic") + "@127.0.0.1:1"}), 1);
   // PostgreSQL: a mistyped scheme, a password libpq cannot decode, a password parameter.
-  EXPECT_EQ(Run({"setup", "--warehouse", "postgressql://u:" + Plant("PgScheme") + "@127.0.0.1/db"}), 1);
-  EXPECT_EQ(Run({"setup", "--warehouse", "postgresql://u:" + Plant("PgBad", "%zz") + "@127.0.0.1:1/db"}), 1);
-  EXPECT_EQ(Run({"setup", "--warehouse", "host=127.0.0.1 port=1 password=" + Plant("PgConninfo")}), 1);
+  EXPECT_EQ(Run({"setup", "--warehouse", "postgressql://u:" + Plant("PgScheme") + "@127.0.0.1/db"}),
+            1);
+  EXPECT_EQ(
+      Run({"setup", "--warehouse", "postgresql://u:" + Plant("PgBad", "%zz") + "@127.0.0.1:1/db"}),
+      1);
+  EXPECT_EQ(Run({"setup", "--warehouse", "host=127.0.0.1 port=1 password=" + Plant("PgConninfo")}),
+            1);
   // BigQuery: credentials in an endpoint, one in the warehouse URL, a key in a query.
-  EXPECT_EQ(Run({"setup", "--warehouse", "bigquery://proj/d?endpoint=https://u:" + Plant("BqEndpoint") + "@127.0.0.1:1"}),
+  EXPECT_EQ(Run({"setup", "--warehouse",
+                 "bigquery://proj/d?endpoint=https://u:" + Plant("BqEndpoint") + "@127.0.0.1:1"}),
             1);
   EXPECT_EQ(Run({"setup", "--warehouse", "bigquery://proj/d", "--bigquery-endpoint",
                  "http://example.com/?key=" + Plant("BqKey")}),
             1);
   // Pub/Sub: an endpoint with a password; a push endpoint's token.
   {
-    const ScopedEnv endpoint("PUBSUB_ENDPOINT", "https://u:" + Plant("PubsubEndpoint") + "@pubsub.example");
-    EXPECT_EQ(Run({"setup", "--project", "demo", "--topic", "bikes", "--subscription", "bikes-sub"}), 1);
+    const ScopedEnv endpoint("PUBSUB_ENDPOINT",
+                             "https://u:" + Plant("PubsubEndpoint") + "@pubsub.example");
+    EXPECT_EQ(
+        Run({"setup", "--project", "demo", "--topic", "bikes", "--subscription", "bikes-sub"}), 1);
   }
   // GBFS: a feed with a password and a key that nothing answers; Ctrl-C after its first tries.
   {
-    const std::string feed = "http://u:" + Plant("FeedPassword") + "@127.0.0.1:1/gbfs.json?key=" + Plant("FeedKey");
+    const std::string feed =
+        "http://u:" + Plant("FeedPassword") + "@127.0.0.1:1/gbfs.json?key=" + Plant("FeedKey");
     Child gbfs({"gbfs", feed, "--system", "s"}, dir_ / "gbfs.out");
     std::this_thread::sleep_for(std::chrono::seconds(2));
     gbfs.Signal(SIGINT);
     EXPECT_EQ(gbfs.Wait(), 130);
     Shown("gbfs, stopped", ReadFile(dir_ / "gbfs.out") + ReadFile(dir_ / "gbfs.out.err"));
-    EXPECT_EQ(Run({"gbfs", "htps://u:" + Plant("FeedTypo") + "@127.0.0.1/gbfs.json", "--system", "s"}), 1);
+    EXPECT_EQ(
+        Run({"gbfs", "htps://u:" + Plant("FeedTypo") + "@127.0.0.1/gbfs.json", "--system", "s"}),
+        1);
   }
 }
 
@@ -117,41 +135,48 @@ TEST_F(SecretsTest, UrlsOfEveryKindFailWithoutShowingTheirSecrets) {
 // API call, a push endpoint's token — have their words quoted without it.
 TEST_F(SecretsTest, WhatServersEchoBackIsShownWithoutTheSecretsTheyWereSent) {
   // Known to no one but the feed: only its shape can mask it.
-  const std::string listed = "https://user:" + Plant("ListedOnly") + "@127.0.0.1:1/station_status.json";
+  const std::string listed =
+      "https://user:" + Plant("ListedOnly") + "@127.0.0.1:1/station_status.json";
   LoopbackServer echo([&listed](httplib::Server& s) {
     s.Get("/gbfs.json", [&listed](const httplib::Request&, httplib::Response& response) {
-      response.set_content(fmt::format(R"({{"data":{{"feeds":[{{"name":"station_status","url":"{}"}}]}}}})", listed),
-                           "application/json");
+      response.set_content(
+          fmt::format(R"({{"data":{{"feeds":[{{"name":"station_status","url":"{}"}}]}}}})", listed),
+          "application/json");
     });
     s.Post("/token", [](const httplib::Request& request, httplib::Response& response) {
       response.status = 400;
-      response.set_content(fmt::format(R"({{"error":"invalid_grant","error_description":"bad grant: {}"}})",
-                                       request.body),
-                           "application/json");
+      response.set_content(
+          fmt::format(R"({{"error":"invalid_grant","error_description":"bad grant: {}"}})",
+                      request.body),
+          "application/json");
     });
     // Pub/Sub's REST API, answering every call with what it was sent.
     const auto echo_all = [](const httplib::Request& request, httplib::Response& response) {
       response.status = 400;
       std::string headers;
-      for (const auto& [name, value] : request.headers) headers += fmt::format("{}: {}\n", name, value);
+      for (const auto& [name, value] : request.headers)
+        headers += fmt::format("{}: {}\n", name, value);
       response.set_content(request.body + "\n" + headers, "text/plain");
     };
     s.Get(R"(/v1/.*)", echo_all);
     s.Post(R"(/v1/.*)", echo_all);
-    s.Put(R"(/v1/projects/demo/topics/.*)", [](const httplib::Request&, httplib::Response& response) {
-      response.set_content("{}", "application/json");
-    });
+    s.Put(R"(/v1/projects/demo/topics/.*)",
+          [](const httplib::Request&, httplib::Response& response) {
+            response.set_content("{}", "application/json");
+          });
     s.Put(R"(/v1/projects/demo/subscriptions/refused)", echo_all);
-    s.Put(R"(/v1/projects/demo/subscriptions/.*)", [](const httplib::Request&, httplib::Response& response) {
-      response.set_content("{}", "application/json");
-    });
+    s.Put(R"(/v1/projects/demo/subscriptions/.*)",
+          [](const httplib::Request&, httplib::Response& response) {
+            response.set_content("{}", "application/json");
+          });
   });
   {  // Fetched over https with a user's password that only the feed knew: refused, not shown.
     Child gbfs({"gbfs", echo.url() + "/gbfs.json", "--system", "s"}, dir_ / "listed.out");
     std::this_thread::sleep_for(std::chrono::seconds(2));
     gbfs.Signal(SIGINT);
     EXPECT_EQ(gbfs.Wait(), 130);
-    Shown("gbfs of a feed listing a password", ReadFile(dir_ / "listed.out") + ReadFile(dir_ / "listed.out.err"));
+    Shown("gbfs of a feed listing a password",
+          ReadFile(dir_ / "listed.out") + ReadFile(dir_ / "listed.out.err"));
   }
   const ScopedEnv no_emulator("PUBSUB_EMULATOR_HOST", std::nullopt);
   const ScopedEnv endpoint("PUBSUB_ENDPOINT", echo.url());
@@ -163,17 +188,21 @@ TEST_F(SecretsTest, WhatServersEchoBackIsShownWithoutTheSecretsTheyWereSent) {
         Plant("ClientSecret"), Plant("RefreshToken"), echo.url());
     const ScopedEnv credentials("GOOGLE_APPLICATION_CREDENTIALS", key);
     const ScopedEnv no_token("GOOGLE_OAUTH_ACCESS_TOKEN", std::nullopt);
-    EXPECT_EQ(Run({"simulate", "--to", "pubsub", "--project", "demo", "--topic", "bikes", "--count", "1"}), 1);
+    EXPECT_EQ(Run({"simulate", "--to", "pubsub", "--project", "demo", "--topic", "bikes", "--count",
+                   "1"}),
+              1);
   }
   {
     const ScopedEnv token("GOOGLE_OAUTH_ACCESS_TOKEN", "ya29." + Plant("AccessToken"));
-    EXPECT_EQ(Run({"simulate", "--to", "pubsub", "--project", "demo", "--topic", "bikes", "--count", "1"}), 1);
-    const std::string push_endpoint = "https://push.example/push?token=" + Plant("PushToken");
-    EXPECT_EQ(Run({"setup", "--project", "demo", "--topic", "bikes", "--subscription", "refused", "--push-endpoint",
-                   push_endpoint, "--warehouse", "sqlite:" + dir_ / "w.db"}),
+    EXPECT_EQ(Run({"simulate", "--to", "pubsub", "--project", "demo", "--topic", "bikes", "--count",
+                   "1"}),
               1);
-    EXPECT_EQ(Run({"setup", "--project", "demo", "--topic", "bikes", "--subscription", "bikes-sub", "--push-endpoint",
-                   push_endpoint, "--warehouse", "sqlite:" + dir_ / "w.db"}),
+    const std::string push_endpoint = "https://push.example/push?token=" + Plant("PushToken");
+    EXPECT_EQ(Run({"setup", "--project", "demo", "--topic", "bikes", "--subscription", "refused",
+                   "--push-endpoint", push_endpoint, "--warehouse", "sqlite:" + dir_ / "w.db"}),
+              1);
+    EXPECT_EQ(Run({"setup", "--project", "demo", "--topic", "bikes", "--subscription", "bikes-sub",
+                   "--push-endpoint", push_endpoint, "--warehouse", "sqlite:" + dir_ / "w.db"}),
               0);
     EXPECT_NE(shown_.find("(push to https://push.example/push?token=***)"), std::string::npos);
   }
@@ -185,14 +214,15 @@ TEST_F(SecretsTest, ARunningJobShowsNoneOfItsSecrets) {
   const ScopedEnv state("BIKESTREAM_STATE_DIR", dir_ / "state");
   const std::string admin_token = Plant("AdminToken");
   const std::string push_token = Plant("PushListenToken");
-  Child job({"ingest", "--push-listen", "127.0.0.1:0", "--push-token", push_token, "--admin-token", admin_token,
-             "--warehouse", "sqlite:" + dir_ / "w.db"},
+  Child job({"ingest", "--push-listen", "127.0.0.1:0", "--push-token", push_token, "--admin-token",
+             admin_token, "--warehouse", "sqlite:" + dir_ / "w.db"},
             dir_ / "job.out");
-  const auto match = e2e::WaitForMatch(dir_ / "job.out.err",
-                                       R"(push requests at http://([\d.:]+)/[\s\S]*admin http://([\d.:]+) )");
+  const auto match = e2e::WaitForMatch(
+      dir_ / "job.out.err", R"(push requests at http://([\d.:]+)/[\s\S]*admin http://([\d.:]+) )");
   ASSERT_EQ(match.size(), 3u) << ReadFile(dir_ / "job.out.err");
   httplib::Client push("http://" + match[1]);
-  auto refused = push.Post("/?token=wrong", R"({"message":{"data":"e30=","messageId":"1"}})", "application/json");
+  auto refused = push.Post("/?token=wrong", R"({"message":{"data":"e30=","messageId":"1"}})",
+                           "application/json");
   ASSERT_TRUE(refused);
   Shown("push with a wrong token", refused->body);
   httplib::Client admin("http://" + match[2]);
@@ -207,8 +237,8 @@ TEST_F(SecretsTest, ARunningJobShowsNoneOfItsSecrets) {
   }
   EXPECT_EQ(Run({"jobs", "list", "--admin-token", admin_token}), 0);
   {  // The console's view of the job.
-    Child console({"console", "--warehouse", "sqlite:" + dir_ / "w.db", "--listen", "127.0.0.1:0", "--admin-token",
-                   admin_token},
+    Child console({"console", "--warehouse", "sqlite:" + dir_ / "w.db", "--listen", "127.0.0.1:0",
+                   "--admin-token", admin_token},
                   dir_ / "console.out");
     const auto at = e2e::WaitForMatch(dir_ / "console.out.err", R"(at http://([\d.:]+)/)");
     ASSERT_EQ(at.size(), 2u) << ReadFile(dir_ / "console.out.err");

@@ -26,7 +26,8 @@ std::string Resolved(const WarehouseFlags& flags) {
 
 TEST_F(WarehouseFlagsTest, TheFlagThenTheVariableThenTheNotesTablesThenSqlite) {
   EXPECT_EQ(Resolved({}), "sqlite:bikestream.db");
-  ScopedEnv raw("RAW_EVENT_TABLE", "example.com:bikes.bike_streaming.raw_events");  // A domain-scoped project.
+  ScopedEnv raw("RAW_EVENT_TABLE",
+                "example.com:bikes.bike_streaming.raw_events");  // A domain-scoped project.
   EXPECT_EQ(Resolved({}), "bigquery://example.com:bikes/bike_streaming");
   {
     ScopedEnv bare("RAW_EVENT_TABLE", "events");  // A table name alone names no dataset.
@@ -38,15 +39,18 @@ TEST_F(WarehouseFlagsTest, TheFlagThenTheVariableThenTheNotesTablesThenSqlite) {
 }
 
 TEST_F(WarehouseFlagsTest, LocationAndEndpointBecomeTheUrlsParametersOnce) {
-  const WarehouseFlags flags{.url = "bigquery://p/d", .location = "EU", .bigquery_endpoint = "https://bq.example"};
+  const WarehouseFlags flags{
+      .url = "bigquery://p/d", .location = "EU", .bigquery_endpoint = "https://bq.example"};
   EXPECT_EQ(Resolved(flags), "bigquery://p/d?location=EU&endpoint=https://bq.example");
-  EXPECT_NE(Resolved({.url = "bigquery://p/d?location=US", .location = "EU"}).find("give the location once"),
+  EXPECT_NE(Resolved({.url = "bigquery://p/d?location=US", .location = "EU"})
+                .find("give the location once"),
             std::string::npos);
   EXPECT_NE(Resolved({.url = "bigquery://p/d?endpoint=https://a", .bigquery_endpoint = "https://b"})
                 .find("give the endpoint once"),
             std::string::npos);
-  EXPECT_NE(Resolved({.url = "sqlite:x.db", .location = "EU"}).find("are for a bigquery:// warehouse"),
-            std::string::npos);
+  EXPECT_NE(
+      Resolved({.url = "sqlite:x.db", .location = "EU"}).find("are for a bigquery:// warehouse"),
+      std::string::npos);
   ScopedEnv raw("RAW_EVENT_TABLE", "p.one.raw_events");
   ScopedEnv features("FEATURE_EVENT_TABLE", "p.two.station_features");
   EXPECT_NE(Resolved({}).find("the tables must be in one dataset"), std::string::npos);

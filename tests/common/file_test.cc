@@ -4,10 +4,9 @@
 #include "common/file.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -65,8 +64,8 @@ TEST(FileLock, APathThatCannotBeOpenedSaysWhy) {
 }
 
 std::string TempPath(const std::string& name) {
-  return ::testing::TempDir() + "/bikestream-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-         "-" + name;
+  return ::testing::TempDir() + "/bikestream-" +
+         ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" + name;
 }
 
 TEST(ReadWholeFile, AFileUpToItsBoundIsReadAndOnePastItRefusedNamingBoth) {
@@ -75,7 +74,8 @@ TEST(ReadWholeFile, AFileUpToItsBoundIsReadAndOnePastItRefusedNamingBoth) {
   EXPECT_EQ(ReadWholeFile(path, 100).value(), std::string(100, 'x'));
   auto refused = ReadWholeFile(path, 99);
   EXPECT_TRUE(absl::IsResourceExhausted(refused.status())) << refused.status();
-  EXPECT_EQ(refused.status().message(), "cannot read " + path + ": it holds more than 99 bytes, more than such a file may");
+  EXPECT_EQ(refused.status().message(),
+            "cannot read " + path + ": it holds more than 99 bytes, more than such a file may");
   EXPECT_TRUE(absl::IsNotFound(ReadWholeFile(TempPath("missing"), 100).status()));
 }
 
@@ -103,12 +103,15 @@ TEST(ReplaceFile, ALinkStaysALinkToTheNewContents) {
   EXPECT_TRUE(std::filesystem::is_symlink(link));
   EXPECT_EQ(ReadWholeFile(target, 100).value(), "new");
   EXPECT_EQ(ResolvedPath(link), ResolvedPath(target));
-  EXPECT_EQ(ResolvedPath(TempPath("not-yet")), std::filesystem::weakly_canonical(TempPath("not-yet")).string());
+  EXPECT_EQ(ResolvedPath(TempPath("not-yet")),
+            std::filesystem::weakly_canonical(TempPath("not-yet")).string());
   // A link to a file not written yet names that file.
   const std::string dangling = TempPath("dangling");
   std::filesystem::remove(dangling);
-  std::filesystem::create_symlink(std::filesystem::path(TempPath("dangling-target")).filename(), dangling);
-  EXPECT_EQ(ResolvedPath(dangling), std::filesystem::weakly_canonical(TempPath("dangling-target")).string());
+  std::filesystem::create_symlink(std::filesystem::path(TempPath("dangling-target")).filename(),
+                                  dangling);
+  EXPECT_EQ(ResolvedPath(dangling),
+            std::filesystem::weakly_canonical(TempPath("dangling-target")).string());
   ASSERT_TRUE(ReplaceFile(dangling, "first").ok());
   EXPECT_TRUE(std::filesystem::is_symlink(dangling));
   EXPECT_EQ(ReadWholeFile(TempPath("dangling-target"), 100).value(), "first");

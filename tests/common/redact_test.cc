@@ -18,23 +18,27 @@ TEST(RedactUrl, MasksWhatTheShapeOfATextShowsIsSecret) {
   const Case cases[] = {
       // user:PASSWORD@ of a URL, whatever the password holds; a user alone stays.
       {"postgresql://bike:s3cret@db:5432/bikes", "postgresql://bike:***@db:5432/bikes"},
-      {"postgresql://bike:p@ss@db/bikes?sslmode=require", "postgresql://bike:***@db/bikes?sslmode=require"},
+      {"postgresql://bike:p@ss@db/bikes?sslmode=require",
+       "postgresql://bike:***@db/bikes?sslmode=require"},
       {"postgresql://bike@db:5432/bikes", "postgresql://bike@db:5432/bikes"},
       // A mistyped scheme, and a URL inside another's query.
       {"postgressql://u:PGPW@h/db", "postgressql://u:***@h/db"},
       {"mqtt:/u:MQTTPW@h/t", "mqtt:/u:***@h/t"},
-      {"bigquery://p/d?endpoint=https://u:BQPW@127.0.0.1:1", "bigquery://p/d?endpoint=https://u:***@127.0.0.1:1"},
+      {"bigquery://p/d?endpoint=https://u:BQPW@127.0.0.1:1",
+       "bigquery://p/d?endpoint=https://u:***@127.0.0.1:1"},
       // Parameters whose names say they are secret, in a query or a key=value setting.
       {"postgresql://bike@db/bikes?password=s3cret&sslmode=require",
        "postgresql://bike@db/bikes?password=***&sslmode=require"},
       {"host=db password=s3cret dbname=bikes", "host=db password=*** dbname=bikes"},
       {"host=db password='with space' dbname=bikes", "host=db password='***' dbname=bikes"},
       {"https://h/push?token=PUSHTOK7&x=1", "https://h/push?token=***&x=1"},
-      {"https://h/v1?key=AIza&access_token=ya29.x&page=2", "https://h/v1?key=***&access_token=***&page=2"},
+      {"https://h/v1?key=AIza&access_token=ya29.x&page=2",
+       "https://h/v1?key=***&access_token=***&page=2"},
       {"client_secret=CS9&refresh_token=RT9&grant_type=refresh_token",
        "client_secret=***&refresh_token=***&grant_type=refresh_token"},
       // JSON members, and an Authorization header echoed.
-      {R"({"access_token": "ya29.abc", "expires_in": 3599})", R"({"access_token": "***", "expires_in": 3599})"},
+      {R"({"access_token": "ya29.abc", "expires_in": 3599})",
+       R"({"access_token": "***", "expires_in": 3599})"},
       {R"({"private_key":"-----BEGIN\nKEY-----","client_email":"a@b"})",
        R"({"private_key":"***","client_email":"a@b"})"},
       {"Authorization: Bearer ya29.abc, then", "Authorization: Bearer ***, then"},
@@ -43,11 +47,14 @@ TEST(RedactUrl, MasksWhatTheShapeOfATextShowsIsSecret) {
       {"http://127.0.0.1:8080/gbfs.json", "http://127.0.0.1:8080/gbfs.json"},
       {"error: station 12@x went away", "error: station 12@x went away"},
       {"monkey=banana&sort=asc", "monkey=banana&sort=asc"},
-      {"PATH=/usr/local/bin:/usr/bin:/tmp/rv/node@18/bin", "PATH=/usr/local/bin:/usr/bin:/tmp/rv/node@18/bin"},
+      {"PATH=/usr/local/bin:/usr/bin:/tmp/rv/node@18/bin",
+       "PATH=/usr/local/bin:/usr/bin:/tmp/rv/node@18/bin"},
       {"send Authorization: Bearer TOKEN", "send Authorization: Bearer TOKEN"},
       // The end of a sentence is not part of a value; how a URL is written is not a password.
-      {"--bigquery-endpoint http://h/?key=K3y: give an https URL", "--bigquery-endpoint http://h/?key=***: give an https URL"},
-      {"use postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE", "use postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"},
+      {"--bigquery-endpoint http://h/?key=K3y: give an https URL",
+       "--bigquery-endpoint http://h/?key=***: give an https URL"},
+      {"use postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE",
+       "use postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"},
   };
   for (const Case& c : cases) EXPECT_EQ(RedactUrl(c.text), c.redacted) << c.text;
 }
@@ -85,18 +92,21 @@ TEST(RedactUrl, LongHostileTextIsLookedAtOnce) {
 TEST(RedactSecrets, KeepsOnlyTheRecentTemporarySecrets) {
   RegisterTemporarySecret("ya29.first-token");
   EXPECT_EQ(RedactSecrets("token ya29.first-token"), "token ***");
-  for (std::size_t i = 0; i < kRecentSecrets; ++i) RegisterTemporarySecret("ya29.later-token-" + std::to_string(i));
+  for (std::size_t i = 0; i < kRecentSecrets; ++i)
+    RegisterTemporarySecret("ya29.later-token-" + std::to_string(i));
   EXPECT_EQ(RedactSecrets("token ya29.first-token"), "token ya29.first-token");  // Long expired.
   EXPECT_EQ(RedactSecrets("token ya29.later-token-3"), "token ***");
 }
 
 TEST(RemoteText, IsOneBoundedRedactedLine) {
   RegisterSecret("RemoteSecret42");
-  EXPECT_EQ(RemoteText("bad\r\nrequest\tRemoteSecret42\x1b[2J"), "bad  request *** [2J");  // No escape reaches a terminal.
+  EXPECT_EQ(RemoteText("bad\r\nrequest\tRemoteSecret42\x1b[2J"),
+            "bad  request *** [2J");  // No escape reaches a terminal.
   const std::string cut = RemoteText(std::string(500, 'x') + " RemoteSecret42", 100);
   EXPECT_EQ(cut, std::string(100, 'x') + "…");
   // A secret that straddles the cut is masked before the text is cut.
-  EXPECT_EQ(RemoteText(std::string(94, 'x') + " RemoteSecret42", 100), std::string(94, 'x') + " ***");
+  EXPECT_EQ(RemoteText(std::string(94, 'x') + " RemoteSecret42", 100),
+            std::string(94, 'x') + " ***");
   EXPECT_EQ(RemoteText("héllo wörld", 2), "h…");  // Not inside a UTF-8 character.
 }
 

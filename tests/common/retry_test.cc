@@ -16,8 +16,9 @@ bool OnlyUnavailable(const absl::Status& s) { return s.code() == absl::StatusCod
 TEST(Retry, WaitsDoublingBackoffsUpToTheMaximumUntilSuccess) {
   FakeClock clock(0, FakeClock::Mode::kJumping);
   int calls = 0;
-  const absl::Status status = Retry(clock, {.initial_backoff = 100, .max_backoff = 300, .jitter = false}, Always,
-                                    [&] { return ++calls < 5 ? absl::UnavailableError("down") : absl::OkStatus(); });
+  const absl::Status status =
+      Retry(clock, {.initial_backoff = 100, .max_backoff = 300, .jitter = false}, Always,
+            [&] { return ++calls < 5 ? absl::UnavailableError("down") : absl::OkStatus(); });
   EXPECT_TRUE(status.ok());
   EXPECT_EQ(calls, 5);
   EXPECT_EQ(clock.sleeps(), (std::vector<TimestampMicros>{100, 200, 300, 300}));
@@ -42,10 +43,11 @@ TEST(Retry, JitterWaitsAtMostTheBackoff) {
 TEST(Retry, ReturnsAnErrorItMayNotRetryAtOnce) {
   FakeClock clock(0, FakeClock::Mode::kJumping);
   int calls = 0;
-  const absl::StatusOr<int> result = Retry(clock, {}, OnlyUnavailable, [&]() -> absl::StatusOr<int> {
-    ++calls;
-    return absl::NotFoundError("gone");
-  });
+  const absl::StatusOr<int> result =
+      Retry(clock, {}, OnlyUnavailable, [&]() -> absl::StatusOr<int> {
+        ++calls;
+        return absl::NotFoundError("gone");
+      });
   EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(calls, 1);
   EXPECT_TRUE(clock.sleeps().empty());
@@ -54,8 +56,9 @@ TEST(Retry, ReturnsAnErrorItMayNotRetryAtOnce) {
 TEST(Retry, GivesUpWhenTheNextWaitWouldPassTheMaximumDuration) {
   FakeClock clock(0, FakeClock::Mode::kJumping);
   int calls = 0;
-  const absl::Status status =
-      Retry(clock, {.initial_backoff = 100, .max_backoff = 1000, .jitter = false, .max_duration = 1000}, Always, [&] {
+  const absl::Status status = Retry(
+      clock, {.initial_backoff = 100, .max_backoff = 1000, .jitter = false, .max_duration = 1000},
+      Always, [&] {
         ++calls;
         return absl::UnavailableError("down");
       });

@@ -20,7 +20,8 @@ constexpr TimestampMicros kMonday = 1'728'259'200'000'000;  // 2024-10-07T00:00:
 constexpr TimestampMicros kMinute = kMicrosPerMinute;
 constexpr TimestampMicros kDay = 24 * kMicrosPerHour;
 
-Event MakeEvent(std::string id, std::string station, TimestampMicros ts, Kind kind, std::int32_t delta = 1) {
+Event MakeEvent(std::string id, std::string station, TimestampMicros ts, Kind kind,
+                std::int32_t delta = 1) {
   return Event{std::move(id), std::move(station), ts, kind, delta};
 }
 
@@ -33,7 +34,8 @@ class ConsoleApiTest : public testing_support::BackendTest {
   }
 
   ConsoleApi& api() {
-    if (!api_) api_ = std::make_unique<ConsoleApi>(*warehouse_, "test-warehouse", DefaultFeatures());
+    if (!api_)
+      api_ = std::make_unique<ConsoleApi>(*warehouse_, "test-warehouse", DefaultFeatures());
     return *api_;
   }
 
@@ -53,8 +55,11 @@ TEST_P(ConsoleApiTest, AStationsActivityHasEveryBucketOfThePeriodWithWhatWasStor
           MakeEvent("a2", "A", kMonday + 14 * kMinute, Kind::kDropoff, 1),
           MakeEvent("a3", "A", kMonday + 45 * kMinute, Kind::kPickup, 1),
           MakeEvent("b1", "B", kMonday + 2 * kMinute, Kind::kPickup, 1)});
-  Commit({MakeEvent("a1", "A", kMonday + kMinute, Kind::kPickup, 2)});  // A redelivery adds nothing.
-  const json body = Get("activity", {{"station", "A"}, {"from", "2024-10-07T00:00:00Z"}, {"to", "2024-10-07T01:00:00Z"}});
+  Commit(
+      {MakeEvent("a1", "A", kMonday + kMinute, Kind::kPickup, 2)});  // A redelivery adds nothing.
+  const json body =
+      Get("activity",
+          {{"station", "A"}, {"from", "2024-10-07T00:00:00Z"}, {"to", "2024-10-07T01:00:00Z"}});
   EXPECT_EQ(body["station_id"], "A");
   EXPECT_EQ(body["bucket_seconds"], 900);
   ASSERT_EQ(body["buckets"].size(), 4u);  // Empty buckets too: one point per 15 minutes.
@@ -68,8 +73,9 @@ TEST_P(ConsoleApiTest, AStationsActivityHasEveryBucketOfThePeriodWithWhatWasStor
   EXPECT_EQ(b[3]["t"], (kMonday + 45 * kMinute) / kMicrosPerSecond);
   EXPECT_EQ(b[3]["pickups"], 1);
   // Unaligned bounds: the buckets that start in [from, to), as the warehouse counts them.
-  const json unaligned =
-      Get("activity", {{"station", "A"}, {"from", "2024-10-07T00:00:01Z"}, {"to", "2024-10-07T00:45:00Z"}})["buckets"];
+  const json unaligned = Get("activity", {{"station", "A"},
+                                          {"from", "2024-10-07T00:00:01Z"},
+                                          {"to", "2024-10-07T00:45:00Z"}})["buckets"];
   ASSERT_EQ(unaligned.size(), 2u);
   EXPECT_EQ(unaligned[0]["t"], (kMonday + 15 * kMinute) / kMicrosPerSecond);
   EXPECT_EQ(unaligned[1]["pickups"], 0);
@@ -83,31 +89,50 @@ TEST_P(ConsoleApiTest, ByDefaultThePeriodIsTheWeekUpToTheLatestEvent) {
   EXPECT_EQ(body["from"], "2024-09-30T00:15:00Z");
   ASSERT_EQ(body["buckets"].size(), 7u * 96);
   int events = 0;
-  for (const json& bucket : body["buckets"]) events += bucket["pickups"].get<int>() + bucket["dropoffs"].get<int>();
+  for (const json& bucket : body["buckets"])
+    events += bucket["pickups"].get<int>() + bucket["dropoffs"].get<int>();
   EXPECT_EQ(events, 1);  // The one older than a week is left out.
 }
 
 TEST_P(ConsoleApiTest, BadParametersSayWhatToFix) {
-  EXPECT_NE(Get("activity", {}, 400)["error"].get<std::string>().find("?station="), std::string::npos);
-  EXPECT_NE(Get("activity", {{"station", "A"}, {"from", "yesterday"}}, 400)["error"].get<std::string>().find("from=yesterday"),
+  EXPECT_NE(Get("activity", {}, 400)["error"].get<std::string>().find("?station="),
             std::string::npos);
-  EXPECT_NE(Get("activity", {{"station", "A"}, {"from", "2024-10-07T00:00:00Z"}, {"to", "2024-10-01T00:00:00Z"}}, 400)
-                ["error"].get<std::string>().find("before"),
+  EXPECT_NE(Get("activity", {{"station", "A"}, {"from", "yesterday"}}, 400)["error"]
+                .get<std::string>()
+                .find("from=yesterday"),
             std::string::npos);
-  EXPECT_NE(Get("activity", {{"station", "A"}, {"from", "2024-01-01T00:00:00Z"}, {"to", "2024-10-01T00:00:00Z"}}, 400)
-                ["error"].get<std::string>().find("31 days"),
+  EXPECT_NE(
+      Get("activity",
+          {{"station", "A"}, {"from", "2024-10-07T00:00:00Z"}, {"to", "2024-10-01T00:00:00Z"}},
+          400)["error"]
+          .get<std::string>()
+          .find("before"),
+      std::string::npos);
+  EXPECT_NE(
+      Get("activity",
+          {{"station", "A"}, {"from", "2024-01-01T00:00:00Z"}, {"to", "2024-10-01T00:00:00Z"}},
+          400)["error"]
+          .get<std::string>()
+          .find("31 days"),
+      std::string::npos);
+  EXPECT_NE(Get("busiest", {{"limit", "0"}}, 400)["error"].get<std::string>().find("1 to 1000"),
             std::string::npos);
-  EXPECT_NE(Get("busiest", {{"limit", "0"}}, 400)["error"].get<std::string>().find("1 to 1000"), std::string::npos);
-  EXPECT_NE(Get("dead-letters", {{"reason", "nonsense"}}, 400)["error"].get<std::string>().find("reason code"),
+  EXPECT_NE(Get("dead-letters", {{"reason", "nonsense"}}, 400)["error"].get<std::string>().find(
+                "reason code"),
             std::string::npos);
-  EXPECT_NE(Get("nowhere", {}, 404)["error"].get<std::string>().find("docs/console.md"), std::string::npos);
+  EXPECT_NE(Get("nowhere", {}, 404)["error"].get<std::string>().find("docs/console.md"),
+            std::string::npos);
   EXPECT_EQ(api().Post("summary", {}).status, 404);
 }
 
 TEST_P(ConsoleApiTest, TheBusiestStationsOfAPeriodMostFirst) {
-  Commit({MakeEvent("a1", "A", kMonday, Kind::kPickup), MakeEvent("b1", "B", kMonday, Kind::kPickup),
-          MakeEvent("b2", "B", kMonday + kMinute, Kind::kDropoff, 3), MakeEvent("c1", "C", kMonday, Kind::kPickup)});
-  const json body = Get("busiest", {{"from", "2024-10-07T00:00:00Z"}, {"to", "2024-10-08T00:00:00Z"}, {"limit", "2"}});
+  Commit({MakeEvent("a1", "A", kMonday, Kind::kPickup),
+          MakeEvent("b1", "B", kMonday, Kind::kPickup),
+          MakeEvent("b2", "B", kMonday + kMinute, Kind::kDropoff, 3),
+          MakeEvent("c1", "C", kMonday, Kind::kPickup)});
+  const json body =
+      Get("busiest",
+          {{"from", "2024-10-07T00:00:00Z"}, {"to", "2024-10-08T00:00:00Z"}, {"limit", "2"}});
   ASSERT_EQ(body["stations"].size(), 2u);
   EXPECT_EQ(body["stations"][0]["station_id"], "B");
   EXPECT_EQ(body["stations"][0]["events"], 2);
@@ -140,13 +165,16 @@ TEST_P(ConsoleApiTest, StationsAreThoseDescribedWithFeaturesOrActiveEachWithItsL
 TEST_P(ConsoleApiTest, AStationsFeaturesAreOneSeriesPerColumnAlignedWithTheTicks) {
   const TimestampMicros tick = 15 * kMinute;
   std::vector<FeatureTick> ticks = {
-      {kMonday + tick, {{"A", "pickup_count", "2h", 1, kMonday + tick}, {"A", "dropoff_count", "2h", 4, kMonday + tick}}},
+      {kMonday + tick,
+       {{"A", "pickup_count", "2h", 1, kMonday + tick},
+        {"A", "dropoff_count", "2h", 4, kMonday + tick}}},
       {kMonday + 2 * tick, {{"A", "pickup_count", "2h", 2, kMonday + 2 * tick}}},
       {kMonday + 3 * tick, {{"B", "pickup_count", "2h", 9, kMonday + 3 * tick}}}};
   ASSERT_TRUE(warehouse_->WriteFeatureTicks({"pickup_count", "dropoff_count"}, ticks).ok());
   const json body = Get("features", {{"station", "A"}});
   EXPECT_EQ(body["to"], "2024-10-07T00:45:00Z");  // The latest tick stored.
-  EXPECT_EQ(body["as_of"], json::array({(kMonday + tick) / kMicrosPerSecond, (kMonday + 2 * tick) / kMicrosPerSecond}));
+  EXPECT_EQ(body["as_of"], json::array({(kMonday + tick) / kMicrosPerSecond,
+                                        (kMonday + 2 * tick) / kMicrosPerSecond}));
   EXPECT_EQ(body["series"]["pickup_count_2h"], json::array({1.0, 2.0}));
   EXPECT_EQ(body["series"]["dropoff_count_2h"], json::array({4.0, nullptr}));
   EXPECT_EQ(Get("summary")["feature_set"].size(), DefaultFeatures().size());
@@ -161,11 +189,15 @@ TEST_P(ConsoleApiTest, DeadLettersByReasonWithSamplesAndAReplayThatMovesTheFixed
                       .reason = std::move(reason),
                       .error = "bad"};
   };
-  Commit({}, {letter("1", "bad_json", "{oops \xff\xfe"),  // Not UTF-8: shown, not refused.
-              letter("4", "too_long", std::string(5000, 'x')),
-              letter("2", "bad_kind",
-                     R"({"event_id":"fixed","station_id":"A","ts_iso":"2024-10-07T00:00:00Z","kind":"pickup","delta":1})"),
-              letter("3", "bad_kind", R"({"event_id":"x","station_id":"A","ts_iso":"2024-10-07T00:00:00Z","kind":"no"})")});
+  Commit(
+      {},
+      {letter("1", "bad_json", "{oops \xff\xfe"),  // Not UTF-8: shown, not refused.
+       letter("4", "too_long", std::string(5000, 'x')),
+       letter(
+           "2", "bad_kind",
+           R"({"event_id":"fixed","station_id":"A","ts_iso":"2024-10-07T00:00:00Z","kind":"pickup","delta":1})"),
+       letter("3", "bad_kind",
+              R"({"event_id":"x","station_id":"A","ts_iso":"2024-10-07T00:00:00Z","kind":"no"})")});
   const ApiParams monday = {{"from", "2024-10-07T00:00:00Z"}, {"to", "2024-10-08T00:00:00Z"}};
   json body = Get("dead-letters", monday);
   EXPECT_EQ(body["by_reason"], json({{"bad_json", 1}, {"bad_kind", 2}, {"too_long", 1}}));
@@ -180,14 +212,18 @@ TEST_P(ConsoleApiTest, DeadLettersByReasonWithSamplesAndAReplayThatMovesTheFixed
   body = Get("dead-letters");
   EXPECT_TRUE(body["counts"].empty());
   EXPECT_EQ(body["samples"].size(), 4u);
-  EXPECT_NE(Get("dead-letters", {{"bucket", "1"}, {"from", "2024-10-01T00:00:00Z"}, {"to", "2024-10-08T00:00:00Z"}}, 400)
-                ["error"].get<std::string>().find("larger ?bucket="),
+  EXPECT_NE(Get("dead-letters",
+                {{"bucket", "1"}, {"from", "2024-10-01T00:00:00Z"}, {"to", "2024-10-08T00:00:00Z"}},
+                400)["error"]
+                .get<std::string>()
+                .find("larger ?bucket="),
             std::string::npos);
   EXPECT_EQ(Get("dead-letters", {{"reason", "bad_kind"}, {"limit", "1"}})["samples"].size(), 1u);
 
   const ApiReply replay = api().Post("dead-letters/replay", {{"reason", "bad_kind"}});
   ASSERT_EQ(replay.status, 200) << replay.body;
-  EXPECT_EQ(json::parse(replay.body), json({{"examined", 2}, {"stored", 1}, {"duplicates", 0}, {"still_invalid", 1}}));
+  EXPECT_EQ(json::parse(replay.body),
+            json({{"examined", 2}, {"stored", 1}, {"duplicates", 0}, {"still_invalid", 1}}));
   body = Get("dead-letters", monday);
   EXPECT_EQ(body["by_reason"], json({{"bad_json", 1}, {"bad_kind", 1}, {"too_long", 1}}));
   EXPECT_EQ(Get("summary")["latest_event"], "2024-10-07T00:00:00Z");
@@ -221,7 +257,8 @@ TEST_P(ConsoleApiTest, TheDefaultPeriodOfDeadLettersHoldsNowForEveryBucket) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(, ConsoleApiTest, ::testing::ValuesIn(testing_support::BackendsUnderTest()),
+INSTANTIATE_TEST_SUITE_P(, ConsoleApiTest,
+                         ::testing::ValuesIn(testing_support::BackendsUnderTest()),
                          testing_support::BackendName);
 
 }  // namespace

@@ -41,15 +41,18 @@ TEST_F(ConsoleServerTest, ServesThePageItsAssetsAndTheApi) {
   ASSERT_TRUE(page);
   EXPECT_EQ(page->status, 200);
   EXPECT_NE(page->body.find("/assets/uPlot.iife.min.js"), std::string::npos);
-  EXPECT_NE(page->get_header_value("Content-Security-Policy").find("default-src 'self'"), std::string::npos);
-  for (const char* asset : {"/assets/console.js", "/assets/console.css", "/assets/uPlot.iife.min.js", "/assets/uPlot.min.css"}) {
+  EXPECT_NE(page->get_header_value("Content-Security-Policy").find("default-src 'self'"),
+            std::string::npos);
+  for (const char* asset : {"/assets/console.js", "/assets/console.css",
+                            "/assets/uPlot.iife.min.js", "/assets/uPlot.min.css"}) {
     auto reply = client.Get(asset);
     ASSERT_TRUE(reply) << asset;
     EXPECT_EQ(reply->status, 200) << asset;
     EXPECT_GT(reply->body.size(), 1000u) << asset;
   }
   EXPECT_NE(client.Get("/assets/uPlot.iife.min.js")->body.find("uPlot"), std::string::npos);
-  // JSON is sent as it is, even to a client that accepts brotli (compressing costs more than the query).
+  // JSON is sent as it is, even to a client that accepts brotli (compressing costs more than the
+  // query).
   auto summary = client.Get("/api/summary", {{"Accept-Encoding", "br, gzip"}});
   ASSERT_TRUE(summary);
   EXPECT_EQ(summary->status, 200);
@@ -66,7 +69,8 @@ TEST_F(ConsoleServerTest, OnLoopbackOnlyLoopbackHostsAreAnswered) {
   EXPECT_EQ(rebound->status, 403);
   EXPECT_NE(rebound->body.find("loopback"), std::string::npos);
   // A name that starts like a loopback address is still someone else's name.
-  for (const char* host : {"127.0.0.1.attacker.example:8080", "127.attacker.example", "localhost.attacker.example"}) {
+  for (const char* host :
+       {"127.0.0.1.attacker.example:8080", "127.attacker.example", "localhost.attacker.example"}) {
     auto lookalike = client.Get("/api/summary", {{"Host", host}});
     ASSERT_TRUE(lookalike);
     EXPECT_EQ(lookalike->status, 403) << host;
@@ -82,15 +86,18 @@ TEST_F(ConsoleServerTest, ActionsNeedTheConsolesHeaderAndItsOwnOrigin) {
   auto bare = client.Post("/api/dead-letters/replay");  // What a cross-site form could send.
   ASSERT_TRUE(bare);
   EXPECT_EQ(bare->status, 403);
-  auto foreign = client.Post("/api/dead-letters/replay", {{"X-Bikestream-Console", "1"}, {"Origin", "http://evil.example"}},
-                             "", "text/plain");
+  auto foreign = client.Post("/api/dead-letters/replay",
+                             {{"X-Bikestream-Console", "1"}, {"Origin", "http://evil.example"}}, "",
+                             "text/plain");
   ASSERT_TRUE(foreign);
   EXPECT_EQ(foreign->status, 403);
-  auto ours = client.Post("/api/dead-letters/replay", {{"X-Bikestream-Console", "1"}, {"Origin", own}}, "", "text/plain");
+  auto ours = client.Post("/api/dead-letters/replay",
+                          {{"X-Bikestream-Console", "1"}, {"Origin", own}}, "", "text/plain");
   ASSERT_TRUE(ours);
   EXPECT_EQ(ours->status, 200) << ours->body;
   EXPECT_NE(ours->body.find("\"examined\":0"), std::string::npos);
-  auto drain = client.Post("/api/jobs/drain?job=nope", {{"X-Bikestream-Console", "1"}}, "", "text/plain");
+  auto drain =
+      client.Post("/api/jobs/drain?job=nope", {{"X-Bikestream-Console", "1"}}, "", "text/plain");
   ASSERT_TRUE(drain);
   EXPECT_EQ(drain->status, 404);
 }

@@ -60,8 +60,10 @@ class JobWatcherTest : public ::testing::Test {
     warehouse_ = std::move(*opened);
     ASSERT_TRUE(warehouse_->Setup().ok());
     job_ = std::jthread([this] {
-      result_ = RunStreamingJob(source_, *warehouse_, StreamingOptions{.max_commit_delay = 0, .fail_on_commit_error = true},
-                                StreamingJobOptions{.warehouse = "sqlite::memory:", .state_dir = state_dir_});
+      result_ = RunStreamingJob(
+          source_, *warehouse_,
+          StreamingOptions{.max_commit_delay = 0, .fail_on_commit_error = true},
+          StreamingJobOptions{.warehouse = "sqlite::memory:", .state_dir = state_dir_});
     });
   }
 
@@ -72,7 +74,8 @@ class JobWatcherTest : public ::testing::Test {
   void Publish(int from, int to) {
     for (int i = from; i < to; ++i) {
       ASSERT_TRUE(source_.Publish(fmt::format(
-          R"({{"event_id":"e-{}","station_id":"S","ts_iso":"2024-10-07T00:00:00Z","kind":"pickup","delta":1}})", i)));
+          R"({{"event_id":"e-{}","station_id":"S","ts_iso":"2024-10-07T00:00:00Z","kind":"pickup","delta":1}})",
+          i)));
     }
   }
 

@@ -14,7 +14,9 @@ namespace {
 using std::chrono::milliseconds;
 
 ApiReply Ok() { return {200, R"({"ok":true})"}; }
-ApiReply Unreachable() { return {503, R"({"error":"PostgreSQL at db:5432 refused the connection"})"}; }
+ApiReply Unreachable() {
+  return {503, R"({"error":"PostgreSQL at db:5432 refused the connection"})"};
+}
 
 TEST(WarehouseGate, AnswersWhatTheCallAnswers) {
   WarehouseGate gate;
@@ -45,7 +47,8 @@ TEST(WarehouseGate, AHangingCallIsAnswered503AndTheOthersDoNotQueueBehindIt) {
       },
       milliseconds(60'000));
   EXPECT_EQ(next.status, 503);
-  EXPECT_NE(next.body.find("the warehouse has not answered for 0 s"), std::string::npos) << next.body;
+  EXPECT_NE(next.body.find("the warehouse has not answered for 0 s"), std::string::npos)
+      << next.body;
   release.set_value();
   EXPECT_EQ(calls, 0);
 }
@@ -64,7 +67,8 @@ TEST(WarehouseGate, WhileClosedOneRequestAProbeIntervalTriesAgain) {
   EXPECT_EQ(calls, 1);
   const ApiReply closed = gate.Run(read, milliseconds(1000));
   EXPECT_EQ(closed.status, 503);
-  EXPECT_NE(closed.body.find("PostgreSQL at db:5432 refused the connection"), std::string::npos) << closed.body;
+  EXPECT_NE(closed.body.find("PostgreSQL at db:5432 refused the connection"), std::string::npos)
+      << closed.body;
   EXPECT_EQ(calls, 1);  // Answered without calling.
   std::this_thread::sleep_for(milliseconds(150));
   reachable = true;
@@ -80,12 +84,12 @@ TEST(WarehouseGate, ALateAnswerOpensTheGateItsLatenessClosed) {
   std::shared_future<void> released = release.get_future().share();
   std::atomic<bool> answered{false};
   EXPECT_EQ(gate.Run(
-                 [&, released] {
-                   released.wait();
-                   answered = true;
-                   return Ok();
-                 },
-                 milliseconds(100))
+                    [&, released] {
+                      released.wait();
+                      answered = true;
+                      return Ok();
+                    },
+                    milliseconds(100))
                 .status,
             503);
   EXPECT_EQ(gate.Run(Ok, milliseconds(1000)).status, 503);  // Closed, with no probe due.

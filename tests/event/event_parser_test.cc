@@ -36,8 +36,7 @@ TEST(EventParser, CorpusGivesExpectedOutcomeAndReason) {
     ParseResult result = parser.Parse(c.json);
     SCOPED_TRACE(fmt::format("parser_corpus.txt:{}: {}", c.line, c.json));
     if (c.expected == "ok") {
-      ASSERT_TRUE(std::holds_alternative<Event>(result))
-          << std::get<Rejection>(result).message;
+      ASSERT_TRUE(std::holds_alternative<Event>(result)) << std::get<Rejection>(result).message;
     } else {
       ASSERT_TRUE(IsReasonCode(c.expected)) << "unknown code in the corpus: " << c.expected;
       ASSERT_TRUE(std::holds_alternative<Rejection>(result));
@@ -93,18 +92,24 @@ TEST(EventJson, RoundTripsThroughTheParser) {
   ParseResult result = parser.Parse(ToJson(event));
   ASSERT_TRUE(std::holds_alternative<Event>(result));
   EXPECT_EQ(std::get<Event>(result), event);
-  EXPECT_EQ(ToJson(event),
-            R"({"event_id":"e-abc-1","station_id":"A_205","ts_iso":"2025-10-18T16:24:11.123456Z","kind":"pickup","delta":3})");
+  EXPECT_EQ(
+      ToJson(event),
+      R"({"event_id":"e-abc-1","station_id":"A_205","ts_iso":"2025-10-18T16:24:11.123456Z","kind":"pickup","delta":3})");
 }
 
 // CheckEvent (for events made in process) says what parsing the event's JSON would.
 TEST(CheckEvent, AgreesWithTheParserOnTheSameEvent) {
   EventParser parser;
-  const Event good{.event_id = "oslo:407:1", .station_id = "407", .ts = 1'760'804'651'000'000,
-                   .kind = Kind::kPickup, .delta = 2};
+  const Event good{.event_id = "oslo:407:1",
+                   .station_id = "407",
+                   .ts = 1'760'804'651'000'000,
+                   .kind = Kind::kPickup,
+                   .delta = 2};
   std::vector<Event> events(10, good);
   events[1].event_id = "";
-  events[2].event_id = "del\x7f" "here";
+  events[2].event_id =
+      "del\x7f"
+      "here";
   events[3].event_id = std::string(129, 'e');
   events[4].station_id = "a b";
   events[5].station_id = std::string(65, 's');

@@ -18,7 +18,8 @@ std::vector<Line> ReadAll(const std::string& input, std::size_t max_line_bytes,
   std::thread writer([&] {
     for (std::size_t offset = 0; offset < input.size();) {
       // Small writes exercise lines that straddle reads.
-      ssize_t n = write(fds[1], input.data() + offset, std::min<std::size_t>(7, input.size() - offset));
+      ssize_t n =
+          write(fds[1], input.data() + offset, std::min<std::size_t>(7, input.size() - offset));
       if (n <= 0) break;
       offset += n;
     }

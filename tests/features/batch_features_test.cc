@@ -40,8 +40,8 @@ class BatchFeaturesTest : public testing_support::BackendTest {
 TEST_P(BatchFeaturesTest, WindowHoldsEventsAfterItsStartUpToAndIncludingAsOf) {
   Add("A_101", kAsOf - 2 * kMicrosPerHour, Kind::kPickup);      // Exactly as_of − W: out.
   Add("A_101", kAsOf - 2 * kMicrosPerHour + 1, Kind::kPickup);  // Just inside.
-  Add("A_101", kAsOf, Kind::kPickup);                  // Exactly as_of: in.
-  Add("A_101", kAsOf + 1, Kind::kPickup);              // After as_of: out.
+  Add("A_101", kAsOf, Kind::kPickup);                           // Exactly as_of: in.
+  Add("A_101", kAsOf + 1, Kind::kPickup);                       // After as_of: out.
   Add("A_101", kAsOf - kMicrosPerHour, Kind::kDropoff);
   auto v = Compute();
   EXPECT_EQ(v["pickup_count"]["A_101"], 2);
@@ -143,7 +143,8 @@ name = "min_pickup_30m"
 window = "30m"
 aggregate = "min"
 kind = "pickup"
-)", "test.toml");
+)",
+                                   "test.toml");
   ASSERT_TRUE(features.ok()) << features.status();
   Add("A_101", kAsOf - 6 * 24 * kMicrosPerHour, Kind::kDropoff, 3);
   Add("A_101", kAsOf - 8 * 24 * kMicrosPerHour, Kind::kDropoff, 40);  // Outside 7d.
@@ -155,7 +156,8 @@ kind = "pickup"
   EXPECT_EQ(v["min_pickup_30m"]["A_101"], 2);
 }
 
-INSTANTIATE_TEST_SUITE_P(, BatchFeaturesTest, ::testing::ValuesIn(testing_support::BackendsUnderTest()),
+INSTANTIATE_TEST_SUITE_P(, BatchFeaturesTest,
+                         ::testing::ValuesIn(testing_support::BackendsUnderTest()),
                          testing_support::BackendName);
 
 }  // namespace

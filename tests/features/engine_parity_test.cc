@@ -47,14 +47,16 @@ window = "6h"
 aggregate = "top_share"
 kind = "pickup"
 share = 0.25
-)", "every.toml");
+)",
+                                    "every.toml");
   for (auto& f : DefaultFeatures()) features.push_back(f);
   return features;
 }
 
 std::vector<FeatureRow> Sorted(std::vector<FeatureRow> rows) {
   std::sort(rows.begin(), rows.end(), [](const FeatureRow& a, const FeatureRow& b) {
-    return std::tie(a.station_id, a.feature_name, a.window_len) < std::tie(b.station_id, b.feature_name, b.window_len);
+    return std::tie(a.station_id, a.feature_name, a.window_len) <
+           std::tie(b.station_id, b.feature_name, b.window_len);
   });
   return rows;
 }
@@ -94,31 +96,41 @@ TEST_P(EngineParityTest, FeaturesAreIdenticalToSqlitesOnTheSameEvents) {
     EXPECT_EQ(Sorted(*actual), Sorted(*expected)) << "at +" << hours << "h";
     ASSERT_TRUE(engine->RefreshFeatures(features, as_of).ok());
     ASSERT_TRUE(sqlite->RefreshFeatures(features, as_of).ok());
-    EXPECT_EQ(*engine->StoredFeatures(as_of), *sqlite->StoredFeatures(as_of)) << "at +" << hours << "h";
+    EXPECT_EQ(*engine->StoredFeatures(as_of), *sqlite->StoredFeatures(as_of))
+        << "at +" << hours << "h";
   }
   std::vector<std::string> names;
   for (const auto& f : features) names.push_back(f.name);
-  const TrainingSetRequest range{.features = names, .range = std::pair{kFirstDay, kFirstDay + 60 * kMicrosPerHour}};
+  const TrainingSetRequest range{.features = names,
+                                 .range = std::pair{kFirstDay, kFirstDay + 60 * kMicrosPerHour}};
   EXPECT_EQ(Texts(*engine->TrainingSet(range)), Texts(*sqlite->TrainingSet(range)));
   TrainingSetRequest labeled{.features = names};
-  labeled.labels = TrainingSetRequest::Labels{
-      .columns = {"demand"},
-      .rows = {{"S_1", kFirstDay + 50 * kMicrosPerHour, {"7"}}, {"S_2", kFirstDay - kMicrosPerHour, {"0"}}, {"S_99", kFirstDay + 61 * kMicrosPerHour, {}}}};
+  labeled.labels =
+      TrainingSetRequest::Labels{.columns = {"demand"},
+                                 .rows = {{"S_1", kFirstDay + 50 * kMicrosPerHour, {"7"}},
+                                          {"S_2", kFirstDay - kMicrosPerHour, {"0"}},
+                                          {"S_99", kFirstDay + 61 * kMicrosPerHour, {}}}};
   EXPECT_EQ(Texts(*engine->TrainingSet(labeled)), Texts(*sqlite->TrainingSet(labeled)));
 
   // What the streaming features rebuild from.
   EXPECT_EQ(*engine->LatestEventTime(), *sqlite->LatestEventTime());
   auto totals = [](Warehouse& w) {
     auto t = *w.EventTotals(kFirstDay + 50 * kMicrosPerHour);
-    std::vector<std::tuple<std::string, Kind, std::int64_t, std::int64_t, std::int32_t, std::int32_t, TimestampMicros>> rows;
-    for (const auto& s : t) rows.emplace_back(s.station_id, s.kind, s.totals.count, s.totals.sum, s.totals.min, s.totals.max, s.first_ts);
+    std::vector<std::tuple<std::string, Kind, std::int64_t, std::int64_t, std::int32_t,
+                           std::int32_t, TimestampMicros>>
+        rows;
+    for (const auto& s : t)
+      rows.emplace_back(s.station_id, s.kind, s.totals.count, s.totals.sum, s.totals.min,
+                        s.totals.max, s.first_ts);
     std::sort(rows.begin(), rows.end());
     return rows;
   };
   EXPECT_EQ(totals(*engine), totals(*sqlite));
   auto scan = [](Warehouse& w) {
     std::vector<std::pair<TimestampMicros, std::string>> events;
-    EXPECT_TRUE(w.ScanEvents(kFirstDay + 90 * kMicrosPerHour, [&](const Event& e) { events.emplace_back(e.ts, e.event_id); }).ok());
+    EXPECT_TRUE(w.ScanEvents(kFirstDay + 90 * kMicrosPerHour, [&](const Event& e) {
+                   events.emplace_back(e.ts, e.event_id);
+                 }).ok());
     std::sort(events.begin(), events.end());  // The order among equal ts is the engine's.
     return events;
   };
@@ -161,7 +173,8 @@ TEST_P(EngineParityTest, TicksAndLongEntityFilesAreIdenticalToSqlites) {
   TrainingSetRequest labeled{.features = names};
   labeled.labels = TrainingSetRequest::Labels{.columns = {"demand", "weather"}};
   for (int r = 0; r < 25'000; ++r) {
-    labeled.labels->rows.push_back({fmt::format("S_{}", r % 45), kFirstDay + (r % 50) * kMicrosPerMinute,
+    labeled.labels->rows.push_back({fmt::format("S_{}", r % 45),
+                                    kFirstDay + (r % 50) * kMicrosPerMinute,
                                     {std::to_string(r), r % 7 ? "dry" : "wet"}});
   }
   auto expected = sqlite->TrainingSet(labeled);
@@ -171,7 +184,8 @@ TEST_P(EngineParityTest, TicksAndLongEntityFilesAreIdenticalToSqlites) {
   EXPECT_EQ(Texts(*actual), Texts(*expected));
 }
 
-INSTANTIATE_TEST_SUITE_P(, EngineParityTest, ::testing::ValuesIn(testing_support::BackendsUnderTest()),
+INSTANTIATE_TEST_SUITE_P(, EngineParityTest,
+                         ::testing::ValuesIn(testing_support::BackendsUnderTest()),
                          testing_support::BackendName);
 
 }  // namespace

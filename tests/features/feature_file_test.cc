@@ -13,15 +13,24 @@ struct BadFile {
 
 TEST(FeatureFile, ErrorsNameTheLineAndTheField) {
   const BadFile cases[] = {
-      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"median\"\n", "f.toml:4: feature 'x': field 'aggregate'"},
-      {"[[feature]]\nname = \"x\"\nwindow = \"2 hours\"\naggregate = \"count\"\n", "f.toml:3: feature 'x': field 'window'"},
-      {"[[feature]]\nname = \"Bad Name\"\nwindow = \"2h\"\naggregate = \"count\"\n", "f.toml:2: field 'name'"},
-      {"[[feature]]\nname = \"as_of\"\nwindow = \"2h\"\naggregate = \"count\"\n", "f.toml:2: feature name 'as_of' is a column of every training set"},
-      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\nkind = \"repair\"\n", "f.toml:5: feature 'x': field 'kind'"},
-      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\ncolour = 1\n", "f.toml:5: unknown field 'colour'"},
-      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\nshare = 0.2\n", "f.toml:5: feature 'x': field 'share'"},
+      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"median\"\n",
+       "f.toml:4: feature 'x': field 'aggregate'"},
+      {"[[feature]]\nname = \"x\"\nwindow = \"2 hours\"\naggregate = \"count\"\n",
+       "f.toml:3: feature 'x': field 'window'"},
+      {"[[feature]]\nname = \"Bad Name\"\nwindow = \"2h\"\naggregate = \"count\"\n",
+       "f.toml:2: field 'name'"},
+      {"[[feature]]\nname = \"as_of\"\nwindow = \"2h\"\naggregate = \"count\"\n",
+       "f.toml:2: feature name 'as_of' is a column of every training set"},
+      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\nkind = \"repair\"\n",
+       "f.toml:5: feature 'x': field 'kind'"},
+      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\ncolour = 1\n",
+       "f.toml:5: unknown field 'colour'"},
+      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\nshare = 0.2\n",
+       "f.toml:5: feature 'x': field 'share'"},
       {"[[feature]]\nname = \"x\"\naggregate = \"count\"\n", "missing field 'window'"},
-      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\n[[feature]]\nname = \"x\"\nwindow = \"1h\"\naggregate = \"count\"\n", "declared twice"},
+      {"[[feature]]\nname = \"x\"\nwindow = \"2h\"\naggregate = \"count\"\n[[feature]]\nname = "
+       "\"x\"\nwindow = \"1h\"\naggregate = \"count\"\n",
+       "declared twice"},
       {"name = \"x\"\n", "no features"},
       // One range of windows on every engine: 584,000 years was once computed as 16 hours.
       {"[[feature]]\nname = \"ages\"\nwindow = \"213503983d\"\naggregate = \"count\"\n",

@@ -18,7 +18,8 @@ constexpr TimestampMicros kNoon = 1'731'758'400'000'000;  // 2024-11-16T12:00:00
 // A reader over `text`, as the file would give it.
 LineReader ReaderOf(const std::string& text) {
   return LineReader(
-      [text, at = std::size_t{0}](char* out, std::size_t size) mutable -> absl::StatusOr<std::size_t> {
+      [text, at = std::size_t{0}](char* out,
+                                  std::size_t size) mutable -> absl::StatusOr<std::size_t> {
         const std::size_t n = std::min(size, text.size() - at);
         std::memcpy(out, text.data() + at, n);
         at += n;
@@ -46,7 +47,8 @@ TEST(ParseLabels, GivesEveryRowItsStationInstantAndLabels) {
        "station_id,ts,note\n\"S,1\",2024-11-16T12:00:00Z,\"said \"\"hi\"\"\"\n",
        {"note"},
        {{"S,1", kNoon, {"said \"hi\""}}}},
-      {"CRLF endings and blank lines", "station_id,ts,y\r\n\r\nS1,2024-11-16T13:00:00+01:00,1\r\n\n",
+      {"CRLF endings and blank lines",
+       "station_id,ts,y\r\n\r\nS1,2024-11-16T13:00:00+01:00,1\r\n\n",
        {"y"},
        {{"S1", kNoon, {"1"}}}},
       {"no newline at the end", "station_id,ts\nS2,2024-11-16T12:00:00Z", {}, {{"S2", kNoon, {}}}},
@@ -76,12 +78,17 @@ struct ErrorCase {
 TEST(ParseLabels, NamesTheLineAndWhatIsWrong) {
   const ErrorCase cases[] = {
       {"empty", "", "labels.csv: empty; expected a header station_id,ts[,label…]"},
-      {"header without ts", "station_id,label\nS1,1\n", "labels.csv:1: the header must start with station_id,ts"},
-      {"header in another order", "ts,station_id\n", "labels.csv:1: the header must start with station_id,ts"},
-      {"a field short", "station_id,ts,y\nS1,2024-11-16T12:00:00Z\n", "labels.csv:2: 2 fields, the header has 3"},
-      {"a field too many", "station_id,ts\n\nS1,2024-11-16T12:00:00Z,9\n", "labels.csv:3: 3 fields, the header has 2"},
+      {"header without ts", "station_id,label\nS1,1\n",
+       "labels.csv:1: the header must start with station_id,ts"},
+      {"header in another order", "ts,station_id\n",
+       "labels.csv:1: the header must start with station_id,ts"},
+      {"a field short", "station_id,ts,y\nS1,2024-11-16T12:00:00Z\n",
+       "labels.csv:2: 2 fields, the header has 3"},
+      {"a field too many", "station_id,ts\n\nS1,2024-11-16T12:00:00Z,9\n",
+       "labels.csv:3: 3 fields, the header has 2"},
       {"not a timestamp", "station_id,ts\nS1,yesterday\n", "labels.csv:2: ts: "},
-      {"a line past the bound", "station_id,ts\n" + std::string(limits::kLabelsLine + 1, 'x') + "\n",
+      {"a line past the bound",
+       "station_id,ts\n" + std::string(limits::kLabelsLine + 1, 'x') + "\n",
        "labels.csv:2: a line longer than "},
   };
   for (const ErrorCase& c : cases) {

@@ -28,9 +28,9 @@ struct StreamShape {
   std::uint64_t seed;
   int stations;
   int events;
-  TimestampMicros span;        // Event time covered.
+  TimestampMicros span;  // Event time covered.
   double late_share;
-  TimestampMicros late_by;     // At most; the allowed lateness covers it.
+  TimestampMicros late_by;  // At most; the allowed lateness covers it.
   double duplicate_share;
 };
 
@@ -45,7 +45,9 @@ void CheckParity(const StreamShape& shape, const std::vector<FeatureSpec>& featu
   std::vector<Event> sent;
   std::set<std::string> stored;
   TimestampMicros clock = kStart;
-  auto uniform = [&](double a, double b) { return std::uniform_real_distribution<double>(a, b)(random); };
+  auto uniform = [&](double a, double b) {
+    return std::uniform_real_distribution<double>(a, b)(random);
+  };
   for (int i = 0; i < shape.events; ++i) {
     Event event;
     if (!sent.empty() && uniform(0, 1) < shape.duplicate_share) {
@@ -55,10 +57,11 @@ void CheckParity(const StreamShape& shape, const std::vector<FeatureSpec>& featu
       // Exactly on a tick (and so on window edges) now and then.
       if (uniform(0, 1) < 0.05) clock = (clock + kEvery - 1) / kEvery * kEvery;
       event = Event{"e-" + std::to_string(i),
-                    "S_" + std::to_string(int(std::pow(uniform(0, 1), 2) * shape.stations)),
-                    clock, uniform(0, 1) < 0.5 ? Kind::kPickup : Kind::kDropoff,
+                    "S_" + std::to_string(int(std::pow(uniform(0, 1), 2) * shape.stations)), clock,
+                    uniform(0, 1) < 0.5 ? Kind::kPickup : Kind::kDropoff,
                     uniform(0, 1) < 0.9 ? 1 : int(2 + random() % 5)};
-      if (uniform(0, 1) < shape.late_share) event.ts -= TimestampMicros(uniform(0, double(shape.late_by)));
+      if (uniform(0, 1) < shape.late_share)
+        event.ts -= TimestampMicros(uniform(0, double(shape.late_by)));
       sent.push_back(event);
     }
     Batch batch;
@@ -80,22 +83,37 @@ void CheckParity(const StreamShape& shape, const std::vector<FeatureSpec>& featu
 }
 
 TEST(StreamingParity, DefaultFeaturesOnAnInOrderStream) {
-  CheckParity({.seed = 1, .stations = 20, .events = 3000, .span = 6 * 60 * kMicrosPerMinute, .late_share = 0,
-               .late_by = 0, .duplicate_share = 0},
+  CheckParity({.seed = 1,
+               .stations = 20,
+               .events = 3000,
+               .span = 6 * 60 * kMicrosPerMinute,
+               .late_share = 0,
+               .late_by = 0,
+               .duplicate_share = 0},
               DefaultFeatures());
 }
 
 TEST(StreamingParity, DefaultFeaturesWithLateAndDuplicateEvents) {
   for (std::uint64_t seed = 2; seed < 6; ++seed) {
-    CheckParity({.seed = seed, .stations = 30, .events = 4000, .span = 30 * 60 * kMicrosPerMinute,
-                 .late_share = 0.1, .late_by = 45 * kMicrosPerMinute, .duplicate_share = 0.05},
+    CheckParity({.seed = seed,
+                 .stations = 30,
+                 .events = 4000,
+                 .span = 30 * 60 * kMicrosPerMinute,
+                 .late_share = 0.1,
+                 .late_by = 45 * kMicrosPerMinute,
+                 .duplicate_share = 0.05},
                 DefaultFeatures());
   }
 }
 
 TEST(StreamingParity, SparseStationsStillGetRowsAtEveryTick) {
-  CheckParity({.seed = 7, .stations = 200, .events = 600, .span = 48 * 60 * kMicrosPerMinute, .late_share = 0.05,
-               .late_by = 20 * kMicrosPerMinute, .duplicate_share = 0.02},
+  CheckParity({.seed = 7,
+               .stations = 200,
+               .events = 600,
+               .span = 48 * 60 * kMicrosPerMinute,
+               .late_share = 0.05,
+               .late_by = 20 * kMicrosPerMinute,
+               .duplicate_share = 0.02},
               DefaultFeatures());
 }
 
@@ -123,10 +141,16 @@ name = "top_quarter_1h"
 window = "1h"
 aggregate = "top_share"
 share = 0.25
-)", "test.toml");
+)",
+                                   "test.toml");
   ASSERT_TRUE(features.ok()) << features.status();
-  CheckParity({.seed = 11, .stations = 25, .events = 3000, .span = 12 * 60 * kMicrosPerMinute, .late_share = 0.1,
-               .late_by = 30 * kMicrosPerMinute, .duplicate_share = 0.05},
+  CheckParity({.seed = 11,
+               .stations = 25,
+               .events = 3000,
+               .span = 12 * 60 * kMicrosPerMinute,
+               .late_share = 0.1,
+               .late_by = 30 * kMicrosPerMinute,
+               .duplicate_share = 0.05},
               *features);
 }
 

@@ -5,9 +5,9 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <nlohmann/json.hpp>
-#include <zlib.h>
 #include <set>
 #include <tuple>
 
@@ -29,8 +29,8 @@ std::vector<Change> OsloChanges(const std::vector<std::string>& snapshots) {
   return testing_support::ExpectedChanges(snapshots, "oslo");
 }
 
-std::vector<Change> Detect(ChangeDetector& detector, const std::vector<std::string>& snapshots, std::size_t from,
-                        std::size_t to) {
+std::vector<Change> Detect(ChangeDetector& detector, const std::vector<std::string>& snapshots,
+                           std::size_t from, std::size_t to) {
   std::vector<Change> changes;
   for (std::size_t i = from; i < to; ++i) {
     auto status = ParseStationStatus(snapshots[i]);
@@ -50,7 +50,8 @@ TEST(ChangeDetector, AWeekOfOsloIsEveryChangeOfEveryStation) {
   std::set<std::string> stations;  // 261 in each snapshot, 266 over the week.
   for (const std::string& line : snapshots) {
     const nlohmann::json snapshot = nlohmann::json::parse(line);
-    for (const auto& station : snapshot["data"]["stations"]) stations.insert(station["station_id"].get<std::string>());
+    for (const auto& station : snapshot["data"]["stations"])
+      stations.insert(station["station_id"].get<std::string>());
   }
   EXPECT_EQ(detector.stations(), stations.size());
   std::int64_t taken = 0, returned = 0;
@@ -78,7 +79,8 @@ TEST(ChangeDetector, ARestartFromSavedStateAndReReadSnapshotsMintTheSameIds) {
   EXPECT_TRUE(resumed->pending.empty());
   // The last snapshot before the restart read again: nothing new.
   EXPECT_TRUE(Detect(resumed->detector, snapshots, 199, 200).empty());
-  for (const auto& change : Detect(resumed->detector, snapshots, 200, snapshots.size())) changes.push_back(change);
+  for (const auto& change : Detect(resumed->detector, snapshots, 200, snapshots.size()))
+    changes.push_back(change);
   EXPECT_EQ(changes, expected);
 
   // Two detectors side by side, one of which starts late, agree on each change they both see.
@@ -92,33 +94,40 @@ TEST(ChangeDetector, PendingChangesSurviveTheSavedState) {
   const auto snapshots = Snapshots();
   ChangeDetector detector("oslo");
   std::vector<Event> pending;
-  for (std::size_t i = 0; i < snapshots.size() && pending.empty(); ++i) pending = detector.Apply(*ParseStationStatus(snapshots[i]));
+  for (std::size_t i = 0; i < snapshots.size() && pending.empty(); ++i)
+    pending = detector.Apply(*ParseStationStatus(snapshots[i]));
   ASSERT_FALSE(pending.empty());
   auto resumed = ChangeDetector::LoadState("oslo", detector.SaveState(pending), kNow);
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   EXPECT_EQ(resumed->pending, pending);
-  EXPECT_FALSE(ChangeDetector::LoadState("oslo", R"({"system":"oslo","stations":{},"pending":[{"event_id":"x"}]})", kNow).ok());
+  EXPECT_FALSE(ChangeDetector::LoadState(
+                   "oslo", R"({"system":"oslo","stations":{},"pending":[{"event_id":"x"}]})", kNow)
+                   .ok());
 }
 
 TEST(ChangeDetector, SavedStateOfAnotherSystemOrMalformedIsRefused) {
   ChangeDetector detector("oslo");
-  EXPECT_NE(std::string(ChangeDetector::LoadState("bergen", detector.SaveState(), kNow).status().message())
+  EXPECT_NE(std::string(
+                ChangeDetector::LoadState("bergen", detector.SaveState(), kNow).status().message())
                 .find("the state is of system 'oslo', not 'bergen'"),
             std::string::npos);
   EXPECT_FALSE(ChangeDetector::LoadState("oslo", "{", kNow).ok());
-  EXPECT_FALSE(ChangeDetector::LoadState("oslo", R"({"system":"oslo","stations":{"1":{"bikes":"x"}}})", kNow).ok());
+  EXPECT_FALSE(
+      ChangeDetector::LoadState("oslo", R"({"system":"oslo","stations":{"1":{"bikes":"x"}}})", kNow)
+          .ok());
 }
 
 // Whatever JSON a state file holds, it is refused with a message, never thrown on (gbfs once
 // ended with an uncaught type error on {"system":5}).
 TEST(ChangeDetector, StateOfEveryWrongShapeIsRefusedWithoutAnException) {
-  for (const char* state : {R"({"system":5,"stations":{}})", R"({"system":null,"stations":{}})",
-                            R"({"system":["oslo"],"stations":{}})", R"({"stations":{}})", R"({"system":"oslo"})",
-                            R"({"system":"oslo","stations":[]})", R"({"system":"oslo","stations":{"1":5}})",
-                            R"({"system":"oslo","stations":{"1":{"last_reported":1.5,"bikes":1}}})",
-                            R"({"system":"oslo","stations":{},"pending":5})",
-                            R"({"system":"oslo","stations":{},"pending":{"a":1}})",
-                            R"({"system":"oslo","stations":{},"pending":[{"event_id":5}]})", "[]", "5", "\"x\"", ""}) {
+  for (const char* state :
+       {R"({"system":5,"stations":{}})", R"({"system":null,"stations":{}})",
+        R"({"system":["oslo"],"stations":{}})", R"({"stations":{}})", R"({"system":"oslo"})",
+        R"({"system":"oslo","stations":[]})", R"({"system":"oslo","stations":{"1":5}})",
+        R"({"system":"oslo","stations":{"1":{"last_reported":1.5,"bikes":1}}})",
+        R"({"system":"oslo","stations":{},"pending":5})",
+        R"({"system":"oslo","stations":{},"pending":{"a":1}})",
+        R"({"system":"oslo","stations":{},"pending":[{"event_id":5}]})", "[]", "5", "\"x\"", ""}) {
     absl::StatusOr<ChangeDetector::Resumed> resumed = absl::UnknownError("");
     EXPECT_NO_THROW(resumed = ChangeDetector::LoadState("oslo", state, kNow)) << state;
     EXPECT_TRUE(absl::IsInvalidArgument(resumed.status())) << state << ": " << resumed.status();
@@ -136,10 +145,12 @@ TEST(ChangeDetector, ASavedReportNoRealOneCouldFollowIsLeftOutAndNamed) {
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   EXPECT_EQ(resumed->detector.stations(), 1u);
   ASSERT_EQ(resumed->problems.size(), 2u);
-  EXPECT_NE(resumed->problems[0].find("station future: its saved report (3 bikes at 9999-12-31T23:59:59Z) cannot be"),
+  EXPECT_NE(resumed->problems[0].find(
+                "station future: its saved report (3 bikes at 9999-12-31T23:59:59Z) cannot be"),
             std::string::npos)
       << resumed->problems[0];
-  EXPECT_NE(resumed->problems[1].find("station huge: its saved report (4294967301 bikes"), std::string::npos);
+  EXPECT_NE(resumed->problems[1].find("station huge: its saved report (4294967301 bikes"),
+            std::string::npos);
   // Their next reports are baselines, the one after a change.
   auto first = ParseStationStatus(
       R"({"last_updated":100,"data":{"stations":[{"station_id":"future","last_reported":100,"num_bikes_available":5},
@@ -157,8 +168,9 @@ TEST(ChangeDetector, ASavedReportNoRealOneCouldFollowIsLeftOutAndNamed) {
 }
 
 TEST(SnapshotFile, AMissingFileAndATruncatedOneSaySo) {
-  EXPECT_EQ(ForEachSnapshotLine("/nonexistent/feed.jsonl.gz", [](const Line&) { return true; }).code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(
+      ForEachSnapshotLine("/nonexistent/feed.jsonl.gz", [](const Line&) { return true; }).code(),
+      absl::StatusCode::kNotFound);
   const std::string truncated = ::testing::TempDir() + "/truncated.jsonl.gz";
   {
     FILE* in = std::fopen(kOsloWeek.c_str(), "rb");
@@ -171,7 +183,8 @@ TEST(SnapshotFile, AMissingFileAndATruncatedOneSaySo) {
     std::fclose(out);
   }
   std::size_t lines = 0;
-  const absl::Status status = ForEachSnapshotLine(truncated, [&](const Line&) { return ++lines, true; });
+  const absl::Status status =
+      ForEachSnapshotLine(truncated, [&](const Line&) { return ++lines, true; });
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
   EXPECT_GT(lines, 10u);  // What came before the cut.
 }
@@ -201,7 +214,8 @@ TEST(SnapshotFile, ALinePastTheBoundIsCutAndTheRestRead) {
       },
       [] { return false; }, /*max_line_bytes=*/1000);
   ASSERT_TRUE(read.ok()) << read;
-  EXPECT_EQ(seen, (std::vector<std::pair<std::string, bool>>{{"first", false}, {"xxxxxxxxxx", true}, {"third", false}}));
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, bool>>{
+                      {"first", false}, {"xxxxxxxxxx", true}, {"third", false}}));
 }
 
 // A stop is obeyed inside one long line, not only between lines: Ctrl-C during a gzip bomb.

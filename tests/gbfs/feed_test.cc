@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <set>
 
+#include "common/file.h"
 #include "common/limits.h"
 #include "gbfs/discovery.h"
 #include "gbfs/poller.h"
@@ -16,7 +17,6 @@
 #include "support/gbfs_feed_server.h"
 #include "support/listener.h"
 #include "support/loopback_server.h"
-#include "common/file.h"
 #include "support/oslo_week.h"
 
 namespace bikestream::gbfs {
@@ -48,8 +48,9 @@ struct Collected {
     return [this](const std::string& line) { reports.push_back(line); };
   }
   bool Reported(std::string_view words) const {
-    return std::any_of(reports.begin(), reports.end(),
-                       [&](const std::string& line) { return line.find(words) != std::string::npos; });
+    return std::any_of(reports.begin(), reports.end(), [&](const std::string& line) {
+      return line.find(words) != std::string::npos;
+    });
   }
 };
 
@@ -72,15 +73,18 @@ TEST(LiveFeed, EventsAreTheChangesComputedIndependentlyThroughAFaultyFeed) {
                          {50, GbfsFeedServer::Fault::kNotJson}},
                         /*bad_discoveries=*/1);
   FakeClock clock(kAfterTheWeek, FakeClock::Mode::kJumping);
-  http::HttpClient http({.timeout = std::chrono::seconds(10), .max_reply_bytes = limits::kFeedDocument});
+  http::HttpClient http(
+      {.timeout = std::chrono::seconds(10), .max_reply_bytes = limits::kFeedDocument});
   LiveFeed feed({.url = server.discovery_url()}, http, clock);
   Collected collected;
   const TimestampMicros last_updated = ParseStationStatus(snapshots.back())->last_updated;
   bool handed_last = false;
-  auto poller = Poller::Open("oslo", collected.hand_off(), clock,
-                             {.report = collected.report(), .on_snapshot = [&](const StationStatus& s, std::size_t, const PollerStats&) {
-                                handed_last = s.last_updated == last_updated;
-                              }});
+  auto poller =
+      Poller::Open("oslo", collected.hand_off(), clock,
+                   {.report = collected.report(),
+                    .on_snapshot = [&](const StationStatus& s, std::size_t, const PollerStats&) {
+                      handed_last = s.last_updated == last_updated;
+                    }});
   ASSERT_TRUE(poller.ok()) << poller.status();
   ASSERT_TRUE(poller->Run(feed, [&] { return handed_last; }).ok());
 
@@ -103,7 +107,8 @@ TEST(LiveFeed, AStationStatusUrlIsReadWithoutDiscovery) {
   const std::vector<std::string> first(snapshots.begin(), snapshots.begin() + 20);
   GbfsFeedServer server(first);
   FakeClock clock(kAfterTheWeek, FakeClock::Mode::kJumping);
-  http::HttpClient http({.timeout = std::chrono::seconds(10), .max_reply_bytes = limits::kFeedDocument});
+  http::HttpClient http(
+      {.timeout = std::chrono::seconds(10), .max_reply_bytes = limits::kFeedDocument});
   LiveFeed feed({.url = server.status_url(), .min_interval = kMicrosPerSecond / 2}, http, clock);
   Collected collected;
   auto poller = Poller::Open("oslo", collected.hand_off(), clock, {.report = collected.report()});
@@ -115,10 +120,13 @@ TEST(LiveFeed, AStationStatusUrlIsReadWithoutDiscovery) {
 
 TEST(LiveFeed, ReadsStationInformationFromDiscoveryAtFirstThenEveryInterval) {
   GbfsFeedServer server(testing_support::FirstOsloSnapshots(40));
-  server.ServeStationInformation(ReadWholeFile(testing_support::kOsloStationInformation, limits::kStationInformationFile).value(),
-                                 /*failures=*/1);
+  server.ServeStationInformation(
+      ReadWholeFile(testing_support::kOsloStationInformation, limits::kStationInformationFile)
+          .value(),
+      /*failures=*/1);
   FakeClock clock(kFirstSnapshot, FakeClock::Mode::kJumping);
-  http::HttpClient http({.timeout = std::chrono::seconds(10), .max_reply_bytes = limits::kFeedDocument});
+  http::HttpClient http(
+      {.timeout = std::chrono::seconds(10), .max_reply_bytes = limits::kFeedDocument});
   std::vector<TimestampMicros> read_at;
   std::vector<std::string> failures;
   std::size_t stations = 0;
@@ -146,14 +154,17 @@ TEST(LiveFeed, ReadsStationInformationFromDiscoveryAtFirstThenEveryInterval) {
   ASSERT_GE(read_at.size(), 2u);
   EXPECT_LE(read_at.size(), std::size_t(elapsed / (2 * 60 * kMicrosPerSecond)) + 1);
   EXPECT_GE(read_at[0] - kFirstSnapshot, 60 * kMicrosPerSecond);
-  for (std::size_t i = 1; i < read_at.size(); ++i) EXPECT_GE(read_at[i] - read_at[i - 1], 2 * 60 * kMicrosPerSecond);
+  for (std::size_t i = 1; i < read_at.size(); ++i)
+    EXPECT_GE(read_at[i] - read_at[i - 1], 2 * 60 * kMicrosPerSecond);
   EXPECT_EQ(server.information_requests(), int(read_at.size() + failures.size()));
 }
 
 TEST(LiveFeed, AFeedThatIsDownIsPolledWithBackoffUntilItAnswers) {
   FakeClock clock(kFirstSnapshot, FakeClock::Mode::kJumping);
-  http::HttpClient http({.timeout = std::chrono::seconds(10), .max_reply_bytes = limits::kFeedDocument});
-  LiveFeed feed({.url = "http://127.0.0.1:1/gbfs.json"}, http, clock);  // Nothing listens on port 1.
+  http::HttpClient http(
+      {.timeout = std::chrono::seconds(10), .max_reply_bytes = limits::kFeedDocument});
+  LiveFeed feed({.url = "http://127.0.0.1:1/gbfs.json"}, http,
+                clock);  // Nothing listens on port 1.
   int failures = 0;
   ASSERT_TRUE(feed.ForEachSnapshot(
                       [&](absl::StatusOr<StationStatus> snapshot) {
@@ -191,8 +202,10 @@ TEST_F(PollerTest, ARestartFromItsStateAndAStopMidHandOffLoseNothingAndMintNoOth
   // Run 1: stopped after 70 snapshots.
   {
     std::size_t seen = 0;
-    auto poller = Poller::Open("oslo", collected.hand_off(), clock,
-                               {.state_path = state, .on_snapshot = [&](const StationStatus&, std::size_t, const PollerStats&) { ++seen; }});
+    auto poller = Poller::Open(
+        "oslo", collected.hand_off(), clock,
+        {.state_path = state,
+         .on_snapshot = [&](const StationStatus&, std::size_t, const PollerStats&) { ++seen; }});
     ASSERT_TRUE(poller.ok());
     ReplayFeed feed(file_, 0, clock);
     ASSERT_TRUE(poller->Run(feed, [&] { return seen >= 70; }).ok());
@@ -200,14 +213,13 @@ TEST_F(PollerTest, ARestartFromItsStateAndAStopMidHandOffLoseNothingAndMintNoOth
   // Run 2: its hand-off fails for good on the first snapshot with changes, and it is stopped.
   {
     bool failed = false;
-    auto poller = Poller::Open(
-        "oslo",
-        [&](const std::vector<Event>& events) {
-          if (events.empty()) return absl::OkStatus();
-          failed = true;
-          return absl::UnavailableError("broker down");
-        },
-        clock, {.state_path = state, .report = [](const std::string&) {}});
+    auto poller = Poller::Open("oslo",
+                               [&](const std::vector<Event>& events) {
+                                 if (events.empty()) return absl::OkStatus();
+                                 failed = true;
+                                 return absl::UnavailableError("broker down");
+                               },
+                               clock, {.state_path = state, .report = [](const std::string&) {}});
     ASSERT_TRUE(poller.ok());
     EXPECT_GE(poller->stations(), 261u);  // 261 in each snapshot, a few more over the days.
     ReplayFeed feed(file_, 0, clock);
@@ -226,13 +238,13 @@ TEST_F(PollerTest, AFailedHandOffIsRetriedWithTheSameEvents) {
   FakeClock clock(kAfterTheWeek, FakeClock::Mode::kJumping);
   Collected collected;
   int calls = 0;
-  auto poller = Poller::Open(
-      "oslo",
-      [&](const std::vector<Event>& events) {
-        if (++calls % 3 == 1) return absl::UnavailableError("topic not reachable");
-        return collected.hand_off()(events);
-      },
-      clock, {.report = collected.report()});
+  auto poller = Poller::Open("oslo",
+                             [&](const std::vector<Event>& events) {
+                               if (++calls % 3 == 1)
+                                 return absl::UnavailableError("topic not reachable");
+                               return collected.hand_off()(events);
+                             },
+                             clock, {.report = collected.report()});
   ASSERT_TRUE(poller.ok());
   ReplayFeed feed(file_, 0, clock);
   ASSERT_TRUE(poller->Run(feed, [] { return false; }).ok());
@@ -266,19 +278,20 @@ TEST_F(PollerTest, ACrashThatLosesWhatWasStagedSinceTheLastFlushLosesNoChange) {
   };
   {
     bool crashed = false;
-    auto poller = Poller::Open(
-        "oslo", stage, clock,
-        {.state_path = state,
-         .state_interval = 10 * kMicrosPerSecond,
-         .flush =
-             [&] {
-               crashed = crashed || flushes == 7;  // The eighth flush never completes.
-               return crashed ? absl::AbortedError("crashed") : flush();
-             },
-         .report = [](const std::string&) {},
-         .on_snapshot = [&](const StationStatus&, std::size_t, const PollerStats&) {
-           clock.Advance(kMicrosPerSecond);  // A save every ten snapshots.
-         }});
+    auto poller =
+        Poller::Open("oslo", stage, clock,
+                     {.state_path = state,
+                      .state_interval = 10 * kMicrosPerSecond,
+                      .flush =
+                          [&] {
+                            crashed = crashed || flushes == 7;  // The eighth flush never completes.
+                            return crashed ? absl::AbortedError("crashed") : flush();
+                          },
+                      .report = [](const std::string&) {},
+                      .on_snapshot =
+                          [&](const StationStatus&, std::size_t, const PollerStats&) {
+                            clock.Advance(kMicrosPerSecond);  // A save every ten snapshots.
+                          }});
     ASSERT_TRUE(poller.ok());
     ReplayFeed feed(file_, 0, clock);
     ASSERT_TRUE(poller->Run(feed, [&] { return crashed; }).ok());
@@ -313,7 +326,8 @@ TEST_F(PollerTest, ASnapshotDatedInTheFutureIsLeftOutAndNamed) {
   ASSERT_TRUE(poller->Run(feed, [] { return false; }).ok());
   EXPECT_EQ(collected.changes, ExpectedChanges(snapshots, "oslo"));
   EXPECT_EQ(poller->stats().bad_snapshots, 1u);
-  EXPECT_TRUE(collected.Reported("a snapshot of 9999-12-31T23:46:40Z is dated in the future: left out"))
+  EXPECT_TRUE(
+      collected.Reported("a snapshot of 9999-12-31T23:46:40Z is dated in the future: left out"))
       << ::testing::PrintToString(collected.reports);
 }
 
@@ -345,18 +359,22 @@ TEST(Discovery, FindsStationStatusAndInformationIn2xAnd30) {
   ASSERT_TRUE(v2.ok() && v2->has_value()) << v2.status();
   EXPECT_EQ((*v2)->station_status, "https://x/en/ss.json");
   EXPECT_EQ((*v2)->station_information, "https://x/en/si.json");
-  auto v3 = ParseDiscovery(R"({"version":"3.0","data":{"feeds":[{"name":"station_status","url":"https://y/ss"}]}})");
+  auto v3 = ParseDiscovery(
+      R"({"version":"3.0","data":{"feeds":[{"name":"station_status","url":"https://y/ss"}]}})");
   ASSERT_TRUE(v3.ok() && v3->has_value()) << v3.status();
   EXPECT_EQ((*v3)->station_status, "https://y/ss");
   EXPECT_EQ((*v3)->station_information, "");
   // A discovery document without station_status is one, and says what it lacks.
-  EXPECT_NE(ParseDiscovery(R"({"data":{"feeds":[]}})").status().message().find("no station_status"), std::string::npos);
+  EXPECT_NE(ParseDiscovery(R"({"data":{"feeds":[]}})").status().message().find("no station_status"),
+            std::string::npos);
   // A feed itself is not one.
   auto feed = ParseDiscovery(OsloSnapshots().front());
   ASSERT_TRUE(feed.ok()) << feed.status();
   EXPECT_FALSE(feed->has_value());
-  EXPECT_NE(ParseDiscovery(R"({"data":{"feeds":[{"name":"free_bike_status","url":"u"}]}})").status().message().find(
-                "no station_status"),
+  EXPECT_NE(ParseDiscovery(R"({"data":{"feeds":[{"name":"free_bike_status","url":"u"}]}})")
+                .status()
+                .message()
+                .find("no station_status"),
             std::string::npos);
   EXPECT_FALSE(ParseDiscovery("<html>").ok());
 }
@@ -376,7 +394,9 @@ TEST(Discovery, AListedFeedIsReadOverHttpOrHttpsOnlyAndAnHttpsFeedsOverHttps) {
            {"http://x/gbfs.json", "/ss.json"}}) {
     const absl::Status refused = CheckListedUrl(feed, "station_status", listed);
     EXPECT_TRUE(absl::IsInvalidArgument(refused)) << feed << " " << listed;
-    EXPECT_NE(refused.message().find("lists station_status at '" + listed + "': refused"), std::string::npos) << refused;
+    EXPECT_NE(refused.message().find("lists station_status at '" + listed + "': refused"),
+              std::string::npos)
+        << refused;
   }
 }
 
@@ -386,13 +406,16 @@ TEST(LiveFeed, AFeedListedOverAnotherProtocolIsNeverRead) {
   testing_support::Listener gopher;
   testing_support::LoopbackServer server([&](httplib::Server& s) {
     s.Get("/gbfs.json", [&](const httplib::Request&, httplib::Response& response) {
-      response.set_content(fmt::format(R"({{"data":{{"feeds":[{{"name":"station_status","url":"gopher://127.0.0.1:{}/_x"}}]}}}})",
-                                       gopher.port()),
-                           "application/json");
+      response.set_content(
+          fmt::format(
+              R"({{"data":{{"feeds":[{{"name":"station_status","url":"gopher://127.0.0.1:{}/_x"}}]}}}})",
+              gopher.port()),
+          "application/json");
     });
   });
   FakeClock clock(kAfterTheWeek, FakeClock::Mode::kJumping);
-  http::HttpClient http({.timeout = std::chrono::seconds(10), .max_reply_bytes = limits::kFeedDocument});
+  http::HttpClient http(
+      {.timeout = std::chrono::seconds(10), .max_reply_bytes = limits::kFeedDocument});
   LiveFeed feed({.url = server.url() + "/gbfs.json"}, http, clock);
   std::vector<std::string> errors;
   ASSERT_TRUE(feed.ForEachSnapshot(
@@ -403,7 +426,8 @@ TEST(LiveFeed, AFeedListedOverAnotherProtocolIsNeverRead) {
                       [] { return false; })
                   .ok());
   ASSERT_EQ(errors.size(), 3u);
-  EXPECT_NE(errors[0].find("lists station_status at 'gopher://127.0.0.1:"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("lists station_status at 'gopher://127.0.0.1:"), std::string::npos)
+      << errors[0];
   EXPECT_FALSE(gopher.Connected());
 }
 

@@ -3,7 +3,6 @@
 // ids as an uninterrupted run, and they are the changes computed independently. With
 // --warehouse, the stations of Oslo's real station_information land in the stations table.
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -47,7 +46,10 @@ void CollectIds(const std::string& path, std::set<std::string>* ids) {
 }
 
 std::vector<std::string> GbfsArgs(const GbfsFeedServer& server, const std::string& state) {
-  return {"gbfs", server.discovery_url(), "--system", "oslobysykkel", "--min-interval", "0.01", "--state", state};
+  return {"gbfs",           server.discovery_url(),
+          "--system",       "oslobysykkel",
+          "--min-interval", "0.01",
+          "--state",        state};
 }
 
 // Waits until the feed has served its last snapshot and the poller has come back for more
@@ -62,7 +64,8 @@ void FinishRun(Child& child, const GbfsFeedServer& server) {
 
 std::set<std::string> ExpectedIds(const std::vector<std::string>& snapshots) {
   std::set<std::string> ids;
-  for (const auto& change : testing_support::ExpectedChanges(snapshots, "oslobysykkel")) ids.insert(std::get<0>(change));
+  for (const auto& change : testing_support::ExpectedChanges(snapshots, "oslobysykkel"))
+    ids.insert(std::get<0>(change));
   return ids;
 }
 
@@ -98,7 +101,8 @@ TEST(GbfsCommand, KilledAndRestartedItWritesTheSameIdsAsAnUninterruptedRun) {
   FinishRun(child, server);
   CollectIds(last, &restarted);
   EXPECT_EQ(restarted, expected);
-  EXPECT_NE(ReadFile(last + ".err").find("resuming from"), std::string::npos) << ReadFile(last + ".err");
+  EXPECT_NE(ReadFile(last + ".err").find("resuming from"), std::string::npos)
+      << ReadFile(last + ".err");
 }
 
 std::set<std::string> StoredIds(const std::string& url) {
@@ -135,7 +139,8 @@ TEST(GbfsCommand, KilledAndRestartedIntoTheWarehouseItStoresEveryChangeOnce) {
   const std::string err = ReadFile(dir / "last.out.err");
   EXPECT_EQ(StoredIds(warehouse), ExpectedIds(snapshots)) << err;
   EXPECT_NE(err.find("resuming from"), std::string::npos) << err;
-  EXPECT_EQ(ReadFile(dir / "last.out"), "");  // Nothing on stdout: the events went to the warehouse.
+  EXPECT_EQ(ReadFile(dir / "last.out"),
+            "");  // Nothing on stdout: the events went to the warehouse.
 }
 
 // Two pollers on one --state would undo each other's saves: the second is refused.
@@ -145,8 +150,11 @@ TEST(GbfsCommand, ASecondPollerOnTheSameStateFileIsRefused) {
   Child child(GbfsArgs(server, dir / "oslo.state"), dir / "first.jsonl");
   ASSERT_TRUE(WaitUntil([&] { return server.requests() >= 3; }, kPatience));
   std::string err;
-  EXPECT_EQ(e2e::RunBikestream(GbfsArgs(server, dir / "oslo.state"), nullptr, "/dev/null", &err), 1);
-  EXPECT_NE(err.find("--state " + (dir / "oslo.state") + " is in use by another poller"), std::string::npos) << err;
+  EXPECT_EQ(e2e::RunBikestream(GbfsArgs(server, dir / "oslo.state"), nullptr, "/dev/null", &err),
+            1);
+  EXPECT_NE(err.find("--state " + (dir / "oslo.state") + " is in use by another poller"),
+            std::string::npos)
+      << err;
   FinishRun(child, server);
 }
 
@@ -154,10 +162,11 @@ TEST(GbfsCommand, ASecondPollerOnTheSameStateFileIsRefused) {
 // file it names, the link staying a link.
 TEST(GbfsCommand, AStateGivenThroughALinkIsOneStateAndTheLinkStays) {
   TempDir dir;
-  std::filesystem::create_symlink(dir / "real.state", dir / "link.state");  // Dangling until the first save.
+  std::filesystem::create_symlink(dir / "real.state",
+                                  dir / "link.state");  // Dangling until the first save.
   std::string err;
-  ASSERT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslobysykkel", "--state",
-                                dir / "link.state"},
+  ASSERT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslobysykkel",
+                                "--state", dir / "link.state"},
                                nullptr, "/dev/null", &err),
             0)
       << err;
@@ -167,7 +176,8 @@ TEST(GbfsCommand, AStateGivenThroughALinkIsOneStateAndTheLinkStays) {
   GbfsFeedServer server(testing_support::FirstOsloSnapshots(20));
   Child child(GbfsArgs(server, dir / "real.state"), dir / "first.jsonl");
   ASSERT_TRUE(WaitUntil([&] { return server.requests() >= 3; }, kPatience));
-  EXPECT_EQ(e2e::RunBikestream(GbfsArgs(server, dir / "link.state"), nullptr, "/dev/null", &err), 1);
+  EXPECT_EQ(e2e::RunBikestream(GbfsArgs(server, dir / "link.state"), nullptr, "/dev/null", &err),
+            1);
   EXPECT_NE(err.find("is in use by another poller"), std::string::npos) << err;
   FinishRun(child, server);
   EXPECT_TRUE(std::filesystem::is_symlink(dir / "link.state"));
@@ -180,12 +190,15 @@ TEST(GbfsCommand, AStateFileThatIsNotOneSaysSoAndWhatToDo) {
   std::ofstream(dir / "types.state") << R"({"system":5,"stations":{"1":"x"},"pending":7})";
   ASSERT_EQ(::mkfifo((dir / "fifo.state").c_str(), 0600), 0);
   for (const auto& [state, expected] : std::vector<std::pair<std::string, std::string>>{
-           {dir / "types.state", "not a saved GBFS state (no system) (damaged, or not written by bikestream gbfs: move "
-                                 "it away to start from a new baseline)"},
+           {dir / "types.state",
+            "not a saved GBFS state (no system) (damaged, or not written by bikestream gbfs: move "
+            "it away to start from a new baseline)"},
            {"/dev/zero", "not a regular file; give the file this poller saves its state in"},
-           {dir / "fifo.state", "not a regular file; give the file this poller saves its state in"}}) {
+           {dir / "fifo.state",
+            "not a regular file; give the file this poller saves its state in"}}) {
     std::string err;
-    EXPECT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslobysykkel", "--state", state},
+    EXPECT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslobysykkel",
+                                  "--state", state},
                                  nullptr, "/dev/null", &err),
               1)
         << state;
@@ -203,7 +216,8 @@ TEST(GbfsCommand, CtrlCIsObeyedWhileAFeedHoldsARequestOrALineNeverEnds) {
   testing_support::LoopbackServer slow([&](httplib::Server& s) {
     s.Get("/gbfs.json", [&](const httplib::Request&, httplib::Response& response) {
       asked = true;
-      for (int i = 0; i < 300 && !release; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      for (int i = 0; i < 300 && !release; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
       answered = true;
       response.set_content("{}", "application/json");
     });
@@ -223,7 +237,8 @@ TEST(GbfsCommand, CtrlCIsObeyedWhileAFeedHoldsARequestOrALineNeverEnds) {
     gzFile out = gzopen(bomb.c_str(), "wb1");
     ASSERT_NE(out, nullptr);
     const std::string zeros(1 << 20, '0');
-    for (int i = 0; i < 2048; ++i) ASSERT_EQ(gzwrite(out, zeros.data(), unsigned(zeros.size())), int(zeros.size()));
+    for (int i = 0; i < 2048; ++i)
+      ASSERT_EQ(gzwrite(out, zeros.data(), unsigned(zeros.size())), int(zeros.size()));
     gzclose(out);
   }
   Child replay({"gbfs", bomb, "--system", "oslo"}, dir / "bomb.out");
@@ -236,15 +251,20 @@ TEST(GbfsCommand, CtrlCIsObeyedWhileAFeedHoldsARequestOrALineNeverEnds) {
 TEST(GbfsCommand, AReplayIntoTheWarehouseStoresEachChangeOnce) {
   TempDir dir;
   const std::string warehouse = "sqlite:" + dir / "oslo.db";
-  const std::vector<std::string> args = {"gbfs",      testing_support::kOsloWeek, "--system", "oslobysykkel", "--to",
-                                         "warehouse", "--warehouse",              warehouse};
+  const std::vector<std::string> args = {"gbfs",        testing_support::kOsloWeek,
+                                         "--system",    "oslobysykkel",
+                                         "--to",        "warehouse",
+                                         "--warehouse", warehouse};
   std::string err;
   ASSERT_EQ(e2e::RunBikestream(args, nullptr, "/dev/null", &err), 0) << err;
   EXPECT_EQ(StoredIds(warehouse), ExpectedIds(testing_support::OsloSnapshots()));
-  EXPECT_NE(err.find(warehouse + ": received 27001, stored 27001, duplicates 0, dead-lettered 0"), std::string::npos)
+  EXPECT_NE(err.find(warehouse + ": received 27001, stored 27001, duplicates 0, dead-lettered 0"),
+            std::string::npos)
       << err;
   ASSERT_EQ(e2e::RunBikestream(args, nullptr, "/dev/null", &err), 0) << err;
-  EXPECT_NE(err.find("received 27001, stored 0, duplicates 27001, dead-lettered 0"), std::string::npos) << err;
+  EXPECT_NE(err.find("received 27001, stored 0, duplicates 27001, dead-lettered 0"),
+            std::string::npos)
+      << err;
 }
 
 // `| head`: once nobody reads the events, gbfs stops (a hand-off to a closed stdout cannot
@@ -252,12 +272,14 @@ TEST(GbfsCommand, AReplayIntoTheWarehouseStoresEachChangeOnce) {
 TEST(GbfsCommand, StopsWhenItsReaderGoesAway) {
   TempDir dir;
   const std::string command = fmt::format(
-      "timeout 60 bash -c '{} gbfs {} --system oslobysykkel 2>{} | head -1000 >/dev/null; echo ${{PIPESTATUS[0]}}' >{}",
+      "timeout 60 bash -c '{} gbfs {} --system oslobysykkel 2>{} | head -1000 >/dev/null; echo "
+      "${{PIPESTATUS[0]}}' >{}",
       BIKESTREAM_BINARY, testing_support::kOsloWeek, dir / "gbfs.err", dir / "status");
   ASSERT_EQ(std::system(command.c_str()), 0);
   // As `yes | head`: the reader has what it wanted; no error, no "Broken pipe".
   EXPECT_EQ(ReadFile(dir / "status"), "0\n") << ReadFile(dir / "gbfs.err");
-  EXPECT_EQ(ReadFile(dir / "gbfs.err").find("Broken pipe"), std::string::npos) << ReadFile(dir / "gbfs.err");
+  EXPECT_EQ(ReadFile(dir / "gbfs.err").find("Broken pipe"), std::string::npos)
+      << ReadFile(dir / "gbfs.err");
 }
 
 // The name in event ids comes from the live feed's own system_information when none is given;
@@ -276,8 +298,11 @@ TEST(GbfsCommand, ALiveFeedNamesItsSystemAFileCannot) {
   for (const std::string& id : ids) EXPECT_TRUE(id.starts_with("oslobysykkel:")) << id;
   EXPECT_NE(log.find("system oslobysykkel (the feed's system_id"), std::string::npos) << log;
   std::string err;
-  EXPECT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek}, nullptr, "/dev/null", &err), 1);
-  EXPECT_NE(err.find("give --system NAME: a recorded file does not say which system"), std::string::npos) << err;
+  EXPECT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek}, nullptr, "/dev/null", &err),
+            1);
+  EXPECT_NE(err.find("give --system NAME: a recorded file does not say which system"),
+            std::string::npos)
+      << err;
 }
 
 // station_information given where station_status goes: one error, not a warning per station
@@ -289,7 +314,9 @@ TEST(GbfsCommand, TheWrongFeedIsSaidOnce) {
   document.erase(std::remove(document.begin(), document.end(), '\n'), document.end());
   std::ofstream(swapped) << document << "\n" << document << "\n" << document << "\n";
   std::string err;
-  EXPECT_EQ(e2e::RunBikestream({"gbfs", swapped, "--system", "oslobysykkel"}, nullptr, "/dev/null", &err), 1);
+  EXPECT_EQ(
+      e2e::RunBikestream({"gbfs", swapped, "--system", "oslobysykkel"}, nullptr, "/dev/null", &err),
+      1);
   const std::string said = "this is a station_information document, not station_status";
   ASSERT_NE(err.find(said), std::string::npos) << err;
   EXPECT_EQ(err.find(said), err.rfind(said)) << err;
@@ -297,14 +324,18 @@ TEST(GbfsCommand, TheWrongFeedIsSaidOnce) {
 
 TEST(GbfsCommand, ABadFeedArgumentSaysWhatToFix) {
   std::string err;
-  EXPECT_EQ(e2e::RunBikestream({"gbfs", "/nonexistent/feed.jsonl", "--system", "oslo"}, nullptr, "/dev/null", &err), 1);
-  EXPECT_NE(err.find("no such file; FEED is an http(s):// URL of gbfs.json"), std::string::npos) << err;
-  EXPECT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslo bysykkel"}, nullptr, "/dev/null",
-                               &err),
+  EXPECT_EQ(e2e::RunBikestream({"gbfs", "/nonexistent/feed.jsonl", "--system", "oslo"}, nullptr,
+                               "/dev/null", &err),
+            1);
+  EXPECT_NE(err.find("no such file; FEED is an http(s):// URL of gbfs.json"), std::string::npos)
+      << err;
+  EXPECT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslo bysykkel"},
+                               nullptr, "/dev/null", &err),
             1);
   EXPECT_NE(err.find("--system names the bike-share system"), std::string::npos) << err;
-  EXPECT_EQ(e2e::RunBikestream({"gbfs", "http://127.0.0.1:1/gbfs.json", "--system", "oslo", "--speedup", "10"},
-                               nullptr, "/dev/null", &err),
+  EXPECT_EQ(e2e::RunBikestream(
+                {"gbfs", "http://127.0.0.1:1/gbfs.json", "--system", "oslo", "--speedup", "10"},
+                nullptr, "/dev/null", &err),
             1);
   EXPECT_NE(err.find("--speedup paces a recorded file"), std::string::npos) << err;
 }
@@ -312,7 +343,8 @@ TEST(GbfsCommand, ABadFeedArgumentSaysWhatToFix) {
 TEST(GbfsCommand, AReplayOfTheWeekWritesEveryChange) {
   std::string out;
   std::string err;
-  ASSERT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslobysykkel"}, &out, "/dev/null", &err),
+  ASSERT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslobysykkel"},
+                               &out, "/dev/null", &err),
             0)
       << err;
   std::set<std::string> ids;
@@ -344,16 +376,20 @@ TEST(GbfsCommand, AReplayWithStationInformationFillsTheStationsTable) {
   TempDir dir;
   const std::string warehouse = "sqlite:" + dir / "oslo.db";
   std::string err;
-  ASSERT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslobysykkel", "--station-information",
-                                testing_support::kOsloStationInformation, "--warehouse", warehouse},
+  ASSERT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslobysykkel",
+                                "--station-information", testing_support::kOsloStationInformation,
+                                "--warehouse", warehouse},
                                nullptr, "/dev/null", &err),
             0)
       << err;
   EXPECT_EQ(StoredStations(warehouse), OsloStationsById());
-  EXPECT_NE(err.find("stations table: 260 stations described at 2022-10-23T18:01:04Z"), std::string::npos) << err;
+  EXPECT_NE(err.find("stations table: 260 stations described at 2022-10-23T18:01:04Z"),
+            std::string::npos)
+      << err;
   // Again: the same description changes nothing.
-  ASSERT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslobysykkel", "--station-information",
-                                testing_support::kOsloStationInformation, "--warehouse", warehouse},
+  ASSERT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslobysykkel",
+                                "--station-information", testing_support::kOsloStationInformation,
+                                "--warehouse", warehouse},
                                nullptr, "/dev/null", &err),
             0)
       << err;
@@ -363,7 +399,10 @@ TEST(GbfsCommand, AReplayWithStationInformationFillsTheStationsTable) {
 TEST(GbfsCommand, ALiveFeedsStationInformationIsReadFromDiscoveryThroughAnOutage) {
   const auto snapshots = testing_support::FirstOsloSnapshots(20);
   GbfsFeedServer server(snapshots);
-  server.ServeStationInformation(ReadWholeFile(testing_support::kOsloStationInformation, limits::kStationInformationFile).value(), /*failures=*/1);
+  server.ServeStationInformation(
+      ReadWholeFile(testing_support::kOsloStationInformation, limits::kStationInformationFile)
+          .value(),
+      /*failures=*/1);
   TempDir dir;
   const std::string warehouse = "sqlite:" + dir / "oslo.db";
   std::vector<std::string> args = GbfsArgs(server, dir / "oslo.state");
@@ -372,49 +411,62 @@ TEST(GbfsCommand, ALiveFeedsStationInformationIsReadFromDiscoveryThroughAnOutage
     Child child(args, dir / "events.jsonl");
     FinishRun(child, server);
   }
-  // The first read failed (a 503): the poller went on, and the stations are there from the first read
-  // that worked, a minute later. Snapshots come every 10 ms here: the whole feed takes less.
+  // The first read failed (a 503): the poller went on, and the stations are there from the first
+  // read that worked, a minute later. Snapshots come every 10 ms here: the whole feed takes less.
   const std::string err = ReadFile(dir / "events.jsonl.err");
-  EXPECT_NE(err.find("station_information: GET " + server.information_url() + ": HTTP 503"), std::string::npos) << err;
+  EXPECT_NE(err.find("station_information: GET " + server.information_url() + ": HTTP 503"),
+            std::string::npos)
+      << err;
   EXPECT_EQ(server.information_requests(), 1) << err;
   std::set<std::string> ids;
   CollectIds(dir / "events.jsonl", &ids);
   EXPECT_EQ(ids, ExpectedIds(snapshots));
 
   GbfsFeedServer healthy(snapshots);
-  healthy.ServeStationInformation(ReadWholeFile(testing_support::kOsloStationInformation, limits::kStationInformationFile).value());
+  healthy.ServeStationInformation(
+      ReadWholeFile(testing_support::kOsloStationInformation, limits::kStationInformationFile)
+          .value());
   args = GbfsArgs(healthy, dir / "healthy.state");
   args.insert(args.end(), {"--warehouse", warehouse});
   Child child(args, dir / "healthy.jsonl");
   FinishRun(child, healthy);
   EXPECT_EQ(StoredStations(warehouse), OsloStationsById()) << ReadFile(dir / "healthy.jsonl.err");
-  EXPECT_EQ(healthy.information_requests(), 1);  // Read once at the start; again only in 10 minutes.
+  EXPECT_EQ(healthy.information_requests(),
+            1);  // Read once at the start; again only in 10 minutes.
 }
 
 TEST(GbfsCommand, StationInformationErrorsSayWhatToFix) {
   TempDir dir;
   const std::string warehouse = "sqlite:" + dir / "w.db";
   std::string err;
-  EXPECT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslo", "--warehouse", warehouse},
-                               nullptr, "/dev/null", &err),
+  EXPECT_EQ(e2e::RunBikestream(
+                {"gbfs", testing_support::kOsloWeek, "--system", "oslo", "--warehouse", warehouse},
+                nullptr, "/dev/null", &err),
             1);
-  EXPECT_NE(err.find("with a recorded FEED, give their station_information.json (--station-information FILE)"),
+  EXPECT_NE(
+      err.find(
+          "with a recorded FEED, give their station_information.json (--station-information FILE)"),
+      std::string::npos)
+      << err;
+  EXPECT_EQ(
+      e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslo",
+                          "--station-information", "http://127.0.0.1:1/station_information.json"},
+                         nullptr, "/dev/null", &err),
+      1);
+  EXPECT_NE(err.find("a URL is read beside a live feed; with a recorded FEED give a file"),
             std::string::npos)
       << err;
-  EXPECT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslo", "--station-information",
-                                "http://127.0.0.1:1/station_information.json"},
+  EXPECT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslo",
+                                "--station-information", testing_support::kOsloStationInformation},
                                nullptr, "/dev/null", &err),
             1);
-  EXPECT_NE(err.find("a URL is read beside a live feed; with a recorded FEED give a file"), std::string::npos) << err;
-  EXPECT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslo", "--station-information",
-                                testing_support::kOsloStationInformation},
-                               nullptr, "/dev/null", &err),
-            1);
-  EXPECT_NE(err.find("--station-information fills the stations table: give its --warehouse URL"), std::string::npos)
+  EXPECT_NE(err.find("--station-information fills the stations table: give its --warehouse URL"),
+            std::string::npos)
       << err;
-  EXPECT_EQ(e2e::RunBikestream({"gbfs", testing_support::kOsloWeek, "--system", "oslo", "--station-information",
-                                testing_support::kOsloWeek, "--warehouse", warehouse},
-                               nullptr, "/dev/null", &err),
+  EXPECT_EQ(e2e::RunBikestream(
+                {"gbfs", testing_support::kOsloWeek, "--system", "oslo", "--station-information",
+                 testing_support::kOsloWeek, "--warehouse", warehouse},
+                nullptr, "/dev/null", &err),
             1);
   EXPECT_NE(err.find(testing_support::kOsloWeek + ": not JSON"), std::string::npos) << err;
 }

@@ -1,12 +1,12 @@
 // station_information documents: Oslo's real one (checked with another JSON library), GBFS 3.0's
 // localized names, stations left out with why, and documents that are not station_information.
 #include "gbfs/station_information.h"
-#include "gbfs/station_status.h"
 
 #include <gtest/gtest.h>
 
 #include "common/file.h"
 #include "common/limits.h"
+#include "gbfs/station_status.h"
 #include "support/oslo_week.h"
 
 namespace bikestream::gbfs {
@@ -15,7 +15,8 @@ namespace {
 using testing_support::kOsloStationInformation;
 
 TEST(StationInformation, ReadsOslosRealDocument) {
-  const std::string document = ReadWholeFile(kOsloStationInformation, limits::kStationInformationFile).value();
+  const std::string document =
+      ReadWholeFile(kOsloStationInformation, limits::kStationInformationFile).value();
   auto information = ParseStationInformation(document);
   ASSERT_TRUE(information.ok()) << information.status();
   EXPECT_TRUE(information->problems.empty());
@@ -31,21 +32,26 @@ TEST(StationInformation, ReadsOslosRealDocument) {
 // The two station lists swapped (a common slip with two URLs of one system): each says what it
 // got, once, instead of one problem per station.
 TEST(StationInformation, SwappedDocumentsAreRecognised) {
-  const std::string information = ReadWholeFile(kOsloStationInformation, limits::kStationInformationFile).value();
+  const std::string information =
+      ReadWholeFile(kOsloStationInformation, limits::kStationInformationFile).value();
   auto as_status = ParseStationStatus(information);
   ASSERT_EQ(as_status.status().code(), absl::StatusCode::kFailedPrecondition) << as_status.status();
-  EXPECT_NE(as_status.status().message().find("this is a station_information document, not station_status"),
+  EXPECT_NE(as_status.status().message().find(
+                "this is a station_information document, not station_status"),
             std::string::npos);
   auto as_information = ParseStationInformation(
       R"({"last_updated":1728259785,"ttl":15,"data":{"stations":[{"station_id":"5220","last_reported":1728259792,)"
       R"("num_bikes_available":1}]}})");
-  ASSERT_EQ(as_information.status().code(), absl::StatusCode::kFailedPrecondition) << as_information.status();
-  EXPECT_NE(as_information.status().message().find("this is a station_status document, not station_information"),
+  ASSERT_EQ(as_information.status().code(), absl::StatusCode::kFailedPrecondition)
+      << as_information.status();
+  EXPECT_NE(as_information.status().message().find(
+                "this is a station_status document, not station_information"),
             std::string::npos);
 }
 
 TEST(StationInformation, ReadsGbfs3NamesEnglishFirst) {
-  auto information = ParseStationInformation(R"({"last_updated":"2024-10-07T00:09:45Z","ttl":60,"version":"3.0",
+  auto information =
+      ParseStationInformation(R"({"last_updated":"2024-10-07T00:09:45Z","ttl":60,"version":"3.0",
       "data":{"stations":[
         {"station_id":"a","name":[{"text":"Jernbanetorget","language":"nb"},{"text":"Central Station","language":"en"}],
          "lat":59.911,"lon":10.75,"capacity":30},
@@ -83,13 +89,15 @@ TEST(StationInformation, WhatIsNotStationInformationSaysWhatIsMissing) {
       {"<html>502 Bad Gateway</html>", "not JSON"},
       {R"({"last_updated":1,"data":{"stations":[{"station_id":"a")", "not JSON"},  // Truncated.
       {R"({"data":{"stations":[]}})", "not a station_information document: no last_updated"},
-      {R"({"last_updated":1,"data":{"bikes":[]}})", "not a station_information document: no data.stations list"},
+      {R"({"last_updated":1,"data":{"bikes":[]}})",
+       "not a station_information document: no data.stations list"},
   };
   for (const auto& [json, expected] : cases) {
     auto information = ParseStationInformation(json);
     ASSERT_FALSE(information.ok()) << json;
     EXPECT_EQ(information.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_NE(information.status().message().find(expected), std::string::npos) << information.status();
+    EXPECT_NE(information.status().message().find(expected), std::string::npos)
+        << information.status();
   }
 }
 

@@ -9,20 +9,23 @@ namespace bikestream::gbfs {
 namespace {
 
 TEST(StationStatus, ReadsGbfs2) {
-  auto status = ParseStationStatus(R"({"last_updated":1728259785,"ttl":15,"version":"2.3","data":{"stations":[
+  auto status =
+      ParseStationStatus(R"({"last_updated":1728259785,"ttl":15,"version":"2.3","data":{"stations":[
       {"station_id":"5220","last_reported":1728259792,"num_vehicles_available":1,"num_bikes_available":1},
       {"station_id":"5217","last_reported":1728259700,"num_bikes_available":4}]}})");
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_EQ(status->last_updated, 1728259785 * kMicrosPerSecond);
   EXPECT_EQ(status->ttl_seconds, 15);
   EXPECT_EQ(status->version, "2.3");
-  EXPECT_EQ(status->stations, (std::vector<StationReport>{{"5220", 1728259792 * kMicrosPerSecond, 1},
-                                                          {"5217", 1728259700 * kMicrosPerSecond, 4}}));
+  EXPECT_EQ(status->stations,
+            (std::vector<StationReport>{{"5220", 1728259792 * kMicrosPerSecond, 1},
+                                        {"5217", 1728259700 * kMicrosPerSecond, 4}}));
   EXPECT_TRUE(status->problems.empty());
 }
 
 TEST(StationStatus, ReadsGbfs3TimesAndVehicleCounts) {
-  auto status = ParseStationStatus(R"({"last_updated":"2024-10-07T00:09:45+02:00","ttl":0,"version":"3.0",
+  auto status =
+      ParseStationStatus(R"({"last_updated":"2024-10-07T00:09:45+02:00","ttl":0,"version":"3.0",
       "data":{"stations":[{"station_id":"a","last_reported":"2024-10-07T00:09:40.5+02:00","num_vehicles_available":7}]}})");
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_EQ(status->last_updated, *ParseRfc3339("2024-10-06T22:09:45Z"));
@@ -43,12 +46,14 @@ TEST(StationStatus, AStationWithoutItsFieldsIsLeftOutAndNamed) {
   ASSERT_EQ(status->stations.size(), 1u);
   EXPECT_EQ(status->stations[0].station_id, "fine");
   const std::string negative =
-      "station negative: num_bikes_available -2 is no count of bikes (a whole number from 0 to 10000)";
-  EXPECT_EQ(status->problems, (std::vector<std::string>{
-                                  "station #0: no station_id", "station no-time: no last_reported",
-                                  "station bad-time: last_reported is not a time",
-                                  "station no-count: no num_bikes_available or num_vehicles_available count",
-                                  negative}));
+      "station negative: num_bikes_available -2 is no count of bikes (a whole number from 0 to "
+      "10000)";
+  EXPECT_EQ(
+      status->problems,
+      (std::vector<std::string>{
+          "station #0: no station_id", "station no-time: no last_reported",
+          "station bad-time: last_reported is not a time",
+          "station no-count: no num_bikes_available or num_vehicles_available count", negative}));
 }
 
 // An id no event could carry only grows the poller's state: left out.
@@ -59,8 +64,10 @@ TEST(StationStatus, AStationIdPastItsBoundIsLeftOut) {
   auto status = ParseStationStatus(json);
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_TRUE(status->stations.empty());
-  EXPECT_EQ(status->problems,
-            std::vector<std::string>{"station #0: its station_id is 1025 bytes long, more than a station's id may be (1024)"});
+  EXPECT_EQ(
+      status->problems,
+      std::vector<std::string>{
+          "station #0: its station_id is 1025 bytes long, more than a station's id may be (1024)"});
 }
 
 // Counts no station has (a change wider than 32 bits was once stored as a small valid one), and
@@ -79,19 +86,29 @@ TEST(StationStatus, CountsOutOfRangeAndReportsFromTheFutureAreLeftOutAndNamed) {
   ASSERT_TRUE(status.ok()) << status.status();
   ASSERT_EQ(status->stations.size(), 1u);
   EXPECT_EQ(status->stations[0].station_id, "at-the-bounds");
-  EXPECT_EQ(status->problems,
-            (std::vector<std::string>{
-                "station huge: num_bikes_available 4294967301 is no count of bikes (a whole number from 0 to 10000)",
-                std::string("station past-int64: num_bikes_available 18446744073709551615 is no count of bikes ") +
-                    "(a whole number from 0 to 10000)",
-                "station fraction: num_bikes_available 2.5 is no count of bikes (a whole number from 0 to 10000)",
-                "station beyond: num_bikes_available 10001 is no count of bikes (a whole number from 0 to 10000)",
-                std::string("station far-ahead: last_reported 9999-12-31T23:59:59Z is more than an hour past the ") +
-                    "snapshot's last_updated 2024-10-07T00:09:45Z: left out (is the station's clock wrong?)",
-                std::string("station skewed: last_reported 2024-10-07T01:09:46Z is more than an hour past the ") +
-                    "snapshot's last_updated 2024-10-07T00:09:45Z: left out (is the station's clock wrong?)",
-                // A feed's text reaches a terminal without its control characters.
-                "station bad [2Jname: num_bikes_available -1 is no count of bikes (a whole number from 0 to 10000)"}));
+  EXPECT_EQ(
+      status->problems,
+      (std::vector<std::string>{
+          "station huge: num_bikes_available 4294967301 is no count of bikes (a whole number from "
+          "0 to 10000)",
+          std::string("station past-int64: num_bikes_available 18446744073709551615 is no count of "
+                      "bikes ") +
+              "(a whole number from 0 to 10000)",
+          "station fraction: num_bikes_available 2.5 is no count of bikes (a whole number from 0 "
+          "to 10000)",
+          "station beyond: num_bikes_available 10001 is no count of bikes (a whole number from 0 "
+          "to 10000)",
+          std::string("station far-ahead: last_reported 9999-12-31T23:59:59Z is more than an hour "
+                      "past the ") +
+              "snapshot's last_updated 2024-10-07T00:09:45Z: left out (is the station's clock "
+              "wrong?)",
+          std::string(
+              "station skewed: last_reported 2024-10-07T01:09:46Z is more than an hour past the ") +
+              "snapshot's last_updated 2024-10-07T00:09:45Z: left out (is the station's clock "
+              "wrong?)",
+          // A feed's text reaches a terminal without its control characters.
+          "station bad [2Jname: num_bikes_available -1 is no count of bikes (a whole number from 0 "
+          "to 10000)"}));
 }
 
 TEST(StationStatus, WhatIsNotStationStatusSaysWhatIsMissing) {
@@ -105,7 +122,8 @@ TEST(StationStatus, WhatIsNotStationStatusSaysWhatIsMissing) {
   for (const auto& [json, expected] : cases) {
     auto status = ParseStationStatus(json);
     ASSERT_FALSE(status.ok()) << json;
-    EXPECT_NE(std::string(status.status().message()).find(expected), std::string::npos) << status.status();
+    EXPECT_NE(std::string(status.status().message()).find(expected), std::string::npos)
+        << status.status();
   }
 }
 

@@ -106,9 +106,10 @@ class TokenCheckingApi {
  public:
   explicit TokenCheckingApi(GoogleTokenServer& tokens)
       : server_([&tokens, this](httplib::Server& server) {
-          server.Get("/v1/thing", [&tokens, this](const httplib::Request& request, httplib::Response& response) {
-            Serve(tokens, request, response);
-          });
+          server.Get("/v1/thing",
+                     [&tokens, this](const httplib::Request& request, httplib::Response& response) {
+                       Serve(tokens, request, response);
+                     });
         }) {}
   std::string url() const { return server_.url() + "/v1/thing"; }
   // A token the service no longer takes, though it has not expired (e.g. its grant was revoked).
@@ -126,7 +127,8 @@ class TokenCheckingApi {
   }
 
  private:
-  void Serve(GoogleTokenServer& tokens, const httplib::Request& request, httplib::Response& response) {
+  void Serve(GoogleTokenServer& tokens, const httplib::Request& request,
+             httplib::Response& response) {
     std::lock_guard lock(mutex_);
     if (refuse_all_ || !tokens.Authorizes(request) ||
         request.get_header_value("Authorization") == "Bearer " + refused_) {
@@ -149,7 +151,8 @@ TEST_F(CredentialsTest, RequestsOutliveSeveralTokens) {
   TokenCheckingApi api(server_);
   auto credentials = FromJson(server_.AddServiceAccount(kAccount, key_), SystemClock());
   ASSERT_TRUE(credentials.ok()) << credentials.status();
-  http::HttpClient http({.timeout = std::chrono::seconds(5), .max_reply_bytes = limits::kSmallReply});
+  http::HttpClient http(
+      {.timeout = std::chrono::seconds(5), .max_reply_bytes = limits::kSmallReply});
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(7);
   int requests = 0;
   while (std::chrono::steady_clock::now() < end) {
@@ -168,7 +171,8 @@ TEST_F(CredentialsTest, A401RefreshesTheTokenOnceAndRetries) {
   TokenCheckingApi api(server_);
   auto credentials = FromJson(server_.AddServiceAccount(kAccount, key_), SystemClock());
   ASSERT_TRUE(credentials.ok()) << credentials.status();
-  http::HttpClient http({.timeout = std::chrono::seconds(5), .max_reply_bytes = limits::kSmallReply});
+  http::HttpClient http(
+      {.timeout = std::chrono::seconds(5), .max_reply_bytes = limits::kSmallReply});
   api.Refuse(*(*credentials)->AccessToken());
   auto response = SendAuthorized(http, credentials->get(), "GET", api.url(), "", {});
   ASSERT_TRUE(response.ok()) << response.status();
@@ -262,7 +266,8 @@ TEST_F(CredentialsTest, ATokenEndpointThatSaysSlowDownIsWorthRetrying) {
   server_.set_failure(403);  // A proxy's page, not an OAuth error.
   token = (*credentials)->AccessToken();
   EXPECT_EQ(token.status().code(), absl::StatusCode::kUnauthenticated) << token.status();
-  EXPECT_NE(token.status().message().find("not an OAuth error"), std::string::npos) << token.status();
+  EXPECT_NE(token.status().message().find("not an OAuth error"), std::string::npos)
+      << token.status();
 }
 
 TEST_F(CredentialsTest, AMetadataServerBlipIsNotTheEndOfTheCredentials) {
@@ -283,9 +288,13 @@ TEST_F(CredentialsTest, AMetadataServerBlipIsNotTheEndOfTheCredentials) {
 
 TEST_F(CredentialsTest, AnEncryptedKeyIsRefusedWithoutAskingForAPassphrase) {
   const std::string path = dir_ / "encrypted.pem";
-  ASSERT_EQ(std::system(("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -aes256 -pass pass:x "
-                         "-out '" + path + "' 2>/dev/null").c_str()),
-            0);
+  ASSERT_EQ(
+      std::system(
+          ("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -aes256 -pass pass:x "
+           "-out '" +
+           path + "' 2>/dev/null")
+              .c_str()),
+      0);
   std::ifstream in(path);
   auto file = nlohmann::json::parse(server_.AddServiceAccount(kAccount, key_));
   file["private_key"] = std::string(std::istreambuf_iterator<char>(in), {});
@@ -313,7 +322,9 @@ TEST_F(CredentialsTest, MalformedFilesSayWhatToFix) {
       {R"({"type": "external_account"})", "type 'external_account'"},
       {without_key.dump(), "credentials without private_key;"},
       {bad_pem.dump(), "not an RSA private key"},
-      {plain_http.dump(), "token_uri http://oauth2.example.com/token is refused: the credentials go to an https:// URL"},
+      {plain_http.dump(),
+       "token_uri http://oauth2.example.com/token is refused: the credentials go to an https:// "
+       "URL"},
       {with_password.dump(), "token_uri https://user:***@oauth2.example.com/token is refused"},
       {R"({"type": "authorized_user", "client_id": "x"})", "without client_secret, refresh_token;"},
   };
@@ -357,16 +368,18 @@ TEST_F(CredentialsTest, DefaultCredentialsAreLookedForInGooglesOrder) {
   env.credentials_file = dir_ / "missing.json";
   auto missing = FindDefaultCredentials(env, kCloudPlatformScope, SystemClock());
   ASSERT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(missing.status().message().find("GOOGLE_APPLICATION_CREDENTIALS=" + env.credentials_file),
-            std::string::npos)
+  EXPECT_NE(
+      missing.status().message().find("GOOGLE_APPLICATION_CREDENTIALS=" + env.credentials_file),
+      std::string::npos)
       << missing.status();
 
   // Nothing anywhere: every option is named.
-  const CredentialsEnvironment nothing{.metadata_host = "127.0.0.1:" +
-                                                        std::to_string(testing_support::FreeLoopbackPort())};
+  const CredentialsEnvironment nothing{
+      .metadata_host = "127.0.0.1:" + std::to_string(testing_support::FreeLoopbackPort())};
   const std::string none = token_of(nothing);
-  for (const char* option : {"GOOGLE_APPLICATION_CREDENTIALS", "gcloud auth application-default login",
-                             "GOOGLE_OAUTH_ACCESS_TOKEN", "PUBSUB_EMULATOR_HOST"}) {
+  for (const char* option :
+       {"GOOGLE_APPLICATION_CREDENTIALS", "gcloud auth application-default login",
+        "GOOGLE_OAUTH_ACCESS_TOKEN", "PUBSUB_EMULATOR_HOST"}) {
     EXPECT_NE(none.find(option), std::string::npos) << none;
   }
   EXPECT_TRUE(server_.problems().empty());
@@ -378,9 +391,10 @@ TEST(CheckEndpointTest, CredentialsGoOnlyOverHttpsOrToThisMachine) {
   EXPECT_TRUE(CheckEndpoint("http://127.0.0.1:8085", "--pubsub-endpoint").ok());
   EXPECT_TRUE(CheckEndpoint("http://localhost/", "--pubsub-endpoint").ok());
   EXPECT_TRUE(CheckEndpoint("http://[::1]:8085", "--pubsub-endpoint").ok());
-  for (const char* refused : {"http://pubsub.example.com", "http://127.0.0.1.example.com", "ftp://x", "pubsub",
-                              "http://localhost:80@evil.example/", "http://127.0.0.1:x@evil.example",
-                              "https://user:password@pubsub.googleapis.com"}) {
+  for (const char* refused :
+       {"http://pubsub.example.com", "http://127.0.0.1.example.com", "ftp://x", "pubsub",
+        "http://localhost:80@evil.example/", "http://127.0.0.1:x@evil.example",
+        "https://user:password@pubsub.googleapis.com"}) {
     auto endpoint = CheckEndpoint(refused, "--pubsub-endpoint");
     ASSERT_EQ(endpoint.status().code(), absl::StatusCode::kInvalidArgument) << refused;
     EXPECT_NE(endpoint.status().message().find("--pubsub-endpoint"), std::string::npos);
@@ -388,7 +402,8 @@ TEST(CheckEndpointTest, CredentialsGoOnlyOverHttpsOrToThisMachine) {
 }
 
 TEST(FormEncodeTest, EscapesEveryField) {
-  EXPECT_EQ(http::FormEncode({{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"}, {"a b", "x+y&z="}}),
+  EXPECT_EQ(http::FormEncode(
+                {{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"}, {"a b", "x+y&z="}}),
             "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&a%20b=x%2By%26z%3D");
 }
 

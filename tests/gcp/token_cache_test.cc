@@ -27,7 +27,8 @@ class CountingCredentials final : public CachingCredentials {
     std::this_thread::sleep_for(fetch_takes);
     const int n = ++fetches;
     if (failing) return absl::UnavailableError("token endpoint down");
-    return FetchedToken{.access_token = "token-" + std::to_string(n), .lifetime_seconds = lifetime_seconds_};
+    return FetchedToken{.access_token = "token-" + std::to_string(n),
+                        .lifetime_seconds = lifetime_seconds_};
   }
 
  private:
@@ -86,15 +87,18 @@ TEST(TokenCache, ARejectedTokenIsFetchedAgainAndAnotherTokenIsNotDropped) {
 }
 
 TEST(ParseTokenReply, AnExpiryThatIsMissingOrOutOfRangeIsGooglesHour) {
-  for (const char* reply : {R"({"access_token":"t"})", R"({"access_token":"t","expires_in":0})",
-                            R"({"access_token":"t","expires_in":-5})", R"({"access_token":"t","expires_in":"60"})",
-                            R"({"access_token":"t","expires_in":99999999999999})"}) {
+  for (const char* reply :
+       {R"({"access_token":"t"})", R"({"access_token":"t","expires_in":0})",
+        R"({"access_token":"t","expires_in":-5})", R"({"access_token":"t","expires_in":"60"})",
+        R"({"access_token":"t","expires_in":99999999999999})"}) {
     auto token = ParseTokenReply(reply, "test");
     ASSERT_TRUE(token.ok()) << reply;
     EXPECT_EQ(token->lifetime_seconds, 3600) << reply;
   }
-  EXPECT_EQ(ParseTokenReply(R"({"access_token":"t","expires_in":59})", "test")->lifetime_seconds, 59);
-  EXPECT_EQ(ParseTokenReply(R"({"expires_in":59})", "test").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(ParseTokenReply(R"({"access_token":"t","expires_in":59})", "test")->lifetime_seconds,
+            59);
+  EXPECT_EQ(ParseTokenReply(R"({"expires_in":59})", "test").status().code(),
+            absl::StatusCode::kUnavailable);
   EXPECT_EQ(ParseTokenReply("<html>", "test").status().code(), absl::StatusCode::kUnavailable);
 }
 

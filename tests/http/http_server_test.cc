@@ -32,7 +32,9 @@ class Connection {
   }
   ~Connection() { close(fd_); }
   bool connected() const { return connected_; }
-  bool Send(std::string_view bytes) { return send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) > 0; }
+  bool Send(std::string_view bytes) {
+    return send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) > 0;
+  }
   // Whether the server has closed the connection (or answered) within `wait`.
   bool ClosedOrAnsweredWithin(std::chrono::milliseconds wait) {
     pollfd fd{.fd = fd_, .events = POLLIN, .revents = 0};
@@ -92,7 +94,8 @@ std::vector<int> ServedBesideTricklers(int port, int slow, int good) {
     }
   });
   std::vector<int> statuses;
-  for (int i = 0; i < good; ++i) statuses.push_back(RawHttpStatus(port, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"));
+  for (int i = 0; i < good; ++i)
+    statuses.push_back(RawHttpStatus(port, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"));
   done = true;
   trickler.join();
   return statuses;
@@ -111,10 +114,12 @@ TEST_F(HttpServerTest, ARequestThatDoesNotArriveWholeWithinTheDeadlineIsCutOff) 
   ASSERT_TRUE(trickle.connected());
   // One byte every 100 ms keeps every single read within its 5 s timeout; the request as a
   // whole (60 bytes: 6 s) does not make the deadline.
-  const std::string request = "GET /ok HTTP/1.1\r\nHost: t\r\nX-Padding: " + std::string(20, 'p') + "\r\n\r\n";
+  const std::string request =
+      "GET /ok HTTP/1.1\r\nHost: t\r\nX-Padding: " + std::string(20, 'p') + "\r\n\r\n";
   bool cut_off = false;
   for (char byte : request) {
-    if (!trickle.Send(std::string_view(&byte, 1)) || trickle.ClosedOrAnsweredWithin(std::chrono::milliseconds(100))) {
+    if (!trickle.Send(std::string_view(&byte, 1)) ||
+        trickle.ClosedOrAnsweredWithin(std::chrono::milliseconds(100))) {
       cut_off = true;
       break;
     }
@@ -138,15 +143,18 @@ TEST_F(HttpServerTest, SlowConnectionsOfOneAddressDoNotDenyItsOtherClients) {
 TEST_F(HttpServerTest, RequestsBeingHandledAreNeverEvicted) {
   Start({.threads = 2});
   auto hold = [this] {
-    return std::async(std::launch::async,
-                      [this] { return RawHttpStatus(port_, "GET /hold HTTP/1.1\r\nHost: t\r\n\r\n"); });
+    return std::async(std::launch::async, [this] {
+      return RawHttpStatus(port_, "GET /hold HTTP/1.1\r\nHost: t\r\n\r\n");
+    });
   };
   auto first = hold();
   auto second = hold();
-  for (int i = 0; i < 500 && held_ < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 500 && held_ < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_EQ(held_, 2);
-  auto third = std::async(std::launch::async,
-                          [this] { return RawHttpStatus(port_, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"); });
+  auto third = std::async(std::launch::async, [this] {
+    return RawHttpStatus(port_, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n");
+  });
   // The newcomer waits; nothing was closed for it.
   EXPECT_EQ(third.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
   EXPECT_EQ(server_->evicted_connections(), 0u);

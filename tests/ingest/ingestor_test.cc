@@ -81,14 +81,18 @@ TEST_F(IngestorTest, DeadLettersKeepPayloadReasonAndMessage) {
 }
 
 Event MadeEvent(std::string event_id, std::string station_id, std::int32_t delta) {
-  return Event{.event_id = std::move(event_id), .station_id = std::move(station_id), .ts = 1'760'804'651'000'000,
-               .kind = Kind::kDropoff, .delta = delta};
+  return Event{.event_id = std::move(event_id),
+               .station_id = std::move(station_id),
+               .ts = 1'760'804'651'000'000,
+               .kind = Kind::kDropoff,
+               .delta = delta};
 }
 
 TEST_F(IngestorTest, AnEventMadeInProcessIsCheckedAsAParsedOneWouldBe) {
   Ingestor ingestor(*warehouse_, Options());
   const Event bad_station = MadeEvent("oslo:a b:1", "a b", 2);
-  for (const Event& event : {MadeEvent("oslo:407:1", "407", 3), bad_station, MadeEvent("oslo:407:2", "407", 5000)}) {
+  for (const Event& event :
+       {MadeEvent("oslo:407:1", "407", 3), bad_station, MadeEvent("oslo:407:2", "407", 5000)}) {
     ASSERT_TRUE(ingestor.AddEvent(event).ok());
   }
   ASSERT_TRUE(ingestor.Flush().ok());
@@ -107,7 +111,8 @@ TEST_F(IngestorTest, AnEventMadeInProcessIsCheckedAsAParsedOneWouldBe) {
 
 TEST_F(IngestorTest, TruncatedInputIsTooLong) {
   Ingestor ingestor(*warehouse_, Options());
-  ASSERT_TRUE(ingestor.Add({.payload = "{\"event_id\":\"xxxx", .position = 3, .truncated = true}).ok());
+  ASSERT_TRUE(
+      ingestor.Add({.payload = "{\"event_id\":\"xxxx", .position = 3, .truncated = true}).ok());
   ASSERT_TRUE(ingestor.Flush().ok());
   EXPECT_EQ((*warehouse_->ListDeadLetters({}))[0].reason, "too_long");
 }
@@ -139,7 +144,9 @@ TEST_F(IngestorTest, AnOverlongMessageIsKeptUpToTheLimit) {
 
 TEST_F(IngestorTest, AMessageTheSourceCouldNotDecodeIsBadEncoding) {
   Ingestor ingestor(*warehouse_, Options());
-  ASSERT_TRUE(ingestor.Add({.payload = kValid, .message_id = "m", .decode_error = "data is not base64"}).ok());
+  ASSERT_TRUE(
+      ingestor.Add({.payload = kValid, .message_id = "m", .decode_error = "data is not base64"})
+          .ok());
   ASSERT_TRUE(ingestor.Flush().ok());
   auto letters = *warehouse_->ListDeadLetters({});
   ASSERT_EQ(letters.size(), 1u);
@@ -150,19 +157,26 @@ TEST_F(IngestorTest, AMessageTheSourceCouldNotDecodeIsBadEncoding) {
 }
 
 std::string EventAt(int id, const char* station) {
-  return fmt::format(R"({{"event_id":"e-{}","station_id":"{}","ts_iso":"2025-10-18T16:24:11Z","kind":"pickup","delta":1}})",
-                     id, station);
+  return fmt::format(
+      R"({{"event_id":"e-{}","station_id":"{}","ts_iso":"2025-10-18T16:24:11Z","kind":"pickup","delta":1}})",
+      id, station);
 }
 
 // The table's owner made the engine refuse a row (a trigger here; a CHECK constraint on
 // PostgreSQL): before, the whole batch failed on every retry and nothing more was stored.
 TEST_F(IngestorTest, ARowTheWarehouseRefusesIsDeadLetteredAndTheRestOfItsBatchStored) {
-  ASSERT_TRUE(warehouse_->Query("CREATE TRIGGER closed BEFORE INSERT ON raw_events WHEN NEW.station_id = 'SHUT' "
-                                "BEGIN SELECT RAISE(ABORT, 'station SHUT is closed'); END").ok());
+  ASSERT_TRUE(
+      warehouse_
+          ->Query("CREATE TRIGGER closed BEFORE INSERT ON raw_events WHEN NEW.station_id = 'SHUT' "
+                  "BEGIN SELECT RAISE(ABORT, 'station SHUT is closed'); END")
+          .ok());
   for (int run = 0; run < 2; ++run) {  // The second run finds everything in place.
     Ingestor ingestor(*warehouse_, Options());
     for (int i = 0; i < 40; ++i) {
-      ASSERT_TRUE(ingestor.Add({.payload = EventAt(i, i == 7 || i == 30 ? "SHUT" : "A_1"), .position = std::uint64_t(i)}).ok());
+      ASSERT_TRUE(ingestor
+                      .Add({.payload = EventAt(i, i == 7 || i == 30 ? "SHUT" : "A_1"),
+                            .position = std::uint64_t(i)})
+                      .ok());
     }
     ASSERT_TRUE(ingestor.Add({.payload = kBadDelta, .position = 99}).ok());
     ASSERT_TRUE(ingestor.Flush().ok());
@@ -210,8 +224,10 @@ TEST_F(IngestorTest, ReplayMovesFixedDeadLettersOnceAndKeepsTheRest) {
   EXPECT_EQ(Count("dead_letter"), 2);
 
   // A user fixes the payload, then replays only that reason.
-  ASSERT_TRUE(warehouse_->Query("UPDATE dead_letter SET payload = replace(payload, '\"delta\":0', "
-                                "'\"delta\":1') WHERE reason = 'bad_delta'").ok());
+  ASSERT_TRUE(warehouse_
+                  ->Query("UPDATE dead_letter SET payload = replace(payload, '\"delta\":0', "
+                          "'\"delta\":1') WHERE reason = 'bad_delta'")
+                  .ok());
   auto replayed = ReplayDeadLetters(*warehouse_, "bad_delta");
   ASSERT_TRUE(replayed.ok());
   EXPECT_EQ(replayed->examined, 1u);
@@ -229,7 +245,8 @@ TEST_F(IngestorTest, ReplayUnderRelaxedRules) {
   Ingestor ingestor(*warehouse_, Options());
   ASSERT_TRUE(ingestor.Add({.payload = big, .position = 1}).ok());
   ASSERT_TRUE(ingestor.Flush().ok());
-  auto replayed = ReplayDeadLetters(*warehouse_, std::nullopt, ValidationRules{.max_delta = 10'000});
+  auto replayed =
+      ReplayDeadLetters(*warehouse_, std::nullopt, ValidationRules{.max_delta = 10'000});
   ASSERT_TRUE(replayed.ok());
   EXPECT_EQ(replayed->stored, 1u);
   EXPECT_EQ(Count("dead_letter"), 0);
@@ -249,7 +266,9 @@ class RecordingObserver : public CommitObserver {
 };
 
 std::string EventWithId(int id) {
-  return fmt::format(R"({{"event_id":"e-{}","station_id":"A_101","ts_iso":"2025-10-18T16:24:11Z","kind":"pickup","delta":1}})", id);
+  return fmt::format(
+      R"({{"event_id":"e-{}","station_id":"A_101","ts_iso":"2025-10-18T16:24:11Z","kind":"pickup","delta":1}})",
+      id);
 }
 
 // Several connections to one SQLite file: the engine serializes them, which is enough to check
@@ -258,20 +277,27 @@ std::string EventWithId(int id) {
 class ConcurrentWritersTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = std::filesystem::temp_directory_path() / fmt::format("bikestream-writers-{}.db", getpid());
+    path_ =
+        std::filesystem::temp_directory_path() / fmt::format("bikestream-writers-{}.db", getpid());
     std::filesystem::remove(path_);
-    for (int i = 0; i < 3; ++i) writers_.push_back(std::move(*OpenWarehouse("sqlite:" + path_.string())));
+    for (int i = 0; i < 3; ++i)
+      writers_.push_back(std::move(*OpenWarehouse("sqlite:" + path_.string())));
     ASSERT_TRUE(writers_[0]->Setup().ok());
   }
   void TearDown() override {
     writers_.clear();
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
+    for (const char* suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(path_.string() + suffix);
   }
   IngestOptions Options(CommitObserver* observer) {
-    return IngestOptions{.source = "test", .batch_size = 250, .observer = observer,
+    return IngestOptions{.source = "test",
+                         .batch_size = 250,
+                         .observer = observer,
                          .concurrent_writers = {writers_[1].get(), writers_[2].get()}};
   }
-  std::int64_t Count() { return std::stoll(writers_[0]->Query("SELECT count(*) FROM raw_events")->rows[0][0].text); }
+  std::int64_t Count() {
+    return std::stoll(writers_[0]->Query("SELECT count(*) FROM raw_events")->rows[0][0].text);
+  }
 
   std::filesystem::path path_;
   std::vector<std::unique_ptr<Warehouse>> writers_;
@@ -302,7 +328,8 @@ TEST_F(ConcurrentWritersTest, AFailedCommitStaysForTheNextFlush) {
   ASSERT_TRUE(blocker->Query("BEGIN EXCLUSIVE").ok());  // Every commit fails while it holds.
   Ingestor ingestor(*writers_[0], Options(nullptr));
   for (int i = 0; i < 1000; ++i) {
-    (void)ingestor.Add({.payload = EventWithId(i), .position = std::uint64_t(i)});  // Errors come back later.
+    (void)ingestor.Add(
+        {.payload = EventWithId(i), .position = std::uint64_t(i)});  // Errors come back later.
   }
   EXPECT_FALSE(ingestor.Flush().ok());
   EXPECT_EQ(ingestor.pending(), 1000u);
@@ -314,11 +341,15 @@ TEST_F(ConcurrentWritersTest, AFailedCommitStaysForTheNextFlush) {
 }
 
 TEST_F(ConcurrentWritersTest, ARefusedRowIsSetAsideAndTheRestStoredInOrder) {
-  ASSERT_TRUE(writers_[0]->Query("CREATE TRIGGER closed BEFORE INSERT ON raw_events WHEN NEW.event_id = 'e-777' "
-                                 "BEGIN SELECT RAISE(ABORT, 'refused'); END").ok());
+  ASSERT_TRUE(
+      writers_[0]
+          ->Query("CREATE TRIGGER closed BEFORE INSERT ON raw_events WHEN NEW.event_id = 'e-777' "
+                  "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+          .ok());
   RecordingObserver observer;
   Ingestor ingestor(*writers_[0], Options(&observer));
-  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(ingestor.Add({.payload = EventWithId(i), .position = std::uint64_t(i)}).ok());
+  for (int i = 0; i < 1000; ++i)
+    ASSERT_TRUE(ingestor.Add({.payload = EventWithId(i), .position = std::uint64_t(i)}).ok());
   ASSERT_TRUE(ingestor.Flush().ok());
   EXPECT_EQ(ingestor.pending(), 0u);
   EXPECT_EQ(ingestor.stats().stored, 999u);
@@ -332,7 +363,8 @@ TEST_F(ConcurrentWritersTest, ARefusedRowIsSetAsideAndTheRestStoredInOrder) {
 
 std::vector<Event> MadeEvents(int first, int count) {
   std::vector<Event> events;
-  for (int id = first; id < first + count; ++id) events.push_back(MadeEvent(fmt::format("e-{}", id), "A_101", 1));
+  for (int id = first; id < first + count; ++id)
+    events.push_back(MadeEvent(fmt::format("e-{}", id), "A_101", 1));
   return events;
 }
 

@@ -11,7 +11,9 @@ namespace {
 
 using testing_support::RawHttpStatus;
 
-int PortOf(const AdminServer& admin) { return std::stoi(admin.address().substr(admin.address().rfind(':') + 1)); }
+int PortOf(const AdminServer& admin) {
+  return std::stoi(admin.address().substr(admin.address().rfind(':') + 1));
+}
 
 std::string Get(const std::string& target, const std::string& headers = "") {
   return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers + "\r\n";
@@ -19,8 +21,9 @@ std::string Get(const std::string& target, const std::string& headers = "") {
 
 // A POST as `bikestream jobs` and the console send it.
 std::string Post(const std::string& target, const std::string& headers = "") {
-  return "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bikestream-Admin: 1\r\nContent-Length: 0\r\n" + headers +
-         "\r\n";
+  return "POST " + target +
+         " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bikestream-Admin: 1\r\nContent-Length: 0\r\n" +
+         headers + "\r\n";
 }
 
 class AdminServerTest : public ::testing::Test {
@@ -68,8 +71,11 @@ TEST_F(AdminServerTest, OnlyWhoMayAskIsAnswered) {
   auto admin = Start({.job_id = "job-a"});
   ASSERT_TRUE(admin.ok()) << admin.status();
   const int port = PortOf(**admin);
-  for (const char* host : {"attacker.example", "127.0.0.1.attacker.example", "localhost.attacker.example"}) {
-    EXPECT_EQ(RawHttpStatus(port, std::string("GET /job HTTP/1.1\r\nHost: ") + host + "\r\n\r\n"), 403) << host;
+  for (const char* host :
+       {"attacker.example", "127.0.0.1.attacker.example", "localhost.attacker.example"}) {
+    EXPECT_EQ(RawHttpStatus(port, std::string("GET /job HTTP/1.1\r\nHost: ") + host + "\r\n\r\n"),
+              403)
+        << host;
     EXPECT_EQ(RawHttpStatus(port, std::string("POST /cancel HTTP/1.1\r\nHost: ") + host +
                                       "\r\nX-Bikestream-Admin: 1\r\nContent-Length: 0\r\n\r\n"),
               403)
@@ -77,8 +83,12 @@ TEST_F(AdminServerTest, OnlyWhoMayAskIsAnswered) {
   }
   EXPECT_EQ(RawHttpStatus(port, Get("/job", "Origin: http://127.0.0.1:9\r\n")), 403);
   EXPECT_EQ(RawHttpStatus(port, Post("/cancel", "Origin: http://evil.example\r\n")), 403);
-  EXPECT_EQ(RawHttpStatus(port, "POST /cancel HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"), 403);
-  EXPECT_EQ(RawHttpStatus(port, "POST /drain HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bikestream-Admin: yes\r\n\r\n"), 403);
+  EXPECT_EQ(
+      RawHttpStatus(port, "POST /cancel HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"),
+      403);
+  EXPECT_EQ(RawHttpStatus(
+                port, "POST /drain HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bikestream-Admin: yes\r\n\r\n"),
+            403);
   EXPECT_EQ(control_.state(), JobState::kRunning);
   // Its own origin, a probe without one, and the tools that name the job are answered.
   EXPECT_EQ(RawHttpStatus(port, Get("/metrics", "Origin: http://127.0.0.1\r\n")), 200);

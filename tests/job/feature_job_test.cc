@@ -20,7 +20,8 @@ class FeatureJobTest : public ::testing::Test {
     warehouse_ = std::move(*OpenWarehouse("sqlite::memory:"));
     ASSERT_TRUE(warehouse_->Setup().ok());
     Batch batch;
-    batch.events = {Event{"e-1", "A_101", kT0, Kind::kPickup, 1}, Event{"e-2", "B_202", kT0, Kind::kDropoff, 2}};
+    batch.events = {Event{"e-1", "A_101", kT0, Kind::kPickup, 1},
+                    Event{"e-2", "B_202", kT0, Kind::kDropoff, 2}};
     ASSERT_TRUE(warehouse_->Commit(batch).ok());
   }
   std::vector<std::string> log_;
@@ -31,7 +32,8 @@ class FeatureJobTest : public ::testing::Test {
 };
 
 TEST_F(FeatureJobTest, BackfillRefreshesEveryTickOfTheRangeInOrder) {
-  ASSERT_TRUE(BackfillFeatures(*warehouse_, Options(), kT0, *ParseRfc3339("2025-11-16T11:00:00Z")).ok());
+  ASSERT_TRUE(
+      BackfillFeatures(*warehouse_, Options(), kT0, *ParseRfc3339("2025-11-16T11:00:00Z")).ok());
   ASSERT_FALSE(log_.empty());
   EXPECT_EQ(log_[0], "backfilling 4 ticks every 900 s");  // 10:15, 10:30, 10:45, 11:00.
   auto ticks = warehouse_->Query("SELECT count(DISTINCT as_of) FROM station_features");
@@ -56,19 +58,26 @@ TEST_F(FeatureJobTest, VerifyNamesEveryRowMissingChangedOrExtra) {
   std::vector<FeatureRow> tampered = rows;
   tampered[0].value += 7;
   tampered.erase(tampered.begin() + 1);
-  tampered.push_back({.station_id = "Z_999", .feature_name = rows[0].feature_name, .window_len = rows[0].window_len,
-                      .value = 1, .as_of = k1030});
-  ASSERT_TRUE(warehouse_->WriteFeatureTicks(FeatureNames(DefaultFeatures()), {{k1030, tampered}}).ok());
+  tampered.push_back({.station_id = "Z_999",
+                      .feature_name = rows[0].feature_name,
+                      .window_len = rows[0].window_len,
+                      .value = 1,
+                      .as_of = k1030});
+  ASSERT_TRUE(
+      warehouse_->WriteFeatureTicks(FeatureNames(DefaultFeatures()), {{k1030, tampered}}).ok());
   auto verification = VerifyFeatures(*warehouse_, DefaultFeatures(), k1030);
   ASSERT_TRUE(verification.ok()) << verification.status();
   ASSERT_EQ(verification->differences.size(), 3u);
   std::vector<std::string> what;
-  for (const FeatureDifference& d : verification->differences) what.push_back(d.station_id + " " + d.what);
-  EXPECT_NE(std::find(what.begin(), what.end(), rows[0].station_id + " stored " + fmt::format("{}", rows[0].value + 7) +
-                                                      ", expected " + fmt::format("{}", rows[0].value)),
+  for (const FeatureDifference& d : verification->differences)
+    what.push_back(d.station_id + " " + d.what);
+  EXPECT_NE(std::find(what.begin(), what.end(),
+                      rows[0].station_id + " stored " + fmt::format("{}", rows[0].value + 7) +
+                          ", expected " + fmt::format("{}", rows[0].value)),
             what.end());
-  EXPECT_NE(std::find(what.begin(), what.end(), rows[1].station_id + " missing (expected " +
-                                                      fmt::format("{}", rows[1].value) + ")"),
+  EXPECT_NE(std::find(what.begin(), what.end(),
+                      rows[1].station_id + " missing (expected " +
+                          fmt::format("{}", rows[1].value) + ")"),
             what.end());
   EXPECT_NE(std::find(what.begin(), what.end(), "Z_999 stored 1, expected no row"), what.end());
 }

@@ -27,7 +27,9 @@ class CollectingPublisher final : public MessagePublisher {
 
 class GbfsJobTest : public ::testing::Test {
  protected:
-  void SetUp() override { testing_support::WriteSnapshotFile(testing_support::FirstOsloSnapshots(30), file_); }
+  void SetUp() override {
+    testing_support::WriteSnapshotFile(testing_support::FirstOsloSnapshots(30), file_);
+  }
   void TearDown() override { std::filesystem::remove(file_); }
   GbfsJobOptions Options() {
     return {.feed = file_, .system = "oslobysykkel", .interrupted = [] { return false; }};
@@ -92,7 +94,11 @@ TEST_F(GbfsJobTest, ChecksNameTheFlagToFix) {
   options = Options();
   options.feed = "/nonexistent/snapshots.jsonl";
   EXPECT_NE(CheckGbfsJob(options).message().find("no such file"), std::string::npos);
-  EXPECT_NE(GbfsSystemOf(file_, [] { return false; }, nullptr).status().message().find("--system"),
+  EXPECT_NE(GbfsSystemOf(
+                file_, [] { return false; }, nullptr)
+                .status()
+                .message()
+                .find("--system"),
             std::string::npos);
 }
 

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-
 namespace bikestream {
 namespace {
 
@@ -34,10 +33,14 @@ TEST(JobMetrics, PrometheusTextHasCountersStateAndCumulativeHistogram) {
   EXPECT_NE(text.find("bikestream_stored_total 7\n"), std::string::npos);
   EXPECT_NE(text.find("bikestream_job_state{state=\"DRAINING\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("bikestream_job_state{state=\"RUNNING\"} 0\n"), std::string::npos);
-  EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_bucket{le=\"0.01\"} 0\n"), std::string::npos);
-  EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_bucket{le=\"0.05\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_bucket{le=\"0.5\"} 2\n"), std::string::npos);
-  EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_bucket{le=\"+Inf\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_bucket{le=\"0.01\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_bucket{le=\"0.05\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_bucket{le=\"0.5\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_bucket{le=\"+Inf\"} 3\n"),
+            std::string::npos);
   EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_count 3\n"), std::string::npos);
 }
 
@@ -48,8 +51,9 @@ TEST(JobMetrics, UnhealthyWhenFailedOrWhileCommitsKeepFailing) {
   EXPECT_EQ(Unhealthy(metrics, JobState::kFailed), "failed");
   metrics.commit_failures_in_a_row = 3;
   EXPECT_NE(Unhealthy(metrics, JobState::kRunning).find("the last 3 in a row"), std::string::npos);
-  EXPECT_NE(PrometheusText(metrics, JobState::kRunning).find("bikestream_commit_failures_in_a_row 3\n"),
-            std::string::npos);
+  EXPECT_NE(
+      PrometheusText(metrics, JobState::kRunning).find("bikestream_commit_failures_in_a_row 3\n"),
+      std::string::npos);
   metrics.commit_failures_in_a_row = 0;
   EXPECT_EQ(Unhealthy(metrics, JobState::kRunning), "");
 }

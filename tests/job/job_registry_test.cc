@@ -51,7 +51,8 @@ TEST_F(JobRegistryTest, AnEndedJobIsKeptADayWithTheStateItEndedIn) {
   EXPECT_FALSE(ended[0].ended.empty());
 
   const std::filesystem::path file = Jobs() / "ended" / "job-a.json";
-  std::filesystem::last_write_time(file, std::filesystem::file_time_type::clock::now() - std::chrono::hours(25));
+  std::filesystem::last_write_time(
+      file, std::filesystem::file_time_type::clock::now() - std::chrono::hours(25));
   EXPECT_TRUE(registry.Ended().empty());
   EXPECT_FALSE(std::filesystem::exists(file));
 }
@@ -76,15 +77,16 @@ TEST_F(JobRegistryTest, UnreadableEntriesAreSkippedWithAWarningAndTheRestListed)
   ASSERT_EQ(jobs.size(), 1u);
   EXPECT_EQ(jobs[0].id, "good");
   ASSERT_EQ(warnings_.size(), 4u);
-  for (const std::string& warning : warnings_) EXPECT_NE(warning.find("skipping"), std::string::npos) << warning;
+  for (const std::string& warning : warnings_)
+    EXPECT_NE(warning.find("skipping"), std::string::npos) << warning;
   // Found by id, also past the bad entries.
   EXPECT_TRUE(registry.Find("go").ok());
 }
 
 TEST_F(JobRegistryTest, FieldsOfTheWrongTypeReadAsEmptyNotAsACrash) {
   std::filesystem::create_directories(Jobs());
-  std::ofstream(Jobs() / "odd.json") << fmt::format(R"({{"id": "odd", "pid": {}, "admin": 7, "source": null}})",
-                                                    getpid());
+  std::ofstream(Jobs() / "odd.json")
+      << fmt::format(R"({{"id": "odd", "pid": {}, "admin": 7, "source": null}})", getpid());
   auto jobs = Registry().List();
   ASSERT_EQ(jobs.size(), 1u);
   EXPECT_EQ(jobs[0].admin, "");

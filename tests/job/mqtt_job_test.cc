@@ -33,7 +33,8 @@ class MqttJobTest : public ::testing::Test {
   }
 
   std::vector<std::string> WorkerFlags() {
-    return {"ingest", "--from", url_, "--client-id", "ingest", "--warehouse", "sqlite:" + db_, "--json"};
+    return {"ingest",      "--from",        url_,    "--client-id", "ingest",
+            "--warehouse", "sqlite:" + db_, "--json"};
   }
 
   // A worker, once it is receiving (its session exists at the broker from then on).
@@ -41,13 +42,17 @@ class MqttJobTest : public ::testing::Test {
     auto flags = WorkerFlags();
     flags.insert(flags.end(), extra.begin(), extra.end());
     auto worker = std::make_unique<Child>(flags, dir_ / name);
-    EXPECT_TRUE(e2e::WaitUntil([&] { return e2e::ReadFile(dir_ / (name + ".err")).find("receiving from") != std::string::npos; },
-                               std::chrono::seconds(20)))
+    EXPECT_TRUE(e2e::WaitUntil(
+        [&] {
+          return e2e::ReadFile(dir_ / (name + ".err")).find("receiving from") != std::string::npos;
+        },
+        std::chrono::seconds(20)))
         << e2e::ReadFile(dir_ / (name + ".err"));
     return worker;
   }
 
-  std::vector<std::string> PublishFlags(std::uint64_t seed, const std::string& run_id, std::uint64_t count) {
+  std::vector<std::string> PublishFlags(std::uint64_t seed, const std::string& run_id,
+                                        std::uint64_t count) {
     std::vector<std::string> flags = {"simulate", "--to", url_};
     const auto stream = e2e::FaultyStreamFlags(seed, run_id, count);
     flags.insert(flags.end(), stream.begin(), stream.end());
@@ -62,8 +67,9 @@ class MqttJobTest : public ::testing::Test {
   }
 
   bool WaitForCounts(std::int64_t events, std::int64_t dead_letters) {
-    return e2e::WaitUntil([&] { return Count("raw_events") == events && Count("dead_letter") == dead_letters; },
-                          kConvergeTimeout);
+    return e2e::WaitUntil(
+        [&] { return Count("raw_events") == events && Count("dead_letter") == dead_letters; },
+        kConvergeTimeout);
   }
 
   static std::uint64_t Received(const std::string& summary) {
@@ -105,7 +111,8 @@ TEST_F(MqttJobTest, KillNineDuringAStreamOf100kLosesAndDoublesNothing) {
   }
   EXPECT_EQ(killed, 5);
   ASSERT_EQ(publisher.Wait(), 0) << e2e::ReadFile(dir_ / "publisher.out.err");
-  EXPECT_NE(e2e::ReadFile(dir_ / "publisher.out.err").find(fmt::format("published {} messages", kMessages)),
+  EXPECT_NE(e2e::ReadFile(dir_ / "publisher.out.err")
+                .find(fmt::format("published {} messages", kMessages)),
             std::string::npos);
   ASSERT_GT(Count("raw_events"), 0) << "no worker committed anything before it was killed";
 
@@ -122,7 +129,8 @@ TEST_F(MqttJobTest, KillNineDuringAStreamOf100kLosesAndDoublesNothing) {
   EXPECT_EQ(Count("dead_letter"), dead_letters);
   // Each dead letter names its reason and the topic it came from.
   auto warehouse = *OpenWarehouse("sqlite:" + db_);
-  auto unnamed = warehouse->Query("SELECT count(*) FROM dead_letter WHERE reason = '' OR source NOT LIKE 'mqtt://%'");
+  auto unnamed = warehouse->Query(
+      "SELECT count(*) FROM dead_letter WHERE reason = '' OR source NOT LIKE 'mqtt://%'");
   ASSERT_TRUE(unnamed.ok()) << unnamed.status();
   EXPECT_EQ(unnamed->rows[0][0].text, "0");
 }
@@ -133,7 +141,8 @@ TEST_F(MqttJobTest, DrainHasTheBrokerAcknowledgeEverythingCommitted) {
   constexpr std::uint64_t kMessages = 30'000;
   StartWorker("setup.out")->Kill9();  // The session, so that the broker keeps what comes.
   ASSERT_EQ(RunBikestream(PublishFlags(12, "mqtt_drain", kMessages)), 0);
-  auto first = StartWorker("first.out", {"--max-outstanding-messages", "500", "--batch-size", "500"});
+  auto first =
+      StartWorker("first.out", {"--max-outstanding-messages", "500", "--batch-size", "500"});
   ASSERT_TRUE(e2e::WaitUntil([&] { return Count("raw_events") > 0; }, kConvergeTimeout));
   first->Signal(SIGTERM);
   ASSERT_EQ(first->Wait(), 0);
@@ -144,7 +153,8 @@ TEST_F(MqttJobTest, DrainHasTheBrokerAcknowledgeEverythingCommitted) {
 
   auto second = StartWorker("second.out");
   const SimulatorStats expected = e2e::ExpectedFaultyStream(12, "mqtt_drain", kMessages);
-  ASSERT_TRUE(WaitForCounts(std::int64_t(expected.valid), DistinctInvalid(12, "mqtt_drain", kMessages)));
+  ASSERT_TRUE(
+      WaitForCounts(std::int64_t(expected.valid), DistinctInvalid(12, "mqtt_drain", kMessages)));
   std::this_thread::sleep_for(std::chrono::seconds(1));  // Time for a repeat, were there one.
   second->Signal(SIGTERM);
   ASSERT_EQ(second->Wait(), 0);
@@ -164,14 +174,16 @@ TEST_F(MqttJobTest, GbfsChangesPublishedTwiceAreStoredOnce) {
   const std::vector<std::string> publish = {"gbfs", file, "--system", "oslobysykkel", "--to", url_};
   std::string err;
   ASSERT_EQ(RunBikestream(publish, nullptr, "/dev/null", &err), 0) << err;
-  EXPECT_NE(err.find(fmt::format("published {} messages to {} (QoS 1)", changes.size(), url_)), std::string::npos)
+  EXPECT_NE(err.find(fmt::format("published {} messages to {} (QoS 1)", changes.size(), url_)),
+            std::string::npos)
       << err;
   ASSERT_EQ(RunBikestream(publish), 0);
   httplib::Client admin("127.0.0.1", port);
   ASSERT_TRUE(e2e::WaitUntil(
       [&] {
         auto job = admin.Get("/job");
-        return job && job->body.find(fmt::format("\"duplicates\":{}", changes.size())) != std::string::npos;
+        return job && job->body.find(fmt::format("\"duplicates\":{}", changes.size())) !=
+                          std::string::npos;
       },
       kConvergeTimeout))
       << Count("raw_events") << " of " << changes.size();
@@ -187,18 +199,27 @@ TEST_F(MqttJobTest, GbfsChangesPublishedTwiceAreStoredOnce) {
 
 TEST_F(MqttJobTest, MistakesGetErrorsThatNameTheFix) {
   std::string err;
-  EXPECT_EQ(RunBikestream({"ingest", "--from", url_, "--warehouse", "sqlite:" + db_}, nullptr, "/dev/null", &err), 1);
-  EXPECT_NE(err.find("give --client-id NAME"), std::string::npos) << err;
-  const std::string nobody = fmt::format("mqtt://127.0.0.1:{}/t", testing_support::FreeLoopbackPort());
-  EXPECT_NE(RunBikestream({"ingest", "--from", nobody, "--client-id", "c", "--warehouse", "sqlite:" + db_}, nullptr,
+  EXPECT_EQ(RunBikestream({"ingest", "--from", url_, "--warehouse", "sqlite:" + db_}, nullptr,
                           "/dev/null", &err),
+            1);
+  EXPECT_NE(err.find("give --client-id NAME"), std::string::npos) << err;
+  const std::string nobody =
+      fmt::format("mqtt://127.0.0.1:{}/t", testing_support::FreeLoopbackPort());
+  EXPECT_NE(RunBikestream(
+                {"ingest", "--from", nobody, "--client-id", "c", "--warehouse", "sqlite:" + db_},
+                nullptr, "/dev/null", &err),
             0);
   EXPECT_NE(err.find("cannot connect to the MQTT broker at 127.0.0.1"), std::string::npos) << err;
-  EXPECT_NE(RunBikestream({"simulate", "--to", nobody, "--count", "1"}, nullptr, "/dev/null", &err), 0);
+  EXPECT_NE(RunBikestream({"simulate", "--to", nobody, "--count", "1"}, nullptr, "/dev/null", &err),
+            0);
   EXPECT_NE(err.find("cannot connect to the MQTT broker"), std::string::npos) << err;
-  EXPECT_NE(RunBikestream({"simulate", "--to", "mqtt:/oops", "--count", "1"}, nullptr, "/dev/null", &err), 0);
+  EXPECT_NE(
+      RunBikestream({"simulate", "--to", "mqtt:/oops", "--count", "1"}, nullptr, "/dev/null", &err),
+      0);
   EXPECT_NE(err.find("is not a destination"), std::string::npos) << err;
-  EXPECT_NE(RunBikestream({"simulate", "--to", broker_.Url("a/+"), "--count", "1"}, nullptr, "/dev/null", &err), 0);
+  EXPECT_NE(RunBikestream({"simulate", "--to", broker_.Url("a/+"), "--count", "1"}, nullptr,
+                          "/dev/null", &err),
+            0);
   EXPECT_NE(err.find("+ and # are for subscribing"), std::string::npos) << err;
 }
 

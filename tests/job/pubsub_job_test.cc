@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "cli/cli_test_util.h"
-#include "support/faulty_stream.h"
 #include "simulator/simulator.h"
+#include "support/faulty_stream.h"
 #include "support/google_token_server.h"
 #include "support/loopback_server.h"
 #include "support/oslo_week.h"
@@ -46,16 +46,16 @@ class PubsubJobTest : public ::testing::Test {
     db_ = dir_ / "job.db";
     // The shortest ack deadline, so a killed worker's messages come back quickly.
     ASSERT_EQ(RunBikestream({"setup", "--project", PubsubEmulator::kProject, "--topic", topic_,
-                             "--subscription", subscription_, "--ack-deadline", "10",
-                             "--warehouse", "sqlite:" + db_}),
+                             "--subscription", subscription_, "--ack-deadline", "10", "--warehouse",
+                             "sqlite:" + db_}),
               0);
   }
 
   std::vector<std::string> PublishFlags(std::uint64_t seed, const std::string& run_id,
                                         std::optional<int> rate = std::nullopt,
                                         std::uint64_t count = kMessages) {
-    std::vector<std::string> flags = {"simulate", "--to", "pubsub", "--project",
-                                      PubsubEmulator::kProject, "--topic", topic_};
+    std::vector<std::string> flags = {
+        "simulate", "--to", "pubsub", "--project", PubsubEmulator::kProject, "--topic", topic_};
     const auto stream = e2e::FaultyStreamFlags(seed, run_id, count);
     flags.insert(flags.end(), stream.begin(), stream.end());
     if (rate) {
@@ -66,8 +66,10 @@ class PubsubJobTest : public ::testing::Test {
   }
 
   std::vector<std::string> WorkerFlags() {
-    return {"ingest", "--from", "pubsub", "--project", PubsubEmulator::kProject, "--subscription",
-            subscription_, "--warehouse", "sqlite:" + db_, "--json", "--ack-deadline", "10"};
+    return {
+        "ingest",         "--from",      "pubsub",      "--project",     PubsubEmulator::kProject,
+        "--subscription", subscription_, "--warehouse", "sqlite:" + db_, "--json",
+        "--ack-deadline", "10"};
   }
 
   std::int64_t Count(const std::string& table) {
@@ -79,10 +81,12 @@ class PubsubJobTest : public ::testing::Test {
 
   // Waits until the tables hold the expected counts (or the timeout passes).
   bool WaitForCounts(const SimulatorStats& expected) {
-    return e2e::WaitUntil([&] {
-      return Count("raw_events") == std::int64_t(expected.valid) &&
-             Count("dead_letter") == std::int64_t(expected.invalid);
-    }, kConvergeTimeout);
+    return e2e::WaitUntil(
+        [&] {
+          return Count("raw_events") == std::int64_t(expected.valid) &&
+                 Count("dead_letter") == std::int64_t(expected.invalid);
+        },
+        kConvergeTimeout);
   }
 
   // Starts `count` workers on one subscription during a stream; checks exact counts.
@@ -112,7 +116,8 @@ TEST_F(PubsubJobTest, StoresExactlyTheUniqueValidEventsAndDeadLettersTheInvalid)
   // Dead letters carry the Pub/Sub message id and publish time.
   auto warehouse = *OpenWarehouse("sqlite:" + db_);
   auto row = warehouse->Query(
-      "SELECT count(*) FROM dead_letter WHERE message_id != '' AND publish_time > '1970-01-01T00:00:00Z'");
+      "SELECT count(*) FROM dead_letter WHERE message_id != '' AND publish_time > "
+      "'1970-01-01T00:00:00Z'");
   EXPECT_EQ(row->rows[0][0].text, std::to_string(expected.invalid));
 }
 
@@ -125,11 +130,14 @@ TEST_F(PubsubJobTest, GbfsChangesPublishedTwiceAreStoredOnce) {
   const auto changes = testing_support::ExpectedChanges(snapshots, "oslobysykkel");
   std::int64_t bikes = 0;
   for (const auto& change : changes) bikes += std::get<4>(change);
-  const std::vector<std::string> publish = {"gbfs", file, "--system", "oslobysykkel", "--to", "pubsub",
-                                            "--project", PubsubEmulator::kProject, "--topic", topic_};
+  const std::vector<std::string> publish = {
+      "gbfs",    file,     "--system",  "oslobysykkel",
+      "--to",    "pubsub", "--project", PubsubEmulator::kProject,
+      "--topic", topic_};
   std::string err;
   ASSERT_EQ(RunBikestream(publish, nullptr, "/dev/null", &err), 0) << err;
-  EXPECT_NE(err.find(fmt::format("published {} messages", changes.size())), std::string::npos) << err;
+  EXPECT_NE(err.find(fmt::format("published {} messages", changes.size())), std::string::npos)
+      << err;
   ASSERT_EQ(RunBikestream(publish), 0);
   const int port = testing_support::FreeLoopbackPort();
   auto flags = WorkerFlags();
@@ -140,7 +148,8 @@ TEST_F(PubsubJobTest, GbfsChangesPublishedTwiceAreStoredOnce) {
   ASSERT_TRUE(e2e::WaitUntil(
       [&] {
         auto job = admin.Get("/job");
-        return job && job->body.find(fmt::format("\"duplicates\":{}", changes.size())) != std::string::npos;
+        return job && job->body.find(fmt::format("\"duplicates\":{}", changes.size())) !=
+                          std::string::npos;
       },
       kConvergeTimeout))
       << Count("raw_events") << " of " << changes.size();
@@ -150,7 +159,8 @@ TEST_F(PubsubJobTest, GbfsChangesPublishedTwiceAreStoredOnce) {
   EXPECT_EQ(Count("raw_events"), std::int64_t(changes.size()));
   EXPECT_EQ(Count("dead_letter"), 0);
   auto warehouse = *OpenWarehouse("sqlite:" + db_);
-  EXPECT_EQ(warehouse->Query("SELECT SUM(delta) FROM raw_events")->rows[0][0].text, std::to_string(bikes));
+  EXPECT_EQ(warehouse->Query("SELECT SUM(delta) FROM raw_events")->rows[0][0].text,
+            std::to_string(bikes));
 }
 
 TEST_F(PubsubJobTest, KillNineFiveTimesDuringAStreamLosesAndDoublesNothing) {
@@ -181,11 +191,13 @@ void PubsubJobTest::RunWorkers(int count) {
   Child publisher(PublishFlags(3, "workers", 20'000), dir_ / "publisher.out");
   std::vector<std::unique_ptr<Child>> workers;
   for (int i = 0; i < count; ++i) {
-    workers.push_back(std::make_unique<Child>(WorkerFlags(), dir_ / fmt::format("worker{}.out", i)));
+    workers.push_back(
+        std::make_unique<Child>(WorkerFlags(), dir_ / fmt::format("worker{}.out", i)));
   }
   ASSERT_EQ(publisher.Wait(), 0);
   const SimulatorStats expected = Expected(3, "workers");
-  EXPECT_TRUE(WaitForCounts(expected)) << "raw_events " << Count("raw_events") << " of " << expected.valid;
+  EXPECT_TRUE(WaitForCounts(expected))
+      << "raw_events " << Count("raw_events") << " of " << expected.valid;
   std::uint64_t received = 0;
   for (int i = 0; i < count; ++i) {
     EXPECT_EQ(Drain(*workers[i]), 0);
@@ -207,7 +219,8 @@ TEST_F(PubsubJobTest, DrainAcknowledgesEverythingItPulled) {
   ASSERT_EQ(Drain(first), 0);
   EXPECT_NE(e2e::ReadFile(dir_ / "first.out.err").find("job DRAINED"), std::string::npos);
   const std::string first_out = e2e::ReadFile(dir_ / "first.out");
-  const std::uint64_t first_received = std::stoull(first_out.substr(first_out.find("\"received\":") + 11));
+  const std::uint64_t first_received =
+      std::stoull(first_out.substr(first_out.find("\"received\":") + 11));
   ASSERT_GT(first_received, 0u);
   ASSERT_LT(first_received, kMessages) << "the drain came too late to test anything";
 
@@ -219,7 +232,8 @@ TEST_F(PubsubJobTest, DrainAcknowledgesEverythingItPulled) {
   std::this_thread::sleep_for(std::chrono::seconds(12));
   ASSERT_EQ(Drain(second), 0);
   const std::string second_out = e2e::ReadFile(dir_ / "second.out");
-  const std::uint64_t second_received = std::stoull(second_out.substr(second_out.find("\"received\":") + 11));
+  const std::uint64_t second_received =
+      std::stoull(second_out.substr(second_out.find("\"received\":") + 11));
   EXPECT_EQ(first_received + second_received, kMessages);
 }
 
@@ -232,7 +246,8 @@ TEST_F(PubsubJobTest, CancelThenRestartLosesNothing) {
   EXPECT_NE(e2e::ReadFile(dir_ / "first.out.err").find("job CANCELLED"), std::string::npos);
   Child second(WorkerFlags(), dir_ / "second.out");
   const SimulatorStats expected = Expected(5, "cancel");
-  EXPECT_TRUE(WaitForCounts(expected)) << "raw_events " << Count("raw_events") << " of " << expected.valid;
+  EXPECT_TRUE(WaitForCounts(expected))
+      << "raw_events " << Count("raw_events") << " of " << expected.valid;
   EXPECT_EQ(Drain(second), 0);
 }
 
@@ -251,7 +266,8 @@ TEST_F(PubsubJobTest, AMissingSubscriptionFailsTheJobWithAClearError) {
 std::string JobIdOf(const std::string& err_path) {
   for (int i = 0; i < 100; ++i) {
     const std::string err = e2e::ReadFile(err_path);
-    if (auto at = err.find("job "); at != std::string::npos && err.find(" streaming from ") != std::string::npos) {
+    if (auto at = err.find("job ");
+        at != std::string::npos && err.find(" streaming from ") != std::string::npos) {
       return err.substr(at + 4, err.find(' ', at + 4) - at - 4);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -277,7 +293,8 @@ TEST_F(PubsubJobTest, AdminEndpointAndJobsCommandDriveDrain) {
   ASSERT_TRUE(metrics);
   EXPECT_NE(metrics->body.find("bikestream_stored_total"), std::string::npos);
   EXPECT_NE(metrics->body.find("bikestream_acks_total"), std::string::npos);
-  EXPECT_NE(metrics->body.find("bikestream_publish_to_commit_seconds_bucket{le=\"+Inf\"}"), std::string::npos);
+  EXPECT_NE(metrics->body.find("bikestream_publish_to_commit_seconds_bucket{le=\"+Inf\"}"),
+            std::string::npos);
   EXPECT_NE(metrics->body.find("bikestream_job_state{state=\"RUNNING\"} 1"), std::string::npos);
   auto job = admin.Get("/job");
   ASSERT_TRUE(job);
@@ -332,7 +349,8 @@ TEST_F(PubsubJobTest, AWarehouseOutageMidStreamLosesNothingAndTheJobKeepsRunning
   }
   ASSERT_EQ(publisher.Wait(), 0);
   const SimulatorStats expected = Expected(8, "outage");
-  EXPECT_TRUE(WaitForCounts(expected)) << "raw_events " << Count("raw_events") << " of " << expected.valid;
+  EXPECT_TRUE(WaitForCounts(expected))
+      << "raw_events " << Count("raw_events") << " of " << expected.valid;
   httplib::Client admin("127.0.0.1", port);
   auto metrics = admin.Get("/metrics");
   ASSERT_TRUE(metrics) << "the job is gone";
@@ -360,7 +378,8 @@ TEST_F(PubsubJobTest, PushSubscriptionDeliversAStreamEndToEnd) {
   ASSERT_EQ(RunBikestream(PublishFlags(7, "push", std::nullopt, kPushed)), 0);
   // The pull subscription made by SetUp gets the same messages; only the push one is served.
   const SimulatorStats expected = Expected(7, "push", kPushed);
-  EXPECT_TRUE(WaitForCounts(expected)) << "raw_events " << Count("raw_events") << " of " << expected.valid;
+  EXPECT_TRUE(WaitForCounts(expected))
+      << "raw_events " << Count("raw_events") << " of " << expected.valid;
   EXPECT_EQ(Drain(worker), 0);
   EXPECT_NE(e2e::ReadFile(dir_ / "push.out.err").find("job DRAINED"), std::string::npos);
   EXPECT_EQ(Count("raw_events"), std::int64_t(expected.valid));
@@ -402,10 +421,11 @@ TEST_F(PubsubJobTest, PushRefusesAWrongTokenAndAnswersOnlyAfterTheCommit) {
 class AuthenticatingProxy {
  public:
   AuthenticatingProxy(std::string emulator_host, testing_support::GoogleTokenServer& tokens)
-      : emulator_host_(std::move(emulator_host)), tokens_(tokens), server_([this](httplib::Server& server) {
-          const auto forward = [this](const httplib::Request& request, httplib::Response& response) {
-            Forward(request, response);
-          };
+      : emulator_host_(std::move(emulator_host)),
+        tokens_(tokens),
+        server_([this](httplib::Server& server) {
+          const auto forward = [this](const httplib::Request& request,
+                                      httplib::Response& response) { Forward(request, response); };
           server.Get(".*", forward);
           server.Post(".*", forward);
           server.Put(".*", forward);
@@ -475,8 +495,9 @@ TEST_F(PubsubJobTest, AServiceAccountsShortTokensAreRenewedForTheWholeStream) {
   EXPECT_GT(proxy.forwarded(), 100);
   EXPECT_TRUE(tokens.problems().empty()) << tokens.problems().front();
   // No token or key reaches the output or the job registry.
-  std::string written = e2e::ReadFile(dir_ / "worker.out") + e2e::ReadFile(dir_ / "worker.out.err") +
-                        e2e::ReadFile(dir_ / "publisher.out") + e2e::ReadFile(dir_ / "publisher.out.err");
+  std::string written =
+      e2e::ReadFile(dir_ / "worker.out") + e2e::ReadFile(dir_ / "worker.out.err") +
+      e2e::ReadFile(dir_ / "publisher.out") + e2e::ReadFile(dir_ / "publisher.out.err");
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_ / "state")) {
     if (entry.is_regular_file()) written += e2e::ReadFile(entry.path().string());
   }

@@ -38,10 +38,11 @@ class ScaleOutTest : public ::testing::Test {
     const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     topic_ = "topic-" + name;
     subscription_ = "sub-" + name;
-    url_ = SharedPostgres().CreateDatabase("scale_" + std::to_string(std::hash<std::string>()(name) % 100000));
+    url_ = SharedPostgres().CreateDatabase("scale_" +
+                                           std::to_string(std::hash<std::string>()(name) % 100000));
     ASSERT_EQ(RunBikestream({"setup", "--project", PubsubEmulator::kProject, "--topic", topic_,
-                             "--subscription", subscription_, "--ack-deadline", "10",
-                             "--warehouse", url_}),
+                             "--subscription", subscription_, "--ack-deadline", "10", "--warehouse",
+                             url_}),
               0);
   }
 
@@ -49,13 +50,20 @@ class ScaleOutTest : public ::testing::Test {
   void StartStream(std::uint64_t seed, const std::string& run_id) {
     for (int i = 0; i < kWorkers; ++i) {
       workers_.push_back(std::make_unique<Child>(
-          std::vector<std::string>{"ingest", "--from", "pubsub", "--project", PubsubEmulator::kProject,
-                                   "--subscription", subscription_, "--warehouse", url_, "--json",
-                                   "--ack-deadline", "10"},
+          std::vector<std::string>{"ingest", "--from", "pubsub", "--project",
+                                   PubsubEmulator::kProject, "--subscription", subscription_,
+                                   "--warehouse", url_, "--json", "--ack-deadline", "10"},
           dir_ / fmt::format("worker{}.out", i)));
     }
-    std::vector<std::string> flags = {"simulate", "--to", "pubsub", "--project", PubsubEmulator::kProject,
-                                      "--topic", topic_, "--rate", std::to_string(kPublishRate)};
+    std::vector<std::string> flags = {"simulate",
+                                      "--to",
+                                      "pubsub",
+                                      "--project",
+                                      PubsubEmulator::kProject,
+                                      "--topic",
+                                      topic_,
+                                      "--rate",
+                                      std::to_string(kPublishRate)};
     const auto stream = e2e::FaultyStreamFlags(seed, run_id, kMessages);
     flags.insert(flags.end(), stream.begin(), stream.end());
     publisher_ = std::make_unique<Child>(flags, dir_ / "publisher.out");
@@ -69,15 +77,18 @@ class ScaleOutTest : public ::testing::Test {
   }
 
   bool WaitForCounts(const SimulatorStats& expected) {
-    return e2e::WaitUntil([&] {
-      return Count("SELECT count(*) FROM raw_events") == std::int64_t(expected.valid) &&
-             Count("SELECT count(*) FROM dead_letter") == std::int64_t(expected.invalid);
-    }, kConvergeTimeout);
+    return e2e::WaitUntil(
+        [&] {
+          return Count("SELECT count(*) FROM raw_events") == std::int64_t(expected.valid) &&
+                 Count("SELECT count(*) FROM dead_letter") == std::int64_t(expected.invalid);
+        },
+        kConvergeTimeout);
   }
 
   void ExpectExactlyOnce(const SimulatorStats& expected) {
     EXPECT_EQ(Count("SELECT count(*) FROM raw_events"), std::int64_t(expected.valid));
-    EXPECT_EQ(Count("SELECT count(DISTINCT event_id) FROM raw_events"), std::int64_t(expected.valid));
+    EXPECT_EQ(Count("SELECT count(DISTINCT event_id) FROM raw_events"),
+              std::int64_t(expected.valid));
     EXPECT_EQ(Count("SELECT count(*) FROM raw_events_ids"), std::int64_t(expected.valid));
     EXPECT_EQ(Count("SELECT count(*) FROM dead_letter"), std::int64_t(expected.invalid));
   }
@@ -106,7 +117,8 @@ TEST_F(ScaleOutTest, ThreeWorkersOneKilledWithNineMidStreamStoreEachEventOnce) {
   const SimulatorStats expected = e2e::ExpectedFaultyStream(11, "scale_kill", kMessages);
   EXPECT_TRUE(WaitForCounts(expected))
       << "raw_events " << Count("SELECT count(*) FROM raw_events") << " of " << expected.valid;
-  for (int i = 1; i < kWorkers; ++i) EXPECT_TRUE(workers_[i]->Running()) << "worker " << i << " exited";
+  for (int i = 1; i < kWorkers; ++i)
+    EXPECT_TRUE(workers_[i]->Running()) << "worker " << i << " exited";
   DrainWorkers();
   ExpectExactlyOnce(expected);
 }
@@ -117,7 +129,8 @@ TEST_F(ScaleOutTest, ThePostgresServerDownForTwentySecondsMidStreamLosesNothing)
   const std::int64_t before = Count("SELECT count(*) FROM raw_events");
   SharedPostgres().Stop();
   std::this_thread::sleep_for(std::chrono::seconds(20));
-  for (int i = 0; i < kWorkers; ++i) EXPECT_TRUE(workers_[i]->Running()) << "worker " << i << " exited";
+  for (int i = 0; i < kWorkers; ++i)
+    EXPECT_TRUE(workers_[i]->Running()) << "worker " << i << " exited";
   SharedPostgres().Start();
   ASSERT_TRUE(SharedPostgres().ready()) << SharedPostgres().error();
   ASSERT_EQ(publisher_->Wait(), 0) << e2e::ReadFile(dir_ / "publisher.out.err");
@@ -126,7 +139,8 @@ TEST_F(ScaleOutTest, ThePostgresServerDownForTwentySecondsMidStreamLosesNothing)
   EXPECT_LT(before, std::int64_t(expected.valid)) << "the outage came after the stream";
   EXPECT_TRUE(WaitForCounts(expected))
       << "raw_events " << Count("SELECT count(*) FROM raw_events") << " of " << expected.valid;
-  for (int i = 0; i < kWorkers; ++i) EXPECT_TRUE(workers_[i]->Running()) << "worker " << i << " exited";
+  for (int i = 0; i < kWorkers; ++i)
+    EXPECT_TRUE(workers_[i]->Running()) << "worker " << i << " exited";
   DrainWorkers();
   ExpectExactlyOnce(expected);
 }

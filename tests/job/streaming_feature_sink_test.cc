@@ -26,7 +26,8 @@ class StreamingFeatureSinkTest : public ::testing::Test {
     sink.OnCommit(batch.events, result->newly_stored);
   }
   std::int64_t Ticks() {
-    return std::stoll(warehouse_->Query("SELECT count(DISTINCT as_of) FROM station_features")->rows[0][0].text);
+    return std::stoll(
+        warehouse_->Query("SELECT count(DISTINCT as_of) FROM station_features")->rows[0][0].text);
   }
   std::unique_ptr<Warehouse> warehouse_;
   testing_support::FakeClock clock_;
@@ -36,7 +37,7 @@ TEST_F(StreamingFeatureSinkTest, AnIdleLiveStreamStillGetsARowAtEveryTick) {
   clock_.Set(kT0);
   auto sink = *StreamingFeatureSink::Create(*warehouse_, *warehouse_, {.clock = &clock_});
   Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
-  EXPECT_EQ(Ticks(), 0);  // 10:15 has not come yet.
+  EXPECT_EQ(Ticks(), 0);                    // 10:15 has not come yet.
   clock_.Set(kT0 + 61 * kMicrosPerMinute);  // 11:06, and no event since 10:05.
   sink->OnIdle();
   EXPECT_EQ(Ticks(), 4);  // 10:15, 10:30, 10:45, 11:00.
@@ -47,16 +48,20 @@ TEST_F(StreamingFeatureSinkTest, AnIdleLiveStreamStillGetsARowAtEveryTick) {
 
 TEST_F(StreamingFeatureSinkTest, ReportsTicksAndTooLateEventsInTheJobMetrics) {
   clock_.Set(kT0);
-  auto sink = *StreamingFeatureSink::Create(*warehouse_, *warehouse_, {.allowed_lateness = 5 * kMicrosPerMinute, .clock = &clock_});
+  auto sink = *StreamingFeatureSink::Create(
+      *warehouse_, *warehouse_, {.allowed_lateness = 5 * kMicrosPerMinute, .clock = &clock_});
   JobMetrics metrics;
   sink->AttachMetrics(&metrics);
   Commit(*sink, Event{"e-1", "A_101", kT0, Kind::kPickup, 1});
-  Commit(*sink, Event{"e-2", "A_101", kT0 + 40 * kMicrosPerMinute, Kind::kPickup, 1});  // 10:15, 10:30, 10:45.
-  Commit(*sink, Event{"e-3", "A_101", kT0 + 5 * kMicrosPerMinute, Kind::kPickup, 1});   // 35 min late.
+  Commit(*sink, Event{"e-2", "A_101", kT0 + 40 * kMicrosPerMinute, Kind::kPickup,
+                      1});  // 10:15, 10:30, 10:45.
+  Commit(*sink,
+         Event{"e-3", "A_101", kT0 + 5 * kMicrosPerMinute, Kind::kPickup, 1});  // 35 min late.
   EXPECT_EQ(metrics.feature_ticks_written.load(), 3u);
   EXPECT_EQ(metrics.features_too_late.load(), 1u);
-  EXPECT_NE(PrometheusText(metrics, JobState::kRunning).find("bikestream_features_too_late_total 1\n"),
-            std::string::npos);
+  EXPECT_NE(
+      PrometheusText(metrics, JobState::kRunning).find("bikestream_features_too_late_total 1\n"),
+      std::string::npos);
 }
 
 TEST_F(StreamingFeatureSinkTest, TheClockNeverFillsTheGapAfterOldData) {

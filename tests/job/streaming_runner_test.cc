@@ -26,7 +26,9 @@ constexpr TimestampMicros kSecond = kMicrosPerSecond;
 constexpr auto kPatience = std::chrono::seconds(10);
 
 std::string EventJson(int i) {
-  return fmt::format(R"({{"event_id":"e-{}","station_id":"A_101","ts_iso":"2025-10-18T16:24:11Z","kind":"pickup","delta":1}})", i);
+  return fmt::format(
+      R"({{"event_id":"e-{}","station_id":"A_101","ts_iso":"2025-10-18T16:24:11Z","kind":"pickup","delta":1}})",
+      i);
 }
 
 // Waits (in real time, briefly) until `condition` holds.
@@ -58,7 +60,8 @@ class FakeSource final : public EventSource {
     while (!available_.empty() && received.messages.size() < max_messages) {
       const std::string id = available_.front();
       available_.pop_front();
-      received.messages.push_back({.ack_id = id, .payload = EventJson(std::stoi(id)), .message_id = id});
+      received.messages.push_back(
+          {.ack_id = id, .payload = EventJson(std::stoi(id)), .message_id = id});
       outstanding_.insert(id);
     }
     max_outstanding_ = std::max(max_outstanding_, outstanding_.size());
@@ -199,7 +202,9 @@ class StreamingRunnerTest : public ::testing::Test {
   void Start(StreamingOptions options) {
     options_ = std::move(options);
     options_.clock = &clock_;
-    result_ = std::async(std::launch::async, [this] { return RunStreaming(*source_, sink_, options_, control_, metrics_); });
+    result_ = std::async(std::launch::async, [this] {
+      return RunStreaming(*source_, sink_, options_, control_, metrics_);
+    });
   }
   absl::Status Finish() {
     EXPECT_EQ(result_.wait_for(kPatience), std::future_status::ready);
@@ -269,7 +274,8 @@ TEST_F(StreamingRunnerTest, HandsBackAFailedBatchWithAGrowingDelayAndPausesRecei
   EXPECT_LE(source_->Read(&FakeSource::receives_), receives + 1);
   clock_.Advance(1 * kSecond);
   ASSERT_TRUE(Eventually([&] { return source_->Read(&FakeSource::nack_delays_).size() == 2; }));
-  EXPECT_EQ(source_->Read(&FakeSource::nack_delays_), (std::vector<TimestampMicros>{1 * kSecond, 2 * kSecond}));
+  EXPECT_EQ(source_->Read(&FakeSource::nack_delays_),
+            (std::vector<TimestampMicros>{1 * kSecond, 2 * kSecond}));
   // Unhealthy while nothing is being stored.
   EXPECT_EQ(metrics_.commit_failures_in_a_row, 2u);
   EXPECT_NE(Unhealthy(metrics_, control_.state()), "");
@@ -319,7 +325,10 @@ TEST_F(StreamingRunnerTest, FlowControlCapsTheMessagesReceivedAndNotAcknowledged
   source_ = std::make_unique<FakeSource>(100, clock_);
   source_->Finish();
   sink_.Close();
-  Start({.receivers = 2, .max_messages_per_receive = 4, .max_outstanding_messages = 10, .batch_size = 10,
+  Start({.receivers = 2,
+         .max_messages_per_receive = 4,
+         .max_outstanding_messages = 10,
+         .batch_size = 10,
          .max_commit_delay = 3600 * kSecond});
   ASSERT_TRUE(Eventually([&] { return sink_.commits_started() == 1; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // Room for a receiver to overstep.

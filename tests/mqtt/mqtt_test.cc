@@ -40,11 +40,15 @@ TEST(MqttEndpoint, ParsesHostPortTopicAndCredentials) {
 }
 
 TEST(MqttEndpoint, SaysWhatIsWrong) {
-  EXPECT_NE(ParseEndpoint("tcp://h/t").status().message().find("mqtt://HOST[:PORT]/TOPIC"), std::string::npos);
+  EXPECT_NE(ParseEndpoint("tcp://h/t").status().message().find("mqtt://HOST[:PORT]/TOPIC"),
+            std::string::npos);
   EXPECT_NE(ParseEndpoint("mqtt://h").status().message().find("names no topic"), std::string::npos);
-  EXPECT_NE(ParseEndpoint("mqtt://h/").status().message().find("names no topic"), std::string::npos);
-  EXPECT_NE(ParseEndpoint("mqtt://h:99999/t").status().message().find("1..65535"), std::string::npos);
-  EXPECT_NE(ParseEndpoint("mqtt://:1883/t").status().message().find("names no host"), std::string::npos);
+  EXPECT_NE(ParseEndpoint("mqtt://h/").status().message().find("names no topic"),
+            std::string::npos);
+  EXPECT_NE(ParseEndpoint("mqtt://h:99999/t").status().message().find("1..65535"),
+            std::string::npos);
+  EXPECT_NE(ParseEndpoint("mqtt://:1883/t").status().message().find("names no host"),
+            std::string::npos);
 }
 
 class MqttTest : public ::testing::Test {
@@ -57,7 +61,8 @@ class MqttTest : public ::testing::Test {
   }
 
   std::unique_ptr<Source> StartSource(int receive_maximum = 1000) {
-    auto source = Source::Start(SourceOptions{.connection = Connection("ingest-" + topic_), .receive_maximum = receive_maximum});
+    auto source = Source::Start(SourceOptions{.connection = Connection("ingest-" + topic_),
+                                              .receive_maximum = receive_maximum});
     EXPECT_TRUE(source.ok()) << source.status();
     return source.ok() ? std::move(*source) : nullptr;
   }
@@ -157,8 +162,9 @@ TEST_F(MqttTest, AnOldSubscriptionWithoutItsFileIsEndedByItsFirstMessage) {
   Publish(100, 1, new_topic);
   EXPECT_EQ(Payloads(ReceiveAll(*source, 1, true)), Expected(100, 1));
   EXPECT_EQ(source->left_out(), 5u);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // The UNSUBSCRIBE written with the PUBACKs.
-  Publish(5, 7, old_topic);  // Its topic unsubscribed by now: not sent.
+  std::this_thread::sleep_for(
+      std::chrono::milliseconds(500));  // The UNSUBSCRIBE written with the PUBACKs.
+  Publish(5, 7, old_topic);             // Its topic unsubscribed by now: not sent.
   Publish(101, 2, new_topic);
   EXPECT_EQ(Payloads(ReceiveAll(*source, 2, true)), Expected(101, 2));
   EXPECT_EQ(source->left_out(), 5u);
@@ -166,7 +172,8 @@ TEST_F(MqttTest, AnOldSubscriptionWithoutItsFileIsEndedByItsFirstMessage) {
 
 // A shared subscription's messages are its filter's: none is taken for a topic not asked for.
 TEST_F(MqttTest, ASharedSubscriptionReceivesItsFiltersMessages) {
-  auto source = Source::Start(SourceOptions{.connection = Connection("ingest-" + topic_, "$share/workers/" + topic_)});
+  auto source = Source::Start(
+      SourceOptions{.connection = Connection("ingest-" + topic_, "$share/workers/" + topic_)});
   ASSERT_TRUE(source.ok()) << source.status();
   Publish(0, 20);
   EXPECT_EQ(Payloads(ReceiveAll(**source, 20, true)), Expected(0, 20));
@@ -273,13 +280,15 @@ TEST_F(MqttTest, ABrokerRestartCostsAReconnectAndNothingElse) {
   ASSERT_TRUE(source.ok()) << source.status();
   auto publisher = Publisher::Start(PublisherOptions{.connection = Connection()});
   ASSERT_TRUE(publisher.ok()) << publisher.status();
-  for (int i = 0; i < 100; ++i) ASSERT_TRUE((*publisher)->Publish(fmt::format("message {}", i)).ok());
+  for (int i = 0; i < 100; ++i)
+    ASSERT_TRUE((*publisher)->Publish(fmt::format("message {}", i)).ok());
   ASSERT_TRUE((*publisher)->Flush().ok());
   EXPECT_EQ(Payloads(ReceiveAll(**source, 100, true)), Expected(0, 100));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // The PUBACKs written.
 
   broker_.Restart([&] {
-    for (int i = 100; i < 200; ++i) EXPECT_TRUE((*publisher)->Publish(fmt::format("message {}", i)).ok());
+    for (int i = 100; i < 200; ++i)
+      EXPECT_TRUE((*publisher)->Publish(fmt::format("message {}", i)).ok());
   });
   ASSERT_TRUE(broker_.ready()) << broker_.error();
   ASSERT_TRUE((*publisher)->Flush().ok());
@@ -292,15 +301,19 @@ TEST_F(MqttTest, ABrokerRestartCostsAReconnectAndNothingElse) {
 TEST_F(MqttTest, NoBrokerThereIsAClearError) {
   const int port = testing_support::FreeLoopbackPort();
   auto source = Source::Start(SourceOptions{
-      .connection = {.endpoint = *ParseEndpoint(fmt::format("mqtt://127.0.0.1:{}/t", port)), .client_id = "x"}});
+      .connection = {.endpoint = *ParseEndpoint(fmt::format("mqtt://127.0.0.1:{}/t", port)),
+                     .client_id = "x"}});
   ASSERT_FALSE(source.ok());
-  EXPECT_NE(source.status().message().find(fmt::format("cannot connect to the MQTT broker at 127.0.0.1:{}", port)),
+  EXPECT_NE(source.status().message().find(
+                fmt::format("cannot connect to the MQTT broker at 127.0.0.1:{}", port)),
             std::string::npos)
       << source.status();
   auto without_id = Source::Start(SourceOptions{.connection = Connection()});
   EXPECT_TRUE(absl::IsInvalidArgument(without_id.status())) << without_id.status();
-  auto to_filter = Publisher::Start(PublisherOptions{.connection = {.endpoint = *ParseEndpoint(broker_.Url("a/#"))}});
-  EXPECT_NE(to_filter.status().message().find("+ and # are for subscribing"), std::string::npos) << to_filter.status();
+  auto to_filter = Publisher::Start(
+      PublisherOptions{.connection = {.endpoint = *ParseEndpoint(broker_.Url("a/#"))}});
+  EXPECT_NE(to_filter.status().message().find("+ and # are for subscribing"), std::string::npos)
+      << to_filter.status();
 }
 
 TEST(MqttCredentials, AWrongPasswordIsRefusedAndTheRightOneTaken) {
@@ -308,10 +321,13 @@ TEST(MqttCredentials, AWrongPasswordIsRefusedAndTheRightOneTaken) {
   REQUIRE_MOSQUITTO(broker);
   auto endpoint = *ParseEndpoint(broker.Url("t"));
   auto wrong = Source::Start(SourceOptions{
-      .connection = {.endpoint = endpoint, .client_id = "c", .username = "sensor", .password = "wrong"}});
+      .connection = {
+          .endpoint = endpoint, .client_id = "c", .username = "sensor", .password = "wrong"}});
   ASSERT_FALSE(wrong.ok());
-  EXPECT_TRUE(absl::IsUnauthenticated(wrong.status()) || absl::IsPermissionDenied(wrong.status())) << wrong.status();
-  EXPECT_NE(wrong.status().message().find("refused the connection"), std::string::npos) << wrong.status();
+  EXPECT_TRUE(absl::IsUnauthenticated(wrong.status()) || absl::IsPermissionDenied(wrong.status()))
+      << wrong.status();
+  EXPECT_NE(wrong.status().message().find("refused the connection"), std::string::npos)
+      << wrong.status();
   auto publisher = Publisher::Start(PublisherOptions{.connection = {.endpoint = endpoint}});
   EXPECT_FALSE(publisher.ok());
   endpoint.username = "sensor";  // From the URL: mqtt://sensor:right@…
@@ -324,7 +340,8 @@ TEST(MqttCredentials, AWrongPasswordIsRefusedAndTheRightOneTaken) {
 TEST(MqttQos, ABrokerThatGrantsOnlyQos0IsRefused) {
   MosquittoBroker broker({.max_qos = 0});
   REQUIRE_MOSQUITTO(broker);
-  auto source = Source::Start(SourceOptions{.connection = {.endpoint = *ParseEndpoint(broker.Url("t")), .client_id = "c"}});
+  auto source = Source::Start(
+      SourceOptions{.connection = {.endpoint = *ParseEndpoint(broker.Url("t")), .client_id = "c"}});
   ASSERT_FALSE(source.ok());
   EXPECT_TRUE(absl::IsInvalidArgument(source.status())) << source.status();
   EXPECT_NE(source.status().message().find("max_qos"), std::string::npos) << source.status();
@@ -335,14 +352,18 @@ TEST(MqttTls, TrustsTheGivenCaAndRefusesAnUnknownCertificate) {
   REQUIRE_MOSQUITTO(broker);
   const auto endpoint = *ParseEndpoint(broker.Url("secure"));
   ASSERT_TRUE(endpoint.tls);
-  auto untrusted = Source::Start(SourceOptions{.connection = {.endpoint = endpoint, .client_id = "c"}});
+  auto untrusted =
+      Source::Start(SourceOptions{.connection = {.endpoint = endpoint, .client_id = "c"}});
   ASSERT_FALSE(untrusted.ok());
-  EXPECT_NE(untrusted.status().message().find("--mqtt-cafile"), std::string::npos) << untrusted.status();
+  EXPECT_NE(untrusted.status().message().find("--mqtt-cafile"), std::string::npos)
+      << untrusted.status();
 
-  const ConnectionOptions trusted{.endpoint = endpoint, .client_id = "c", .ca_file = broker.ca_file()};
+  const ConnectionOptions trusted{
+      .endpoint = endpoint, .client_id = "c", .ca_file = broker.ca_file()};
   auto source = Source::Start(SourceOptions{.connection = trusted});
   ASSERT_TRUE(source.ok()) << source.status();
-  auto publisher = Publisher::Start(PublisherOptions{.connection = {.endpoint = endpoint, .ca_file = broker.ca_file()}});
+  auto publisher = Publisher::Start(
+      PublisherOptions{.connection = {.endpoint = endpoint, .ca_file = broker.ca_file()}});
   ASSERT_TRUE(publisher.ok()) << publisher.status();
   ASSERT_TRUE((*publisher)->Publish("over TLS").ok());
   ASSERT_TRUE((*publisher)->Flush().ok());

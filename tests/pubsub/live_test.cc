@@ -18,18 +18,24 @@ namespace {
 
 TEST(LivePubsub, PublishPullAcknowledgeAndErrorsAgainstGoogleCloud) {
   const char* project = std::getenv("BIKESTREAM_TEST_GCP_PROJECT");
-  if (!project || !*project) GTEST_SKIP() << "skipped: set BIKESTREAM_TEST_GCP_PROJECT (and credentials) to run against Google Cloud";
+  if (!project || !*project)
+    GTEST_SKIP()
+        << "skipped: set BIKESTREAM_TEST_GCP_PROJECT (and credentials) to run against Google Cloud";
   auto credentials = gcp::CredentialsFromProcessEnvironment();
   ASSERT_TRUE(credentials.ok()) << credentials.status();
   ConnectionOptions options{.credentials = *credentials};
   if (const char* endpoint = std::getenv("PUBSUB_ENDPOINT")) options.endpoint = endpoint;
   auto client = MakeRetryingConnection(MakeRestConnection(options));
-  const std::string suffix = std::to_string(getpid()) + "-" +
-                             std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
-  const std::string topic = "bikestream-live-" + suffix, subscription = "bikestream-live-sub-" + suffix;
+  const std::string suffix =
+      std::to_string(getpid()) + "-" +
+      std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  const std::string topic = "bikestream-live-" + suffix,
+                    subscription = "bikestream-live-sub-" + suffix;
   ASSERT_TRUE(client->CreateTopic(project, topic).ok());
   ASSERT_TRUE(client->CreateTopic(project, topic).ok());  // Idempotent.
-  ASSERT_TRUE(client->CreateSubscription({.project = project, .subscription = subscription, .topic = topic}).ok());
+  ASSERT_TRUE(
+      client->CreateSubscription({.project = project, .subscription = subscription, .topic = topic})
+          .ok());
 
   const std::vector<std::string> payloads = {"{\"a\":1}", std::string("bin\0ary\xff", 8), "x"};
   auto ids = client->Publish(project, topic, payloads);

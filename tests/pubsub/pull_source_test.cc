@@ -14,7 +14,8 @@ TEST(PullSource, AReplyTooLargeToReadIsAskedForAgainWithFewerMessages) {
   std::vector<int> asked;
   connection->pull = [&](int max_messages) -> absl::StatusOr<std::vector<ReceivedMessage>> {
     asked.push_back(max_messages);
-    if (max_messages > 200) return absl::OutOfRangeError("POST …:pull: the reply is larger than 256 MiB");
+    if (max_messages > 200)
+      return absl::OutOfRangeError("POST …:pull: the reply is larger than 256 MiB");
     return std::vector<ReceivedMessage>(std::size_t(max_messages), ReceivedMessage{.ack_id = "a"});
   };
   PullSource source(std::move(connection), PullSourceOptions{.project = "p", .subscription = "s"});

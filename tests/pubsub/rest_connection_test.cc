@@ -32,12 +32,20 @@ TEST(PubsubRest, AnExistingSubscriptionOnAnotherTopicIsAnErrorThatNamesTheFix) {
   auto client = SharedEmulator().Connect();
   ASSERT_TRUE(client->CreateTopic(kProject, "topic-mine").ok());
   ASSERT_TRUE(client->CreateTopic(kProject, "topic-other").ok());
-  ASSERT_TRUE(client->CreateSubscription({.project = kProject, .subscription = "sub-taken", .topic = "topic-other"}).ok());
-  auto status = client->CreateSubscription({.project = kProject, .subscription = "sub-taken", .topic = "topic-mine"});
+  ASSERT_TRUE(client
+                  ->CreateSubscription(
+                      {.project = kProject, .subscription = "sub-taken", .topic = "topic-other"})
+                  .ok());
+  auto status = client->CreateSubscription(
+      {.project = kProject, .subscription = "sub-taken", .topic = "topic-mine"});
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
-  EXPECT_NE(status.message().find("attached to projects/" + std::string(kProject) + "/topics/topic-other"),
-            std::string::npos) << status;
-  EXPECT_NE(status.message().find("gcloud pubsub subscriptions delete sub-taken"), std::string::npos) << status;
+  EXPECT_NE(status.message().find("attached to projects/" + std::string(kProject) +
+                                  "/topics/topic-other"),
+            std::string::npos)
+      << status;
+  EXPECT_NE(status.message().find("gcloud pubsub subscriptions delete sub-taken"),
+            std::string::npos)
+      << status;
   EXPECT_TRUE(client->DeleteSubscription(kProject, "sub-taken").ok());
 }
 
@@ -45,8 +53,12 @@ TEST(PubsubRest, PublishPullAckRoundTripKeepsBytes) {
   REQUIRE_PUBSUB_EMULATOR();
   auto client = SharedEmulator().Connect();
   ASSERT_TRUE(client->CreateTopic(kProject, "topic-rt").ok());
-  ASSERT_TRUE(client->CreateSubscription({.project = kProject, .subscription = "sub-rt", .topic = "topic-rt"}).ok());
-  const std::vector<std::string> payloads = {"{\"a\":1}", std::string("bin\0ary\xff", 8), "x", "yz"};
+  ASSERT_TRUE(
+      client
+          ->CreateSubscription({.project = kProject, .subscription = "sub-rt", .topic = "topic-rt"})
+          .ok());
+  const std::vector<std::string> payloads = {"{\"a\":1}", std::string("bin\0ary\xff", 8), "x",
+                                             "yz"};
   auto ids = client->Publish(kProject, "topic-rt", payloads);
   ASSERT_TRUE(ids.ok()) << ids.status();
   EXPECT_EQ(ids->size(), payloads.size());
@@ -74,7 +86,10 @@ TEST(PubsubRest, NackRedeliversAtOnce) {
   REQUIRE_PUBSUB_EMULATOR();
   auto client = SharedEmulator().Connect();
   ASSERT_TRUE(client->CreateTopic(kProject, "topic-nack").ok());
-  ASSERT_TRUE(client->CreateSubscription({.project = kProject, .subscription = "sub-nack", .topic = "topic-nack"}).ok());
+  ASSERT_TRUE(client
+                  ->CreateSubscription(
+                      {.project = kProject, .subscription = "sub-nack", .topic = "topic-nack"})
+                  .ok());
   ASSERT_TRUE(client->Publish(kProject, "topic-nack", {"again"}).ok());
   std::vector<ReceivedMessage> first;
   for (int i = 0; i < 50 && first.empty(); ++i) first = *client->Pull(kProject, "sub-nack", 10);
@@ -93,14 +108,17 @@ TEST(PubsubRest, ErrorsAreOneClearLine) {
   ASSERT_FALSE(published.ok());
   EXPECT_EQ(published.status().code(), absl::StatusCode::kNotFound);
   const std::string message(published.status().message());
-  EXPECT_NE(message.find("publish projects/bikestream-test/topics/no-such-topic"), std::string::npos) << message;
+  EXPECT_NE(message.find("publish projects/bikestream-test/topics/no-such-topic"),
+            std::string::npos)
+      << message;
   EXPECT_NE(message.find("bikestream setup"), std::string::npos) << message;
   EXPECT_EQ(message.find('\n'), std::string::npos);
 }
 
 TEST(PubsubRest, UnreachableServiceIsUnavailableAfterRetries) {
   auto client = MakeRetryingConnection(
-      MakeRestConnection({.emulator_host = fmt::format("127.0.0.1:{}", testing_support::FreeLoopbackPort())}),
+      MakeRestConnection(
+          {.emulator_host = fmt::format("127.0.0.1:{}", testing_support::FreeLoopbackPort())}),
       RetryPolicy{.initial_backoff = kMicrosPerMilli, .max_attempts = 3});
   auto status = client->GetTopic(kProject, "topic");
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);

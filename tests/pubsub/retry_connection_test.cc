@@ -11,13 +11,13 @@ namespace {
 
 using testing_support::ScriptedConnection;
 
-const RetryPolicy kFast{.initial_backoff = kMicrosPerMilli, .max_backoff = 2 * kMicrosPerMilli,
-                            .max_attempts = 4};
+const RetryPolicy kFast{
+    .initial_backoff = kMicrosPerMilli, .max_backoff = 2 * kMicrosPerMilli, .max_attempts = 4};
 
 TEST(RetryingConnection, RetriesTransientErrorsUntilSuccess) {
-  auto scripted = std::make_unique<ScriptedConnection>(std::deque<absl::Status>{
-      absl::UnavailableError("503"), absl::ResourceExhaustedError("429"),
-      absl::DeadlineExceededError("timeout")});
+  auto scripted = std::make_unique<ScriptedConnection>(
+      std::deque<absl::Status>{absl::UnavailableError("503"), absl::ResourceExhaustedError("429"),
+                               absl::DeadlineExceededError("timeout")});
   auto* raw = scripted.get();
   auto retrying = MakeRetryingConnection(std::move(scripted), kFast);
   EXPECT_TRUE(retrying->GetTopic("p", "t").ok());
@@ -25,8 +25,8 @@ TEST(RetryingConnection, RetriesTransientErrorsUntilSuccess) {
 }
 
 TEST(RetryingConnection, GivesUpAfterMaxAttempts) {
-  auto scripted = std::make_unique<ScriptedConnection>(std::deque<absl::Status>(
-      10, absl::UnavailableError("still down")));
+  auto scripted = std::make_unique<ScriptedConnection>(
+      std::deque<absl::Status>(10, absl::UnavailableError("still down")));
   auto* raw = scripted.get();
   auto retrying = MakeRetryingConnection(std::move(scripted), kFast);
   EXPECT_EQ(retrying->GetTopic("p", "t").code(), absl::StatusCode::kUnavailable);
@@ -35,7 +35,7 @@ TEST(RetryingConnection, GivesUpAfterMaxAttempts) {
 
 TEST(RetryingConnection, DoesNotRetryPermanentErrors) {
   for (const auto& status : {absl::NotFoundError("404"), absl::PermissionDeniedError("403"),
-                      absl::InvalidArgumentError("400"), absl::AlreadyExistsError("409")}) {
+                             absl::InvalidArgumentError("400"), absl::AlreadyExistsError("409")}) {
     auto scripted = std::make_unique<ScriptedConnection>(std::deque<absl::Status>{status});
     auto* raw = scripted.get();
     auto retrying = MakeRetryingConnection(std::move(scripted), kFast);

@@ -13,20 +13,29 @@ TEST(ResourceNames, AcceptsWhatPubsubAcceptsAndNamesTheFlagOfWhatItRefuses) {
   EXPECT_TRUE(ValidateResourceNames("demo-project", "bike-events", "bike-events-sub").ok());
   EXPECT_TRUE(ValidateResourceNames("example.com:my-project", "a.b_c~d+e", "").ok());
   EXPECT_TRUE(ValidateResourceNames("demo", "", "").ok());
-  for (auto [project, topic, subscription, flag] : std::vector<std::tuple<std::string, std::string, std::string, std::string>>{
-           {"de mo/../x", "", "", "--project"}, {"Demo", "", "", "--project"}, {"1demo", "", "", "--project"},
-           {"demo-", "", "", "--project"},      {"demo", "ab", "", "--topic"},   {"demo", "a/../b", "", "--topic"},
-           {"demo", "goog-x", "", "--topic"},   {"demo", "", "sub scription", "--subscription"},
-           {"demo", "", "9sub", "--subscription"}, {"demo", std::string(256, 't'), "", "--topic"},
+  for (auto [project, topic, subscription, flag] :
+       std::vector<std::tuple<std::string, std::string, std::string, std::string>>{
+           {"de mo/../x", "", "", "--project"},
+           {"Demo", "", "", "--project"},
+           {"1demo", "", "", "--project"},
+           {"demo-", "", "", "--project"},
+           {"demo", "ab", "", "--topic"},
+           {"demo", "a/../b", "", "--topic"},
+           {"demo", "goog-x", "", "--topic"},
+           {"demo", "", "sub scription", "--subscription"},
+           {"demo", "", "9sub", "--subscription"},
+           {"demo", std::string(256, 't'), "", "--topic"},
            {"demo", "a%2Fb", "", "--topic"}}) {
     auto status = ValidateResourceNames(project, topic, subscription);
-    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << project << " " << topic << " " << subscription;
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument)
+        << project << " " << topic << " " << subscription;
     EXPECT_NE(status.message().find(flag), std::string::npos) << status;
   }
 }
 
 TEST(MessageData, RoundTripsEveryLengthAndRejectsGarbage) {
-  for (const std::string& data : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
+  for (const std::string& data :
+       std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
     auto decoded = DecodeMessageData(EncodeMessageData(data));
     ASSERT_TRUE(decoded.ok());
     EXPECT_EQ(*decoded, data);

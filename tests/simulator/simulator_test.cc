@@ -97,8 +97,9 @@ TEST(Simulator, FaultRatesAreAsAskedAndEveryMessageIsWhatItClaims) {
   EXPECT_NEAR(double(stats.duplicates) / kMessages, 0.05, 0.005);
   EXPECT_NEAR(double(stats.invalid) / kMessages, 0.05, 0.005);
   // Every kind of bad input appears.
-  for (const char* code : {"bad_json", "not_object", "missing_field", "wrong_type", "bad_event_id",
-                           "bad_station_id", "bad_timestamp", "bad_kind", "bad_delta", "too_long"}) {
+  for (const char* code :
+       {"bad_json", "not_object", "missing_field", "wrong_type", "bad_event_id", "bad_station_id",
+        "bad_timestamp", "bad_kind", "bad_delta", "too_long"}) {
     EXPECT_TRUE(reasons.contains(code)) << code;
   }
 }
@@ -121,7 +122,7 @@ TEST(Simulator, SomeStationsAreFarBusierThanOthers) {
 
 TEST(Simulator, EventTimeHasMorningAndEveningPeaks) {
   auto options = Stream(9, "diurnal");
-  options.rate = 1;  // One event per 3600 event-seconds of mean spacing...
+  options.rate = 1;               // One event per 3600 event-seconds of mean spacing...
   options.speedup = 3600 / 50.0;  // ...scaled to ~50 events an hour on average.
   Simulator simulator(options);
   EventParser parser;
@@ -133,9 +134,9 @@ TEST(Simulator, EventTimeHasMorningAndEveningPeaks) {
     previous = event.ts;
     ++per_hour[(event.ts / kMicrosPerSecond / 3600) % 24];
   }
-  EXPECT_GT(per_hour[8], 3 * per_hour[3]);    // Morning peak over the night.
-  EXPECT_GT(per_hour[17], 3 * per_hour[3]);   // Evening peak over the night.
-  EXPECT_GT(per_hour[8], per_hour[12]);       // Peaks stand out of the day too.
+  EXPECT_GT(per_hour[8], 3 * per_hour[3]);   // Morning peak over the night.
+  EXPECT_GT(per_hour[17], 3 * per_hour[3]);  // Evening peak over the night.
+  EXPECT_GT(per_hour[8], per_hour[12]);      // Peaks stand out of the day too.
 }
 
 TEST(Simulator, DeltaIsMostlyOneWithOccasionalGroups) {

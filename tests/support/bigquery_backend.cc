@@ -19,7 +19,8 @@ BigQueryStandIn& SharedBigQueryStandIn() {
 }
 
 std::vector<WarehouseBackend> BackendsUnderTest() {
-  return {{"BigQueryStandIn", [] { return std::string(); }, []() -> std::unique_ptr<Warehouse> {
+  return {{"BigQueryStandIn", [] { return std::string(); },
+           []() -> std::unique_ptr<Warehouse> {
              static std::atomic<int> datasets{0};
              BigQueryWarehouseOptions options{.dataset = "contract_" + std::to_string(++datasets)};
              options.client.endpoint = SharedBigQueryStandIn().url();

@@ -60,7 +60,8 @@ absl::Status Exec(sqlite3* db, const std::string& sql) {
 }
 
 // Makes a temporary table of an ARRAY parameter's elements; its scalars go to `literals`.
-absl::Status LoadParameter(sqlite3* db, const json& parameter, std::map<std::string, std::string>* literals) {
+absl::Status LoadParameter(sqlite3* db, const json& parameter,
+                           std::map<std::string, std::string>* literals) {
   const std::string name = parameter.value("name", "");
   const json& type = parameter["parameterType"];
   const json& value = parameter["parameterValue"];
@@ -71,7 +72,8 @@ absl::Status LoadParameter(sqlite3* db, const json& parameter, std::map<std::str
   std::vector<std::pair<std::string, std::string>> columns;  // (name, BigQuery type)
   const json& element = type["arrayType"];
   if (element["type"] == "STRUCT") {
-    for (const json& field : element["structTypes"]) columns.emplace_back(field["name"], field["type"]["type"]);
+    for (const json& field : element["structTypes"])
+      columns.emplace_back(field["name"], field["type"]["type"]);
   } else {
     columns.emplace_back("value", element["type"]);
   }
@@ -81,24 +83,28 @@ absl::Status LoadParameter(sqlite3* db, const json& parameter, std::map<std::str
     definition += fmt::format(", {} {}", column, SqliteType(column_type));
     placeholders += ", ?";
   }
-  if (auto status = Exec(db, fmt::format("CREATE TEMP TABLE _param_{} ({})", name, definition)); !status.ok()) {
+  if (auto status = Exec(db, fmt::format("CREATE TEMP TABLE _param_{} ({})", name, definition));
+      !status.ok()) {
     return status;
   }
   sqlite3_stmt* insert = nullptr;
-  sqlite3_prepare_v2(db, fmt::format("INSERT INTO _param_{} VALUES ({})", name, placeholders).c_str(), -1, &insert,
-                     nullptr);
+  sqlite3_prepare_v2(db,
+                     fmt::format("INSERT INTO _param_{} VALUES ({})", name, placeholders).c_str(),
+                     -1, &insert, nullptr);
   std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> owned(insert, &sqlite3_finalize);
   const json& items = value.contains("arrayValues") ? value["arrayValues"] : json::array();
   for (std::size_t pos = 0; pos < items.size(); ++pos) {
     sqlite3_reset(insert);
     sqlite3_bind_int64(insert, 1, std::int64_t(pos));
     for (std::size_t c = 0; c < columns.size(); ++c) {
-      const json& member = element["type"] == "STRUCT" ? items[pos]["structValues"][columns[c].first] : items[pos];
+      const json& member =
+          element["type"] == "STRUCT" ? items[pos]["structValues"][columns[c].first] : items[pos];
       const auto stored = Stored(member, columns[c].second);
       if (!stored) {
         sqlite3_bind_null(insert, int(c) + 2);
       } else if (columns[c].second == "STRING") {
-        sqlite3_bind_text(insert, int(c) + 2, stored->c_str(), int(stored->size()), SQLITE_TRANSIENT);
+        sqlite3_bind_text(insert, int(c) + 2, stored->c_str(), int(stored->size()),
+                          SQLITE_TRANSIENT);
       } else if (columns[c].second == "FLOAT64" || columns[c].second == "FLOAT") {
         sqlite3_bind_double(insert, int(c) + 2, std::stod(*stored));
       } else {
@@ -115,8 +121,8 @@ absl::Status LoadParameter(sqlite3* db, const json& parameter, std::map<std::str
 std::string Translate(std::string statement, const std::map<std::string, std::string>& literals,
                       std::string* missing) {
   static const std::regex kInUnnest(R"(\bIN\s+UNNEST\(@(\w+)\))", std::regex::icase);
-  static const std::regex kUnnest(R"(\bUNNEST\(@(\w+)\)(\s+AS\s+(\w+))?(\s+WITH\s+OFFSET\s+AS\s+pos)?)",
-                                  std::regex::icase);
+  static const std::regex kUnnest(
+      R"(\bUNNEST\(@(\w+)\)(\s+AS\s+(\w+))?(\s+WITH\s+OFFSET\s+AS\s+pos)?)", std::regex::icase);
   static const std::regex kParameter(R"(@(\w+))");
   static const std::regex kTimestampSub(R"(\bTIMESTAMP_SUB\((@\w+), INTERVAL (\d+) MICROSECOND\))");
   static const std::regex kGreatest(R"(\bGREATEST\()");
@@ -142,10 +148,11 @@ Failure FailureOf(sqlite3* db, const std::string& project, const std::string& da
   static const std::regex kNoTable(R"(no such table: (\S+))");
   std::smatch table;
   if (std::regex_search(message, table, kNoTable)) {
-    return {"notFound", fmt::format("Not found: Table {}:{}.{} was not found in location US", project, dataset,
-                                    table[1].str())};
+    return {"notFound", fmt::format("Not found: Table {}:{}.{} was not found in location US",
+                                    project, dataset, table[1].str())};
   }
-  if (message.find("syntax error") != std::string::npos) return {"invalidQuery", "Syntax error: " + message};
+  if (message.find("syntax error") != std::string::npos)
+    return {"invalidQuery", "Syntax error: " + message};
   return {"invalidQuery", message};
 }
 
@@ -173,45 +180,54 @@ void UnixMicros(sqlite3_context* context, int, sqlite3_value** args) {
 void BigQuerySqliteEngine::DatasetCreated(const std::string& dataset) {
   sqlite3* db = nullptr;
   sqlite3_open(":memory:", &db);
-  sqlite3_create_function(db, "MOD", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, Mod, nullptr, nullptr);
-  sqlite3_create_function(db, "UNIX_MICROS", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, UnixMicros, nullptr,
+  sqlite3_create_function(db, "MOD", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, Mod, nullptr,
                           nullptr);
+  sqlite3_create_function(db, "UNIX_MICROS", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                          UnixMicros, nullptr, nullptr);
   datasets_[dataset].reset(db);
 }
 
 void BigQuerySqliteEngine::TableCreated(const std::string& dataset, const json& table) {
   std::string columns;
   for (const json& field : table["schema"]["fields"]) {
-    columns += fmt::format("{}{} {}{}", columns.empty() ? "" : ", ", field["name"].get<std::string>(),
-                           SqliteType(field["type"]), field.value("mode", "") == "REQUIRED" ? " NOT NULL" : "");
+    columns += fmt::format("{}{} {}{}", columns.empty() ? "" : ", ",
+                           field["name"].get<std::string>(), SqliteType(field["type"]),
+                           field.value("mode", "") == "REQUIRED" ? " NOT NULL" : "");
   }
   const std::string name = table["tableReference"]["tableId"];
-  if (auto status = Exec(datasets_.at(dataset).get(), fmt::format("CREATE TABLE `{}` ({})", name, columns));
+  if (auto status =
+          Exec(datasets_.at(dataset).get(), fmt::format("CREATE TABLE `{}` ({})", name, columns));
       !status.ok()) {
     ADD_FAILURE() << "the stand-in could not create " << name << ": " << status;
   }
 }
 
 BigQueryStandIn::Outcome BigQuerySqliteEngine::Run(const json& query) {
-  const std::string dataset = query.contains("defaultDataset") ? query["defaultDataset"].value("datasetId", "") : "";
+  const std::string dataset =
+      query.contains("defaultDataset") ? query["defaultDataset"].value("datasetId", "") : "";
   auto found = datasets_.find(dataset);
   if (found == datasets_.end()) {
     return Failure{"notFound", fmt::format("Not found: Dataset {}:{}", project_, dataset)};
   }
   sqlite3* db = found->second.get();
   BigQueryStandIn::Outcome outcome = RunScript(db, dataset, query);
-  if (!sqlite3_get_autocommit(db)) Exec(db, "ROLLBACK").IgnoreError();  // A script that failed midway.
+  if (!sqlite3_get_autocommit(db))
+    Exec(db, "ROLLBACK").IgnoreError();  // A script that failed midway.
   // A script's temporary tables end with it.
   std::vector<std::string> temporary;
   sqlite3_stmt* list = nullptr;
-  sqlite3_prepare_v2(db, "SELECT name FROM sqlite_temp_master WHERE type = 'table'", -1, &list, nullptr);
-  while (sqlite3_step(list) == SQLITE_ROW) temporary.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(list, 0)));
+  sqlite3_prepare_v2(db, "SELECT name FROM sqlite_temp_master WHERE type = 'table'", -1, &list,
+                     nullptr);
+  while (sqlite3_step(list) == SQLITE_ROW)
+    temporary.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(list, 0)));
   sqlite3_finalize(list);
-  for (const std::string& name : temporary) Exec(db, fmt::format("DROP TABLE temp.`{}`", name)).IgnoreError();
+  for (const std::string& name : temporary)
+    Exec(db, fmt::format("DROP TABLE temp.`{}`", name)).IgnoreError();
   return outcome;
 }
 
-BigQueryStandIn::Outcome BigQuerySqliteEngine::RunScript(sqlite3* db, const std::string& dataset, const json& query) {
+BigQueryStandIn::Outcome BigQuerySqliteEngine::RunScript(sqlite3* db, const std::string& dataset,
+                                                         const json& query) {
   std::map<std::string, std::string> literals;
   if (query.contains("queryParameters")) {
     for (const json& parameter : query["queryParameters"]) {
@@ -225,9 +241,11 @@ BigQueryStandIn::Outcome BigQuerySqliteEngine::RunScript(sqlite3* db, const std:
   for (std::string_view statement : SplitStatements(script)) {
     std::string missing;
     const std::string sql = Translate(std::string(statement), literals, &missing);
-    if (!missing.empty()) return Failure{"invalidQuery", fmt::format("Query parameter '{}' not found", missing)};
+    if (!missing.empty())
+      return Failure{"invalidQuery", fmt::format("Query parameter '{}' not found", missing)};
     sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) return FailureOf(db, project_, dataset);
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK)
+      return FailureOf(db, project_, dataset);
     std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(raw, &sqlite3_finalize);
     result = {};  // A script's result is its last statement's.
     int rc;
@@ -235,8 +253,9 @@ BigQueryStandIn::Outcome BigQuerySqliteEngine::RunScript(sqlite3* db, const std:
       const int count = sqlite3_column_count(raw);
       if (result.fields.empty()) {
         for (int c = 0; c < count; ++c) {
-          result.fields.emplace_back(sqlite3_column_name(raw, c),
-                                     BigQueryType(sqlite3_column_decltype(raw, c), sqlite3_column_type(raw, c)));
+          result.fields.emplace_back(
+              sqlite3_column_name(raw, c),
+              BigQueryType(sqlite3_column_decltype(raw, c), sqlite3_column_type(raw, c)));
         }
       }
       std::vector<std::optional<std::string>> row;
@@ -256,7 +275,8 @@ BigQueryStandIn::Outcome BigQuerySqliteEngine::RunScript(sqlite3* db, const std:
     if (rc != SQLITE_DONE) return FailureOf(db, project_, dataset);
     if (result.fields.empty()) {  // No rows: the columns are still the result's.
       for (int c = 0; c < sqlite3_column_count(raw); ++c) {
-        result.fields.emplace_back(sqlite3_column_name(raw, c), BigQueryType(sqlite3_column_decltype(raw, c), SQLITE_NULL));
+        result.fields.emplace_back(sqlite3_column_name(raw, c),
+                                   BigQueryType(sqlite3_column_decltype(raw, c), SQLITE_NULL));
       }
     }
     result.bytes_processed += 10 * 1024 * 1024;  // BigQuery's minimum per statement billed.

@@ -23,7 +23,8 @@ namespace bikestream::testing_support {
 
 class BigQuerySqliteEngine final : public BigQueryStandIn::Engine {
  public:
-  explicit BigQuerySqliteEngine(std::string project = "test-project") : project_(std::move(project)) {}
+  explicit BigQuerySqliteEngine(std::string project = "test-project")
+      : project_(std::move(project)) {}
 
   BigQueryStandIn::Outcome Run(const nlohmann::json& query) override;
   void DatasetCreated(const std::string& dataset) override;
@@ -33,7 +34,8 @@ class BigQuerySqliteEngine final : public BigQueryStandIn::Engine {
   struct Close {
     void operator()(sqlite3* db) const { sqlite3_close(db); }
   };
-  BigQueryStandIn::Outcome RunScript(sqlite3* db, const std::string& dataset, const nlohmann::json& query);
+  BigQueryStandIn::Outcome RunScript(sqlite3* db, const std::string& dataset,
+                                     const nlohmann::json& query);
 
   std::string project_;
   std::map<std::string, std::unique_ptr<sqlite3, Close>> datasets_;

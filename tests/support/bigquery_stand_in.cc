@@ -17,13 +17,20 @@ const std::regex kUint(R"(^[0-9]+$)");
 
 const char* StatusName(int http_status) {
   switch (http_status) {
-    case 400: return "INVALID_ARGUMENT";
-    case 401: return "UNAUTHENTICATED";
-    case 403: return "PERMISSION_DENIED";
-    case 404: return "NOT_FOUND";
-    case 409: return "ALREADY_EXISTS";
-    case 429: return "RESOURCE_EXHAUSTED";
-    default: return http_status >= 500 ? "UNAVAILABLE" : "UNKNOWN";
+    case 400:
+      return "INVALID_ARGUMENT";
+    case 401:
+      return "UNAUTHENTICATED";
+    case 403:
+      return "PERMISSION_DENIED";
+    case 404:
+      return "NOT_FOUND";
+    case 409:
+      return "ALREADY_EXISTS";
+    case 429:
+      return "RESOURCE_EXHAUSTED";
+    default:
+      return http_status >= 500 ? "UNAVAILABLE" : "UNKNOWN";
   }
 }
 
@@ -32,11 +39,12 @@ json Int64(std::int64_t value) { return std::to_string(value); }
 }  // namespace
 
 json GoogleError(int http_status, const std::string& reason, const std::string& message) {
-  return {{"error",
-           {{"code", http_status},
-            {"message", message},
-            {"errors", json::array({{{"message", message}, {"domain", "global"}, {"reason", reason}}})},
-            {"status", StatusName(http_status)}}}};
+  return {
+      {"error",
+       {{"code", http_status},
+        {"message", message},
+        {"errors", json::array({{{"message", message}, {"domain", "global"}, {"reason", reason}}})},
+        {"status", StatusName(http_status)}}}};
 }
 
 DiscoverySchema::DiscoverySchema(const std::string& path) {
@@ -45,20 +53,25 @@ DiscoverySchema::DiscoverySchema(const std::string& path) {
   document_ = json::parse(in);
 }
 
-std::string DiscoverySchema::Check(const json& value, const std::string& schema, bool is_request) const {
+std::string DiscoverySchema::Check(const json& value, const std::string& schema,
+                                   bool is_request) const {
   return CheckObject(value, schema, schema, is_request);
 }
 
-std::string DiscoverySchema::CheckObject(const json& value, const std::string& schema, const std::string& where,
-                                         bool is_request) const {
+std::string DiscoverySchema::CheckObject(const json& value, const std::string& schema,
+                                         const std::string& where, bool is_request) const {
   const json& definition = document_["schemas"][schema];
   if (!value.is_object()) return where + ": not an object";
-  const json& properties = definition.contains("properties") ? definition["properties"] : json::object();
+  const json& properties =
+      definition.contains("properties") ? definition["properties"] : json::object();
   for (const auto& [name, member] : value.items()) {
     if (!properties.contains(name)) return fmt::format("{}: unknown field '{}'", where, name);
     const json& spec = properties[name];
-    if (is_request && spec.value("readOnly", false)) return fmt::format("{}.{}: output only", where, name);
-    if (std::string error = CheckValue(member, spec, fmt::format("{}.{}", where, name), is_request); !error.empty()) return error;
+    if (is_request && spec.value("readOnly", false))
+      return fmt::format("{}.{}: output only", where, name);
+    if (std::string error = CheckValue(member, spec, fmt::format("{}.{}", where, name), is_request);
+        !error.empty())
+      return error;
   }
   if (is_request) {
     for (const auto& [name, spec] : properties.items()) {
@@ -70,8 +83,8 @@ std::string DiscoverySchema::CheckObject(const json& value, const std::string& s
   return "";
 }
 
-std::string DiscoverySchema::CheckValue(const json& value, const json& spec, const std::string& where,
-                                        bool is_request) const {
+std::string DiscoverySchema::CheckValue(const json& value, const json& spec,
+                                        const std::string& where, bool is_request) const {
   if (spec.contains("$ref")) return CheckObject(value, spec["$ref"], where, is_request);
   const std::string type = spec.value("type", "any");
   const std::string format = spec.value("format", "");
@@ -79,8 +92,10 @@ std::string DiscoverySchema::CheckValue(const json& value, const json& spec, con
   if (type == "string") {
     if (!value.is_string()) return fmt::format("{}: {} is not a string", where, value.dump());
     const std::string text = value.get<std::string>();
-    if (format == "int64" && !std::regex_match(text, kInt64)) return fmt::format("{}: '{}' is not an int64", where, text);
-    if (format == "uint64" && !std::regex_match(text, kUint)) return fmt::format("{}: '{}' is not a uint64", where, text);
+    if (format == "int64" && !std::regex_match(text, kInt64))
+      return fmt::format("{}: '{}' is not an int64", where, text);
+    if (format == "uint64" && !std::regex_match(text, kUint))
+      return fmt::format("{}: '{}' is not a uint64", where, text);
     if (spec.contains("enum")) {
       bool known = false;
       for (const json& option : spec["enum"]) known = known || option == value;
@@ -89,16 +104,20 @@ std::string DiscoverySchema::CheckValue(const json& value, const json& spec, con
     return "";
   }
   if (type == "integer") {
-    if (!value.is_number_integer()) return fmt::format("{}: {} is not an integer", where, value.dump());
+    if (!value.is_number_integer())
+      return fmt::format("{}: {} is not an integer", where, value.dump());
     if (format.starts_with("uint") && value.get<std::int64_t>() < 0) return where + ": negative";
     return "";
   }
-  if (type == "number") return value.is_number() ? "" : fmt::format("{}: {} is not a number", where, value.dump());
-  if (type == "boolean") return value.is_boolean() ? "" : fmt::format("{}: {} is not a boolean", where, value.dump());
+  if (type == "number")
+    return value.is_number() ? "" : fmt::format("{}: {} is not a number", where, value.dump());
+  if (type == "boolean")
+    return value.is_boolean() ? "" : fmt::format("{}: {} is not a boolean", where, value.dump());
   if (type == "array") {
     if (!value.is_array()) return fmt::format("{}: not an array", where);
     for (std::size_t i = 0; i < value.size(); ++i) {
-      if (std::string error = CheckValue(value[i], spec["items"], fmt::format("{}[{}]", where, i), is_request);
+      if (std::string error =
+              CheckValue(value[i], spec["items"], fmt::format("{}[{}]", where, i), is_request);
           !error.empty()) {
         return error;
       }
@@ -109,7 +128,8 @@ std::string DiscoverySchema::CheckValue(const json& value, const json& spec, con
     if (!value.is_object()) return fmt::format("{}: not an object", where);
     if (!spec.contains("additionalProperties")) return "";
     for (const auto& [key, member] : value.items()) {
-      if (std::string error = CheckValue(member, spec["additionalProperties"], fmt::format("{}.{}", where, key), is_request);
+      if (std::string error = CheckValue(member, spec["additionalProperties"],
+                                         fmt::format("{}.{}", where, key), is_request);
           !error.empty()) {
         return error;
       }
@@ -119,9 +139,11 @@ std::string DiscoverySchema::CheckValue(const json& value, const json& spec, con
   return fmt::format("{}: the schema's type '{}' is not known to the check", where, type);
 }
 
-std::string DiscoverySchema::CheckParameters(const std::string& method, const std::vector<std::string>& names) const {
+std::string DiscoverySchema::CheckParameters(const std::string& method,
+                                             const std::vector<std::string>& names) const {
   const auto dot = method.find('.');
-  const json& spec = document_["resources"][method.substr(0, dot)]["methods"][method.substr(dot + 1)];
+  const json& spec =
+      document_["resources"][method.substr(0, dot)]["methods"][method.substr(dot + 1)];
   for (const std::string& name : names) {
     const bool known = spec["parameters"].contains(name) || document_["parameters"].contains(name);
     if (!known) return fmt::format("{}: unknown query parameter '{}'", method, name);
@@ -149,7 +171,8 @@ BigQueryStandIn::BigQueryStandIn(Options options, std::unique_ptr<Engine> engine
     : options_(std::move(options)),
       engine_(std::move(engine)),
       schema_(BIKESTREAM_TEST_DATA "/support/bigquery/bigquery-v2-discovery.json"),
-      server_(std::make_unique<LoopbackServer>([this](httplib::Server& server) { Route(server); })) {}
+      server_(
+          std::make_unique<LoopbackServer>([this](httplib::Server& server) { Route(server); })) {}
 
 void BigQueryStandIn::InjectFault(Fault fault) {
   std::lock_guard lock(mutex_);
@@ -184,7 +207,8 @@ std::optional<json> BigQueryStandIn::dataset(const std::string& id) const {
   return found == datasets_.end() ? std::nullopt : std::optional<json>(found->second);
 }
 
-std::optional<json> BigQueryStandIn::table(const std::string& dataset, const std::string& id) const {
+std::optional<json> BigQueryStandIn::table(const std::string& dataset,
+                                           const std::string& id) const {
   std::lock_guard lock(mutex_);
   auto found = tables_.find(dataset + "." + id);
   return found == tables_.end() ? std::nullopt : std::optional<json>(found->second);
@@ -215,8 +239,10 @@ void BigQueryStandIn::Serve(const std::string& method, const std::string& reques
   };
   std::lock_guard lock(mutex_);
   calls_.push_back(method);
-  if (!options_.token.empty() && request.get_header_value("Authorization") != "Bearer " + options_.token) {
-    return reply(401, GoogleError(401, "authError", "Request had invalid authentication credentials."));
+  if (!options_.token.empty() &&
+      request.get_header_value("Authorization") != "Bearer " + options_.token) {
+    return reply(401,
+                 GoogleError(401, "authError", "Request had invalid authentication credentials."));
   }
   std::vector<std::string> names;
   for (const auto& [name, value] : request.params) names.push_back(name);
@@ -224,7 +250,8 @@ void BigQueryStandIn::Serve(const std::string& method, const std::string& reques
   json body;
   if (invalid.empty() && !request_schema.empty()) {
     body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-    invalid = body.is_discarded() ? "the body is not JSON" : schema_.Check(body, request_schema, /*is_request=*/true);
+    invalid = body.is_discarded() ? "the body is not JSON"
+                                  : schema_.Check(body, request_schema, /*is_request=*/true);
   }
   if (!invalid.empty()) {
     ++invalid_requests_;
@@ -232,19 +259,25 @@ void BigQueryStandIn::Serve(const std::string& method, const std::string& reques
   }
   std::optional<Fault> fault = TakeFault(method);
   if (fault && !fault->after_applying) {
-    return reply(fault->http_status, GoogleError(fault->http_status, fault->reason, "injected by the test"));
+    return reply(fault->http_status,
+                 GoogleError(fault->http_status, fault->reason, "injected by the test"));
   }
   int status = 200;
   json answer;
   try {
     answer = handler(request, &status);
   } catch (const std::exception& e) {  // A bug of the stand-in's, told as one.
-    return reply(500, GoogleError(500, "standInBroken", std::string("the stand-in failed: ") + e.what()));
+    return reply(
+        500, GoogleError(500, "standInBroken", std::string("the stand-in failed: ") + e.what()));
   }
-  if (fault) return reply(fault->http_status, GoogleError(fault->http_status, fault->reason, "injected after applying"));
+  if (fault)
+    return reply(fault->http_status,
+                 GoogleError(fault->http_status, fault->reason, "injected after applying"));
   if (status == 200) {
-    if (std::string wrong = schema_.Check(answer, reply_schema, /*is_request=*/false); !wrong.empty()) {
-      return reply(500, GoogleError(500, "standInBroken", "the stand-in's own reply breaks the schema: " + wrong));
+    if (std::string wrong = schema_.Check(answer, reply_schema, /*is_request=*/false);
+        !wrong.empty()) {
+      return reply(500, GoogleError(500, "standInBroken",
+                                    "the stand-in's own reply breaks the schema: " + wrong));
     }
   }
   reply(status, answer);
@@ -275,26 +308,32 @@ json BigQueryStandIn::JobResource(const Job& job) const {
                            {"totalBytesBilled", Int64(result.bytes_processed)}};
   }
   const std::string id = job.reference["jobId"];
-  return {{"kind", "bigquery#job"},
-          {"id", fmt::format("{}:{}.{}", options_.project, job.reference.value("location", "US"), id)},
-          {"jobReference", job.reference},
-          {"configuration", job.configuration},
-          {"status", status},
-          {"statistics", statistics}};
+  return {
+      {"kind", "bigquery#job"},
+      {"id", fmt::format("{}:{}.{}", options_.project, job.reference.value("location", "US"), id)},
+      {"jobReference", job.reference},
+      {"configuration", job.configuration},
+      {"status", status},
+      {"statistics", statistics}};
 }
 
-json BigQueryStandIn::ResultsPage(const Job& job, const httplib::Request& request, int* status) const {
+json BigQueryStandIn::ResultsPage(const Job& job, const httplib::Request& request,
+                                  int* status) const {
   if (const auto* failure = std::get_if<Failure>(&job.outcome)) {
     *status = failure->reason == "notFound" ? 404 : failure->reason == "accessDenied" ? 403 : 400;
     return GoogleError(*status, failure->reason, failure->message);
   }
   const auto& result = std::get<Result>(job.outcome);
-  const std::size_t start = request.has_param("pageToken") ? std::stoul(request.get_param_value("pageToken")) : 0;
-  const std::size_t page_rows =
-      request.has_param("maxResults") ? std::stoul(request.get_param_value("maxResults")) : result.rows.size();
-  const bool int64_timestamps = request.get_param_value("formatOptions.useInt64Timestamp") == "true";
+  const std::size_t start =
+      request.has_param("pageToken") ? std::stoul(request.get_param_value("pageToken")) : 0;
+  const std::size_t page_rows = request.has_param("maxResults")
+                                    ? std::stoul(request.get_param_value("maxResults"))
+                                    : result.rows.size();
+  const bool int64_timestamps =
+      request.get_param_value("formatOptions.useInt64Timestamp") == "true";
   json fields = json::array();
-  for (const auto& [name, type] : result.fields) fields.push_back({{"name", name}, {"type", type}, {"mode", "NULLABLE"}});
+  for (const auto& [name, type] : result.fields)
+    fields.push_back({{"name", name}, {"type", type}, {"mode", "NULLABLE"}});
   json rows = json::array();
   for (std::size_t r = start; r < result.rows.size() && r < start + page_rows; ++r) {
     json cells = json::array();
@@ -303,7 +342,8 @@ json BigQueryStandIn::ResultsPage(const Job& job, const httplib::Request& reques
       if (!cell) {
         cells.push_back({{"v", nullptr}});
       } else if (result.fields[c].second == "TIMESTAMP" && !int64_timestamps) {
-        cells.push_back({{"v", fmt::format("{:E}", double(std::stoll(*cell)) / 1e6)}});  // BigQuery's default.
+        cells.push_back(
+            {{"v", fmt::format("{:E}", double(std::stoll(*cell)) / 1e6)}});  // BigQuery's default.
       } else {
         cells.push_back({{"v", *cell}});
       }
@@ -323,111 +363,136 @@ json BigQueryStandIn::ResultsPage(const Job& job, const httplib::Request& reques
 
 void BigQueryStandIn::Route(httplib::Server& server) {
   const std::string projects = "/bigquery/v2/projects/([^/]+)";
-  server.Post(projects + "/jobs", [this](const httplib::Request& request, httplib::Response& response) {
-    Serve("jobs.insert", "Job", "Job", request, response, [&](const httplib::Request&, int* status) -> json {
-      const json job = json::parse(request.body);
-      if (!job.contains("jobReference") || !job["jobReference"].contains("jobId")) {
-        *status = 400;
-        return GoogleError(400, "invalid", "the stand-in needs a jobReference.jobId (the warehouse always sets one)");
-      }
-      if (jobs_.contains(job["jobReference"]["jobId"])) {
-        *status = 409;
-        return GoogleError(409, "duplicate", "Already Exists: Job " + job["jobReference"]["jobId"].get<std::string>());
-      }
-      return RunJob(job["jobReference"], job["configuration"]);
-    });
-  });
-  server.Get(projects + "/jobs/([^/]+)", [this](const httplib::Request& request, httplib::Response& response) {
-    Serve("jobs.get", "", "Job", request, response, [&](const httplib::Request&, int* status) -> json {
-      auto found = jobs_.find(request.matches[2]);
-      if (found == jobs_.end()) {
-        *status = 404;
-        return GoogleError(404, "notFound", "Not found: Job " + std::string(request.matches[2]));
-      }
-      json resource = JobResource(found->second);
-      ++found->second.polls;
-      return resource;
-    });
-  });
-  server.Get(projects + "/queries/([^/]+)", [this](const httplib::Request& request, httplib::Response& response) {
-    Serve("jobs.getQueryResults", "", "GetQueryResultsResponse", request, response,
-          [&](const httplib::Request&, int* status) -> json {
-            auto found = jobs_.find(request.matches[2]);
-            if (found == jobs_.end()) {
+  server.Post(
+      projects + "/jobs", [this](const httplib::Request& request, httplib::Response& response) {
+        Serve("jobs.insert", "Job", "Job", request, response,
+              [&](const httplib::Request&, int* status) -> json {
+                const json job = json::parse(request.body);
+                if (!job.contains("jobReference") || !job["jobReference"].contains("jobId")) {
+                  *status = 400;
+                  return GoogleError(
+                      400, "invalid",
+                      "the stand-in needs a jobReference.jobId (the warehouse always sets one)");
+                }
+                if (jobs_.contains(job["jobReference"]["jobId"])) {
+                  *status = 409;
+                  return GoogleError(
+                      409, "duplicate",
+                      "Already Exists: Job " + job["jobReference"]["jobId"].get<std::string>());
+                }
+                return RunJob(job["jobReference"], job["configuration"]);
+              });
+      });
+  server.Get(projects + "/jobs/([^/]+)",
+             [this](const httplib::Request& request, httplib::Response& response) {
+               Serve("jobs.get", "", "Job", request, response,
+                     [&](const httplib::Request&, int* status) -> json {
+                       auto found = jobs_.find(request.matches[2]);
+                       if (found == jobs_.end()) {
+                         *status = 404;
+                         return GoogleError(404, "notFound",
+                                            "Not found: Job " + std::string(request.matches[2]));
+                       }
+                       json resource = JobResource(found->second);
+                       ++found->second.polls;
+                       return resource;
+                     });
+             });
+  server.Get(projects + "/queries/([^/]+)",
+             [this](const httplib::Request& request, httplib::Response& response) {
+               Serve("jobs.getQueryResults", "", "GetQueryResultsResponse", request, response,
+                     [&](const httplib::Request&, int* status) -> json {
+                       auto found = jobs_.find(request.matches[2]);
+                       if (found == jobs_.end()) {
+                         *status = 404;
+                         return GoogleError(404, "notFound",
+                                            "Not found: Job " + std::string(request.matches[2]));
+                       }
+                       return ResultsPage(found->second, request, status);
+                     });
+             });
+  server.Post(
+      projects + "/queries", [this](const httplib::Request& request, httplib::Response& response) {
+        Serve("jobs.query", "QueryRequest", "QueryResponse", request, response,
+              [&](const httplib::Request&, int* status) -> json {
+                const json query = json::parse(request.body);
+                const json reference = {{"projectId", options_.project},
+                                        {"jobId", fmt::format("query_{}", ++next_query_job_)},
+                                        {"location", query.value("location", "US")}};
+                json configuration = json::object();
+                for (const char* field : {"query", "useLegacySql", "parameterMode",
+                                          "queryParameters", "defaultDataset"}) {
+                  if (query.contains(field)) configuration[field] = query[field];
+                }
+                RunJob(reference, {{"query", configuration}});
+                const Job& job = jobs_.at(reference["jobId"]);
+                httplib::Request first_page;
+                first_page.params.emplace("maxResults",
+                                          std::to_string(query.value("maxResults", 100000)));
+                if (query.contains("formatOptions") &&
+                    query["formatOptions"].value("useInt64Timestamp", false)) {
+                  first_page.params.emplace("formatOptions.useInt64Timestamp", "true");
+                }
+                json page = ResultsPage(job, first_page, status);
+                if (*status == 200) page["kind"] = "bigquery#queryResponse";
+                return page;
+              });
+      });
+  server.Post(projects + "/datasets",
+              [this](const httplib::Request& request, httplib::Response& response) {
+                Serve("datasets.insert", "Dataset", "Dataset", request, response,
+                      [&](const httplib::Request&, int* status) {
+                        json dataset = json::parse(request.body);
+                        const std::string id = dataset["datasetReference"]["datasetId"];
+                        if (datasets_.contains(id)) {
+                          *status = 409;
+                          return GoogleError(409, "duplicate", "Already Exists: Dataset " + id);
+                        }
+                        dataset["id"] = options_.project + ":" + id;
+                        dataset["kind"] = "bigquery#dataset";
+                        engine_->DatasetCreated(id);
+                        return datasets_[id] = dataset;
+                      });
+              });
+  server.Get(projects + "/datasets/([^/]+)",
+             [this](const httplib::Request& request, httplib::Response& response) {
+               Serve("datasets.get", "", "Dataset", request, response,
+                     [&](const httplib::Request&, int* status) {
+                       auto found = datasets_.find(request.matches[2]);
+                       if (found != datasets_.end()) return found->second;
+                       *status = 404;
+                       return GoogleError(404, "notFound",
+                                          "Not found: Dataset " + options_.project + ":" +
+                                              std::string(request.matches[2]));
+                     });
+             });
+  server.Post(projects + "/datasets/([^/]+)/tables", [this](const httplib::Request& request,
+                                                            httplib::Response& response) {
+    Serve("tables.insert", "Table", "Table", request, response,
+          [&](const httplib::Request&, int* status) {
+            const std::string dataset = request.matches[2];
+            json table = json::parse(request.body);
+            const std::string key = dataset + "." + table["tableReference"].value("tableId", "");
+            if (!datasets_.contains(dataset)) {
               *status = 404;
-              return GoogleError(404, "notFound", "Not found: Job " + std::string(request.matches[2]));
+              return GoogleError(404, "notFound",
+                                 "Not found: Dataset " + options_.project + ":" + dataset);
             }
-            return ResultsPage(found->second, request, status);
+            if (tables_.contains(key)) {
+              *status = 409;
+              return GoogleError(409, "duplicate", "Already Exists: Table " + key);
+            }
+            table["kind"] = "bigquery#table";
+            table["type"] = "TABLE";
+            engine_->TableCreated(dataset, table);
+            return tables_[key] = table;
           });
-  });
-  server.Post(projects + "/queries", [this](const httplib::Request& request, httplib::Response& response) {
-    Serve("jobs.query", "QueryRequest", "QueryResponse", request, response,
-          [&](const httplib::Request&, int* status) -> json {
-            const json query = json::parse(request.body);
-            const json reference = {{"projectId", options_.project},
-                                    {"jobId", fmt::format("query_{}", ++next_query_job_)},
-                                    {"location", query.value("location", "US")}};
-            json configuration = json::object();
-            for (const char* field : {"query", "useLegacySql", "parameterMode", "queryParameters", "defaultDataset"}) {
-              if (query.contains(field)) configuration[field] = query[field];
-            }
-            RunJob(reference, {{"query", configuration}});
-            const Job& job = jobs_.at(reference["jobId"]);
-            httplib::Request first_page;
-            first_page.params.emplace("maxResults", std::to_string(query.value("maxResults", 100000)));
-            if (query.contains("formatOptions") && query["formatOptions"].value("useInt64Timestamp", false)) {
-              first_page.params.emplace("formatOptions.useInt64Timestamp", "true");
-            }
-            json page = ResultsPage(job, first_page, status);
-            if (*status == 200) page["kind"] = "bigquery#queryResponse";
-            return page;
-          });
-  });
-  server.Post(projects + "/datasets", [this](const httplib::Request& request, httplib::Response& response) {
-    Serve("datasets.insert", "Dataset", "Dataset", request, response, [&](const httplib::Request&, int* status) {
-      json dataset = json::parse(request.body);
-      const std::string id = dataset["datasetReference"]["datasetId"];
-      if (datasets_.contains(id)) {
-        *status = 409;
-        return GoogleError(409, "duplicate", "Already Exists: Dataset " + id);
-      }
-      dataset["id"] = options_.project + ":" + id;
-      dataset["kind"] = "bigquery#dataset";
-      engine_->DatasetCreated(id);
-      return datasets_[id] = dataset;
-    });
-  });
-  server.Get(projects + "/datasets/([^/]+)", [this](const httplib::Request& request, httplib::Response& response) {
-    Serve("datasets.get", "", "Dataset", request, response, [&](const httplib::Request&, int* status) {
-      auto found = datasets_.find(request.matches[2]);
-      if (found != datasets_.end()) return found->second;
-      *status = 404;
-      return GoogleError(404, "notFound", "Not found: Dataset " + options_.project + ":" + std::string(request.matches[2]));
-    });
-  });
-  server.Post(projects + "/datasets/([^/]+)/tables", [this](const httplib::Request& request, httplib::Response& response) {
-    Serve("tables.insert", "Table", "Table", request, response, [&](const httplib::Request&, int* status) {
-      const std::string dataset = request.matches[2];
-      json table = json::parse(request.body);
-      const std::string key = dataset + "." + table["tableReference"].value("tableId", "");
-      if (!datasets_.contains(dataset)) {
-        *status = 404;
-        return GoogleError(404, "notFound", "Not found: Dataset " + options_.project + ":" + dataset);
-      }
-      if (tables_.contains(key)) {
-        *status = 409;
-        return GoogleError(409, "duplicate", "Already Exists: Table " + key);
-      }
-      table["kind"] = "bigquery#table";
-      table["type"] = "TABLE";
-      engine_->TableCreated(dataset, table);
-      return tables_[key] = table;
-    });
   });
   server.Get(projects + "/datasets/([^/]+)/tables/([^/]+)", [this](const httplib::Request& request,
-                                                                    httplib::Response& response) {
+                                                                   httplib::Response& response) {
     Serve("tables.get", "", "Table", request, response, [&](const httplib::Request&, int* status) {
-      auto found = tables_.find(std::string(request.matches[2]) + "." + std::string(request.matches[3]));
+      auto found =
+          tables_.find(std::string(request.matches[2]) + "." + std::string(request.matches[3]));
       if (found != tables_.end()) return found->second;
       *status = 404;
       return GoogleError(404, "notFound", "Not found: Table " + std::string(request.matches[3]));

@@ -38,20 +38,21 @@ class DiscoverySchema {
   // where. A request may not set output-only fields and must set the required ones.
   std::string Check(const nlohmann::json& value, const std::string& schema, bool is_request) const;
   // "" when each of `names` is a query parameter of `method` ("jobs.get") or of every method.
-  std::string CheckParameters(const std::string& method, const std::vector<std::string>& names) const;
+  std::string CheckParameters(const std::string& method,
+                              const std::vector<std::string>& names) const;
 
  private:
-  std::string CheckValue(const nlohmann::json& value, const nlohmann::json& spec, const std::string& where,
-                         bool is_request) const;
-  std::string CheckObject(const nlohmann::json& value, const std::string& schema, const std::string& where,
-                          bool is_request) const;
+  std::string CheckValue(const nlohmann::json& value, const nlohmann::json& spec,
+                         const std::string& where, bool is_request) const;
+  std::string CheckObject(const nlohmann::json& value, const std::string& schema,
+                          const std::string& where, bool is_request) const;
   nlohmann::json document_;
 };
 
 class BigQueryStandIn {
  public:
   struct Result {
-    std::vector<std::pair<std::string, std::string>> fields;  // (name, type)
+    std::vector<std::pair<std::string, std::string>> fields;    // (name, type)
     std::vector<std::vector<std::optional<std::string>>> rows;  // TIMESTAMP as microseconds.
     std::int64_t bytes_processed = 0;
   };
@@ -82,8 +83,8 @@ class BigQueryStandIn {
 
   struct Options {
     std::string project = "test-project";
-    std::string token;           // When set, each request must carry `Authorization: Bearer token`.
-    int polls_before_done = 0;   // jobs.get answers RUNNING this many times per job first.
+    std::string token;          // When set, each request must carry `Authorization: Bearer token`.
+    int polls_before_done = 0;  // jobs.get answers RUNNING this many times per job first.
   };
 
   BigQueryStandIn(Options options, Executor executor);
@@ -95,8 +96,8 @@ class BigQueryStandIn {
   // Fails the next run of a job with this errorResult reason (e.g. jobBackendError).
   void FailNextJob(Failure failure);
 
-  int invalid_requests() const;       // Requests refused by the schema check.
-  int executions() const;             // Statements run through the Executor.
+  int invalid_requests() const;  // Requests refused by the schema check.
+  int executions() const;        // Statements run through the Executor.
   std::vector<std::string> job_ids() const;
   std::optional<nlohmann::json> dataset(const std::string& id) const;
   std::optional<nlohmann::json> table(const std::string& dataset, const std::string& id) const;
@@ -114,8 +115,9 @@ class BigQueryStandIn {
 
   void Route(httplib::Server& server);
   // Wraps a method: auth, schema checks, faults, errors in Google's shape.
-  void Serve(const std::string& method, const std::string& request_schema, const std::string& reply_schema,
-             const httplib::Request& request, httplib::Response& response, const Handler& handler);
+  void Serve(const std::string& method, const std::string& request_schema,
+             const std::string& reply_schema, const httplib::Request& request,
+             httplib::Response& response, const Handler& handler);
   std::optional<Fault> TakeFault(const std::string& method);
   nlohmann::json RunJob(const nlohmann::json& reference, const nlohmann::json& configuration);
   nlohmann::json JobResource(const Job& job) const;

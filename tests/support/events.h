@@ -8,7 +8,8 @@
 
 namespace bikestream::testing_support {
 
-inline Event MakeEvent(std::string id, std::string station = "A_101", TimestampMicros ts = 1760804651000000) {
+inline Event MakeEvent(std::string id, std::string station = "A_101",
+                       TimestampMicros ts = 1760804651000000) {
   return Event{std::move(id), std::move(station), ts, Kind::kPickup, 1};
 }
 

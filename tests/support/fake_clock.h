@@ -20,7 +20,8 @@ namespace bikestream::testing_support {
 class FakeClock final : public Clock {
  public:
   enum class Mode { kManual, kJumping };
-  explicit FakeClock(TimestampMicros start = 0, Mode mode = Mode::kManual) : now_(start), mode_(mode) {}
+  explicit FakeClock(TimestampMicros start = 0, Mode mode = Mode::kManual)
+      : now_(start), mode_(mode) {}
 
   TimestampMicros Now() override {
     std::lock_guard lock(mutex_);

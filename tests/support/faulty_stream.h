@@ -14,9 +14,13 @@ inline constexpr const char* kFaultyStreamStart = "2025-10-18T00:00:00Z";
 // The flags of `simulate` and `run` that make the stream.
 inline std::vector<std::string> FaultyStreamFlags(std::uint64_t seed, const std::string& run_id,
                                                   std::uint64_t count) {
-  return {"--mode", "stream", "--seed", std::to_string(seed), "--run-id", run_id,
-          "--start", kFaultyStreamStart, "--count", std::to_string(count), "--duplicate-rate", "0.01",
-          "--invalid-rate", "0.01"};
+  return {"--mode",           "stream",
+          "--seed",           std::to_string(seed),
+          "--run-id",         run_id,
+          "--start",          kFaultyStreamStart,
+          "--count",          std::to_string(count),
+          "--duplicate-rate", "0.01",
+          "--invalid-rate",   "0.01"};
 }
 
 // The simulator those flags run.

@@ -24,7 +24,8 @@ class GbfsFeedServer {
   enum class Fault { kServerError, kTruncated, kNotJson };
 
   // `faults`: by the number of the station_status request (from 0) that fails instead.
-  explicit GbfsFeedServer(std::vector<std::string> snapshots, std::map<int, Fault> faults = {}, int bad_discoveries = 0)
+  explicit GbfsFeedServer(std::vector<std::string> snapshots, std::map<int, Fault> faults = {},
+                          int bad_discoveries = 0)
       : snapshots_(std::move(snapshots)),
         faults_(std::move(faults)),
         bad_discoveries_(bad_discoveries),
@@ -36,21 +37,23 @@ class GbfsFeedServer {
             }
             response.set_content(Discovery(), "application/json");
           });
-          s.Get("/system_information.json", [](const httplib::Request&, httplib::Response& response) {
-            response.set_content(R"({"last_updated":1728259785,"ttl":10,"version":"2.3","data":{)"
-                                 R"("system_id":"oslobysykkel","language":"nb","name":"Oslo Bysykkel"}})",
-                                 "application/json");
-          });
-          s.Get("/station_status.json", [this](const httplib::Request&, httplib::Response& response) {
-            Serve(response);
-          });
-          s.Get("/station_information.json", [this](const httplib::Request&, httplib::Response& response) {
-            if (information_requests_.fetch_add(1) < information_failures_) {
-              response.status = 503;
-              return;
-            }
-            response.set_content(station_information_, "application/json");
-          });
+          s.Get("/system_information.json",
+                [](const httplib::Request&, httplib::Response& response) {
+                  response.set_content(
+                      R"({"last_updated":1728259785,"ttl":10,"version":"2.3","data":{)"
+                      R"("system_id":"oslobysykkel","language":"nb","name":"Oslo Bysykkel"}})",
+                      "application/json");
+                });
+          s.Get("/station_status.json",
+                [this](const httplib::Request&, httplib::Response& response) { Serve(response); });
+          s.Get("/station_information.json",
+                [this](const httplib::Request&, httplib::Response& response) {
+                  if (information_requests_.fetch_add(1) < information_failures_) {
+                    response.status = 503;
+                    return;
+                  }
+                  response.set_content(station_information_, "application/json");
+                });
         }) {}
 
   // Before the first request: serves `document`, the first `failures` requests a 503 instead.
@@ -102,7 +105,9 @@ class GbfsFeedServer {
     response.set_content(snapshots_[index], "application/json");
   }
 
-  std::size_t Index(int request) const { return std::min<std::size_t>(request / 2, snapshots_.size() - 1); }
+  std::size_t Index(int request) const {
+    return std::min<std::size_t>(request / 2, snapshots_.size() - 1);
+  }
 
   const std::vector<std::string> snapshots_;
   const std::map<int, Fault> faults_;

@@ -52,7 +52,8 @@ class GoogleTokenServer {
       "Check your iat and exp values in the JWT claim.";
 
   explicit GoogleTokenServer(std::filesystem::path work_dir)
-      : work_dir_(std::move(work_dir)), server_([this](httplib::Server& server) { Routes(server); }) {}
+      : work_dir_(std::move(work_dir)),
+        server_([this](httplib::Server& server) { Routes(server); }) {}
 
   std::string token_uri() const { return server_.url() + "/token"; }
   std::string host() const { return server_.host(); }
@@ -113,8 +114,9 @@ class GoogleTokenServer {
   // What Google's APIs answer a request without a valid token.
   static void AnswerUnauthenticated(httplib::Response& response) {
     response.status = 401;
-    response.set_content(R"({"error":{"code":401,"status":"UNAUTHENTICATED","message":"bad token"}})",
-                         "application/json");
+    response.set_content(
+        R"({"error":{"code":401,"status":"UNAUTHENTICATED","message":"bad token"}})",
+        "application/json");
   }
 
   int grants() {
@@ -153,7 +155,8 @@ class GoogleTokenServer {
   void Grant(const httplib::Request& request, httplib::Response& response) {
     if (Failing(response)) return;
     if (request.get_header_value("Content-Type") != "application/x-www-form-urlencoded") {
-      return Refuse(response, 400, "invalid_request", "the form must be application/x-www-form-urlencoded");
+      return Refuse(response, 400, "invalid_request",
+                    "the form must be application/x-www-form-urlencoded");
     }
     const std::string grant_type = request.get_param_value("grant_type");
     if (grant_type == "urn:ietf:params:oauth:grant-type:jwt-bearer") {
@@ -183,7 +186,8 @@ class GoogleTokenServer {
     }
     const auto header = nlohmann::json::parse(header_text, nullptr, false);
     const auto claims = nlohmann::json::parse(claims_text, nullptr, false);
-    if (!header.is_object() || header.value("alg", "") != "RS256" || header.value("typ", "") != "JWT") {
+    if (!header.is_object() || header.value("alg", "") != "RS256" ||
+        header.value("typ", "") != "JWT") {
       return Problem(response, "the header is not {alg: RS256, typ: JWT}: " + header_text);
     }
     if (!claims.is_object() || !claims.contains("iat") || !claims.contains("exp") ||
@@ -193,12 +197,14 @@ class GoogleTokenServer {
     std::lock_guard lock(mutex_);
     const std::string email = claims.value("iss", "");
     const auto account = accounts_.find(email);
-    if (account == accounts_.end()) return RefuseLocked(response, 400, "invalid_grant", "Invalid JWT Signature.");
+    if (account == accounts_.end())
+      return RefuseLocked(response, 400, "invalid_grant", "Invalid JWT Signature.");
     if (!Verifies(parts[0] + "." + parts[1], signature, account->second)) {
       problems_.emplace_back("the signature does not verify with openssl dgst");
       return RefuseLocked(response, 400, "invalid_grant", "Invalid JWT Signature.");
     }
-    if (claims.value("aud", "") != token_uri()) problems_.push_back("aud is not the token_uri: " + claims_text);
+    if (claims.value("aud", "") != token_uri())
+      problems_.push_back("aud is not the token_uri: " + claims_text);
     if (claims.value("scope", "") != "https://www.googleapis.com/auth/cloud-platform") {
       problems_.push_back("scope is not cloud-platform: " + claims_text);
     }
@@ -214,13 +220,15 @@ class GoogleTokenServer {
     IssueLocked(response, email);
   }
 
-  bool Verifies(const std::string& signed_part, const std::string& signature, const std::string& public_pem) {
-    const auto base = work_dir_ / fmt::format("jwt-{}", grants_ + static_cast<int>(problems_.size()));
+  bool Verifies(const std::string& signed_part, const std::string& signature,
+                const std::string& public_pem) {
+    const auto base =
+        work_dir_ / fmt::format("jwt-{}", grants_ + static_cast<int>(problems_.size()));
     std::ofstream(base.string() + ".data", std::ios::binary) << signed_part;
     std::ofstream(base.string() + ".sig", std::ios::binary) << signature;
-    const std::string command =
-        fmt::format("openssl dgst -sha256 -verify '{}' -signature '{}.sig' '{}.data' >/dev/null 2>&1",
-                    public_pem, base.string(), base.string());
+    const std::string command = fmt::format(
+        "openssl dgst -sha256 -verify '{}' -signature '{}.sig' '{}.data' >/dev/null 2>&1",
+        public_pem, base.string(), base.string());
     return std::system(command.c_str()) == 0;
   }
 
@@ -233,7 +241,8 @@ class GoogleTokenServer {
     const std::string token = fmt::format("ya29.test-{}-{}", who, grants_);
     issued_[token] = std::chrono::steady_clock::now() + std::chrono::seconds(lifetime_seconds_);
     response.set_content(
-        nlohmann::json{{"access_token", token}, {"expires_in", lifetime_seconds_}, {"token_type", "Bearer"}}
+        nlohmann::json{
+            {"access_token", token}, {"expires_in", lifetime_seconds_}, {"token_type", "Bearer"}}
             .dump(),
         "application/json");
   }
@@ -243,15 +252,17 @@ class GoogleTokenServer {
     problems_.push_back(problem);
     RefuseLocked(response, 400, "invalid_grant", "Invalid JWT.");
   }
-  void Refuse(httplib::Response& response, int status, const std::string& error, const std::string& description) {
+  void Refuse(httplib::Response& response, int status, const std::string& error,
+              const std::string& description) {
     std::lock_guard lock(mutex_);
     RefuseLocked(response, status, error, description);
   }
   static void RefuseLocked(httplib::Response& response, int status, const std::string& error,
                            const std::string& description) {
     response.status = status;
-    response.set_content(nlohmann::json{{"error", error}, {"error_description", description}}.dump(),
-                         "application/json");
+    response.set_content(
+        nlohmann::json{{"error", error}, {"error_description", description}}.dump(),
+        "application/json");
   }
 
   const std::filesystem::path work_dir_;

@@ -16,7 +16,8 @@ class LoopbackServer {
  public:
   // `routes` registers the handlers before the server starts.
   explicit LoopbackServer(const std::function<void(httplib::Server&)>& routes) {
-    server_.set_tcp_nodelay(true);  // A reply is headers then body: no 40 ms wait for an ACK between.
+    server_.set_tcp_nodelay(
+        true);  // A reply is headers then body: no 40 ms wait for an ACK between.
     routes(server_);
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });

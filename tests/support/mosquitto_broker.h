@@ -42,7 +42,8 @@ class MosquittoBroker {
 
   explicit MosquittoBroker(MosquittoOptions options = {}) : options_(std::move(options)) {
     if (!std::filesystem::exists(kBinary)) {
-      error_ = "the MQTT broker is not installed (no /usr/sbin/mosquitto; apt-get install mosquitto)";
+      error_ =
+          "the MQTT broker is not installed (no /usr/sbin/mosquitto; apt-get install mosquitto)";
       return;
     }
     port_ = FreeLoopbackPort();
@@ -81,7 +82,7 @@ class MosquittoBroker {
     std::ofstream config(dir_ / "mosquitto.conf");
     config << "listener " << port_ << " 127.0.0.1\n"
            << "max_queued_messages 0\n"  // docs/mqtt.md: the default, 1000, drops the rest.
-           << "set_tcp_nodelay true\n"  // docs/mqtt.md: PUBACKs without Nagle's 40 ms.
+           << "set_tcp_nodelay true\n"   // docs/mqtt.md: PUBACKs without Nagle's 40 ms.
            << "persistence true\npersistence_location " << dir_.string() << "/\n"
            << "user root\n"  // Stay the test's user: the broker drops to "mosquitto" otherwise.
            << "log_dest file " << log().string() << "\n"
@@ -89,7 +90,8 @@ class MosquittoBroker {
     if (options_.tls) {
       const std::string key = (dir_ / "broker.key").string();
       const std::string command = fmt::format(
-          "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+          "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext "
+          "subjectAltName=IP:127.0.0.1 "
           "-keyout '{}' -out '{}' 2>/dev/null",
           key, ca_file());
       if (std::system(command.c_str()) != 0) error_ = "openssl could not make a certificate";
@@ -100,11 +102,11 @@ class MosquittoBroker {
       return;
     }
     const auto passwords = dir_ / "passwords";
-    const std::string command = fmt::format("/usr/bin/mosquitto_passwd -b -c '{}' '{}' '{}'", passwords.string(),
-                                            options_.username, options_.password);
+    const std::string command =
+        fmt::format("/usr/bin/mosquitto_passwd -b -c '{}' '{}' '{}'", passwords.string(),
+                    options_.username, options_.password);
     if (std::system(command.c_str()) != 0) error_ = "mosquitto_passwd failed";
     config << "allow_anonymous false\npassword_file " << passwords.string() << "\n";
-
   }
 
   void Start() {
@@ -117,7 +119,8 @@ class MosquittoBroker {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     const std::string output = (dir_ / "mosquitto.out").string();
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, output.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
     const bool spawned = posix_spawn(&pid_, kBinary, &actions, nullptr, argv.data(), environ) == 0;
     posix_spawn_file_actions_destroy(&actions);
@@ -131,7 +134,8 @@ class MosquittoBroker {
       if (Accepts()) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    error_ = fmt::format("mosquitto did not listen on port {} within 10 s (see {})", port_, log().string());
+    error_ = fmt::format("mosquitto did not listen on port {} within 10 s (see {})", port_,
+                         log().string());
   }
 
   void Stop() {
@@ -160,12 +164,12 @@ class MosquittoBroker {
 };
 
 // At the top of a test: skips (or fails in CI) when `broker` cannot run here.
-#define REQUIRE_MOSQUITTO(broker)                                             \
-  do {                                                                        \
-    if (!(broker).ready()) {                                                  \
-      if (::bikestream::testing_support::InCi()) FAIL() << (broker).error();  \
-      GTEST_SKIP() << "skipped: " << (broker).error();                        \
-    }                                                                         \
+#define REQUIRE_MOSQUITTO(broker)                                            \
+  do {                                                                       \
+    if (!(broker).ready()) {                                                 \
+      if (::bikestream::testing_support::InCi()) FAIL() << (broker).error(); \
+      GTEST_SKIP() << "skipped: " << (broker).error();                       \
+    }                                                                        \
   } while (0)
 
 }  // namespace bikestream::testing_support

@@ -31,8 +31,12 @@ inline std::vector<Station> OsloStations() {
   const TimestampMicros updated = document["last_updated"].get<std::int64_t>() * kMicrosPerSecond;
   std::vector<Station> stations;
   for (const nlohmann::json& s : document["data"]["stations"]) {
-    stations.push_back(Station{.station_id = s["station_id"], .name = s["name"], .lat = s["lat"], .lon = s["lon"],
-                               .capacity = s["capacity"].get<std::int64_t>(), .last_updated = updated});
+    stations.push_back(Station{.station_id = s["station_id"],
+                               .name = s["name"],
+                               .lat = s["lat"],
+                               .lon = s["lon"],
+                               .capacity = s["capacity"].get<std::int64_t>(),
+                               .last_updated = updated});
   }
   return stations;
 }
@@ -69,11 +73,13 @@ inline Change ChangeOf(const Event& e) { return {e.event_id, e.station_id, e.ts,
 // Per station, between two reports with different last_reported, a fall of bikes available is
 // a pickup and a rise a drop-off; a station's first report is its baseline, and a station
 // report without its id, time or count is passed over.
-inline std::vector<Change> ExpectedChanges(const std::vector<std::string>& snapshots, const std::string& system) {
+inline std::vector<Change> ExpectedChanges(const std::vector<std::string>& snapshots,
+                                           const std::string& system) {
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> last;  // station → (reported, bikes)
   std::vector<Change> changes;
   for (const std::string& line : snapshots) {
-    const nlohmann::json snapshot = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    const nlohmann::json snapshot =
+        nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (snapshot.is_discarded()) continue;
     for (const auto& station : snapshot["data"]["stations"]) {
       if (!station.contains("station_id") || !station.contains("last_reported") ||
@@ -81,13 +87,15 @@ inline std::vector<Change> ExpectedChanges(const std::vector<std::string>& snaps
         continue;
       }
       const std::string id = station["station_id"];
-      const std::int64_t reported = station["last_reported"], bikes = station["num_bikes_available"];
+      const std::int64_t reported = station["last_reported"],
+                         bikes = station["num_bikes_available"];
       auto found = last.find(id);
       if (found != last.end() && reported > found->second.first) {
         const std::int64_t change = bikes - found->second.second;
         if (change != 0) {
-          changes.emplace_back(fmt::format("{}:{}:{}", system, id, reported), id, reported * kMicrosPerSecond,
-                               change < 0 ? Kind::kPickup : Kind::kDropoff, std::int32_t(std::abs(change)));
+          changes.emplace_back(
+              fmt::format("{}:{}:{}", system, id, reported), id, reported * kMicrosPerSecond,
+              change < 0 ? Kind::kPickup : Kind::kDropoff, std::int32_t(std::abs(change)));
         }
       }
       if (found == last.end() || reported > found->second.first) last[id] = {reported, bikes};

@@ -10,7 +10,8 @@ std::unique_ptr<Warehouse> OpenFreshPostgresDatabase() {
   const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string name = "t_";
   for (char c : std::string(test->test_suite_name()) + "_" + test->name()) {
-    if (name.size() < 60) name.push_back(std::isalnum(static_cast<unsigned char>(c)) ? std::tolower(c) : '_');
+    if (name.size() < 60)
+      name.push_back(std::isalnum(static_cast<unsigned char>(c)) ? std::tolower(c) : '_');
   }
   auto opened = OpenWarehouse(SharedPostgres().CreateDatabase(name));
   EXPECT_TRUE(opened.ok()) << opened.status();
@@ -18,7 +19,8 @@ std::unique_ptr<Warehouse> OpenFreshPostgresDatabase() {
 }
 
 std::vector<WarehouseBackend> BackendsUnderTest() {
-  return {{"Postgres", [] { return SharedPostgres().ready() ? std::string() : SharedPostgres().error(); },
+  return {{"Postgres",
+           [] { return SharedPostgres().ready() ? std::string() : SharedPostgres().error(); },
            OpenFreshPostgresDatabase}};
 }
 

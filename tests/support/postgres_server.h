@@ -15,13 +15,13 @@ inline PostgresServer& SharedPostgres() {
 }
 
 // At the top of a test: skips (or fails in CI) when PostgreSQL cannot run here.
-#define REQUIRE_POSTGRES()                                                                \
-  do {                                                                                    \
-    auto& postgres_ = ::bikestream::testing_support::SharedPostgres();                   \
-    if (!postgres_.ready()) {                                                             \
-      if (::bikestream::testing_support::InCi()) FAIL() << postgres_.error();             \
-      GTEST_SKIP() << "skipped: " << postgres_.error();                                   \
-    }                                                                                     \
+#define REQUIRE_POSTGRES()                                                    \
+  do {                                                                        \
+    auto& postgres_ = ::bikestream::testing_support::SharedPostgres();        \
+    if (!postgres_.ready()) {                                                 \
+      if (::bikestream::testing_support::InCi()) FAIL() << postgres_.error(); \
+      GTEST_SKIP() << "skipped: " << postgres_.error();                       \
+    }                                                                         \
   } while (0)
 
 }  // namespace bikestream::testing_support

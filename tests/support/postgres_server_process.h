@@ -83,8 +83,10 @@ class PostgresServer {
   // Creates a new, empty database and returns its URL.
   std::string CreateDatabase(const std::string& name) const {
     PGconn* connection = PQconnectdb(Url().c_str());
-    PQsetNoticeProcessor(connection, [](void*, const char*) {}, nullptr);
-    PQclear(PQexec(connection, fmt::format("DROP DATABASE IF EXISTS \"{0}\" WITH (FORCE)", name).c_str()));
+    PQsetNoticeProcessor(
+        connection, [](void*, const char*) {}, nullptr);
+    PQclear(PQexec(connection,
+                   fmt::format("DROP DATABASE IF EXISTS \"{0}\" WITH (FORCE)", name).c_str()));
     PQclear(PQexec(connection, fmt::format("CREATE DATABASE \"{}\"", name).c_str()));
     PQfinish(connection);
     return Url(name);
@@ -92,10 +94,19 @@ class PostgresServer {
 
   // Starts the server (again) and waits until it accepts connections.
   void Start() {
-    const std::vector<std::string> args = {
-        postgres_, "-D", (dir_ / "data").string(), "-p", std::to_string(port_), "-k", dir_.string(),
-        "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=50",
-        "-c", durable_ ? "fsync=on" : "fsync=off"};
+    const std::vector<std::string> args = {postgres_,
+                                           "-D",
+                                           (dir_ / "data").string(),
+                                           "-p",
+                                           std::to_string(port_),
+                                           "-k",
+                                           dir_.string(),
+                                           "-c",
+                                           "listen_addresses=127.0.0.1",
+                                           "-c",
+                                           "max_connections=50",
+                                           "-c",
+                                           durable_ ? "fsync=on" : "fsync=off"};
     pid_ = Run(args, /*wait=*/false);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (std::chrono::steady_clock::now() < deadline) {
@@ -126,7 +137,8 @@ class PostgresServer {
   std::string Version() const {
     PGconn* connection = PQconnectdb(Url().c_str());
     PGresult* result = PQexec(connection, "SHOW server_version");
-    std::string version = PQresultStatus(result) == PGRES_TUPLES_OK ? PQgetvalue(result, 0, 0) : "?";
+    std::string version =
+        PQresultStatus(result) == PGRES_TUPLES_OK ? PQgetvalue(result, 0, 0) : "?";
     PQclear(result);
     PQfinish(connection);
     return version;
@@ -137,7 +149,8 @@ class PostgresServer {
     if (const char* configured = std::getenv("BIKESTREAM_PG_BINDIR")) return configured;
     std::filesystem::path newest;
     std::error_code ignored;
-    for (const auto& version : std::filesystem::directory_iterator("/usr/lib/postgresql", ignored)) {
+    for (const auto& version :
+         std::filesystem::directory_iterator("/usr/lib/postgresql", ignored)) {
       if (std::filesystem::exists(version.path() / "bin" / "postgres") && version.path() > newest) {
         newest = version.path();
       }

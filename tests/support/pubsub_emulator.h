@@ -15,13 +15,13 @@ inline PubsubEmulator& SharedEmulator() {
 }
 
 // At the top of a test: skips (or fails in CI) when the emulator cannot run here.
-#define REQUIRE_PUBSUB_EMULATOR()                                                         \
-  do {                                                                                    \
-    auto& emulator_ = ::bikestream::testing_support::SharedEmulator();                   \
-    if (!emulator_.ready()) {                                                             \
-      if (::bikestream::testing_support::InCi()) FAIL() << emulator_.error();             \
-      GTEST_SKIP() << "skipped: " << emulator_.error();                                   \
-    }                                                                                     \
+#define REQUIRE_PUBSUB_EMULATOR()                                             \
+  do {                                                                        \
+    auto& emulator_ = ::bikestream::testing_support::SharedEmulator();        \
+    if (!emulator_.ready()) {                                                 \
+      if (::bikestream::testing_support::InCi()) FAIL() << emulator_.error(); \
+      GTEST_SKIP() << "skipped: " << emulator_.error();                       \
+    }                                                                         \
   } while (0)
 
 }  // namespace bikestream::testing_support

@@ -59,10 +59,15 @@ class PubsubEmulator {
     port_ = FreeLoopbackPort();
     data_dir_ = std::filesystem::temp_directory_path() / fmt::format("pubsub-emulator-{}", port_);
     std::filesystem::create_directories(data_dir_);
-    std::vector<std::string> args = {gcloud, "beta", "emulators", "pubsub", "start",
+    std::vector<std::string> args = {gcloud,
+                                     "beta",
+                                     "emulators",
+                                     "pubsub",
+                                     "start",
                                      fmt::format("--host-port=127.0.0.1:{}", port_),
                                      fmt::format("--project={}", kProject),
-                                     fmt::format("--data-dir={}", data_dir_.string()), "--quiet"};
+                                     fmt::format("--data-dir={}", data_dir_.string()),
+                                     "--quiet"};
     std::vector<char*> argv;
     argv.reserve(args.size() + 1);
     for (auto& arg : args) argv.push_back(arg.data());
@@ -74,7 +79,8 @@ class PubsubEmulator {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     const std::string log = (data_dir_ / "emulator.log").string();
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
     if (posix_spawn(&pid_, gcloud, &actions, &attributes, argv.data(), environ) != 0) {
       error_ = "could not start gcloud";

@@ -23,7 +23,8 @@ inline int RawHttpStatus(int port, const std::string& request) {
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   int status = -1;
   if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+      send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size())) {
     char reply[256] = {};
     if (recv(fd, reply, sizeof reply - 1, 0) > 12) status = std::stoi(std::string(reply + 9, 3));
   }

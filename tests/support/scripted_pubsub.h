@@ -40,10 +40,12 @@ class ScriptedConnection final : public PubsubConnection {
                                                    const std::vector<std::string>&) override {
     return std::vector<std::string>{};
   }
-  absl::StatusOr<std::vector<ReceivedMessage>> Pull(const std::string&, const std::string&, int max_messages) override {
+  absl::StatusOr<std::vector<ReceivedMessage>> Pull(const std::string&, const std::string&,
+                                                    int max_messages) override {
     return pull ? pull(max_messages) : std::vector<ReceivedMessage>{};
   }
-  absl::Status Acknowledge(const std::string&, const std::string&, const std::vector<std::string>&) override {
+  absl::Status Acknowledge(const std::string&, const std::string&,
+                           const std::vector<std::string>&) override {
     return {};
   }
   absl::Status ModifyAckDeadline(const std::string&, const std::string&,

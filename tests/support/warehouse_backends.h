@@ -34,12 +34,12 @@ inline std::string BackendName(const ::testing::TestParamInfo<WarehouseBackend>&
 
 // At the top of a parameterized SetUp: skips (or fails in CI, but for a live service) when the
 // backend cannot run here.
-#define REQUIRE_BACKEND(backend)                                                           \
-  do {                                                                                     \
-    if (const std::string why_ = (backend).unavailable(); !why_.empty()) {                 \
-      if (::bikestream::testing_support::InCi() && !(backend).live) FAIL() << why_;        \
-      GTEST_SKIP() << "skipped: " << why_;                                                 \
-    }                                                                                      \
+#define REQUIRE_BACKEND(backend)                                                    \
+  do {                                                                              \
+    if (const std::string why_ = (backend).unavailable(); !why_.empty()) {          \
+      if (::bikestream::testing_support::InCi() && !(backend).live) FAIL() << why_; \
+      GTEST_SKIP() << "skipped: " << why_;                                          \
+    }                                                                               \
   } while (0)
 
 // A suite run on each backend: every test starts with a fresh warehouse, tables made.

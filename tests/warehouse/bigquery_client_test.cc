@@ -1,8 +1,6 @@
 // BigQuery's REST client against the tests' stand-in (support/bigquery_stand_in.h), which
 // checks each request against BigQuery's published schema: jobs under the caller's id, lost
 // answers, retries by reason, paging, and the errors that name the fix.
-#include "warehouse/bigquery/client.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +9,7 @@
 #include "http/http_client.h"
 #include "support/bigquery_stand_in.h"
 #include "support/fake_clock.h"
+#include "warehouse/bigquery/client.h"
 
 namespace bikestream::bigquery {
 namespace {
@@ -23,11 +22,13 @@ constexpr TimestampMicros kNoon = 1760788800000000;  // 2025-10-18T12:00:00Z
 
 // `count` rows of (id STRING, ts TIMESTAMP, n INTEGER), every tenth n NULL.
 BigQueryStandIn::Result Numbered(int count) {
-  BigQueryStandIn::Result result{.fields = {{"id", "STRING"}, {"ts", "TIMESTAMP"}, {"n", "INTEGER"}},
-                                 .bytes_processed = 10485760};
+  BigQueryStandIn::Result result{
+      .fields = {{"id", "STRING"}, {"ts", "TIMESTAMP"}, {"n", "INTEGER"}},
+      .bytes_processed = 10485760};
   for (int i = 0; i < count; ++i) {
-    result.rows.push_back({"e-" + std::to_string(i), std::to_string(kNoon + i),
-                           i % 10 == 0 ? std::nullopt : std::optional<std::string>(std::to_string(i))});
+    result.rows.push_back(
+        {"e-" + std::to_string(i), std::to_string(kNoon + i),
+         i % 10 == 0 ? std::nullopt : std::optional<std::string>(std::to_string(i))});
   }
   return result;
 }
@@ -56,7 +57,8 @@ class BigQueryClientTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    EXPECT_EQ(stand_in_.invalid_requests(), expected_invalid_requests_) << "a request broke BigQuery's schema";
+    EXPECT_EQ(stand_in_.invalid_requests(), expected_invalid_requests_)
+        << "a request broke BigQuery's schema";
   }
 
   FakeClock clock_{kNoon, FakeClock::Mode::kJumping};
@@ -70,9 +72,10 @@ class BigQueryClientTest : public ::testing::Test {
 TEST_F(BigQueryClientTest, RunsAJobUnderItsIdWithItsParametersAndReadsEveryPage) {
   rows_ = 2500;
   Client client = MakeClient();
-  const json parameters = json::array(
-      {ScalarParameter("first_day", "TIMESTAMP", TimestampText(kNoon)),
-       StructArrayParameter("events", {{"event_id", "STRING"}, {"delta", "INT64"}}, {{"e-1", "2"}, {"e-2", std::nullopt}})});
+  const json parameters =
+      json::array({ScalarParameter("first_day", "TIMESTAMP", TimestampText(kNoon)),
+                   StructArrayParameter("events", {{"event_id", "STRING"}, {"delta", "INT64"}},
+                                        {{"e-1", "2"}, {"e-2", std::nullopt}})});
   auto rows = client.RunQueryJob("bikestream_test_1", "SELECT 1", parameters);
   ASSERT_TRUE(rows.ok()) << rows.status();
   EXPECT_EQ(stand_in_.job_ids(), std::vector<std::string>{"bikestream_test_1"});
@@ -95,10 +98,10 @@ TEST_F(BigQueryClientTest, RunsAJobUnderItsIdWithItsParametersAndReadsEveryPage)
 
 TEST_F(BigQueryClientTest, WaitsUntilTheJobIsDone) {
   // The fixture's stand-in answers DONE at once; this one answers RUNNING thrice first.
-  BigQueryStandIn slow({.polls_before_done = 3}, [](const json&) -> BigQueryStandIn::Outcome {
-    return Numbered(2);
-  });
-  Client slow_client(ClientOptions{.endpoint = slow.url(), .project = "test-project", .clock = &clock_});
+  BigQueryStandIn slow({.polls_before_done = 3},
+                       [](const json&) -> BigQueryStandIn::Outcome { return Numbered(2); });
+  Client slow_client(
+      ClientOptions{.endpoint = slow.url(), .project = "test-project", .clock = &clock_});
   auto rows = slow_client.RunQueryJob("slow_job", "SELECT 1", json::array());
   ASSERT_TRUE(rows.ok()) << rows.status();
   EXPECT_EQ(rows->rows.size(), 2u);
@@ -108,7 +111,10 @@ TEST_F(BigQueryClientTest, WaitsUntilTheJobIsDone) {
 }
 
 TEST_F(BigQueryClientTest, ALostAnswerReadsBackTheJobThatRanAndRunsNothingTwice) {
-  stand_in_.InjectFault({.method = "jobs.insert", .http_status = 503, .reason = "backendError", .after_applying = true});
+  stand_in_.InjectFault({.method = "jobs.insert",
+                         .http_status = 503,
+                         .reason = "backendError",
+                         .after_applying = true});
   Client client = MakeClient();
   auto rows = client.RunQueryJob("bikestream_lost", "INSERT ...", json::array());
   ASSERT_TRUE(rows.ok()) << rows.status();
@@ -122,15 +128,18 @@ TEST_F(BigQueryClientTest, AJobIdTakenByAnotherStatementIsAnErrorNotItsAnswer) {
   ASSERT_TRUE(client.RunQueryJob("bikestream_taken", "SELECT 1", json::array()).ok());
   auto other = client.RunQueryJob("bikestream_taken", "SELECT 2", json::array());
   ASSERT_FALSE(other.ok());
-  EXPECT_NE(other.status().ToString().find("runs another statement"), std::string::npos) << other.status();
+  EXPECT_NE(other.status().ToString().find("runs another statement"), std::string::npos)
+      << other.status();
   EXPECT_EQ(stand_in_.executions(), 1);
 }
 
 TEST_F(BigQueryClientTest, RateLimitsAreRetriedAndQuotasAreNot) {
   Client client = MakeClient();
-  stand_in_.InjectFault({.method = "jobs.insert", .http_status = 403, .reason = "rateLimitExceeded"});
+  stand_in_.InjectFault(
+      {.method = "jobs.insert", .http_status = 403, .reason = "rateLimitExceeded"});
   stand_in_.InjectFault({.method = "jobs.get", .http_status = 500, .reason = "internalError"});
-  stand_in_.InjectFault({.method = "jobs.getQueryResults", .http_status = 429, .reason = "rateLimitExceeded"});
+  stand_in_.InjectFault(
+      {.method = "jobs.getQueryResults", .http_status = 429, .reason = "rateLimitExceeded"});
   ASSERT_TRUE(client.RunQueryJob("bikestream_rate", "SELECT 1", json::array()).ok());
   EXPECT_EQ(stand_in_.executions(), 1);
 
@@ -145,21 +154,26 @@ TEST_F(BigQueryClientTest, RateLimitsAreRetriedAndQuotasAreNot) {
 }
 
 TEST_F(BigQueryClientTest, AJobThatFailedForAPassingReasonRunsAgainUnderANewId) {
-  stand_in_.FailNextJob({.reason = "jobBackendError", .message = "The job encountered an internal error"});
+  stand_in_.FailNextJob(
+      {.reason = "jobBackendError", .message = "The job encountered an internal error"});
   Client client = MakeClient();
   auto rows = client.RunQueryJob("bikestream_again", "SELECT 1", json::array());
   ASSERT_TRUE(rows.ok()) << rows.status();
-  EXPECT_EQ(stand_in_.job_ids(), (std::vector<std::string>{"bikestream_again", "bikestream_again_r1"}));
+  EXPECT_EQ(stand_in_.job_ids(),
+            (std::vector<std::string>{"bikestream_again", "bikestream_again_r1"}));
   EXPECT_EQ(stand_in_.executions(), 1);
 }
 
 TEST_F(BigQueryClientTest, AFailedStatementIsItsErrorAndIsNotRunAgain) {
-  failure_ = BigQueryStandIn::Failure{"invalidQuery", "Syntax error: Unexpected keyword FORM at [1:10]"};
+  failure_ =
+      BigQueryStandIn::Failure{"invalidQuery", "Syntax error: Unexpected keyword FORM at [1:10]"};
   Client client = MakeClient();
   auto rows = client.RunQueryJob("bikestream_bad", "SELECT 1 FORM t", json::array());
   ASSERT_FALSE(rows.ok());
   EXPECT_EQ(rows.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(rows.status().ToString().find("Syntax error: Unexpected keyword FORM"), std::string::npos) << rows.status();
+  EXPECT_NE(rows.status().ToString().find("Syntax error: Unexpected keyword FORM"),
+            std::string::npos)
+      << rows.status();
   EXPECT_EQ(stand_in_.executions(), 1);
   auto query = client.Query("SELECT 1 FORM t", json::array());
   ASSERT_FALSE(query.ok());
@@ -172,18 +186,21 @@ TEST_F(BigQueryClientTest, PermanentErrorsSayWhatToFix) {
   auto denied = client.RunQueryJob("bikestream_denied", "SELECT 1", json::array());
   ASSERT_FALSE(denied.ok());
   EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_NE(denied.status().ToString().find("roles/bigquery.dataEditor"), std::string::npos) << denied.status();
+  EXPECT_NE(denied.status().ToString().find("roles/bigquery.dataEditor"), std::string::npos)
+      << denied.status();
   stand_in_.InjectFault({.method = "jobs.insert", .http_status = 404, .reason = "notFound"});
   auto missing = client.RunQueryJob("bikestream_missing", "SELECT 1", json::array());
   ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.status().ToString().find("bikestream setup"), std::string::npos) << missing.status();
+  EXPECT_NE(missing.status().ToString().find("bikestream setup"), std::string::npos)
+      << missing.status();
   EXPECT_EQ(Calls("jobs.insert"), 2);  // Neither is retried.
 }
 
 TEST_F(BigQueryClientTest, QueriesGoThroughJobsQueryAndReadTheRestPageByPage) {
   rows_ = 2500;
   Client client = MakeClient();
-  auto rows = client.Query("SELECT id, ts, n FROM t", json::array({ScalarParameter("n", "INT64", "3")}));
+  auto rows =
+      client.Query("SELECT id, ts, n FROM t", json::array({ScalarParameter("n", "INT64", "3")}));
   ASSERT_TRUE(rows.ok()) << rows.status();
   ASSERT_EQ(rows->rows.size(), 2500u);
   EXPECT_EQ(rows->rows[1234][0], "e-1234");
@@ -194,12 +211,13 @@ TEST_F(BigQueryClientTest, QueriesGoThroughJobsQueryAndReadTheRestPageByPage) {
   // Page by page, none of them kept.
   std::vector<std::size_t> pages;
   std::string last_id;
-  auto visited = client.Query("SELECT id, ts, n FROM t", json::array({ScalarParameter("n", "INT64", "3")}),
-                              [&](const Rows& page) {
-                                pages.push_back(page.rows.size());
-                                EXPECT_EQ(page.fields.size(), 3u);
-                                last_id = *page.rows.back()[0];
-                              });
+  auto visited =
+      client.Query("SELECT id, ts, n FROM t", json::array({ScalarParameter("n", "INT64", "3")}),
+                   [&](const Rows& page) {
+                     pages.push_back(page.rows.size());
+                     EXPECT_EQ(page.fields.size(), 3u);
+                     last_id = *page.rows.back()[0];
+                   });
   ASSERT_TRUE(visited.ok()) << visited.status();
   EXPECT_TRUE(visited->rows.empty());
   EXPECT_EQ(pages, (std::vector<std::size_t>{1000, 1000, 500}));
@@ -211,15 +229,21 @@ TEST_F(BigQueryClientTest, DatasetsAndTablesAreCreatedOnceAndReadBack) {
   auto none = client.GetDataset("bikes");
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_FALSE(none->has_value());
-  const json dataset = {{"datasetReference", {{"projectId", "test-project"}, {"datasetId", "bikes"}}}, {"location", "EU"}};
+  const json dataset = {
+      {"datasetReference", {{"projectId", "test-project"}, {"datasetId", "bikes"}}},
+      {"location", "EU"}};
   ASSERT_TRUE(client.CreateDataset(dataset).ok());
   EXPECT_EQ(client.CreateDataset(dataset).code(), absl::StatusCode::kAlreadyExists);
   auto found = client.GetDataset("bikes");
   ASSERT_TRUE(found.ok() && found->has_value());
   EXPECT_EQ((**found)["location"], "EU");
-  const json table = {{"tableReference", {{"projectId", "test-project"}, {"datasetId", "bikes"}, {"tableId", "raw_events"}}},
-                      {"schema", {{"fields", json::array({{{"name", "event_id"}, {"type", "STRING"}, {"mode", "REQUIRED"}}})}}},
-                      {"timePartitioning", {{"type", "DAY"}, {"field", "ts_iso"}}}};
+  const json table = {
+      {"tableReference",
+       {{"projectId", "test-project"}, {"datasetId", "bikes"}, {"tableId", "raw_events"}}},
+      {"schema",
+       {{"fields",
+         json::array({{{"name", "event_id"}, {"type", "STRING"}, {"mode", "REQUIRED"}}})}}},
+      {"timePartitioning", {{"type", "DAY"}, {"field", "ts_iso"}}}};
   ASSERT_TRUE(client.CreateTable("bikes", table).ok());
   auto read = client.GetTable("bikes", "raw_events");
   ASSERT_TRUE(read.ok() && read->has_value());
@@ -230,13 +254,15 @@ TEST_F(BigQueryClientTest, DatasetsAndTablesAreCreatedOnceAndReadBack) {
 }
 
 TEST_F(BigQueryClientTest, SendsTheTokenOfItsCredentials) {
-  BigQueryStandIn guarded({.token = "ya29.test-token"}, [](const json&) -> BigQueryStandIn::Outcome {
-    return Numbered(1);
-  });
-  Client with(ClientOptions{.endpoint = guarded.url(), .project = "test-project",
-                            .credentials = gcp::MakeAccessTokenCredentials("ya29.test-token"), .clock = &clock_});
+  BigQueryStandIn guarded({.token = "ya29.test-token"},
+                          [](const json&) -> BigQueryStandIn::Outcome { return Numbered(1); });
+  Client with(ClientOptions{.endpoint = guarded.url(),
+                            .project = "test-project",
+                            .credentials = gcp::MakeAccessTokenCredentials("ya29.test-token"),
+                            .clock = &clock_});
   EXPECT_TRUE(with.RunQueryJob("bikestream_auth", "SELECT 1", json::array()).ok());
-  Client without(ClientOptions{.endpoint = guarded.url(), .project = "test-project", .clock = &clock_});
+  Client without(
+      ClientOptions{.endpoint = guarded.url(), .project = "test-project", .clock = &clock_});
   auto refused = without.RunQueryJob("bikestream_anon", "SELECT 1", json::array());
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnauthenticated);
@@ -245,27 +271,38 @@ TEST_F(BigQueryClientTest, SendsTheTokenOfItsCredentials) {
 // The stand-in's check is what makes the tests above mean something: it must refuse what
 // BigQuery would.
 TEST_F(BigQueryClientTest, TheStandInRefusesRequestsThatBreakThePublishedSchema) {
-  http::HttpClient http({.timeout = std::chrono::seconds(10), .max_reply_bytes = limits::kApiReply});
+  http::HttpClient http(
+      {.timeout = std::chrono::seconds(10), .max_reply_bytes = limits::kApiReply});
   auto post = [&](const std::string& path, const json& body) {
-    auto response = http.Send("POST", stand_in_.url() + "/bigquery/v2/projects/test-project/" + path, body.dump(),
-                              {"Content-Type: application/json"});
+    auto response =
+        http.Send("POST", stand_in_.url() + "/bigquery/v2/projects/test-project/" + path,
+                  body.dump(), {"Content-Type: application/json"});
     return response.ok() ? response->status : 0L;
   };
   const json reference = {{"projectId", "test-project"}, {"jobId", "x"}};
   const json query = {{"query", {{"query", "SELECT 1"}, {"useLegacySql", false}}}};
-  EXPECT_EQ(post("jobs", {{"jobReference", reference}, {"configuration", query}, {"colour", "red"}}), 400);
+  EXPECT_EQ(
+      post("jobs", {{"jobReference", reference}, {"configuration", query}, {"colour", "red"}}),
+      400);
   EXPECT_EQ(post("jobs", {{"jobReference", reference}}), 400);  // configuration is required.
-  EXPECT_EQ(post("jobs", {{"jobReference", reference}, {"configuration", query}, {"status", {{"state", "DONE"}}}}),
+  EXPECT_EQ(post("jobs", {{"jobReference", reference},
+                          {"configuration", query},
+                          {"status", {{"state", "DONE"}}}}),
             400);  // Output only.
-  EXPECT_EQ(post("datasets", {{"datasetReference", {{"datasetId", "d"}}}, {"defaultTableExpirationMs", 3600000}}),
+  EXPECT_EQ(post("datasets", {{"datasetReference", {{"datasetId", "d"}}},
+                              {"defaultTableExpirationMs", 3600000}}),
             400);  // An int64 goes as a string.
-  EXPECT_EQ(post("queries", {{"query", "SELECT 1"}, {"useLegacySql", "false"}}), 400);  // Not a boolean.
-  auto get = http.Send("GET", stand_in_.url() + "/bigquery/v2/projects/test-project/jobs/x?colour=red", "", {});
+  EXPECT_EQ(post("queries", {{"query", "SELECT 1"}, {"useLegacySql", "false"}}),
+            400);  // Not a boolean.
+  auto get = http.Send(
+      "GET", stand_in_.url() + "/bigquery/v2/projects/test-project/jobs/x?colour=red", "", {});
   ASSERT_TRUE(get.ok());
   EXPECT_EQ(get->status, 400);
   EXPECT_EQ(stand_in_.invalid_requests(), 6);
   EXPECT_EQ(stand_in_.executions(), 0);
-  EXPECT_EQ(post("datasets", {{"datasetReference", {{"datasetId", "d"}}}, {"defaultTableExpirationMs", "3600000"}}), 200);
+  EXPECT_EQ(post("datasets", {{"datasetReference", {{"datasetId", "d"}}},
+                              {"defaultTableExpirationMs", "3600000"}}),
+            200);
   expected_invalid_requests_ = 6;
 }
 

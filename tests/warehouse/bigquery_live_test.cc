@@ -29,8 +29,8 @@ std::vector<WarehouseBackend> BackendsUnderTest() {
   return {{"BigQueryLive", [] { return std::string(); },
            []() -> std::unique_ptr<Warehouse> {
              static std::atomic<int> datasets{0};
-             auto opened = OpenWarehouse(fmt::format("bigquery://{}/bikestream_test_{}_{}", Project(), getpid(),
-                                                     ++datasets));
+             auto opened = OpenWarehouse(fmt::format("bigquery://{}/bikestream_test_{}_{}",
+                                                     Project(), getpid(), ++datasets));
              EXPECT_TRUE(opened.ok()) << opened.status();
              return opened.ok() ? std::move(*opened) : nullptr;
            },
@@ -41,7 +41,8 @@ std::vector<WarehouseBackend> BackendsUnderTest() {
 
 int main(int argc, char** argv) {
   if (!bikestream::testing_support::Project()) {
-    std::cout << "[  SKIPPED ] bigquery_live_test: set BIKESTREAM_TEST_GCP_PROJECT (and credentials) to run the "
+    std::cout << "[  SKIPPED ] bigquery_live_test: set BIKESTREAM_TEST_GCP_PROJECT (and "
+                 "credentials) to run the "
                  "warehouse suites against BigQuery\n";
     return 0;
   }

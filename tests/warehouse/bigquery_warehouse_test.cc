@@ -1,6 +1,8 @@
 // What is particular to the BigQuery warehouse, on the tests' stand-in running its statements
 // on SQLite: exactly once through lost answers and failed jobs, the tables setup makes, and
 // an existing table that differs (the contract itself runs in warehouse_contract_test.cc).
+#include "warehouse/bigquery/bigquery_warehouse.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,7 +10,6 @@
 #include "support/bigquery_sqlite.h"
 #include "support/bigquery_stand_in.h"
 #include "support/events.h"
-#include "warehouse/bigquery/bigquery_warehouse.h"
 
 namespace bikestream {
 namespace {
@@ -39,7 +40,9 @@ class BigQueryWarehouseTest : public ::testing::Test {
     return result.ok() ? std::stoll(result->rows.at(0).at(0).text) : -1;
   }
 
-  void TearDown() override { EXPECT_EQ(stand_in_.invalid_requests(), 0) << "a request broke BigQuery's schema"; }
+  void TearDown() override {
+    EXPECT_EQ(stand_in_.invalid_requests(), 0) << "a request broke BigQuery's schema";
+  }
 
   BigQueryStandIn stand_in_;
   std::int64_t bytes_ = 0;
@@ -48,7 +51,10 @@ class BigQueryWarehouseTest : public ::testing::Test {
 TEST_F(BigQueryWarehouseTest, ALostCommitAnswerIsReadBackAndNothingIsStoredTwice) {
   auto warehouse = Open();
   ASSERT_TRUE(warehouse->Setup().ok());
-  stand_in_.InjectFault({.method = "jobs.insert", .http_status = 503, .reason = "backendError", .after_applying = true});
+  stand_in_.InjectFault({.method = "jobs.insert",
+                         .http_status = 503,
+                         .reason = "backendError",
+                         .after_applying = true});
   Batch batch;
   batch.events = {MakeEvent("e-1"), MakeEvent("e-2"), MakeEvent("e-1")};
   auto first = warehouse->Commit(batch);
@@ -70,9 +76,10 @@ TEST_F(BigQueryWarehouseTest, ALostCommitAnswerIsReadBackAndNothingIsStoredTwice
 TEST_F(BigQueryWarehouseTest, ACommitCancelledByAConcurrentOneRunsAgain) {
   auto warehouse = Open();
   ASSERT_TRUE(warehouse->Setup().ok());
-  stand_in_.FailNextJob({.reason = "invalidQuery",
-                         .message = "Query error: Transaction is aborted due to concurrent update against table "
-                                    "test-project:bikes._bikestream_writer. Transaction ID: 61e30eea at [2:1]"});
+  stand_in_.FailNextJob(
+      {.reason = "invalidQuery",
+       .message = "Query error: Transaction is aborted due to concurrent update against table "
+                  "test-project:bikes._bikestream_writer. Transaction ID: 61e30eea at [2:1]"});
   Batch batch;
   batch.events = {MakeEvent("e-1"), MakeEvent("e-2")};
   auto committed = warehouse->Commit(batch);
@@ -80,20 +87,28 @@ TEST_F(BigQueryWarehouseTest, ACommitCancelledByAConcurrentOneRunsAgain) {
   EXPECT_EQ(committed->stored, 2u);
   EXPECT_EQ(Count(*warehouse, "raw_events"), 2);
   const auto ids = stand_in_.job_ids();
-  EXPECT_EQ(std::count_if(ids.begin(), ids.end(), [](const std::string& id) { return id.ends_with("_r1"); }), 1);
+  EXPECT_EQ(std::count_if(ids.begin(), ids.end(),
+                          [](const std::string& id) { return id.ends_with("_r1"); }),
+            1);
 }
 
 TEST_F(BigQueryWarehouseTest, AFailedCommitStoresNothingAndSaysWhy) {
   auto warehouse = Open();
   ASSERT_TRUE(warehouse->Setup().ok());
-  stand_in_.FailNextJob({.reason = "invalidQuery", .message = "Query error: something the warehouse got wrong"});
+  stand_in_.FailNextJob(
+      {.reason = "invalidQuery", .message = "Query error: something the warehouse got wrong"});
   Batch batch;
   batch.events = {MakeEvent("e-1")};
-  batch.dead_letters = {DeadLetter{.first_seen = 1, .source = "test", .message_id = "m-1", .payload = "{",
-                                   .reason = "bad_json", .error = "not JSON"}};
+  batch.dead_letters = {DeadLetter{.first_seen = 1,
+                                   .source = "test",
+                                   .message_id = "m-1",
+                                   .payload = "{",
+                                   .reason = "bad_json",
+                                   .error = "not JSON"}};
   auto failed = warehouse->Commit(batch);
   ASSERT_FALSE(failed.ok());
-  EXPECT_NE(failed.status().ToString().find("something the warehouse got wrong"), std::string::npos);
+  EXPECT_NE(failed.status().ToString().find("something the warehouse got wrong"),
+            std::string::npos);
   EXPECT_EQ(Count(*warehouse, "raw_events"), 0);
   EXPECT_EQ(Count(*warehouse, "dead_letter"), 0);
   auto retried = warehouse->Commit(batch);
@@ -106,8 +121,12 @@ TEST_F(BigQueryWarehouseTest, ADeadLetterThatIsNotUtf8IsKeptWithItsBadBytesRepla
   auto warehouse = Open();
   ASSERT_TRUE(warehouse->Setup().ok());
   Batch batch;
-  batch.dead_letters = {DeadLetter{.first_seen = 1, .source = "test", .message_id = "m-1",
-                                   .payload = "\xC0\xFF{\"bad\": 1}", .reason = "bad_json", .error = "not JSON"}};
+  batch.dead_letters = {DeadLetter{.first_seen = 1,
+                                   .source = "test",
+                                   .message_id = "m-1",
+                                   .payload = "\xC0\xFF{\"bad\": 1}",
+                                   .reason = "bad_json",
+                                   .error = "not JSON"}};
   auto committed = warehouse->Commit(batch);
   ASSERT_TRUE(committed.ok()) << committed.status();
   auto letters = warehouse->ListDeadLetters({});
@@ -126,7 +145,8 @@ TEST_F(BigQueryWarehouseTest, ABatchOverTheRequestLimitIsRefusedForTheIngestorTo
   EXPECT_EQ(stand_in_.executions(), 0);  // Nothing was sent.
 }
 
-TEST_F(BigQueryWarehouseTest, SetupMakesTheDatasetAndPartitionedClusteredTablesAndIsSafeToRunAgain) {
+TEST_F(BigQueryWarehouseTest,
+       SetupMakesTheDatasetAndPartitionedClusteredTablesAndIsSafeToRunAgain) {
   auto warehouse = Open();
   ASSERT_TRUE(warehouse->Setup().ok());
   ASSERT_TRUE(warehouse->Setup().ok());
@@ -138,9 +158,11 @@ TEST_F(BigQueryWarehouseTest, SetupMakesTheDatasetAndPartitionedClusteredTablesA
   EXPECT_EQ((*raw)["timePartitioning"], (json{{"type", "DAY"}, {"field", "ts_iso"}}));
   EXPECT_EQ((*raw)["clustering"]["fields"], json::array({"station_id"}));
   std::vector<std::string> columns;
-  for (const json& field : (*raw)["schema"]["fields"]) columns.push_back(field["name"].get<std::string>() + " " + field["type"].get<std::string>());
-  EXPECT_EQ(columns, (std::vector<std::string>{"event_id STRING", "station_id STRING", "ts_iso TIMESTAMP",
-                                               "kind STRING", "delta INTEGER"}));
+  for (const json& field : (*raw)["schema"]["fields"])
+    columns.push_back(field["name"].get<std::string>() + " " + field["type"].get<std::string>());
+  EXPECT_EQ(columns,
+            (std::vector<std::string>{"event_id STRING", "station_id STRING", "ts_iso TIMESTAMP",
+                                      "kind STRING", "delta INTEGER"}));
   EXPECT_TRUE(stand_in_.table("bikes", "station_features"));
   EXPECT_TRUE(stand_in_.table("bikes", "dead_letter"));
   // One writer row, however often setup runs.
@@ -149,17 +171,24 @@ TEST_F(BigQueryWarehouseTest, SetupMakesTheDatasetAndPartitionedClusteredTablesA
 
 TEST_F(BigQueryWarehouseTest, AnExistingTableWithAnotherSchemaIsReportedAndLeftAsItIs) {
   bigquery::Client client({.endpoint = stand_in_.url(), .project = "test-project"});
-  ASSERT_TRUE(client.CreateDataset({{"datasetReference", {{"projectId", "test-project"}, {"datasetId", "bikes"}}},
-                                    {"location", "US"}}).ok());
-  const json theirs = {{"tableReference", {{"projectId", "test-project"}, {"datasetId", "bikes"}, {"tableId", "raw_events"}}},
-                       {"schema", {{"fields", json::array({{{"name", "event_id"}, {"type", "STRING"}},
-                                                           {{"name", "ts"}, {"type", "TIMESTAMP"}}})}}}};
+  ASSERT_TRUE(client
+                  .CreateDataset({{"datasetReference",
+                                   {{"projectId", "test-project"}, {"datasetId", "bikes"}}},
+                                  {"location", "US"}})
+                  .ok());
+  const json theirs = {
+      {"tableReference",
+       {{"projectId", "test-project"}, {"datasetId", "bikes"}, {"tableId", "raw_events"}}},
+      {"schema",
+       {{"fields", json::array({{{"name", "event_id"}, {"type", "STRING"}},
+                                {{"name", "ts"}, {"type", "TIMESTAMP"}}})}}}};
   ASSERT_TRUE(client.CreateTable("bikes", theirs).ok());
   auto warehouse = Open();
   absl::Status setup = warehouse->Setup();
   ASSERT_FALSE(setup.ok());
   EXPECT_EQ(setup.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(setup.ToString().find("test-project:bikes.raw_events exists with another schema"), std::string::npos)
+  EXPECT_NE(setup.ToString().find("test-project:bikes.raw_events exists with another schema"),
+            std::string::npos)
       << setup;
   EXPECT_NE(setup.ToString().find("ts TIMESTAMP NULLABLE"), std::string::npos) << setup;
   EXPECT_EQ((*stand_in_.table("bikes", "raw_events"))["schema"], theirs["schema"]);
@@ -167,8 +196,11 @@ TEST_F(BigQueryWarehouseTest, AnExistingTableWithAnotherSchemaIsReportedAndLeftA
 
 TEST_F(BigQueryWarehouseTest, ADatasetElsewhereNamesTheLocationToUse) {
   bigquery::Client client({.endpoint = stand_in_.url(), .project = "test-project"});
-  ASSERT_TRUE(client.CreateDataset({{"datasetReference", {{"projectId", "test-project"}, {"datasetId", "bikes"}}},
-                                    {"location", "EU"}}).ok());
+  ASSERT_TRUE(client
+                  .CreateDataset({{"datasetReference",
+                                   {{"projectId", "test-project"}, {"datasetId", "bikes"}}},
+                                  {"location", "EU"}})
+                  .ok());
   absl::Status setup = Open()->Setup();
   ASSERT_FALSE(setup.ok());
   EXPECT_NE(setup.ToString().find("?location=EU"), std::string::npos) << setup;
@@ -177,7 +209,8 @@ TEST_F(BigQueryWarehouseTest, ADatasetElsewhereNamesTheLocationToUse) {
 TEST_F(BigQueryWarehouseTest, UrlsNameTheirForm) {
   auto bad = OpenWarehouse("bigquery://my-project");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().ToString().find("bigquery://PROJECT/DATASET"), std::string::npos) << bad.status();
+  EXPECT_NE(bad.status().ToString().find("bigquery://PROJECT/DATASET"), std::string::npos)
+      << bad.status();
 }
 
 }  // namespace

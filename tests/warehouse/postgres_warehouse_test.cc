@@ -1,6 +1,8 @@
 // What is particular to the PostgreSQL engine, against a real server: errors that name the fix,
 // riding out restarts, concurrent workers, month partitions with global dedup, bytes that are
 // not text (features identical to SQLite's: features/engine_parity_test.cc).
+#include "warehouse/postgres/postgres_warehouse.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -9,7 +11,6 @@
 
 #include "common/redact.h"
 #include "support/postgres_server.h"
-#include "warehouse/postgres/postgres_warehouse.h"
 #include "warehouse/warehouse.h"
 
 namespace bikestream {
@@ -20,7 +21,8 @@ using testing_support::SharedPostgres;
 
 const TimestampMicros kStart = *ParseRfc3339("2025-10-30T00:00:00Z");
 
-std::unique_ptr<Warehouse> FreshWarehouse(const std::string& database, PostgresOptions options = {}) {
+std::unique_ptr<Warehouse> FreshWarehouse(const std::string& database,
+                                          PostgresOptions options = {}) {
   auto opened = OpenPostgresWarehouse(SharedPostgres().CreateDatabase(database), {}, options);
   EXPECT_TRUE(opened.ok()) << opened.status();
   if (!opened.ok()) return nullptr;
@@ -44,11 +46,13 @@ TEST(PostgresWarehouse, MalformedUrlsNameTheForm) {
   auto opened = OpenWarehouse("postgresql://localhost/db?no_such_option=1");
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(opened.status().ToString().find("postgresql://USER"), std::string::npos) << opened.status();
+  EXPECT_NE(opened.status().ToString().find("postgresql://USER"), std::string::npos)
+      << opened.status();
 }
 
 TEST(PostgresWarehouse, PasswordsAreRedactedWhereverTheUrlPrints) {
-  EXPECT_EQ(RedactUrl("postgresql://bike:s3cret@db:5432/bikes"), "postgresql://bike:***@db:5432/bikes");
+  EXPECT_EQ(RedactUrl("postgresql://bike:s3cret@db:5432/bikes"),
+            "postgresql://bike:***@db:5432/bikes");
   EXPECT_EQ(RedactUrl("postgresql://bike:p@ss@db/bikes?sslmode=require"),
             "postgresql://bike:***@db/bikes?sslmode=require");
   EXPECT_EQ(RedactUrl("postgresql://bike@db/bikes?password=s3cret&sslmode=require"),
@@ -74,8 +78,10 @@ TEST(PostgresWarehouse, AMissingDatabaseSaysHowToCreateIt) {
   auto opened = OpenWarehouse(SharedPostgres().Url("no_such_db"));
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_NE(opened.status().ToString().find(fmt::format("createdb -h 127.0.0.1 -p {} no_such_db", SharedPostgres().port())),
-            std::string::npos) << opened.status();
+  EXPECT_NE(opened.status().ToString().find(
+                fmt::format("createdb -h 127.0.0.1 -p {} no_such_db", SharedPostgres().port())),
+            std::string::npos)
+      << opened.status();
 }
 
 TEST(PostgresWarehouse, NoServerIsUnavailableAndSaysWhatToCheck) {
@@ -83,7 +89,8 @@ TEST(PostgresWarehouse, NoServerIsUnavailableAndSaysWhatToCheck) {
   auto opened = OpenWarehouse(fmt::format("postgresql://u:p@127.0.0.1:{}/db", port));
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_NE(opened.status().ToString().find("Is the server running"), std::string::npos) << opened.status();
+  EXPECT_NE(opened.status().ToString().find("Is the server running"), std::string::npos)
+      << opened.status();
 }
 
 TEST(PostgresWarehouse, ACommitRidesOutAServerRestartAndStoresOnce) {
@@ -135,8 +142,10 @@ TEST(PostgresWarehouse, ConcurrentWritersStoreEachEventOnce) {
       for (int b = 0; b < kBatches; ++b) {
         // Overlapping batches in different orders: the redeliveries between workers.
         std::vector<std::string> ids;
-        for (int i = 0; i < kBatchSize; ++i) ids.push_back(fmt::format("e-{}", random() % kDistinct));
-        auto committed = warehouse->Commit(EventsBatch(ids, kStart + (random() % 48) * kMicrosPerHour));
+        for (int i = 0; i < kBatchSize; ++i)
+          ids.push_back(fmt::format("e-{}", random() % kDistinct));
+        auto committed =
+            warehouse->Commit(EventsBatch(ids, kStart + (random() % 48) * kMicrosPerHour));
         if (!committed.ok()) {
           ++failures;
           ADD_FAILURE() << committed.status();
@@ -164,7 +173,9 @@ TEST(PostgresWarehouse, MonthPartitionsDropWholeWhileDedupStaysGlobal) {
   ASSERT_TRUE(warehouse->Commit(EventsBatch({"oct"}, october)).ok());
   ASSERT_TRUE(warehouse->Commit(EventsBatch({"nov"}, november)).ok());
   ASSERT_TRUE(warehouse->Commit(EventsBatch({"dec"}, december)).ok());
-  EXPECT_EQ(Count(*warehouse, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'raw_events'::regclass"), 3);
+  EXPECT_EQ(Count(*warehouse,
+                  "SELECT count(*) FROM pg_inherits WHERE inhparent = 'raw_events'::regclass"),
+            3);
   EXPECT_EQ(Count(*warehouse, "SELECT count(*) FROM raw_events_p202511"), 1);
   // A query by station and time reads only the partitions of its range.
   auto plan = warehouse->Query(
@@ -195,8 +206,12 @@ TEST(PostgresWarehouse, DeadLettersKeepBytesThatAreNotText) {
   ASSERT_TRUE(warehouse);
   Batch batch;
   const std::string payload("\xff\xfe{\"event_id\":\0\"x\"}", 18);
-  batch.dead_letters = {DeadLetter{.first_seen = kStart, .source = "file:\xc3(bad", .message_id = "1",
-                                   .payload = payload, .reason = "bad_json", .error = "near \xff here"}};
+  batch.dead_letters = {DeadLetter{.first_seen = kStart,
+                                   .source = "file:\xc3(bad",
+                                   .message_id = "1",
+                                   .payload = payload,
+                                   .reason = "bad_json",
+                                   .error = "near \xff here"}};
   auto committed = warehouse->Commit(batch);
   ASSERT_TRUE(committed.ok()) << committed.status();
   auto letters = warehouse->ListDeadLetters({});

@@ -42,20 +42,24 @@ TEST(SqliteWarehouse, UnopenablePathSaysWhatToCheck) {
 }
 
 TEST(SqliteWarehouse, ADirectoryForAPathSaysToNameAFileInIt) {
-  const auto dir = std::filesystem::temp_directory_path() / ("bikestream-dir-" + std::to_string(getpid()) + ".db");
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("bikestream-dir-" + std::to_string(getpid()) + ".db");
   std::filesystem::create_directories(dir);
   auto opened = OpenWarehouse("sqlite:" + dir.string());
   std::filesystem::remove(dir);
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(opened.status().ToString().find("is a directory"), std::string::npos) << opened.status();
-  EXPECT_NE(opened.status().ToString().find(dir.string() + "/bikestream.db"), std::string::npos) << opened.status();
+  EXPECT_NE(opened.status().ToString().find("is a directory"), std::string::npos)
+      << opened.status();
+  EXPECT_NE(opened.status().ToString().find(dir.string() + "/bikestream.db"), std::string::npos)
+      << opened.status();
 }
 
 // Before, `setup` said "tables ready" on a file it could not write, and ingest failed with
 // only "attempt to write a readonly database".
 TEST(SqliteWarehouse, AReadOnlyFileIsRefusedForWritingAndStillRead) {
-  const auto path = std::filesystem::temp_directory_path() / ("bikestream-ro-" + std::to_string(getpid()) + ".db");
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("bikestream-ro-" + std::to_string(getpid()) + ".db");
   std::filesystem::remove(path);
   {
     auto warehouse = *OpenWarehouse("sqlite:" + path.string());
@@ -65,7 +69,8 @@ TEST(SqliteWarehouse, AReadOnlyFileIsRefusedForWritingAndStillRead) {
     ASSERT_TRUE(warehouse->Commit(batch).ok());
   }
   // As root, permissions do not stop a write; the immutable flag does.
-  const bool immutable = getuid() == 0 && std::system(("chattr +i '" + path.string() + "' 2>/dev/null").c_str()) == 0;
+  const bool immutable =
+      getuid() == 0 && std::system(("chattr +i '" + path.string() + "' 2>/dev/null").c_str()) == 0;
   if (!immutable) std::filesystem::permissions(path, std::filesystem::perms::owner_read);
   auto for_writing = OpenWarehouse("sqlite:" + path.string());
   auto for_reading = OpenWarehouse("sqlite:" + path.string(), {}, OpenMode::kMustExist);
@@ -79,11 +84,14 @@ TEST(SqliteWarehouse, AReadOnlyFileIsRefusedForWritingAndStillRead) {
   }
   std::filesystem::permissions(path, std::filesystem::perms::owner_all);
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
-  if (getuid() == 0 && !immutable) GTEST_SKIP() << "root without chattr: the file cannot be made read-only here";
+  if (getuid() == 0 && !immutable)
+    GTEST_SKIP() << "root without chattr: the file cannot be made read-only here";
   ASSERT_FALSE(for_writing.ok());
   EXPECT_EQ(for_writing.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_NE(for_writing.status().ToString().find("read-only"), std::string::npos) << for_writing.status();
-  EXPECT_NE(for_writing.status().ToString().find("chmod u+w"), std::string::npos) << for_writing.status();
+  EXPECT_NE(for_writing.status().ToString().find("read-only"), std::string::npos)
+      << for_writing.status();
+  EXPECT_NE(for_writing.status().ToString().find("chmod u+w"), std::string::npos)
+      << for_writing.status();
   EXPECT_TRUE(read_ok);
   EXPECT_EQ(totals.code(), absl::StatusCode::kFailedPrecondition) << totals;
   EXPECT_NE(totals.ToString().find("chmod u+w"), std::string::npos) << totals;
@@ -94,9 +102,11 @@ TEST(SqliteWarehouse, AReadOnlyFileIsRefusedForWritingAndStillRead) {
 // rather than have it wait (it did, about one pair in two). Threads of one process lock the file as
 // processes do.
 TEST(SqliteWarehouse, TwoOpeningANewFileAtOnceBothSucceed) {
-  const auto path = std::filesystem::temp_directory_path() / ("bikestream-busy-" + std::to_string(getpid()) + ".db");
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("bikestream-busy-" + std::to_string(getpid()) + ".db");
   const auto remove = [&] {
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(path.string() + suffix);
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+      std::filesystem::remove(path.string() + suffix);
   };
   for (int round = 0; round < 20; ++round) {
     remove();
@@ -115,15 +125,17 @@ TEST(SqliteWarehouse, TwoOpeningANewFileAtOnceBothSucceed) {
 }
 
 TEST(SqliteWarehouse, TableNamesAreCheckedBeforeUse) {
-  for (const TableNames& names : {TableNames{.raw_events = "raw events"}, TableNames{.raw_events = "1raw"},
-                                  TableNames{.dead_letter = "x\"; DROP TABLE y; --"},
-                                  TableNames{.raw_events = std::string(129, 'r')},
-                                  TableNames{.station_features = "raw_events"}}) {
+  for (const TableNames& names :
+       {TableNames{.raw_events = "raw events"}, TableNames{.raw_events = "1raw"},
+        TableNames{.dead_letter = "x\"; DROP TABLE y; --"},
+        TableNames{.raw_events = std::string(129, 'r')},
+        TableNames{.station_features = "raw_events"}}) {
     auto opened = OpenWarehouse("sqlite::memory:", names);
     ASSERT_FALSE(opened.ok()) << names.raw_events;
     EXPECT_EQ(opened.status().code(), absl::StatusCode::kInvalidArgument);
   }
-  EXPECT_TRUE(OpenWarehouse("sqlite::memory:", {.raw_events = "Raw_2025", .station_features = "_f"}).ok());
+  EXPECT_TRUE(
+      OpenWarehouse("sqlite::memory:", {.raw_events = "Raw_2025", .station_features = "_f"}).ok());
 }
 
 TEST(SqliteWarehouse, FailedCommitStoresNothingAndCanBeRetried) {
@@ -157,7 +169,8 @@ TEST(SqliteWarehouse, AMissingActivityTableIsRebuiltFromRawEvents) {
   ASSERT_TRUE(warehouse->Setup().ok());
   Batch batch;
   for (int i = 0; i < 50; ++i) {
-    batch.events.push_back(Event{"e-" + std::to_string(i), i % 2 ? "A" : "B", 1'728'259'200'000'000 + i * kMicrosPerMinute,
+    batch.events.push_back(Event{"e-" + std::to_string(i), i % 2 ? "A" : "B",
+                                 1'728'259'200'000'000 + i * kMicrosPerMinute,
                                  i % 3 ? Kind::kPickup : Kind::kDropoff, 1 + i % 4});
   }
   ASSERT_TRUE(warehouse->Commit(batch).ok());
@@ -169,10 +182,13 @@ TEST(SqliteWarehouse, AMissingActivityTableIsRebuiltFromRawEvents) {
 
   ASSERT_TRUE(warehouse->Query("DROP TABLE raw_events_activity").ok());
   ASSERT_TRUE(warehouse->Setup().ok());
-  EXPECT_EQ(*warehouse->StationBuckets("A", 1'728'259'200'000'000, 1'728'259'200'000'000 + day), *kept);
-  EXPECT_EQ(*warehouse->BusiestStations(1'728'259'200'000'000, 1'728'259'200'000'000 + day, 5), *busiest);
+  EXPECT_EQ(*warehouse->StationBuckets("A", 1'728'259'200'000'000, 1'728'259'200'000'000 + day),
+            *kept);
+  EXPECT_EQ(*warehouse->BusiestStations(1'728'259'200'000'000, 1'728'259'200'000'000 + day, 5),
+            *busiest);
   ASSERT_TRUE(warehouse->Setup().ok());  // Again: not summed twice.
-  EXPECT_EQ(*warehouse->StationBuckets("A", 1'728'259'200'000'000, 1'728'259'200'000'000 + day), *kept);
+  EXPECT_EQ(*warehouse->StationBuckets("A", 1'728'259'200'000'000, 1'728'259'200'000'000 + day),
+            *kept);
 }
 
 // The totals are summed by their readers from a mark on (docs/adr/0008); a commit adds only the
@@ -181,29 +197,36 @@ TEST(SqliteWarehouse, AMissingActivityTableIsRebuiltFromRawEvents) {
 constexpr TimestampMicros kMonday = 1'728'259'200'000'000;  // 2024-10-07T00:00:00Z.
 
 Event EventAt(const std::string& id, int station, TimestampMicros ts) {
-  return Event{id, "S" + std::to_string(station), ts, station % 2 ? Kind::kPickup : Kind::kDropoff, 1 + station % 3};
+  return Event{id, "S" + std::to_string(station), ts, station % 2 ? Kind::kPickup : Kind::kDropoff,
+               1 + station % 3};
 }
 
 // Every station's totals of the day, as the totals have them and as raw_events does.
-std::pair<std::vector<std::string>, std::vector<std::string>> TotalsAndRawCounts(Warehouse& warehouse) {
+std::pair<std::vector<std::string>, std::vector<std::string>> TotalsAndRawCounts(
+    Warehouse& warehouse) {
   std::vector<std::string> totals;
   auto busiest = warehouse.BusiestStations(kMonday, kMonday + 24 * kMicrosPerHour, SIZE_MAX);
   EXPECT_TRUE(busiest.ok()) << busiest.status();
   for (const auto& station : *busiest) {
-    auto buckets = warehouse.StationBuckets(station.station_id, kMonday, kMonday + 24 * kMicrosPerHour);
+    auto buckets =
+        warehouse.StationBuckets(station.station_id, kMonday, kMonday + 24 * kMicrosPerHour);
     EXPECT_TRUE(buckets.ok()) << buckets.status();
     for (const auto& bucket : *buckets) {
       totals.push_back(station.station_id + " " + std::to_string(bucket.start) + " " +
-                       std::to_string(bucket.activity.pickups) + " " + std::to_string(bucket.activity.pickup_bikes) +
-                       " " + std::to_string(bucket.activity.dropoffs) + " " +
+                       std::to_string(bucket.activity.pickups) + " " +
+                       std::to_string(bucket.activity.pickup_bikes) + " " +
+                       std::to_string(bucket.activity.dropoffs) + " " +
                        std::to_string(bucket.activity.dropoff_bikes));
     }
   }
   std::sort(totals.begin(), totals.end());
   auto raw = warehouse.Query(
-      "SELECT station_id || ' ' || (ts_iso - ts_iso % 900000000) || ' ' || sum(kind = 'pickup') || ' ' || "
-      "sum(CASE WHEN kind = 'pickup' THEN delta ELSE 0 END) || ' ' || sum(kind = 'dropoff') || ' ' || "
-      "sum(CASE WHEN kind = 'dropoff' THEN delta ELSE 0 END) FROM main.raw_events WHERE typeof(ts_iso) = 'integer' "
+      "SELECT station_id || ' ' || (ts_iso - ts_iso % 900000000) || ' ' || sum(kind = 'pickup') || "
+      "' ' || "
+      "sum(CASE WHEN kind = 'pickup' THEN delta ELSE 0 END) || ' ' || sum(kind = 'dropoff') || ' ' "
+      "|| "
+      "sum(CASE WHEN kind = 'dropoff' THEN delta ELSE 0 END) FROM main.raw_events WHERE "
+      "typeof(ts_iso) = 'integer' "
       "GROUP BY station_id, ts_iso - ts_iso % 900000000");
   EXPECT_TRUE(raw.ok()) << raw.status();
   std::vector<std::string> counted;
@@ -227,13 +250,15 @@ TEST(SqliteWarehouse, TotalsCountEachEventOnceWhateverTheOrderOfCommitsAndReads)
       const bool again = round % 2 == 1 && next_id > 0 && random() % 5 == 0;
       const int id = again ? int(random() % next_id) : next_id++;
       // Times all over the day: many before the mark the last read left.
-      batch.events.push_back(EventAt("e" + std::to_string(id), id % 17, kMonday + (id * 7919 % 1440) * kMicrosPerMinute));
+      batch.events.push_back(EventAt("e" + std::to_string(id), id % 17,
+                                     kMonday + (id * 7919 % 1440) * kMicrosPerMinute));
     }
     auto committed = warehouse->Commit(batch);
     ASSERT_TRUE(committed.ok()) << committed.status();
     ASSERT_EQ(committed->newly_stored.size(), batch.events.size());
     for (std::size_t i = 0; i < batch.events.size(); ++i) {
-      EXPECT_EQ(committed->newly_stored[i], stored.insert(batch.events[i].event_id).second) << batch.events[i].event_id;
+      EXPECT_EQ(committed->newly_stored[i], stored.insert(batch.events[i].event_id).second)
+          << batch.events[i].event_id;
     }
     if (round % 3 == 0) {
       auto [totals, counted] = TotalsAndRawCounts(*warehouse);
@@ -251,10 +276,12 @@ TEST(SqliteWarehouse, AnInsertWithSomeRowsStoredBeforeSaysWhichAreNew) {
   auto warehouse = std::move(*OpenWarehouse("sqlite::memory:"));
   ASSERT_TRUE(warehouse->Setup().ok());
   Batch before;
-  for (int i = 0; i < 64; i += 7) before.events.push_back(EventAt("e" + std::to_string(i), i, kMonday + i));
+  for (int i = 0; i < 64; i += 7)
+    before.events.push_back(EventAt("e" + std::to_string(i), i, kMonday + i));
   ASSERT_EQ(warehouse->Commit(before)->stored, 10u);
   Batch batch;
-  for (int i = 0; i < 64; ++i) batch.events.push_back(EventAt("e" + std::to_string(i), i, kMonday + i));
+  for (int i = 0; i < 64; ++i)
+    batch.events.push_back(EventAt("e" + std::to_string(i), i, kMonday + i));
   batch.events.push_back(batch.events[1]);  // And one twice within the batch, after the insert.
   auto committed = warehouse->Commit(batch);
   ASSERT_TRUE(committed.ok()) << committed.status();
@@ -273,12 +300,14 @@ TEST(SqliteWarehouse, WholeInsertsOfLateEventsAndOfRedeliveriesAreCountedExactly
   ASSERT_TRUE(warehouse->Setup().ok());
   Batch first;
   for (int i = 0; i < 100; ++i) {
-    first.events.push_back(EventAt("e" + std::to_string(i), i % 4, kMonday + (100 + i) * kMicrosPerMinute));
+    first.events.push_back(
+        EventAt("e" + std::to_string(i), i % 4, kMonday + (100 + i) * kMicrosPerMinute));
   }
   ASSERT_TRUE(warehouse->Commit(first).ok());
   ASSERT_TRUE(warehouse->StationBuckets("S1", kMonday, kMonday + 1).ok());  // Sums the first 100.
   Batch late;
-  for (int i = 0; i < 128; ++i) late.events.push_back(EventAt("late" + std::to_string(i), i % 6, kMonday + i * 1000));
+  for (int i = 0; i < 128; ++i)
+    late.events.push_back(EventAt("late" + std::to_string(i), i % 6, kMonday + i * 1000));
   auto stored = warehouse->Commit(late);
   ASSERT_TRUE(stored.ok()) << stored.status();
   EXPECT_EQ(stored->stored, 128u);
@@ -317,7 +346,8 @@ TEST(SqliteWarehouse, CatchUpSumsWhatTheTotalsLackOnce) {
 // Two connections to one file, as a console and an ingest are: whichever sums or commits,
 // each event is counted once.
 TEST(SqliteWarehouse, TotalsStayExactAcrossConnections) {
-  const auto path = std::filesystem::temp_directory_path() / ("bikestream-totals-" + std::to_string(getpid()) + ".db");
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("bikestream-totals-" + std::to_string(getpid()) + ".db");
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
   {
     auto writer = std::move(*OpenWarehouse("sqlite:" + path.string()));
@@ -328,7 +358,8 @@ TEST(SqliteWarehouse, TotalsStayExactAcrossConnections) {
       // Each round's events go back before the last read's mark as well as past it.
       for (int i = 0; i < 150; ++i) {
         const int id = round * 150 + i;
-        batch.events.push_back(EventAt("e" + std::to_string(id), id % 7, kMonday + (id * 37 % 900) * kMicrosPerMinute));
+        batch.events.push_back(EventAt("e" + std::to_string(id), id % 7,
+                                       kMonday + (id * 37 % 900) * kMicrosPerMinute));
       }
       ASSERT_TRUE(writer->Commit(batch).ok());
       auto [totals, counted] = TotalsAndRawCounts(round % 2 ? *writer : *reader);
@@ -344,7 +375,8 @@ TEST(SqliteWarehouse, APersonsSqlSeesRfc3339AndMainTheStoredMicroseconds) {
   auto warehouse = std::move(*OpenWarehouse("sqlite::memory:"));
   ASSERT_TRUE(warehouse->Setup().ok());
   Batch batch;
-  batch.events = {EventAt("a", 1, *ParseRfc3339("2024-10-13T00:00:00.5Z")), EventAt("b", 2, *ParseRfc3339("2024-11-01T00:00:00Z"))};
+  batch.events = {EventAt("a", 1, *ParseRfc3339("2024-10-13T00:00:00.5Z")),
+                  EventAt("b", 2, *ParseRfc3339("2024-11-01T00:00:00Z"))};
   ASSERT_TRUE(warehouse->Commit(batch).ok());
   const auto answer = [&](const std::string& sql) {
     auto result = warehouse->Query(sql);
@@ -353,11 +385,17 @@ TEST(SqliteWarehouse, APersonsSqlSeesRfc3339AndMainTheStoredMicroseconds) {
   };
   EXPECT_EQ(answer("SELECT count(*) FROM raw_events WHERE ts_iso >= '2024-10-13'"), "2");
   EXPECT_EQ(answer("SELECT count(*) FROM raw_events WHERE ts_iso < '2024-10-13 00:00:01+00'"), "1");
-  EXPECT_EQ(answer("SELECT count(*) FROM raw_events WHERE ts_iso >= '2024-10' AND ts_iso < '2024-11'"), "1");
-  EXPECT_EQ(answer("SELECT ts_iso FROM raw_events ORDER BY ts_iso LIMIT 1"), "2024-10-13T00:00:00.500000Z");
-  EXPECT_EQ(answer("SELECT min(ts_iso) FROM main.raw_events"), std::to_string(*ParseRfc3339("2024-10-13T00:00:00.5Z")));
+  EXPECT_EQ(
+      answer("SELECT count(*) FROM raw_events WHERE ts_iso >= '2024-10' AND ts_iso < '2024-11'"),
+      "1");
+  EXPECT_EQ(answer("SELECT ts_iso FROM raw_events ORDER BY ts_iso LIMIT 1"),
+            "2024-10-13T00:00:00.500000Z");
+  EXPECT_EQ(answer("SELECT min(ts_iso) FROM main.raw_events"),
+            std::to_string(*ParseRfc3339("2024-10-13T00:00:00.5Z")));
   // A write sees the tables as stored (a view left from the reads would refuse it).
-  ASSERT_TRUE(warehouse->Query("UPDATE raw_events SET delta = delta + 1 WHERE ts_iso < 1728777600600000").ok());
+  ASSERT_TRUE(
+      warehouse->Query("UPDATE raw_events SET delta = delta + 1 WHERE ts_iso < 1728777600600000")
+          .ok());
   EXPECT_EQ(answer("SELECT sum(delta) FROM raw_events"), "6");  // Only "a", at 00:00:00.5, moved.
 }
 
@@ -366,11 +404,16 @@ TEST(SqliteWarehouse, APersonsSqlSeesRfc3339AndMainTheStoredMicroseconds) {
 TEST(SqliteWarehouse, ATextTimestampDoesNotStopTheTotals) {
   auto warehouse = std::move(*OpenWarehouse("sqlite::memory:"));
   ASSERT_TRUE(warehouse->Setup().ok());
-  ASSERT_TRUE(warehouse->Query("INSERT INTO raw_events VALUES ('text', 'S1', '2024-10-07T00:00:00Z', 'pickup', 1)").ok());
+  ASSERT_TRUE(
+      warehouse
+          ->Query(
+              "INSERT INTO raw_events VALUES ('text', 'S1', '2024-10-07T00:00:00Z', 'pickup', 1)")
+          .ok());
   for (int round = 0; round < 2; ++round) {
     Batch batch;
     for (int i = 0; i < 10; ++i) {
-      batch.events.push_back(EventAt("e" + std::to_string(round * 10 + i), i, kMonday + (round * 60 + i) * kMicrosPerMinute));
+      batch.events.push_back(EventAt("e" + std::to_string(round * 10 + i), i,
+                                     kMonday + (round * 60 + i) * kMicrosPerMinute));
     }
     ASSERT_TRUE(warehouse->Commit(batch).ok());
     auto [totals, counted] = TotalsAndRawCounts(*warehouse);
@@ -386,7 +429,8 @@ TEST(SqliteWarehouse, TotalsAreSummedInChunksAndAnInstantIsNeverSplit) {
   ASSERT_TRUE(warehouse->Setup().ok());
   Batch batch;
   for (int i = 0; i < 150'000; ++i) {
-    batch.events.push_back(EventAt("e" + std::to_string(i), i % 5, i < 110'000 ? kMonday + kMicrosPerHour : kMonday + i));
+    batch.events.push_back(EventAt("e" + std::to_string(i), i % 5,
+                                   i < 110'000 ? kMonday + kMicrosPerHour : kMonday + i));
   }
   ASSERT_EQ(warehouse->Commit(batch)->stored, 150'000u);
   auto [totals, counted] = TotalsAndRawCounts(*warehouse);
@@ -402,14 +446,17 @@ TEST(SqliteWarehouse, TotalsKeptByAnEarlierVersionAreTakenAsTheyAre) {
   auto warehouse = std::move(*OpenWarehouse("sqlite::memory:"));
   ASSERT_TRUE(warehouse->Setup().ok());
   Batch first;
-  for (int i = 0; i < 100; ++i) first.events.push_back(EventAt("e" + std::to_string(i), i % 4, kMonday + i * kMicrosPerMinute));
+  for (int i = 0; i < 100; ++i)
+    first.events.push_back(EventAt("e" + std::to_string(i), i % 4, kMonday + i * kMicrosPerMinute));
   ASSERT_TRUE(warehouse->Commit(first).ok());
-  auto [before, counted_before] = TotalsAndRawCounts(*warehouse);  // Summed: as the earlier version kept them.
+  auto [before, counted_before] =
+      TotalsAndRawCounts(*warehouse);  // Summed: as the earlier version kept them.
   ASSERT_EQ(before, counted_before);
   ASSERT_TRUE(warehouse->Query("DROP TABLE raw_events_activity_state").ok());
   ASSERT_TRUE(warehouse->Setup().ok());
   Batch second;
-  second.events = {EventAt("late", 1, kMonday), EventAt("new", 2, kMonday + 200 * kMicrosPerMinute)};
+  second.events = {EventAt("late", 1, kMonday),
+                   EventAt("new", 2, kMonday + 200 * kMicrosPerMinute)};
   ASSERT_TRUE(warehouse->Commit(second).ok());
   auto [totals, counted] = TotalsAndRawCounts(*warehouse);
   EXPECT_EQ(totals, counted);

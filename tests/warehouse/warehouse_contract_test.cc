@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/ascii.h"
-
 #include "event/timestamp.h"
 #include "support/events.h"
 #include "support/warehouse_backends.h"
@@ -98,8 +97,9 @@ TEST_P(WarehouseContractTest, TimestampsCompareAsInstantsInAPersonsSql) {
     GTEST_SKIP() << "the stand-in does not model BigQuery's coercion of TIMESTAMP literals";
   }
   Batch batch;
-  for (const auto& [id, ts] : {std::pair("before", "2024-10-12T23:59:59Z"), std::pair("midnight", "2024-10-13T00:00:00Z"),
-                               std::pair("half", "2024-10-13T00:00:00.5Z"), std::pair("noon", "2024-10-13T12:00:00Z")}) {
+  for (const auto& [id, ts] :
+       {std::pair("before", "2024-10-12T23:59:59Z"), std::pair("midnight", "2024-10-13T00:00:00Z"),
+        std::pair("half", "2024-10-13T00:00:00.5Z"), std::pair("noon", "2024-10-13T12:00:00Z")}) {
     batch.events.push_back(MakeEvent(id, "A_101", *ParseRfc3339(ts)));
   }
   ASSERT_TRUE(warehouse_->Commit(batch).ok());
@@ -111,13 +111,15 @@ TEST_P(WarehouseContractTest, TimestampsCompareAsInstantsInAPersonsSql) {
   EXPECT_EQ(answer("SELECT count(*) FROM raw_events WHERE ts_iso >= '2024-10-13T00:00:00Z'"), "3");
   EXPECT_EQ(answer("SELECT count(*) FROM raw_events WHERE ts_iso > '2024-10-13T00:00:00Z'"), "2");
   EXPECT_EQ(answer("SELECT count(*) FROM raw_events WHERE ts_iso < '2024-10-13T00:00:00.5Z'"), "2");
-  EXPECT_EQ(answer("SELECT count(*) FROM raw_events WHERE ts_iso = '2024-10-13T02:00:00+02:00'"), "1");
+  EXPECT_EQ(answer("SELECT count(*) FROM raw_events WHERE ts_iso = '2024-10-13T02:00:00+02:00'"),
+            "1");
   EXPECT_EQ(answer("SELECT min(ts_iso) FROM raw_events"), "2024-10-12T23:59:59Z");
   EXPECT_EQ(answer("SELECT max(ts_iso) FROM raw_events"), "2024-10-13T12:00:00Z");
   EXPECT_EQ(answer("SELECT event_id FROM raw_events ORDER BY ts_iso DESC LIMIT 1"), "noon");
-  EXPECT_EQ(answer("SELECT event_id FROM raw_events WHERE ts_iso BETWEEN '2024-10-13T00:00:00.1Z' AND "
-                   "'2024-10-13T11:00:00Z'"),
-            "half");
+  EXPECT_EQ(
+      answer("SELECT event_id FROM raw_events WHERE ts_iso BETWEEN '2024-10-13T00:00:00.1Z' AND "
+             "'2024-10-13T11:00:00Z'"),
+      "half");
 }
 
 TEST_P(WarehouseContractTest, QueryPrintsTimestampsAsIso) {
@@ -134,7 +136,8 @@ TEST_P(WarehouseContractTest, QueryPrintsTimestampsAsIso) {
 TEST_P(WarehouseContractTest, QueryErrorsAreClear) {
   auto bad = warehouse_->Query("SELEC nonsense");
   EXPECT_FALSE(bad.ok());
-  EXPECT_NE(absl::AsciiStrToLower(bad.status().ToString()).find("syntax error"), std::string::npos) << bad.status();
+  EXPECT_NE(absl::AsciiStrToLower(bad.status().ToString()).find("syntax error"), std::string::npos)
+      << bad.status();
   auto two = warehouse_->Query("SELECT 1; SELECT 2");
   EXPECT_FALSE(two.ok());
   EXPECT_NE(two.status().ToString().find("one SQL statement"), std::string::npos);
@@ -148,15 +151,23 @@ TEST_P(WarehouseContractTest, MissingTablesPointToSetup) {
 }
 
 TEST_P(WarehouseContractTest, StationsAreUpsertedKeepingTheLatestDescription) {
-  const Station sentrum{.station_id = "623", .name = "7. juni-plassen", .lat = 59.9150596, .lon = 10.7312715,
-                        .capacity = 21, .last_updated = 1'666'548'064'000'000};
-  const Station no_capacity{.station_id = "2351", .name = "Sogn Studentby", .lat = 59.95208441268443,
-                            .lon = 10.727852791011173, .last_updated = 1'666'548'064'000'000};
+  const Station sentrum{.station_id = "623",
+                        .name = "7. juni-plassen",
+                        .lat = 59.9150596,
+                        .lon = 10.7312715,
+                        .capacity = 21,
+                        .last_updated = 1'666'548'064'000'000};
+  const Station no_capacity{.station_id = "2351",
+                            .name = "Sogn Studentby",
+                            .lat = 59.95208441268443,
+                            .lon = 10.727852791011173,
+                            .last_updated = 1'666'548'064'000'000};
   ASSERT_TRUE(warehouse_->UpsertStations({sentrum, no_capacity}).ok());
   ASSERT_TRUE(warehouse_->UpsertStations({sentrum}).ok());  // The same description again.
   auto listed = warehouse_->ListStations();
   ASSERT_TRUE(listed.ok()) << listed.status();
-  EXPECT_EQ(*listed, (std::vector<Station>{no_capacity, sentrum}));  // In station_id order, every digit kept.
+  EXPECT_EQ(*listed, (std::vector<Station>{no_capacity,
+                                           sentrum}));  // In station_id order, every digit kept.
 
   Station moved = sentrum;
   moved.name = "7. juni-plassen (moved)";
@@ -178,7 +189,8 @@ TEST_P(WarehouseContractTest, StationsAreUpsertedKeepingTheLatestDescription) {
 TEST_P(WarehouseContractTest, ActivityCountsEachStoredEventOnceIn15MinuteBuckets) {
   constexpr TimestampMicros kStart = 1'728'259'200'000'000;  // 2024-10-07T00:00:00Z.
   constexpr TimestampMicros kMinute = kMicrosPerMinute;
-  auto event = [](std::string id, std::string station, TimestampMicros ts, Kind kind, std::int32_t delta) {
+  auto event = [](std::string id, std::string station, TimestampMicros ts, Kind kind,
+                  std::int32_t delta) {
     return Event{std::move(id), std::move(station), ts, kind, delta};
   };
   Batch first;
@@ -188,18 +200,21 @@ TEST_P(WarehouseContractTest, ActivityCountsEachStoredEventOnceIn15MinuteBuckets
                   event("b1", "B", kStart + 5 * kMinute, Kind::kDropoff, 4),
                   event("a0", "A", kStart - kMinute, Kind::kPickup, 1)};  // Before the period.
   Batch second;
-  second.events = {event("a1", "A", kStart + kMinute, Kind::kPickup, 1),  // Redelivered.
-                   event("a4", "A", kStart + 2 * kMicrosPerHour, Kind::kPickup, 1),
-                   event("b2", "B", kStart + 20 * kMinute, Kind::kPickup, 1),
-                   event("d1", "D", kStart + 30 * kMinute, Kind::kPickup, 1),
-                   event("d2", "D", kStart + 31 * kMinute, Kind::kPickup, 1),
-                   event("c1", "C", kStart + 3 * 24 * kMicrosPerHour, Kind::kPickup, 1)};  // After it.
+  second.events = {
+      event("a1", "A", kStart + kMinute, Kind::kPickup, 1),  // Redelivered.
+      event("a4", "A", kStart + 2 * kMicrosPerHour, Kind::kPickup, 1),
+      event("b2", "B", kStart + 20 * kMinute, Kind::kPickup, 1),
+      event("d1", "D", kStart + 30 * kMinute, Kind::kPickup, 1),
+      event("d2", "D", kStart + 31 * kMinute, Kind::kPickup, 1),
+      event("c1", "C", kStart + 3 * 24 * kMicrosPerHour, Kind::kPickup, 1)};  // After it.
   second.dead_letters = {MakeDeadLetter("fixable")};
   ASSERT_TRUE(warehouse_->Commit(first).ok());
   ASSERT_TRUE(warehouse_->Commit(second).ok());
   auto letters = *warehouse_->ListDeadLetters({});
-  ASSERT_TRUE(
-      warehouse_->ResolveDeadLetters({event("b3", "B", kStart + 40 * kMinute, Kind::kDropoff, 1)}, {letters[0].id}).ok());
+  ASSERT_TRUE(warehouse_
+                  ->ResolveDeadLetters({event("b3", "B", kStart + 40 * kMinute, Kind::kDropoff, 1)},
+                                       {letters[0].id})
+                  .ok());
 
   const TimestampMicros day_end = kStart + 24 * kMicrosPerHour;
   auto buckets = warehouse_->StationBuckets("A", kStart, day_end);
@@ -217,18 +232,23 @@ TEST_P(WarehouseContractTest, ActivityCountsEachStoredEventOnceIn15MinuteBuckets
 
   auto busiest = warehouse_->BusiestStations(kStart, day_end, 10);
   ASSERT_TRUE(busiest.ok()) << busiest.status();
-  EXPECT_EQ(*busiest, (std::vector<StationActivity>{{"A", {3, 5, 1, 2}}, {"B", {1, 1, 2, 5}}, {"D", {2, 2, 0, 0}}}));
+  EXPECT_EQ(*busiest, (std::vector<StationActivity>{
+                          {"A", {3, 5, 1, 2}}, {"B", {1, 1, 2, 5}}, {"D", {2, 2, 0, 0}}}));
   Batch tie;
   tie.events = {event("c2", "C", kStart + 50 * kMinute, Kind::kDropoff, 1)};
   ASSERT_TRUE(warehouse_->Commit(tie).ok());
-  busiest = warehouse_->BusiestStations(kStart, day_end, 3);  // C has 1 event in the day: not among them.
+  busiest =
+      warehouse_->BusiestStations(kStart, day_end, 3);  // C has 1 event in the day: not among them.
   ASSERT_TRUE(busiest.ok()) << busiest.status();
   ASSERT_EQ(busiest->size(), 3u);
   EXPECT_EQ((*busiest)[2].station_id, "D");
-  busiest = warehouse_->BusiestStations(kStart + 30 * kMinute, day_end, 10);  // A, B and C tie: by id.
+  busiest =
+      warehouse_->BusiestStations(kStart + 30 * kMinute, day_end, 10);  // A, B and C tie: by id.
   ASSERT_TRUE(busiest.ok()) << busiest.status();
-  EXPECT_EQ(*busiest, (std::vector<StationActivity>{{"D", {2, 2, 0, 0}}, {"A", {1, 1, 0, 0}}, {"B", {0, 0, 1, 1}},
-                                                    {"C", {0, 0, 1, 1}}}));
+  EXPECT_EQ(
+      *busiest,
+      (std::vector<StationActivity>{
+          {"D", {2, 2, 0, 0}}, {"A", {1, 1, 0, 0}}, {"B", {0, 0, 1, 1}}, {"C", {0, 0, 1, 1}}}));
   busiest = warehouse_->BusiestStations(kStart, day_end, 0);
   ASSERT_TRUE(busiest.ok()) << busiest.status();
   EXPECT_TRUE(busiest->empty());
@@ -238,12 +258,14 @@ TEST_P(WarehouseContractTest, ActivityCountsEachStoredEventOnceIn15MinuteBuckets
 // bucket rounds the other way in integer arithmetic).
 TEST_P(WarehouseContractTest, ActivityBucketsAroundTheEpochRoundDown) {
   Batch batch;
-  batch.events = {Event{"before", "P", -1, Kind::kPickup, 1}, Event{"at", "P", 0, Kind::kDropoff, 2},
+  batch.events = {Event{"before", "P", -1, Kind::kPickup, 1},
+                  Event{"at", "P", 0, Kind::kDropoff, 2},
                   Event{"after", "P", kActivityBucket - 1, Kind::kDropoff, 3}};
   ASSERT_TRUE(warehouse_->Commit(batch).ok());
   auto buckets = warehouse_->StationBuckets("P", -kActivityBucket, kActivityBucket);
   ASSERT_TRUE(buckets.ok()) << buckets.status();
-  EXPECT_EQ(*buckets, (std::vector<ActivityBucket>{{-kActivityBucket, {1, 1, 0, 0}}, {0, {0, 0, 2, 5}}}));
+  EXPECT_EQ(*buckets,
+            (std::vector<ActivityBucket>{{-kActivityBucket, {1, 1, 0, 0}}, {0, {0, 0, 2, 5}}}));
   auto busiest = warehouse_->BusiestStations(-kActivityBucket, kActivityBucket, SIZE_MAX);
   ASSERT_TRUE(busiest.ok()) << busiest.status();
   EXPECT_EQ(*busiest, (std::vector<StationActivity>{{"P", {1, 1, 2, 5}}}));
@@ -259,7 +281,8 @@ TEST_P(WarehouseContractTest, DeadLettersAreCountedByReasonAndBucketOfFirstSeen)
     return letter;
   };
   Batch batch;
-  batch.dead_letters = {seen_at("a", "bad_json", 10 * kMinute + 1), seen_at("b", "bad_kind", 10 * kMinute + 2),
+  batch.dead_letters = {seen_at("a", "bad_json", 10 * kMinute + 1),
+                        seen_at("b", "bad_kind", 10 * kMinute + 2),
                         seen_at("c", "bad_json", 10 * kMinute + 59 * kMicrosPerSecond),
                         seen_at("d", "bad_json", 12 * kMinute), seen_at("e", "bad_kind", -1)};
   ASSERT_TRUE(warehouse_->Commit(batch).ok());
@@ -272,12 +295,14 @@ TEST_P(WarehouseContractTest, DeadLettersAreCountedByReasonAndBucketOfFirstSeen)
                                                    {"bad_json", 12 * kMinute, 1}}));
   counts = warehouse_->CountDeadLetters(kMicrosPerHour, -kMicrosPerHour, kMicrosPerHour);
   ASSERT_TRUE(counts.ok()) << counts.status();
-  EXPECT_EQ(*counts, (std::vector<DeadLetterCount>{
-                         {"bad_kind", -kMicrosPerHour, 1}, {"bad_json", 0, 3}, {"bad_kind", 0, 1}}));
+  EXPECT_EQ(*counts,
+            (std::vector<DeadLetterCount>{
+                {"bad_kind", -kMicrosPerHour, 1}, {"bad_json", 0, 3}, {"bad_kind", 0, 1}}));
   // Only those first seen in [from, to).
   counts = warehouse_->CountDeadLetters(kMinute, 10 * kMinute + 2, 12 * kMinute);
   ASSERT_TRUE(counts.ok()) << counts.status();
-  EXPECT_EQ(*counts, (std::vector<DeadLetterCount>{{"bad_json", 10 * kMinute, 1}, {"bad_kind", 10 * kMinute, 1}}));
+  EXPECT_EQ(*counts, (std::vector<DeadLetterCount>{{"bad_json", 10 * kMinute, 1},
+                                                   {"bad_kind", 10 * kMinute, 1}}));
 }
 
 // The console's feature plot: one station's rows over a period, both ends included, by as_of.
@@ -289,20 +314,23 @@ TEST_P(WarehouseContractTest, AStationsFeatureHistoryIsReadInAsOfOrder) {
   std::vector<FeatureTick> ticks;
   for (int t = 0; t < 4; ++t) {
     const TimestampMicros as_of = (t + 1) * kTick;
-    ticks.push_back({as_of, {row("A", "pickups", t, as_of), row("A", "dropoffs", 10 + t, as_of),
-                             row("B", "pickups", 100 + t, as_of)}});
+    ticks.push_back({as_of,
+                     {row("A", "pickups", t, as_of), row("A", "dropoffs", 10 + t, as_of),
+                      row("B", "pickups", 100 + t, as_of)}});
   }
   ASSERT_TRUE(warehouse_->WriteFeatureTicks({"pickups", "dropoffs"}, ticks).ok());
   auto history = warehouse_->StationFeatureHistory("A", 2 * kTick, 3 * kTick);
   ASSERT_TRUE(history.ok()) << history.status();
-  EXPECT_EQ(*history, (std::vector<FeatureRow>{row("A", "dropoffs", 11, 2 * kTick), row("A", "pickups", 1, 2 * kTick),
-                                               row("A", "dropoffs", 12, 3 * kTick), row("A", "pickups", 2, 3 * kTick)}));
+  EXPECT_EQ(*history, (std::vector<FeatureRow>{
+                          row("A", "dropoffs", 11, 2 * kTick), row("A", "pickups", 1, 2 * kTick),
+                          row("A", "dropoffs", 12, 3 * kTick), row("A", "pickups", 2, 3 * kTick)}));
   history = warehouse_->StationFeatureHistory("nowhere", 0, 10 * kTick);
   ASSERT_TRUE(history.ok()) << history.status();
   EXPECT_TRUE(history->empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(, WarehouseContractTest, ::testing::ValuesIn(testing_support::BackendsUnderTest()),
+INSTANTIATE_TEST_SUITE_P(, WarehouseContractTest,
+                         ::testing::ValuesIn(testing_support::BackendsUnderTest()),
                          testing_support::BackendName);
 
 }  // namespace

@@ -24,7 +24,8 @@ Activity ActivityAt(const std::vector<std::optional<std::string>>& row, std::siz
 // The start of the `bucket` of a TIMESTAMP column, rounded down also before 1970, as
 // ActivityBucketOf (DIV rounds toward zero).
 std::string BucketOf(std::string_view column, TimestampMicros bucket) {
-  return fmt::format("UNIX_MICROS({0}) - MOD(MOD(UNIX_MICROS({0}), {1}) + {1}, {1})", column, bucket);
+  return fmt::format("UNIX_MICROS({0}) - MOD(MOD(UNIX_MICROS({0}), {1}) + {1}, {1})", column,
+                     bucket);
 }
 
 json Period(TimestampMicros from, TimestampMicros to) {
@@ -34,15 +35,16 @@ json Period(TimestampMicros from, TimestampMicros to) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<ActivityBucket>> BigQueryWarehouse::StationBuckets(std::string_view station_id,
-                                                                              TimestampMicros from, TimestampMicros to) {
+absl::StatusOr<std::vector<ActivityBucket>> BigQueryWarehouse::StationBuckets(
+    std::string_view station_id, TimestampMicros from, TimestampMicros to) {
   json parameters = Period(from, to);
   parameters.push_back(ScalarParameter("station", "STRING", std::string(station_id)));
   auto rows = Read("station activity",
                    fmt::format("SELECT {} AS bucket, {} FROM {} "
                                "WHERE station_id = @station AND ts_iso >= @from AND ts_iso < @to "
                                "GROUP BY bucket ORDER BY bucket",
-                               BucketOf("ts_iso", kActivityBucket), kActivityColumns, Quoted(tables_.raw_events)),
+                               BucketOf("ts_iso", kActivityBucket), kActivityColumns,
+                               Quoted(tables_.raw_events)),
                    parameters);
   if (!rows.ok()) return rows.status();
   std::vector<ActivityBucket> buckets;
@@ -50,23 +52,22 @@ absl::StatusOr<std::vector<ActivityBucket>> BigQueryWarehouse::StationBuckets(st
   return buckets;
 }
 
-absl::StatusOr<std::vector<StationActivity>> BigQueryWarehouse::BusiestStations(TimestampMicros from,
-                                                                                TimestampMicros to,
-                                                                                std::size_t limit) {
-  auto rows = Read("busiest stations",
-                   fmt::format("SELECT station_id, {} FROM {} WHERE ts_iso >= @from AND ts_iso < @to "
-                               "GROUP BY station_id ORDER BY pickups + dropoffs DESC, station_id LIMIT {}",
-                               kActivityColumns, Quoted(tables_.raw_events), ActivityLimit(limit)),
-                   Period(from, to));
+absl::StatusOr<std::vector<StationActivity>> BigQueryWarehouse::BusiestStations(
+    TimestampMicros from, TimestampMicros to, std::size_t limit) {
+  auto rows =
+      Read("busiest stations",
+           fmt::format("SELECT station_id, {} FROM {} WHERE ts_iso >= @from AND ts_iso < @to "
+                       "GROUP BY station_id ORDER BY pickups + dropoffs DESC, station_id LIMIT {}",
+                       kActivityColumns, Quoted(tables_.raw_events), ActivityLimit(limit)),
+           Period(from, to));
   if (!rows.ok()) return rows.status();
   std::vector<StationActivity> stations;
   for (const auto& r : rows->rows) stations.push_back({r[0].value_or(""), ActivityAt(r, 1)});
   return stations;
 }
 
-absl::StatusOr<std::vector<FeatureRow>> BigQueryWarehouse::StationFeatureHistory(std::string_view station_id,
-                                                                                 TimestampMicros from,
-                                                                                 TimestampMicros to) {
+absl::StatusOr<std::vector<FeatureRow>> BigQueryWarehouse::StationFeatureHistory(
+    std::string_view station_id, TimestampMicros from, TimestampMicros to) {
   auto rows = Read("station features",
                    fmt::format("SELECT feature_name, window_len, value, as_of FROM {} "
                                "WHERE station_id = @station AND as_of >= @from AND as_of <= @to "
@@ -79,25 +80,26 @@ absl::StatusOr<std::vector<FeatureRow>> BigQueryWarehouse::StationFeatureHistory
   std::vector<FeatureRow> features;
   features.reserve(rows->rows.size());
   for (const auto& r : rows->rows) {
-    features.push_back({std::string(station_id), r[0].value_or(""), r[1].value_or(""), DoubleOf(r[2]),
-                        IntegerOf(r[3])});
+    features.push_back({std::string(station_id), r[0].value_or(""), r[1].value_or(""),
+                        DoubleOf(r[2]), IntegerOf(r[3])});
   }
   return features;
 }
 
-absl::StatusOr<std::vector<DeadLetterCount>> BigQueryWarehouse::CountDeadLetters(TimestampMicros bucket,
-                                                                                TimestampMicros from,
-                                                                                TimestampMicros to) {
-  auto rows = Read("dead-letter counts",
-                   fmt::format("SELECT reason, {} AS bucket, COUNT(*) FROM {} "
-                               "WHERE first_seen >= @from AND first_seen < @to GROUP BY bucket, reason "
-                               "ORDER BY bucket, reason",
-                               BucketOf("first_seen", bucket), Quoted(tables_.dead_letter)),
-                   json::array({ScalarParameter("from", "TIMESTAMP", TimestampText(from)),
-                                ScalarParameter("to", "TIMESTAMP", TimestampText(to))}));
+absl::StatusOr<std::vector<DeadLetterCount>> BigQueryWarehouse::CountDeadLetters(
+    TimestampMicros bucket, TimestampMicros from, TimestampMicros to) {
+  auto rows =
+      Read("dead-letter counts",
+           fmt::format("SELECT reason, {} AS bucket, COUNT(*) FROM {} "
+                       "WHERE first_seen >= @from AND first_seen < @to GROUP BY bucket, reason "
+                       "ORDER BY bucket, reason",
+                       BucketOf("first_seen", bucket), Quoted(tables_.dead_letter)),
+           json::array({ScalarParameter("from", "TIMESTAMP", TimestampText(from)),
+                        ScalarParameter("to", "TIMESTAMP", TimestampText(to))}));
   if (!rows.ok()) return rows.status();
   std::vector<DeadLetterCount> counts;
-  for (const auto& r : rows->rows) counts.push_back({r[0].value_or(""), IntegerOf(r[1]), IntegerOf(r[2])});
+  for (const auto& r : rows->rows)
+    counts.push_back({r[0].value_or(""), IntegerOf(r[1]), IntegerOf(r[2])});
   return counts;
 }
 

@@ -26,15 +26,16 @@ class BigQueryWarehouse final : public Warehouse {
   void ObserveCosts(CostObserver observer) override { cost_observer_ = std::move(observer); }
 
   absl::StatusOr<CommitResult> Commit(const Batch& batch) override;
-  absl::StatusOr<CommitResult> ResolveDeadLetters(const std::vector<Event>& events,
-                                                  const std::vector<std::int64_t>& resolved_ids) override;
+  absl::StatusOr<CommitResult> ResolveDeadLetters(
+      const std::vector<Event>& events, const std::vector<std::int64_t>& resolved_ids) override;
 
   absl::StatusOr<std::vector<FeatureRow>> ComputeFeatures(const std::vector<FeatureSpec>& features,
                                                           TimestampMicros as_of) override;
   absl::StatusOr<std::size_t> RefreshFeatures(const std::vector<FeatureSpec>& features,
                                               TimestampMicros as_of) override;
   absl::StatusOr<std::vector<FeatureRow>> StoredFeatures(TimestampMicros as_of) override;
-  absl::StatusOr<std::vector<FeatureRow>> StationFeatureHistory(std::string_view station_id, TimestampMicros from,
+  absl::StatusOr<std::vector<FeatureRow>> StationFeatureHistory(std::string_view station_id,
+                                                                TimestampMicros from,
                                                                 TimestampMicros to) override;
   absl::Status WriteFeatureTicks(const std::vector<std::string>& feature_names,
                                  const std::vector<FeatureTick>& ticks) override;
@@ -43,35 +44,44 @@ class BigQueryWarehouse final : public Warehouse {
 
   absl::StatusOr<QueryResult> Query(std::string_view sql) override;
   absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(const DeadLetterFilter& filter) override;
-  absl::StatusOr<std::vector<DeadLetterCount>> CountDeadLetters(TimestampMicros bucket, TimestampMicros from,
+  absl::StatusOr<std::vector<DeadLetterCount>> CountDeadLetters(TimestampMicros bucket,
+                                                                TimestampMicros from,
                                                                 TimestampMicros to) override;
-  absl::Status ScanEvents(TimestampMicros after, const std::function<void(const Event&)>& visit) override;
+  absl::Status ScanEvents(TimestampMicros after,
+                          const std::function<void(const Event&)>& visit) override;
   absl::StatusOr<std::optional<TimestampMicros>> LatestEventTime() override;
   absl::StatusOr<std::vector<StationTotals>> EventTotals(TimestampMicros through) override;
 
   absl::Status UpsertStations(const std::vector<Station>& stations) override;
   absl::StatusOr<std::vector<Station>> ListStations() override;
-  absl::StatusOr<std::vector<ActivityBucket>> StationBuckets(std::string_view station_id, TimestampMicros from,
+  absl::StatusOr<std::vector<ActivityBucket>> StationBuckets(std::string_view station_id,
+                                                             TimestampMicros from,
                                                              TimestampMicros to) override;
-  absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimestampMicros from, TimestampMicros to,
+  absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimestampMicros from,
+                                                               TimestampMicros to,
                                                                std::size_t limit) override;
 
  private:
   // schema.cc
-  absl::Status EnsureTable(const std::string& name, const nlohmann::json& fields, const nlohmann::json& layout);
+  absl::Status EnsureTable(const std::string& name, const nlohmann::json& fields,
+                           const nlohmann::json& layout);
   // writes.cc
-  absl::StatusOr<CommitResult> Write(const std::vector<Event>& events, const std::vector<DeadLetter>& letters,
+  absl::StatusOr<CommitResult> Write(const std::vector<Event>& events,
+                                     const std::vector<DeadLetter>& letters,
                                      const std::vector<std::int64_t>& resolved_ids);
   // feature_sql.cc
-  absl::StatusOr<QueryResult> LabeledTrainingSet(const TrainingSetRequest::Labels& labels, const std::string& pivots);
+  absl::StatusOr<QueryResult> LabeledTrainingSet(const TrainingSetRequest::Labels& labels,
+                                                 const std::string& pivots);
   // reads.cc: a read-only statement's rows (or, with `on_page`, each page handed on), and a
   // script run as a query job under a new id `job_prefix`_...; each with its bytes reported.
-  absl::StatusOr<Rows> Read(std::string_view what, const std::string& sql, const nlohmann::json& parameters,
+  absl::StatusOr<Rows> Read(std::string_view what, const std::string& sql,
+                            const nlohmann::json& parameters,
                             const Client::PageVisitor& on_page = {});
-  absl::StatusOr<Rows> RunJob(std::string_view what, std::string_view job_prefix, const std::string& script,
-                              const nlohmann::json& parameters);
+  absl::StatusOr<Rows> RunJob(std::string_view what, std::string_view job_prefix,
+                              const std::string& script, const nlohmann::json& parameters);
   void ReportBytes(std::string_view statement, const Rows& rows) const;
-  absl::StatusOr<std::optional<TimestampMicros>> MaxInstant(const char* column, const std::string& table);
+  absl::StatusOr<std::optional<TimestampMicros>> MaxInstant(const char* column,
+                                                            const std::string& table);
 
   BigQueryWarehouseOptions options_;
   const TableNames tables_;

@@ -21,7 +21,8 @@ struct BigQueryWarehouseOptions {
 // Opens bigquery://PROJECT/DATASET[?location=LOCATION][&endpoint=URL] (location default US;
 // endpoint default $BIGQUERY_ENDPOINT, then Google's) with Google's Application Default
 // Credentials from the environment. Each job's bytes go to Warehouse::ObserveCosts.
-absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(std::string_view url, const TableNames& tables,
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(std::string_view url,
+                                                                 const TableNames& tables,
                                                                  OpenMode mode);
 
 // The same with every collaborator given.

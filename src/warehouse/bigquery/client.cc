@@ -31,16 +31,18 @@ constexpr std::size_t kMaxRequestBytes = 9 * 1024 * 1024;
 constexpr std::size_t kMaxMessageInError = 1000;
 
 // Google's guidance (error-messages, and its Python client's retry.py).
-constexpr std::array kRetryableReasons = {"rateLimitExceeded", "backendError", "internalError", "badGateway"};
+constexpr std::array kRetryableReasons = {"rateLimitExceeded", "backendError", "internalError",
+                                          "badGateway"};
 // A job that failed for these may be run again, under a new id.
 constexpr std::array kRerunReasons = {"jobBackendError", "jobInternalError", "jobRateLimitExceeded",
-                                      "backendError", "internalError", "rateLimitExceeded"};
+                                      "backendError",    "internalError",    "rateLimitExceeded"};
 
 // A transaction BigQuery cancelled because another one changed the same table meanwhile
 // (invalidQuery, "Transaction is aborted due to concurrent update against table ..." or "Could
 // not serialize access to table ... due to concurrent update"): nothing of it applied.
 bool LostToAConcurrentUpdate(const absl::Status& status) {
-  return ReasonOf(status) == "invalidQuery" && MessageOf(status).find("due to concurrent update") != std::string_view::npos;
+  return ReasonOf(status) == "invalidQuery" &&
+         MessageOf(status).find("due to concurrent update") != std::string_view::npos;
 }
 
 template <std::size_t N>
@@ -55,9 +57,10 @@ absl::Status WithReason(absl::Status status, const std::string& reason) {
 
 // A request refused before it was sent, with the reason the warehouse reads.
 absl::Status TooLarge(std::string_view operation, std::size_t bytes) {
-  return WithReason(absl::OutOfRangeError(fmt::format("BigQuery {}: a request of {} bytes is over BigQuery's limit "
-                                                      "of 10 MB",
-                                                      operation, bytes)),
+  return WithReason(absl::OutOfRangeError(
+                        fmt::format("BigQuery {}: a request of {} bytes is over BigQuery's limit "
+                                    "of 10 MB",
+                                    operation, bytes)),
                     kRequestTooLarge);
 }
 
@@ -80,10 +83,12 @@ absl::StatusCode CodeForReason(const std::string& reason, absl::StatusCode by_ht
 std::string HintFor(absl::StatusCode code) {
   switch (code) {
     case absl::StatusCode::kPermissionDenied:
-      return "grant the account roles/bigquery.dataEditor on the dataset and roles/bigquery.jobUser on the "
+      return "grant the account roles/bigquery.dataEditor on the dataset and "
+             "roles/bigquery.jobUser on the "
              "project";
     case absl::StatusCode::kNotFound:
-      return "check the project, the dataset and its location; `bikestream setup` creates the dataset and "
+      return "check the project, the dataset and its location; `bikestream setup` creates the "
+             "dataset and "
              "tables";
     case absl::StatusCode::kResourceExhausted:
       return "a BigQuery quota is used up: see the message, and the project's quotas page";
@@ -99,8 +104,9 @@ absl::Status FromErrorProto(const json& error, std::string_view what, absl::Stat
   const std::string message = RemoteText(TextOf(error, "message"), kMaxMessageInError);
   const absl::StatusCode code = CodeForReason(reason, by_http);
   const std::string hint = HintFor(code);
-  return WithReason(absl::Status(code, fmt::format("BigQuery {}: {}{}{}", what, reason.empty() ? "" : reason + ": ",
-                                                   message, hint.empty() ? "" : fmt::format(" ({})", hint))),
+  return WithReason(absl::Status(code, fmt::format("BigQuery {}: {}{}{}", what,
+                                                   reason.empty() ? "" : reason + ": ", message,
+                                                   hint.empty() ? "" : fmt::format(" ({})", hint))),
                     reason);
 }
 
@@ -109,7 +115,8 @@ absl::Status FromReply(const http::HttpResponse& response, std::string_view what
   if (body.is_object() && body.contains("error") && body["error"].is_object()) {
     const json& error = body["error"];
     const json& errors = MemberOf(error, "errors");
-    json first = errors.is_array() && !errors.empty() && errors[0].is_object() ? errors[0] : json::object();
+    json first =
+        errors.is_array() && !errors.empty() && errors[0].is_object() ? errors[0] : json::object();
     if (!first.contains("message")) first["message"] = MemberOf(error, "message");
     return FromErrorProto(first, what, gcp::CodeForHttp(response.status));
   }
@@ -133,8 +140,10 @@ std::string CellText(const json& cell) {
 }
 
 void AppendRows(const json& page, Rows* rows) {
-  if (const json& fields = MemberOf(MemberOf(page, "schema"), "fields"); rows->fields.empty() && fields.is_array()) {
-    for (const json& field : fields) rows->fields.push_back({TextOf(field, "name"), TextOf(field, "type")});
+  if (const json& fields = MemberOf(MemberOf(page, "schema"), "fields");
+      rows->fields.empty() && fields.is_array()) {
+    for (const json& field : fields)
+      rows->fields.push_back({TextOf(field, "name"), TextOf(field, "type")});
   }
   if (!page.contains("rows") || !page["rows"].is_array()) return;
   for (const json& row : page["rows"]) {
@@ -156,13 +165,15 @@ void AppendRows(const json& page, Rows* rows) {
 std::string RequestId() {
   std::random_device random;
   const std::uint32_t a = random(), b = random(), c = random(), d = random();
-  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:04x}{:08x}", a, b >> 16, b & 0xFFFF, c >> 16, c & 0xFFFF, d);
+  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:04x}{:08x}", a, b >> 16, b & 0xFFFF, c >> 16,
+                     c & 0xFFFF, d);
 }
 
 bool IsValidJobId(const std::string& id) {
   return !id.empty() && id.size() <= kMaxJobIdBytes &&
          std::all_of(id.begin(), id.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-';
          });
 }
 
@@ -176,10 +187,13 @@ std::string ReasonOf(const absl::Status& status) {
 }
 
 json ScalarParameter(std::string_view name, std::string_view type, std::string value) {
-  return json{{"name", std::string(name)}, {"parameterType", TypeOf(type)}, {"parameterValue", {{"value", std::move(value)}}}};
+  return json{{"name", std::string(name)},
+              {"parameterType", TypeOf(type)},
+              {"parameterValue", {{"value", std::move(value)}}}};
 }
 
-json ArrayParameter(std::string_view name, std::string_view type, const std::vector<std::string>& values) {
+json ArrayParameter(std::string_view name, std::string_view type,
+                    const std::vector<std::string>& values) {
   json items = json::array();
   for (const std::string& value : values) items.push_back({{"value", value}});
   return json{{"name", std::string(name)},
@@ -190,7 +204,8 @@ json ArrayParameter(std::string_view name, std::string_view type, const std::vec
 json StructArrayParameter(std::string_view name, const std::vector<Field>& fields,
                           const std::vector<std::vector<std::optional<std::string>>>& rows) {
   json struct_types = json::array();
-  for (const Field& field : fields) struct_types.push_back({{"name", field.name}, {"type", TypeOf(field.type)}});
+  for (const Field& field : fields)
+    struct_types.push_back({{"name", field.name}, {"type", TypeOf(field.type)}});
   json items = json::array();
   for (const auto& row : rows) {
     json values = json::object();
@@ -200,9 +215,11 @@ json StructArrayParameter(std::string_view name, const std::vector<Field>& field
     }
     items.push_back({{"structValues", std::move(values)}});
   }
-  return json{{"name", std::string(name)},
-              {"parameterType", {{"type", "ARRAY"}, {"arrayType", {{"type", "STRUCT"}, {"structTypes", struct_types}}}}},
-              {"parameterValue", {{"arrayValues", std::move(items)}}}};
+  return json{
+      {"name", std::string(name)},
+      {"parameterType",
+       {{"type", "ARRAY"}, {"arrayType", {{"type", "STRUCT"}, {"structTypes", struct_types}}}}},
+      {"parameterValue", {{"arrayValues", std::move(items)}}}};
 }
 
 const json& MemberOf(const json& object, const char* name) {
@@ -230,28 +247,33 @@ Client::Client(ClientOptions options)
       http_({.timeout = options_.timeout, .max_reply_bytes = limits::kApiReply}) {
   // An endpoint that does not answer is retried for minutes: whoever waits hears why.
   if (!options_.retry.on_retry) {
-    options_.retry.on_retry =
-        ReportRetries(fmt::format("BigQuery at {}", RedactUrl(options_.endpoint)), options_.retry.max_duration);
+    options_.retry.on_retry = ReportRetries(
+        fmt::format("BigQuery at {}", RedactUrl(options_.endpoint)), options_.retry.max_duration);
   }
 }
 
 // The fields a query job's configuration and a jobs.query request share.
 json Client::QueryFields(const std::string& sql, const json& parameters) const {
-  json fields = {{"query", sql}, {"useLegacySql", false}, {"parameterMode", "NAMED"}, {"queryParameters", parameters}};
+  json fields = {{"query", sql},
+                 {"useLegacySql", false},
+                 {"parameterMode", "NAMED"},
+                 {"queryParameters", parameters}};
   if (!options_.default_dataset.empty()) {
-    fields["defaultDataset"] = {{"projectId", options_.project}, {"datasetId", options_.default_dataset}};
+    fields["defaultDataset"] = {{"projectId", options_.project},
+                                {"datasetId", options_.default_dataset}};
   }
   return fields;
 }
 
-absl::StatusOr<json> Client::CallOnce(const std::string& method, const std::string& path, const std::string& body,
-                                      std::string_view operation) {
+absl::StatusOr<json> Client::CallOnce(const std::string& method, const std::string& path,
+                                      const std::string& body, std::string_view operation) {
   auto response = gcp::SendAuthorized(http_, options_.credentials.get(), method,
-                                      fmt::format("{}/bigquery/v2/{}", options_.endpoint, path), body,
-                                      {"Content-Type: application/json"});
+                                      fmt::format("{}/bigquery/v2/{}", options_.endpoint, path),
+                                      body, {"Content-Type: application/json"});
   if (!response.ok()) {
     if (gcp::IsCredentialsError(response.status())) return response.status();
-    return absl::Status(response.status().code(), fmt::format("BigQuery {}: {}", operation, MessageOf(response.status())));
+    return absl::Status(response.status().code(),
+                        fmt::format("BigQuery {}: {}", operation, MessageOf(response.status())));
   }
   if (response->status < 200 || response->status >= 300) return FromReply(*response, operation);
   json reply = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
@@ -261,35 +283,43 @@ absl::StatusOr<json> Client::CallOnce(const std::string& method, const std::stri
   return reply;
 }
 
-absl::StatusOr<json> Client::Call(const std::string& method, const std::string& path, const std::string& body,
-                                  std::string_view operation) {
-  return Retry(clock_, options_.retry, IsRetryableCall, [&] { return CallOnce(method, path, body, operation); });
+absl::StatusOr<json> Client::Call(const std::string& method, const std::string& path,
+                                  const std::string& body, std::string_view operation) {
+  return Retry(clock_, options_.retry, IsRetryableCall,
+               [&] { return CallOnce(method, path, body, operation); });
 }
 
-absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::string& sql, const json& parameters) {
+absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::string& sql,
+                                         const json& parameters) {
   if (!IsValidJobId(job_id)) {
-    return absl::InvalidArgumentError(fmt::format("BigQuery job id '{}': use letters, digits, '_' and '-'", job_id));
+    return absl::InvalidArgumentError(
+        fmt::format("BigQuery job id '{}': use letters, digits, '_' and '-'", job_id));
   }
   absl::Status last;
-  Backoff backoff(options_.retry);  // Jittered, so that transactions that collided do not meet again.
+  Backoff backoff(
+      options_.retry);  // Jittered, so that transactions that collided do not meet again.
   for (int run = 0; run < kMaxJobRuns; ++run) {
     const std::string id = run == 0 ? job_id : fmt::format("{}_r{}", job_id, run);
     const json job = {
-        {"jobReference", {{"projectId", options_.project}, {"jobId", id}, {"location", options_.location}}},
+        {"jobReference",
+         {{"projectId", options_.project}, {"jobId", id}, {"location", options_.location}}},
         {"configuration", {{"query", QueryFields(sql, parameters)}}}};
     const std::string body = job.dump();
     if (body.size() > kMaxRequestBytes) return TooLarge("jobs.insert " + id, body.size());
-    auto inserted = Call("POST", fmt::format("projects/{}/jobs", options_.project), body, "jobs.insert " + id);
+    auto inserted =
+        Call("POST", fmt::format("projects/{}/jobs", options_.project), body, "jobs.insert " + id);
     // An earlier try of this insert reached BigQuery: its job is the one to wait for.
-    const bool existed = !inserted.ok() && inserted.status().code() == absl::StatusCode::kAlreadyExists;
+    const bool existed =
+        !inserted.ok() && inserted.status().code() == absl::StatusCode::kAlreadyExists;
     if (!inserted.ok() && !existed) return inserted.status();
     auto done = WaitForJob(id);
     if (!done.ok()) return done.status();
     // Unless the id was someone else's: then the answer would be theirs.
     if (existed && TextOf(MemberOf(MemberOf(*done, "configuration"), "query"), "query") != sql) {
-      return absl::InternalError(fmt::format("BigQuery job {} exists and runs another statement: job ids must be "
-                                             "unique, and this one was not",
-                                             id));
+      return absl::InternalError(
+          fmt::format("BigQuery job {} exists and runs another statement: job ids must be "
+                      "unique, and this one was not",
+                      id));
     }
     const json& status = MemberOf(*done, "status");
     if (status.contains("errorResult")) {
@@ -313,11 +343,12 @@ absl::StatusOr<json> Client::WaitForJob(const std::string& job_id) {
   TimestampMicros pause = kFirstPoll;
   while (true) {
     // Not the parameters, which may be megabytes: the state, the figures and the statement.
-    auto job = Call("GET",
-                    fmt::format("projects/{}/jobs/{}?{}", options_.project, job_id,
-                                http::FormEncode({{"location", options_.location},
-                                                 {"fields", "status,statistics,configuration.query.query"}})),
-                    "", "jobs.get " + job_id);
+    auto job = Call(
+        "GET",
+        fmt::format("projects/{}/jobs/{}?{}", options_.project, job_id,
+                    http::FormEncode({{"location", options_.location},
+                                      {"fields", "status,statistics,configuration.query.query"}})),
+        "", "jobs.get " + job_id);
     if (!job.ok()) return job.status();
     if (TextOf(MemberOf(*job, "status"), "state") == "DONE") return job;
     clock_.SleepFor(pause);
@@ -327,8 +358,8 @@ absl::StatusOr<json> Client::WaitForJob(const std::string& job_id) {
 
 // Appends the rows of a finished job's result, or hands each page to `on_page`: `first_page`
 // when the caller has it already, then the pages after it.
-absl::Status Client::ReadPages(const std::string& job_id, std::optional<json> first_page, Rows* rows,
-                               const PageVisitor& on_page) {
+absl::Status Client::ReadPages(const std::string& job_id, std::optional<json> first_page,
+                               Rows* rows, const PageVisitor& on_page) {
   const auto take = [&](const json& page) {
     AppendRows(page, rows);
     if (!on_page) return;
@@ -348,8 +379,10 @@ absl::Status Client::ReadPages(const std::string& job_id, std::optional<json> fi
         {"timeoutMs", std::to_string(kLongPollMillis)},
         {"formatOptions.useInt64Timestamp", "true"}};
     if (!token.empty()) query.emplace_back("pageToken", token);
-    auto page = Call("GET", fmt::format("projects/{}/queries/{}?{}", options_.project, job_id, http::FormEncode(query)),
-                     "", "jobs.getQueryResults " + job_id);
+    auto page = Call(
+        "GET",
+        fmt::format("projects/{}/queries/{}?{}", options_.project, job_id, http::FormEncode(query)),
+        "", "jobs.getQueryResults " + job_id);
     if (!page.ok()) return page.status();
     if (MemberOf(*page, "jobComplete") != true) continue;  // The long poll ran out first.
     take(*page);
@@ -358,7 +391,8 @@ absl::Status Client::ReadPages(const std::string& job_id, std::optional<json> fi
   }
 }
 
-absl::StatusOr<Rows> Client::Query(const std::string& sql, const json& parameters, const PageVisitor& on_page) {
+absl::StatusOr<Rows> Client::Query(const std::string& sql, const json& parameters,
+                                   const PageVisitor& on_page) {
   json request = QueryFields(sql, parameters);
   request["location"] = options_.location;
   request["maxResults"] = options_.page_rows;
@@ -368,7 +402,8 @@ absl::StatusOr<Rows> Client::Query(const std::string& sql, const json& parameter
   request["requestId"] = RequestId();
   const std::string body = request.dump();
   if (body.size() > kMaxRequestBytes) return TooLarge("jobs.query", body.size());
-  auto reply = Call("POST", fmt::format("projects/{}/queries", options_.project), body, "jobs.query");
+  auto reply =
+      Call("POST", fmt::format("projects/{}/queries", options_.project), body, "jobs.query");
   if (!reply.ok()) return reply.status();
   const std::string job_id = TextOf(MemberOf(*reply, "jobReference"), "jobId");
   Rows rows;
@@ -377,11 +412,13 @@ absl::StatusOr<Rows> Client::Query(const std::string& sql, const json& parameter
   rows.dml_affected_rows = Int64Field(*reply, "numDmlAffectedRows");
   std::optional<json> first_page;
   if (MemberOf(*reply, "jobComplete") == true) first_page = std::move(*reply);
-  if (absl::Status read = ReadPages(job_id, std::move(first_page), &rows, on_page); !read.ok()) return read;
+  if (absl::Status read = ReadPages(job_id, std::move(first_page), &rows, on_page); !read.ok())
+    return read;
   return rows;
 }
 
-absl::StatusOr<std::optional<json>> Client::GetIfExists(const std::string& path, std::string_view operation) {
+absl::StatusOr<std::optional<json>> Client::GetIfExists(const std::string& path,
+                                                        std::string_view operation) {
   auto reply = Call("GET", path, "", operation);
   if (reply.ok()) return std::optional<json>(std::move(*reply));
   if (reply.status().code() == absl::StatusCode::kNotFound) return std::optional<json>();
@@ -389,22 +426,26 @@ absl::StatusOr<std::optional<json>> Client::GetIfExists(const std::string& path,
 }
 
 absl::StatusOr<std::optional<json>> Client::GetDataset(const std::string& dataset) {
-  return GetIfExists(fmt::format("projects/{}/datasets/{}", options_.project, dataset), "datasets.get " + dataset);
+  return GetIfExists(fmt::format("projects/{}/datasets/{}", options_.project, dataset),
+                     "datasets.get " + dataset);
 }
 
-absl::StatusOr<std::optional<json>> Client::GetTable(const std::string& dataset, const std::string& table) {
-  return GetIfExists(fmt::format("projects/{}/datasets/{}/tables/{}", options_.project, dataset, table),
-                     fmt::format("tables.get {}.{}", dataset, table));
+absl::StatusOr<std::optional<json>> Client::GetTable(const std::string& dataset,
+                                                     const std::string& table) {
+  return GetIfExists(
+      fmt::format("projects/{}/datasets/{}/tables/{}", options_.project, dataset, table),
+      fmt::format("tables.get {}.{}", dataset, table));
 }
 
 absl::Status Client::CreateDataset(const json& dataset) {
-  return Call("POST", fmt::format("projects/{}/datasets", options_.project), dataset.dump(), "datasets.insert")
+  return Call("POST", fmt::format("projects/{}/datasets", options_.project), dataset.dump(),
+              "datasets.insert")
       .status();
 }
 
 absl::Status Client::CreateTable(const std::string& dataset, const json& table) {
-  return Call("POST", fmt::format("projects/{}/datasets/{}/tables", options_.project, dataset), table.dump(),
-              "tables.insert")
+  return Call("POST", fmt::format("projects/{}/datasets/{}/tables", options_.project, dataset),
+              table.dump(), "tables.insert")
       .status();
 }
 

@@ -26,12 +26,13 @@ namespace bikestream::bigquery {
 
 struct ClientOptions {
   std::string endpoint = "https://bigquery.googleapis.com";  // No trailing '/'.
-  std::string project;                                      // Runs and bills the jobs.
-  std::string location = "US";                              // Where the dataset and jobs are.
+  std::string project;                                       // Runs and bills the jobs.
+  std::string location = "US";                               // Where the dataset and jobs are.
   std::string default_dataset;  // Where unqualified table names in statements are; "" none.
-  std::shared_ptr<gcp::Credentials> credentials;            // Null: send none (a stand-in).
-  Clock* clock = nullptr;                                   // Default: the system clock.
-  RetryPolicy retry = {.initial_backoff = 200 * kMicrosPerMilli, .max_backoff = 16 * kMicrosPerSecond,
+  std::shared_ptr<gcp::Credentials> credentials;  // Null: send none (a stand-in).
+  Clock* clock = nullptr;                         // Default: the system clock.
+  RetryPolicy retry = {.initial_backoff = 200 * kMicrosPerMilli,
+                       .max_backoff = 16 * kMicrosPerSecond,
                        .max_duration = 300 * kMicrosPerSecond};
   std::chrono::milliseconds timeout{70'000};  // Per HTTP call; a long poll waits 10 s of it.
   std::uint32_t page_rows = 10'000;           // maxResults of each page read.
@@ -63,10 +64,12 @@ inline constexpr char kRequestTooLarge[] = "requestTooLarge";
 // Query parameters (QueryParameter JSON) for named parameters (@name). Scalar values are text
 // as BigQuery takes them: INT64 as decimal, TIMESTAMP as "YYYY-MM-DD HH:MM:SS.ffffff+00".
 nlohmann::json ScalarParameter(std::string_view name, std::string_view type, std::string value);
-nlohmann::json ArrayParameter(std::string_view name, std::string_view type, const std::vector<std::string>& values);
+nlohmann::json ArrayParameter(std::string_view name, std::string_view type,
+                              const std::vector<std::string>& values);
 // ARRAY<STRUCT<fields...>>: one struct per row, its values in `fields` order; nullopt is NULL.
-nlohmann::json StructArrayParameter(std::string_view name, const std::vector<Field>& fields,
-                                    const std::vector<std::vector<std::optional<std::string>>>& rows);
+nlohmann::json StructArrayParameter(
+    std::string_view name, const std::vector<Field>& fields,
+    const std::vector<std::vector<std::optional<std::string>>>& rows);
 
 // A TIMESTAMP parameter's text for an instant.
 std::string TimestampText(TimestampMicros micros);
@@ -99,7 +102,8 @@ class Client {
 
   // A dataset's or table's resource, nullopt when it does not exist.
   absl::StatusOr<std::optional<nlohmann::json>> GetDataset(const std::string& dataset);
-  absl::StatusOr<std::optional<nlohmann::json>> GetTable(const std::string& dataset, const std::string& table);
+  absl::StatusOr<std::optional<nlohmann::json>> GetTable(const std::string& dataset,
+                                                         const std::string& table);
   // Creates the resource; kAlreadyExists when it exists (someone else created it meanwhile).
   absl::Status CreateDataset(const nlohmann::json& dataset);
   absl::Status CreateTable(const std::string& dataset, const nlohmann::json& table);
@@ -113,10 +117,11 @@ class Client {
   absl::StatusOr<nlohmann::json> CallOnce(const std::string& method, const std::string& path,
                                           const std::string& body, std::string_view operation);
   absl::StatusOr<nlohmann::json> WaitForJob(const std::string& job_id);
-  absl::Status ReadPages(const std::string& job_id, std::optional<nlohmann::json> first_page, Rows* rows,
-                         const PageVisitor& on_page = {});
+  absl::Status ReadPages(const std::string& job_id, std::optional<nlohmann::json> first_page,
+                         Rows* rows, const PageVisitor& on_page = {});
   nlohmann::json QueryFields(const std::string& sql, const nlohmann::json& parameters) const;
-  absl::StatusOr<std::optional<nlohmann::json>> GetIfExists(const std::string& path, std::string_view operation);
+  absl::StatusOr<std::optional<nlohmann::json>> GetIfExists(const std::string& path,
+                                                            std::string_view operation);
 
   ClientOptions options_;
   Clock& clock_;

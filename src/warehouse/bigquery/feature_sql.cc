@@ -31,20 +31,28 @@ const SqlDialect& Dialect() {
   static const SqlDialect dialect{
       .as_of = "@as_of",
       .window_start =
-          [](std::int64_t micros) { return fmt::format("TIMESTAMP_SUB(@as_of, INTERVAL {} MICROSECOND)", micros); },
+          [](std::int64_t micros) {
+            return fmt::format("TIMESTAMP_SUB(@as_of, INTERVAL {} MICROSECOND)", micros);
+          },
       .real = "FLOAT64",
-      .rank_offset = [](const std::string& x) { return fmt::format("GREATEST(CAST(CEIL({}) AS INT64) - 1, 0)", x); },
+      .rank_offset =
+          [](const std::string& x) {
+            return fmt::format("GREATEST(CAST(CEIL({}) AS INT64) - 1, 0)", x);
+          },
   };
   return dialect;
 }
 
-json AsOfParameter(TimestampMicros as_of) { return ScalarParameter("as_of", "TIMESTAMP", TimestampText(as_of)); }
+json AsOfParameter(TimestampMicros as_of) {
+  return ScalarParameter("as_of", "TIMESTAMP", TimestampText(as_of));
+}
 
 std::vector<FeatureRow> FeatureRowsOf(const Rows& rows, TimestampMicros as_of) {
   std::vector<FeatureRow> features;
   features.reserve(rows.rows.size());
   for (const auto& r : rows.rows) {
-    features.push_back({r[0].value_or(""), r[1].value_or(""), r[2].value_or(""), DoubleOf(r[3]), as_of});
+    features.push_back(
+        {r[0].value_or(""), r[1].value_or(""), r[2].value_or(""), DoubleOf(r[3]), as_of});
   }
   return features;
 }
@@ -67,8 +75,8 @@ std::vector<std::vector<const FeatureTick*>> RequestsOf(const std::vector<Featur
 
 }  // namespace
 
-absl::StatusOr<std::vector<FeatureRow>> BigQueryWarehouse::ComputeFeatures(const std::vector<FeatureSpec>& features,
-                                                                           TimestampMicros as_of) {
+absl::StatusOr<std::vector<FeatureRow>> BigQueryWarehouse::ComputeFeatures(
+    const std::vector<FeatureSpec>& features, TimestampMicros as_of) {
   auto rows = Read("features", FeatureQuery(features, Quoted(tables_.raw_events), Dialect()),
                    json::array({AsOfParameter(as_of)}));
   if (!rows.ok()) return rows.status();
@@ -77,8 +85,8 @@ absl::StatusOr<std::vector<FeatureRow>> BigQueryWarehouse::ComputeFeatures(const
 
 // One transaction: the rows computed into a temporary table, the stored ones of these features
 // at as_of replaced by them; then their number, the script's result.
-absl::StatusOr<std::size_t> BigQueryWarehouse::RefreshFeatures(const std::vector<FeatureSpec>& features,
-                                                               TimestampMicros as_of) {
+absl::StatusOr<std::size_t> BigQueryWarehouse::RefreshFeatures(
+    const std::vector<FeatureSpec>& features, TimestampMicros as_of) {
   const std::string table = Quoted(tables_.station_features);
   const std::string script = fmt::format(
       "BEGIN TRANSACTION;\n"
@@ -90,7 +98,8 @@ absl::StatusOr<std::size_t> BigQueryWarehouse::RefreshFeatures(const std::vector
       "SELECT COUNT(*) AS written FROM computed;\n",
       table, FeatureQuery(features, Quoted(tables_.raw_events), Dialect()));
   auto rows = RunJob("features", "bikestream_features", script,
-                     json::array({AsOfParameter(as_of), ArrayParameter("names", "STRING", FeatureNames(features))}));
+                     json::array({AsOfParameter(as_of),
+                                  ArrayParameter("names", "STRING", FeatureNames(features))}));
   if (!rows.ok()) return rows.status();
   return rows->rows.empty() || rows->rows[0].empty() ? 0 : std::size_t(IntegerOf(rows->rows[0][0]));
 }
@@ -112,8 +121,8 @@ absl::Status BigQueryWarehouse::WriteFeatureTicks(const std::vector<std::string>
     for (const FeatureTick* tick : request) {
       as_ofs.push_back(TimestampText(tick->as_of));
       for (const FeatureRow& row : tick->rows) {
-        rows.push_back({ValidUtf8(row.station_id), row.feature_name, row.window_len, fmt::format("{}", row.value),
-                        as_ofs.back()});
+        rows.push_back({ValidUtf8(row.station_id), row.feature_name, row.window_len,
+                        fmt::format("{}", row.value), as_ofs.back()});
       }
     }
     auto written = RunJob("feature ticks", "bikestream_ticks", script,
@@ -126,11 +135,12 @@ absl::Status BigQueryWarehouse::WriteFeatureTicks(const std::vector<std::string>
 }
 
 absl::StatusOr<std::vector<FeatureRow>> BigQueryWarehouse::StoredFeatures(TimestampMicros as_of) {
-  auto rows = Read("stored features",
-                   fmt::format("SELECT station_id, feature_name, window_len, value FROM {} WHERE as_of = @as_of "
-                               "ORDER BY station_id, feature_name, window_len",
-                               Quoted(tables_.station_features)),
-                   json::array({AsOfParameter(as_of)}));
+  auto rows = Read(
+      "stored features",
+      fmt::format("SELECT station_id, feature_name, window_len, value FROM {} WHERE as_of = @as_of "
+                  "ORDER BY station_id, feature_name, window_len",
+                  Quoted(tables_.station_features)),
+      json::array({AsOfParameter(as_of)}));
   if (!rows.ok()) return rows.status();
   return FeatureRowsOf(*rows, as_of);
 }
@@ -152,11 +162,13 @@ absl::StatusOr<QueryResult> BigQueryWarehouse::TrainingSet(const TrainingSetRequ
     where = "f.as_of = @as_of";
     parameters.push_back(AsOfParameter(request.as_of.value_or(0)));
   }
-  auto rows = Read("training-set",
-                   fmt::format("SELECT f.station_id, f.as_of{} FROM {} f WHERE {} GROUP BY f.station_id, f.as_of "
-                               "ORDER BY f.as_of, f.station_id",
-                               pivots, Quoted(tables_.station_features), where),
-                   parameters);
+  auto rows =
+      Read("training-set",
+           fmt::format(
+               "SELECT f.station_id, f.as_of{} FROM {} f WHERE {} GROUP BY f.station_id, f.as_of "
+               "ORDER BY f.as_of, f.station_id",
+               pivots, Quoted(tables_.station_features), where),
+           parameters);
   if (!rows.ok()) return rows.status();
   return ForPeople(*rows);
 }
@@ -166,9 +178,10 @@ absl::StatusOr<QueryResult> BigQueryWarehouse::TrainingSet(const TrainingSetRequ
 // one another in the file's order. Label
 // columns are named label0, label1, ... in SQL (a file's header need not be a column name
 // BigQuery takes) and get their names back in the result.
-absl::StatusOr<QueryResult> BigQueryWarehouse::LabeledTrainingSet(const TrainingSetRequest::Labels& labels,
-                                                                  const std::string& pivots) {
-  std::vector<Field> fields = {{"entity_row", "INT64"}, {"station_id", "STRING"}, {"ts", "TIMESTAMP"}};
+absl::StatusOr<QueryResult> BigQueryWarehouse::LabeledTrainingSet(
+    const TrainingSetRequest::Labels& labels, const std::string& pivots) {
+  std::vector<Field> fields = {
+      {"entity_row", "INT64"}, {"station_id", "STRING"}, {"ts", "TIMESTAMP"}};
   std::string label_select;
   for (std::size_t i = 0; i < labels.columns.size(); ++i) {
     fields.push_back({fmt::format("label{}", i), "STRING"});
@@ -188,7 +201,8 @@ absl::StatusOr<QueryResult> BigQueryWarehouse::LabeledTrainingSet(const Training
   std::vector<std::vector<std::optional<std::string>>> entities;
   std::size_t bytes = 0;
   const auto flush = [&]() -> absl::Status {
-    auto rows = Read("training-set", sql, json::array({StructArrayParameter("labels", fields, entities)}));
+    auto rows =
+        Read("training-set", sql, json::array({StructArrayParameter("labels", fields, entities)}));
     if (!rows.ok()) return rows.status();
     if (all.fields.empty()) all.fields = rows->fields;
     for (auto& row : rows->rows) all.rows.push_back(std::move(row));
@@ -201,7 +215,8 @@ absl::StatusOr<QueryResult> BigQueryWarehouse::LabeledTrainingSet(const Training
     auto& entity = entities.emplace_back();
     entity = {std::to_string(r), ValidUtf8(row.station_id), TimestampText(row.ts)};
     for (std::size_t i = 0; i < labels.columns.size(); ++i) {
-      entity.push_back(i < row.labels.size() ? std::optional<std::string>(ValidUtf8(row.labels[i])) : std::nullopt);
+      entity.push_back(i < row.labels.size() ? std::optional<std::string>(ValidUtf8(row.labels[i]))
+                                             : std::nullopt);
     }
     for (const auto& field : entity) bytes += kJsonBytesPerField + (field ? field->size() : 0);
     if (bytes >= kMaxEntityBytesPerRequest || entities.size() >= kMaxRowsPerRequest) {

@@ -14,13 +14,16 @@ namespace {
 using json = nlohmann::json;
 
 bool IsNumeric(const std::string& type) {
-  static const std::set<std::string> kNumeric = {"INTEGER", "INT64", "FLOAT", "FLOAT64", "NUMERIC", "BIGNUMERIC"};
+  static const std::set<std::string> kNumeric = {"INTEGER", "INT64",   "FLOAT",
+                                                 "FLOAT64", "NUMERIC", "BIGNUMERIC"};
   return kNumeric.contains(type);
 }
 
 bool IsFloat(const std::string& type) { return type == "FLOAT" || type == "FLOAT64"; }
 
-Kind KindOf(const std::optional<std::string>& name) { return name == "pickup" ? Kind::kPickup : Kind::kDropoff; }
+Kind KindOf(const std::optional<std::string>& name) {
+  return name == "pickup" ? Kind::kPickup : Kind::kDropoff;
+}
 
 }  // namespace
 
@@ -33,8 +36,10 @@ QueryResult ForPeople(const Rows& rows) {
       const std::string& type = rows.fields[i].type;
       if (!row[i]) {
         cells.push_back({.text = "NULL", .is_null = true});
-      } else if (std::int64_t micros = 0; type == "TIMESTAMP" && absl::SimpleAtoi(*row[i], &micros)) {
-        cells.push_back({.text = FormatRfc3339(micros)});  // Not an ARRAY of them, which is JSON text.
+      } else if (std::int64_t micros = 0;
+                 type == "TIMESTAMP" && absl::SimpleAtoi(*row[i], &micros)) {
+        cells.push_back(
+            {.text = FormatRfc3339(micros)});  // Not an ARRAY of them, which is JSON text.
       } else if (double value = 0; IsFloat(type) && absl::SimpleAtod(*row[i], &value)) {
         // As the other engines print a double: the shortest text that reads back as it.
         cells.push_back({.text = fmt::format("{}", value), .is_number = true});
@@ -62,8 +67,9 @@ void BigQueryWarehouse::ReportBytes(std::string_view statement, const Rows& rows
   if (cost_observer_) cost_observer_({statement, rows.bytes_processed, rows.bytes_billed});
 }
 
-absl::StatusOr<Rows> BigQueryWarehouse::Read(std::string_view what, const std::string& sql, const json& parameters,
-                                              const Client::PageVisitor& on_page) {
+absl::StatusOr<Rows> BigQueryWarehouse::Read(std::string_view what, const std::string& sql,
+                                             const json& parameters,
+                                             const Client::PageVisitor& on_page) {
   auto rows = client_.Query(sql, parameters, on_page);
   if (rows.ok()) ReportBytes(what, *rows);
   return rows;
@@ -78,41 +84,48 @@ absl::StatusOr<Rows> BigQueryWarehouse::RunJob(std::string_view what, std::strin
 
 absl::StatusOr<QueryResult> BigQueryWarehouse::Query(std::string_view sql) {
   const auto statements = SplitStatements(sql);
-  if (statements.size() > 1) return absl::InvalidArgumentError("query: give one SQL statement at a time");
+  if (statements.size() > 1)
+    return absl::InvalidArgumentError("query: give one SQL statement at a time");
   if (statements.empty()) return QueryResult{};
   auto rows = Read("query", std::string(statements[0]), json::array());
   if (!rows.ok()) return rows.status();
   return ForPeople(*rows);
 }
 
-absl::StatusOr<std::vector<DeadLetter>> BigQueryWarehouse::ListDeadLetters(const DeadLetterFilter& filter) {
-  json parameters = json::array({ScalarParameter("after_id", "INT64", std::to_string(filter.after_id)),
-                                 ScalarParameter("max_rows", "INT64", std::to_string(filter.limit))});
+absl::StatusOr<std::vector<DeadLetter>> BigQueryWarehouse::ListDeadLetters(
+    const DeadLetterFilter& filter) {
+  json parameters =
+      json::array({ScalarParameter("after_id", "INT64", std::to_string(filter.after_id)),
+                   ScalarParameter("max_rows", "INT64", std::to_string(filter.limit))});
   std::string where = "id > @after_id";
   if (filter.reason) {
     parameters.push_back(ScalarParameter("reason", "STRING", *filter.reason));
     where += " AND reason = @reason";
   }
-  auto rows = Read("dead-letter list",
-                   fmt::format("SELECT id, first_seen, source, message_id, payload, reason, error, publish_time "
-                               "FROM {} WHERE {} ORDER BY id LIMIT @max_rows",
-                               Quoted(tables_.dead_letter), where),
-                   parameters);
+  auto rows = Read(
+      "dead-letter list",
+      fmt::format("SELECT id, first_seen, source, message_id, payload, reason, error, publish_time "
+                  "FROM {} WHERE {} ORDER BY id LIMIT @max_rows",
+                  Quoted(tables_.dead_letter), where),
+      parameters);
   if (!rows.ok()) return rows.status();
   std::vector<DeadLetter> letters;
   for (const auto& r : rows->rows) {
-    letters.push_back(DeadLetter{IntegerOf(r[0]), IntegerOf(r[1]), r[2].value_or(""), r[3].value_or(""),
-                                 r[4].value_or(""), r[5].value_or(""), r[6].value_or(""), IntegerOf(r[7])});
+    letters.push_back(DeadLetter{IntegerOf(r[0]), IntegerOf(r[1]), r[2].value_or(""),
+                                 r[3].value_or(""), r[4].value_or(""), r[5].value_or(""),
+                                 r[6].value_or(""), IntegerOf(r[7])});
   }
   return letters;
 }
 
 // Page by page, so that a long history never sits in memory at once.
-absl::Status BigQueryWarehouse::ScanEvents(TimestampMicros after, const std::function<void(const Event&)>& visit) {
+absl::Status BigQueryWarehouse::ScanEvents(TimestampMicros after,
+                                           const std::function<void(const Event&)>& visit) {
   return Read("scan events",
-              fmt::format("SELECT event_id, station_id, ts_iso, kind, delta FROM {} WHERE ts_iso > @after "
-                          "ORDER BY ts_iso",
-                          Quoted(tables_.raw_events)),
+              fmt::format(
+                  "SELECT event_id, station_id, ts_iso, kind, delta FROM {} WHERE ts_iso > @after "
+                  "ORDER BY ts_iso",
+                  Quoted(tables_.raw_events)),
               json::array({ScalarParameter("after", "TIMESTAMP", TimestampText(after))}),
               [&](const Rows& page) {
                 for (const auto& r : page.rows) {
@@ -127,22 +140,25 @@ absl::StatusOr<std::optional<TimestampMicros>> BigQueryWarehouse::LatestEventTim
   return MaxInstant("ts_iso", tables_.raw_events);
 }
 
-absl::StatusOr<std::optional<TimestampMicros>> BigQueryWarehouse::MaxInstant(const char* column,
-                                                                            const std::string& table) {
-  auto rows = Read(fmt::format("latest {}", table),
-                   fmt::format("SELECT MAX({}) AS latest FROM {}", column, Quoted(table)), json::array());
+absl::StatusOr<std::optional<TimestampMicros>> BigQueryWarehouse::MaxInstant(
+    const char* column, const std::string& table) {
+  auto rows =
+      Read(fmt::format("latest {}", table),
+           fmt::format("SELECT MAX({}) AS latest FROM {}", column, Quoted(table)), json::array());
   if (!rows.ok()) return rows.status();
-  if (rows->rows.empty() || rows->rows[0].empty() || !rows->rows[0][0]) return std::optional<TimestampMicros>();
+  if (rows->rows.empty() || rows->rows[0].empty() || !rows->rows[0][0])
+    return std::optional<TimestampMicros>();
   return std::optional<TimestampMicros>(IntegerOf(rows->rows[0][0]));
 }
 
 absl::StatusOr<std::vector<StationTotals>> BigQueryWarehouse::EventTotals(TimestampMicros through) {
-  auto rows = Read("event totals",
-                   fmt::format("SELECT station_id, kind, COUNT(*) AS n, SUM(delta) AS total, MIN(delta) AS low, "
-                               "MAX(delta) AS high, MIN(ts_iso) AS first_ts FROM {} WHERE ts_iso <= @through "
-                               "GROUP BY station_id, kind",
-                               Quoted(tables_.raw_events)),
-                   json::array({ScalarParameter("through", "TIMESTAMP", TimestampText(through))}));
+  auto rows = Read(
+      "event totals",
+      fmt::format("SELECT station_id, kind, COUNT(*) AS n, SUM(delta) AS total, MIN(delta) AS low, "
+                  "MAX(delta) AS high, MIN(ts_iso) AS first_ts FROM {} WHERE ts_iso <= @through "
+                  "GROUP BY station_id, kind",
+                  Quoted(tables_.raw_events)),
+      json::array({ScalarParameter("through", "TIMESTAMP", TimestampText(through))}));
   if (!rows.ok()) return rows.status();
   std::vector<StationTotals> totals;
   for (const auto& r : rows->rows) {

@@ -28,8 +28,9 @@ json Column(const char* name, const char* type, const char* mode = "REQUIRED") {
 // The notes' schema (docs/design.md), as BigQuery reports types (INTEGER for INT64, FLOAT for
 // FLOAT64).
 json RawEventColumns() {
-  return json::array({Column("event_id", "STRING"), Column("station_id", "STRING"), Column("ts_iso", "TIMESTAMP"),
-                      Column("kind", "STRING"), Column("delta", "INTEGER")});
+  return json::array({Column("event_id", "STRING"), Column("station_id", "STRING"),
+                      Column("ts_iso", "TIMESTAMP"), Column("kind", "STRING"),
+                      Column("delta", "INTEGER")});
 }
 json StationFeatureColumns() {
   return json::array({Column("station_id", "STRING"), Column("feature_name", "STRING"),
@@ -37,14 +38,16 @@ json StationFeatureColumns() {
                       Column("as_of", "TIMESTAMP")});
 }
 json DeadLetterColumns() {
-  return json::array({Column("id", "INTEGER"), Column("first_seen", "TIMESTAMP"), Column("source", "STRING"),
-                      Column("message_id", "STRING"), Column("payload", "STRING"), Column("reason", "STRING"),
+  return json::array({Column("id", "INTEGER"), Column("first_seen", "TIMESTAMP"),
+                      Column("source", "STRING"), Column("message_id", "STRING"),
+                      Column("payload", "STRING"), Column("reason", "STRING"),
                       Column("error", "STRING"), Column("publish_time", "TIMESTAMP", "NULLABLE")});
 }
 
 json StationColumns() {
-  return json::array({Column("station_id", "STRING"), Column("name", "STRING"), Column("lat", "FLOAT"),
-                      Column("lon", "FLOAT"), Column("capacity", "INTEGER", "NULLABLE"),
+  return json::array({Column("station_id", "STRING"), Column("name", "STRING"),
+                      Column("lat", "FLOAT"), Column("lon", "FLOAT"),
+                      Column("capacity", "INTEGER", "NULLABLE"),
                       Column("last_updated", "TIMESTAMP")});
 }
 
@@ -81,8 +84,9 @@ absl::Status BigQueryWarehouse::Setup() {
   auto dataset = client_.GetDataset(options_.dataset);
   if (!dataset.ok()) return dataset.status();
   if (!dataset->has_value()) {
-    const json resource = {{"datasetReference", {{"projectId", client.project}, {"datasetId", options_.dataset}}},
-                           {"location", client.location}};
+    const json resource = {
+        {"datasetReference", {{"projectId", client.project}, {"datasetId", options_.dataset}}},
+        {"location", client.location}};
     // Another worker's setup may have created it meanwhile.
     if (absl::Status created = client_.CreateDataset(resource);
         !created.ok() && created.code() != absl::StatusCode::kAlreadyExists) {
@@ -91,8 +95,8 @@ absl::Status BigQueryWarehouse::Setup() {
   } else if (std::string location = TextOf(**dataset, "location");
              !location.empty() && !absl::EqualsIgnoreCase(location, client.location)) {
     return absl::FailedPreconditionError(fmt::format(
-        "BigQuery dataset {}:{} is in {}, not {}: add ?location={} to the warehouse URL", client.project,
-        options_.dataset, location, client.location, location));
+        "BigQuery dataset {}:{} is in {}, not {}: add ?location={} to the warehouse URL",
+        client.project, options_.dataset, location, client.location, location));
   }
   // Partitioned by day and clustered by station: the dedup of a batch reads only its days, and
   // a station's reads only its blocks.
@@ -100,24 +104,26 @@ absl::Status BigQueryWarehouse::Setup() {
                        {"clustering", {{"fields", {"station_id"}}}}};
   const json by_as_of = {{"timePartitioning", {{"type", "DAY"}, {"field", "as_of"}}},
                          {"clustering", {{"fields", {"station_id", "feature_name"}}}}};
-  for (const auto& [name, fields, layout] : {std::tuple{tables_.raw_events, RawEventColumns(), by_day},
-                                             std::tuple{tables_.station_features, StationFeatureColumns(), by_as_of},
-                                             std::tuple{tables_.dead_letter, DeadLetterColumns(), json::object()},
-                                             std::tuple{tables_.stations, StationColumns(), json::object()},
-                                             std::tuple{std::string(kWriterTable),
-                                                        json::array({Column("commits", "INTEGER")}), json::object()}}) {
+  for (const auto& [name, fields, layout] :
+       {std::tuple{tables_.raw_events, RawEventColumns(), by_day},
+        std::tuple{tables_.station_features, StationFeatureColumns(), by_as_of},
+        std::tuple{tables_.dead_letter, DeadLetterColumns(), json::object()},
+        std::tuple{tables_.stations, StationColumns(), json::object()},
+        std::tuple{std::string(kWriterTable), json::array({Column("commits", "INTEGER")}),
+                   json::object()}}) {
     if (absl::Status status = EnsureTable(name, fields, layout); !status.ok()) return status;
   }
   // The writer row (two setups at once may make two: harmless, every commit updates them all).
-  auto inserted = client_.RunQueryJob(
-      UniqueJobId("bikestream_setup"),
-      fmt::format("INSERT INTO {0} (commits) SELECT 0 FROM (SELECT 1 AS one) WHERE NOT EXISTS (SELECT 1 FROM {0})",
-                  Quoted(kWriterTable)),
-      json::array());
+  auto inserted = client_.RunQueryJob(UniqueJobId("bikestream_setup"),
+                                      fmt::format("INSERT INTO {0} (commits) SELECT 0 FROM (SELECT "
+                                                  "1 AS one) WHERE NOT EXISTS (SELECT 1 FROM {0})",
+                                                  Quoted(kWriterTable)),
+                                      json::array());
   return inserted.status();
 }
 
-absl::Status BigQueryWarehouse::EnsureTable(const std::string& name, const json& fields, const json& layout) {
+absl::Status BigQueryWarehouse::EnsureTable(const std::string& name, const json& fields,
+                                            const json& layout) {
   const ClientOptions& client = client_.options();
   auto existing = client_.GetTable(options_.dataset, name);
   if (!existing.ok()) return existing.status();
@@ -125,13 +131,15 @@ absl::Status BigQueryWarehouse::EnsureTable(const std::string& name, const json&
     const std::string have = Describe(MemberOf(MemberOf(**existing, "schema"), "fields"));
     const std::string want = Describe(fields);
     if (have == want) return absl::OkStatus();
-    return absl::FailedPreconditionError(fmt::format(
-        "BigQuery table {}:{}.{} exists with another schema, left as it is: it has ({}), bikestream needs ({}); "
-        "point the warehouse at another dataset, or move the table away",
-        client.project, options_.dataset, name, have, want));
+    return absl::FailedPreconditionError(
+        fmt::format("BigQuery table {}:{}.{} exists with another schema, left as it is: it has "
+                    "({}), bikestream needs ({}); "
+                    "point the warehouse at another dataset, or move the table away",
+                    client.project, options_.dataset, name, have, want));
   }
   json table = layout;
-  table["tableReference"] = {{"projectId", client.project}, {"datasetId", options_.dataset}, {"tableId", name}};
+  table["tableReference"] = {
+      {"projectId", client.project}, {"datasetId", options_.dataset}, {"tableId", name}};
   table["schema"] = {{"fields", fields}};
   absl::Status created = client_.CreateTable(options_.dataset, table);
   return created.code() == absl::StatusCode::kAlreadyExists ? absl::OkStatus() : created;
@@ -141,23 +149,27 @@ absl::Status BigQueryWarehouse::EnsureTable(const std::string& name, const json&
 
 absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(BigQueryWarehouseOptions options,
                                                                  const TableNames& tables) {
-  if (absl::Status names = CheckTableNames(tables, bigquery::kMaxTableNameBytes, "BigQuery"); !names.ok()) {
+  if (absl::Status names = CheckTableNames(tables, bigquery::kMaxTableNameBytes, "BigQuery");
+      !names.ok()) {
     return names;
   }
   return std::make_unique<bigquery::BigQueryWarehouse>(std::move(options), tables);
 }
 
-absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(std::string_view url, const TableNames& tables,
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(std::string_view url,
+                                                                 const TableNames& tables,
                                                                  OpenMode) {
   // bigquery://PROJECT/DATASET[?location=LOCATION][&endpoint=URL]; a project id may hold a
   // domain and ':'.
-  static const std::regex kForm(R"(bigquery://([a-z][-a-z0-9.:]*[a-z0-9])/([A-Za-z0-9_]+)(\?(.*))?)");
+  static const std::regex kForm(
+      R"(bigquery://([a-z][-a-z0-9.:]*[a-z0-9])/([A-Za-z0-9_]+)(\?(.*))?)");
   std::cmatch parts;
   if (!std::regex_match(url.begin(), url.end(), parts, kForm)) {
-    return absl::InvalidArgumentError(fmt::format(
-        "warehouse URL '{}': use bigquery://PROJECT/DATASET[?location=LOCATION], e.g. "
-        "bigquery://my-project/bike_streaming?location=EU (dataset names are letters, digits and '_')",
-        RedactUrl(url)));
+    return absl::InvalidArgumentError(
+        fmt::format("warehouse URL '{}': use bigquery://PROJECT/DATASET[?location=LOCATION], e.g. "
+                    "bigquery://my-project/bike_streaming?location=EU (dataset names are letters, "
+                    "digits and '_')",
+                    RedactUrl(url)));
   }
   BigQueryWarehouseOptions options{.dataset = parts[2]};
   options.client.project = parts[1];
@@ -165,25 +177,28 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(std::string_vie
   std::string endpoint_source = "BIGQUERY_ENDPOINT";
   static const std::regex kLocation("[A-Za-z][-A-Za-z0-9]*");
   std::set<std::string, std::less<>> seen;
-  for (absl::string_view piece : absl::StrSplit(absl::string_view(parts[4].first, parts[4].length()), '&',
-                                                absl::SkipEmpty())) {
+  for (absl::string_view piece : absl::StrSplit(
+           absl::string_view(parts[4].first, parts[4].length()), '&', absl::SkipEmpty())) {
     const std::string_view parameter(piece.data(), piece.size());
     const std::size_t equals = parameter.find('=');
     const std::string key(parameter.substr(0, equals));
     const std::string value(equals == std::string_view::npos ? "" : parameter.substr(equals + 1));
     if (key != "location" && key != "endpoint") {
-      return absl::InvalidArgumentError(fmt::format(
-          "warehouse URL '{}': '{}' is not a parameter it takes; use ?location=LOCATION (or --location) and "
-          "&endpoint=URL (or --bigquery-endpoint)",
-          RedactUrl(url), key));
+      return absl::InvalidArgumentError(
+          fmt::format("warehouse URL '{}': '{}' is not a parameter it takes; use "
+                      "?location=LOCATION (or --location) and "
+                      "&endpoint=URL (or --bigquery-endpoint)",
+                      RedactUrl(url), key));
     }
     if (!seen.insert(key).second) {
-      return absl::InvalidArgumentError(fmt::format("warehouse URL '{}': give {} once", RedactUrl(url), key));
+      return absl::InvalidArgumentError(
+          fmt::format("warehouse URL '{}': give {} once", RedactUrl(url), key));
     }
     if (key == "location") {
       if (!std::regex_match(value, kLocation)) {
         return absl::InvalidArgumentError(fmt::format(
-            "warehouse URL '{}': location '{}' is not one; use e.g. US, EU or europe-west1", RedactUrl(url), value));
+            "warehouse URL '{}': location '{}' is not one; use e.g. US, EU or europe-west1",
+            RedactUrl(url), value));
       }
       options.client.location = value;
     } else {

@@ -16,9 +16,10 @@ nlohmann::json StationsParameter(const std::vector<Station>& stations) {
   rows.reserve(stations.size());
   for (const Station& s : stations) {
     // Every digit of a coordinate, so that it reads back as it was.
-    rows.push_back({s.station_id, s.name, fmt::format("{}", s.lat), fmt::format("{}", s.lon),
-                    s.capacity ? std::optional<std::string>(std::to_string(*s.capacity)) : std::nullopt,
-                    TimestampText(s.last_updated)});
+    rows.push_back(
+        {s.station_id, s.name, fmt::format("{}", s.lat), fmt::format("{}", s.lon),
+         s.capacity ? std::optional<std::string>(std::to_string(*s.capacity)) : std::nullopt,
+         TimestampText(s.last_updated)});
   }
   return StructArrayParameter("stations", kStationFields, rows);
 }
@@ -30,22 +31,26 @@ absl::Status BigQueryWarehouse::UpsertStations(const std::vector<Station>& stati
   const std::string script = fmt::format(
       "BEGIN TRANSACTION;\n"
       "DELETE FROM {0} WHERE station_id IN (\n"
-      "  SELECT s.station_id FROM UNNEST(@stations) AS s JOIN {0} AS t ON t.station_id = s.station_id\n"
+      "  SELECT s.station_id FROM UNNEST(@stations) AS s JOIN {0} AS t ON t.station_id = "
+      "s.station_id\n"
       "  WHERE s.last_updated >= t.last_updated);\n"
       "INSERT INTO {0} (station_id, name, lat, lon, capacity, last_updated)\n"
       "  SELECT station_id, name, lat, lon, capacity, last_updated FROM UNNEST(@stations) AS s\n"
       "  WHERE NOT EXISTS (SELECT 1 FROM {0} AS t WHERE t.station_id = s.station_id);\n"
       "COMMIT TRANSACTION;\n",
       Quoted(tables_.stations));
-  return RunJob("stations", "bikestream_stations", script, nlohmann::json::array({StationsParameter(stations)}))
+  return RunJob("stations", "bikestream_stations", script,
+                nlohmann::json::array({StationsParameter(stations)}))
       .status();
 }
 
 absl::StatusOr<std::vector<Station>> BigQueryWarehouse::ListStations() {
-  auto rows = Read("stations",
-                   fmt::format("SELECT station_id, name, lat, lon, capacity, last_updated FROM {} ORDER BY station_id",
-                               Quoted(tables_.stations)),
-                   nlohmann::json::array());
+  auto rows = Read(
+      "stations",
+      fmt::format(
+          "SELECT station_id, name, lat, lon, capacity, last_updated FROM {} ORDER BY station_id",
+          Quoted(tables_.stations)),
+      nlohmann::json::array());
   if (!rows.ok()) return rows.status();
   std::vector<Station> stations;
   stations.reserve(rows->rows.size());

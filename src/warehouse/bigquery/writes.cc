@@ -19,11 +19,14 @@ constexpr TimestampMicros kDay = 24 * kMicrosPerHour;
 // A dead letter's payload is kept up to this, so that one letter always fits a request.
 constexpr std::size_t kMaxPayloadBytes = 1024 * 1024;
 
-const std::vector<Field> kEventFields = {
-    {"event_id", "STRING"}, {"station_id", "STRING"}, {"ts_iso", "TIMESTAMP"}, {"kind", "STRING"}, {"delta", "INT64"}};
-const std::vector<Field> kDeadLetterFields = {{"first_seen", "TIMESTAMP"}, {"source", "STRING"},
-                                              {"message_id", "STRING"},   {"payload", "STRING"},
-                                              {"reason", "STRING"},       {"error", "STRING"},
+const std::vector<Field> kEventFields = {{"event_id", "STRING"},
+                                         {"station_id", "STRING"},
+                                         {"ts_iso", "TIMESTAMP"},
+                                         {"kind", "STRING"},
+                                         {"delta", "INT64"}};
+const std::vector<Field> kDeadLetterFields = {{"first_seen", "TIMESTAMP"},  {"source", "STRING"},
+                                              {"message_id", "STRING"},     {"payload", "STRING"},
+                                              {"reason", "STRING"},         {"error", "STRING"},
                                               {"publish_time", "TIMESTAMP"}};
 
 TimestampMicros FloorToDay(TimestampMicros ts) { return ts - ((ts % kDay) + kDay) % kDay; }
@@ -46,12 +49,13 @@ json DeadLettersParameter(const std::vector<DeadLetter>& letters) {
     std::string payload = ValidUtf8(d.payload.substr(0, kMaxPayloadBytes));
     std::string error = ValidUtf8(d.error);
     if (d.payload.size() > kMaxPayloadBytes) {
-      error += fmt::format(" (payload cut to its first {} of {} bytes: BigQuery's request limit)", kMaxPayloadBytes,
-                           d.payload.size());
+      error += fmt::format(" (payload cut to its first {} of {} bytes: BigQuery's request limit)",
+                           kMaxPayloadBytes, d.payload.size());
     }
-    rows.push_back({TimestampText(d.first_seen), ValidUtf8(d.source), ValidUtf8(d.message_id), std::move(payload),
-                    ValidUtf8(d.reason), std::move(error),
-                    d.publish_time != 0 ? std::optional<std::string>(TimestampText(d.publish_time)) : std::nullopt});
+    rows.push_back({TimestampText(d.first_seen), ValidUtf8(d.source), ValidUtf8(d.message_id),
+                    std::move(payload), ValidUtf8(d.reason), std::move(error),
+                    d.publish_time != 0 ? std::optional<std::string>(TimestampText(d.publish_time))
+                                        : std::nullopt});
   }
   return StructArrayParameter("dead_letters", kDeadLetterFields, rows);
 }
@@ -68,8 +72,8 @@ absl::StatusOr<CommitResult> BigQueryWarehouse::Commit(const Batch& batch) {
   return Write(batch.events, batch.dead_letters, {});
 }
 
-absl::StatusOr<CommitResult> BigQueryWarehouse::ResolveDeadLetters(const std::vector<Event>& events,
-                                                                   const std::vector<std::int64_t>& resolved_ids) {
+absl::StatusOr<CommitResult> BigQueryWarehouse::ResolveDeadLetters(
+    const std::vector<Event>& events, const std::vector<std::int64_t>& resolved_ids) {
   return Write(events, {}, resolved_ids);
 }
 
@@ -77,28 +81,33 @@ absl::StatusOr<CommitResult> BigQueryWarehouse::ResolveDeadLetters(const std::ve
 // or aborts), keep the batch's first copy of each event id not stored in the batch's days,
 // insert those, insert the dead letters not kept yet (ids after the largest), delete the
 // resolved ones; then the positions of the events stored, the script's result.
-absl::StatusOr<CommitResult> BigQueryWarehouse::Write(const std::vector<Event>& events,
-                                                      const std::vector<DeadLetter>& letters,
-                                                      const std::vector<std::int64_t>& resolved_ids) {
+absl::StatusOr<CommitResult> BigQueryWarehouse::Write(
+    const std::vector<Event>& events, const std::vector<DeadLetter>& letters,
+    const std::vector<std::int64_t>& resolved_ids) {
   CommitResult result;
   if (events.empty() && letters.empty() && resolved_ids.empty()) return result;
   const std::string raw = Quoted(tables_.raw_events);
   const std::string dead = Quoted(tables_.dead_letter);
   json parameters = json::array();
-  std::string script = fmt::format("BEGIN TRANSACTION;\nUPDATE {} SET commits = commits + 1 WHERE TRUE;\n",
-                                   Quoted(kWriterTable));
+  std::string script =
+      fmt::format("BEGIN TRANSACTION;\nUPDATE {} SET commits = commits + 1 WHERE TRUE;\n",
+                  Quoted(kWriterTable));
   if (!events.empty()) {
     const auto [earliest, latest] = std::minmax_element(
         events.begin(), events.end(), [](const Event& a, const Event& b) { return a.ts < b.ts; });
     parameters.push_back(EventsParameter(events));
-    parameters.push_back(ScalarParameter("first_day", "TIMESTAMP", TimestampText(FloorToDay(earliest->ts))));
+    parameters.push_back(
+        ScalarParameter("first_day", "TIMESTAMP", TimestampText(FloorToDay(earliest->ts))));
     // Inclusive, so that a batch on 9999-12-31 needs no instant past BigQuery's last.
-    parameters.push_back(ScalarParameter("last_day_end", "TIMESTAMP", TimestampText(FloorToDay(latest->ts) + kDay - 1)));
+    parameters.push_back(ScalarParameter("last_day_end", "TIMESTAMP",
+                                         TimestampText(FloorToDay(latest->ts) + kDay - 1)));
     script += fmt::format(
         "CREATE TEMP TABLE new_events AS\n"
         "  SELECT * FROM UNNEST(@events) WITH OFFSET AS pos\n"
-        "  WHERE pos IN (SELECT MIN(pos) FROM UNNEST(@events) WITH OFFSET AS pos GROUP BY event_id)\n"
-        "    AND event_id NOT IN (SELECT event_id FROM {0} WHERE ts_iso BETWEEN @first_day AND @last_day_end);\n"
+        "  WHERE pos IN (SELECT MIN(pos) FROM UNNEST(@events) WITH OFFSET AS pos GROUP BY "
+        "event_id)\n"
+        "    AND event_id NOT IN (SELECT event_id FROM {0} WHERE ts_iso BETWEEN @first_day AND "
+        "@last_day_end);\n"
         "INSERT INTO {0} (event_id, station_id, ts_iso, kind, delta)\n"
         "  SELECT event_id, station_id, ts_iso, kind, delta FROM new_events;\n",
         raw);
@@ -106,12 +115,15 @@ absl::StatusOr<CommitResult> BigQueryWarehouse::Write(const std::vector<Event>& 
   if (!letters.empty()) {
     parameters.push_back(DeadLettersParameter(letters));
     script += fmt::format(
-        "INSERT INTO {0} (id, first_seen, source, message_id, payload, reason, error, publish_time)\n"
+        "INSERT INTO {0} (id, first_seen, source, message_id, payload, reason, error, "
+        "publish_time)\n"
         "  SELECT (SELECT COALESCE(MAX(id), 0) FROM {0}) + ROW_NUMBER() OVER (ORDER BY pos),\n"
         "         first_seen, source, message_id, payload, reason, error, publish_time\n"
         "  FROM UNNEST(@dead_letters) AS s WITH OFFSET AS pos\n"
-        "  WHERE pos IN (SELECT MIN(pos) FROM UNNEST(@dead_letters) WITH OFFSET AS pos GROUP BY source, message_id)\n"
-        "    AND NOT EXISTS (SELECT 1 FROM {0} AS t WHERE t.source = s.source AND t.message_id = s.message_id);\n",
+        "  WHERE pos IN (SELECT MIN(pos) FROM UNNEST(@dead_letters) WITH OFFSET AS pos GROUP BY "
+        "source, message_id)\n"
+        "    AND NOT EXISTS (SELECT 1 FROM {0} AS t WHERE t.source = s.source AND t.message_id = "
+        "s.message_id);\n",
         dead);
   }
   if (!resolved_ids.empty()) {
@@ -122,11 +134,13 @@ absl::StatusOr<CommitResult> BigQueryWarehouse::Write(const std::vector<Event>& 
     script += fmt::format("DELETE FROM {} WHERE id IN UNNEST(@resolved);\n", dead);
   }
   script += "COMMIT TRANSACTION;\n";
-  script += events.empty() ? "SELECT CAST(NULL AS INT64) AS pos LIMIT 0;\n" : "SELECT pos FROM new_events ORDER BY pos;\n";
+  script += events.empty() ? "SELECT CAST(NULL AS INT64) AS pos LIMIT 0;\n"
+                           : "SELECT pos FROM new_events ORDER BY pos;\n";
 
   auto rows = RunJob("commit", "bikestream_commit", script, parameters);
   // Too big for one request: refused like a row, so that the Ingestor commits it in halves.
-  if (!rows.ok() && ReasonOf(rows.status()) == kRequestTooLarge) return RowRefused(MessageOf(rows.status()));
+  if (!rows.ok() && ReasonOf(rows.status()) == kRequestTooLarge)
+    return RowRefused(MessageOf(rows.status()));
   if (!rows.ok()) return rows.status();
   result.newly_stored.assign(events.size(), false);
   for (const auto& row : rows->rows) {
@@ -135,7 +149,8 @@ absl::StatusOr<CommitResult> BigQueryWarehouse::Write(const std::vector<Event>& 
       result.newly_stored[pos] = true;
     }
   }
-  result.stored = std::size_t(std::count(result.newly_stored.begin(), result.newly_stored.end(), true));
+  result.stored =
+      std::size_t(std::count(result.newly_stored.begin(), result.newly_stored.end(), true));
   result.duplicates = events.size() - result.stored;
   result.dead_lettered = letters.size();
   return result;

@@ -12,8 +12,10 @@ namespace {
 
 // The four sums of an Activity over a group of raw_events rows.
 constexpr char kActivityColumns[] =
-    "count(*) FILTER (WHERE kind = 'pickup'), coalesce(sum(delta) FILTER (WHERE kind = 'pickup'), 0), "
-    "count(*) FILTER (WHERE kind = 'dropoff'), coalesce(sum(delta) FILTER (WHERE kind = 'dropoff'), 0)";
+    "count(*) FILTER (WHERE kind = 'pickup'), coalesce(sum(delta) FILTER (WHERE kind = 'pickup'), "
+    "0), "
+    "count(*) FILTER (WHERE kind = 'dropoff'), coalesce(sum(delta) FILTER (WHERE kind = "
+    "'dropoff'), 0)";
 
 // The start of the `bucket` of `micros`, rounded down also before 1970 (as ActivityBucketOf).
 std::string BucketOf(const std::string& micros, TimestampMicros bucket = kActivityBucket) {
@@ -21,16 +23,17 @@ std::string BucketOf(const std::string& micros, TimestampMicros bucket = kActivi
 }
 
 Activity ActivityAt(const PGresult* rows, int row, int first) {
-  return Activity{Integer(rows, row, first), Integer(rows, row, first + 1), Integer(rows, row, first + 2),
-                  Integer(rows, row, first + 3)};
+  return Activity{Integer(rows, row, first), Integer(rows, row, first + 1),
+                  Integer(rows, row, first + 2), Integer(rows, row, first + 3)};
 }
 
 }  // namespace
 
-absl::StatusOr<std::vector<ActivityBucket>> PostgresWarehouse::StationBuckets(std::string_view station_id,
-                                                                              TimestampMicros from, TimestampMicros to) {
+absl::StatusOr<std::vector<ActivityBucket>> PostgresWarehouse::StationBuckets(
+    std::string_view station_id, TimestampMicros from, TimestampMicros to) {
   const std::string sql = fmt::format(
-      "SELECT {}, {} FROM {} WHERE station_id = $1 AND ts_iso >= {} AND ts_iso < {} GROUP BY 1 ORDER BY 1",
+      "SELECT {}, {} FROM {} WHERE station_id = $1 AND ts_iso >= {} AND ts_iso < {} GROUP BY 1 "
+      "ORDER BY 1",
       BucketOf(Micros("ts_iso")), kActivityColumns, raw_, Instant(2), Instant(3));
   const std::string from_text = FormatRfc3339(ActivityBucketAtOrAfter(from));
   const std::string to_text = FormatRfc3339(ActivityBucketAtOrAfter(to));
@@ -38,14 +41,14 @@ absl::StatusOr<std::vector<ActivityBucket>> PostgresWarehouse::StationBuckets(st
   return Read(sql, params, [](const PGresult* rows) {
     std::vector<ActivityBucket> buckets;
     buckets.reserve(PQntuples(rows));
-    for (int r = 0; r < PQntuples(rows); ++r) buckets.push_back({Integer(rows, r, 0), ActivityAt(rows, r, 1)});
+    for (int r = 0; r < PQntuples(rows); ++r)
+      buckets.push_back({Integer(rows, r, 0), ActivityAt(rows, r, 1)});
     return buckets;
   });
 }
 
-absl::StatusOr<std::vector<StationActivity>> PostgresWarehouse::BusiestStations(TimestampMicros from,
-                                                                                TimestampMicros to,
-                                                                                std::size_t limit) {
+absl::StatusOr<std::vector<StationActivity>> PostgresWarehouse::BusiestStations(
+    TimestampMicros from, TimestampMicros to, std::size_t limit) {
   const std::string sql = fmt::format(
       "SELECT station_id, {} FROM {} WHERE ts_iso >= {} AND ts_iso < {} GROUP BY station_id "
       "ORDER BY count(*) DESC, station_id LIMIT {}",
@@ -63,11 +66,11 @@ absl::StatusOr<std::vector<StationActivity>> PostgresWarehouse::BusiestStations(
   });
 }
 
-absl::StatusOr<std::vector<FeatureRow>> PostgresWarehouse::StationFeatureHistory(std::string_view station_id,
-                                                                                 TimestampMicros from,
-                                                                                 TimestampMicros to) {
+absl::StatusOr<std::vector<FeatureRow>> PostgresWarehouse::StationFeatureHistory(
+    std::string_view station_id, TimestampMicros from, TimestampMicros to) {
   const std::string sql = fmt::format(
-      "SELECT feature_name, window_len, value, {} FROM {} WHERE station_id = $1 AND as_of >= {} AND as_of <= {} "
+      "SELECT feature_name, window_len, value, {} FROM {} WHERE station_id = $1 AND as_of >= {} "
+      "AND as_of <= {} "
       "ORDER BY as_of, feature_name COLLATE \"C\", window_len COLLATE \"C\"",
       Micros("as_of"), features_, Instant(2), Instant(3));
   const std::string from_text = FormatRfc3339(from);
@@ -77,16 +80,16 @@ absl::StatusOr<std::vector<FeatureRow>> PostgresWarehouse::StationFeatureHistory
     std::vector<FeatureRow> features;
     features.reserve(PQntuples(rows));
     for (int r = 0; r < PQntuples(rows); ++r) {
-      features.push_back(FeatureRow{station, std::string(Text(rows, r, 0)), std::string(Text(rows, r, 1)),
-                                    Real(rows, r, 2), Integer(rows, r, 3)});
+      features.push_back(FeatureRow{station, std::string(Text(rows, r, 0)),
+                                    std::string(Text(rows, r, 1)), Real(rows, r, 2),
+                                    Integer(rows, r, 3)});
     }
     return features;
   });
 }
 
-absl::StatusOr<std::vector<DeadLetterCount>> PostgresWarehouse::CountDeadLetters(TimestampMicros bucket,
-                                                                                TimestampMicros from,
-                                                                                TimestampMicros to) {
+absl::StatusOr<std::vector<DeadLetterCount>> PostgresWarehouse::CountDeadLetters(
+    TimestampMicros bucket, TimestampMicros from, TimestampMicros to) {
   const std::string sql = fmt::format(
       "SELECT reason, {} AS bucket, count(*) FROM {} WHERE first_seen >= {} AND first_seen < {} "
       "GROUP BY bucket, reason ORDER BY bucket, reason COLLATE \"C\"",

@@ -16,28 +16,32 @@ namespace {
 const SqlDialect& Dialect() {
   static const SqlDialect dialect{
       .as_of = "$1",
-      .window_start = [](std::int64_t micros) { return fmt::format("$1 - interval '{} microseconds'", micros); },
+      .window_start =
+          [](std::int64_t micros) {
+            return fmt::format("$1 - interval '{} microseconds'", micros);
+          },
       .real = "double precision",
       // PostgreSQL refuses a negative OFFSET (no stations at all).
-      .rank_offset = [](const std::string& x) {
-        return fmt::format("greatest(CAST(ceil({}) AS bigint) - 1, 0)", x);
-      },
+      .rank_offset =
+          [](const std::string& x) {
+            return fmt::format("greatest(CAST(ceil({}) AS bigint) - 1, 0)", x);
+          },
   };
   return dialect;
 }
 
 }  // namespace
 
-absl::StatusOr<std::vector<FeatureRow>> PostgresWarehouse::ComputeFeatures(const std::vector<FeatureSpec>& features,
-                                                                           TimestampMicros as_of) {
+absl::StatusOr<std::vector<FeatureRow>> PostgresWarehouse::ComputeFeatures(
+    const std::vector<FeatureSpec>& features, TimestampMicros as_of) {
   const std::string as_of_text = FormatRfc3339(as_of);
   const Param params[] = {{as_of_text}};
   return Read(FeatureQuery(features, raw_, Dialect()), params,
               [as_of](const PGresult* rows) { return FeatureRowsOf(rows, as_of); });
 }
 
-absl::StatusOr<std::size_t> PostgresWarehouse::RefreshFeatures(const std::vector<FeatureSpec>& features,
-                                                               TimestampMicros as_of) {
+absl::StatusOr<std::size_t> PostgresWarehouse::RefreshFeatures(
+    const std::vector<FeatureSpec>& features, TimestampMicros as_of) {
   const std::vector<std::string> names = FeatureNames(features);
   const std::string as_of_text = FormatRfc3339(as_of);
   const Param params[] = {{as_of_text}};
@@ -48,7 +52,8 @@ absl::StatusOr<std::size_t> PostgresWarehouse::RefreshFeatures(const std::vector
   return Retrying([&](PGconn* c) -> absl::StatusOr<std::size_t> {
     auto transaction = Transaction::Begin(c);
     if (!transaction.ok()) return transaction.status();
-    if (auto removed = Exec(c, TickDeleteSql(names), params); !removed.ok()) return removed.status();
+    if (auto removed = Exec(c, TickDeleteSql(names), params); !removed.ok())
+      return removed.status();
     auto written = Exec(c, insert, params);
     if (!written.ok()) return written.status();
     if (auto status = transaction->Commit(); !status.ok()) return status;
@@ -68,7 +73,7 @@ absl::StatusOr<std::vector<FeatureRow>> PostgresWarehouse::StoredFeatures(Timest
 }
 
 absl::Status PostgresWarehouse::WriteFeatureTicks(const std::vector<std::string>& feature_names,
-                               const std::vector<FeatureTick>& ticks) {
+                                                  const std::vector<FeatureTick>& ticks) {
   const std::string copy = fmt::format(
       "COPY {} (station_id, feature_name, window_len, value, as_of) FROM STDIN", features_);
   return Retrying([&](PGconn* c) -> absl::Status {
@@ -107,14 +112,16 @@ absl::StatusOr<QueryResult> PostgresWarehouse::TrainingSet(const TrainingSetRequ
   std::string sql;
   std::vector<std::string> instants;
   if (request.range) {
-    sql = fmt::format("SELECT f.station_id, f.as_of{} FROM {} f WHERE f.as_of BETWEEN {} AND {} "
-                      "GROUP BY f.station_id, f.as_of ORDER BY f.as_of, f.station_id COLLATE \"C\"",
-                      pivots, features_, Instant(1), Instant(2));
+    sql = fmt::format(
+        "SELECT f.station_id, f.as_of{} FROM {} f WHERE f.as_of BETWEEN {} AND {} "
+        "GROUP BY f.station_id, f.as_of ORDER BY f.as_of, f.station_id COLLATE \"C\"",
+        pivots, features_, Instant(1), Instant(2));
     instants = {FormatRfc3339(request.range->first), FormatRfc3339(request.range->second)};
   } else {
-    sql = fmt::format("SELECT f.station_id, f.as_of{} FROM {} f WHERE f.as_of = {} "
-                      "GROUP BY f.station_id, f.as_of ORDER BY f.station_id COLLATE \"C\"",
-                      pivots, features_, Instant(1));
+    sql = fmt::format(
+        "SELECT f.station_id, f.as_of{} FROM {} f WHERE f.as_of = {} "
+        "GROUP BY f.station_id, f.as_of ORDER BY f.station_id COLLATE \"C\"",
+        pivots, features_, Instant(1));
     instants = {FormatRfc3339(request.as_of.value_or(0))};
   }
   std::vector<Param> params;
@@ -124,13 +131,13 @@ absl::StatusOr<QueryResult> PostgresWarehouse::TrainingSet(const TrainingSetRequ
 }
 
 std::string PostgresWarehouse::TickDeleteSql(const std::vector<std::string>& feature_names) const {
-  return fmt::format("DELETE FROM {} WHERE as_of = {} AND feature_name IN ({})", features_, Instant(1),
-                     FeatureNameList(feature_names));
+  return fmt::format("DELETE FROM {} WHERE as_of = {} AND feature_name IN ({})", features_,
+                     Instant(1), FeatureNameList(feature_names));
 }
 
 // The entity rows go into a temporary table, so the point-in-time join runs on the server.
-absl::StatusOr<QueryResult> PostgresWarehouse::LabeledTrainingSet(PGconn* c, const TrainingSetRequest::Labels& labels,
-                                               const std::string& pivots) {
+absl::StatusOr<QueryResult> PostgresWarehouse::LabeledTrainingSet(
+    PGconn* c, const TrainingSetRequest::Labels& labels, const std::string& pivots) {
   std::string columns, label_select, label_group;
   for (std::size_t i = 0; i < labels.columns.size(); ++i) {
     columns += fmt::format(", label{} text", i);

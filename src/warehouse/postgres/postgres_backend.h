@@ -32,7 +32,8 @@ bool IsTransient(const absl::Status& status);
 class Transaction {
  public:
   static absl::StatusOr<Transaction> Begin(PGconn* connection);
-  Transaction(Transaction&& other) noexcept : connection_(std::exchange(other.connection_, nullptr)) {}
+  Transaction(Transaction&& other) noexcept
+      : connection_(std::exchange(other.connection_, nullptr)) {}
   Transaction& operator=(Transaction&&) = delete;
   ~Transaction();
   absl::Status Commit();
@@ -44,22 +45,24 @@ class Transaction {
 
 class PostgresWarehouse final : public Warehouse {
  public:
-  PostgresWarehouse(std::string url, Connection connection, TableNames tables, PostgresOptions options);
+  PostgresWarehouse(std::string url, Connection connection, TableNames tables,
+                    PostgresOptions options);
 
   absl::Status Setup() override;
 
   // Two batches committing at once: each keeps one server core busy (docs/adr/0005).
   int ConcurrentWriters() const override { return 2; }
   absl::StatusOr<CommitResult> Commit(const Batch& batch) override;
-  absl::StatusOr<CommitResult> ResolveDeadLetters(const std::vector<Event>& events,
-                                                  const std::vector<std::int64_t>& resolved_ids) override;
+  absl::StatusOr<CommitResult> ResolveDeadLetters(
+      const std::vector<Event>& events, const std::vector<std::int64_t>& resolved_ids) override;
 
   absl::StatusOr<std::vector<FeatureRow>> ComputeFeatures(const std::vector<FeatureSpec>& features,
                                                           TimestampMicros as_of) override;
   absl::StatusOr<std::size_t> RefreshFeatures(const std::vector<FeatureSpec>& features,
                                               TimestampMicros as_of) override;
   absl::StatusOr<std::vector<FeatureRow>> StoredFeatures(TimestampMicros as_of) override;
-  absl::StatusOr<std::vector<FeatureRow>> StationFeatureHistory(std::string_view station_id, TimestampMicros from,
+  absl::StatusOr<std::vector<FeatureRow>> StationFeatureHistory(std::string_view station_id,
+                                                                TimestampMicros from,
                                                                 TimestampMicros to) override;
   absl::Status WriteFeatureTicks(const std::vector<std::string>& feature_names,
                                  const std::vector<FeatureTick>& ticks) override;
@@ -68,17 +71,21 @@ class PostgresWarehouse final : public Warehouse {
 
   absl::StatusOr<QueryResult> Query(std::string_view sql) override;
   absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(const DeadLetterFilter& filter) override;
-  absl::StatusOr<std::vector<DeadLetterCount>> CountDeadLetters(TimestampMicros bucket, TimestampMicros from,
+  absl::StatusOr<std::vector<DeadLetterCount>> CountDeadLetters(TimestampMicros bucket,
+                                                                TimestampMicros from,
                                                                 TimestampMicros to) override;
-  absl::Status ScanEvents(TimestampMicros after, const std::function<void(const Event&)>& visit) override;
+  absl::Status ScanEvents(TimestampMicros after,
+                          const std::function<void(const Event&)>& visit) override;
   absl::StatusOr<std::optional<TimestampMicros>> LatestEventTime() override;
   absl::StatusOr<std::vector<StationTotals>> EventTotals(TimestampMicros through) override;
 
   absl::Status UpsertStations(const std::vector<Station>& stations) override;
   absl::StatusOr<std::vector<Station>> ListStations() override;
-  absl::StatusOr<std::vector<ActivityBucket>> StationBuckets(std::string_view station_id, TimestampMicros from,
+  absl::StatusOr<std::vector<ActivityBucket>> StationBuckets(std::string_view station_id,
+                                                             TimestampMicros from,
                                                              TimestampMicros to) override;
-  absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimestampMicros from, TimestampMicros to,
+  absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimestampMicros from,
+                                                               TimestampMicros to,
                                                                std::size_t limit) override;
 
  private:
@@ -104,7 +111,9 @@ class PostgresWarehouse final : public Warehouse {
     });
     const absl::Status& status = retry_internal::StatusOf(result);
     if (status.ok() || !IsTransient(status)) return result;
-    return Prefixed(fmt::format("gave up after retrying for {} s", options_.retry_for / kMicrosPerSecond), status);
+    return Prefixed(
+        fmt::format("gave up after retrying for {} s", options_.retry_for / kMicrosPerSecond),
+        status);
   }
 
   // A read: `sql` with `params`, retried as Retrying says, its rows turned into a value by
@@ -112,11 +121,12 @@ class PostgresWarehouse final : public Warehouse {
   template <typename Convert>
   auto Read(const std::string& sql, std::span<const Param> params, Convert convert)
       -> absl::StatusOr<std::invoke_result_t<Convert, const PGresult*>> {
-    return Retrying([&](PGconn* c) -> absl::StatusOr<std::invoke_result_t<Convert, const PGresult*>> {
-      auto result = Exec(c, sql, params);
-      if (!result.ok()) return result.status();
-      return convert(result->get());
-    });
+    return Retrying(
+        [&](PGconn* c) -> absl::StatusOr<std::invoke_result_t<Convert, const PGresult*>> {
+          auto result = Exec(c, sql, params);
+          if (!result.ok()) return result.status();
+          return convert(result->get());
+        });
   }
 
   // schema.cc
@@ -128,16 +138,20 @@ class PostgresWarehouse final : public Warehouse {
                                      const std::vector<DeadLetter>& letters,
                                      const std::vector<std::int64_t>& resolved_ids);
   absl::Status InsertEvents(PGconn* c, const std::vector<Event>& events, CommitResult* result);
-  absl::Status CopyNewEvents(PGconn* c, const std::vector<Event>& events, const std::vector<std::size_t>& firsts);
-  absl::Status InsertIfAbsent(PGconn* c, const std::vector<Event>& events, const std::vector<std::size_t>& firsts,
-                              CommitResult* result);
-  absl::Status InsertDeadLetters(PGconn* c, const std::vector<DeadLetter>& letters, CommitResult* result);
+  absl::Status CopyNewEvents(PGconn* c, const std::vector<Event>& events,
+                             const std::vector<std::size_t>& firsts);
+  absl::Status InsertIfAbsent(PGconn* c, const std::vector<Event>& events,
+                              const std::vector<std::size_t>& firsts, CommitResult* result);
+  absl::Status InsertDeadLetters(PGconn* c, const std::vector<DeadLetter>& letters,
+                                 CommitResult* result);
   // feature_sql.cc
   std::string TickDeleteSql(const std::vector<std::string>& feature_names) const;
-  absl::StatusOr<QueryResult> LabeledTrainingSet(PGconn* c, const TrainingSetRequest::Labels& labels,
+  absl::StatusOr<QueryResult> LabeledTrainingSet(PGconn* c,
+                                                 const TrainingSetRequest::Labels& labels,
                                                  const std::string& pivots);
   // reads.cc
-  absl::StatusOr<std::optional<TimestampMicros>> MaxInstant(std::string_view column, const std::string& table);
+  absl::StatusOr<std::optional<TimestampMicros>> MaxInstant(std::string_view column,
+                                                            const std::string& table);
 
   const std::string url_;
   Connection connection_;

@@ -70,7 +70,8 @@ absl::StatusOr<Connection> Connect(const std::string& url) {
       (Contains(why, "role") && Contains(why, "does not exist"))) {
     return absl::UnauthenticatedError(fmt::format(
         "PostgreSQL at {} refused the login: {} (check the user and password in the URL, or "
-        "PGUSER, PGPASSWORD or ~/.pgpass)", target, why));
+        "PGUSER, PGPASSWORD or ~/.pgpass)",
+        target, why));
   }
   if (Contains(why, "database") && Contains(why, "does not exist")) {
     const char* host = PQhost(connection.get());
@@ -78,15 +79,19 @@ absl::StatusOr<Connection> Connect(const std::string& url) {
     const char* db = PQdb(connection.get());
     return absl::NotFoundError(fmt::format(
         "{} (create it with `createdb -h {} -p {} {}` or CREATE DATABASE, then run `bikestream "
-        "setup`)", why, host ? host : "HOST", port ? port : "PORT", db ? db : "NAME"));
+        "setup`)",
+        why, host ? host : "HOST", port ? port : "PORT", db ? db : "NAME"));
   }
   // libpq's own hint, when it gives one, says what to check.
-  return absl::UnavailableError(fmt::format(
-      "cannot connect to PostgreSQL at {}: {}{}", target, why,
-      Contains(why, "Is the server running") ? "" : " (is the server running there and accepting TCP connections?)"));
+  return absl::UnavailableError(
+      fmt::format("cannot connect to PostgreSQL at {}: {}{}", target, why,
+                  Contains(why, "Is the server running")
+                      ? ""
+                      : " (is the server running there and accepting TCP connections?)"));
 }
 
-absl::StatusOr<Result> Exec(PGconn* connection, std::string_view sql, std::span<const Param> params) {
+absl::StatusOr<Result> Exec(PGconn* connection, std::string_view sql,
+                            std::span<const Param> params) {
   std::vector<const char*> values;
   std::vector<int> lengths;
   std::vector<int> formats;
@@ -99,7 +104,8 @@ absl::StatusOr<Result> Exec(PGconn* connection, std::string_view sql, std::span<
   std::vector<std::string> text_copies;
   text_copies.reserve(params.size());
   for (std::size_t i = 0; i < params.size(); ++i) {
-    if (!params[i].bytes && !params[i].null) values[i] = text_copies.emplace_back(params[i].value).c_str();
+    if (!params[i].bytes && !params[i].null)
+      values[i] = text_copies.emplace_back(params[i].value).c_str();
   }
   Result result(PQexecParams(connection, std::string(sql).c_str(), static_cast<int>(params.size()),
                              nullptr, values.data(), lengths.data(), formats.data(), 0));
@@ -156,7 +162,8 @@ absl::Status CopyIn(PGconn* connection, std::string_view copy_sql, std::string_v
       return ErrorOf(connection, nullptr, "sending COPY data failed");
     }
   }
-  if (PQputCopyEnd(connection, nullptr) != 1) return ErrorOf(connection, nullptr, "ending COPY failed");
+  if (PQputCopyEnd(connection, nullptr) != 1)
+    return ErrorOf(connection, nullptr, "ending COPY failed");
   absl::Status status = absl::OkStatus();
   while (Result finished{PQgetResult(connection)}) {
     if (status.ok() && PQresultStatus(finished.get()) != PGRES_COMMAND_OK) {
@@ -169,11 +176,20 @@ absl::Status CopyIn(PGconn* connection, std::string_view copy_sql, std::string_v
 void AppendCopyField(std::string& out, std::string_view value) {
   for (char c : value) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      default: out.push_back(c);
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out.push_back(c);
     }
   }
 }

@@ -48,8 +48,8 @@ absl::Status ExecScript(PGconn* connection, std::string_view sql);
 // The error of a failed statement as a Status, prefixed with what was being done:
 // kUnavailable when the connection is gone or the server is shutting down or starting (a retry
 // on a new connection may work), kAborted for a deadlock or serialization failure (a retry
-// will work), kAlreadyExists for a unique violation, kFailedPrecondition naming `bikestream setup` for a missing table,
-// kInvalidArgument for anything else the statement got wrong.
+// will work), kAlreadyExists for a unique violation, kFailedPrecondition naming `bikestream setup`
+// for a missing table, kInvalidArgument for anything else the statement got wrong.
 absl::Status ErrorOf(PGconn* connection, const PGresult* result, std::string_view doing);
 
 // Runs `copy_sql` (COPY … FROM STDIN, text format) and sends it `data`.

@@ -36,7 +36,12 @@ QueryResult::Cell CellOf(const PGresult* result, int row, int column) {
   }
   const std::string_view text = Text(result, row, column);
   switch (PQftype(result, column)) {
-    case kInt2: case kInt4: case kInt8: case kFloat4: case kFloat8: case kNumeric:
+    case kInt2:
+    case kInt4:
+    case kInt8:
+    case kFloat4:
+    case kFloat8:
+    case kNumeric:
       cell.is_number = true;
       cell.text = text;
       break;
@@ -59,7 +64,8 @@ QueryResult::Cell CellOf(const PGresult* result, int row, int column) {
 }  // namespace
 
 std::string_view Text(const PGresult* result, int row, int column) {
-  return {PQgetvalue(result, row, column), static_cast<std::size_t>(PQgetlength(result, row, column))};
+  return {PQgetvalue(result, row, column),
+          static_cast<std::size_t>(PQgetlength(result, row, column))};
 }
 
 std::int64_t Integer(const PGresult* result, int row, int column) {

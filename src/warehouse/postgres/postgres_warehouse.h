@@ -24,9 +24,11 @@ struct PostgresOptions {
 
 // Connects to the server at `url` (postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE, with
 // libpq's environment filling in what it leaves out). The database must exist, whatever `mode`.
-absl::StatusOr<std::unique_ptr<Warehouse>> OpenPostgresWarehouse(std::string_view url, const TableNames& tables,
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenPostgresWarehouse(std::string_view url,
+                                                                 const TableNames& tables,
                                                                  OpenMode mode);
-absl::StatusOr<std::unique_ptr<Warehouse>> OpenPostgresWarehouse(const std::string& url, const TableNames& tables,
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenPostgresWarehouse(const std::string& url,
+                                                                 const TableNames& tables,
                                                                  PostgresOptions options);
 
 }  // namespace bikestream

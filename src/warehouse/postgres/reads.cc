@@ -20,7 +20,8 @@ absl::StatusOr<QueryResult> PostgresWarehouse::Query(std::string_view sql) {
   return ResultOf(result->get());
 }
 
-absl::StatusOr<std::vector<DeadLetter>> PostgresWarehouse::ListDeadLetters(const DeadLetterFilter& filter) {
+absl::StatusOr<std::vector<DeadLetter>> PostgresWarehouse::ListDeadLetters(
+    const DeadLetterFilter& filter) {
   const std::string sql = fmt::format(
       "SELECT id, {}, source, message_id, payload, reason, error, coalesce({}, 0) FROM {} "
       "WHERE id > CAST($1 AS bigint) AND (CAST($2 AS text) IS NULL OR reason = $2) "
@@ -34,17 +35,17 @@ absl::StatusOr<std::vector<DeadLetter>> PostgresWarehouse::ListDeadLetters(const
     std::vector<DeadLetter> letters;
     letters.reserve(PQntuples(rows));
     for (int r = 0; r < PQntuples(rows); ++r) {
-      letters.push_back(DeadLetter{Integer(rows, r, 0), Integer(rows, r, 1),
-                                   std::string(Text(rows, r, 2)), std::string(Text(rows, r, 3)),
-                                   UnescapeBytes(PQgetvalue(rows, r, 4)),
-                                   std::string(Text(rows, r, 5)), std::string(Text(rows, r, 6)),
-                                   Integer(rows, r, 7)});
+      letters.push_back(DeadLetter{
+          Integer(rows, r, 0), Integer(rows, r, 1), std::string(Text(rows, r, 2)),
+          std::string(Text(rows, r, 3)), UnescapeBytes(PQgetvalue(rows, r, 4)),
+          std::string(Text(rows, r, 5)), std::string(Text(rows, r, 6)), Integer(rows, r, 7)});
     }
     return letters;
   });
 }
 
-absl::Status PostgresWarehouse::ScanEvents(TimestampMicros after, const std::function<void(const Event&)>& visit) {
+absl::Status PostgresWarehouse::ScanEvents(TimestampMicros after,
+                                           const std::function<void(const Event&)>& visit) {
   const std::string sql = fmt::format(
       "SELECT event_id, station_id, {}, kind, delta FROM {} WHERE ts_iso > {} ORDER BY ts_iso",
       Micros("ts_iso"), raw_, Instant(1));
@@ -97,8 +98,10 @@ absl::StatusOr<std::vector<StationTotals>> PostgresWarehouse::EventTotals(Timest
   });
 }
 
-absl::StatusOr<std::optional<TimestampMicros>> PostgresWarehouse::MaxInstant(std::string_view column, const std::string& table) {
-  const std::string sql = fmt::format("SELECT {} FROM {}", Micros(fmt::format("max({})", column)), table);
+absl::StatusOr<std::optional<TimestampMicros>> PostgresWarehouse::MaxInstant(
+    std::string_view column, const std::string& table) {
+  const std::string sql =
+      fmt::format("SELECT {} FROM {}", Micros(fmt::format("max({})", column)), table);
   return Read(sql, {}, [](const PGresult* rows) {
     return PQgetisnull(rows, 0, 0) ? std::optional<TimestampMicros>()
                                    : std::optional<TimestampMicros>(Integer(rows, 0, 0));

@@ -42,7 +42,8 @@ std::string MonthStart(int index) {
 // (ts_iso), and an event redelivered with another ts would then be stored twice. Why this
 // layout: docs/adr/0005-postgres-partitions-and-dedup.md.
 std::string SchemaSql(const TableNames& t) {
-  return fmt::format(R"sql(
+  return fmt::format(
+      R"sql(
     CREATE TABLE IF NOT EXISTS {raw} (
       event_id   text        COLLATE "C" NOT NULL,
       station_id text        COLLATE "C" NOT NULL,
@@ -85,15 +86,15 @@ std::string SchemaSql(const TableNames& t) {
       last_updated timestamptz      NOT NULL
     );
   )sql",
-                     fmt::arg("stations", QuoteIdentifier(t.stations)),
-                     fmt::arg("raw", QuoteIdentifier(t.raw_events)),
-                     fmt::arg("ids", QuoteIdentifier(LedgerTable(t))),
-                     fmt::arg("features", QuoteIdentifier(t.station_features)),
-                     fmt::arg("dead", QuoteIdentifier(t.dead_letter)),
-                     fmt::arg("raw_by_station", QuoteIdentifier(t.raw_events + std::string(kLongestSuffix))),
-                     fmt::arg("raw_by_time", QuoteIdentifier(t.raw_events + "_by_time")),
-                     fmt::arg("features_by_time", QuoteIdentifier(t.station_features + "_by_time")),
-                     fmt::arg("dead_by_reason", QuoteIdentifier(t.dead_letter + "_by_reason")));
+      fmt::arg("stations", QuoteIdentifier(t.stations)),
+      fmt::arg("raw", QuoteIdentifier(t.raw_events)),
+      fmt::arg("ids", QuoteIdentifier(LedgerTable(t))),
+      fmt::arg("features", QuoteIdentifier(t.station_features)),
+      fmt::arg("dead", QuoteIdentifier(t.dead_letter)),
+      fmt::arg("raw_by_station", QuoteIdentifier(t.raw_events + std::string(kLongestSuffix))),
+      fmt::arg("raw_by_time", QuoteIdentifier(t.raw_events + "_by_time")),
+      fmt::arg("features_by_time", QuoteIdentifier(t.station_features + "_by_time")),
+      fmt::arg("dead_by_reason", QuoteIdentifier(t.dead_letter + "_by_reason")));
 }
 
 // The path for batches that hold events already stored: claims the staged ids that are new,
@@ -114,7 +115,8 @@ std::string InsertIfAbsentSql(const TableNames& t) {
 absl::Status SessionSetup(PGconn* c) {
   // Timestamps print in UTC, as ISO 8601, whatever the server's defaults; IF NOT EXISTS
   // notices stay quiet.
-  return ExecScript(c, "SET TimeZone TO 'UTC'; SET DateStyle TO ISO; SET client_min_messages TO warning");
+  return ExecScript(
+      c, "SET TimeZone TO 'UTC'; SET DateStyle TO ISO; SET client_min_messages TO warning");
 }
 
 // Runs `ddl` in a transaction of its own, under the advisory lock that serializes DDL between
@@ -122,7 +124,8 @@ absl::Status SessionSetup(PGconn* c) {
 absl::Status RunDdl(PGconn* c, const std::string& ddl) {
   auto transaction = Transaction::Begin(c);
   if (!transaction.ok()) return transaction.status();
-  if (auto locked = Exec(c, fmt::format("SELECT pg_advisory_xact_lock({})", kDdlLock)); !locked.ok()) {
+  if (auto locked = Exec(c, fmt::format("SELECT pg_advisory_xact_lock({})", kDdlLock));
+      !locked.ok()) {
     return locked.status();
   }
   if (auto status = ExecScript(c, ddl); !status.ok()) return status;
@@ -138,7 +141,8 @@ std::string Micros(std::string_view column) {
 }
 
 bool IsTransient(const absl::Status& status) {
-  return status.code() == absl::StatusCode::kUnavailable || status.code() == absl::StatusCode::kAborted;
+  return status.code() == absl::StatusCode::kUnavailable ||
+         status.code() == absl::StatusCode::kAborted;
 }
 
 std::string LedgerTable(const TableNames& t) { return t.raw_events + "_ids"; }
@@ -149,10 +153,13 @@ absl::StatusOr<Transaction> Transaction::Begin(PGconn* connection) {
 }
 
 Transaction::~Transaction() {
-  if (connection_ && PQstatus(connection_) == CONNECTION_OK) PQclear(PQexec(connection_, "ROLLBACK"));
+  if (connection_ && PQstatus(connection_) == CONNECTION_OK)
+    PQclear(PQexec(connection_, "ROLLBACK"));
 }
 
-absl::Status Transaction::Commit() { return Exec(std::exchange(connection_, nullptr), "COMMIT").status(); }
+absl::Status Transaction::Commit() {
+  return Exec(std::exchange(connection_, nullptr), "COMMIT").status();
+}
 
 PostgresWarehouse::PostgresWarehouse(std::string url, Connection connection, TableNames tables,
                                      PostgresOptions options)
@@ -160,9 +167,12 @@ PostgresWarehouse::PostgresWarehouse(std::string url, Connection connection, Tab
       connection_(std::move(connection)),
       tables_(std::move(tables)),
       options_(options),
-      retry_policy_{.initial_backoff = kFirstRetryDelay, .max_backoff = kMaxRetryDelay, .jitter = false,
+      retry_policy_{.initial_backoff = kFirstRetryDelay,
+                    .max_backoff = kMaxRetryDelay,
+                    .jitter = false,
                     .max_duration = options.retry_for,
-                    .on_retry = ReportRetries(fmt::format("PostgreSQL at {}", RedactUrl(url_)), options.retry_for)},
+                    .on_retry = ReportRetries(fmt::format("PostgreSQL at {}", RedactUrl(url_)),
+                                              options.retry_for)},
       raw_(QuoteIdentifier(tables_.raw_events)),
       features_(QuoteIdentifier(tables_.station_features)),
       dead_(QuoteIdentifier(tables_.dead_letter)),
@@ -170,9 +180,12 @@ PostgresWarehouse::PostgresWarehouse(std::string url, Connection connection, Tab
       copy_ids_(fmt::format("COPY {} (event_id) FROM STDIN WITH (FORMAT binary)",
                             QuoteIdentifier(LedgerTable(tables_)))),
       copy_events_(fmt::format("COPY {} (event_id, station_id, ts_iso, kind, delta) FROM STDIN "
-                               "WITH (FORMAT binary)", raw_)),
-      copy_staging_(fmt::format("COPY {} (seq, event_id, station_id, ts_iso, kind, delta) FROM STDIN "
-                                "WITH (FORMAT binary)", kStaging)) {}
+                               "WITH (FORMAT binary)",
+                               raw_)),
+      copy_staging_(
+          fmt::format("COPY {} (seq, event_id, station_id, ts_iso, kind, delta) FROM STDIN "
+                      "WITH (FORMAT binary)",
+                      kStaging)) {}
 
 absl::Status PostgresWarehouse::Setup() {
   return Retrying([&](PGconn* c) { return RunDdl(c, SchemaSql(tables_)); });
@@ -199,11 +212,12 @@ absl::Status PostgresWarehouse::EnsurePartitions(PGconn* c, const std::vector<Ev
     if (!months_.contains(month)) missing.insert(month);
   }
   for (int month : missing) {
-    const std::string partition =
-        QuoteIdentifier(fmt::format("{}_p{:04d}{:02d}", tables_.raw_events, month / 12, month % 12 + 1));
-    if (auto status = RunDdl(c, fmt::format("CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM "
-                                            "('{}') TO ('{}')",
-                                            partition, raw_, MonthStart(month), MonthStart(month + 1)));
+    const std::string partition = QuoteIdentifier(
+        fmt::format("{}_p{:04d}{:02d}", tables_.raw_events, month / 12, month % 12 + 1));
+    if (auto status =
+            RunDdl(c, fmt::format("CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM "
+                                  "('{}') TO ('{}')",
+                                  partition, raw_, MonthStart(month), MonthStart(month + 1)));
         !status.ok()) {
       return status;
     }
@@ -217,28 +231,34 @@ absl::Status PostgresWarehouse::EnsurePartitions(PGconn* c, const std::vector<Ev
 absl::Status PostgresWarehouse::EnsureStaging(PGconn* c) {
   if (staging_ready_) return absl::OkStatus();
   auto status = ExecScript(
-      c, fmt::format("CREATE TEMP TABLE IF NOT EXISTS {} (seq integer, event_id text COLLATE \"C\", "
-                     "station_id text, ts_iso timestamptz, kind text, delta bigint) ON COMMIT DELETE ROWS",
-                     kStaging));
+      c, fmt::format(
+             "CREATE TEMP TABLE IF NOT EXISTS {} (seq integer, event_id text COLLATE \"C\", "
+             "station_id text, ts_iso timestamptz, kind text, delta bigint) ON COMMIT DELETE ROWS",
+             kStaging));
   staging_ready_ = status.ok();
   return status;
 }
 
 }  // namespace postgres
 
-absl::StatusOr<std::unique_ptr<Warehouse>> OpenPostgresWarehouse(std::string_view url, const TableNames& tables,
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenPostgresWarehouse(std::string_view url,
+                                                                 const TableNames& tables,
                                                                  OpenMode) {
   return OpenPostgresWarehouse(std::string(url), tables, PostgresOptions{});
 }
 
-absl::StatusOr<std::unique_ptr<Warehouse>> OpenPostgresWarehouse(const std::string& url, const TableNames& tables,
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenPostgresWarehouse(const std::string& url,
+                                                                 const TableNames& tables,
                                                                  PostgresOptions options) {
   if (!options.clock) options.clock = &SystemClock();
-  if (auto status = CheckTableNames(tables, postgres::kMaxTableNameBytes, "PostgreSQL"); !status.ok()) return status;
+  if (auto status = CheckTableNames(tables, postgres::kMaxTableNameBytes, "PostgreSQL");
+      !status.ok())
+    return status;
   auto connection = postgres::Connect(url);
   if (!connection.ok()) return connection.status();
   if (auto status = postgres::SessionSetup(connection->get()); !status.ok()) return status;
-  return std::make_unique<postgres::PostgresWarehouse>(url, std::move(*connection), tables, options);
+  return std::make_unique<postgres::PostgresWarehouse>(url, std::move(*connection), tables,
+                                                       options);
 }
 
 }  // namespace bikestream

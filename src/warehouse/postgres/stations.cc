@@ -32,10 +32,13 @@ absl::Status PostgresWarehouse::UpsertStations(const std::vector<Station>& stati
   const std::string table = QuoteIdentifier(tables_.stations);
   const std::string sql = fmt::format(
       "INSERT INTO {0} (station_id, name, lat, lon, capacity, last_updated) "
-      "SELECT station_id, name, lat, lon, capacity, last_updated FROM jsonb_to_recordset(CAST($1 AS jsonb)) "
-      "AS s(station_id text, name text, lat double precision, lon double precision, capacity bigint, "
+      "SELECT station_id, name, lat, lon, capacity, last_updated FROM jsonb_to_recordset(CAST($1 "
+      "AS jsonb)) "
+      "AS s(station_id text, name text, lat double precision, lon double precision, capacity "
+      "bigint, "
       "last_updated timestamptz) "
-      "ON CONFLICT (station_id) DO UPDATE SET name = excluded.name, lat = excluded.lat, lon = excluded.lon, "
+      "ON CONFLICT (station_id) DO UPDATE SET name = excluded.name, lat = excluded.lat, lon = "
+      "excluded.lon, "
       "capacity = excluded.capacity, last_updated = excluded.last_updated "
       "WHERE excluded.last_updated >= {0}.last_updated",
       table);

@@ -19,10 +19,13 @@ constexpr int kCleanBatchesToCopy = 4;
 std::vector<std::size_t> FirstOfEachIdSorted(const std::vector<Event>& events) {
   std::vector<std::size_t> order(events.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return events[a].event_id < events[b].event_id; });
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return events[a].event_id < events[b].event_id;
+  });
   order.erase(std::unique(order.begin(), order.end(),
-                          [&](std::size_t a, std::size_t b) { return events[a].event_id == events[b].event_id; }),
+                          [&](std::size_t a, std::size_t b) {
+                            return events[a].event_id == events[b].event_id;
+                          }),
               order.end());
   return order;
 }
@@ -41,14 +44,14 @@ absl::StatusOr<CommitResult> PostgresWarehouse::Commit(const Batch& batch) {
   return Retrying([&](PGconn* c) { return Write(c, batch.events, batch.dead_letters, {}); });
 }
 
-absl::StatusOr<CommitResult> PostgresWarehouse::ResolveDeadLetters(const std::vector<Event>& events,
-                                                                   const std::vector<std::int64_t>& resolved_ids) {
+absl::StatusOr<CommitResult> PostgresWarehouse::ResolveDeadLetters(
+    const std::vector<Event>& events, const std::vector<std::int64_t>& resolved_ids) {
   return Retrying([&](PGconn* c) { return Write(c, events, {}, resolved_ids); });
 }
 
-absl::StatusOr<CommitResult> PostgresWarehouse::Write(PGconn* c, const std::vector<Event>& events,
-                                                      const std::vector<DeadLetter>& letters,
-                                                      const std::vector<std::int64_t>& resolved_ids) {
+absl::StatusOr<CommitResult> PostgresWarehouse::Write(
+    PGconn* c, const std::vector<Event>& events, const std::vector<DeadLetter>& letters,
+    const std::vector<std::int64_t>& resolved_ids) {
   if (auto status = EnsurePartitions(c, events); !status.ok()) return status;
   if (auto status = EnsureStaging(c); !status.ok()) return status;
   auto transaction = Transaction::Begin(c);
@@ -66,7 +69,8 @@ absl::StatusOr<CommitResult> PostgresWarehouse::Write(PGconn* c, const std::vect
     for (std::int64_t id : resolved_ids) ids += fmt::format("{}{}", ids.size() > 1 ? "," : "", id);
     ids += "}";
     const Param params[] = {{ids}};
-    auto removed = Exec(c, fmt::format("DELETE FROM {} WHERE id = ANY(CAST($1 AS bigint[]))", dead_), params);
+    auto removed =
+        Exec(c, fmt::format("DELETE FROM {} WHERE id = ANY(CAST($1 AS bigint[]))", dead_), params);
     if (!removed.ok()) return removed.status();
   }
   if (auto status = transaction->Commit(); !status.ok()) return status;
@@ -78,7 +82,8 @@ absl::StatusOr<CommitResult> PostgresWarehouse::Write(PGconn* c, const std::vect
 // at a time; INSERT … SELECT one). When the ledger refuses an id, the batch goes again by
 // the staging table, which skips the ids stored already, and so do the batches after it
 // until kCleanBatchesToCopy in a row bring nothing stored before.
-absl::Status PostgresWarehouse::InsertEvents(PGconn* c, const std::vector<Event>& events, CommitResult* result) {
+absl::Status PostgresWarehouse::InsertEvents(PGconn* c, const std::vector<Event>& events,
+                                             CommitResult* result) {
   const std::vector<std::size_t> firsts = FirstOfEachIdSorted(events);
   result->newly_stored.assign(events.size(), false);
   result->stored = 0;
@@ -95,7 +100,8 @@ absl::Status PostgresWarehouse::InsertEvents(PGconn* c, const std::vector<Event>
     if (copied.code() != absl::StatusCode::kAlreadyExists) return copied;
     expect_stored_ids_ = true;
     clean_batches_ = 0;
-    return absl::AbortedError("the batch holds events stored before: writing it again, skipping those");
+    return absl::AbortedError(
+        "the batch holds events stored before: writing it again, skipping those");
   }
   if (auto status = InsertIfAbsent(c, events, firsts, result); !status.ok()) return status;
   const bool clean = result->stored == firsts.size();
@@ -116,7 +122,8 @@ absl::Status PostgresWarehouse::CopyNewEvents(PGconn* c, const std::vector<Event
   if (auto status = CopyIn(c, copy_ids_, ids.Finish()); !status.ok()) return status;
   std::vector<std::size_t> by_station = firsts;
   std::sort(by_station.begin(), by_station.end(), [&](std::size_t a, std::size_t b) {
-    return std::tie(events[a].station_id, events[a].ts) < std::tie(events[b].station_id, events[b].ts);
+    return std::tie(events[a].station_id, events[a].ts) <
+           std::tie(events[b].station_id, events[b].ts);
   });
   BinaryCopy rows;
   for (std::size_t i : by_station) {
@@ -127,7 +134,8 @@ absl::Status PostgresWarehouse::CopyNewEvents(PGconn* c, const std::vector<Event
 }
 
 absl::Status PostgresWarehouse::InsertIfAbsent(PGconn* c, const std::vector<Event>& events,
-                                               const std::vector<std::size_t>& firsts, CommitResult* result) {
+                                               const std::vector<std::size_t>& firsts,
+                                               CommitResult* result) {
   BinaryCopy rows;
   for (std::size_t i : firsts) {
     rows.BeginRow(6);
@@ -159,9 +167,12 @@ absl::Status PostgresWarehouse::InsertDeadLetters(PGconn* c, const std::vector<D
     const std::string source = ValidUtf8(letter.source);
     const std::string message_id = ValidUtf8(letter.message_id);
     const std::string error = ValidUtf8(letter.error);
-    const Param params[] = {{first_seen},    {source},
-                            {message_id},    {letter.payload, /*bytes=*/true},
-                            {letter.reason}, {error},
+    const Param params[] = {{first_seen},
+                            {source},
+                            {message_id},
+                            {letter.payload, /*bytes=*/true},
+                            {letter.reason},
+                            {error},
                             {publish_time, false, letter.publish_time == 0}};
     if (auto inserted = Exec(c, sql, params); !inserted.ok()) return inserted.status();
     ++result->dead_lettered;

@@ -19,11 +19,16 @@ std::string Filter(const FeatureSpec& f, const SqlDialect& d) {
 std::string Value(const FeatureSpec& f, const SqlDialect& d) {
   switch (f.aggregate) {
     case Aggregate::kCount:
-    case Aggregate::kTopShare: return "count(*)";
-    case Aggregate::kSum: return "sum(delta)";
-    case Aggregate::kAvg: return fmt::format("CAST(sum(delta) AS {}) / count(*)", d.real);
-    case Aggregate::kMin: return "min(delta)";
-    case Aggregate::kMax: return "max(delta)";
+    case Aggregate::kTopShare:
+      return "count(*)";
+    case Aggregate::kSum:
+      return "sum(delta)";
+    case Aggregate::kAvg:
+      return fmt::format("CAST(sum(delta) AS {}) / count(*)", d.real);
+    case Aggregate::kMin:
+      return "min(delta)";
+    case Aggregate::kMax:
+      return "max(delta)";
   }
   return "NULL";
 }
@@ -36,9 +41,10 @@ std::string PerStation(const FeatureSpec& f, const std::string& raw, const SqlDi
 
 // Every known station, 0 where the window holds nothing.
 std::string EveryStation(const FeatureSpec& f, const std::string& raw, const SqlDialect& d) {
-  return fmt::format("SELECT k.station_id, coalesce(a.v, 0) AS v FROM known k LEFT JOIN ({}) a "
-                     "ON a.station_id = k.station_id",
-                     PerStation(f, raw, d));
+  return fmt::format(
+      "SELECT k.station_id, coalesce(a.v, 0) AS v FROM known k LEFT JOIN ({}) a "
+      "ON a.station_id = k.station_id",
+      PerStation(f, raw, d));
 }
 
 }  // namespace
@@ -50,7 +56,8 @@ std::string FeatureQuery(const std::vector<FeatureSpec>& features, const std::st
   std::vector<std::string> selects;
   for (std::size_t i = 0; i < features.size(); ++i) {
     const FeatureSpec& f = features[i];
-    const std::string label = fmt::format("'{}' AS feature_name, '{}' AS window_len", f.name, f.window_len);
+    const std::string label =
+        fmt::format("'{}' AS feature_name, '{}' AS window_len", f.name, f.window_len);
     switch (f.aggregate) {
       case Aggregate::kCount:
       case Aggregate::kSum:
@@ -66,9 +73,11 @@ std::string FeatureQuery(const std::vector<FeatureSpec>& features, const std::st
       case Aggregate::kTopShare: {
         // The k-th largest count, k = ceil(share × stations) (see TopShareRank). By row number,
         // not OFFSET: BigQuery takes only a constant there.
-        const std::string x = fmt::format("(CAST({} AS {}) * count(*) - {})", f.share, d.real, kTopShareRankTolerance);
+        const std::string x = fmt::format("(CAST({} AS {}) * count(*) - {})", f.share, d.real,
+                                          kTopShareRankTolerance);
         with += fmt::format(
-            ", f{0}_counts AS ({1}), f{0}_kth AS (SELECT v FROM (SELECT v, ROW_NUMBER() OVER (ORDER BY v DESC) "
+            ", f{0}_counts AS ({1}), f{0}_kth AS (SELECT v FROM (SELECT v, ROW_NUMBER() OVER "
+            "(ORDER BY v DESC) "
             "AS place FROM f{0}_counts) ranked WHERE place = (SELECT {2} FROM known) + 1)",
             i, EveryStation(f, raw, d), d.rank_offset(x));
         selects.push_back(fmt::format(

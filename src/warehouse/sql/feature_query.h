@@ -16,9 +16,9 @@
 namespace bikestream {
 
 struct SqlDialect {
-  std::string as_of;                                      // The as_of parameter: ?1, $1, @as_of.
+  std::string as_of;  // The as_of parameter: ?1, $1, @as_of.
   std::function<std::string(std::int64_t micros)> window_start;  // as_of minus a window.
-  std::string real;                                       // The double-precision type.
+  std::string real;                                              // The double-precision type.
   // ceil(x) − 1 as an integer, and never negative: the number of stations ranked above the k-th.
   std::function<std::string(const std::string& x)> rank_offset;
 };

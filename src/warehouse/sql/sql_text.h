@@ -29,7 +29,8 @@ inline std::string FeatureColumns(const std::vector<std::string>& features,
                                   std::string (*quote)(std::string_view) = QuoteIdentifier) {
   std::string columns;
   for (const std::string& name : features) {
-    columns += fmt::format(", max(CASE WHEN f.feature_name = '{}' THEN f.value END) AS {}", name, quote(name));
+    columns += fmt::format(", max(CASE WHEN f.feature_name = '{}' THEN f.value END) AS {}", name,
+                           quote(name));
   }
   return columns;
 }
@@ -47,7 +48,8 @@ inline std::vector<std::string_view> SplitStatements(std::string_view script) {
   std::vector<std::string_view> statements;
   auto keep = [&](std::size_t from, std::size_t to) {
     std::string_view statement = script.substr(from, to - from);
-    if (statement.find_first_not_of(" \t\r\n") != std::string_view::npos) statements.push_back(statement);
+    if (statement.find_first_not_of(" \t\r\n") != std::string_view::npos)
+      statements.push_back(statement);
   };
   std::size_t start = 0;
   for (std::size_t i = 0; i < script.size(); ++i) {

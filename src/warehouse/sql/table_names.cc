@@ -15,7 +15,8 @@ struct NamedTable {
 bool IsPlainIdentifier(std::string_view name) {
   if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
   for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
     if (!ok) return false;
   }
   return true;
@@ -23,7 +24,8 @@ bool IsPlainIdentifier(std::string_view name) {
 
 }  // namespace
 
-absl::Status CheckTableNames(const TableNames& tables, std::size_t max_bytes, std::string_view engine) {
+absl::Status CheckTableNames(const TableNames& tables, std::size_t max_bytes,
+                             std::string_view engine) {
   const NamedTable named[] = {{tables.raw_events, "RAW_EVENT_TABLE"},
                               {tables.station_features, "FEATURE_EVENT_TABLE"},
                               {tables.dead_letter, "DEAD_LETTER_TABLE"},
@@ -31,8 +33,8 @@ absl::Status CheckTableNames(const TableNames& tables, std::size_t max_bytes, st
   for (const NamedTable& table : named) {
     if (!IsPlainIdentifier(table.name)) {
       return absl::InvalidArgumentError(fmt::format(
-          "table name '{}' ({}): use letters, digits and '_', not starting with a digit", table.name,
-          table.variable));
+          "table name '{}' ({}): use letters, digits and '_', not starting with a digit",
+          table.name, table.variable));
     }
     if (table.name.size() > max_bytes) {
       return absl::InvalidArgumentError(fmt::format(
@@ -44,8 +46,9 @@ absl::Status CheckTableNames(const TableNames& tables, std::size_t max_bytes, st
   for (std::size_t i = 0; i < std::size(named); ++i) {
     for (std::size_t j = i + 1; j < std::size(named); ++j) {
       if (named[i].name == named[j].name) {
-        return absl::InvalidArgumentError(fmt::format("{} and {} both name the table '{}': give each its own",
-                                                      named[i].variable, named[j].variable, named[i].name));
+        return absl::InvalidArgumentError(
+            fmt::format("{} and {} both name the table '{}': give each its own", named[i].variable,
+                        named[j].variable, named[i].name));
       }
     }
   }

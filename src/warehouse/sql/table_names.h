@@ -14,6 +14,7 @@ namespace bikestream {
 // less the longest suffix the engine adds to a table's name (its partitions, indexes and
 // ledger), so that no derived name is cut short and none collides with another. The error
 // names the environment variable to change and the limit, e.g. for `engine` "PostgreSQL".
-absl::Status CheckTableNames(const TableNames& tables, std::size_t max_bytes, std::string_view engine);
+absl::Status CheckTableNames(const TableNames& tables, std::size_t max_bytes,
+                             std::string_view engine);
 
 }  // namespace bikestream

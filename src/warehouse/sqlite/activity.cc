@@ -29,12 +29,16 @@ constexpr std::string_view kAddToTotals =
     "dropoff_bikes = dropoff_bikes + excluded.dropoff_bikes";
 
 // The instant after `ts`; the last one there is for the last.
-TimestampMicros After(TimestampMicros ts) { return ts == std::numeric_limits<TimestampMicros>::max() ? ts : ts + 1; }
+TimestampMicros After(TimestampMicros ts) {
+  return ts == std::numeric_limits<TimestampMicros>::max() ? ts : ts + 1;
+}
 
 }  // namespace
 
 std::string ActivityTable(const TableNames& tables) { return tables.raw_events + "_activity"; }
-std::string ActivityStateTable(const TableNames& tables) { return tables.raw_events + "_activity_state"; }
+std::string ActivityStateTable(const TableNames& tables) {
+  return tables.raw_events + "_activity_state";
+}
 
 std::string ActivitySchemaSql(const TableNames& tables) {
   return fmt::format(R"sql(
@@ -52,11 +56,13 @@ std::string ActivitySchemaSql(const TableNames& tables) {
       summed_before INTEGER   NOT NULL
     );
   )sql",
-                     QuoteIdentifier(ActivityTable(tables)), QuoteIdentifier(ActivityStateTable(tables)));
+                     QuoteIdentifier(ActivityTable(tables)),
+                     QuoteIdentifier(ActivityStateTable(tables)));
 }
 
 absl::StatusOr<bool> SqliteWarehouse::HasTable(const std::string& name) {
-  auto stmt = Statement::Prepare(db_.get(), "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?");
+  auto stmt = Statement::Prepare(
+      db_.get(), "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?");
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, name);
   if (sqlite3_step(stmt->get()) != SQLITE_ROW) return Error(db_.get(), "reading the schema failed");
@@ -81,8 +87,9 @@ absl::Status SqliteWarehouse::SetUpActivity(bool had_totals, bool had_state) {
 }
 
 absl::Status SqliteWarehouse::SetSummedBefore(TimestampMicros summed_before) {
-  auto stmt = Statement::Prepare(db_.get(), fmt::format("INSERT OR REPLACE INTO {} (id, summed_before) VALUES (0, ?)",
-                                                        QuoteIdentifier(ActivityStateTable(tables_))));
+  auto stmt = Statement::Prepare(
+      db_.get(), fmt::format("INSERT OR REPLACE INTO {} (id, summed_before) VALUES (0, ?)",
+                             QuoteIdentifier(ActivityStateTable(tables_))));
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, summed_before);
   return stmt->Run().status();
@@ -90,8 +97,9 @@ absl::Status SqliteWarehouse::SetSummedBefore(TimestampMicros summed_before) {
 
 absl::StatusOr<TimestampMicros> SqliteWarehouse::SummedBefore() {
   if (!read_summed_before_.get()) {
-    auto prepared = Statement::Prepare(db_.get(), fmt::format("SELECT summed_before FROM {} WHERE id = 0",
-                                                              QuoteIdentifier(ActivityStateTable(tables_))));
+    auto prepared =
+        Statement::Prepare(db_.get(), fmt::format("SELECT summed_before FROM {} WHERE id = 0",
+                                                  QuoteIdentifier(ActivityStateTable(tables_))));
     if (!prepared.ok()) return WithSetupHint(prepared.status());
     read_summed_before_ = std::move(*prepared);
   }
@@ -100,8 +108,8 @@ absl::StatusOr<TimestampMicros> SqliteWarehouse::SummedBefore() {
   const TimestampMicros summed_before = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
   sqlite3_reset(stmt);
   if (rc == SQLITE_DONE) {
-    return absl::FailedPreconditionError(fmt::format("{} is empty: run `bikestream setup`",
-                                                     ActivityStateTable(tables_)));
+    return absl::FailedPreconditionError(
+        fmt::format("{} is empty: run `bikestream setup`", ActivityStateTable(tables_)));
   }
   if (rc != SQLITE_ROW) return Error(db_.get(), "reading the activity's mark failed");
   return summed_before;
@@ -113,7 +121,8 @@ namespace {
 absl::StatusOr<std::optional<std::int64_t>> FirstInteger(sqlite3* db, Statement& stmt) {
   const int rc = sqlite3_step(stmt.get());
   std::optional<std::int64_t> value;
-  if (rc == SQLITE_ROW && sqlite3_column_type(stmt.get(), 0) != SQLITE_NULL) value = sqlite3_column_int64(stmt.get(), 0);
+  if (rc == SQLITE_ROW && sqlite3_column_type(stmt.get(), 0) != SQLITE_NULL)
+    value = sqlite3_column_int64(stmt.get(), 0);
   sqlite3_reset(stmt.get());
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(db, "reading raw_events' times failed");
   return value;
@@ -142,15 +151,16 @@ absl::StatusOr<bool> SqliteWarehouse::CatchUpActivity() {
     if (!unsummed.ok()) return unsummed.status();
     if (!*unsummed) return summed;
     if (sqlite3_db_readonly(db_.get(), "main") == 1) {
-      return absl::FailedPreconditionError(
-          fmt::format("the 15-minute totals of '{0}' are behind raw_events, and only a writer can bring "
-                      "them up to date: make the file writable for this user (e.g. chmod u+w '{0}')",
-                      sqlite3_db_filename(db_.get(), "main")));
+      return absl::FailedPreconditionError(fmt::format(
+          "the 15-minute totals of '{0}' are behind raw_events, and only a writer can bring "
+          "them up to date: make the file writable for this user (e.g. chmod u+w '{0}')",
+          sqlite3_db_filename(db_.get(), "main")));
     }
     // A chunk a transaction, so that another writer waits for one chunk at most.
     auto transaction = Transaction::Begin(db_.get());
     if (!transaction.ok()) return transaction.status();
-    summed_before = SummedBefore();  // Again, under the write lock: another reader may have moved it.
+    summed_before =
+        SummedBefore();  // Again, under the write lock: another reader may have moved it.
     if (!summed_before.ok()) return summed_before.status();
     chunk_end_.Bind(1, *summed_before);
     chunk_end_.Bind(2, std::int64_t{kSumChunkEvents});
@@ -158,7 +168,8 @@ absl::StatusOr<bool> SqliteWarehouse::CatchUpActivity() {
     if (!chunk_end.ok()) return chunk_end.status();
     TimestampMicros end;
     if (*chunk_end) {
-      end = std::max(**chunk_end, After(*summed_before));  // More than a chunk at one instant: all of them.
+      end = std::max(**chunk_end,
+                     After(*summed_before));  // More than a chunk at one instant: all of them.
     } else {
       auto latest = LatestAtOrAfter(*summed_before);
       if (!latest.ok()) return latest.status();
@@ -176,7 +187,8 @@ absl::StatusOr<bool> SqliteWarehouse::CatchUpActivity() {
   }
 }
 
-absl::StatusOr<std::optional<TimestampMicros>> SqliteWarehouse::LatestAtOrAfter(TimestampMicros from) {
+absl::StatusOr<std::optional<TimestampMicros>> SqliteWarehouse::LatestAtOrAfter(
+    TimestampMicros from) {
   latest_at_or_after_.Bind(1, from);
   return FirstInteger(db_.get(), latest_at_or_after_);
 }
@@ -189,20 +201,26 @@ absl::Status SqliteWarehouse::PrepareActivity() {
   // Numbers only: a text ts_iso (DML through `query`) sorts after every number in SQLite and
   // would otherwise stand at the end of every range.
   constexpr std::string_view kFrom = "ts_iso >= ?1 AND ts_iso < ''";
-  for (auto [statement, sql] : {
-           std::pair{&unsummed_after_, fmt::format("SELECT 1 FROM {} WHERE {} LIMIT 1", raw, kFrom)},
-           std::pair{&chunk_end_,
-                     fmt::format("SELECT ts_iso FROM {} WHERE {} ORDER BY ts_iso LIMIT 1 OFFSET ?2", raw, kFrom)},
-           std::pair{&latest_at_or_after_,
-                     fmt::format("SELECT CAST(max(ts_iso) AS INTEGER) FROM {} WHERE {}", raw, kFrom)},
-           std::pair{&sum_events_,
-                     fmt::format("INSERT INTO {0} (station_id, bucket, pickups, pickup_bikes, dropoffs, dropoff_bikes) "
-                                 "SELECT station_id, ts_iso - ((ts_iso % {1}) + {1}) % {1}, sum(kind = 'pickup'), "
-                                 "sum(CASE WHEN kind = 'pickup' THEN delta ELSE 0 END), sum(kind = 'dropoff'), "
-                                 "sum(CASE WHEN kind = 'dropoff' THEN delta ELSE 0 END) FROM {2} "
-                                 "WHERE ts_iso >= ?1 AND ts_iso < ?2 GROUP BY 1, 2 {3}",
-                                 QuoteIdentifier(ActivityTable(tables_)), kActivityBucket, raw, kAddToTotals)},
-       }) {
+  for (
+      auto [statement, sql] : {
+          std::pair{&unsummed_after_, fmt::format("SELECT 1 FROM {} WHERE {} LIMIT 1", raw, kFrom)},
+          std::pair{&chunk_end_,
+                    fmt::format("SELECT ts_iso FROM {} WHERE {} ORDER BY ts_iso LIMIT 1 OFFSET ?2",
+                                raw, kFrom)},
+          std::pair{
+              &latest_at_or_after_,
+              fmt::format("SELECT CAST(max(ts_iso) AS INTEGER) FROM {} WHERE {}", raw, kFrom)},
+          std::pair{
+              &sum_events_,
+              fmt::format(
+                  "INSERT INTO {0} (station_id, bucket, pickups, pickup_bikes, dropoffs, "
+                  "dropoff_bikes) "
+                  "SELECT station_id, ts_iso - ((ts_iso % {1}) + {1}) % {1}, sum(kind = 'pickup'), "
+                  "sum(CASE WHEN kind = 'pickup' THEN delta ELSE 0 END), sum(kind = 'dropoff'), "
+                  "sum(CASE WHEN kind = 'dropoff' THEN delta ELSE 0 END) FROM {2} "
+                  "WHERE ts_iso >= ?1 AND ts_iso < ?2 GROUP BY 1, 2 {3}",
+                  QuoteIdentifier(ActivityTable(tables_)), kActivityBucket, raw, kAddToTotals)},
+      }) {
     auto prepared = Statement::Prepare(db_.get(), sql);
     if (!prepared.ok()) return WithSetupHint(prepared.status());
     *statement = std::move(*prepared);
@@ -211,15 +229,17 @@ absl::Status SqliteWarehouse::PrepareActivity() {
 }
 
 std::string SqliteWarehouse::ActivityUpsertSql() const {
-  return fmt::format("INSERT INTO {} (station_id, bucket, pickups, pickup_bikes, dropoffs, dropoff_bikes) "
-                     "VALUES (?, ?, ?, ?, ?, ?) {}",
-                     QuoteIdentifier(ActivityTable(tables_)), kAddToTotals);
+  return fmt::format(
+      "INSERT INTO {} (station_id, bucket, pickups, pickup_bikes, dropoffs, dropoff_bikes) "
+      "VALUES (?, ?, ?, ?, ?, ?) {}",
+      QuoteIdentifier(ActivityTable(tables_)), kAddToTotals);
 }
 
 absl::Status SqliteWarehouse::AddActivity(const std::vector<const Event*>& stored) {
   // Summed first, so a batch writes each (station, bucket) once, in key order.
   std::map<std::pair<std::string_view, TimestampMicros>, Activity> sums;
-  for (const Event* event : stored) sums[{event->station_id, ActivityBucketOf(event->ts)}].Add(*event);
+  for (const Event* event : stored)
+    sums[{event->station_id, ActivityBucketOf(event->ts)}].Add(*event);
   for (const auto& [key, activity] : sums) {
     upsert_activity_.Bind(1, key.first);
     upsert_activity_.Bind(2, key.second);
@@ -242,13 +262,14 @@ Activity ActivityAt(sqlite3_stmt* stmt, int first) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<ActivityBucket>> SqliteWarehouse::StationBuckets(std::string_view station_id,
-                                                                            TimestampMicros from, TimestampMicros to) {
+absl::StatusOr<std::vector<ActivityBucket>> SqliteWarehouse::StationBuckets(
+    std::string_view station_id, TimestampMicros from, TimestampMicros to) {
   if (auto caught_up = CatchUpActivity(); !caught_up.ok()) return caught_up.status();
   auto stmt = Statement::Prepare(
-      db_.get(), fmt::format("SELECT bucket, pickups, pickup_bikes, dropoffs, dropoff_bikes FROM {} "
-                             "WHERE station_id = ?1 AND bucket >= ?2 AND bucket < ?3 ORDER BY bucket",
-                             QuoteIdentifier(ActivityTable(tables_))));
+      db_.get(),
+      fmt::format("SELECT bucket, pickups, pickup_bikes, dropoffs, dropoff_bikes FROM {} "
+                  "WHERE station_id = ?1 AND bucket >= ?2 AND bucket < ?3 ORDER BY bucket",
+                  QuoteIdentifier(ActivityTable(tables_))));
   if (!stmt.ok()) return WithSetupHint(stmt.status());
   stmt->Bind(1, station_id);
   stmt->Bind(2, from);
@@ -263,13 +284,16 @@ absl::StatusOr<std::vector<ActivityBucket>> SqliteWarehouse::StationBuckets(std:
 }
 
 absl::StatusOr<std::vector<StationActivity>> SqliteWarehouse::BusiestStations(TimestampMicros from,
-                                                                              TimestampMicros to, std::size_t limit) {
+                                                                              TimestampMicros to,
+                                                                              std::size_t limit) {
   if (auto caught_up = CatchUpActivity(); !caught_up.ok()) return caught_up.status();
   auto stmt = Statement::Prepare(
-      db_.get(), fmt::format("SELECT station_id, sum(pickups), sum(pickup_bikes), sum(dropoffs), sum(dropoff_bikes) "
-                             "FROM {} WHERE bucket >= ?1 AND bucket < ?2 GROUP BY station_id "
-                             "ORDER BY sum(pickups) + sum(dropoffs) DESC, station_id LIMIT ?3",
-                             QuoteIdentifier(ActivityTable(tables_))));
+      db_.get(),
+      fmt::format(
+          "SELECT station_id, sum(pickups), sum(pickup_bikes), sum(dropoffs), sum(dropoff_bikes) "
+          "FROM {} WHERE bucket >= ?1 AND bucket < ?2 GROUP BY station_id "
+          "ORDER BY sum(pickups) + sum(dropoffs) DESC, station_id LIMIT ?3",
+          QuoteIdentifier(ActivityTable(tables_))));
   if (!stmt.ok()) return WithSetupHint(stmt.status());
   stmt->Bind(1, from);
   stmt->Bind(2, to);
@@ -283,9 +307,8 @@ absl::StatusOr<std::vector<StationActivity>> SqliteWarehouse::BusiestStations(Ti
   return stations;
 }
 
-absl::StatusOr<std::vector<FeatureRow>> SqliteWarehouse::StationFeatureHistory(std::string_view station_id,
-                                                                               TimestampMicros from,
-                                                                               TimestampMicros to) {
+absl::StatusOr<std::vector<FeatureRow>> SqliteWarehouse::StationFeatureHistory(
+    std::string_view station_id, TimestampMicros from, TimestampMicros to) {
   auto stmt = Statement::Prepare(
       db_.get(), fmt::format("SELECT feature_name, window_len, value, as_of FROM {} "
                              "WHERE station_id = ?1 AND as_of >= ?2 AND as_of <= ?3 "
@@ -298,19 +321,23 @@ absl::StatusOr<std::vector<FeatureRow>> SqliteWarehouse::StationFeatureHistory(s
   std::vector<FeatureRow> rows;
   int rc;
   while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
-    rows.push_back(FeatureRow{std::string(station_id), ColumnText(stmt->get(), 0), ColumnText(stmt->get(), 1),
-                              sqlite3_column_double(stmt->get(), 2), sqlite3_column_int64(stmt->get(), 3)});
+    rows.push_back(FeatureRow{std::string(station_id), ColumnText(stmt->get(), 0),
+                              ColumnText(stmt->get(), 1), sqlite3_column_double(stmt->get(), 2),
+                              sqlite3_column_int64(stmt->get(), 3)});
   }
   if (rc != SQLITE_DONE) return Error(db_.get(), "reading a station's features failed");
   return rows;
 }
 
-absl::StatusOr<std::vector<DeadLetterCount>> SqliteWarehouse::CountDeadLetters(TimestampMicros bucket,
-                                                                              TimestampMicros from, TimestampMicros to) {
+absl::StatusOr<std::vector<DeadLetterCount>> SqliteWarehouse::CountDeadLetters(
+    TimestampMicros bucket, TimestampMicros from, TimestampMicros to) {
   auto stmt = Statement::Prepare(
-      db_.get(), fmt::format("SELECT reason, first_seen - ((first_seen % ?1) + ?1) % ?1 AS bucket, count(*) FROM {} "
-                             "WHERE first_seen >= ?2 AND first_seen < ?3 GROUP BY bucket, reason ORDER BY bucket, reason",
-                             QuoteIdentifier(tables_.dead_letter)));
+      db_.get(),
+      fmt::format(
+          "SELECT reason, first_seen - ((first_seen % ?1) + ?1) % ?1 AS bucket, count(*) FROM {} "
+          "WHERE first_seen >= ?2 AND first_seen < ?3 GROUP BY bucket, reason ORDER BY bucket, "
+          "reason",
+          QuoteIdentifier(tables_.dead_letter)));
   if (!stmt.ok()) return WithSetupHint(stmt.status());
   stmt->Bind(1, bucket);
   stmt->Bind(2, from);

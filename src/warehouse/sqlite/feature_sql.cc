@@ -17,24 +17,27 @@ const SqlDialect& Dialect() {
       .window_start = [](std::int64_t micros) { return fmt::format("?1 - {}", micros); },
       .real = "REAL",
       // SQLite has no ceil() before 3.35.
-      .rank_offset = [](const std::string& x) {
-        return fmt::format("max(CAST({0} AS INTEGER) + ({0} > CAST({0} AS INTEGER)) - 1, 0)", x);
-      },
+      .rank_offset =
+          [](const std::string& x) {
+            return fmt::format("max(CAST({0} AS INTEGER) + ({0} > CAST({0} AS INTEGER)) - 1, 0)",
+                               x);
+          },
   };
   return dialect;
 }
 
 }  // namespace
 
-absl::StatusOr<std::vector<FeatureRow>> SqliteWarehouse::ComputeFeatures(const std::vector<FeatureSpec>& features,
-                                                                         TimestampMicros as_of) {
-  auto stmt = Statement::Prepare(db_.get(), FeatureQuery(features, QuoteIdentifier(tables_.raw_events), Dialect()));
+absl::StatusOr<std::vector<FeatureRow>> SqliteWarehouse::ComputeFeatures(
+    const std::vector<FeatureSpec>& features, TimestampMicros as_of) {
+  auto stmt = Statement::Prepare(
+      db_.get(), FeatureQuery(features, QuoteIdentifier(tables_.raw_events), Dialect()));
   if (!stmt.ok()) return WithSetupHint(stmt.status());
   return ReadFeatureRows(*stmt, as_of, "computing features failed");
 }
 
-absl::StatusOr<std::size_t> SqliteWarehouse::RefreshFeatures(const std::vector<FeatureSpec>& features,
-                                                             TimestampMicros as_of) {
+absl::StatusOr<std::size_t> SqliteWarehouse::RefreshFeatures(
+    const std::vector<FeatureSpec>& features, TimestampMicros as_of) {
   const std::vector<std::string> feature_names = FeatureNames(features);
   const std::string table = QuoteIdentifier(tables_.station_features);
   auto transaction = Transaction::Begin(db_.get());
@@ -44,9 +47,10 @@ absl::StatusOr<std::size_t> SqliteWarehouse::RefreshFeatures(const std::vector<F
   remove->Bind(1, as_of);
   if (auto done = remove->Run(); !done.ok()) return done.status();
   auto insert = Statement::Prepare(
-      db_.get(), fmt::format("INSERT INTO {} (station_id, feature_name, window_len, value, as_of) "
-                             "SELECT station_id, feature_name, window_len, value, ?1 FROM ({})",
-                             table, FeatureQuery(features, QuoteIdentifier(tables_.raw_events), Dialect())));
+      db_.get(),
+      fmt::format("INSERT INTO {} (station_id, feature_name, window_len, value, as_of) "
+                  "SELECT station_id, feature_name, window_len, value, ?1 FROM ({})",
+                  table, FeatureQuery(features, QuoteIdentifier(tables_.raw_events), Dialect())));
   if (!insert.ok()) return WithSetupHint(insert.status());
   insert->Bind(1, as_of);
   auto written = insert->Run();
@@ -73,7 +77,8 @@ absl::Status SqliteWarehouse::WriteFeatureTicks(const std::vector<std::string>& 
   if (!remove.ok()) return remove.status();
   auto insert = Statement::Prepare(
       db_.get(), fmt::format("INSERT INTO {} (station_id, feature_name, window_len, value, as_of) "
-                             "VALUES (?1, ?2, ?3, ?4, ?5)", table));
+                             "VALUES (?1, ?2, ?3, ?4, ?5)",
+                             table));
   if (!insert.ok()) return insert.status();
   for (const FeatureTick& tick : ticks) {
     remove->Bind(1, tick.as_of);
@@ -100,13 +105,15 @@ absl::StatusOr<QueryResult> SqliteWarehouse::TrainingSet(const TrainingSetReques
   if (request.labels) return LabeledTrainingSet(*request.labels, pivots);
   std::string sql;
   if (request.range) {
-    sql = fmt::format("SELECT f.station_id, f.as_of{} FROM {} f WHERE f.as_of BETWEEN ?1 AND ?2 "
-                      "GROUP BY f.station_id, f.as_of ORDER BY f.as_of, f.station_id",
-                      pivots, table);
+    sql = fmt::format(
+        "SELECT f.station_id, f.as_of{} FROM {} f WHERE f.as_of BETWEEN ?1 AND ?2 "
+        "GROUP BY f.station_id, f.as_of ORDER BY f.as_of, f.station_id",
+        pivots, table);
   } else {
-    sql = fmt::format("SELECT f.station_id, f.as_of{} FROM {} f WHERE f.as_of = ?1 "
-                      "GROUP BY f.station_id, f.as_of ORDER BY f.station_id",
-                      pivots, table);
+    sql = fmt::format(
+        "SELECT f.station_id, f.as_of{} FROM {} f WHERE f.as_of = ?1 "
+        "GROUP BY f.station_id, f.as_of ORDER BY f.station_id",
+        pivots, table);
   }
   auto stmt = Statement::Prepare(db_.get(), sql);
   if (!stmt.ok()) return WithSetupHint(stmt.status());
@@ -120,23 +127,27 @@ absl::StatusOr<QueryResult> SqliteWarehouse::TrainingSet(const TrainingSetReques
 }
 
 // The entity rows go into a temporary table, so the point-in-time join runs in SQL.
-absl::StatusOr<QueryResult> SqliteWarehouse::LabeledTrainingSet(const TrainingSetRequest::Labels& labels,
-                                                                const std::string& pivots) {
+absl::StatusOr<QueryResult> SqliteWarehouse::LabeledTrainingSet(
+    const TrainingSetRequest::Labels& labels, const std::string& pivots) {
   std::string columns, label_select;
   for (std::size_t i = 0; i < labels.columns.size(); ++i) {
     columns += fmt::format(", label{} TEXT", i);
     label_select += fmt::format(", l.label{} AS {}", i, QuoteIdentifier(labels.columns[i]));
   }
-  if (auto status = Exec(db_.get(), fmt::format("DROP TABLE IF EXISTS temp.bikestream_labels; "
-                                                "CREATE TEMP TABLE bikestream_labels (row INTEGER PRIMARY KEY, "
-                                                "station_id TEXT, ts TIMESTAMP{})", columns));
+  if (auto status = Exec(
+          db_.get(), fmt::format("DROP TABLE IF EXISTS temp.bikestream_labels; "
+                                 "CREATE TEMP TABLE bikestream_labels (row INTEGER PRIMARY KEY, "
+                                 "station_id TEXT, ts TIMESTAMP{})",
+                                 columns));
       !status.ok()) {
     return status;
   }
   std::string placeholders;
-  for (std::size_t i = 0; i < labels.columns.size(); ++i) placeholders += fmt::format(", ?{}", i + 4);
+  for (std::size_t i = 0; i < labels.columns.size(); ++i)
+    placeholders += fmt::format(", ?{}", i + 4);
   auto insert = Statement::Prepare(
-      db_.get(), fmt::format("INSERT INTO temp.bikestream_labels VALUES (?1, ?2, ?3{})", placeholders));
+      db_.get(),
+      fmt::format("INSERT INTO temp.bikestream_labels VALUES (?1, ?2, ?3{})", placeholders));
   if (!insert.ok()) return insert.status();
   for (std::size_t r = 0; r < labels.rows.size(); ++r) {
     const auto& row = labels.rows[r];
@@ -165,24 +176,28 @@ absl::StatusOr<QueryResult> SqliteWarehouse::LabeledTrainingSet(const TrainingSe
 }
 
 // Rows of (station_id, feature_name, window_len, value) for `as_of`, bound as ?1.
-absl::StatusOr<std::vector<FeatureRow>> SqliteWarehouse::ReadFeatureRows(Statement& stmt, TimestampMicros as_of,
+absl::StatusOr<std::vector<FeatureRow>> SqliteWarehouse::ReadFeatureRows(Statement& stmt,
+                                                                         TimestampMicros as_of,
                                                                          std::string_view failure) {
   stmt.Bind(1, as_of);
   std::vector<FeatureRow> rows;
   int rc;
   while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
     rows.push_back(FeatureRow{ColumnText(stmt.get(), 0), ColumnText(stmt.get(), 1),
-                              ColumnText(stmt.get(), 2), sqlite3_column_double(stmt.get(), 3), as_of});
+                              ColumnText(stmt.get(), 2), sqlite3_column_double(stmt.get(), 3),
+                              as_of});
   }
   if (rc != SQLITE_DONE) return Error(db_.get(), failure);
   return rows;
 }
 
 // Deletes the rows of these features at ?1, the as_of that a refresh replaces.
-absl::StatusOr<Statement> SqliteWarehouse::PrepareTickDelete(const std::vector<std::string>& feature_names) {
+absl::StatusOr<Statement> SqliteWarehouse::PrepareTickDelete(
+    const std::vector<std::string>& feature_names) {
   auto remove = Statement::Prepare(
-      db_.get(), fmt::format("DELETE FROM {} WHERE as_of = ?1 AND feature_name IN ({})",
-                             QuoteIdentifier(tables_.station_features), FeatureNameList(feature_names)));
+      db_.get(),
+      fmt::format("DELETE FROM {} WHERE as_of = ?1 AND feature_name IN ({})",
+                  QuoteIdentifier(tables_.station_features), FeatureNameList(feature_names)));
   if (!remove.ok()) return WithSetupHint(remove.status());
   return remove;
 }

@@ -54,7 +54,8 @@ int Sign(int comparison) { return (comparison > 0) - (comparison < 0); }
 // Two timestamps compare as instants. A timestamp and a text that is none (`'2024-10'`, which
 // PostgreSQL would refuse) compare byte by byte, so that a prefix of a date still means what it
 // reads as; that is text RFC 3339 sorts by anyway, to the second.
-int CompareInstants(void* /*unused*/, int left_size, const void* left, int right_size, const void* right) {
+int CompareInstants(void* /*unused*/, int left_size, const void* left, int right_size,
+                    const void* right) {
   thread_local InstantMemory left_memory, right_memory;
   const std::string_view a(static_cast<const char*>(left), static_cast<std::size_t>(left_size));
   const std::string_view b(static_cast<const char*>(right), static_cast<std::size_t>(right_size));
@@ -66,8 +67,10 @@ int CompareInstants(void* /*unused*/, int left_size, const void* left, int right
 }
 
 // The quoted names of `table`'s columns, those declared TIMESTAMP as readable text.
-absl::StatusOr<std::string> ReadableColumns(sqlite3* db, const std::string& table, bool* has_timestamp) {
-  auto stmt = Statement::Prepare(db, "SELECT name, upper(type) FROM pragma_table_info(?1, 'main') ORDER BY cid");
+absl::StatusOr<std::string> ReadableColumns(sqlite3* db, const std::string& table,
+                                            bool* has_timestamp) {
+  auto stmt = Statement::Prepare(
+      db, "SELECT name, upper(type) FROM pragma_table_info(?1, 'main') ORDER BY cid");
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, table);
   std::string columns;
@@ -89,9 +92,10 @@ absl::StatusOr<std::string> ReadableColumns(sqlite3* db, const std::string& tabl
 }  // namespace
 
 absl::Status RegisterReadableTime(sqlite3* db) {
-  if (sqlite3_create_function(db, "bikestream_rfc3339", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
-                              &Rfc3339Function, nullptr, nullptr) != SQLITE_OK ||
-      sqlite3_create_collation(db, kInstantCollation, SQLITE_UTF8, nullptr, &CompareInstants) != SQLITE_OK) {
+  if (sqlite3_create_function(db, "bikestream_rfc3339", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                              nullptr, &Rfc3339Function, nullptr, nullptr) != SQLITE_OK ||
+      sqlite3_create_collation(db, kInstantCollation, SQLITE_UTF8, nullptr, &CompareInstants) !=
+          SQLITE_OK) {
     return Error(db, "registering the timestamp function");
   }
   return absl::OkStatus();
@@ -99,12 +103,14 @@ absl::Status RegisterReadableTime(sqlite3* db) {
 
 absl::StatusOr<ReadableTimeViews> ReadableTimeViews::Create(sqlite3* db) {
   ReadableTimeViews views(db);
-  auto tables = Statement::Prepare(
-      db, "SELECT name FROM main.sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
+  auto tables = Statement::Prepare(db,
+                                   "SELECT name FROM main.sqlite_schema WHERE type = 'table' AND "
+                                   "name NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
   if (!tables.ok()) return tables.status();
   std::vector<std::string> names;
   int rc;
-  while ((rc = sqlite3_step(tables->get())) == SQLITE_ROW) names.push_back(ColumnText(tables->get(), 0));
+  while ((rc = sqlite3_step(tables->get())) == SQLITE_ROW)
+    names.push_back(ColumnText(tables->get(), 0));
   if (rc != SQLITE_DONE) return Error(db, "listing the tables");
   for (const std::string& name : names) {
     bool has_timestamp = false;
@@ -112,7 +118,8 @@ absl::StatusOr<ReadableTimeViews> ReadableTimeViews::Create(sqlite3* db) {
     if (!columns.ok()) return columns.status();
     if (!has_timestamp) continue;
     const std::string quoted = QuoteIdentifier(name);
-    if (auto status = Exec(db, fmt::format("CREATE TEMP VIEW {} AS SELECT {} FROM main.{}", quoted, *columns, quoted));
+    if (auto status = Exec(db, fmt::format("CREATE TEMP VIEW {} AS SELECT {} FROM main.{}", quoted,
+                                           *columns, quoted));
         !status.ok()) {
       return status;
     }
@@ -127,7 +134,8 @@ ReadableTimeViews::ReadableTimeViews(ReadableTimeViews&& other) noexcept
 }
 
 ReadableTimeViews::~ReadableTimeViews() {
-  for (const std::string& view : views_) (void)Exec(db_, fmt::format("DROP VIEW IF EXISTS temp.{}", view));
+  for (const std::string& view : views_)
+    (void)Exec(db_, fmt::format("DROP VIEW IF EXISTS temp.{}", view));
 }
 
 }  // namespace bikestream::sqlite

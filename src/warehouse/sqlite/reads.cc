@@ -74,7 +74,8 @@ absl::StatusOr<QueryResult> SqliteWarehouse::Query(std::string_view sql) {
 absl::StatusOr<SqliteWarehouse::StatementPtr> SqliteWarehouse::PrepareOne(std::string_view sql) {
   sqlite3_stmt* raw = nullptr;
   const char* tail = nullptr;
-  if (sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &raw, &tail) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &raw, &tail) !=
+      SQLITE_OK) {
     return WithSetupHint(Error(db_.get(), "query failed"));
   }
   StatementPtr stmt(raw, &sqlite3_finalize);
@@ -85,7 +86,8 @@ absl::StatusOr<SqliteWarehouse::StatementPtr> SqliteWarehouse::PrepareOne(std::s
   return stmt;
 }
 
-absl::StatusOr<std::vector<DeadLetter>> SqliteWarehouse::ListDeadLetters(const DeadLetterFilter& filter) {
+absl::StatusOr<std::vector<DeadLetter>> SqliteWarehouse::ListDeadLetters(
+    const DeadLetterFilter& filter) {
   auto stmt = Statement::Prepare(
       db_.get(), fmt::format("SELECT id, first_seen, source, message_id, payload, reason, error, "
                              "coalesce(publish_time, 0) "
@@ -100,15 +102,16 @@ absl::StatusOr<std::vector<DeadLetter>> SqliteWarehouse::ListDeadLetters(const D
   int rc;
   sqlite3_stmt* s = stmt->get();
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    letters.push_back(DeadLetter{sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), ColumnText(s, 2),
-                                 ColumnText(s, 3), ColumnText(s, 4), ColumnText(s, 5), ColumnText(s, 6),
-                                 sqlite3_column_int64(s, 7)});
+    letters.push_back(DeadLetter{sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
+                                 ColumnText(s, 2), ColumnText(s, 3), ColumnText(s, 4),
+                                 ColumnText(s, 5), ColumnText(s, 6), sqlite3_column_int64(s, 7)});
   }
   if (rc != SQLITE_DONE) return Error(db_.get(), "listing dead letters failed");
   return letters;
 }
 
-absl::Status SqliteWarehouse::ScanEvents(TimestampMicros after, const std::function<void(const Event&)>& visit) {
+absl::Status SqliteWarehouse::ScanEvents(TimestampMicros after,
+                                         const std::function<void(const Event&)>& visit) {
   auto stmt = Statement::Prepare(
       db_.get(), fmt::format("SELECT event_id, station_id, ts_iso, kind, delta FROM {} "
                              "WHERE ts_iso > ?1 ORDER BY ts_iso",
@@ -118,8 +121,8 @@ absl::Status SqliteWarehouse::ScanEvents(TimestampMicros after, const std::funct
   int rc;
   sqlite3_stmt* s = stmt->get();
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    visit(Event{ColumnText(s, 0), ColumnText(s, 1), sqlite3_column_int64(s, 2), KindOf(ColumnText(s, 3)),
-                sqlite3_column_int(s, 4)});
+    visit(Event{ColumnText(s, 0), ColumnText(s, 1), sqlite3_column_int64(s, 2),
+                KindOf(ColumnText(s, 3)), sqlite3_column_int(s, 4)});
   }
   if (rc != SQLITE_DONE) return Error(db_.get(), "reading events failed");
   return absl::OkStatus();
@@ -127,9 +130,10 @@ absl::Status SqliteWarehouse::ScanEvents(TimestampMicros after, const std::funct
 
 absl::StatusOr<std::vector<StationTotals>> SqliteWarehouse::EventTotals(TimestampMicros through) {
   auto stmt = Statement::Prepare(
-      db_.get(), fmt::format("SELECT station_id, kind, count(*), sum(delta), min(delta), max(delta), "
-                             "min(ts_iso) FROM {} WHERE ts_iso <= ?1 GROUP BY station_id, kind",
-                             QuoteIdentifier(tables_.raw_events)));
+      db_.get(),
+      fmt::format("SELECT station_id, kind, count(*), sum(delta), min(delta), max(delta), "
+                  "min(ts_iso) FROM {} WHERE ts_iso <= ?1 GROUP BY station_id, kind",
+                  QuoteIdentifier(tables_.raw_events)));
   if (!stmt.ok()) return WithSetupHint(stmt.status());
   stmt->Bind(1, through);
   std::vector<StationTotals> totals;
@@ -137,8 +141,8 @@ absl::StatusOr<std::vector<StationTotals>> SqliteWarehouse::EventTotals(Timestam
   sqlite3_stmt* s = stmt->get();
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     totals.push_back({ColumnText(s, 0), KindOf(ColumnText(s, 1)),
-                      KindTotals{sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3), sqlite3_column_int(s, 4),
-                                 sqlite3_column_int(s, 5)},
+                      KindTotals{sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3),
+                                 sqlite3_column_int(s, 4), sqlite3_column_int(s, 5)},
                       sqlite3_column_int64(s, 6)});
   }
   if (rc != SQLITE_DONE) return Error(db_.get(), "reading event totals failed");
@@ -149,11 +153,13 @@ absl::StatusOr<std::optional<TimestampMicros>> SqliteWarehouse::LatestEventTime(
   return MaxOf("ts_iso", tables_.raw_events);
 }
 
-absl::StatusOr<std::optional<TimestampMicros>> SqliteWarehouse::MaxOf(const char* column, const std::string& table) {
-  auto stmt = Statement::Prepare(db_.get(), fmt::format("SELECT CAST(max({}) AS INTEGER) FROM {}", column,
-                                                        QuoteIdentifier(table)));
+absl::StatusOr<std::optional<TimestampMicros>> SqliteWarehouse::MaxOf(const char* column,
+                                                                      const std::string& table) {
+  auto stmt = Statement::Prepare(db_.get(), fmt::format("SELECT CAST(max({}) AS INTEGER) FROM {}",
+                                                        column, QuoteIdentifier(table)));
   if (!stmt.ok()) return WithSetupHint(stmt.status());
-  if (sqlite3_step(stmt->get()) != SQLITE_ROW) return Error(db_.get(), fmt::format("reading the latest {}", column));
+  if (sqlite3_step(stmt->get()) != SQLITE_ROW)
+    return Error(db_.get(), fmt::format("reading the latest {}", column));
   if (sqlite3_column_type(stmt->get(), 0) == SQLITE_NULL) return std::optional<TimestampMicros>();
   return std::optional<TimestampMicros>(sqlite3_column_int64(stmt->get(), 0));
 }

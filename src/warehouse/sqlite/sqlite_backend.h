@@ -1,7 +1,8 @@
 // The SQLite warehouse's class, private to this folder. Its methods are defined by
 // responsibility: schema.cc (opening, tables), writes.cc (events and dead letters),
 // feature_sql.cc (the feature store and its SQL), reads.cc (queries, dead letters, events),
-// stations.cc (the stations table), readable_time.cc (timestamps as a person's SQL sees them), activity.cc (the 15-minute activity table and its reads).
+// stations.cc (the stations table), readable_time.cc (timestamps as a person's SQL sees them),
+// activity.cc (the 15-minute activity table and its reads).
 #pragma once
 
 #include <functional>
@@ -15,20 +16,22 @@ namespace bikestream::sqlite {
 
 class SqliteWarehouse final : public Warehouse {
  public:
-  SqliteWarehouse(Connection db, TableNames tables) : db_(std::move(db)), tables_(std::move(tables)) {}
+  SqliteWarehouse(Connection db, TableNames tables)
+      : db_(std::move(db)), tables_(std::move(tables)) {}
 
   absl::Status Setup() override;
 
   absl::StatusOr<CommitResult> Commit(const Batch& batch) override;
-  absl::StatusOr<CommitResult> ResolveDeadLetters(const std::vector<Event>& events,
-                                                  const std::vector<std::int64_t>& resolved_ids) override;
+  absl::StatusOr<CommitResult> ResolveDeadLetters(
+      const std::vector<Event>& events, const std::vector<std::int64_t>& resolved_ids) override;
 
   absl::StatusOr<std::vector<FeatureRow>> ComputeFeatures(const std::vector<FeatureSpec>& features,
                                                           TimestampMicros as_of) override;
   absl::StatusOr<std::size_t> RefreshFeatures(const std::vector<FeatureSpec>& features,
                                               TimestampMicros as_of) override;
   absl::StatusOr<std::vector<FeatureRow>> StoredFeatures(TimestampMicros as_of) override;
-  absl::StatusOr<std::vector<FeatureRow>> StationFeatureHistory(std::string_view station_id, TimestampMicros from,
+  absl::StatusOr<std::vector<FeatureRow>> StationFeatureHistory(std::string_view station_id,
+                                                                TimestampMicros from,
                                                                 TimestampMicros to) override;
   absl::Status WriteFeatureTicks(const std::vector<std::string>& feature_names,
                                  const std::vector<FeatureTick>& ticks) override;
@@ -37,17 +40,21 @@ class SqliteWarehouse final : public Warehouse {
 
   absl::StatusOr<QueryResult> Query(std::string_view sql) override;
   absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(const DeadLetterFilter& filter) override;
-  absl::StatusOr<std::vector<DeadLetterCount>> CountDeadLetters(TimestampMicros bucket, TimestampMicros from,
+  absl::StatusOr<std::vector<DeadLetterCount>> CountDeadLetters(TimestampMicros bucket,
+                                                                TimestampMicros from,
                                                                 TimestampMicros to) override;
-  absl::Status ScanEvents(TimestampMicros after, const std::function<void(const Event&)>& visit) override;
+  absl::Status ScanEvents(TimestampMicros after,
+                          const std::function<void(const Event&)>& visit) override;
   absl::StatusOr<std::optional<TimestampMicros>> LatestEventTime() override;
   absl::StatusOr<std::vector<StationTotals>> EventTotals(TimestampMicros through) override;
 
   absl::Status UpsertStations(const std::vector<Station>& stations) override;
   absl::StatusOr<std::vector<Station>> ListStations() override;
-  absl::StatusOr<std::vector<ActivityBucket>> StationBuckets(std::string_view station_id, TimestampMicros from,
+  absl::StatusOr<std::vector<ActivityBucket>> StationBuckets(std::string_view station_id,
+                                                             TimestampMicros from,
                                                              TimestampMicros to) override;
-  absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimestampMicros from, TimestampMicros to,
+  absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimestampMicros from,
+                                                               TimestampMicros to,
                                                                std::size_t limit) override;
   absl::StatusOr<bool> CatchUp() override { return CatchUpActivity(); }
 
@@ -57,12 +64,13 @@ class SqliteWarehouse final : public Warehouse {
   // writes.cc
   absl::Status PrepareWrites();
   // One transaction: `events` inserted, then `rest` (dead letters), committed.
-  absl::StatusOr<CommitResult> WriteWithEvents(const std::vector<Event>& events,
-                                               const std::function<absl::Status(CommitResult*)>& rest);
+  absl::StatusOr<CommitResult> WriteWithEvents(
+      const std::vector<Event>& events, const std::function<absl::Status(CommitResult*)>& rest);
   enum class InsertMode { kInBulk, kOneByOne };
   // False when, in bulk, a statement stored some of its rows but not all: SQLite does not say
   // which, so the transaction is to be rolled back and run one by one.
-  absl::StatusOr<bool> InsertEvents(const std::vector<Event>& events, InsertMode mode, CommitResult* result);
+  absl::StatusOr<bool> InsertEvents(const std::vector<Event>& events, InsertMode mode,
+                                    CommitResult* result);
   absl::StatusOr<int> InsertInBulk(const Event* events);
   // activity.cc
   absl::StatusOr<bool> HasTable(const std::string& name);
@@ -90,7 +98,8 @@ class SqliteWarehouse final : public Warehouse {
   // `sql` prepared, refused when it holds more than one statement; null when it holds none.
   absl::StatusOr<StatementPtr> PrepareOne(std::string_view sql);
   absl::StatusOr<QueryResult> Rows(sqlite3_stmt* stmt);
-  absl::StatusOr<std::optional<TimestampMicros>> MaxOf(const char* column, const std::string& table);
+  absl::StatusOr<std::optional<TimestampMicros>> MaxOf(const char* column,
+                                                       const std::string& table);
 
   Connection db_;
   TableNames tables_;

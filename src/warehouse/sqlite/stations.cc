@@ -36,8 +36,10 @@ absl::Status SqliteWarehouse::UpsertStations(const std::vector<Station>& station
 
 absl::StatusOr<std::vector<Station>> SqliteWarehouse::ListStations() {
   auto stmt = Statement::Prepare(
-      db_.get(), fmt::format("SELECT station_id, name, lat, lon, capacity, last_updated FROM {} ORDER BY station_id",
-                             QuoteIdentifier(tables_.stations)));
+      db_.get(),
+      fmt::format(
+          "SELECT station_id, name, lat, lon, capacity, last_updated FROM {} ORDER BY station_id",
+          QuoteIdentifier(tables_.stations)));
   if (!stmt.ok()) return WithSetupHint(stmt.status());
   std::vector<Station> stations;
   sqlite3_stmt* s = stmt->get();

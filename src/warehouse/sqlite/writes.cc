@@ -11,8 +11,10 @@ namespace bikestream::sqlite {
 namespace {
 
 std::string InsertInBulkSql(const std::string& raw) {
-  std::string sql = fmt::format("INSERT OR IGNORE INTO {} (event_id, station_id, ts_iso, kind, delta) VALUES ", raw);
-  for (std::size_t i = 0; i < kEventsPerInsert; ++i) sql += i == 0 ? "(?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?)";
+  std::string sql = fmt::format(
+      "INSERT OR IGNORE INTO {} (event_id, station_id, ts_iso, kind, delta) VALUES ", raw);
+  for (std::size_t i = 0; i < kEventsPerInsert; ++i)
+    sql += i == 0 ? "(?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?)";
   return sql;
 }
 
@@ -63,8 +65,8 @@ absl::StatusOr<CommitResult> SqliteWarehouse::Commit(const Batch& batch) {
   });
 }
 
-absl::StatusOr<CommitResult> SqliteWarehouse::ResolveDeadLetters(const std::vector<Event>& events,
-                                                                 const std::vector<std::int64_t>& resolved_ids) {
+absl::StatusOr<CommitResult> SqliteWarehouse::ResolveDeadLetters(
+    const std::vector<Event>& events, const std::vector<std::int64_t>& resolved_ids) {
   return WriteWithEvents(events, [&](CommitResult*) {
     for (std::int64_t id : resolved_ids) {
       delete_dead_letter_.Bind(1, id);
@@ -74,8 +76,8 @@ absl::StatusOr<CommitResult> SqliteWarehouse::ResolveDeadLetters(const std::vect
   });
 }
 
-absl::StatusOr<CommitResult> SqliteWarehouse::WriteWithEvents(const std::vector<Event>& events,
-                                                              const std::function<absl::Status(CommitResult*)>& rest) {
+absl::StatusOr<CommitResult> SqliteWarehouse::WriteWithEvents(
+    const std::vector<Event>& events, const std::function<absl::Status(CommitResult*)>& rest) {
   if (auto status = PrepareWrites(); !status.ok()) return status;
   for (InsertMode mode : {InsertMode::kInBulk, InsertMode::kOneByOne}) {
     auto transaction = Transaction::Begin(db_.get());
@@ -99,12 +101,14 @@ absl::Status SqliteWarehouse::PrepareWrites() {
   for (auto [statement, sql] : {
            std::pair{&insert_event_,
                      fmt::format("INSERT OR IGNORE INTO {} (event_id, station_id, ts_iso, kind, "
-                                 "delta) VALUES (?, ?, ?, ?, ?)", raw)},
+                                 "delta) VALUES (?, ?, ?, ?, ?)",
+                                 raw)},
            std::pair{&insert_events_in_bulk_, InsertInBulkSql(raw)},
            std::pair{&insert_dead_letter_,
                      fmt::format("INSERT OR IGNORE INTO {} (first_seen, source, message_id, "
                                  "payload, reason, error, publish_time) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?)", dead)},
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                 dead)},
            std::pair{&delete_dead_letter_, fmt::format("DELETE FROM {} WHERE id = ?", dead)},
            std::pair{&upsert_activity_, ActivityUpsertSql()},
        }) {
@@ -118,8 +122,8 @@ absl::Status SqliteWarehouse::PrepareWrites() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> SqliteWarehouse::InsertEvents(const std::vector<Event>& events, InsertMode mode,
-                                                   CommitResult* result) {
+absl::StatusOr<bool> SqliteWarehouse::InsertEvents(const std::vector<Event>& events,
+                                                   InsertMode mode, CommitResult* result) {
   auto summed_before = SummedBefore();
   if (!summed_before.ok()) return summed_before.status();
   result->newly_stored.reserve(events.size());
