@@ -10,19 +10,12 @@
 #include "common/file.h"
 #include "common/limits.h"
 #include "common/status.h"
+#include "features/aggregates.h"
 
 namespace bikestream {
 namespace {
 
 constexpr std::string_view kAllTime = "all_time";
-
-struct Named {
-  std::string_view name;
-  Aggregate aggregate;
-};
-constexpr Named kAggregates[] = {{"count", Aggregate::kCount}, {"sum", Aggregate::kSum},
-                                 {"avg", Aggregate::kAvg},     {"min", Aggregate::kMin},
-                                 {"max", Aggregate::kMax},     {"top_share", Aggregate::kTopShare}};
 
 bool IsFeatureName(std::string_view name) {
   return !name.empty() && name.size() <= 64 &&
@@ -82,18 +75,16 @@ absl::StatusOr<FeatureSpec> ParseOne(const toml::table& table, std::string_view 
   if (!aggregate)
     return Error(file, where, fmt::format("feature '{}': missing field 'aggregate'", spec.name));
   bool known = false;
-  for (const Named& n : kAggregates) {
-    if (n.name == *aggregate) {
-      spec.aggregate = n.aggregate;
+  for (const AggregateInfo& info : Aggregates()) {
+    if (info.name == *aggregate) {
+      spec.aggregate = info.aggregate;
       known = true;
     }
   }
   if (!known) {
     return Error(
         file, table["aggregate"].node()->source(),
-        fmt::format(
-            "feature '{}': field 'aggregate' must be count, sum, avg, min, max or top_share",
-            spec.name));
+        fmt::format("feature '{}': field 'aggregate' must be {}", spec.name, AggregateNames()));
   }
   if (auto kind = text("kind")) {
     if (*kind == "pickup") {
@@ -123,12 +114,7 @@ absl::StatusOr<FeatureSpec> ParseOne(const toml::table& table, std::string_view 
 
 }  // namespace
 
-std::string_view AggregateName(Aggregate aggregate) {
-  for (const Named& n : kAggregates) {
-    if (n.aggregate == aggregate) return n.name;
-  }
-  return "?";
-}
+std::string_view AggregateName(Aggregate aggregate) { return AggregateOf(aggregate).name; }
 
 std::vector<std::string> FeatureNames(const std::vector<FeatureSpec>& features) {
   std::vector<std::string> names;

@@ -18,6 +18,7 @@
 
 namespace bikestream {
 
+// What a feature computes; each one's name, rows and values are its line in aggregates.cc.
 enum class Aggregate { kCount, kSum, kAvg, kMin, kMax, kTopShare };
 
 // The windows a feature may have, from a second to 366 days: one range for every engine and
@@ -36,12 +37,6 @@ struct FeatureSpec {
   Aggregate aggregate = Aggregate::kCount;
   std::optional<Kind> kind;  // Only events of this kind. Default: all.
   double share = 0.1;        // top_share only.
-
-  // Whether every known station gets a row (count, sum, top_share) or only those with events.
-  bool RowForEveryStation() const {
-    return aggregate == Aggregate::kCount || aggregate == Aggregate::kSum ||
-           aggregate == Aggregate::kTopShare;
-  }
 };
 
 // k = ceil(share × stations): the rank a top_share count must reach. A small tolerance keeps

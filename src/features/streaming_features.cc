@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "absl/status/status.h"
+#include "features/aggregates.h"
 
 namespace bikestream {
 namespace {
@@ -127,36 +128,20 @@ std::vector<FeatureRow> StreamingFeatures::Compute(TimestampMicros as_of) const 
       for (Kind kind : kinds) totals.Merge(Totals(station, kind, f.window, as_of));
       per_station.emplace_back(&id, totals);
     }
-    std::int64_t kth = 0;
-    if (f.aggregate == Aggregate::kTopShare && !per_station.empty()) {
-      std::vector<std::int64_t> counts;
-      counts.reserve(per_station.size());
-      for (auto& [id, t] : per_station) counts.push_back(t.count);
-      const std::size_t k = std::max<std::size_t>(1, TopShareRank(f.share, counts.size()));
-      std::nth_element(counts.begin(), counts.begin() + (k - 1), counts.end(), std::greater<>());
-      kth = counts[k - 1];
+    const AggregateInfo& aggregate = AggregateOf(f.aggregate);
+    double kth = 0;
+    if (aggregate.ranked && !per_station.empty()) {
+      std::vector<double> values;
+      values.reserve(per_station.size());
+      for (auto& [id, t] : per_station) values.push_back(aggregate.from_totals(t));
+      const std::size_t k = std::max<std::size_t>(1, TopShareRank(f.share, values.size()));
+      std::nth_element(values.begin(), values.begin() + (k - 1), values.end(), std::greater<>());
+      kth = values[k - 1];
     }
     for (auto& [id, t] : per_station) {
-      double value = 0;
-      switch (f.aggregate) {
-        case Aggregate::kCount:
-          value = double(t.count);
-          break;
-        case Aggregate::kSum:
-          value = double(t.sum);
-          break;
-        case Aggregate::kTopShare:
-          value = t.count > 0 && t.count >= kth ? 1.0 : 0.0;
-          break;
-        case Aggregate::kAvg:
-        case Aggregate::kMin:
-        case Aggregate::kMax:
-          if (t.count == 0) continue;  // No row over nothing.
-          value = f.aggregate == Aggregate::kAvg   ? double(t.sum) / double(t.count)
-                  : f.aggregate == Aggregate::kMin ? double(t.min)
-                                                   : double(t.max);
-          break;
-      }
+      if (!aggregate.every_station && t.count == 0) continue;  // No row over nothing.
+      double value = aggregate.from_totals(t);
+      if (aggregate.ranked) value = value > 0 && value >= kth ? 1.0 : 0.0;
       rows.push_back({*id, f.name, f.window_len, value, as_of});
     }
   }

@@ -1,6 +1,9 @@
 // Feature files: the defaults, and errors that name the line and the field.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "common/file.h"
+#include "features/aggregates.h"
 #include "features/feature_spec.h"
 
 namespace bikestream {
@@ -68,6 +71,24 @@ TEST(FeatureFile, TheDefaultIsDesignsTable) {
   EXPECT_EQ(defaults[2].window_len, "24h");
   EXPECT_EQ(defaults[3].name, "is_peak_station");
   EXPECT_EQ(defaults[3].window_len, "all_time");
+}
+
+// docs/features.md's table of aggregates is the table of aggregates.cc: a row for each, its
+// rows as the table says.
+TEST(Aggregates, TheDocsHaveARowForEachAsTheTableSays) {
+  auto docs = ReadWholeFile(BIKESTREAM_TEST_DATA "/../docs/features.md", 1 << 20);
+  ASSERT_TRUE(docs.ok()) << docs.status();
+  for (const AggregateInfo& info : Aggregates()) {
+    SCOPED_TRACE(info.name);
+    const std::size_t row = docs->find(fmt::format("| `{}` |", info.name));
+    ASSERT_NE(row, std::string::npos);
+    const std::string line = docs->substr(row, docs->find('\n', row) - row);
+    EXPECT_EQ(line.ends_with("| every known station (0 over none) |") ||
+                  line.ends_with("| every known station |"),
+              info.every_station);
+    EXPECT_EQ(AggregateName(info.aggregate), info.name);
+  }
+  EXPECT_EQ(AggregateNames(), "count, sum, avg, min, max or top_share");
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "features/aggregates.h"
+
 namespace bikestream {
 namespace {
 
@@ -15,22 +17,9 @@ std::string Filter(const FeatureSpec& f, const SqlDialect& d) {
   return where;
 }
 
-// The mean is written as sum / count so that both engines do the same double division.
+// The aggregate's value over the window's events (features/aggregates.h), in this dialect.
 std::string Value(const FeatureSpec& f, const SqlDialect& d) {
-  switch (f.aggregate) {
-    case Aggregate::kCount:
-    case Aggregate::kTopShare:
-      return "count(*)";
-    case Aggregate::kSum:
-      return "sum(delta)";
-    case Aggregate::kAvg:
-      return fmt::format("CAST(sum(delta) AS {}) / count(*)", d.real);
-    case Aggregate::kMin:
-      return "min(delta)";
-    case Aggregate::kMax:
-      return "max(delta)";
-  }
-  return "NULL";
+  return fmt::format(fmt::runtime(AggregateOf(f.aggregate).sql), fmt::arg("real", d.real));
 }
 
 // Per station with any event in the window: the aggregate.
@@ -58,34 +47,25 @@ std::string FeatureQuery(const std::vector<FeatureSpec>& features, const std::st
     const FeatureSpec& f = features[i];
     const std::string label =
         fmt::format("'{}' AS feature_name, '{}' AS window_len", f.name, f.window_len);
-    switch (f.aggregate) {
-      case Aggregate::kCount:
-      case Aggregate::kSum:
-        selects.push_back(fmt::format("SELECT station_id, {}, CAST(v AS {}) AS value FROM ({}) f{}",
-                                      label, d.real, EveryStation(f, raw, d), i));
-        break;
-      case Aggregate::kAvg:
-      case Aggregate::kMin:
-      case Aggregate::kMax:
-        selects.push_back(fmt::format("SELECT station_id, {}, CAST(v AS {}) AS value FROM ({}) f{}",
-                                      label, d.real, PerStation(f, raw, d), i));
-        break;
-      case Aggregate::kTopShare: {
-        // The k-th largest count, k = ceil(share × stations) (see TopShareRank). By row number,
-        // not OFFSET: BigQuery takes only a constant there.
-        const std::string x = fmt::format("(CAST({} AS {}) * count(*) - {})", f.share, d.real,
-                                          kTopShareRankTolerance);
-        with += fmt::format(
-            ", f{0}_counts AS ({1}), f{0}_kth AS (SELECT v FROM (SELECT v, ROW_NUMBER() OVER "
-            "(ORDER BY v DESC) "
-            "AS place FROM f{0}_counts) ranked WHERE place = (SELECT {2} FROM known) + 1)",
-            i, EveryStation(f, raw, d), d.rank_offset(x));
-        selects.push_back(fmt::format(
-            "SELECT station_id, {1}, CAST(CASE WHEN v > 0 AND v >= (SELECT v FROM f{0}_kth) "
-            "THEN 1 ELSE 0 END AS {2}) AS value FROM f{0}_counts",
-            i, label, d.real));
-        break;
-      }
+    const AggregateInfo& aggregate = AggregateOf(f.aggregate);
+    if (aggregate.ranked) {
+      // The k-th largest value, k = ceil(share × stations) (see TopShareRank). By row number,
+      // not OFFSET: BigQuery takes only a constant there.
+      const std::string x =
+          fmt::format("(CAST({} AS {}) * count(*) - {})", f.share, d.real, kTopShareRankTolerance);
+      with += fmt::format(
+          ", f{0}_counts AS ({1}), f{0}_kth AS (SELECT v FROM (SELECT v, ROW_NUMBER() OVER "
+          "(ORDER BY v DESC) "
+          "AS place FROM f{0}_counts) ranked WHERE place = (SELECT {2} FROM known) + 1)",
+          i, EveryStation(f, raw, d), d.rank_offset(x));
+      selects.push_back(fmt::format(
+          "SELECT station_id, {1}, CAST(CASE WHEN v > 0 AND v >= (SELECT v FROM f{0}_kth) "
+          "THEN 1 ELSE 0 END AS {2}) AS value FROM f{0}_counts",
+          i, label, d.real));
+    } else {
+      selects.push_back(fmt::format(
+          "SELECT station_id, {}, CAST(v AS {}) AS value FROM ({}) f{}", label, d.real,
+          aggregate.every_station ? EveryStation(f, raw, d) : PerStation(f, raw, d), i));
     }
   }
   std::string query = "WITH " + with + " ";
