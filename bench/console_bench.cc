@@ -158,7 +158,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   const double busiest_ms = MedianMillis(repeat, [&] {
     Must((*warehouse)->BusiestStations(kStart, kStart + kWeek, 10).ok(), "read");
   });
-  ConsoleApi api(**warehouse, url, DefaultFeatures());
+  ConsoleApi api(ConsoleWarehouse(**warehouse), url, DefaultFeatures());
   const ApiParams week_params = {{"station", top.station_id},
                                  {"from", FormatRfc3339(kStart)},
                                  {"to", FormatRfc3339(kStart + kWeek)}};

@@ -42,7 +42,8 @@ int RunConsole(const ConsoleFlags& flags) {
   auto warehouse = OpenWarehouseFromFlags(flags.warehouse, OpenMode::kMustExist);
   if (!warehouse.ok()) return Fail(warehouse.status());
   CatchUpBeforeServing(**warehouse);
-  ConsoleApi api(**warehouse, WarehouseUrlForPeople(flags.warehouse), std::move(*features));
+  ConsoleApi api(ConsoleWarehouse(**warehouse), WarehouseUrlForPeople(flags.warehouse),
+                 std::move(*features));
   JobWatcher jobs({.state_dir = DefaultStateDir(),
                    .admin_token = flags.admin_token,
                    .warehouse = WarehouseUrlOfStore(flags.warehouse)});

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/mutex.h"
 #include "common/redact.h"
 #include "common/status.h"
 #include "event/timestamp.h"
@@ -111,15 +112,15 @@ std::string FeatureColumn(std::string_view name, std::string_view window) {
 
 }  // namespace
 
-ConsoleApi::ConsoleApi(Warehouse& warehouse, std::string name, std::vector<FeatureSpec> features,
-                       Clock* clock)
+ConsoleApi::ConsoleApi(ConsoleWarehouse warehouse, std::string name,
+                       std::vector<FeatureSpec> features, Clock* clock)
     : warehouse_(warehouse),
       name_(std::move(name)),
       features_(std::move(features)),
       clock_(clock) {}
 
 ApiReply ConsoleApi::Get(std::string_view path, const ApiParams& params) {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   if (path == "summary") return Summary();
   if (path == "stations") return Stations();
   if (path == "activity") return Activity(params);
@@ -130,7 +131,7 @@ ApiReply ConsoleApi::Get(std::string_view path, const ApiParams& params) {
 }
 
 ApiReply ConsoleApi::Post(std::string_view path, const ApiParams& params) {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   if (path == "dead-letters/replay") return Replay(params);
   return Error(404, fmt::format("no such action: POST /api/{} (see docs/console.md)", path));
 }
@@ -139,12 +140,12 @@ ApiReply ConsoleApi::Post(std::string_view path, const ApiParams& params) {
 // or the week of ticks up to the latest one stored; up to now in an empty warehouse.
 absl::StatusOr<TimePeriod> ConsoleApi::LatestWeek(Latest latest) {
   if (latest == Latest::kFeatures) {
-    auto tick = warehouse_.LatestFeatureTime();
+    auto tick = warehouse_.features.LatestFeatureTime();
     if (!tick.ok()) return tick.status();
     const TimestampMicros end = tick->value_or(clock_->Now());
     return TimePeriod{end - kWeek, end};
   }
-  auto event = warehouse_.LatestEventTime();
+  auto event = warehouse_.events.LatestEventTime();
   if (!event.ok()) return event.status();
   const TimestampMicros end = ActivityBucketOf(event->value_or(clock_->Now())) + kActivityBucket;
   return TimePeriod{end - kWeek, end};
@@ -157,9 +158,9 @@ absl::StatusOr<TimePeriod> ConsoleApi::DefaultWeek(const ApiParams& params, Late
 }
 
 ApiReply ConsoleApi::Summary() {
-  auto events = warehouse_.LatestEventTime();
+  auto events = warehouse_.events.LatestEventTime();
   if (!events.ok()) return WarehouseError(events.status());
-  auto features = warehouse_.LatestFeatureTime();
+  auto features = warehouse_.features.LatestFeatureTime();
   if (!features.ok()) return WarehouseError(features.status());
   auto instant = [](const std::optional<TimestampMicros>& t) {
     return t ? json(FormatRfc3339(*t)) : json();
@@ -182,20 +183,20 @@ ApiReply ConsoleApi::Summary() {
 // Every station the warehouse knows of: described in the stations table, with features, or
 // with events in the latest week; each with its place and its latest features.
 ApiReply ConsoleApi::Stations() {
-  auto described = warehouse_.ListStations();
+  auto described = warehouse_.stations.ListStations();
   if (!described.ok()) return WarehouseError(described.status());
-  auto as_of = warehouse_.LatestFeatureTime();
+  auto as_of = warehouse_.features.LatestFeatureTime();
   if (!as_of.ok()) return WarehouseError(as_of.status());
   std::vector<FeatureRow> latest;
   if (*as_of) {
-    auto rows = warehouse_.StoredFeatures(**as_of);
+    auto rows = warehouse_.features.StoredFeatures(**as_of);
     if (!rows.ok()) return WarehouseError(rows.status());
     latest = std::move(*rows);
   }
   auto week = LatestWeek();
   if (!week.ok()) return WarehouseError(week.status());
-  auto active =
-      warehouse_.BusiestStations(week->from, week->to, std::numeric_limits<std::size_t>::max());
+  auto active = warehouse_.activity.BusiestStations(week->from, week->to,
+                                                    std::numeric_limits<std::size_t>::max());
   if (!active.ok()) return WarehouseError(active.status());
 
   std::map<std::string, json> stations;
@@ -241,7 +242,7 @@ ApiReply ConsoleApi::Activity(const ApiParams& params) {
   if (!week.ok()) return WarehouseError(week.status());
   auto period = PeriodOf(params, *week);
   if (!period.ok()) return Error(400, MessageOf(period.status()));
-  auto buckets = warehouse_.StationBuckets(station, period->from, period->to);
+  auto buckets = warehouse_.activity.StationBuckets(station, period->from, period->to);
   if (!buckets.ok()) return WarehouseError(buckets.status());
   std::vector<std::pair<TimestampMicros, bikestream::Activity>> sums;
   auto stored = buckets->begin();
@@ -277,7 +278,7 @@ ApiReply ConsoleApi::Busiest(const ApiParams& params) {
   if (!period.ok()) return Error(400, MessageOf(period.status()));
   auto limit = CountParam(params, "limit", 10, 1000);
   if (!limit.ok()) return Error(400, MessageOf(limit.status()));
-  auto busiest = warehouse_.BusiestStations(period->from, period->to, *limit);
+  auto busiest = warehouse_.activity.BusiestStations(period->from, period->to, *limit);
   if (!busiest.ok()) return WarehouseError(busiest.status());
   json list = json::array();
   for (const StationActivity& s : *busiest) {
@@ -301,7 +302,7 @@ ApiReply ConsoleApi::Features(const ApiParams& params) {
   auto period = PeriodOf(params, *week);
   if (!period.ok()) return Error(400, MessageOf(period.status()));
   // Both ends count here: a tick at `to` is the latest one.
-  auto rows = warehouse_.StationFeatureHistory(station, period->from, period->to);
+  auto rows = warehouse_.features.StationFeatureHistory(station, period->from, period->to);
   if (!rows.ok()) return WarehouseError(rows.status());
   std::vector<TimestampMicros> ticks;
   std::set<std::string> columns;
@@ -349,9 +350,9 @@ ApiReply ConsoleApi::DeadLetters(const ApiParams& params) {
   auto reason = ReasonParam(params);
   if (!reason.ok()) return Error(400, MessageOf(reason.status()));
   const DeadLetterFilter filter{.reason = *reason, .limit = *limit};
-  auto counts = warehouse_.CountDeadLetters(bucket, period->from, period->to);
+  auto counts = warehouse_.dead_letters.CountDeadLetters(bucket, period->from, period->to);
   if (!counts.ok()) return WarehouseError(counts.status());
-  auto samples = warehouse_.ListDeadLetters(filter);
+  auto samples = warehouse_.dead_letters.ListDeadLetters(filter);
   if (!samples.ok()) return WarehouseError(samples.status());
   json by_reason = json::object();
   json points = json::array();
@@ -384,7 +385,7 @@ ApiReply ConsoleApi::DeadLetters(const ApiParams& params) {
 ApiReply ConsoleApi::Replay(const ApiParams& params) {
   auto reason = ReasonParam(params);
   if (!reason.ok()) return Error(400, MessageOf(reason.status()));
-  auto result = ReplayDeadLetters(warehouse_, *reason);
+  auto result = ReplayDeadLetters(warehouse_.dead_letters, *reason);
   if (!result.ok()) return WarehouseError(result.status());
   return Json({{"examined", result->examined},
                {"stored", result->stored},

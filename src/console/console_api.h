@@ -4,6 +4,7 @@
 // status and a JSON body. Thread-safe: the warehouse is used by one request at a time.
 #pragma once
 
+#include <concepts>
 #include <map>
 #include <string>
 #include <string_view>
@@ -13,7 +14,11 @@
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "features/feature_spec.h"
-#include "warehouse/warehouse.h"
+#include "warehouse/activity_reader.h"
+#include "warehouse/dead_letter_store.h"
+#include "warehouse/event_history.h"
+#include "warehouse/feature_store.h"
+#include "warehouse/station_directory.h"
 
 namespace bikestream {
 
@@ -33,12 +38,27 @@ using ApiParams = std::map<std::string, std::string, std::less<>>;
 // The longest period a plot may ask for: 31 days of 15-minute buckets, 2,976 points.
 inline constexpr TimestampMicros kMaxPlotPeriod = 31 * 24 * kMicrosPerHour;
 
+// The roles of one store the console uses: what it reads, and the dead letters a replay resolves.
+// Made of any store that plays them all (a Warehouse).
+struct ConsoleWarehouse {
+  template <typename Store>
+  requires std::derived_from<Store, ActivityReader>
+  explicit ConsoleWarehouse(Store& store)
+      : activity(store), stations(store), features(store), events(store), dead_letters(store) {}
+
+  ActivityReader& activity;
+  StationDirectory& stations;
+  FeatureStore& features;
+  EventHistory& events;
+  DeadLetterStore& dead_letters;
+};
+
 class ConsoleApi {
  public:
   // `warehouse` must outlive the API; `name` says which one it is, as safe to show (no password);
   // `features` is the feature set the page lists (the feature file's, or docs/design.md's); `clock`
   // places the default period of an empty warehouse.
-  ConsoleApi(Warehouse& warehouse, std::string name, std::vector<FeatureSpec> features,
+  ConsoleApi(ConsoleWarehouse warehouse, std::string name, std::vector<FeatureSpec> features,
              Clock* clock = &SystemClock());
 
   // GET /api/<path>: summary, stations, activity, busiest, features, dead-letters.
@@ -64,7 +84,7 @@ class ConsoleApi {
   ApiReply Replay(const ApiParams& params) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   absl::Mutex mutex_;
-  Warehouse& warehouse_ ABSL_GUARDED_BY(mutex_);
+  ConsoleWarehouse warehouse_ ABSL_GUARDED_BY(mutex_);
   const std::string name_;
   const std::vector<FeatureSpec> features_;
   Clock* const clock_;

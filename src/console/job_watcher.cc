@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/mutex.h"
 #include "job/admin_client.h"
 #include "job/job_control.h"
 
@@ -150,7 +151,7 @@ void JobWatcher::Start() {
 
 void JobWatcher::Sample() {
   // One look at a time (the thread's, and one after an action): a slower one must not land last.
-  absl::MutexLock sampling(&sample_mutex_);
+  MutexLock sampling(&sample_mutex_);
   JobRegistry registry(options_.state_dir, [](const std::string&) {});
   const std::vector<JobRecord> running = registry.List();
   const std::vector<JobRecord> ended = registry.Ended();
@@ -160,7 +161,7 @@ void JobWatcher::Sample() {
     answers.emplace_back(job, Ask(job, options_.admin_token, false, "/job"));
   const TimestampMicros now = clock_.Now();
 
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   for (auto& [record, answer] : answers) {
     Watched& job = jobs_[record.id];
     job.record = record;
@@ -211,7 +212,7 @@ void JobWatcher::Sample() {
 }
 
 ApiReply JobWatcher::Jobs() {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   json list = json::array();
   for (const auto& [id, job] : jobs_) {
     JobSample latest = job.samples.empty() ? JobSample{} : job.samples.back();

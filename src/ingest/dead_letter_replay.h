@@ -6,7 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "event/event.h"
-#include "warehouse/roles.h"
+#include "warehouse/dead_letter_store.h"
 
 namespace bikestream {
 

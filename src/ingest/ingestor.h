@@ -21,7 +21,7 @@
 
 #include "absl/status/status.h"
 #include "event/event.h"
-#include "warehouse/roles.h"
+#include "warehouse/event_sink.h"
 
 namespace bikestream {
 

@@ -12,7 +12,8 @@
 #include "absl/status/status.h"
 #include "common/clock.h"
 #include "features/feature_spec.h"
-#include "warehouse/roles.h"
+#include "warehouse/event_history.h"
+#include "warehouse/feature_store.h"
 
 namespace bikestream {
 

@@ -13,7 +13,7 @@
 #include "gbfs/poller.h"
 #include "ingest/staged_ingest.h"
 #include "source/message_publisher.h"
-#include "warehouse/roles.h"
+#include "warehouse/station_directory.h"
 
 namespace bikestream {
 

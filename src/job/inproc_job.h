@@ -15,7 +15,7 @@
 #include "ingest/ingest_lines.h"
 #include "ingest/ingestor.h"
 #include "simulator/simulator.h"
-#include "warehouse/roles.h"
+#include "warehouse/event_sink.h"
 
 namespace bikestream {
 

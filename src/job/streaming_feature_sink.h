@@ -18,7 +18,8 @@
 #include "features/streaming_features.h"
 #include "ingest/ingestor.h"
 #include "job/job_control.h"
-#include "warehouse/roles.h"
+#include "warehouse/event_history.h"
+#include "warehouse/feature_store.h"
 
 namespace bikestream {
 

@@ -21,7 +21,7 @@
 #include "ingest/ingestor.h"
 #include "job/job_control.h"
 #include "source/event_source.h"
-#include "warehouse/roles.h"
+#include "warehouse/event_sink.h"
 
 namespace bikestream {
 

@@ -10,6 +10,7 @@
 #include "event/timestamp.h"
 #include "support/fake_clock.h"
 #include "support/warehouse_backends.h"
+#include "warehouse/warehouse.h"
 
 namespace bikestream {
 namespace {
@@ -35,7 +36,8 @@ class ConsoleApiTest : public testing_support::BackendTest {
 
   ConsoleApi& api() {
     if (!api_)
-      api_ = std::make_unique<ConsoleApi>(*warehouse_, "test-warehouse", DefaultFeatures());
+      api_ = std::make_unique<ConsoleApi>(ConsoleWarehouse(*warehouse_), "test-warehouse",
+                                          DefaultFeatures());
     return *api_;
   }
 
@@ -244,7 +246,7 @@ TEST_P(ConsoleApiTest, AnEmptyWarehouseAnswersEverywhere) {
 // the future (a bucket of 3 to 7 days once chose one).
 TEST_P(ConsoleApiTest, TheDefaultPeriodOfDeadLettersHoldsNowForEveryBucket) {
   testing_support::FakeClock clock(kMonday + 5 * kDay + 7 * 3600 * kMicrosPerSecond);
-  ConsoleApi api(*warehouse_, "test-warehouse", DefaultFeatures(), &clock);
+  ConsoleApi api(ConsoleWarehouse(*warehouse_), "test-warehouse", DefaultFeatures(), &clock);
   for (const int bucket : {60, 900, 3600, 86'400, 2 * 86'400, 3 * 86'400, 5 * 86'400, 7 * 86'400}) {
     const ApiReply reply = api.Get("dead-letters", {{"bucket", std::to_string(bucket)}});
     ASSERT_EQ(reply.status, 200) << reply.body;

@@ -7,6 +7,7 @@
 #include <httplib.h>
 
 #include "cli/cli_test_util.h"
+#include "warehouse/warehouse.h"
 
 namespace bikestream {
 namespace {
@@ -18,7 +19,8 @@ class ConsoleServerTest : public ::testing::Test {
     ASSERT_TRUE(opened.ok()) << opened.status();
     warehouse_ = std::move(*opened);
     ASSERT_TRUE(warehouse_->Setup().ok());
-    api_ = std::make_unique<ConsoleApi>(*warehouse_, "sqlite::memory:", DefaultFeatures());
+    api_ = std::make_unique<ConsoleApi>(ConsoleWarehouse(*warehouse_),
+                                        "sqlite::memory:", DefaultFeatures());
   }
 
   httplib::Client Start(ConsoleServerOptions options) {

@@ -13,6 +13,7 @@
 #include "job/streaming_job.h"
 #include "source/inproc_source.h"
 #include "support/fake_clock.h"
+#include "warehouse/warehouse.h"
 
 namespace bikestream {
 namespace {
