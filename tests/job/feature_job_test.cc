@@ -11,8 +11,8 @@
 namespace bikestream {
 namespace {
 
-const TimestampMicros kT0 = *ParseRfc3339("2025-11-16T10:05:00Z");
-const TimestampMicros k1030 = *ParseRfc3339("2025-11-16T10:30:00Z");
+const TimestampMicros kFirstEvent = *ParseRfc3339("2025-11-16T10:05:00Z");
+const TimestampMicros kTick1030 = *ParseRfc3339("2025-11-16T10:30:00Z");
 
 class FeatureJobTest : public ::testing::Test {
  protected:
@@ -20,8 +20,8 @@ class FeatureJobTest : public ::testing::Test {
     warehouse_ = std::move(*OpenWarehouse("sqlite::memory:"));
     ASSERT_TRUE(warehouse_->Setup().ok());
     Batch batch;
-    batch.events = {Event{"e-1", "A_101", kT0, Kind::kPickup, 1},
-                    Event{"e-2", "B_202", kT0, Kind::kDropoff, 2}};
+    batch.events = {Event{"e-1", "A_101", kFirstEvent, Kind::kPickup, 1},
+                    Event{"e-2", "B_202", kFirstEvent, Kind::kDropoff, 2}};
     ASSERT_TRUE(warehouse_->Commit(batch).ok());
   }
   std::vector<std::string> log_;
@@ -33,7 +33,8 @@ class FeatureJobTest : public ::testing::Test {
 
 TEST_F(FeatureJobTest, BackfillRefreshesEveryTickOfTheRangeInOrder) {
   ASSERT_TRUE(
-      BackfillFeatures(*warehouse_, Options(), kT0, *ParseRfc3339("2025-11-16T11:00:00Z")).ok());
+      BackfillFeatures(*warehouse_, Options(), kFirstEvent, *ParseRfc3339("2025-11-16T11:00:00Z"))
+          .ok());
   ASSERT_FALSE(log_.empty());
   EXPECT_EQ(log_[0], "backfilling 4 ticks every 900 s");  // 10:15, 10:30, 10:45, 11:00.
   auto ticks = warehouse_->Query("SELECT count(DISTINCT as_of) FROM station_features");
@@ -42,8 +43,8 @@ TEST_F(FeatureJobTest, BackfillRefreshesEveryTickOfTheRangeInOrder) {
 }
 
 TEST_F(FeatureJobTest, VerifyFindsNothingWrongWithWhatWasJustComputed) {
-  ASSERT_TRUE(RefreshFeaturesAt(*warehouse_, Options(), k1030).ok());
-  auto verification = VerifyFeatures(*warehouse_, DefaultFeatures(), k1030);
+  ASSERT_TRUE(RefreshFeaturesAt(*warehouse_, Options(), kTick1030).ok());
+  auto verification = VerifyFeatures(*warehouse_, DefaultFeatures(), kTick1030);
   ASSERT_TRUE(verification.ok()) << verification.status();
   EXPECT_GT(verification->expected, 0u);
   EXPECT_EQ(verification->stored, verification->expected);
@@ -51,9 +52,9 @@ TEST_F(FeatureJobTest, VerifyFindsNothingWrongWithWhatWasJustComputed) {
 }
 
 TEST_F(FeatureJobTest, VerifyNamesEveryRowMissingChangedOrExtra) {
-  ASSERT_TRUE(RefreshFeaturesAt(*warehouse_, Options(), k1030).ok());
+  ASSERT_TRUE(RefreshFeaturesAt(*warehouse_, Options(), kTick1030).ok());
   // A row changed behind the job's back, one gone, one that should not be there.
-  auto rows = *warehouse_->StoredFeatures(k1030);
+  auto rows = *warehouse_->StoredFeatures(kTick1030);
   ASSERT_GE(rows.size(), 2u);
   std::vector<FeatureRow> tampered = rows;
   tampered[0].value += 7;
@@ -62,10 +63,10 @@ TEST_F(FeatureJobTest, VerifyNamesEveryRowMissingChangedOrExtra) {
                       .feature_name = rows[0].feature_name,
                       .window_len = rows[0].window_len,
                       .value = 1,
-                      .as_of = k1030});
+                      .as_of = kTick1030});
   ASSERT_TRUE(
-      warehouse_->WriteFeatureTicks(FeatureNames(DefaultFeatures()), {{k1030, tampered}}).ok());
-  auto verification = VerifyFeatures(*warehouse_, DefaultFeatures(), k1030);
+      warehouse_->WriteFeatureTicks(FeatureNames(DefaultFeatures()), {{kTick1030, tampered}}).ok());
+  auto verification = VerifyFeatures(*warehouse_, DefaultFeatures(), kTick1030);
   ASSERT_TRUE(verification.ok()) << verification.status();
   ASSERT_EQ(verification->differences.size(), 3u);
   std::vector<std::string> what;
