@@ -1,6 +1,7 @@
 #include "cli/pubsub_flags.h"
 
 #include "cli/cli_common.h"
+#include "gcp/google_api.h"
 #include "pubsub/wire.h"
 
 namespace bikestream::cli {
@@ -27,6 +28,12 @@ absl::Status ResolvePubsubFlags(PubsubFlags* flags, bool need_topic, bool need_s
   if (flags->topic.empty()) flags->topic = FirstEnv({"PUBSUB_TOPIC"});
   if (flags->subscription.empty()) flags->subscription = FirstEnv({"SUBSCRIPTION"});
   if (flags->endpoint.empty()) flags->endpoint = FirstEnv({"PUBSUB_ENDPOINT"});
+  if (!flags->endpoint
+           .empty()) {  // Checked first, as a flag; pubsub::MakeConnection checks it too.
+    auto endpoint = gcp::CheckEndpoint(flags->endpoint, "--pubsub-endpoint");
+    if (!endpoint.ok()) return endpoint.status();
+    flags->endpoint = *endpoint;
+  }
   if (flags->project.empty()) {
     return absl::InvalidArgumentError("no Pub/Sub project: give --project or set PROJECT_ID");
   }

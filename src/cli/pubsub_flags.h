@@ -15,7 +15,7 @@ struct PubsubFlags {
   std::string project;       // $PROJECT_ID, then $GOOGLE_CLOUD_PROJECT.
   std::string topic;         // $PUBSUB_TOPIC.
   std::string subscription;  // $SUBSCRIPTION.
-  std::string endpoint;      // $PUBSUB_ENDPOINT; checked by pubsub::MakeConnection.
+  std::string endpoint;      // $PUBSUB_ENDPOINT; checked by ResolvePubsubFlags.
 };
 void AddPubsubOptions(CLI::App* command, PubsubFlags* flags, bool topic, bool subscription);
 // Fills unset flags from the environment; an error names what is still missing.

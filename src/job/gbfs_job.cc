@@ -161,6 +161,10 @@ absl::StatusOr<std::string> GbfsSystemOf(const std::string& feed,
 }
 
 absl::StatusOr<GbfsJobResult> RunGbfsJob(const GbfsJobOptions& options) {
+  if ((options.publisher == nullptr) == (options.warehouse == nullptr) || !options.interrupted) {
+    return absl::InvalidArgumentError(
+        "a gbfs job hands its events to a publisher or a warehouse, one of them");
+  }
   Clock& clock = options.clock ? *options.clock : SystemClock();
   const bool live = IsLiveFeed(options.feed);
   std::unique_ptr<StationsKeeper> stations;
@@ -209,8 +213,9 @@ absl::StatusOr<GbfsJobResult> RunGbfsJob(const GbfsJobOptions& options) {
       feed_options.station_information_url = options.station_information;
     }
     feed = std::make_unique<gbfs::LiveFeed>(std::move(feed_options), http, clock);
-    Log(options, fmt::format("polling {} as system {}, every {} s at most", RedactUrl(options.feed),
-                             options.system, double(options.min_interval) / kMicrosPerSecond));
+    Log(options,
+        fmt::format("polling {} as system {}, every {:g} s at most", RedactUrl(options.feed),
+                    options.system, double(options.min_interval) / kMicrosPerSecond));
   } else {
     feed = std::make_unique<gbfs::ReplayFeed>(options.feed, options.speedup, clock);
   }

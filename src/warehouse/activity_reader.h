@@ -93,8 +93,8 @@ class ActivityReader {
   // when there was something to bring up to date.
   //
   // On SQLite a read may write: the reads and CatchUp fold new events into the totals table,
-  // so an ActivityReader needs a store it may write to (a read-only file fails with the
-  // engine's error). The other engines only read.
+  // so an ActivityReader needs a store it may write to (on a read-only file whose totals are
+  // behind, kFailedPrecondition says how to make it writable). The other engines only read.
   virtual absl::StatusOr<bool> CatchUp() { return false; }
 };
 

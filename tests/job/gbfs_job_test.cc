@@ -102,5 +102,18 @@ TEST_F(GbfsJobTest, ChecksNameTheFlagToFix) {
             std::string::npos);
 }
 
+TEST_F(GbfsJobTest, TakesExactlyOneDestination) {
+  EXPECT_EQ(RunGbfsJob(Options()).status().code(), absl::StatusCode::kInvalidArgument);
+  CollectingPublisher publisher;
+  auto sink = *OpenWarehouse("sqlite::memory:");
+  ASSERT_TRUE(sink->Setup().ok());
+  StagedIngest ingest(*sink, *sink, {.source = "gbfs:test"});
+  GbfsJobOptions both = Options();
+  both.publisher = &publisher;
+  both.warehouse = &ingest;
+  EXPECT_EQ(RunGbfsJob(both).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(publisher.sent.empty());
+}
+
 }  // namespace
 }  // namespace bikestream
