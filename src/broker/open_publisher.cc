@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <system_error>
 
+#include "broker/kind_name.h"
 #include "common/print.h"
 #include "mqtt/mqtt_publisher.h"
 #include "pubsub/publisher.h"
@@ -36,30 +37,45 @@ class StdoutPublisher final : public MessagePublisher {
   bool published_;
 };
 
-// Sparse mode, as the original script: wait for the broker, then say so on stdout.
-absl::Status ConfirmPublished(const std::string& payload) {
-  Print("Published: {}\n", payload);
-  std::fflush(stdout);
-  return absl::OkStatus();
+// Sparse mode, as the original script: each message waits for the broker, then is said on
+// stdout to be published. Wraps a broker's publisher; its count is then no news.
+class ConfirmingPublisher final : public MessagePublisher {
+ public:
+  explicit ConfirmingPublisher(std::unique_ptr<MessagePublisher> publisher)
+      : publisher_(std::move(publisher)) {}
+
+  absl::Status Send(const std::string& payload) override {
+    if (auto status = publisher_->Send(payload); !status.ok()) return status;
+    if (auto status = publisher_->Flush(); !status.ok()) return status;
+    Print("Published: {}\n", payload);
+    std::fflush(stdout);
+    return absl::OkStatus();
+  }
+  absl::Status Flush() override { return publisher_->Flush(); }
+
+ private:
+  std::unique_ptr<MessagePublisher> publisher_;
+};
+
+// A broker's publisher, confirming each message when the options ask for it.
+std::unique_ptr<MessagePublisher> ConfirmingIfAsked(const PublisherOptions& options,
+                                                    std::unique_ptr<MessagePublisher> publisher) {
+  if (!options.confirm_each) return publisher;
+  return std::make_unique<ConfirmingPublisher>(std::move(publisher));
 }
 
 class PubsubPublisher final : public MessagePublisher {
  public:
   PubsubPublisher(std::unique_ptr<pubsub::PubsubConnection> connection,
-                  pubsub::PublisherOptions options, bool confirm_each)
-      : connection_(std::move(connection)),
-        publisher_(*connection_, std::move(options)),
-        confirm_each_(confirm_each) {}
+                  pubsub::PublisherOptions options)
+      : connection_(std::move(connection)), publisher_(*connection_, std::move(options)) {}
 
   absl::Status Send(const std::string& payload) override {
     publisher_.Publish(payload);
-    if (!confirm_each_) return absl::OkStatus();
-    if (auto status = publisher_.Flush(); !status.ok()) return status;
-    return ConfirmPublished(payload);
+    return absl::OkStatus();
   }
   absl::Status Flush() override { return publisher_.Flush(); }
   std::string Summary() const override {
-    if (confirm_each_) return "";
     const auto stats = publisher_.stats();
     return fmt::format("published {} messages in {} requests{}", stats.published, stats.requests,
                        stats.failed ? fmt::format(", {} FAILED", stats.failed) : "");
@@ -68,30 +84,22 @@ class PubsubPublisher final : public MessagePublisher {
  private:
   std::unique_ptr<pubsub::PubsubConnection> connection_;
   pubsub::BatchPublisher publisher_;
-  bool confirm_each_;
 };
 
 class MqttPublisher final : public MessagePublisher {
  public:
-  MqttPublisher(std::unique_ptr<mqtt::Publisher> publisher, std::string name, bool confirm_each)
-      : publisher_(std::move(publisher)), name_(std::move(name)), confirm_each_(confirm_each) {}
+  MqttPublisher(std::unique_ptr<mqtt::Publisher> publisher, std::string name)
+      : publisher_(std::move(publisher)), name_(std::move(name)) {}
 
-  absl::Status Send(const std::string& payload) override {
-    if (auto status = publisher_->Publish(payload); !status.ok()) return status;
-    if (!confirm_each_) return absl::OkStatus();
-    if (auto status = publisher_->Flush(); !status.ok()) return status;
-    return ConfirmPublished(payload);
-  }
+  absl::Status Send(const std::string& payload) override { return publisher_->Publish(payload); }
   absl::Status Flush() override { return publisher_->Flush(); }
   std::string Summary() const override {
-    if (confirm_each_) return "";
     return fmt::format("published {} messages to {} (QoS 1)", publisher_->published(), name_);
   }
 
  private:
   std::unique_ptr<mqtt::Publisher> publisher_;
   std::string name_;
-  bool confirm_each_;
 };
 
 using PublisherOpener =
@@ -108,12 +116,12 @@ absl::StatusOr<std::unique_ptr<MessagePublisher>> OpenPubsubPublisher(
   if (!connection.ok()) return connection.status();
   if (auto status = (*connection)->GetTopic(options.project, options.topic); !status.ok())
     return status;
-  return std::make_unique<PubsubPublisher>(
-      std::move(*connection),
-      pubsub::PublisherOptions{.project = options.project,
-                               .topic = options.topic,
-                               .concurrency = options.publish_concurrency},
-      options.confirm_each);
+  return ConfirmingIfAsked(
+      options, std::make_unique<PubsubPublisher>(
+                   std::move(*connection),
+                   pubsub::PublisherOptions{.project = options.project,
+                                            .topic = options.topic,
+                                            .concurrency = options.publish_concurrency}));
 }
 
 absl::StatusOr<std::unique_ptr<MessagePublisher>> OpenMqttPublisher(
@@ -124,11 +132,11 @@ absl::StatusOr<std::unique_ptr<MessagePublisher>> OpenMqttPublisher(
   auto publisher =
       mqtt::Publisher::Start({.connection = std::move(*connection), .log = options.log});
   if (!publisher.ok()) return publisher.status();
-  return std::make_unique<MqttPublisher>(std::move(*publisher), std::move(name),
-                                         options.confirm_each);
+  return ConfirmingIfAsked(options,
+                           std::make_unique<MqttPublisher>(std::move(*publisher), std::move(name)));
 }
 
-// The destinations, one line each: what `to` is, or starts with when it ends in ://.
+// The destinations, one line each, by the name or URL scheme `to` gives (kind_name.h).
 struct Destination {
   std::string_view to;
   PublisherOpener open;
@@ -142,10 +150,7 @@ constexpr Destination kDestinations[] = {
 
 PublisherOpener PublisherOpenerFor(std::string_view to) {
   for (const Destination& destination : kDestinations) {
-    if (to == destination.to ||
-        (destination.to.ends_with("://") && to.starts_with(destination.to))) {
-      return destination.open;
-    }
+    if (NamesKind(destination.to, to)) return destination.open;
   }
   return nullptr;
 }

@@ -19,7 +19,8 @@ namespace bikestream {
 struct PublisherOptions {
   std::string to = "stdout";     // stdout, pubsub (the topic below), or an mqtt:// or mqtts:// URL.
   bool published_lines = false;  // Each message as "Published: {json}", as the original script.
-  bool confirm_each = false;     // A broker: wait for each message, then print it as published.
+  bool confirm_each = false;     // A broker: wait for each message, then print it as published
+                                 // (and no count at the end).
 
   // Pub/Sub: where the service is, the topic, and publish requests in flight.
   pubsub::ConnectionOptions pubsub;

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <system_error>
 
+#include "broker/kind_name.h"
 #include "mqtt/mqtt_source.h"
 #include "pubsub/pull_source.h"
 
@@ -95,7 +96,7 @@ absl::StatusOr<OpenedSource> OpenMqttSource(const EventSourceOptions& options) {
       .started = std::move(started)};
 }
 
-// The streaming sources, one line each: what `from` is, or starts with when it ends in ://.
+// The streaming sources, one line each, by the name or URL scheme `from` gives (kind_name.h).
 struct StreamingSourceKind {
   std::string_view from;
   SourceOpener open;
@@ -108,8 +109,7 @@ constexpr StreamingSourceKind kStreamingSources[] = {
 
 SourceOpener SourceOpenerFor(std::string_view from) {
   for (const StreamingSourceKind& kind : kStreamingSources) {
-    if (from == kind.from || (kind.from.ends_with("://") && from.starts_with(kind.from)))
-      return kind.open;
+    if (NamesKind(kind.from, from)) return kind.open;
   }
   return nullptr;
 }

@@ -11,6 +11,7 @@
 #include "common/redact.h"
 #include "common/status.h"
 #include "event/timestamp.h"
+#include "features/aggregates.h"
 #include "ingest/dead_letter_replay.h"
 
 namespace bikestream {
@@ -170,7 +171,7 @@ ApiReply ConsoleApi::Summary() {
     feature_set.push_back({{"column", FeatureColumn(spec.name, spec.window_len)},
                            {"name", spec.name},
                            {"window", spec.window_len},
-                           {"aggregate", AggregateName(spec.aggregate)},
+                           {"aggregate", AggregateOf(spec.aggregate).name},
                            {"kind", spec.kind ? json(KindName(*spec.kind)) : json()}});
   }
   return Json({{"warehouse", name_},

@@ -114,8 +114,6 @@ absl::StatusOr<FeatureSpec> ParseOne(const toml::table& table, std::string_view 
 
 }  // namespace
 
-std::string_view AggregateName(Aggregate aggregate) { return AggregateOf(aggregate).name; }
-
 std::vector<std::string> FeatureNames(const std::vector<FeatureSpec>& features) {
   std::vector<std::string> names;
   names.reserve(features.size());

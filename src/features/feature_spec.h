@@ -28,8 +28,6 @@ enum class Aggregate { kCount, kSum, kAvg, kMin, kMax, kTopShare };
 inline constexpr TimestampMicros kMinWindow = kMicrosPerSecond;
 inline constexpr TimestampMicros kMaxWindow = 366 * 24 * kMicrosPerHour;
 
-std::string_view AggregateName(Aggregate aggregate);
-
 struct FeatureSpec {
   std::string name;                       // feature_name, e.g. pickup_count.
   std::string window_len;                 // As written: 2h, 24h, 7d, all_time.

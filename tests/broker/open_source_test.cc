@@ -3,9 +3,11 @@
 // servers (tests/job/pubsub_job_test.cc, tests/job/mqtt_job_test.cc).
 #include "broker/open_source.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "broker/open_publisher.h"
+#include "support/mosquitto_broker.h"
 
 namespace bikestream {
 namespace {
@@ -86,6 +88,29 @@ TEST(OpenPublisher, StdoutHasNothingToSummarize) {
   ASSERT_TRUE(publisher.ok()) << publisher.status();
   EXPECT_TRUE((*publisher)->Flush().ok());
   EXPECT_EQ((*publisher)->Summary(), "");
+}
+
+// Sparse mode: each message waits for the broker's acknowledgement, then is said on stdout to
+// be published; the count at the end is then no news. Against Debian's mosquitto.
+TEST(OpenPublisher, ABrokerConfirmsEachMessageWhenAsked) {
+  testing_support::MosquittoBroker broker;
+  REQUIRE_MOSQUITTO(broker);
+  const std::string url = fmt::format("mqtt://127.0.0.1:{}/confirm", broker.port());
+  auto confirming = OpenPublisher({.to = url, .confirm_each = true});
+  ASSERT_TRUE(confirming.ok()) << confirming.status();
+  ::testing::internal::CaptureStdout();
+  const absl::Status sent = (*confirming)->Send("{\"event_id\":\"e-1\"}");
+  EXPECT_EQ(::testing::internal::GetCapturedStdout(), "Published: {\"event_id\":\"e-1\"}\n");
+  ASSERT_TRUE(sent.ok()) << sent;
+  EXPECT_EQ((*confirming)->Summary(), "");
+
+  auto counting = OpenPublisher({.to = url});
+  ASSERT_TRUE(counting.ok()) << counting.status();
+  ::testing::internal::CaptureStdout();
+  ASSERT_TRUE((*counting)->Send("{}").ok());
+  ASSERT_TRUE((*counting)->Flush().ok());
+  EXPECT_EQ(::testing::internal::GetCapturedStdout(), "");
+  EXPECT_EQ((*counting)->Summary(), fmt::format("published 1 messages to {} (QoS 1)", url));
 }
 
 }  // namespace

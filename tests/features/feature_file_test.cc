@@ -86,7 +86,7 @@ TEST(Aggregates, TheDocsHaveARowForEachAsTheTableSays) {
     EXPECT_EQ(line.ends_with("| every known station (0 over none) |") ||
                   line.ends_with("| every known station |"),
               info.every_station);
-    EXPECT_EQ(AggregateName(info.aggregate), info.name);
+    EXPECT_EQ(&AggregateOf(info.aggregate), &info);
   }
   EXPECT_EQ(AggregateNames(), "count, sum, avg, min, max or top_share");
 }
