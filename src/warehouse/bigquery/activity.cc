@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "warehouse/bigquery/bigquery_backend.h"
+#include "warehouse/sql/totals_query.h"
 
 namespace bikestream::bigquery {
 namespace {
@@ -21,13 +22,6 @@ Activity ActivityAt(const std::vector<std::optional<std::string>>& row, std::siz
                   IntegerOf(row[first + 3])};
 }
 
-// The start of the `bucket` of a TIMESTAMP column, rounded down also before 1970, as
-// ActivityBucketOf (DIV rounds toward zero).
-std::string BucketOf(std::string_view column, TimestampMicros bucket) {
-  return fmt::format("UNIX_MICROS({0}) - MOD(MOD(UNIX_MICROS({0}), {1}) + {1}, {1})", column,
-                     bucket);
-}
-
 json Period(TimestampMicros from, TimestampMicros to) {
   return {ScalarParameter("from", "TIMESTAMP", TimestampText(ActivityBucketAtOrAfter(from))),
           ScalarParameter("to", "TIMESTAMP", TimestampText(ActivityBucketAtOrAfter(to)))};
@@ -43,8 +37,8 @@ absl::StatusOr<std::vector<ActivityBucket>> BigQueryWarehouse::StationBuckets(
                    fmt::format("SELECT {} AS bucket, {} FROM {} "
                                "WHERE station_id = @station AND ts_iso >= @from AND ts_iso < @to "
                                "GROUP BY bucket ORDER BY bucket",
-                               BucketOf("ts_iso", kActivityBucket), kActivityColumns,
-                               Quoted(tables_.raw_events)),
+                               Dialect().bucket_start(Dialect().micros("ts_iso"), kActivityBucket),
+                               kActivityColumns, Quoted(tables_.raw_events)),
                    parameters);
   if (!rows.ok()) return rows.status();
   std::vector<ActivityBucket> buckets;
@@ -88,14 +82,9 @@ absl::StatusOr<std::vector<FeatureRow>> BigQueryWarehouse::StationFeatureHistory
 
 absl::StatusOr<std::vector<DeadLetterCount>> BigQueryWarehouse::CountDeadLetters(
     TimestampMicros bucket, TimestampMicros from, TimestampMicros to) {
-  auto rows =
-      Read("dead-letter counts",
-           fmt::format("SELECT reason, {} AS bucket, COUNT(*) FROM {} "
-                       "WHERE first_seen >= @from AND first_seen < @to GROUP BY bucket, reason "
-                       "ORDER BY bucket, reason",
-                       BucketOf("first_seen", bucket), Quoted(tables_.dead_letter)),
-           json::array({ScalarParameter("from", "TIMESTAMP", TimestampText(from)),
-                        ScalarParameter("to", "TIMESTAMP", TimestampText(to))}));
+  auto rows = Read("dead-letter counts",
+                   DeadLetterCountsQuery(Quoted(tables_.dead_letter), bucket, Dialect()),
+                   json::array({InstantParameter(1, from), InstantParameter(2, to)}));
   if (!rows.ok()) return rows.status();
   std::vector<DeadLetterCount> counts;
   for (const auto& r : rows->rows)

@@ -1,7 +1,7 @@
 // The BigQuery warehouse's class, private to this folder. Its methods are defined by
-// responsibility: schema.cc (opening, the dataset and tables), writes.cc (events and dead
-// letters, one transaction per batch), reads.cc (queries, dead letters, events),
-// feature_sql.cc (the feature store), stations.cc (the stations table), activity.cc (the
+// responsibility: schema.cc (opening, the dataset and tables), dialect.cc (its SQL dialect),
+// writes.cc (events and dead letters, one transaction per batch), reads.cc (queries, dead letters,
+// events), feature_sql.cc (the feature store), stations.cc (the stations table), activity.cc (the
 // console's reads).
 #pragma once
 
@@ -11,6 +11,7 @@
 
 #include "warehouse/bigquery/bigquery_warehouse.h"
 #include "warehouse/bigquery/client.h"
+#include "warehouse/sql/sql_dialect.h"
 
 namespace bikestream::bigquery {
 
@@ -70,8 +71,8 @@ class BigQueryWarehouse final : public Warehouse {
                                      const std::vector<DeadLetter>& letters,
                                      const std::vector<std::int64_t>& resolved_ids);
   // feature_sql.cc
-  absl::StatusOr<QueryResult> LabeledTrainingSet(const TrainingSetRequest::Labels& labels,
-                                                 const std::string& pivots);
+  absl::StatusOr<QueryResult> LabeledTrainingSet(const std::vector<std::string>& features,
+                                                 const TrainingSetRequest::Labels& labels);
   // reads.cc: a read-only statement's rows (or, with `on_page`, each page handed on), and a
   // script run as a query job under a new id `job_prefix`_...; each with its bytes reported.
   absl::StatusOr<Rows> Read(std::string_view what, const std::string& sql,
@@ -94,6 +95,12 @@ std::string UniqueJobId(std::string_view prefix);
 
 // A table name quoted for GoogleSQL: `name`.
 std::string Quoted(std::string_view name);
+
+// GoogleSQL's dialect of the queries the SQL engines share (dialect.cc), whose parameter n is
+// named ParameterName(n); InstantParameter is the n-th as a TIMESTAMP.
+const SqlDialect& Dialect();
+std::string ParameterName(int n);
+nlohmann::json InstantParameter(int n, TimestampMicros instant);
 
 // A result as `query` prints it: timestamps as ISO 8601, doubles as the other engines print
 // them.

@@ -1,11 +1,12 @@
-// The feature store on BigQuery: GoogleSQL's dialect of the feature query, refreshes and
-// streaming ticks as transactions run as query jobs (as commits are), stored rows and training
-// sets through jobs.query.
+// The feature store on BigQuery: the shared feature query, refreshes and streaming ticks as
+// transactions run as query jobs (as commits are), stored rows and training sets through
+// jobs.query.
 #include <fmt/format.h>
 
 #include "warehouse/bigquery/bigquery_backend.h"
 #include "warehouse/sql/feature_query.h"
 #include "warehouse/sql/sql_text.h"
+#include "warehouse/sql/training_set_query.h"
 #include "warehouse/sql/valid_utf8.h"
 
 namespace bikestream::bigquery {
@@ -26,26 +27,7 @@ const std::vector<Field> kFeatureFields = {{"station_id", "STRING"},
                                            {"value", "FLOAT64"},
                                            {"as_of", "TIMESTAMP"}};
 
-// as_of is the TIMESTAMP parameter @as_of.
-const SqlDialect& Dialect() {
-  static const SqlDialect dialect{
-      .as_of = "@as_of",
-      .window_start =
-          [](std::int64_t micros) {
-            return fmt::format("TIMESTAMP_SUB(@as_of, INTERVAL {} MICROSECOND)", micros);
-          },
-      .real = "FLOAT64",
-      .rank_offset =
-          [](const std::string& x) {
-            return fmt::format("GREATEST(CAST(CEIL({}) AS INT64) - 1, 0)", x);
-          },
-  };
-  return dialect;
-}
-
-json AsOfParameter(TimestampMicros as_of) {
-  return ScalarParameter("as_of", "TIMESTAMP", TimestampText(as_of));
-}
+json AsOfParameter(TimestampMicros as_of) { return InstantParameter(1, as_of); }
 
 std::vector<FeatureRow> FeatureRowsOf(const Rows& rows, TimestampMicros as_of) {
   std::vector<FeatureRow> features;
@@ -91,12 +73,12 @@ absl::StatusOr<std::size_t> BigQueryWarehouse::RefreshFeatures(
   const std::string script = fmt::format(
       "BEGIN TRANSACTION;\n"
       "CREATE TEMP TABLE computed AS {1};\n"
-      "DELETE FROM {0} WHERE as_of = @as_of AND feature_name IN UNNEST(@names);\n"
+      "DELETE FROM {0} WHERE as_of = {2} AND feature_name IN UNNEST(@names);\n"
       "INSERT INTO {0} (station_id, feature_name, window_len, value, as_of)\n"
-      "  SELECT station_id, feature_name, window_len, value, @as_of FROM computed;\n"
+      "  SELECT station_id, feature_name, window_len, value, {2} FROM computed;\n"
       "COMMIT TRANSACTION;\n"
       "SELECT COUNT(*) AS written FROM computed;\n",
-      table, FeatureQuery(features, Quoted(tables_.raw_events), Dialect()));
+      table, FeatureQuery(features, Quoted(tables_.raw_events), Dialect()), Dialect().instant(1));
   auto rows = RunJob("features", "bikestream_features", script,
                      json::array({AsOfParameter(as_of),
                                   ArrayParameter("names", "STRING", FeatureNames(features))}));
@@ -137,9 +119,9 @@ absl::Status BigQueryWarehouse::WriteFeatureTicks(const std::vector<std::string>
 absl::StatusOr<std::vector<FeatureRow>> BigQueryWarehouse::StoredFeatures(TimestampMicros as_of) {
   auto rows = Read(
       "stored features",
-      fmt::format("SELECT station_id, feature_name, window_len, value FROM {} WHERE as_of = @as_of "
+      fmt::format("SELECT station_id, feature_name, window_len, value FROM {} WHERE as_of = {} "
                   "ORDER BY station_id, feature_name, window_len",
-                  Quoted(tables_.station_features)),
+                  Quoted(tables_.station_features), Dialect().instant(1)),
       json::array({AsOfParameter(as_of)}));
   if (!rows.ok()) return rows.status();
   return FeatureRowsOf(*rows, as_of);
@@ -150,53 +132,33 @@ absl::StatusOr<std::optional<TimestampMicros>> BigQueryWarehouse::LatestFeatureT
 }
 
 absl::StatusOr<QueryResult> BigQueryWarehouse::TrainingSet(const TrainingSetRequest& request) {
-  const std::string pivots = FeatureColumns(request.features, Quoted);
-  if (request.labels) return LabeledTrainingSet(*request.labels, pivots);
-  std::string where;
+  if (request.labels) return LabeledTrainingSet(request.features, *request.labels);
   json parameters = json::array();
   if (request.range) {
-    where = "f.as_of BETWEEN @from AND @to";
-    parameters.push_back(ScalarParameter("from", "TIMESTAMP", TimestampText(request.range->first)));
-    parameters.push_back(ScalarParameter("to", "TIMESTAMP", TimestampText(request.range->second)));
+    parameters.push_back(InstantParameter(1, request.range->first));
+    parameters.push_back(InstantParameter(2, request.range->second));
   } else {
-    where = "f.as_of = @as_of";
-    parameters.push_back(AsOfParameter(request.as_of.value_or(0)));
+    parameters.push_back(InstantParameter(1, request.as_of.value_or(0)));
   }
-  auto rows =
-      Read("training-set",
-           fmt::format(
-               "SELECT f.station_id, f.as_of{} FROM {} f WHERE {} GROUP BY f.station_id, f.as_of "
-               "ORDER BY f.as_of, f.station_id",
-               pivots, Quoted(tables_.station_features), where),
-           parameters);
+  auto rows = Read("training-set",
+                   TrainingSetQuery(request.features, request.range.has_value(),
+                                    Quoted(tables_.station_features), Dialect()),
+                   parameters);
   if (!rows.ok()) return rows.status();
   return ForPeople(*rows);
 }
 
 // The entity rows travel as a parameter, so the point-in-time join runs in BigQuery; a long
 // file takes several requests (about 4 MB of text, or 20,000 rows, each), whose results follow
-// one another in the file's order. Label
-// columns are named label0, label1, ... in SQL (a file's header need not be a column name
-// BigQuery takes) and get their names back in the result.
+// one another in the file's order.
 absl::StatusOr<QueryResult> BigQueryWarehouse::LabeledTrainingSet(
-    const TrainingSetRequest::Labels& labels, const std::string& pivots) {
+    const std::vector<std::string>& features, const TrainingSetRequest::Labels& labels) {
   std::vector<Field> fields = {
       {"entity_row", "INT64"}, {"station_id", "STRING"}, {"ts", "TIMESTAMP"}};
-  std::string label_select;
-  for (std::size_t i = 0; i < labels.columns.size(); ++i) {
+  for (std::size_t i = 0; i < labels.columns.size(); ++i)
     fields.push_back({fmt::format("label{}", i), "STRING"});
-    label_select += fmt::format(", l.label{}", i);
-  }
-  const std::string table = Quoted(tables_.station_features);
-  const std::string sql = fmt::format(
-      "WITH l AS (SELECT * FROM UNNEST(@labels)),\n"
-      "latest AS (SELECT l.entity_row, MAX(g.as_of) AS as_of FROM l JOIN {0} g\n"
-      "  ON g.station_id = l.station_id AND g.as_of <= l.ts GROUP BY l.entity_row)\n"
-      "SELECT l.station_id, l.ts, f.as_of{1}{2} FROM l\n"
-      "LEFT JOIN latest ON latest.entity_row = l.entity_row\n"
-      "LEFT JOIN {0} f ON f.station_id = l.station_id AND f.as_of = latest.as_of\n"
-      "GROUP BY l.entity_row, l.station_id, l.ts, f.as_of{1} ORDER BY l.entity_row",
-      table, label_select, pivots);
+  const std::string sql = PointInTimeJoinQuery(features, "UNNEST(@labels)", labels.columns.size(),
+                                               Quoted(tables_.station_features), Dialect());
   Rows all;
   std::vector<std::vector<std::optional<std::string>>> entities;
   std::size_t bytes = 0;
@@ -227,9 +189,7 @@ absl::StatusOr<QueryResult> BigQueryWarehouse::LabeledTrainingSet(
     if (absl::Status status = flush(); !status.ok()) return status;
   }
   QueryResult result = ForPeople(all);
-  for (std::size_t i = 0; i < labels.columns.size() && 3 + i < result.columns.size(); ++i) {
-    result.columns[3 + i] = labels.columns[i];
-  }
+  NameLabelColumns(labels.columns, result);
   return result;
 }
 

@@ -7,6 +7,7 @@
 #include "event/timestamp.h"
 #include "warehouse/bigquery/bigquery_backend.h"
 #include "warehouse/sql/sql_text.h"
+#include "warehouse/sql/totals_query.h"
 
 namespace bikestream::bigquery {
 namespace {
@@ -152,13 +153,8 @@ absl::StatusOr<std::optional<TimestampMicros>> BigQueryWarehouse::MaxInstant(
 }
 
 absl::StatusOr<std::vector<StationTotals>> BigQueryWarehouse::EventTotals(TimestampMicros through) {
-  auto rows = Read(
-      "event totals",
-      fmt::format("SELECT station_id, kind, COUNT(*) AS n, SUM(delta) AS total, MIN(delta) AS low, "
-                  "MAX(delta) AS high, MIN(ts_iso) AS first_ts FROM {} WHERE ts_iso <= @through "
-                  "GROUP BY station_id, kind",
-                  Quoted(tables_.raw_events)),
-      json::array({ScalarParameter("through", "TIMESTAMP", TimestampText(through))}));
+  auto rows = Read("event totals", EventTotalsQuery(Quoted(tables_.raw_events), Dialect()),
+                   json::array({InstantParameter(1, through)}));
   if (!rows.ok()) return rows.status();
   std::vector<StationTotals> totals;
   for (const auto& r : rows->rows) {

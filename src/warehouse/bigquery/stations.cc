@@ -1,8 +1,10 @@
-// The stations table: an upsert that keeps the latest description of each station, as one
-// transaction (a DELETE of the rows being replaced, then an INSERT of the stations not stored).
+// The stations table: the shared upsert that keeps the latest description of each station, as
+// one transaction (a DELETE of the rows being replaced, then an INSERT of the stations not
+// stored).
 #include <fmt/format.h>
 
 #include "warehouse/bigquery/bigquery_backend.h"
+#include "warehouse/sql/stations_query.h"
 
 namespace bikestream::bigquery {
 namespace {
@@ -28,17 +30,12 @@ nlohmann::json StationsParameter(const std::vector<Station>& stations) {
 
 absl::Status BigQueryWarehouse::UpsertStations(const std::vector<Station>& stations) {
   if (stations.empty()) return absl::OkStatus();
-  const std::string script = fmt::format(
-      "BEGIN TRANSACTION;\n"
-      "DELETE FROM {0} WHERE station_id IN (\n"
-      "  SELECT s.station_id FROM UNNEST(@stations) AS s JOIN {0} AS t ON t.station_id = "
-      "s.station_id\n"
-      "  WHERE s.last_updated >= t.last_updated);\n"
-      "INSERT INTO {0} (station_id, name, lat, lon, capacity, last_updated)\n"
-      "  SELECT station_id, name, lat, lon, capacity, last_updated FROM UNNEST(@stations) AS s\n"
-      "  WHERE NOT EXISTS (SELECT 1 FROM {0} AS t WHERE t.station_id = s.station_id);\n"
-      "COMMIT TRANSACTION;\n",
-      Quoted(tables_.stations));
+  const std::string script =
+      fmt::format("BEGIN TRANSACTION;\n{};\nCOMMIT TRANSACTION;\n",
+                  StationsUpsertQuery(Quoted(tables_.stations),
+                                      "SELECT station_id, name, lat, lon, capacity, last_updated "
+                                      "FROM UNNEST(@stations)",
+                                      Dialect()));
   return RunJob("stations", "bikestream_stations", script,
                 nlohmann::json::array({StationsParameter(stations)}))
       .status();

@@ -6,6 +6,7 @@
 
 #include "warehouse/postgres/postgres_backend.h"
 #include "warehouse/postgres/postgres_rows.h"
+#include "warehouse/sql/totals_query.h"
 
 namespace bikestream::postgres {
 namespace {
@@ -16,11 +17,6 @@ constexpr char kActivityColumns[] =
     "0), "
     "count(*) FILTER (WHERE kind = 'dropoff'), coalesce(sum(delta) FILTER (WHERE kind = "
     "'dropoff'), 0)";
-
-// The start of the `bucket` of `micros`, rounded down also before 1970 (as ActivityBucketOf).
-std::string BucketOf(const std::string& micros, TimestampMicros bucket = kActivityBucket) {
-  return fmt::format("{0} - (({0} % {1}) + {1}) % {1}", micros, bucket);
-}
 
 Activity ActivityAt(const PGresult* rows, int row, int first) {
   return Activity{Integer(rows, row, first), Integer(rows, row, first + 1),
@@ -34,7 +30,8 @@ absl::StatusOr<std::vector<ActivityBucket>> PostgresWarehouse::StationBuckets(
   const std::string sql = fmt::format(
       "SELECT {}, {} FROM {} WHERE station_id = $1 AND ts_iso >= {} AND ts_iso < {} GROUP BY 1 "
       "ORDER BY 1",
-      BucketOf(Micros("ts_iso")), kActivityColumns, raw_, Instant(2), Instant(3));
+      Dialect().bucket_start(Micros("ts_iso"), kActivityBucket), kActivityColumns, raw_, Instant(2),
+      Instant(3));
   const std::string from_text = FormatRfc3339(ActivityBucketAtOrAfter(from));
   const std::string to_text = FormatRfc3339(ActivityBucketAtOrAfter(to));
   const Param params[] = {{station_id}, {from_text}, {to_text}};
@@ -90,10 +87,7 @@ absl::StatusOr<std::vector<FeatureRow>> PostgresWarehouse::StationFeatureHistory
 
 absl::StatusOr<std::vector<DeadLetterCount>> PostgresWarehouse::CountDeadLetters(
     TimestampMicros bucket, TimestampMicros from, TimestampMicros to) {
-  const std::string sql = fmt::format(
-      "SELECT reason, {} AS bucket, count(*) FROM {} WHERE first_seen >= {} AND first_seen < {} "
-      "GROUP BY bucket, reason ORDER BY bucket, reason COLLATE \"C\"",
-      BucketOf(Micros("first_seen"), bucket), dead_, Instant(1), Instant(2));
+  const std::string sql = DeadLetterCountsQuery(dead_, bucket, Dialect());
   const std::string from_text = FormatRfc3339(from);
   const std::string to_text = FormatRfc3339(to);
   const Param params[] = {{from_text}, {to_text}};

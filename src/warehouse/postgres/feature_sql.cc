@@ -1,5 +1,5 @@
-// The feature store on PostgreSQL: PostgreSQL's dialect of the feature query, refreshes,
-// stored rows and training sets.
+// The feature store on PostgreSQL: the shared feature query, refreshes, stored rows and
+// training sets.
 #include <fmt/format.h>
 
 #include "absl/status/status.h"
@@ -7,31 +7,10 @@
 #include "warehouse/postgres/postgres_rows.h"
 #include "warehouse/sql/feature_query.h"
 #include "warehouse/sql/sql_text.h"
+#include "warehouse/sql/training_set_query.h"
 #include "warehouse/sql/valid_utf8.h"
 
 namespace bikestream::postgres {
-namespace {
-
-// as_of is parameter 1, a timestamptz.
-const SqlDialect& Dialect() {
-  static const SqlDialect dialect{
-      .as_of = "$1",
-      .window_start =
-          [](std::int64_t micros) {
-            return fmt::format("$1 - interval '{} microseconds'", micros);
-          },
-      .real = "double precision",
-      // PostgreSQL refuses a negative OFFSET (no stations at all).
-      .rank_offset =
-          [](const std::string& x) {
-            return fmt::format("greatest(CAST(ceil({}) AS bigint) - 1, 0)", x);
-          },
-  };
-  return dialect;
-}
-
-}  // namespace
-
 absl::StatusOr<std::vector<FeatureRow>> PostgresWarehouse::ComputeFeatures(
     const std::vector<FeatureSpec>& features, TimestampMicros as_of) {
   const std::string as_of_text = FormatRfc3339(as_of);
@@ -105,23 +84,16 @@ absl::StatusOr<std::optional<TimestampMicros>> PostgresWarehouse::LatestFeatureT
 }
 
 absl::StatusOr<QueryResult> PostgresWarehouse::TrainingSet(const TrainingSetRequest& request) {
-  const std::string pivots = FeatureColumns(request.features);
   if (request.labels) {
-    return Retrying([&](PGconn* c) { return LabeledTrainingSet(c, *request.labels, pivots); });
+    return Retrying(
+        [&](PGconn* c) { return LabeledTrainingSet(c, request.features, *request.labels); });
   }
-  std::string sql;
+  const std::string sql =
+      TrainingSetQuery(request.features, request.range.has_value(), features_, Dialect());
   std::vector<std::string> instants;
   if (request.range) {
-    sql = fmt::format(
-        "SELECT f.station_id, f.as_of{} FROM {} f WHERE f.as_of BETWEEN {} AND {} "
-        "GROUP BY f.station_id, f.as_of ORDER BY f.as_of, f.station_id COLLATE \"C\"",
-        pivots, features_, Instant(1), Instant(2));
     instants = {FormatRfc3339(request.range->first), FormatRfc3339(request.range->second)};
   } else {
-    sql = fmt::format(
-        "SELECT f.station_id, f.as_of{} FROM {} f WHERE f.as_of = {} "
-        "GROUP BY f.station_id, f.as_of ORDER BY f.station_id COLLATE \"C\"",
-        pivots, features_, Instant(1));
     instants = {FormatRfc3339(request.as_of.value_or(0))};
   }
   std::vector<Param> params;
@@ -137,16 +109,13 @@ std::string PostgresWarehouse::TickDeleteSql(const std::vector<std::string>& fea
 
 // The entity rows go into a temporary table, so the point-in-time join runs on the server.
 absl::StatusOr<QueryResult> PostgresWarehouse::LabeledTrainingSet(
-    PGconn* c, const TrainingSetRequest::Labels& labels, const std::string& pivots) {
-  std::string columns, label_select, label_group;
-  for (std::size_t i = 0; i < labels.columns.size(); ++i) {
+    PGconn* c, const std::vector<std::string>& features, const TrainingSetRequest::Labels& labels) {
+  std::string columns;
+  for (std::size_t i = 0; i < labels.columns.size(); ++i)
     columns += fmt::format(", label{} text", i);
-    label_select += fmt::format(", l.label{} AS {}", i, QuoteIdentifier(labels.columns[i]));
-    label_group += fmt::format(", l.label{}", i);
-  }
   if (auto status = ExecScript(
-          c, fmt::format("DROP TABLE IF EXISTS pg_temp.{0}; CREATE TEMP TABLE {0} (row integer "
-                         "PRIMARY KEY, station_id text, ts timestamptz{1})",
+          c, fmt::format("DROP TABLE IF EXISTS pg_temp.{0}; CREATE TEMP TABLE {0} (entity_row "
+                         "integer PRIMARY KEY, station_id text, ts timestamptz{1})",
                          kLabels, columns));
       !status.ok()) {
     return status;
@@ -170,15 +139,12 @@ absl::StatusOr<QueryResult> PostgresWarehouse::LabeledTrainingSet(
   if (auto status = CopyIn(c, fmt::format("COPY {} FROM STDIN", kLabels), data); !status.ok()) {
     return status;
   }
-  auto result = Exec(
-      c, fmt::format("SELECT l.station_id, l.ts, f.as_of{0}{1} FROM {2} l "
-                     "LEFT JOIN LATERAL (SELECT max(g.as_of) AS as_of FROM {3} g "
-                     "WHERE g.station_id = l.station_id AND g.as_of <= l.ts) latest ON true "
-                     "LEFT JOIN {3} f ON f.station_id = l.station_id AND f.as_of = latest.as_of "
-                     "GROUP BY l.row, l.station_id, l.ts, f.as_of{4} ORDER BY l.row",
-                     label_select, pivots, kLabels, features_, label_group));
+  auto result =
+      Exec(c, PointInTimeJoinQuery(features, kLabels, labels.columns.size(), features_, Dialect()));
   if (!result.ok()) return result.status();
-  return ResultOf(result->get());
+  QueryResult rows = ResultOf(result->get());
+  NameLabelColumns(labels.columns, rows);
+  return rows;
 }
 
 }  // namespace bikestream::postgres

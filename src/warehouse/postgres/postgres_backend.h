@@ -1,7 +1,8 @@
 // The PostgreSQL warehouse's class, private to this folder. Its methods are defined by
-// responsibility: schema.cc (connections, tables, partitions), writes.cc (events and dead
-// letters), feature_sql.cc (the feature store and its SQL), reads.cc (queries, dead letters,
-// events), stations.cc (the stations table), activity.cc (the console's reads).
+// responsibility: schema.cc (connections, tables, partitions), dialect.cc (its SQL dialect),
+// writes.cc (events and dead letters), feature_sql.cc (the feature store and its SQL), reads.cc
+// (queries, dead letters, events), stations.cc (the stations table), activity.cc (the console's
+// reads).
 #pragma once
 
 #include <fmt/format.h>
@@ -16,6 +17,7 @@
 #include "common/status.h"
 #include "warehouse/postgres/postgres_handle.h"
 #include "warehouse/postgres/postgres_warehouse.h"
+#include "warehouse/sql/sql_dialect.h"
 
 namespace bikestream::postgres {
 
@@ -23,6 +25,9 @@ namespace bikestream::postgres {
 // (extract returns numeric since PostgreSQL 14). Only COPY, the hot path, sends integers.
 std::string Instant(int parameter);
 std::string Micros(std::string_view column);
+
+// PostgreSQL's dialect of the queries the SQL engines share (dialect.cc).
+const SqlDialect& Dialect();
 
 // Worth retrying on a new connection: the server was away, or the transaction lost a race.
 bool IsTransient(const absl::Status& status);
@@ -147,8 +152,8 @@ class PostgresWarehouse final : public Warehouse {
   // feature_sql.cc
   std::string TickDeleteSql(const std::vector<std::string>& feature_names) const;
   absl::StatusOr<QueryResult> LabeledTrainingSet(PGconn* c,
-                                                 const TrainingSetRequest::Labels& labels,
-                                                 const std::string& pivots);
+                                                 const std::vector<std::string>& features,
+                                                 const TrainingSetRequest::Labels& labels);
   // reads.cc
   absl::StatusOr<std::optional<TimestampMicros>> MaxInstant(std::string_view column,
                                                             const std::string& table);

@@ -4,6 +4,7 @@
 #include "absl/status/status.h"
 #include "warehouse/postgres/postgres_backend.h"
 #include "warehouse/postgres/postgres_rows.h"
+#include "warehouse/sql/totals_query.h"
 
 namespace bikestream::postgres {
 
@@ -78,10 +79,7 @@ absl::StatusOr<std::optional<TimestampMicros>> PostgresWarehouse::LatestEventTim
 }
 
 absl::StatusOr<std::vector<StationTotals>> PostgresWarehouse::EventTotals(TimestampMicros through) {
-  const std::string sql = fmt::format(
-      "SELECT station_id, kind, count(*), sum(delta), min(delta), max(delta), {} FROM {} "
-      "WHERE ts_iso <= {} GROUP BY station_id, kind",
-      Micros("min(ts_iso)"), raw_, Instant(1));
+  const std::string sql = EventTotalsQuery(raw_, Dialect());
   const std::string through_text = FormatRfc3339(through);
   const Param params[] = {{through_text}};
   return Read(sql, params, [](const PGresult* rows) {

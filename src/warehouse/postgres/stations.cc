@@ -7,6 +7,7 @@
 #include "warehouse/postgres/postgres_backend.h"
 #include "warehouse/postgres/postgres_rows.h"
 #include "warehouse/sql/sql_text.h"
+#include "warehouse/sql/stations_query.h"
 
 namespace bikestream::postgres {
 namespace {
@@ -29,19 +30,12 @@ std::string StationsJson(const std::vector<Station>& stations) {
 
 absl::Status PostgresWarehouse::UpsertStations(const std::vector<Station>& stations) {
   if (stations.empty()) return absl::OkStatus();
-  const std::string table = QuoteIdentifier(tables_.stations);
-  const std::string sql = fmt::format(
-      "INSERT INTO {0} (station_id, name, lat, lon, capacity, last_updated) "
+  const std::string sql = StationsUpsertQuery(
+      QuoteIdentifier(tables_.stations),
       "SELECT station_id, name, lat, lon, capacity, last_updated FROM jsonb_to_recordset(CAST($1 "
-      "AS jsonb)) "
-      "AS s(station_id text, name text, lat double precision, lon double precision, capacity "
-      "bigint, "
-      "last_updated timestamptz) "
-      "ON CONFLICT (station_id) DO UPDATE SET name = excluded.name, lat = excluded.lat, lon = "
-      "excluded.lon, "
-      "capacity = excluded.capacity, last_updated = excluded.last_updated "
-      "WHERE excluded.last_updated >= {0}.last_updated",
-      table);
+      "AS jsonb)) AS s(station_id text, name text, lat double precision, lon double precision, "
+      "capacity bigint, last_updated timestamptz)",
+      Dialect());
   const std::string rows = StationsJson(stations);
   const Param params[] = {{rows}};
   return Retrying([&](PGconn* c) -> absl::Status {

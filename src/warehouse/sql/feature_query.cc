@@ -11,8 +11,8 @@ namespace {
 
 // The WHERE clause of feature `f`: its window at as_of and its kind.
 std::string Filter(const FeatureSpec& f, const SqlDialect& d) {
-  std::string where = fmt::format("ts_iso <= {}", d.as_of);
-  if (f.window) where += fmt::format(" AND ts_iso > {}", d.window_start(*f.window));
+  std::string where = fmt::format("ts_iso <= {}", d.instant(1));
+  if (f.window) where += fmt::format(" AND ts_iso > {}", d.minus(d.instant(1), *f.window));
   if (f.kind) where += fmt::format(" AND kind = '{}'", KindName(*f.kind));
   return where;
 }
@@ -40,8 +40,8 @@ std::string EveryStation(const FeatureSpec& f, const std::string& raw, const Sql
 
 std::string FeatureQuery(const std::vector<FeatureSpec>& features, const std::string& raw,
                          const SqlDialect& d) {
-  std::string with =
-      fmt::format("known AS (SELECT DISTINCT station_id FROM {} WHERE ts_iso <= {})", raw, d.as_of);
+  std::string with = fmt::format("known AS (SELECT DISTINCT station_id FROM {} WHERE ts_iso <= {})",
+                                 raw, d.instant(1));
   std::vector<std::string> selects;
   for (std::size_t i = 0; i < features.size(); ++i) {
     const FeatureSpec& f = features[i];

@@ -22,19 +22,6 @@ inline std::string QuoteIdentifier(std::string_view name) {
   return quoted;
 }
 
-// The PIVOT of station_features (alias f) into one column per feature, for a GROUP BY of
-// station and as_of. Feature names are [a-z0-9_], checked when their file is parsed, so they
-// quote as they are; `quote` is the engine's quoting of a column name.
-inline std::string FeatureColumns(const std::vector<std::string>& features,
-                                  std::string (*quote)(std::string_view) = QuoteIdentifier) {
-  std::string columns;
-  for (const std::string& name : features) {
-    columns += fmt::format(", max(CASE WHEN f.feature_name = '{}' THEN f.value END) AS {}", name,
-                           quote(name));
-  }
-  return columns;
-}
-
 // "'a', 'b'": the names for an IN list.
 inline std::string FeatureNameList(const std::vector<std::string>& features) {
   std::string names;

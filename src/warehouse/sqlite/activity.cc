@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "warehouse/sql/sql_text.h"
+#include "warehouse/sql/totals_query.h"
 #include "warehouse/sqlite/sqlite_backend.h"
 
 namespace bikestream::sqlite {
@@ -201,26 +202,27 @@ absl::Status SqliteWarehouse::PrepareActivity() {
   // Numbers only: a text ts_iso (DML through `query`) sorts after every number in SQLite and
   // would otherwise stand at the end of every range.
   constexpr std::string_view kFrom = "ts_iso >= ?1 AND ts_iso < ''";
-  for (
-      auto [statement, sql] : {
-          std::pair{&unsummed_after_, fmt::format("SELECT 1 FROM {} WHERE {} LIMIT 1", raw, kFrom)},
-          std::pair{&chunk_end_,
-                    fmt::format("SELECT ts_iso FROM {} WHERE {} ORDER BY ts_iso LIMIT 1 OFFSET ?2",
-                                raw, kFrom)},
-          std::pair{
-              &latest_at_or_after_,
-              fmt::format("SELECT CAST(max(ts_iso) AS INTEGER) FROM {} WHERE {}", raw, kFrom)},
-          std::pair{
-              &sum_events_,
-              fmt::format(
-                  "INSERT INTO {0} (station_id, bucket, pickups, pickup_bikes, dropoffs, "
-                  "dropoff_bikes) "
-                  "SELECT station_id, ts_iso - ((ts_iso % {1}) + {1}) % {1}, sum(kind = 'pickup'), "
-                  "sum(CASE WHEN kind = 'pickup' THEN delta ELSE 0 END), sum(kind = 'dropoff'), "
-                  "sum(CASE WHEN kind = 'dropoff' THEN delta ELSE 0 END) FROM {2} "
-                  "WHERE ts_iso >= ?1 AND ts_iso < ?2 GROUP BY 1, 2 {3}",
-                  QuoteIdentifier(ActivityTable(tables_)), kActivityBucket, raw, kAddToTotals)},
-      }) {
+  for (auto [statement, sql] : {
+           std::pair{&unsummed_after_,
+                     fmt::format("SELECT 1 FROM {} WHERE {} LIMIT 1", raw, kFrom)},
+           std::pair{&chunk_end_,
+                     fmt::format("SELECT ts_iso FROM {} WHERE {} ORDER BY ts_iso LIMIT 1 OFFSET ?2",
+                                 raw, kFrom)},
+           std::pair{
+               &latest_at_or_after_,
+               fmt::format("SELECT CAST(max(ts_iso) AS INTEGER) FROM {} WHERE {}", raw, kFrom)},
+           std::pair{
+               &sum_events_,
+               fmt::format(
+                   "INSERT INTO {0} (station_id, bucket, pickups, pickup_bikes, dropoffs, "
+                   "dropoff_bikes) "
+                   "SELECT station_id, {1}, sum(kind = 'pickup'), "
+                   "sum(CASE WHEN kind = 'pickup' THEN delta ELSE 0 END), sum(kind = 'dropoff'), "
+                   "sum(CASE WHEN kind = 'dropoff' THEN delta ELSE 0 END) FROM {2} "
+                   "WHERE ts_iso >= ?1 AND ts_iso < ?2 GROUP BY 1, 2 {3}",
+                   QuoteIdentifier(ActivityTable(tables_)),
+                   Dialect().bucket_start("ts_iso", kActivityBucket), raw, kAddToTotals)},
+       }) {
     auto prepared = Statement::Prepare(db_.get(), sql);
     if (!prepared.ok()) return WithSetupHint(prepared.status());
     *statement = std::move(*prepared);
@@ -332,16 +334,10 @@ absl::StatusOr<std::vector<FeatureRow>> SqliteWarehouse::StationFeatureHistory(
 absl::StatusOr<std::vector<DeadLetterCount>> SqliteWarehouse::CountDeadLetters(
     TimestampMicros bucket, TimestampMicros from, TimestampMicros to) {
   auto stmt = Statement::Prepare(
-      db_.get(),
-      fmt::format(
-          "SELECT reason, first_seen - ((first_seen % ?1) + ?1) % ?1 AS bucket, count(*) FROM {} "
-          "WHERE first_seen >= ?2 AND first_seen < ?3 GROUP BY bucket, reason ORDER BY bucket, "
-          "reason",
-          QuoteIdentifier(tables_.dead_letter)));
+      db_.get(), DeadLetterCountsQuery(QuoteIdentifier(tables_.dead_letter), bucket, Dialect()));
   if (!stmt.ok()) return WithSetupHint(stmt.status());
-  stmt->Bind(1, bucket);
-  stmt->Bind(2, from);
-  stmt->Bind(3, to);
+  stmt->Bind(1, from);
+  stmt->Bind(2, to);
   std::vector<DeadLetterCount> counts;
   int rc;
   while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {

@@ -1,33 +1,14 @@
-// The feature store on SQLite: SQLite's dialect of the feature query, refreshes, stored rows
-// and training sets.
+// The feature store on SQLite: the shared feature query, refreshes, stored rows and training
+// sets.
 #include <fmt/format.h>
 
 #include "absl/status/status.h"
 #include "warehouse/sql/feature_query.h"
 #include "warehouse/sql/sql_text.h"
+#include "warehouse/sql/training_set_query.h"
 #include "warehouse/sqlite/sqlite_backend.h"
 
 namespace bikestream::sqlite {
-namespace {
-
-// Instants are INTEGER microseconds, as_of is parameter 1.
-const SqlDialect& Dialect() {
-  static const SqlDialect dialect{
-      .as_of = "?1",
-      .window_start = [](std::int64_t micros) { return fmt::format("?1 - {}", micros); },
-      .real = "REAL",
-      // SQLite has no ceil() before 3.35.
-      .rank_offset =
-          [](const std::string& x) {
-            return fmt::format("max(CAST({0} AS INTEGER) + ({0} > CAST({0} AS INTEGER)) - 1, 0)",
-                               x);
-          },
-  };
-  return dialect;
-}
-
-}  // namespace
-
 absl::StatusOr<std::vector<FeatureRow>> SqliteWarehouse::ComputeFeatures(
     const std::vector<FeatureSpec>& features, TimestampMicros as_of) {
   auto stmt = Statement::Prepare(
@@ -101,21 +82,9 @@ absl::StatusOr<std::optional<TimestampMicros>> SqliteWarehouse::LatestFeatureTim
 
 absl::StatusOr<QueryResult> SqliteWarehouse::TrainingSet(const TrainingSetRequest& request) {
   const std::string table = QuoteIdentifier(tables_.station_features);
-  const std::string pivots = FeatureColumns(request.features);
-  if (request.labels) return LabeledTrainingSet(*request.labels, pivots);
-  std::string sql;
-  if (request.range) {
-    sql = fmt::format(
-        "SELECT f.station_id, f.as_of{} FROM {} f WHERE f.as_of BETWEEN ?1 AND ?2 "
-        "GROUP BY f.station_id, f.as_of ORDER BY f.as_of, f.station_id",
-        pivots, table);
-  } else {
-    sql = fmt::format(
-        "SELECT f.station_id, f.as_of{} FROM {} f WHERE f.as_of = ?1 "
-        "GROUP BY f.station_id, f.as_of ORDER BY f.station_id",
-        pivots, table);
-  }
-  auto stmt = Statement::Prepare(db_.get(), sql);
+  if (request.labels) return LabeledTrainingSet(request.features, *request.labels);
+  auto stmt = Statement::Prepare(
+      db_.get(), TrainingSetQuery(request.features, request.range.has_value(), table, Dialect()));
   if (!stmt.ok()) return WithSetupHint(stmt.status());
   if (request.range) {
     stmt->Bind(1, request.range->first);
@@ -128,16 +97,14 @@ absl::StatusOr<QueryResult> SqliteWarehouse::TrainingSet(const TrainingSetReques
 
 // The entity rows go into a temporary table, so the point-in-time join runs in SQL.
 absl::StatusOr<QueryResult> SqliteWarehouse::LabeledTrainingSet(
-    const TrainingSetRequest::Labels& labels, const std::string& pivots) {
-  std::string columns, label_select;
-  for (std::size_t i = 0; i < labels.columns.size(); ++i) {
+    const std::vector<std::string>& features, const TrainingSetRequest::Labels& labels) {
+  std::string columns;
+  for (std::size_t i = 0; i < labels.columns.size(); ++i)
     columns += fmt::format(", label{} TEXT", i);
-    label_select += fmt::format(", l.label{} AS {}", i, QuoteIdentifier(labels.columns[i]));
-  }
   if (auto status = Exec(
           db_.get(), fmt::format("DROP TABLE IF EXISTS temp.bikestream_labels; "
-                                 "CREATE TEMP TABLE bikestream_labels (row INTEGER PRIMARY KEY, "
-                                 "station_id TEXT, ts TIMESTAMP{})",
+                                 "CREATE TEMP TABLE bikestream_labels (entity_row INTEGER PRIMARY "
+                                 "KEY, station_id TEXT, ts TIMESTAMP{})",
                                  columns));
       !status.ok()) {
     return status;
@@ -163,16 +130,13 @@ absl::StatusOr<QueryResult> SqliteWarehouse::LabeledTrainingSet(
     }
     if (auto done = insert->Run(); !done.ok()) return done.status();
   }
-  const std::string table = QuoteIdentifier(tables_.station_features);
   auto stmt = Statement::Prepare(
-      db_.get(),
-      fmt::format("SELECT l.station_id, l.ts, f.as_of{0}{1} FROM temp.bikestream_labels l "
-                  "LEFT JOIN {2} f ON f.station_id = l.station_id AND f.as_of = "
-                  "(SELECT max(g.as_of) FROM {2} g WHERE g.station_id = l.station_id AND "
-                  "g.as_of <= l.ts) GROUP BY l.row ORDER BY l.row",
-                  label_select, pivots, table));
+      db_.get(), PointInTimeJoinQuery(features, "temp.bikestream_labels", labels.columns.size(),
+                                      QuoteIdentifier(tables_.station_features), Dialect()));
   if (!stmt.ok()) return WithSetupHint(stmt.status());
-  return Rows(stmt->get());
+  auto result = Rows(stmt->get());
+  if (result.ok()) NameLabelColumns(labels.columns, *result);
+  return result;
 }
 
 // Rows of (station_id, feature_name, window_len, value) for `as_of`, bound as ?1.

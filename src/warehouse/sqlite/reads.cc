@@ -4,6 +4,7 @@
 #include "absl/status/status.h"
 #include "common/status.h"
 #include "warehouse/sql/sql_text.h"
+#include "warehouse/sql/totals_query.h"
 #include "warehouse/sqlite/readable_time.h"
 #include "warehouse/sqlite/sqlite_backend.h"
 
@@ -129,11 +130,8 @@ absl::Status SqliteWarehouse::ScanEvents(TimestampMicros after,
 }
 
 absl::StatusOr<std::vector<StationTotals>> SqliteWarehouse::EventTotals(TimestampMicros through) {
-  auto stmt = Statement::Prepare(
-      db_.get(),
-      fmt::format("SELECT station_id, kind, count(*), sum(delta), min(delta), max(delta), "
-                  "min(ts_iso) FROM {} WHERE ts_iso <= ?1 GROUP BY station_id, kind",
-                  QuoteIdentifier(tables_.raw_events)));
+  auto stmt = Statement::Prepare(db_.get(),
+                                 EventTotalsQuery(QuoteIdentifier(tables_.raw_events), Dialect()));
   if (!stmt.ok()) return WithSetupHint(stmt.status());
   stmt->Bind(1, through);
   std::vector<StationTotals> totals;

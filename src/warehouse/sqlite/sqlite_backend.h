@@ -1,18 +1,22 @@
 // The SQLite warehouse's class, private to this folder. Its methods are defined by
-// responsibility: schema.cc (opening, tables), writes.cc (events and dead letters),
-// feature_sql.cc (the feature store and its SQL), reads.cc (queries, dead letters, events),
-// stations.cc (the stations table), readable_time.cc (timestamps as a person's SQL sees them),
-// activity.cc (the 15-minute activity table and its reads).
+// responsibility: schema.cc (opening, tables), dialect.cc (its SQL dialect), writes.cc (events and
+// dead letters), feature_sql.cc (the feature store and its SQL), reads.cc (queries, dead letters,
+// events), stations.cc (the stations table), readable_time.cc (timestamps as a person's SQL sees
+// them), activity.cc (the 15-minute activity table and its reads).
 #pragma once
 
 #include <functional>
 #include <limits>
 #include <string>
 
+#include "warehouse/sql/sql_dialect.h"
 #include "warehouse/sqlite/sqlite_handle.h"
 #include "warehouse/warehouse.h"
 
 namespace bikestream::sqlite {
+
+// SQLite's dialect of the queries the SQL engines share (dialect.cc).
+const SqlDialect& Dialect();
 
 class SqliteWarehouse final : public Warehouse {
  public:
@@ -88,8 +92,8 @@ class SqliteWarehouse final : public Warehouse {
   // Adds the events a commit stored new before the mark to their buckets.
   absl::Status AddActivity(const std::vector<const Event*>& stored);
   // feature_sql.cc
-  absl::StatusOr<QueryResult> LabeledTrainingSet(const TrainingSetRequest::Labels& labels,
-                                                 const std::string& pivots);
+  absl::StatusOr<QueryResult> LabeledTrainingSet(const std::vector<std::string>& features,
+                                                 const TrainingSetRequest::Labels& labels);
   absl::StatusOr<std::vector<FeatureRow>> ReadFeatureRows(Statement& stmt, TimestampMicros as_of,
                                                           std::string_view failure);
   absl::StatusOr<Statement> PrepareTickDelete(const std::vector<std::string>& feature_names);

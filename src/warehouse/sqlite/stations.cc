@@ -2,19 +2,15 @@
 #include <fmt/format.h>
 
 #include "warehouse/sql/sql_text.h"
+#include "warehouse/sql/stations_query.h"
 #include "warehouse/sqlite/sqlite_backend.h"
 
 namespace bikestream::sqlite {
 
 absl::Status SqliteWarehouse::UpsertStations(const std::vector<Station>& stations) {
-  const std::string table = QuoteIdentifier(tables_.stations);
   auto upsert = Statement::Prepare(
-      db_.get(), fmt::format("INSERT INTO {0} (station_id, name, lat, lon, capacity, last_updated) "
-                             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (station_id) DO UPDATE SET "
-                             "name = excluded.name, lat = excluded.lat, lon = excluded.lon, "
-                             "capacity = excluded.capacity, last_updated = excluded.last_updated "
-                             "WHERE excluded.last_updated >= {0}.last_updated",
-                             table));
+      db_.get(), StationsUpsertQuery(QuoteIdentifier(tables_.stations),
+                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", Dialect()));
   if (!upsert.ok()) return WithSetupHint(upsert.status());
   auto transaction = Transaction::Begin(db_.get());
   if (!transaction.ok()) return transaction.status();
