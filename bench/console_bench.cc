@@ -35,7 +35,7 @@ namespace fs = std::filesystem;
 using Steady = std::chrono::steady_clock;
 
 constexpr TimestampMicros kStart = 1'728'259'200'000'000;  // 2024-10-07T00:00:00Z, a Monday.
-constexpr TimestampMicros kWeek = 7 * 24 * kMicrosPerHour;
+constexpr DurationMicros kWeek = 7 * 24 * kMicrosPerHour;
 
 void Fill(const std::string& url, std::uint64_t events) {
   auto warehouse = OpenWarehouse(url);
@@ -96,7 +96,7 @@ double CatchUpMillis(Warehouse& warehouse, TimestampMicros latest) {
   }
   Must(warehouse.Commit(batch).ok(), "commit");
   const auto start = Steady::now();
-  Must(warehouse.BusiestStations(kStart, kStart + kWeek, 10).ok(), "read");
+  Must(warehouse.BusiestStations({kStart, kStart + kWeek}, 10).ok(), "read");
   return Seconds(start) * 1000;
 }
 
@@ -143,20 +143,20 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   // The first read sums every event into the totals (docs/adr/0008); later ones sum what has
   // come since.
   const auto first_read_start = Steady::now();
-  auto busiest = (*warehouse)->BusiestStations(kStart, kStart + kWeek, 10);
+  auto busiest = (*warehouse)->BusiestStations({kStart, kStart + kWeek}, 10);
   const double first_read_s = Seconds(first_read_start);
   Must(busiest.ok() && !busiest->empty(), "busiest");
   const double catch_up_ms = CatchUpMillis(**warehouse, std::stoll(span->rows[0][1].text));
   const StationActivity top = busiest->front();
-  auto week = (*warehouse)->StationBuckets(top.station_id, kStart, kStart + kWeek);
+  auto week = (*warehouse)->StationBuckets(top.station_id, {kStart, kStart + kWeek});
   Must(week.ok() && *week == FromRawEvents(db_path, top.station_id),
        "the same buckets as from raw_events");
 
   const double station_ms = MedianMillis(repeat, [&] {
-    Must((*warehouse)->StationBuckets(top.station_id, kStart, kStart + kWeek).ok(), "read");
+    Must((*warehouse)->StationBuckets(top.station_id, {kStart, kStart + kWeek}).ok(), "read");
   });
   const double busiest_ms = MedianMillis(repeat, [&] {
-    Must((*warehouse)->BusiestStations(kStart, kStart + kWeek, 10).ok(), "read");
+    Must((*warehouse)->BusiestStations({kStart, kStart + kWeek}, 10).ok(), "read");
   });
   ConsoleApi api(ConsoleWarehouse(**warehouse), url, DefaultFeatures());
   const ApiParams week_params = {{"station", top.station_id},

@@ -36,10 +36,10 @@ int Fail(std::string_view message);
 // A duration flag's value within [min, max]; the error names the flag and the range.
 absl::StatusOr<TimestampMicros> DurationFlag(std::string_view flag, std::string_view text,
                                              TimestampMicros min, TimestampMicros max);
-inline constexpr TimestampMicros kSecond = kMicrosPerSecond;
-inline constexpr TimestampMicros kDay = 24 * 3600 * kSecond;
+inline constexpr DurationMicros kSecond = kMicrosPerSecond;
+inline constexpr DurationMicros kDay = 24 * 3600 * kSecond;
 // The longest tick, window or lateness a flag takes: a year.
-inline constexpr TimestampMicros kMaxFlagDuration = 366 * kDay;
+inline constexpr DurationMicros kMaxFlagDuration = 366 * kDay;
 
 // The first of the environment variables `names` that is set and not empty, else "".
 std::string FirstEnv(std::initializer_list<const char*> names);

@@ -28,7 +28,7 @@ constexpr const char* kDefaultEvery = "15m";
 struct Setup {
   std::unique_ptr<Warehouse> warehouse;
   std::vector<FeatureSpec> features;
-  TimestampMicros every;
+  DurationMicros every;
 };
 
 absl::StatusOr<Setup> Prepare(const FeaturesFlags& flags, OpenMode mode) {

@@ -12,7 +12,7 @@
 namespace bikestream::cli {
 namespace {
 
-constexpr TimestampMicros kProgressInterval = 250 * kMicrosPerMilli;
+constexpr DurationMicros kProgressInterval = 250 * kMicrosPerMilli;
 
 }  // namespace
 

@@ -8,7 +8,7 @@ namespace bikestream {
 namespace {
 
 // How often a sleeper looks at its wake condition.
-constexpr TimestampMicros kWakePoll = 20 * kMicrosPerMilli;
+constexpr DurationMicros kWakePoll = 20 * kMicrosPerMilli;
 
 class RealClock final : public Clock {
  public:

@@ -20,7 +20,7 @@ class Clock {
   // that a stop request is seen promptly).
   virtual void SleepUntil(TimestampMicros deadline, const std::function<bool()>& wake) = 0;
 
-  void SleepFor(TimestampMicros duration, const std::function<bool()>& wake = Never) {
+  void SleepFor(DurationMicros duration, const std::function<bool()>& wake = Never) {
     SleepUntil(Now() + duration, wake);
   }
 

@@ -25,12 +25,12 @@ TimestampMicros UniformUpTo(TimestampMicros bound) {
 
 }  // namespace
 
-std::function<void(const absl::Status&, TimestampMicros, TimestampMicros)> ReportRetries(
-    std::string remote, TimestampMicros max_duration) {
-  constexpr TimestampMicros kBetweenLines = 10 * kMicrosPerSecond;
+std::function<void(const absl::Status&, DurationMicros, DurationMicros)> ReportRetries(
+    std::string remote, DurationMicros max_duration) {
+  constexpr DurationMicros kBetweenLines = 10 * kMicrosPerSecond;
   auto last_line = std::make_shared<std::optional<TimestampMicros>>();
   return [remote = std::move(remote), max_duration, last_line](
-             const absl::Status& why, TimestampMicros delay, TimestampMicros elapsed) {
+             const absl::Status& why, DurationMicros delay, DurationMicros elapsed) {
     if (why.code() == absl::StatusCode::kAborted) return;  // A race lost between workers: routine.
     // A new retry loop starts again at 0: its first retry is worth a line too.
     if (*last_line && elapsed >= **last_line && elapsed - **last_line < kBetweenLines) return;
@@ -43,8 +43,8 @@ std::function<void(const absl::Status&, TimestampMicros, TimestampMicros)> Repor
   };
 }
 
-TimestampMicros Backoff::NextDelay() {
-  const TimestampMicros backoff = next_;
+DurationMicros Backoff::NextDelay() {
+  const DurationMicros backoff = next_;
   next_ = std::min(next_ * 2, policy_.max_backoff);
   return policy_.jitter ? UniformUpTo(backoff) : backoff;
 }

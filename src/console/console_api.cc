@@ -19,8 +19,8 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-constexpr TimestampMicros kDay = 24 * kMicrosPerHour;
-constexpr TimestampMicros kWeek = 7 * kDay;
+constexpr DurationMicros kDay = 24 * kMicrosPerHour;
+constexpr DurationMicros kWeek = 7 * kDay;
 constexpr TimestampMicros kMaxPlotPoints =
     20'000;  // Per series: what a plot of dead letters may ask for.
 constexpr std::size_t kMaxSamplePayload = 4096;  // Bytes of a dead letter's payload shown.
@@ -196,8 +196,7 @@ ApiReply ConsoleApi::Stations() {
   }
   auto week = LatestWeek();
   if (!week.ok()) return WarehouseError(week.status());
-  auto active = warehouse_.activity.BusiestStations(week->from, week->to,
-                                                    std::numeric_limits<std::size_t>::max());
+  auto active = warehouse_.activity.BusiestStations(*week, std::numeric_limits<std::size_t>::max());
   if (!active.ok()) return WarehouseError(active.status());
 
   std::map<std::string, json> stations;
@@ -243,7 +242,7 @@ ApiReply ConsoleApi::Activity(const ApiParams& params) {
   if (!week.ok()) return WarehouseError(week.status());
   auto period = PeriodOf(params, *week);
   if (!period.ok()) return Error(400, MessageOf(period.status()));
-  auto buckets = warehouse_.activity.StationBuckets(station, period->from, period->to);
+  auto buckets = warehouse_.activity.StationBuckets(station, *period);
   if (!buckets.ok()) return WarehouseError(buckets.status());
   std::vector<std::pair<TimestampMicros, bikestream::Activity>> sums;
   auto stored = buckets->begin();
@@ -279,7 +278,7 @@ ApiReply ConsoleApi::Busiest(const ApiParams& params) {
   if (!period.ok()) return Error(400, MessageOf(period.status()));
   auto limit = CountParam(params, "limit", 10, 1000);
   if (!limit.ok()) return Error(400, MessageOf(limit.status()));
-  auto busiest = warehouse_.activity.BusiestStations(period->from, period->to, *limit);
+  auto busiest = warehouse_.activity.BusiestStations(*period, *limit);
   if (!busiest.ok()) return WarehouseError(busiest.status());
   json list = json::array();
   for (const StationActivity& s : *busiest) {
@@ -335,7 +334,7 @@ ApiReply ConsoleApi::Features(const ApiParams& params) {
 ApiReply ConsoleApi::DeadLetters(const ApiParams& params) {
   auto bucket_seconds = CountParam(params, "bucket", 60, 7 * 24 * 3600);
   if (!bucket_seconds.ok()) return Error(400, MessageOf(bucket_seconds.status()));
-  const TimestampMicros bucket = static_cast<TimestampMicros>(*bucket_seconds) * kMicrosPerSecond;
+  const DurationMicros bucket = static_cast<TimestampMicros>(*bucket_seconds) * kMicrosPerSecond;
   const TimestampMicros now = clock_->Now();
   const TimestampMicros end =
       now - ((now % bucket) + bucket) % bucket + bucket;  // Of now's bucket.
@@ -351,7 +350,7 @@ ApiReply ConsoleApi::DeadLetters(const ApiParams& params) {
   auto reason = ReasonParam(params);
   if (!reason.ok()) return Error(400, MessageOf(reason.status()));
   const DeadLetterFilter filter{.reason = *reason, .limit = *limit};
-  auto counts = warehouse_.dead_letters.CountDeadLetters(bucket, period->from, period->to);
+  auto counts = warehouse_.dead_letters.CountDeadLetters(bucket, *period);
   if (!counts.ok()) return WarehouseError(counts.status());
   auto samples = warehouse_.dead_letters.ListDeadLetters(filter);
   if (!samples.ok()) return WarehouseError(samples.status());

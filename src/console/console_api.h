@@ -27,16 +27,10 @@ struct ApiReply {
   std::string body;  // JSON; for an error, {"error": "what to fix"}.
 };
 
-// [from, to) of time.
-struct TimePeriod {
-  TimestampMicros from = 0;
-  TimestampMicros to = 0;
-};
-
 using ApiParams = std::map<std::string, std::string, std::less<>>;
 
 // The longest period a plot may ask for: 31 days of 15-minute buckets, 2,976 points.
-inline constexpr TimestampMicros kMaxPlotPeriod = 31 * 24 * kMicrosPerHour;
+inline constexpr DurationMicros kMaxPlotPeriod = 31 * 24 * kMicrosPerHour;
 
 // The roles of one store the console uses: what it reads, and the dead letters a replay resolves.
 // Made of any store that plays them all (a Warehouse).

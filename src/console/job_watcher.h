@@ -30,9 +30,9 @@ struct JobWatcherOptions {
   // The console's warehouse as jobs record theirs (the CLI's WarehouseUrlOfStore): its jobs
   // are told apart from those of other warehouses. Default: none is.
   std::string warehouse;
-  TimestampMicros interval = 2 * kMicrosPerSecond;  // Default: 2 s.
-  TimestampMicros history = 10 * kMicrosPerMinute;  // Samples kept per job. Default: 10 min.
-  Clock* clock = nullptr;                           // Default: the system clock.
+  DurationMicros interval = 2 * kMicrosPerSecond;  // Default: 2 s.
+  DurationMicros history = 10 * kMicrosPerMinute;  // Samples kept per job. Default: 10 min.
+  Clock* clock = nullptr;                          // Default: the system clock.
 };
 
 // One look at a job's counters.

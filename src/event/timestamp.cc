@@ -193,7 +193,7 @@ std::string FormatRfc3339(TimestampMicros micros) {
   return std::string(buffer, length + 1);
 }
 
-absl::StatusOr<TimestampMicros> ParseDuration(std::string_view text) {
+absl::StatusOr<DurationMicros> ParseDuration(std::string_view text) {
   if (text.empty()) return absl::InvalidArgumentError("empty duration; use e.g. 30s, 15m, 2h, 7d");
   constexpr std::int64_t kMaxSeconds = kMaxDuration / kMicrosPerSecond;
   const auto too_long = [&] {

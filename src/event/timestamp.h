@@ -45,10 +45,10 @@ std::string FormatRfc3339(TimestampMicros micros);
 // The longest duration ParseDuration reads: 100,000 days (274 years), far below where its
 // microseconds would overflow. Each use bounds its own durations further (a feature's window,
 // a flag).
-inline constexpr TimestampMicros kMaxDuration = 100'000LL * 86'400 * kMicrosPerSecond;
+inline constexpr DurationMicros kMaxDuration = 100'000LL * 86'400 * kMicrosPerSecond;
 
 // Parses a duration such as `90s`, `15m`, `2h`, `7d`, or a sum of them (`1h30m`): whole
 // seconds, at most kMaxDuration (kInvalidArgument past it, never a wrapped value).
-absl::StatusOr<TimestampMicros> ParseDuration(std::string_view text);
+absl::StatusOr<DurationMicros> ParseDuration(std::string_view text);
 
 }  // namespace bikestream

@@ -25,13 +25,13 @@ enum class Aggregate { kCount, kSum, kAvg, kMin, kMax, kTopShare };
 // the streaming one, checked when a feature file is loaded, so that a feature that loads runs
 // everywhere (a window of millennia would run on SQLite and fail every run on PostgreSQL or
 // BigQuery, whose timestamps end sooner) and no sum of windows, lateness and tick overflows.
-inline constexpr TimestampMicros kMinWindow = kMicrosPerSecond;
-inline constexpr TimestampMicros kMaxWindow = 366 * 24 * kMicrosPerHour;
+inline constexpr DurationMicros kMinWindow = kMicrosPerSecond;
+inline constexpr DurationMicros kMaxWindow = 366 * 24 * kMicrosPerHour;
 
 struct FeatureSpec {
-  std::string name;                       // feature_name, e.g. pickup_count.
-  std::string window_len;                 // As written: 2h, 24h, 7d, all_time.
-  std::optional<TimestampMicros> window;  // Empty for all_time.
+  std::string name;                      // feature_name, e.g. pickup_count.
+  std::string window_len;                // As written: 2h, 24h, 7d, all_time.
+  std::optional<DurationMicros> window;  // Empty for all_time.
   Aggregate aggregate = Aggregate::kCount;
   std::optional<Kind> kind;  // Only events of this kind. Default: all.
   double share = 0.1;        // top_share only.

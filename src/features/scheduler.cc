@@ -8,13 +8,13 @@
 
 namespace bikestream {
 
-TimestampMicros FloorToTick(TimestampMicros t, TimestampMicros every) {
+TimestampMicros FloorToTick(TimestampMicros t, DurationMicros every) {
   TimestampMicros floored = t - t % every;
   return t % every < 0 ? floored - every : floored;
 }
 
 std::vector<TimestampMicros> TicksBetween(TimestampMicros from, TimestampMicros to,
-                                          TimestampMicros every) {
+                                          DurationMicros every) {
   std::vector<TimestampMicros> ticks;
   TimestampMicros tick = FloorToTick(from, every);
   if (tick < from) tick += every;
@@ -28,7 +28,7 @@ Scheduler::Scheduler(Clock& clock, SchedulerOptions options, Compute compute, Lo
 void Scheduler::Run(const std::atomic<bool>& stop, std::atomic<bool>& run_now) {
   std::deque<TimestampMicros> due = {FloorToTick(clock_.Now(), options_.every)};
   TimestampMicros next_tick = due.back() + options_.every;
-  TimestampMicros backoff = options_.initial_backoff;
+  DurationMicros backoff = options_.initial_backoff;
   TimestampMicros retry_at = 0;
   while (!stop) {
     if (run_now.exchange(false)) due.push_front(FloorToTick(clock_.Now(), options_.every));

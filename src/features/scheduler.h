@@ -17,16 +17,16 @@
 namespace bikestream {
 
 // The latest tick at or before `t`.
-TimestampMicros FloorToTick(TimestampMicros t, TimestampMicros every);
+TimestampMicros FloorToTick(TimestampMicros t, DurationMicros every);
 
 // Every tick in [from, to], in order.
 std::vector<TimestampMicros> TicksBetween(TimestampMicros from, TimestampMicros to,
-                                          TimestampMicros every);
+                                          DurationMicros every);
 
 struct SchedulerOptions {
-  TimestampMicros every = 15 * 60 * kMicrosPerSecond;      // Default: 15 minutes.
-  TimestampMicros initial_backoff = 1 * kMicrosPerSecond;  // Doubling after each failure...
-  TimestampMicros max_backoff = 60 * kMicrosPerSecond;     // ...up to this.
+  DurationMicros every = 15 * 60 * kMicrosPerSecond;      // Default: 15 minutes.
+  DurationMicros initial_backoff = 1 * kMicrosPerSecond;  // Doubling after each failure...
+  DurationMicros max_backoff = 60 * kMicrosPerSecond;     // ...up to this.
 };
 
 class Scheduler {

@@ -20,8 +20,8 @@ std::int64_t FloorDiv(std::int64_t a, std::int64_t b) {
 }  // namespace
 
 absl::StatusOr<StreamingFeatures> StreamingFeatures::Create(std::vector<FeatureSpec> features,
-                                                            TimestampMicros every,
-                                                            TimestampMicros allowed_lateness) {
+                                                            DurationMicros every,
+                                                            DurationMicros allowed_lateness) {
   if (every <= 0 || every % kMicrosPerSecond != 0) {
     return absl::InvalidArgumentError("the tick interval must be a whole number of seconds");
   }
@@ -29,7 +29,7 @@ absl::StatusOr<StreamingFeatures> StreamingFeatures::Create(std::vector<FeatureS
     return absl::InvalidArgumentError("--allowed-lateness must not be negative");
   StreamingFeatures engine;
   engine.granularity_ = every;
-  TimestampMicros longest = 0;
+  DurationMicros longest = 0;
   for (const FeatureSpec& f : features) {
     if (!f.window) continue;
     if (*f.window % kMicrosPerSecond != 0) {

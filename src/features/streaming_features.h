@@ -29,8 +29,8 @@ class StreamingFeatures {
  public:
   // Fails when a window is not a multiple of a second, or `every` is not positive.
   static absl::StatusOr<StreamingFeatures> Create(std::vector<FeatureSpec> features,
-                                                  TimestampMicros every,
-                                                  TimestampMicros allowed_lateness);
+                                                  DurationMicros every,
+                                                  DurationMicros allowed_lateness);
 
   // Resumes after `last_emitted` (a tick already written), so the next ticks follow it.
   void ResumeAfter(TimestampMicros last_emitted);
@@ -56,7 +56,7 @@ class StreamingFeatures {
   // Whether an event, a resumed tick or the clock has set the watermark yet.
   bool has_watermark() const { return watermark_ != std::numeric_limits<TimestampMicros>::min(); }
   // How far back the state must be rebuilt from the warehouse on restart.
-  TimestampMicros retention() const { return retention_; }
+  DurationMicros retention() const { return retention_; }
 
  private:
   StreamingFeatures() = default;
@@ -75,10 +75,10 @@ class StreamingFeatures {
   void Fold(TimestampMicros up_to);
 
   std::vector<FeatureSpec> features_;
-  TimestampMicros every_ = 0;
-  TimestampMicros lateness_ = 0;
-  TimestampMicros granularity_ = 0;
-  TimestampMicros retention_ = 0;
+  DurationMicros every_ = 0;
+  DurationMicros lateness_ = 0;
+  DurationMicros granularity_ = 0;
+  DurationMicros retention_ = 0;
   std::unordered_map<std::string, Station> stations_;
   TimestampMicros watermark_ = std::numeric_limits<TimestampMicros>::min();
   std::optional<TimestampMicros> last_emitted_;

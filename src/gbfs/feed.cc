@@ -16,7 +16,7 @@ namespace {
 
 // A ttl past an hour is read as an hour: such a feed is still polled hourly.
 constexpr std::int64_t kLongestTtlSeconds = 60 * 60;
-constexpr TimestampMicros kStationsRetryInterval = 60 * kMicrosPerSecond;
+constexpr DurationMicros kStationsRetryInterval = 60 * kMicrosPerSecond;
 
 absl::StatusOr<std::string> Fetch(http::HttpClient& http, const std::string& url) {
   auto response = http.Send("GET", url, "", {"Accept: application/json"});
@@ -123,7 +123,7 @@ absl::Status LiveFeed::ForEachSnapshot(const Visit& visit, const Stop& stop) {
       backoff = Backoff(policy);
       // The data is due again at last_updated + ttl; a feed whose clock is off by more than its
       // ttl is polled every ttl (never more often than min_interval) rather than not at all.
-      const TimestampMicros ttl =
+      const DurationMicros ttl =
           std::min<std::int64_t>(snapshot->ttl_seconds, kLongestTtlSeconds) * kMicrosPerSecond;
       next = std::clamp(snapshot->last_updated + ttl, next,
                         polled + std::max(options_.min_interval, ttl));

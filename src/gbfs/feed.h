@@ -34,10 +34,10 @@ class SnapshotFeed {
 struct LiveFeedOptions {
   std::string url;  // A gbfs.json auto-discovery document, or station_status.json itself.
   // Never polls more often than this, whatever the feed's ttl says. Default: 5 s.
-  TimestampMicros min_interval = 5 * kMicrosPerSecond;
+  DurationMicros min_interval = 5 * kMicrosPerSecond;
   // After a failed poll the backoff doubles, from min_interval up to this, and each wait is
   // drawn at random below it (never under min_interval). Default: 5 min.
-  TimestampMicros max_backoff = 5 * 60 * kMicrosPerSecond;
+  DurationMicros max_backoff = 5 * 60 * kMicrosPerSecond;
   // Called with each reading of station_information, or the error that kept it from being
   // read (kNotFound when there is none to read); optional: without it, station_information is
   // not read.
@@ -47,7 +47,7 @@ struct LiveFeedOptions {
   std::string station_information_url;
   // station_information is read at the first poll, then again this often: stations move over
   // days, not seconds. After a failed read, again in a minute. Default: 10 min.
-  TimestampMicros station_information_interval = 10 * 60 * kMicrosPerSecond;
+  DurationMicros station_information_interval = 10 * 60 * kMicrosPerSecond;
 };
 
 // Polls a feed when its data is due again (last_updated + ttl; every ttl when the feed's clock is

@@ -42,7 +42,7 @@ struct PollerOptions {
   // Save the state at most this often. Default: 0, before every hand-off, as a live feed needs
   // (its past snapshots cannot be read again). A recorded file, which a restart reads again
   // from the start, can save less often: the re-read re-derives the rest with the same ids.
-  TimestampMicros state_interval = 0;
+  DurationMicros state_interval = 0;
   // For a next stage that commits in batches, whose hand-off only stages the events: makes
   // every event handed on durable. Called before each state save and at the end of Run,
   // retried like a hand-off. Default: none (each hand-off is durable when it returns).

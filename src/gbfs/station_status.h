@@ -20,7 +20,7 @@ inline constexpr std::int64_t kMaxBikesAtStation = 10'000;
 // How far a station's last_reported may be ahead of its snapshot's last_updated. Oslo's are
 // 0 to 14 s ahead (ttl 15 s); a report dated further on (9999-12-31, say) is left out, or it
 // would become the station's latest report and every real one after it would look older.
-inline constexpr TimestampMicros kMaxReportAhead = 60 * 60 * kMicrosPerSecond;
+inline constexpr DurationMicros kMaxReportAhead = 60 * 60 * kMicrosPerSecond;
 
 // The longest station id kept. Events want at most 64 bytes (longer ones become `too_long` dead
 // letters downstream); past this an id only makes the poller's state grow, and is left out.

@@ -17,9 +17,9 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr TimestampMicros kMaxRefreshMargin = 60 * kMicrosPerSecond;
+constexpr DurationMicros kMaxRefreshMargin = 60 * kMicrosPerSecond;
 // After a failed refresh, while the current token lasts: when to try again.
-constexpr TimestampMicros kRefreshRetryPause = 5 * kMicrosPerSecond;
+constexpr DurationMicros kRefreshRetryPause = 5 * kMicrosPerSecond;
 // RFC 6749 leaves a missing expires_in to the documentation: Google's tokens live an hour.
 constexpr std::int64_t kDefaultLifetimeSeconds = 3600;
 constexpr std::int64_t kMaxLifetimeSeconds = 24 * 3600;
@@ -66,7 +66,7 @@ absl::StatusOr<std::string> CachingCredentials::AccessToken() {
     refresh_at_ = std::min(expires_at_, now + kRefreshRetryPause);
     return token_;
   }
-  const TimestampMicros lifetime = fetched->lifetime_seconds * kMicrosPerSecond;
+  const DurationMicros lifetime = fetched->lifetime_seconds * kMicrosPerSecond;
   token_ = std::move(fetched->access_token);
   expires_at_ = now + lifetime;
   refresh_at_ = expires_at_ - std::min(kMaxRefreshMargin, lifetime / 4);

@@ -19,7 +19,7 @@ namespace bikestream {
 namespace {
 
 // How often the schedule looks at the job's state.
-constexpr TimestampMicros kStatePoll = 50 * kMicrosPerMilli;
+constexpr DurationMicros kStatePoll = 50 * kMicrosPerMilli;
 
 void Log(const FeatureJobOptions& options, const std::string& line) {
   if (options.log) options.log(line);
@@ -96,7 +96,7 @@ absl::StatusOr<DefaultTick> ChooseDefaultTick(EventHistory& events,
 
 absl::Status ExplainEmptyTick(FeatureStore& store, const std::vector<std::string>& features,
                               TimestampMicros as_of) {
-  constexpr TimestampMicros kNear = 24 * kMicrosPerHour;
+  constexpr DurationMicros kNear = 24 * kMicrosPerHour;
   auto latest = store.LatestFeatureTime();
   if (!latest.ok()) return latest.status();
   if (!*latest)

@@ -19,7 +19,7 @@ namespace bikestream {
 
 struct FeatureJobOptions {
   std::vector<FeatureSpec> features = DefaultFeatures();  // Default: docs/design.md's.
-  TimestampMicros every = 15 * 60 * kMicrosPerSecond;     // The schedule's tick. Default: 15m.
+  DurationMicros every = 15 * 60 * kMicrosPerSecond;      // The schedule's tick. Default: 15m.
   std::optional<std::string> admin;  // Admin endpoint HOST:PORT while scheduled. Default: none.
   std::string admin_token;           // Required by the admin endpoint when set. Default: none.
   Clock* clock = nullptr;            // Default: the system clock.

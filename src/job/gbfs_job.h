@@ -23,7 +23,7 @@ struct GbfsJobOptions {
   std::string feed;
   std::string system;  // The system's name in event ids (GbfsSystemOf).
   std::string state;   // Each station's last report, kept so a restart resumes exactly; "": none.
-  TimestampMicros min_interval = 5 * kMicrosPerSecond;  // Live: poll at most this often.
+  DurationMicros min_interval = 5 * kMicrosPerSecond;  // Live: poll at most this often.
   double speedup = 0;  // Replay: feed seconds per wall second; 0: as fast as it goes.
   // Where the stations are: a station_information file (stored once, at the start) or, beside a
   // live feed, its URL (read with the feed); "": the one gbfs.json lists.

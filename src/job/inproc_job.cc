@@ -13,7 +13,7 @@ namespace {
 
 constexpr std::size_t kReceiveBatch = 4096;
 // A slow stream still commits promptly: staged messages wait at most this long.
-constexpr TimestampMicros kMaxCommitDelay = 200 * kMicrosPerMilli;
+constexpr DurationMicros kMaxCommitDelay = 200 * kMicrosPerMilli;
 
 }  // namespace
 

@@ -9,7 +9,7 @@ namespace bikestream {
 namespace {
 // The clock moves an idle job's watermark only while its event time is this close to now, so
 // a replay of old data never fills the years between it and today with ticks.
-constexpr TimestampMicros kLiveHorizon = 24 * 3600 * kMicrosPerSecond;
+constexpr DurationMicros kLiveHorizon = 24 * 3600 * kMicrosPerSecond;
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StreamingFeatureSink>> StreamingFeatureSink::Create(

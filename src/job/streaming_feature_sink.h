@@ -24,11 +24,11 @@
 namespace bikestream {
 
 struct StreamingFeatureOptions {
-  std::vector<FeatureSpec> features = DefaultFeatures();          // Default: docs/design.md's.
-  TimestampMicros every = 15 * 60 * kMicrosPerSecond;             // Tick interval. Default: 15m.
-  TimestampMicros allowed_lateness = 10 * 60 * kMicrosPerSecond;  // Default: 10m.
-  Clock* clock = nullptr;                                         // Default: the system clock.
-  std::function<void(const std::string&)> log;                    // Default: none.
+  std::vector<FeatureSpec> features = DefaultFeatures();         // Default: docs/design.md's.
+  DurationMicros every = 15 * 60 * kMicrosPerSecond;             // Tick interval. Default: 15m.
+  DurationMicros allowed_lateness = 10 * 60 * kMicrosPerSecond;  // Default: 10m.
+  Clock* clock = nullptr;                                        // Default: the system clock.
+  std::function<void(const std::string&)> log;                   // Default: none.
 };
 
 class StreamingFeatureSink final : public CommitObserver {

@@ -15,7 +15,7 @@
 namespace bikestream {
 namespace {
 
-constexpr TimestampMicros kInitialNackDelay = kMicrosPerSecond;
+constexpr DurationMicros kInitialNackDelay = kMicrosPerSecond;
 // How often waiting threads look at the state and the clock.
 constexpr absl::Duration kPoll = absl::Milliseconds(20);
 constexpr auto kQueuePoll = std::chrono::milliseconds(20);
@@ -303,7 +303,7 @@ class StreamingRunner {
   // Used by the committer (the calling thread) only.
   Ingestor ingestor_;
   std::vector<Staged> staged_;
-  TimestampMicros nack_delay_ = 0;
+  DurationMicros nack_delay_ = 0;
 
   absl::Mutex mutex_;
   absl::CondVar room_;  // Signalled when room frees; waiters also poll (the clock may be fake).

@@ -33,13 +33,13 @@ struct StreamingOptions {
   std::size_t batch_size = 10'000;                // Messages per commit. Default: 10,000.
   // A partial batch waits at most this for more; 0 commits whatever came in while the last
   // commit ran (group commit). Default: 200 ms.
-  TimestampMicros max_commit_delay = 200 * kMicrosPerMilli;
+  DurationMicros max_commit_delay = 200 * kMicrosPerMilli;
   // Leases are renewed to this, every third of it, while messages wait; 0 for a source
   // without leases. Default: 0.
-  TimestampMicros lease = 0;
-  TimestampMicros receive_retry_delay =
+  DurationMicros lease = 0;
+  DurationMicros receive_retry_delay =
       100 * kMicrosPerMilli;  // After a failed Receive. Default: 100 ms.
-  TimestampMicros max_nack_delay =
+  DurationMicros max_nack_delay =
       60 * kMicrosPerSecond;  // Cap of the hand-back backoff. Default: 60 s.
   // A failed commit fails the job (for a source that cannot redeliver) instead of being
   // handed back. Default: false.

@@ -23,11 +23,11 @@ namespace bikestream::mqtt {
 namespace {
 
 constexpr int kPollMillis = 100;
-constexpr TimestampMicros kFirstReconnectDelay = 100 * kMicrosPerMilli;
+constexpr DurationMicros kFirstReconnectDelay = 100 * kMicrosPerMilli;
 // A window takes no more messages in after this, so that it gets committed and acknowledged
 // (and the keepalive ping written) while messages keep coming.
-constexpr TimestampMicros kMaxWindowAge = 500 * kMicrosPerMilli;
-constexpr TimestampMicros kLastingConnection = 5 * kMicrosPerSecond;
+constexpr DurationMicros kMaxWindowAge = 500 * kMicrosPerMilli;
+constexpr DurationMicros kLastingConnection = 5 * kMicrosPerSecond;
 
 TimestampMicros Now() { return SystemClock().Now(); }
 
@@ -188,7 +188,7 @@ Source::~Source() {
 }
 
 void Source::Run() {
-  TimestampMicros reconnect_delay = kFirstReconnectDelay;
+  DurationMicros reconnect_delay = kFirstReconnectDelay;
   bool first_attempt = true;
   while (true) {
     {
@@ -462,7 +462,7 @@ absl::Status Source::Ack(const std::vector<std::string>& ack_ids) {
   return absl::OkStatus();
 }
 
-absl::Status Source::Nack(const std::vector<std::string>& ack_ids, TimestampMicros delay) {
+absl::Status Source::Nack(const std::vector<std::string>& ack_ids, DurationMicros delay) {
   MutexLock lock(&mu_);
   const TimestampMicros due = Now() + delay;
   for (const std::string& id : ack_ids) {

@@ -45,9 +45,9 @@ namespace bikestream::mqtt {
 struct SourceOptions {
   ConnectionOptions connection;  // A fixed client_id is required: the session lives under it.
   int receive_maximum = 10'000;  // Messages received and not acknowledged, at most. 1..65535.
-  TimestampMicros connect_timeout =
+  DurationMicros connect_timeout =
       10 * kMicrosPerSecond;  // Of the first connection. Default: 10 s.
-  TimestampMicros max_reconnect_delay = 30 * kMicrosPerSecond;  // Backoff cap. Default: 30 s.
+  DurationMicros max_reconnect_delay = 30 * kMicrosPerSecond;  // Backoff cap. Default: 30 s.
   std::function<void(const std::string&)> log;  // Lost connections, reconnects. Default: none.
   // Where the session's topic filters are kept (a small file). Default: "" (none kept: filters
   // of an earlier run under this client id are found only by their messages).
@@ -69,7 +69,7 @@ class Source final : public EventSource {
   std::string Name() const override { return options_.connection.endpoint.Name(); }
   absl::StatusOr<Received> Receive(std::size_t max_messages) override;
   absl::Status Ack(const std::vector<std::string>& ack_ids) override;
-  absl::Status Nack(const std::vector<std::string>& ack_ids, TimestampMicros delay) override;
+  absl::Status Nack(const std::vector<std::string>& ack_ids, DurationMicros delay) override;
   void StopReceiving() override;
   // Writes the last acknowledgements when every message is acknowledged, then disconnects
   // (the session stays at the broker: what was not acknowledged comes again).

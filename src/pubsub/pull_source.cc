@@ -83,12 +83,12 @@ absl::Status PullSource::Ack(const std::vector<std::string>& ack_ids) {
   });
 }
 
-absl::Status PullSource::Nack(const std::vector<std::string>& ack_ids, TimestampMicros delay) {
+absl::Status PullSource::Nack(const std::vector<std::string>& ack_ids, DurationMicros delay) {
   return ModifyAckDeadline(ack_ids, delay);
 }
 
 absl::Status PullSource::ExtendLeases(const std::vector<std::string>& ack_ids,
-                                      TimestampMicros lease) {
+                                      DurationMicros lease) {
   return ModifyAckDeadline(ack_ids, lease);
 }
 

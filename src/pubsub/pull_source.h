@@ -15,8 +15,8 @@ namespace bikestream::pubsub {
 struct PullSourceOptions {
   std::string project;
   std::string subscription;
-  TimestampMicros idle_pull_delay = 100 * kMicrosPerMilli;  // After an empty pull. Default: 100 ms.
-  Clock* clock = nullptr;                                   // Default: the system clock.
+  DurationMicros idle_pull_delay = 100 * kMicrosPerMilli;  // After an empty pull. Default: 100 ms.
+  Clock* clock = nullptr;                                  // Default: the system clock.
 };
 
 class PullSource final : public EventSource {
@@ -26,9 +26,8 @@ class PullSource final : public EventSource {
   std::string Name() const override;
   absl::StatusOr<Received> Receive(std::size_t max_messages) override;
   absl::Status Ack(const std::vector<std::string>& ack_ids) override;
-  absl::Status Nack(const std::vector<std::string>& ack_ids, TimestampMicros delay) override;
-  absl::Status ExtendLeases(const std::vector<std::string>& ack_ids,
-                            TimestampMicros lease) override;
+  absl::Status Nack(const std::vector<std::string>& ack_ids, DurationMicros delay) override;
+  absl::Status ExtendLeases(const std::vector<std::string>& ack_ids, DurationMicros lease) override;
   void StopReceiving() override { stopped_ = true; }
 
  private:

@@ -22,7 +22,7 @@ struct PushSourceOptions {
   std::string listen;  // HOST:PORT; port 0 picks one. Required.
   std::string token;   // Required ?token= value; empty: none. Default: empty.
   std::size_t max_body_bytes = limits::kPushRequest;  // Larger requests get 413. Default: 16 MiB.
-  TimestampMicros request_timeout =
+  DurationMicros request_timeout =
       30 * kMicrosPerSecond;  // Read, write and commit limit. Default: 30 s.
 };
 

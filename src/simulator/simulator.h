@@ -38,7 +38,7 @@ struct SimulatorOptions {
   double duplicate_rate = 0;        // Share of messages that repeat an earlier event.
   double invalid_rate = 0;          // Share of messages that are bad input.
   double late_rate = 0;             // Share of events whose timestamp is late...
-  TimestampMicros late_by = 10 * 60 * kMicrosPerSecond;  // ...by up to this. Default: 10m.
+  DurationMicros late_by = 10 * 60 * kMicrosPerSecond;  // ...by up to this. Default: 10m.
 };
 
 // Checks ranges and returns a message naming the flag to fix. Every timestamp a valid

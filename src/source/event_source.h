@@ -67,7 +67,7 @@ class EventSource {
   virtual absl::Status Ack(const std::vector<std::string>& ack_ids) = 0;
 
   // Hands the messages back, to come again no sooner than `delay` from now (0: at once).
-  virtual absl::Status Nack(const std::vector<std::string>& ack_ids, TimestampMicros delay) = 0;
+  virtual absl::Status Nack(const std::vector<std::string>& ack_ids, DurationMicros delay) = 0;
 
   // Keeps the messages leased for `lease` more, where the source leases messages.
   virtual absl::Status ExtendLeases(const std::vector<std::string>& /*ack_ids*/,

@@ -25,7 +25,7 @@ class InprocSource final : public EventSource {
   std::string Name() const override { return name_; }
   absl::StatusOr<Received> Receive(std::size_t max_messages) override;
   absl::Status Ack(const std::vector<std::string>&) override { return absl::OkStatus(); }
-  absl::Status Nack(const std::vector<std::string>& ack_ids, TimestampMicros delay) override;
+  absl::Status Nack(const std::vector<std::string>& ack_ids, DurationMicros delay) override;
   void StopReceiving() override { queue_.Close(); }
 
  private:

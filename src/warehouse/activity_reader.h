@@ -35,7 +35,7 @@ struct Activity {
 };
 
 // The console's buckets: 15 minutes of event time, aligned to the epoch (UTC).
-inline constexpr TimestampMicros kActivityBucket = 15 * kMicrosPerMinute;
+inline constexpr DurationMicros kActivityBucket = 15 * kMicrosPerMinute;
 
 // The start of the bucket that holds `ts`.
 inline TimestampMicros ActivityBucketOf(TimestampMicros ts) {
@@ -78,13 +78,11 @@ class ActivityReader {
 
   // `station_id`'s buckets that start in [from, to) and hold events, oldest first.
   virtual absl::StatusOr<std::vector<ActivityBucket>> StationBuckets(std::string_view station_id,
-                                                                     TimestampMicros from,
-                                                                     TimestampMicros to) = 0;
+                                                                     TimePeriod period) = 0;
 
   // The `limit` stations with the most events in the buckets that start in [from, to), most
   // first (ties in station_id order).
-  virtual absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimestampMicros from,
-                                                                       TimestampMicros to,
+  virtual absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimePeriod period,
                                                                        std::size_t limit) = 0;
 
   // Brings what the reads above answer from up to date with raw_events, as the next read would

@@ -35,9 +35,8 @@ class DeadLetterStore {
 
   // The dead letters first seen in [from, to), counted by reason and by `bucket` (> 0) of
   // first_seen, buckets aligned to the epoch: oldest bucket first, reasons in order within one.
-  virtual absl::StatusOr<std::vector<DeadLetterCount>> CountDeadLetters(TimestampMicros bucket,
-                                                                        TimestampMicros from,
-                                                                        TimestampMicros to) = 0;
+  virtual absl::StatusOr<std::vector<DeadLetterCount>> CountDeadLetters(DurationMicros bucket,
+                                                                        TimePeriod period) = 0;
 
   // In one transaction: stores `events` (dedup as in EventSink::Commit) and deletes the dead
   // letters with `resolved_ids`, whose payloads they are.

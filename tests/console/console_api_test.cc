@@ -19,7 +19,7 @@ using json = nlohmann::json;
 
 constexpr TimestampMicros kMonday = 1'728'259'200'000'000;  // 2024-10-07T00:00:00Z.
 constexpr TimestampMicros kMinute = kMicrosPerMinute;
-constexpr TimestampMicros kDay = 24 * kMicrosPerHour;
+constexpr DurationMicros kDay = 24 * kMicrosPerHour;
 
 Event MakeEvent(std::string id, std::string station, TimestampMicros ts, Kind kind,
                 std::int32_t delta = 1) {

@@ -30,7 +30,7 @@ struct StreamShape {
   int events;
   TimestampMicros span;  // Event time covered.
   double late_share;
-  TimestampMicros late_by;  // At most; the allowed lateness covers it.
+  DurationMicros late_by;  // At most; the allowed lateness covers it.
   double duplicate_share;
 };
 

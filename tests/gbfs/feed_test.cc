@@ -150,7 +150,7 @@ TEST(LiveFeed, ReadsStationInformationFromDiscoveryAtFirstThenEveryInterval) {
   EXPECT_NE(failures[0].find("HTTP 503"), std::string::npos) << failures[0];
   EXPECT_EQ(stations, 260u);
   // Read again every two minutes, not at every poll (some 80 of them).
-  const TimestampMicros elapsed = clock.Now() - kFirstSnapshot;
+  const DurationMicros elapsed = clock.Now() - kFirstSnapshot;
   ASSERT_GE(read_at.size(), 2u);
   EXPECT_LE(read_at.size(), std::size_t(elapsed / (2 * 60 * kMicrosPerSecond)) + 1);
   EXPECT_GE(read_at[0] - kFirstSnapshot, 60 * kMicrosPerSecond);

@@ -22,7 +22,7 @@ namespace {
 
 using testing_support::FakeClock;
 
-constexpr TimestampMicros kSecond = kMicrosPerSecond;
+constexpr DurationMicros kSecond = kMicrosPerSecond;
 constexpr auto kPatience = std::chrono::seconds(10);
 
 std::string EventJson(int i) {
@@ -82,7 +82,7 @@ class FakeSource final : public EventSource {
     return absl::OkStatus();
   }
 
-  absl::Status Nack(const std::vector<std::string>& ids, TimestampMicros delay) override {
+  absl::Status Nack(const std::vector<std::string>& ids, DurationMicros delay) override {
     std::lock_guard lock(mutex_);
     nack_delays_.push_back(delay);
     for (const auto& id : ids) {
@@ -93,7 +93,7 @@ class FakeSource final : public EventSource {
     return absl::OkStatus();
   }
 
-  absl::Status ExtendLeases(const std::vector<std::string>& ids, TimestampMicros lease) override {
+  absl::Status ExtendLeases(const std::vector<std::string>& ids, DurationMicros lease) override {
     std::lock_guard lock(mutex_);
     extensions_.emplace_back(std::set<std::string>(ids.begin(), ids.end()), lease);
     return absl::OkStatus();

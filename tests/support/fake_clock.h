@@ -57,7 +57,7 @@ class FakeClock final : public Clock {
     moved_.notify_all();
   }
 
-  void Advance(TimestampMicros duration) {
+  void Advance(DurationMicros duration) {
     {
       std::lock_guard lock(mutex_);
       now_ += duration;

@@ -77,7 +77,7 @@ TEST(SqliteWarehouse, AReadOnlyFileIsRefusedForWritingAndStillRead) {
   const bool read_ok = for_reading.ok();
   // The 15-minute totals are summed by their first reader, which must be able to write.
   absl::Status totals = absl::UnknownError("not read");
-  if (read_ok) totals = (*for_reading)->StationBuckets("A_1", 0, 1).status();
+  if (read_ok) totals = (*for_reading)->StationBuckets("A_1", {0, 1}).status();
   for_reading = absl::UnknownError("closed");
   if (immutable) {
     ASSERT_EQ(std::system(("chattr -i '" + path.string() + "'").c_str()), 0);
@@ -175,19 +175,20 @@ TEST(SqliteWarehouse, AMissingActivityTableIsRebuiltFromRawEvents) {
   }
   ASSERT_TRUE(warehouse->Commit(batch).ok());
   const TimestampMicros day = 24 * kMicrosPerHour;
-  auto kept = warehouse->StationBuckets("A", 1'728'259'200'000'000, 1'728'259'200'000'000 + day);
-  auto busiest = warehouse->BusiestStations(1'728'259'200'000'000, 1'728'259'200'000'000 + day, 5);
+  auto kept = warehouse->StationBuckets("A", {1'728'259'200'000'000, 1'728'259'200'000'000 + day});
+  auto busiest =
+      warehouse->BusiestStations({1'728'259'200'000'000, 1'728'259'200'000'000 + day}, 5);
   ASSERT_TRUE(kept.ok() && busiest.ok());
   ASSERT_EQ(kept->size(), 4u);  // 50 minutes: four buckets.
 
   ASSERT_TRUE(warehouse->Query("DROP TABLE raw_events_activity").ok());
   ASSERT_TRUE(warehouse->Setup().ok());
-  EXPECT_EQ(*warehouse->StationBuckets("A", 1'728'259'200'000'000, 1'728'259'200'000'000 + day),
+  EXPECT_EQ(*warehouse->StationBuckets("A", {1'728'259'200'000'000, 1'728'259'200'000'000 + day}),
             *kept);
-  EXPECT_EQ(*warehouse->BusiestStations(1'728'259'200'000'000, 1'728'259'200'000'000 + day, 5),
+  EXPECT_EQ(*warehouse->BusiestStations({1'728'259'200'000'000, 1'728'259'200'000'000 + day}, 5),
             *busiest);
   ASSERT_TRUE(warehouse->Setup().ok());  // Again: not summed twice.
-  EXPECT_EQ(*warehouse->StationBuckets("A", 1'728'259'200'000'000, 1'728'259'200'000'000 + day),
+  EXPECT_EQ(*warehouse->StationBuckets("A", {1'728'259'200'000'000, 1'728'259'200'000'000 + day}),
             *kept);
 }
 
@@ -205,11 +206,11 @@ Event EventAt(const std::string& id, int station, TimestampMicros ts) {
 std::pair<std::vector<std::string>, std::vector<std::string>> TotalsAndRawCounts(
     Warehouse& warehouse) {
   std::vector<std::string> totals;
-  auto busiest = warehouse.BusiestStations(kMonday, kMonday + 24 * kMicrosPerHour, SIZE_MAX);
+  auto busiest = warehouse.BusiestStations({kMonday, kMonday + 24 * kMicrosPerHour}, SIZE_MAX);
   EXPECT_TRUE(busiest.ok()) << busiest.status();
   for (const auto& station : *busiest) {
     auto buckets =
-        warehouse.StationBuckets(station.station_id, kMonday, kMonday + 24 * kMicrosPerHour);
+        warehouse.StationBuckets(station.station_id, {kMonday, kMonday + 24 * kMicrosPerHour});
     EXPECT_TRUE(buckets.ok()) << buckets.status();
     for (const auto& bucket : *buckets) {
       totals.push_back(station.station_id + " " + std::to_string(bucket.start) + " " +
@@ -304,7 +305,7 @@ TEST(SqliteWarehouse, WholeInsertsOfLateEventsAndOfRedeliveriesAreCountedExactly
         EventAt("e" + std::to_string(i), i % 4, kMonday + (100 + i) * kMicrosPerMinute));
   }
   ASSERT_TRUE(warehouse->Commit(first).ok());
-  ASSERT_TRUE(warehouse->StationBuckets("S1", kMonday, kMonday + 1).ok());  // Sums the first 100.
+  ASSERT_TRUE(warehouse->StationBuckets("S1", {kMonday, kMonday + 1}).ok());  // Sums the first 100.
   Batch late;
   for (int i = 0; i < 128; ++i)
     late.events.push_back(EventAt("late" + std::to_string(i), i % 6, kMonday + i * 1000));
@@ -435,7 +436,7 @@ TEST(SqliteWarehouse, TotalsAreSummedInChunksAndAnInstantIsNeverSplit) {
   ASSERT_EQ(warehouse->Commit(batch)->stored, 150'000u);
   auto [totals, counted] = TotalsAndRawCounts(*warehouse);
   EXPECT_EQ(totals, counted);
-  auto busiest = warehouse->BusiestStations(kMonday, kMonday + kMicrosPerHour * 2, 1);
+  auto busiest = warehouse->BusiestStations({kMonday, kMonday + kMicrosPerHour * 2}, 1);
   ASSERT_TRUE(busiest.ok());
   EXPECT_EQ(busiest->at(0).activity.pickups + busiest->at(0).activity.dropoffs, 30'000);
 }

@@ -217,39 +217,39 @@ TEST_P(WarehouseContractTest, ActivityCountsEachStoredEventOnceIn15MinuteBuckets
                   .ok());
 
   const TimestampMicros day_end = kStart + 24 * kMicrosPerHour;
-  auto buckets = warehouse_->StationBuckets("A", kStart, day_end);
+  auto buckets = warehouse_->StationBuckets("A", {kStart, day_end});
   ASSERT_TRUE(buckets.ok()) << buckets.status();
   EXPECT_EQ(*buckets, (std::vector<ActivityBucket>{{kStart, {1, 1, 1, 2}},
                                                    {kStart + 15 * kMinute, {1, 3, 0, 0}},
                                                    {kStart + 2 * kMicrosPerHour, {1, 1, 0, 0}}}));
   // Only buckets that start in the period: from one microsecond in, the first is left out.
-  buckets = warehouse_->StationBuckets("A", kStart + 1, kStart + 2 * kMicrosPerHour);
+  buckets = warehouse_->StationBuckets("A", {kStart + 1, kStart + 2 * kMicrosPerHour});
   ASSERT_TRUE(buckets.ok()) << buckets.status();
   EXPECT_EQ(*buckets, (std::vector<ActivityBucket>{{kStart + 15 * kMinute, {1, 3, 0, 0}}}));
-  buckets = warehouse_->StationBuckets("nowhere", kStart, day_end);
+  buckets = warehouse_->StationBuckets("nowhere", {kStart, day_end});
   ASSERT_TRUE(buckets.ok()) << buckets.status();
   EXPECT_TRUE(buckets->empty());
 
-  auto busiest = warehouse_->BusiestStations(kStart, day_end, 10);
+  auto busiest = warehouse_->BusiestStations({kStart, day_end}, 10);
   ASSERT_TRUE(busiest.ok()) << busiest.status();
   EXPECT_EQ(*busiest, (std::vector<StationActivity>{
                           {"A", {3, 5, 1, 2}}, {"B", {1, 1, 2, 5}}, {"D", {2, 2, 0, 0}}}));
   Batch tie;
   tie.events = {event("c2", "C", kStart + 50 * kMinute, Kind::kDropoff, 1)};
   ASSERT_TRUE(warehouse_->Commit(tie).ok());
-  busiest =
-      warehouse_->BusiestStations(kStart, day_end, 3);  // C has 1 event in the day: not among them.
+  busiest = warehouse_->BusiestStations({kStart, day_end},
+                                        3);  // C has 1 event in the day: not among them.
   ASSERT_TRUE(busiest.ok()) << busiest.status();
   ASSERT_EQ(busiest->size(), 3u);
   EXPECT_EQ((*busiest)[2].station_id, "D");
   busiest =
-      warehouse_->BusiestStations(kStart + 30 * kMinute, day_end, 10);  // A, B and C tie: by id.
+      warehouse_->BusiestStations({kStart + 30 * kMinute, day_end}, 10);  // A, B and C tie: by id.
   ASSERT_TRUE(busiest.ok()) << busiest.status();
   EXPECT_EQ(
       *busiest,
       (std::vector<StationActivity>{
           {"D", {2, 2, 0, 0}}, {"A", {1, 1, 0, 0}}, {"B", {0, 0, 1, 1}}, {"C", {0, 0, 1, 1}}}));
-  busiest = warehouse_->BusiestStations(kStart, day_end, 0);
+  busiest = warehouse_->BusiestStations({kStart, day_end}, 0);
   ASSERT_TRUE(busiest.ok()) << busiest.status();
   EXPECT_TRUE(busiest->empty());
 }
@@ -262,11 +262,11 @@ TEST_P(WarehouseContractTest, ActivityBucketsAroundTheEpochRoundDown) {
                   Event{"at", "P", 0, Kind::kDropoff, 2},
                   Event{"after", "P", kActivityBucket - 1, Kind::kDropoff, 3}};
   ASSERT_TRUE(warehouse_->Commit(batch).ok());
-  auto buckets = warehouse_->StationBuckets("P", -kActivityBucket, kActivityBucket);
+  auto buckets = warehouse_->StationBuckets("P", {-kActivityBucket, kActivityBucket});
   ASSERT_TRUE(buckets.ok()) << buckets.status();
   EXPECT_EQ(*buckets,
             (std::vector<ActivityBucket>{{-kActivityBucket, {1, 1, 0, 0}}, {0, {0, 0, 2, 5}}}));
-  auto busiest = warehouse_->BusiestStations(-kActivityBucket, kActivityBucket, SIZE_MAX);
+  auto busiest = warehouse_->BusiestStations({-kActivityBucket, kActivityBucket}, SIZE_MAX);
   ASSERT_TRUE(busiest.ok()) << busiest.status();
   EXPECT_EQ(*busiest, (std::vector<StationActivity>{{"P", {1, 1, 2, 5}}}));
 }
@@ -287,19 +287,19 @@ TEST_P(WarehouseContractTest, DeadLettersAreCountedByReasonAndBucketOfFirstSeen)
                         seen_at("d", "bad_json", 12 * kMinute), seen_at("e", "bad_kind", -1)};
   ASSERT_TRUE(warehouse_->Commit(batch).ok());
   ASSERT_TRUE(warehouse_->Commit(batch).ok());  // Redelivered: counted once.
-  auto counts = warehouse_->CountDeadLetters(kMinute, -kMicrosPerHour, kMicrosPerHour);
+  auto counts = warehouse_->CountDeadLetters(kMinute, {-kMicrosPerHour, kMicrosPerHour});
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ(*counts, (std::vector<DeadLetterCount>{{"bad_kind", -kMinute, 1},
                                                    {"bad_json", 10 * kMinute, 2},
                                                    {"bad_kind", 10 * kMinute, 1},
                                                    {"bad_json", 12 * kMinute, 1}}));
-  counts = warehouse_->CountDeadLetters(kMicrosPerHour, -kMicrosPerHour, kMicrosPerHour);
+  counts = warehouse_->CountDeadLetters(kMicrosPerHour, {-kMicrosPerHour, kMicrosPerHour});
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ(*counts,
             (std::vector<DeadLetterCount>{
                 {"bad_kind", -kMicrosPerHour, 1}, {"bad_json", 0, 3}, {"bad_kind", 0, 1}}));
   // Only those first seen in [from, to).
-  counts = warehouse_->CountDeadLetters(kMinute, 10 * kMinute + 2, 12 * kMinute);
+  counts = warehouse_->CountDeadLetters(kMinute, {10 * kMinute + 2, 12 * kMinute});
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ(*counts, (std::vector<DeadLetterCount>{{"bad_json", 10 * kMinute, 1},
                                                    {"bad_kind", 10 * kMinute, 1}}));

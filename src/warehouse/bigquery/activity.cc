@@ -22,16 +22,16 @@ Activity ActivityAt(const std::vector<std::optional<std::string>>& row, std::siz
                   IntegerOf(row[first + 3])};
 }
 
-json Period(TimestampMicros from, TimestampMicros to) {
-  return {ScalarParameter("from", "TIMESTAMP", TimestampText(ActivityBucketAtOrAfter(from))),
-          ScalarParameter("to", "TIMESTAMP", TimestampText(ActivityBucketAtOrAfter(to)))};
+json Period(TimePeriod period) {
+  return {ScalarParameter("from", "TIMESTAMP", TimestampText(ActivityBucketAtOrAfter(period.from))),
+          ScalarParameter("to", "TIMESTAMP", TimestampText(ActivityBucketAtOrAfter(period.to)))};
 }
 
 }  // namespace
 
 absl::StatusOr<std::vector<ActivityBucket>> BigQueryWarehouse::StationBuckets(
-    std::string_view station_id, TimestampMicros from, TimestampMicros to) {
-  json parameters = Period(from, to);
+    std::string_view station_id, TimePeriod period) {
+  json parameters = Period(period);
   parameters.push_back(ScalarParameter("station", "STRING", std::string(station_id)));
   auto rows = Read("station activity",
                    fmt::format("SELECT {} AS bucket, {} FROM {} "
@@ -46,14 +46,14 @@ absl::StatusOr<std::vector<ActivityBucket>> BigQueryWarehouse::StationBuckets(
   return buckets;
 }
 
-absl::StatusOr<std::vector<StationActivity>> BigQueryWarehouse::BusiestStations(
-    TimestampMicros from, TimestampMicros to, std::size_t limit) {
+absl::StatusOr<std::vector<StationActivity>> BigQueryWarehouse::BusiestStations(TimePeriod period,
+                                                                                std::size_t limit) {
   auto rows =
       Read("busiest stations",
            fmt::format("SELECT station_id, {} FROM {} WHERE ts_iso >= @from AND ts_iso < @to "
                        "GROUP BY station_id ORDER BY pickups + dropoffs DESC, station_id LIMIT {}",
                        kActivityColumns, Quoted(tables_.raw_events), ActivityLimit(limit)),
-           Period(from, to));
+           Period(period));
   if (!rows.ok()) return rows.status();
   std::vector<StationActivity> stations;
   for (const auto& r : rows->rows) stations.push_back({r[0].value_or(""), ActivityAt(r, 1)});
@@ -81,10 +81,10 @@ absl::StatusOr<std::vector<FeatureRow>> BigQueryWarehouse::StationFeatureHistory
 }
 
 absl::StatusOr<std::vector<DeadLetterCount>> BigQueryWarehouse::CountDeadLetters(
-    TimestampMicros bucket, TimestampMicros from, TimestampMicros to) {
+    DurationMicros bucket, TimePeriod period) {
   auto rows = Read("dead-letter counts",
                    DeadLetterCountsQuery(Quoted(tables_.dead_letter), bucket, Dialect()),
-                   json::array({InstantParameter(1, from), InstantParameter(2, to)}));
+                   json::array({InstantParameter(1, period.from), InstantParameter(2, period.to)}));
   if (!rows.ok()) return rows.status();
   std::vector<DeadLetterCount> counts;
   for (const auto& r : rows->rows)

@@ -23,8 +23,8 @@ constexpr char kReasonPayload[] = "type.bikestream.dev/bigquery-reason";
 constexpr std::size_t kMaxJobIdBytes = 1000;  // Google allows 1,024; leaves room for _rN.
 constexpr int kMaxJobRuns = 8;
 constexpr std::uint32_t kLongPollMillis = 10'000;
-constexpr TimestampMicros kFirstPoll = 50 * kMicrosPerMilli;
-constexpr TimestampMicros kLongestPoll = 2 * kMicrosPerSecond;
+constexpr DurationMicros kFirstPoll = 50 * kMicrosPerMilli;
+constexpr DurationMicros kLongestPoll = 2 * kMicrosPerSecond;
 // BigQuery refuses requests over 10 MB: a job's stays below, with room to spare.
 constexpr std::size_t kMaxRequestBytes = 9 * 1024 * 1024;
 // How much of BigQuery's message an error quotes (a SQL error names its line and column).
@@ -340,7 +340,7 @@ absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::s
 }
 
 absl::StatusOr<json> Client::WaitForJob(const std::string& job_id) {
-  TimestampMicros pause = kFirstPoll;
+  DurationMicros pause = kFirstPoll;
   while (true) {
     // Not the parameters, which may be megabytes: the state, the figures and the statement.
     auto job = Call(

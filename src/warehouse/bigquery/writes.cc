@@ -15,7 +15,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr TimestampMicros kDay = 24 * kMicrosPerHour;
+constexpr DurationMicros kDay = 24 * kMicrosPerHour;
 // A dead letter's payload is kept up to this, so that one letter always fits a request.
 constexpr std::size_t kMaxPayloadBytes = 1024 * 1024;
 

@@ -26,14 +26,14 @@ Activity ActivityAt(const PGresult* rows, int row, int first) {
 }  // namespace
 
 absl::StatusOr<std::vector<ActivityBucket>> PostgresWarehouse::StationBuckets(
-    std::string_view station_id, TimestampMicros from, TimestampMicros to) {
+    std::string_view station_id, TimePeriod period) {
   const std::string sql = fmt::format(
       "SELECT {}, {} FROM {} WHERE station_id = $1 AND ts_iso >= {} AND ts_iso < {} GROUP BY 1 "
       "ORDER BY 1",
       Dialect().bucket_start(Micros("ts_iso"), kActivityBucket), kActivityColumns, raw_, Instant(2),
       Instant(3));
-  const std::string from_text = FormatRfc3339(ActivityBucketAtOrAfter(from));
-  const std::string to_text = FormatRfc3339(ActivityBucketAtOrAfter(to));
+  const std::string from_text = FormatRfc3339(ActivityBucketAtOrAfter(period.from));
+  const std::string to_text = FormatRfc3339(ActivityBucketAtOrAfter(period.to));
   const Param params[] = {{station_id}, {from_text}, {to_text}};
   return Read(sql, params, [](const PGresult* rows) {
     std::vector<ActivityBucket> buckets;
@@ -44,14 +44,14 @@ absl::StatusOr<std::vector<ActivityBucket>> PostgresWarehouse::StationBuckets(
   });
 }
 
-absl::StatusOr<std::vector<StationActivity>> PostgresWarehouse::BusiestStations(
-    TimestampMicros from, TimestampMicros to, std::size_t limit) {
+absl::StatusOr<std::vector<StationActivity>> PostgresWarehouse::BusiestStations(TimePeriod period,
+                                                                                std::size_t limit) {
   const std::string sql = fmt::format(
       "SELECT station_id, {} FROM {} WHERE ts_iso >= {} AND ts_iso < {} GROUP BY station_id "
       "ORDER BY count(*) DESC, station_id LIMIT {}",
       kActivityColumns, raw_, Instant(1), Instant(2), ActivityLimit(limit));
-  const std::string from_text = FormatRfc3339(ActivityBucketAtOrAfter(from));
-  const std::string to_text = FormatRfc3339(ActivityBucketAtOrAfter(to));
+  const std::string from_text = FormatRfc3339(ActivityBucketAtOrAfter(period.from));
+  const std::string to_text = FormatRfc3339(ActivityBucketAtOrAfter(period.to));
   const Param params[] = {{from_text}, {to_text}};
   return Read(sql, params, [](const PGresult* rows) {
     std::vector<StationActivity> stations;
@@ -86,10 +86,10 @@ absl::StatusOr<std::vector<FeatureRow>> PostgresWarehouse::StationFeatureHistory
 }
 
 absl::StatusOr<std::vector<DeadLetterCount>> PostgresWarehouse::CountDeadLetters(
-    TimestampMicros bucket, TimestampMicros from, TimestampMicros to) {
+    DurationMicros bucket, TimePeriod period) {
   const std::string sql = DeadLetterCountsQuery(dead_, bucket, Dialect());
-  const std::string from_text = FormatRfc3339(from);
-  const std::string to_text = FormatRfc3339(to);
+  const std::string from_text = FormatRfc3339(period.from);
+  const std::string to_text = FormatRfc3339(period.to);
   const Param params[] = {{from_text}, {to_text}};
   return Read(sql, params, [](const PGresult* rows) {
     std::vector<DeadLetterCount> counts;

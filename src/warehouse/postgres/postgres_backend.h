@@ -76,9 +76,8 @@ class PostgresWarehouse final : public Warehouse {
 
   absl::StatusOr<QueryResult> Query(std::string_view sql) override;
   absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(const DeadLetterFilter& filter) override;
-  absl::StatusOr<std::vector<DeadLetterCount>> CountDeadLetters(TimestampMicros bucket,
-                                                                TimestampMicros from,
-                                                                TimestampMicros to) override;
+  absl::StatusOr<std::vector<DeadLetterCount>> CountDeadLetters(DurationMicros bucket,
+                                                                TimePeriod period) override;
   absl::Status ScanEvents(TimestampMicros after,
                           const std::function<void(const Event&)>& visit) override;
   absl::StatusOr<std::optional<TimestampMicros>> LatestEventTime() override;
@@ -87,10 +86,8 @@ class PostgresWarehouse final : public Warehouse {
   absl::Status UpsertStations(const std::vector<Station>& stations) override;
   absl::StatusOr<std::vector<Station>> ListStations() override;
   absl::StatusOr<std::vector<ActivityBucket>> StationBuckets(std::string_view station_id,
-                                                             TimestampMicros from,
-                                                             TimestampMicros to) override;
-  absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimestampMicros from,
-                                                               TimestampMicros to,
+                                                             TimePeriod period) override;
+  absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimePeriod period,
                                                                std::size_t limit) override;
 
  private:

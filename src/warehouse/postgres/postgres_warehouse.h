@@ -18,7 +18,7 @@ namespace bikestream {
 struct PostgresOptions {
   // How long an operation keeps retrying through a lost connection or a server restart before
   // it returns kUnavailable. Default: 60 s.
-  TimestampMicros retry_for = 60 * kMicrosPerSecond;
+  DurationMicros retry_for = 60 * kMicrosPerSecond;
   Clock* clock = nullptr;  // Waits between retries. Default: the system clock.
 };
 

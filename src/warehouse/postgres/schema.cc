@@ -13,8 +13,8 @@ namespace bikestream {
 namespace postgres {
 namespace {
 
-constexpr TimestampMicros kFirstRetryDelay = 100 * kMicrosPerMilli;
-constexpr TimestampMicros kMaxRetryDelay = 5 * kMicrosPerSecond;
+constexpr DurationMicros kFirstRetryDelay = 100 * kMicrosPerMilli;
+constexpr DurationMicros kMaxRetryDelay = 5 * kMicrosPerSecond;
 // Serializes DDL between workers (CREATE … IF NOT EXISTS races otherwise); any fixed number.
 constexpr std::int64_t kDdlLock = 0x62696b6573747265;  // "bikestre"
 

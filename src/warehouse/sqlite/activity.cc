@@ -265,7 +265,7 @@ Activity ActivityAt(sqlite3_stmt* stmt, int first) {
 }  // namespace
 
 absl::StatusOr<std::vector<ActivityBucket>> SqliteWarehouse::StationBuckets(
-    std::string_view station_id, TimestampMicros from, TimestampMicros to) {
+    std::string_view station_id, TimePeriod period) {
   if (auto caught_up = CatchUpActivity(); !caught_up.ok()) return caught_up.status();
   auto stmt = Statement::Prepare(
       db_.get(),
@@ -274,8 +274,8 @@ absl::StatusOr<std::vector<ActivityBucket>> SqliteWarehouse::StationBuckets(
                   QuoteIdentifier(ActivityTable(tables_))));
   if (!stmt.ok()) return WithSetupHint(stmt.status());
   stmt->Bind(1, station_id);
-  stmt->Bind(2, from);
-  stmt->Bind(3, to);
+  stmt->Bind(2, period.from);
+  stmt->Bind(3, period.to);
   std::vector<ActivityBucket> buckets;
   int rc;
   while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
@@ -285,8 +285,7 @@ absl::StatusOr<std::vector<ActivityBucket>> SqliteWarehouse::StationBuckets(
   return buckets;
 }
 
-absl::StatusOr<std::vector<StationActivity>> SqliteWarehouse::BusiestStations(TimestampMicros from,
-                                                                              TimestampMicros to,
+absl::StatusOr<std::vector<StationActivity>> SqliteWarehouse::BusiestStations(TimePeriod period,
                                                                               std::size_t limit) {
   if (auto caught_up = CatchUpActivity(); !caught_up.ok()) return caught_up.status();
   auto stmt = Statement::Prepare(
@@ -297,8 +296,8 @@ absl::StatusOr<std::vector<StationActivity>> SqliteWarehouse::BusiestStations(Ti
           "ORDER BY sum(pickups) + sum(dropoffs) DESC, station_id LIMIT ?3",
           QuoteIdentifier(ActivityTable(tables_))));
   if (!stmt.ok()) return WithSetupHint(stmt.status());
-  stmt->Bind(1, from);
-  stmt->Bind(2, to);
+  stmt->Bind(1, period.from);
+  stmt->Bind(2, period.to);
   stmt->Bind(3, ActivityLimit(limit));
   std::vector<StationActivity> stations;
   int rc;
@@ -332,12 +331,12 @@ absl::StatusOr<std::vector<FeatureRow>> SqliteWarehouse::StationFeatureHistory(
 }
 
 absl::StatusOr<std::vector<DeadLetterCount>> SqliteWarehouse::CountDeadLetters(
-    TimestampMicros bucket, TimestampMicros from, TimestampMicros to) {
+    DurationMicros bucket, TimePeriod period) {
   auto stmt = Statement::Prepare(
       db_.get(), DeadLetterCountsQuery(QuoteIdentifier(tables_.dead_letter), bucket, Dialect()));
   if (!stmt.ok()) return WithSetupHint(stmt.status());
-  stmt->Bind(1, from);
-  stmt->Bind(2, to);
+  stmt->Bind(1, period.from);
+  stmt->Bind(2, period.to);
   std::vector<DeadLetterCount> counts;
   int rc;
   while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
