@@ -58,9 +58,8 @@ struct WarehouseEvents {
 
 absl::StatusOr<WarehouseEvents> OpenWarehouseEvents(const GbfsFlags& flags) {
   WarehouseEvents events;
-  auto sink = OpenWarehouseFromFlags(flags.warehouse);
+  auto sink = OpenSetUpWarehouse(flags.warehouse);
   if (!sink.ok()) return sink.status();
-  if (absl::Status setup = (*sink)->Setup(); !setup.ok()) return setup;
   auto writer = OpenWarehouseFromFlags(flags.warehouse);
   if (!writer.ok()) return writer.status();
   events.sink = std::move(*sink);
@@ -85,10 +84,7 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenStationsTable(const GbfsFlags& fl
         "station_information.json "
         "(--station-information FILE)");
   }
-  auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
-  if (!warehouse.ok()) return warehouse.status();
-  if (absl::Status setup = (*warehouse)->Setup(); !setup.ok()) return setup;
-  return warehouse;
+  return OpenSetUpWarehouse(flags.warehouse);
 }
 
 void PrintSummary(const GbfsFlags& flags, const GbfsJobResult& result,

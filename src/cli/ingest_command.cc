@@ -60,9 +60,8 @@ struct IngestTarget {
 };
 
 absl::StatusOr<IngestTarget> OpenForIngest(const IngestFlags& flags) {
-  auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
+  auto warehouse = OpenSetUpWarehouse(flags.warehouse);
   if (!warehouse.ok()) return warehouse.status();
-  if (auto status = (*warehouse)->Setup(); !status.ok()) return status;
   auto sink = MakeFeatureSink(flags.features, **warehouse);
   if (!sink.ok()) return sink.status();
   return IngestTarget{std::move(*warehouse), std::move(*sink)};

@@ -30,9 +30,8 @@ int RunRun(RunFlags& flags) {
   if (!options.ok()) return Fail(options.status());
   auto duration = DurationSeconds(flags.simulation.duration);
   if (!duration.ok()) return Fail(duration.status());
-  auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
+  auto warehouse = OpenSetUpWarehouse(flags.warehouse);
   if (!warehouse.ok()) return Fail(warehouse.status());
-  if (auto status = (*warehouse)->Setup(); !status.ok()) return Fail(status);
   auto sink = MakeFeatureSink(flags.features, **warehouse);
   if (!sink.ok()) return Fail(sink.status());
 

@@ -48,9 +48,8 @@ int RunSetup(SetupFlags& flags) {
     Print("subscription ready: projects/{}/subscriptions/{}{}\n", p.project, p.subscription,
           flags.push_endpoint.empty() ? "" : " (push to " + RedactUrl(flags.push_endpoint) + ")");
   }
-  auto warehouse = OpenWarehouseFromFlags(flags.warehouse);
-  if (!warehouse.ok()) return Fail(warehouse.status());
-  if (auto status = (*warehouse)->Setup(); !status.ok()) return Fail(status);
+  if (auto warehouse = OpenSetUpWarehouse(flags.warehouse); !warehouse.ok())
+    return Fail(warehouse.status());
   Print("tables ready in {}\n", WarehouseUrlForPeople(flags.warehouse));
   return kExitOk;
 }

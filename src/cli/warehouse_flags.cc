@@ -151,6 +151,13 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(const Warehous
   return warehouse;
 }
 
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenSetUpWarehouse(const WarehouseFlags& flags) {
+  auto warehouse = OpenWarehouseFromFlags(flags);
+  if (!warehouse.ok()) return warehouse.status();
+  if (absl::Status status = (*warehouse)->Setup(); !status.ok()) return status;
+  return warehouse;
+}
+
 CostObserver CostReporter(const WarehouseFlags& flags, CostObserver also) {
   return [verbose = flags.verbose, also = std::move(also)](const StatementCost& cost) {
     if (verbose) {

@@ -45,6 +45,10 @@ std::string WarehouseUrlOfStore(const WarehouseFlags& flags);
 absl::StatusOr<std::unique_ptr<Warehouse>> OpenWarehouseFromFlags(
     const WarehouseFlags& flags, OpenMode mode = OpenMode::kCreateIfMissing);
 
+// OpenWarehouseFromFlags, then Setup(): a warehouse ready to write, its tables created where
+// missing (what every command that writes does first).
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenSetUpWarehouse(const WarehouseFlags& flags);
+
 // What --verbose logs, and then `also` (e.g. a job's metrics), for Warehouse::ObserveCosts.
 CostObserver CostReporter(const WarehouseFlags& flags, CostObserver also = {});
 
