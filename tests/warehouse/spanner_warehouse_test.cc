@@ -1,0 +1,207 @@
+// The Spanner warehouse's events and dead letters against Google's Spanner emulator: setup,
+// exactly once by event_id within a batch, across batches, across parts of a batch and across
+// workers, dead letters kept once and resolved.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <thread>
+
+#include "support/spanner_emulator.h"
+#include "warehouse/spanner/spanner_backend.h"
+
+namespace bikestream::spanner {
+namespace {
+
+using testing_support::SpannerEmulator;
+
+constexpr TimestampMicros kMonday = 1'728'259'200'000'000;  // 2024-10-07T00:00:00Z.
+
+Event At(std::string id, int minute, std::string station = "S1", int delta = 1) {
+  return Event{std::move(id), std::move(station), kMonday + minute * kMicrosPerMinute,
+               Kind::kPickup, delta};
+}
+
+DeadLetter Letter(std::string message_id, std::string payload, int minute = 0) {
+  return DeadLetter{.first_seen = kMonday + minute * kMicrosPerMinute,
+                    .source = "test",
+                    .message_id = std::move(message_id),
+                    .payload = std::move(payload),
+                    .reason = "bad_json",
+                    .error = "not JSON"};
+}
+
+class SpannerWarehouseTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { emulator_ = new SpannerEmulator(); }
+  static void TearDownTestSuite() {
+    delete emulator_;
+    emulator_ = nullptr;
+  }
+
+  void SetUp() override {
+    REQUIRE_SPANNER(*emulator_);
+    options_ = {.client = emulator_->FreshDatabase(), .emulator = true};
+    warehouse_ = Open();
+    const absl::Status setup = warehouse_->Setup();
+    ASSERT_TRUE(setup.ok()) << setup;
+  }
+
+  std::unique_ptr<SpannerWarehouse> Open() const {
+    return std::make_unique<SpannerWarehouse>(options_, TableNames{});
+  }
+
+  std::vector<std::string> StoredIds() {
+    std::vector<std::string> ids;
+    EXPECT_TRUE(warehouse_->ScanEvents(0, [&](const Event& e) { ids.push_back(e.event_id); }).ok());
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+
+  static SpannerEmulator* emulator_;
+  SpannerWarehouseOptions options_;
+  std::unique_ptr<SpannerWarehouse> warehouse_;
+};
+
+SpannerEmulator* SpannerWarehouseTest::emulator_ = nullptr;
+
+TEST_F(SpannerWarehouseTest, SetupRunsAgainAndReportsATableOfAnotherSchema) {
+  EXPECT_TRUE(warehouse_->Setup().ok());
+  SpannerWarehouseOptions other = {.client = emulator_->FreshDatabase(), .emulator = true};
+  Client client(other.client);
+  ASSERT_TRUE(client
+                  .CreateDatabase({"CREATE TABLE raw_events (event_id STRING(MAX) NOT NULL, "
+                                   "station_id INT64) PRIMARY KEY (event_id)"})
+                  .ok());
+  const absl::Status refused = SpannerWarehouse(other, TableNames{}).Setup();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_NE(refused.message().find("raw_events"), std::string::npos) << refused;
+  EXPECT_NE(refused.message().find("station_id"), std::string::npos) << refused;
+  // Never altered.
+  auto ddl = client.DatabaseDdl();
+  ASSERT_TRUE(ddl.ok() && ddl->has_value());
+  EXPECT_EQ((*ddl)->size(), 1u);
+}
+
+TEST_F(SpannerWarehouseTest, EachEventIsStoredOnceAndTheResultSaysWhichWereNew) {
+  Batch first;
+  first.events = {At("a", 1), At("b", 2), At("a", 3)};  // "a" twice in one batch.
+  auto stored = warehouse_->Commit(first);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->stored, 2u);
+  EXPECT_EQ(stored->duplicates, 1u);
+  EXPECT_EQ(stored->newly_stored, (std::vector<bool>{true, true, false}));
+
+  Batch second;
+  second.events = {At("c", 4), At("b", 2)};
+  stored = warehouse_->Commit(second);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->newly_stored, (std::vector<bool>{true, false}));
+  EXPECT_EQ(StoredIds(), (std::vector<std::string>{"a", "b", "c"}));
+
+  std::vector<Event> scanned;
+  ASSERT_TRUE(
+      warehouse_
+          ->ScanEvents(kMonday + kMicrosPerMinute, [&](const Event& e) { scanned.push_back(e); })
+          .ok());
+  EXPECT_EQ(scanned, (std::vector<Event>{At("b", 2), At("c", 4)}));
+  auto latest = warehouse_->LatestEventTime();
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ(**latest, kMonday + 4 * kMicrosPerMinute);
+}
+
+TEST_F(SpannerWarehouseTest, ABatchLargerThanOneTransactionIsStoredInPartsExactly) {
+  options_.max_events_per_transaction = 3;
+  warehouse_ = Open();
+  Batch batch;
+  for (int i = 0; i < 10; ++i) batch.events.push_back(At(fmt::format("e{:02}", i), i));
+  batch.events.push_back(At("e03", 3));
+  auto stored = warehouse_->Commit(batch);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->stored, 10u);
+  EXPECT_EQ(stored->duplicates, 1u);
+  EXPECT_FALSE(stored->newly_stored.back());
+  EXPECT_EQ(StoredIds().size(), 10u);
+}
+
+TEST_F(SpannerWarehouseTest, WorkersCommittingTheSameIdsAtOnceStoreEachOnce) {
+  constexpr int kWorkers = 3;
+  constexpr int kBatches = 6;
+  std::atomic<std::size_t> stored{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < kWorkers; ++w) {
+    workers.emplace_back([&, w] {
+      auto warehouse = Open();
+      for (int b = 0; b < kBatches; ++b) {
+        Batch batch;
+        // Every worker sends ids 0..29 of each batch, in its own order.
+        for (int i = 0; i < 30; ++i) {
+          const int id = (i * (w + 1)) % 30;
+          batch.events.push_back(At(fmt::format("b{}-{}", b, id), id));
+        }
+        auto result = warehouse->Commit(batch);
+        if (!result.ok()) {
+          ++failures;
+          ADD_FAILURE() << result.status();
+          continue;
+        }
+        stored += result->stored;
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(stored, 30u * kBatches);  // Each id counted new by exactly one worker.
+  EXPECT_EQ(StoredIds().size(), 30u * kBatches);
+}
+
+TEST_F(SpannerWarehouseTest, DeadLettersAreKeptOnceWithTheirBytesAndResolvedByAReplay) {
+  Batch batch;
+  const std::string not_utf8 = "{\"x\": \"\xff\xfe\"";
+  batch.dead_letters = {Letter("m1", not_utf8, 1), Letter("m2", "[]", 2),
+                        Letter("m1", not_utf8, 1)};
+  auto kept = warehouse_->Commit(batch);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->dead_lettered, 3u);  // A redelivered one counts once more...
+  ASSERT_TRUE(warehouse_->Commit(batch).ok());
+  auto letters = warehouse_->ListDeadLetters({});
+  ASSERT_TRUE(letters.ok()) << letters.status();
+  ASSERT_EQ(letters->size(), 2u);  // ...and is kept once.
+  EXPECT_EQ(letters->at(0).payload, not_utf8);
+  EXPECT_EQ(letters->at(0).first_seen, kMonday + kMicrosPerMinute);
+  EXPECT_LT(letters->at(0).id, letters->at(1).id);
+
+  auto counts = warehouse_->CountDeadLetters(kMicrosPerHour, {kMonday, kMonday + kMicrosPerHour});
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(*counts, (std::vector<DeadLetterCount>{{"bad_json", kMonday, 2}}));
+
+  auto resolved = warehouse_->ResolveDeadLetters({At("fixed", 5)}, {letters->at(0).id});
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  EXPECT_EQ(resolved->stored, 1u);
+  letters = warehouse_->ListDeadLetters({});
+  ASSERT_TRUE(letters.ok());
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_EQ(letters->at(0).message_id, "m2");
+  EXPECT_EQ(StoredIds(), (std::vector<std::string>{"fixed"}));
+}
+
+TEST_F(SpannerWarehouseTest, EventTotalsArePerStationAndKindUpToAnInstant) {
+  Batch batch;
+  batch.events = {At("a", 1, "S1", 2), At("b", 2, "S1", 5), At("c", 3, "S2", 1),
+                  At("d", 9, "S1", 7)};
+  ASSERT_TRUE(warehouse_->Commit(batch).ok());
+  auto totals = warehouse_->EventTotals(kMonday + 5 * kMicrosPerMinute);
+  ASSERT_TRUE(totals.ok()) << totals.status();
+  std::sort(totals->begin(), totals->end(),
+            [](const auto& x, const auto& y) { return x.station_id < y.station_id; });
+  ASSERT_EQ(totals->size(), 2u);
+  EXPECT_EQ(totals->at(0).station_id, "S1");
+  EXPECT_EQ(totals->at(0).totals.count, 2);
+  EXPECT_EQ(totals->at(0).totals.sum, 7);
+  EXPECT_EQ(totals->at(0).totals.min, 2);
+  EXPECT_EQ(totals->at(0).totals.max, 5);
+  EXPECT_EQ(totals->at(0).first_ts, kMonday + kMicrosPerMinute);
+}
+
+}  // namespace
+}  // namespace bikestream::spanner
