@@ -51,8 +51,20 @@ absl::StatusOr<std::string> BigQueryUrlFromTables() {
   return "bigquery://" + dataset;
 }
 
-// The URL with --location and --bigquery-endpoint as its parameters.
-absl::StatusOr<std::string> WithBigQueryParameters(const WarehouseFlags& flags, std::string url) {
+// The URL with --location and --bigquery-endpoint, or --spanner-endpoint, as its parameters.
+absl::StatusOr<std::string> WithEngineParameters(const WarehouseFlags& flags, std::string url) {
+  if (!flags.spanner_endpoint.empty()) {
+    if (!url.starts_with("spanner://")) {
+      return absl::InvalidArgumentError(
+          fmt::format("--spanner-endpoint is for a spanner:// warehouse, not {}", RedactUrl(url)));
+    }
+    if (url.find("?endpoint=") != std::string::npos) {
+      return absl::InvalidArgumentError(
+          fmt::format("give the endpoint once: --spanner-endpoint {} or ?endpoint= in {}",
+                      RedactUrl(flags.spanner_endpoint), RedactUrl(url)));
+    }
+    url += "?endpoint=" + flags.spanner_endpoint;
+  }
   if (flags.location.empty() && flags.bigquery_endpoint.empty()) return url;
   if (!url.starts_with("bigquery://")) {
     return absl::InvalidArgumentError(
@@ -94,7 +106,7 @@ absl::StatusOr<std::string> ResolveWarehouseUrl(const WarehouseFlags& flags) {
     if (!from_tables.ok()) return from_tables.status();
     url = from_tables->empty() ? kDefaultWarehouse : *from_tables;
   }
-  return WithBigQueryParameters(flags, std::move(url));
+  return WithEngineParameters(flags, std::move(url));
 }
 
 std::string WarehouseUrlOfStore(const WarehouseFlags& flags) {
@@ -114,7 +126,9 @@ void AddWarehouseOptions(CLI::App* command, WarehouseFlags* flags) {
           "Where the tables live: sqlite:PATH, postgresql://USER[:PASSWORD]@HOST[:PORT]/DB (what "
           "the URL "
           "leaves out comes from PGHOST, PGPORT, PGUSER, PGPASSWORD, ~/.pgpass) or "
-          "bigquery://PROJECT/DATASET. Falls back to $BIKESTREAM_WAREHOUSE, then to the dataset of "
+          "bigquery://PROJECT/DATASET or spanner://PROJECT/INSTANCE/DATABASE "
+          "($SPANNER_EMULATOR_HOST=HOST:PORT for the emulator's REST port). Falls back to "
+          "$BIKESTREAM_WAREHOUSE, then to the dataset of "
           "$RAW_EVENT_TABLE=project.dataset.table, then sqlite:bikestream.db.")
       ->group(group);
   command
@@ -127,6 +141,12 @@ void AddWarehouseOptions(CLI::App* command, WarehouseFlags* flags) {
                    "BigQuery: the API's URL, e.g. a regional or private endpoint (still "
                    "authenticated). Falls "
                    "back to $BIGQUERY_ENDPOINT, then https://bigquery.googleapis.com.")
+      ->group(group);
+  command
+      ->add_option("--spanner-endpoint", flags->spanner_endpoint,
+                   "Spanner: the API's URL, e.g. a regional endpoint (still authenticated). Falls "
+                   "back to $SPANNER_ENDPOINT, then https://spanner.googleapis.com; "
+                   "$SPANNER_EMULATOR_HOST wins over both")
       ->group(group);
   command
       ->add_flag("--verbose", flags->verbose,

@@ -19,4 +19,19 @@ void KindTotals::Merge(const KindTotals& other) {
   sum += other.sum;
 }
 
+std::vector<std::vector<const FeatureTick*>> RunsOfWholeTicks(const std::vector<FeatureTick>& ticks,
+                                                              std::size_t max_rows) {
+  std::vector<std::vector<const FeatureTick*>> runs;
+  std::size_t rows = 0;
+  for (const FeatureTick& tick : ticks) {
+    if (runs.empty() || (rows > 0 && rows + tick.rows.size() > max_rows)) {
+      runs.emplace_back();
+      rows = 0;
+    }
+    runs.back().push_back(&tick);
+    rows += tick.rows.size();
+  }
+  return runs;
+}
+
 }  // namespace bikestream

@@ -28,6 +28,12 @@ struct FeatureTick {
   std::vector<FeatureRow> rows;
 };
 
+// The ticks, in order, cut into runs of whole ticks of at most `max_rows` rows (a tick larger
+// than that is a run of its own): what a warehouse writes in one request or transaction, so that
+// a tick is never half replaced.
+std::vector<std::vector<const FeatureTick*>> RunsOfWholeTicks(const std::vector<FeatureTick>& ticks,
+                                                              std::size_t max_rows);
+
 // Totals of events of one kind: what count, sum, avg, min and max are computed from.
 struct KindTotals {
   std::int64_t count = 0;

@@ -6,6 +6,7 @@
 #include "common/redact.h"
 #include "warehouse/bigquery/bigquery_warehouse.h"
 #include "warehouse/postgres/postgres_warehouse.h"
+#include "warehouse/spanner/spanner_warehouse.h"
 #include "warehouse/sqlite/sqlite_warehouse.h"
 
 namespace bikestream {
@@ -27,6 +28,7 @@ constexpr Engine kEngines[] = {
     {"postgresql://", "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE", OpenPostgresWarehouse},
     {"postgres://", "", OpenPostgresWarehouse},
     {"bigquery://", "bigquery://PROJECT/DATASET[?location=LOCATION]", OpenBigQueryWarehouse},
+    {"spanner://", "spanner://PROJECT/INSTANCE/DATABASE", OpenSpannerWarehouse},
 };
 
 }  // namespace

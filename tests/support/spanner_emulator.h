@@ -81,8 +81,9 @@ class SpannerEmulator {
 
   bool ready() const { return error_.empty(); }
   const std::string& error() const { return error_; }
-  // The REST endpoint, as SPANNER_EMULATOR_HOST would name it with http://.
-  std::string endpoint() const { return fmt::format("http://127.0.0.1:{}", rest_port_); }
+  // The REST port as SPANNER_EMULATOR_HOST names it, and as an endpoint.
+  std::string host() const { return fmt::format("127.0.0.1:{}", rest_port_); }
+  std::string endpoint() const { return "http://" + host(); }
 
   // Options for a client of a database no other caller has (not created yet).
   spanner::ClientOptions FreshDatabase() {
@@ -123,6 +124,12 @@ class SpannerEmulator {
   std::string error_;
   std::atomic<int> databases_{0};
 };
+
+// The binary's emulator, started at the first call and stopped at exit.
+inline SpannerEmulator& SharedSpannerEmulator() {
+  static SpannerEmulator emulator;
+  return emulator;
+}
 
 // At the top of a test: skips (or fails in CI) when `emulator` cannot run here.
 #define REQUIRE_SPANNER(emulator)                                              \

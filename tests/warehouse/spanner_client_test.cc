@@ -23,12 +23,6 @@ const std::vector<std::string> kDdl = {
 
 class SpannerClientTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { emulator_ = new SpannerEmulator(); }
-  static void TearDownTestSuite() {
-    delete emulator_;
-    emulator_ = nullptr;
-  }
-
   void SetUp() override {
     REQUIRE_SPANNER(*emulator_);
     options_ = emulator_->FreshDatabase();
@@ -71,12 +65,10 @@ class SpannerClientTest : public ::testing::Test {
     return stored;
   }
 
-  static SpannerEmulator* emulator_;
+  SpannerEmulator* emulator_ = &testing_support::SharedSpannerEmulator();
   ClientOptions options_;
   std::unique_ptr<Client> client_;
 };
-
-SpannerEmulator* SpannerClientTest::emulator_ = nullptr;
 
 TEST_F(SpannerClientTest, ADatabaseIsCreatedOnceAndItsDdlReadsBack) {
   auto ddl = client_->DatabaseDdl();

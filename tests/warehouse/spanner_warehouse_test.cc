@@ -32,12 +32,6 @@ DeadLetter Letter(std::string message_id, std::string payload, int minute = 0) {
 
 class SpannerWarehouseTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { emulator_ = new SpannerEmulator(); }
-  static void TearDownTestSuite() {
-    delete emulator_;
-    emulator_ = nullptr;
-  }
-
   void SetUp() override {
     REQUIRE_SPANNER(*emulator_);
     options_ = {.client = emulator_->FreshDatabase(), .emulator = true};
@@ -57,12 +51,10 @@ class SpannerWarehouseTest : public ::testing::Test {
     return ids;
   }
 
-  static SpannerEmulator* emulator_;
+  SpannerEmulator* emulator_ = &testing_support::SharedSpannerEmulator();
   SpannerWarehouseOptions options_;
   std::unique_ptr<SpannerWarehouse> warehouse_;
 };
-
-SpannerEmulator* SpannerWarehouseTest::emulator_ = nullptr;
 
 TEST_F(SpannerWarehouseTest, SetupRunsAgainAndReportsATableOfAnotherSchema) {
   EXPECT_TRUE(warehouse_->Setup().ok());

@@ -39,22 +39,6 @@ std::vector<FeatureRow> FeatureRowsOf(const Rows& rows, TimestampMicros as_of) {
   return features;
 }
 
-// The ticks, in order, cut into runs of whole ticks of at most kMaxRowsPerRequest rows (a tick
-// larger than that alone is a run of its own).
-std::vector<std::vector<const FeatureTick*>> RequestsOf(const std::vector<FeatureTick>& ticks) {
-  std::vector<std::vector<const FeatureTick*>> requests;
-  std::size_t rows = 0;
-  for (const FeatureTick& tick : ticks) {
-    if (requests.empty() || (rows > 0 && rows + tick.rows.size() > kMaxRowsPerRequest)) {
-      requests.emplace_back();
-      rows = 0;
-    }
-    requests.back().push_back(&tick);
-    rows += tick.rows.size();
-  }
-  return requests;
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<FeatureRow>> BigQueryWarehouse::ComputeFeatures(
@@ -97,7 +81,7 @@ absl::Status BigQueryWarehouse::WriteFeatureTicks(const std::vector<std::string>
       "COMMIT TRANSACTION;\n",
       table);
   // Each request one transaction of whole ticks: a tick is never half replaced.
-  for (const auto& request : RequestsOf(ticks)) {
+  for (const auto& request : RunsOfWholeTicks(ticks, kMaxRowsPerRequest)) {
     std::vector<std::string> as_ofs;
     std::vector<std::vector<std::optional<std::string>>> rows;
     for (const FeatureTick* tick : request) {

@@ -311,7 +311,16 @@ absl::StatusOr<std::string> Client::TakeSession() {
     }
   }
   auto reply = Call("POST", DatabasePath() + "/sessions", json::object(), "createSession");
-  if (!reply.ok()) return reply.status();
+  if (!reply.ok()) {
+    // The emulator answers a missing database with INTERNAL: ask which it is.
+    auto exists = Listed(
+        fmt::format("projects/{}/instances/{}/databases", options_.project, options_.instance),
+        "databases", DatabasePath());
+    if (exists.ok() && !*exists) {
+      return absl::NotFoundError(fmt::format("Spanner database {} does not exist", DatabasePath()));
+    }
+    return reply.status();
+  }
   std::string name = reply->value("name", "");
   if (name.empty()) return absl::UnavailableError("Spanner createSession: no session name");
   return name;

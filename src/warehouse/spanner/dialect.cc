@@ -39,6 +39,8 @@ const SqlDialect& Dialect() {
       .text_order = "",  // STRING sorts by its UTF-8 bytes.
       .upsert = SqlDialect::Upsert::kDeleteThenInsert,
       .latest_tick = SqlDialect::LatestTick::kCorrelated,
+      // The emulator refuses analytic functions.
+      .kth_largest = SqlDialect::KthLargest::kCountAbove,
   };
   return dialect;
 }

@@ -1,9 +1,14 @@
-// Reading the Spanner warehouse back: dead letters, events and their totals, at a strong
-// timestamp.
+// Reading the Spanner warehouse back, at a strong timestamp: SQL for a person, dead letters,
+// events and their totals.
 #include <fmt/format.h>
 
+#include <cctype>
+#include <limits>
+
 #include "absl/strings/escaping.h"
+#include "common/status.h"
 #include "warehouse/spanner/spanner_backend.h"
+#include "warehouse/sql/sql_text.h"
 #include "warehouse/sql/totals_query.h"
 
 namespace bikestream::spanner {
@@ -14,29 +19,125 @@ using json = nlohmann::json;
 // Rows per read of ScanEvents: a page of events stays a few MB whatever the table holds.
 constexpr std::int64_t kScanPage = 10'000;
 
+Kind KindOf(std::string_view name) { return name == "pickup" ? Kind::kPickup : Kind::kDropoff; }
+
+bool IsDml(std::string_view sql) {
+  const std::size_t start = sql.find_first_not_of(" \t\r\n(");
+  if (start == std::string_view::npos) return false;
+  std::string word;
+  for (char c : sql.substr(start, 6)) word.push_back(static_cast<char>(std::toupper(c)));
+  return word.starts_with("INSERT") || word.starts_with("UPDATE") || word.starts_with("DELETE");
+}
+
+}  // namespace
+
+absl::Status WithSetupHint(absl::Status status) {
+  const std::string_view message = MessageOf(status);
+  if (status.code() != absl::StatusCode::kNotFound &&
+      message.find("Table not found") == std::string_view::npos) {
+    return status;
+  }
+  return absl::FailedPreconditionError(
+      fmt::format("{} (run `bikestream setup` to create the tables)", message));
+}
+
+absl::StatusOr<ResultSet> SpannerWarehouse::Read(const std::string& sql, const Params& params) {
+  auto rows = client_.Query(sql, params);
+  if (!rows.ok()) return WithSetupHint(rows.status());
+  return rows;
+}
+
+std::string Quoted(std::string_view name) { return fmt::format("`{}`", name); }
+
 std::string TextOf(const json& cell) { return cell.is_string() ? cell.get<std::string>() : ""; }
 
 std::int64_t IntegerOf(const json& cell) { return Int64Of(cell).value_or(0); }
+
+double DoubleOf(const json& cell) {
+  if (cell.is_number()) return cell.get<double>();
+  if (cell.is_string()) {
+    const std::string text = cell.get<std::string>();
+    if (text == "NaN") return std::numeric_limits<double>::quiet_NaN();
+    if (text == "Infinity") return std::numeric_limits<double>::infinity();
+    if (text == "-Infinity") return -std::numeric_limits<double>::infinity();
+  }
+  return 0;
+}
 
 TimestampMicros InstantOf(const json& cell) {
   return cell.is_null() ? 0 : TimestampOf(cell).value_or(0);
 }
 
-Kind KindOf(std::string_view name) { return name == "pickup" ? Kind::kPickup : Kind::kDropoff; }
+QueryResult ForPeople(const ResultSet& rows) {
+  QueryResult result;
+  result.columns = rows.columns;
+  for (const auto& row : rows.rows) {
+    std::vector<QueryResult::Cell> cells;
+    for (std::size_t i = 0; i < row.size() && i < rows.types.size(); ++i) {
+      const std::string& type = rows.types[i];
+      if (row[i].is_null()) {
+        cells.push_back({.text = "NULL", .is_null = true});
+      } else if (type == "TIMESTAMP") {
+        cells.push_back({.text = FormatRfc3339(InstantOf(row[i]))});
+      } else if (type == "FLOAT64" || type == "FLOAT32") {
+        // As the other engines print a double: the shortest text that reads back as it.
+        cells.push_back({.text = fmt::format("{}", DoubleOf(row[i])), .is_number = true});
+      } else if (row[i].is_string()) {
+        cells.push_back(
+            {.text = row[i].get<std::string>(), .is_number = type == "INT64" || type == "NUMERIC"});
+      } else {
+        cells.push_back({.text = row[i].dump(), .is_number = row[i].is_number()});
+      }
+    }
+    result.rows.push_back(std::move(cells));
+  }
+  result.rows_changed = rows.rows_changed;
+  return result;
+}
 
-}  // namespace
+// One statement a call: a query at a strong timestamp, or DML in a read-write transaction.
+absl::StatusOr<QueryResult> SpannerWarehouse::Query(std::string_view sql) {
+  const std::vector<std::string_view> statements = SplitStatements(sql);
+  if (statements.empty()) return QueryResult{};
+  if (statements.size() > 1) {
+    return absl::InvalidArgumentError("query: give one SQL statement at a time");
+  }
+  const std::string statement(statements.front());
+  if (!IsDml(statement)) {
+    auto rows = Read(statement);
+    if (!rows.ok()) return rows.status();
+    return ForPeople(*rows);
+  }
+  ResultSet changed;
+  auto committed = client_.RunTransaction([&](Transaction& t) -> absl::Status {
+    auto done = t.ExecuteSql(statement);
+    if (!done.ok()) return done.status();
+    changed = std::move(*done);
+    return absl::OkStatus();
+  });
+  if (!committed.ok()) return WithSetupHint(committed.status());
+  return ForPeople(changed);
+}
+
+absl::StatusOr<std::optional<TimestampMicros>> SpannerWarehouse::MaxInstant(
+    std::string_view column, const std::string& table) {
+  auto rows = Read(fmt::format("SELECT MAX({}) FROM {}", column, Quoted(table)));
+  if (!rows.ok()) return rows.status();
+  if (rows->rows.empty() || rows->rows[0][0].is_null()) return std::optional<TimestampMicros>();
+  return std::optional<TimestampMicros>(InstantOf(rows->rows[0][0]));
+}
 
 absl::StatusOr<std::vector<DeadLetter>> SpannerWarehouse::ListDeadLetters(
     const DeadLetterFilter& filter) {
   Params params = {{"after", Int64(filter.after_id)},
                    {"limit", Int64(static_cast<std::int64_t>(filter.limit))},
                    {"reason", filter.reason ? String(*filter.reason) : Null("STRING")}};
-  auto rows = client_.Query(
-      fmt::format("SELECT id, first_seen, source, message_id, payload, reason, error, "
-                  "publish_time FROM `{}` WHERE id > @after AND (@reason IS NULL OR reason = "
-                  "@reason) ORDER BY id LIMIT @limit",
-                  tables_.dead_letter),
-      params);
+  auto rows =
+      Read(fmt::format("SELECT id, first_seen, source, message_id, payload, reason, error, "
+                       "publish_time FROM `{}` WHERE id > @after AND (@reason IS NULL OR reason = "
+                       "@reason) ORDER BY id LIMIT @limit",
+                       tables_.dead_letter),
+           params);
   if (!rows.ok()) return rows.status();
   std::vector<DeadLetter> letters;
   letters.reserve(rows->rows.size());
@@ -51,9 +152,9 @@ absl::StatusOr<std::vector<DeadLetter>> SpannerWarehouse::ListDeadLetters(
 
 absl::StatusOr<std::vector<DeadLetterCount>> SpannerWarehouse::CountDeadLetters(
     DurationMicros bucket, TimePeriod period) {
-  auto rows = client_.Query(
-      DeadLetterCountsQuery(fmt::format("`{}`", tables_.dead_letter), bucket, Dialect()),
-      {InstantParameter(1, period.from), InstantParameter(2, period.to)});
+  auto rows =
+      Read(DeadLetterCountsQuery(fmt::format("`{}`", tables_.dead_letter), bucket, Dialect()),
+           {InstantParameter(1, period.from), InstantParameter(2, period.to)});
   if (!rows.ok()) return rows.status();
   std::vector<DeadLetterCount> counts;
   for (const auto& r : rows->rows)
@@ -75,10 +176,10 @@ absl::Status SpannerWarehouse::ScanEvents(TimestampMicros after,
       params.push_back({"ts", Timestamp(last->first)});
       params.push_back({"id", String(last->second)});
     }
-    auto rows = client_.Query(fmt::format("SELECT {} FROM `{}` WHERE {} ORDER BY ts_iso, event_id "
-                                          "LIMIT @page",
-                                          columns, tables_.raw_events, where),
-                              params);
+    auto rows = Read(fmt::format("SELECT {} FROM `{}` WHERE {} ORDER BY ts_iso, event_id "
+                                 "LIMIT @page",
+                                 columns, tables_.raw_events, where),
+                     params);
     if (!rows.ok()) return rows.status();
     for (const auto& r : rows->rows) {
       visit(Event{TextOf(r[0]), TextOf(r[1]), InstantOf(r[2]), KindOf(TextOf(r[3])),
@@ -91,15 +192,12 @@ absl::Status SpannerWarehouse::ScanEvents(TimestampMicros after,
 }
 
 absl::StatusOr<std::optional<TimestampMicros>> SpannerWarehouse::LatestEventTime() {
-  auto rows = client_.Query(fmt::format("SELECT MAX(ts_iso) FROM `{}`", tables_.raw_events));
-  if (!rows.ok()) return rows.status();
-  if (rows->rows.empty() || rows->rows[0][0].is_null()) return std::optional<TimestampMicros>();
-  return std::optional<TimestampMicros>(InstantOf(rows->rows[0][0]));
+  return MaxInstant("ts_iso", tables_.raw_events);
 }
 
 absl::StatusOr<std::vector<StationTotals>> SpannerWarehouse::EventTotals(TimestampMicros through) {
-  auto rows = client_.Query(EventTotalsQuery(fmt::format("`{}`", tables_.raw_events), Dialect()),
-                            {InstantParameter(1, through)});
+  auto rows = Read(EventTotalsQuery(fmt::format("`{}`", tables_.raw_events), Dialect()),
+                   {InstantParameter(1, through)});
   if (!rows.ok()) return rows.status();
   std::vector<StationTotals> totals;
   for (const auto& r : rows->rows) {

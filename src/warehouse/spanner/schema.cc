@@ -2,17 +2,19 @@
 // missing and checked where present (docs/adr/0010).
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <map>
+#include <regex>
 
+#include "common/redact.h"
 #include "common/status.h"
+#include "gcp/google_api.h"
 #include "warehouse/spanner/spanner_backend.h"
+#include "warehouse/spanner/spanner_warehouse.h"
 #include "warehouse/sql/table_names.h"
 
 namespace bikestream::spanner {
 namespace {
-
-// Spanner's 128 characters for a name, less the longest suffix of an index's ("_by_station_time").
-constexpr std::size_t kMaxTableNameBytes = 128 - 16;
 
 struct Column {
   std::string name;
@@ -101,8 +103,6 @@ SpannerWarehouse::SpannerWarehouse(SpannerWarehouseOptions options, TableNames t
     : options_(std::move(options)), tables_(std::move(tables)), client_(options_.client) {}
 
 absl::Status SpannerWarehouse::Setup() {
-  if (absl::Status names = CheckTableNames(tables_, kMaxTableNameBytes, "Spanner"); !names.ok())
-    return names;
   auto instance = client_.InstanceExists();
   if (!instance.ok()) return instance.status();
   if (!*instance) {
@@ -161,3 +161,53 @@ absl::Status SpannerWarehouse::CheckColumns() {
 }
 
 }  // namespace bikestream::spanner
+
+namespace bikestream {
+
+absl::StatusOr<std::unique_ptr<Warehouse>> OpenSpannerWarehouse(std::string_view url,
+                                                                const TableNames& tables,
+                                                                OpenMode) {
+  // Project ids may hold a domain and ':'; instance and database ids are Spanner's.
+  static const std::regex kForm(
+      R"(spanner://([a-z][-a-z0-9.:]*[a-z0-9])/([a-z][-a-z0-9]*[a-z0-9])/([a-z][-_a-z0-9]*[a-z0-9])(\?endpoint=(.+))?)");
+  std::cmatch parts;
+  if (!std::regex_match(url.begin(), url.end(), parts, kForm)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "warehouse URL '{}': use spanner://PROJECT/INSTANCE/DATABASE[?endpoint=URL], e.g. "
+        "spanner://my-project/bikes/bikestream (instance and database ids: lower-case letters, "
+        "digits and '-', starting with a letter)",
+        RedactUrl(url)));
+  }
+  if (absl::Status names = CheckTableNames(tables, spanner::kMaxTableNameBytes, "Spanner");
+      !names.ok()) {
+    return names;
+  }
+  spanner::SpannerWarehouseOptions options;
+  options.client.project = parts[1];
+  options.client.instance = parts[2];
+  options.client.database = parts[3];
+  const char* emulator = std::getenv("SPANNER_EMULATOR_HOST");
+  if (emulator && *emulator) {
+    // As Google's clients: the emulator, in plain HTTP, without credentials.
+    options.emulator = true;
+    options.client.endpoint = fmt::format("http://{}", emulator);
+  } else {
+    std::string endpoint = parts[5].matched ? std::string(parts[5]) : "";
+    std::string source = "the warehouse URL's endpoint";
+    if (endpoint.empty() && std::getenv("SPANNER_ENDPOINT")) {
+      endpoint = std::getenv("SPANNER_ENDPOINT");
+      source = "SPANNER_ENDPOINT";
+    }
+    if (!endpoint.empty()) {
+      auto checked = gcp::CheckEndpoint(endpoint, source);
+      if (!checked.ok()) return checked.status();
+      options.client.endpoint = *checked;
+    }
+    auto credentials = gcp::CredentialsFromProcessEnvironment();
+    if (!credentials.ok()) return credentials.status();
+    options.client.credentials = std::move(*credentials);
+  }
+  return std::make_unique<spanner::SpannerWarehouse>(std::move(options), tables);
+}
+
+}  // namespace bikestream

@@ -1,11 +1,9 @@
 // The Spanner warehouse's class, private to this folder. Its methods are defined by
 // responsibility: schema.cc (the database and tables, checked before use), dialect.cc (its SQL
 // dialect), writes.cc (events and dead letters: one read-write transaction per batch,
-// docs/adr/0010), reads.cc (dead letters and events read back).
-//
-// The roles it plays so far: events, dead letters and their history. It becomes a `Warehouse`,
-// registered in warehouse.cc, when the feature store, the console's reads, the stations and SQL
-// for a person are done (issue 34).
+// docs/adr/0010), reads.cc (SQL for a person, dead letters and events read back),
+// feature_sql.cc (the feature store), stations.cc (the stations table), activity.cc (the
+// console's reads).
 #pragma once
 
 #include <memory>
@@ -15,9 +13,6 @@
 #include <string>
 #include <vector>
 
-#include "warehouse/dead_letter_store.h"
-#include "warehouse/event_history.h"
-#include "warehouse/event_sink.h"
 #include "warehouse/spanner/client.h"
 #include "warehouse/sql/sql_dialect.h"
 #include "warehouse/warehouse.h"
@@ -29,6 +24,9 @@ namespace bikestream::spanner {
 const SqlDialect& Dialect();
 std::pair<std::string, Value> InstantParameter(int n, TimestampMicros instant);
 
+// Spanner's 128 characters for a name, less the longest suffix of an index's ("_by_station_time").
+inline constexpr std::size_t kMaxTableNameBytes = 128 - 16;
+
 struct SpannerWarehouseOptions {
   ClientOptions client;   // endpoint, project, instance, database, credentials.
   bool emulator = false;  // The emulator: Setup creates the instance too (free there).
@@ -37,13 +35,26 @@ struct SpannerWarehouseOptions {
   std::size_t max_events_per_transaction = 5'000;
 };
 
-class SpannerWarehouse final : public EventSink, public DeadLetterStore, public EventHistory {
+// A cell of a result: text, an INT64, a FLOAT64 (NaN and the infinities are text in Spanner's
+// JSON), a TIMESTAMP; each 0 or "" for NULL or what is not one.
+std::string TextOf(const nlohmann::json& cell);
+std::int64_t IntegerOf(const nlohmann::json& cell);
+double DoubleOf(const nlohmann::json& cell);
+TimestampMicros InstantOf(const nlohmann::json& cell);
+// A result as `query` prints it: timestamps as RFC 3339, doubles as the other engines print them.
+QueryResult ForPeople(const ResultSet& rows);
+// `status`, pointing to `bikestream setup` when a table or the database is missing.
+absl::Status WithSetupHint(absl::Status status);
+// A table or column name quoted for GoogleSQL: `name`.
+std::string Quoted(std::string_view name);
+
+class SpannerWarehouse final : public Warehouse {
  public:
   SpannerWarehouse(SpannerWarehouseOptions options, TableNames tables);
 
   // Creates the database (and, on the emulator, the instance) and the tables and indexes that
   // are missing; a table that is there with other columns is reported, never altered.
-  absl::Status Setup();
+  absl::Status Setup() override;
 
   absl::StatusOr<CommitResult> Commit(const Batch& batch) override;
   int ConcurrentWriters() const override { return options_.emulator ? 1 : 4; }
@@ -58,6 +69,28 @@ class SpannerWarehouse final : public EventSink, public DeadLetterStore, public 
   absl::StatusOr<std::optional<TimestampMicros>> LatestEventTime() override;
   absl::StatusOr<std::vector<StationTotals>> EventTotals(TimestampMicros through) override;
 
+  absl::StatusOr<std::vector<FeatureRow>> ComputeFeatures(const std::vector<FeatureSpec>& features,
+                                                          TimestampMicros as_of) override;
+  absl::StatusOr<std::size_t> RefreshFeatures(const std::vector<FeatureSpec>& features,
+                                              TimestampMicros as_of) override;
+  absl::StatusOr<std::vector<FeatureRow>> StoredFeatures(TimestampMicros as_of) override;
+  absl::StatusOr<std::vector<FeatureRow>> StationFeatureHistory(std::string_view station_id,
+                                                                TimestampMicros from,
+                                                                TimestampMicros to) override;
+  absl::Status WriteFeatureTicks(const std::vector<std::string>& feature_names,
+                                 const std::vector<FeatureTick>& ticks) override;
+  absl::StatusOr<std::optional<TimestampMicros>> LatestFeatureTime() override;
+  absl::StatusOr<QueryResult> TrainingSet(const TrainingSetRequest& request) override;
+
+  absl::StatusOr<QueryResult> Query(std::string_view sql) override;
+
+  absl::Status UpsertStations(const std::vector<Station>& stations) override;
+  absl::StatusOr<std::vector<Station>> ListStations() override;
+  absl::StatusOr<std::vector<ActivityBucket>> StationBuckets(std::string_view station_id,
+                                                             TimePeriod period) override;
+  absl::StatusOr<std::vector<StationActivity>> BusiestStations(TimePeriod period,
+                                                               std::size_t limit) override;
+
  private:
   // schema.cc
   absl::Status CheckColumns();
@@ -70,6 +103,14 @@ class SpannerWarehouse final : public EventSink, public DeadLetterStore, public 
                          const std::vector<DeadLetter>& letters,
                          const std::vector<std::int64_t>& resolved_ids, CommitResult* result);
   absl::Status BufferDeadLetters(Transaction& t, const std::vector<DeadLetter>& letters);
+  // feature_sql.cc
+  absl::StatusOr<QueryResult> LabeledTrainingSet(const std::vector<std::string>& features,
+                                                 const TrainingSetRequest::Labels& labels);
+  // reads.cc: a read at a strong timestamp, its errors with the hint to run setup where a
+  // table or the database is missing; and the largest instant of a column, if any.
+  absl::StatusOr<ResultSet> Read(const std::string& sql, const Params& params = {});
+  absl::StatusOr<std::optional<TimestampMicros>> MaxInstant(std::string_view column,
+                                                            const std::string& table);
   absl::StatusOr<CommitResult> Write(const std::vector<Event>& events,
                                      const std::vector<DeadLetter>& letters,
                                      const std::vector<std::int64_t>& resolved_ids);

@@ -64,7 +64,7 @@ absl::StatusOr<CommitResult> SpannerWarehouse::Write(
     if (!written.ok()) {
       failed_commit_id_ = commit_id;
       failed_first_event_ = first_event;
-      return written;
+      return WithSetupHint(written);
     }
   }
   failed_commit_id_.clear();

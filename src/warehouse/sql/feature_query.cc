@@ -36,6 +36,23 @@ std::string EveryStation(const FeatureSpec& f, const std::string& raw, const Sql
       PerStation(f, raw, d));
 }
 
+// The k-th largest v of f{i}_counts, k = `offset` + 1 (an expression over `known`, never more
+// than its stations): with ties, the value at place k in descending order.
+std::string KthLargest(std::size_t i, const std::string& offset, const SqlDialect& d) {
+  if (d.kth_largest == SqlDialect::KthLargest::kRowNumber) {
+    return fmt::format(
+        "SELECT v FROM (SELECT v, ROW_NUMBER() OVER (ORDER BY v DESC) AS place FROM f{0}_counts) "
+        "ranked WHERE place = (SELECT {1} FROM known) + 1",
+        i, offset);
+  }
+  // The tie group holding place k is the least value whose group starts at or before k. (Its
+  // NULL, where there are no values, compares as the missing row does: never true.)
+  return fmt::format(
+      "SELECT min(c.v) AS v FROM f{0}_counts c WHERE (SELECT count(*) FROM f{0}_counts d "
+      "WHERE d.v > c.v) <= (SELECT {1} FROM known)",
+      i, offset);
+}
+
 }  // namespace
 
 std::string FeatureQuery(const std::vector<FeatureSpec>& features, const std::string& raw,
@@ -53,11 +70,8 @@ std::string FeatureQuery(const std::vector<FeatureSpec>& features, const std::st
       // not OFFSET: BigQuery takes only a constant there.
       const std::string x =
           fmt::format("(CAST({} AS {}) * count(*) - {})", f.share, d.real, kTopShareRankTolerance);
-      with += fmt::format(
-          ", f{0}_counts AS ({1}), f{0}_kth AS (SELECT v FROM (SELECT v, ROW_NUMBER() OVER "
-          "(ORDER BY v DESC) "
-          "AS place FROM f{0}_counts) ranked WHERE place = (SELECT {2} FROM known) + 1)",
-          i, EveryStation(f, raw, d), d.rank_offset(x));
+      with += fmt::format(", f{0}_counts AS ({1}), f{0}_kth AS ({2})", i, EveryStation(f, raw, d),
+                          KthLargest(i, d.rank_offset(x), d));
       selects.push_back(fmt::format(
           "SELECT station_id, {1}, CAST(CASE WHEN v > 0 AND v >= (SELECT v FROM f{0}_kth) "
           "THEN 1 ELSE 0 END AS {2}) AS value FROM f{0}_counts",

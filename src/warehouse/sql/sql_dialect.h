@@ -42,6 +42,14 @@ struct SqlDialect {
     kGroupedJoin,  // A join grouped by row, for engines that refuse correlated subqueries.
   };
   LatestTick latest_tick = LatestTick::kCorrelated;
+
+  // How the feature query finds the k-th largest value of a ranked aggregate.
+  enum class KthLargest {
+    kRowNumber,   // ROW_NUMBER() OVER (ORDER BY v DESC): one sort.
+    kCountAbove,  // The least value with at most k − 1 values above it, for engines without
+                  // window functions (Spanner's emulator); quadratic in the stations.
+  };
+  KthLargest kth_largest = KthLargest::kRowNumber;
 };
 
 }  // namespace bikestream
