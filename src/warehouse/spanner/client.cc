@@ -144,15 +144,37 @@ absl::StatusOr<std::int64_t> Int64Of(const json& value) {
   return absl::InvalidArgumentError("Spanner: an INT64 is no integer");
 }
 
+json Transaction::Selector() const {
+  return id_.empty() ? json{{"begin", {{"readWrite", json::object()}}}} : json{{"id", id_}};
+}
+
+absl::Status Transaction::Began(const json& reply, std::string_view call) {
+  if (id_.empty()) id_ = reply.value("/metadata/transaction/id"_json_pointer, "");
+  if (id_.empty())
+    return absl::UnavailableError(fmt::format("Spanner {}: no transaction began", call));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ResultSet> Transaction::ExecuteSql(const std::string& sql, const Params& params) {
-  json request = {{"sql", sql}, {"seqno", std::to_string(++seqno_)}};
-  request["transaction"] =
-      id_.empty() ? json{{"begin", {{"readWrite", json::object()}}}} : json{{"id", id_}};
+  json request = {{"sql", sql}, {"seqno", std::to_string(++seqno_)}, {"transaction", Selector()}};
   AddParams(params, request);
   auto reply = client_.Call("POST", session_ + ":executeSql", request, "executeSql");
   if (!reply.ok()) return reply.status();
-  if (id_.empty()) id_ = reply->value("/metadata/transaction/id"_json_pointer, "");
-  if (id_.empty()) return absl::UnavailableError("Spanner executeSql: no transaction began");
+  if (absl::Status began = Began(*reply, "executeSql"); !began.ok()) return began;
+  return ResultSetOf(*reply);
+}
+
+absl::StatusOr<ResultSet> Transaction::Read(const std::string& table, const std::string& index,
+                                            const std::vector<std::string>& columns,
+                                            const std::vector<std::vector<json>>& keys) {
+  json request = {{"table", table},
+                  {"columns", columns},
+                  {"keySet", {{"keys", keys}}},
+                  {"transaction", Selector()}};
+  if (!index.empty()) request["index"] = index;
+  auto reply = client_.Call("POST", session_ + ":read", request, "read");
+  if (!reply.ok()) return reply.status();
+  if (absl::Status began = Began(*reply, "read"); !began.ok()) return began;
   return ResultSetOf(*reply);
 }
 

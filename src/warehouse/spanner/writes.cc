@@ -82,15 +82,12 @@ absl::Status SpannerWarehouse::WriteOnce(const std::string& commit_id,
   std::vector<bool> newly(events.size(), false);
   auto body = [&](Transaction& t) -> absl::Status {
     std::fill(newly.begin(), newly.end(), false);
-    std::vector<std::string> ids;
-    ids.reserve(events.size());
-    for (const Event& e : events) ids.push_back(e.event_id);
+    std::vector<std::vector<json>> keys;
+    keys.reserve(events.size());
+    for (const Event& e : events) keys.push_back({e.event_id});
     std::map<std::string, std::string> stored;  // event_id → the commit id it was stored under.
-    if (!ids.empty()) {
-      auto found = t.ExecuteSql(
-          fmt::format("SELECT event_id, commit_id FROM `{}` WHERE event_id IN UNNEST(@ids)",
-                      tables_.raw_events),
-          {{"ids", StringArray(ids)}});
+    if (!keys.empty()) {
+      auto found = t.Read(tables_.raw_events, "", {"event_id", "commit_id"}, keys);
       if (!found.ok()) return found.status();
       for (const auto& row : found->rows)
         stored[row[0].get<std::string>()] = row[1].get<std::string>();
@@ -143,11 +140,8 @@ absl::Status SpannerWarehouse::BufferDeadLetters(Transaction& t,
   keys.reserve(letters.size());
   for (const DeadLetter& l : letters)
     keys.push_back({ValidUtf8(l.source), ValidUtf8(l.message_id)});
-  auto found =
-      t.ExecuteSql(fmt::format("SELECT d.source, d.message_id FROM `{}` d JOIN UNNEST(@keys) k "
-                               "ON d.source = k.source AND d.message_id = k.message_id",
-                               tables_.dead_letter),
-                   {{"keys", StructArray({{"source", "STRING"}, {"message_id", "STRING"}}, keys)}});
+  auto found = t.Read(tables_.dead_letter, tables_.dead_letter + "_by_message",
+                      {"source", "message_id"}, keys);
   if (!found.ok()) return found.status();
   std::set<std::pair<std::string, std::string>> kept;
   for (const auto& row : found->rows)
