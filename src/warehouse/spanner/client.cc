@@ -368,6 +368,22 @@ absl::StatusOr<ResultSet> Client::Query(const std::string& sql, const Params& pa
   }
 }
 
+absl::StatusOr<ResultSet> Client::Read(const std::string& table,
+                                       const std::vector<std::string>& columns, const json& key_set,
+                                       std::int64_t limit) {
+  json request = {{"table", table},
+                  {"columns", columns},
+                  {"keySet", key_set},
+                  {"transaction", {{"singleUse", {{"readOnly", {{"strong", true}}}}}}}};
+  if (limit > 0) request["limit"] = std::to_string(limit);
+  auto session = TakeSession();
+  if (!session.ok()) return session.status();
+  auto reply = Call("POST", *session + ":read", request, "read");
+  GiveBack(std::move(*session));
+  if (!reply.ok()) return reply.status();
+  return ResultSetOf(*reply);
+}
+
 absl::StatusOr<TimestampMicros> Client::RunOnce(
     const std::function<absl::Status(Transaction&)>& body, const std::string& session) {
   Transaction transaction(*this, session);

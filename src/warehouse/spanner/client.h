@@ -140,6 +140,13 @@ class Client {
   // A read at a strong timestamp (sees every commit before it), in no transaction.
   absl::StatusOr<ResultSet> Query(const std::string& sql, const Params& params = {});
 
+  // Rows of `table` by key at a strong timestamp, in no transaction: `key_set` is Spanner's
+  // KeySet ({"keys": [...]} or {"ranges": [{"startClosed": [...], "endClosed": [...]}]}); at
+  // most `limit` rows when > 0. Point reads, served without a scan (where SQL scans on the
+  // emulator).
+  absl::StatusOr<ResultSet> Read(const std::string& table, const std::vector<std::string>& columns,
+                                 const nlohmann::json& key_set, std::int64_t limit = 0);
+
   // Runs `body` in a read-write transaction and commits what it did; when Spanner aborts the
   // transaction, runs `body` again from the start (with backoff, within options.aborted). An
   // error from `body` rolls the transaction back and is returned. The commit's instant on

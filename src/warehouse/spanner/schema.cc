@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <map>
 #include <regex>
+#include <set>
 
 #include "common/redact.h"
 #include "common/status.h"
@@ -123,7 +124,29 @@ absl::Status SpannerWarehouse::Setup() {
     if (created.code() != absl::StatusCode::kAlreadyExists) return created;
   }
   if (absl::Status checked = CheckColumns(); !checked.ok()) return checked;
+  auto missing = AnyMissing();
+  if (!missing.ok()) return missing.status();
+  if (!*missing) return absl::OkStatus();  // Workers starting together change no schema.
   return client_.UpdateDdl(ddl);
+}
+
+// Whether a table or index of the schema is missing.
+absl::StatusOr<bool> SpannerWarehouse::AnyMissing() {
+  auto present = client_.Query(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = '' UNION ALL "
+      "SELECT index_name FROM information_schema.indexes WHERE table_schema = '' AND "
+      "index_type = 'INDEX'");
+  if (!present.ok()) return present.status();
+  std::set<std::string> names;
+  for (const auto& row : present->rows) names.insert(TextOf(row[0]));
+  for (const Table& table : Schema(tables_)) {
+    if (!names.contains(table.name)) return true;
+    for (const std::string& index : table.indexes) {
+      const std::size_t open = index.find('`') + 1;
+      if (!names.contains(index.substr(open, index.find('`', open) - open))) return true;
+    }
+  }
+  return false;
 }
 
 // Each table of the schema that exists must have its columns, with their types and

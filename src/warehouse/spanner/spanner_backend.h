@@ -94,6 +94,7 @@ class SpannerWarehouse final : public Warehouse {
  private:
   // schema.cc
   absl::Status CheckColumns();
+  absl::StatusOr<bool> AnyMissing();
   // writes.cc: one transaction storing `events` (those not stored yet; at `offset` in the
   // batch, for result->newly_stored; none of `counted`, the ids earlier parts counted, counts
   // again) and `letters` (those not kept yet), deleting the dead letters `resolved_ids`, all
