@@ -160,6 +160,26 @@ TEST_F(SpannerClientTest, TransactionsThatConflictAreRunAgainUntilEachCommittedO
   EXPECT_EQ(*Int64Of(value->rows.at(0).at(0)), 3 * kEach);
 }
 
+TEST_F(SpannerClientTest, ATransactionAbortedAgainAndAgainGivesUpInTimeSayingWhy) {
+  options_.aborted = {.initial_backoff = 10 * kMicrosPerMilli,
+                      .max_backoff = 50 * kMicrosPerMilli,
+                      .max_duration = 500 * kMicrosPerMilli};
+  Client client(options_);
+  int runs = 0;
+  auto committed = client.RunTransaction([&](Transaction&) {
+    ++runs;
+    return absl::AbortedError("Transaction 7 aborted due to active transaction 6");
+  });
+  ASSERT_FALSE(committed.ok());
+  EXPECT_EQ(committed.status().code(), absl::StatusCode::kAborted);
+  EXPECT_GT(runs, 2);
+  EXPECT_NE(committed.status().message().find("aborted again and again for 0.5 s"),
+            std::string::npos)
+      << committed.status();
+  EXPECT_NE(committed.status().message().find("active transaction 6"), std::string::npos)
+      << committed.status();
+}
+
 TEST_F(SpannerClientTest, AnErrorInTheBodyRollsBackWhatItDidAndIsReturned) {
   auto committed = client_->RunTransaction([](Transaction& t) -> absl::Status {
     auto inserted = t.ExecuteSql(

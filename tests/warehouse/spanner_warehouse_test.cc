@@ -6,6 +6,7 @@
 #include <memory>
 #include <thread>
 
+#include "http/http_client.h"
 #include "support/spanner_emulator.h"
 #include "warehouse/spanner/spanner_backend.h"
 
@@ -193,6 +194,32 @@ TEST_F(SpannerWarehouseTest, EventTotalsArePerStationAndKindUpToAnInstant) {
   EXPECT_EQ(totals->at(0).totals.min, 2);
   EXPECT_EQ(totals->at(0).totals.max, 5);
   EXPECT_EQ(totals->at(0).first_ts, kMonday + kMicrosPerMinute);
+}
+
+// A client killed in the middle of a read-write transaction leaves it open; the emulator, which
+// runs one at a time, must not hold the others off on it.
+TEST_F(SpannerWarehouseTest, ATransactionLeftOpenByADeadClientDoesNotWedgeCommits) {
+  http::HttpClient http({.timeout = std::chrono::seconds(5), .max_reply_bytes = 1 << 20});
+  const std::string database =
+      fmt::format("{}/v1/projects/{}/instances/{}/databases/{}", options_.client.endpoint,
+                  options_.client.project, options_.client.instance, options_.client.database);
+  auto session = http.Send("POST", database + "/sessions", "{}", {});
+  ASSERT_TRUE(session.ok() && session->status == 200);
+  const std::string session_name = nlohmann::json::parse(session->body)["name"];
+  auto begun = http.Send(
+      "POST", fmt::format("{}/v1/{}:executeSql", options_.client.endpoint, session_name),
+      R"({"sql": "SELECT event_id FROM raw_events", "transaction": {"begin": {"readWrite": {}}}})",
+      {});
+  ASSERT_TRUE(begun.ok() && begun->status == 200) << (begun.ok() ? begun->body : "");
+
+  options_.client.aborted.max_duration = 10 * kMicrosPerSecond;
+  warehouse_ = Open();
+  Batch batch;
+  batch.events = {At("a", 1)};
+  auto stored = warehouse_->Commit(batch);  // The abandoned transaction never commits.
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->stored, 1u);
+  EXPECT_EQ(StoredIds(), (std::vector<std::string>{"a"}));
 }
 
 }  // namespace

@@ -421,8 +421,8 @@ absl::StatusOr<TimestampMicros> Client::RunTransaction(
     const DurationMicros delay = backoff.NextDelay();
     if (clock_.Now() - start + delay > options_.aborted.max_duration) {
       return absl::AbortedError(fmt::format(
-          "Spanner: the transaction was aborted again and again for {} s, last: {}",
-          options_.aborted.max_duration / kMicrosPerSecond, MessageOf(committed.status())));
+          "Spanner: the transaction was aborted again and again for {:g} s, last: {}",
+          double(options_.aborted.max_duration) / kMicrosPerSecond, MessageOf(committed.status())));
     }
     clock_.SleepFor(delay);
   }

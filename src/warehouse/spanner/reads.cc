@@ -130,7 +130,8 @@ absl::StatusOr<std::optional<TimestampMicros>> SpannerWarehouse::MaxInstant(
 absl::StatusOr<std::vector<DeadLetter>> SpannerWarehouse::ListDeadLetters(
     const DeadLetterFilter& filter) {
   Params params = {{"after", Int64(filter.after_id)},
-                   {"limit", Int64(static_cast<std::int64_t>(filter.limit))},
+                   {"limit", Int64(static_cast<std::int64_t>(std::min<std::size_t>(
+                                 filter.limit, std::numeric_limits<std::int64_t>::max())))},
                    {"reason", filter.reason ? String(*filter.reason) : Null("STRING")}};
   auto rows =
       Read(fmt::format("SELECT id, first_seen, source, message_id, payload, reason, error, "
