@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cli/admin_util.h"
 #include "cli/cli_test_util.h"
 #include "support/pubsub_emulator_process.h"
 
@@ -226,14 +227,8 @@ TEST_F(FeaturesCliTest, SchedulerRunsOnTriggerAndStopsOnSigterm) {
   Child scheduler({"features", "--every", "15m", "--admin", fmt::format("127.0.0.1:{}", port),
                    "--warehouse", db_},
                   dir_ / "scheduler.out");
+  EXPECT_EQ(e2e::TriggerRun(port), 202);
   httplib::Client admin("127.0.0.1", port);
-  int status = 0;
-  for (int i = 0; i < 50 && status == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (auto triggered = admin.Post("/run", {{"X-Bikestream-Admin", "1"}}, "", "text/plain"))
-      status = triggered->status;
-  }
-  EXPECT_EQ(status, 202);
   std::string err;
   for (int i = 0; i < 50; ++i) {
     err = e2e::ReadFile(dir_ / "scheduler.out.err");

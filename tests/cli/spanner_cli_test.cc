@@ -1,13 +1,18 @@
 // The binary against Google's Spanner emulator, as a user runs it: SPANNER_EMULATOR_HOST and a
 // spanner:// URL; setup, ingest (twice: nothing new), query, show, dead-letter, features and
-// verify, training-set.
+// verify, training-set; streaming features, a backfill and the scheduler, each verified against
+// the batch SQL.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
+#include <thread>
 
+#include "cli/admin_util.h"
 #include "cli/cli_test_util.h"
 #include "support/faulty_stream.h"
 #include "support/spanner_emulator.h"
@@ -15,6 +20,7 @@
 namespace bikestream {
 namespace {
 
+using e2e::Child;
 using e2e::RunBikestream;
 using testing_support::SharedSpannerEmulator;
 
@@ -32,6 +38,20 @@ class SpannerCliTest : public ::testing::Test {
     std::string out;
     *code = RunBikestream(args, &out);
     return out;
+  }
+
+  // The as_of of every tick station_features holds, in order.
+  std::vector<std::string> Ticks() {
+    int code = -1;
+    std::istringstream lines(Run({"query", "--warehouse", url_, "--format", "csv",
+                                  "SELECT DISTINCT as_of FROM station_features ORDER BY as_of"},
+                                 &code));
+    EXPECT_EQ(code, 0);
+    std::vector<std::string> ticks;
+    std::string tick;
+    std::getline(lines, tick);  // The header.
+    while (std::getline(lines, tick)) ticks.push_back(tick);
+    return ticks;
   }
 
   e2e::TempDir dir_;
@@ -88,6 +108,55 @@ TEST_F(SpannerCliTest, IngestStoresEachEventOnceAndEveryCommandReadsIt) {
       0u)
       << out;
   EXPECT_GT(std::count(out.begin(), out.end(), '\n'), 10);
+}
+
+// `ingest --features streaming` writes a tick every 15 minutes of event time as events land;
+// each one sampled is what the batch SQL computes from raw_events. A backfill then rewrites a
+// range, and the scheduler computes on its trigger and stops on SIGTERM.
+TEST_F(SpannerCliTest, StreamingFeaturesABackfillAndTheSchedulerMatchTheBatchJob) {
+  const std::string events = dir_ / "stream.jsonl";
+  std::string jsonl;
+  ASSERT_EQ(
+      RunBikestream({"simulate", "--mode", "stream", "--count", "4000", "--seed", "9", "--start",
+                     "2025-10-18T00:00:00Z", "--speedup", "3600", "--late-rate", "0.05"},
+                    &jsonl),
+      0);
+  std::ofstream(events) << jsonl;
+  int code = -1;
+  std::string out = Run({"ingest", "--from", events, "--warehouse", url_, "--features", "streaming",
+                         "--every", "15m", "--batch-size", "500", "--json"},
+                        &code);
+  ASSERT_EQ(code, 0) << out;
+  std::vector<std::string> ticks = Ticks();
+  ASSERT_GT(ticks.size(), 8u);
+  for (std::size_t i = 0; i < ticks.size(); i += ticks.size() / 4) {
+    EXPECT_EQ(RunBikestream({"features", "verify", "--as-of", ticks[i], "--warehouse", url_}), 0)
+        << ticks[i];
+  }
+
+  const std::string range = ticks[1] + ".." + ticks[3];
+  out = Run({"features", "--backfill", range, "--warehouse", url_}, &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(RunBikestream({"features", "verify", "--as-of", ticks[2], "--warehouse", url_}), 0);
+  EXPECT_EQ(Ticks(), ticks);  // Rewritten in place: no tick added or lost.
+
+  const int port = testing_support::FreeLoopbackPort();
+  Child scheduler({"features", "--every", "15m", "--admin", fmt::format("127.0.0.1:{}", port),
+                   "--warehouse", url_},
+                  dir_ / "scheduler.out");
+  EXPECT_EQ(e2e::TriggerRun(port), 202);
+  std::string err;
+  for (int i = 0; i < 300 && err.find("features at ") == err.rfind("features at "); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    err = e2e::ReadFile(dir_ / "scheduler.out.err");
+  }
+  scheduler.Signal(SIGTERM);
+  EXPECT_EQ(scheduler.Wait(), 0);
+  err = e2e::ReadFile(dir_ / "scheduler.out.err");
+  EXPECT_NE(err.find("features at "), err.rfind("features at "))
+      << "expected a tick and a triggered run: " << err;
+  EXPECT_EQ(err.find("failed"), std::string::npos) << err;
+  EXPECT_NE(err.find("scheduler stopped"), std::string::npos) << err;
 }
 
 TEST_F(SpannerCliTest, AWrongUrlOrAMissingSetupSaysWhatToDo) {

@@ -21,10 +21,15 @@ constexpr std::size_t kMaxMessageInError = 500;
 constexpr DurationMicros kOperationPoll = 100 * kMicrosPerMilli;
 constexpr DurationMicros kMaxOperationWait = 10 * 60 * kMicrosPerSecond;
 
-// Calls worth sending again. ABORTED is not: it aborts a transaction, which runs again whole.
+// gRPC's limit on one message, which the emulator's REST gateway applies to an answer (4 MiB).
+constexpr std::string_view kAnswerTooLarge = "received message larger than max";
+
+// Calls worth sending again. ABORTED is not: it aborts a transaction, which runs again whole;
+// nor an answer too large for one message, which would be as large again.
 bool IsRetryableCall(const absl::Status& status) {
   return gcp::IsRetryable(status) && status.code() != absl::StatusCode::kAborted &&
-         !gcp::IsCredentialsError(status);
+         !gcp::IsCredentialsError(status) &&
+         MessageOf(status).find(kAnswerTooLarge) == std::string_view::npos;
 }
 
 bool IsSessionGone(const absl::Status& status) {
@@ -53,11 +58,14 @@ absl::Status FromReply(const http::HttpResponse& response, std::string_view oper
     const int code = body["code"].get<int>();
     const auto status_code = code > 0 && code <= 16 ? static_cast<absl::StatusCode>(code)
                                                     : gcp::CodeForHttp(response.status);
-    const std::string hint = HintFor(status_code);
-    return absl::Status(
-        status_code, fmt::format("Spanner {}: {}{}", operation,
-                                 RemoteText(body["message"].get<std::string>(), kMaxMessageInError),
-                                 hint.empty() ? "" : fmt::format(" ({})", hint)));
+    const std::string& message = body["message"].get_ref<const std::string&>();
+    const std::string hint = message.find(kAnswerTooLarge) != std::string::npos
+                                 ? "the answer is more than one response carries: select fewer "
+                                   "rows or columns"
+                                 : HintFor(status_code);
+    return absl::Status(status_code, fmt::format("Spanner {}: {}{}", operation,
+                                                 RemoteText(message, kMaxMessageInError),
+                                                 hint.empty() ? "" : fmt::format(" ({})", hint)));
   }
   return gcp::ErrorFromReply("Spanner", operation, response, HintFor);
 }

@@ -33,7 +33,15 @@ struct SpannerWarehouseOptions {
   // Events per read-write transaction: Spanner takes at most 80,000 mutations a commit, and an
   // event is about ten (its columns and its index's).
   std::size_t max_events_per_transaction = 5'000;
+  // Dead-letter bytes per read-write transaction: Spanner takes at most 100 MB a commit; the
+  // rest of the margin is for the events beside them and the index entries.
+  std::size_t max_dead_letter_bytes_per_transaction = 40'000'000;
 };
+
+// A dead letter's payload is kept up to 1 MiB (an MQTT message may be far longer), so that one
+// always fits an answer (4 MiB on the emulator, 10 MiB on Spanner); a longer one is cut, and its
+// error says so. BigQuery keeps as much.
+inline constexpr std::size_t kMaxPayloadBytes = 1024 * 1024;
 
 // A cell of a result: text, an INT64, a FLOAT64 (NaN and the infinities are text in Spanner's
 // JSON), a TIMESTAMP; each 0 or "" for NULL or what is not one.
@@ -101,15 +109,17 @@ class SpannerWarehouse final : public Warehouse {
   // under `commit_id`.
   absl::Status WriteOnce(const std::string& commit_id, std::span<const Event> events,
                          std::size_t offset, std::set<std::string>& counted,
-                         const std::vector<DeadLetter>& letters,
+                         std::span<const DeadLetter> letters,
                          const std::vector<std::int64_t>& resolved_ids, CommitResult* result);
-  absl::Status BufferDeadLetters(Transaction& t, const std::vector<DeadLetter>& letters);
+  absl::Status BufferDeadLetters(Transaction& t, std::span<const DeadLetter> letters);
   // feature_sql.cc
   absl::StatusOr<QueryResult> LabeledTrainingSet(const std::vector<std::string>& features,
                                                  const TrainingSetRequest::Labels& labels);
   // reads.cc: a read at a strong timestamp, its errors with the hint to run setup where a
   // table or the database is missing; and the largest instant of a column, if any.
   absl::StatusOr<ResultSet> Read(const std::string& sql, const Params& params = {});
+  // Fills in the payloads of `letters`, read by key.
+  absl::Status ReadPayloads(std::span<DeadLetter> letters);
   absl::StatusOr<std::optional<TimestampMicros>> MaxInstant(std::string_view column,
                                                             const std::string& table);
   absl::StatusOr<CommitResult> Write(const std::vector<Event>& events,
