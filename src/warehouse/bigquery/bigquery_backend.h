@@ -94,9 +94,8 @@ std::string UniqueJobId(std::string_view prefix);
 std::string Quoted(std::string_view name);
 
 // GoogleSQL's dialect of the queries the SQL engines share (dialect.cc), whose parameter n is
-// named ParameterName(n); InstantParameter is the n-th as a TIMESTAMP.
+// @p<n>; InstantParameter is the n-th as a TIMESTAMP.
 const SqlDialect& Dialect();
-std::string ParameterName(int n);
 nlohmann::json InstantParameter(int n, TimestampMicros instant);
 
 // A result as `query` prints it: timestamps as ISO 8601, doubles as the other engines print

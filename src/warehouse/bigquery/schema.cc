@@ -70,8 +70,6 @@ std::string Describe(const json& fields) {
 
 }  // namespace
 
-std::string Quoted(std::string_view name) { return fmt::format("`{}`", name); }
-
 BigQueryWarehouse::BigQueryWarehouse(BigQueryWarehouseOptions options, TableNames tables)
     : options_(std::move(options)), tables_(std::move(tables)), client_([&] {
         ClientOptions client = options_.client;

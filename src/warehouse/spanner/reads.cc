@@ -51,8 +51,6 @@ absl::StatusOr<ResultSet> SpannerWarehouse::Read(const std::string& sql, const P
   return rows;
 }
 
-std::string Quoted(std::string_view name) { return fmt::format("`{}`", name); }
-
 std::string TextOf(const json& cell) { return cell.is_string() ? cell.get<std::string>() : ""; }
 
 std::int64_t IntegerOf(const json& cell) { return Int64Of(cell).value_or(0); }
