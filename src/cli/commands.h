@@ -18,5 +18,6 @@ void AddJobsCommand(CLI::App& app, int& exit_code);
 void AddFeaturesCommand(CLI::App& app, int& exit_code);
 void AddTrainingSetCommand(CLI::App& app, int& exit_code);
 void AddConsoleCommand(CLI::App& app, int& exit_code);
+void AddServeCommand(CLI::App& app, int& exit_code);
 
 }  // namespace bikestream::cli

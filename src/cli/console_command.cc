@@ -50,11 +50,10 @@ int RunConsole(const ConsoleFlags& flags) {
   auto server = ConsoleServer::Start({.listen = flags.listen, .token = flags.token}, api, jobs);
   if (!server.ok()) return Fail(server.status());
   jobs.Start();
-  const std::atomic<bool>& stop = InstallStopHandlers();
   Print(stderr, "console of {} at http://{}/{} (Ctrl-C stops it)\n",
         WarehouseUrlForPeople(flags.warehouse), (*server)->address(),
         flags.token.empty() ? "" : "#token=TOKEN");
-  while (!stop) SystemClock().SleepFor(kMicrosPerSecond / 5, [&stop] { return stop.load(); });
+  WaitForStopSignal();
   return kExitOk;
 }
 

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   AddFeaturesCommand(app, exit_code);
   AddTrainingSetCommand(app, exit_code);
   AddConsoleCommand(app, exit_code);
+  AddServeCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -28,8 +28,10 @@ struct AccessRules {
   std::string token;     // "" requires none.
   // The requests the token guards. Default: all.
   std::function<bool(const httplib::Request&)> needs_token;
-  std::string action_header;  // e.g. "X-Bikestream-Admin": required of every POST.
-  std::string loopback_url;   // How a person reaches it, for the refusal: "http://127.0.0.1:PORT/".
+  // e.g. "X-Bikestream-Admin": required of every POST. "" where POSTs only read (the serving
+  // endpoint's, whose answers a page of another origin cannot read).
+  std::string action_header;
+  std::string loopback_url;  // How a person reaches it, for the refusal: "http://127.0.0.1:PORT/".
 };
 
 struct Refusal {

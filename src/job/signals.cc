@@ -4,6 +4,8 @@
 
 #include <csignal>
 
+#include "common/clock.h"
+
 namespace bikestream {
 namespace {
 
@@ -41,6 +43,11 @@ void Install(void (*handler)(int)) {
 const std::atomic<bool>& InstallStopHandlers() {
   Install(OnStopSignal);
   return stop_requested;
+}
+
+void WaitForStopSignal() {
+  const std::atomic<bool>& stop = InstallStopHandlers();
+  while (!stop) SystemClock().SleepFor(kMicrosPerSecond / 5, [&stop] { return stop.load(); });
 }
 
 void InstallJobSignalHandlers(JobControl* control) {

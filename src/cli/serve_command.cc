@@ -1,0 +1,83 @@
+// `bikestream serve`: the latest features of stations over HTTP, for a model at inference
+// (docs/serving.md), served until Ctrl-C.
+#include <fmt/format.h>
+
+#include "cli/cli_common.h"
+#include "cli/commands.h"
+#include "cli/feature_flags.h"
+#include "cli/warehouse_flags.h"
+#include "common/print.h"
+#include "common/status.h"
+#include "job/signals.h"
+#include "serving/feature_server.h"
+
+namespace bikestream::cli {
+namespace {
+
+struct ServeFlags {
+  WarehouseFlags warehouse;
+  std::string feature_file;
+  std::string listen = "127.0.0.1:8090";
+  std::string token;
+  std::string ttl;
+  std::string past_ttl = "stale";
+};
+
+int Serve(const ServeFlags& flags) {
+  auto features = FeaturesFromFlag(flags.feature_file);
+  if (!features.ok()) return Fail(features.status());
+  FeatureServerOptions options{.listen = flags.listen, .token = flags.token};
+  if (!flags.ttl.empty()) {
+    auto ttl = DurationFlag("--ttl", flags.ttl, kSecond, 365 * kDay);
+    if (!ttl.ok()) return Fail(ttl.status());
+    options.rules.ttl = *ttl;
+  }
+  options.rules.past_ttl = flags.past_ttl == "absent" ? PastTtl::kAbsent : PastTtl::kStale;
+  auto warehouse = OpenWarehouseFromFlags(flags.warehouse, OpenMode::kMustExist);
+  if (!warehouse.ok()) return Fail(warehouse.status());
+  auto server = FeatureServer::Start(options, **warehouse, FeatureNames(*features), SystemClock());
+  if (!server.ok()) return Fail(server.status());
+  Print(stderr, "features of {} at http://{}/v1/features?station_id=... (Ctrl-C stops it)\n",
+        WarehouseUrlForPeople(flags.warehouse), (*server)->address());
+  WaitForStopSignal();
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* command = app.add_subcommand(
+      "serve", "Serve the latest features of stations over HTTP, for a model at inference");
+  AddWarehouseOptions(command, &flags->warehouse);
+  AddFeatureFileOption(command, &flags->feature_file);
+  command->add_option("--listen", flags->listen, "HOST:PORT to serve on (port 0: any free one)")
+      ->capture_default_str();
+  Secret(command
+             ->add_option("--token", flags->token,
+                          "Secret every /v1/ request must carry (Authorization: Bearer TOKEN); "
+                          "needed to listen off loopback. Falls back to $BIKESTREAM_SERVE_TOKEN")
+             ->envname("BIKESTREAM_SERVE_TOKEN"));
+  command->add_option("--ttl", flags->ttl,
+                      "How old a value may be and still be fresh, e.g. 30m (from its tick's "
+                      "as_of). Default: values never expire");
+  command
+      ->add_option("--past-ttl", flags->past_ttl,
+                   "A value past the TTL is served 'stale' (the value, marked stale) or "
+                   "'absent' (null, marked stale)")
+      ->check(CLI::IsMember({"stale", "absent"}))
+      ->capture_default_str();
+  command->footer(
+      "Each value is the training set's for that station at the latest tick (what `bikestream\n"
+      "training-set` exports), with its as_of, its age and whether it is past the TTL. New ticks\n"
+      "are served within a second of their commit. Endpoints (docs/serving.md):\n"
+      "  GET  /v1/features?station_id=A&station_id=B[&feature=NAME...]\n"
+      "  POST /v1/features  {\"station_ids\": [...], \"features\": [...]}   up to 1,000 stations\n"
+      "  GET  /healthz, GET /metrics\n"
+      "Example:\n"
+      "  bikestream serve --warehouse sqlite:oslo.db --ttl 30m\n"
+      "  curl 'http://127.0.0.1:8090/v1/features?station_id=S001'");
+  command->callback([flags, &exit_code] { exit_code = Serve(*flags); });
+}
+
+}  // namespace bikestream::cli
