@@ -55,7 +55,8 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   Secret(command
              ->add_option("--token", flags->token,
-                          "Secret every /v1/ request must carry (Authorization: Bearer TOKEN); "
+                          "Secret every request but /healthz must carry (Authorization: Bearer "
+                          "TOKEN); "
                           "needed to listen off loopback. Falls back to $BIKESTREAM_SERVE_TOKEN")
              ->envname("BIKESTREAM_SERVE_TOKEN"));
   command->add_option("--ttl", flags->ttl,
@@ -70,7 +71,8 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   command->footer(
       "Each value is the training set's for that station at the latest tick (what `bikestream\n"
       "training-set` exports), with its as_of, its age and whether it is past the TTL. New ticks\n"
-      "are served within a second of their commit. Endpoints (docs/serving.md):\n"
+      "are served within a second of their commit (and of their read). Endpoints "
+      "(docs/serving.md):\n"
       "  GET  /v1/features?station_id=A&station_id=B[&feature=NAME...]\n"
       "  POST /v1/features  {\"station_ids\": [...], \"features\": [...]}   up to 1,000 stations\n"
       "  GET  /healthz, GET /metrics\n"

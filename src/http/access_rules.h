@@ -7,7 +7,8 @@
 //   server's own: a page of another origin is refused, whatever it asks.
 // - With a token, the requests it guards must carry `Authorization: Bearer TOKEN`; off
 //   loopback a token is required (the servers refuse to start without one).
-// - A state change (every POST) must carry `HEADER: 1`, a header of the server's own: a page
+// - A state change (every POST, where the server names an action header) must carry `HEADER:
+//   1`, a header of the server's own: a page
 //   of another origin cannot send it without the browser asking first (a CORS preflight),
 //   which these servers never allow, nor send a POST without it that would be obeyed.
 #pragma once

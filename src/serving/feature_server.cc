@@ -14,6 +14,7 @@
 
 #include "common/json_text.h"
 #include "common/mutex.h"
+#include "common/redact.h"
 #include "common/status.h"
 #include "http/access_rules.h"
 #include "http/http_server.h"
@@ -31,6 +32,17 @@ constexpr std::size_t kMaxRequestBytes = 256 * 1024;
 // Request latency buckets, in seconds (Prometheus histogram upper bounds).
 constexpr std::array<double, 9> kLatencyBuckets = {0.0005, 0.001, 0.002, 0.005, 0.01,
                                                    0.025,  0.1,   0.5,   1};
+
+std::vector<std::string> ParamValues(const httplib::Request& request, const std::string& name) {
+  std::vector<std::string> values;
+  auto [from, to] = request.params.equal_range(name);
+  for (auto it = from; it != to; ++it) values.push_back(it->second);
+  return values;
+}
+
+}  // namespace
+
+namespace serving_internal {
 
 struct ServingMetrics {
   std::atomic<std::uint64_t> answered{0};  // 2xx.
@@ -51,14 +63,7 @@ struct ServingMetrics {
   }
 };
 
-std::vector<std::string> ParamValues(const httplib::Request& request, const std::string& name) {
-  std::vector<std::string> values;
-  auto [from, to] = request.params.equal_range(name);
-  for (auto it = from; it != to; ++it) values.push_back(it->second);
-  return values;
-}
-
-}  // namespace
+}  // namespace serving_internal
 
 class FeatureServer::Impl {
  public:
@@ -90,8 +95,8 @@ class FeatureServer::Impl {
     Route(AccessRules{
         .loopback = loopback,
         .token = options_.token,
-        .needs_token =
-            [](const httplib::Request& request) { return request.path.starts_with("/v1/"); },
+        // Probes reach /healthz without it, as a job's admin endpoint.
+        .needs_token = [](const httplib::Request& request) { return request.path != "/healthz"; },
         .loopback_url = "http://127.0.0.1:PORT/"});
     auto address = server_.Start(*listen, "--listen");
     if (!address.ok()) return address.status();
@@ -115,7 +120,7 @@ class FeatureServer::Impl {
     server_.Get("/v1/features", [this](const httplib::Request& request,
                                        httplib::Response& response) {
       Answer(FeatureRequest{ParamValues(request, "station_id"), ParamValues(request, "feature")},
-             response);
+             clock_.Now(), response);
     });
     HandlePost(
         server_, "/v1/features",
@@ -127,7 +132,7 @@ class FeatureServer::Impl {
                   {400, fmt::format("{{\"error\":{}}}", JsonQuote(MessageOf(request.status())))});
             return;
           }
-          Answer(*request, response);
+          Answer(*request, start, response);
         });
     server_.Get("/healthz", [this](const httplib::Request&, httplib::Response& response) {
       const std::string why = Unhealthy();
@@ -139,8 +144,8 @@ class FeatureServer::Impl {
     });
   }
 
-  void Answer(const FeatureRequest& request, httplib::Response& response) {
-    const TimestampMicros start = clock_.Now();
+  // Answers a request handled since `start`.
+  void Answer(const FeatureRequest& request, TimestampMicros start, httplib::Response& response) {
     const std::shared_ptr<const LatestTick> tick = latest_.Current();
     Reply(response, start, AnswerFeatures(request, tick.get(), options_.rules, start));
   }
@@ -160,14 +165,16 @@ class FeatureServer::Impl {
       absl::Status refreshed = latest_.Refresh();
       if (!refreshed.ok()) ++metrics_.refresh_failures;
       MutexLock lock(&mu_);
-      refresh_error_ = refreshed.ok() ? "" : std::string(MessageOf(refreshed));
+      refresh_error_ = refreshed.ok() ? "" : RedactSecrets(MessageOf(refreshed));
     }
   }
 
   std::string Unhealthy() {
-    if (!latest_.Current()) return "no features yet: station_features is empty";
-    MutexLock lock(&mu_);
-    return refresh_error_.empty() ? "" : "cannot read the latest features: " + refresh_error_;
+    {
+      MutexLock lock(&mu_);
+      if (!refresh_error_.empty()) return "cannot read the latest features: " + refresh_error_;
+    }
+    return latest_.Current() ? "" : "no features yet: station_features is empty";
   }
 
   std::string PrometheusText() {
@@ -213,7 +220,7 @@ class FeatureServer::Impl {
   const FeatureServerOptions options_;
   Clock& clock_;
   LatestFeatures latest_;
-  ServingMetrics metrics_;
+  serving_internal::ServingMetrics metrics_;
   HttpServer server_;
   std::string address_;
   std::atomic<bool> stop_{false};

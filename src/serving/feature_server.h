@@ -7,8 +7,8 @@
 //   GET  /metrics      Prometheus text: requests, their latency, the tick's and the cache's age
 //
 // Who may use it: the console's rules (http/access_rules.h). On loopback (the default) anyone on
-// this machine; off loopback a token is required, and /v1/ requests must carry it as
-// `Authorization: Bearer TOKEN`. Slow clients only delay themselves (http/http_server.h).
+// this machine; off loopback a token is required, and every request but /healthz must carry it
+// as `Authorization: Bearer TOKEN`. Slow clients only delay themselves (http/http_server.h).
 #pragma once
 
 #include <memory>
@@ -26,7 +26,7 @@ class HttpServer;
 
 struct FeatureServerOptions {
   std::string listen = "127.0.0.1:8090";  // HOST:PORT; port 0 picks a free one. Default: that.
-  std::string token;                      // Required of /v1/ requests when set; off loopback too.
+  std::string token;  // Required of all but /healthz when set; needed off loopback.
   ServingRules rules;
   // How often LatestFeatureTime is asked whether a new tick landed. Default: 0.25 s.
   DurationMicros poll = kMicrosPerSecond / 4;

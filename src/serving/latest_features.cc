@@ -47,6 +47,10 @@ absl::Status LatestFeatures::Read(TimestampMicros as_of) {
   tick->read_at = read_at;
   tick->stations.reserve(rows->rows.size());
   for (auto& row : rows->rows) {
+    if (row.size() != columns.size()) {
+      return absl::InternalError(fmt::format("a training-set row had {} cells for {} columns",
+                                             row.size(), columns.size()));
+    }
     if (tick->as_of_text.empty()) tick->as_of_text = row[1].text;
     std::vector<QueryResult::Cell> values(std::make_move_iterator(row.begin() + 2),
                                           std::make_move_iterator(row.end()));

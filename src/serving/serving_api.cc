@@ -26,14 +26,20 @@ std::vector<std::string_view> Distinct(const std::vector<std::string>& names) {
   return distinct;
 }
 
-// A cell as `training-set --format jsonl` writes it.
+// Whether a number's text is one JSON can carry: not NaN nor an infinity, as the engines
+// print them (nan, inf, NaN, Infinity).
+bool IsFinite(std::string_view number) {
+  return number.find_first_of("nNiI") == std::string_view::npos;
+}
+
+// A cell as `training-set --format jsonl` writes it; a number JSON cannot carry is null.
 void AppendValue(std::string& out, const QueryResult::Cell& cell) {
-  if (cell.is_null) {
+  if (cell.is_null || (cell.is_number && !IsFinite(cell.text))) {
     out += "null";
   } else if (cell.is_number) {
     out += cell.text;
   } else {
-    out += JsonQuote(cell.text);
+    out += JsonQuote(ValidUtf8(cell.text));
   }
 }
 
@@ -104,9 +110,10 @@ ServingReply AnswerFeatures(const FeatureRequest& request, const LatestTick* tic
       fmt::format(",\"as_of\":{},\"age_seconds\":{:.3f},\"stale\":{}}}",
                   JsonQuote(tick->as_of_text), age_seconds, stale ? "true" : "false");
 
-  std::string out = fmt::format(
-      "{{\"as_of\":{},\"ttl_seconds\":{},\"stations\":[", JsonQuote(tick->as_of_text),
-      rules.ttl > 0 ? fmt::format("{:g}", double(rules.ttl) / 1e6) : std::string("null"));
+  std::string out =
+      fmt::format("{{\"as_of\":{},\"ttl_seconds\":{},\"stations\":[", JsonQuote(tick->as_of_text),
+                  rules.ttl > 0 ? fmt::format("{}", double(rules.ttl) / kMicrosPerSecond)
+                                : std::string("null"));
   out.reserve(out.size() + stations.size() * (32 + served.size() * (48 + value_tail.size())));
   std::vector<std::string_view> unknown_stations;
   bool first_station = true;
@@ -119,7 +126,7 @@ ServingReply AnswerFeatures(const FeatureRequest& request, const LatestTick* tic
     if (!first_station) out += ',';
     first_station = false;
     out += "{\"station_id\":";
-    out += JsonQuote(row->first);
+    out += JsonQuote(ValidUtf8(row->first));
     out += ",\"features\":{";
     for (std::size_t f = 0; f < served.size(); ++f) {
       if (f) out += ',';

@@ -33,9 +33,10 @@ struct SpannerWarehouseOptions {
   // Events per read-write transaction: Spanner takes at most 80,000 mutations a commit, and an
   // event is about ten (its columns and its index's).
   std::size_t max_events_per_transaction = 5'000;
-  // Dead-letter bytes per read-write transaction: Spanner takes at most 100 MB a commit; the
-  // rest of the margin is for the events beside them and the index entries.
-  std::size_t max_dead_letter_bytes_per_transaction = 40'000'000;
+  // Dead-letter bytes per read-write transaction: Spanner takes at most 100 MB a commit, and
+  // the request carries payloads in base64 (a third more); the rest of the margin is for the
+  // events beside them and the index entries.
+  std::size_t max_dead_letter_bytes_per_transaction = 16'000'000;
 };
 
 // A dead letter's payload is kept up to 1 MiB (an MQTT message may be far longer), so that one
