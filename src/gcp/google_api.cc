@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/redact.h"
+#include "common/status.h"
 #include "gcp/oauth.h"
 
 namespace bikestream::gcp {
@@ -91,6 +92,27 @@ absl::StatusOr<http::HttpResponse> SendAuthorized(http::HttpClient& http, Creden
   if (*fresh == *token) return response;
   headers.back() = "Authorization: Bearer " + *fresh;
   return http.Send(method, url, body, headers);
+}
+
+absl::StatusOr<nlohmann::json> SendJson(http::HttpClient& http, Credentials* credentials,
+                                        const std::string& method, const std::string& url,
+                                        const std::string& body, const JsonCall& call) {
+  auto response =
+      SendAuthorized(http, credentials, method, url, body, {"Content-Type: application/json"});
+  if (!response.ok()) {
+    if (IsCredentialsError(response.status())) return response.status();
+    return absl::Status(
+        response.status().code(),
+        fmt::format("{} {}: {}{}", call.service, call.what, MessageOf(response.status()),
+                    call.transport_hint.empty() ? "" : fmt::format(" ({})", call.transport_hint)));
+  }
+  if (response->status < 200 || response->status >= 300) return call.error_from_reply(*response);
+  nlohmann::json reply = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  if (reply.is_discarded() || !reply.is_object()) {
+    return absl::UnavailableError(
+        fmt::format("{} {}: the reply is not JSON", call.service, call.what));
+  }
+  return reply;
 }
 
 absl::StatusOr<std::string> CheckEndpoint(const std::string& url, const std::string& flag) {

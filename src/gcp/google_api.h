@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,23 @@ absl::StatusOr<http::HttpResponse> SendAuthorized(http::HttpClient& http, Creden
                                                   const std::string& method, const std::string& url,
                                                   const std::string& body,
                                                   std::vector<std::string> headers);
+
+// How a JSON call to one of Google's REST APIs names itself in its errors.
+struct JsonCall {
+  std::string_view service;  // "BigQuery", "Spanner", "Pub/Sub".
+  std::string_view what;     // The operation.
+  // The error of a reply that is not 2xx.
+  std::function<absl::Status(const http::HttpResponse&)> error_from_reply;
+  // Appended to an error of the transport as " (HINT)"; "" for none.
+  std::string_view transport_hint;
+};
+
+// Sends `body` (JSON) as SendAuthorized does and returns the reply's JSON object. Errors:
+// "SERVICE WHAT: ..." with the transport's code; `call.error_from_reply` for a reply that is not
+// 2xx; kUnavailable for a reply that is not a JSON object; the credentials' own, as they are.
+absl::StatusOr<nlohmann::json> SendJson(http::HttpClient& http, Credentials* credentials,
+                                        const std::string& method, const std::string& url,
+                                        const std::string& body, const JsonCall& call);
 
 // An endpoint URL given by `flag` (e.g. "--pubsub-endpoint"), without a trailing '/'. Requests
 // to it carry credentials, so it must be https (plain http only to this machine).

@@ -189,22 +189,16 @@ class RestConnection final : public PubsubConnection {
   absl::StatusOr<json> Call(const std::string& method, const std::string& path,
                             const std::string& body, const std::string& operation) {
     const std::string what = fmt::format("{} {}", operation, path);
-    auto response = gcp::SendAuthorized(http_, options_.credentials.get(), method,
-                                        fmt::format("{}/v1/{}", endpoint_, path), body,
-                                        {"Content-Type: application/json"});
-    if (!response.ok() && gcp::IsCredentialsError(response.status())) return response.status();
-    if (!response.ok()) {
-      return absl::Status(response.status().code(),
-                          fmt::format("Pub/Sub {}: {} ({})", what, MessageOf(response.status()),
-                                      HintFor(absl::StatusCode::kUnavailable)));
-    }
-    if (response->status < 200 || response->status >= 300)
-      return gcp::ErrorFromReply("Pub/Sub", what, *response, HintFor);
-    json reply = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-    if (reply.is_discarded() || !reply.is_object()) {
-      return absl::UnavailableError(fmt::format("Pub/Sub {}: the reply is not JSON", what));
-    }
-    return reply;
+    const std::string transport_hint = HintFor(absl::StatusCode::kUnavailable);
+    return gcp::SendJson(http_, options_.credentials.get(), method,
+                         fmt::format("{}/v1/{}", endpoint_, path), body,
+                         {.service = "Pub/Sub",
+                          .what = what,
+                          .error_from_reply =
+                              [&what](const http::HttpResponse& response) {
+                                return gcp::ErrorFromReply("Pub/Sub", what, response, HintFor);
+                              },
+                          .transport_hint = transport_hint});
   }
 
   ConnectionOptions options_;

@@ -218,20 +218,14 @@ std::string Client::DatabasePath() const {
 
 absl::StatusOr<json> Client::CallOnce(const std::string& method, const std::string& path,
                                       const json& body, std::string_view operation) {
-  auto response = gcp::SendAuthorized(
-      http_, options_.credentials.get(), method, fmt::format("{}/v1/{}", options_.endpoint, path),
-      body.is_null() ? "" : body.dump(), {"Content-Type: application/json"});
-  if (!response.ok()) {
-    if (gcp::IsCredentialsError(response.status())) return response.status();
-    return absl::Status(response.status().code(),
-                        fmt::format("Spanner {}: {}", operation, MessageOf(response.status())));
-  }
-  if (response->status < 200 || response->status >= 300) return FromReply(*response, operation);
-  json reply = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-  if (reply.is_discarded() || !reply.is_object()) {
-    return absl::UnavailableError(fmt::format("Spanner {}: the reply is not JSON", operation));
-  }
-  return reply;
+  return gcp::SendJson(http_, options_.credentials.get(), method,
+                       fmt::format("{}/v1/{}", options_.endpoint, path),
+                       body.is_null() ? "" : body.dump(),
+                       {.service = "Spanner",
+                        .what = operation,
+                        .error_from_reply = [operation](const http::HttpResponse& response) {
+                          return FromReply(response, operation);
+                        }});
 }
 
 absl::StatusOr<json> Client::Call(const std::string& method, const std::string& path,
