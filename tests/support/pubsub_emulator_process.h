@@ -2,16 +2,12 @@
 // group: the gcloud wrapper leaves a java child behind otherwise). Used by tests and benchmarks.
 #pragma once
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -20,6 +16,7 @@
 #include <vector>
 
 #include "pubsub/pubsub.h"
+#include "support/process_group.h"
 
 namespace bikestream::testing_support {
 
@@ -68,38 +65,16 @@ class PubsubEmulator {
                                      fmt::format("--project={}", kProject),
                                      fmt::format("--data-dir={}", data_dir_.string()),
                                      "--quiet"};
-    std::vector<char*> argv;
-    argv.reserve(args.size() + 1);
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
-    posix_spawnattr_setpgroup(&attributes, 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    const std::string log = (data_dir_ / "emulator.log").string();
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    if (posix_spawn(&pid_, gcloud, &actions, &attributes, argv.data(), environ) != 0) {
+    if (!process_.Start(std::move(args), (data_dir_ / "emulator.log").string())) {
       error_ = "could not start gcloud";
-      pid_ = -1;
+      return;
     }
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
-    if (pid_ > 0) WaitUntilReady();
+    WaitUntilReady();
   }
 
   ~PubsubEmulator() {
-    if (pid_ <= 0) return;
-    kill(-pid_, SIGTERM);
-    for (int i = 0; i < 50 && waitpid(pid_, nullptr, WNOHANG) == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    kill(-pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    std::filesystem::remove_all(data_dir_);
+    process_.Stop();
+    if (!data_dir_.empty()) std::filesystem::remove_all(data_dir_);
   }
 
   bool ready() const { return error_.empty(); }
@@ -126,7 +101,7 @@ class PubsubEmulator {
              (data_dir_ / "emulator.log").string() + ")";
   }
 
-  pid_t pid_ = -1;
+  ProcessGroup process_;
   int port_ = 0;
   std::filesystem::path data_dir_;
   std::string error_;

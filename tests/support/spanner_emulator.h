@@ -3,20 +3,16 @@
 // each test takes a database of its own. Used by tests and benchmarks.
 #pragma once
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "support/process_group.h"
 #include "support/pubsub_emulator_process.h"  // FreeLoopbackPort, InCi.
 #include "warehouse/spanner/client.h"
 
@@ -46,36 +42,15 @@ class SpannerEmulator {
                                      fmt::format("--host-port=127.0.0.1:{}", grpc_port_),
                                      fmt::format("--rest-port={}", rest_port_),
                                      "--quiet"};
-    std::vector<char*> argv;
-    argv.reserve(args.size() + 1);
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
-    posix_spawnattr_setpgroup(&attributes, 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    if (posix_spawn(&pid_, gcloud, &actions, &attributes, argv.data(), environ) != 0) {
+    if (!process_.Start(std::move(args), log_.string())) {
       error_ = "could not start gcloud";
-      pid_ = -1;
+      return;
     }
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
-    if (pid_ > 0) WaitUntilReady();
+    WaitUntilReady();
   }
 
   ~SpannerEmulator() {
-    if (pid_ <= 0) return;
-    kill(-pid_, SIGTERM);
-    for (int i = 0; i < 50 && waitpid(pid_, nullptr, WNOHANG) == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    kill(-pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
+    process_.Stop();
     if (ready()) std::filesystem::remove(log_);
   }
 
@@ -117,7 +92,7 @@ class SpannerEmulator {
                          last.ToString(), log_.string());
   }
 
-  pid_t pid_ = -1;
+  ProcessGroup process_;
   int grpc_port_ = 0;
   int rest_port_ = 0;
   std::filesystem::path log_;
