@@ -131,9 +131,7 @@ void PrintResult(std::FILE* out, const QueryResult& result, TableFormat format,
         for (std::size_t c = 0; c < row.size(); ++c) {
           const auto& cell = row[c];
           line += fmt::format("{}{}:{}", c ? "," : "", JsonQuote(result.columns[c]),
-                              cell.is_null     ? "null"
-                              : cell.is_number ? cell.text
-                                               : JsonQuote(cell.text));
+                              JsonScalar(cell.text, cell.is_null, cell.is_number));
         }
         Print(out, "{}}}\n", line);
       }

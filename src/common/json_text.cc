@@ -35,4 +35,10 @@ std::string JsonQuote(std::string_view text) {
   return out + "\"";
 }
 
+std::string JsonScalar(std::string_view text, bool is_null, bool is_number) {
+  if (!is_number) return is_null ? "null" : JsonQuote(text);
+  const bool finite = text.find_first_of("nNiI") == std::string_view::npos;
+  return is_null || !finite ? "null" : std::string(text);
+}
+
 }  // namespace bikestream

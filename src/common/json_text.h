@@ -11,4 +11,8 @@ namespace bikestream {
 // escaped; other bytes (UTF-8 included) as they are.
 std::string JsonQuote(std::string_view text);
 
+// A result cell as JSON: null; a number as its text (null for NaN and the infinities, which JSON
+// cannot carry, however an engine spells them: nan, inf, NaN, Infinity); or a string.
+std::string JsonScalar(std::string_view text, bool is_null, bool is_number);
+
 }  // namespace bikestream

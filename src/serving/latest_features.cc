@@ -6,6 +6,7 @@
 
 #include "common/mutex.h"
 #include "event/timestamp.h"
+#include "warehouse/sql/valid_utf8.h"
 
 namespace bikestream {
 
@@ -52,9 +53,13 @@ absl::Status LatestFeatures::Read(TimestampMicros as_of) {
                                              row.size(), columns.size()));
     }
     if (tick->as_of_text.empty()) tick->as_of_text = row[1].text;
+    // Made valid UTF-8 once here, not on every answer that carries them.
     std::vector<QueryResult::Cell> values(std::make_move_iterator(row.begin() + 2),
                                           std::make_move_iterator(row.end()));
-    tick->stations.emplace(std::move(row[0].text), std::move(values));
+    for (QueryResult::Cell& cell : values) {
+      if (!cell.is_null && !cell.is_number) cell.text = ValidUtf8(cell.text);
+    }
+    tick->stations.emplace(ValidUtf8(row[0].text), std::move(values));
   }
   if (tick->as_of_text.empty()) tick->as_of_text = FormatRfc3339(as_of);
   MutexLock lock(&mu_);

@@ -24,7 +24,8 @@ struct LatestTick {
   TimestampMicros as_of = 0;
   std::string as_of_text;             // As the training set prints it (RFC 3339).
   std::vector<std::string> features;  // The served features, in the order asked for.
-  // Station → its row's cells, one per feature in `features` (null where it has no value).
+  // Station → its row's cells, one per feature in `features` (null where it has no value);
+  // station ids and text made valid UTF-8.
   std::unordered_map<std::string, std::vector<QueryResult::Cell>> stations;
   TimestampMicros read_at = 0;  // When it was read from the warehouse.
 };

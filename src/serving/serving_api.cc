@@ -26,23 +26,6 @@ std::vector<std::string_view> Distinct(const std::vector<std::string>& names) {
   return distinct;
 }
 
-// Whether a number's text is one JSON can carry: not NaN nor an infinity, as the engines
-// print them (nan, inf, NaN, Infinity).
-bool IsFinite(std::string_view number) {
-  return number.find_first_of("nNiI") == std::string_view::npos;
-}
-
-// A cell as `training-set --format jsonl` writes it; a number JSON cannot carry is null.
-void AppendValue(std::string& out, const QueryResult::Cell& cell) {
-  if (cell.is_null || (cell.is_number && !IsFinite(cell.text))) {
-    out += "null";
-  } else if (cell.is_number) {
-    out += cell.text;
-  } else {
-    out += JsonQuote(ValidUtf8(cell.text));
-  }
-}
-
 void AppendNames(std::string& out, const std::vector<std::string_view>& names) {
   out += '[';
   for (std::size_t i = 0; i < names.size(); ++i) {
@@ -126,7 +109,7 @@ ServingReply AnswerFeatures(const FeatureRequest& request, const LatestTick* tic
     if (!first_station) out += ',';
     first_station = false;
     out += "{\"station_id\":";
-    out += JsonQuote(ValidUtf8(row->first));
+    out += JsonQuote(row->first);
     out += ",\"features\":{";
     for (std::size_t f = 0; f < served.size(); ++f) {
       if (f) out += ',';
@@ -135,7 +118,8 @@ ServingReply AnswerFeatures(const FeatureRequest& request, const LatestTick* tic
       if (withhold) {
         out += "null";
       } else {
-        AppendValue(out, row->second[served[f].second]);
+        const QueryResult::Cell& cell = row->second[served[f].second];
+        out += JsonScalar(cell.text, cell.is_null, cell.is_number);
       }
       out += value_tail;
     }
