@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "warehouse/bigquery/bigquery_backend.h"
+#include "warehouse/sql/activity_query.h"
 #include "warehouse/sql/totals_query.h"
 
 namespace bikestream::bigquery {
@@ -11,20 +12,14 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr char kActivityColumns[] =
-    "SUM(CASE WHEN kind = 'pickup' THEN 1 ELSE 0 END) AS pickups, "
-    "SUM(CASE WHEN kind = 'pickup' THEN delta ELSE 0 END) AS pickup_bikes, "
-    "SUM(CASE WHEN kind = 'dropoff' THEN 1 ELSE 0 END) AS dropoffs, "
-    "SUM(CASE WHEN kind = 'dropoff' THEN delta ELSE 0 END) AS dropoff_bikes";
-
 Activity ActivityAt(const std::vector<std::optional<std::string>>& row, std::size_t first) {
   return Activity{IntegerOf(row[first]), IntegerOf(row[first + 1]), IntegerOf(row[first + 2]),
                   IntegerOf(row[first + 3])};
 }
 
 json Period(TimePeriod period) {
-  return {ScalarParameter("from", "TIMESTAMP", TimestampText(ActivityBucketAtOrAfter(period.from))),
-          ScalarParameter("to", "TIMESTAMP", TimestampText(ActivityBucketAtOrAfter(period.to)))};
+  return {InstantParameter(1, ActivityBucketAtOrAfter(period.from)),
+          InstantParameter(2, ActivityBucketAtOrAfter(period.to))};
 }
 
 }  // namespace
@@ -33,13 +28,10 @@ absl::StatusOr<std::vector<ActivityBucket>> BigQueryWarehouse::StationBuckets(
     std::string_view station_id, TimePeriod period) {
   json parameters = Period(period);
   parameters.push_back(ScalarParameter("station", "STRING", std::string(station_id)));
-  auto rows = Read("station activity",
-                   fmt::format("SELECT {} AS bucket, {} FROM {} "
-                               "WHERE station_id = @station AND ts_iso >= @from AND ts_iso < @to "
-                               "GROUP BY bucket ORDER BY bucket",
-                               Dialect().bucket_start(Dialect().micros("ts_iso"), kActivityBucket),
-                               kActivityColumns, Quoted(tables_.raw_events)),
-                   parameters);
+  auto rows =
+      Read("station activity",
+           StationBucketsQuery(Quoted(tables_.raw_events), "@station", kActivityBucket, Dialect()),
+           parameters);
   if (!rows.ok()) return rows.status();
   std::vector<ActivityBucket> buckets;
   for (const auto& r : rows->rows) buckets.push_back({IntegerOf(r[0]), ActivityAt(r, 1)});
@@ -50,9 +42,7 @@ absl::StatusOr<std::vector<StationActivity>> BigQueryWarehouse::BusiestStations(
                                                                                 std::size_t limit) {
   auto rows =
       Read("busiest stations",
-           fmt::format("SELECT station_id, {} FROM {} WHERE ts_iso >= @from AND ts_iso < @to "
-                       "GROUP BY station_id ORDER BY pickups + dropoffs DESC, station_id LIMIT {}",
-                       kActivityColumns, Quoted(tables_.raw_events), ActivityLimit(limit)),
+           BusiestStationsQuery(Quoted(tables_.raw_events), ActivityLimit(limit), Dialect()),
            Period(period));
   if (!rows.ok()) return rows.status();
   std::vector<StationActivity> stations;
