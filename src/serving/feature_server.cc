@@ -12,7 +12,6 @@
 #include <atomic>
 #include <thread>
 
-#include "common/json_text.h"
 #include "common/mutex.h"
 #include "common/redact.h"
 #include "common/status.h"
@@ -113,26 +112,22 @@ class FeatureServer::Impl {
         [rules = std::move(rules)](const httplib::Request& request, httplib::Response& response) {
           auto refusal = CheckAccess(request, rules);
           if (!refusal) return httplib::Server::HandlerResponse::Unhandled;
-          response.status = refusal->status;
-          response.set_content(fmt::format("{{\"error\":{}}}", JsonQuote(refusal->why)), kJson);
+          Send(response, ErrorReply(refusal->status, refusal->why));
           return httplib::Server::HandlerResponse::Handled;
         });
     server_.Get("/v1/features", [this](const httplib::Request& request,
                                        httplib::Response& response) {
-      Answer(FeatureRequest{ParamValues(request, "station_id"), ParamValues(request, "feature")},
-             clock_.Now(), response);
+      const TimestampMicros start = clock_.Now();
+      Reply(response, start,
+            AnswerFeatures({ParamValues(request, "station_id"), ParamValues(request, "feature")},
+                           latest_.Current().get(), options_.rules, start));
     });
     HandlePost(
         server_, "/v1/features",
         [this](const httplib::Request&, const std::string& body, httplib::Response& response) {
           const TimestampMicros start = clock_.Now();
-          auto request = ParseFeatureRequest(body);
-          if (!request.ok()) {
-            Reply(response, start,
-                  {400, fmt::format("{{\"error\":{}}}", JsonQuote(MessageOf(request.status())))});
-            return;
-          }
-          Answer(*request, start, response);
+          Reply(response, start,
+                AnswerFeaturePost(body, latest_.Current().get(), options_.rules, start));
         });
     server_.Get("/healthz", [this](const httplib::Request&, httplib::Response& response) {
       const std::string why = Unhealthy();
@@ -144,18 +139,16 @@ class FeatureServer::Impl {
     });
   }
 
-  // Answers a request handled since `start`.
-  void Answer(const FeatureRequest& request, TimestampMicros start, httplib::Response& response) {
-    const std::shared_ptr<const LatestTick> tick = latest_.Current();
-    Reply(response, start, AnswerFeatures(request, tick.get(), options_.rules, start));
+  // Sends `reply` to a request handled since `start`, and counts it.
+  void Reply(httplib::Response& response, TimestampMicros start, const ServingReply& reply) {
+    Send(response, reply);
+    metrics_.Observe(reply.status, double(clock_.Now() - start) / kMicrosPerSecond);
   }
 
-  // Sends `reply` to a request handled since `start`, and counts it.
-  void Reply(httplib::Response& response, TimestampMicros start, ServingReply reply) {
+  static void Send(httplib::Response& response, const ServingReply& reply) {
     response.status = reply.status;
     response.set_header("Cache-Control", "no-store");
     response.set_content(reply.body, kJson);
-    metrics_.Observe(reply.status, double(clock_.Now() - start) / kMicrosPerSecond);
   }
 
   void RefreshUntilStopped() {

@@ -7,14 +7,11 @@
 #include <unordered_set>
 
 #include "common/json_text.h"
+#include "common/status.h"
 #include "warehouse/sql/valid_utf8.h"
 
 namespace bikestream {
 namespace {
-
-ServingReply Error(int status, std::string_view why) {
-  return {status, fmt::format("{{\"error\":{}}}", JsonQuote(ValidUtf8(why)))};
-}
 
 // `names` without repeats, in their order.
 std::vector<std::string_view> Distinct(const std::vector<std::string>& names) {
@@ -36,6 +33,10 @@ void AppendNames(std::string& out, const std::vector<std::string_view>& names) {
 }
 
 }  // namespace
+
+ServingReply ErrorReply(int status, std::string_view why) {
+  return {status, fmt::format("{{\"error\":{}}}", JsonQuote(ValidUtf8(why)))};
+}
 
 absl::StatusOr<FeatureRequest> ParseFeatureRequest(std::string_view body) {
   const nlohmann::json json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -59,18 +60,18 @@ ServingReply AnswerFeatures(const FeatureRequest& request, const LatestTick* tic
                             const ServingRules& rules, TimestampMicros now) {
   const std::vector<std::string_view> stations = Distinct(request.stations);
   if (stations.empty()) {
-    return Error(400,
-                 "name the stations: ?station_id=A&station_id=B, or POST "
-                 "{\"station_ids\": [...]}");
+    return ErrorReply(400,
+                      "name the stations: ?station_id=A&station_id=B, or POST "
+                      "{\"station_ids\": [...]}");
   }
   if (stations.size() > rules.max_stations) {
-    return Error(400, fmt::format("at most {} stations a request, {} asked for: split it",
-                                  rules.max_stations, stations.size()));
+    return ErrorReply(400, fmt::format("at most {} stations a request, {} asked for: split it",
+                                       rules.max_stations, stations.size()));
   }
   if (!tick) {
-    return Error(503,
-                 "no features yet: station_features is empty; run `bikestream features` "
-                 "or `bikestream ingest --features streaming`");
+    return ErrorReply(503,
+                      "no features yet: station_features is empty; run `bikestream features` "
+                      "or `bikestream ingest --features streaming`");
   }
   // The features asked for, as indexes into the tick's columns.
   std::vector<std::string_view> asked = Distinct(request.features);
@@ -131,6 +132,13 @@ ServingReply AnswerFeatures(const FeatureRequest& request, const LatestTick* tic
   AppendNames(out, unknown_features);
   out += '}';
   return {200, std::move(out)};
+}
+
+ServingReply AnswerFeaturePost(std::string_view body, const LatestTick* tick,
+                               const ServingRules& rules, TimestampMicros now) {
+  auto request = ParseFeatureRequest(body);
+  if (!request.ok()) return ErrorReply(400, MessageOf(request.status()));
+  return AnswerFeatures(*request, tick, rules, now);
 }
 
 }  // namespace bikestream

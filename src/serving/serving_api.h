@@ -36,6 +36,9 @@ struct ServingReply {
   std::string body;  // JSON; for an error, {"error": "what to fix"}.
 };
 
+// {"error": why}, with `status`.
+ServingReply ErrorReply(int status, std::string_view why);
+
 // POST /v1/features's body: {"station_ids": [...], "features": [...]} ("features" optional).
 absl::StatusOr<FeatureRequest> ParseFeatureRequest(std::string_view body);
 
@@ -45,5 +48,10 @@ absl::StatusOr<FeatureRequest> ParseFeatureRequest(std::string_view body);
 // [...]}. Unknown stations and features are named, not an error.
 ServingReply AnswerFeatures(const FeatureRequest& request, const LatestTick* tick,
                             const ServingRules& rules, TimestampMicros now);
+
+// The answer to a POST of `body`: AnswerFeatures' to the request it holds, or a 400 that says
+// what the body must be.
+ServingReply AnswerFeaturePost(std::string_view body, const LatestTick* tick,
+                               const ServingRules& rules, TimestampMicros now);
 
 }  // namespace bikestream
