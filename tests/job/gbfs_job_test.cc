@@ -34,7 +34,9 @@ class GbfsJobTest : public ::testing::Test {
   GbfsJobOptions Options() {
     return {.feed = file_, .system = "oslobysykkel", .interrupted = [] { return false; }};
   }
-  const std::string file_ = ::testing::TempDir() + "/gbfs_job_test.jsonl";
+  // A file of the test's own: ctest runs this suite's tests side by side.
+  const std::string name_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  const std::string file_ = ::testing::TempDir() + "/gbfs_job_test-" + name_ + ".jsonl";
 };
 
 TEST_F(GbfsJobTest, PublishesEveryChangeOfAReplayOnce) {
@@ -48,7 +50,8 @@ TEST_F(GbfsJobTest, PublishesEveryChangeOfAReplayOnce) {
   EXPECT_TRUE(result->published.ok());
   EXPECT_EQ(result->stats.snapshots, 30u);
   EXPECT_GT(result->stats.events(), 0u);
-  EXPECT_EQ(publisher.sent.size(), result->stats.events());
+  ASSERT_EQ(publisher.sent.size(), result->stats.events());
+  ASSERT_FALSE(publisher.sent.empty());
   EXPECT_NE(publisher.sent.front().find("\"event_id\":\"oslobysykkel:"), std::string::npos);
 }
 
