@@ -21,12 +21,18 @@ struct ServeFlags {
   std::string token;
   std::string ttl;
   std::string past_ttl = "stale";
+  double poll_seconds = 0.25;
+  double reread_seconds = 5;
 };
 
 int Serve(const ServeFlags& flags) {
   auto features = FeaturesFromFlag(flags.feature_file);
   if (!features.ok()) return Fail(features.status());
-  FeatureServerOptions options{.listen = flags.listen, .token = flags.token};
+  FeatureServerOptions options{
+      .listen = flags.listen,
+      .token = flags.token,
+      .poll = DurationMicros(flags.poll_seconds * double(kMicrosPerSecond)),
+      .reread = DurationMicros(flags.reread_seconds * double(kMicrosPerSecond))};
   if (!flags.ttl.empty()) {
     auto ttl = DurationFlag("--ttl", flags.ttl, kSecond, 365 * kDay);
     if (!ttl.ok()) return Fail(ttl.status());
@@ -67,6 +73,18 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                    "A value past the TTL is served 'stale' (the value, marked stale) or "
                    "'absent' (null, marked stale)")
       ->check(CLI::IsMember({"stale", "absent"}))
+      ->capture_default_str();
+  command
+      ->add_option("--poll", flags->poll_seconds,
+                   "Ask the warehouse for its latest tick this often, in seconds (on BigQuery each "
+                   "ask is a billed query)")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  command
+      ->add_option("--reread", flags->reread_seconds,
+                   "Read the latest tick again this often even when it did not move, in seconds: "
+                   "a streaming job or a backfill rewrites it in place")
+      ->check(CLI::Range(0.01, 86400.0))
       ->capture_default_str();
   command->footer(
       "Each value is the training set's for that station at the latest tick (what `bikestream\n"
