@@ -19,6 +19,8 @@ packages=(
   libmosquitto-dev mosquitto
   # The console's page is tested in a real browser (tests/console/browser_test.mjs).
   chromium
+  # bench/serving_bench's load client.
+  wrk
 )
 # The console's page takes its plotting library from npm at build time (`npm ci`). A machine
 # whose Node.js came from elsewhere (NodeSource's includes npm) keeps it.

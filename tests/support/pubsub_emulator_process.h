@@ -16,26 +16,10 @@
 #include <vector>
 
 #include "pubsub/pubsub.h"
+#include "support/free_port.h"
 #include "support/process_group.h"
 
 namespace bikestream::testing_support {
-
-inline int FreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  const bool bound = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-                     getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-  close(fd);
-  // Port 0 would start the emulator on a port nobody knows: stop here, saying why.
-  if (!bound) {
-    std::perror("no free loopback port");
-    std::abort();
-  }
-  return ntohs(address.sin_port);
-}
 
 inline bool InCi() {
   const char* ci = std::getenv("CI");
