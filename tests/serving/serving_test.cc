@@ -1,16 +1,21 @@
 // The serving endpoint: its answers (values with their as_of, age and staleness; unknown
-// stations and features named; limits), the latest tick held in memory and refreshed from a
-// SQLite warehouse, and the HTTP server with its access rules, /healthz and /metrics.
+// stations and features named; limits), and the HTTP server on a SQLite warehouse with its
+// access rules, new ticks, /healthz and /metrics. The tick held, on every engine, is
+// latest_features_test.cc's.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <sqlite3.h>
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "features/feature_spec.h"
 #include "serving/feature_server.h"
-#include "serving/latest_features.h"
 #include "serving/serving_api.h"
+#include "support/events.h"
 #include "support/fake_clock.h"
 #include "warehouse/warehouse.h"
 
@@ -124,11 +129,7 @@ class ServingWarehouseTest : public ::testing::Test {
     warehouse_ = std::move(*opened);
     ASSERT_TRUE(warehouse_->Setup().ok());
     Batch batch;
-    for (int i = 0; i < 12; ++i) {
-      batch.events.push_back(Event{"e" + std::to_string(i), i % 3 ? "A" : "B",
-                                   kTick - (i + 1) * kMicrosPerMinute,
-                                   i % 2 ? Kind::kPickup : Kind::kDropoff, 1 + i % 4});
-    }
+    batch.events = testing_support::TwoStationsBefore(kTick);
     ASSERT_TRUE(warehouse_->Commit(batch).ok());
   }
   void TearDown() override { std::filesystem::remove(path_); }
@@ -138,66 +139,9 @@ class ServingWarehouseTest : public ::testing::Test {
     ASSERT_TRUE(written.ok()) << written.status();
   }
 
-  // The training set's row of `station` at `as_of`, as `training-set --format jsonl` types it.
-  QueryResult TrainingRows(TimestampMicros as_of) {
-    auto rows =
-        warehouse_->TrainingSet({.features = FeatureNames(DefaultFeatures()), .as_of = as_of});
-    EXPECT_TRUE(rows.ok()) << rows.status();
-    return rows.ok() ? *rows : QueryResult{};
-  }
-
-  // Every station's values held are the training set's, cell for cell and typed alike.
-  static void ExpectHeldAsTrained(const LatestTick& tick, const QueryResult& trained) {
-    ASSERT_FALSE(trained.rows.empty());
-    ASSERT_EQ(tick.stations.size(), trained.rows.size());
-    for (const auto& row : trained.rows) {
-      const auto& held = tick.stations.at(row[0].text);
-      ASSERT_EQ(held.size() + 2, row.size());
-      for (std::size_t c = 2; c < row.size(); ++c) {
-        EXPECT_EQ(held[c - 2].text, row[c].text) << trained.columns[c];
-        EXPECT_EQ(held[c - 2].is_null, row[c].is_null) << trained.columns[c];
-        EXPECT_EQ(held[c - 2].is_number, row[c].is_number) << trained.columns[c];
-      }
-    }
-  }
-
   std::filesystem::path path_;
   std::unique_ptr<Warehouse> warehouse_;
 };
-
-TEST_F(ServingWarehouseTest, HoldsTheTrainingSetsRowsOfTheLatestTickAndFollowsNewOnes) {
-  FakeClock clock(kTick + kMicrosPerHour);
-  LatestFeatures latest(*warehouse_, FeatureNames(DefaultFeatures()), clock, 5 * kMicrosPerSecond);
-  ASSERT_TRUE(latest.Refresh().ok());
-  EXPECT_EQ(latest.Current(), nullptr);  // Nothing computed yet.
-
-  ComputeAt(kTick - 15 * kMicrosPerMinute);
-  ComputeAt(kTick);
-  ASSERT_TRUE(latest.Refresh().ok());
-  auto tick = latest.Current();
-  ASSERT_NE(tick, nullptr);
-  EXPECT_EQ(tick->as_of, kTick);
-  ExpectHeldAsTrained(*tick, TrainingRows(kTick));
-
-  // A newer tick is read at the next refresh.
-  ComputeAt(kTick + 15 * kMicrosPerMinute);
-  ASSERT_TRUE(latest.Refresh().ok());
-  EXPECT_EQ(latest.Current()->as_of, kTick + 15 * kMicrosPerMinute);
-
-  // The latest tick rewritten in place (a late event, a backfill) is read again after `reread`.
-  Batch late;
-  late.events = {Event{"late", "A", kTick + kMicrosPerMinute, Kind::kPickup, 7}};
-  ASSERT_TRUE(warehouse_->Commit(late).ok());
-  ComputeAt(kTick + 15 * kMicrosPerMinute);
-  const auto before = latest.Current();
-  ASSERT_TRUE(latest.Refresh().ok());
-  EXPECT_EQ(latest.Current(), before);  // Within `reread`: not read again.
-  clock.Advance(6 * kMicrosPerSecond);
-  ASSERT_TRUE(latest.Refresh().ok());
-  ASSERT_NE(latest.Current(), before);
-  EXPECT_NE(latest.Current()->stations.at("A")[0].text, before->stations.at("A")[0].text);
-  ExpectHeldAsTrained(*latest.Current(), TrainingRows(kTick + 15 * kMicrosPerMinute));
-}
 
 TEST_F(ServingWarehouseTest, ServesOverHttpWithTheConsolesRules) {
   ComputeAt(kTick);
@@ -251,6 +195,78 @@ TEST_F(ServingWarehouseTest, ServesOverHttpWithTheConsolesRules) {
       << metrics->body;
   EXPECT_NE(metrics->body.find("bikestream_serving_request_seconds_count 3"), std::string::npos);
   EXPECT_NE(metrics->body.find("bikestream_serving_tick_age_seconds 60"), std::string::npos);
+}
+
+// The server's refresh thread sleeps on the fake clock: each step of `poll` wakes it once.
+// Steps until `done` holds, for at most 20 s of real time.
+bool StepUntil(FakeClock& clock, DurationMicros poll, const std::function<bool()>& done) {
+  for (int i = 0; i < 2000; ++i) {
+    if (done()) return true;
+    clock.Advance(poll);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+TEST_F(ServingWarehouseTest, ServesNewTicksOverHttpAndSaysWhenItCannotRead) {
+  FakeClock clock(kTick + kMicrosPerMinute);
+  // The server's store is its own, as in a process of its own; the test writes through
+  // warehouse_, as a feature job would.
+  auto served_store = OpenWarehouse("sqlite:" + path_.string(), {}, OpenMode::kMustExist);
+  ASSERT_TRUE(served_store.ok()) << served_store.status();
+  const FeatureServerOptions options{.listen = "127.0.0.1:0"};
+  auto server =
+      FeatureServer::Start(options, **served_store, FeatureNames(DefaultFeatures()), clock);
+  ASSERT_TRUE(server.ok()) << server.status();
+  httplib::Client client("http://" + (*server)->address());
+  const auto status_of = [&](const std::string& path) {
+    auto got = client.Get(path);
+    return got ? got->status : -1;
+  };
+  const auto as_of_served = [&] {
+    auto got = client.Get("/v1/features?station_id=A");
+    return got && got->status == 200 ? json::parse(got->body)["as_of"].get<std::string>() : "";
+  };
+
+  // Nothing computed yet: nothing to serve, and /healthz says why.
+  EXPECT_EQ(status_of("/v1/features?station_id=A"), 503);
+  auto unhealthy = client.Get("/healthz");
+  ASSERT_TRUE(unhealthy);
+  EXPECT_EQ(unhealthy->status, 503);
+  EXPECT_NE(unhealthy->body.find("no features yet"), std::string::npos) << unhealthy->body;
+
+  // A tick committed is served at a later poll, and then a newer one.
+  ComputeAt(kTick);
+  EXPECT_TRUE(
+      StepUntil(clock, options.poll, [&] { return as_of_served() == "2025-11-16T00:00:00Z"; }));
+  EXPECT_EQ(status_of("/healthz"), 200);
+  ComputeAt(kTick + 15 * kMicrosPerMinute);
+  EXPECT_TRUE(
+      StepUntil(clock, options.poll, [&] { return as_of_served() == "2025-11-16T00:15:00Z"; }));
+
+  // A body past the limit is refused before it is read whole.
+  auto huge = client.Post("/v1/features", std::string(300 * 1024, ' '), "application/json");
+  ASSERT_TRUE(huge);
+  EXPECT_EQ(huge->status, 413);
+
+  // The warehouse unreadable: the tick held is still served, /healthz says why.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  const auto exec = [&](const char* sql) {
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  };
+  exec("ALTER TABLE main.station_features RENAME TO station_features_away");
+  EXPECT_TRUE(StepUntil(clock, options.poll, [&] { return status_of("/healthz") == 503; }));
+  auto why = client.Get("/healthz");
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->body.find("cannot read the latest features"), std::string::npos) << why->body;
+  EXPECT_EQ(as_of_served(), "2025-11-16T00:15:00Z");
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->body.find("bikestream_serving_refresh_failures_total 0"), std::string::npos);
+  exec("ALTER TABLE main.station_features_away RENAME TO station_features");
+  sqlite3_close(db);
+  EXPECT_TRUE(StepUntil(clock, options.poll, [&] { return status_of("/healthz") == 200; }));
 }
 
 }  // namespace
