@@ -1,8 +1,10 @@
 // `bikestream serve` through the binary: its answers held side by side with what `training-set
-// --format jsonl` exports, on the real Oslo week and beside a job writing streaming features.
+// --format jsonl` exports, on the real Oslo week and beside `ingest --features streaming`.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -91,7 +93,7 @@ std::string Differences(const json& answer, const std::map<std::string, json>& t
   return differences.str();
 }
 
-TEST(ServeCli, ServesTheTrainingSetsRowsOfTheOsloWeekAndFollowsANewTick) {
+TEST(ServeCli, ServesTheTrainingSetsRowsOfTheOsloWeekThroughNewAndRewrittenTicks) {
   TempDir dir;
   const std::string warehouse = "sqlite:" + dir / "oslo.db";
   std::string err;
@@ -108,7 +110,7 @@ TEST(ServeCli, ServesTheTrainingSetsRowsOfTheOsloWeekAndFollowsANewTick) {
   ASSERT_GT(trained.size(), 200u);  // The week's stations.
   ASSERT_EQ(trained.begin()->second["as_of"], "2024-10-14T00:00:00Z");
 
-  Server server(dir, {"--warehouse", warehouse, "--ttl", "30m"});
+  Server server(dir, {"--warehouse", warehouse, "--ttl", "30m", "--reread", "1"});
   ASSERT_TRUE(server.started()) << e2e::ReadFile(dir / "serve.out.err");
   const json answer = server.AskFor(trained);
   EXPECT_EQ(Differences(answer, trained), "");
@@ -125,22 +127,44 @@ TEST(ServeCli, ServesTheTrainingSetsRowsOfTheOsloWeekAndFollowsANewTick) {
   EXPECT_TRUE(e2e::WaitUntil([&] { return Differences(server.AskFor(trained), trained).empty(); },
                              std::chrono::seconds(20)))
       << Differences(server.AskFor(trained), trained);
+
+  // The same tick rewritten in place (late pickups, the tick computed again) is what it answers
+  // after --reread, though the latest tick did not move.
+  const std::string station = trained.begin()->first;
+  const std::string late = dir / "late.jsonl";
+  std::ofstream(late) << fmt::format(
+      R"({{"event_id":"late-1","station_id":"{0}","ts_iso":"2024-10-14T00:10:00Z","kind":"pickup","delta":1}})"
+      "\n"
+      R"({{"event_id":"late-2","station_id":"{0}","ts_iso":"2024-10-14T00:11:00Z","kind":"pickup","delta":1}})"
+      "\n",
+      station);
+  ASSERT_EQ(RunBikestream({"ingest", "--from", late, "--warehouse", warehouse}), 0);
+  ASSERT_EQ(
+      RunBikestream({"features", "--as-of", "2024-10-14T00:15:00Z", "--warehouse", warehouse}), 0);
+  const std::map<std::string, json> rewritten = TrainedRows(warehouse);
+  ASSERT_NE(rewritten.at(station)["pickup_count"], trained.at(station)["pickup_count"]);
+  EXPECT_TRUE(
+      e2e::WaitUntil([&] { return Differences(server.AskFor(rewritten), rewritten).empty(); },
+                     std::chrono::seconds(20)))
+      << Differences(server.AskFor(rewritten), rewritten);
 }
 
-TEST(ServeCli, BesideAJobWritingStreamingFeaturesServesItsLatestTick) {
+TEST(ServeCli, BesideIngestWithStreamingFeaturesServesItsLatestTick) {
   TempDir dir;
   const std::string warehouse = "sqlite:" + dir / "stream.db";
   ASSERT_EQ(RunBikestream({"setup", "--warehouse", warehouse}), 0);
   // Re-read every second: the streaming job rewrites the latest tick in place as events come.
   Server server(dir, {"--warehouse", warehouse, "--reread", "1"});
   ASSERT_TRUE(server.started()) << e2e::ReadFile(dir / "serve.out.err");
-  ASSERT_EQ(RunBikestream({"run",       "--mode",      "stream",
-                           "--count",   "30000",       "--stations",
-                           "40",        "--start",     "2025-11-16T00:00:00Z",
-                           "--speedup", "400",         "--seed",
-                           "5",         "--late-rate", "0.05",
-                           "--late-by", "5m",          "--warehouse",
-                           warehouse,   "--features",  "streaming"}),
+  const std::string events = dir / "events.jsonl";
+  ASSERT_EQ(Child({"simulate", "--mode", "stream", "--count", "30000", "--stations", "40",
+                   "--start", "2025-11-16T00:00:00Z", "--speedup", "400", "--seed", "5",
+                   "--late-rate", "0.05", "--late-by", "5m"},
+                  events)
+                .Wait(),
+            0);
+  ASSERT_EQ(RunBikestream({"ingest", "--from", events, "--warehouse", warehouse, "--features",
+                           "streaming", "--allowed-lateness", "10m", "--batch-size", "2000"}),
             0);
   const std::map<std::string, json> trained = TrainedRows(warehouse);
   ASSERT_EQ(trained.size(), 40u);
