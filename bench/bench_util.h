@@ -37,6 +37,12 @@ inline double Median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
+// The value below which `share` (0.99 for p99) of `values` lie.
+inline double Percentile(std::vector<double> values, double share) {
+  std::sort(values.begin(), values.end());
+  return values[std::min(values.size() - 1, std::size_t(share * double(values.size())))];
+}
+
 // Runs `args` (args[0] is the program) with stdout to `stdout_path`, sampling VmHWM every
 // 20 ms. VmHWM belongs to the address space made at exec, unlike ru_maxrss, which also counts
 // the spawning process's pages; as a high-water mark, sampling misses no peak but one in the

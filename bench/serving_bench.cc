@@ -40,6 +40,7 @@ namespace bikestream {
 namespace {
 
 using bench::Must;
+using bench::Percentile;
 using bench::Seconds;
 namespace fs = std::filesystem;
 using Steady = std::chrono::steady_clock;
@@ -81,11 +82,6 @@ struct Latencies {
   double p50_ms = 0;
   double p99_ms = 0;
 };
-
-double Percentile(std::vector<double>& values, double share) {
-  std::sort(values.begin(), values.end());
-  return values[std::min(values.size() - 1, std::size_t(share * double(values.size())))];
-}
 
 // The reference: reads `per_read` random stations' rows at the latest tick straight from the
 // SQLite file, in a loop on `threads` threads for `seconds`.
@@ -224,6 +220,7 @@ void CheckAnswers(httplib::Client& client, const DirectReads& reference,
   const auto expected = reference.Read(stations);
   std::size_t values = 0;
   for (const auto& station : served["stations"]) {
+    Must(station["features"].size() == DefaultFeatures().size(), "every feature served");
     for (const auto& [name, feature] : station["features"].items()) {
       const auto& row = expected.at(station["station_id"].get<std::string>());
       if (feature["value"].is_null()) {
@@ -235,6 +232,7 @@ void CheckAnswers(httplib::Client& client, const DirectReads& reference,
       ++values;
     }
   }
+  Must(values > 0, "values served");
   fmt::print("checked: the server's {} values for {} stations are the table's\n", values,
              stations.size());
 }
@@ -276,7 +274,7 @@ double WrkMillis(const std::string& output, const std::string& label) {
 
 // Runs wrk against `url` with `script` and reads its figures; every answer must be a 2xx.
 Latencies Wrk(const std::string& url, const fs::path& script, int threads, int connections,
-              double seconds) {
+              int seconds) {
   const std::string command = fmt::format("wrk -t{} -c{} -d{}s --latency -s {} {} 2>&1", threads,
                                           connections, seconds, script.string(), url);
   std::FILE* pipe = ::popen(command.c_str(), "r");
@@ -336,17 +334,22 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   using namespace bikestream;
   CLI::App app{"bikestream serve under wrk, beside reading the same rows straight from SQLite"};
   std::uint64_t events = 500'000;
-  double seconds = 10;
+  int seconds = 10;
   int connections = 4;
   int wrk_threads = 1;
   std::string dir = fs::temp_directory_path() / "bikestream-serving-bench";
   app.add_option("--events", events, "Events simulated over a day")->capture_default_str();
-  app.add_option("--seconds", seconds, "Length of each measured run")->capture_default_str();
+  app.add_option("--seconds", seconds, "Length of each measured run, in whole seconds")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   app.add_option("--connections", connections, "wrk's open connections")->capture_default_str();
   app.add_option("--wrk-threads", wrk_threads, "wrk's threads")->capture_default_str();
   app.add_option("--dir", dir, "Where the database goes");
   CLI11_PARSE(app, argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  // Checked first: a failure once `serve` runs would leave it running (Must exits at once).
+  Must(std::system("command -v wrk >/dev/null") == 0,
+       "wrk is needed: scripts/install-deps.sh (or apt install wrk) installs it");
   fs::create_directories(dir);
   const fs::path db = fs::path(dir) / "serving.db";
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db.string() + suffix);

@@ -43,8 +43,11 @@ int Serve(const ServeFlags& flags) {
   if (!warehouse.ok()) return Fail(warehouse.status());
   auto server = FeatureServer::Start(options, **warehouse, FeatureNames(*features), SystemClock());
   if (!server.ok()) return Fail(server.status());
-  Print(stderr, "features of {} at http://{}/v1/features?station_id=... (Ctrl-C stops it)\n",
-        WarehouseUrlForPeople(flags.warehouse), (*server)->address());
+  Print(stderr,
+        "features of {} at http://{}/v1/features?station_id=... (Ctrl-C stops it)\n"
+        "a new tick is looked for every {:g} s, the latest read again every {:g} s\n",
+        WarehouseUrlForPeople(flags.warehouse), (*server)->address(), flags.poll_seconds,
+        flags.reread_seconds);
   WaitForStopSignal();
   return kExitOk;
 }

@@ -85,27 +85,39 @@ class Child {
       Wait();
     }
   }
-  void Kill9() { kill(pid_, SIGKILL); }
-  void Signal(int signal) { kill(pid_, signal); }
-  // Returns the exit code, or 128 + signal.
+  // Never kill(-1, ...) when the spawn failed: that signals every process of this user.
+  void Kill9() { Signal(SIGKILL); }
+  void Signal(int signal) {
+    if (pid_ > 0) kill(pid_, signal);
+  }
+  // Returns the exit code, or 128 + signal; -1 when it never started.
   int Wait() {
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    reaped_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (pid_ <= 0) return -1;
+    if (!reaped_) {
+      int status = 0;
+      waitpid(pid_, &status, 0);
+      Reaped(status);
+    }
+    return exit_code_;
   }
   bool started() const { return pid_ > 0; }
   // Whether it is still running (not exited, not killed).
   bool Running() {
-    if (reaped_) return false;
+    if (reaped_ || pid_ <= 0) return false;
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == 0) return true;
-    reaped_ = true;
+    Reaped(status);
     return false;
   }
 
  private:
+  void Reaped(int status) {
+    reaped_ = true;
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
   pid_t pid_ = -1;
+  int exit_code_ = -1;
   bool reaped_ = false;
 };
 

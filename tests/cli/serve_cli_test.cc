@@ -1,13 +1,18 @@
 // `bikestream serve` through the binary: its answers held side by side with what `training-set
 // --format jsonl` exports, on the real Oslo week and beside `ingest --features streaming`.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
+#include <thread>
 
 #include "cli/cli_test_util.h"
 #include "support/oslo_week.h"
@@ -112,6 +117,10 @@ TEST(ServeCli, ServesTheTrainingSetsRowsOfTheOsloWeekThroughNewAndRewrittenTicks
 
   Server server(dir, {"--warehouse", warehouse, "--ttl", "30m", "--reread", "1"});
   ASSERT_TRUE(server.started()) << e2e::ReadFile(dir / "serve.out.err");
+  EXPECT_NE(e2e::ReadFile(dir / "serve.out.err")
+                .find("a new tick is looked for every 0.25 s, the latest read again every 1 s"),
+            std::string::npos)
+      << e2e::ReadFile(dir / "serve.out.err");
   const json answer = server.AskFor(trained);
   EXPECT_EQ(Differences(answer, trained), "");
   // Two years old: past the TTL, and marked so.
@@ -149,23 +158,39 @@ TEST(ServeCli, ServesTheTrainingSetsRowsOfTheOsloWeekThroughNewAndRewrittenTicks
       << Differences(server.AskFor(rewritten), rewritten);
 }
 
-TEST(ServeCli, BesideIngestWithStreamingFeaturesServesItsLatestTick) {
+TEST(ServeCli, BesideIngestWithStreamingFeaturesServesItsTicksAsTheyCome) {
   TempDir dir;
   const std::string warehouse = "sqlite:" + dir / "stream.db";
   ASSERT_EQ(RunBikestream({"setup", "--warehouse", warehouse}), 0);
   // Re-read every second: the streaming job rewrites the latest tick in place as events come.
   Server server(dir, {"--warehouse", warehouse, "--reread", "1"});
   ASSERT_TRUE(server.started()) << e2e::ReadFile(dir / "serve.out.err");
-  const std::string events = dir / "events.jsonl";
-  ASSERT_EQ(Child({"simulate", "--mode", "stream", "--count", "30000", "--stations", "40",
-                   "--start", "2025-11-16T00:00:00Z", "--speedup", "400", "--seed", "5",
-                   "--late-rate", "0.05", "--late-by", "5m"},
-                  events)
-                .Wait(),
-            0);
-  ASSERT_EQ(RunBikestream({"ingest", "--from", events, "--warehouse", warehouse, "--features",
-                           "streaming", "--allowed-lateness", "10m", "--batch-size", "2000"}),
-            0);
+  // A paced stream through a pipe: 2,000 events a second for 4 s, event time at two 15-minute
+  // ticks a second.
+  const std::string pipe = dir / "events.fifo";
+  ASSERT_EQ(mkfifo(pipe.c_str(), 0600), 0);
+  // Held open for reading until both ends are taken: posix_spawn returns once its child runs,
+  // and the writer's child would otherwise wait in open() for a reader that is never spawned.
+  const int held = open(pipe.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(held, 0);
+  Child simulate({"simulate", "--mode", "stream", "--count", "8000", "--stations", "40", "--start",
+                  "2025-11-16T00:00:00Z", "--rate", "2000", "--speedup", "1800", "--seed", "5",
+                  "--late-rate", "0.05", "--late-by", "5m"},
+                 pipe);
+  Child ingest({"ingest", "--from", "-", "--warehouse", warehouse, "--features", "streaming",
+                "--batch-size", "200"},
+               dir / "ingest.out", pipe);
+  close(held);
+  std::set<std::string> served_while_ingesting;
+  while (ingest.Running()) {
+    const json answer = server.AskFor({{"A_101", json()}});
+    if (!answer.is_null()) served_while_ingesting.insert(answer["as_of"].get<std::string>());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(ingest.Wait(), 0) << e2e::ReadFile(dir / "ingest.out.err");
+  ASSERT_EQ(simulate.Wait(), 0);
+  // Ticks came and were served while the job ran, not only once it ended.
+  EXPECT_GE(served_while_ingesting.size(), 2u);
   const std::map<std::string, json> trained = TrainedRows(warehouse);
   ASSERT_EQ(trained.size(), 40u);
   EXPECT_TRUE(e2e::WaitUntil([&] { return Differences(server.AskFor(trained), trained).empty(); },

@@ -3,6 +3,7 @@
 #include "job/gbfs_job.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -36,7 +37,8 @@ class GbfsJobTest : public ::testing::Test {
   }
   // A file of the test's own: ctest runs this suite's tests side by side.
   const std::string name_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  const std::string file_ = ::testing::TempDir() + "/gbfs_job_test-" + name_ + ".jsonl";
+  const std::string file_ =
+      ::testing::TempDir() + "/gbfs_job_test-" + std::to_string(getpid()) + "-" + name_ + ".jsonl";
 };
 
 TEST_F(GbfsJobTest, PublishesEveryChangeOfAReplayOnce) {
