@@ -194,6 +194,7 @@ void BigQuerySqliteEngine::TableCreated(const std::string& dataset, const json& 
                            field["name"].get<std::string>(), SqliteType(field["type"]),
                            field.value("mode", "") == "REQUIRED" ? " NOT NULL" : "");
   }
+  billing_[dataset].TableCreated(table);
   const std::string name = table["tableReference"]["tableId"];
   if (auto status =
           Exec(datasets_.at(dataset).get(), fmt::format("CREATE TABLE `{}` ({})", name, columns));
@@ -237,12 +238,16 @@ BigQueryStandIn::Outcome BigQuerySqliteEngine::RunScript(sqlite3* db, const std:
     }
   }
   BigQueryStandIn::Result result;
+  StatementBytes script_bytes;
   const std::string script = query.value("query", "");
   for (std::string_view statement : SplitStatements(script)) {
     std::string missing;
     const std::string sql = Translate(std::string(statement), literals, &missing);
     if (!missing.empty())
       return Failure{"invalidQuery", fmt::format("Query parameter '{}' not found", missing)};
+    const StatementBytes bytes = billing_[dataset].Bill(db, sql);  // As the tables are before.
+    script_bytes.processed += bytes.processed;
+    script_bytes.billed += bytes.billed;
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK)
       return FailureOf(db, project_, dataset);
@@ -279,8 +284,9 @@ BigQueryStandIn::Outcome BigQuerySqliteEngine::RunScript(sqlite3* db, const std:
                                    BigQueryType(sqlite3_column_decltype(raw, c), SQLITE_NULL));
       }
     }
-    result.bytes_processed += 10 * 1024 * 1024;  // BigQuery's minimum per statement billed.
   }
+  result.bytes_processed = script_bytes.processed;
+  result.bytes_billed = script_bytes.billed;
   return result;
 }
 

@@ -8,7 +8,8 @@
 // - BEGIN/COMMIT TRANSACTION, CREATE TEMP TABLE, INSERT ... SELECT, window functions and
 //   backquoted names are SQLite's too, and run as they are.
 // Errors come back as BigQuery's: notFound for a missing dataset or table, invalidQuery for
-// the rest, with SQLite's message.
+// the rest, with SQLite's message. Each job's bytes are what BigQuery would bill its statements
+// (support/bigquery_billing.h).
 #pragma once
 
 #include <sqlite3.h>
@@ -17,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "support/bigquery_billing.h"
 #include "support/bigquery_stand_in.h"
 
 namespace bikestream::testing_support {
@@ -39,6 +41,7 @@ class BigQuerySqliteEngine final : public BigQueryStandIn::Engine {
 
   std::string project_;
   std::map<std::string, std::unique_ptr<sqlite3, Close>> datasets_;
+  std::map<std::string, BigQueryBilling> billing_;  // By dataset.
 };
 
 }  // namespace bikestream::testing_support

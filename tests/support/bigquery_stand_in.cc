@@ -194,6 +194,11 @@ int BigQueryStandIn::executions() const {
   return executions_;
 }
 
+int BigQueryStandIn::cancelled_for_concurrent_update() const {
+  std::lock_guard lock(mutex_);
+  return cancelled_for_concurrent_update_;
+}
+
 std::vector<std::string> BigQueryStandIn::job_ids() const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> ids;
@@ -283,21 +288,67 @@ void BigQueryStandIn::Serve(const std::string& method, const std::string& reques
   reply(status, answer);
 }
 
+std::set<std::string> BigQueryStandIn::TransactionWrites(const json& configuration) const {
+  static const std::regex kBegin(R"(\bBEGIN\s+TRANSACTION\b)", std::regex::icase);
+  static const std::regex kWrite(
+      R"(\b(?:INSERT\s+(?:INTO\s+)?|UPDATE\s+|DELETE\s+(?:FROM\s+)?|MERGE\s+(?:INTO\s+)?)`?(\w+)`?)",
+      std::regex::icase);
+  const json& query = configuration.value("query", json::object());
+  const std::string script = query.value("query", "");
+  std::set<std::string> writes;
+  if (!std::regex_search(script, kBegin)) return writes;
+  const std::string dataset =
+      query.contains("defaultDataset") ? query["defaultDataset"].value("datasetId", "") : "";
+  for (auto it = std::sregex_iterator(script.begin(), script.end(), kWrite);
+       it != std::sregex_iterator(); ++it) {
+    const std::string table = dataset + "." + (*it)[1].str();
+    if (tables_.contains(table)) writes.insert(table);  // Not a script's temporary table.
+  }
+  return writes;
+}
+
+std::optional<std::string> BigQueryStandIn::ConflictWith(
+    const std::set<std::string>& writes) const {
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& [id, job] : jobs_) {
+    if (job.done_at <= now) continue;
+    for (const std::string& table : job.transaction_writes) {
+      if (writes.contains(table)) return table;
+    }
+  }
+  return std::nullopt;
+}
+
 json BigQueryStandIn::RunJob(const json& reference, const json& configuration) {
   Job job{.reference = reference, .configuration = configuration, .outcome = Failure{}};
+  job.transaction_writes = TransactionWrites(configuration);
   if (!job_failures_.empty()) {
     job.outcome = job_failures_.front();
     job_failures_.pop_front();
+  } else if (auto table = ConflictWith(job.transaction_writes)) {
+    ++cancelled_for_concurrent_update_;
+    job.outcome = Failure{"invalidQuery",
+                          fmt::format("Transaction is aborted due to concurrent update against "
+                                      "table {}:{}.",
+                                      options_.project, *table)};
+    job.transaction_writes.clear();
   } else {
     ++executions_;
     job.outcome = engine_->Run(configuration.value("query", json::object()));
+    if (std::holds_alternative<Result>(job.outcome)) {
+      job.done_at = std::chrono::steady_clock::now() + options_.transaction_time;
+    } else {
+      job.transaction_writes.clear();  // A failed transaction holds nothing.
+    }
   }
   const std::string id = reference["jobId"];
   return JobResource(jobs_.insert_or_assign(id, std::move(job)).first->second);
 }
 
 json BigQueryStandIn::JobResource(const Job& job) const {
-  json status = {{"state", job.polls < options_.polls_before_done ? "RUNNING" : "DONE"}};
+  const bool running =
+      job.polls < options_.polls_before_done || std::chrono::steady_clock::now() < job.done_at;
+  json status = {{"state", running ? "RUNNING" : "DONE"}};
   json statistics = {{"creationTime", Int64(1)}};
   if (const auto* failure = std::get_if<Failure>(&job.outcome)) {
     status["errorResult"] = {{"reason", failure->reason}, {"message", failure->message}};
@@ -305,7 +356,7 @@ json BigQueryStandIn::JobResource(const Job& job) const {
     const auto& result = std::get<Result>(job.outcome);
     statistics["totalBytesProcessed"] = Int64(result.bytes_processed);
     statistics["query"] = {{"totalBytesProcessed", Int64(result.bytes_processed)},
-                           {"totalBytesBilled", Int64(result.bytes_processed)}};
+                           {"totalBytesBilled", Int64(result.bytes_billed)}};
   }
   const std::string id = job.reference["jobId"];
   return {
@@ -434,7 +485,10 @@ void BigQueryStandIn::Route(httplib::Server& server) {
                   first_page.params.emplace("formatOptions.useInt64Timestamp", "true");
                 }
                 json page = ResultsPage(job, first_page, status);
-                if (*status == 200) page["kind"] = "bigquery#queryResponse";
+                if (*status == 200) {
+                  page["kind"] = "bigquery#queryResponse";
+                  page["totalBytesBilled"] = Int64(std::get<Result>(job.outcome).bytes_billed);
+                }
                 return page;
               });
       });

@@ -7,11 +7,16 @@
 // - it keeps datasets, tables and jobs; a job id is taken once (409 `duplicate` after);
 // - statements run through an Executor the test passes in;
 // - faults can be injected per method: an error reply, or a lost answer (the request is
-//   applied, then the reply is an error).
+//   applied, then the reply is an error);
+// - with Options::transaction_time, transactions take time, and one that writes a table another
+//   running transaction writes is cancelled, as BigQuery does;
+// - each job is billed what BigQuery would bill it (support/bigquery_billing.h, through the
+//   SQLite engine).
 #pragma once
 
 #include <httplib.h>
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -20,6 +25,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <variant>
@@ -55,6 +61,7 @@ class BigQueryStandIn {
     std::vector<std::pair<std::string, std::string>> fields;    // (name, type)
     std::vector<std::vector<std::optional<std::string>>> rows;  // TIMESTAMP as microseconds.
     std::int64_t bytes_processed = 0;
+    std::int64_t bytes_billed = 0;  // What BigQuery would bill (support/bigquery_billing.h).
   };
   // A failed statement: the job is DONE with this errorResult.
   struct Failure {
@@ -85,6 +92,10 @@ class BigQueryStandIn {
     std::string project = "test-project";
     std::string token;          // When set, each request must carry `Authorization: Bearer token`.
     int polls_before_done = 0;  // jobs.get answers RUNNING this many times per job first.
+    // How long a multi-statement transaction runs. Meanwhile another transaction that writes a
+    // table it writes is cancelled ("Transaction is aborted due to concurrent update against
+    // table ..."), as BigQuery cancels it, and applies nothing. 0: transactions never overlap.
+    std::chrono::milliseconds transaction_time{0};
   };
 
   BigQueryStandIn(Options options, Executor executor);
@@ -98,6 +109,8 @@ class BigQueryStandIn {
 
   int invalid_requests() const;  // Requests refused by the schema check.
   int executions() const;        // Statements run through the Executor.
+  // Transactions cancelled because another running one wrote a table they write.
+  int cancelled_for_concurrent_update() const;
   std::vector<std::string> job_ids() const;
   std::optional<nlohmann::json> dataset(const std::string& id) const;
   std::optional<nlohmann::json> table(const std::string& dataset, const std::string& id) const;
@@ -110,6 +123,8 @@ class BigQueryStandIn {
     nlohmann::json configuration;
     Outcome outcome;
     int polls = 0;
+    std::chrono::steady_clock::time_point done_at;  // RUNNING until then.
+    std::set<std::string> transaction_writes;       // "dataset.table"s a transaction writes.
   };
   using Handler = std::function<nlohmann::json(const httplib::Request&, int* status)>;
 
@@ -120,6 +135,10 @@ class BigQueryStandIn {
              httplib::Response& response, const Handler& handler);
   std::optional<Fault> TakeFault(const std::string& method);
   nlohmann::json RunJob(const nlohmann::json& reference, const nlohmann::json& configuration);
+  // The dataset tables a multi-statement transaction writes; empty for any other job.
+  std::set<std::string> TransactionWrites(const nlohmann::json& configuration) const;
+  // A running transaction's table that `writes` has too, if any.
+  std::optional<std::string> ConflictWith(const std::set<std::string>& writes) const;
   nlohmann::json JobResource(const Job& job) const;
   nlohmann::json ResultsPage(const Job& job, const httplib::Request& request, int* status) const;
 
@@ -135,6 +154,7 @@ class BigQueryStandIn {
   std::vector<std::string> calls_;
   int invalid_requests_ = 0;
   int executions_ = 0;
+  int cancelled_for_concurrent_update_ = 0;
   int next_query_job_ = 0;
   std::unique_ptr<LoopbackServer> server_;  // Last: stops before the state it serves goes.
 };

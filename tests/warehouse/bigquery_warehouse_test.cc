@@ -3,9 +3,12 @@
 // an existing table that differs (the contract itself runs in warehouse_contract_test.cc).
 #include "warehouse/bigquery/bigquery_warehouse.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 #include "support/bigquery_sqlite.h"
 #include "support/bigquery_stand_in.h"
@@ -23,9 +26,10 @@ class BigQueryWarehouseTest : public ::testing::Test {
  protected:
   BigQueryWarehouseTest() : stand_in_({}, std::make_unique<BigQuerySqliteEngine>()) {}
 
-  std::unique_ptr<Warehouse> Open() {
+  std::unique_ptr<Warehouse> Open() { return Open(stand_in_); }
+  std::unique_ptr<Warehouse> Open(BigQueryStandIn& stand_in) {
     BigQueryWarehouseOptions options{.dataset = "bikes"};
-    options.client.endpoint = stand_in_.url();
+    options.client.endpoint = stand_in.url();
     options.client.project = "test-project";
     auto opened = OpenBigQueryWarehouse(std::move(options), TableNames{});
     EXPECT_TRUE(opened.ok()) << opened.status();
@@ -90,6 +94,33 @@ TEST_F(BigQueryWarehouseTest, ACommitCancelledByAConcurrentOneRunsAgain) {
   EXPECT_EQ(std::count_if(ids.begin(), ids.end(),
                           [](const std::string& id) { return id.ends_with("_r1"); }),
             1);
+}
+
+// Two workers committing at once, as BigQuery runs them: transactions that take time, the later
+// of two writing one table cancelled. Each commit meets the other's on the writer row, is
+// cancelled and runs again; every event is stored once.
+TEST_F(BigQueryWarehouseTest, TwoWorkersCommittingAtOnceAreCancelledAndRunAgain) {
+  BigQueryStandIn slow({.transaction_time = std::chrono::milliseconds(300)},
+                       std::make_unique<BigQuerySqliteEngine>());
+  std::vector<std::unique_ptr<Warehouse>> workers;
+  for (int i = 0; i < 2; ++i) workers.push_back(Open(slow));
+  ASSERT_TRUE(workers[0]->Setup().ok());
+  std::vector<std::thread> threads;
+  std::atomic<int> failed{0};
+  for (auto& worker : workers) {
+    threads.emplace_back([&failed, &worker] {
+      for (int b = 0; b < 3; ++b) {
+        Batch batch;  // Both workers hold the same events: a redelivery to the other.
+        for (int e = 0; e < 5; ++e) batch.events.push_back(MakeEvent(fmt::format("e-{}-{}", b, e)));
+        if (!worker->Commit(batch).ok()) ++failed;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failed, 0);
+  EXPECT_GT(slow.cancelled_for_concurrent_update(), 0);
+  EXPECT_EQ(Count(*workers[0], "raw_events"), 15);
+  EXPECT_EQ(slow.invalid_requests(), 0);
 }
 
 TEST_F(BigQueryWarehouseTest, AFailedCommitStoresNothingAndSaysWhy) {
