@@ -97,8 +97,8 @@ absl::StatusOr<http::HttpResponse> SendAuthorized(http::HttpClient& http, Creden
 absl::StatusOr<nlohmann::json> SendJson(http::HttpClient& http, Credentials* credentials,
                                         const std::string& method, const std::string& url,
                                         const std::string& body, const JsonCall& call) {
-  auto response =
-      SendAuthorized(http, credentials, method, url, body, {"Content-Type: application/json"});
+  auto response = SendAuthorized(http, credentials, method, url, body,
+                                 {fmt::format("Content-Type: {}", call.content_type)});
   if (!response.ok()) {
     if (IsCredentialsError(response.status())) return response.status();
     return absl::Status(

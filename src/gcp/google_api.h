@@ -48,9 +48,12 @@ struct JsonCall {
   std::function<absl::Status(const http::HttpResponse&)> error_from_reply;
   // Appended to an error of the transport as " (HINT)"; "" for none.
   std::string_view transport_hint;
+  // The body's type: JSON, or a media upload's multipart/related with its boundary.
+  std::string_view content_type = "application/json";
 };
 
-// Sends `body` (JSON) as SendAuthorized does and returns the reply's JSON object. Errors:
+// Sends `body` (JSON, unless `call.content_type` says otherwise) as SendAuthorized does and
+// returns the reply's JSON object. Errors:
 // "SERVICE WHAT: ..." with the transport's code; `call.error_from_reply` for a reply that is not
 // 2xx; kUnavailable for a reply that is not a JSON object; the credentials' own, as they are.
 absl::StatusOr<nlohmann::json> SendJson(http::HttpClient& http, Credentials* credentials,

@@ -40,7 +40,8 @@ std::optional<Shape> ShapeOf(const std::string& statement) {
   if (std::regex_search(statement, match, kInsert)) {
     return Shape{match[1], false, match.suffix()};
   }
-  if (std::regex_search(statement, match, kUpdate) || std::regex_search(statement, match, kDelete)) {
+  if (std::regex_search(statement, match, kUpdate) ||
+      std::regex_search(statement, match, kDelete)) {
     return Shape{match[1], true, statement};
   }
   if (std::regex_search(statement, match, kMerge)) {

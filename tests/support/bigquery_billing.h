@@ -55,8 +55,8 @@ class BigQueryBilling {
 
   // The table `name` as known, or a temporary table of the script read from `db`.
   Table Describe(sqlite3* db, const std::string& name) const;
-  std::int64_t ColumnBytes(sqlite3* db, const std::string& table, const std::vector<Column>& columns,
-                           const std::string& where) const;
+  std::int64_t ColumnBytes(sqlite3* db, const std::string& table,
+                           const std::vector<Column>& columns, const std::string& where) const;
 
   std::map<std::string, Table> tables_;
 };

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "event/timestamp.h"
 #include "warehouse/sql/sql_text.h"
 
@@ -225,6 +227,81 @@ BigQueryStandIn::Outcome BigQuerySqliteEngine::Run(const json& query) {
   for (const std::string& name : temporary)
     Exec(db, fmt::format("DROP TABLE temp.`{}`", name)).IgnoreError();
   return outcome;
+}
+
+BigQueryStandIn::Outcome BigQuerySqliteEngine::Load(const std::string& dataset, const json& table,
+                                                    const std::string& ndjson) {
+  sqlite3* db = datasets_.at(dataset).get();
+  const std::string name = table["tableReference"]["tableId"];
+  std::vector<std::pair<std::string, std::string>> fields;  // (name, BigQuery type)
+  std::string columns, placeholders;
+  for (const json& field : table["schema"]["fields"]) {
+    fields.emplace_back(field["name"], field["type"]);
+    columns += (columns.empty() ? "`" : ", `") + field["name"].get<std::string>() + "`";
+    placeholders += placeholders.empty() ? "?" : ", ?";
+  }
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(
+          db, fmt::format("INSERT INTO `{}` ({}) VALUES ({})", name, columns, placeholders).c_str(),
+          -1, &raw, nullptr) != SQLITE_OK) {
+    return FailureOf(db, project_, dataset);
+  }
+  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> insert(raw, &sqlite3_finalize);
+  Exec(db, "SAVEPOINT load").IgnoreError();
+  const auto fail = [&](const std::string& why) {
+    Exec(db, "ROLLBACK TO load").IgnoreError();
+    Exec(db, "RELEASE load").IgnoreError();
+    return Failure{"invalid", "Error while reading data, error message: " + why};
+  };
+  std::size_t line_number = 0;
+  for (std::size_t start = 0; start < ndjson.size();) {
+    std::size_t end = ndjson.find('\n', start);
+    if (end == std::string::npos) end = ndjson.size();
+    const std::string line = ndjson.substr(start, end - start);
+    start = end + 1;
+    ++line_number;
+    if (line.empty()) continue;
+    const json row = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!row.is_object()) return fail(fmt::format("line {} is not a JSON object", line_number));
+    for (const auto& item : row.items()) {
+      const std::string& key = item.key();
+      if (std::none_of(fields.begin(), fields.end(), [&](const auto& f) { return f.first == key; }))
+        return fail(fmt::format("no such field: {} (line {})", key, line_number));
+    }
+    sqlite3_reset(insert.get());
+    for (std::size_t c = 0; c < fields.size(); ++c) {
+      const auto& [field, type] = fields[c];
+      const int at = int(c) + 1;
+      if (!row.contains(field) || row[field].is_null()) {
+        sqlite3_bind_null(insert.get(), at);
+      } else if (type == "STRING") {
+        if (!row[field].is_string()) return fail(field + " is not a string");
+        const std::string text = row[field];
+        sqlite3_bind_text(insert.get(), at, text.c_str(), int(text.size()), SQLITE_TRANSIENT);
+      } else if (type == "TIMESTAMP") {
+        if (!row[field].is_string()) return fail(field + " is not a timestamp's text");
+        const auto micros = Stored({{"value", row[field].get<std::string>()}}, "TIMESTAMP");
+        if (!micros) return fail(field + ": not a timestamp");
+        sqlite3_bind_int64(insert.get(), at, std::stoll(*micros));
+      } else if (type == "FLOAT" || type == "FLOAT64") {
+        if (!row[field].is_number()) return fail(field + " is not a number");
+        sqlite3_bind_double(insert.get(), at, row[field].get<double>());
+      } else {
+        // INT64 comes as a number or as its decimal text.
+        const json& value = row[field];
+        std::int64_t number = 0;
+        if (value.is_number_integer()) {
+          number = value.get<std::int64_t>();
+        } else if (!value.is_string() || !absl::SimpleAtoi(value.get<std::string>(), &number)) {
+          return fail(field + " is not an integer");
+        }
+        sqlite3_bind_int64(insert.get(), at, number);
+      }
+    }
+    if (sqlite3_step(insert.get()) != SQLITE_DONE) return fail(sqlite3_errmsg(db));
+  }
+  Exec(db, "RELEASE load").IgnoreError();
+  return BigQueryStandIn::Result{};
 }
 
 BigQueryStandIn::Outcome BigQuerySqliteEngine::RunScript(sqlite3* db, const std::string& dataset,

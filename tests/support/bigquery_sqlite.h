@@ -29,6 +29,11 @@ class BigQuerySqliteEngine final : public BigQueryStandIn::Engine {
       : project_(std::move(project)) {}
 
   BigQueryStandIn::Outcome Run(const nlohmann::json& query) override;
+  // Each line a JSON object of the table's fields (TIMESTAMP as BigQuery reads it in JSON:
+  // "YYYY-MM-DD HH:MM:SS[.ffffff]+00", as the warehouse writes it, or RFC 3339); all rows or
+  // none.
+  BigQueryStandIn::Outcome Load(const std::string& dataset, const nlohmann::json& table,
+                                const std::string& ndjson) override;
   void DatasetCreated(const std::string& dataset) override;
   void TableCreated(const std::string& dataset, const nlohmann::json& table) override;
 

@@ -345,6 +345,87 @@ json BigQueryStandIn::RunJob(const json& reference, const json& configuration) {
   return JobResource(jobs_.insert_or_assign(id, std::move(job)).first->second);
 }
 
+json BigQueryStandIn::RunLoad(const json& reference, const json& configuration,
+                              const std::string& data) {
+  const json& load = configuration["load"];
+  const json& destination = load["destinationTable"];
+  const std::string dataset = destination.value("datasetId", "");
+  const std::string key = dataset + "." + destination.value("tableId", "");
+  Job job{.reference = reference, .configuration = configuration, .outcome = Failure{}};
+  if (!datasets_.contains(dataset)) {
+    job.outcome = Failure{"notFound", "Not found: Dataset " + options_.project + ":" + dataset};
+  } else if (table_changes_[key] >= options_.table_changes_per_day) {
+    job.outcome = Failure{"quotaExceeded",
+                          "Quota exceeded: Your table exceeded quota for imports or query appends "
+                          "per table. For more information, see "
+                          "https://cloud.google.com/bigquery/docs/troubleshoot-quotas"};
+  } else if (!tables_.contains(key) && load.value("createDisposition", "") != "CREATE_IF_NEEDED") {
+    job.outcome = Failure{"notFound", "Not found: Table " + options_.project + ":" + key};
+  } else {
+    if (!tables_.contains(key)) {
+      json table = {{"kind", "bigquery#table"},
+                    {"type", "TABLE"},
+                    {"tableReference", destination},
+                    {"schema", load["schema"]}};
+      engine_->TableCreated(dataset, table);
+      tables_[key] = table;
+    }
+    ++table_changes_[key];
+    job.outcome = engine_->Load(dataset, tables_[key], data);
+  }
+  const std::string id = reference["jobId"];
+  return JobResource(jobs_.insert_or_assign(id, std::move(job)).first->second);
+}
+
+json BigQueryStandIn::InsertWithMedia(const httplib::Request& request, int* status) {
+  const auto refuse = [&](const std::string& why) {
+    *status = 400;
+    return GoogleError(400, "invalid", "Invalid upload request: " + why);
+  };
+  if (request.get_param_value("uploadType") != "multipart") return refuse("uploadType=multipart");
+  static const std::regex kBoundary(R"(^multipart/related;\s*boundary=\"?([^\";]+)\"?)");
+  std::smatch boundary;
+  const std::string type = request.get_header_value("Content-Type");
+  if (!std::regex_search(type, boundary, kBoundary)) return refuse("Content-Type: " + type);
+  // --B CRLF headers CRLF CRLF body CRLF --B ... --B-- (RFC 2046, 2387).
+  const std::string delimiter = "--" + boundary[1].str();
+  std::vector<std::string> parts;
+  std::size_t at = request.body.find(delimiter);
+  while (at != std::string::npos) {
+    const std::size_t start = at + delimiter.size();
+    if (request.body.compare(start, 2, "--") == 0) break;
+    const std::size_t next = request.body.find("\r\n" + delimiter, start);
+    if (next == std::string::npos) return refuse("a part is not closed");
+    const std::size_t headers_end = request.body.find("\r\n\r\n", start);
+    if (headers_end == std::string::npos || headers_end > next)
+      return refuse("a part has no headers");
+    parts.push_back(request.body.substr(headers_end + 4, next - headers_end - 4));
+    at = next + 2;
+  }
+  if (parts.size() != 2) return refuse(fmt::format("{} parts, not 2", parts.size()));
+  const json job = json::parse(parts[0], nullptr, /*allow_exceptions=*/false);
+  if (job.is_discarded()) return refuse("the first part is not JSON");
+  if (!job.contains("configuration") || !job["configuration"].contains("load")) {
+    return refuse("a media upload is a load job");
+  }
+  // The document marks load.sourceUris [Required], but an upload carries its data instead
+  // (`bq load` of a local file and Google's client libraries send none).
+  json checked = job;
+  if (!checked["configuration"]["load"].contains("sourceUris")) {
+    checked["configuration"]["load"]["sourceUris"] = json::array();
+  }
+  if (std::string wrong = schema_.Check(checked, "Job", /*is_request=*/true); !wrong.empty()) {
+    ++invalid_requests_;
+    return refuse(wrong);
+  }
+  if (jobs_.contains(job["jobReference"]["jobId"])) {
+    *status = 409;
+    return GoogleError(409, "duplicate",
+                       "Already Exists: Job " + job["jobReference"]["jobId"].get<std::string>());
+  }
+  return RunLoad(job["jobReference"], job["configuration"], parts[1]);
+}
+
 json BigQueryStandIn::JobResource(const Job& job) const {
   const bool running =
       job.polls < options_.polls_before_done || std::chrono::steady_clock::now() < job.done_at;
@@ -355,8 +436,12 @@ json BigQueryStandIn::JobResource(const Job& job) const {
   } else {
     const auto& result = std::get<Result>(job.outcome);
     statistics["totalBytesProcessed"] = Int64(result.bytes_processed);
-    statistics["query"] = {{"totalBytesProcessed", Int64(result.bytes_processed)},
-                           {"totalBytesBilled", Int64(result.bytes_billed)}};
+    if (job.configuration.contains("load")) {
+      statistics["load"] = json::object();  // Loads are free: no bytes billed.
+    } else {
+      statistics["query"] = {{"totalBytesProcessed", Int64(result.bytes_processed)},
+                             {"totalBytesBilled", Int64(result.bytes_billed)}};
+    }
   }
   const std::string id = job.reference["jobId"];
   return {
@@ -434,6 +519,11 @@ void BigQueryStandIn::Route(httplib::Server& server) {
                 return RunJob(job["jobReference"], job["configuration"]);
               });
       });
+  server.Post("/upload" + projects + "/jobs", [this](const httplib::Request& request,
+                                                     httplib::Response& response) {
+    Serve("jobs.insert", "", "Job", request, response,
+          [&](const httplib::Request&, int* status) { return InsertWithMedia(request, status); });
+  });
   server.Get(projects + "/jobs/([^/]+)",
              [this](const httplib::Request& request, httplib::Response& response) {
                Serve("jobs.get", "", "Job", request, response,

@@ -75,6 +75,12 @@ class BigQueryStandIn {
     virtual ~Engine() = default;
     // Runs a job's JobConfigurationQuery (for jobs.query, the same fields of its QueryRequest).
     virtual Outcome Run(const nlohmann::json& query) = 0;
+    // Appends a load job's newline-delimited JSON rows to `table` (a Table resource, created
+    // already); a Result with no rows, or the reason the load fails (a row that does not fit).
+    virtual Outcome Load(const std::string& /*dataset*/, const nlohmann::json& /*table*/,
+                         const std::string& /*ndjson*/) {
+      return Failure{"invalid", "the stand-in's engine loads nothing"};
+    }
     virtual void DatasetCreated(const std::string& /*dataset*/) {}
     virtual void TableCreated(const std::string& /*dataset*/, const nlohmann::json& /*table*/) {}
   };
@@ -96,6 +102,9 @@ class BigQueryStandIn {
     // table it writes is cancelled ("Transaction is aborted due to concurrent update against
     // table ..."), as BigQuery cancels it, and applies nothing. 0: transactions never overlap.
     std::chrono::milliseconds transaction_time{0};
+    // Changes BigQuery allows a table a day (loads count); past them a load fails with
+    // quotaExceeded. Default: 1,500, BigQuery's.
+    int table_changes_per_day = 1500;
   };
 
   BigQueryStandIn(Options options, Executor executor);
@@ -135,6 +144,11 @@ class BigQueryStandIn {
              httplib::Response& response, const Handler& handler);
   std::optional<Fault> TakeFault(const std::string& method);
   nlohmann::json RunJob(const nlohmann::json& reference, const nlohmann::json& configuration);
+  // A load job's: creates its table when asked and missing, then appends `data` to it.
+  nlohmann::json RunLoad(const nlohmann::json& reference, const nlohmann::json& configuration,
+                         const std::string& data);
+  // jobs.insert with its media: the parts of a multipart/related body, or why it is not one.
+  nlohmann::json InsertWithMedia(const httplib::Request& request, int* status);
   // The dataset tables a multi-statement transaction writes; empty for any other job.
   std::set<std::string> TransactionWrites(const nlohmann::json& configuration) const;
   // A running transaction's table that `writes` has too, if any.
@@ -151,6 +165,7 @@ class BigQueryStandIn {
   std::map<std::string, Job> jobs_;
   std::map<std::string, nlohmann::json> datasets_;
   std::map<std::string, nlohmann::json> tables_;  // "dataset.table"
+  std::map<std::string, int> table_changes_;      // "dataset.table": loads so far (one "day").
   std::vector<std::string> calls_;
   int invalid_requests_ = 0;
   int executions_ = 0;

@@ -38,8 +38,7 @@ class BigQueryBillingTest : public ::testing::Test {
     Exec("COMMIT");
   }
 
-  static json Table(const std::string& name, const std::vector<std::string>& columns,
-                    bool by_day) {
+  static json Table(const std::string& name, const std::vector<std::string>& columns, bool by_day) {
     json fields = json::array();
     for (const auto& column : columns) {
       fields.push_back({{"name", column}, {"type", column == "ts_iso" ? "TIMESTAMP" : "STRING"}});
@@ -90,7 +89,8 @@ TEST_F(BigQueryBillingTest, AnInsertDoesNotScanItsTargetAnUpdateReadsItWhole) {
                 .billed,
             0);
   // The writer row: its one column read, then every column of the table it rewrites.
-  const StatementBytes update = Bill("UPDATE `_bikestream_writer` SET commits = commits + 1 WHERE TRUE");
+  const StatementBytes update =
+      Bill("UPDATE `_bikestream_writer` SET commits = commits + 1 WHERE TRUE");
   EXPECT_EQ(update.processed, 8 + 8);
   EXPECT_EQ(update.billed, kMinimumBilledPerTable);
   // A script's temporary table is a table: read, it is billed its minimum.

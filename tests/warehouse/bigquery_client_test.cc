@@ -7,6 +7,7 @@
 
 #include "common/limits.h"
 #include "http/http_client.h"
+#include "support/bigquery_sqlite.h"
 #include "support/bigquery_stand_in.h"
 #include "support/fake_clock.h"
 #include "warehouse/bigquery/client.h"
@@ -304,6 +305,68 @@ TEST_F(BigQueryClientTest, TheStandInRefusesRequestsThatBreakThePublishedSchema)
                               {"defaultTableExpirationMs", "3600000"}}),
             200);
   expected_invalid_requests_ = 6;
+}
+
+// Load jobs, on the stand-in's SQLite engine: a multipart upload under the caller's id that
+// creates the table and appends, once per id, within the table's daily changes.
+class BigQueryLoadTest : public ::testing::Test {
+ protected:
+  BigQueryLoadTest()
+      : stand_in_({.table_changes_per_day = 3},
+                  std::make_unique<testing_support::BigQuerySqliteEngine>()) {}
+
+  Client MakeClient() {
+    return Client(ClientOptions{.endpoint = stand_in_.url(),
+                                .project = "test-project",
+                                .default_dataset = "bikes",
+                                .clock = &clock_});
+  }
+
+  std::string Count(Client& client) {
+    auto rows = client.RunQueryJob(UniqueJobId("count"), "SELECT COUNT(*) AS n FROM `staged`",
+                                   json::array());
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() ? rows->rows.at(0).at(0).value_or("") : "";
+  }
+
+  void TearDown() override { EXPECT_EQ(stand_in_.invalid_requests(), 0); }
+
+  const std::vector<Field> schema_ = {{"batch", "STRING"}, {"pos", "INT64"}, {"ts", "TIMESTAMP"}};
+  BigQueryStandIn stand_in_;
+  FakeClock clock_{0, FakeClock::Mode::kJumping};
+};
+
+TEST_F(BigQueryLoadTest, AppendsRowsOnceAJobIdAndCreatesTheTable) {
+  Client client = MakeClient();
+  ASSERT_TRUE(client.CreateDataset({{"datasetReference", {{"datasetId", "bikes"}}}}).ok());
+  const std::string rows = R"({"batch":"b1","pos":0,"ts":"2025-11-16 00:00:01.5+00"})"
+                           "\n"
+                           R"({"batch":"b1","pos":1,"ts":"2025-11-16 00:00:02+00"})"
+                           "\n";
+  absl::Status loaded = client.LoadRows("stage_b1", "staged", schema_, rows);
+  ASSERT_TRUE(loaded.ok()) << loaded;
+  EXPECT_EQ(Count(client), "2");
+  // The answer lost after the load ran: the retried insert finds the job, loads nothing again.
+  stand_in_.InjectFault({.method = "jobs.insert", .http_status = 503, .after_applying = true});
+  ASSERT_TRUE(client.LoadRows("stage_b2", "staged", schema_, rows).ok());
+  EXPECT_EQ(Count(client), "4");
+  // A row that does not fit the table fails the load, which adds nothing.
+  absl::Status bad = client.LoadRows("stage_b3", "staged", schema_, R"({"batch":"b3","x":1})");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.ToString().find("no such field: x"), std::string::npos) << bad;
+  EXPECT_EQ(Count(client), "4");
+}
+
+TEST_F(BigQueryLoadTest, ATableTakesItsChangesADayAndThenSaysSo) {
+  Client client = MakeClient();
+  ASSERT_TRUE(client.CreateDataset({{"datasetReference", {{"datasetId", "bikes"}}}}).ok());
+  const std::string row = R"({"batch":"b","pos":0,"ts":"2025-11-16T00:00:00Z"})";
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(client.LoadRows("load_" + std::to_string(i), "staged", schema_, row).ok());
+  }
+  absl::Status over = client.LoadRows("load_3", "staged", schema_, row);
+  EXPECT_EQ(ReasonOf(over), "quotaExceeded") << over;
+  EXPECT_EQ(Count(client), "3");
 }
 
 }  // namespace

@@ -87,9 +87,6 @@ class BigQueryWarehouse final : public Warehouse {
   CostObserver cost_observer_;
 };
 
-// A job id no other job has: `prefix`_ and 32 random hex digits.
-std::string UniqueJobId(std::string_view prefix);
-
 // A table name quoted for GoogleSQL: `name`.
 std::string Quoted(std::string_view name);
 

@@ -234,6 +234,12 @@ std::string TextOf(const json& object, const char* name) {
   return member.is_string() ? member.get<std::string>() : "";
 }
 
+std::string UniqueJobId(std::string_view prefix) {
+  // 128 bits from the system's source (one seed of a generator would be 32).
+  std::random_device random;
+  return fmt::format("{}_{:08x}{:08x}{:08x}{:08x}", prefix, random(), random(), random(), random());
+}
+
 std::string TimestampText(TimestampMicros micros) {
   std::string text = FormatRfc3339(micros);  // YYYY-MM-DDTHH:MM:SS[.ffffff]Z
   text[10] = ' ';
@@ -266,24 +272,32 @@ json Client::QueryFields(const std::string& sql, const json& parameters) const {
 }
 
 absl::StatusOr<json> Client::CallOnce(const std::string& method, const std::string& path,
-                                      const std::string& body, std::string_view operation) {
-  return gcp::SendJson(http_, options_.credentials.get(), method,
-                       fmt::format("{}/bigquery/v2/{}", options_.endpoint, path), body,
-                       {.service = "BigQuery",
-                        .what = operation,
-                        .error_from_reply = [operation](const http::HttpResponse& response) {
-                          return FromReply(response, operation);
-                        }});
+                                      const std::string& body, std::string_view operation,
+                                      std::string_view upload_type) {
+  return gcp::SendJson(
+      http_, options_.credentials.get(), method,
+      fmt::format("{}/{}bigquery/v2/{}", options_.endpoint, upload_type.empty() ? "" : "upload/",
+                  path),
+      body,
+      {.service = "BigQuery",
+       .what = operation,
+       .error_from_reply =
+           [operation](const http::HttpResponse& response) {
+             return FromReply(response, operation);
+           },
+       .content_type = upload_type.empty() ? std::string_view("application/json") : upload_type});
 }
 
 absl::StatusOr<json> Client::Call(const std::string& method, const std::string& path,
-                                  const std::string& body, std::string_view operation) {
+                                  const std::string& body, std::string_view operation,
+                                  std::string_view upload_type) {
   return Retry(clock_, options_.retry, IsRetryableCall,
-               [&] { return CallOnce(method, path, body, operation); });
+               [&] { return CallOnce(method, path, body, operation, upload_type); });
 }
 
-absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::string& sql,
-                                         const json& parameters) {
+absl::StatusOr<json> Client::RunJob(const std::string& job_id, const json& configuration,
+                                    const std::string& media,
+                                    const std::function<bool(const json&)>& is_ours) {
   if (!IsValidJobId(job_id)) {
     return absl::InvalidArgumentError(
         fmt::format("BigQuery job id '{}': use letters, digits, '_' and '-'", job_id));
@@ -296,11 +310,24 @@ absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::s
     const json job = {
         {"jobReference",
          {{"projectId", options_.project}, {"jobId", id}, {"location", options_.location}}},
-        {"configuration", {{"query", QueryFields(sql, parameters)}}}};
-    const std::string body = job.dump();
-    if (body.size() > kMaxRequestBytes) return TooLarge("jobs.insert " + id, body.size());
-    auto inserted =
-        Call("POST", fmt::format("projects/{}/jobs", options_.project), body, "jobs.insert " + id);
+        {"configuration", configuration}};
+    std::string body = job.dump();
+    std::string upload_type;
+    if (media.empty()) {
+      if (body.size() > kMaxRequestBytes) return TooLarge("jobs.insert " + id, body.size());
+    } else {
+      // The job's resource, then the data: one multipart/related upload (RFC 2387).
+      const std::string boundary = UniqueJobId("bikestream_part");
+      body = fmt::format(
+          "--{0}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{1}\r\n--{0}\r\n"
+          "Content-Type: application/octet-stream\r\n\r\n{2}\r\n--{0}--\r\n",
+          boundary, body, media);
+      upload_type = "multipart/related; boundary=" + boundary;
+    }
+    auto inserted = Call("POST",
+                         fmt::format("projects/{}/jobs{}", options_.project,
+                                     media.empty() ? "" : "?uploadType=multipart"),
+                         body, "jobs.insert " + id, upload_type);
     // An earlier try of this insert reached BigQuery: its job is the one to wait for.
     const bool existed =
         !inserted.ok() && inserted.status().code() == absl::StatusCode::kAlreadyExists;
@@ -308,7 +335,7 @@ absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::s
     auto done = WaitForJob(id);
     if (!done.ok()) return done.status();
     // Unless the id was someone else's: then the answer would be theirs.
-    if (existed && TextOf(MemberOf(MemberOf(*done, "configuration"), "query"), "query") != sql) {
+    if (existed && !is_ours(*done)) {
       return absl::InternalError(
           fmt::format("BigQuery job {} exists and runs another statement: job ids must be "
                       "unique, and this one was not",
@@ -321,15 +348,46 @@ absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::s
       if (run + 1 < kMaxJobRuns) clock_.SleepFor(backoff.NextDelay());
       continue;
     }
-    Rows rows;
-    const json& statistics = MemberOf(*done, "statistics");
-    rows.bytes_processed = Int64Field(statistics, "totalBytesProcessed");
-    rows.bytes_billed = Int64Field(MemberOf(statistics, "query"), "totalBytesBilled");
-    rows.dml_affected_rows = Int64Field(MemberOf(statistics, "query"), "numDmlAffectedRows");
-    if (absl::Status read = ReadPages(id, std::nullopt, &rows); !read.ok()) return read;
-    return rows;
+    return done;
   }
   return last;
+}
+
+absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::string& sql,
+                                         const json& parameters) {
+  auto done = RunJob(job_id, {{"query", QueryFields(sql, parameters)}}, "", [&](const json& job) {
+    return TextOf(MemberOf(MemberOf(job, "configuration"), "query"), "query") == sql;
+  });
+  if (!done.ok()) return done.status();
+  Rows rows;
+  const json& statistics = MemberOf(*done, "statistics");
+  rows.bytes_processed = Int64Field(statistics, "totalBytesProcessed");
+  rows.bytes_billed = Int64Field(MemberOf(statistics, "query"), "totalBytesBilled");
+  rows.dml_affected_rows = Int64Field(MemberOf(statistics, "query"), "numDmlAffectedRows");
+  const std::string id = TextOf(MemberOf(*done, "jobReference"), "jobId");
+  if (absl::Status read = ReadPages(id, std::nullopt, &rows); !read.ok()) return read;
+  return rows;
+}
+
+absl::Status Client::LoadRows(const std::string& job_id, const std::string& table,
+                              const std::vector<Field>& schema, const std::string& ndjson) {
+  json fields = json::array();
+  for (const Field& field : schema) {
+    fields.push_back({{"name", field.name}, {"type", field.type}, {"mode", "NULLABLE"}});
+  }
+  const json destination = {
+      {"projectId", options_.project}, {"datasetId", options_.default_dataset}, {"tableId", table}};
+  const json load = {{"destinationTable", destination},
+                     {"schema", {{"fields", fields}}},
+                     {"sourceFormat", "NEWLINE_DELIMITED_JSON"},
+                     {"createDisposition", "CREATE_IF_NEEDED"},
+                     {"writeDisposition", "WRITE_APPEND"}};
+  return RunJob(job_id, {{"load", load}}, ndjson,
+                [&](const json& job) {
+                  return MemberOf(MemberOf(MemberOf(job, "configuration"), "load"),
+                                  "destinationTable") == destination;
+                })
+      .status();
 }
 
 absl::StatusOr<json> Client::WaitForJob(const std::string& job_id) {
@@ -340,7 +398,9 @@ absl::StatusOr<json> Client::WaitForJob(const std::string& job_id) {
         "GET",
         fmt::format("projects/{}/jobs/{}?{}", options_.project, job_id,
                     http::FormEncode({{"location", options_.location},
-                                      {"fields", "status,statistics,configuration.query.query"}})),
+                                      {"fields",
+                                       "jobReference,status,statistics,configuration.query.query,"
+                                       "configuration.load.destinationTable"}})),
         "", "jobs.get " + job_id);
     if (!job.ok()) return job.status();
     if (TextOf(MemberOf(*job, "status"), "state") == "DONE") return job;

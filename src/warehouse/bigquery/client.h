@@ -71,6 +71,9 @@ nlohmann::json StructArrayParameter(
     std::string_view name, const std::vector<Field>& fields,
     const std::vector<std::vector<std::optional<std::string>>>& rows);
 
+// A job id no other job has: `prefix`_ and 32 random hex digits.
+std::string UniqueJobId(std::string_view prefix);
+
 // A TIMESTAMP parameter's text for an instant.
 std::string TimestampText(TimestampMicros micros);
 
@@ -93,6 +96,14 @@ class Client {
   absl::StatusOr<Rows> RunQueryJob(const std::string& job_id, const std::string& sql,
                                    const nlohmann::json& parameters);
 
+  // Appends `ndjson` (newline-delimited JSON objects, one a row) to `table` of the default
+  // dataset, creating it with `schema` when it does not exist, by the load job `job_id` (one
+  // multipart upload), and waits until it is done. Loads are free of charge, but BigQuery
+  // allows a table 1,500 changes a day (quotaExceeded past them). Retried and re-run as
+  // RunQueryJob is: a job id is loaded once.
+  absl::Status LoadRows(const std::string& job_id, const std::string& table,
+                        const std::vector<Field>& schema, const std::string& ndjson);
+
   // A query through jobs.query, its result read page by page. A retried call carries the same
   // requestId, so BigQuery runs the statement once. With `on_page`, each page's rows are handed
   // to it as they arrive and not kept: the result then holds the fields and figures only.
@@ -111,11 +122,21 @@ class Client {
   const ClientOptions& options() const { return options_; }
 
  private:
-  // One call, retried as the class comment says; the reply's JSON, or BigQuery's error.
+  // One call, retried as the class comment says; the reply's JSON, or BigQuery's error. With
+  // `upload_type` (multipart/related; boundary=...), a media upload to the upload path.
   absl::StatusOr<nlohmann::json> Call(const std::string& method, const std::string& path,
-                                      const std::string& body, std::string_view operation);
+                                      const std::string& body, std::string_view operation,
+                                      std::string_view upload_type = {});
   absl::StatusOr<nlohmann::json> CallOnce(const std::string& method, const std::string& path,
-                                          const std::string& body, std::string_view operation);
+                                          const std::string& body, std::string_view operation,
+                                          std::string_view upload_type);
+  // Inserts the job `job_id` with `configuration` (and `media` uploaded with it, when not
+  // empty) and waits until it is done, as RunQueryJob describes; the finished job. `is_ours`
+  // tells a job found under the id (an earlier try's) from someone else's.
+  absl::StatusOr<nlohmann::json> RunJob(const std::string& job_id,
+                                        const nlohmann::json& configuration,
+                                        const std::string& media,
+                                        const std::function<bool(const nlohmann::json&)>& is_ours);
   absl::StatusOr<nlohmann::json> WaitForJob(const std::string& job_id);
   absl::Status ReadPages(const std::string& job_id, std::optional<nlohmann::json> first_page,
                          Rows* rows, const PageVisitor& on_page = {});

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <random>
 
 #include "absl/strings/numbers.h"
 #include "common/status.h"
@@ -61,12 +60,6 @@ json DeadLettersParameter(const std::vector<DeadLetter>& letters) {
 }
 
 }  // namespace
-
-std::string UniqueJobId(std::string_view prefix) {
-  // 128 bits from the system's source (one seed of a generator would be 32).
-  std::random_device random;
-  return fmt::format("{}_{:08x}{:08x}{:08x}{:08x}", prefix, random(), random(), random(), random());
-}
 
 absl::StatusOr<CommitResult> BigQueryWarehouse::Commit(const Batch& batch) {
   return Write(batch.events, batch.dead_letters, {});
