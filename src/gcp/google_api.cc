@@ -107,6 +107,8 @@ absl::StatusOr<nlohmann::json> SendJson(http::HttpClient& http, Credentials* cre
                     call.transport_hint.empty() ? "" : fmt::format(" ({})", call.transport_hint)));
   }
   if (response->status < 200 || response->status >= 300) return call.error_from_reply(*response);
+  // A delete's answer: 204 No Content.
+  if (response->body.empty()) return nlohmann::json::object();
   nlohmann::json reply = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   if (reply.is_discarded() || !reply.is_object()) {
     return absl::UnavailableError(

@@ -53,7 +53,7 @@ struct JsonCall {
 };
 
 // Sends `body` (JSON, unless `call.content_type` says otherwise) as SendAuthorized does and
-// returns the reply's JSON object. Errors:
+// returns the reply's JSON object (empty for a reply with no body, as a delete's). Errors:
 // "SERVICE WHAT: ..." with the transport's code; `call.error_from_reply` for a reply that is not
 // 2xx; kUnavailable for a reply that is not a JSON object; the credentials' own, as they are.
 absl::StatusOr<nlohmann::json> SendJson(http::HttpClient& http, Credentials* credentials,

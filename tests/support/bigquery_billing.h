@@ -38,6 +38,7 @@ class BigQueryBilling {
  public:
   // A table as tables.insert created it (its schema and timePartitioning).
   void TableCreated(const nlohmann::json& table);
+  void TableDeleted(const std::string& table) { tables_.erase(table); }
 
   // The bytes of `statement` (as SQLite runs it: parameters already literals, timestamps in
   // microseconds), run on `db` as it is now.

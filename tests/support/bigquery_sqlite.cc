@@ -304,6 +304,25 @@ BigQueryStandIn::Outcome BigQuerySqliteEngine::Load(const std::string& dataset, 
   return BigQueryStandIn::Result{};
 }
 
+BigQueryStandIn::Outcome BigQuerySqliteEngine::ReadTable(const std::string& dataset,
+                                                         const std::string& table,
+                                                         const std::vector<std::string>& fields) {
+  std::string columns;
+  for (const std::string& field : fields) columns += (columns.empty() ? "`" : ", `") + field + "`";
+  json query = {{"query", fmt::format("SELECT {} FROM `{}`", columns, table)},
+                {"defaultDataset", {{"datasetId", dataset}}}};
+  BigQueryStandIn::Outcome read = Run(query);
+  if (auto* result = std::get_if<BigQueryStandIn::Result>(&read)) {
+    result->bytes_processed = result->bytes_billed = 0;  // tabledata.list is free.
+  }
+  return read;
+}
+
+void BigQuerySqliteEngine::TableDeleted(const std::string& dataset, const std::string& table) {
+  Exec(datasets_.at(dataset).get(), fmt::format("DROP TABLE IF EXISTS `{}`", table)).IgnoreError();
+  billing_[dataset].TableDeleted(table);
+}
+
 BigQueryStandIn::Outcome BigQuerySqliteEngine::RunScript(sqlite3* db, const std::string& dataset,
                                                          const json& query) {
   std::map<std::string, std::string> literals;

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "support/bigquery_billing.h"
 #include "support/bigquery_stand_in.h"
@@ -34,6 +35,9 @@ class BigQuerySqliteEngine final : public BigQueryStandIn::Engine {
   // none.
   BigQueryStandIn::Outcome Load(const std::string& dataset, const nlohmann::json& table,
                                 const std::string& ndjson) override;
+  BigQueryStandIn::Outcome ReadTable(const std::string& dataset, const std::string& table,
+                                     const std::vector<std::string>& fields) override;
+  void TableDeleted(const std::string& dataset, const std::string& table) override;
   void DatasetCreated(const std::string& dataset) override;
   void TableCreated(const std::string& dataset, const nlohmann::json& table) override;
 

@@ -6,6 +6,8 @@
 #include <regex>
 #include <stdexcept>
 
+#include "absl/strings/str_split.h"
+
 namespace bikestream::testing_support {
 namespace {
 
@@ -240,7 +242,7 @@ void BigQueryStandIn::Serve(const std::string& method, const std::string& reques
                             httplib::Response& response, const Handler& handler) {
   auto reply = [&](int status, const json& body) {
     response.status = status;
-    response.set_content(body.dump(), "application/json");
+    if (status != 204) response.set_content(body.dump(), "application/json");  // No Content.
   };
   std::lock_guard lock(mutex_);
   calls_.push_back(method);
@@ -453,13 +455,8 @@ json BigQueryStandIn::JobResource(const Job& job) const {
       {"statistics", statistics}};
 }
 
-json BigQueryStandIn::ResultsPage(const Job& job, const httplib::Request& request,
-                                  int* status) const {
-  if (const auto* failure = std::get_if<Failure>(&job.outcome)) {
-    *status = failure->reason == "notFound" ? 404 : failure->reason == "accessDenied" ? 403 : 400;
-    return GoogleError(*status, failure->reason, failure->message);
-  }
-  const auto& result = std::get<Result>(job.outcome);
+json BigQueryStandIn::RowsPage(const Result& result, const httplib::Request& request,
+                               std::string* next_page_token) {
   const std::size_t start =
       request.has_param("pageToken") ? std::stoul(request.get_param_value("pageToken")) : 0;
   const std::size_t page_rows = request.has_param("maxResults")
@@ -467,9 +464,6 @@ json BigQueryStandIn::ResultsPage(const Job& job, const httplib::Request& reques
                                     : result.rows.size();
   const bool int64_timestamps =
       request.get_param_value("formatOptions.useInt64Timestamp") == "true";
-  json fields = json::array();
-  for (const auto& [name, type] : result.fields)
-    fields.push_back({{"name", name}, {"type", type}, {"mode", "NULLABLE"}});
   json rows = json::array();
   for (std::size_t r = start; r < result.rows.size() && r < start + page_rows; ++r) {
     json cells = json::array();
@@ -486,15 +480,114 @@ json BigQueryStandIn::ResultsPage(const Job& job, const httplib::Request& reques
     }
     rows.push_back({{"f", cells}});
   }
+  next_page_token->clear();
+  if (start + page_rows < result.rows.size()) *next_page_token = std::to_string(start + page_rows);
+  return rows;
+}
+
+json BigQueryStandIn::ResultsPage(const Job& job, const httplib::Request& request,
+                                  int* status) const {
+  if (const auto* failure = std::get_if<Failure>(&job.outcome)) {
+    *status = failure->reason == "notFound" ? 404 : failure->reason == "accessDenied" ? 403 : 400;
+    return GoogleError(*status, failure->reason, failure->message);
+  }
+  const auto& result = std::get<Result>(job.outcome);
+  json fields = json::array();
+  for (const auto& [name, type] : result.fields)
+    fields.push_back({{"name", name}, {"type", type}, {"mode", "NULLABLE"}});
+  std::string next_page_token;
   json page = {{"kind", "bigquery#getQueryResultsResponse"},
                {"jobReference", job.reference},
                {"jobComplete", true},
                {"schema", {{"fields", fields}}},
-               {"rows", rows},
+               {"rows", RowsPage(result, request, &next_page_token)},
                {"totalRows", std::to_string(result.rows.size())},
                {"totalBytesProcessed", Int64(result.bytes_processed)}};
-  if (start + page_rows < result.rows.size()) page["pageToken"] = std::to_string(start + page_rows);
+  if (!next_page_token.empty()) page["pageToken"] = next_page_token;
   return page;
+}
+
+void BigQueryStandIn::RouteTables(httplib::Server& server, const std::string& projects) {
+  const std::string tables = projects + "/datasets/([^/]+)/tables";
+  server.Get(tables, [this](const httplib::Request& request, httplib::Response& response) {
+    Serve("tables.list", "", "TableList", request, response,
+          [&](const httplib::Request&, int* status) -> json {
+            const std::string dataset = request.matches[2];
+            if (!datasets_.contains(dataset)) {
+              *status = 404;
+              return GoogleError(404, "notFound",
+                                 "Not found: Dataset " + options_.project + ":" + dataset);
+            }
+            std::vector<json> listed;
+            for (const auto& [key, table] : tables_) {
+              if (!key.starts_with(dataset + ".")) continue;
+              listed.push_back({{"kind", "bigquery#table"},
+                                {"id", options_.project + ":" + key},
+                                {"tableReference", table["tableReference"]},
+                                {"type", "TABLE"}});
+            }
+            const std::size_t start = request.has_param("pageToken")
+                                          ? std::stoul(request.get_param_value("pageToken"))
+                                          : 0;
+            const std::size_t page = request.has_param("maxResults")
+                                         ? std::stoul(request.get_param_value("maxResults"))
+                                         : listed.size();
+            json reply = {{"kind", "bigquery#tableList"},
+                          {"totalItems", listed.size()},
+                          {"tables", json::array()}};
+            for (std::size_t i = start; i < listed.size() && i < start + page; ++i) {
+              reply["tables"].push_back(listed[i]);
+            }
+            if (start + page < listed.size()) reply["nextPageToken"] = std::to_string(start + page);
+            return reply;
+          });
+  });
+  server.Delete(tables + "/([^/]+)", [this](const httplib::Request& request,
+                                            httplib::Response& response) {
+    Serve("tables.delete", "", "", request, response, [&](const httplib::Request&, int* status) {
+      const std::string dataset = request.matches[2];
+      const std::string key = dataset + "." + std::string(request.matches[3]);
+      if (tables_.erase(key) == 0) {
+        *status = 404;
+        return GoogleError(404, "notFound", "Not found: Table " + options_.project + ":" + key);
+      }
+      engine_->TableDeleted(dataset, request.matches[3]);
+      *status = 204;
+      return json();
+    });
+  });
+  server.Get(tables + "/([^/]+)/data", [this](const httplib::Request& request,
+                                              httplib::Response& response) {
+    Serve("tabledata.list", "", "TableDataList", request, response,
+          [&](const httplib::Request&, int* status) -> json {
+            const std::string dataset = request.matches[2];
+            const std::string table = request.matches[3];
+            const auto found = tables_.find(dataset + "." + table);
+            if (found == tables_.end()) {
+              *status = 404;
+              return GoogleError(404, "notFound", "Not found: Table " + dataset + "." + table);
+            }
+            std::vector<std::string> fields;
+            for (const json& field : found->second["schema"]["fields"]) {
+              fields.push_back(field["name"]);
+            }
+            if (request.has_param("selectedFields")) {
+              fields = absl::StrSplit(request.get_param_value("selectedFields"), ',');
+            }
+            const Outcome read = engine_->ReadTable(dataset, table, fields);
+            if (const auto* failure = std::get_if<Failure>(&read)) {
+              *status = 400;
+              return GoogleError(400, failure->reason, failure->message);
+            }
+            const auto& result = std::get<Result>(read);
+            std::string next_page_token;
+            json page = {{"kind", "bigquery#tableDataList"},
+                         {"totalRows", std::to_string(result.rows.size())},
+                         {"rows", RowsPage(result, request, &next_page_token)}};
+            if (!next_page_token.empty()) page["pageToken"] = next_page_token;
+            return page;
+          });
+  });
 }
 
 void BigQueryStandIn::Route(httplib::Server& server) {
@@ -632,6 +725,7 @@ void BigQueryStandIn::Route(httplib::Server& server) {
             return tables_[key] = table;
           });
   });
+  RouteTables(server, projects);
   server.Get(projects + "/datasets/([^/]+)/tables/([^/]+)", [this](const httplib::Request& request,
                                                                    httplib::Response& response) {
     Serve("tables.get", "", "Table", request, response, [&](const httplib::Request&, int* status) {

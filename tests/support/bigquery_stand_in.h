@@ -81,6 +81,12 @@ class BigQueryStandIn {
                          const std::string& /*ndjson*/) {
       return Failure{"invalid", "the stand-in's engine loads nothing"};
     }
+    // Every row of a table, `fields` only, as a query's rows are (for tabledata.list).
+    virtual Outcome ReadTable(const std::string& /*dataset*/, const std::string& /*table*/,
+                              const std::vector<std::string>& /*fields*/) {
+      return Failure{"invalid", "the stand-in's engine reads no table"};
+    }
+    virtual void TableDeleted(const std::string& /*dataset*/, const std::string& /*table*/) {}
     virtual void DatasetCreated(const std::string& /*dataset*/) {}
     virtual void TableCreated(const std::string& /*dataset*/, const nlohmann::json& /*table*/) {}
   };
@@ -155,6 +161,11 @@ class BigQueryStandIn {
   std::optional<std::string> ConflictWith(const std::set<std::string>& writes) const;
   nlohmann::json JobResource(const Job& job) const;
   nlohmann::json ResultsPage(const Job& job, const httplib::Request& request, int* status) const;
+  // Rows of `result` from the request's pageToken (start index) and maxResults, in the
+  // REST shape ({"f": [{"v": ...}]}), TIMESTAMP as the request's formatOptions say.
+  static nlohmann::json RowsPage(const Result& result, const httplib::Request& request,
+                                 std::string* next_page_token);
+  void RouteTables(httplib::Server& server, const std::string& projects);
 
   Options options_;
   std::unique_ptr<Engine> engine_;

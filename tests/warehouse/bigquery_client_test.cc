@@ -369,5 +369,30 @@ TEST_F(BigQueryLoadTest, ATableTakesItsChangesADayAndThenSaysSo) {
   EXPECT_EQ(Count(client), "3");
 }
 
+TEST_F(BigQueryLoadTest, TablesAreListedByPrefixReadWithoutAQueryAndDeletedOnce) {
+  Client client = MakeClient();
+  ASSERT_TRUE(client.CreateDataset({{"datasetReference", {{"datasetId", "bikes"}}}}).ok());
+  for (const char* table : {"stage_a", "stage_b", "other"}) {
+    ASSERT_TRUE(client
+                    .LoadRows(std::string("load_") + table, table, schema_,
+                              R"({"batch":"b","pos":7,"ts":"2025-11-16 00:00:01.5+00"})")
+                    .ok());
+  }
+  auto staged = client.ListTables("stage_");
+  ASSERT_TRUE(staged.ok()) << staged.status();
+  EXPECT_EQ(*staged, (std::vector<std::string>{"stage_a", "stage_b"}));
+
+  auto rows = client.ReadTable("stage_a", {"pos", "ts"});
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->rows.size(), 1u);
+  EXPECT_EQ(rows->rows[0], (std::vector<std::optional<std::string>>{"7", "1763251201500000"}));
+
+  ASSERT_TRUE(client.DeleteTable("stage_a").ok());
+  EXPECT_TRUE(client.DeleteTable("stage_a").ok());  // Gone already: done.
+  staged = client.ListTables("stage_");
+  ASSERT_TRUE(staged.ok()) << staged.status();
+  EXPECT_EQ(*staged, (std::vector<std::string>{"stage_b"}));
+}
+
 }  // namespace
 }  // namespace bikestream::bigquery

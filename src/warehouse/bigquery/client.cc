@@ -490,6 +490,66 @@ absl::StatusOr<std::optional<json>> Client::GetTable(const std::string& dataset,
       fmt::format("tables.get {}.{}", dataset, table));
 }
 
+absl::StatusOr<std::vector<std::string>> Client::ListTables(std::string_view prefix) {
+  std::vector<std::string> tables;
+  std::string token;
+  do {
+    std::vector<std::pair<std::string, std::string>> query = {{"maxResults", "1000"}};
+    if (!token.empty()) query.emplace_back("pageToken", token);
+    auto page = Call("GET",
+                     fmt::format("projects/{}/datasets/{}/tables?{}", options_.project,
+                                 options_.default_dataset, http::FormEncode(query)),
+                     "", "tables.list " + options_.default_dataset);
+    if (!page.ok()) return page.status();
+    const json& listed = MemberOf(*page, "tables");
+    if (listed.is_array()) {
+      for (const json& table : listed) {
+        std::string id = TextOf(MemberOf(table, "tableReference"), "tableId");
+        if (id.starts_with(prefix)) tables.push_back(std::move(id));
+      }
+    }
+    token = TextOf(*page, "nextPageToken");
+  } while (!token.empty());
+  return tables;
+}
+
+absl::Status Client::DeleteTable(const std::string& table) {
+  auto deleted = Call("DELETE",
+                      fmt::format("projects/{}/datasets/{}/tables/{}", options_.project,
+                                  options_.default_dataset, table),
+                      "", fmt::format("tables.delete {}.{}", options_.default_dataset, table));
+  if (!deleted.ok() && deleted.status().code() != absl::StatusCode::kNotFound) {
+    return deleted.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Rows> Client::ReadTable(const std::string& table,
+                                       const std::vector<std::string>& fields) {
+  Rows rows;
+  std::string selected;
+  for (const std::string& field : fields) {
+    rows.fields.push_back({field, ""});
+    selected += (selected.empty() ? "" : ",") + field;
+  }
+  std::string token;
+  do {
+    std::vector<std::pair<std::string, std::string>> query = {
+        {"selectedFields", selected},
+        {"maxResults", std::to_string(options_.page_rows)},
+        {"formatOptions.useInt64Timestamp", "true"}};
+    if (!token.empty()) query.emplace_back("pageToken", token);
+    auto page = Call("GET",
+                     fmt::format("projects/{}/datasets/{}/tables/{}/data?{}", options_.project,
+                                 options_.default_dataset, table, http::FormEncode(query)),
+                     "", fmt::format("tabledata.list {}.{}", options_.default_dataset, table));
+    if (!page.ok()) return page.status();
+    AppendRows(*page, &rows);
+    token = TextOf(*page, "pageToken");
+  } while (!token.empty());
+  return rows;
+}
+
 absl::Status Client::CreateDataset(const json& dataset) {
   return Call("POST", fmt::format("projects/{}/datasets", options_.project), dataset.dump(),
               "datasets.insert")

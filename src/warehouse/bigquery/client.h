@@ -104,6 +104,14 @@ class Client {
   absl::Status LoadRows(const std::string& job_id, const std::string& table,
                         const std::vector<Field>& schema, const std::string& ndjson);
 
+  // The tables of the default dataset whose id starts with `prefix` (tables.list, free).
+  absl::StatusOr<std::vector<std::string>> ListTables(std::string_view prefix);
+  // Deletes `table` of the default dataset; OK when it is gone already.
+  absl::Status DeleteTable(const std::string& table);
+  // Every row of `table` of the default dataset, its `fields` only, by tabledata.list (free of
+  // charge, unlike a query); TIMESTAMP as integer microseconds. For small tables.
+  absl::StatusOr<Rows> ReadTable(const std::string& table, const std::vector<std::string>& fields);
+
   // A query through jobs.query, its result read page by page. A retried call carries the same
   // requestId, so BigQuery runs the statement once. With `on_page`, each page's rows are handed
   // to it as they arrive and not kept: the result then holds the fields and figures only.
