@@ -87,6 +87,10 @@ class BigQueryWarehouse final : public Warehouse {
   CostObserver cost_observer_;
 };
 
+// A dead letter's cells as dead_letter holds them, in order: first_seen, source, message_id,
+// payload (cut at 1 MiB, the cut said in error), reason, error, publish_time; text made UTF-8.
+std::vector<std::optional<std::string>> DeadLetterRow(const DeadLetter& d);
+
 // A table name quoted for GoogleSQL: `name`.
 std::string Quoted(std::string_view name);
 

@@ -43,23 +43,29 @@ json EventsParameter(const std::vector<Event>& events) {
 json DeadLettersParameter(const std::vector<DeadLetter>& letters) {
   std::vector<std::vector<std::optional<std::string>>> rows;
   rows.reserve(letters.size());
-  for (const DeadLetter& d : letters) {
-    // JSON carries only UTF-8: bytes that are not are replaced (U+FFFD), as in PostgreSQL's text.
-    std::string payload = ValidUtf8(d.payload.substr(0, kMaxPayloadBytes));
-    std::string error = ValidUtf8(d.error);
-    if (d.payload.size() > kMaxPayloadBytes) {
-      error += fmt::format(" (payload cut to its first {} of {} bytes: BigQuery's request limit)",
-                           kMaxPayloadBytes, d.payload.size());
-    }
-    rows.push_back({TimestampText(d.first_seen), ValidUtf8(d.source), ValidUtf8(d.message_id),
-                    std::move(payload), ValidUtf8(d.reason), std::move(error),
-                    d.publish_time != 0 ? std::optional<std::string>(TimestampText(d.publish_time))
-                                        : std::nullopt});
-  }
+  for (const DeadLetter& d : letters) rows.push_back(DeadLetterRow(d));
   return StructArrayParameter("dead_letters", kDeadLetterFields, rows);
 }
 
 }  // namespace
+
+std::vector<std::optional<std::string>> DeadLetterRow(const DeadLetter& d) {
+  // JSON carries only UTF-8: bytes that are not are replaced (U+FFFD), as in PostgreSQL's text.
+  std::string payload = ValidUtf8(d.payload.substr(0, kMaxPayloadBytes));
+  std::string error = ValidUtf8(d.error);
+  if (d.payload.size() > kMaxPayloadBytes) {
+    error += fmt::format(" (payload cut to its first {} of {} bytes: BigQuery's request limit)",
+                         kMaxPayloadBytes, d.payload.size());
+  }
+  return {TimestampText(d.first_seen),
+          ValidUtf8(d.source),
+          ValidUtf8(d.message_id),
+          std::move(payload),
+          ValidUtf8(d.reason),
+          std::move(error),
+          d.publish_time != 0 ? std::optional<std::string>(TimestampText(d.publish_time))
+                              : std::nullopt};
+}
 
 absl::StatusOr<CommitResult> BigQueryWarehouse::Commit(const Batch& batch) {
   return Write(batch.events, batch.dead_letters, {});

@@ -1,0 +1,122 @@
+// Issue 36's staged writes on the tests' stand-in (docs/adr/0007's revision): batches staged by
+// load jobs from two workers, redeliveries and dead letters among them, merged in one
+// transaction: each event and each letter stored once, each batch told which of its events
+// were new, the staged tables dropped.
+#include "warehouse/bigquery/staging.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "support/bigquery_sqlite.h"
+#include "support/bigquery_stand_in.h"
+#include "support/events.h"
+#include "warehouse/bigquery/bigquery_warehouse.h"
+
+namespace bikestream::bigquery {
+namespace {
+
+using testing_support::BigQuerySqliteEngine;
+using testing_support::BigQueryStandIn;
+using testing_support::MakeEvent;
+
+constexpr TimestampMicros kSecondDay = 1'763'337'600'000'000;  // 2025-11-17T00:00:00Z.
+
+DeadLetter Letter(const std::string& message_id) {
+  return DeadLetter{.first_seen = 1,
+                    .source = "test",
+                    .message_id = message_id,
+                    .payload = "{",
+                    .reason = "bad_json",
+                    .error = "not JSON"};
+}
+
+class BigQueryStagingTest : public ::testing::Test {
+ protected:
+  BigQueryStagingTest() : stand_in_({}, std::make_unique<BigQuerySqliteEngine>()) {
+    BigQueryWarehouseOptions options{.dataset = "bikes"};
+    options.client.endpoint = stand_in_.url();
+    options.client.project = "test-project";
+    auto opened = OpenBigQueryWarehouse(options, TableNames{});
+    EXPECT_TRUE(opened.ok() && (*opened)->Setup().ok());
+    warehouse_ = std::move(*opened);
+    for (int worker = 0; worker < 2; ++worker) {
+      workers_.push_back(std::make_unique<Client>(ClientOptions{.endpoint = stand_in_.url(),
+                                                                .project = "test-project",
+                                                                .default_dataset = "bikes"}));
+    }
+  }
+
+  std::int64_t Count(const std::string& table) {
+    auto result = warehouse_->Query("SELECT COUNT(*) AS n FROM " + table);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? std::stoll(result->rows.at(0).at(0).text) : -1;
+  }
+
+  void TearDown() override { EXPECT_EQ(stand_in_.invalid_requests(), 0); }
+
+  BigQueryStandIn stand_in_;
+  std::unique_ptr<Warehouse> warehouse_;
+  std::vector<std::unique_ptr<Client>> workers_;
+};
+
+TEST_F(BigQueryStagingTest, OneMergeStoresEveryStagedEventAndLetterOnce) {
+  Batch first;  // e-1 twice in one batch.
+  first.events = {MakeEvent("e-1"), MakeEvent("e-2"), MakeEvent("e-1")};
+  first.dead_letters = {Letter("m-1")};
+  Batch second;  // e-2 again from the other worker, and a day later e-3; m-1 again.
+  second.events = {MakeEvent("e-2"), MakeEvent("e-3", "A_101", kSecondDay + 5)};
+  second.dead_letters = {Letter("m-1"), Letter("m-2")};
+  ASSERT_TRUE(StageBatch(*workers_[0], first, "b1").ok());
+  auto staged = StageBatch(*workers_[1], second, "b2");
+  ASSERT_TRUE(staged.ok()) << staged.status();
+  EXPECT_EQ(*staged, "_bikestream_stage_b2_20251018_20251117");
+
+  auto merged = MergeStaged(*workers_[0], TableNames{});
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_EQ(merged->merged_tables.size(), 2u);
+  EXPECT_EQ(Count("raw_events"), 3);
+  EXPECT_EQ(Count("dead_letter"), 2);
+  // Each id new in exactly one batch, at its first copy: b1's e-1 (0) and e-2 (1), b2's e-3.
+  EXPECT_EQ(merged->newly_stored["b1"], (std::vector<std::size_t>{0, 1}));
+  EXPECT_EQ(merged->newly_stored["b2"], (std::vector<std::size_t>{1}));
+  EXPECT_GT(merged->bytes_billed, 0);
+  auto left = workers_[0]->ListTables(kStagePrefix);
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->empty());  // Merged tables are dropped.
+
+  // A redelivery, staged again under a new id: all duplicates; and nothing staged, no merge.
+  ASSERT_TRUE(StageBatch(*workers_[1], first, "b3").ok());
+  merged = MergeStaged(*workers_[1], TableNames{});
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_TRUE(merged->newly_stored.empty());
+  EXPECT_EQ(Count("raw_events"), 3);
+  EXPECT_EQ(Count("dead_letter"), 2);
+  merged = MergeStaged(*workers_[1], TableNames{});
+  ASSERT_TRUE(merged.ok());
+  EXPECT_TRUE(merged->job_id.empty());
+}
+
+TEST_F(BigQueryStagingTest, AMergeIsBilledForTheTablesItReadsNotForItsBatches) {
+  Batch batch;
+  batch.events = {MakeEvent("e-1")};
+  ASSERT_TRUE(StageBatch(*workers_[0], batch, "one").ok());
+  auto alone = MergeStaged(*workers_[0], TableNames{});
+  ASSERT_TRUE(alone.ok()) << alone.status();
+  // The 10 MB minimum, eight times: the writer row, the staged table, raw_events, dead_letter,
+  // the script's staged and new_events twice each.
+  EXPECT_EQ(alone->bytes_billed, 8 * testing_support::kMinimumBilledPerTable);
+  for (int i = 0; i < 2; ++i) {
+    Batch more;
+    for (int e = 0; e < 200; ++e) more.events.push_back(MakeEvent(fmt::format("w{}-{}", i, e)));
+    ASSERT_TRUE(StageBatch(*workers_[i], more, fmt::format("many_{}", i)).ok());
+  }
+  auto two = MergeStaged(*workers_[0], TableNames{});
+  ASSERT_TRUE(two.ok()) << two.status();
+  // 400 events from two workers cost one more staged table's 10 MB than 1 event from one.
+  EXPECT_EQ(two->bytes_billed - alone->bytes_billed, testing_support::kMinimumBilledPerTable);
+  EXPECT_EQ(Count("raw_events"), 401);
+}
+
+}  // namespace
+}  // namespace bikestream::bigquery
