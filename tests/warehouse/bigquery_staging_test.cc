@@ -2,8 +2,6 @@
 // load jobs from two workers, redeliveries and dead letters among them, merged in one
 // transaction: each event and each letter stored once, each batch told which of its events
 // were new, the staged tables dropped.
-#include "warehouse/bigquery/staging.h"
-
 #include <gtest/gtest.h>
 
 #include <set>
@@ -12,6 +10,7 @@
 #include "support/bigquery_stand_in.h"
 #include "support/events.h"
 #include "warehouse/bigquery/bigquery_warehouse.h"
+#include "warehouse/bigquery/staging.h"
 
 namespace bikestream::bigquery {
 namespace {
@@ -41,9 +40,8 @@ class BigQueryStagingTest : public ::testing::Test {
     EXPECT_TRUE(opened.ok() && (*opened)->Setup().ok());
     warehouse_ = std::move(*opened);
     for (int worker = 0; worker < 2; ++worker) {
-      workers_.push_back(std::make_unique<Client>(ClientOptions{.endpoint = stand_in_.url(),
-                                                                .project = "test-project",
-                                                                .default_dataset = "bikes"}));
+      workers_.push_back(std::make_unique<Client>(ClientOptions{
+          .endpoint = stand_in_.url(), .project = "test-project", .default_dataset = "bikes"}));
     }
   }
 

@@ -19,12 +19,13 @@ constexpr DurationMicros kDay = 24 * kMicrosPerHour;
 constexpr char kNoDay[] = "none";
 
 // A staged row: the batch, the position, then an event's columns or a dead letter's.
-const std::vector<Field> kStagedFields = {
-    {"batch", "STRING"},      {"pos", "INT64"},         {"event_id", "STRING"},
-    {"station_id", "STRING"}, {"ts_iso", "TIMESTAMP"},  {"kind", "STRING"},
-    {"delta", "INT64"},       {"first_seen", "TIMESTAMP"}, {"source", "STRING"},
-    {"message_id", "STRING"}, {"payload", "STRING"},    {"reason", "STRING"},
-    {"error", "STRING"},      {"publish_time", "TIMESTAMP"}};
+const std::vector<Field> kStagedFields = {{"batch", "STRING"},     {"pos", "INT64"},
+                                          {"event_id", "STRING"},  {"station_id", "STRING"},
+                                          {"ts_iso", "TIMESTAMP"}, {"kind", "STRING"},
+                                          {"delta", "INT64"},      {"first_seen", "TIMESTAMP"},
+                                          {"source", "STRING"},    {"message_id", "STRING"},
+                                          {"payload", "STRING"},   {"reason", "STRING"},
+                                          {"error", "STRING"},     {"publish_time", "TIMESTAMP"}};
 
 std::string DayText(TimestampMicros ts) {
   std::string day = FormatRfc3339(ts - ((ts % kDay) + kDay) % kDay).substr(0, 10);
@@ -37,8 +38,8 @@ std::optional<std::pair<TimestampMicros, TimestampMicros>> DaysOf(const std::str
   const std::vector<std::string> parts = absl::StrSplit(table, '_');
   if (parts.size() < 2 || parts.back() == kNoDay) return std::nullopt;
   const auto instant = [](const std::string& day) {
-    return ParseRfc3339(fmt::format("{}-{}-{}T00:00:00Z", day.substr(0, 4), day.substr(4, 2),
-                                    day.substr(6, 2)));
+    return ParseRfc3339(
+        fmt::format("{}-{}-{}T00:00:00Z", day.substr(0, 4), day.substr(4, 2), day.substr(6, 2)));
   };
   auto first = instant(parts[parts.size() - 2]);
   auto last = instant(parts.back());
@@ -134,8 +135,8 @@ absl::StatusOr<std::string> StageBatch(Client& client, const Batch& batch,
     days = DayText(earliest->ts) + "_" + DayText(latest->ts);
   }
   const std::string table = fmt::format("{}{}_{}", kStagePrefix, batch_id, days);
-  absl::Status loaded =
-      client.LoadRows("bikestream_stage_" + batch_id, table, kStagedFields, StagedRows(batch, batch_id));
+  absl::Status loaded = client.LoadRows("bikestream_stage_" + batch_id, table, kStagedFields,
+                                        StagedRows(batch, batch_id));
   if (!loaded.ok()) return loaded;
   return table;
 }
@@ -155,8 +156,7 @@ absl::StatusOr<MergeResult> MergeStaged(Client& client, const TableNames& tables
   json parameters = json::array();
   if (days) {
     parameters.push_back(ScalarParameter("first_day", "TIMESTAMP", TimestampText(days->first)));
-    parameters.push_back(
-        ScalarParameter("last_day_end", "TIMESTAMP", TimestampText(days->second)));
+    parameters.push_back(ScalarParameter("last_day_end", "TIMESTAMP", TimestampText(days->second)));
   }
   result.job_id = UniqueJobId("bikestream_merge");
   auto rows =
