@@ -15,7 +15,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr DurationMicros kDay = 24 * kMicrosPerHour;
+constexpr DurationMicros kDayMicros = 24 * kMicrosPerHour;
 constexpr char kNoDay[] = "none";
 
 // A staged row: the batch, the position, then an event's columns or a dead letter's.
@@ -28,7 +28,7 @@ const std::vector<Field> kStagedFields = {{"batch", "STRING"},     {"pos", "INT6
                                           {"error", "STRING"},     {"publish_time", "TIMESTAMP"}};
 
 std::string DayText(TimestampMicros ts) {
-  std::string day = FormatRfc3339(ts - ((ts % kDay) + kDay) % kDay).substr(0, 10);
+  std::string day = FormatRfc3339(ts - ((ts % kDayMicros) + kDayMicros) % kDayMicros).substr(0, 10);
   day.erase(std::remove(day.begin(), day.end(), '-'), day.end());
   return day;
 }
@@ -44,7 +44,7 @@ std::optional<std::pair<TimestampMicros, TimestampMicros>> DaysOf(const std::str
   auto first = instant(parts[parts.size() - 2]);
   auto last = instant(parts.back());
   if (!first.ok() || !last.ok()) return std::nullopt;
-  return std::pair(*first, *last + kDay - 1);
+  return std::pair(*first, *last + kDayMicros - 1);
 }
 
 std::string StagedRows(const Batch& batch, const std::string& batch_id) {
