@@ -87,8 +87,16 @@ class BigQueryWarehouse final : public Warehouse {
   CostObserver cost_observer_;
 };
 
-// A dead letter's cells as dead_letter holds them, in order: first_seen, source, message_id,
-// payload (cut at 1 MiB, the cut said in error), reason, error, publish_time; text made UTF-8.
+// One day of event time, and an instant's day (UTC) as its first microsecond.
+inline constexpr DurationMicros kDay = 24 * kMicrosPerHour;
+TimestampMicros FloorToDay(TimestampMicros ts);
+
+// The columns the writes send of an event and of a dead letter (writes.cc, staging.cc), and a
+// row's cells in that order, as BigQuery takes them (nullopt is NULL). A dead letter's payload
+// is cut at 1 MiB, the cut said in its error; its text is made UTF-8.
+const std::vector<Field>& EventFields();
+const std::vector<Field>& DeadLetterFields();
+std::vector<std::optional<std::string>> EventRow(const Event& e);
 std::vector<std::optional<std::string>> DeadLetterRow(const DeadLetter& d);
 
 // A table name quoted for GoogleSQL: `name`.

@@ -15,20 +15,21 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr DurationMicros kDayMicros = 24 * kMicrosPerHour;
 constexpr char kNoDay[] = "none";
 
 // A staged row: the batch, the position, then an event's columns or a dead letter's.
-const std::vector<Field> kStagedFields = {{"batch", "STRING"},     {"pos", "INT64"},
-                                          {"event_id", "STRING"},  {"station_id", "STRING"},
-                                          {"ts_iso", "TIMESTAMP"}, {"kind", "STRING"},
-                                          {"delta", "INT64"},      {"first_seen", "TIMESTAMP"},
-                                          {"source", "STRING"},    {"message_id", "STRING"},
-                                          {"payload", "STRING"},   {"reason", "STRING"},
-                                          {"error", "STRING"},     {"publish_time", "TIMESTAMP"}};
+const std::vector<Field>& StagedFields() {
+  static const std::vector<Field> fields = [] {
+    std::vector<Field> all = {{"batch", "STRING"}, {"pos", "INT64"}};
+    all.insert(all.end(), EventFields().begin(), EventFields().end());
+    all.insert(all.end(), DeadLetterFields().begin(), DeadLetterFields().end());
+    return all;
+  }();
+  return fields;
+}
 
 std::string DayText(TimestampMicros ts) {
-  std::string day = FormatRfc3339(ts - ((ts % kDayMicros) + kDayMicros) % kDayMicros).substr(0, 10);
+  std::string day = FormatRfc3339(FloorToDay(ts)).substr(0, 10);
   day.erase(std::remove(day.begin(), day.end(), '-'), day.end());
   return day;
 }
@@ -44,33 +45,26 @@ std::optional<std::pair<TimestampMicros, TimestampMicros>> DaysOf(const std::str
   auto first = instant(parts[parts.size() - 2]);
   auto last = instant(parts.back());
   if (!first.ok() || !last.ok()) return std::nullopt;
-  return std::pair(*first, *last + kDayMicros - 1);
+  return std::pair(*first, *last + kDay - 1);
 }
 
 std::string StagedRows(const Batch& batch, const std::string& batch_id) {
   std::string rows;
-  const auto append = [&](json row) {
+  // `cells` in the order of `fields`, after the batch and the position; NULLs left out.
+  const auto append = [&](std::size_t pos, const std::vector<Field>& fields,
+                          const std::vector<std::optional<std::string>>& cells) {
+    json row = {{"batch", batch_id}, {"pos", pos}};
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      if (cells[c]) row[fields[c].name] = *cells[c];
+    }
     rows += row.dump(-1, ' ', false, json::error_handler_t::replace);
     rows += '\n';
   };
   for (std::size_t pos = 0; pos < batch.events.size(); ++pos) {
-    const Event& e = batch.events[pos];
-    append({{"batch", batch_id},
-            {"pos", pos},
-            {"event_id", e.event_id},
-            {"station_id", e.station_id},
-            {"ts_iso", TimestampText(e.ts)},
-            {"kind", std::string(KindName(e.kind))},
-            {"delta", e.delta}});
+    append(pos, EventFields(), EventRow(batch.events[pos]));
   }
   for (std::size_t pos = 0; pos < batch.dead_letters.size(); ++pos) {
-    const std::vector<std::optional<std::string>> letter = DeadLetterRow(batch.dead_letters[pos]);
-    json row = {{"batch", batch_id}, {"pos", pos}};
-    // DeadLetterRow's cells, in kDeadLetterFields' order: first_seen ... publish_time.
-    for (std::size_t c = 0; c < letter.size(); ++c) {
-      if (letter[c]) row[kStagedFields[7 + c].name] = *letter[c];
-    }
-    append(std::move(row));
+    append(pos, DeadLetterFields(), DeadLetterRow(batch.dead_letters[pos]));
   }
   return rows;
 }
@@ -78,7 +72,7 @@ std::string StagedRows(const Batch& batch, const std::string& batch_id) {
 std::string MergeScript(const std::vector<std::string>& staged, const TableNames& tables,
                         bool with_days) {
   std::string columns;
-  for (const Field& field : kStagedFields) columns += (columns.empty() ? "" : ", ") + field.name;
+  for (const Field& field : StagedFields()) columns += (columns.empty() ? "" : ", ") + field.name;
   std::string union_all;
   for (const std::string& table : staged) {
     union_all += fmt::format("{}SELECT {} FROM {}", union_all.empty() ? "" : "\n  UNION ALL ",
@@ -135,7 +129,7 @@ absl::StatusOr<std::string> StageBatch(Client& client, const Batch& batch,
     days = DayText(earliest->ts) + "_" + DayText(latest->ts);
   }
   const std::string table = fmt::format("{}{}_{}", kStagePrefix, batch_id, days);
-  absl::Status loaded = client.LoadRows("bikestream_stage_" + batch_id, table, kStagedFields,
+  absl::Status loaded = client.LoadRows("bikestream_stage_" + batch_id, table, StagedFields(),
                                         StagedRows(batch, batch_id));
   if (!loaded.ok()) return loaded;
   return table;

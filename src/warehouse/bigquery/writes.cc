@@ -14,40 +14,48 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr DurationMicros kDay = 24 * kMicrosPerHour;
 // A dead letter's payload is kept up to this, so that one letter always fits a request.
 constexpr std::size_t kMaxPayloadBytes = 1024 * 1024;
-
-const std::vector<Field> kEventFields = {{"event_id", "STRING"},
-                                         {"station_id", "STRING"},
-                                         {"ts_iso", "TIMESTAMP"},
-                                         {"kind", "STRING"},
-                                         {"delta", "INT64"}};
-const std::vector<Field> kDeadLetterFields = {{"first_seen", "TIMESTAMP"},  {"source", "STRING"},
-                                              {"message_id", "STRING"},     {"payload", "STRING"},
-                                              {"reason", "STRING"},         {"error", "STRING"},
-                                              {"publish_time", "TIMESTAMP"}};
-
-TimestampMicros FloorToDay(TimestampMicros ts) { return ts - ((ts % kDay) + kDay) % kDay; }
 
 json EventsParameter(const std::vector<Event>& events) {
   std::vector<std::vector<std::optional<std::string>>> rows;
   rows.reserve(events.size());
-  for (const Event& e : events) {
-    rows.push_back({e.event_id, e.station_id, TimestampText(e.ts), std::string(KindName(e.kind)),
-                    std::to_string(e.delta)});
-  }
-  return StructArrayParameter("events", kEventFields, rows);
+  for (const Event& e : events) rows.push_back(EventRow(e));
+  return StructArrayParameter("events", EventFields(), rows);
 }
 
 json DeadLettersParameter(const std::vector<DeadLetter>& letters) {
   std::vector<std::vector<std::optional<std::string>>> rows;
   rows.reserve(letters.size());
   for (const DeadLetter& d : letters) rows.push_back(DeadLetterRow(d));
-  return StructArrayParameter("dead_letters", kDeadLetterFields, rows);
+  return StructArrayParameter("dead_letters", DeadLetterFields(), rows);
 }
 
 }  // namespace
+
+TimestampMicros FloorToDay(TimestampMicros ts) { return ts - ((ts % kDay) + kDay) % kDay; }
+
+const std::vector<Field>& EventFields() {
+  static const std::vector<Field> fields = {{"event_id", "STRING"},
+                                            {"station_id", "STRING"},
+                                            {"ts_iso", "TIMESTAMP"},
+                                            {"kind", "STRING"},
+                                            {"delta", "INT64"}};
+  return fields;
+}
+
+const std::vector<Field>& DeadLetterFields() {
+  static const std::vector<Field> fields = {{"first_seen", "TIMESTAMP"},  {"source", "STRING"},
+                                            {"message_id", "STRING"},     {"payload", "STRING"},
+                                            {"reason", "STRING"},         {"error", "STRING"},
+                                            {"publish_time", "TIMESTAMP"}};
+  return fields;
+}
+
+std::vector<std::optional<std::string>> EventRow(const Event& e) {
+  return {e.event_id, e.station_id, TimestampText(e.ts), std::string(KindName(e.kind)),
+          std::to_string(e.delta)};
+}
 
 std::vector<std::optional<std::string>> DeadLetterRow(const DeadLetter& d) {
   // JSON carries only UTF-8: bytes that are not are replaced (U+FFFD), as in PostgreSQL's text.
