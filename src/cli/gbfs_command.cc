@@ -238,6 +238,7 @@ void AddGbfsCommand(CLI::App& app, int& exit_code) {
           "--warehouse: the one gbfs.json lists")
       ->group("Warehouse");
   AddWarehouseOptions(command, &flags->warehouse);
+  AddCommitDelayOption(command, &flags->warehouse);
   command->callback([flags, &exit_code] { exit_code = RunGbfs(*flags); });
 }
 

@@ -217,6 +217,7 @@ void AddIngestCommand(CLI::App& app, int& exit_code) {
   Secret(command->add_option("--push-token", flags->push.token,
                              "Require ?token=THIS on push requests (401 otherwise)"));
   AddWarehouseOptions(command, &flags->warehouse);
+  AddCommitDelayOption(command, &flags->warehouse);
   command->add_flag("--json", flags->json,
                     "Print one final JSON object: received, stored, duplicates, dead_lettered, "
                     "seconds, events_per_s");

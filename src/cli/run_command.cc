@@ -95,6 +95,7 @@ void AddRunCommand(CLI::App& app, int& exit_code) {
       "once.");
   AddSimulationOptions(command, &flags->simulation);
   AddWarehouseOptions(command, &flags->warehouse);
+  AddCommitDelayOption(command, &flags->warehouse);
   command->add_flag("--json", flags->json,
                     "Print one final JSON object: received, stored, duplicates, dead_lettered, "
                     "seconds, events_per_s");

@@ -65,10 +65,12 @@ absl::StatusOr<std::string> WithEngineParameters(const WarehouseFlags& flags, st
     }
     url += "?endpoint=" + flags.spanner_endpoint;
   }
-  if (flags.location.empty() && flags.bigquery_endpoint.empty()) return url;
+  if (flags.location.empty() && flags.bigquery_endpoint.empty() && flags.max_commit_delay.empty())
+    return url;
   if (!url.starts_with("bigquery://")) {
     return absl::InvalidArgumentError(
-        fmt::format("--location and --bigquery-endpoint are for a bigquery:// warehouse, not {}",
+        fmt::format("--location, --bigquery-endpoint and --max-commit-delay are for a bigquery:// "
+                    "warehouse, not {}",
                     RedactUrl(url)));
   }
   const auto has = [&url](std::string_view key) {
@@ -94,6 +96,14 @@ absl::StatusOr<std::string> WithEngineParameters(const WarehouseFlags& flags, st
     }
     add("endpoint", flags.bigquery_endpoint);
   }
+  if (!flags.max_commit_delay.empty()) {
+    if (has("max_commit_delay")) {
+      return absl::InvalidArgumentError(
+          fmt::format("give the delay once: --max-commit-delay {} or &max_commit_delay= in {}",
+                      flags.max_commit_delay, RedactUrl(url)));
+    }
+    add("max_commit_delay", flags.max_commit_delay);
+  }
   return url;
 }
 
@@ -116,6 +126,16 @@ std::string WarehouseUrlOfStore(const WarehouseFlags& flags) {
   std::error_code ignored;
   const auto absolute = std::filesystem::absolute(url.substr(kSqlite.size()), ignored);
   return absolute.empty() ? url : std::string(kSqlite) + ResolvedPath(absolute.string());
+}
+
+void AddCommitDelayOption(CLI::App* command, WarehouseFlags* flags) {
+  command
+      ->add_option("--max-commit-delay", flags->max_commit_delay,
+                   "BigQuery: the longest a batch waits for the merge that commits it, in "
+                   "seconds (default 60). Merges wait until the events waiting pay for one (each "
+                   "is billed tens of MB, whatever it carries) or this has passed: shorter means "
+                   "fresher rows and a larger bill when events are few (docs/bigquery.md)")
+      ->group("Warehouse");
 }
 
 void AddWarehouseOptions(CLI::App* command, WarehouseFlags* flags) {

@@ -20,14 +20,19 @@ struct WarehouseFlags {
   std::string bigquery_endpoint;  // --bigquery-endpoint; $BIGQUERY_ENDPOINT otherwise.
   std::string spanner_endpoint;   // --spanner-endpoint; $SPANNER_ENDPOINT otherwise.
   bool verbose = false;           // --verbose: each statement's cost to stderr.
+  std::string max_commit_delay;   // --max-commit-delay, for bigquery://: ?max_commit_delay=.
 };
 
 // Adds --warehouse, --location, --bigquery-endpoint, --spanner-endpoint and --verbose.
 void AddWarehouseOptions(CLI::App* command, WarehouseFlags* flags);
 
+// Adds --max-commit-delay, for the commands that commit events.
+void AddCommitDelayOption(CLI::App* command, WarehouseFlags* flags);
+
 // The warehouse's URL: --warehouse, else $BIKESTREAM_WAREHOUSE, else the BigQuery dataset of
 // the notes' $RAW_EVENT_TABLE (project.dataset.table), else sqlite:bikestream.db; with
-// --location and --bigquery-endpoint (or --spanner-endpoint) as its parameters.
+// --location, --bigquery-endpoint and --max-commit-delay (or --spanner-endpoint) as its
+// parameters.
 absl::StatusOr<std::string> ResolveWarehouseUrl(const WarehouseFlags& flags);
 
 // The resolved URL as safe to print (a password masked).

@@ -86,6 +86,13 @@ std::string PrometheusText(const JobMetrics& m, JobState state) {
           "Bytes the warehouse's statements processed (BigQuery).", m.warehouse_bytes_processed);
   counter("warehouse_bytes_billed_total",
           "Bytes the warehouse's statements were billed for (BigQuery).", m.warehouse_bytes_billed);
+  const std::uint64_t stored = m.stored.load();
+  prometheus::BuildGauge()
+      .Name("bikestream_warehouse_bytes_billed_per_stored_event")
+      .Help("Bytes billed over events stored so far (BigQuery: what the cost governor keeps low).")
+      .Register(registry)
+      .Add({})
+      .Set(stored == 0 ? 0.0 : double(m.warehouse_bytes_billed.load()) / double(stored));
   prometheus::BuildGauge()
       .Name("bikestream_commit_failures_in_a_row")
       .Help(

@@ -48,6 +48,14 @@ TEST_F(WarehouseFlagsTest, LocationAndEndpointBecomeTheUrlsParametersOnce) {
   EXPECT_NE(Resolved({.url = "bigquery://p/d?endpoint=https://a", .bigquery_endpoint = "https://b"})
                 .find("give the endpoint once"),
             std::string::npos);
+  EXPECT_EQ(Resolved({.url = "bigquery://p/d", .max_commit_delay = "5"}),
+            "bigquery://p/d?max_commit_delay=5");
+  EXPECT_NE(Resolved({.url = "bigquery://p/d?max_commit_delay=1", .max_commit_delay = "5"})
+                .find("give the delay once"),
+            std::string::npos);
+  EXPECT_NE(Resolved({.url = "sqlite:x.db", .max_commit_delay = "5"})
+                .find("are for a bigquery:// warehouse"),
+            std::string::npos);
   EXPECT_NE(
       Resolved({.url = "sqlite:x.db", .location = "EU"}).find("are for a bigquery:// warehouse"),
       std::string::npos);
@@ -63,6 +71,8 @@ TEST_F(WarehouseFlagsTest, ABigQueryUrlsParametersAreChecked) {
       {"bigquery://my-project/d?location=E%55", "location 'E%55' is not one"},
       {"bigquery://my-project/d?region=EU", "'region' is not a parameter it takes"},
       {"bigquery://my-project/d?endpoint=http://example.com", "https"},
+      {"bigquery://my-project/d?max_commit_delay=soon", "max_commit_delay 'soon' is not seconds"},
+      {"bigquery://my-project/d?max_commit_delay=-1", "max_commit_delay '-1' is not seconds"},
   };
   for (const auto& [url, expected] : cases) {
     auto opened = OpenWarehouse(url);

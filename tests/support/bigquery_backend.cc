@@ -25,6 +25,9 @@ std::vector<WarehouseBackend> BackendsUnderTest() {
              BigQueryWarehouseOptions options{.dataset = "contract_" + std::to_string(++datasets)};
              options.client.endpoint = SharedBigQueryStandIn().url();
              options.client.project = "test-project";
+             // A merge for each commit at once: the suites commit one batch at a time.
+             options.commit.governor = {.max_commit_delay = 0, .load_job_spacing = 0};
+             options.commit.poll = 10 * kMicrosPerMilli;
              auto opened = OpenBigQueryWarehouse(std::move(options), TableNames{});
              return opened.ok() ? std::move(*opened) : nullptr;
            }}};

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <regex>
 #include <stdexcept>
@@ -37,6 +39,19 @@ const char* StatusName(int http_status) {
 }
 
 json Int64(std::int64_t value) { return std::to_string(value); }
+
+// A table's creationTime: milliseconds since the epoch, as BigQuery's, and never the same twice
+// (the warehouse tells a dataset made again from the one before by its writer table's).
+json CreationTime() {
+  static std::atomic<std::int64_t> last{0};
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  std::int64_t previous = last.load();
+  std::int64_t created = std::max(now, previous + 1);
+  while (!last.compare_exchange_weak(previous, created)) created = std::max(now, previous + 1);
+  return Int64(created);
+}
 
 }  // namespace
 
@@ -367,6 +382,7 @@ json BigQueryStandIn::RunLoad(const json& reference, const json& configuration,
     if (!tables_.contains(key)) {
       json table = {{"kind", "bigquery#table"},
                     {"type", "TABLE"},
+                    {"creationTime", CreationTime()},
                     {"tableReference", destination},
                     {"schema", load["schema"]}};
       engine_->TableCreated(dataset, table);
@@ -721,6 +737,7 @@ void BigQueryStandIn::Route(httplib::Server& server) {
             }
             table["kind"] = "bigquery#table";
             table["type"] = "TABLE";
+            table["creationTime"] = CreationTime();
             engine_->TableCreated(dataset, table);
             return tables_[key] = table;
           });

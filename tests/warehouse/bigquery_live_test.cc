@@ -29,8 +29,9 @@ std::vector<WarehouseBackend> BackendsUnderTest() {
   return {{"BigQueryLive", [] { return std::string(); },
            []() -> std::unique_ptr<Warehouse> {
              static std::atomic<int> datasets{0};
-             auto opened = OpenWarehouse(fmt::format("bigquery://{}/bikestream_test_{}_{}",
-                                                     Project(), getpid(), ++datasets));
+             auto opened =
+                 OpenWarehouse(fmt::format("bigquery://{}/bikestream_test_{}_{}?max_commit_delay=0",
+                                           Project(), getpid(), ++datasets));
              EXPECT_TRUE(opened.ok()) << opened.status();
              return opened.ok() ? std::move(*opened) : nullptr;
            },

@@ -68,51 +68,100 @@ TEST_F(BigQueryStagingTest, OneMergeStoresEveryStagedEventAndLetterOnce) {
   ASSERT_TRUE(StageBatch(*workers_[0], first, "b1").ok());
   auto staged = StageBatch(*workers_[1], second, "b2");
   ASSERT_TRUE(staged.ok()) << staged.status();
-  EXPECT_EQ(*staged, "_bikestream_stage_b2_20251018_20251117");
+  EXPECT_EQ(staged->name, "_bikestream_stage_b2_4_20251018_20251117");
+  EXPECT_EQ(staged->rows, 4u);
 
-  auto merged = MergeStaged(*workers_[0], TableNames{});
+  auto merged = MergeStaged(*workers_[0], TableNames{}, "merge_1");
   ASSERT_TRUE(merged.ok()) << merged.status();
-  EXPECT_EQ(merged->merged_tables.size(), 2u);
+  ASSERT_TRUE(merged->has_value());
+  ASSERT_TRUE((*merged)->job.outcome.ok()) << (*merged)->job.outcome;
+  EXPECT_EQ(TablesMergedBy((*merged)->job.query),
+            (std::set<std::string>{"_bikestream_stage_b1_4_20251018_20251018", staged->name}));
   EXPECT_EQ(Count("raw_events"), 3);
   EXPECT_EQ(Count("dead_letter"), 2);
   // Each id new in exactly one batch, at its first copy: b1's e-1 (0) and e-2 (1), b2's e-3.
-  EXPECT_EQ(merged->newly_stored["b1"], (std::vector<std::size_t>{0, 1}));
-  EXPECT_EQ(merged->newly_stored["b2"], (std::vector<std::size_t>{1}));
-  EXPECT_GT(merged->bytes_billed, 0);
-  auto left = workers_[0]->ListTables(kStagePrefix);
+  auto result = workers_[1]->ReadResult("merge_1");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(StoredPositions(*result, "b1"), (std::vector<std::size_t>{0, 1}));
+  EXPECT_EQ(StoredPositions(*result, "b2"), (std::vector<std::size_t>{1}));
+  EXPECT_GT((*merged)->job.bytes_billed, 0);
+  auto left = ListStaged(*workers_[0]);
   ASSERT_TRUE(left.ok());
   EXPECT_TRUE(left->empty());  // Merged tables are dropped.
 
   // A redelivery, staged again under a new id: all duplicates; and nothing staged, no merge.
   ASSERT_TRUE(StageBatch(*workers_[1], first, "b3").ok());
-  merged = MergeStaged(*workers_[1], TableNames{});
-  ASSERT_TRUE(merged.ok()) << merged.status();
-  EXPECT_TRUE(merged->newly_stored.empty());
+  merged = MergeStaged(*workers_[1], TableNames{}, "merge_2");
+  ASSERT_TRUE(merged.ok() && merged->has_value()) << merged.status();
+  result = workers_[1]->ReadResult("merge_2");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(StoredPositions(*result, "b3").empty());
   EXPECT_EQ(Count("raw_events"), 3);
   EXPECT_EQ(Count("dead_letter"), 2);
-  merged = MergeStaged(*workers_[1], TableNames{});
+  merged = MergeStaged(*workers_[1], TableNames{}, "merge_3");
   ASSERT_TRUE(merged.ok());
-  EXPECT_TRUE(merged->job_id.empty());
+  EXPECT_FALSE(merged->has_value());
+}
+
+// Two workers racing to run one merge insert its one job id: one runs it, the other is
+// handed that job, and neither runs a second transaction.
+TEST_F(BigQueryStagingTest, WorkersRacingForOneMergeRunItOnce) {
+  Batch batch;
+  batch.events = {MakeEvent("e-1")};
+  ASSERT_TRUE(StageBatch(*workers_[0], batch, "b1").ok());
+  auto first = MergeStaged(*workers_[0], TableNames{}, "merge_7_1");
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
+  // The second worker lists another staged table, so its statement differs; the id was taken,
+  // and answers with the first's job.
+  ASSERT_TRUE(StageBatch(*workers_[1], batch, "b2").ok());
+  const int before = stand_in_.executions();
+  auto second = MergeStaged(*workers_[1], TableNames{}, "merge_7_1");
+  ASSERT_TRUE(second.ok() && second->has_value()) << second.status();
+  EXPECT_EQ((*second)->job.query, (*first)->job.query);
+  EXPECT_TRUE((*first)->ran_here);
+  EXPECT_FALSE((*second)->ran_here);
+  EXPECT_EQ(stand_in_.executions(), before);
+  auto left = ListStaged(*workers_[1]);
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->size(), 1u);  // Not the second's to drop: the next merge takes it.
+}
+
+TEST_F(BigQueryStagingTest, StagedNamesTellTheirBatchRowsAndDays) {
+  auto table = ParseStagedTable("_bikestream_stage_ab12_7_20251117_20251118");
+  ASSERT_TRUE(table);
+  EXPECT_EQ(table->batch, "ab12");
+  EXPECT_EQ(table->rows, 7u);
+  ASSERT_TRUE(table->days);
+  EXPECT_EQ(table->days->first, kSecondDay);
+  EXPECT_EQ(table->days->second, kSecondDay + 2 * 24 * kMicrosPerHour - 1);
+  auto letters_only = ParseStagedTable("_bikestream_stage_cd_2_none_none");
+  ASSERT_TRUE(letters_only);
+  EXPECT_FALSE(letters_only->days);
+  for (const char* name : {"raw_events", "_bikestream_stage_ab_x_none_none",
+                           "_bikestream_stage_ab_1_2025_none", "_bikestream_stage_ab_1_none"}) {
+    EXPECT_FALSE(ParseStagedTable(name)) << name;
+  }
 }
 
 TEST_F(BigQueryStagingTest, AMergeIsBilledForTheTablesItReadsNotForItsBatches) {
   Batch batch;
   batch.events = {MakeEvent("e-1")};
   ASSERT_TRUE(StageBatch(*workers_[0], batch, "one").ok());
-  auto alone = MergeStaged(*workers_[0], TableNames{});
-  ASSERT_TRUE(alone.ok()) << alone.status();
+  auto alone = MergeStaged(*workers_[0], TableNames{}, "merge_a");
+  ASSERT_TRUE(alone.ok() && alone->has_value()) << alone.status();
   // The 10 MB minimum, eight times: the writer row, the staged table, raw_events, dead_letter,
   // the script's staged and new_events twice each.
-  EXPECT_EQ(alone->bytes_billed, 8 * testing_support::kMinimumBilledPerTable);
+  EXPECT_EQ((*alone)->job.bytes_billed, 8 * testing_support::kMinimumBilledPerTable);
   for (int i = 0; i < 2; ++i) {
     Batch more;
     for (int e = 0; e < 200; ++e) more.events.push_back(MakeEvent(fmt::format("w{}-{}", i, e)));
-    ASSERT_TRUE(StageBatch(*workers_[i], more, fmt::format("many_{}", i)).ok());
+    ASSERT_TRUE(StageBatch(*workers_[i], more, fmt::format("many{}", i)).ok());
   }
-  auto two = MergeStaged(*workers_[0], TableNames{});
-  ASSERT_TRUE(two.ok()) << two.status();
+  auto two = MergeStaged(*workers_[0], TableNames{}, "merge_b");
+  ASSERT_TRUE(two.ok() && two->has_value()) << two.status();
   // 400 events from two workers cost one more staged table's 10 MB than 1 event from one.
-  EXPECT_EQ(two->bytes_billed - alone->bytes_billed, testing_support::kMinimumBilledPerTable);
+  EXPECT_EQ((*two)->job.bytes_billed - (*alone)->job.bytes_billed,
+            testing_support::kMinimumBilledPerTable);
   EXPECT_EQ(Count("raw_events"), 401);
 }
 

@@ -1,6 +1,7 @@
 // The BigQuery warehouse's class, private to this folder. Its methods are defined by
 // responsibility: schema.cc (opening, the dataset and tables), dialect.cc (its SQL dialect),
-// writes.cc (events and dead letters, one transaction per batch), reads.cc (queries, dead letters,
+// writes.cc (events and dead letters: a commit through merge_committer.h, a replay in one
+// transaction), reads.cc (queries, dead letters,
 // events), feature_sql.cc (the feature store), stations.cc (the stations table), activity.cc (the
 // console's reads).
 #pragma once
@@ -15,8 +16,8 @@
 
 namespace bikestream::bigquery {
 
-// The one-row table every commit updates, so that two commits on the dataset never run at
-// once (docs/adr/0007).
+// The one-row table every merge and replay updates, so that two never run at once, and whose
+// `commits` counts the merges (docs/adr/0007).
 inline constexpr const char* kWriterTable = "_bikestream_writer";
 
 class BigQueryWarehouse final : public Warehouse {
@@ -84,6 +85,7 @@ class BigQueryWarehouse final : public Warehouse {
   BigQueryWarehouseOptions options_;
   const TableNames tables_;
   Client client_;
+  MergeCommitter committer_;
   CostObserver cost_observer_;
 };
 

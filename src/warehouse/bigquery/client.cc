@@ -369,6 +369,57 @@ absl::StatusOr<Rows> Client::RunQueryJob(const std::string& job_id, const std::s
   return rows;
 }
 
+FinishedJob Client::Finished(const json& job) {
+  FinishedJob finished{
+      .job_id = TextOf(MemberOf(job, "jobReference"), "jobId"),
+      .query = TextOf(MemberOf(MemberOf(job, "configuration"), "query"), "query"),
+      .bytes_processed = Int64Field(MemberOf(job, "statistics"), "totalBytesProcessed"),
+      .bytes_billed =
+          Int64Field(MemberOf(MemberOf(job, "statistics"), "query"), "totalBytesBilled")};
+  const json& status = MemberOf(job, "status");
+  if (status.contains("errorResult")) {
+    finished.outcome = FromErrorProto(status["errorResult"], "job " + finished.job_id,
+                                      absl::StatusCode::kInternal);
+  }
+  return finished;
+}
+
+absl::StatusOr<FinishedJob> Client::RunQueryJobOnce(const std::string& job_id,
+                                                    const std::string& sql,
+                                                    const json& parameters) {
+  if (!IsValidJobId(job_id)) {
+    return absl::InvalidArgumentError(
+        fmt::format("BigQuery job id '{}': use letters, digits, '_' and '-'", job_id));
+  }
+  const json job = {
+      {"jobReference",
+       {{"projectId", options_.project}, {"jobId", job_id}, {"location", options_.location}}},
+      {"configuration", {{"query", QueryFields(sql, parameters)}}}};
+  const std::string body = job.dump();
+  if (body.size() > kMaxRequestBytes) return TooLarge("jobs.insert " + job_id, body.size());
+  auto inserted = Call("POST", fmt::format("projects/{}/jobs", options_.project), body,
+                       "jobs.insert " + job_id);
+  // Taken already, by an earlier try or by another client: that job is the one.
+  if (!inserted.ok() && inserted.status().code() != absl::StatusCode::kAlreadyExists)
+    return inserted.status();
+  auto done = WaitForJob(job_id);
+  if (!done.ok()) return done.status();
+  return Finished(*done);
+}
+
+absl::StatusOr<std::optional<FinishedJob>> Client::FindJob(const std::string& job_id) {
+  auto done = WaitForJob(job_id);
+  if (done.ok()) return std::optional<FinishedJob>(Finished(*done));
+  if (done.status().code() == absl::StatusCode::kNotFound) return std::optional<FinishedJob>();
+  return done.status();
+}
+
+absl::StatusOr<Rows> Client::ReadResult(const std::string& job_id) {
+  Rows rows;
+  if (absl::Status read = ReadPages(job_id, std::nullopt, &rows); !read.ok()) return read;
+  return rows;
+}
+
 absl::Status Client::LoadRows(const std::string& job_id, const std::string& table,
                               const std::vector<Field>& schema, const std::string& ndjson) {
   json fields = json::array();

@@ -38,6 +38,15 @@ struct ClientOptions {
   std::uint32_t page_rows = 10'000;           // maxResults of each page read.
 };
 
+// A finished query job, as any client can read it: its statement, outcome and bill.
+struct FinishedJob {
+  std::string job_id;
+  std::string query;
+  absl::Status outcome;  // The job's errorResult; OK when it succeeded.
+  std::int64_t bytes_processed = 0;
+  std::int64_t bytes_billed = 0;
+};
+
 // A column of a result, as BigQuery names its type (STRING, INTEGER, TIMESTAMP, ...).
 struct Field {
   std::string name;
@@ -96,6 +105,17 @@ class Client {
   absl::StatusOr<Rows> RunQueryJob(const std::string& job_id, const std::string& sql,
                                    const nlohmann::json& parameters);
 
+  // Inserts the query job `job_id` and waits until it is done, as RunQueryJob does, but never
+  // runs it again under another id, and a job found under the id is returned whoever inserted
+  // it: an id many clients race to insert is run by one of them (BigQuery lets one insert
+  // of an id succeed), and the others wait for that job. `query` tells whose it was.
+  absl::StatusOr<FinishedJob> RunQueryJobOnce(const std::string& job_id, const std::string& sql,
+                                              const nlohmann::json& parameters);
+  // The job `job_id` once it is done (jobs.get, free); nullopt when there is no such job.
+  absl::StatusOr<std::optional<FinishedJob>> FindJob(const std::string& job_id);
+  // The rows of a finished query job's result (its script's last statement; free).
+  absl::StatusOr<Rows> ReadResult(const std::string& job_id);
+
   // Appends `ndjson` (newline-delimited JSON objects, one a row) to `table` of the default
   // dataset, creating it with `schema` when it does not exist, by the load job `job_id` (one
   // multipart upload), and waits until it is done. Loads are free of charge, but BigQuery
@@ -146,6 +166,7 @@ class Client {
                                         const std::string& media,
                                         const std::function<bool(const nlohmann::json&)>& is_ours);
   absl::StatusOr<nlohmann::json> WaitForJob(const std::string& job_id);
+  static FinishedJob Finished(const nlohmann::json& job);
   absl::Status ReadPages(const std::string& job_id, std::optional<nlohmann::json> first_page,
                          Rows* rows, const PageVisitor& on_page = {});
   nlohmann::json QueryFields(const std::string& sql, const nlohmann::json& parameters) const;

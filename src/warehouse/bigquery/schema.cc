@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "common/redact.h"
 #include "common/status.h"
@@ -71,11 +72,15 @@ std::string Describe(const json& fields) {
 }  // namespace
 
 BigQueryWarehouse::BigQueryWarehouse(BigQueryWarehouseOptions options, TableNames tables)
-    : options_(std::move(options)), tables_(std::move(tables)), client_([&] {
+    : options_(std::move(options)),
+      tables_(std::move(tables)),
+      client_([&] {
         ClientOptions client = options_.client;
         client.default_dataset = options_.dataset;
         return client;
-      }()) {}
+      }()),
+      committer_(client_, tables_, options_.dataset, options_.commit,
+                 options_.client.clock ? *options_.client.clock : SystemClock()) {}
 
 absl::Status BigQueryWarehouse::Setup() {
   const ClientOptions& client = client_.options();
@@ -181,11 +186,12 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(std::string_vie
     const std::size_t equals = parameter.find('=');
     const std::string key(parameter.substr(0, equals));
     const std::string value(equals == std::string_view::npos ? "" : parameter.substr(equals + 1));
-    if (key != "location" && key != "endpoint") {
+    if (key != "location" && key != "endpoint" && key != "max_commit_delay") {
       return absl::InvalidArgumentError(
           fmt::format("warehouse URL '{}': '{}' is not a parameter it takes; use "
-                      "?location=LOCATION (or --location) and "
-                      "&endpoint=URL (or --bigquery-endpoint)",
+                      "?location=LOCATION (or --location), "
+                      "&endpoint=URL (or --bigquery-endpoint) and "
+                      "&max_commit_delay=SECONDS (or --max-commit-delay)",
                       RedactUrl(url), key));
     }
     if (!seen.insert(key).second) {
@@ -199,6 +205,14 @@ absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(std::string_vie
             RedactUrl(url), value));
       }
       options.client.location = value;
+    } else if (key == "max_commit_delay") {
+      double seconds = 0;
+      if (!absl::SimpleAtod(value, &seconds) || !(seconds >= 0 && seconds <= 86'400)) {
+        return absl::InvalidArgumentError(
+            fmt::format("warehouse URL '{}': max_commit_delay '{}' is not seconds from 0 to 86400",
+                        RedactUrl(url), value));
+      }
+      options.commit.governor.max_commit_delay = DurationMicros(seconds * kMicrosPerSecond);
     } else {
       endpoint = value;
       endpoint_source = "the warehouse URL's endpoint (--bigquery-endpoint)";

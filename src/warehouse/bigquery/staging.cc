@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -34,18 +35,12 @@ std::string DayText(TimestampMicros ts) {
   return day;
 }
 
-// A staged table's days as instants: [first day's start, last day's end], or nullopt.
-std::optional<std::pair<TimestampMicros, TimestampMicros>> DaysOf(const std::string& table) {
-  const std::vector<std::string> parts = absl::StrSplit(table, '_');
-  if (parts.size() < 2 || parts.back() == kNoDay) return std::nullopt;
-  const auto instant = [](const std::string& day) {
-    return ParseRfc3339(
-        fmt::format("{}-{}-{}T00:00:00Z", day.substr(0, 4), day.substr(4, 2), day.substr(6, 2)));
-  };
-  auto first = instant(parts[parts.size() - 2]);
-  auto last = instant(parts.back());
-  if (!first.ok() || !last.ok()) return std::nullopt;
-  return std::pair(*first, *last + kDay - 1);
+std::optional<TimestampMicros> DayStart(const std::string& day) {
+  if (day.size() != 8) return std::nullopt;
+  auto instant = ParseRfc3339(
+      fmt::format("{}-{}-{}T00:00:00Z", day.substr(0, 4), day.substr(4, 2), day.substr(6, 2)));
+  if (!instant.ok()) return std::nullopt;
+  return *instant;
 }
 
 std::string StagedRows(const Batch& batch, const std::string& batch_id) {
@@ -69,14 +64,14 @@ std::string StagedRows(const Batch& batch, const std::string& batch_id) {
   return rows;
 }
 
-std::string MergeScript(const std::vector<std::string>& staged, const TableNames& tables,
+std::string MergeScript(const std::vector<StagedTable>& staged, const TableNames& tables,
                         bool with_days) {
   std::string columns;
   for (const Field& field : StagedFields()) columns += (columns.empty() ? "" : ", ") + field.name;
   std::string union_all;
-  for (const std::string& table : staged) {
+  for (const StagedTable& table : staged) {
     union_all += fmt::format("{}SELECT {} FROM {}", union_all.empty() ? "" : "\n  UNION ALL ",
-                             columns, Quoted(table));
+                             columns, Quoted(table.name));
   }
   const std::string raw = Quoted(tables.raw_events);
   const std::string dead = Quoted(tables.dead_letter);
@@ -119,7 +114,28 @@ std::string MergeScript(const std::vector<std::string>& staged, const TableNames
 
 }  // namespace
 
-absl::StatusOr<std::string> StageBatch(Client& client, const Batch& batch,
+std::optional<StagedTable> ParseStagedTable(std::string_view name) {
+  if (!name.starts_with(kStagePrefix)) return std::nullopt;
+  const std::string_view rest = name.substr(std::string_view(kStagePrefix).size());
+  const std::vector<std::string> parts =
+      absl::StrSplit(absl::string_view(rest.data(), rest.size()), '_');
+  StagedTable table{.name = std::string(name), .batch = parts[0]};
+  if (parts.size() != 4 || table.batch.empty() || !absl::SimpleAtoi(parts[1], &table.rows))
+    return std::nullopt;
+  if (parts[2] == kNoDay && parts[3] == kNoDay) return table;
+  const auto first = DayStart(parts[2]);
+  const auto last = DayStart(parts[3]);
+  if (!first || !last) return std::nullopt;
+  table.days = std::pair(*first, *last + kDay - 1);
+  return table;
+}
+
+std::string NewBatchId() {
+  const std::string id = UniqueJobId("b");
+  return id.substr(id.find('_') + 1);
+}
+
+absl::StatusOr<StagedTable> StageBatch(Client& client, const Batch& batch,
                                        const std::string& batch_id) {
   std::string days = fmt::format("{0}_{0}", kNoDay);
   if (!batch.events.empty()) {
@@ -128,47 +144,78 @@ absl::StatusOr<std::string> StageBatch(Client& client, const Batch& batch,
                             [](const Event& a, const Event& b) { return a.ts < b.ts; });
     days = DayText(earliest->ts) + "_" + DayText(latest->ts);
   }
-  const std::string table = fmt::format("{}{}_{}", kStagePrefix, batch_id, days);
-  absl::Status loaded = client.LoadRows("bikestream_stage_" + batch_id, table, StagedFields(),
+  const std::string name = fmt::format("{}{}_{}_{}", kStagePrefix, batch_id,
+                                       batch.events.size() + batch.dead_letters.size(), days);
+  absl::Status loaded = client.LoadRows("bikestream_stage_" + batch_id, name, StagedFields(),
                                         StagedRows(batch, batch_id));
   if (!loaded.ok()) return loaded;
-  return table;
+  auto staged = ParseStagedTable(name);
+  if (!staged) return absl::InternalError("staged table " + name + " has no staged name");
+  return *staged;
 }
 
-absl::StatusOr<MergeResult> MergeStaged(Client& client, const TableNames& tables) {
-  MergeResult result;
-  auto staged = client.ListTables(kStagePrefix);
+absl::StatusOr<std::vector<StagedTable>> ListStaged(Client& client) {
+  auto names = client.ListTables(kStagePrefix);
+  if (!names.ok()) return names.status();
+  std::vector<StagedTable> staged;
+  for (const std::string& name : *names) {
+    if (auto table = ParseStagedTable(name)) staged.push_back(std::move(*table));
+  }
+  return staged;
+}
+
+absl::StatusOr<std::optional<MergeAttempt>> MergeStaged(Client& client, const TableNames& tables,
+                                                        const std::string& job_id) {
+  auto staged = ListStaged(client);
   if (!staged.ok()) return staged.status();
-  if (staged->empty()) return result;
+  if (staged->empty()) return std::optional<MergeAttempt>();
   std::optional<std::pair<TimestampMicros, TimestampMicros>> days;
-  for (const std::string& table : *staged) {
-    const auto own = DaysOf(table);
-    if (!own) continue;
-    days = days ? std::pair(std::min(days->first, own->first), std::max(days->second, own->second))
-                : *own;
+  for (const StagedTable& table : *staged) {
+    if (!table.days) continue;
+    days = days ? std::pair(std::min(days->first, table.days->first),
+                            std::max(days->second, table.days->second))
+                : *table.days;
   }
   json parameters = json::array();
   if (days) {
     parameters.push_back(ScalarParameter("first_day", "TIMESTAMP", TimestampText(days->first)));
     parameters.push_back(ScalarParameter("last_day_end", "TIMESTAMP", TimestampText(days->second)));
   }
-  result.job_id = UniqueJobId("bikestream_merge");
-  auto rows =
-      client.RunQueryJob(result.job_id, MergeScript(*staged, tables, days.has_value()), parameters);
-  if (!rows.ok()) return rows.status();
-  result.bytes_billed = rows->bytes_billed;
-  for (const auto& row : rows->rows) {
-    std::size_t pos = 0;
-    if (row.size() == 2 && row[0] && row[1] && absl::SimpleAtoi(*row[1], &pos)) {
-      result.newly_stored[*row[0]].push_back(pos);
+  const std::string sql = MergeScript(*staged, tables, days.has_value());
+  auto merged = client.RunQueryJobOnce(job_id, sql, parameters);
+  if (!merged.ok()) return merged.status();
+  // Ours, and merged: the tables go. One left by a failure here merges again, as duplicates
+  // only, and the batch's worker reads its answer from this merge, the first that names it.
+  const bool ran_here = merged->query == sql;
+  MergeAttempt attempt{.job = std::move(*merged), .ran_here = ran_here};
+  if (attempt.ran_here && attempt.job.outcome.ok()) {
+    for (const StagedTable& table : *staged) {
+      if (absl::Status dropped = client.DeleteTable(table.name); !dropped.ok()) return dropped;
     }
   }
-  // Merged: the tables go. One left by a failure here merges again, as duplicates only.
-  for (const std::string& table : *staged) {
-    if (absl::Status dropped = client.DeleteTable(table); !dropped.ok()) return dropped;
+  return std::optional<MergeAttempt>(std::move(attempt));
+}
+
+std::set<std::string> TablesMergedBy(std::string_view merge_sql) {
+  static const std::regex kStaged(std::string("`(") + kStagePrefix + R"(\w+)`)");
+  std::set<std::string> names;
+  const std::string sql(merge_sql);
+  for (auto it = std::sregex_iterator(sql.begin(), sql.end(), kStaged);
+       it != std::sregex_iterator(); ++it) {
+    names.insert((*it)[1].str());
   }
-  result.merged_tables = std::move(*staged);
-  return result;
+  return names;
+}
+
+std::vector<std::size_t> StoredPositions(const Rows& merge_result, const std::string& batch_id) {
+  std::vector<std::size_t> positions;
+  for (const auto& row : merge_result.rows) {
+    std::size_t pos = 0;
+    if (row.size() == 2 && row[0] == batch_id && row[1] && absl::SimpleAtoi(*row[1], &pos))
+      positions.push_back(pos);
+  }
+  std::sort(positions.begin(), positions.end());
+  return positions;
 }
 
 }  // namespace bikestream::bigquery

@@ -1,12 +1,15 @@
-// Issue 36's write path for BigQuery, in the pieces docs/adr/0007's revision names: a batch
-// staged by a load job into a table of its own (free, and no transaction), and one merge of
-// every staged batch into raw_events and dead_letter in one transaction, whose result says
-// which events of each batch were new. The warehouse's Commit does not use them yet.
+// The two halves of a BigQuery commit (docs/adr/0007): a batch staged by a load job into a
+// table of its own (free, and no transaction), and a merge of every staged table into
+// raw_events and dead_letter in one transaction, whose result says which events of each batch
+// were new. merge_committer.h decides who merges and when.
 #pragma once
 
-#include <cstdint>
-#include <map>
+#include <cstddef>
+#include <optional>
+#include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -15,29 +18,53 @@
 
 namespace bikestream::bigquery {
 
-// Staged tables are named this, then the batch's id and its events' first and last day
-// (YYYYMMDD, "none" without events): the merge reads raw_events in those days only.
+// Staged tables are named this, then the batch's id, its rows (events and dead letters) and its
+// events' first and last day (YYYYMMDD, "none" without events): the merge reads raw_events in
+// those days only, and whoever decides when to merge sees how much waits without a query.
 inline constexpr char kStagePrefix[] = "_bikestream_stage_";
 
-// Stages `batch` under `batch_id` (letters, digits, '_'; unique per commit) into its own table
-// of the client's default dataset, by one load job; returns the table. Events and dead letters
-// keep their positions in the batch. Safe to retry with the same id.
-absl::StatusOr<std::string> StageBatch(Client& client, const Batch& batch,
-                                       const std::string& batch_id);
-
-struct MergeResult {
-  std::string job_id;  // "" when nothing was staged.
-  std::vector<std::string> merged_tables;
-  // Batch id → the positions of its events stored by this merge (the others were stored
-  // already, or are a later copy of an id in the merge).
-  std::map<std::string, std::vector<std::size_t>> newly_stored;
-  std::int64_t bytes_billed = 0;
+struct StagedTable {
+  std::string name;
+  std::string batch;     // Its batch's id: hex digits.
+  std::size_t rows = 0;  // Events and dead letters.
+  // [first day's start, last day's end] of its events; nullopt without events.
+  std::optional<std::pair<TimestampMicros, TimestampMicros>> days;
 };
 
-// Merges every staged table into `tables`' raw_events and dead_letter in one transaction,
-// each event once by event_id and each letter once by (source, message_id), then drops the
-// staged tables. A table staged while it ran waits for the next merge; one merged but not
-// dropped (a crash between) merges again as duplicates only.
-absl::StatusOr<MergeResult> MergeStaged(Client& client, const TableNames& tables);
+// A staged table as its name tells; nullopt for a name that is not one.
+std::optional<StagedTable> ParseStagedTable(std::string_view name);
+
+// A new batch id: 32 random hex digits.
+std::string NewBatchId();
+
+// Stages `batch` under `batch_id` (from NewBatchId) into its own table of the client's default
+// dataset, by one load job. Events and dead letters keep their positions in the batch. Safe to
+// retry with the same id.
+absl::StatusOr<StagedTable> StageBatch(Client& client, const Batch& batch,
+                                       const std::string& batch_id);
+
+// Every staged table of the client's default dataset (tables.list, free).
+absl::StatusOr<std::vector<StagedTable>> ListStaged(Client& client);
+
+// A merge's job, and whether this call ran it (else another client had inserted its id).
+struct MergeAttempt {
+  FinishedJob job;
+  bool ran_here = false;
+};
+
+// Runs one merge of every staged table as the job `job_id`, once (Client::RunQueryJobOnce: when
+// another client inserted that id first, its job is the answer): each event once by event_id
+// (its first copy, not stored yet in the staged days), each dead letter once by (source,
+// message_id), the writer row's count of merges up by one. A merge this call ran drops the
+// tables it merged. nullopt when nothing was staged. The job's result is (batch, pos) of each
+// event stored; StoredPositions reads a batch's.
+absl::StatusOr<std::optional<MergeAttempt>> MergeStaged(Client& client, const TableNames& tables,
+                                                        const std::string& job_id);
+
+// The staged tables a merge's statement names.
+std::set<std::string> TablesMergedBy(std::string_view merge_sql);
+
+// The positions of `batch_id`'s events a merge's result says it stored, in order.
+std::vector<std::size_t> StoredPositions(const Rows& merge_result, const std::string& batch_id);
 
 }  // namespace bikestream::bigquery

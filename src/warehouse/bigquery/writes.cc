@@ -1,5 +1,6 @@
-// Writing events and dead letters: each batch one multi-statement transaction, run as a query
-// job whose id is that commit's own (docs/adr/0007).
+// Writing events and dead letters (docs/adr/0007): a commit is staged and merged
+// (merge_committer.h); a replay, rare, is one multi-statement transaction run as a query job
+// whose id is its own, as each commit is with transaction_per_batch.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -76,7 +77,23 @@ std::vector<std::optional<std::string>> DeadLetterRow(const DeadLetter& d) {
 }
 
 absl::StatusOr<CommitResult> BigQueryWarehouse::Commit(const Batch& batch) {
-  return Write(batch.events, batch.dead_letters, {});
+  CommitResult result;
+  if (batch.events.empty() && batch.dead_letters.empty()) return result;
+  if (options_.transaction_per_batch) return Write(batch.events, batch.dead_letters, {});
+  auto merged = committer_.Commit(batch);
+  if (!merged.ok()) return merged.status();
+  // Each batch carries its share of the merge's bill, so that the workers' bills add up to it.
+  if (cost_observer_) {
+    cost_observer_({"merge", merged->bytes_processed_share, merged->bytes_billed_share});
+  }
+  result.newly_stored.assign(batch.events.size(), false);
+  for (std::size_t pos : merged->stored_positions) {
+    if (pos < batch.events.size()) result.newly_stored[pos] = true;
+  }
+  result.stored = merged->stored_positions.size();
+  result.duplicates = batch.events.size() - result.stored;
+  result.dead_lettered = batch.dead_letters.size();
+  return result;
 }
 
 absl::StatusOr<CommitResult> BigQueryWarehouse::ResolveDeadLetters(
@@ -84,10 +101,11 @@ absl::StatusOr<CommitResult> BigQueryWarehouse::ResolveDeadLetters(
   return Write(events, {}, resolved_ids);
 }
 
-// The script, in one transaction: take the writer row (a second commit on the dataset waits
-// or aborts), keep the batch's first copy of each event id not stored in the batch's days,
-// insert those, insert the dead letters not kept yet (ids after the largest), delete the
-// resolved ones; then the positions of the events stored, the script's result.
+// The script, in one transaction: take the writer row (a merge running meanwhile is
+// cancelled, or cancels this, which runs again; the count of merges is left as it is), keep the
+// batch's first copy of each event id not stored in the batch's days, insert those, insert the dead
+// letters not kept yet (ids after the largest), delete the resolved ones; then the positions of the
+// events stored, the script's result.
 absl::StatusOr<CommitResult> BigQueryWarehouse::Write(
     const std::vector<Event>& events, const std::vector<DeadLetter>& letters,
     const std::vector<std::int64_t>& resolved_ids) {
@@ -96,9 +114,8 @@ absl::StatusOr<CommitResult> BigQueryWarehouse::Write(
   const std::string raw = Quoted(tables_.raw_events);
   const std::string dead = Quoted(tables_.dead_letter);
   json parameters = json::array();
-  std::string script =
-      fmt::format("BEGIN TRANSACTION;\nUPDATE {} SET commits = commits + 1 WHERE TRUE;\n",
-                  Quoted(kWriterTable));
+  std::string script = fmt::format(
+      "BEGIN TRANSACTION;\nUPDATE {} SET commits = commits WHERE TRUE;\n", Quoted(kWriterTable));
   if (!events.empty()) {
     const auto [earliest, latest] = std::minmax_element(
         events.begin(), events.end(), [](const Event& a, const Event& b) { return a.ts < b.ts; });
@@ -144,7 +161,9 @@ absl::StatusOr<CommitResult> BigQueryWarehouse::Write(
   script += events.empty() ? "SELECT CAST(NULL AS INT64) AS pos LIMIT 0;\n"
                            : "SELECT pos FROM new_events ORDER BY pos;\n";
 
-  auto rows = RunJob("commit", "bikestream_commit", script, parameters);
+  const bool replay = !resolved_ids.empty();
+  auto rows = RunJob(replay ? "replay" : "commit",
+                     replay ? "bikestream_replay" : "bikestream_commit", script, parameters);
   // Too big for one request: refused like a row, so that the Ingestor commits it in halves.
   if (!rows.ok() && ReasonOf(rows.status()) == kRequestTooLarge)
     return RowRefused(MessageOf(rows.status()));

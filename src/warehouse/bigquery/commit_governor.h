@@ -1,0 +1,40 @@
+// When a BigQuery merge runs (docs/adr/0007's cost governor). A merge is billed for the tables
+// it reads, whatever it carries (tens of MB at least), so it waits until the rows staged pay
+// for it at `budget_per_row`, or until a batch has waited `max_commit_delay`: seconds while
+// rows pour in, up to the delay when they trickle. And merges keep the project's load jobs (one
+// per staged batch) under BigQuery's 100,000 a day.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "common/time.h"
+
+namespace bikestream::bigquery {
+
+struct CommitGovernorOptions {
+  // The longest a batch waits for its merge. Default: 60 s.
+  DurationMicros max_commit_delay = 60 * kMicrosPerSecond;
+  // The bill a staged row may bring: a merge runs once rows * this >= the last merge's bill.
+  // Default: 100 KiB (at $6.25 per TiB, $0.0000006 a row).
+  std::int64_t budget_per_row = 100 * 1024;
+  // After a merge of n staged tables (n load jobs), the next runs n * this later at the
+  // earliest: BigQuery allows a project 100,000 load jobs a day, one per 0.864 s. Default: that.
+  DurationMicros load_job_spacing = 864 * kMicrosPerMilli;
+};
+
+// The last merge as a worker saw it.
+struct LastMerge {
+  TimestampMicros seen_at = 0;  // When this worker first saw it done.
+  std::int64_t bytes_billed = 0;
+  std::size_t tables = 0;
+};
+
+// Whether a worker whose batch was staged at `staged_at`, with `rows_waiting` staged in all,
+// merges now.
+bool ShouldMerge(const CommitGovernorOptions& options, TimestampMicros now,
+                 TimestampMicros staged_at, std::size_t rows_waiting,
+                 const std::optional<LastMerge>& last);
+
+}  // namespace bikestream::bigquery
