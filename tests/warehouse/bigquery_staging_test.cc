@@ -68,15 +68,16 @@ TEST_F(BigQueryStagingTest, OneMergeStoresEveryStagedEventAndLetterOnce) {
   ASSERT_TRUE(StageBatch(*workers_[0], first, "b1").ok());
   auto staged = StageBatch(*workers_[1], second, "b2");
   ASSERT_TRUE(staged.ok()) << staged.status();
-  EXPECT_EQ(staged->name, "_bikestream_stage_b2_4_20251018_20251117");
-  EXPECT_EQ(staged->rows, 4u);
+  EXPECT_EQ(staged->name, "_bikestream_stage_b2_2_2_20251018_20251117");
+  EXPECT_EQ(staged->events, 2u);
+  EXPECT_EQ(staged->letters, 2u);
 
   auto merged = MergeStaged(*workers_[0], TableNames{}, "merge_1");
   ASSERT_TRUE(merged.ok()) << merged.status();
   ASSERT_TRUE(merged->has_value());
   ASSERT_TRUE((*merged)->job.outcome.ok()) << (*merged)->job.outcome;
   EXPECT_EQ(TablesMergedBy((*merged)->job.query),
-            (std::set<std::string>{"_bikestream_stage_b1_4_20251018_20251018", staged->name}));
+            (std::set<std::string>{"_bikestream_stage_b1_3_1_20251018_20251018", staged->name}));
   EXPECT_EQ(Count("raw_events"), 3);
   EXPECT_EQ(Count("dead_letter"), 2);
   // Each id new in exactly one batch, at its first copy: b1's e-1 (0) and e-2 (1), b2's e-3.
@@ -127,18 +128,20 @@ TEST_F(BigQueryStagingTest, WorkersRacingForOneMergeRunItOnce) {
 }
 
 TEST_F(BigQueryStagingTest, StagedNamesTellTheirBatchRowsAndDays) {
-  auto table = ParseStagedTable("_bikestream_stage_ab12_7_20251117_20251118");
+  auto table = ParseStagedTable("_bikestream_stage_ab12_7_0_20251117_20251118");
   ASSERT_TRUE(table);
   EXPECT_EQ(table->batch, "ab12");
-  EXPECT_EQ(table->rows, 7u);
+  EXPECT_EQ(table->events, 7u);
+  EXPECT_EQ(table->letters, 0u);
   ASSERT_TRUE(table->days);
   EXPECT_EQ(table->days->first, kSecondDay);
   EXPECT_EQ(table->days->second, kSecondDay + 2 * 24 * kMicrosPerHour - 1);
-  auto letters_only = ParseStagedTable("_bikestream_stage_cd_2_none_none");
+  auto letters_only = ParseStagedTable("_bikestream_stage_cd_0_2_none_none");
   ASSERT_TRUE(letters_only);
   EXPECT_FALSE(letters_only->days);
-  for (const char* name : {"raw_events", "_bikestream_stage_ab_x_none_none",
-                           "_bikestream_stage_ab_1_2025_none", "_bikestream_stage_ab_1_none"}) {
+  for (const char* name :
+       {"raw_events", "_bikestream_stage_ab_x_0_none_none", "_bikestream_stage_ab_1_0_2025_none",
+        "_bikestream_stage_ab_1_0_none", "_bikestream_stage__1_0_none_none"}) {
     EXPECT_FALSE(ParseStagedTable(name)) << name;
   }
 }
@@ -149,9 +152,9 @@ TEST_F(BigQueryStagingTest, AMergeIsBilledForTheTablesItReadsNotForItsBatches) {
   ASSERT_TRUE(StageBatch(*workers_[0], batch, "one").ok());
   auto alone = MergeStaged(*workers_[0], TableNames{}, "merge_a");
   ASSERT_TRUE(alone.ok() && alone->has_value()) << alone.status();
-  // The 10 MB minimum, eight times: the writer row, the staged table, raw_events, dead_letter,
-  // the script's staged and new_events twice each.
-  EXPECT_EQ((*alone)->job.bytes_billed, 8 * testing_support::kMinimumBilledPerTable);
+  // The 10 MB minimum, five times: the writer row; the staged table and raw_events for
+  // new_events; new_events for the insert and for the result. No letters: dead_letter unread.
+  EXPECT_EQ((*alone)->job.bytes_billed, 5 * testing_support::kMinimumBilledPerTable);
   for (int i = 0; i < 2; ++i) {
     Batch more;
     for (int e = 0; e < 200; ++e) more.events.push_back(MakeEvent(fmt::format("w{}-{}", i, e)));

@@ -63,7 +63,7 @@ absl::StatusOr<MergedBatch> MergeCommitter::AwaitMerge(const StagedTable& staged
     auto waiting = ListStaged(client_);
     if (!waiting.ok()) return waiting.status();
     std::size_t rows = 0;
-    for (const StagedTable& table : *waiting) rows += table.rows;
+    for (const StagedTable& table : *waiting) rows += table.events + table.letters;
     if (ShouldMerge(options_.governor, now, staged_at, rows, last_)) {
       if (absl::Status merged = RunMerge(*count + 1); !merged.ok()) return merged;
       continue;

@@ -64,52 +64,80 @@ std::string StagedRows(const Batch& batch, const std::string& batch_id) {
   return rows;
 }
 
+// `columns` of the rows of `staged` where `present` is not NULL, as one relation.
+std::string UnionOf(const std::vector<const StagedTable*>& staged, const std::string& columns,
+                    const std::string& present) {
+  std::string relation;
+  for (const StagedTable* table : staged) {
+    relation += fmt::format("{}SELECT {} FROM {} WHERE {} IS NOT NULL",
+                            relation.empty() ? "" : "\n      UNION ALL ", columns,
+                            Quoted(table->name), present);
+  }
+  return relation;
+}
+
+// The merge reads each staged table in the statements that need it only (each table a
+// statement reads is billed 10 MB at least): events from the tables that hold events, letters
+// from those that hold letters.
 std::string MergeScript(const std::vector<StagedTable>& staged, const TableNames& tables,
                         bool with_days) {
-  std::string columns;
-  for (const Field& field : StagedFields()) columns += (columns.empty() ? "" : ", ") + field.name;
-  std::string union_all;
+  std::vector<const StagedTable*> with_events;
+  std::vector<const StagedTable*> with_letters;
   for (const StagedTable& table : staged) {
-    union_all += fmt::format("{}SELECT {} FROM {}", union_all.empty() ? "" : "\n  UNION ALL ",
-                             columns, Quoted(table.name));
+    if (table.events > 0) with_events.push_back(&table);
+    if (table.letters > 0) with_letters.push_back(&table);
   }
   const std::string raw = Quoted(tables.raw_events);
   const std::string dead = Quoted(tables.dead_letter);
-  return fmt::format(
-      "BEGIN TRANSACTION;\n"
-      "UPDATE {writer} SET commits = commits + 1 WHERE TRUE;\n"
-      "CREATE TEMP TABLE staged AS\n  {union_all};\n"
-      // Each event_id's first copy in the merge, not stored in its days yet.
-      "CREATE TEMP TABLE new_events AS\n"
-      "  SELECT batch, pos, event_id, station_id, ts_iso, kind, delta FROM (\n"
-      "    SELECT batch, pos, event_id, station_id, ts_iso, kind, delta,\n"
-      "           ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY batch, pos) AS copy\n"
-      "    FROM staged WHERE event_id IS NOT NULL) AS firsts\n"
-      "  WHERE copy = 1{not_stored};\n"
-      "INSERT INTO {raw} (event_id, station_id, ts_iso, kind, delta)\n"
-      "  SELECT event_id, station_id, ts_iso, kind, delta FROM new_events;\n"
-      // Each (source, message_id) once, numbered after the largest id.
-      "INSERT INTO {dead} (id, first_seen, source, message_id, payload, reason, error, "
-      "publish_time)\n"
-      "  SELECT (SELECT COALESCE(MAX(id), 0) FROM {dead}) + ROW_NUMBER() OVER (ORDER BY batch, "
-      "pos),\n"
-      "         first_seen, source, message_id, payload, reason, error, publish_time FROM (\n"
-      "    SELECT batch, pos, first_seen, source, message_id, payload, reason, error, "
-      "publish_time,\n"
-      "           ROW_NUMBER() OVER (PARTITION BY source, message_id ORDER BY batch, pos) AS copy\n"
-      "    FROM staged WHERE message_id IS NOT NULL) AS s\n"
-      "  WHERE copy = 1 AND NOT EXISTS (SELECT 1 FROM {dead} AS t\n"
-      "                                 WHERE t.source = s.source AND t.message_id = "
-      "s.message_id);\n"
-      "COMMIT TRANSACTION;\n"
-      "SELECT batch, pos FROM new_events ORDER BY batch, pos;\n",
-      fmt::arg("writer", Quoted(kWriterTable)), fmt::arg("union_all", union_all),
-      fmt::arg("raw", raw), fmt::arg("dead", dead),
-      fmt::arg("not_stored",
-               with_days ? fmt::format(" AND event_id NOT IN (SELECT event_id FROM {} WHERE "
-                                       "ts_iso BETWEEN @first_day AND @last_day_end)",
-                                       raw)
-                         : std::string()));
+  std::string script =
+      fmt::format("BEGIN TRANSACTION;\nUPDATE {} SET commits = commits + 1 WHERE TRUE;\n",
+                  Quoted(kWriterTable));
+  if (!with_events.empty()) {
+    const std::string not_stored = with_days
+                                       ? fmt::format(
+                                             " AND event_id NOT IN (SELECT event_id FROM {} WHERE "
+                                             "ts_iso BETWEEN @first_day AND @last_day_end)",
+                                             raw)
+                                       : std::string();
+    // Each event_id's first copy in the merge, not stored in its days yet.
+    script += fmt::format(
+        "CREATE TEMP TABLE new_events AS\n"
+        "  SELECT batch, pos, event_id, station_id, ts_iso, kind, delta FROM (\n"
+        "    SELECT batch, pos, event_id, station_id, ts_iso, kind, delta,\n"
+        "           ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY batch, pos) AS copy\n"
+        "    FROM ({}) AS staged) AS firsts\n"
+        "  WHERE copy = 1{};\n"
+        "INSERT INTO {} (event_id, station_id, ts_iso, kind, delta)\n"
+        "  SELECT event_id, station_id, ts_iso, kind, delta FROM new_events;\n",
+        UnionOf(with_events, "batch, pos, event_id, station_id, ts_iso, kind, delta", "event_id"),
+        not_stored, raw);
+  }
+  if (!with_letters.empty()) {
+    // Each (source, message_id) once, numbered after the largest id.
+    script += fmt::format(
+        "INSERT INTO {0} (id, first_seen, source, message_id, payload, reason, error, "
+        "publish_time)\n"
+        "  SELECT (SELECT COALESCE(MAX(id), 0) FROM {0}) + ROW_NUMBER() OVER (ORDER BY batch, "
+        "pos),\n"
+        "         first_seen, source, message_id, payload, reason, error, publish_time FROM (\n"
+        "    SELECT batch, pos, first_seen, source, message_id, payload, reason, error, "
+        "publish_time,\n"
+        "           ROW_NUMBER() OVER (PARTITION BY source, message_id ORDER BY batch, pos) AS "
+        "copy\n"
+        "    FROM ({1}) AS staged) AS s\n"
+        "  WHERE copy = 1 AND NOT EXISTS (SELECT 1 FROM {0} AS t\n"
+        "                                 WHERE t.source = s.source AND t.message_id = "
+        "s.message_id);\n",
+        dead,
+        UnionOf(with_letters,
+                "batch, pos, first_seen, source, message_id, payload, reason, error, publish_time",
+                "message_id"));
+  }
+  script += "COMMIT TRANSACTION;\n";
+  script += with_events.empty()
+                ? "SELECT CAST(NULL AS STRING) AS batch, CAST(NULL AS INT64) AS pos LIMIT 0;\n"
+                : "SELECT batch, pos FROM new_events ORDER BY batch, pos;\n";
+  return script;
 }
 
 }  // namespace
@@ -119,12 +147,13 @@ std::optional<StagedTable> ParseStagedTable(std::string_view name) {
   const std::string_view rest = name.substr(std::string_view(kStagePrefix).size());
   const std::vector<std::string> parts =
       absl::StrSplit(absl::string_view(rest.data(), rest.size()), '_');
+  if (parts.size() != 5 || parts[0].empty()) return std::nullopt;
   StagedTable table{.name = std::string(name), .batch = parts[0]};
-  if (parts.size() != 4 || table.batch.empty() || !absl::SimpleAtoi(parts[1], &table.rows))
+  if (!absl::SimpleAtoi(parts[1], &table.events) || !absl::SimpleAtoi(parts[2], &table.letters))
     return std::nullopt;
-  if (parts[2] == kNoDay && parts[3] == kNoDay) return table;
-  const auto first = DayStart(parts[2]);
-  const auto last = DayStart(parts[3]);
+  if (parts[3] == kNoDay && parts[4] == kNoDay) return table;
+  const auto first = DayStart(parts[3]);
+  const auto last = DayStart(parts[4]);
   if (!first || !last) return std::nullopt;
   table.days = std::pair(*first, *last + kDay - 1);
   return table;
@@ -144,8 +173,8 @@ absl::StatusOr<StagedTable> StageBatch(Client& client, const Batch& batch,
                             [](const Event& a, const Event& b) { return a.ts < b.ts; });
     days = DayText(earliest->ts) + "_" + DayText(latest->ts);
   }
-  const std::string name = fmt::format("{}{}_{}_{}", kStagePrefix, batch_id,
-                                       batch.events.size() + batch.dead_letters.size(), days);
+  const std::string name = fmt::format("{}{}_{}_{}_{}", kStagePrefix, batch_id, batch.events.size(),
+                                       batch.dead_letters.size(), days);
   absl::Status loaded = client.LoadRows("bikestream_stage_" + batch_id, name, StagedFields(),
                                         StagedRows(batch, batch_id));
   if (!loaded.ok()) return loaded;

@@ -18,15 +18,17 @@
 
 namespace bikestream::bigquery {
 
-// Staged tables are named this, then the batch's id, its rows (events and dead letters) and its
+// Staged tables are named this, then the batch's id, its events, its dead letters and its
 // events' first and last day (YYYYMMDD, "none" without events): the merge reads raw_events in
-// those days only, and whoever decides when to merge sees how much waits without a query.
+// those days only and each staged table only for what it holds, and whoever decides when to
+// merge sees how much waits, all without a query.
 inline constexpr char kStagePrefix[] = "_bikestream_stage_";
 
 struct StagedTable {
   std::string name;
-  std::string batch;     // Its batch's id: hex digits.
-  std::size_t rows = 0;  // Events and dead letters.
+  std::string batch;  // Its batch's id: hex digits.
+  std::size_t events = 0;
+  std::size_t letters = 0;
   // [first day's start, last day's end] of its events; nullopt without events.
   std::optional<std::pair<TimestampMicros, TimestampMicros>> days;
 };
