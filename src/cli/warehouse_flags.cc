@@ -131,10 +131,11 @@ std::string WarehouseUrlOfStore(const WarehouseFlags& flags) {
 void AddCommitDelayOption(CLI::App* command, WarehouseFlags* flags) {
   command
       ->add_option("--max-commit-delay", flags->max_commit_delay,
-                   "BigQuery: the longest a batch waits for the merge that commits it, in "
-                   "seconds (default 60). Merges wait until the events waiting pay for one (each "
-                   "is billed tens of MB, whatever it carries) or this has passed: shorter means "
-                   "fresher rows and a larger bill when events are few (docs/bigquery.md)")
+                   "BigQuery: the longest a batch waits for the merge that commits it, in seconds "
+                   "(default 90); an event that arrives meanwhile waits for the next merge too. "
+                   "Merges run sooner when the events waiting pay for one (each is billed tens "
+                   "of MB, whatever it carries): a shorter delay means fresher rows and a larger "
+                   "bill when events are few (docs/bigquery.md)")
       ->group("Warehouse");
 }
 

@@ -338,6 +338,7 @@ std::optional<std::string> BigQueryStandIn::ConflictWith(
 
 json BigQueryStandIn::RunJob(const json& reference, const json& configuration) {
   Job job{.reference = reference, .configuration = configuration, .outcome = Failure{}};
+  job.started_ms = std::stoll(CreationTime().get<std::string>());
   job.transaction_writes = TransactionWrites(configuration);
   if (!job_failures_.empty()) {
     job.outcome = job_failures_.front();
@@ -354,6 +355,7 @@ json BigQueryStandIn::RunJob(const json& reference, const json& configuration) {
     job.outcome = engine_->Run(configuration.value("query", json::object()));
     if (std::holds_alternative<Result>(job.outcome)) {
       job.done_at = std::chrono::steady_clock::now() + options_.transaction_time;
+      job.duration_ms = options_.transaction_time.count();
     } else {
       job.transaction_writes.clear();  // A failed transaction holds nothing.
     }
@@ -448,7 +450,8 @@ json BigQueryStandIn::JobResource(const Job& job) const {
   const bool running =
       job.polls < options_.polls_before_done || std::chrono::steady_clock::now() < job.done_at;
   json status = {{"state", running ? "RUNNING" : "DONE"}};
-  json statistics = {{"creationTime", Int64(1)}};
+  json statistics = {{"creationTime", Int64(job.started_ms)}, {"startTime", Int64(job.started_ms)}};
+  if (!running) statistics["endTime"] = Int64(job.started_ms + job.duration_ms);
   if (const auto* failure = std::get_if<Failure>(&job.outcome)) {
     status["errorResult"] = {{"reason", failure->reason}, {"message", failure->message}};
   } else {

@@ -139,7 +139,9 @@ class BigQueryStandIn {
     Outcome outcome;
     int polls = 0;
     std::chrono::steady_clock::time_point done_at;  // RUNNING until then.
-    std::set<std::string> transaction_writes;       // "dataset.table"s a transaction writes.
+    std::int64_t started_ms = 0;                    // Wall clock, as BigQuery's statistics.
+    std::int64_t duration_ms = 0;
+    std::set<std::string> transaction_writes;  // "dataset.table"s a transaction writes.
   };
   using Handler = std::function<nlohmann::json(const httplib::Request&, int* status)>;
 

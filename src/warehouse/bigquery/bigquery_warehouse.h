@@ -27,7 +27,7 @@ struct BigQueryWarehouseOptions {
 
 // Opens bigquery://PROJECT/DATASET[?location=LOCATION][&endpoint=URL][&max_commit_delay=S]
 // (location default US; endpoint default $BIGQUERY_ENDPOINT, then Google's; the longest a
-// batch waits for its merge, in seconds, default 60) with Google's Application Default
+// batch waits for its merge, in seconds, default 90) with Google's Application Default
 // Credentials from the environment. Each job's bytes go to Warehouse::ObserveCosts.
 absl::StatusOr<std::unique_ptr<Warehouse>> OpenBigQueryWarehouse(std::string_view url,
                                                                  const TableNames& tables,

@@ -376,6 +376,10 @@ FinishedJob Client::Finished(const json& job) {
       .bytes_processed = Int64Field(MemberOf(job, "statistics"), "totalBytesProcessed"),
       .bytes_billed =
           Int64Field(MemberOf(MemberOf(job, "statistics"), "query"), "totalBytesBilled")};
+  const json& statistics = MemberOf(job, "statistics");
+  finished.duration = std::max<DurationMicros>(
+      0,
+      (Int64Field(statistics, "endTime") - Int64Field(statistics, "startTime")) * kMicrosPerMilli);
   const json& status = MemberOf(job, "status");
   if (status.contains("errorResult")) {
     finished.outcome = FromErrorProto(status["errorResult"], "job " + finished.job_id,

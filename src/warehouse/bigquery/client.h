@@ -45,6 +45,7 @@ struct FinishedJob {
   absl::Status outcome;  // The job's errorResult; OK when it succeeded.
   std::int64_t bytes_processed = 0;
   std::int64_t bytes_billed = 0;
+  DurationMicros duration = 0;  // From its start to its end, by BigQuery's clock.
 };
 
 // A column of a result, as BigQuery names its type (STRING, INTEGER, TIMESTAMP, ...).

@@ -62,9 +62,9 @@ absl::StatusOr<MergedBatch> MergeCommitter::AwaitMerge(const StagedTable& staged
     }
     auto waiting = ListStaged(client_);
     if (!waiting.ok()) return waiting.status();
-    std::size_t rows = 0;
-    for (const StagedTable& table : *waiting) rows += table.events + table.letters;
-    if (ShouldMerge(options_.governor, now, staged_at, rows, last_)) {
+    Waiting staged_now{.staged_at = staged_at, .tables = waiting->size()};
+    for (const StagedTable& table : *waiting) staged_now.rows += table.events + table.letters;
+    if (ShouldMerge(options_.governor, now, staged_now, last_)) {
       if (absl::Status merged = RunMerge(*count + 1); !merged.ok()) return merged;
       continue;
     }
@@ -114,6 +114,7 @@ absl::StatusOr<std::optional<MergeCommitter::Merge>> MergeCommitter::MergeNumber
                   .bytes_processed = (*job)->bytes_processed,
                   .bytes_billed = (*job)->bytes_billed};
     last_ = LastMerge{.seen_at = clock_.Now(),
+                      .duration = (*job)->duration,
                       .bytes_billed = merge->bytes_billed,
                       .tables = merge->tables.size()};
   }
