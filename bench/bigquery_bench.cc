@@ -139,6 +139,7 @@ Figures Busy(BigQueryStandIn& stand_in, const Design& design, const std::string&
              int workers, std::size_t batch_size, double seconds) {
   std::atomic<std::int64_t> billed{0};
   std::vector<std::unique_ptr<Warehouse>> warehouses;
+  warehouses.reserve(std::size_t(workers));
   for (int w = 0; w < workers; ++w) warehouses.push_back(Worker(stand_in, dataset, design, billed));
   Must(warehouses[0]->Setup().ok(), "setup");
   billed = 0;
@@ -148,6 +149,7 @@ Figures Busy(BigQueryStandIn& stand_in, const Design& design, const std::string&
   std::vector<double> latencies;
   const auto start = Steady::now();
   std::vector<std::thread> threads;
+  threads.reserve(std::size_t(workers));
   for (int w = 0; w < workers; ++w) {
     threads.emplace_back([&, w] {
       const std::string prefix = fmt::format("{}-w{}", dataset, w);
@@ -263,4 +265,6 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace bikestream
 
-int main(int argc, char** argv) { return bikestream::Run(argc, argv); }
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
+  return bikestream::Run(argc, argv);
+}
