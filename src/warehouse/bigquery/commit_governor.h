@@ -16,7 +16,8 @@
 namespace bikestream::bigquery {
 
 struct CommitGovernorOptions {
-  // The longest a batch waits for its merge. An event that arrives while its worker waits
+  // The longest a batch waits for its merge, unless the load-job spacing below holds it
+  // longer (seconds at most). An event that arrives while its worker waits
   // waits for the next batch's merge too: up to about twice this. Default: 90 s.
   DurationMicros max_commit_delay = 90 * kMicrosPerSecond;
   // The bill a staged row may bring: a merge runs once rows * this >= the last merge's bill.

@@ -51,7 +51,9 @@ absl::StatusOr<MergedBatch> MergeCommitter::AwaitMerge(const StagedTable& staged
     for (; next <= *count; ++next) {
       auto merge = MergeNumbered(next);
       if (!merge.ok()) return merge.status();
-      if (*merge && (*merge)->tables.contains(staged.name)) return AnswerOf(**merge, staged.batch);
+      // Counted but not readable yet: never passed over, looked at again after a pause.
+      if (!*merge) break;
+      if ((*merge)->tables.contains(staged.name)) return AnswerOf(**merge, staged.batch);
     }
     const TimestampMicros now = clock_.Now();
     if (now - staged_at > options_.governor.max_commit_delay + options_.give_up_after) {
@@ -64,9 +66,10 @@ absl::StatusOr<MergedBatch> MergeCommitter::AwaitMerge(const StagedTable& staged
     if (!waiting.ok()) return waiting.status();
     Waiting staged_now{.staged_at = staged_at, .tables = waiting->size()};
     for (const StagedTable& table : *waiting) staged_now.rows += table.events + table.letters;
-    if (ShouldMerge(options_.governor, now, staged_now, last_)) {
-      if (absl::Status merged = RunMerge(*count + 1); !merged.ok()) return merged;
-      continue;
+    if (next > *count && ShouldMerge(options_.governor, now, staged_now, last_)) {
+      auto merged = RunMerge(*count + 1);
+      if (!merged.ok()) return merged.status();
+      if (*merged) continue;  // Done: its answer is read at once.
     }
     clock_.SleepFor(options_.poll);
   }
@@ -118,30 +121,36 @@ absl::StatusOr<std::optional<MergeCommitter::Merge>> MergeCommitter::MergeNumber
                       .bytes_billed = merge->bytes_billed,
                       .tables = merge->tables.size()};
   }
-  merges_[number] = merge;
+  // A merge not found may be one not readable yet: only a found one is remembered.
+  if (merge) merges_[number] = merge;
   while (merges_.size() > kMergesKept) merges_.erase(merges_.begin());
   return merge;
 }
 
-absl::Status MergeCommitter::RunMerge(std::int64_t number) {
-  // Merge n+1 starts once merge n is done: merges never overlap.
+absl::StatusOr<bool> MergeCommitter::RunMerge(std::int64_t number) {
+  // Merge n+1 starts once merge n is done: merges never overlap. The tables merge n took and
+  // its worker has not dropped yet are left out, not merged twice.
+  std::set<std::string> merged_already;
   if (number > 1) {
-    if (auto previous = MergeNumbered(number - 1); !previous.ok()) return previous.status();
+    auto previous = MergeNumbered(number - 1);
+    if (!previous.ok()) return previous.status();
+    if (*previous) merged_already = (*previous)->tables;
   }
   absl::Status failure;
   for (int attempt = 1, ran = 0; ran < kMaxMergeAttempts; ++attempt) {
-    auto id = MergeJobId(number, attempt);
-    if (!id.ok()) return id.status();
-    auto merged = MergeStaged(client_, tables_, *id);
-    if (!merged.ok()) return merged.status();
-    // Nothing staged any more, or the merge done (by this worker or another).
-    if (!merged->has_value() || (*merged)->job.outcome.ok()) return absl::OkStatus();
-    if (!(*merged)->ran_here) continue;  // An earlier attempt, another worker's, failed.
-    ++ran;
-    failure = (*merged)->job.outcome;
+    // Counted already: an attempt of it succeeded, whatever this worker saw of it.
     auto count = MergesSoFar();
     if (!count.ok()) return count.status();
-    if (*count >= number) return absl::OkStatus();  // Another attempt of it succeeded.
+    if (*count >= number) return true;
+    auto id = MergeJobId(number, attempt);
+    if (!id.ok()) return id.status();
+    auto merged = MergeStaged(client_, tables_, *id, merged_already);
+    if (!merged.ok()) return merged.status();
+    if (!merged->has_value()) return false;        // Nothing staged any more.
+    if ((*merged)->job.outcome.ok()) return true;  // Done, by this worker or another.
+    if (!(*merged)->ran_here) continue;            // An earlier attempt, another worker's, failed.
+    ++ran;
+    failure = (*merged)->job.outcome;
   }
   return failure;
 }

@@ -70,11 +70,12 @@ class MergeCommitter {
   absl::StatusOr<MergedBatch> AwaitMerge(const StagedTable& staged, std::int64_t merges_before);
   absl::StatusOr<std::int64_t> MergesSoFar();
   absl::StatusOr<std::string> MergeJobId(std::int64_t number, int attempt);
-  // Merge `number` once done: its attempt that succeeded; nullopt when it has no job (a count
-  // from before merges, or from another design).
+  // Merge `number` once done: its attempt that succeeded; nullopt when none is found (a count
+  // from the design before merges, or one not readable yet).
   absl::StatusOr<std::optional<Merge>> MergeNumbered(std::int64_t number);
-  // Runs merge `number`, or waits for the worker that runs it.
-  absl::Status RunMerge(std::int64_t number);
+  // Runs merge `number`, or waits for the worker that runs it; whether it is done (false:
+  // nothing was staged).
+  absl::StatusOr<bool> RunMerge(std::int64_t number);
   absl::StatusOr<MergedBatch> AnswerOf(const Merge& merge, const std::string& batch_id);
 
   Client& client_;

@@ -193,10 +193,16 @@ absl::StatusOr<std::vector<StagedTable>> ListStaged(Client& client) {
   return staged;
 }
 
-absl::StatusOr<std::optional<MergeAttempt>> MergeStaged(Client& client, const TableNames& tables,
-                                                        const std::string& job_id) {
+absl::StatusOr<std::optional<MergeAttempt>> MergeStaged(
+    Client& client, const TableNames& tables, const std::string& job_id,
+    const std::set<std::string>& merged_already) {
   auto staged = ListStaged(client);
   if (!staged.ok()) return staged.status();
+  std::erase_if(*staged, [&](const StagedTable& table) {
+    if (!merged_already.contains(table.name)) return false;
+    client.DeleteTable(table.name).IgnoreError();  // Its merge's worker died, or is slow.
+    return true;
+  });
   if (staged->empty()) return std::optional<MergeAttempt>();
   std::optional<std::pair<TimestampMicros, TimestampMicros>> days;
   for (const StagedTable& table : *staged) {
@@ -213,14 +219,12 @@ absl::StatusOr<std::optional<MergeAttempt>> MergeStaged(Client& client, const Ta
   const std::string sql = MergeScript(*staged, tables, days.has_value());
   auto merged = client.RunQueryJobOnce(job_id, sql, parameters);
   if (!merged.ok()) return merged.status();
-  // Ours, and merged: the tables go. One left by a failure here merges again, as duplicates
-  // only, and the batch's worker reads its answer from this merge, the first that names it.
+  // Ours, and merged: the tables go. The next merge leaves out one not dropped here, and a
+  // batch's worker reads its answer from the first merge that names its table.
   const bool ran_here = merged->query == sql;
   MergeAttempt attempt{.job = std::move(*merged), .ran_here = ran_here};
   if (attempt.ran_here && attempt.job.outcome.ok()) {
-    for (const StagedTable& table : *staged) {
-      if (absl::Status dropped = client.DeleteTable(table.name); !dropped.ok()) return dropped;
-    }
+    for (const StagedTable& table : *staged) client.DeleteTable(table.name).IgnoreError();
   }
   return std::optional<MergeAttempt>(std::move(attempt));
 }

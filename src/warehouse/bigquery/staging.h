@@ -58,10 +58,13 @@ struct MergeAttempt {
 // another client inserted that id first, its job is the answer): each event once by event_id
 // (its first copy, not stored yet in the staged days), each dead letter once by (source,
 // message_id), the writer row's count of merges up by one. A merge this call ran drops the
-// tables it merged. nullopt when nothing was staged. The job's result is (batch, pos) of each
-// event stored; StoredPositions reads a batch's.
-absl::StatusOr<std::optional<MergeAttempt>> MergeStaged(Client& client, const TableNames& tables,
-                                                        const std::string& job_id);
+// tables it merged, as far as it can (a table left is the next merge's to leave out). Tables
+// in `merged_already` (the last merge's, its worker not done dropping them) are left out, and
+// dropped. nullopt when nothing was staged. The job's result is (batch, pos) of each event
+// stored; StoredPositions reads a batch's.
+absl::StatusOr<std::optional<MergeAttempt>> MergeStaged(
+    Client& client, const TableNames& tables, const std::string& job_id,
+    const std::set<std::string>& merged_already = {});
 
 // The staged tables a merge's statement names.
 std::set<std::string> TablesMergedBy(std::string_view merge_sql);

@@ -82,7 +82,8 @@ absl::StatusOr<CommitResult> BigQueryWarehouse::Commit(const Batch& batch) {
   if (options_.transaction_per_batch) return Write(batch.events, batch.dead_letters, {});
   auto merged = committer_.Commit(batch);
   if (!merged.ok()) return merged.status();
-  // Each batch carries its share of the merge's bill, so that the workers' bills add up to it.
+  // Each batch carries its share of the merge's bill, so that the workers' bills add up to
+  // about it (a dead worker's table's share is nobody's).
   if (cost_observer_) {
     cost_observer_({"merge", merged->bytes_processed_share, merged->bytes_billed_share});
   }
