@@ -38,8 +38,10 @@ class DeadLetterStore {
   virtual absl::StatusOr<std::vector<DeadLetterCount>> CountDeadLetters(DurationMicros bucket,
                                                                         TimePeriod period) = 0;
 
-  // In one transaction: stores `events` (dedup as in EventSink::Commit) and deletes the dead
-  // letters with `resolved_ids`, whose payloads they are.
+  // Stores `events` (dedup as in EventSink::Commit) and deletes the dead letters with
+  // `resolved_ids`, whose payloads they are: in one transaction, or, where the engine must cut
+  // a large write into several, deleting no letter before every event is stored (a write cut
+  // short leaves letters whose events a replay then finds stored).
   virtual absl::StatusOr<CommitResult> ResolveDeadLetters(
       const std::vector<Event>& events, const std::vector<std::int64_t>& resolved_ids) = 0;
 };

@@ -1,10 +1,13 @@
 // The Spanner warehouse's events and dead letters against Google's Spanner emulator: setup,
 // exactly once by event_id within a batch, across batches, across parts of a batch and across
 // workers, dead letters kept once and resolved.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <thread>
+#include <tuple>
 
 #include "http/http_client.h"
 #include "support/spanner_emulator.h"
@@ -103,7 +106,7 @@ TEST_F(SpannerWarehouseTest, EachEventIsStoredOnceAndTheResultSaysWhichWereNew) 
 }
 
 TEST_F(SpannerWarehouseTest, ABatchLargerThanOneTransactionIsStoredInPartsExactly) {
-  options_.max_events_per_transaction = 3;
+  options_.limits.mutations = 3 * kEventInsertMutations;
   warehouse_ = Open();
   Batch batch;
   for (int i = 0; i < 10; ++i) batch.events.push_back(At(fmt::format("e{:02}", i), i));
@@ -178,8 +181,64 @@ TEST_F(SpannerWarehouseTest, DeadLettersAreKeptOnceWithTheirBytesAndResolvedByAR
   EXPECT_EQ(StoredIds(), (std::vector<std::string>{"fixed"}));
 }
 
+// Each letter is deleted only once every event is stored (commit_parts.h); here the parts are
+// five rows each.
+TEST_F(SpannerWarehouseTest, AReplayPastOneCommitStoresEveryEventAndResolvesEveryLetter) {
+  options_.limits.mutations = 5 * kEventInsertMutations;
+  warehouse_ = Open();
+  Batch batch;
+  for (int i = 0; i < 12; ++i) batch.dead_letters.push_back(Letter(fmt::format("m{:02}", i), "{"));
+  ASSERT_TRUE(warehouse_->Commit(batch).ok());
+  auto letters = warehouse_->ListDeadLetters({});
+  ASSERT_TRUE(letters.ok()) << letters.status();
+  ASSERT_EQ(letters->size(), 12u);
+  std::vector<Event> events;
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 12; ++i) {
+    events.push_back(At(fmt::format("fixed{:02}", i), i));
+    ids.push_back(letters->at(i).id);
+  }
+  auto resolved = warehouse_->ResolveDeadLetters(events, ids);
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  EXPECT_EQ(resolved->stored, 12u);
+  letters = warehouse_->ListDeadLetters({});
+  ASSERT_TRUE(letters.ok());
+  EXPECT_TRUE(letters->empty()) << letters->size() << " letters left";
+  EXPECT_EQ(StoredIds().size(), 12u);
+}
+
+// A tick past one commit's mutations is written in pieces of whole features (one feature cut
+// too, here), and rewritten in place exactly: a feature without rows now loses its old ones.
+TEST_F(SpannerWarehouseTest, ATickPastOneCommitIsWrittenInPiecesAndRewrittenExactly) {
+  options_.limits.mutations = 4 * kFeatureRowRewriteMutations;
+  warehouse_ = Open();
+  const std::vector<std::string> names = {"a", "b", "c"};
+  auto tick = [](TimestampMicros as_of, std::vector<std::pair<std::string, int>> counts) {
+    FeatureTick t{.as_of = as_of};
+    for (const auto& [name, stations] : counts) {
+      for (int s = 0; s < stations; ++s) {
+        t.rows.push_back({fmt::format("S{}", s), name, "1h", double(s), as_of});
+      }
+    }
+    std::sort(t.rows.begin(), t.rows.end(), [](const FeatureRow& x, const FeatureRow& y) {
+      return std::tie(x.station_id, x.feature_name) < std::tie(y.station_id, y.feature_name);
+    });
+    return t;
+  };
+  const FeatureTick first = tick(kMonday, {{"a", 6}, {"b", 2}, {"c", 1}});
+  const FeatureTick next = tick(kMonday + kMicrosPerHour, {{"a", 1}, {"c", 1}});
+  ASSERT_TRUE(warehouse_->WriteFeatureTicks(names, {first, next}).ok());
+  EXPECT_EQ(warehouse_->StoredFeatures(first.as_of).value(), first.rows);
+  EXPECT_EQ(warehouse_->StoredFeatures(next.as_of).value(), next.rows);
+
+  const FeatureTick rewritten = tick(kMonday, {{"a", 5}, {"c", 2}});
+  ASSERT_TRUE(warehouse_->WriteFeatureTicks(names, {rewritten}).ok());
+  EXPECT_EQ(warehouse_->StoredFeatures(first.as_of).value(), rewritten.rows);
+  EXPECT_EQ(warehouse_->StoredFeatures(next.as_of).value(), next.rows);
+}
+
 TEST_F(SpannerWarehouseTest, DeadLettersPastOneCommitsBytesGoInPartsAndALongPayloadIsCut) {
-  options_.max_dead_letter_bytes_per_transaction = 5'000;
+  options_.limits.dead_letter_bytes = 5'000;
   warehouse_ = Open();
   Batch batch;
   batch.events = {At("a", 1), At("b", 2)};

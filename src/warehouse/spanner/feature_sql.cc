@@ -2,6 +2,8 @@
 // read-write transactions, stored rows and training sets.
 #include <fmt/format.h>
 
+#include <map>
+
 #include "warehouse/spanner/spanner_backend.h"
 #include "warehouse/sql/feature_query.h"
 #include "warehouse/sql/sql_text.h"
@@ -13,12 +15,39 @@ namespace {
 
 using json = nlohmann::json;
 
-// Rows of station_features per transaction: each is about seven mutations (its columns and
-// its index's), within the 80,000 a commit takes. A tick larger than that is one transaction
-// still (a tick is replaced at once).
-constexpr std::size_t kMaxFeatureRowsPerTransaction = 10'000;
 // Entity rows per query of a training set: the request stays a few MB.
 constexpr std::size_t kMaxEntityRowsPerQuery = 10'000;
+
+// A part of a tick written in one transaction: the features it replaces and their rows.
+struct TickPiece {
+  std::vector<std::string> names;
+  std::vector<TickRow> rows;
+};
+
+// `tick` cut into pieces of whole features (in the order of `names`) of at most `max_rows` rows;
+// a feature with more rows than that is cut too, its first piece replacing it. Features without
+// rows in the tick are replaced (deleted) by the first piece.
+std::vector<TickPiece> PiecesOfTick(const FeatureTick& tick, const std::vector<std::string>& names,
+                                    std::size_t max_rows) {
+  std::map<std::string_view, std::vector<const FeatureRow*>> rows_of;
+  for (const FeatureRow& row : tick.rows) rows_of[row.feature_name].push_back(&row);
+  std::vector<TickPiece> pieces(1);
+  for (const std::string& name : names) {
+    auto rows = rows_of.find(name);
+    if (rows == rows_of.end()) {
+      pieces.front().names.push_back(name);
+      continue;
+    }
+    bool first = true;
+    for (const FeatureRow* row : rows->second) {
+      if (pieces.back().rows.size() >= max_rows) pieces.emplace_back();
+      if (first) pieces.back().names.push_back(name);
+      first = false;
+      pieces.back().rows.push_back({tick.as_of, row});
+    }
+  }
+  return pieces;
+}
 
 std::vector<FeatureRow> FeatureRowsOf(const ResultSet& rows, TimestampMicros as_of) {
   std::vector<FeatureRow> features;
@@ -84,37 +113,64 @@ absl::StatusOr<std::vector<FeatureRow>> SpannerWarehouse::StationFeatureHistory(
   return features;
 }
 
-// Each run of whole ticks one transaction: a tick is never half replaced.
+// Each run of whole ticks one transaction, within Spanner's mutations a commit: a tick is never
+// half replaced, unless it alone is past them (thousands of stations), when each transaction
+// replaces some of its features whole.
 absl::Status SpannerWarehouse::WriteFeatureTicks(const std::vector<std::string>& feature_names,
                                                  const std::vector<FeatureTick>& ticks) {
-  const std::string table = Quoted(tables_.station_features);
-  for (const auto& run : RunsOfWholeTicks(ticks, kMaxFeatureRowsPerTransaction)) {
-    std::vector<std::string> as_ofs;
-    Mutation insert{.kind = Mutation::Kind::kInsertOrUpdate,
-                    .table = tables_.station_features,
-                    .columns = {"station_id", "feature_name", "window_len", "value", "as_of"}};
-    for (const FeatureTick* tick : run) {
-      as_ofs.push_back(FormatRfc3339(tick->as_of));
-      for (const FeatureRow& row : tick->rows) {
-        insert.rows.push_back({ValidUtf8(row.station_id), row.feature_name, row.window_len,
-                               Float64(row.value).value, as_ofs.back()});
+  const std::size_t max_rows =
+      std::max<std::size_t>(options_.limits.mutations / kFeatureRowRewriteMutations, 1);
+  for (const auto& run : RunsOfWholeTicks(ticks, max_rows)) {
+    if (run.size() == 1 && run[0]->rows.size() > max_rows) {
+      for (const TickPiece& piece : PiecesOfTick(*run[0], feature_names, max_rows)) {
+        if (absl::Status written = ReplaceFeatures({run[0]->as_of}, piece.names, piece.rows);
+            !written.ok()) {
+          return written;
+        }
       }
+      continue;
     }
-    auto committed = client_.RunTransaction([&](Transaction& t) -> absl::Status {
+    std::vector<TimestampMicros> as_ofs;
+    std::vector<TickRow> rows;
+    for (const FeatureTick* tick : run) {
+      as_ofs.push_back(tick->as_of);
+      for (const FeatureRow& row : tick->rows) rows.push_back({tick->as_of, &row});
+    }
+    if (absl::Status written = ReplaceFeatures(as_ofs, feature_names, rows); !written.ok()) {
+      return written;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SpannerWarehouse::ReplaceFeatures(const std::vector<TimestampMicros>& as_ofs,
+                                               const std::vector<std::string>& names,
+                                               const std::vector<TickRow>& rows) {
+  std::vector<std::string> instants;
+  instants.reserve(as_ofs.size());
+  for (TimestampMicros as_of : as_ofs) instants.push_back(FormatRfc3339(as_of));
+  Mutation insert{.kind = Mutation::Kind::kInsertOrUpdate,
+                  .table = tables_.station_features,
+                  .columns = {"station_id", "feature_name", "window_len", "value", "as_of"}};
+  for (const auto& [as_of, row] : rows) {
+    insert.rows.push_back({ValidUtf8(row->station_id), row->feature_name, row->window_len,
+                           Float64(row->value).value, FormatRfc3339(as_of)});
+  }
+  auto committed = client_.RunTransaction([&](Transaction& t) -> absl::Status {
+    if (!names.empty()) {
       auto removed = t.ExecuteSql(
           fmt::format("DELETE FROM {} WHERE as_of IN UNNEST(@as_ofs) AND feature_name IN "
                       "UNNEST(@names)",
-                      table),
+                      Quoted(tables_.station_features)),
           {{"as_ofs", Value{{{"code", "ARRAY"}, {"arrayElementType", {{"code", "TIMESTAMP"}}}},
-                            json(as_ofs)}},
-           {"names", StringArray(feature_names)}});
+                            json(instants)}},
+           {"names", StringArray(names)}});
       if (!removed.ok()) return removed.status();
-      if (!insert.rows.empty()) t.Buffer(insert);
-      return absl::OkStatus();
-    });
-    if (!committed.ok()) return WithSetupHint(committed.status());
-  }
-  return absl::OkStatus();
+    }
+    if (!insert.rows.empty()) t.Buffer(insert);
+    return absl::OkStatus();
+  });
+  return WithSetupHint(committed.status());
 }
 
 absl::StatusOr<std::optional<TimestampMicros>> SpannerWarehouse::LatestFeatureTime() {

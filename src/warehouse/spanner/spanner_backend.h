@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "warehouse/spanner/client.h"
+#include "warehouse/spanner/commit_parts.h"
 #include "warehouse/sql/sql_dialect.h"
 #include "warehouse/warehouse.h"
 
@@ -30,13 +31,10 @@ inline constexpr std::size_t kMaxTableNameBytes = 128 - 16;
 struct SpannerWarehouseOptions {
   ClientOptions client;   // endpoint, project, instance, database, credentials.
   bool emulator = false;  // The emulator: Setup creates the instance too (free there).
-  // Events per read-write transaction: Spanner takes at most 80,000 mutations a commit, and an
-  // event is about ten (its columns and its index's).
-  std::size_t max_events_per_transaction = 5'000;
-  // Dead-letter bytes per read-write transaction: Spanner takes at most 100 MB a commit, and
-  // the request carries payloads in base64 (a third more); the rest of the margin is for the
-  // events beside them and the index entries.
-  std::size_t max_dead_letter_bytes_per_transaction = 16'000'000;
+  // What one read-write transaction may hold: Spanner's 80,000 mutations, and bytes of dead
+  // letters within its 100 MB a commit (the request carries payloads in base64, a third more;
+  // the rest of the margin is for the events beside them and the index entries).
+  CommitLimits limits;
 };
 
 // A dead letter's payload is kept up to 1 MiB (an MQTT message may be far longer), so that one
@@ -56,6 +54,12 @@ QueryResult ForPeople(const ResultSet& rows);
 absl::Status WithSetupHint(absl::Status status);
 // A table or column name quoted for GoogleSQL: `name`.
 std::string Quoted(std::string_view name);
+
+// A row of station_features to write, and its tick's as_of.
+struct TickRow {
+  TimestampMicros as_of = 0;
+  const FeatureRow* row = nullptr;
+};
 
 class SpannerWarehouse final : public Warehouse {
  public:
@@ -111,9 +115,13 @@ class SpannerWarehouse final : public Warehouse {
   absl::Status WriteOnce(const std::string& commit_id, std::span<const Event> events,
                          std::size_t offset, std::set<std::string>& counted,
                          std::span<const DeadLetter> letters,
-                         const std::vector<std::int64_t>& resolved_ids, CommitResult* result);
+                         std::span<const std::int64_t> resolved_ids, CommitResult* result);
   absl::Status BufferDeadLetters(Transaction& t, std::span<const DeadLetter> letters);
-  // feature_sql.cc
+  // feature_sql.cc: one transaction deleting the rows of `names` at `as_ofs`, then writing
+  // `rows`.
+  absl::Status ReplaceFeatures(const std::vector<TimestampMicros>& as_ofs,
+                               const std::vector<std::string>& names,
+                               const std::vector<TickRow>& rows);
   absl::StatusOr<QueryResult> LabeledTrainingSet(const std::vector<std::string>& features,
                                                  const TrainingSetRequest::Labels& labels);
   // reads.cc: a read at a strong timestamp, its errors with the hint to run setup where a

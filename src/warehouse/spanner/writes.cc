@@ -1,6 +1,7 @@
 // Writing events and dead letters: one read-write transaction per batch (or per part of it that
-// fits Spanner's limits of mutations and bytes a commit), which reads which events and dead letters
-// are stored already and inserts the rest under the call's commit id (docs/adr/0010).
+// fits Spanner's limits of mutations and bytes a commit: commit_parts.h), which reads which events
+// and dead letters are stored already and inserts the rest under the call's commit id
+// (docs/adr/0010).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -32,34 +33,6 @@ bool IsOutcomeUnknown(const absl::Status& status) {
 
 json OptionalTimestamp(TimestampMicros instant) {
   return instant == 0 ? json(nullptr) : Timestamp(instant).value;
-}
-
-// What a dead letter's insert weighs against Spanner's 100 MB a commit: its cells, and its key
-// again in the (source, message_id) index.
-std::size_t MutationBytes(const DeadLetter& letter) {
-  constexpr std::size_t kFixedColumns = 64;  // id, first_seen, publish_time and the row's keys.
-  return std::min(letter.payload.size(), kMaxPayloadBytes) + letter.reason.size() +
-         letter.error.size() + 2 * (letter.source.size() + letter.message_id.size()) +
-         kFixedColumns;
-}
-
-// `letters` in runs of at most `budget` bytes each (one letter at least a run).
-std::vector<std::span<const DeadLetter>> RunsOfBytes(std::span<const DeadLetter> letters,
-                                                     std::size_t budget) {
-  std::vector<std::span<const DeadLetter>> runs;
-  std::size_t start = 0;
-  std::size_t bytes = 0;
-  for (std::size_t i = 0; i < letters.size(); ++i) {
-    const std::size_t size = MutationBytes(letters[i]);
-    if (i > start && bytes + size > budget) {
-      runs.push_back(letters.subspan(start, i - start));
-      start = i;
-      bytes = 0;
-    }
-    bytes += size;
-  }
-  if (start < letters.size()) runs.push_back(letters.subspan(start));
-  return runs;
 }
 
 // The payload as kept: its first kMaxPayloadBytes; the error says when it was cut.
@@ -94,22 +67,18 @@ absl::StatusOr<CommitResult> SpannerWarehouse::Write(
   CommitResult result;
   result.newly_stored.assign(events.size(), false);
   result.dead_lettered = letters.size();
-  // Part k holds the k-th run of events (by count) and of dead letters (by bytes); the first
-  // also the dead letters resolved.
-  const std::size_t part = std::max<std::size_t>(options_.max_events_per_transaction, 1);
-  const std::vector<std::span<const DeadLetter>> letter_runs =
-      RunsOfBytes(letters, options_.max_dead_letter_bytes_per_transaction);
-  const std::size_t parts =
-      std::max({(events.size() + part - 1) / part, letter_runs.size(), std::size_t{1}});
+  // Several transactions where one would pass Spanner's limits, each dead letter resolved
+  // deleted after its event is stored (commit_parts.h).
   std::set<std::string> counted;  // Ids this call's earlier parts counted.
-  for (std::size_t k = 0; k < parts; ++k) {
-    const std::size_t from = std::min(k * part, events.size());
-    const std::span<const Event> events_part =
-        std::span<const Event>(events).subspan(from, std::min(part, events.size() - from));
-    absl::Status written =
-        WriteOnce(commit_id, events_part, from, counted,
-                  k < letter_runs.size() ? letter_runs[k] : std::span<const DeadLetter>{},
-                  k == 0 ? resolved_ids : std::vector<std::int64_t>{}, &result);
+  for (const CommitPart& part :
+       PlanCommitParts(events.size(), letters, resolved_ids.size(), options_.limits)) {
+    absl::Status written = WriteOnce(
+        commit_id, std::span<const Event>(events).subspan(part.events.from, part.events.count),
+        part.events.from, counted,
+        std::span<const DeadLetter>(letters).subspan(part.letters.from, part.letters.count),
+        std::span<const std::int64_t>(resolved_ids)
+            .subspan(part.resolved.from, part.resolved.count),
+        &result);
     if (!written.ok()) {
       failed_commit_id_ = commit_id;
       failed_first_event_ = first_event;
@@ -126,7 +95,7 @@ absl::Status SpannerWarehouse::WriteOnce(const std::string& commit_id,
                                          std::span<const Event> events, std::size_t offset,
                                          std::set<std::string>& counted,
                                          std::span<const DeadLetter> letters,
-                                         const std::vector<std::int64_t>& resolved_ids,
+                                         std::span<const std::int64_t> resolved_ids,
                                          CommitResult* result) {
   std::vector<bool> newly(events.size(), false);
   auto body = [&](Transaction& t) -> absl::Status {
