@@ -2,6 +2,7 @@
 // load jobs from two workers, redeliveries and dead letters among them, merged in one
 // transaction: each event and each letter stored once, each batch told which of its events
 // were new, the staged tables dropped.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <set>
@@ -145,6 +146,27 @@ TEST_F(BigQueryStagingTest, TheLastMergesTablesAreLeftOutAndDropped) {
   ASSERT_TRUE(staged.ok());
   EXPECT_TRUE(staged->empty());
   EXPECT_EQ(Count("raw_events"), 1);
+}
+
+// BigQuery refuses a query of too many tables: a merge takes some, the next one the rest.
+TEST_F(BigQueryStagingTest, AMergeTakesAtMostItsShareOfTablesAndTheNextTheRest) {
+  for (int i = 0; i < 5; ++i) {
+    Batch batch;
+    batch.events = {MakeEvent(fmt::format("e-{}", i))};
+    ASSERT_TRUE(StageBatch(*workers_[0], batch, fmt::format("b{}", i)).ok());
+  }
+  auto first = MergeStaged(*workers_[0], TableNames{}, "merge_1", {}, 3);
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
+  const std::set<std::string> taken = TablesMergedBy((*first)->job.query);
+  EXPECT_EQ(taken.size(), 3u);
+  auto left = ListStaged(*workers_[0]);
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 2u);
+  for (const StagedTable& table : *left) EXPECT_FALSE(taken.contains(table.name)) << table.name;
+  auto second = MergeStaged(*workers_[0], TableNames{}, "merge_2", taken, 3);
+  ASSERT_TRUE(second.ok() && second->has_value()) << second.status();
+  EXPECT_EQ(TablesMergedBy((*second)->job.query).size(), 2u);
+  EXPECT_EQ(Count("raw_events"), 5);
 }
 
 TEST_F(BigQueryStagingTest, StagedNamesTellTheirBatchRowsAndDays) {

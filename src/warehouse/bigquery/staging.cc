@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <regex>
 
 #include "absl/strings/numbers.h"
@@ -193,9 +194,10 @@ absl::StatusOr<std::vector<StagedTable>> ListStaged(Client& client) {
   return staged;
 }
 
-absl::StatusOr<std::optional<MergeAttempt>> MergeStaged(
-    Client& client, const TableNames& tables, const std::string& job_id,
-    const std::set<std::string>& merged_already) {
+absl::StatusOr<std::optional<MergeAttempt>> MergeStaged(Client& client, const TableNames& tables,
+                                                        const std::string& job_id,
+                                                        const std::set<std::string>& merged_already,
+                                                        std::size_t max_tables) {
   auto staged = ListStaged(client);
   if (!staged.ok()) return staged.status();
   std::erase_if(*staged, [&](const StagedTable& table) {
@@ -204,6 +206,11 @@ absl::StatusOr<std::optional<MergeAttempt>> MergeStaged(
     return true;
   });
   if (staged->empty()) return std::optional<MergeAttempt>();
+  if (staged->size() > max_tables) {
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    std::shuffle(staged->begin(), staged->end(), random);
+    staged->resize(max_tables);
+  }
   std::optional<std::pair<TimestampMicros, TimestampMicros>> days;
   for (const StagedTable& table : *staged) {
     if (!table.days) continue;

@@ -24,6 +24,11 @@ namespace bikestream::bigquery {
 // merge sees how much waits, all without a query.
 inline constexpr char kStagePrefix[] = "_bikestream_stage_";
 
+// Staged tables one merge takes at most, a random choice when more wait (none waits on the
+// listing's order): BigQuery refuses a query of over 1,000 tables or 1 MB of text, and a merge
+// names each table a few times.
+inline constexpr std::size_t kMaxTablesPerMerge = 500;
+
 struct StagedTable {
   std::string name;
   std::string batch;  // Its batch's id: hex digits.
@@ -64,7 +69,7 @@ struct MergeAttempt {
 // stored; StoredPositions reads a batch's.
 absl::StatusOr<std::optional<MergeAttempt>> MergeStaged(
     Client& client, const TableNames& tables, const std::string& job_id,
-    const std::set<std::string>& merged_already = {});
+    const std::set<std::string>& merged_already = {}, std::size_t max_tables = kMaxTablesPerMerge);
 
 // The staged tables a merge's statement names.
 std::set<std::string> TablesMergedBy(std::string_view merge_sql);
