@@ -44,6 +44,20 @@ TEST(JobMetrics, PrometheusTextHasCountersStateAndCumulativeHistogram) {
   EXPECT_NE(text.find("bikestream_publish_to_commit_seconds_count 3\n"), std::string::npos);
 }
 
+// The cost governor's figure: bytes billed over events stored, 0 before anything is stored.
+TEST(JobMetrics, BytesBilledPerStoredEventDividesTheBillByTheEventsStored) {
+  JobMetrics metrics;
+  metrics.warehouse_bytes_billed = 50'000'000;
+  EXPECT_NE(PrometheusText(metrics, JobState::kRunning)
+                .find("bikestream_warehouse_bytes_billed_per_stored_event 0\n"),
+            std::string::npos);
+  metrics.stored = 400;
+  const std::string text = PrometheusText(metrics, JobState::kRunning);
+  EXPECT_NE(text.find("bikestream_warehouse_bytes_billed_per_stored_event 125000\n"),
+            std::string::npos)
+      << text;
+}
+
 // /healthz said ok while the job stored nothing because every commit failed.
 TEST(JobMetrics, UnhealthyWhenFailedOrWhileCommitsKeepFailing) {
   JobMetrics metrics;
