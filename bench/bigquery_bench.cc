@@ -20,6 +20,7 @@
 #include <optional>
 #include <thread>
 
+#include "bench/bench_events.h"
 #include "bench/bench_util.h"
 #include "support/bigquery_sqlite.h"
 #include "support/bigquery_stand_in.h"
@@ -42,12 +43,6 @@ struct Design {
 };
 constexpr Design kMerged{"staged, merged", false};
 constexpr Design kPerBatch{"transaction per batch", true};
-
-Event EventNumbered(const std::string& prefix, std::uint64_t i) {
-  return Event{fmt::format("{}-{}", prefix, i), fmt::format("S{}", i % 500),
-               1760745600LL * kMicrosPerSecond + static_cast<TimestampMicros>(i) * 1000,
-               i % 2 ? Kind::kDropoff : Kind::kPickup, static_cast<std::int32_t>(1 + i % 3)};
-}
 
 // A worker's warehouse on its own dataset of `stand_in`, its bill added to `billed`.
 std::unique_ptr<Warehouse> Worker(BigQueryStandIn& stand_in, const std::string& dataset,
@@ -89,7 +84,7 @@ Figures Sparse(BigQueryStandIn& stand_in, const Design& design, const std::strin
     for (std::uint64_t i = 0; Seconds(start) < seconds; ++i) {
       {
         std::lock_guard lock(mutex);
-        waiting.emplace_back(EventNumbered(dataset, i), Steady::now());
+        waiting.emplace_back(bench::NumberedEvent(dataset, i), Steady::now());
       }
       arrived.notify_one();
       std::this_thread::sleep_until(start + std::chrono::seconds(i + 1));
@@ -157,7 +152,7 @@ Figures Busy(BigQueryStandIn& stand_in, const Design& design, const std::string&
         Batch batch;
         const std::uint64_t first = (b % 10 == 9 ? b - 1 : b) * batch_size;
         for (std::uint64_t i = first; i < first + batch_size; ++i)
-          batch.events.push_back(EventNumbered(prefix, i));
+          batch.events.push_back(bench::NumberedEvent(prefix, i));
         const auto began = Steady::now();
         auto committed = warehouses[std::size_t(w)]->Commit(batch);
         if (!committed.ok()) {

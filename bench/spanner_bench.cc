@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "bench/bench_events.h"
 #include "bench/bench_util.h"
 #include "support/spanner_emulator.h"
 #include "warehouse/spanner/spanner_backend.h"
@@ -24,16 +25,10 @@ using bench::Seconds;
 using Steady = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-// Events of 500 stations, a millisecond apart.
 std::vector<Event> Events(std::uint64_t count) {
   std::vector<Event> events;
   events.reserve(count);
-  for (std::uint64_t i = 0; i < count; ++i) {
-    events.push_back({fmt::format("spb-{}", i), fmt::format("S{}", i % 500),
-                      1760745600LL * kMicrosPerSecond + static_cast<TimestampMicros>(i) * 1000,
-                      i % 2 ? Kind::kDropoff : Kind::kPickup,
-                      static_cast<std::int32_t>(1 + i % 3)});
-  }
+  for (std::uint64_t i = 0; i < count; ++i) events.push_back(bench::NumberedEvent("spb", i));
   return events;
 }
 
