@@ -543,7 +543,8 @@ void BigQueryStandIn::RouteTables(httplib::Server& server, const std::string& pr
               listed.push_back({{"kind", "bigquery#table"},
                                 {"id", options_.project + ":" + key},
                                 {"tableReference", table["tableReference"]},
-                                {"type", "TABLE"}});
+                                {"type", "TABLE"},
+                                {"creationTime", table["creationTime"]}});
             }
             const std::size_t start = request.has_param("pageToken")
                                           ? std::stoul(request.get_param_value("pageToken"))

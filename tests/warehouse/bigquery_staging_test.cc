@@ -7,6 +7,7 @@
 
 #include <set>
 
+#include "common/clock.h"
 #include "support/bigquery_sqlite.h"
 #include "support/bigquery_stand_in.h"
 #include "support/events.h"
@@ -139,7 +140,8 @@ TEST_F(BigQueryStagingTest, TheLastMergesTablesAreLeftOutAndDropped) {
   other.events = {MakeEvent("e-2")};
   auto fresh = StageBatch(*workers_[1], other, "b2");
   ASSERT_TRUE(fresh.ok()) << fresh.status();
-  auto merged = MergeStaged(*workers_[1], TableNames{}, "merge_9", {left->name});
+  auto merged =
+      MergeStaged(*workers_[1], TableNames{}, "merge_9", {.merged_already = {left->name}});
   ASSERT_TRUE(merged.ok() && merged->has_value()) << merged.status();
   EXPECT_EQ(TablesMergedBy((*merged)->job.query), std::set<std::string>{fresh->name});
   auto staged = ListStaged(*workers_[0]);
@@ -155,7 +157,7 @@ TEST_F(BigQueryStagingTest, AMergeTakesAtMostItsShareOfTablesAndTheNextTheRest) 
     batch.events = {MakeEvent(fmt::format("e-{}", i))};
     ASSERT_TRUE(StageBatch(*workers_[0], batch, fmt::format("b{}", i)).ok());
   }
-  auto first = MergeStaged(*workers_[0], TableNames{}, "merge_1", {}, 3);
+  auto first = MergeStaged(*workers_[0], TableNames{}, "merge_1", {.max_tables = 3});
   ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
   const std::set<std::string> taken = TablesMergedBy((*first)->job.query);
   EXPECT_EQ(taken.size(), 3u);
@@ -163,10 +165,41 @@ TEST_F(BigQueryStagingTest, AMergeTakesAtMostItsShareOfTablesAndTheNextTheRest) 
   ASSERT_TRUE(left.ok());
   ASSERT_EQ(left->size(), 2u);
   for (const StagedTable& table : *left) EXPECT_FALSE(taken.contains(table.name)) << table.name;
-  auto second = MergeStaged(*workers_[0], TableNames{}, "merge_2", taken, 3);
+  auto second = MergeStaged(*workers_[0], TableNames{}, "merge_2",
+                            {.merged_already = taken, .max_tables = 3});
   ASSERT_TRUE(second.ok() && second->has_value()) << second.status();
   EXPECT_EQ(TablesMergedBy((*second)->job.query).size(), 2u);
   EXPECT_EQ(Count("raw_events"), 5);
+}
+
+// A worker whose merge of every table failed merges its own alone; a table older than any
+// worker waits is dropped, not merged (its messages came again).
+TEST_F(BigQueryStagingTest, AMergeCanTakeOneTableAndDropsTablesNobodyWaitsFor) {
+  Batch mine, theirs;
+  mine.events = {MakeEvent("e-1")};
+  theirs.events = {MakeEvent("e-2")};
+  auto own = StageBatch(*workers_[0], mine, "mine");
+  ASSERT_TRUE(own.ok()) << own.status();
+  auto other = StageBatch(*workers_[1], theirs, "theirs");
+  ASSERT_TRUE(other.ok()) << other.status();
+  auto alone = MergeStaged(*workers_[0], TableNames{}, "merge_1", {.only = own->name});
+  ASSERT_TRUE(alone.ok() && alone->has_value()) << alone.status();
+  EXPECT_EQ(TablesMergedBy((*alone)->job.query), std::set<std::string>{own->name});
+  auto left = ListStaged(*workers_[0]);
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ(left->at(0).name, other->name);
+  const TimestampMicros now = SystemClock().Now();
+  EXPECT_GT(left->at(0).created, now - 60 * kMicrosPerSecond);  // Its creationTime, listed.
+
+  auto none = MergeStaged(*workers_[0], TableNames{}, "merge_2",
+                          {.abandoned_before = now + kMicrosPerMinute});
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->has_value());
+  left = ListStaged(*workers_[0]);
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->empty());
+  EXPECT_EQ(Count("raw_events"), 1);
 }
 
 TEST_F(BigQueryStagingTest, StagedNamesTellTheirBatchRowsAndDays) {

@@ -101,6 +101,36 @@ TEST_F(BigQueryWarehouseTest, AMergeThatFailedIsFollowedByItsNextAttempt) {
   EXPECT_EQ(merges, (std::vector<std::string>{"_1_1", "_1_2"}));
 }
 
+// A staged table that cannot merge (here: another release's columns, its worker gone) fails
+// the merges that list it; a worker then merges its own batch alone.
+TEST_F(BigQueryWarehouseTest, AStagedTableThatCannotMergeHoldsBackOnlyItsOwnBatch) {
+  auto warehouse = Open();
+  ASSERT_TRUE(warehouse->Setup().ok());
+  bigquery::Client client(
+      {.endpoint = stand_in_.url(), .project = "test-project", .default_dataset = "bikes"});
+  const std::string poison = "_bikestream_stage_0bad_1_0_20251117_20251117";
+  ASSERT_TRUE(
+      client.LoadRows("load_poison", poison, {{"batch", "STRING"}}, R"({"batch":"0bad"})").ok());
+  for (int i = 0; i < 2; ++i) {
+    Batch batch;
+    batch.events = {MakeEvent(fmt::format("e-{}", i))};
+    auto committed = warehouse->Commit(batch);
+    ASSERT_TRUE(committed.ok()) << committed.status();
+    EXPECT_EQ(committed->stored, 1u);
+  }
+  EXPECT_EQ(Count(*warehouse, "raw_events"), 2);
+  std::vector<std::string> merges;  // Each merge: all tables failed, then the batch alone.
+  for (const std::string& id : stand_in_.job_ids()) {
+    if (id.starts_with("bikestream_merge_bikes_")) merges.push_back(id.substr(id.size() - 4));
+  }
+  std::sort(merges.begin(), merges.end());
+  EXPECT_EQ(merges, (std::vector<std::string>{"_1_1", "_1_2", "_2_1", "_2_2"}));
+  auto staged = client.ListTables("_bikestream_stage_");
+  ASSERT_TRUE(staged.ok());
+  ASSERT_EQ(staged->size(), 1u);  // Left for the merge after its worker's give-up time.
+  EXPECT_EQ(staged->at(0).id, poison);
+}
+
 // Four workers committing at once, as BigQuery runs them: transactions that take time, the
 // later of two writing one table cancelled. Merges never overlap, so none is cancelled; a
 // merge takes the batches of several workers; each event is stored once and reported new to

@@ -1,7 +1,9 @@
 // How a Spanner write is cut into transactions within Spanner's limits (commit_parts.h): worked
 // by hand, no emulator needed.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 
 #include "warehouse/spanner/commit_parts.h"
@@ -80,6 +82,81 @@ TEST(SpannerCommitParts, EveryPartKeepsToTheLimitsAndResolvedLettersGoAfterEvery
   EXPECT_EQ(kept, letters.size());
   EXPECT_EQ(resolved, 40u);
   EXPECT_EQ(parts[last_event_part].events.from + parts[last_event_part].events.count, 17u);
+}
+
+FeatureTick TickOf(TimestampMicros as_of, const std::vector<std::pair<std::string, int>>& counts) {
+  FeatureTick tick{.as_of = as_of};
+  for (const auto& [name, stations] : counts) {
+    for (int s = 0; s < stations; ++s) tick.rows.push_back({fmt::format("S{}", s), name, "1h", 1});
+  }
+  return tick;
+}
+
+std::size_t MutationsOf(const FeatureTransaction& t, const StoredFeatureCounts& stored) {
+  std::size_t mutations = t.rows.size() * kFeatureRowWriteMutations;
+  for (TimestampMicros as_of : t.as_ofs) {
+    for (const std::string& name : t.names) {
+      auto found = stored.find({as_of, name});
+      if (found != stored.end()) mutations += found->second * kFeatureRowDeleteMutations;
+    }
+  }
+  return mutations;
+}
+
+TEST(SpannerFeatureWrites, RunsOfWholeTicksCountTheStoredRowsTheyDelete) {
+  const std::vector<std::string> names = {"a", "b"};
+  const std::vector<FeatureTick> ticks = {TickOf(1, {{"a", 2}, {"b", 2}}),
+                                          TickOf(2, {{"a", 2}, {"b", 2}}), TickOf(3, {{"a", 1}})};
+  // Without stored rows the three ticks fit one commit; tick 2 rewritten over 8 stored rows
+  // does not fit beside the others.
+  const CommitLimits limits{.mutations = 9 * kFeatureRowWriteMutations};
+  auto fresh = PlanFeatureWrites(ticks, names, {}, limits);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  ASSERT_EQ(fresh->size(), 1u);
+  EXPECT_EQ(fresh->front().as_ofs, (std::vector<TimestampMicros>{1, 2, 3}));
+  EXPECT_EQ(fresh->front().names, names);
+  EXPECT_EQ(fresh->front().rows.size(), 9u);
+
+  const StoredFeatureCounts stored = {{{2, "a"}, 4}, {{2, "b"}, 4}};
+  auto rewrite = PlanFeatureWrites(ticks, names, stored, limits);
+  ASSERT_TRUE(rewrite.ok()) << rewrite.status();
+  ASSERT_EQ(rewrite->size(), 2u);
+  EXPECT_EQ(rewrite->at(0).as_ofs, (std::vector<TimestampMicros>{1}));
+  EXPECT_EQ(rewrite->at(1).as_ofs, (std::vector<TimestampMicros>{2, 3}));
+  for (const FeatureTransaction& t : *rewrite) EXPECT_LE(MutationsOf(t, stored), limits.mutations);
+}
+
+TEST(SpannerFeatureWrites, ATickPastOneCommitGoesInWholeFeaturesEvenAfterAnEmptyTick) {
+  const std::vector<std::string> names = {"a", "b", "c"};
+  const std::vector<FeatureTick> ticks = {TickOf(1, {}), TickOf(2, {{"a", 6}, {"b", 2}})};
+  const StoredFeatureCounts stored = {{{2, "a"}, 6}, {{2, "c"}, 3}};
+  const CommitLimits limits{.mutations = 4 * kFeatureRowWriteMutations};
+  auto plan = PlanFeatureWrites(ticks, names, stored, limits);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_GE(plan->size(), 3u);
+  EXPECT_EQ(plan->front().as_ofs, (std::vector<TimestampMicros>{1}));  // The empty tick alone.
+  std::map<std::string, int> deleted, written;
+  for (std::size_t i = 1; i < plan->size(); ++i) {
+    const FeatureTransaction& t = plan->at(i);
+    EXPECT_EQ(t.as_ofs, (std::vector<TimestampMicros>{2}));
+    EXPECT_LE(MutationsOf(t, stored), limits.mutations) << "transaction " << i;
+    for (const std::string& name : t.names) ++deleted[name];
+    for (const TickRow& row : t.rows) {
+      ++written[row.row->feature_name];
+      // A feature's rows come in or after the transaction that deletes it.
+      EXPECT_GT(deleted[row.row->feature_name], 0) << row.row->feature_name;
+    }
+  }
+  EXPECT_EQ(deleted, (std::map<std::string, int>{{"a", 1}, {"b", 1}, {"c", 1}}));
+  EXPECT_EQ(written, (std::map<std::string, int>{{"a", 6}, {"b", 2}}));
+}
+
+TEST(SpannerFeatureWrites, AFeatureWhoseStoredRowsArePastOneCommitIsRefusedSayingSo) {
+  const StoredFeatureCounts stored = {{{1, "a"}, 100}};
+  auto plan = PlanFeatureWrites({TickOf(1, {{"a", 1}})}, {"a"}, stored, {.mutations = 100});
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.status().message().find("feature a has 100 rows"), std::string::npos)
+      << plan.status();
 }
 
 }  // namespace

@@ -210,7 +210,7 @@ TEST_F(SpannerWarehouseTest, AReplayPastOneCommitStoresEveryEventAndResolvesEver
 // A tick past one commit's mutations is written in pieces of whole features (one feature cut
 // too, here), and rewritten in place exactly: a feature without rows now loses its old ones.
 TEST_F(SpannerWarehouseTest, ATickPastOneCommitIsWrittenInPiecesAndRewrittenExactly) {
-  options_.limits.mutations = 4 * kFeatureRowRewriteMutations;
+  options_.limits.mutations = 4 * kFeatureRowWriteMutations;
   warehouse_ = Open();
   const std::vector<std::string> names = {"a", "b", "c"};
   auto tick = [](TimestampMicros as_of, std::vector<std::pair<std::string, int>> counts) {

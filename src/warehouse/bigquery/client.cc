@@ -545,8 +545,8 @@ absl::StatusOr<std::optional<json>> Client::GetTable(const std::string& dataset,
       fmt::format("tables.get {}.{}", dataset, table));
 }
 
-absl::StatusOr<std::vector<std::string>> Client::ListTables(std::string_view prefix) {
-  std::vector<std::string> tables;
+absl::StatusOr<std::vector<ListedTable>> Client::ListTables(std::string_view prefix) {
+  std::vector<ListedTable> tables;
   std::string token;
   do {
     std::vector<std::pair<std::string, std::string>> query = {{"maxResults", "1000"}};
@@ -560,7 +560,8 @@ absl::StatusOr<std::vector<std::string>> Client::ListTables(std::string_view pre
     if (listed.is_array()) {
       for (const json& table : listed) {
         std::string id = TextOf(MemberOf(table, "tableReference"), "tableId");
-        if (id.starts_with(prefix)) tables.push_back(std::move(id));
+        if (!id.starts_with(prefix)) continue;
+        tables.push_back({std::move(id), Int64Field(table, "creationTime") * kMicrosPerMilli});
       }
     }
     token = TextOf(*page, "nextPageToken");

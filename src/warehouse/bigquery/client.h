@@ -93,6 +93,14 @@ std::string TimestampText(TimestampMicros micros);
 const nlohmann::json& MemberOf(const nlohmann::json& object, const char* name);
 std::string TextOf(const nlohmann::json& object, const char* name);
 
+// A table as tables.list gives it.
+struct ListedTable {
+  std::string id;
+  TimestampMicros created = 0;  // Its creationTime; 0 when not given.
+
+  friend bool operator==(const ListedTable&, const ListedTable&) = default;
+};
+
 class Client {
  public:
   explicit Client(ClientOptions options);
@@ -126,7 +134,7 @@ class Client {
                         const std::vector<Field>& schema, const std::string& ndjson);
 
   // The tables of the default dataset whose id starts with `prefix` (tables.list, free).
-  absl::StatusOr<std::vector<std::string>> ListTables(std::string_view prefix);
+  absl::StatusOr<std::vector<ListedTable>> ListTables(std::string_view prefix);
   // Deletes `table` of the default dataset; OK when it is gone already.
   absl::Status DeleteTable(const std::string& table);
   // Every row of `table` of the default dataset, its `fields` only, by tabledata.list (free of

@@ -67,7 +67,7 @@ absl::StatusOr<MergedBatch> MergeCommitter::AwaitMerge(const StagedTable& staged
     Waiting staged_now{.staged_at = staged_at, .tables = waiting->size()};
     for (const StagedTable& table : *waiting) staged_now.rows += table.events + table.letters;
     if (next > *count && ShouldMerge(options_.governor, now, staged_now, last_)) {
-      auto merged = RunMerge(*count + 1);
+      auto merged = RunMerge(*count + 1, staged.name);
       if (!merged.ok()) return merged.status();
       if (*merged) continue;  // Done: its answer is read at once.
     }
@@ -127,14 +127,17 @@ absl::StatusOr<std::optional<MergeCommitter::Merge>> MergeCommitter::MergeNumber
   return merge;
 }
 
-absl::StatusOr<bool> MergeCommitter::RunMerge(std::int64_t number) {
+absl::StatusOr<bool> MergeCommitter::RunMerge(std::int64_t number, const std::string& own_table) {
   // Merge n+1 starts once merge n is done: merges never overlap. The tables merge n took and
   // its worker has not dropped yet are left out, not merged twice.
-  std::set<std::string> merged_already;
+  // A staged table twice as old as any worker waits is nobody's: the margin is for the clocks
+  // (BigQuery's creationTime against this worker's) and for workers set to wait longer.
+  MergeChoice choice{.abandoned_before = clock_.Now() - 2 * (options_.governor.max_commit_delay +
+                                                             options_.give_up_after)};
   if (number > 1) {
     auto previous = MergeNumbered(number - 1);
     if (!previous.ok()) return previous.status();
-    if (*previous) merged_already = (*previous)->tables;
+    if (*previous) choice.merged_already = (*previous)->tables;
   }
   absl::Status failure;
   for (int attempt = 1, ran = 0; ran < kMaxMergeAttempts; ++attempt) {
@@ -144,13 +147,15 @@ absl::StatusOr<bool> MergeCommitter::RunMerge(std::int64_t number) {
     if (*count >= number) return true;
     auto id = MergeJobId(number, attempt);
     if (!id.ok()) return id.status();
-    auto merged = MergeStaged(client_, tables_, *id, merged_already);
+    auto merged = MergeStaged(client_, tables_, *id, choice);
     if (!merged.ok()) return merged.status();
     if (!merged->has_value()) return false;        // Nothing staged any more.
     if ((*merged)->job.outcome.ok()) return true;  // Done, by this worker or another.
     if (!(*merged)->ran_here) continue;            // An earlier attempt, another worker's, failed.
     ++ran;
     failure = (*merged)->job.outcome;
+    // Another's table may be what failed it: this worker's own batch alone next.
+    choice.only = own_table;
   }
   return failure;
 }

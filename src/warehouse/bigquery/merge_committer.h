@@ -34,7 +34,8 @@ struct MergeCommitterOptions {
   // Default: 500 ms.
   DurationMicros poll = 500 * kMicrosPerMilli;
   // A batch not merged this long after its max_commit_delay is given up (its messages come
-  // again; the staged table merges as duplicates). Default: 5 minutes.
+  // again; its staged table is dropped, or merges as duplicates). A staged table older than
+  // twice both together is nobody's: merges drop it. Default: 5 minutes.
   DurationMicros give_up_after = 300 * kMicrosPerSecond;
 };
 
@@ -74,8 +75,8 @@ class MergeCommitter {
   // from the design before merges, or one not readable yet).
   absl::StatusOr<std::optional<Merge>> MergeNumbered(std::int64_t number);
   // Runs merge `number`, or waits for the worker that runs it; whether it is done (false:
-  // nothing was staged).
-  absl::StatusOr<bool> RunMerge(std::int64_t number);
+  // nothing was staged). After an attempt of its own failed, merges `own_table` alone.
+  absl::StatusOr<bool> RunMerge(std::int64_t number, const std::string& own_table);
   absl::StatusOr<MergedBatch> AnswerOf(const Merge& merge, const std::string& batch_id);
 
   Client& client_;

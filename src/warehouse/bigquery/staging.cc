@@ -141,6 +141,23 @@ std::string MergeScript(const std::vector<StagedTable>& staged, const TableNames
   return script;
 }
 
+// Keeps of `staged` the tables `choice` takes, dropping those it says are done with.
+void TakeChosen(Client& client, const MergeChoice& choice, std::vector<StagedTable>& staged) {
+  std::erase_if(staged, [&](const StagedTable& table) {
+    const bool abandoned = table.created > 0 && table.created < choice.abandoned_before;
+    if (choice.merged_already.contains(table.name) || abandoned) {
+      client.DeleteTable(table.name).IgnoreError();  // Its worker died, gave up, or is slow.
+      return true;
+    }
+    return choice.only && table.name != *choice.only;
+  });
+  if (staged.size() > choice.max_tables) {
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    std::shuffle(staged.begin(), staged.end(), random);
+    staged.resize(choice.max_tables);
+  }
+}
+
 }  // namespace
 
 std::optional<StagedTable> ParseStagedTable(std::string_view name) {
@@ -185,32 +202,25 @@ absl::StatusOr<StagedTable> StageBatch(Client& client, const Batch& batch,
 }
 
 absl::StatusOr<std::vector<StagedTable>> ListStaged(Client& client) {
-  auto names = client.ListTables(kStagePrefix);
-  if (!names.ok()) return names.status();
+  auto listed = client.ListTables(kStagePrefix);
+  if (!listed.ok()) return listed.status();
   std::vector<StagedTable> staged;
-  for (const std::string& name : *names) {
-    if (auto table = ParseStagedTable(name)) staged.push_back(std::move(*table));
+  for (const ListedTable& table : *listed) {
+    if (auto parsed = ParseStagedTable(table.id)) {
+      parsed->created = table.created;
+      staged.push_back(std::move(*parsed));
+    }
   }
   return staged;
 }
 
 absl::StatusOr<std::optional<MergeAttempt>> MergeStaged(Client& client, const TableNames& tables,
                                                         const std::string& job_id,
-                                                        const std::set<std::string>& merged_already,
-                                                        std::size_t max_tables) {
+                                                        const MergeChoice& choice) {
   auto staged = ListStaged(client);
   if (!staged.ok()) return staged.status();
-  std::erase_if(*staged, [&](const StagedTable& table) {
-    if (!merged_already.contains(table.name)) return false;
-    client.DeleteTable(table.name).IgnoreError();  // Its merge's worker died, or is slow.
-    return true;
-  });
+  TakeChosen(client, choice, *staged);
   if (staged->empty()) return std::optional<MergeAttempt>();
-  if (staged->size() > max_tables) {
-    thread_local std::mt19937_64 random{std::random_device{}()};
-    std::shuffle(staged->begin(), staged->end(), random);
-    staged->resize(max_tables);
-  }
   std::optional<std::pair<TimestampMicros, TimestampMicros>> days;
   for (const StagedTable& table : *staged) {
     if (!table.days) continue;

@@ -36,6 +36,7 @@ struct StagedTable {
   std::size_t letters = 0;
   // [first day's start, last day's end] of its events; nullopt without events.
   std::optional<std::pair<TimestampMicros, TimestampMicros>> days;
+  TimestampMicros created = 0;  // BigQuery's creationTime, from a listing; 0 from a name alone.
 };
 
 // A staged table as its name tells; nullopt for a name that is not one.
@@ -59,17 +60,29 @@ struct MergeAttempt {
   bool ran_here = false;
 };
 
-// Runs one merge of every staged table as the job `job_id`, once (Client::RunQueryJobOnce: when
-// another client inserted that id first, its job is the answer): each event once by event_id
-// (its first copy, not stored yet in the staged days), each dead letter once by (source,
-// message_id), the writer row's count of merges up by one. A merge this call ran drops the
-// tables it merged, as far as it can (a table left is the next merge's to leave out). Tables
-// in `merged_already` (the last merge's, its worker not done dropping them) are left out, and
-// dropped. nullopt when nothing was staged. The job's result is (batch, pos) of each event
-// stored; StoredPositions reads a batch's.
-absl::StatusOr<std::optional<MergeAttempt>> MergeStaged(
-    Client& client, const TableNames& tables, const std::string& job_id,
-    const std::set<std::string>& merged_already = {}, std::size_t max_tables = kMaxTablesPerMerge);
+// Which staged tables a merge takes.
+struct MergeChoice {
+  // Those the last merge took and its worker has not dropped yet: dropped, not merged twice.
+  std::set<std::string> merged_already;
+  // Those created before this are nobody's (their workers gave up or died, and their messages
+  // come again): dropped, not merged, so that a table that cannot merge stops failing merges.
+  TimestampMicros abandoned_before = 0;
+  // This table alone, when set: after a merge of every table failed, a worker merges its own,
+  // so that a table that cannot merge holds back only its own batch.
+  std::optional<std::string> only;
+  std::size_t max_tables = kMaxTablesPerMerge;
+};
+
+// Runs one merge of the staged tables `choice` takes (nullopt when none) as the job `job_id`,
+// once (Client::RunQueryJobOnce: when another client inserted that id first, its job is the
+// answer): each event once by event_id (its first copy, not stored yet in the staged days), each
+// dead letter once by (source, message_id), the writer row's count of merges up by one. A merge
+// this call ran drops the tables it merged, as far as it can (a table left is the next merge's
+// to leave out). The job's result is (batch, pos) of each event stored; StoredPositions reads a
+// batch's.
+absl::StatusOr<std::optional<MergeAttempt>> MergeStaged(Client& client, const TableNames& tables,
+                                                        const std::string& job_id,
+                                                        const MergeChoice& choice = {});
 
 // The staged tables a merge's statement names.
 std::set<std::string> TablesMergedBy(std::string_view merge_sql);

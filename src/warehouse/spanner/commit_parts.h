@@ -6,9 +6,13 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "warehouse/warehouse.h"
 
 namespace bikestream::spanner {
@@ -19,12 +23,15 @@ inline constexpr std::size_t kEventInsertMutations = 6 + 5 + 2;
 // dead_letter: 8 columns; _by_message (source, message_id, id); _by_reason (reason, id).
 inline constexpr std::size_t kDeadLetterInsertMutations = 8 + 3 + 2;
 inline constexpr std::size_t kDeadLetterDeleteMutations = 1 + 2;
-// station_features: a row written (5 columns; _by_time: as_of and the three other key columns)
-// and the row it replaces deleted (one, and one for _by_time).
-inline constexpr std::size_t kFeatureRowRewriteMutations = 5 + 4 + 1 + 1;
+// station_features: a row written (5 columns; _by_time: as_of and the three other key columns),
+// a stored row deleted (one, and one for _by_time).
+inline constexpr std::size_t kFeatureRowWriteMutations = 5 + 4;
+inline constexpr std::size_t kFeatureRowDeleteMutations = 1 + 1;
 
 struct CommitLimits {
-  std::size_t mutations = 80'000;
+  // A tenth below Spanner's 80,000: the counts are this file's reading of the rule, never
+  // checked against Cloud Spanner, and a feature write counts stored rows before it runs.
+  std::size_t mutations = 72'000;
   std::size_t dead_letter_bytes = 16'000'000;
 };
 
@@ -50,5 +57,32 @@ std::size_t DeadLetterBytes(const DeadLetter& letter);
 // after some parts has stored each resolved letter's event before deleting the letter.
 std::vector<CommitPart> PlanCommitParts(std::size_t events, std::span<const DeadLetter> letters,
                                         std::size_t resolved, const CommitLimits& limits);
+
+// A row of station_features to write, and its tick's as_of.
+struct TickRow {
+  TimestampMicros as_of = 0;
+  const FeatureRow* row = nullptr;
+};
+
+// One transaction of a feature write: the stored rows of `names` at `as_ofs` deleted, then
+// `rows` written.
+struct FeatureTransaction {
+  std::vector<TimestampMicros> as_ofs;
+  std::vector<std::string> names;
+  std::vector<TickRow> rows;
+};
+
+// Rows of station_features stored, by (as_of, feature_name).
+using StoredFeatureCounts = std::map<std::pair<TimestampMicros, std::string>, std::size_t>;
+
+// The transactions that replace `names` at each of `ticks` with the ticks' rows, within
+// `limits.mutations` each, counting the stored rows each deletes (`stored`): runs of whole
+// ticks, so that a tick is never half replaced, except a tick past one commit alone (thousands
+// of stations), which goes in transactions of whole features (a feature past one commit is cut
+// too, its first transaction deleting it). Fails only for a feature whose stored rows alone are
+// past one commit.
+absl::StatusOr<std::vector<FeatureTransaction>> PlanFeatureWrites(
+    const std::vector<FeatureTick>& ticks, const std::vector<std::string>& names,
+    const StoredFeatureCounts& stored, const CommitLimits& limits);
 
 }  // namespace bikestream::spanner

@@ -2,7 +2,7 @@
 // read-write transactions, stored rows and training sets.
 #include <fmt/format.h>
 
-#include <map>
+#include <algorithm>
 
 #include "warehouse/spanner/spanner_backend.h"
 #include "warehouse/sql/feature_query.h"
@@ -17,37 +17,6 @@ using json = nlohmann::json;
 
 // Entity rows per query of a training set: the request stays a few MB.
 constexpr std::size_t kMaxEntityRowsPerQuery = 10'000;
-
-// A part of a tick written in one transaction: the features it replaces and their rows.
-struct TickPiece {
-  std::vector<std::string> names;
-  std::vector<TickRow> rows;
-};
-
-// `tick` cut into pieces of whole features (in the order of `names`) of at most `max_rows` rows;
-// a feature with more rows than that is cut too, its first piece replacing it. Features without
-// rows in the tick are replaced (deleted) by the first piece.
-std::vector<TickPiece> PiecesOfTick(const FeatureTick& tick, const std::vector<std::string>& names,
-                                    std::size_t max_rows) {
-  std::map<std::string_view, std::vector<const FeatureRow*>> rows_of;
-  for (const FeatureRow& row : tick.rows) rows_of[row.feature_name].push_back(&row);
-  std::vector<TickPiece> pieces(1);
-  for (const std::string& name : names) {
-    auto rows = rows_of.find(name);
-    if (rows == rows_of.end()) {
-      pieces.front().names.push_back(name);
-      continue;
-    }
-    bool first = true;
-    for (const FeatureRow* row : rows->second) {
-      if (pieces.back().rows.size() >= max_rows) pieces.emplace_back();
-      if (first) pieces.back().names.push_back(name);
-      first = false;
-      pieces.back().rows.push_back({tick.as_of, row});
-    }
-  }
-  return pieces;
-}
 
 std::vector<FeatureRow> FeatureRowsOf(const ResultSet& rows, TimestampMicros as_of) {
   std::vector<FeatureRow> features;
@@ -113,58 +82,68 @@ absl::StatusOr<std::vector<FeatureRow>> SpannerWarehouse::StationFeatureHistory(
   return features;
 }
 
-// Each run of whole ticks one transaction, within Spanner's mutations a commit: a tick is never
-// half replaced, unless it alone is past them (thousands of stations), when each transaction
-// replaces some of its features whole.
+// In transactions within Spanner's mutations a commit (commit_parts.h), counting the stored
+// rows each deletes: runs of whole ticks, so that a tick is never half replaced, unless it alone
+// is past one commit (thousands of stations).
 absl::Status SpannerWarehouse::WriteFeatureTicks(const std::vector<std::string>& feature_names,
                                                  const std::vector<FeatureTick>& ticks) {
-  const std::size_t max_rows =
-      std::max<std::size_t>(options_.limits.mutations / kFeatureRowRewriteMutations, 1);
-  for (const auto& run : RunsOfWholeTicks(ticks, max_rows)) {
-    if (run.size() == 1 && run[0]->rows.size() > max_rows) {
-      for (const TickPiece& piece : PiecesOfTick(*run[0], feature_names, max_rows)) {
-        if (absl::Status written = ReplaceFeatures({run[0]->as_of}, piece.names, piece.rows);
-            !written.ok()) {
-          return written;
-        }
-      }
-      continue;
-    }
-    std::vector<TimestampMicros> as_ofs;
-    std::vector<TickRow> rows;
-    for (const FeatureTick* tick : run) {
-      as_ofs.push_back(tick->as_of);
-      for (const FeatureRow& row : tick->rows) rows.push_back({tick->as_of, &row});
-    }
-    if (absl::Status written = ReplaceFeatures(as_ofs, feature_names, rows); !written.ok()) {
-      return written;
-    }
+  if (ticks.empty()) return absl::OkStatus();
+  std::vector<TimestampMicros> as_ofs;
+  as_ofs.reserve(ticks.size());
+  for (const FeatureTick& tick : ticks) as_ofs.push_back(tick.as_of);
+  auto stored = CountStoredFeatures(as_ofs, feature_names);
+  if (!stored.ok()) return stored.status();
+  auto plan = PlanFeatureWrites(ticks, feature_names, *stored, options_.limits);
+  if (!plan.ok()) return plan.status();
+  for (const FeatureTransaction& transaction : *plan) {
+    if (absl::Status written = RunFeatureTransaction(transaction); !written.ok()) return written;
   }
   return absl::OkStatus();
 }
 
-absl::Status SpannerWarehouse::ReplaceFeatures(const std::vector<TimestampMicros>& as_ofs,
-                                               const std::vector<std::string>& names,
-                                               const std::vector<TickRow>& rows) {
+namespace {
+
+std::pair<std::string, Value> InstantsParameter(const std::vector<TimestampMicros>& as_ofs) {
   std::vector<std::string> instants;
   instants.reserve(as_ofs.size());
   for (TimestampMicros as_of : as_ofs) instants.push_back(FormatRfc3339(as_of));
+  return {"as_ofs", Value{{{"code", "ARRAY"}, {"arrayElementType", {{"code", "TIMESTAMP"}}}},
+                          json(instants)}};
+}
+
+}  // namespace
+
+absl::StatusOr<StoredFeatureCounts> SpannerWarehouse::CountStoredFeatures(
+    const std::vector<TimestampMicros>& as_ofs, const std::vector<std::string>& names) {
+  auto rows = Read(fmt::format("SELECT as_of, feature_name, COUNT(*) FROM {} WHERE as_of IN "
+                               "UNNEST(@as_ofs) AND feature_name IN UNNEST(@names) GROUP BY "
+                               "as_of, feature_name",
+                               Quoted(tables_.station_features)),
+                   {InstantsParameter(as_ofs), {"names", StringArray(names)}});
+  if (!rows.ok()) return rows.status();
+  StoredFeatureCounts counts;
+  for (const auto& r : rows->rows) {
+    counts[{InstantOf(r[0]), TextOf(r[1])}] =
+        std::size_t(std::max<std::int64_t>(IntegerOf(r[2]), 0));
+  }
+  return counts;
+}
+
+absl::Status SpannerWarehouse::RunFeatureTransaction(const FeatureTransaction& transaction) {
   Mutation insert{.kind = Mutation::Kind::kInsertOrUpdate,
                   .table = tables_.station_features,
                   .columns = {"station_id", "feature_name", "window_len", "value", "as_of"}};
-  for (const auto& [as_of, row] : rows) {
+  for (const auto& [as_of, row] : transaction.rows) {
     insert.rows.push_back({ValidUtf8(row->station_id), row->feature_name, row->window_len,
                            Float64(row->value).value, FormatRfc3339(as_of)});
   }
   auto committed = client_.RunTransaction([&](Transaction& t) -> absl::Status {
-    if (!names.empty()) {
+    if (!transaction.names.empty()) {
       auto removed = t.ExecuteSql(
           fmt::format("DELETE FROM {} WHERE as_of IN UNNEST(@as_ofs) AND feature_name IN "
                       "UNNEST(@names)",
                       Quoted(tables_.station_features)),
-          {{"as_ofs", Value{{{"code", "ARRAY"}, {"arrayElementType", {{"code", "TIMESTAMP"}}}},
-                            json(instants)}},
-           {"names", StringArray(names)}});
+          {InstantsParameter(transaction.as_ofs), {"names", StringArray(transaction.names)}});
       if (!removed.ok()) return removed.status();
     }
     if (!insert.rows.empty()) t.Buffer(insert);

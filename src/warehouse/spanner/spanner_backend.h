@@ -55,12 +55,6 @@ absl::Status WithSetupHint(absl::Status status);
 // A table or column name quoted for GoogleSQL: `name`.
 std::string Quoted(std::string_view name);
 
-// A row of station_features to write, and its tick's as_of.
-struct TickRow {
-  TimestampMicros as_of = 0;
-  const FeatureRow* row = nullptr;
-};
-
 class SpannerWarehouse final : public Warehouse {
  public:
   SpannerWarehouse(SpannerWarehouseOptions options, TableNames tables);
@@ -117,11 +111,10 @@ class SpannerWarehouse final : public Warehouse {
                          std::span<const DeadLetter> letters,
                          std::span<const std::int64_t> resolved_ids, CommitResult* result);
   absl::Status BufferDeadLetters(Transaction& t, std::span<const DeadLetter> letters);
-  // feature_sql.cc: one transaction deleting the rows of `names` at `as_ofs`, then writing
-  // `rows`.
-  absl::Status ReplaceFeatures(const std::vector<TimestampMicros>& as_ofs,
-                               const std::vector<std::string>& names,
-                               const std::vector<TickRow>& rows);
+  // feature_sql.cc
+  absl::StatusOr<StoredFeatureCounts> CountStoredFeatures(
+      const std::vector<TimestampMicros>& as_ofs, const std::vector<std::string>& names);
+  absl::Status RunFeatureTransaction(const FeatureTransaction& transaction);
   absl::StatusOr<QueryResult> LabeledTrainingSet(const std::vector<std::string>& features,
                                                  const TrainingSetRequest::Labels& labels);
   // reads.cc: a read at a strong timestamp, its errors with the hint to run setup where a
