@@ -1,9 +1,9 @@
 // The Spanner warehouse's class, private to this folder. Its methods are defined by
 // responsibility: schema.cc (the database and tables, checked before use), dialect.cc (its SQL
-// dialect), writes.cc (events and dead letters: one read-write transaction per batch,
-// docs/adr/0010), reads.cc (SQL for a person, dead letters and events read back),
-// feature_sql.cc (the feature store), stations.cc (the stations table), activity.cc (the
-// console's reads).
+// dialect), writes.cc (events and dead letters: one read-write transaction per batch, or more
+// within Spanner's limits, commit_parts.h; docs/adr/0010), reads.cc (SQL for a person, dead
+// letters and events read back), feature_sql.cc (the feature store), stations.cc (the stations
+// table), activity.cc (the console's reads).
 #pragma once
 
 #include <memory>
