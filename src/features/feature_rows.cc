@@ -24,7 +24,8 @@ std::vector<std::vector<const FeatureTick*>> RunsOfWholeTicks(const std::vector<
   std::vector<std::vector<const FeatureTick*>> runs;
   std::size_t rows = 0;
   for (const FeatureTick& tick : ticks) {
-    if (runs.empty() || (rows > 0 && rows + tick.rows.size() > max_rows)) {
+    // A run of only empty ticks ends too before a tick past max_rows: that one goes alone.
+    if (runs.empty() || (!runs.back().empty() && rows + tick.rows.size() > max_rows)) {
       runs.emplace_back();
       rows = 0;
     }

@@ -97,8 +97,6 @@ std::string TextOf(const nlohmann::json& object, const char* name);
 struct ListedTable {
   std::string id;
   TimestampMicros created = 0;  // Its creationTime; 0 when not given.
-
-  friend bool operator==(const ListedTable&, const ListedTable&) = default;
 };
 
 class Client {

@@ -128,12 +128,12 @@ absl::StatusOr<std::optional<MergeCommitter::Merge>> MergeCommitter::MergeNumber
 }
 
 absl::StatusOr<bool> MergeCommitter::RunMerge(std::int64_t number, const std::string& own_table) {
-  // Merge n+1 starts once merge n is done: merges never overlap. The tables merge n took and
-  // its worker has not dropped yet are left out, not merged twice.
   // A staged table twice as old as any worker waits is nobody's: the margin is for the clocks
   // (BigQuery's creationTime against this worker's) and for workers set to wait longer.
   MergeChoice choice{.abandoned_before = clock_.Now() - 2 * (options_.governor.max_commit_delay +
                                                              options_.give_up_after)};
+  // Merge n+1 starts once merge n is done: merges never overlap. The tables merge n took and
+  // its worker has not dropped yet are left out, not merged twice.
   if (number > 1) {
     auto previous = MergeNumbered(number - 1);
     if (!previous.ok()) return previous.status();

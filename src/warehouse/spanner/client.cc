@@ -140,6 +140,12 @@ Value StringArray(const std::vector<std::string>& items) {
   return {{{"code", "ARRAY"}, {"arrayElementType", TypeOf("STRING")}}, json(items)};
 }
 
+Value TimestampArray(const std::vector<TimestampMicros>& instants) {
+  json values = json::array();
+  for (TimestampMicros instant : instants) values.push_back(FormatRfc3339(instant));
+  return {{{"code", "ARRAY"}, {"arrayElementType", TypeOf("TIMESTAMP")}}, std::move(values)};
+}
+
 absl::StatusOr<TimestampMicros> TimestampOf(const json& value) {
   if (!value.is_string()) return absl::InvalidArgumentError("Spanner: a TIMESTAMP is no text");
   return ParseRfc3339(value.get<std::string>());

@@ -64,6 +64,7 @@ struct StructField {
 Value StructArray(const std::vector<StructField>& fields,
                   const std::vector<std::vector<nlohmann::json>>& rows);
 Value StringArray(const std::vector<std::string>& items);
+Value TimestampArray(const std::vector<TimestampMicros>& instants);
 
 using Params = std::vector<std::pair<std::string, Value>>;  // @name → value.
 

@@ -101,25 +101,13 @@ absl::Status SpannerWarehouse::WriteFeatureTicks(const std::vector<std::string>&
   return absl::OkStatus();
 }
 
-namespace {
-
-std::pair<std::string, Value> InstantsParameter(const std::vector<TimestampMicros>& as_ofs) {
-  std::vector<std::string> instants;
-  instants.reserve(as_ofs.size());
-  for (TimestampMicros as_of : as_ofs) instants.push_back(FormatRfc3339(as_of));
-  return {"as_ofs", Value{{{"code", "ARRAY"}, {"arrayElementType", {{"code", "TIMESTAMP"}}}},
-                          json(instants)}};
-}
-
-}  // namespace
-
 absl::StatusOr<StoredFeatureCounts> SpannerWarehouse::CountStoredFeatures(
     const std::vector<TimestampMicros>& as_ofs, const std::vector<std::string>& names) {
   auto rows = Read(fmt::format("SELECT as_of, feature_name, COUNT(*) FROM {} WHERE as_of IN "
                                "UNNEST(@as_ofs) AND feature_name IN UNNEST(@names) GROUP BY "
                                "as_of, feature_name",
                                Quoted(tables_.station_features)),
-                   {InstantsParameter(as_ofs), {"names", StringArray(names)}});
+                   {{"as_ofs", TimestampArray(as_ofs)}, {"names", StringArray(names)}});
   if (!rows.ok()) return rows.status();
   StoredFeatureCounts counts;
   for (const auto& r : rows->rows) {
@@ -143,7 +131,8 @@ absl::Status SpannerWarehouse::RunFeatureTransaction(const FeatureTransaction& t
           fmt::format("DELETE FROM {} WHERE as_of IN UNNEST(@as_ofs) AND feature_name IN "
                       "UNNEST(@names)",
                       Quoted(tables_.station_features)),
-          {InstantsParameter(transaction.as_ofs), {"names", StringArray(transaction.names)}});
+          {{"as_ofs", TimestampArray(transaction.as_ofs)},
+           {"names", StringArray(transaction.names)}});
       if (!removed.ok()) return removed.status();
     }
     if (!insert.rows.empty()) t.Buffer(insert);
