@@ -23,8 +23,8 @@ std::vector<std::vector<TimestampMicros>> AsOfsOf(
 }
 
 TEST(RunsOfWholeTicks, TicksJoinARunUpToTheRowsAndALargerTickIsARunOfItsOwn) {
-  const std::vector<FeatureTick> ticks = {TickOf(1, 2), TickOf(2, 2), TickOf(3, 9),
-                                          TickOf(4, 1), TickOf(5, 3)};
+  const std::vector<FeatureTick> ticks = {TickOf(1, 2), TickOf(2, 2), TickOf(3, 9), TickOf(4, 1),
+                                          TickOf(5, 3)};
   EXPECT_EQ(AsOfsOf(RunsOfWholeTicks(ticks, 4)),
             (std::vector<std::vector<TimestampMicros>>{{1, 2}, {3}, {4, 5}}));
 }
