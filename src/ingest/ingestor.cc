@@ -94,21 +94,35 @@ absl::Status Ingestor::Flush() {
   return absl::OkStatus();
 }
 
-absl::Status Ingestor::CommitSettlingRefusals(const Batch& batch) {
-  absl::StatusOr<CommitResult> committed = sink_.Commit(batch);
+Batch Ingestor::TakeStaged() {
+  Batch taken = std::move(batch_);
+  batch_ = Batch();
+  ReserveBatch();
+  return taken;
+}
+
+absl::Status Ingestor::Settle(const Batch& batch, const absl::StatusOr<CommitResult>& committed) {
   if (committed.ok()) {
     Count(batch, *committed);
     return absl::OkStatus();
   }
+  return SetAsideRefused(batch, committed.status());
+}
+
+absl::Status Ingestor::CommitSettlingRefusals(const Batch& batch) {
+  return Settle(batch, sink_.Commit(batch));
+}
+
+absl::Status Ingestor::SetAsideRefused(const Batch& batch, const absl::Status& error) {
   // A refused dead letter cannot be set aside in turn: the error stands, and the job says so.
-  if (!IsRowRefused(committed.status()) || batch.events.empty()) return committed.status();
+  if (!IsRowRefused(error) || batch.events.empty()) return error;
   if (batch.events.size() == 1) {
     Batch set_aside;
     set_aside.dead_letters = batch.dead_letters;
-    set_aside.dead_letters.push_back(EventLetter(
-        batch.events[0], Reason::kRefusedByWarehouse,
-        fmt::format("the warehouse refused the event: {}", MessageOf(committed.status()))));
-    committed = sink_.Commit(set_aside);
+    set_aside.dead_letters.push_back(
+        EventLetter(batch.events[0], Reason::kRefusedByWarehouse,
+                    fmt::format("the warehouse refused the event: {}", MessageOf(error))));
+    absl::StatusOr<CommitResult> committed = sink_.Commit(set_aside);
     if (!committed.ok()) return committed.status();
     Count(set_aside, *committed);
     return absl::OkStatus();
@@ -138,9 +152,7 @@ absl::Status Ingestor::Launch() {
   if (idle_writers_.empty()) status = CollectOldest();
   EventSink* writer = idle_writers_.back();
   idle_writers_.pop_back();
-  auto batch = std::make_unique<Batch>(std::move(batch_));
-  batch_ = Batch();
-  ReserveBatch();
+  auto batch = std::make_unique<Batch>(TakeStaged());
   auto result = std::async(std::launch::async,
                            [writer, staged = batch.get()] { return writer->Commit(*staged); });
   in_flight_.push_back(InFlight{std::move(batch), writer, std::move(result)});

@@ -100,6 +100,15 @@ class Ingestor {
   // Commits whatever is staged and waits for every commit in flight. OK when nothing is.
   absl::Status Flush();
 
+  // For a caller that runs its own concurrent commits (the streaming runner, which
+  // acknowledges each batch after its own commit): moves what is staged out as one batch, to
+  // be committed on another connection to the same warehouse, and then Settle()d here.
+  Batch TakeStaged();
+  // Counts a batch committed elsewhere and tells the observer. If the warehouse refused a row,
+  // commits the batch again on the Ingestor's own sink, the refused rows set aside. OK when
+  // the batch is committed; else the error, and nothing is counted of what failed.
+  absl::Status Settle(const Batch& batch, const absl::StatusOr<CommitResult>& committed);
+
   // Drops what is staged, after a failed Flush() whose messages the source will redeliver.
   void Discard() {
     batch_.clear();
@@ -141,6 +150,9 @@ class Ingestor {
   // batch is halved until each refused event stands alone; it becomes a dead letter with the
   // warehouse's reason, and the rest is stored (each part counted as it commits).
   absl::Status CommitSettlingRefusals(const Batch& batch);
+  // The same for a batch whose commit failed with `error`: nothing more unless the warehouse
+  // refused a row (the error stands).
+  absl::Status SetAsideRefused(const Batch& batch, const absl::Status& error);
   // Commits the staged batch once it is full: at once, or on a concurrent writer.
   absl::Status CommitIfFull();
   // A dead letter for an event set aside (refused by the warehouse, or failing CheckEvent).

@@ -361,6 +361,45 @@ TEST_F(ConcurrentWritersTest, ARefusedRowIsSetAsideAndTheRestStoredInOrder) {
   EXPECT_EQ(refused[0].message_id, "event:e-777");
 }
 
+// The streaming runner commits a batch on a writer of its own, then settles the result here.
+TEST_F(ConcurrentWritersTest, ABatchCommittedElsewhereIsSettledRefusedRowsSetAside) {
+  ASSERT_TRUE(
+      writers_[0]
+          ->Query("CREATE TRIGGER closed BEFORE INSERT ON raw_events WHEN NEW.event_id = 'e-77' "
+                  "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+          .ok());
+  RecordingObserver observer;
+  Ingestor ingestor(*writers_[0], {.source = "test", .batch_size = 1000, .observer = &observer});
+  for (int i = 0; i < 100; ++i)
+    ASSERT_TRUE(ingestor.Add({.payload = EventWithId(i), .position = std::uint64_t(i)}).ok());
+  const Batch batch = ingestor.TakeStaged();
+  EXPECT_EQ(batch.events.size(), 100u);
+  EXPECT_EQ(ingestor.pending(), 0u);
+
+  // An error that is not a refused row stands, and nothing is counted.
+  EXPECT_EQ(ingestor.Settle(batch, absl::UnavailableError("away")).code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(ingestor.stats().commits, 0u);
+  EXPECT_TRUE(observer.ids.empty());
+
+  const absl::StatusOr<CommitResult> committed = writers_[1]->Commit(batch);
+  ASSERT_TRUE(IsRowRefused(committed.status())) << committed.status();
+  ASSERT_TRUE(ingestor.Settle(batch, committed).ok());
+  EXPECT_EQ(ingestor.stats().stored, 99u);
+  EXPECT_EQ(ingestor.stats().dead_lettered, 1u);
+  EXPECT_EQ(observer.newly, 99u);
+  EXPECT_EQ(Count(), 99);
+
+  // A batch that committed is counted as it is.
+  for (int i = 100; i < 110; ++i)
+    ASSERT_TRUE(ingestor.Add({.payload = EventWithId(i), .position = std::uint64_t(i)}).ok());
+  const Batch next = ingestor.TakeStaged();
+  ASSERT_TRUE(ingestor.Settle(next, writers_[2]->Commit(next)).ok());
+  EXPECT_EQ(ingestor.stats().stored, 109u);
+  EXPECT_EQ(observer.ids.size(), 109u);
+  EXPECT_EQ(Count(), 109);
+}
+
 std::vector<Event> MadeEvents(int first, int count) {
   std::vector<Event> events;
   for (int id = first; id < first + count; ++id)
