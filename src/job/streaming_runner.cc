@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <deque>
+#include <future>
 #include <limits>
+#include <memory>
 #include <thread>
 #include <unordered_set>
 
@@ -35,6 +38,14 @@ std::vector<std::string> AckIdsOf(const std::vector<Staged>& staged) {
   return ids;
 }
 
+// A batch committing on a concurrent writer, and its messages.
+struct InFlightCommit {
+  std::unique_ptr<Batch> batch;  // Where the writer's thread reads it, until `result` is ready.
+  std::vector<Staged> staged;
+  EventSink* writer;
+  std::future<absl::StatusOr<CommitResult>> result;
+};
+
 class StreamingRunner {
  public:
   StreamingRunner(EventSource& source, EventSink& sink, const StreamingOptions& options,
@@ -51,7 +62,8 @@ class StreamingRunner {
         ingestor_(sink, IngestOptions{.source = source.Name(),
                                       .batch_size = std::numeric_limits<std::size_t>::max(),
                                       .now = [this] { return clock_.Now(); },
-                                      .observer = options.observer}) {}
+                                      .observer = options.observer}),
+        idle_writers_(options.concurrent_writers) {}
 
   absl::Status Run() {
     std::vector<std::jthread> receivers;
@@ -169,10 +181,11 @@ class StreamingRunner {
     while (queue_.PopBatch(popped, kPopBatch, kQueuePoll)) {
       if (Stopping()) {
         for (SourceMessage& m : popped) Orphan(std::move(m.ack_id));
-        return;
+        break;
       }
       NoteDrain();
-      if (popped.empty() && staged_.empty()) ingestor_.NotifyIdle();
+      CollectFinished();
+      if (popped.empty() && staged_.empty() && in_flight_.empty()) ingestor_.NotifyIdle();
       for (SourceMessage& m : popped) {
         if (staged_.empty()) first_staged = clock_.Now();
         ingestor_
@@ -184,25 +197,69 @@ class StreamingRunner {
                                .decode_error = m.decode_error})
             .IgnoreError();  // Add commits nothing here: batch_size is unbounded.
         staged_.push_back({std::move(m.ack_id), m.payload.size(), m.publish_time});
+        if (staged_.size() >= options_.batch_size) Commit();
       }
-      if (!staged_.empty() && (staged_.size() >= options_.batch_size ||
-                               clock_.Now() - first_staged >= options_.max_commit_delay)) {
-        CommitAndAck();
+      // Only full batches commit beside others: a sparse stream commits as with one writer,
+      // and stages no more tables (each billed, on BigQuery) than it would.
+      if (!staged_.empty() && in_flight_.empty() &&
+          clock_.Now() - first_staged >= options_.max_commit_delay) {
+        Commit();
       }
     }
-    if (!Stopping() && !staged_.empty()) CommitAndAck();
+    if (!Stopping() && !staged_.empty()) Commit();
+    // Even on cancel: the writers' threads read the batches, and what committed is acked.
+    while (!in_flight_.empty()) CollectOldest();
   }
 
-  void CommitAndAck() {
-    if (absl::Status status = ingestor_.Flush(); !status.ok()) {
-      ingestor_.Discard();
+  // Commits the staged messages: here, or on an idle concurrent writer (waiting for the
+  // oldest commit in flight when none is idle) while the next batch stages.
+  void Commit() {
+    if (options_.concurrent_writers.empty()) {
+      absl::Status status = ingestor_.Flush();
+      if (!status.ok()) ingestor_.Discard();
+      Finish(status, staged_);
+      return;
+    }
+    if (idle_writers_.empty()) CollectOldest();
+    EventSink* writer = idle_writers_.back();
+    idle_writers_.pop_back();
+    auto batch = std::make_unique<Batch>(ingestor_.TakeStaged());
+    auto result = std::async(std::launch::async,
+                             [writer, staged = batch.get()] { return writer->Commit(*staged); });
+    in_flight_.push_back({std::move(batch), std::exchange(staged_, {}), writer, std::move(result)});
+  }
+
+  // Acknowledges (or hands back) the commits in flight that have finished, oldest first.
+  void CollectFinished() {
+    while (!in_flight_.empty() && in_flight_.front().result.wait_for(std::chrono::seconds(0)) ==
+                                      std::future_status::ready) {
+      CollectOldest();
+    }
+  }
+
+  // Waits for the oldest commit in flight, then acknowledges its messages or hands them back.
+  // Oldest first, so that the observer hears of the batches in the order they staged.
+  void CollectOldest() {
+    InFlightCommit oldest = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    const absl::Status status = ingestor_.Settle(*oldest.batch, oldest.result.get());
+    idle_writers_.push_back(oldest.writer);
+    Finish(status, oldest.staged);
+  }
+
+  // After a commit of `staged`'s messages: acknowledges them, or hands them back.
+  void Finish(const absl::Status& status, std::vector<Staged>& staged) {
+    if (!status.ok()) {
       ++metrics_.commit_failures;
       ++metrics_.commit_failures_in_a_row;
       if (options_.fail_on_commit_error) {
-        Fail(status);  // The staged messages are handed back at the end.
+        Fail(status);
+        // Handed back at the end, with everything else not committed.
+        for (Staged& s : staged) Orphan(std::move(s.ack_id));
+        staged.clear();
         return;
       }
-      HandBack(status);
+      HandBack(status, staged);
       return;
     }
     nack_delay_ = 0;
@@ -213,25 +270,25 @@ class StreamingRunner {
     metrics_.dead_lettered = stats.dead_lettered;
     ++metrics_.commits;
     const TimestampMicros now = clock_.Now();
-    for (const Staged& s : staged_) {
+    for (const Staged& s : staged) {
       if (s.publish_time > 0)
         metrics_.ObserveLatency(double(now - s.publish_time) / kMicrosPerSecond);
     }
     // A lost ack only means a redelivery, which the warehouse recognises.
-    if (auto status = source_.Ack(AckIdsOf(staged_)); !status.ok()) {
+    if (auto acked = source_.Ack(AckIdsOf(staged)); !acked.ok()) {
       Log(fmt::format("acknowledge failed; the messages will be redelivered and deduplicated: {}",
-                      MessageOf(status)));
+                      MessageOf(acked)));
     } else {
-      metrics_.acks += staged_.size();
+      metrics_.acks += staged.size();
     }
-    Release();
+    Release(staged);
   }
 
   // The commit failed: hand the batch back, to come again after a growing delay, and pause
   // receiving as long.
-  void HandBack(const absl::Status& error) {
+  void HandBack(const absl::Status& error, std::vector<Staged>& staged) {
     nack_delay_ = std::min(std::max(nack_delay_ * 2, kInitialNackDelay), options_.max_nack_delay);
-    Log(fmt::format("commit failed, {} messages handed back for {} s: {}", staged_.size(),
+    Log(fmt::format("commit failed, {} messages handed back for {} s: {}", staged.size(),
                     double(nack_delay_) / kMicrosPerSecond, MessageOf(error)));
     // Paused before the hand-back, so that no receive can come between them: whoever sees
     // the messages handed back sees receiving paused, from that moment on.
@@ -240,25 +297,25 @@ class StreamingRunner {
       pause_until_ = clock_.Now() + nack_delay_;
     }
     // Unacknowledged messages come back after their lease anyway.
-    source_.Nack(AckIdsOf(staged_), nack_delay_).IgnoreError();
-    metrics_.nacks += staged_.size();
-    Release();
+    source_.Nack(AckIdsOf(staged), nack_delay_).IgnoreError();
+    metrics_.nacks += staged.size();
+    Release(staged);
   }
 
-  // Forgets the staged messages' leases and frees their flow-control room.
-  void Release() {
+  // Forgets the messages' leases, frees their flow-control room, and clears `staged`.
+  void Release(std::vector<Staged>& staged) {
     std::size_t bytes = 0;
     {
       MutexLock lock(&mutex_);
-      for (const Staged& s : staged_) {
+      for (const Staged& s : staged) {
         leased_.erase(s.ack_id);
         bytes += s.bytes;
       }
-      outstanding_messages_ -= staged_.size();
+      outstanding_messages_ -= staged.size();
       outstanding_bytes_ -= bytes;
     }
-    metrics_.in_flight -= staged_.size();
-    staged_.clear();
+    metrics_.in_flight -= staged.size();
+    staged.clear();
     room_.SignalAll();
   }
 
@@ -303,6 +360,8 @@ class StreamingRunner {
   // Used by the committer (the calling thread) only.
   Ingestor ingestor_;
   std::vector<Staged> staged_;
+  std::vector<EventSink*> idle_writers_;  // Concurrent writers not committing now.
+  std::deque<InFlightCommit> in_flight_;  // Oldest first.
   DurationMicros nack_delay_ = 0;
 
   absl::Mutex mutex_;

@@ -2,8 +2,9 @@
 // pull or push, the in-process broker, MQTT).
 //
 // Receiver threads take messages from the source into a bounded queue; the calling thread
-// validates and commits them in batches through an Ingestor, and acknowledges each message
-// only after the commit that stores its row (or its dead-letter row). Flow control caps the
+// validates and commits them in batches through an Ingestor (or hands each batch to a
+// concurrent writer), and acknowledges each message only after the commit that stores its row
+// (or its dead-letter row). Flow control caps the
 // messages and bytes received and not yet acknowledged, so memory stays bounded whatever the
 // backlog. Leases are extended while messages wait. A failed commit hands its batch back with
 // a growing delay and pauses receiving as long: the job keeps running and nothing is lost.
@@ -15,6 +16,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/clock.h"
@@ -45,7 +47,17 @@ struct StreamingOptions {
   // handed back. Default: false.
   bool fail_on_commit_error = false;
   CommitObserver* observer =
-      nullptr;             // Told of each commit, e.g. streaming features. Default: none.
+      nullptr;  // Told of each commit, e.g. streaming features. Default: none.
+  // Connections to the same warehouse that commit a full batch each, on a thread of its own,
+  // while the next batch stages (EventSink::ConcurrentWriters says how many help): each
+  // batch's messages are acknowledged after its own commit, the observer hears of the batches
+  // in the order they staged, and a drain or cancel waits for every commit in flight. Only a
+  // full batch commits beside others: one cut by max_commit_delay waits until none is in
+  // flight, so that a sparse stream commits as with one writer. Flow
+  // control bounds them all together: to keep each writer busy it should admit a batch per
+  // writer and one more. Default: none (the committer commits each batch itself, and stages
+  // nothing meanwhile).
+  std::vector<EventSink*> concurrent_writers;
   Clock* clock = nullptr;  // Default: the system clock.
   // Called with a line for the log (commit failures, retries). Default: none.
   std::function<void(const std::string&)> log;

@@ -371,5 +371,139 @@ TEST_F(StreamingRunnerTest, ATransientReceiveErrorIsRetriedAfterADelay) {
   EXPECT_NE(log.front().find("receiving failed, retrying: blip"), std::string::npos);
 }
 
+// Records the event ids of each commit it hears of, in order.
+class RecordingObserver final : public CommitObserver {
+ public:
+  void OnCommit(const std::vector<Event>& events, const std::vector<bool>&) override {
+    std::lock_guard lock(mutex_);
+    for (const Event& e : events) ids_.push_back(e.event_id);
+  }
+  std::vector<std::string> ids() {
+    std::lock_guard lock(mutex_);
+    return ids_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> ids_;
+};
+
+// Two writers beside the runner's own sink: a batch stages and commits while the last waits.
+// Each writer takes the next batch in turn, the second writer first.
+class ConcurrentWritersTest : public StreamingRunnerTest {
+ protected:
+  void Start(StreamingOptions options) {
+    options.concurrent_writers = {&first_, &second_};
+    options.observer = &observer_;
+    StreamingRunnerTest::Start(std::move(options));
+  }
+  std::set<std::string> Acked() { return source_->Read(&FakeSource::acked_); }
+  // `count` messages in batches of 3 (none cut by time), both writers holding one at their gate.
+  void StartWithBothWritersHeld(int count) {
+    source_ = std::make_unique<FakeSource>(count, clock_);
+    first_.Close();
+    second_.Close();
+    Start({.batch_size = 3, .max_commit_delay = 3600 * kSecond});
+    ASSERT_TRUE(Eventually([&] { return first_.commits_started() == 1; }));
+    ASSERT_TRUE(Eventually([&] { return second_.commits_started() == 1; }));
+    ASSERT_TRUE(Eventually([&] { return metrics_.received == std::uint64_t(count); }));
+  }
+
+  FakeSink first_, second_;
+  RecordingObserver observer_;
+};
+
+TEST_F(ConcurrentWritersTest, EachBatchIsAcknowledgedAfterItsOwnCommitInTheOrderTheyStaged) {
+  source_ = std::make_unique<FakeSource>(6, clock_);
+  first_.Close();
+  second_.Close();
+  Start({.batch_size = 3});
+  // Both batches commit at once.
+  ASSERT_TRUE(Eventually([&] { return first_.commits_started() == 1; }));
+  ASSERT_TRUE(Eventually([&] { return second_.commits_started() == 1; }));
+  first_.Open();  // The later batch commits; the earlier still waits, and so do both acks.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(first_.stored(), 3u);
+  EXPECT_TRUE(Acked().empty());
+  EXPECT_TRUE(observer_.ids().empty());
+  second_.Open();
+  ASSERT_TRUE(Eventually([&] { return Acked().size() == 6; }));
+  EXPECT_EQ(second_.stored(), 3u);
+  EXPECT_EQ(observer_.ids(), (std::vector<std::string>{"e-1", "e-2", "e-3", "e-4", "e-5", "e-6"}));
+  EXPECT_EQ(sink_.commits_started(), 0);  // The runner's own sink commits nothing itself.
+  source_->Finish();
+  EXPECT_TRUE(Finish().ok());
+  EXPECT_EQ(control_.state(), JobState::kDrained);
+  EXPECT_EQ(metrics_.commits, 2u);
+  EXPECT_EQ(metrics_.stored, 6u);
+  EXPECT_EQ(metrics_.acks, 6u);
+  EXPECT_EQ(metrics_.in_flight, 0u);
+}
+
+TEST_F(ConcurrentWritersTest, ABatchCutByTheDelayWaitsUntilNoCommitIsInFlight) {
+  source_ = std::make_unique<FakeSource>(4, clock_);
+  second_.Close();
+  Start({.batch_size = 3, .max_commit_delay = kSecond});
+  ASSERT_TRUE(Eventually([&] { return second_.commits_started() == 1; }));
+  ASSERT_TRUE(Eventually([&] { return metrics_.received == 4; }));
+  clock_.Advance(2 * kSecond);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(first_.commits_started(), 0);  // The fourth message waits, though a writer is idle.
+  second_.Open();
+  ASSERT_TRUE(Eventually([&] { return Acked().size() == 4; }));
+  EXPECT_EQ(second_.stored(), 4u);  // Both batches on the writer that came back first.
+  source_->Finish();
+  EXPECT_TRUE(Finish().ok());
+}
+
+TEST_F(ConcurrentWritersTest, AFailedCommitHandsBackOnlyItsOwnBatch) {
+  source_ = std::make_unique<FakeSource>(6, clock_);
+  second_.FailNext(1);
+  first_.Close();
+  Start({.batch_size = 3});
+  ASSERT_TRUE(Eventually([&] { return source_->Read(&FakeSource::nacked_).size() == 3; }));
+  EXPECT_EQ(source_->Read(&FakeSource::nacked_), (std::set<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(source_->Read(&FakeSource::nack_delays_), (std::vector<TimestampMicros>{kSecond}));
+  first_.Open();
+  ASSERT_TRUE(Eventually([&] { return Acked() == std::set<std::string>{"4", "5", "6"}; }));
+  clock_.Advance(kSecond);  // The handed-back batch comes again, and commits.
+  ASSERT_TRUE(Eventually([&] { return Acked().size() == 6; }));
+  source_->Finish();
+  EXPECT_TRUE(Finish().ok());
+  EXPECT_EQ(first_.stored() + second_.stored(), 6u);
+  EXPECT_EQ(metrics_.commit_failures, 1u);
+  EXPECT_EQ(metrics_.nacks, 3u);
+  EXPECT_EQ(metrics_.in_flight, 0u);
+}
+
+TEST_F(ConcurrentWritersTest, DrainWaitsForEveryCommitInFlight) {
+  StartWithBothWritersHeld(7);
+  control_.RequestDrain();
+  EXPECT_TRUE(Eventually([&] { return source_->Read(&FakeSource::stopped_); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(result_.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  first_.Open();
+  second_.Open();
+  EXPECT_TRUE(Finish().ok());
+  EXPECT_EQ(control_.state(), JobState::kDrained);
+  EXPECT_EQ(first_.stored() + second_.stored(), 7u);  // The seventh, staged, commits too.
+  EXPECT_EQ(Acked().size(), 7u);
+  EXPECT_TRUE(source_->Read(&FakeSource::nacked_).empty());
+}
+
+TEST_F(ConcurrentWritersTest, CancelAcknowledgesWhatCommittedAndHandsBackTheRest) {
+  StartWithBothWritersHeld(8);
+  control_.RequestCancel();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(result_.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  first_.Open();
+  second_.Open();
+  EXPECT_TRUE(Finish().ok());
+  EXPECT_EQ(control_.state(), JobState::kCancelled);
+  EXPECT_EQ(Acked(), (std::set<std::string>{"1", "2", "3", "4", "5", "6"}));
+  EXPECT_EQ(source_->Read(&FakeSource::nacked_), (std::set<std::string>{"7", "8"}));
+  EXPECT_EQ(metrics_.in_flight, 0u);
+}
+
 }  // namespace
 }  // namespace bikestream
