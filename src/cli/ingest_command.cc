@@ -47,10 +47,38 @@ void PrintSummary(const IngestFlags& flags, const IngestStats& stats, double sec
   }
 }
 
-// The warehouse, set up, and the streaming-feature sink when asked for (else null).
+// Connections that commit batches at once, where the engine takes several writers (or
+// --writers asks for them); none for one writer, which is then the target's own connection.
+// The target's connection stays with the committing thread, for the streaming features.
+struct ConcurrentWriters {
+  std::vector<std::unique_ptr<Warehouse>> connections;
+  std::vector<EventSink*> sinks;
+};
+
+absl::StatusOr<ConcurrentWriters> OpenConcurrentWriters(const IngestFlags& flags,
+                                                        const Warehouse& target) {
+  ConcurrentWriters writers;
+  const int count = flags.writers.value_or(target.ConcurrentWriters());
+  for (int i = 0; count > 1 && i < count; ++i) {
+    auto writer = OpenWarehouseFromFlags(flags.warehouse);
+    if (!writer.ok()) return writer.status();
+    writers.sinks.push_back(writers.connections.emplace_back(std::move(*writer)).get());
+  }
+  return writers;
+}
+
+// The warehouse, set up, its concurrent writers, and the streaming-feature sink when asked for
+// (else null).
 struct IngestTarget {
   std::unique_ptr<Warehouse> warehouse;
+  ConcurrentWriters writers;
   std::unique_ptr<StreamingFeatureSink> features;
+
+  // The costs of every connection's statements (BigQuery's) go to `observer`.
+  void ObserveCosts(const CostObserver& observer) const {
+    warehouse->ObserveCosts(observer);
+    for (const auto& writer : writers.connections) writer->ObserveCosts(observer);
+  }
 
   void Report() const {
     if (!features) return;
@@ -62,14 +90,17 @@ struct IngestTarget {
 absl::StatusOr<IngestTarget> OpenForIngest(const IngestFlags& flags) {
   auto warehouse = OpenSetUpWarehouse(flags.warehouse);
   if (!warehouse.ok()) return warehouse.status();
+  auto writers = OpenConcurrentWriters(flags, **warehouse);
+  if (!writers.ok()) return writers.status();
   auto sink = MakeFeatureSink(flags.features, **warehouse);
   if (!sink.ok()) return sink.status();
-  return IngestTarget{std::move(*warehouse), std::move(*sink)};
+  return IngestTarget{std::move(*warehouse), std::move(*writers), std::move(*sink)};
 }
 
 // Runs the streaming job on `source` and reports how it ended.
 int RunJob(const IngestFlags& flags, IngestTarget& target, EventSource& source,
            StreamingOptions options) {
+  options.concurrent_writers = target.writers.sinks;
   options.observer = target.features.get();
   options.log = [](const std::string& line) { Print(stderr, "\n{}\n", line); };
   absl::StatusOr<StreamingJobResult> result;
@@ -87,7 +118,7 @@ int RunJob(const IngestFlags& flags, IngestTarget& target, EventSource& source,
             .attach_metrics =
                 [&](JobMetrics& metrics) {
                   if (target.features) target.features->AttachMetrics(&metrics);
-                  target.warehouse->ObserveCosts(
+                  target.ObserveCosts(
                       CostReporter(flags.warehouse, [&metrics](const StatementCost& cost) {
                         metrics.warehouse_bytes_processed +=
                             std::uint64_t(std::max<std::int64_t>(cost.bytes_processed, 0));
@@ -96,7 +127,7 @@ int RunJob(const IngestFlags& flags, IngestTarget& target, EventSource& source,
                       }));
                 }});
   }
-  target.warehouse->ObserveCosts(CostReporter(flags.warehouse));  // The job's metrics are gone.
+  target.ObserveCosts(CostReporter(flags.warehouse));  // The job's metrics are gone.
   if (!result.ok()) return Fail(result.status());
   target.Report();
   PrintSummary(flags, result->stats, result->seconds);
@@ -152,17 +183,6 @@ int RunIngest(IngestFlags& flags) {
   auto target = OpenForIngest(flags);
   if (!target.ok()) return Fail(target.status());
 
-  // Connections that commit at once, where the engine takes several writers; the first stays
-  // with this thread, for the streaming features.
-  std::vector<std::unique_ptr<Warehouse>> writers;
-  std::vector<EventSink*> concurrent_writers;
-  const int writer_count = flags.writers.value_or(target->warehouse->ConcurrentWriters());
-  for (int i = 0; writer_count > 1 && i < writer_count; ++i) {
-    auto writer = OpenWarehouseFromFlags(flags.warehouse);
-    if (!writer.ok()) return Fail(writer.status());
-    concurrent_writers.push_back(writers.emplace_back(std::move(*writer)).get());
-  }
-
   const TimestampMicros start = SystemClock().Now();
   InputIngestResult result;
   {
@@ -170,7 +190,7 @@ int RunIngest(IngestFlags& flags) {
     result = IngestInput(**input, *target->warehouse,
                          {.batch_size = flags.batch_size.value_or(kFileBatchSize),
                           .observer = target->features.get(),
-                          .concurrent_writers = concurrent_writers},
+                          .concurrent_writers = target->writers.sinks},
                          [&](const IngestStats& s) { progress.Update(s); });
   }
   const double seconds = double(SystemClock().Now() - start) / kMicrosPerSecond;
@@ -227,8 +247,10 @@ void AddIngestCommand(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 10'000'000));
   command
       ->add_option("--writers", flags->writers,
-                   "From a file or stdin: connections committing batches at once (default: 2 "
-                   "for PostgreSQL, 1 for SQLite, which takes one writer at a time)")
+                   "Connections committing batches at once; a streaming job acknowledges each "
+                   "batch after its own commit (default: 2 on PostgreSQL and BigQuery, 4 on "
+                   "Spanner; 1 on SQLite, which takes one writer at a time, and on Spanner's "
+                   "emulator)")
       ->check(CLI::Range(1, 16));
   AddPubsubOptions(command, &flags->pubsub, false, true);
   AddMqttOptions(command, &flags->mqtt, true);

@@ -28,6 +28,10 @@ class BigQueryWarehouse final : public Warehouse {
   void ObserveCosts(CostObserver observer) override { cost_observer_ = std::move(observer); }
 
   absl::StatusOr<CommitResult> Commit(const Batch& batch) override;
+  // A merged worker stages its next batch while the last waits for its merge, so that merges
+  // take more than one batch a worker; a transaction per batch is serialised on the writer
+  // row, and another at once is only cancelled.
+  int ConcurrentWriters() const override { return options_.transaction_per_batch ? 1 : 2; }
   absl::StatusOr<CommitResult> ResolveDeadLetters(
       const std::vector<Event>& events, const std::vector<std::int64_t>& resolved_ids) override;
 
