@@ -27,7 +27,7 @@ struct IngestFlags {
   std::optional<int> writers;
   PubsubFlags pubsub;
   int pullers = 2;
-  std::size_t max_outstanding_messages = 20'000;
+  std::optional<std::size_t> max_outstanding_messages;  // Default: kMaxOutstandingMessages.
   std::size_t max_outstanding_bytes = 64 << 20;
   int ack_deadline_seconds = 60;
   pubsub::PushSourceOptions push;
@@ -38,6 +38,7 @@ struct IngestFlags {
 };
 
 constexpr std::size_t kFileBatchSize = 50'000;
+constexpr std::size_t kMaxOutstandingMessages = 20'000;
 
 void PrintSummary(const IngestFlags& flags, const IngestStats& stats, double seconds) {
   if (flags.json) {
@@ -101,6 +102,12 @@ absl::StatusOr<IngestTarget> OpenForIngest(const IngestFlags& flags) {
 int RunJob(const IngestFlags& flags, IngestTarget& target, EventSource& source,
            StreamingOptions options) {
   options.concurrent_writers = target.writers.sinks;
+  // Room for a batch on each writer and one staging, unless flow control was set.
+  if (!flags.max_outstanding_messages) {
+    options.max_outstanding_messages =
+        std::max(options.max_outstanding_messages,
+                 options.batch_size * (options.concurrent_writers.size() + 1));
+  }
   options.observer = target.features.get();
   options.log = [](const std::string& line) { Print(stderr, "\n{}\n", line); };
   absl::StatusOr<StreamingJobResult> result;
@@ -141,20 +148,20 @@ absl::StatusOr<OpenedSource> OpenSourceFromFlags(IngestFlags& flags) {
   if (flags.from == "pubsub") {
     if (auto status = ResolvePubsubFlags(&flags.pubsub, false, true); !status.ok()) return status;
   }
-  auto opened =
-      OpenEventSource({.from = flags.from,
-                       .pubsub = PubsubConnectionOptions(flags.pubsub),
-                       .project = flags.pubsub.project,
-                       .subscription = flags.pubsub.subscription,
-                       .push = flags.push,
-                       .mqtt = MqttSession(flags.mqtt),
-                       .pullers = flags.pullers,
-                       .max_outstanding_messages = flags.max_outstanding_messages,
-                       .max_outstanding_bytes = flags.max_outstanding_bytes,
-                       .ack_deadline_seconds = flags.ack_deadline_seconds,
-                       .batch_size = flags.batch_size,
-                       .state_dir = DefaultStateDir(),
-                       .log = [](const std::string& line) { Print(stderr, "\n{}\n", line); }});
+  auto opened = OpenEventSource(
+      {.from = flags.from,
+       .pubsub = PubsubConnectionOptions(flags.pubsub),
+       .project = flags.pubsub.project,
+       .subscription = flags.pubsub.subscription,
+       .push = flags.push,
+       .mqtt = MqttSession(flags.mqtt),
+       .pullers = flags.pullers,
+       .max_outstanding_messages = flags.max_outstanding_messages.value_or(kMaxOutstandingMessages),
+       .max_outstanding_bytes = flags.max_outstanding_bytes,
+       .ack_deadline_seconds = flags.ack_deadline_seconds,
+       .batch_size = flags.batch_size,
+       .state_dir = DefaultStateDir(),
+       .log = [](const std::string& line) { Print(stderr, "\n{}\n", line); }});
   if (opened.ok() && !opened->started.empty()) Print(stderr, "{}\n", opened->started);
   return opened;
 }
@@ -261,10 +268,10 @@ void AddIngestCommand(CLI::App& app, int& exit_code) {
       ->group(streaming);
   command
       ->add_option("--max-outstanding-messages", flags->max_outstanding_messages,
-                   "Flow control: messages received and not yet acknowledged (MQTT: the Receive "
+                   "Flow control: messages received and not yet acknowledged (default: 20000, or "
+                   "room for a batch on each of --writers and one more; MQTT: the Receive "
                    "Maximum asked of the broker, 65535 at most)")
       ->check(CLI::Range(1, 10'000'000))
-      ->capture_default_str()
       ->group(streaming);
   command
       ->add_option("--max-outstanding-bytes", flags->max_outstanding_bytes,

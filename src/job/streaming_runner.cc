@@ -187,6 +187,10 @@ class StreamingRunner {
       CollectFinished();
       if (popped.empty() && staged_.empty() && in_flight_.empty()) ingestor_.NotifyIdle();
       for (SourceMessage& m : popped) {
+        if (Stopping()) {  // A commit failed the job: the rest goes back with everything else.
+          Orphan(std::move(m.ack_id));
+          continue;
+        }
         if (staged_.empty()) first_staged = clock_.Now();
         ingestor_
             .Add(IngestMessage{.payload = m.payload,
@@ -201,7 +205,7 @@ class StreamingRunner {
       }
       // Only full batches commit beside others: a sparse stream commits as with one writer,
       // and stages no more tables (each billed, on BigQuery) than it would.
-      if (!staged_.empty() && in_flight_.empty() &&
+      if (!Stopping() && !staged_.empty() && in_flight_.empty() &&
           clock_.Now() - first_staged >= options_.max_commit_delay) {
         Commit();
       }
@@ -287,15 +291,20 @@ class StreamingRunner {
   // The commit failed: hand the batch back, to come again after a growing delay, and pause
   // receiving as long.
   void HandBack(const absl::Status& error, std::vector<Staged>& staged) {
-    nack_delay_ = std::min(std::max(nack_delay_ * 2, kInitialNackDelay), options_.max_nack_delay);
-    Log(fmt::format("commit failed, {} messages handed back for {} s: {}", staged.size(),
-                    double(nack_delay_) / kMicrosPerSecond, MessageOf(error)));
     // Paused before the hand-back, so that no receive can come between them: whoever sees
-    // the messages handed back sees receiving paused, from that moment on.
+    // the messages handed back sees receiving paused, from that moment on. One step of the
+    // backoff a pause: batches that fail within it (several in flight, or cut from one
+    // hand-over) share it.
     {
       MutexLock lock(&mutex_);
-      pause_until_ = clock_.Now() + nack_delay_;
+      if (const TimestampMicros now = clock_.Now(); now >= pause_until_) {
+        nack_delay_ =
+            std::min(std::max(nack_delay_ * 2, kInitialNackDelay), options_.max_nack_delay);
+        pause_until_ = now + nack_delay_;
+      }
     }
+    Log(fmt::format("commit failed, {} messages handed back for {} s: {}", staged.size(),
+                    double(nack_delay_) / kMicrosPerSecond, MessageOf(error)));
     // Unacknowledged messages come back after their lease anyway.
     source_.Nack(AckIdsOf(staged), nack_delay_).IgnoreError();
     metrics_.nacks += staged.size();

@@ -422,8 +422,8 @@ TEST_F(ConcurrentWritersTest, EachBatchIsAcknowledgedAfterItsOwnCommitInTheOrder
   ASSERT_TRUE(Eventually([&] { return first_.commits_started() == 1; }));
   ASSERT_TRUE(Eventually([&] { return second_.commits_started() == 1; }));
   first_.Open();  // The later batch commits; the earlier still waits, and so do both acks.
+  ASSERT_TRUE(Eventually([&] { return first_.stored() == 3; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_EQ(first_.stored(), 3u);
   EXPECT_TRUE(Acked().empty());
   EXPECT_TRUE(observer_.ids().empty());
   second_.Open();
@@ -446,26 +446,30 @@ TEST_F(ConcurrentWritersTest, ABatchCutByTheDelayWaitsUntilNoCommitIsInFlight) {
   Start({.batch_size = 3, .max_commit_delay = kSecond});
   ASSERT_TRUE(Eventually([&] { return second_.commits_started() == 1; }));
   ASSERT_TRUE(Eventually([&] { return metrics_.received == 4; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // Staged, too.
   clock_.Advance(2 * kSecond);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(first_.commits_started(), 0);  // The fourth message waits, though a writer is idle.
   second_.Open();
-  ASSERT_TRUE(Eventually([&] { return Acked().size() == 4; }));
+  // The clock moves on while waiting, in case the fourth was staged after the Advance above.
+  ASSERT_TRUE(Eventually([&] {
+    clock_.Advance(kSecond);
+    return Acked().size() == 4;
+  }));
   EXPECT_EQ(second_.stored(), 4u);  // Both batches on the writer that came back first.
   source_->Finish();
   EXPECT_TRUE(Finish().ok());
 }
 
 TEST_F(ConcurrentWritersTest, AFailedCommitHandsBackOnlyItsOwnBatch) {
-  source_ = std::make_unique<FakeSource>(6, clock_);
-  second_.FailNext(1);
-  first_.Close();
-  Start({.batch_size = 3});
-  ASSERT_TRUE(Eventually([&] { return source_->Read(&FakeSource::nacked_).size() == 3; }));
+  second_.FailNext(1);  // The first batch's.
+  StartWithBothWritersHeld(6);
+  first_.Open();
+  ASSERT_TRUE(Eventually([&] { return first_.stored() == 3; }));
+  second_.Open();
+  ASSERT_TRUE(Eventually([&] { return Acked() == std::set<std::string>{"4", "5", "6"}; }));
   EXPECT_EQ(source_->Read(&FakeSource::nacked_), (std::set<std::string>{"1", "2", "3"}));
   EXPECT_EQ(source_->Read(&FakeSource::nack_delays_), (std::vector<TimestampMicros>{kSecond}));
-  first_.Open();
-  ASSERT_TRUE(Eventually([&] { return Acked() == std::set<std::string>{"4", "5", "6"}; }));
   clock_.Advance(kSecond);  // The handed-back batch comes again, and commits.
   ASSERT_TRUE(Eventually([&] { return Acked().size() == 6; }));
   source_->Finish();
@@ -473,6 +477,39 @@ TEST_F(ConcurrentWritersTest, AFailedCommitHandsBackOnlyItsOwnBatch) {
   EXPECT_EQ(first_.stored() + second_.stored(), 6u);
   EXPECT_EQ(metrics_.commit_failures, 1u);
   EXPECT_EQ(metrics_.nacks, 3u);
+  EXPECT_EQ(metrics_.in_flight, 0u);
+}
+
+TEST_F(ConcurrentWritersTest, BatchesThatFailTogetherShareOneStepOfTheBackoff) {
+  first_.FailNext(1);
+  second_.FailNext(1);
+  StartWithBothWritersHeld(6);
+  first_.Open();
+  second_.Open();
+  ASSERT_TRUE(Eventually([&] { return source_->Read(&FakeSource::nacked_).size() == 6; }));
+  EXPECT_EQ(source_->Read(&FakeSource::nack_delays_),
+            (std::vector<TimestampMicros>{kSecond, kSecond}));
+  clock_.Advance(kSecond);
+  ASSERT_TRUE(Eventually([&] { return Acked().size() == 6; }));
+  source_->Finish();
+  EXPECT_TRUE(Finish().ok());
+  EXPECT_EQ(metrics_.commit_failures, 2u);
+}
+
+TEST_F(ConcurrentWritersTest, ACommitThatFailsTheJobLetsTheOthersFinish) {
+  second_.FailNext(1);  // The first batch's.
+  source_ = std::make_unique<FakeSource>(6, clock_);
+  first_.Close();
+  second_.Close();
+  Start({.batch_size = 3, .fail_on_commit_error = true});
+  ASSERT_TRUE(Eventually([&] { return first_.commits_started() == 1; }));
+  ASSERT_TRUE(Eventually([&] { return second_.commits_started() == 1; }));
+  first_.Open();
+  second_.Open();
+  EXPECT_EQ(Finish().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(control_.state(), JobState::kFailed);
+  EXPECT_EQ(Acked(), (std::set<std::string>{"4", "5", "6"}));  // Committed: acknowledged.
+  EXPECT_EQ(source_->Read(&FakeSource::nacked_), (std::set<std::string>{"1", "2", "3"}));
   EXPECT_EQ(metrics_.in_flight, 0u);
 }
 
