@@ -399,14 +399,23 @@ class ConcurrentWritersTest : public StreamingRunnerTest {
   }
   std::set<std::string> Acked() { return source_->Read(&FakeSource::acked_); }
   // `count` messages in batches of 3 (none cut by time), both writers holding one at their gate.
-  void StartWithBothWritersHeld(int count) {
+  void StartWithBothWritersHeld(int count, bool fail_on_commit_error = false) {
     source_ = std::make_unique<FakeSource>(count, clock_);
     first_.Close();
     second_.Close();
-    Start({.batch_size = 3, .max_commit_delay = 3600 * kSecond});
+    Start({.batch_size = 3,
+           .max_commit_delay = 3600 * kSecond,
+           .fail_on_commit_error = fail_on_commit_error});
     ASSERT_TRUE(Eventually([&] { return first_.commits_started() == 1; }));
     ASSERT_TRUE(Eventually([&] { return second_.commits_started() == 1; }));
     ASSERT_TRUE(Eventually([&] { return metrics_.received == std::uint64_t(count); }));
+  }
+  // After a drain or cancel: the job still waits for both writers' commits, then they go on.
+  void ExpectWaitingThenOpenBoth() {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(result_.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+    first_.Open();
+    second_.Open();
   }
 
   FakeSink first_, second_;
@@ -414,13 +423,7 @@ class ConcurrentWritersTest : public StreamingRunnerTest {
 };
 
 TEST_F(ConcurrentWritersTest, EachBatchIsAcknowledgedAfterItsOwnCommitInTheOrderTheyStaged) {
-  source_ = std::make_unique<FakeSource>(6, clock_);
-  first_.Close();
-  second_.Close();
-  Start({.batch_size = 3});
-  // Both batches commit at once.
-  ASSERT_TRUE(Eventually([&] { return first_.commits_started() == 1; }));
-  ASSERT_TRUE(Eventually([&] { return second_.commits_started() == 1; }));
+  StartWithBothWritersHeld(6);  // Both batches commit at once.
   first_.Open();  // The later batch commits; the earlier still waits, and so do both acks.
   ASSERT_TRUE(Eventually([&] { return first_.stored() == 3; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -498,12 +501,7 @@ TEST_F(ConcurrentWritersTest, BatchesThatFailTogetherShareOneStepOfTheBackoff) {
 
 TEST_F(ConcurrentWritersTest, ACommitThatFailsTheJobLetsTheOthersFinish) {
   second_.FailNext(1);  // The first batch's.
-  source_ = std::make_unique<FakeSource>(6, clock_);
-  first_.Close();
-  second_.Close();
-  Start({.batch_size = 3, .fail_on_commit_error = true});
-  ASSERT_TRUE(Eventually([&] { return first_.commits_started() == 1; }));
-  ASSERT_TRUE(Eventually([&] { return second_.commits_started() == 1; }));
+  StartWithBothWritersHeld(6, /*fail_on_commit_error=*/true);
   first_.Open();
   second_.Open();
   EXPECT_EQ(Finish().code(), absl::StatusCode::kUnavailable);
@@ -517,10 +515,7 @@ TEST_F(ConcurrentWritersTest, DrainWaitsForEveryCommitInFlight) {
   StartWithBothWritersHeld(7);
   control_.RequestDrain();
   EXPECT_TRUE(Eventually([&] { return source_->Read(&FakeSource::stopped_); }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_EQ(result_.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
-  first_.Open();
-  second_.Open();
+  ExpectWaitingThenOpenBoth();
   EXPECT_TRUE(Finish().ok());
   EXPECT_EQ(control_.state(), JobState::kDrained);
   EXPECT_EQ(first_.stored() + second_.stored(), 7u);  // The seventh, staged, commits too.
@@ -531,10 +526,7 @@ TEST_F(ConcurrentWritersTest, DrainWaitsForEveryCommitInFlight) {
 TEST_F(ConcurrentWritersTest, CancelAcknowledgesWhatCommittedAndHandsBackTheRest) {
   StartWithBothWritersHeld(8);
   control_.RequestCancel();
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_EQ(result_.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
-  first_.Open();
-  second_.Open();
+  ExpectWaitingThenOpenBoth();
   EXPECT_TRUE(Finish().ok());
   EXPECT_EQ(control_.state(), JobState::kCancelled);
   EXPECT_EQ(Acked(), (std::set<std::string>{"1", "2", "3", "4", "5", "6"}));
