@@ -309,7 +309,12 @@ TEST_F(SpannerWarehouseTest, ATransactionLeftOpenByADeadClientDoesNotWedgeCommit
       {});
   ASSERT_TRUE(begun.ok() && begun->status == 200) << (begun.ok() ? begun->body : "");
 
-  options_.client.aborted.max_duration = 10 * kMicrosPerSecond;
+  // The emulator takes the lock from the transaction holding it at one request in five
+  // (its abort_current_transaction_probability, 20): short waits make ~600 tries in 60 s,
+  // so this fails by chance with odds of 0.8^600, and otherwise within a few seconds.
+  options_.client.aborted = {.initial_backoff = 10 * kMicrosPerMilli,
+                             .max_backoff = 100 * kMicrosPerMilli,
+                             .max_duration = 60 * kMicrosPerSecond};
   warehouse_ = Open();
   Batch batch;
   batch.events = {At("a", 1)};
