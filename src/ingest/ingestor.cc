@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -14,7 +13,7 @@ Ingestor::Ingestor(EventSink& sink, IngestOptions options)
     : sink_(sink),
       options_(std::move(options)),
       parser_(options_.rules),
-      idle_writers_(options_.concurrent_writers) {
+      commits_(options_.concurrent_writers) {
   if (!options_.now) options_.now = [] { return SystemClock().Now(); };
   if (options_.batch_size == 0) options_.batch_size = 1;
   ReserveBatch();
@@ -74,12 +73,12 @@ absl::Status Ingestor::AddEvent(Event event) {
 
 absl::Status Ingestor::CommitIfFull() {
   if (batch_.size() < options_.batch_size) return absl::OkStatus();
-  return options_.concurrent_writers.empty() ? Flush() : Launch();
+  return commits_.has_writers() ? Launch() : Flush();
 }
 
 absl::Status Ingestor::Flush() {
   absl::Status status = absl::OkStatus();
-  while (!in_flight_.empty()) status.Update(CollectOldest());
+  while (!commits_.empty()) status.Update(CollectOldest());
   if (!status.ok()) return status;
   // In order; a failure leaves it and those after it waiting.
   while (!waiting_.empty()) {
@@ -149,37 +148,26 @@ DeadLetter Ingestor::EventLetter(const Event& event, Reason reason, std::string 
 
 absl::Status Ingestor::Launch() {
   absl::Status status = absl::OkStatus();
-  if (idle_writers_.empty()) status = CollectOldest();
-  EventSink* writer = idle_writers_.back();
-  idle_writers_.pop_back();
-  auto batch = std::make_unique<Batch>(TakeStaged());
-  auto result = std::async(std::launch::async,
-                           [writer, staged = batch.get()] { return writer->Commit(*staged); });
-  in_flight_.push_back(InFlight{std::move(batch), writer, std::move(result)});
+  if (!commits_.has_idle_writer()) status = CollectOldest();
+  commits_.Launch(TakeStaged(), {});
   return status;
 }
 
 absl::Status Ingestor::LaunchIfIdle() {
   absl::Status status = absl::OkStatus();
-  while (!in_flight_.empty() &&
-         in_flight_.front().result.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
-    status.Update(CollectOldest());
-  }
-  if (idle_writers_.empty() || batch_.empty()) return status;
+  while (commits_.OldestFinished()) status.Update(CollectOldest());
+  if (!commits_.has_idle_writer() || batch_.empty()) return status;
   status.Update(Launch());
   return status;
 }
 
 absl::Status Ingestor::CollectOldest() {
-  InFlight oldest = std::move(in_flight_.front());
-  in_flight_.pop_front();
-  absl::StatusOr<CommitResult> committed = oldest.result.get();
-  idle_writers_.push_back(oldest.writer);
-  if (!committed.ok()) {
+  auto oldest = commits_.CollectOldest();
+  if (!oldest.result.ok()) {
     waiting_.push_back(std::move(oldest.batch));
-    return IsRowRefused(committed.status()) ? absl::OkStatus() : committed.status();
+    return IsRowRefused(oldest.result.status()) ? absl::OkStatus() : oldest.result.status();
   }
-  Count(*oldest.batch, *committed);
+  Count(*oldest.batch, *oldest.result);
   return absl::OkStatus();
 }
 

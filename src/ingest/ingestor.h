@@ -13,7 +13,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <future>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -21,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "event/event.h"
+#include "ingest/concurrent_commits.h"
 #include "warehouse/event_sink.h"
 
 namespace bikestream {
@@ -124,20 +124,13 @@ class Ingestor {
   std::size_t pending() const {
     std::size_t count = batch_.size();
     for (const auto& batch : waiting_) count += batch->size();
-    for (const auto& commit : in_flight_) count += commit.batch->size();
-    return count;
+    return count + commits_.messages();
   }
   // Batches whose concurrent commit failed or had rows refused: the next Flush() commits them.
   bool has_waiting() const { return !waiting_.empty(); }
   const IngestStats& stats() const { return stats_; }
 
  private:
-  struct InFlight {
-    std::unique_ptr<Batch> batch;
-    EventSink* writer;
-    std::future<absl::StatusOr<CommitResult>> result;
-  };
-
   // The event in `message`, or why it is none. Allocates nothing for a good message beyond
   // the event itself: this runs once per message.
   ParseResult Classify(const IngestMessage& message);
@@ -166,8 +159,8 @@ class Ingestor {
   EventParser parser_;
   Batch batch_;
   IngestStats stats_;
-  std::vector<EventSink*> idle_writers_;  // Concurrent writers not committing now.
-  std::deque<InFlight> in_flight_;        // Oldest first.
+  struct NoPayload {};
+  ConcurrentCommits<NoPayload> commits_;  // On the concurrent writers, if any.
   // What the next Flush() commits first, in order: batches whose concurrent commit failed.
   std::deque<std::unique_ptr<Batch>> waiting_;
 };

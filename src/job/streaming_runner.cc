@@ -2,18 +2,17 @@
 
 #include <fmt/format.h>
 
-#include <deque>
-#include <future>
 #include <limits>
-#include <memory>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/bounded_queue.h"
 #include "common/mutex.h"
 #include "common/status.h"
+#include "ingest/concurrent_commits.h"
 
 namespace bikestream {
 namespace {
@@ -38,14 +37,6 @@ std::vector<std::string> AckIdsOf(const std::vector<Staged>& staged) {
   return ids;
 }
 
-// A batch committing on a concurrent writer, and its messages.
-struct InFlightCommit {
-  std::unique_ptr<Batch> batch;  // Where the writer's thread reads it, until `result` is ready.
-  std::vector<Staged> staged;
-  EventSink* writer;
-  std::future<absl::StatusOr<CommitResult>> result;
-};
-
 class StreamingRunner {
  public:
   StreamingRunner(EventSource& source, EventSink& sink, const StreamingOptions& options,
@@ -63,7 +54,7 @@ class StreamingRunner {
                                       .batch_size = std::numeric_limits<std::size_t>::max(),
                                       .now = [this] { return clock_.Now(); },
                                       .observer = options.observer}),
-        idle_writers_(options.concurrent_writers) {}
+        commits_(options.concurrent_writers) {}
 
   absl::Status Run() {
     std::vector<std::jthread> receivers;
@@ -185,7 +176,7 @@ class StreamingRunner {
       }
       NoteDrain();
       CollectFinished();
-      if (popped.empty() && staged_.empty() && in_flight_.empty()) ingestor_.NotifyIdle();
+      if (popped.empty() && staged_.empty() && commits_.empty()) ingestor_.NotifyIdle();
       for (SourceMessage& m : popped) {
         if (Stopping()) {  // A commit failed the job: the rest goes back with everything else.
           Orphan(std::move(m.ack_id));
@@ -205,50 +196,39 @@ class StreamingRunner {
       }
       // Only full batches commit beside others: a sparse stream commits as with one writer,
       // and stages no more tables (each billed, on BigQuery) than it would.
-      if (!Stopping() && !staged_.empty() && in_flight_.empty() &&
+      if (!Stopping() && !staged_.empty() && commits_.empty() &&
           clock_.Now() - first_staged >= options_.max_commit_delay) {
         Commit();
       }
     }
     if (!Stopping() && !staged_.empty()) Commit();
     // Even on cancel: the writers' threads read the batches, and what committed is acked.
-    while (!in_flight_.empty()) CollectOldest();
+    while (!commits_.empty()) CollectOldest();
   }
 
   // Commits the staged messages: here, or on an idle concurrent writer (waiting for the
   // oldest commit in flight when none is idle) while the next batch stages.
   void Commit() {
-    if (options_.concurrent_writers.empty()) {
+    if (!commits_.has_writers()) {
       absl::Status status = ingestor_.Flush();
       if (!status.ok()) ingestor_.Discard();
       Finish(status, staged_);
       return;
     }
-    if (idle_writers_.empty()) CollectOldest();
-    EventSink* writer = idle_writers_.back();
-    idle_writers_.pop_back();
-    auto batch = std::make_unique<Batch>(ingestor_.TakeStaged());
-    auto result = std::async(std::launch::async,
-                             [writer, staged = batch.get()] { return writer->Commit(*staged); });
-    in_flight_.push_back({std::move(batch), std::exchange(staged_, {}), writer, std::move(result)});
+    if (!commits_.has_idle_writer()) CollectOldest();
+    commits_.Launch(ingestor_.TakeStaged(), std::exchange(staged_, {}));
   }
 
   // Acknowledges (or hands back) the commits in flight that have finished, oldest first.
   void CollectFinished() {
-    while (!in_flight_.empty() && in_flight_.front().result.wait_for(std::chrono::seconds(0)) ==
-                                      std::future_status::ready) {
-      CollectOldest();
-    }
+    while (commits_.OldestFinished()) CollectOldest();
   }
 
   // Waits for the oldest commit in flight, then acknowledges its messages or hands them back.
   // Oldest first, so that the observer hears of the batches in the order they staged.
   void CollectOldest() {
-    InFlightCommit oldest = std::move(in_flight_.front());
-    in_flight_.pop_front();
-    const absl::Status status = ingestor_.Settle(*oldest.batch, oldest.result.get());
-    idle_writers_.push_back(oldest.writer);
-    Finish(status, oldest.staged);
+    auto oldest = commits_.CollectOldest();
+    Finish(ingestor_.Settle(*oldest.batch, oldest.result), oldest.payload);
   }
 
   // After a commit of `staged`'s messages: acknowledges them, or hands them back.
@@ -369,8 +349,7 @@ class StreamingRunner {
   // Used by the committer (the calling thread) only.
   Ingestor ingestor_;
   std::vector<Staged> staged_;
-  std::vector<EventSink*> idle_writers_;  // Concurrent writers not committing now.
-  std::deque<InFlightCommit> in_flight_;  // Oldest first.
+  ConcurrentCommits<std::vector<Staged>> commits_;  // Each batch with its messages.
   DurationMicros nack_delay_ = 0;
 
   absl::Mutex mutex_;
