@@ -27,7 +27,9 @@ class ConcurrentCommits {
     absl::StatusOr<CommitResult> result;
   };
 
-  // `writers` must outlive this, and no commit may be in flight when it goes (Collect them).
+  // `writers` must outlive this. Destroying it waits for the commits in flight and drops their
+  // results, as for any batch not known to be committed (a caller stopping early, e.g. on a
+  // read error: its input comes again, and the warehouse stores each event once).
   explicit ConcurrentCommits(std::vector<EventSink*> writers) : idle_(std::move(writers)) {}
 
   bool has_writers() const { return !idle_.empty() || !in_flight_.empty(); }
@@ -71,6 +73,8 @@ class ConcurrentCommits {
     std::unique_ptr<Batch> batch;  // Where the writer's thread reads it, until `result` is ready.
     Payload payload;
     EventSink* writer = nullptr;
+    // After `batch`: destroyed first, and an std::async future's destructor waits for the
+    // thread that reads the batch.
     std::future<absl::StatusOr<CommitResult>> result;
   };
 

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -159,8 +160,7 @@ class Ingestor {
   EventParser parser_;
   Batch batch_;
   IngestStats stats_;
-  struct NoPayload {};
-  ConcurrentCommits<NoPayload> commits_;  // On the concurrent writers, if any.
+  ConcurrentCommits<std::monostate> commits_;  // On the concurrent writers, if any.
   // What the next Flush() commits first, in order: batches whose concurrent commit failed.
   std::deque<std::unique_ptr<Batch>> waiting_;
 };

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/synchronization/mutex.h"
 
@@ -18,6 +19,7 @@ class HeldWriter final : public EventSink {
     absl::MutexLock lock(&mutex_);
     started_ = true;
     mutex_.Await(absl::Condition(&open_));
+    returned_ = true;
     if (!error_.ok()) return error_;
     return CommitResult{.stored = batch.events.size()};
   }
@@ -31,11 +33,17 @@ class HeldWriter final : public EventSink {
     absl::MutexLock lock(&mutex_);
     mutex_.Await(absl::Condition(&started_));
   }
+  // Until its commit is about to return (the future may need a moment more to be ready).
+  void AwaitReturning() {
+    absl::MutexLock lock(&mutex_);
+    mutex_.Await(absl::Condition(&returned_));
+  }
 
  private:
   absl::Mutex mutex_;
   bool open_ = false;
   bool started_ = false;
+  bool returned_ = false;
   absl::Status error_;
 };
 
@@ -60,6 +68,7 @@ TEST(ConcurrentCommits, CommitsRunAtOnceAndAreCollectedOldestFirstWithTheirPaylo
   commits.Launch(Events(1), "one");
   commits.Launch(Events(2), "two");
   EXPECT_FALSE(commits.has_idle_writer());
+  EXPECT_TRUE(commits.has_writers());  // All busy: the callers must not commit on their own.
   EXPECT_EQ(commits.messages(), 3u);
   // Both commit at once, each on a writer of its own.
   first_idle.AwaitStarted();
@@ -67,6 +76,7 @@ TEST(ConcurrentCommits, CommitsRunAtOnceAndAreCollectedOldestFirstWithTheirPaylo
 
   // The younger finishing first does not make the oldest finished.
   second_idle.Open();
+  second_idle.AwaitReturning();
   EXPECT_FALSE(commits.OldestFinished());
   first_idle.Open(absl::UnavailableError("lost"));
 
