@@ -2,45 +2,50 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
-
-#include "absl/synchronization/mutex.h"
 
 namespace bikestream {
 namespace {
 
 // A writer whose commits wait until the test opens it, then answer with the batch's size, or
-// with the error it was opened with.
+// with the error it was opened with. std::mutex, which ThreadSanitizer sees into (Debian's
+// Abseil is not built for it).
 class HeldWriter final : public EventSink {
  public:
   absl::StatusOr<CommitResult> Commit(const Batch& batch) override {
-    absl::MutexLock lock(&mutex_);
+    std::unique_lock lock(mutex_);
     started_ = true;
-    mutex_.Await(absl::Condition(&open_));
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return open_; });
     returned_ = true;
+    changed_.notify_all();
     if (!error_.ok()) return error_;
     return CommitResult{.stored = batch.events.size()};
   }
 
   void Open(absl::Status error = absl::OkStatus()) {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard lock(mutex_);
     error_ = std::move(error);
     open_ = true;
+    changed_.notify_all();
   }
   void AwaitStarted() {
-    absl::MutexLock lock(&mutex_);
-    mutex_.Await(absl::Condition(&started_));
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return started_; });
   }
   // Until its commit is about to return (the future may need a moment more to be ready).
   void AwaitReturning() {
-    absl::MutexLock lock(&mutex_);
-    mutex_.Await(absl::Condition(&returned_));
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return returned_; });
   }
 
  private:
-  absl::Mutex mutex_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
   bool open_ = false;
   bool started_ = false;
   bool returned_ = false;
